@@ -1,0 +1,22 @@
+/* hafenctl: the admin CLI. Each command group lives in its own file
+ * (ctl_<group>.c) and registers one row in the table in hafenctl.c. */
+#ifndef HAFEN_GATEWAY_CTL_H
+#define HAFEN_GATEWAY_CTL_H
+
+struct ctl_command {
+	const char *name;
+	int (*run)(int argc, char **argv); /* argv[0] is the group name */
+	const char *summary;
+};
+
+/* Exit codes shared by all groups. */
+enum {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_FAIL = 1,  /* the check failed (verify, lint) or the action failed */
+	CTL_EXIT_USAGE = 2, /* bad command line */
+};
+
+/* Command groups, one per file. Add the declaration and the row together. */
+int ctl_version_run(int argc, char **argv);
+
+#endif
