@@ -1,0 +1,308 @@
+#!/usr/bin/env bash
+# Gateway benchmark: hafen next to nginx, both in front of the same mock
+# upstream, measured in one run (see shared design note performance.md).
+#
+#   bench/gateway.sh [BUILD_DIR]      (default: build/ in the checkout)
+#
+# Targets, all on loopback:
+#   direct  the mock upstream itself (plain HTTP)
+#   nginx   nginx-light, 1 worker, TLS, upstream keep-alive, in front of it
+#   hafen   hafen, 1 worker, TLS, full pipeline, in front of it
+# Measures, interleaving the targets in each round so drift on this shared
+# machine hits them alike: req/s at 32 connections (wrk -t1 -c32, POST chat
+# completion via a Lua script; median of RUNS), latency p50/p99 at one
+# connection (wrk -t1 -c1 --latency; hafen's added latency = hafen - direct),
+# time to first SSE event (bench/gateway_ttft.py), CPU seconds per 1,000
+# requests and RSS of the proxies. Prints a Markdown section for
+# docs/benchmarks.md on stdout; progress goes to stderr.
+#
+# Environment: RUNS (5), DURATION (seconds per wrk run, 5), TTFT_N (300).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$top/build}" && pwd)
+RUNS=${RUNS:-5}
+DURATION=${DURATION:-5}
+TTFT_N=${TTFT_N:-300}
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'bench/gateway.sh: %s\n' "$*" >&2; exit 1; }
+
+# ---- tools: wrk and nginx-light, installed on a fresh machine ----
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+if [ ${#missing[@]} -gt 0 ]; then
+	say "installing ${missing[*]}"
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+MOCK=$build/tests/mock-upstream
+HAFEN=$build/gateway/hafen
+[ -x "$MOCK" ] || die "no $MOCK: build first (make -C $build)"
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/hafen-bench.XXXXXX")
+# nginx workers drop to an unprivileged user when started as root
+chmod 755 "$dir"
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+free_port() {
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_for() { # wait_for CMD...: up to 5 s
+	for _ in $(seq 1 100); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# ---- certificates ----
+(
+	cd "$dir"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+		-days 2 -subj "/CN=bench CA" 2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr \
+		-subj "/CN=localhost" 2>/dev/null
+	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >server.ext
+	openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+		-extfile server.ext -out server.pem 2>/dev/null
+	chmod 644 server.key
+)
+
+# ---- the mock upstream ----
+"$MOCK" --quiet --port-file "$dir/mock.port" --events 8 >"$dir/mock.log" 2>&1 &
+MOCK_PID=$!
+pids+=("$MOCK_PID")
+wait_for test -s "$dir/mock.port" || die "mock upstream did not start"
+MOCK_PORT=$(cat "$dir/mock.port")
+
+# ---- nginx ----
+NGINX_PORT=$(free_port)
+sed -e "s|@DIR@|$dir|g" -e "s|@UPSTREAM_PORT@|$MOCK_PORT|g" -e "s|@PORT@|$NGINX_PORT|g" \
+	-e "s|@CERT@|$dir/server.pem|g" -e "s|@KEY@|$dir/server.key|g" \
+	"$top/bench/nginx.conf.in" >"$dir/nginx.conf"
+"$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/nginx-error.log" &
+NGINX_PID=$!
+pids+=("$NGINX_PID")
+wait_for curl -sf --cacert "$dir/ca.pem" "https://localhost:$NGINX_PORT/v1/models" ||
+	die "nginx did not start: $(cat "$dir/nginx-error.log" 2>/dev/null)"
+
+# ---- hafen ----
+KEY="hk-bench-$(openssl rand -hex 16)"
+KEY_SHA=$(printf '%s' "$KEY" | openssl dgst -sha256 -r | cut -d' ' -f1)
+HAFEN_PORT=$(free_port)
+HAFEN_PLAIN=$(free_port)
+HAFEN_ADMIN=$(free_port)
+cat >"$dir/hafen.json" <<EOF
+{"workers": 1,
+ "listeners": [{"address": "127.0.0.1", "port": $HAFEN_PORT,
+   "tls": {"certificates": [{"cert": "$dir/server.pem", "key": "$dir/server.key"}], "client_auth": "none"}}],
+ "admin": {"address": "127.0.0.1", "port": $HAFEN_ADMIN},
+ "upstreams": [{"name": "engine", "url": "http://127.0.0.1:$MOCK_PORT", "max_idle_connections": 64}],
+ "keys": [{"name": "bench", "tenant": "bench", "purpose": "chat", "sha256": "$KEY_SHA"}],
+ "access_log": "off"}
+EOF
+have_hafen=0
+if [ -x "$HAFEN" ]; then
+	"$HAFEN" -c "$dir/hafen.json" >"$dir/hafen.log" 2>&1 &
+	HAFEN_PID=$!
+	pids+=("$HAFEN_PID")
+	if wait_for curl -sf --cacert "$dir/ca.pem" -H "Authorization: Bearer $KEY" \
+		"https://localhost:$HAFEN_PORT/v1/models"; then
+		have_hafen=1
+	else
+		say "hafen did not start; measuring the peers only. Its log:"
+		tail -n 20 "$dir/hafen.log" >&2
+	fi
+else
+	say "no $HAFEN; measuring the peers only"
+fi
+
+# ---- load ----
+cat >"$dir/post.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '{"model":"mock-model","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Please summarise the minutes of the Tuesday meeting in three sentences."}]}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $KEY"
+EOF
+
+targets=(direct nginx)
+[ "$have_hafen" = 1 ] && targets+=(hafen)
+url_of() {
+	case "$1" in
+	direct) echo "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" ;;
+	nginx) echo "https://localhost:$NGINX_PORT/v1/chat/completions" ;;
+	hafen) echo "https://localhost:$HAFEN_PORT/v1/chat/completions" ;;
+	esac
+}
+# CPU ticks (utime + stime) of a process and its children threads/workers.
+cpu_ticks() {
+	local p sum=0 f
+	for p in "$@"; do
+		f=$(cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null) || continue
+		sum=$((sum + ${f% *} + ${f#* }))
+	done
+	echo "$sum"
+}
+procs_of() {
+	case "$1" in
+	nginx) echo "$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')" ;;
+	hafen) echo "$HAFEN_PID $(pgrep -P "$HAFEN_PID" | tr '\n' ' ')" ;;
+	direct) echo "$MOCK_PID" ;;
+	esac
+}
+
+# run_wrk TARGET CONNS: one line "req/s p50_us p99_us requests non2xx cpu_ticks"
+run_wrk() {
+	local t=$1 c=$2 out before after
+	# shellcheck disable=SC2046
+	before=$(cpu_ticks $(procs_of "$t"))
+	out=$(wrk -t1 -c"$c" -d"${DURATION}s" --latency -s "$dir/post.lua" "$(url_of "$t")" 2>&1)
+	# shellcheck disable=SC2046
+	after=$(cpu_ticks $(procs_of "$t"))
+	printf '%s\n' "$out" >>"$dir/wrk-$t-c$c.txt"
+	printf '%s\n' "$out" | "$PY" -c '
+import re, sys
+text = sys.stdin.read()
+def us(v, unit):
+    return float(v) * {"us": 1, "ms": 1e3, "s": 1e6}[unit]
+rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+lat = dict((p, us(v, u)) for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", text, re.M))
+n = re.search(r"(\d+) requests in", text)
+bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+err = re.search(r"Socket errors: (.*)", text)
+if not rps or "50" not in lat:
+    print("nan nan nan 0 0", end="")
+else:
+    print(rps.group(1), lat["50"], lat["99"], n.group(1), (bad.group(1) if bad else "0") + ("+sockerr" if err else ""), end="")
+'
+	echo " $((after - before))"
+}
+
+say "req/s at 32 connections and latency at 1 connection: $RUNS rounds of ${DURATION}s per target"
+: >"$dir/results.txt"
+for r in $(seq 1 "$RUNS"); do
+	for t in "${targets[@]}"; do
+		echo "$t c32 $(run_wrk "$t" 32)" >>"$dir/results.txt"
+		echo "$t c1 $(run_wrk "$t" 1)" >>"$dir/results.txt"
+	done
+	say "round $r done"
+done
+
+say "time to first SSE event: $TTFT_N sequential streams per target"
+: >"$dir/ttft.txt"
+for t in "${targets[@]}"; do
+	case "$t" in
+	direct) args=(--port "$MOCK_PORT") ;;
+	nginx) args=(--port "$NGINX_PORT" --ca "$dir/ca.pem") ;;
+	hafen) args=(--port "$HAFEN_PORT" --ca "$dir/ca.pem") ;;
+	esac
+	echo "$t $("$PY" "$top/bench/gateway_ttft.py" "${args[@]}" --key "$KEY" -n "$TTFT_N")" >>"$dir/ttft.txt"
+done
+
+rss_kb() {
+	local p sum=0 v
+	for p in "$@"; do
+		v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null) || continue
+		sum=$((sum + ${v:-0}))
+	done
+	echo "$sum"
+}
+# shellcheck disable=SC2046
+rss_nginx=$(rss_kb $(procs_of nginx))
+rss_hafen=0
+# shellcheck disable=SC2046
+[ "$have_hafen" = 1 ] && rss_hafen=$(rss_kb $(procs_of hafen))
+
+# ---- report ----
+TICK=$(getconf CLK_TCK)
+"$PY" - "$dir/results.txt" "$dir/ttft.txt" "$TICK" "$rss_nginx" "$rss_hafen" "$RUNS" "$DURATION" <<'EOF'
+import json, statistics, sys, datetime, platform, os
+results, ttft_file, tick, rss_nginx, rss_hafen, runs, duration = sys.argv[1:]
+tick = int(tick)
+rows = {}
+for line in open(results):
+    f = line.split()
+    target, conns = f[0], f[1]
+    rows.setdefault((target, conns), []).append(f[2:])
+ttft = {}
+for line in open(ttft_file):
+    t, j = line.split(" ", 1)
+    try:
+        ttft[t] = json.loads(j)
+    except ValueError:
+        pass
+targets = [t for t in ("direct", "nginx", "hafen") if (t, "c32") in rows]
+
+def med(t, c, i):
+    return statistics.median(float(r[i]) for r in rows[(t, c)])
+
+def cpu_per_1000(t):
+    reqs = sum(int(r[3]) for r in rows[(t, "c32")])
+    ticks = sum(int(r[5]) for r in rows[(t, "c32")])
+    return ticks / tick / reqs * 1000 if reqs else float("nan")
+
+def errors(t):
+    return sorted(set(r[4] for c in ("c32", "c1") for r in rows[(t, c)]) - {"0"})
+
+now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+cpu = ""
+try:
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+except OSError:
+    pass
+print("### Run of %s" % now)
+print()
+print("Machine: %s, %d cores visible (shared with other jobs), Linux %s." % (cpu, os.cpu_count(), platform.release()))
+print("Command: `RUNS=%s DURATION=%s bench/gateway.sh BUILD_DIR`; wrk -t1, POST /v1/chat/completions "
+      "(small JSON body, Lua script), medians of %s runs, targets interleaved." % (runs, duration, runs))
+print()
+print("| target | req/s at 32 conn | p50 at 1 conn | p99 at 1 conn | CPU s / 1k req | first SSE event p50 / p99 |")
+print("|---|---|---|---|---|---|")
+for t in targets:
+    tt = ttft.get(t)
+    print("| %s | %.0f | %.0f µs | %.0f µs | %s | %s |" % (
+        {"direct": "mock upstream direct (plain)", "nginx": "nginx TLS proxy, 1 worker",
+         "hafen": "hafen TLS, 1 worker"}[t],
+        med(t, "c32", 0), med(t, "c1", 1), med(t, "c1", 2),
+        "%.3f" % cpu_per_1000(t) if t != "direct" else "-",
+        "%.0f / %.0f µs" % (tt["ttft_p50_us"], tt["ttft_p99_us"]) if tt else "-"))
+print()
+if "nginx" in targets:
+    print("- nginx added latency at 1 connection: p50 %+.0f µs, p99 %+.0f µs; RSS %s KiB (master + worker)." % (
+        med("nginx", "c1", 1) - med("direct", "c1", 1), med("nginx", "c1", 2) - med("direct", "c1", 2), rss_nginx))
+if "hafen" in targets:
+    ratio = med("hafen", "c32", 0) / med("nginx", "c32", 0)
+    add50 = med("hafen", "c1", 1) - med("direct", "c1", 1)
+    add99 = med("hafen", "c1", 2) - med("direct", "c1", 2)
+    print("- hafen / nginx req/s at 32 connections: **%.2fx** (floor 0.8x: %s)." % (ratio, "met" if ratio >= 0.8 else "NOT met"))
+    print("- hafen added latency at 1 connection: p50 %+.0f µs, p99 **%+.0f µs** (floor < 150 µs: %s); RSS %s KiB after the run." % (
+        add50, add99, "met" if add99 < 150 else "NOT met", rss_hafen))
+    if "hafen" in ttft and "direct" in ttft:
+        print("- hafen added time to first token: p50 %+.0f µs (nginx: %+.0f µs)." % (
+            ttft["hafen"]["ttft_p50_us"] - ttft["direct"]["ttft_p50_us"],
+            ttft["nginx"]["ttft_p50_us"] - ttft["direct"]["ttft_p50_us"] if "nginx" in ttft else float("nan")))
+else:
+    print("- hafen: not measured (binary missing or did not start).")
+for t in targets:
+    e = errors(t)
+    if e:
+        print("- WARNING: %s had non-2xx responses or socket errors in some runs: %s (see wrk output)." % (t, ", ".join(e)))
+EOF
