@@ -1039,6 +1039,18 @@ static bool mock_token_eq(const char *a, size_t an, const char *b)
 	return strlen(b) == an && strncasecmp(a, b, an) == 0;
 }
 
+/* Whether the (not NUL-terminated) value [v, v+n) contains `word`, ignoring
+ * case: enough for the Connection header's comma-separated options. */
+static bool mock_has_word(const char *v, size_t n, const char *word)
+{
+	size_t wl = strlen(word);
+
+	for (size_t i = 0; i + wl <= n; i++)
+		if (strncasecmp(v + i, word, wl) == 0)
+			return true;
+	return false;
+}
+
 /* Parse the header block [p, p+n) (request line, headers, no final CRLF
  * CRLF). Returns 0, or an HTTP status to answer with. */
 static int mock_parse_head(struct mock_conn *c, char *p, size_t n)
@@ -1108,10 +1120,9 @@ static int mock_parse_head(struct mock_conn *c, char *p, size_t n)
 				return 501;
 			chunked = true;
 		} else if (mock_token_eq(line, nlen, "connection")) {
-			if (strcasestr(v, "close") && (size_t)(strcasestr(v, "close") - v) < (size_t)(vend - v))
+			if (mock_has_word(v, (size_t)(vend - v), "close"))
 				conn_close = true;
-			if (strcasestr(v, "keep-alive") &&
-			    (size_t)(strcasestr(v, "keep-alive") - v) < (size_t)(vend - v))
+			if (mock_has_word(v, (size_t)(vend - v), "keep-alive"))
 				conn_keep = true;
 		}
 		if (c->record_headers) {
