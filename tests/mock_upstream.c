@@ -1563,6 +1563,9 @@ static int mock_setup_tls(void)
 	return 0;
 }
 
+/* tests/fuzz/fuzz_mock_request.c includes this file for its parsers and
+ * brings its own entry point. */
+#ifndef MOCK_UPSTREAM_NO_MAIN
 int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
@@ -1627,3 +1630,4 @@ int main(int argc, char **argv)
 	SSL_CTX_free(mock_ssl_ctx);
 	return 0;
 }
+#endif
