@@ -1,0 +1,59 @@
+/* The filter chain: where the policy engine and the audit log plug in.
+ *
+ * Every proxied exchange passes four hook points, in this order:
+ *   on_request  after the body is parsed and validated, before it is
+ *               re-serialized for the upstream. A filter may rewrite the
+ *               JSON in place (redact, pseudonymize), pick nothing else,
+ *               or refuse the request by returning -1 with status/type/
+ *               message set (the client gets that OpenAI error).
+ *   on_body     a complete non-streamed response body (JSON) before it is
+ *               sent; the filter may replace the bytes in the evbuffer.
+ *   on_event    each SSE event of a streamed response, whole, in order. The
+ *               filter appends what the client should get to out; the
+ *               default (no filter wrote anything) relays the raw event.
+ *   on_done     once per exchange, with the final status: audit records.
+ * Filters run in table order (filter.c); each gets its own state slot. */
+#ifndef HAFEN_GATEWAY_FILTER_H
+#define HAFEN_GATEWAY_FILTER_H
+
+#include <stddef.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#include "sse.h"
+
+#define FILTER_MAX 8
+
+struct config_key;
+
+struct filter_exchange {
+	const char *request_id;
+	const struct config_key *key; /* tenant, purpose */
+	int route;                    /* enum openai_route */
+	const char *upstream;         /* name */
+	json_t *body;                 /* on_request: the parsed body */
+	int stream;
+	int status;                   /* on_done: final status; on refuse: status to send */
+	const char *error_type;       /* on refuse */
+	char message[256];            /* on refuse; never quotes content */
+	void *state[FILTER_MAX];
+};
+
+struct filter_ops {
+	const char *name;
+	int (*on_request)(struct filter_exchange *x, void **state);
+	int (*on_body)(struct filter_exchange *x, void **state, struct evbuffer *body);
+	int (*on_event)(struct filter_exchange *x, void **state, const char *raw, size_t raw_len,
+	    const struct sse_event *ev, struct evbuffer *out);
+	void (*on_done)(struct filter_exchange *x, void **state);
+};
+
+/* Each returns 0, or -1 when a filter refused (x->status etc. set). */
+int filter_run_request(struct filter_exchange *x);
+int filter_run_body(struct filter_exchange *x, struct evbuffer *body);
+int filter_run_event(struct filter_exchange *x, const char *raw, size_t raw_len,
+    const struct sse_event *ev, struct evbuffer *out);
+void filter_run_done(struct filter_exchange *x);
+
+#endif

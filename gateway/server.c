@@ -1,0 +1,960 @@
+/* Workers, listeners and client connections.
+ *
+ * Each worker thread runs its own event_base with its own SO_REUSEPORT
+ * socket per listener, so the kernel spreads connections and workers
+ * share nothing but the runtime (read-only) and atomic counters.
+ *
+ * A connection handles one request at a time: while an exchange is in
+ * flight the next pipelined request stays in the input buffer, so
+ * responses go out in request order (RFC 9112 section 9.3.2). Each
+ * connection has one timer whose meaning follows the phase: idle
+ * (keep-alive), head (header_timeout: cuts slowloris), body and proxy
+ * (request_timeout). */
+#include "gwconfig.h"
+#include "server.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/thread.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#define SERVER_HIGH_WATER (256 * 1024)  /* client output: pause the upstream above this */
+#define SERVER_LOW_WATER (64 * 1024)    /* and resume below this */
+
+static pthread_mutex_t server_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct runtime *server_rt;
+static unsigned server_generation;
+static struct worker *server_workers;
+static int server_n_workers;
+static atomic_int server_draining;
+
+uint64_t server_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ---- runtime ---- */
+
+static int server_resolve(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len,
+    char *err, size_t errlen)
+{
+	struct addrinfo hints = {0}, *res = NULL;
+	char ps[16];
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(ps, sizeof ps, "%d", port);
+	int rc = getaddrinfo(host, ps, &hints, &res);
+	if (rc != 0 || !res) {
+		snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(rc));
+		return -1;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+void runtime_unref(struct runtime *rt)
+{
+	if (!rt || atomic_fetch_sub(&rt->refs, 1) != 1)
+		return;
+	struct config *c = rt->cfg;
+	for (size_t i = 0; rt->listener_tls && i < c->n_listeners; i++)
+		tls_server_free(rt->listener_tls[i]);
+	for (size_t i = 0; rt->upstream_tls && i < c->n_upstreams; i++)
+		SSL_CTX_free(rt->upstream_tls[i]);
+	free(rt->listener_tls);
+	free(rt->upstream_tls);
+	free(rt->upstream_addr);
+	free(rt->upstream_addrlen);
+	config_unref(c);
+	free(rt);
+}
+
+struct runtime *runtime_ref(struct runtime *rt)
+{
+	atomic_fetch_add(&rt->refs, 1);
+	return rt;
+}
+
+/* Everything that can fail with a bad config fails here, before the
+ * runtime goes live (certificates, keys, upstream names). */
+struct runtime *runtime_new(struct config *cfg, char *err, size_t errlen)
+{
+	struct runtime *rt = calloc(1, sizeof *rt);
+	if (!rt)
+		return NULL;
+	atomic_init(&rt->refs, 1);
+	rt->cfg = cfg;
+	rt->listener_tls = calloc(cfg->n_listeners, sizeof *rt->listener_tls);
+	rt->upstream_tls = calloc(cfg->n_upstreams, sizeof *rt->upstream_tls);
+	rt->upstream_addr = calloc(cfg->n_upstreams, sizeof *rt->upstream_addr);
+	rt->upstream_addrlen = calloc(cfg->n_upstreams, sizeof *rt->upstream_addrlen);
+	if (!rt->listener_tls || !rt->upstream_tls || !rt->upstream_addr || !rt->upstream_addrlen) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < cfg->n_listeners; i++) {
+		if (cfg->listeners[i].plain)
+			continue;
+		char e[512];
+		rt->listener_tls[i] = tls_server_new(&cfg->listeners[i], e, sizeof e);
+		if (!rt->listener_tls[i]) {
+			snprintf(err, errlen, "%s: listeners[%zu].tls: %s", cfg->file, i, e);
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < cfg->n_upstreams; i++) {
+		const struct config_upstream *u = &cfg->upstreams[i];
+		char e[512];
+		if (u->tls && !(rt->upstream_tls[i] = tls_client_new(u, e, sizeof e))) {
+			snprintf(err, errlen, "%s: upstreams[%zu]: %s", cfg->file, i, e);
+			goto fail;
+		}
+		if (server_resolve(u->host, u->port, &rt->upstream_addr[i], &rt->upstream_addrlen[i], e, sizeof e) < 0) {
+			snprintf(err, errlen, "%s: upstreams[%zu].url: %s", cfg->file, i, e);
+			goto fail;
+		}
+	}
+	return rt;
+fail:
+	rt->cfg = config_ref(cfg);
+	runtime_unref(rt);
+	return NULL;
+}
+
+struct runtime *server_runtime_get(void)
+{
+	pthread_mutex_lock(&server_lock);
+	struct runtime *rt = runtime_ref(server_rt);
+	pthread_mutex_unlock(&server_lock);
+	return rt;
+}
+
+/* ---- responses ---- */
+
+static const char *server_error_type(int status)
+{
+	static const struct {
+		int status;
+		const char *type;
+	} types[] = {
+		{401, "authentication_error"}, {403, "permission_error"}, {404, "not_found_error"},
+		{429, "rate_limit_error"}, {502, "upstream_error"}, {503, "unavailable_error"},
+		{504, "timeout_error"},
+	};
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (types[i].status == status)
+			return types[i].type;
+	return status >= 500 ? "server_error" : "invalid_request_error";
+}
+
+void server_send_head(struct conn *c, int status, const char *content_type, long long body_len)
+{
+	struct exchange *x = &c->x;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	char head[768];
+	int n;
+	x->status = status;
+	x->head_sent = 1;
+	if (body_len < 0 && x->version_minor == 0)
+		x->keep_alive = 0; /* HTTP/1.0: the end of a stream is the close */
+	x->chunked_out = body_len < 0 && x->version_minor >= 1;
+	char len[48] = "";
+	if (body_len >= 0)
+		snprintf(len, sizeof len, "Content-Length: %lld\r\n", body_len);
+	else if (x->chunked_out)
+		snprintf(len, sizeof len, "Transfer-Encoding: chunked\r\n");
+	n = snprintf(head, sizeof head,
+	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%sX-Request-Id: %s\r\n%s%s\r\n",
+	    status, http_status_reason(status), content_type, len, x->request_id,
+	    body_len < 0 ? "Cache-Control: no-cache\r\n" : "",
+	    x->keep_alive ? "" : "Connection: close\r\n");
+	if (n > 0 && (size_t)n < sizeof head) {
+		evbuffer_add(out, head, (size_t)n);
+		x->bytes_out += (uint64_t)n;
+	}
+}
+
+void server_send_chunk(struct conn *c, struct evbuffer *piece)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t n = evbuffer_get_length(piece);
+	if (n == 0)
+		return;
+	c->x.bytes_out += n;
+	if (c->x.chunked_out) {
+		char h[24];
+		int hn = snprintf(h, sizeof h, "%zx\r\n", n);
+		evbuffer_add(out, h, (size_t)hn);
+		evbuffer_add_buffer(out, piece);
+		evbuffer_add(out, "\r\n", 2);
+	} else {
+		evbuffer_add_buffer(out, piece);
+	}
+}
+
+void server_send_error(struct conn *c, int status, const char *type, const char *code, const char *msg)
+{
+	size_t len = 0;
+	char *body = openai_error_json(msg, type ? type : server_error_type(status), code, &len);
+	if (!body) {
+		body = strdup("{\"error\":{\"message\":\"internal error\",\"type\":\"server_error\",\"code\":null}}");
+		len = body ? strlen(body) : 0;
+	}
+	server_send_head(c, status, "application/json", (long long)len);
+	evbuffer_add(bufferevent_get_output(c->bev), body, len);
+	c->x.bytes_out += len;
+	openai_json_free_string(body);
+}
+
+int server_client_full(struct conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev)) > SERVER_HIGH_WATER;
+}
+
+/* ---- connections ---- */
+
+static void conn_process(struct conn *c);
+
+static void conn_arm(struct conn *c, int phase, long long ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	c->phase = phase;
+	evtimer_add(c->timer, &tv);
+}
+
+static void conn_exchange_clear(struct conn *c)
+{
+	struct exchange *x = &c->x;
+	if (x->uc)
+		upstream_cancel(c);
+	if (x->json)
+		json_decref(x->json);
+	if (x->body)
+		evbuffer_free(x->body);
+	if (x->up_req)
+		evbuffer_free(x->up_req);
+	memset(x, 0, sizeof *x);
+	x->up_idx = -1;
+}
+
+static void conn_free(struct conn *c)
+{
+	struct worker *w = c->w;
+	conn_exchange_clear(c);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->bev) {
+		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+		if (ssl)
+			SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN); /* skip the close_notify wait */
+		bufferevent_free(c->bev);
+	}
+	event_free(c->timer);
+	runtime_unref(c->rt);
+	free(c);
+	metrics_add_connections(-1);
+	if (w->draining && !w->conns)
+		event_base_loopexit(w->base, NULL);
+}
+
+static void conn_close_after_flush(struct conn *c)
+{
+	c->phase = CONN_PHASE_CLOSING;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		conn_free(c);
+		return;
+	}
+	/* A client that never reads its answer must not hold the slot. */
+	conn_arm(c, CONN_PHASE_CLOSING, c->rt->cfg->limits.idle_timeout_ms);
+}
+
+/* Metrics, access log and audit hook for the exchange that just ended. */
+static void conn_account(struct conn *c)
+{
+	struct exchange *x = &c->x;
+	uint64_t now = server_now_us();
+	const struct config *cfg = c->rt->cfg;
+	double dur = (double)(now - x->t_start) / 1e6;
+	double up_ms = -1;
+	if (x->t_up_start) {
+		uint64_t e = x->t_up_end ? x->t_up_end : now;
+		up_ms = (double)(e - x->t_up_start) / 1e3;
+	}
+	metrics_count_request(x->route ? x->route->route : OPENAI_ROUTE_COUNT, x->status, dur,
+	    x->bytes_in, x->bytes_out);
+	struct log_access a = {
+		.request_id = x->request_id, .method = x->method, .path = x->path,
+		.path_len = x->path_len, .status = x->status, .bytes_in = x->bytes_in,
+		.bytes_out = x->bytes_out, .duration_ms = dur * 1e3, .upstream_ms = up_ms,
+		.upstream = x->up_idx >= 0 ? cfg->upstreams[x->up_idx].name : NULL,
+		.key = x->key ? x->key->name : NULL,
+	};
+	log_access_write(&a);
+	x->fx.status = x->status;
+	if (x->route)
+		filter_run_done(&x->fx);
+}
+
+void server_finish(struct conn *c, int close_after)
+{
+	struct exchange *x = &c->x;
+	const struct config *cfg = c->rt->cfg;
+	conn_account(c);
+	int keep = x->keep_alive && !close_after && !c->w->draining && !c->over_limit;
+	conn_exchange_clear(c);
+	http_request_init(&c->req);
+	if (!keep) {
+		conn_close_after_flush(c);
+		return;
+	}
+	/* A pipelined request may already wait: run it from the timer, not
+	 * recursively from here. */
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		conn_arm(c, CONN_PHASE_IDLE, 0);
+	else
+		conn_arm(c, CONN_PHASE_IDLE, cfg->limits.idle_timeout_ms);
+}
+
+/* Answers with an error; close when the rest of the request is unread. */
+static void conn_fail(struct conn *c, int status, const char *code, const char *msg, int close_after)
+{
+	server_send_error(c, status, NULL, code, msg);
+	server_finish(c, close_after);
+}
+
+static int conn_auth(struct conn *c, const char *head)
+{
+	struct http_span a = c->req.authorization;
+	const char *v = head + a.off;
+	if (a.len < 8 || strncasecmp(v, "Bearer ", 7) != 0)
+		return -1;
+	size_t ks = 7;
+	while (ks < a.len && v[ks] == ' ')
+		ks++;
+	if (ks == a.len)
+		return -1;
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	if (!EVP_Digest(v + ks, a.len - ks, md, &mdlen, EVP_sha256(), NULL))
+		return -1;
+	/* Compare against every key, each in constant time: neither the
+	 * position of the match nor a prefix leaks through timing. */
+	const struct config *cfg = c->rt->cfg;
+	const struct config_key *found = NULL;
+	for (size_t i = 0; i < cfg->n_keys; i++)
+		if (CRYPTO_memcmp(md, cfg->keys[i].sha256, 32) == 0)
+			found = &cfg->keys[i];
+	OPENSSL_cleanse(md, sizeof md);
+	c->x.key = found;
+	return found ? 0 : -1;
+}
+
+/* RFC 9110 section 7.6.1 hop-by-hop fields, plus what hafen sets itself. */
+static const char *const conn_dropped_headers[] = {
+	"connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate",
+	"te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "authorization",
+	"expect", "x-request-id", "content-type", NULL,
+};
+
+static int conn_forwarded_header(const char *head, const struct http_request *r, int i)
+{
+	const struct http_header *h = &r->headers[i];
+	for (int k = 0; conn_dropped_headers[k]; k++)
+		if (http_span_eq(head, h->name, conn_dropped_headers[k]))
+			return 0;
+	/* Fields named in Connection are hop-by-hop too. */
+	for (int j = 0; j < r->n_headers; j++) {
+		if (!http_span_eq(head, r->headers[j].name, "connection"))
+			continue;
+		const char *v = head + r->headers[j].value.off;
+		size_t vl = r->headers[j].value.len, p = 0;
+		while (p < vl) {
+			while (p < vl && (v[p] == ' ' || v[p] == ',' || v[p] == '\t'))
+				p++;
+			size_t s = p;
+			while (p < vl && v[p] != ',' && v[p] != ' ' && v[p] != '\t')
+				p++;
+			if (p > s && p - s == h->name.len && strncasecmp(v + s, head + h->name.off, p - s) == 0)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+static void conn_body_free(const void *data, size_t len, void *arg)
+{
+	explicit_bzero((void *)data, len);
+	openai_json_free_string((void *)data);
+}
+
+/* Builds the request for the upstream: head, then the body by reference. */
+static void conn_forward(struct conn *c, const char *head, char *body, size_t len)
+{
+	struct exchange *x = &c->x;
+	const struct config_upstream *u = &c->rt->cfg->upstreams[x->up_idx];
+	struct evbuffer *req = evbuffer_new();
+	if (!req) {
+		if (body)
+			openai_json_free_string(body);
+		conn_fail(c, 500, NULL, "out of memory", 1);
+		return;
+	}
+	const struct http_span t = c->req.target;
+	evbuffer_add_printf(req, "%s %s%.*s HTTP/1.1\r\nHost: %s\r\nX-Request-Id: %s\r\n", x->method,
+	    u->base_path, (int)t.len, head + t.off, u->host_header, x->request_id);
+	if (body)
+		evbuffer_add_printf(req, "Content-Type: application/json\r\nContent-Length: %zu\r\n", len);
+	for (int i = 0; i < c->req.n_headers; i++) {
+		if (!conn_forwarded_header(head, &c->req, i))
+			continue;
+		const struct http_header *h = &c->req.headers[i];
+		evbuffer_add(req, head + h->name.off, h->name.len);
+		evbuffer_add(req, ": ", 2);
+		evbuffer_add(req, head + h->value.off, h->value.len);
+		evbuffer_add(req, "\r\n", 2);
+	}
+	evbuffer_add(req, "\r\n", 2);
+	if (body)
+		evbuffer_add_reference(req, body, len, conn_body_free, NULL);
+	x->up_req = req;
+}
+
+/* Called once the request bytes are wiped from the input: the upstream
+ * side may answer (and finish the exchange) synchronously. */
+static void conn_start_upstream(struct conn *c)
+{
+	if (c->x.up_req && c->phase == CONN_PHASE_PROXY)
+		upstream_start(c);
+}
+
+/* The body is complete: validate, run the request filters, forward. */
+static void conn_dispatch(struct conn *c, const char *head, const char *body, size_t len)
+{
+	struct exchange *x = &c->x;
+	char err[256];
+	int stream = 0;
+	x->json = openai_body_parse(x->route, body, len, &stream, err, sizeof err);
+	if (!x->json) {
+		conn_fail(c, 400, NULL, err, 0);
+		return;
+	}
+	x->stream = stream;
+	x->fx.body = x->json;
+	x->fx.stream = stream;
+	if (filter_run_request(&x->fx) < 0) {
+		server_send_error(c, x->fx.status ? x->fx.status : 403, x->fx.error_type, NULL, x->fx.message);
+		server_finish(c, 0);
+		return;
+	}
+	x->stream = json_is_true(json_object_get(x->json, "stream"));
+	char *s = json_dumps(x->json, JSON_COMPACT);
+	json_decref(x->json);
+	x->json = NULL;
+	x->fx.body = NULL;
+	if (!s) {
+		conn_fail(c, 500, NULL, "cannot serialize the request", 0);
+		return;
+	}
+	c->phase = CONN_PHASE_PROXY;
+	conn_forward(c, head, s, strlen(s));
+}
+
+static void conn_read_body(struct conn *c)
+{
+	struct exchange *x = &c->x;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	const struct config *cfg = c->rt->cfg;
+	/* The head is kept at the front of the input until the body is in:
+	 * the forwarded header fields point into it. */
+	size_t hl = c->req.head_len;
+	if (!c->req.chunked) {
+		size_t need = hl + (size_t)x->body_len;
+		if (evbuffer_get_length(in) < need)
+			return;
+		char *p = (char *)evbuffer_pullup(in, (ev_ssize_t)need);
+		x->bytes_in += (uint64_t)x->body_len;
+		conn_dispatch(c, p, p + hl, (size_t)x->body_len);
+		explicit_bzero(p, need);
+		evbuffer_drain(in, need);
+		conn_start_upstream(c);
+		return;
+	}
+	/* Chunked: decode what is there after the head (and the part decoded
+	 * before, tracked by x->body_len as the count of coded bytes used). */
+	size_t avail = evbuffer_get_length(in);
+	size_t off = hl + (size_t)x->body_len;
+	if (avail <= off)
+		return;
+	char *p = (char *)evbuffer_pullup(in, -1);
+	char *tmp = malloc(avail - off);
+	if (!tmp) {
+		conn_fail(c, 500, NULL, "out of memory", 1);
+		return;
+	}
+	size_t used = 0, outlen = 0;
+	int rc = http_chunked_decode(&x->chunked, p + off, avail - off, &used, tmp, &outlen);
+	evbuffer_add(x->body, tmp, outlen);
+	explicit_bzero(tmp, outlen);
+	free(tmp);
+	x->body_len += (long long)used;
+	x->bytes_in += used;
+	if (rc == HTTP_PARSE_ERROR) {
+		conn_fail(c, 400, NULL, "malformed chunked request body", 1);
+		return;
+	}
+	if ((long long)evbuffer_get_length(x->body) > cfg->limits.max_body_bytes) {
+		conn_fail(c, 413, NULL, "request body too large", 1);
+		return;
+	}
+	if (rc != HTTP_PARSE_DONE)
+		return;
+	size_t blen = evbuffer_get_length(x->body);
+	char *b = (char *)evbuffer_pullup(x->body, -1);
+	conn_dispatch(c, p, b ? b : "", blen);
+	if (b)
+		explicit_bzero(b, blen);
+	explicit_bzero(p, off + used);
+	evbuffer_drain(in, off + used);
+	conn_start_upstream(c);
+}
+
+/* A complete head is at the front of the input. */
+static void conn_begin(struct conn *c, const char *head)
+{
+	struct exchange *x = &c->x;
+	struct http_request *r = &c->req;
+	const struct config *cfg = c->rt->cfg;
+	x->t_start = server_now_us();
+	x->keep_alive = r->keep_alive;
+	x->version_minor = r->version_minor;
+	x->bytes_in = r->head_len;
+	x->up_idx = -1;
+	snprintf(x->method, sizeof x->method, "%.*s", (int)r->method_name.len, head + r->method_name.off);
+	x->path_len = r->path.len < sizeof x->path - 1 ? r->path.len : sizeof x->path - 1;
+	memcpy(x->path, head + r->path.off, x->path_len);
+	x->path[x->path_len] = 0;
+	if (request_id_valid(head + r->request_id.off, r->request_id.len)) {
+		memcpy(x->request_id, head + r->request_id.off, r->request_id.len);
+		x->request_id[r->request_id.len] = 0;
+	} else if (request_id_generate(x->request_id) < 0) {
+		snprintf(x->request_id, sizeof x->request_id, "unknown");
+	}
+	x->fx.request_id = x->request_id;
+	int has_body = r->chunked || r->content_length > 0;
+	if (c->over_limit) {
+		conn_fail(c, 429, "too_many_connections", "too many connections, retry later", 1);
+		return;
+	}
+	if (c->w->draining || atomic_load(&server_draining)) {
+		conn_fail(c, 503, "draining", "the gateway is shutting down", 1);
+		return;
+	}
+	int status;
+	x->route = openai_route_find(head + r->path.off, r->path.len, r->method, &status);
+	if (!x->route) {
+		x->route = NULL;
+		conn_fail(c, status, NULL, status == 405 ? "method not allowed for this path" : "no such endpoint", has_body);
+		return;
+	}
+	x->fx.route = x->route->route;
+	if (conn_auth(c, head) < 0) {
+		conn_fail(c, 401, "invalid_api_key",
+		    r->authorization.len ? "invalid API key" : "missing API key (Authorization: Bearer KEY)", has_body);
+		return;
+	}
+	x->fx.key = x->key;
+	/* Until routing exists every request goes to the first upstream. */
+	x->up_idx = 0;
+	x->fx.upstream = cfg->upstreams[0].name;
+	if (!x->route->has_body) {
+		c->phase = CONN_PHASE_PROXY;
+		conn_arm(c, CONN_PHASE_PROXY, cfg->limits.request_timeout_ms);
+		conn_forward(c, head, NULL, 0);
+		struct evbuffer *in = bufferevent_get_input(c->bev);
+		explicit_bzero(evbuffer_pullup(in, (ev_ssize_t)r->head_len), r->head_len);
+		evbuffer_drain(in, r->head_len);
+		conn_start_upstream(c);
+		return;
+	}
+	if (!r->chunked && r->content_length < 0) {
+		conn_fail(c, 411, NULL, "a request body needs Content-Length or chunked coding", 1);
+		return;
+	}
+	if (r->expect_continue) {
+		evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	}
+	x->body_len = r->chunked ? 0 : r->content_length;
+	if (r->chunked) {
+		x->body = evbuffer_new();
+		http_chunked_init(&x->chunked);
+	}
+	conn_arm(c, CONN_PHASE_BODY, cfg->limits.request_timeout_ms);
+	conn_read_body(c);
+}
+
+static void conn_process(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	const struct config *cfg = c->rt->cfg;
+	if (c->phase == CONN_PHASE_BODY) {
+		conn_read_body(c);
+		return;
+	}
+	if (c->phase != CONN_PHASE_IDLE && c->phase != CONN_PHASE_HEAD)
+		return; /* busy: pipelined bytes wait their turn */
+	if (c->req.scanned == 0) {
+		/* RFC 9112 section 2.2: ignore empty lines before a request. */
+		unsigned char two[2];
+		while (evbuffer_copyout(in, two, 1) == 1 && (two[0] == '\r' || two[0] == '\n'))
+			evbuffer_drain(in, 1);
+	}
+	size_t len = evbuffer_get_length(in);
+	if (len == 0)
+		return;
+	if (c->phase == CONN_PHASE_IDLE)
+		conn_arm(c, CONN_PHASE_HEAD, cfg->limits.header_timeout_ms);
+	size_t max = (size_t)cfg->limits.max_header_bytes;
+	size_t n = len < max + 4 ? len : max + 4;
+	const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
+	int rc = http_parse_request(&c->req, p, n, max, cfg->limits.max_body_bytes);
+	if (rc == HTTP_PARSE_AGAIN)
+		return;
+	if (rc == HTTP_PARSE_ERROR) {
+		c->x.t_start = server_now_us();
+		c->x.up_idx = -1;
+		c->x.keep_alive = 0;
+		c->x.version_minor = 1;
+		request_id_generate(c->x.request_id);
+		conn_fail(c, c->req.status, NULL, c->req.error, 1);
+		return;
+	}
+	conn_begin(c, p);
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	conn_process(arg);
+}
+
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	if (c->phase == CONN_PHASE_CLOSING) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			conn_free(c);
+		return;
+	}
+	if (c->phase == CONN_PHASE_PROXY && c->x.paused && !server_client_full(c))
+		upstream_resume(c);
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		/* The client went away: cancel the upstream request too. */
+		if (c->phase == CONN_PHASE_PROXY || c->phase == CONN_PHASE_BODY) {
+			if (!c->x.head_sent)
+				c->x.status = 499;
+			c->x.keep_alive = 0;
+			if (c->x.uc)
+				upstream_cancel(c);
+			conn_account(c);
+		}
+		conn_free(c);
+	}
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	switch (c->phase) {
+	case CONN_PHASE_IDLE:
+		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+			conn_process(c);
+		else
+			conn_free(c);
+		break;
+	case CONN_PHASE_HEAD:
+		c->x.t_start = server_now_us();
+		c->x.up_idx = -1;
+		c->x.version_minor = 1;
+		request_id_generate(c->x.request_id);
+		conn_fail(c, 408, "header_timeout", "request head not received in time", 1);
+		break;
+	case CONN_PHASE_BODY:
+		conn_fail(c, 408, "request_timeout", "request body not received in time", 1);
+		break;
+	case CONN_PHASE_PROXY:
+		if (c->x.uc)
+			upstream_cancel(c);
+		if (!c->x.head_sent) {
+			conn_fail(c, 504, "request_timeout", "request timed out", 1);
+		} else {
+			server_finish(c, 1);
+		}
+		break;
+	default:
+		conn_free(c);
+		break;
+	}
+}
+
+struct server_lev_arg {
+	struct worker *w;
+	int listener;
+};
+
+static void server_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct server_lev_arg *la = arg;
+	struct worker *w = la->w;
+	struct runtime *rt = server_runtime_get();
+	struct conn *c = calloc(1, sizeof *c);
+	if (!c) {
+		runtime_unref(rt);
+		evutil_closesocket(fd);
+		return;
+	}
+	c->w = w;
+	c->rt = rt;
+	c->listener = la->listener;
+	c->x.up_idx = -1;
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	struct tls_server *t = la->listener < (int)rt->cfg->n_listeners ? rt->listener_tls[la->listener] : NULL;
+	if (t) {
+		SSL *ssl = SSL_new(t->ctx);
+		c->bev = ssl ? bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+		    BEV_OPT_CLOSE_ON_FREE) : NULL;
+		if (!c->bev && ssl)
+			SSL_free(ssl);
+	} else {
+		c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	}
+	c->timer = evtimer_new(w->base, conn_timer_cb, c);
+	if (!c->bev || !c->timer) {
+		if (!c->bev)
+			evutil_closesocket(fd);
+		else
+			bufferevent_free(c->bev);
+		if (c->timer)
+			event_free(c->timer);
+		runtime_unref(rt);
+		free(c);
+		return;
+	}
+	metrics_add_connections(1);
+	if (metrics_connections_open() > rt->cfg->limits.max_connections)
+		c->over_limit = 1;
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	http_request_init(&c->req);
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, SERVER_LOW_WATER, 0);
+	/* Bound what a busy connection buffers from a client that pipelines. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+	    (size_t)(rt->cfg->limits.max_header_bytes + rt->cfg->limits.max_body_bytes) + 65536);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	conn_arm(c, CONN_PHASE_HEAD, rt->cfg->limits.header_timeout_ms);
+}
+
+/* ---- workers ---- */
+
+static void server_worker_notify(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	if (w->draining)
+		return;
+	w->draining = 1;
+	for (int i = 0; i < w->n_lev; i++) {
+		if (w->lev[i])
+			evconnlistener_free(w->lev[i]);
+		w->lev[i] = NULL;
+	}
+	upstream_pool_flush(w);
+	/* Idle keep-alive connections are closed now; busy ones finish. */
+	struct conn *c = w->conns, *next;
+	for (; c; c = next) {
+		next = c->next;
+		if (c->phase == CONN_PHASE_IDLE && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+			conn_free(c);
+	}
+	if (!w->conns)
+		event_base_loopexit(w->base, NULL);
+}
+
+static void *server_worker_main(void *arg)
+{
+	struct worker *w = arg;
+	event_base_dispatch(w->base);
+	/* Past the drain deadline: cut what is left. */
+	while (w->conns)
+		conn_free(w->conns);
+	upstream_pool_flush(w);
+	return NULL;
+}
+
+static int server_bind(const char *addr, int port, int reuseport, char *err, size_t errlen)
+{
+	struct addrinfo hints = {0}, *res = NULL;
+	char ps[16];
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+	snprintf(ps, sizeof ps, "%d", port);
+	int rc = getaddrinfo(addr, ps, &hints, &res);
+	if (rc != 0) {
+		hints.ai_flags = AI_PASSIVE;
+		rc = getaddrinfo(addr, ps, &hints, &res);
+	}
+	if (rc != 0 || !res) {
+		snprintf(err, errlen, "cannot resolve listener address %s: %s", addr, gai_strerror(rc));
+		return -1;
+	}
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (reuseport)
+			setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+	}
+	if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
+		snprintf(err, errlen, "cannot listen on %s port %d: %s", addr, port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+int server_listen(const char *addr, int port, char *err, size_t errlen)
+{
+	return server_bind(addr, port, 0, err, errlen);
+}
+
+int server_init(struct runtime *rt, char *err, size_t errlen)
+{
+	const struct config *cfg = rt->cfg;
+	server_rt = runtime_ref(rt);
+	server_generation = rt->generation = 1;
+	server_n_workers = (int)cfg->workers;
+	server_workers = calloc((size_t)server_n_workers, sizeof *server_workers);
+	if (!server_workers)
+		return -1;
+	for (int i = 0; i < server_n_workers; i++) {
+		struct worker *w = &server_workers[i];
+		w->id = i;
+		w->base = event_base_new();
+		w->n_lev = (int)cfg->n_listeners;
+		w->lev = calloc(cfg->n_listeners, sizeof *w->lev);
+		struct server_lev_arg *args = calloc(cfg->n_listeners, sizeof *args);
+		w->notify = event_new(w->base, -1, 0, server_worker_notify, w);
+		if (!w->base || !w->lev || !args || !w->notify) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		for (size_t l = 0; l < cfg->n_listeners; l++) {
+			int fd = server_bind(cfg->listeners[l].address, (int)cfg->listeners[l].port, 1, err, errlen);
+			if (fd < 0)
+				return -1;
+			args[l].w = w;
+			args[l].listener = (int)l;
+			w->lev[l] = evconnlistener_new(w->base, server_accept_cb, &args[l],
+			    LEV_OPT_CLOSE_ON_FREE, -1, fd);
+			if (!w->lev[l]) {
+				snprintf(err, errlen, "cannot listen on %s port %lld", cfg->listeners[l].address,
+				    cfg->listeners[l].port);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+int server_start(void)
+{
+	for (int i = 0; i < server_n_workers; i++)
+		if (pthread_create(&server_workers[i].thread, NULL, server_worker_main, &server_workers[i]) != 0)
+			return -1;
+	return 0;
+}
+
+void server_drain(void)
+{
+	atomic_store(&server_draining, 1);
+	for (int i = 0; i < server_n_workers; i++)
+		event_active(server_workers[i].notify, EV_READ, 0);
+}
+
+int server_draining_now(void)
+{
+	return atomic_load(&server_draining);
+}
+
+void server_stop(void)
+{
+	for (int i = 0; i < server_n_workers; i++)
+		event_base_loopbreak(server_workers[i].base);
+}
+
+void server_join(void)
+{
+	for (int i = 0; i < server_n_workers; i++)
+		pthread_join(server_workers[i].thread, NULL);
+	pthread_mutex_lock(&server_lock);
+	runtime_unref(server_rt);
+	server_rt = NULL;
+	pthread_mutex_unlock(&server_lock);
+}
+
+/* A reload may change anything but the sockets: those were bound before
+ * privileges were dropped and stay as they are until a restart. */
+int server_reload(struct runtime *rt, char *err, size_t errlen)
+{
+	const struct config *a = server_rt->cfg, *b = rt->cfg;
+	int same = a->n_listeners == b->n_listeners && a->workers == b->workers;
+	for (size_t i = 0; same && i < a->n_listeners; i++)
+		same = strcmp(a->listeners[i].address, b->listeners[i].address) == 0 &&
+		    a->listeners[i].port == b->listeners[i].port && a->listeners[i].plain == b->listeners[i].plain;
+	if (!same) {
+		snprintf(err, errlen, "%s: listeners and workers cannot change on reload, restart hafen", b->file);
+		return -1;
+	}
+	pthread_mutex_lock(&server_lock);
+	struct runtime *old = server_rt;
+	rt->generation = ++server_generation;
+	server_rt = runtime_ref(rt);
+	pthread_mutex_unlock(&server_lock);
+	runtime_unref(old);
+	return 0;
+}

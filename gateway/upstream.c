@@ -1,0 +1,605 @@
+/* The upstream side of an exchange: a keep-alive pool per worker and
+ * upstream, the HTTP/1.1 client, and the relay back to the client.
+ *
+ * Non-streamed answers are collected whole (bounded) so the body filters
+ * see complete JSON, then sent with Content-Length. Streamed answers
+ * (text/event-stream) are cut into SSE events and relayed event by event
+ * as chunks; when the client's output buffer passes the high watermark
+ * the upstream is no longer read until it drains (backpressure), and a
+ * client that leaves cancels the upstream request by closing it. */
+#include "gwconfig.h"
+#include "server.h"
+#include "log.h"
+#include "metrics.h"
+#include "sse.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/x509v3.h>
+
+#define UPSTREAM_MAX_HEAD 65536
+#define UPSTREAM_MAX_BODY (64u << 20)  /* a non-streamed answer larger than this is refused */
+#define UPSTREAM_MAX_EVENT (4u << 20)  /* one SSE event */
+
+enum upstream_body_mode {
+	UPSTREAM_BODY_LENGTH,
+	UPSTREAM_BODY_CHUNKED,
+	UPSTREAM_BODY_CLOSE,
+};
+
+enum upstream_timer {
+	UPSTREAM_TIMER_CONNECT,
+	UPSTREAM_TIMER_FIRST_BYTE,
+	UPSTREAM_TIMER_TOTAL,
+};
+
+struct upconn {
+	struct worker *w;
+	struct runtime *rt;
+	int up_idx;
+	struct bufferevent *bev;
+	struct event *timer;
+	int timer_phase;
+	struct conn *owner;   /* NULL while idle in the pool */
+	struct upconn *next;  /* pool list */
+	int reused;
+	int got_bytes;
+	int head_done;
+	int body_mode;
+	int stream;
+	long long remaining;
+	struct http_response resp;
+	struct http_chunked ch;
+	char content_type[128];
+	struct evbuffer *body; /* decoded body: whole answer, or SSE bytes not yet an event */
+	char *scratch;         /* SSE data buffer */
+	size_t scratch_cap;
+};
+
+static void upstream_read_cb(struct bufferevent *bev, void *arg);
+static void upstream_event_cb(struct bufferevent *bev, short what, void *arg);
+
+static void upconn_free(struct upconn *uc)
+{
+	if (uc->bev) {
+		SSL *ssl = bufferevent_openssl_get_ssl(uc->bev);
+		if (ssl)
+			SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN);
+		bufferevent_free(uc->bev);
+	}
+	if (uc->timer)
+		event_free(uc->timer);
+	if (uc->body)
+		evbuffer_free(uc->body);
+	if (uc->scratch) {
+		explicit_bzero(uc->scratch, uc->scratch_cap);
+		free(uc->scratch);
+	}
+	runtime_unref(uc->rt);
+	free(uc);
+}
+
+static void upstream_pool_remove(struct upconn *uc)
+{
+	struct worker *w = uc->w;
+	if (w->pool_rt != uc->rt)
+		return;
+	struct upconn **pp = &w->idle[uc->up_idx];
+	for (; *pp; pp = &(*pp)->next)
+		if (*pp == uc) {
+			*pp = uc->next;
+			w->n_idle[uc->up_idx]--;
+			return;
+		}
+}
+
+void upstream_pool_flush(struct worker *w)
+{
+	if (!w->pool_rt)
+		return;
+	for (size_t i = 0; i < w->pool_rt->cfg->n_upstreams; i++)
+		while (w->idle[i]) {
+			struct upconn *uc = w->idle[i];
+			w->idle[i] = uc->next;
+			upconn_free(uc);
+		}
+	free(w->idle);
+	free(w->n_idle);
+	w->idle = NULL;
+	w->n_idle = NULL;
+	runtime_unref(w->pool_rt);
+	w->pool_rt = NULL;
+}
+
+/* The pool follows the newest runtime a worker has seen. */
+static int upstream_pool_adopt(struct worker *w, struct runtime *rt)
+{
+	if (w->pool_rt == rt)
+		return 0;
+	if (w->pool_rt && w->pool_rt->generation > rt->generation)
+		return -1;
+	upstream_pool_flush(w);
+	w->idle = calloc(rt->cfg->n_upstreams, sizeof *w->idle);
+	w->n_idle = calloc(rt->cfg->n_upstreams, sizeof *w->n_idle);
+	if (!w->idle || !w->n_idle) {
+		free(w->idle);
+		free(w->n_idle);
+		w->idle = NULL;
+		w->n_idle = NULL;
+		return -1;
+	}
+	w->pool_rt = runtime_ref(rt);
+	return 0;
+}
+
+/* An idle pooled connection that becomes readable was closed or spoke
+ * out of turn: either way it is no longer usable. */
+static void upstream_idle_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct upconn *uc = arg;
+	upstream_pool_remove(uc);
+	upconn_free(uc);
+}
+
+static void upstream_idle_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct upconn *uc = arg;
+	upstream_pool_remove(uc);
+	upconn_free(uc);
+}
+
+static void upstream_release(struct upconn *uc)
+{
+	struct worker *w = uc->w;
+	const struct config_upstream *u = &uc->rt->cfg->upstreams[uc->up_idx];
+	uc->owner = NULL;
+	evtimer_del(uc->timer);
+	if (!uc->resp.keep_alive || uc->body_mode == UPSTREAM_BODY_CLOSE ||
+	    evbuffer_get_length(bufferevent_get_input(uc->bev)) > 0 || w->draining ||
+	    upstream_pool_adopt(w, uc->rt) < 0 || w->pool_rt != uc->rt ||
+	    w->n_idle[uc->up_idx] >= u->max_idle_connections) {
+		upconn_free(uc);
+		return;
+	}
+	evbuffer_drain(uc->body, evbuffer_get_length(uc->body));
+	bufferevent_setcb(uc->bev, upstream_idle_read_cb, NULL, upstream_idle_event_cb, uc);
+	bufferevent_enable(uc->bev, EV_READ);
+	uc->next = w->idle[uc->up_idx];
+	w->idle[uc->up_idx] = uc;
+	w->n_idle[uc->up_idx]++;
+}
+
+static void upstream_arm(struct upconn *uc, int phase, long long ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	uc->timer_phase = phase;
+	evtimer_add(uc->timer, &tv);
+}
+
+/* The exchange failed on the upstream side. Messages name the upstream,
+ * never the request. */
+static void upstream_fail(struct conn *c, int status, int kind, const char *what)
+{
+	struct exchange *x = &c->x;
+	const char *name = c->rt->cfg->upstreams[x->up_idx].name;
+	metrics_count_upstream_error(name, kind);
+	log_warnx("request %s: upstream %s: %s", x->request_id, name, what);
+	if (x->uc) {
+		upconn_free(x->uc);
+		x->uc = NULL;
+	}
+	x->t_up_end = server_now_us();
+	if (x->head_sent) {
+		server_finish(c, 1); /* mid-stream: the client sees the cut */
+		return;
+	}
+	char msg[256];
+	snprintf(msg, sizeof msg, "upstream %s: %s", name, what);
+	server_send_error(c, status, NULL, NULL, msg);
+	server_finish(c, 0);
+}
+
+static void upstream_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct upconn *uc = arg;
+	struct conn *c = uc->owner;
+	if (!c)
+		return;
+	switch (uc->timer_phase) {
+	case UPSTREAM_TIMER_CONNECT:
+		upstream_fail(c, 502, METRICS_ERROR_CONNECT, "connect timed out");
+		break;
+	case UPSTREAM_TIMER_FIRST_BYTE:
+		upstream_fail(c, 504, METRICS_ERROR_TIMEOUT, "no response in time");
+		break;
+	default:
+		upstream_fail(c, 504, METRICS_ERROR_TIMEOUT, "response not complete in time");
+		break;
+	}
+}
+
+static struct upconn *upstream_connect(struct conn *c)
+{
+	struct worker *w = c->w;
+	struct runtime *rt = c->rt;
+	int idx = c->x.up_idx;
+	const struct config_upstream *u = &rt->cfg->upstreams[idx];
+	struct upconn *uc = calloc(1, sizeof *uc);
+	if (!uc)
+		return NULL;
+	uc->w = w;
+	uc->rt = runtime_ref(rt);
+	uc->up_idx = idx;
+	uc->timer = evtimer_new(w->base, upstream_timer_cb, uc);
+	uc->body = evbuffer_new();
+	if (rt->upstream_tls[idx]) {
+		SSL *ssl = SSL_new(rt->upstream_tls[idx]);
+		const char *sni = u->server_name ? u->server_name : u->host;
+		unsigned char ip[16];
+		int is_ip = inet_pton(AF_INET, sni, ip) == 1 || inet_pton(AF_INET6, sni, ip) == 1;
+		if (ssl) {
+			if (!is_ip)
+				SSL_set_tlsext_host_name(ssl, sni);
+			/* Verify the certificate names the host we meant to reach. */
+			if (is_ip)
+				X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), sni);
+			else
+				SSL_set1_host(ssl, sni);
+			uc->bev = bufferevent_openssl_socket_new(w->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+			    BEV_OPT_CLOSE_ON_FREE);
+			if (!uc->bev)
+				SSL_free(ssl);
+		}
+	} else {
+		uc->bev = bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (!uc->bev || !uc->timer || !uc->body) {
+		upconn_free(uc);
+		return NULL;
+	}
+	uc->owner = c;
+	bufferevent_setcb(uc->bev, upstream_read_cb, NULL, upstream_event_cb, uc);
+	if (bufferevent_socket_connect(uc->bev, (struct sockaddr *)&rt->upstream_addr[idx],
+	    (int)rt->upstream_addrlen[idx]) < 0) {
+		upconn_free(uc);
+		return NULL;
+	}
+	evutil_socket_t fd = bufferevent_getfd(uc->bev);
+	int one = 1;
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	upstream_arm(uc, UPSTREAM_TIMER_CONNECT, u->connect_timeout_ms);
+	return uc;
+}
+
+static void upstream_send(struct conn *c, int allow_pool)
+{
+	struct exchange *x = &c->x;
+	struct worker *w = c->w;
+	const struct config_upstream *u = &c->rt->cfg->upstreams[x->up_idx];
+	struct upconn *uc = NULL;
+	if (allow_pool && w->pool_rt == c->rt && w->idle[x->up_idx]) {
+		uc = w->idle[x->up_idx];
+		w->idle[x->up_idx] = uc->next;
+		w->n_idle[x->up_idx]--;
+		uc->next = NULL;
+		uc->owner = c;
+		uc->reused = 1;
+		bufferevent_setcb(uc->bev, upstream_read_cb, NULL, upstream_event_cb, uc);
+		long long t = u->first_byte_timeout_ms < u->total_timeout_ms ? u->first_byte_timeout_ms : u->total_timeout_ms;
+		upstream_arm(uc, UPSTREAM_TIMER_FIRST_BYTE, t);
+	} else {
+		uc = upstream_connect(c);
+		if (!uc) {
+			upstream_fail(c, 502, METRICS_ERROR_CONNECT, "cannot connect");
+			return;
+		}
+	}
+	x->uc = uc;
+	http_response_init(&uc->resp);
+	uc->head_done = 0;
+	uc->got_bytes = 0;
+	/* The request stays in x->up_req for a retry; the output gets a reference. */
+	evbuffer_add_buffer_reference(bufferevent_get_output(uc->bev), x->up_req);
+	bufferevent_enable(uc->bev, EV_READ | EV_WRITE);
+}
+
+void upstream_start(struct conn *c)
+{
+	c->x.t_up_start = server_now_us();
+	if (upstream_pool_adopt(c->w, c->rt) < 0 && c->w->pool_rt != c->rt) {
+		/* An older runtime than the pool's: no pooling for this one. */
+		upstream_send(c, 0);
+		return;
+	}
+	upstream_send(c, 1);
+}
+
+void upstream_cancel(struct conn *c)
+{
+	if (c->x.uc) {
+		upconn_free(c->x.uc);
+		c->x.uc = NULL;
+	}
+}
+
+/* Relays whole SSE events out of uc->body. */
+static int upstream_relay_events(struct conn *c, struct upconn *uc, int flush)
+{
+	struct exchange *x = &c->x;
+	for (;;) {
+		size_t len = evbuffer_get_length(uc->body);
+		if (len == 0)
+			return 0;
+		const char *p = (const char *)evbuffer_pullup(uc->body, -1);
+		if (uc->scratch_cap < len) {
+			size_t cap = len < 4096 ? 4096 : len * 2;
+			char *s = malloc(cap);
+			if (!s)
+				return -1;
+			if (uc->scratch) {
+				explicit_bzero(uc->scratch, uc->scratch_cap);
+				free(uc->scratch);
+			}
+			uc->scratch = s;
+			uc->scratch_cap = cap;
+		}
+		struct sse_event ev;
+		int rc = sse_parse_event(p, len, &ev, uc->scratch);
+		if (rc == SSE_PARSE_ERROR)
+			return -1;
+		if (rc == SSE_PARSE_AGAIN) {
+			if (len > UPSTREAM_MAX_EVENT)
+				return -1;
+			if (!flush)
+				return 0;
+			/* The stream ended mid-event: pass the rest on as is. */
+			ev.raw_len = len;
+			ev.has_data = 0;
+		}
+		struct evbuffer *piece = evbuffer_new();
+		if (!piece)
+			return -1;
+		if (filter_run_event(&x->fx, p, ev.raw_len, &ev, piece) < 0) {
+			evbuffer_free(piece);
+			return -1;
+		}
+		server_send_chunk(c, piece);
+		evbuffer_free(piece);
+		evbuffer_drain(uc->body, ev.raw_len);
+	}
+}
+
+static void upstream_complete(struct conn *c, struct upconn *uc)
+{
+	struct exchange *x = &c->x;
+	x->t_up_end = server_now_us();
+	metrics_count_upstream((double)(x->t_up_end - x->t_up_start) / 1e6);
+	if (uc->stream) {
+		if (upstream_relay_events(c, uc, 1) < 0) {
+			upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid event stream");
+			return;
+		}
+		if (x->chunked_out)
+			evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+	} else {
+		/* A success answer must be JSON: the body filters rewrite it and
+		 * clients parse it. Anything else is the upstream's fault. */
+		size_t blen = evbuffer_get_length(uc->body);
+		if (uc->resp.status >= 200 && uc->resp.status < 300 && c->req.method != HTTP_METHOD_HEAD) {
+			json_error_t je;
+			json_t *j = json_loadb((const char *)evbuffer_pullup(uc->body, -1), blen, 0, &je);
+			if (!j) {
+				upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid JSON in the response");
+				return;
+			}
+			json_decref(j);
+		}
+		if (filter_run_body(&x->fx, uc->body) < 0) {
+			x->uc = NULL;
+			upstream_release(uc);
+			server_send_error(c, x->fx.status ? x->fx.status : 502, x->fx.error_type, NULL, x->fx.message);
+			server_finish(c, 0);
+			return;
+		}
+		size_t n = evbuffer_get_length(uc->body);
+		server_send_head(c, uc->resp.status, uc->content_type[0] ? uc->content_type : "application/json",
+		    (long long)n);
+		evbuffer_add_buffer(bufferevent_get_output(c->bev), uc->body);
+		x->bytes_out += n;
+	}
+	x->uc = NULL;
+	upstream_release(uc);
+	server_finish(c, 0);
+}
+
+/* Moves decoded body bytes into uc->body; returns 1 when the body is complete. */
+static int upstream_take_body(struct upconn *uc, struct evbuffer *in)
+{
+	switch (uc->body_mode) {
+	case UPSTREAM_BODY_LENGTH: {
+		size_t n = evbuffer_get_length(in);
+		if ((long long)n > uc->remaining)
+			n = (size_t)uc->remaining;
+		evbuffer_remove_buffer(in, uc->body, n);
+		uc->remaining -= (long long)n;
+		return uc->remaining == 0;
+	}
+	case UPSTREAM_BODY_CHUNKED:
+		while (evbuffer_get_length(in) > 0) {
+			struct evbuffer_iovec v;
+			if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+				return 0;
+			struct evbuffer_iovec o;
+			if (evbuffer_reserve_space(uc->body, v.iov_len, &o, 1) < 1)
+				return -1;
+			size_t used = 0, outlen = 0;
+			int rc = http_chunked_decode(&uc->ch, v.iov_base, v.iov_len, &used, o.iov_base, &outlen);
+			o.iov_len = outlen;
+			evbuffer_commit_space(uc->body, &o, 1);
+			evbuffer_drain(in, used);
+			if (rc == HTTP_PARSE_ERROR)
+				return -1;
+			if (rc == HTTP_PARSE_DONE)
+				return 1;
+		}
+		return 0;
+	default:
+		evbuffer_add_buffer(uc->body, in);
+		return 0;
+	}
+}
+
+static void upstream_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct upconn *uc = arg;
+	struct conn *c = uc->owner;
+	if (!c)
+		return;
+	struct exchange *x = &c->x;
+	const struct config_upstream *u = &c->rt->cfg->upstreams[uc->up_idx];
+	struct evbuffer *in = bufferevent_get_input(bev);
+	if (x->paused)
+		return;
+	if (!uc->got_bytes && evbuffer_get_length(in) > 0) {
+		uc->got_bytes = 1;
+		long long spent = (long long)((server_now_us() - x->t_up_start) / 1000);
+		long long left = u->total_timeout_ms - spent;
+		upstream_arm(uc, UPSTREAM_TIMER_TOTAL, left > 0 ? left : 1);
+	}
+	while (!uc->head_done) {
+		size_t len = evbuffer_get_length(in);
+		size_t n = len < UPSTREAM_MAX_HEAD + 4 ? len : UPSTREAM_MAX_HEAD + 4;
+		if (n == 0)
+			return;
+		const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
+		int rc = http_parse_response(&uc->resp, p, n, UPSTREAM_MAX_HEAD);
+		if (rc == HTTP_PARSE_AGAIN)
+			return;
+		if (rc == HTTP_PARSE_ERROR) {
+			upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid response");
+			return;
+		}
+		if (uc->resp.status < 200) {
+			/* 1xx interim responses are dropped (RFC 9110 section 15.2). */
+			evbuffer_drain(in, uc->resp.head_len);
+			http_response_init(&uc->resp);
+			continue;
+		}
+		uc->content_type[0] = 0;
+		for (int i = 0; i < uc->resp.n_headers; i++)
+			if (http_span_eq(p, uc->resp.headers[i].name, "content-type")) {
+				struct http_span v = uc->resp.headers[i].value;
+				/* Only a sane value is echoed: it goes into our head. */
+				if (v.len < sizeof uc->content_type) {
+					memcpy(uc->content_type, p + v.off, v.len);
+					uc->content_type[v.len] = 0;
+				}
+			}
+		if (uc->resp.chunked) {
+			uc->body_mode = UPSTREAM_BODY_CHUNKED;
+			http_chunked_init(&uc->ch);
+		} else if (uc->resp.content_length >= 0) {
+			uc->body_mode = UPSTREAM_BODY_LENGTH;
+			uc->remaining = uc->resp.content_length;
+		} else {
+			uc->body_mode = UPSTREAM_BODY_CLOSE;
+		}
+		if (c->req.method == HTTP_METHOD_HEAD)
+			uc->remaining = 0;
+		uc->stream = uc->resp.event_stream && uc->resp.status >= 200 && uc->resp.status < 300;
+		evbuffer_drain(in, uc->resp.head_len);
+		uc->head_done = 1;
+		if (uc->stream)
+			server_send_head(c, uc->resp.status, "text/event-stream", -1);
+		if (uc->body_mode == UPSTREAM_BODY_LENGTH && uc->remaining > UPSTREAM_MAX_BODY && !uc->stream) {
+			upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "response too large");
+			return;
+		}
+	}
+	int done = upstream_take_body(uc, in);
+	if (done < 0) {
+		upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid response body");
+		return;
+	}
+	if (uc->stream) {
+		if (upstream_relay_events(c, uc, 0) < 0) {
+			upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid event stream");
+			return;
+		}
+		if (!done && server_client_full(c)) {
+			/* Backpressure: stop reading until the client drains. */
+			x->paused = 1;
+			bufferevent_disable(uc->bev, EV_READ);
+		}
+	} else if (evbuffer_get_length(uc->body) > UPSTREAM_MAX_BODY) {
+		upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "response too large");
+		return;
+	}
+	if (done)
+		upstream_complete(c, uc);
+}
+
+void upstream_resume(struct conn *c)
+{
+	struct upconn *uc = c->x.uc;
+	c->x.paused = 0;
+	if (!uc)
+		return;
+	bufferevent_enable(uc->bev, EV_READ);
+	/* Bytes may already wait in the input: no new read event would come. */
+	if (evbuffer_get_length(bufferevent_get_input(uc->bev)) > 0)
+		upstream_read_cb(uc->bev, uc);
+}
+
+static void upstream_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct upconn *uc = arg;
+	struct conn *c = uc->owner;
+	if (!c)
+		return;
+	const struct config_upstream *u = &c->rt->cfg->upstreams[uc->up_idx];
+	if (what & BEV_EVENT_CONNECTED) {
+		long long t = u->first_byte_timeout_ms < u->total_timeout_ms ? u->first_byte_timeout_ms : u->total_timeout_ms;
+		upstream_arm(uc, UPSTREAM_TIMER_FIRST_BYTE, t);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		if (uc->head_done && uc->body_mode == UPSTREAM_BODY_CLOSE) {
+			/* Read what is left, then the close ends the body. */
+			upstream_take_body(uc, bufferevent_get_input(bev));
+			uc->resp.keep_alive = 0;
+			upstream_complete(c, uc);
+			return;
+		}
+		if (!uc->got_bytes && uc->reused) {
+			/* A pooled connection the upstream closed while idle: the
+			 * request never reached it, so one fresh attempt is safe. */
+			upconn_free(uc);
+			c->x.uc = NULL;
+			upstream_send(c, 0);
+			return;
+		}
+		upstream_fail(c, 502, METRICS_ERROR_CLOSED, "closed the connection before the response was complete");
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		if (!uc->got_bytes && uc->reused) {
+			upconn_free(uc);
+			c->x.uc = NULL;
+			upstream_send(c, 0);
+			return;
+		}
+		unsigned long e = bufferevent_get_openssl_error(bev);
+		upstream_fail(c, 502, uc->got_bytes ? METRICS_ERROR_CLOSED : METRICS_ERROR_CONNECT,
+		    e ? "TLS handshake or certificate verification failed" :
+		    uc->got_bytes ? "connection error" : "unreachable");
+	}
+}
