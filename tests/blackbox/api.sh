@@ -9,7 +9,8 @@ bb_certs || { echo "Bail out! cannot make test certificates"; exit 1; }
 bb_new_key KEY
 bb_start_mock up --events 4
 UPSTREAM_URL=http://127.0.0.1:$up_PORT
-bb_start_hafen hafen || bb_diag "hafen failed to start: every test below fails"
+# 1 MiB bodies: the long-stream test below carries a 190 KB reply in its request
+bb_start_hafen hafen '{"limits": {"max_body_bytes": 1048576}}' || bb_diag "hafen failed to start: every test below fails"
 
 # A marker that must never appear in hafen's log or metrics.
 SECRET_WORDS="harbour crane number seventeen"
@@ -80,6 +81,48 @@ bb_ok "keep-alive: curl re-uses the connection for a second request" \
 bb_is "$(grep -c '^< HTTP/1.1 200' "$BB_DIR/ka.err")" 2 "keep-alive: both requests answered 200"
 rid2=$(bb_curl "$(bb_url /v1/models)" >/dev/null; bb_header X-Request-Id)
 bb_ok "request ids differ between requests" test -n "$rid2" -a "$rid" != "$rid2"
+
+# ---- upstream keep-alive: sequential requests share pooled connections ----
+conns_before=$(bb_mock_stat up connections)
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	bb_post /v1/chat/completions '{"model":"m","messages":[{"role":"user","content":"pool"}]}' >/dev/null
+done
+conns_after=$(bb_mock_stat up connections)
+bb_ok "upstream keep-alive: 10 sequential requests open at most 2 upstream connections ($conns_before -> $conns_after)" \
+	test $((conns_after - conns_before)) -le 3
+# (the stats request itself is one connection)
+
+# ---- concurrent streams stay separate ----
+par_pids=()
+for i in 1 2 3 4 5 6; do
+	$CLIENT stream --port "$TLS_PORT" --ca "$CA" --key "$KEY" \
+		--body "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"stream number $i says $i$i$i$i\"}],\"mock\":{\"events\":6,\"delay_ms\":50}}" \
+		>"$BB_DIR/par$i.json" &
+	par_pids+=($!)
+done
+wait "${par_pids[@]}"
+good=0
+for i in 1 2 3 4 5 6; do
+	bb_json_true "$BB_DIR/par$i.json" "j['done'] and ''.join(json.loads(e['data'])['choices'][0]['delta'].get('content', '') for e in j['events']) == 'stream number $i says $i$i$i$i'" &&
+		good=$((good + 1))
+done
+bb_is "$good" 6 "6 concurrent streams each arrive intact and complete"
+
+# ---- a long stream (backpressure, many chunks) ----
+long=$("$PYTHON3" -c 'print(" ".join("word%d" % i for i in range(20000)))')
+printf '{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}],"mock":{"events":3000,"reply":"%s"}}' "$long" >"$BB_DIR/long.body"
+$CLIENT stream --port "$TLS_PORT" --ca "$CA" --key "$KEY" --body "@$BB_DIR/long.body" >"$BB_DIR/long.json"
+printf '%s' "$long" >"$BB_DIR/long.want"
+bb_ok "a 3000-event stream (about 190 KB of text) arrives complete and intact" bb_json_true "$BB_DIR/long.json" \
+	"j['done'] and len(j['events']) == 3001 and ''.join(json.loads(e['data'])['choices'][0]['delta'].get('content', '') for e in j['events']) == open('$BB_DIR/long.want').read()"
+
+# ---- a large request body reaches the upstream intact ----
+big=$("$PYTHON3" -c 'print(" ".join("token%d" % i for i in range(6000)))')
+out=$(bb_post /v1/chat/completions "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"$big\"}]}")
+printf '%s' "$out" >"$BB_DIR/bigreq.json"
+printf '%s' "$big" >"$BB_DIR/big.want"
+bb_ok "a 56 KB prompt reaches the upstream and comes back intact" bb_json_true "$BB_DIR/bigreq.json" \
+	"j['choices'][0]['message']['content'] == open('$BB_DIR/big.want').read()"
 
 # ---- plain listener ----
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $KEY" \

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Test client for the black-box tests: things curl cannot tell us.
 
-  client.py stream --port P --ca CA --key KEY --body JSON [--close-after N]
+  client.py stream --port P --ca CA --key KEY --body JSON|@FILE [--close-after N]
       POST a streaming request over TLS, decode the chunked SSE answer and
       print one JSON object: status, headers, each event's data with the time
       (seconds after the request was sent) it arrived, whether "data: [DONE]"
       came, whether the chunked body was terminated, and any error.
+  client.py split --port P --ca CA --key KEY --signal-pid PID
+      Send the first half of a request's header, deliver SIGTERM to PID,
+      wait --wait seconds, send the rest and print the response (status,
+      headers, body) as JSON: what a request caught by a drain sees.
   client.py slow --port P --ca CA [--interval S] [--limit S]
       Send a request's header one byte per interval (slowloris) and print when
       the server closed the connection.
@@ -13,6 +17,8 @@
 Only the standard library: it runs with any python3."""
 import argparse
 import json
+import os
+import signal
 import socket
 import ssl
 import sys
@@ -58,6 +64,9 @@ def cmd_stream(args):
     result = {"status": None, "headers": {}, "events": [], "done": False,
               "complete": False, "error": None}
     body = args.body.encode()
+    if args.body.startswith("@"):
+        with open(args.body[1:], "rb") as f:
+            body = f.read()
     req = ("POST %s HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\n"
            "Content-Type: application/json\r\nAccept: text/event-stream\r\n"
            "Content-Length: %d\r\n\r\n" % (args.path, args.key, len(body))).encode() + body
@@ -158,9 +167,38 @@ def cmd_slow(args):
     print()
 
 
+def cmd_split(args):
+    body = b'{"model":"m","messages":[{"role":"user","content":"late"}]}'
+    req = ("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
+           "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+           "Content-Length: %d\r\n\r\n" % (args.key, len(body))).encode() + body
+    result = {"status": None, "headers": {}, "body": None, "error": None}
+    try:
+        sock = connect(args)
+        sock.sendall(req[:20])
+        time.sleep(0.1)
+        os.kill(args.signal_pid, signal.SIGTERM)
+        time.sleep(args.wait)
+        sock.sendall(req[20:])
+        r = Reader(sock)
+        result["status"] = int(r.line().decode("latin-1").split(" ")[1])
+        while True:
+            h = r.line().decode("latin-1")
+            if not h:
+                break
+            name, _, value = h.partition(":")
+            result["headers"][name.strip().lower()] = value.strip()
+        n = int(result["headers"].get("content-length", "0"))
+        result["body"] = r.exact(n).decode("utf-8", "replace")
+    except (OSError, EOFError, ValueError, IndexError) as e:
+        result["error"] = "%s: %s" % (type(e).__name__, e)
+    json.dump(result, sys.stdout)
+    print()
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["stream", "slow"])
+    p.add_argument("mode", choices=["stream", "slow", "split"])
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--server-name", default="localhost")
     p.add_argument("--port", type=int, required=True)
@@ -174,8 +212,10 @@ def main():
     p.add_argument("--timeout", type=float, default=15)
     p.add_argument("--interval", type=float, default=0.2)
     p.add_argument("--limit", type=float, default=10)
+    p.add_argument("--signal-pid", type=int)
+    p.add_argument("--wait", type=float, default=0.3)
     args = p.parse_args()
-    {"stream": cmd_stream, "slow": cmd_slow}[args.mode](args)
+    {"stream": cmd_stream, "slow": cmd_slow, "split": cmd_split}[args.mode](args)
 
 
 if __name__ == "__main__":

@@ -83,13 +83,20 @@ for _ in $(seq 1 50); do
 	[ "$(bb_mock_stat up streams_started)" -ge 1 ] 2>/dev/null && break
 	sleep 0.05
 done
-kill -TERM "$HAFEN_PID"
-sleep 0.3
+# A second connection is half-way through its request header when SIGTERM
+# comes (client.py sends it); the rest arrives during the drain.
+$CLIENT split --port "$TLS_PORT" --ca "$CA" --key "$KEY" --signal-pid "$HAFEN_PID" --wait 0.3 \
+	>"$BB_DIR/split.json"
 bb_ok "draining: new connections are refused" bb_not curl -s -o /dev/null --max-time 2 --cacert "$CA" \
 	-H "Authorization: Bearer $KEY" "https://localhost:$TLS_PORT/v1/models"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$ADMIN_PORT/readyz")
 bb_ok "draining: /readyz answers 503 (or the admin listener is closed) — got $code" \
 	test "$code" = 503 -o "$code" = 000
+bb_is "$(bb_json "$BB_DIR/split.json" 'j["status"]')" 503 "draining: a request completed during the drain gets 503"
+bb_ok "draining: ... with an OpenAI error body" bb_json_true "$BB_DIR/split.json" \
+	'json.loads(j["body"])["error"]["message"]'
+bb_ok "draining: ... and Connection: close, as hafen closes that connection (RFC 9112 9.6)" \
+	bb_json_true "$BB_DIR/split.json" 'j["headers"].get("connection", "").lower() == "close"'
 wait "$client_pid"
 bb_ok "draining: the in-flight stream completes with [DONE]" \
 	bb_json_true "$BB_DIR/drain.json" 'j["done"] and j["complete"] and len(j["events"]) == 11'
