@@ -16,7 +16,8 @@
 # requests and RSS of the proxies. Prints a Markdown section for
 # docs/benchmarks.md on stdout; progress goes to stderr.
 #
-# Environment: RUNS (5), DURATION (seconds per wrk run, 5), TTFT_N (300).
+# Environment: RUNS (5), DURATION (seconds per wrk run, 5), TTFT_N (300),
+# PROFILE=1 (also profile hafen with perf and print its hottest functions).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -213,6 +214,20 @@ for t in "${targets[@]}"; do
 	esac
 	echo "$t $("$PY" "$top/bench/gateway_ttft.py" "${args[@]}" --key "$KEY" -n "$TTFT_N")" >>"$dir/ttft.txt"
 done
+
+# PROFILE=1: one more 32-connection run of hafen under `perf record`, and
+# the top of the report on stderr (for finding what to make faster).
+if [ "${PROFILE:-0}" = 1 ] && [ "$have_hafen" = 1 ] && command -v perf >/dev/null; then
+	say "profiling hafen under load (perf record -g, ${DURATION}s)"
+	perf record -q -g -o "$dir/perf.data" -p "$HAFEN_PID" -- sleep "$DURATION" 2>/dev/null &
+	perf_pid=$!
+	wrk -t1 -c32 -d"${DURATION}s" -s "$dir/post.lua" "$(url_of hafen)" >/dev/null 2>&1
+	wait "$perf_pid" || true
+	perf report -i "$dir/perf.data" --no-children --percent-limit 1.5 --stdio 2>/dev/null |
+		grep -E '^ +[0-9]' | head -40 >&2
+	perf report -i "$dir/perf.data" --no-children --sort dso --stdio 2>/dev/null |
+		grep -E '^ +[0-9]' | head -12 >&2
+fi
 
 rss_kb() {
 	local p sum=0 v
