@@ -39,13 +39,16 @@ bb_ok "TLS 1.1 refused" bb_not s_client "$TLS_PORT" -tls1_1 -cipher 'DEFAULT:@SE
 cp "$BB_DIR/s_client.out" "$BB_DIR/s11.out"
 bb_ok "TLS 1.1 refusal is a handshake failure, not a dead port" \
 	grep -Eqi 'alert|handshake failure|unsupported protocol|wrong version' "$BB_DIR/s11.out"
+# -brief prints the protocol as soon as the handshake is done (the full
+# session dump may be cut short when the server closes first).
+s_client "$TLS_PORT" -tls1_2 -brief
+bb_ok "TLS 1.2 accepted" grep -q 'Protocol version: TLSv1.2' "$BB_DIR/s_client.out"
+s_client "$TLS_PORT" -tls1_3 -brief
+bb_ok "TLS 1.3 accepted" grep -q 'Protocol version: TLSv1.3' "$BB_DIR/s_client.out"
+bb_ok "the certificate chain verifies against the test CA" grep -q 'Verification: OK' "$BB_DIR/s_client.out"
 s_client "$TLS_PORT" -tls1_2
-bb_ok "TLS 1.2 accepted" grep -q 'Protocol *: *TLSv1.2' "$BB_DIR/s_client.out"
-s_client "$TLS_PORT" -tls1_3
-bb_ok "TLS 1.3 accepted" grep -q 'Protocol *: *TLSv1.3' "$BB_DIR/s_client.out"
-bb_ok "the certificate chain verifies against the test CA" grep -q 'Verify return code: 0 (ok)' "$BB_DIR/s_client.out"
 bb_ok "no client certificate requested when client_auth is none" \
-	bash -c "! grep -q 'Acceptable client certificate CA names' '$BB_DIR/s_client.out'"
+	bash -c "grep -q 'No client certificate CA names sent' '$BB_DIR/s_client.out'"
 kill -TERM "$HAFEN_PID"
 wait "$HAFEN_PID" 2>/dev/null
 
