@@ -39,10 +39,12 @@ expect_error "body is a JSON array" 400 "${JSON[@]}" --data-binary '[1, 2]' "$CH
 bb_ok "400: the error message names the field" grep -q 'messages' <(bb_curl "${JSON[@]}" --data-binary '{"model": "m", "messages": "hi"}' "$CHAT")
 
 # ---- 401 ----
-code=$(curl -sS --max-time 10 --cacert "$CA" -o "$BB_DIR/err.json" -w '%{http_code}' "${JSON[@]}" \
+code=$(curl -sS --max-time 10 --cacert "$CA" -o "$BB_DIR/err.json" -D "$BB_DIR/h" -w '%{http_code}' "${JSON[@]}" \
 	--data-binary '{"model":"m","messages":[{"role":"user","content":"hi"}]}' "$CHAT")
 bb_is "$code" 401 "no key: 401"
 bb_ok "no key: OpenAI-shaped error body" bb_is_openai_error "$BB_DIR/err.json"
+bb_ok "no key: X-Request-Id present" test -n "$(bb_header X-Request-Id)"
+bb_ok "no key: WWW-Authenticate: Bearer (RFC 9110 15.5.2 MUST, RFC 6750 3)" grep -qi '^www-authenticate: *bearer' "$BB_DIR/h"
 code=$(curl -sS --max-time 10 --cacert "$CA" -o "$BB_DIR/err.json" -w '%{http_code}' "${JSON[@]}" \
 	-H "Authorization: Bearer hk-not-a-key-$RANDOM" \
 	--data-binary '{"model":"m","messages":[{"role":"user","content":"hi"}]}' "$CHAT")
