@@ -12,7 +12,8 @@
 # machine hits them alike: req/s at 32 connections (wrk -t1 -c32, POST chat
 # completion via a Lua script; median of RUNS), latency p50/p99 at one
 # connection (wrk -t1 -c1 --latency; hafen's added latency = hafen - direct),
-# time to first SSE event (bench/gateway_ttft.py), CPU seconds per 1,000
+# time to first SSE event and per-event cost of a stream
+# (bench/gateway_ttft.py), CPU seconds per 1,000
 # requests and RSS of the proxies. Prints a Markdown section for
 # docs/benchmarks.md on stdout; progress goes to stderr.
 #
@@ -206,6 +207,7 @@ done
 
 say "time to first SSE event: $TTFT_N sequential streams per target"
 : >"$dir/ttft.txt"
+: >"$dir/chunks.txt"
 for t in "${targets[@]}"; do
 	case "$t" in
 	direct) args=(--port "$MOCK_PORT") ;;
@@ -213,6 +215,9 @@ for t in "${targets[@]}"; do
 	hafen) args=(--port "$HAFEN_PORT" --ca "$dir/ca.pem") ;;
 	esac
 	echo "$t $("$PY" "$top/bench/gateway_ttft.py" "${args[@]}" --key "$KEY" -n "$TTFT_N")" >>"$dir/ttft.txt"
+	# per-event cost: 200 events back to back, whole stream time
+	echo "$t $("$PY" "$top/bench/gateway_ttft.py" "${args[@]}" --key "$KEY" -n 100 --events 200 --delay-ms 0)" \
+		>>"$dir/chunks.txt"
 done
 
 # PROFILE=1: one more 32-connection run of hafen under `perf record`, and
@@ -245,9 +250,9 @@ rss_hafen=0
 
 # ---- report ----
 TICK=$(getconf CLK_TCK)
-"$PY" - "$dir/results.txt" "$dir/ttft.txt" "$TICK" "$rss_nginx" "$rss_hafen" "$RUNS" "$DURATION" <<'EOF'
+"$PY" - "$dir/results.txt" "$dir/ttft.txt" "$dir/chunks.txt" "$TICK" "$rss_nginx" "$rss_hafen" "$RUNS" "$DURATION" <<'EOF'
 import json, statistics, sys, datetime, platform, os
-results, ttft_file, tick, rss_nginx, rss_hafen, runs, duration = sys.argv[1:]
+results, ttft_file, chunks_file, tick, rss_nginx, rss_hafen, runs, duration = sys.argv[1:]
 tick = int(tick)
 rows = {}
 for line in open(results):
@@ -259,6 +264,13 @@ for line in open(ttft_file):
     t, j = line.split(" ", 1)
     try:
         ttft[t] = json.loads(j)
+    except ValueError:
+        pass
+chunks = {}
+for line in open(chunks_file):
+    t, j = line.split(" ", 1)
+    try:
+        chunks[t] = json.loads(j)
     except ValueError:
         pass
 targets = [t for t in ("direct", "nginx", "hafen") if (t, "c32") in rows]
@@ -289,14 +301,15 @@ print("Machine: %s, %d cores visible (shared with other jobs), Linux %s." % (cpu
 print("Command: `RUNS=%s DURATION=%s bench/gateway.sh BUILD_DIR`; wrk -t1, POST /v1/chat/completions "
       "(small JSON body, Lua script), medians of %s runs, targets interleaved." % (runs, duration, runs))
 print()
-print("| target | req/s at 32 conn | p50 at 1 conn | p99 at 1 conn | CPU s / 1k req | first SSE event p50 / p99 |")
+print("| target | req/s at 32 conn | p50 at 1 conn | p99 at 1 conn (range over runs) | CPU s / 1k req | first SSE event p50 / p99 |")
 print("|---|---|---|---|---|---|")
 for t in targets:
     tt = ttft.get(t)
-    print("| %s | %.0f | %.0f µs | %.0f µs | %s | %s |" % (
+    p99s = [float(r[2]) for r in rows[(t, "c1")]]
+    print("| %s | %.0f | %.0f µs | %.0f µs (%.0f-%.0f) | %s | %s |" % (
         {"direct": "mock upstream direct (plain)", "nginx": "nginx TLS proxy, 1 worker",
          "hafen": "hafen TLS, 1 worker"}[t],
-        med(t, "c32", 0), med(t, "c1", 1), med(t, "c1", 2),
+        med(t, "c32", 0), med(t, "c1", 1), med(t, "c1", 2), min(p99s), max(p99s),
         "%.3f" % cpu_per_1000(t) if t != "direct" else "-",
         "%.0f / %.0f µs" % (tt["ttft_p50_us"], tt["ttft_p99_us"]) if tt else "-"))
 print()
@@ -316,6 +329,11 @@ if "hafen" in targets:
             ttft["nginx"]["ttft_p50_us"] - ttft["direct"]["ttft_p50_us"] if "nginx" in ttft else float("nan")))
 else:
     print("- hafen: not measured (binary missing or did not start).")
+if "direct" in chunks:
+    for t in ("nginx", "hafen"):
+        if t in chunks:
+            print("- %s added time per SSE event (200-event stream, back to back, p50 of whole-stream time / 200): %+.2f µs." % (
+                t, (chunks[t]["total_p50_us"] - chunks["direct"]["total_p50_us"]) / 200))
 for t in targets:
     e = errors(t)
     if e:
