@@ -181,6 +181,17 @@ bb_free_port() {
 	"$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# bb_free_ports N: N distinct free ports on one line (held open together
+# while they are chosen, so they differ from each other).
+bb_free_ports() {
+	"$PYTHON3" -c '
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
+}
+
 # bb_start_mock NAME [mock options]: start a mock upstream; sets NAME_PORT,
 # NAME_PID, NAME_RECORD (its --record file).
 bb_start_mock() {
@@ -274,9 +285,7 @@ bb_start_hafen() {
 	HAFEN_CONFIG=$BB_DIR/$name.json
 	HAFEN_LOG=$BB_DIR/$name.log
 	for try in 1 2 3; do
-		TLS_PORT=$(bb_free_port)
-		PLAIN_PORT=$(bb_free_port)
-		ADMIN_PORT=$(bb_free_port)
+		read -r TLS_PORT PLAIN_PORT ADMIN_PORT < <(bb_free_ports 3)
 		bb_config "$HAFEN_CONFIG" "$patch" || return 1
 		"$HAFEN" -c "$HAFEN_CONFIG" >"$HAFEN_LOG" 2>&1 &
 		HAFEN_PID=$!

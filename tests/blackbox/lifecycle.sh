@@ -9,7 +9,7 @@ bb_start_mock up
 UPSTREAM_URL=http://127.0.0.1:$up_PORT
 
 # ---- hafen -t ----
-TLS_PORT=$(bb_free_port) PLAIN_PORT=$(bb_free_port) ADMIN_PORT=$(bb_free_port)
+read -r TLS_PORT PLAIN_PORT ADMIN_PORT < <(bb_free_ports 3)
 bb_config "$BB_DIR/good.json"
 "$HAFEN" -t -c "$BB_DIR/good.json" >"$BB_DIR/t.out" 2>&1
 bb_is "$?" 0 "hafen -t: a good config exits 0"
