@@ -10,6 +10,9 @@
       Send the first half of a request's header, deliver SIGTERM to PID,
       wait --wait seconds, send the rest and print the response (status,
       headers, body) as JSON: what a request caught by a drain sees.
+  client.py raw --port P --ca CA --body @FILE [--timeout S]
+      Send FILE's bytes as they are, read until the server closes (or the
+      timeout) and write what came back to stdout, raw.
   client.py slow --port P --ca CA [--interval S] [--limit S]
       Send a request's header one byte per interval (slowloris) and print when
       the server closed the connection.
@@ -196,9 +199,26 @@ def cmd_split(args):
     print()
 
 
+def cmd_raw(args):
+    with open(args.body[1:], "rb") as f:
+        data = f.read()
+    out = b""
+    try:
+        sock = connect(args)
+        sock.sendall(data)
+        while True:
+            d = sock.recv(65536)
+            if not d:
+                break
+            out += d
+    except (OSError, ssl.SSLError):
+        pass
+    sys.stdout.buffer.write(out)
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["stream", "slow", "split"])
+    p.add_argument("mode", choices=["stream", "slow", "split", "raw"])
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--server-name", default="localhost")
     p.add_argument("--port", type=int, required=True)
@@ -215,7 +235,7 @@ def main():
     p.add_argument("--signal-pid", type=int)
     p.add_argument("--wait", type=float, default=0.3)
     args = p.parse_args()
-    {"stream": cmd_stream, "slow": cmd_slow, "split": cmd_split}[args.mode](args)
+    {"stream": cmd_stream, "slow": cmd_slow, "split": cmd_split, "raw": cmd_raw}[args.mode](args)
 
 
 if __name__ == "__main__":
