@@ -173,6 +173,9 @@ void server_send_head(struct conn *c, int status, const char *content_type, long
 	int n;
 	x->status = status;
 	x->head_sent = 1;
+	/* Tell the client the connection ends here (RFC 9112 section 9.6). */
+	if (c->w->draining || c->over_limit)
+		x->keep_alive = 0;
 	if (body_len < 0 && x->version_minor == 0)
 		x->keep_alive = 0; /* HTTP/1.0: the end of a stream is the close */
 	x->chunked_out = body_len < 0 && x->version_minor >= 1;
@@ -342,6 +345,8 @@ void server_finish(struct conn *c, int close_after)
 /* Answers with an error; close when the rest of the request is unread. */
 static void conn_fail(struct conn *c, int status, const char *code, const char *msg, int close_after)
 {
+	if (close_after)
+		c->x.keep_alive = 0;
 	server_send_error(c, status, NULL, code, msg);
 	server_finish(c, close_after);
 }
@@ -878,7 +883,8 @@ int server_init(struct runtime *rt, char *err, size_t errlen)
 		w->n_lev = (int)cfg->n_listeners;
 		w->lev = calloc(cfg->n_listeners, sizeof *w->lev);
 		struct server_lev_arg *args = calloc(cfg->n_listeners, sizeof *args);
-		w->notify = event_new(w->base, -1, 0, server_worker_notify, w);
+		w->lev_args = args;
+		w->notify = w->base ? event_new(w->base, -1, 0, server_worker_notify, w) : NULL;
 		if (!w->base || !w->lev || !args || !w->notify) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
@@ -929,8 +935,20 @@ void server_stop(void)
 
 void server_join(void)
 {
-	for (int i = 0; i < server_n_workers; i++)
-		pthread_join(server_workers[i].thread, NULL);
+	for (int i = 0; i < server_n_workers; i++) {
+		struct worker *w = &server_workers[i];
+		pthread_join(w->thread, NULL);
+		for (int l = 0; l < w->n_lev; l++)
+			if (w->lev[l])
+				evconnlistener_free(w->lev[l]);
+		free(w->lev);
+		free(w->lev_args);
+		event_free(w->notify);
+		event_base_free(w->base);
+	}
+	free(server_workers);
+	server_workers = NULL;
+	server_n_workers = 0;
 	pthread_mutex_lock(&server_lock);
 	runtime_unref(server_rt);
 	server_rt = NULL;

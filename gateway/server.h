@@ -47,7 +47,7 @@ struct worker {
 	struct event_base *base;
 	pthread_t thread;
 	struct evconnlistener **lev;
-	int *listener_index; /* lev[i] serves config listener listener_index[i] */
+	void *lev_args;      /* the accept callbacks' arguments */
 	int n_lev;
 	struct event *notify;
 	int draining;
