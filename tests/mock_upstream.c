@@ -152,6 +152,7 @@ static struct {
 static struct event_base *mock_base;
 static SSL_CTX *mock_ssl_ctx;
 static FILE *mock_record;
+static struct mock_conn *mock_conns;
 static uint64_t mock_next_id = 1;
 
 enum mock_state {
@@ -164,6 +165,7 @@ enum mock_state {
 };
 
 struct mock_conn {
+	struct mock_conn *prev, *next;	/* all open connections, freed at exit */
 	struct bufferevent *bev;
 	struct event *timer;
 	enum mock_state state;
@@ -365,8 +367,15 @@ static void mock_conn_free(struct mock_conn *c)
 		event_free(c->timer);
 	if (c->bev)
 		bufferevent_free(c->bev);
-	evbuffer_free(c->body);
+	if (c->body)
+		evbuffer_free(c->body);
 	mock_stats.open_connections--;
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (mock_conns == c)
+		mock_conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	free(c);
 }
 
@@ -1367,6 +1376,10 @@ static void mock_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct 
 	}
 	mock_stats.connections++;
 	mock_stats.open_connections++;
+	c->next = mock_conns;
+	if (mock_conns)
+		mock_conns->prev = c;
+	mock_conns = c;
 	if (c->bev == NULL || c->body == NULL || c->timer == NULL) {
 		if (c->bev == NULL)
 			close(fd);
@@ -1621,6 +1634,8 @@ int main(int argc, char **argv)
 	evsignal_add(sigint, NULL);
 	mock_log("listening on port %d (%s)", port, mock_ssl_ctx ? "https" : "http");
 	event_base_dispatch(mock_base);
+	while (mock_conns)
+		mock_conn_free(mock_conns);
 	event_free(sigterm);
 	event_free(sigint);
 	evconnlistener_free(l);

@@ -98,7 +98,33 @@ bb_todo() {
 	BB_TODO=$1
 }
 
+# Stop everything started here (SIGTERM, as an operator would) and wait:
+# sanitizer builds report leaks only at exit.
+bb_stop_all() {
+	local pid
+	for pid in "${BB_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${BB_PIDS[@]}"; do
+		for _ in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.05
+		done
+		wait "$pid" 2>/dev/null
+	done
+}
+
 bb_done() {
+	# In a sanitizer build, a report in any log of hafen or the mock fails
+	# the script even when every request above got the right answer.
+	bb_stop_all
+	local reports
+	reports=$(grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$BB_DIR"/*.log 2>/dev/null)
+	if ! bb_ok "no sanitizer reports in the logs of hafen and the mock" test -z "$reports"; then
+		for f in $reports; do
+			bb_diag "$f:" "$(grep -m1 -A12 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f")"
+		done
+	fi
 	echo "1..$bb_n"
 	[ "$bb_failed" -eq 0 ]
 }
