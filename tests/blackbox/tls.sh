@@ -100,4 +100,34 @@ bb_is "$(bb_code)" 502 "HTTPS upstream whose certificate does not verify against
 bb_ok "wrong CA: OpenAI-shaped error body" bb_is_openai_error "$BB_DIR/wrongca.json"
 bb_is "$(grep -c '/v1/chat/completions' "$tup_RECORD")" "$n_before" "wrong CA: nothing was sent to the unverified upstream"
 
+kill -TERM "$HAFEN_PID"
+wait "$HAFEN_PID" 2>/dev/null
+
+# ---- HTTPS upstream: the certificate must name the host (RFC 9110 4.3.4) ----
+# A certificate from the right CA, but for engine.internal only.
+(
+	cd "$BB_DIR/pki" &&
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout engine.key -out engine.csr \
+		-subj "/CN=engine.internal" 2>/dev/null &&
+	printf 'subjectAltName=DNS:engine.internal\n' >engine.ext &&
+	openssl x509 -req -in engine.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+		-extfile engine.ext -out engine.pem 2>/dev/null
+) || bb_diag "cannot make the engine.internal certificate"
+bb_start_mock eup --tls-cert "$BB_DIR/pki/engine.pem" --tls-key "$BB_DIR/pki/engine.key"
+UPSTREAM_URL=https://127.0.0.1:$eup_PORT
+upstream_patch() { # upstream_patch SERVER_NAME_JSON
+	echo "{\"upstreams\": [{\"name\": \"engine\", \"url\": \"$UPSTREAM_URL\", \"ca_file\": \"$CA\", \"server_name\": $1, \"connect_timeout_ms\": 1000, \"first_byte_timeout_ms\": 2000, \"total_timeout_ms\": 10000, \"max_idle_connections\": 4}]}"
+}
+bb_start_hafen name-mismatch "$(upstream_patch null)" || bb_diag "hafen (name mismatch) failed to start"
+bb_post /v1/chat/completions '{"model":"m","messages":[{"role":"user","content":"wrong name"}]}' >/dev/null
+bb_is "$(bb_code)" 502 "HTTPS upstream at 127.0.0.1 whose certificate names only engine.internal: 502"
+n=$(cat "$eup_RECORD" 2>/dev/null | grep -c '/v1/chat/completions')
+bb_is "$n" 0 "name mismatch: nothing was sent to that upstream"
+kill -TERM "$HAFEN_PID"
+wait "$HAFEN_PID" 2>/dev/null
+bb_start_hafen name-set "$(upstream_patch '"engine.internal"')" || bb_diag "hafen (server_name) failed to start"
+bb_post /v1/chat/completions '{"model":"m","messages":[{"role":"user","content":"right name"}]}' >"$BB_DIR/sn.json"
+bb_is "$(bb_code)" 200 "server_name engine.internal: the same upstream verifies, 200"
+bb_is "$(bb_json "$BB_DIR/sn.json" 'j["choices"][0]["message"]["content"]')" "right name" "server_name: the answer arrives intact"
+
 bb_done
