@@ -18,7 +18,9 @@
 # docs/benchmarks.md on stdout; progress goes to stderr.
 #
 # Environment: RUNS (5), DURATION (seconds per wrk run, 5), TTFT_N (300),
-# PROFILE=1 (also profile hafen with perf and print its hottest functions).
+# PROFILE=1 (also profile hafen with perf and print its hottest functions),
+# RSS_1M=1 (load hafen up to RSS_REQUESTS, default a million, requests and
+# report its RSS then).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -242,6 +244,22 @@ rss_kb() {
 	done
 	echo "$sum"
 }
+
+# RSS_1M=1: keep loading hafen (32 connections) until it has served a
+# million requests in all, then report its RSS (a leak shows up here).
+rss_1m=""
+if [ "${RSS_1M:-0}" = 1 ] && [ "$have_hafen" = 1 ]; then
+	served=$(awk '{ s += $6 } END { print s + 0 }' <(grep '^hafen' "$dir/results.txt"))
+	say "loading hafen up to ${RSS_REQUESTS:-1000000} requests for the RSS figure (served so far: $served)"
+	while [ "$served" -lt "${RSS_REQUESTS:-1000000}" ]; do
+		n=$(wrk -t1 -c32 -d10s -s "$dir/post.lua" "$(url_of hafen)" 2>&1 | awk '/requests in/ { print $1 }')
+		[ -n "$n" ] && [ "$n" -gt 0 ] || die "wrk failed against hafen during the RSS run"
+		served=$((served + n))
+	done
+	# shellcheck disable=SC2046
+	rss_1m="$served $(rss_kb $(procs_of hafen))"
+fi
+
 # shellcheck disable=SC2046
 rss_nginx=$(rss_kb $(procs_of nginx))
 rss_hafen=0
@@ -250,9 +268,9 @@ rss_hafen=0
 
 # ---- report ----
 TICK=$(getconf CLK_TCK)
-"$PY" - "$dir/results.txt" "$dir/ttft.txt" "$dir/chunks.txt" "$TICK" "$rss_nginx" "$rss_hafen" "$RUNS" "$DURATION" <<'EOF'
+"$PY" - "$dir/results.txt" "$dir/ttft.txt" "$dir/chunks.txt" "$TICK" "$rss_nginx" "$rss_hafen" "$RUNS" "$DURATION" "$rss_1m" <<'EOF'
 import json, statistics, sys, datetime, platform, os
-results, ttft_file, chunks_file, tick, rss_nginx, rss_hafen, runs, duration = sys.argv[1:]
+results, ttft_file, chunks_file, tick, rss_nginx, rss_hafen, runs, duration, rss_1m = sys.argv[1:]
 tick = int(tick)
 rows = {}
 for line in open(results):
@@ -329,6 +347,9 @@ if "hafen" in targets:
             ttft["nginx"]["ttft_p50_us"] - ttft["direct"]["ttft_p50_us"] if "nginx" in ttft else float("nan")))
 else:
     print("- hafen: not measured (binary missing or did not start).")
+if rss_1m:
+    n, kb = rss_1m.split()
+    print("- hafen RSS after %s requests in all: %s KiB." % (n, kb))
 if "direct" in chunks:
     for t in ("nginx", "hafen"):
         if t in chunks:
