@@ -13,6 +13,8 @@
   client.py raw --port P --ca CA --body @FILE [--timeout S]
       Send FILE's bytes as they are, read until the server closes (or the
       timeout) and write what came back to stdout, raw.
+  client.py hold --port P --ca CA --count N --ready FILE [--limit S]
+      Open N TLS connections, create FILE, keep them open (idle) for S s.
   client.py slow --port P --ca CA [--interval S] [--limit S]
       Send a request's header one byte per interval (slowloris) and print when
       the server closed the connection.
@@ -216,9 +218,16 @@ def cmd_raw(args):
     sys.stdout.buffer.write(out)
 
 
+def cmd_hold(args):
+    socks = [connect(args) for _ in range(args.count)]
+    with open(args.ready, "w") as f:
+        f.write("%d\n" % len(socks))
+    time.sleep(args.limit)
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["stream", "slow", "split", "raw"])
+    p.add_argument("mode", choices=["stream", "slow", "split", "raw", "hold"])
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--server-name", default="localhost")
     p.add_argument("--port", type=int, required=True)
@@ -233,9 +242,11 @@ def main():
     p.add_argument("--interval", type=float, default=0.2)
     p.add_argument("--limit", type=float, default=10)
     p.add_argument("--signal-pid", type=int)
+    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--ready")
     p.add_argument("--wait", type=float, default=0.3)
     args = p.parse_args()
-    {"stream": cmd_stream, "slow": cmd_slow, "split": cmd_split, "raw": cmd_raw}[args.mode](args)
+    {"stream": cmd_stream, "slow": cmd_slow, "split": cmd_split, "raw": cmd_raw, "hold": cmd_hold}[args.mode](args)
 
 
 if __name__ == "__main__":
