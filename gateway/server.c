@@ -195,6 +195,20 @@ void server_send_head(struct conn *c, int status, const char *content_type, long
 	}
 }
 
+/* Small bodies are copied behind the head so the TLS layer sends one
+ * record and one write(2) (a moved chain would be a record of its own);
+ * large ones are moved, not copied. */
+void server_add_body(struct evbuffer *out, struct evbuffer *body)
+{
+	size_t n = evbuffer_get_length(body);
+	if (n <= 16384) {
+		evbuffer_add(out, evbuffer_pullup(body, -1), n);
+		evbuffer_drain(body, n);
+	} else {
+		evbuffer_add_buffer(out, body);
+	}
+}
+
 void server_send_chunk(struct conn *c, struct evbuffer *piece)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -206,10 +220,10 @@ void server_send_chunk(struct conn *c, struct evbuffer *piece)
 		char h[24];
 		int hn = snprintf(h, sizeof h, "%zx\r\n", n);
 		evbuffer_add(out, h, (size_t)hn);
-		evbuffer_add_buffer(out, piece);
+		server_add_body(out, piece);
 		evbuffer_add(out, "\r\n", 2);
 	} else {
-		evbuffer_add_buffer(out, piece);
+		server_add_body(out, piece);
 	}
 }
 

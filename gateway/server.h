@@ -117,6 +117,8 @@ void server_send_head(struct conn *c, int status, const char *content_type, long
 void server_send_chunk(struct conn *c, struct evbuffer *piece);
 /* The exchange is over: log it, then read the next request or close. */
 void server_finish(struct conn *c, int close_after);
+/* Appends a response body to out (copied when small: one TLS record). */
+void server_add_body(struct evbuffer *out, struct evbuffer *body);
 /* Backpressure: is the client's output above the high watermark? */
 int server_client_full(struct conn *c);
 

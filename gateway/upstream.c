@@ -412,7 +412,7 @@ static void upstream_complete(struct conn *c, struct upconn *uc)
 		size_t n = evbuffer_get_length(uc->body);
 		server_send_head(c, uc->resp.status, uc->content_type[0] ? uc->content_type : "application/json",
 		    (long long)n);
-		evbuffer_add_buffer(bufferevent_get_output(c->bev), uc->body);
+		server_add_body(bufferevent_get_output(c->bev), uc->body);
 		x->bytes_out += n;
 	}
 	x->uc = NULL;
