@@ -185,8 +185,10 @@ void server_send_head(struct conn *c, int status, const char *content_type, long
 	else if (x->chunked_out)
 		snprintf(len, sizeof len, "Transfer-Encoding: chunked\r\n");
 	n = snprintf(head, sizeof head,
-	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%sX-Request-Id: %s\r\n%s%s\r\n",
+	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%sX-Request-Id: %s\r\n%s%s%s\r\n",
 	    status, http_status_reason(status), content_type, len, x->request_id,
+	    /* RFC 9110 section 15.5.2: a 401 names the scheme (RFC 6750 section 3). */
+	    status == 401 ? "WWW-Authenticate: Bearer realm=\"hafen\"\r\n" : "",
 	    body_len < 0 ? "Cache-Control: no-cache\r\n" : "",
 	    x->keep_alive ? "" : "Connection: close\r\n");
 	if (n > 0 && (size_t)n < sizeof head) {
