@@ -387,14 +387,9 @@ static void audit_write_batch(struct audit_log *log, struct audit_item *batch)
 		audit_set_error(log, why);
 	}
 	uint64_t seq = seq0, count = 0;
-	for (struct audit_item *it = batch, *next; it; it = next) {
-		next = it->next;
-		if (it->done)
-			it->done(it->arg, failed ? -1 : 0, failed ? 0 : seq);
-		seq++;
+	for (struct audit_item *it = batch; it; it = it->next)
 		count++;
-		audit_item_free(it);
-	}
+	/* health first: a callback may read it to decide on 503 */
 	pthread_mutex_lock(&log->mu);
 	if (failed) {
 		log->health.failed += count;
@@ -404,6 +399,13 @@ static void audit_write_batch(struct audit_log *log, struct audit_item *batch)
 		log->health.tree_size = log->tree.size;
 	}
 	pthread_mutex_unlock(&log->mu);
+	for (struct audit_item *it = batch, *next; it; it = next) {
+		next = it->next;
+		if (it->done)
+			it->done(it->arg, failed ? -1 : 0, failed ? 0 : seq);
+		seq++;
+		audit_item_free(it);
+	}
 }
 
 static void *audit_writer_main(void *arg)
