@@ -175,8 +175,11 @@ int64_t audit_db_append(sqlite3 *db, const struct audit_record *rec, char *err,
 	size_t len;
 	sqlite3_stmt *ins = NULL;
 	int64_t seq = -1;
+	/* inside the caller's transaction, the event commits or rolls back
+	 * with the caller's change (erasure: key deletion and event together) */
+	int own = sqlite3_get_autocommit(db);
 
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+	if (own && sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "audit log: %s", sqlite3_errmsg(db));
 		return -1;
 	}
@@ -189,7 +192,7 @@ int64_t audit_db_append(sqlite3 *db, const struct audit_record *rec, char *err,
 	audit_merkle_leaf_hash(body, len, leaf);
 	if (sqlite3_prepare_v2(db, AUDIT_SQL_INSERT, -1, &ins, NULL) != SQLITE_OK ||
 	    audit_bind_insert(ins, r.seq, leaf, body, len, &r) < 0 ||
-	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	    (own && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)) {
 		snprintf(err, errlen, "audit log: %s", sqlite3_errmsg(db));
 		goto fail;
 	}
@@ -200,7 +203,8 @@ int64_t audit_db_append(sqlite3 *db, const struct audit_record *rec, char *err,
 fail:
 	sqlite3_finalize(ins);
 	free(body);
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	if (own)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
 }
 

@@ -80,6 +80,16 @@ void audit_record_clear(struct audit_record *rec);
 /* Reads seq and prev from an encoded record without decoding the rest. */
 int audit_record_peek(const unsigned char *buf, size_t len, uint64_t *seq,
     unsigned char prev[AUDIT_HASH_LEN]);
+/* Locates fields 1..max_tag without decoding (val[tag], val_len[tag]; the
+ * arrays hold max_tag + 1 entries). Tags: 1 request_id, 2 t_start,
+ * 7 purpose, 8 subject, 15 data_class (see audit_record_fields). */
+int audit_record_index(const unsigned char *buf, size_t len, unsigned max_tag,
+    const unsigned char **val, size_t *val_len);
+#define AUDIT_TAG_REQUEST_ID 1
+#define AUDIT_TAG_T_START 2
+#define AUDIT_TAG_PURPOSE 7
+#define AUDIT_TAG_SUBJECT 8
+#define AUDIT_TAG_DATA_CLASS 15
 /* Patches seq and prev into an encoded record (the writer does this). */
 void audit_record_set_chain(unsigned char *buf, uint64_t seq,
     const unsigned char prev[AUDIT_HASH_LEN]);

@@ -273,6 +273,26 @@ int audit_record_peek(const unsigned char *buf, size_t len, uint64_t *seq,
 	return 0;
 }
 
+int audit_record_index(const unsigned char *buf, size_t len, unsigned max_tag,
+    const unsigned char **val, size_t *val_len)
+{
+	size_t at = AUDIT_RECORD_HEADER_LEN;
+	if (len < AUDIT_RECORD_HEADER_LEN || max_tag > AUDIT_RECORD_NFIELDS)
+		return -1;
+	for (unsigned tag = 1; tag <= max_tag; tag++) {
+		if (len - at < 5 || buf[at] != tag)
+			return -1;
+		uint32_t n = audit_record_get_u32(buf + at + 1);
+		at += 5;
+		if (n > len - at)
+			return -1;
+		val[tag] = buf + at;
+		val_len[tag] = n;
+		at += n;
+	}
+	return 0;
+}
+
 void audit_record_set_chain(unsigned char *buf, uint64_t seq,
     const unsigned char prev[AUDIT_HASH_LEN])
 {

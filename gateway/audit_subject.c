@@ -140,17 +140,22 @@ int audit_subject_erase(sqlite3 *db, const char *subject, char *err, size_t errl
 	char note[160];
 	int n_keys;
 
+	/* one transaction: the hold check, the key deletion and the event */
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "audit database: %s", sqlite3_errmsg(db));
+		return -1;
+	}
 	if (audit_subject_held(db, subject)) {
 		snprintf(err, errlen, "subject is under a legal hold: erasure refused (GDPR Art. 17(3)(e)); "
 		    "release the hold first with `hafenctl subject release`");
-		return -1;
+		goto fail;
 	}
 	if (sqlite3_prepare_v2(db, "DELETE FROM audit_subject_keys WHERE subject = ?", -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 1, subject, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_DONE) {
 		snprintf(err, errlen, "audit database: %s", sqlite3_errmsg(db));
 		sqlite3_finalize(st);
-		return -1;
+		goto fail;
 	}
 	sqlite3_finalize(st);
 	n_keys = sqlite3_changes(db);
@@ -158,12 +163,19 @@ int audit_subject_erase(sqlite3 *db, const char *subject, char *err, size_t errl
 	snprintf(note, sizeof note, "subject erasure (GDPR Art. 17): %d data key%s destroyed", n_keys,
 	    n_keys == 1 ? "" : "s");
 	if (audit_subject_event(db, AUDIT_KIND_ERASURE, note, err, errlen) < 0)
-		return -1;
+		goto fail;
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "audit database: %s", sqlite3_errmsg(db));
+		goto fail;
+	}
 	audit_subject_flush(db);
 	return 0;
+fail:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
 }
 
-int audit_subject_hold(sqlite3 *db, const char *subject, int on,
+static int audit_subject_hold_txn(sqlite3 *db, const char *subject, int on,
     const char *reason, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
@@ -190,6 +202,24 @@ int audit_subject_hold(sqlite3 *db, const char *subject, int on,
 	}
 	return audit_subject_event(db, on ? AUDIT_KIND_HOLD : AUDIT_KIND_RELEASE,
 	    on ? "legal hold placed on a subject" : "legal hold released", err, errlen);
+}
+
+int audit_subject_hold(sqlite3 *db, const char *subject, int on,
+    const char *reason, char *err, size_t errlen)
+{
+	/* the hold and its event commit together */
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "audit database: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	if (audit_subject_hold_txn(db, subject, on, reason, err, errlen) < 0 ||
+	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		if (!*err)
+			snprintf(err, errlen, "audit database: %s", sqlite3_errmsg(db));
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
 }
 
 /* AI Act Art. 19(1) and 26(6): logs of high-risk systems are kept for at
@@ -238,6 +268,11 @@ int64_t audit_purge(sqlite3 *db, const struct audit_retention *r, size_t n,
 		uint64_t age = (uint64_t)r[i].retention_days * 86400u * 1000000u;
 		if (r[i].retention_days == 0)
 			continue; /* 0: no retention limit configured */
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "audit database: %s", sqlite3_errmsg(db));
+			sqlite3_finalize(st);
+			return -1;
+		}
 		sqlite3_reset(st);
 		sqlite3_bind_text(st, 1, r[i].purpose, -1, SQLITE_STATIC);
 		if (r[i].data_class)
@@ -247,20 +282,26 @@ int64_t audit_purge(sqlite3 *db, const struct audit_retention *r, size_t n,
 		sqlite3_bind_int64(st, 3, (sqlite3_int64)(now_us > age ? now_us - age : 0));
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			snprintf(err, errlen, "audit database: %s", sqlite3_errmsg(db));
-			sqlite3_finalize(st);
-			return -1;
+			goto fail;
 		}
 		int changed = sqlite3_changes(db);
 		total += changed;
 		snprintf(note, sizeof note, "retention purge: %d records of purpose %s%s%s older than %u days",
 		    changed, r[i].purpose, r[i].data_class ? ", class " : "",
 		    r[i].data_class ? r[i].data_class : "", r[i].retention_days);
-		if (audit_subject_event(db, AUDIT_KIND_PURGE, note, err, errlen) < 0) {
-			sqlite3_finalize(st);
-			return -1;
+		sqlite3_reset(st);
+		if (audit_subject_event(db, AUDIT_KIND_PURGE, note, err, errlen) < 0)
+			goto fail;
+		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "audit database: %s", sqlite3_errmsg(db));
+			goto fail;
 		}
 	}
 	sqlite3_finalize(st);
 	audit_subject_flush(db);
 	return total;
+fail:
+	sqlite3_finalize(st);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
 }

@@ -29,6 +29,38 @@
 	goto done; \
 } while (0)
 
+/* Columns 3..8 of the verify query are unhashed copies used by lookups
+ * (subject export, prove, reports): they must match the hashed body, or a
+ * subject's records could be hidden from an export. */
+static int audit_verify_lookup(sqlite3_stmt *st, const unsigned char *body, size_t len)
+{
+	static const struct {
+		int col;
+		unsigned tag;
+	} cols[] = {
+		{ 4, AUDIT_TAG_REQUEST_ID }, { 5, AUDIT_TAG_SUBJECT },
+		{ 6, AUDIT_TAG_PURPOSE }, { 7, AUDIT_TAG_DATA_CLASS },
+	};
+	const unsigned char *val[AUDIT_TAG_DATA_CLASS + 1];
+	size_t vlen[AUDIT_TAG_DATA_CLASS + 1];
+	if (audit_record_index(body, len, AUDIT_TAG_DATA_CLASS, val, vlen) < 0)
+		return -1;
+	if (sqlite3_column_int(st, 3) != body[44] || vlen[AUDIT_TAG_T_START] != 8)
+		return -1;
+	uint64_t t = 0;
+	for (int k = 0; k < 8; k++)
+		t = t << 8 | val[AUDIT_TAG_T_START][k];
+	if ((uint64_t)sqlite3_column_int64(st, 8) != t)
+		return -1;
+	for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
+		const unsigned char *c = sqlite3_column_text(st, cols[k].col);
+		size_t n = (size_t)sqlite3_column_bytes(st, cols[k].col);
+		if (!c || n != vlen[cols[k].tag] || memcmp(c, val[cols[k].tag], n) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int audit_verify(const char *db_path, const char *cp_path, const char *pub_path,
     struct audit_verify_result *res)
 {
@@ -61,7 +93,8 @@ int audit_verify(const char *db_path, const char *cp_path, const char *pub_path,
 	while (next_cp < ncp && cps[next_cp].size == 0)
 		next_cp++;
 
-	if (sqlite3_prepare_v2(db, "SELECT seq, leaf, body FROM audit_records ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, "SELECT seq, leaf, body, kind, request_id, subject, purpose, data_class, t_start"
+	        " FROM audit_records ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
 		snprintf(res->msg, sizeof res->msg, "%s: %s", db_path, sqlite3_errmsg(db));
 		goto done;
 	}
@@ -95,6 +128,9 @@ int audit_verify(const char *db_path, const char *cp_path, const char *pub_path,
 				    "record %" PRIu64 ": chain link to record %" PRIu64 " broken (record %" PRIu64
 				    " modified, or a record inserted or removed before %" PRIu64 ")",
 				    i, i ? i - 1 : 0, i ? i - 1 : 0, i);
+			if (audit_verify_lookup(st, body, len) < 0)
+				AUDIT_VERIFY_FAIL(res, i, "record %" PRIu64 ": a lookup column (kind, request_id, subject, purpose,"
+				    " data_class, t_start) differs from the hashed record", i);
 			prev_purged = 0;
 		} else {
 			res->purged++;

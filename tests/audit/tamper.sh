@@ -94,6 +94,11 @@ fresh purgedleaf
 sqlite3 "$T/purgedleaf.db" "UPDATE audit_records SET body=NULL WHERE seq=39; UPDATE audit_records SET leaf=X'$(printf '%064d' 0)' WHERE seq=39"
 expect_fail purgedleaf "root does not match"
 
+# 8b. an unhashed lookup column changed (hides a record from subject export)
+fresh lookup
+sqlite3 "$T/lookup.db" "UPDATE audit_records SET subject='0000' WHERE seq=5"
+expect_fail lookup "first bad record 5: record 5: a lookup column"
+
 # 9. inclusion proof, and a proof that lies
 "$CTL" audit prove --db "$T/base.db" --checkpoints "$T/base.cp" --id req-17 >"$T/proof.json"
 ok $? "prove --id req-17"
