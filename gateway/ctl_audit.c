@@ -128,8 +128,13 @@ const char *ctl_audit_path(struct ctl_audit_opts *o, const char *which)
 		char *b = o->buf[k];
 		if (o->key_dir)
 			snprintf(b, sizeof o->buf[k], "%s/%s", o->key_dir, ctl_audit_key_files[k].file);
-		else if (strcmp(which, "pubkey") == 0 && o->cfg.signing_key_path)
-			snprintf(b, sizeof o->buf[k], "%s.pub", o->cfg.signing_key_path);
+		else if (strcmp(which, "pubkey") == 0 && o->cfg.signing_key_path) {
+			/* x/audit-signing.key -> x/audit-signing.pub, else x.pub */
+			const char *s = o->cfg.signing_key_path;
+			size_t l = strlen(s);
+			int dotkey = l > 4 && strcmp(s + l - 4, ".key") == 0;
+			snprintf(b, sizeof o->buf[k], "%.*s.pub", (int)(dotkey ? l - 4 : l), s);
+		}
 		else
 			continue;
 		p = b;
