@@ -318,7 +318,13 @@ static void audit_checkpoint_now(struct audit_log *log)
 	cp.time = (uint64_t)time(NULL);
 	if (audit_checkpoint_sign(&cp, log->sign_key, err, sizeof err) < 0 ||
 	    audit_checkpoint_append(log->cfg.checkpoint_path, &cp, err, sizeof err) < 0) {
-		audit_set_error(log, err);
+		/* records are safe in the database; the next attempt comes after
+		 * the next group or checkpoint_seconds, not in a busy loop */
+		log->cp_time = time(NULL);
+		pthread_mutex_lock(&log->mu);
+		log->health.checkpoint_errors++;
+		snprintf(log->health.last_error, sizeof log->health.last_error, "%s", err);
+		pthread_mutex_unlock(&log->mu);
 		return;
 	}
 	log->cp_size = cp.size;

@@ -241,6 +241,7 @@ struct audit_health {
 	uint64_t failed;      /* records that could not be written */
 	uint64_t rejected;    /* submits refused (queue full, closed) */
 	uint64_t checkpoints; /* checkpoints signed since open */
+	uint64_t checkpoint_errors; /* failed signing or appending (alert) */
 	uint64_t queued;      /* waiting now */
 	uint64_t tree_size;
 	char last_error[AUDIT_ERR_LEN]; /* no request data, only the cause */

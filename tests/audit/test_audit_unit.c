@@ -343,6 +343,32 @@ static void test_writer(const char *dir)
 	ok(audit_verify(db, cp, pub, &vr) == 0 && vr.records == (uint64_t)n, "verify after close: %s", vr.msg);
 	ok(strstr(vr.msg, " 0 records after the last checkpoint") != NULL, "close signs a final checkpoint");
 
+	/* A checkpoint file that cannot be written: records still commit, the
+	 * failure is counted and named, nothing spins. */
+	snprintf(db, sizeof db, "%s/nocp.db", dir);
+	snprintf(cp, sizeof cp, "%s/no-such-dir/nocp.cp", dir);
+	c.checkpoint_every = 1;
+	log = audit_open(&c, err, sizeof err);
+	ok(log != NULL, "open with an unwritable checkpoint path");
+	if (!log)
+		return;
+	memset(&w, 0, sizeof w);
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	r.request_id = "nocp";
+	audit_submit(log, &r, NULL, 0, AUDIT_DURABILITY_REQUEST, test_done, &w);
+	test_wait_for(&w, 1);
+	for (int t = 0; t < 200; t++) {
+		audit_get_health(log, &h);
+		if (h.checkpoint_errors)
+			break;
+		usleep(10000);
+	}
+	ok(w.ok == 1 && h.ok && h.checkpoint_errors >= 1 && strstr(h.last_error, "nocp.cp"),
+	    "checkpoint failure counted, records committed (%s)", h.last_error);
+	audit_close(log);
+	c.checkpoint_every = 100;
+
 	/* Disk full: a quota of a few pages. Callbacks report failure, the
 	 * health getter says not ok, nothing crashes, nothing is half written. */
 	snprintf(db, sizeof db, "%s/full.db", dir);
