@@ -44,6 +44,8 @@ struct audit_log {
 	EVP_PKEY *sign_key;
 	unsigned char master[AUDIT_KEY_LEN];
 	int have_master;
+	unsigned char hmac[AUDIT_KEY_LEN];
+	int have_hmac;
 
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -535,6 +537,11 @@ struct audit_log *audit_open(const struct audit_config *cfg, char *err, size_t e
 			goto fail;
 		log->have_master = 1;
 	}
+	if (log->cfg.hmac_key_path) {
+		if (audit_crypto_read_key(log->cfg.hmac_key_path, log->hmac, err, errlen) < 0)
+			goto fail;
+		log->have_hmac = 1;
+	}
 	if (!(log->db = audit_db_open(log->cfg.db_path, 0, err, errlen)))
 		goto fail;
 	if (log->cfg.max_pages) {
@@ -574,6 +581,7 @@ fail:
 	sqlite3_close(log->db);
 	EVP_PKEY_free(log->sign_key);
 	explicit_bzero(log->master, sizeof log->master);
+	explicit_bzero(log->hmac, sizeof log->hmac);
 	audit_config_clear(&log->cfg);
 	free(log);
 	return NULL;
@@ -670,6 +678,32 @@ void audit_close(struct audit_log *log)
 	sqlite3_close(log->db);
 	EVP_PKEY_free(log->sign_key);
 	explicit_bzero(log->master, sizeof log->master);
+	explicit_bzero(log->hmac, sizeof log->hmac);
 	audit_config_clear(&log->cfg);
 	free(log);
+}
+
+int audit_pseudonym(struct audit_log *log, const char *user, char out[65])
+{
+	if (!log->have_hmac || !user)
+		return -1;
+	audit_crypto_pseudonym(log->hmac, user, out);
+	return 0;
+}
+
+void audit_client_addr(struct audit_log *log, const char *addr, char *out, size_t cap)
+{
+	audit_config_client_addr(log->cfg.client_addr, addr, out, cap);
+}
+
+/* Personal data (confidential) and special categories (restricted) are
+ * released only once their record is on disk; other classes follow the
+ * configured default. */
+enum audit_durability audit_durability_for(struct audit_log *log, const char *data_class)
+{
+	static const char *const strict[] = { "confidential", "restricted" };
+	for (size_t i = 0; data_class && i < sizeof strict / sizeof strict[0]; i++)
+		if (strcmp(data_class, strict[i]) == 0)
+			return AUDIT_DURABILITY_REQUEST;
+	return log->cfg.durability;
 }

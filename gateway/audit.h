@@ -256,6 +256,14 @@ int audit_submit(struct audit_log *log, const struct audit_record *rec,
     const unsigned char *capture, size_t capture_len,
     enum audit_durability durability, audit_done_fn done, void *arg);
 void audit_get_health(struct audit_log *log, struct audit_health *h);
+/* Helpers for filling a record on the gateway side. */
+/* The subject id for the OpenAI `user` field or X-Hafen-User header, under
+ * the configured HMAC key; -1 without a key. */
+int audit_pseudonym(struct audit_log *log, const char *user, char out[65]);
+/* The client address as the configured mode allows it (cap >= 46). */
+void audit_client_addr(struct audit_log *log, const char *addr, char *out, size_t cap);
+/* request for confidential and restricted, else the configured default. */
+enum audit_durability audit_durability_for(struct audit_log *log, const char *data_class);
 /* Commits what is queued, signs a final checkpoint, stops the thread. */
 void audit_close(struct audit_log *log);
 

@@ -317,6 +317,13 @@ static void test_writer(const char *dir)
 	if (!log)
 		return;
 	struct audit_record r = { .kind = AUDIT_KIND_REQUEST, .purpose = "support", .data_class = "internal" };
+	char ps[65], addr[64];
+	ok(audit_pseudonym(log, "alice", ps) < 0, "no HMAC key configured: no pseudonym");
+	audit_client_addr(log, "10.9.8.7", addr, sizeof addr);
+	is_str(addr, "10.9.8.0", "client address follows the configured mode (truncated)");
+	ok(audit_durability_for(log, "restricted") == AUDIT_DURABILITY_REQUEST &&
+	    audit_durability_for(log, "confidential") == AUDIT_DURABILITY_REQUEST,
+	    "confidential and restricted requests wait for their record");
 	int n = 1000;
 	for (int i = 0; i < n; i++) {
 		char id[32];
