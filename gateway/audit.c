@@ -462,15 +462,31 @@ static void *audit_writer_main(void *arg)
 }
 
 /* Rebuilds the tree from the stored leaves and finds the last checkpoint. */
+/* Rebuilds the tree from the stored leaves and checks it against the last
+ * checkpoint (signature and root): the writer refuses to extend a log that
+ * was truncated, rolled back or rewritten. A full check is `audit verify`. */
 static int audit_load_state(struct audit_log *log, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
+	struct audit_checkpoint *cps = NULL, last = { 0 };
+	size_t ncp = 0;
+	int s, matched = 0;
+
+	if (audit_checkpoint_load(log->cfg.checkpoint_path, &cps, &ncp, err, errlen) < 0)
+		return -1;
+	if (ncp)
+		last = cps[ncp - 1];
+	free(cps);
+	if (ncp && audit_checkpoint_check_sig(&last, log->sign_key) < 0) {
+		snprintf(err, errlen, "%s: last checkpoint not signed by %s: run hafenctl audit verify",
+		    log->cfg.checkpoint_path, log->cfg.signing_key_path);
+		return -1;
+	}
 	audit_merkle_stack_init(&log->tree);
 	log->next_seq = 0;
 	memset(log->last_leaf, 0, AUDIT_HASH_LEN);
 	if (sqlite3_prepare_v2(log->db, "SELECT seq, leaf FROM audit_records ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
 		goto fail;
-	int s;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((uint64_t)sqlite3_column_int64(st, 0) != log->next_seq ||
 		    sqlite3_column_bytes(st, 1) != AUDIT_HASH_LEN) {
@@ -482,21 +498,25 @@ static int audit_load_state(struct audit_log *log, char *err, size_t errlen)
 		memcpy(log->last_leaf, sqlite3_column_blob(st, 1), AUDIT_HASH_LEN);
 		audit_merkle_stack_push(&log->tree, log->last_leaf);
 		log->next_seq++;
+		if (ncp && log->tree.size == last.size) {
+			unsigned char root[AUDIT_HASH_LEN];
+			audit_merkle_stack_root(&log->tree, root);
+			matched = memcmp(root, last.root, AUDIT_HASH_LEN) == 0 ? 1 : -1;
+		}
 	}
 	sqlite3_finalize(st);
 	if (s != SQLITE_DONE)
 		goto fail;
-
-	struct audit_checkpoint *cps = NULL;
-	size_t ncp = 0;
-	if (audit_checkpoint_load(log->cfg.checkpoint_path, &cps, &ncp, err, errlen) < 0)
-		return -1;
-	log->cp_size = ncp ? cps[ncp - 1].size : 0;
-	free(cps);
+	log->cp_size = ncp ? last.size : 0;
 	if (log->cp_size > log->tree.size) {
 		snprintf(err, errlen, "%s: holds %llu records but %s signed %llu: truncated or replaced by an older copy",
 		    log->cfg.db_path, (unsigned long long)log->tree.size, log->cfg.checkpoint_path,
 		    (unsigned long long)log->cp_size);
+		return -1;
+	}
+	if (ncp && last.size && matched != 1) {
+		snprintf(err, errlen, "%s does not match the last checkpoint in %s: run hafenctl audit verify",
+		    log->cfg.db_path, log->cfg.checkpoint_path);
 		return -1;
 	}
 	log->cp_time = time(NULL);

@@ -99,6 +99,14 @@ fresh lookup
 sqlite3 "$T/lookup.db" "UPDATE audit_records SET subject='0000' WHERE seq=5"
 expect_fail lookup "first bad record 5: record 5: a lookup column"
 
+# 8c. the writer refuses to extend a log that no longer matches its checkpoint
+out=$("$W" "$T/releafed.db" "$T/releafed.cp" "$T/k" 1 2>&1)
+[ $? = 1 ] && case "$out" in *"does not match the last checkpoint"*) true ;; *) false ;; esac
+ok $? "writer refuses to open a log rewritten under its last checkpoint"
+out=$("$W" "$T/truncated.db" "$T/truncated.cp" "$T/k" 1 2>&1)
+[ $? = 1 ] && case "$out" in *"truncated or replaced by an older copy"*) true ;; *) false ;; esac
+ok $? "writer refuses to open a truncated log"
+
 # 9. inclusion proof, and a proof that lies
 "$CTL" audit prove --db "$T/base.db" --checkpoints "$T/base.cp" --id req-17 >"$T/proof.json"
 ok $? "prove --id req-17"
