@@ -92,7 +92,8 @@ int ctl_audit_parse_opts(int argc, char **argv, struct ctl_audit_opts *o)
 			return -1;
 		}
 		json_t *a = json_object_get(root, "audit");
-		int rc = audit_config_parse(&o->cfg, a, o->config, err, sizeof err);
+		/* without an audit section, paths must come from the flags */
+		int rc = a ? audit_config_parse(&o->cfg, a, o->config, err, sizeof err) : 0;
 		json_decref(root);
 		if (rc < 0) {
 			fprintf(stderr, "hafenctl: %s\n", err);
