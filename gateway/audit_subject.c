@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -25,9 +26,16 @@ static uint64_t audit_subject_now_us(void)
 
 /* Moves the WAL into the database and truncates it, so bytes overwritten
  * under secure_delete leave the WAL as well. */
-static void audit_subject_flush(sqlite3 *db)
+static int audit_subject_flush(sqlite3 *db)
 {
-	sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	/* a reader of the running gateway may hold an old snapshot for a
+	 * moment: retry for up to five seconds */
+	for (int i = 0; i < 50; i++) {
+		if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) == SQLITE_OK)
+			return 0;
+		usleep(100000);
+	}
+	return -1;
 }
 
 static int audit_subject_event(sqlite3 *db, uint8_t kind, const char *note,
@@ -168,7 +176,12 @@ int audit_subject_erase(sqlite3 *db, const char *subject, char *err, size_t errl
 		snprintf(err, errlen, "audit database: %s", sqlite3_errmsg(db));
 		goto fail;
 	}
-	audit_subject_flush(db);
+	if (audit_subject_flush(db) < 0) {
+		snprintf(err, errlen, "data key destroyed and erasure recorded, but the WAL could not be "
+		    "checkpointed (database busy): old pages may hold the key until the next checkpoint; "
+		    "run the erasure again");
+		return -1;
+	}
 	return 0;
 fail:
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -298,7 +311,11 @@ int64_t audit_purge(sqlite3 *db, const struct audit_retention *r, size_t n,
 		}
 	}
 	sqlite3_finalize(st);
-	audit_subject_flush(db);
+	if (audit_subject_flush(db) < 0) {
+		snprintf(err, errlen, "purged %lld records, but the WAL could not be checkpointed (database "
+		    "busy): old pages may hold purged data until the next checkpoint", (long long)total);
+		return -1;
+	}
 	return total;
 fail:
 	sqlite3_finalize(st);
