@@ -60,6 +60,7 @@ struct audit_log {
 	struct audit_merkle_stack tree;
 	uint64_t cp_size;
 	time_t cp_time;
+	uint64_t cp_stamp; /* time in the last checkpoint: never go back */
 
 	/* under mu */
 	struct audit_health health;
@@ -318,6 +319,8 @@ static void audit_checkpoint_now(struct audit_log *log)
 	cp.size = log->tree.size;
 	audit_merkle_stack_root(&log->tree, cp.root);
 	cp.time = (uint64_t)time(NULL);
+	if (cp.time < log->cp_stamp) /* the clock stepped back */
+		cp.time = log->cp_stamp;
 	if (audit_checkpoint_sign(&cp, log->sign_key, err, sizeof err) < 0 ||
 	    audit_checkpoint_append(log->cfg.checkpoint_path, &cp, err, sizeof err) < 0) {
 		/* records are safe in the database; the next attempt comes after
@@ -330,6 +333,7 @@ static void audit_checkpoint_now(struct audit_log *log)
 		return;
 	}
 	log->cp_size = cp.size;
+	log->cp_stamp = cp.time;
 	log->cp_time = time(NULL);
 	pthread_mutex_lock(&log->mu);
 	log->health.checkpoints++;
@@ -508,6 +512,7 @@ static int audit_load_state(struct audit_log *log, char *err, size_t errlen)
 	if (s != SQLITE_DONE)
 		goto fail;
 	log->cp_size = ncp ? last.size : 0;
+	log->cp_stamp = ncp ? last.time : 0;
 	if (log->cp_size > log->tree.size) {
 		snprintf(err, errlen, "%s: holds %llu records but %s signed %llu: truncated or replaced by an older copy",
 		    log->cfg.db_path, (unsigned long long)log->tree.size, log->cfg.checkpoint_path,

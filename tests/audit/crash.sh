@@ -35,7 +35,10 @@ sleep 0.5
 h=$?
 "$CTL" subject erase --db "$T/a.db" --key-dir "$T/k" --user user-1 >/dev/null 2>>"$T/err"
 e=$?
-sleep 0.5
+# let the writer commit after the erasure event (bounded wait, no fixed sleep)
+after() { sqlite3 "$T/a.db" "SELECT (SELECT max(seq) FROM audit_records WHERE request_id LIKE 'r3-%') > (SELECT max(seq) FROM audit_records WHERE kind = 2)" 2>/dev/null; }
+i=0
+while [ $i -lt 100 ] && [ "$(after)" != 1 ]; do sleep 0.1; i=$((i+1)); done
 kill -9 $pid
 wait $pid 2>/dev/null
 [ $h = 0 ] && [ $e = 0 ]; ok $? "hold and erasure appended beside a running writer ($(cat "$T/err"))"
