@@ -895,7 +895,14 @@ int server_init(struct runtime *rt, char *err, size_t errlen)
 	for (int i = 0; i < server_n_workers; i++) {
 		struct worker *w = &server_workers[i];
 		w->id = i;
-		w->base = event_base_new();
+		/* The changelist folds an EV_WRITE add and del made in one loop
+		 * pass (a TLS response written at once) into no epoll_ctl at all. */
+		struct event_config *ec = event_config_new();
+		if (ec)
+			event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+		w->base = ec ? event_base_new_with_config(ec) : NULL;
+		if (ec)
+			event_config_free(ec);
 		w->n_lev = (int)cfg->n_listeners;
 		w->lev = calloc(cfg->n_listeners, sizeof *w->lev);
 		struct server_lev_arg *args = calloc(cfg->n_listeners, sizeof *args);

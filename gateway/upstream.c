@@ -306,9 +306,26 @@ static void upstream_send(struct conn *c, int allow_pool)
 	http_response_init(&uc->resp);
 	uc->head_done = 0;
 	uc->got_bytes = 0;
-	/* The request stays in x->up_req for a retry; the output gets a reference. */
-	evbuffer_add_buffer_reference(bufferevent_get_output(uc->bev), x->up_req);
-	bufferevent_enable(uc->bev, EV_READ | EV_WRITE);
+	/* The request stays in x->up_req for a retry; the output gets a reference.
+	 * On a pooled plain connection it is written at once: the socket is
+	 * almost always writable, and this saves two epoll_ctl calls. */
+	struct evbuffer *out = bufferevent_get_output(uc->bev);
+	if (uc->reused && !c->rt->upstream_tls[x->up_idx]) {
+		struct evbuffer *tmp = evbuffer_new();
+		if (tmp && evbuffer_add_buffer_reference(tmp, x->up_req) == 0) {
+			evbuffer_write(tmp, bufferevent_getfd(uc->bev));
+			evbuffer_add_buffer(out, tmp);
+		} else {
+			evbuffer_add_buffer_reference(out, x->up_req);
+		}
+		if (tmp)
+			evbuffer_free(tmp);
+	} else {
+		evbuffer_add_buffer_reference(out, x->up_req);
+	}
+	/* Enabling EV_WRITE again would re-add the write event for nothing:
+	 * a pooled connection keeps it enabled from its first request. */
+	bufferevent_enable(uc->bev, uc->reused ? EV_READ : EV_READ | EV_WRITE);
 }
 
 void upstream_start(struct conn *c)
