@@ -37,7 +37,7 @@
 
 static pthread_mutex_t server_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct runtime *server_rt;
-static unsigned server_generation;
+static atomic_uint server_generation;
 static struct worker *server_workers;
 static int server_n_workers;
 static atomic_int server_draining;
@@ -367,6 +367,18 @@ static void conn_fail(struct conn *c, int status, const char *code, const char *
 	server_finish(c, close_after);
 }
 
+/* Refuses a request whose head is complete: the head leaves the input
+ * (wiped: it may hold a key) so a kept-alive connection goes on with the
+ * next request. With an unread body the connection is closed instead. */
+static void conn_reject(struct conn *c, int status, const char *code, const char *msg, int close_after)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t hl = c->req.head_len;
+	explicit_bzero(evbuffer_pullup(in, (ev_ssize_t)hl), hl);
+	evbuffer_drain(in, hl);
+	conn_fail(c, status, code, msg, close_after);
+}
+
 static int conn_auth(struct conn *c, const char *head)
 {
 	struct http_span a = c->req.authorization;
@@ -587,23 +599,23 @@ static void conn_begin(struct conn *c, const char *head)
 	x->fx.request_id = x->request_id;
 	int has_body = r->chunked || r->content_length > 0;
 	if (c->over_limit) {
-		conn_fail(c, 429, "too_many_connections", "too many connections, retry later", 1);
+		conn_reject(c, 429, "too_many_connections", "too many connections, retry later", 1);
 		return;
 	}
 	if (c->w->draining || atomic_load(&server_draining)) {
-		conn_fail(c, 503, "draining", "the gateway is shutting down", 1);
+		conn_reject(c, 503, "draining", "the gateway is shutting down", 1);
 		return;
 	}
 	int status;
 	x->route = openai_route_find(head + r->path.off, r->path.len, r->method, &status);
 	if (!x->route) {
 		x->route = NULL;
-		conn_fail(c, status, NULL, status == 405 ? "method not allowed for this path" : "no such endpoint", has_body);
+		conn_reject(c, status, NULL, status == 405 ? "method not allowed for this path" : "no such endpoint", has_body);
 		return;
 	}
 	x->fx.route = x->route->route;
 	if (conn_auth(c, head) < 0) {
-		conn_fail(c, 401, "invalid_api_key",
+		conn_reject(c, 401, "invalid_api_key",
 		    r->authorization.len ? "invalid API key" : "missing API key (Authorization: Bearer KEY)", has_body);
 		return;
 	}
@@ -622,7 +634,7 @@ static void conn_begin(struct conn *c, const char *head)
 		return;
 	}
 	if (!r->chunked && r->content_length < 0) {
-		conn_fail(c, 411, NULL, "a request body needs Content-Length or chunked coding", 1);
+		conn_reject(c, 411, NULL, "a request body needs Content-Length or chunked coding", 1);
 		return;
 	}
 	if (r->expect_continue) {
@@ -656,8 +668,17 @@ static void conn_process(struct conn *c)
 	size_t len = evbuffer_get_length(in);
 	if (len == 0)
 		return;
-	if (c->phase == CONN_PHASE_IDLE)
+	if (c->phase == CONN_PHASE_IDLE) {
+		/* After a reload, the next request on a kept-alive connection
+		 * uses the new config too (one atomic load when nothing changed). */
+		if (atomic_load_explicit(&server_generation, memory_order_relaxed) != c->rt->generation) {
+			struct runtime *cur = server_runtime_get();
+			runtime_unref(c->rt);
+			c->rt = cur;
+			cfg = cur->cfg;
+		}
 		conn_arm(c, CONN_PHASE_HEAD, cfg->limits.header_timeout_ms);
+	}
 	size_t max = (size_t)cfg->limits.max_header_bytes;
 	size_t n = len < max + 4 ? len : max + 4;
 	const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
@@ -887,7 +908,8 @@ int server_init(struct runtime *rt, char *err, size_t errlen)
 {
 	const struct config *cfg = rt->cfg;
 	server_rt = runtime_ref(rt);
-	server_generation = rt->generation = 1;
+	rt->generation = 1;
+	atomic_store(&server_generation, 1);
 	server_n_workers = (int)cfg->workers;
 	server_workers = calloc((size_t)server_n_workers, sizeof *server_workers);
 	if (!server_workers)
@@ -993,7 +1015,7 @@ int server_reload(struct runtime *rt, char *err, size_t errlen)
 	}
 	pthread_mutex_lock(&server_lock);
 	struct runtime *old = server_rt;
-	rt->generation = ++server_generation;
+	rt->generation = atomic_fetch_add(&server_generation, 1) + 1;
 	server_rt = runtime_ref(rt);
 	pthread_mutex_unlock(&server_lock);
 	runtime_unref(old);
