@@ -296,9 +296,9 @@ targets = [t for t in ("direct", "nginx", "hafen") if (t, "c32") in rows]
 def med(t, c, i):
     return statistics.median(float(r[i]) for r in rows[(t, c)])
 
-def cpu_per_1000(t):
-    reqs = sum(int(r[3]) for r in rows[(t, "c32")])
-    ticks = sum(int(r[5]) for r in rows[(t, "c32")])
+def cpu_per_1000(t, c="c32"):
+    reqs = sum(int(r[3]) for r in rows[(t, c)])
+    ticks = sum(int(r[5]) for r in rows[(t, c)])
     return ticks / tick / reqs * 1000 if reqs else float("nan")
 
 def errors(t):
@@ -339,6 +339,8 @@ if "hafen" in targets:
     add50 = med("hafen", "c1", 1) - med("direct", "c1", 1)
     add99 = med("hafen", "c1", 2) - med("direct", "c1", 2)
     print("- hafen / nginx req/s at 32 connections: **%.2fx** (floor 0.8x: %s)." % (ratio, "met" if ratio >= 0.8 else "NOT met"))
+    print("- CPU per request at 1 connection (the latency's critical path): hafen %.0f µs, nginx %.0f µs." % (
+        cpu_per_1000("hafen", "c1") * 1000, cpu_per_1000("nginx", "c1") * 1000))
     print("- hafen added latency at 1 connection: p50 %+.0f µs, p99 **%+.0f µs** (floor < 150 µs: %s); RSS %s KiB after the run." % (
         add50, add99, "met" if add99 < 150 else "NOT met", rss_hafen))
     if "hafen" in ttft and "direct" in ttft:
