@@ -184,6 +184,8 @@ struct mock_conn {
 	/* the behaviour chosen for it */
 	int events;
 	int delay_ms;
+	int split_ms;		/* >0: each event in two HTTP chunks, this far apart */
+	struct evbuffer *pending;	/* the second half of a split event */
 	enum mock_fail fail;
 	bool stream;
 	bool include_usage;
@@ -365,6 +367,8 @@ static void mock_conn_free(struct mock_conn *c)
 	mock_request_reset(c);
 	if (c->timer)
 		event_free(c->timer);
+	if (c->pending)
+		evbuffer_free(c->pending);
 	if (c->bev)
 		bufferevent_free(c->bev);
 	if (c->body)
@@ -461,6 +465,7 @@ static int mock_read_behaviour(struct mock_conn *c, const char **why)
 
 	c->events = mock_opt.events;
 	c->delay_ms = mock_opt.delay_ms;
+	c->split_ms = 0;
 	c->fail = mock_opt.fail;
 	if (mock_opt.reply) {
 		c->reply = strdup(mock_opt.reply);
@@ -489,6 +494,14 @@ static int mock_read_behaviour(struct mock_conn *c, const char **why)
 			return -1;
 		}
 		c->delay_ms = (int)json_integer_value(v);
+	}
+	if ((v = json_object_get(m, "split_ms")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > MOCK_MAX_DELAY_MS) {
+			*why = "mock.split_ms: expected an integer from 0 to 600000";
+			return -1;
+		}
+		c->split_ms = (int)json_integer_value(v);
 	}
 	if ((v = json_object_get(m, "fail")) != NULL) {
 		size_t i;
@@ -642,7 +655,15 @@ static void mock_stream_event(struct mock_conn *c)
 		evbuffer_add_printf(b, "\"%s,\"finish_reason\":null}]}\n\n", chat ? "}" : "");
 		c->reply_pos = end;
 		c->event_index++;
-		mock_add_chunk(c, b);
+		if (c->split_ms > 0 && (c->pending || (c->pending = evbuffer_new()) != NULL)) {
+			/* Cut the event (and so its JSON) in two: the gateway's SSE
+			 * parser must put it back together. */
+			evbuffer_remove_buffer(b, c->pending, evbuffer_get_length(b) - evbuffer_get_length(b) / 2);
+			mock_add_chunk(c, c->pending);
+			evbuffer_add_buffer(c->pending, b);
+		} else {
+			mock_add_chunk(c, b);
+		}
 		evbuffer_free(b);
 		return;
 	} else {
@@ -677,6 +698,13 @@ static void mock_arm_timer(struct mock_conn *c, int ms)
 static void mock_stream_step(struct mock_conn *c)
 {
 	for (;;) {
+		if (c->pending && evbuffer_get_length(c->pending) > 0) {
+			mock_add_chunk(c, c->pending);
+			if (c->delay_ms > 0) {
+				mock_arm_timer(c, c->delay_ms);
+				return;
+			}
+		}
 		/* close_mid_stream: half the content events, then a hard close. */
 		if (c->fail == MOCK_FAIL_CLOSE_MID_STREAM && c->event_index >= (c->events + 1) / 2 &&
 		    c->event_index >= 1) {
@@ -697,6 +725,10 @@ static void mock_stream_step(struct mock_conn *c)
 		mock_stream_event(c);
 		if (c->event_index > c->events) {
 			mock_response_done(c);
+			return;
+		}
+		if (c->pending && evbuffer_get_length(c->pending) > 0) {
+			mock_arm_timer(c, c->split_ms);
 			return;
 		}
 		if (c->delay_ms > 0) {
@@ -1473,7 +1505,8 @@ static void mock_usage(FILE *f)
 	    "  --model NAME         model listed by /v1/models (mock-model)\n"
 	    "  --quiet              no start-up message\n"
 	    "Per request, a \"mock\" object in the JSON body overrides: events, delay_ms,\n"
-	    "fail, reply. GET /__mock/stats returns counters, POST /__mock/reset zeroes them.\n");
+	    "fail, reply, and split_ms (each SSE event in two chunks, this many ms\n"
+	    "apart). GET /__mock/stats returns counters, POST /__mock/reset zeroes them.\n");
 }
 
 static int mock_parse_int(const char *s, int lo, int hi, int *out)

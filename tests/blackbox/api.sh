@@ -48,6 +48,13 @@ bb_ok "stream: first event arrives long before the upstream finished (1.4 s; >= 
 bb_ok "stream: events are not buffered (each arrives ~200 ms after the previous)" \
 	bb_json_true "$BB_DIR/stream.json" 'sorted(b["t"] - a["t"] for a, b in zip(j["events"], j["events"][1:]))[3] > 0.08'
 
+# ---- events cut across upstream chunks are reassembled ----
+$CLIENT stream --port "$TLS_PORT" --ca "$CA" --key "$KEY" \
+	--body '{"model":"m","stream":true,"messages":[{"role":"user","content":"Grüße aus dem Hafen, Ärger über Öl"}],"mock":{"events":5,"split_ms":40}}' \
+	>"$BB_DIR/split.json"
+bb_ok "stream: events the upstream cut in half arrive whole, intact and in order" bb_json_true "$BB_DIR/split.json" \
+	'j["done"] and len(j["events"]) == 6 and "".join(json.loads(e["data"])["choices"][0]["delta"].get("content", "") for e in j["events"]) == "Grüße aus dem Hafen, Ärger über Öl"'
+
 # ---- completions ----
 out=$(bb_post /v1/completions '{"model":"mock-c","prompt":"Once upon a time"}')
 printf '%s' "$out" >"$BB_DIR/cmpl.json"

@@ -92,6 +92,37 @@ curl -sS -N --max-time 5 -o /dev/null -w '%{time_starttransfer} %{time_total}' \
 bb_ok "delay_ms: first byte at once, the stream takes events x delay ($(cat "$BB_DIR/t.txt"))" \
 	"$PYTHON3" -c "import sys; a, b = map(float, open('$BB_DIR/t.txt').read().split()); sys.exit(0 if a < 0.4 and 0.55 < b < 3 else 1)"
 
+# split_ms: every event cut in two HTTP chunks, the halves 150 ms apart
+"$PYTHON3" - "$up_PORT" >"$BB_DIR/split.json" <<'EOF'
+import json, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+body = b'{"stream":true,"messages":[{"role":"user","content":"eins zwei drei"}],"mock":{"events":3,"split_ms":150}}'
+s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+t0, data = time.monotonic(), b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+body = data.split(b"\r\n\r\n", 1)[1]
+chunks = []
+while True:
+    size, rest = body.split(b"\r\n", 1)
+    n = int(size, 16)
+    if n == 0:
+        break
+    chunks.append(rest[:n])
+    body = rest[n + 2:]
+text = b"".join(chunks).decode()
+events = [json.loads(l[6:]) for l in text.split("\n") if l.startswith("data: {")]
+print(json.dumps({"chunks": len(chunks), "t": time.monotonic() - t0,
+                  "half_events": sum(1 for c in chunks if b"\n\n" not in c),
+                  "text": "".join(e["choices"][0]["delta"].get("content", "") for e in events)}))
+EOF
+bb_ok "split_ms: each content event arrives in two chunks, the halves apart in time" bb_json_true "$BB_DIR/split.json" \
+	'j["chunks"] == 7 and j["half_events"] == 3 and j["t"] >= 0.4'
+bb_is "$(bb_json "$BB_DIR/split.json" 'j["text"]')" "eins zwei drei" "split_ms: the content is whole once reassembled"
+
 # client goes away mid-stream: counted as cancelled
 before=$(bb_mock_stat up streams_cancelled)
 curl -sS -N --max-time 0.5 --data-binary '{"stream":true,"messages":[{"role":"user","content":"a"}],"mock":{"events":50,"delay_ms":50}}' \
