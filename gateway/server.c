@@ -30,6 +30,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/thread.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 
 #define SERVER_HIGH_WATER (256 * 1024)  /* client output: pause the upstream above this */
@@ -173,6 +174,7 @@ void server_send_head(struct conn *c, int status, const char *content_type, long
 	int n;
 	x->status = status;
 	x->head_sent = 1;
+	x->direct = c->tls && evbuffer_get_length(out) == 0;
 	/* Tell the client the connection ends here (RFC 9112 section 9.6). */
 	if (c->w->draining || c->over_limit)
 		x->keep_alive = 0;
@@ -194,6 +196,37 @@ void server_send_head(struct conn *c, int status, const char *content_type, long
 	if (n > 0 && (size_t)n < sizeof head) {
 		evbuffer_add(out, head, (size_t)n);
 		x->bytes_out += (uint64_t)n;
+	}
+}
+
+/* libevent's TLS bufferevent writes only when the write event fires, one
+ * loop pass later. When this response started on an empty output buffer
+ * (so libevent has no write of its own pending), hand it to SSL_write now;
+ * anything not taken stays for libevent, which retries the same bytes
+ * (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER is set on the connection). */
+void server_push(struct conn *c)
+{
+	struct exchange *x = &c->x;
+	if (!x->direct)
+		return;
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	if (!ssl || !SSL_is_init_finished(ssl)) {
+		x->direct = 0;
+		return;
+	}
+	while (evbuffer_get_length(out) > 0) {
+		size_t n = evbuffer_get_length(out);
+		if (n > 16384)
+			n = 16384;
+		unsigned char *p = evbuffer_pullup(out, (ev_ssize_t)n);
+		ERR_clear_error();
+		int w = SSL_write(ssl, p, (int)n);
+		if (w <= 0) {
+			x->direct = 0;
+			return;
+		}
+		evbuffer_drain(out, (size_t)w);
 	}
 }
 
@@ -342,6 +375,7 @@ void server_finish(struct conn *c, int close_after)
 {
 	struct exchange *x = &c->x;
 	const struct config *cfg = c->rt->cfg;
+	server_push(c);
 	conn_account(c);
 	int keep = x->keep_alive && !close_after && !c->w->draining && !c->over_limit;
 	conn_exchange_clear(c);
@@ -792,6 +826,9 @@ static void server_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, str
 	struct tls_server *t = la->listener < (int)rt->cfg->n_listeners ? rt->listener_tls[la->listener] : NULL;
 	if (t) {
 		SSL *ssl = SSL_new(t->ctx);
+		if (ssl)
+			SSL_set_mode(ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+		c->tls = 1;
 		c->bev = ssl ? bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 		    BEV_OPT_CLOSE_ON_FREE) : NULL;
 		if (!c->bev && ssl)

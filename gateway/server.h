@@ -90,6 +90,7 @@ struct exchange {
 	int head_sent;           /* response head written to the client */
 	int chunked_out;         /* we write chunked coding to the client */
 	int paused;              /* upstream reads paused for backpressure */
+	int direct;              /* TLS response may be written with SSL_write at once */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 	struct filter_exchange fx;
@@ -103,6 +104,7 @@ struct conn {
 	struct event *timer;
 	int phase;               /* enum conn_phase */
 	int over_limit;          /* answer 429 to the first request */
+	int tls;
 	struct http_request req;
 	struct exchange x;
 	struct conn *prev, *next;
@@ -117,6 +119,8 @@ void server_send_head(struct conn *c, int status, const char *content_type, long
 void server_send_chunk(struct conn *c, struct evbuffer *piece);
 /* The exchange is over: log it, then read the next request or close. */
 void server_finish(struct conn *c, int close_after);
+/* Writes queued TLS response bytes now instead of next loop pass. */
+void server_push(struct conn *c);
 /* Appends a response body to out (copied when small: one TLS record). */
 void server_add_body(struct evbuffer *out, struct evbuffer *body);
 /* Backpressure: is the client's output above the high watermark? */

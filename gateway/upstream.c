@@ -551,6 +551,7 @@ static void upstream_read_cb(struct bufferevent *bev, void *arg)
 			upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid event stream");
 			return;
 		}
+		server_push(c);
 		if (!done && server_client_full(c)) {
 			/* Backpressure: stop reading until the client drains. */
 			x->paused = 1;
