@@ -65,6 +65,9 @@ enum scan_context {
 	SCAN_CONTEXT_PASSWORD,       /* password, passwd, Passwort, pwd */
 	/* negative context: numbers that are references, not identifiers */
 	SCAN_CONTEXT_REFERENCE,      /* Bestellnummer, order, invoice, Rechnung, Ticket, Kundennr. */
+	/* added by lexicon (detect_person.c, detect_special.c) */
+	SCAN_CONTEXT_PERSON_REF,     /* ich, mein, er, she, his, je, mon, yo, io, employee, Kollegin */
+	SCAN_CONTEXT_GIVEN_NAME,     /* the given-name lexicon (Anna, Jean, Giulia) */
 	SCAN_CONTEXT_COUNT
 };
 
