@@ -163,6 +163,12 @@ int detector_match_keyword(const struct scan_input *in,
 			   const struct scan_trigger *t,
 			   struct policy_findings *out);
 
+/* Copies the ASCII digits of text[start, end) to dst (at most max) and their
+ * offsets to pos (may be NULL). Returns the number of digits, max + 1 when
+ * there were more. */
+size_t scan_collect_digits(const char *text, size_t start, size_t end,
+			   char *dst, uint32_t *pos, size_t max);
+
 /* Byte classes shared by the scanner and the detectors. */
 enum scan_byte_class {
 	SCAN_BYTE_DIGIT = 1u << 0,
