@@ -161,6 +161,13 @@ int policy_set_entity_find(const struct policy_set *set, const char *name)
 	return -1;
 }
 
+const char *policy_set_custom_detector_id(const struct policy_set *set, unsigned detector)
+{
+	if (detector < CUSTOM_DETECTOR_BASE || detector - CUSTOM_DETECTOR_BASE >= set->n_detectors)
+		return NULL;
+	return set->detectors[detector - CUSTOM_DETECTOR_BASE].id;
+}
+
 static enum entity_group policy_entity_group(const struct policy_set *set, unsigned entity)
 {
 	(void)set;

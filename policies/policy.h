@@ -85,6 +85,10 @@ enum data_class policy_set_entity_class(const struct policy_set *set, unsigned e
 /* -1 when unknown. */
 int policy_set_entity_find(const struct policy_set *set, const char *name);
 
+/* The id of a custom detector from a finding's detector field (custom
+ * findings carry 0x8000 + index), or NULL when it is not a custom one. */
+const char *policy_set_custom_detector_id(const struct policy_set *set, unsigned detector);
+
 const char *policy_action_name(enum policy_action action);
 const char *policy_data_class_name(enum data_class c);
 

@@ -305,8 +305,43 @@ static void test_custom_entities(void)
 	policy_set_free(set);
 }
 
+static void test_packs(void)
+{
+	const char *srcdir = getenv("top_srcdir");
+	if (!srcdir)
+		srcdir = "..";
+	static const char *const packs[] = { "gdpr-default.json", "secrets.json", "special-categories.json" };
+	struct policy_set *set = policy_set_new();
+	char err[512], path[4096];
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof path, "%s/policies/packs/%s", srcdir, packs[i]);
+		if (!ok(policy_set_load_file(set, path, err, sizeof err) == 0, "pack %s loads", packs[i]))
+			tap_diag("%s", err);
+	}
+	ok(policy_set_rule_count(set) >= 10, "packs have their rules");
+	struct policy_context ctx = { "recruitment", NULL, NULL, POLICY_DIRECTION_REQUEST };
+	struct policy_finding f[2] = {
+		fnd(ENTITY_HEALTH, 0, 5, 90), fnd(ENTITY_PRIVATE_KEY, 10, 900, 100),
+	};
+	struct policy_verdict v[2];
+	struct policy_decision d;
+	policy_decide(set, &ctx, f, 1, v, &d, err, sizeof err);
+	is_int(d.action, POLICY_ACTION_BLOCK, "packs: health data in recruitment is blocked");
+	policy_decision_clear(&d);
+	ctx.purpose = "support";
+	policy_decide(set, &ctx, f, 1, v, &d, err, sizeof err);
+	is_int(d.action, POLICY_ACTION_CLASSIFY, "packs: health data in support is classified");
+	is_int(d.data_class, DATA_CLASS_RESTRICTED, "packs: restricted");
+	policy_decision_clear(&d);
+	policy_decide(set, &ctx, f + 1, 1, v, &d, err, sizeof err);
+	is_str(policy_set_rule_id(set, (size_t)d.block_rule), "secrets.block-private-keys", "packs: private keys blocked");
+	policy_decision_clear(&d);
+	policy_set_free(set);
+}
+
 int main(void)
 {
+	test_packs();
 	test_errors();
 	test_hash();
 	test_decide();
