@@ -169,6 +169,16 @@ int detector_match_keyword(const struct scan_input *in,
 size_t scan_collect_digits(const char *text, size_t start, size_t end,
 			   char *dst, uint32_t *pos, size_t max);
 
+/* The digit groups of a number run: text[start, end) are digits, sep is the
+ * separator byte before the group (0 for the first; the last one when there
+ * were two). Returns the number of groups, at most max. */
+struct scan_group {
+	uint32_t start, end;
+	uint8_t sep;
+};
+size_t scan_number_groups(const char *text, size_t start, size_t end,
+			  struct scan_group *g, size_t max);
+
 /* Byte classes shared by the scanner and the detectors. */
 enum scan_byte_class {
 	SCAN_BYTE_DIGIT = 1u << 0,
