@@ -96,6 +96,9 @@ static const struct {
 	{ detect_contact_table, &detect_contact_count },
 	{ detect_financial_table, &detect_financial_count },
 	{ detect_national_id_table, &detect_national_id_count },
+	{ detect_person_table, &detect_person_count },
+	{ detect_secret_table, &detect_secret_count },
+	{ detect_special_table, &detect_special_count },
 };
 
 void policy_findings_init(struct policy_findings *f)
