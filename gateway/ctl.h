@@ -18,5 +18,6 @@ enum {
 
 /* Command groups, one per file. Add the declaration and the row together. */
 int ctl_version_run(int argc, char **argv);
+int ctl_policy_run(int argc, char **argv);
 
 #endif

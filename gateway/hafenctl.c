@@ -8,6 +8,7 @@
 
 static const struct ctl_command ctl_commands[] = {
 	{ "version", ctl_version_run, "print the version" },
+	{ "policy", ctl_policy_run, "try policies on a text (test) or check policy files (lint)" },
 };
 
 int ctl_version_run(int argc, char **argv)
