@@ -18,24 +18,6 @@
 #define CTL_POLICY_MAX_FILES 32
 #define CTL_POLICY_MAX_TEXT (16u << 20)
 
-/* The scanner as the pipeline's callback. */
-struct ctl_policy_scan {
-	const struct policy_scanner *scanner;
-	struct policy_findings findings;
-};
-
-static int ctl_policy_scan_fn(void *arg, const char *text, size_t len,
-			      const struct policy_finding **out, size_t *n)
-{
-	struct ctl_policy_scan *c = arg;
-	policy_findings_clear(&c->findings);
-	if (policy_scan_text(c->scanner, text, len, &c->findings) < 0)
-		return -1;
-	*out = c->findings.v;
-	*n = c->findings.n;
-	return 0;
-}
-
 static void ctl_policy_usage(FILE *out)
 {
 	fprintf(out,
@@ -170,12 +152,12 @@ static int ctl_policy_test(int argc, char **argv)
 	size_t len = 0;
 	json_t *body = NULL, *out = NULL;
 	struct policy_request *r = NULL;
-	struct ctl_policy_scan scan = { 0 };
+	struct policy_scan_adapter scan = { 0 };
 	policy_findings_init(&scan.findings);
 	struct policy_set *set = policy_set_new();
 	if (!set || ctl_policy_load(set, files, n_files) < 0)
 		goto done;
-	struct policy_scanner *scanner = policy_scanner_new(NULL, 0, err, sizeof err);
+	struct policy_scanner *scanner = policy_set_scanner_new(set, err, sizeof err);
 	if (!scanner) {
 		fprintf(stderr, "hafenctl policy: scanner: %s\n", err);
 		goto done;
@@ -199,7 +181,7 @@ static int ctl_policy_test(int argc, char **argv)
 	json_object_set_new(body, "messages", msgs);
 
 	r = policy_request_new(set, &ctx);
-	if (!r || policy_request_apply(r, body, ctl_policy_scan_fn, &scan, err, sizeof err) < 0) {
+	if (!r || policy_request_apply(r, body, policy_scan_adapter_fn, &scan, err, sizeof err) < 0) {
 		fprintf(stderr, "hafenctl policy: %s\n", r ? err : "out of memory");
 		goto done;
 	}

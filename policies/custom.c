@@ -13,6 +13,7 @@
  * count, whatever the text. The prefix is what the scan looks for; the
  * match must start and end on a word boundary. */
 #include "policies/policy-int.h"
+#include "policies/scan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,16 +278,83 @@ void custom_detector_free(struct policy_custom_detector *d)
 	memset(d, 0, sizeof(*d));
 }
 
-void custom_index_build(struct policy_set *set)
+void custom_rows_free(struct policy_set *set)
+{
+	free(set->rows);
+	free(set->row_ptrs);
+	free(set->keywords);
+	set->rows = NULL;
+	set->row_ptrs = NULL;
+	set->keywords = NULL;
+}
+
+/* The scanner calls this for a pattern detector at each hit of its prefix. */
+static int custom_match_pattern(const struct scan_input *in, const struct scan_trigger *t,
+				struct policy_findings *out)
+{
+	const struct policy_custom_detector *d = in->det->arg;
+	if (t->kind != SCAN_TRIGGER_KEYWORD)
+		return 0;
+	size_t m = custom_pattern_match(&d->pattern, in->text, in->len, t->start);
+	return m ? scan_add_finding(out, in, t->start, t->start + m, 0) : 0;
+}
+
+int custom_index_build(struct policy_set *set)
 {
 	memset(set->literal_first, 0, sizeof(set->literal_first));
+	custom_rows_free(set);
+	size_t n_kw = 0;
 	for (size_t i = 0; i < set->n_detectors; i++) {
 		const struct policy_custom_detector *d = &set->detectors[i];
+		n_kw += (d->kind == CUSTOM_KIND_LITERALS ? d->n_literals : 1) + 1;
 		for (size_t k = 0; k < d->n_literals; k++) {
 			unsigned char c = (unsigned char)d->literals[k][0];
 			set->literal_first[c >> 3] |= (uint8_t)(1u << (c & 7));
 		}
 	}
+	if (set->n_detectors == 0)
+		return 0;
+	set->rows = calloc(set->n_detectors, sizeof(*set->rows));
+	set->row_ptrs = calloc(set->n_detectors, sizeof(*set->row_ptrs));
+	set->keywords = calloc(n_kw, sizeof(*set->keywords));
+	if (!set->rows || !set->row_ptrs || !set->keywords) {
+		custom_rows_free(set);
+		return -1;
+	}
+	struct detector_keyword *kw = set->keywords;
+	for (size_t i = 0; i < set->n_detectors; i++) {
+		const struct policy_custom_detector *d = &set->detectors[i];
+		struct detector *row = &set->rows[i];
+		row->id = d->id;
+		row->entity = (uint16_t)d->entity;
+		row->data_class = (uint8_t)d->data_class;
+		row->confidence = d->confidence;
+		row->keywords = kw;
+		row->arg = d;
+		if (d->kind == CUSTOM_KIND_LITERALS) {
+			/* Case-insensitive and word-bounded: the scanner's keyword
+			 * hit is the finding. */
+			for (size_t k = 0; k < d->n_literals; k++)
+				*kw++ = (struct detector_keyword){ d->literals[k],
+					DETECTOR_KW_WORD | DETECTOR_KW_TRIGGER, SCAN_CONTEXT_NONE };
+			row->match = detector_match_keyword;
+		} else {
+			uint8_t flags = DETECTOR_KW_CASE | DETECTOR_KW_TRIGGER;
+			if (custom_is_word((unsigned char)d->pattern.prefix[0]))
+				flags |= DETECTOR_KW_WORD_START;
+			*kw++ = (struct detector_keyword){ d->pattern.prefix, flags, SCAN_CONTEXT_NONE };
+			row->match = custom_match_pattern;
+		}
+		kw++; /* the NULL word ends the list */
+		set->row_ptrs[i] = row;
+	}
+	return 0;
+}
+
+size_t policy_set_custom_detectors(const struct policy_set *set, const struct detector *const **rows)
+{
+	*rows = set->row_ptrs;
+	return set->n_detectors;
 }
 
 static int custom_push(struct policy_finding **v, size_t *n, size_t *cap,

@@ -6,12 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "policies/detector.h"
 #include "policies/policy.h"
 
 #define POLICY_RULES_MAX 4096
 #define POLICY_ENTITIES_MAX 4096 /* custom entities per set */
 #define POLICY_LIST_MAX 1024     /* purposes, entities, literals per list */
-#define POLICY_STRING_MAX 256    /* ids, names, literals */
+#define POLICY_STRING_MAX 255    /* ids, names, literals (scanner keywords are <= 255 bytes) */
 #define CUSTOM_PATTERN_MAX 256   /* source bytes of one pattern */
 #define CUSTOM_REPEAT_MAX 64     /* largest {n,m} count */
 /* Findings of custom detectors carry detector = CUSTOM_DETECTOR_BASE + index. */
@@ -45,7 +46,7 @@ struct custom_item {
 };
 
 struct custom_pattern {
-	char prefix[CUSTOM_PATTERN_MAX]; /* literal prefix (>= 2 bytes), case-sensitive */
+	char prefix[CUSTOM_PATTERN_MAX + 1]; /* literal prefix (>= 2 bytes), case-sensitive, NUL-terminated */
 	size_t prefix_len;
 	struct custom_item *items;
 	size_t n_items;
@@ -82,6 +83,11 @@ struct policy_set {
 	const char **labels;
 	/* literal first bytes (case-folded) of all literal detectors */
 	uint8_t literal_first[32];
+	/* The custom detectors as scanner rows (detector.h), rebuilt after each
+	 * load: keywords = the literals, or the pattern's prefix. */
+	struct detector *rows;
+	const struct detector **row_ptrs;
+	struct detector_keyword *keywords;
 };
 
 /* custom.c */
@@ -93,7 +99,9 @@ void custom_pattern_free(struct custom_pattern *p);
 size_t custom_pattern_match(const struct custom_pattern *p, const char *text, size_t len,
 			    size_t at);
 void custom_detector_free(struct policy_custom_detector *d);
-void custom_index_build(struct policy_set *set);
+/* Rebuilds literal_first and the scanner rows. 0 / -1 (out of memory). */
+int custom_index_build(struct policy_set *set);
+void custom_rows_free(struct policy_set *set);
 
 void policy_rule_free(struct policy_rule *r);
 /* Rebuilds labels and the hash after a successful load. */

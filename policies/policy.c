@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "policies/restore.h"
+#include "policies/scan.h"
 #include "policies/rewrite.h"
 
 /* Names used in policy files, errors and JSON output; indexed by the enums. */
@@ -82,6 +83,7 @@ void policy_set_free(struct policy_set *set)
 	free(set->detectors);
 	free(set->canon);
 	free(set->labels);
+	custom_rows_free(set);
 	free(set);
 }
 
@@ -95,7 +97,8 @@ int policy_set_refresh(struct policy_set *set)
 		labels[e] = policy_set_entity_label(set, (unsigned)e);
 	free(set->labels);
 	set->labels = labels;
-	custom_index_build(set);
+	if (custom_index_build(set) < 0)
+		return -1;
 
 	unsigned char md[32];
 	unsigned int mdlen = 0;
@@ -172,6 +175,25 @@ static enum entity_group policy_entity_group(const struct policy_set *set, unsig
 {
 	(void)set;
 	return entity < ENTITY_BUILTIN_COUNT ? entity_info_get(entity)->group : ENTITY_GROUP_CUSTOM;
+}
+
+struct policy_scanner *policy_set_scanner_new(const struct policy_set *set, char *err, size_t errlen)
+{
+	const struct detector *const *rows;
+	size_t n = policy_set_custom_detectors(set, &rows);
+	return policy_scanner_new(rows, n, err, errlen);
+}
+
+int policy_scan_adapter_fn(void *arg, const char *text, size_t len,
+			   const struct policy_finding **findings, size_t *n)
+{
+	struct policy_scan_adapter *a = arg;
+	policy_findings_clear(&a->findings);
+	if (policy_scan_text(a->scanner, text, len, &a->findings) < 0)
+		return -1;
+	*findings = a->findings.v;
+	*n = a->findings.n;
+	return 0;
 }
 
 /* ---- decision ---- */
@@ -385,6 +407,8 @@ int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn 
 				if (policy_request_push(r, &sf[i], fi) < 0)
 					goto nomem;
 		}
+		if (scan)
+			continue; /* the scanner runs the custom detectors in its pass */
 		cn = 0;
 		if (policy_set_scan_custom(r->set, text, len, &cv, &cn, &ccap) < 0)
 			goto nomem;

@@ -10,13 +10,19 @@
  *     policy_set_hash(set)      -> 64 hex chars for every audit record (Art. 5(2))
  *   The set is immutable once loaded and may be shared by all threads.
  *
+ *     struct policy_scanner *sc = policy_set_scanner_new(set, err, sizeof err);
+ *       (builtin + the set's custom detectors, one pass; shared by threads)
+ *
+ * Per thread: struct policy_scan_adapter a = { sc }; policy_findings_init(&a.findings);
+ *   scan_fn = policy_scan_adapter_fn, scan_arg = &a.
+ *
  * Per request (on the thread that owns the request):
  *     struct policy_context ctx = { purpose, tenant, "/v1/chat/completions",
  *                                   POLICY_DIRECTION_REQUEST };
  *     struct policy_request *r = policy_request_new(set, &ctx);
  *     policy_request_apply(r, body, scan_fn, scan_arg, err, sizeof err);
  *       - finds every text field (request_walk.c), scans each with scan_fn
- *         (the scanner: policy_scan_text) plus the set's custom detectors,
+ *         (the scanner, custom detectors included),
  *         decides over the findings of ALL fields together, and, unless the
  *         decision is BLOCK, rewrites the fields in the jansson tree in place.
  *       - -1: fail closed (500/403 with err, which never holds prompt text).
@@ -48,6 +54,7 @@
 
 #include "policies/entity.h"
 #include "policies/policy-t.h"
+#include "policies/scan.h"
 
 /* Bits: a rule's direction is REQUEST, RESPONSE or BOTH. */
 enum policy_direction {
@@ -132,8 +139,26 @@ void policy_decision_clear(struct policy_decision *d);
 typedef int (*policy_scan_fn)(void *arg, const char *text, size_t len,
 			      const struct policy_finding **findings, size_t *n);
 
-/* Custom detectors of the set (literal lists and patterns, custom.c) over
- * one text; appends to a growable array. 0 / -1 (out of memory). */
+/* The scanner for this set: every builtin detector plus the set's custom
+ * detectors (custom.c) in the same single pass. Build it after the last
+ * load (it points into the set) and free it before the set. */
+struct policy_scanner *policy_set_scanner_new(const struct policy_set *set, char *err, size_t errlen);
+/* The custom detectors as scanner rows (owned by the set). */
+size_t policy_set_custom_detectors(const struct policy_set *set, const struct detector *const **rows);
+
+/* The scanner as a policy_scan_fn: arg is a struct policy_scan_adapter
+ * (one per thread: it holds the reusable findings array). */
+struct policy_scan_adapter {
+	const struct policy_scanner *scanner;
+	struct policy_findings findings; /* policy_findings_init before use, _free after */
+};
+int policy_scan_adapter_fn(void *arg, const char *text, size_t len,
+			   const struct policy_finding **findings, size_t *n);
+
+/* Custom detectors of the set in a pass of their own, for callers without
+ * a scanner: the pipeline and the guard use it only when scan_fn is NULL
+ * (with a scanner from policy_set_scanner_new they run inside its pass).
+ * Appends to a growable array. 0 / -1 (out of memory). */
 int policy_set_scan_custom(const struct policy_set *set, const char *text, size_t len,
 			   struct policy_finding **v, size_t *n, size_t *cap);
 

@@ -311,7 +311,7 @@ static int restore_guard_release(struct restore_guard *g, size_t r, size_t pem_f
 			if (restore_guard_push_finding(g, &sf[i]) < 0)
 				goto nomem;
 	}
-	if (policy_set_scan_custom(g->set, text, len, &g->f, &g->nf, &g->capf) < 0)
+	if (!g->scan && policy_set_scan_custom(g->set, text, len, &g->f, &g->nf, &g->capf) < 0)
 		goto nomem;
 	if (pem_from != SIZE_MAX) {
 		struct policy_finding pf = {

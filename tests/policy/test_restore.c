@@ -181,11 +181,16 @@ static struct policy_set *guard_set(void)
 static const char *leak = "Here: AKIAIOSFODNN7EXAMPLE and IBAN DE89 3704 0044 0532 0130 00 ok. password: hunter2secret!";
 static const char *leak_safe = "Here: [AWS_ACCESS_KEY] and IBAN [IBAN] ok. password: [PASSWORD]!";
 
+static const struct policy_scanner *guard_scanner;
+
 static void guard_run(struct policy_set *set, const char *const *pieces, const size_t *lens,
 		      size_t n_pieces, struct acc *a, struct restore_guard_stats *st)
 {
 	struct policy_context ctx = { "support", NULL, NULL, POLICY_DIRECTION_RESPONSE };
-	struct restore_guard *g = restore_guard_new(set, &ctx, NULL, NULL);
+	struct policy_scan_adapter sa = { .scanner = guard_scanner };
+	policy_findings_init(&sa.findings);
+	struct restore_guard *g = guard_scanner ? restore_guard_new(set, &ctx, policy_scan_adapter_fn, &sa)
+						: restore_guard_new(set, &ctx, NULL, NULL);
 	char err[128];
 	const char *out;
 	size_t n;
@@ -197,13 +202,12 @@ static void guard_run(struct policy_set *set, const char *const *pieces, const s
 	acc_put(a, out, n);
 	restore_guard_get_stats(g, st);
 	restore_guard_free(g);
+	policy_findings_free(&sa.findings);
 }
 
-static void test_guard(void)
+static void test_guard(struct policy_set *set, const char *how)
 {
-	struct policy_set *set = guard_set();
-	if (!ok(set != NULL, "guard policy loads"))
-		return;
+	tap_diag("guard %s", how);
 	size_t len = strlen(leak);
 	struct restore_guard_stats st;
 	int all = 1;
@@ -230,6 +234,21 @@ static void test_guard(void)
 	is_str(a.buf, leak_safe, "secrets across one-byte pieces are redacted");
 	is_int(st.n_redacted, 3, "three redactions counted");
 	is_int(st.data_class, DATA_CLASS_RESTRICTED, "answer class");
+
+	if (guard_scanner) {
+		/* A builtin secret detector (not a custom pattern), split into pieces. */
+		const char *gh = "Use ghp_16C7e42F292c6912E7710c838347Ae178B4a now.";
+		size_t gl = strlen(gh);
+		const char *gp[128];
+		size_t gls[128];
+		for (size_t i = 0; i < gl; i++) {
+			gp[i] = gh + i;
+			gls[i] = 1;
+		}
+		struct acc ga = { .n = 0 };
+		guard_run(set, gp, gls, gl, &ga, &st);
+		is_str(ga.buf, "Use [GITHUB_TOKEN] now.", "builtin secret across one-byte pieces is redacted");
+	}
 
 	/* Plain prose is released up to its last word at once. */
 	struct policy_context ctx = { NULL, NULL, NULL, POLICY_DIRECTION_RESPONSE };
@@ -267,7 +286,6 @@ static void test_guard(void)
 	ok(strstr(b.buf, "[PRIVATE_KEY]") != NULL && strstr(b.buf, "AAAA") == NULL && strstr(b.buf, "BEGIN") == NULL,
 	   "at the bound the block is redacted whole");
 	restore_guard_free(g);
-	policy_set_free(set);
 }
 
 int main(void)
@@ -276,7 +294,18 @@ int main(void)
 	test_two_pieces();
 	test_one_byte_pieces();
 	test_empty_map();
-	test_guard();
+	struct policy_set *set = guard_set();
+	if (ok(set != NULL, "guard policy loads")) {
+		test_guard(set, "with its custom detectors in a pass of their own");
+		char err[256];
+		struct policy_scanner *sc = policy_set_scanner_new(set, err, sizeof err);
+		if (!ok(sc != NULL, "scanner for the guard"))
+			tap_diag("%s", err);
+		guard_scanner = sc;
+		test_guard(set, "with the real scanner (builtin and custom detectors)");
+		policy_scanner_free(sc);
+	}
+	policy_set_free(set);
 	tap_done();
 	return tap_exit_status();
 }

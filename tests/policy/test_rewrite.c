@@ -120,6 +120,8 @@ static const char *policy_json =
 	"{\"id\":\"block-many-customers\",\"entities\":[\"customer\"],\"min_count\":5,\"action\":\"block\"}"
 	"]}";
 
+static const struct policy_scanner *scanner;
+
 static json_t *apply(struct policy_set *set, const char *body, struct policy_request **rp)
 {
 	json_error_t je;
@@ -130,10 +132,12 @@ static json_t *apply(struct policy_set *set, const char *body, struct policy_req
 	}
 	struct policy_context ctx = { "support", "t", "/v1/chat/completions", POLICY_DIRECTION_REQUEST };
 	struct policy_request *r = policy_request_new(set, &ctx);
-	struct email_scan es;
 	char err[256];
-	if (policy_request_apply(r, root, email_scan, &es, err, sizeof err) < 0)
+	struct policy_scan_adapter sa = { .scanner = scanner };
+	policy_findings_init(&sa.findings);
+	if (policy_request_apply(r, root, policy_scan_adapter_fn, &sa, err, sizeof err) < 0)
 		tap_diag("apply: %s", err);
+	policy_findings_free(&sa.findings);
 	*rp = r;
 	return root;
 }
@@ -254,6 +258,29 @@ static void test_other_endpoints(struct policy_set *set)
 	policy_request_free(r);
 }
 
+/* Without a scanner the pipeline runs the custom detectors itself; with a
+ * callback that is not the set's scanner they are that callback's job. */
+static void test_standin(struct policy_set *set)
+{
+	json_t *root = json_loads("{\"messages\":[{\"role\":\"user\",\"content\":\"Acme GmbH: a@b.de\"}]}", 0, NULL);
+	struct policy_context ctx = { NULL, NULL, NULL, POLICY_DIRECTION_REQUEST };
+	struct policy_request *r = policy_request_new(set, &ctx);
+	char err[128];
+	ok(policy_request_apply(r, root, NULL, NULL, err, sizeof err) == 0, "no scanner: custom pass");
+	is_str(json_string_value(json_object_get(json_array_get(json_object_get(root, "messages"), 0), "content")),
+	       "<CUSTOMER_1>: a@b.de", "no scanner: only custom detectors");
+	policy_request_free(r);
+	json_decref(root);
+	root = json_loads("{\"messages\":[{\"role\":\"user\",\"content\":\"Acme GmbH: a@b.de\"}]}", 0, NULL);
+	r = policy_request_new(set, &ctx);
+	struct email_scan es;
+	ok(policy_request_apply(r, root, email_scan, &es, err, sizeof err) == 0, "stand-in scanner");
+	is_str(json_string_value(json_object_get(json_array_get(json_object_get(root, "messages"), 0), "content")),
+	       "Acme GmbH: <EMAIL_1>", "stand-in scanner: its findings only");
+	policy_request_free(r);
+	json_decref(root);
+}
+
 int main(void)
 {
 	test_rewrite_text();
@@ -262,8 +289,14 @@ int main(void)
 	if (!ok(policy_set_load_buffer(set, "t.json", policy_json, strlen(policy_json), err, sizeof err) == 0,
 		"policy loads"))
 		tap_diag("%s", err);
+	struct policy_scanner *sc = policy_set_scanner_new(set, err, sizeof err);
+	if (!ok(sc != NULL, "scanner with the set's custom detectors"))
+		tap_diag("%s", err);
+	scanner = sc;
 	test_request(set);
 	test_other_endpoints(set);
+	test_standin(set);
+	policy_scanner_free(sc);
 	policy_set_free(set);
 	tap_done();
 	return tap_exit_status();
