@@ -503,13 +503,16 @@ static int policy_file_commit(struct policy_file_ctx *c, const char *canon, size
 		return policy_file_fail(c, "out of memory");
 	set->canon = cn;
 
-	memcpy(set->rules + set->n_rules, c->rules, c->n_rules * sizeof(*rules));
+	if (c->n_rules)
+		memcpy(set->rules + set->n_rules, c->rules, c->n_rules * sizeof(*rules));
 	set->n_rules += c->n_rules;
 	c->n_rules = 0;
-	memcpy(set->entities + set->n_entities, c->entities, c->n_entities * sizeof(*ents));
+	if (c->n_entities)
+		memcpy(set->entities + set->n_entities, c->entities, c->n_entities * sizeof(*ents));
 	set->n_entities += c->n_entities;
 	c->n_entities = 0;
-	memcpy(set->detectors + set->n_detectors, c->detectors, c->n_detectors * sizeof(*dets));
+	if (c->n_detectors)
+		memcpy(set->detectors + set->n_detectors, c->detectors, c->n_detectors * sizeof(*dets));
 	set->n_detectors += c->n_detectors;
 	c->n_detectors = 0;
 	memcpy(set->canon + set->canon_len, canon, canon_len);
