@@ -11,9 +11,24 @@
 /* ---- e-mail: RFC 5321 4.5.3.1 limits (local part <= 64, domain <= 255,
  * path <= 256 incl. brackets, so address <= 254), RFC 5322 atext. ---- */
 
+/* RFC 5322 atext without the characters that in prose, templates and
+ * configuration delimit rather than belong to an address ($ { } / = ...):
+ * real mailboxes use them almost never, "${USER}@host" uses them often. */
 static int detect_contact_is_atext(unsigned char c)
 {
-	return scan_is(c, SCAN_BYTE_ALNUM) || (c && strchr("!#$%&'*+/=?^_`{|}~.-", c));
+	return scan_is(c, SCAN_BYTE_ALNUM) || (c && strchr("%'+_.-", c));
+}
+
+/* "scheme://user:pass@host": the part before '@' is URL userinfo. */
+static int detect_contact_in_url(const unsigned char *s, size_t a)
+{
+	for (size_t i = a, n = 0; i >= 3 && n < 256; i--, n++) {
+		if (scan_is(s[i - 1], SCAN_BYTE_SPACE) || s[i - 1] == '"' || s[i - 1] == '<')
+			return 0;
+		if (s[i - 1] == '/' && s[i - 2] == '/' && s[i - 3] == ':')
+			return 1;
+	}
+	return 0;
 }
 
 static int detect_contact_is_ldh(unsigned char c)
@@ -35,6 +50,11 @@ static int detect_contact_match_email(const struct scan_input *in,
 	while (a < at && (s[a] == '.' || s[a] == '\''))  /* prose quote or dot */
 		a++;
 	if (a == at || s[at - 1] == '.')
+		return 0;
+	/* "${DB_PASSWORD}@db", "$pw@host", "//user@host" */
+	if (a > 0 && strchr("$}{/=\\#!*&?|~^`@", s[a - 1]) && s[a - 1] != 0)
+		return 0;
+	if (detect_contact_in_url(s, a))
 		return 0;
 	for (size_t i = a; i + 1 < at; i++)
 		if (s[i] == '.' && s[i + 1] == '.')
@@ -124,6 +144,11 @@ static int detect_contact_match_ipv4(const struct scan_input *in,
 		while (b > a && s[b - 1] == '.')
 			b--;
 		if (b - a < 7 || !detect_contact_parse_ipv4(s + a, b - a))
+			continue;
+		/* 0.0.0.0/8 ("this network"), 127/8 (loopback) and the limited
+		 * broadcast (RFC 1122 3.2.1.3) identify no one */
+		if (s[a] == '0' || (b - a >= 4 && memcmp(s + a, "127.", 4) == 0) ||
+		    (b - a == 15 && memcmp(s + a, "255.255.255.255", 15) == 0))
 			continue;
 		if (a > 0 && (s[a - 1] == 'v' || s[a - 1] == 'V' || s[a - 1] == '.'))
 			continue;

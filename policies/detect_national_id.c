@@ -35,6 +35,28 @@ struct detect_national_digits {
 	const char *free_shape;    /* group lengths accepted without context, or NULL */
 };
 
+/* Context groups that name some other kind of number: when one of them is
+ * near and the row's own is not, a number accepted without context is
+ * something else ("PESEL 95011236413", "Order 12345678901"). */
+static const uint8_t detect_national_foreign[] = {
+	SCAN_CONTEXT_PHONE, SCAN_CONTEXT_IBAN, SCAN_CONTEXT_CARD, SCAN_CONTEXT_VAT,
+	SCAN_CONTEXT_TAX_ID, SCAN_CONTEXT_ID_CARD, SCAN_CONTEXT_PENSION,
+	SCAN_CONTEXT_HEALTH_INSURANCE, SCAN_CONTEXT_SOCIAL_SECURITY, SCAN_CONTEXT_NATIONAL_ID,
+	SCAN_CONTEXT_BSN, SCAN_CONTEXT_SSN, SCAN_CONTEXT_NHS, SCAN_CONTEXT_NINO,
+	SCAN_CONTEXT_REFERENCE, SCAN_CONTEXT_PESEL, SCAN_CONTEXT_BE_NATIONAL,
+};
+
+static int detect_national_foreign_near(const struct scan_input *in, unsigned own,
+					size_t a, size_t b)
+{
+	for (size_t i = 0; i < sizeof(detect_national_foreign); i++)
+		if (detect_national_foreign[i] != own &&
+		    scan_context_near(in, detect_national_foreign[i], a, b, DETECT_NATIONAL_BEFORE,
+				      DETECT_NATIONAL_AFTER))
+			return 1;
+	return 0;
+}
+
 static int detect_national_word(const struct scan_input *in, size_t i)
 {
 	return i < in->len && (scan_is((unsigned char)in->text[i], SCAN_BYTE_WORD) ||
@@ -83,7 +105,7 @@ static int detect_national_match_digits(const struct scan_input *in,
 						    DETECT_NATIONAL_AFTER);
 			int whole = i == 0 && j == ng - 1;
 			int free = r->free_shape ? strcmp(shape, r->free_shape) == 0 : !r->need_ctx;
-			if (!ctx && !(whole && free))
+			if (!ctx && !(whole && free && !detect_national_foreign_near(in, r->ctx, a, b)))
 				break;
 			if (scan_add_finding(out, in, a, b, ctx ? 95 : 0) < 0)
 				return -1;
@@ -102,8 +124,17 @@ static int detect_national_match_id_card(const struct scan_input *in,
 	const char *s = in->text + t->start;
 	size_t n = t->end - t->start;
 
-	if (n == 10 && validate_de_id_card(s, n))
-		return scan_add_finding(out, in, t->start, t->end, 0);
+	if (n == 10 && validate_de_id_card(s, n)) {
+		/* letter + 9 digits is also the shape of a KVNR and of many
+		 * product codes: then only with an ID-card word */
+		int letters = 0;
+		for (size_t i = 1; i < 9; i++)
+			letters += !(s[i] >= '0' && s[i] <= '9');
+		if (letters || scan_context_near(in, SCAN_CONTEXT_ID_CARD, t->start, t->end,
+						 DETECT_NATIONAL_BEFORE, DETECT_NATIONAL_AFTER))
+			return scan_add_finding(out, in, t->start, t->end, 0);
+		return 0;
+	}
 	/* the 9-character number as printed on the card (no check digit):
 	 * only with a context word */
 	if (n == 9 && strchr("LMNPRTVWXY", s[0])) {
@@ -255,9 +286,9 @@ static const struct detect_national_digits detect_national_at_ssn = {
 static const struct detect_national_digits detect_national_bsn = {
 	9, validate_nl_bsn, SCAN_CONTEXT_BSN, 1, " .-", NULL };
 static const struct detect_national_digits detect_national_pesel = {
-	11, validate_pl_pesel, SCAN_CONTEXT_NATIONAL_ID, 1, " ", NULL };
+	11, validate_pl_pesel, SCAN_CONTEXT_PESEL, 1, " ", NULL };
 static const struct detect_national_digits detect_national_be = {
-	11, validate_be_national_number, SCAN_CONTEXT_NATIONAL_ID, 1, ".- ", "22232" };
+	11, validate_be_national_number, SCAN_CONTEXT_BE_NATIONAL, 1, ".- ", "22232" };
 static const struct detect_national_digits detect_national_nhs = {
 	10, validate_gb_nhs_number, SCAN_CONTEXT_NHS, 1, " -", NULL };
 static const struct detect_national_digits detect_national_ssn = {
@@ -319,17 +350,20 @@ static const struct detector_keyword detect_national_bsn_kw[] = {
 	{ NULL, 0, 0 },
 };
 static const struct detector_keyword detect_national_pesel_kw[] = {
-	{ "pesel", W, SCAN_CONTEXT_NATIONAL_ID },
-	{ "rijksregisternummer", WS, SCAN_CONTEXT_NATIONAL_ID },
-	{ "rijksregister", WS, SCAN_CONTEXT_NATIONAL_ID },
-	{ "registre national", WS, SCAN_CONTEXT_NATIONAL_ID },
-	{ "num\xc3\xa9ro national", WS, SCAN_CONTEXT_NATIONAL_ID },
-	{ "numero national", WS, SCAN_CONTEXT_NATIONAL_ID },
-	{ "niss", W, SCAN_CONTEXT_NATIONAL_ID },
-	{ "insz", W, SCAN_CONTEXT_NATIONAL_ID },
-	{ "national number", WS, SCAN_CONTEXT_NATIONAL_ID },
-	{ "national register", WS, SCAN_CONTEXT_NATIONAL_ID },
-	{ "numer ewidencyjny", WS, SCAN_CONTEXT_NATIONAL_ID },
+	{ "pesel", W, SCAN_CONTEXT_PESEL },
+	{ "numer ewidencyjny", WS, SCAN_CONTEXT_PESEL },
+	{ NULL, 0, 0 },
+};
+static const struct detector_keyword detect_national_be_kw[] = {
+	{ "rijksregisternummer", WS, SCAN_CONTEXT_BE_NATIONAL },
+	{ "rijksregister", WS, SCAN_CONTEXT_BE_NATIONAL },
+	{ "registre national", WS, SCAN_CONTEXT_BE_NATIONAL },
+	{ "num\xc3\xa9ro national", WS, SCAN_CONTEXT_BE_NATIONAL },
+	{ "numero national", WS, SCAN_CONTEXT_BE_NATIONAL },
+	{ "niss", W, SCAN_CONTEXT_BE_NATIONAL },
+	{ "insz", W, SCAN_CONTEXT_BE_NATIONAL },
+	{ "belgian national number", WS, SCAN_CONTEXT_BE_NATIONAL },
+	{ "national register", WS, SCAN_CONTEXT_BE_NATIONAL },
 	{ NULL, 0, 0 },
 };
 static const struct detector_keyword detect_national_nhs_kw[] = {
@@ -373,7 +407,7 @@ const struct detector detect_national_id_table[] = {
 	  detect_national_match_digits, &detect_national_bsn },
 	{ "pl_pesel", ENTITY_PL_PESEL, R, 90, SN, detect_national_pesel_kw,
 	  detect_national_match_digits, &detect_national_pesel },
-	{ "be_national_number", ENTITY_BE_NATIONAL_NUMBER, R, 85, SN, NULL,
+	{ "be_national_number", ENTITY_BE_NATIONAL_NUMBER, R, 85, SN, detect_national_be_kw,
 	  detect_national_match_digits, &detect_national_be },
 	{ "gb_nino", ENTITY_GB_NINO, R, 85, SA | SN, detect_national_nino_kw,
 	  detect_national_match_nino, NULL },

@@ -68,6 +68,9 @@ enum scan_context {
 	/* added by lexicon (detect_person.c, detect_special.c) */
 	SCAN_CONTEXT_PERSON_REF,     /* ich, mein, er, she, his, je, mon, yo, io, employee, Kollegin */
 	SCAN_CONTEXT_GIVEN_NAME,     /* the given-name lexicon (Anna, Jean, Giulia) */
+	/* national identifiers that share a digit shape need their own words */
+	SCAN_CONTEXT_PESEL,          /* PESEL */
+	SCAN_CONTEXT_BE_NATIONAL,    /* Rijksregisternummer, numéro national, NISS, INSZ */
 	SCAN_CONTEXT_COUNT
 };
 
