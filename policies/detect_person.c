@@ -473,7 +473,7 @@ static int person_valid_date(int d, int m, int y, int ydigits)
 	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
 		return 0;
-	if (ydigits == 4 && (y < 1900 || y > 2030))
+	if (ydigits == 4 && (y < 1900 || y > 2026))
 		return 0;
 	if (ydigits != 4 && ydigits != 2)
 		return 0;
@@ -584,9 +584,11 @@ static int person_match_dob(const struct scan_input *in, const struct scan_trigg
 		lim = len;
 	for (size_t p = t->end; p < lim; p++) {
 		unsigned char c = (unsigned char)s[p];
-		if (c == '\n' || ((c == '.' || c == '!' || c == '?') && p + 1 < len && s[p + 1] == ' ' &&
-				  p > t->end && !scan_is((unsigned char)s[p - 1], SCAN_BYTE_DIGIT) &&
-				  p - t->end > 3))
+		/* a clause ends the search: "born out of feedback; it ships
+		 * 22/11/2021", "geboren, als das Projekt am ..." */
+		if (c == '\n' || c == ';' || c == ',' ||
+		    ((c == '.' || c == '!' || c == '?') && p + 1 < len && s[p + 1] == ' ' &&
+		     p > t->end && !scan_is((unsigned char)s[p - 1], SCAN_BYTE_DIGIT) && p - t->end > 3))
 			break;
 		if (p > 0 && scan_is((unsigned char)s[p - 1], SCAN_BYTE_WORD))
 			continue;   /* only at word starts */
@@ -594,6 +596,17 @@ static int person_match_dob(const struct scan_input *in, const struct scan_trigg
 			continue;
 		size_t e = person_date_at(s, len, p);
 		if (e && !(e < len && scan_is((unsigned char)s[e], SCAN_BYTE_DIGIT)))
+			return scan_add_finding(out, in, p, e, 0);
+	}
+	/* the date before the keyword: "wurde am 2. Januar 1943 geboren",
+	 * "12.03.1985 geboren" (the date ends at most 4 bytes before) */
+	size_t lo = t->start > PERSON_DOB_WINDOW ? t->start - PERSON_DOB_WINDOW : 0;
+	for (size_t p = lo; p < t->start; p++) {
+		if ((p > 0 && scan_is((unsigned char)s[p - 1], SCAN_BYTE_WORD)) ||
+		    !scan_is((unsigned char)s[p], SCAN_BYTE_WORD))
+			continue;
+		size_t e = person_date_at(s, len, p);
+		if (e && e <= t->start && t->start - e <= 4)
 			return scan_add_finding(out, in, p, e, 0);
 	}
 	return 0;

@@ -366,8 +366,13 @@ static int secret_match_jwt(const struct scan_input *in, const struct scan_trigg
 
 /* ---- Azure storage account keys in connection strings ---- */
 
+/* In connection strings (AccountKey=), the Azure CLI (--account-key) and
+ * the SDKs' environment variable. */
 static const struct detector_keyword secret_kw_azure[] = {
 	{ "AccountKey=", KT | DETECTOR_KW_WORD_START, SCAN_CONTEXT_SECRET },
+	{ "--account-key", KT | DETECTOR_KW_WORD_END, SCAN_CONTEXT_SECRET },
+	{ "AZURE_STORAGE_KEY", KT | DETECTOR_KW_WORD, SCAN_CONTEXT_SECRET },
+	{ "AZURE_STORAGE_ACCOUNT_KEY", KT | DETECTOR_KW_WORD, SCAN_CONTEXT_SECRET },
 	{ NULL, 0, 0 }
 };
 
@@ -376,6 +381,14 @@ static int secret_match_azure(const struct scan_input *in, const struct scan_tri
 			      struct policy_findings *out)
 {
 	size_t p = t->end;
+	if (in->text[t->end - 1] != '=') {
+		/* "--account-key KEY", "AZURE_STORAGE_KEY=KEY", quoted or not */
+		while (p < in->len && (in->text[p] == ' ' || in->text[p] == '=' || in->text[p] == ':') &&
+		       p - t->end < 4)
+			p++;
+		if (p < in->len && (in->text[p] == '"' || in->text[p] == '\''))
+			p++;
+	}
 	size_t n = secret_run(in->text, in->len, p, SECRET_CHARSET_B64);
 	size_t pad = 0;
 	while (p + n + pad < in->len && in->text[p + n + pad] == '=' && pad < 2)
@@ -474,18 +487,40 @@ static const struct detector_keyword secret_kw_generic[] = {
 	{ NULL, 0, 0 }
 };
 
+/* Verbs that may stand between a key name and its value: "Passwort ist",
+ * "api_key lautet:", "the password is", "le mot de passe est", "il token è". */
+static const char *const secret_verbs[] = {
+	"ist", "lautet", "is", "est", "es", "\xc3\xa8", "era", "was", "sind", NULL
+};
+
+static size_t secret_verb_at(const char *s, size_t len, size_t p)
+{
+	for (size_t i = 0; secret_verbs[i]; i++) {
+		size_t m = strlen(secret_verbs[i]);
+		if (len - p > m && memcmp(s + p, secret_verbs[i], m) == 0 &&
+		    (s[p + m] == ' ' || s[p + m] == ':'))
+			return p + m;
+	}
+	return 0;
+}
+
 /* After the key name: optional closing quote, blanks, then '=', ':', ":=",
- * "=>", or (for "bearer"/"is"/"ist") a blank; then optional quote. Returns
- * the value start or 0; *quote gets the opening quote byte or 0. */
-static size_t secret_assign_value(const char *s, size_t len, size_t p, int bare_ok, char *quote)
+ * "=>", or a verb ("ist", "is", "lautet:") possibly after a few words
+ * ("Passwort für den Server ist"), or for "bearer" a blank; then an
+ * optional quote. Returns the value start or 0; *quote gets the opening
+ * quote byte or 0; *far is set when words stood between key and verb (the
+ * value must then be quoted). */
+static size_t secret_assign_value(const char *s, size_t len, size_t p, int bare_ok, char *quote,
+				  int *far)
 {
 	*quote = 0;
+	*far = 0;
 	if (p < len && (s[p] == '"' || s[p] == '\''))
 		p++;
 	while (p < len && (s[p] == ' ' || s[p] == '\t'))
 		p++;
-	size_t q = p;
-	if (p < len && s[p] == ':' ) {
+	size_t q = p, v;
+	if (p < len && s[p] == ':') {
 		p++;
 		if (p < len && s[p] == '=')
 			p++;
@@ -493,12 +528,24 @@ static size_t secret_assign_value(const char *s, size_t len, size_t p, int bare_
 		p++;
 		if (p < len && s[p] == '>')
 			p++;
-	} else if (len - p >= 3 && (memcmp(s + p, "is ", 3) == 0)) {
-		p += 3;
-	} else if (len - p >= 4 && (memcmp(s + p, "ist ", 4) == 0 || memcmp(s + p, "est ", 4) == 0 || memcmp(s + p, "es: ", 4) == 0)) {
-		p += 4;
+	} else if ((v = secret_verb_at(s, len, p)) != 0) {
+		p = v;
+		if (p < len && s[p] == ':')
+			p++;
 	} else if (!bare_ok) {
-		return 0;
+		/* up to 40 bytes of words, then a verb */
+		size_t i = p;
+		while (i < len && i - p < 40 && s[i] != '\n' && s[i] != '.' && s[i] != ',' && s[i] != ':' &&
+		       s[i] != '=' && s[i] != '"' && s[i] != '\'') {
+			if (s[i - 1] == ' ' && (v = secret_verb_at(s, len, i)) != 0) {
+				*far = 1;
+				p = v;
+				break;
+			}
+			i++;
+		}
+		if (!*far)
+			return 0;
 	}
 	if (p == q && !bare_ok)
 		return 0;
@@ -518,9 +565,10 @@ static int secret_match_assign(const struct scan_input *in, const struct scan_tr
 	const char *s = in->text;
 	size_t len = in->len;
 	char quote;
+	int far;
 	int bare = (t->end - t->start == 6 && strncasecmp(s + t->start, "bearer", 6) == 0);
-	size_t v = secret_assign_value(s, len, t->end, bare, &quote);
-	if (!v || v >= len)
+	size_t v = secret_assign_value(s, len, t->end, bare, &quote, &far);
+	if (!v || v >= len || (far && !quote))
 		return 0;
 	size_t e = v;
 	if (quote) {
@@ -533,6 +581,19 @@ static int secret_match_assign(const struct scan_input *in, const struct scan_tr
 		       s[e] != ';' && s[e] != ',' && s[e] != '&' && s[e] != '"' && s[e] != '\'' &&
 		       s[e] != ')' && s[e] != ']' && s[e] != '}' && s[e] != '<')
 			e++;
+		/* machine-made secrets are tokens: a generic value stops at
+		 * the first byte outside base64/base64url/hex ("KEY_ID=AKIA...",
+		 * "https://..." are not one secret) */
+		if (r->need_mix) {
+			size_t k = v;
+			while (k < e && (scan_is((unsigned char)s[k], SCAN_BYTE_ALNUM) ||
+					 strchr("-_.+/~", s[k])))
+				k++;
+			while (k < e && s[k] == '=')
+				k++;
+			if (k < e)
+				return 0;
+		}
 		/* a sentence's full stop is not part of the value */
 		while (e > v && (s[e - 1] == '.' || s[e - 1] == ':'))
 			e--;

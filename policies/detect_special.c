@@ -42,7 +42,7 @@ struct special_lexicon {
 #define SPECIAL_HEALTH(X) \
 	X("diabet", 6, 0) X("diab\xc3\xa8te", 1, 0) X("krebs", 2, 1) X("krebserkrank", 4, 1) \
 	X("tumor", 4, 1) X("karzinom", 3, 1) X("depression", 3, 1) X("depressiv", 3, 0) \
-	X("depressed", 0, 0) X("asthma", 3, 0) X("epilep", 6, 0) X("\xc3\xa9pilep", 5, 0) \
+	X("depressed", 0, 0) X("asthm", 3, 0) X("epilep", 6, 0) X("\xc3\xa9pilep", 5, 0) \
 	X("demenz", 0, 0) X("dementia", 0, 0) X("d\xc3\xa9mence", 0, 0) X("alzheimer", 2, 0) \
 	X("parkinson", 2, 0) X("multiple sklerose", 0, 0) X("multiple sclerosis", 0, 0) \
 	X("scl\xc3\xa9rose en plaques", 0, 0) X("esclerosis m\xc3\xbaltiple", 0, 0) \
@@ -60,7 +60,7 @@ struct special_lexicon {
 	X("insulin", 1, 0) X("chemotherap", 3, 0) X("chimioth\xc3\xa9rapie", 0, 0) \
 	X("quimioterapia", 0, 0) X("chemioterapia", 0, 0) X("antidepress", 6, 0) \
 	X("metformin", 1, 0) X("ritalin", 0, 0) X("methylphenidat", 1, 0) X("sertralin", 1, 0) \
-	X("citalopram", 0, 0) X("fluoxetin", 1, 0) X("lithium", 0, 0) X("methadon", 1, 0) \
+	X("citalopram", 0, 0) X("fluoxetin", 1, 0) X("lithium", 0, 0) X("litio", 0, 0) X("methadon", 1, 0) \
 	X("tamoxifen", 0, 0) X("levothyrox", 3, 0) X("cancer", 1, 0) X("c\xc3\xa1ncer", 0, 0) \
 	X("cancro", 0, 0) X("carcinoma", 0, 0) X("tumour", 1, 0) X("anxiety disorder", 0, 0) \
 	X("angstst\xc3\xb6rung", 2, 1) X("panikattacke", 1, 0) X("panic attack", 1, 0) \
@@ -105,15 +105,14 @@ struct special_lexicon {
 	X("kommunist", 4, 0) X("communist", 1, 0) X("communiste", 0, 0) X("comunista", 0, 0) \
 	X("sozialist", 4, 0) X("socialist", 1, 0) X("socialista", 0, 0) X("rechtsextrem", 4, 0) \
 	X("linksextrem", 4, 0) X("far-right", 0, 0) X("far-left", 0, 0) X("extr\xc3\xaame droite", 0, 0) \
-	X("extrema derecha", 0, 0) X("estrema destra", 0, 0) X("w\xc3\xa4hlt", 0, 0) \
-	X("w\xc3\xa4hle", 0, 0) X("gew\xc3\xa4hlt", 0, 0) X("voted for", 0, 0) X("votes for", 0, 0) \
+	X("extrema derecha", 0, 0) X("estrema destra", 0, 0) X("voted for", 0, 0) X("votes for", 0, 0) \
 	X("vote for", 0, 0) X("a vot\xc3\xa9", 0, 0) X("vote pour", 0, 0) X("vot\xc3\xb3 a", 0, 0) \
 	X("vota a", 0, 0) X("ha votato", 0, 0) X("vota per", 0, 0) X("democrat", 1, 0) \
 	X("republican party", 0, 0) X("labour party", 0, 0) X("conservative party", 0, 0) \
 	X("rassemblement national", 0, 0) X("france insoumise", 0, 0) X("les r\xc3\xa9publicains", 0, 0) \
 	X("psoe", 0, 0) X("partido popular", 0, 0) X("fratelli d'italia", 0, 0) \
 	X("partito democratico", 0, 0) X("movimento 5 stelle", 0, 0) X("militant", 2, 0) \
-	X("sympathisant", 2, 0) X("afiliad", 1, 0) X("iscritto al partito", 0, 0) \
+	X("sympathisant", 2, 0) X("iscritto al partito", 0, 0) \
 	X("iscritta al partito", 0, 0) X("tessera del partito", 0, 0) X("encart\xc3\xa9", 1, 0)
 
 #define SPECIAL_UNION(X) \
@@ -216,7 +215,8 @@ SPECIAL_LEXICON(criminal, SPECIAL_CRIMINAL);
 
 /* Person context: pronouns and possessives (1st and 3rd person, and the
  * addressee's "Ihr"/"your"/"votre"), kinship and role nouns. Context only,
- * never triggers; they ride on the ICD-10 detector's row. */
+ * never triggers; they ride on the ICD-10 detector's row. English "son" is
+ * left out: it is the French possessive "son" (its/his/her) as well. */
 #define PR(w) { w, DETECTOR_KW_WORD, SCAN_CONTEXT_PERSON_REF },
 #define PRC(w) { w, DETECTOR_KW_WORD | DETECTOR_KW_CASE, SCAN_CONTEXT_PERSON_REF },
 static const struct detector_keyword special_kw_person[] = {
@@ -228,19 +228,20 @@ static const struct detector_keyword special_kw_person[] = {
 	PR("Partnerin") PR("Partner")
 	/* en */
 	PRC("I") PR("me") PR("my") PR("mine") PR("myself") PR("he") PR("him") PR("his")
-	PR("himself") PR("she") PR("her") PR("hers") PR("herself") PR("your") PR("son")
+	PR("himself") PR("she") PR("her") PR("hers") PR("herself") PR("your")
 	PR("daughter") PR("husband") PR("wife") PR("father") PR("mother") PR("brother")
-	PR("sister") PR("patients") PR("employees")
+	PR("sister") PR("patients") PR("employees") PR("candidate")
 	/* fr */
 	PR("je") PR("j'") PR("moi") PR("mon") PR("mes") PR("elle") PR("lui") PR("votre")
 	PR("fils") PR("fille") PR("mari") PR("femme") PR("p\xc3\xa8re") PR("m\xc3\xa8re")
-	PR("fr\xc3\xa8re") PR("s\xc5\x93ur")
+	PR("fr\xc3\xa8re") PR("s\xc5\x93ur") PR("candidat") PR("voisin") PR("voisine")
 	/* es */
-	PR("yo") PR("mi") PR("mis") PR("\xc3\xa9l") PR("ella") PR("hijo") PR("hija") PR("marido")
-	PR("esposa") PR("padre") PR("madre") PR("hermano") PR("hermana")
+	PR("yo") PR("mi") PR("mis") PR("\xc3\xa9l") PR("\xc3\x89l") PR("ella") PR("hijo") PR("hija") PR("marido")
+	PR("esposa") PR("padre") PR("madre") PR("hermano") PR("hermana") PR("candidato")
+	PR("candidata") PR("primo") PR("prima") PR("vecino") PR("vecina") PR("jefe")
 	/* it */
 	PR("io") PR("mio") PR("mia") PR("miei") PR("mie") PR("lei") PR("figlio") PR("figlia")
-	PR("marito") PR("moglie") PR("fratello") PR("sorella")
+	PR("marito") PR("moglie") PR("fratello") PR("sorella") PR("cugino") PR("cugina")
 	{ NULL, 0, 0 }
 };
 #undef PR
