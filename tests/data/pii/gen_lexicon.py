@@ -831,10 +831,149 @@ def special_corpus():
     return out
 
 
+# ---------------------------------------------------------------- held out
+# Free-form sentences written after the detectors, in one sitting, and NOT
+# used to tune them (the detectors were not changed after these were
+# added; four missing gold labels were fixed after the first run): the honest estimate of how the lexicon rules do on text they were
+# not shaped by. [[entity:text]] marks a span; a leading "!entity " marks a
+# near-miss line.
+HELDOUT = [
+    # people
+    ("de", "Kurze Info: [[person:Birgit Hansen]] aus dem Controlling ist ab Montag im Urlaub."),
+    ("de", "Könnten Sie bitte bei [[person:Herrn Özdemir]] nachfragen?"),
+    ("de", "Laut Protokoll hat [[person:Dr. Kaufmann]] der Änderung zugestimmt."),
+    ("de", "Grüße\n[[person:Jens]]"),
+    ("de", "Anbei der Lebenslauf von [[person:Lea-Sophie Brandt]]."),
+    ("de", "Rückfrage von [[person:Frau Yılmaz]] zur Gehaltsabrechnung."),
+    ("en", "Looping in [[person:Priya Natarajan]] from legal."),
+    ("en", "As discussed with [[person:Tom]], we will ship on Monday."),
+    ("en", "[[person:Mrs. Abernathy]] asked for a refund."),
+    ("en", "Thanks,\n[[person:Siobhan Kelly]]\nCustomer Care"),
+    ("en", "The ticket was opened by [[person:John Smith]] at 9:14."),
+    ("fr", "Pouvez-vous envoyer le contrat à [[person:Mme Nguyen]] ?"),
+    ("fr", "Bien à vous,\n[[person:Thierry Moreau]]"),
+    ("fr", "[[person:Camille Dubois]] sera absente demain."),
+    ("es", "Hablé con [[person:Carlos Ruiz]] y está de acuerdo."),
+    ("es", "Un saludo,\n[[person:Ana Belén Torres]]"),
+    ("es", "La factura la firmó [[person:Don Ernesto Salas]]."),
+    ("it", "Ho inoltrato la mail a [[person:Giorgia Bellini]]."),
+    ("it", "Il [[person:Dott. Ferraris]] arriva alle dieci."),
+    ("it", "A presto,\n[[person:Luca]]"),
+    ("!person de", "Das Meeting mit dem Vertrieb ist auf Dienstag verschoben."),
+    ("!person de", "Bitte die Rechnung an die Buchhaltung Nord senden."),
+    ("!person de", "Frau und Mann im Verhältnis 3:2 in der Umfrage."),
+    ("!person en", "Please ask Sales Operations for the Q3 numbers."),
+    ("!person en", "The Jordan River flows into the Dead Sea."),
+    ("!person en", "Victoria Station is closed on Sunday."),
+    ("!person fr", "Le Mont Blanc est le plus haut sommet des Alpes."),
+    ("!person es", "Santiago de Compostela recibe a muchos peregrinos."),
+    ("!person it", "San Marco è il patrono di Venezia."),
+    ("!person de", "Die Paulskirche in Frankfurt wird saniert."),
+    # dates of birth
+    ("de", "Mandant: [[person:Peter Krause]], * [[date_of_birth:14.02.1971]]"),
+    ("en", "Patient DOB [[date_of_birth:02/29/1988]], allergies: none."),
+    ("en", "She was born [[date_of_birth:12 May 1990]] in Cork."),
+    ("fr", "Né à Lille le [[date_of_birth:3 mars 1958]]."),
+    ("es", "Fecha nac.: [[date_of_birth:07/08/1999]]"),
+    ("it", "Nata il [[date_of_birth:1 giugno 1983]] a Bari."),
+    ("!date_of_birth de", "Geburtstagsfeier der Abteilung am 12.06.2025."),
+    ("!date_of_birth en", "Born to Run was released on 25 August 1975."),
+    ("!date_of_birth fr", "La société est née le 1er janvier 2001 d'une fusion."),
+    ("!date_of_birth es", "El proyecto nació el 3 de marzo de 2020."),
+    # addresses
+    ("de", "Bitte an [[postal_address:Kastanienallee 7, 10435 Berlin]] schicken."),
+    ("de", "Wohnt jetzt in der [[postal_address:Schönbrunner Straße 213/4, 1120 Wien]]."),
+    ("de", "Absender: Kai Lenz, [[postal_address:Seestrasse 18, 8002 Zürich]]"),
+    ("en", "Send it to [[postal_address:Leopoldstraße 90, 80802 München]], c/o Becker."),
+    ("it", "Residente in [[postal_address:Via dei Fiori 3, 40121 Bologna]]."),
+    ("es", "Vive en [[postal_address:Calle Serrano 41, 28001 Madrid]]."),
+    ("fr", "Domicile : [[postal_address:5 avenue Victor Hugo, 75116 Paris]]"),
+    ("!postal_address de", "Die Straßenbahn fährt alle 10 Minuten."),
+    ("!postal_address de", "Tarifgebiet 10115 bis 10999 gilt für Berlin."),
+    ("!postal_address en", "We ship 5, 10115 units per week to Berlin."),
+    # special categories
+    ("de", "Ich war letzte Woche wegen meiner [[health:Migräne]] [[health:krankgeschrieben]]."),
+    ("de", "Mein Sohn ist [[health:Autist]] und braucht einen ruhigen Arbeitsplatz."),
+    ("de", "Herr [[person:Braun]] nimmt [[health:Ritalin]] seit der Diagnose."),
+    ("en", "I have [[health:type 1 diabetes]] and need breaks for [[health:insulin]]."),
+    ("en", "My wife is [[health:pregnant]] with twins."),
+    ("fr", "Je suis sous [[health:antidépresseurs]] depuis un an."),
+    ("es", "Mi padre tuvo un [[health:infarto]] el año pasado."),
+    ("it", "Mia madre ha l'[[health:Alzheimer]]."),
+    ("de", "Er ist [[religion:Zeuge Jehovas]] und feiert keinen Geburtstag."),
+    ("en", "I'm [[religion:Hindu]], so no beef at the team dinner please."),
+    ("de", "Meine Kollegin ist in der [[trade_union:Gewerkschaft]] aktiv."),
+    ("en", "I am a member of [[trade_union:Unite]]."),
+    ("de", "Ich habe bei der letzten Wahl die [[political_opinion:Grünen]] gewählt."),
+    ("en", "He's a lifelong [[political_opinion:Labour]] voter."),
+    ("en", "My partner and I are a [[sexual_orientation:same-sex couple]]."),
+    ("de", "Sie hat sich letztes Jahr als [[sexual_orientation:bisexuell]] geoutet."),
+    ("en", "His [[criminal:DUI conviction]] shows up in the background check."),
+    ("de", "Mein Bruder saß zwei Jahre in [[criminal:Haft]]."),
+    ("en", "We store her [[biometric:fingerprints]] for the safe."),
+    ("de", "Er ist [[ethnic_origin:Roma]] und spricht Romanes."),
+    ("!health de", "Die Krankenkasse erhöht den Zusatzbeitrag für 2026."),
+    ("!health en", "Cancer Research UK published new figures today."),
+    ("!health de", "Unser Produkt heißt Diabetes-Manager Pro."),
+    ("!health en", "My laptop has a virus again."),
+    ("!religion de", "Die Kirche im Dorf wird renoviert."),
+    ("!religion en", "Christmas sales were up 4 %."),
+    ("!political_opinion de", "Die Grünen und die SPD verhandeln weiter."),
+    ("!political_opinion en", "Labour costs rose by 3 % this quarter."),
+    ("!trade_union de", "Die Gewerkschaft fordert mehr Urlaubstage."),
+    ("!trade_union en", "The European Union adopted the AI Act."),
+    ("!sexual_orientation en", "Marvin Gaye released the album in 1971."),
+    ("!criminal de", "Die Haftung des Herstellers ist ausgeschlossen."),
+    ("!criminal en", "My code was arrested by the linter, lol."),
+    ("!biometric de", "Mein Handy hat keinen Fingerabdrucksensor mehr."),
+    ("!genetic en", "The genetic algorithm library is on GitHub."),
+    ("!ethnic_origin it", "Roma è la capitale d'Italia."),
+    # secrets
+    ("en", "curl -u admin:[[password:N7v!qR2#xL]] https://intranet.local/api"),
+    ("de", "Neues WLAN-Passwort: [[password:Fisch-Brot-77]]"),
+    ("en", "login with root / [[password:Xk9!pw22]]"),
+    ("en", "export GITHUB_TOKEN=[[github_token:ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8]]"),
+    ("en", "const stripe = 'sk_live_[[generic_secret:51HqLyjWDarjtT1zdp7dcXm]]'"),
+    ("!password en", "Enter your password and press Enter."),
+    ("!password de", "Das Passwort muss 12 Zeichen lang sein."),
+    ("!generic_secret en", "The secret sauce is caching."),
+    ("!jwt en", "The token format is header.payload.signature."),
+]
+
+
+def heldout_rows(entities):
+    rows = []
+    for tag, marked in HELDOUT:
+        near = None
+        lang = tag
+        if tag.startswith("!"):
+            near, lang = tag[1:].split(" ")
+        text = ""
+        spans = []
+        pos = 0
+        for m in re.finditer(r"\[\[(\w+):(.*?)\]\]", marked, re.S):
+            text += marked[pos:m.start()]
+            start = len(text.encode())
+            text += m.group(2)
+            spans.append({"start": start, "end": len(text.encode()), "entity": m.group(1)})
+            pos = m.end()
+        text += marked[pos:]
+        ents = {sp["entity"] for sp in spans} | ({near} if near else set())
+        if ents & entities:
+            rows.append(rec(lang, text, spans, near=near))
+    return rows
+
+
 def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+    person = {"person", "date_of_birth", "postal_address"}
+    secret = set(SECRET_GEN) | {"password", "generic_secret"}
+    special = set(SPECIAL_POS)
     for name, rows in (("person.jsonl", person_corpus()), ("secret.jsonl", secret_corpus()),
-                       ("special.jsonl", special_corpus())):
+                       ("special.jsonl", special_corpus()),
+                       ("person_heldout.jsonl", heldout_rows(person)),
+                       ("secret_heldout.jsonl", heldout_rows(secret)),
+                       ("special_heldout.jsonl", heldout_rows(special))):
         with open(os.path.join(outdir, name), "w", encoding="utf-8") as f:
             for r in rows:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
