@@ -329,6 +329,12 @@ static int restore_guard_release(struct restore_guard *g, size_t r, size_t pem_f
 			g->f[k++] = g->f[i];
 	g->nf = k;
 
+	if (g->nf == 0) {
+		/* The common case: nothing to decide, release the region as it is. */
+		if (restore_buf_put(&g->out, text + base, len - base) < 0)
+			goto nomem;
+		goto carry;
+	}
 	if (g->nf > g->cap_verdicts) {
 		struct policy_verdict *v = realloc(g->verdicts, g->nf * sizeof(*v));
 		if (!v)
@@ -382,6 +388,7 @@ static int restore_guard_release(struct restore_guard *g, size_t r, size_t pem_f
 	if (restore_buf_put(&g->out, text + cursor, len - cursor) < 0)
 		goto nomem;
 
+carry:
 	/* New carry: the tail of what was just scanned (original bytes). */
 	size_t keep = len < RESTORE_GUARD_CARRY ? len : RESTORE_GUARD_CARRY;
 	restore_buf_consume(&g->carry, g->carry.n);
