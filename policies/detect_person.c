@@ -832,12 +832,18 @@ static int person_match_address(const struct scan_input *in, const struct scan_t
 
 #define C DATA_CLASS_CONFIDENTIAL
 const struct detector detect_person_table[] = {
-	{ "person_title", ENTITY_PERSON, C, 85, 0, person_kw_title, person_match_title, NULL },
-	{ "person_label", ENTITY_PERSON, C, 80, 0, person_kw_label, person_match_label, NULL },
-	{ "person_signature", ENTITY_PERSON, C, 75, 0, person_kw_signature, person_match_signature, NULL },
-	{ "person_given_name", ENTITY_PERSON, C, 70, 0, lexicon_given_names, person_match_given, NULL },
-	{ "date_of_birth", ENTITY_DATE_OF_BIRTH, C, 85, 0, person_kw_dob, person_match_dob, NULL },
-	{ "postal_address", ENTITY_POSTAL_ADDRESS, C, 85, 0, person_kw_address, person_match_address, NULL },
+	{ .id = "person_title", .entity = ENTITY_PERSON, .data_class = C, .confidence = 85, .shapes = 0,
+	  .keywords = person_kw_title, .match = person_match_title, .arg = NULL },
+	{ .id = "person_label", .entity = ENTITY_PERSON, .data_class = C, .confidence = 80, .shapes = 0,
+	  .keywords = person_kw_label, .match = person_match_label, .arg = NULL },
+	{ .id = "person_signature", .entity = ENTITY_PERSON, .data_class = C, .confidence = 75, .shapes = 0,
+	  .keywords = person_kw_signature, .match = person_match_signature, .arg = NULL },
+	{ .id = "person_given_name", .entity = ENTITY_PERSON, .data_class = C, .confidence = 70, .shapes = 0,
+	  .keywords = lexicon_given_names, .match = person_match_given, .arg = NULL },
+	{ .id = "date_of_birth", .entity = ENTITY_DATE_OF_BIRTH, .data_class = C, .confidence = 85, .shapes = 0,
+	  .keywords = person_kw_dob, .match = person_match_dob, .arg = NULL },
+	{ .id = "postal_address", .entity = ENTITY_POSTAL_ADDRESS, .data_class = C, .confidence = 85, .shapes = 0,
+	  .keywords = person_kw_address, .match = person_match_address, .arg = NULL },
 };
 #undef C
 const size_t detect_person_count = sizeof detect_person_table / sizeof detect_person_table[0];

@@ -373,16 +373,26 @@ static int special_match_icd10(const struct scan_input *in, const struct scan_tr
 
 #define R DATA_CLASS_RESTRICTED
 const struct detector detect_special_table[] = {
-	{ "health", ENTITY_HEALTH, R, 70, 0, special_kw_health, special_match, &special_lex_health },
-	{ "health_icd10", ENTITY_HEALTH, R, 80, SCAN_SHAPE_ALNUM, special_kw_person, special_match_icd10, NULL },
-	{ "religion", ENTITY_RELIGION, R, 70, 0, special_kw_religion, special_match, &special_lex_religion },
-	{ "political_opinion", ENTITY_POLITICAL_OPINION, R, 70, 0, special_kw_political, special_match, &special_lex_political },
-	{ "trade_union", ENTITY_TRADE_UNION, R, 70, 0, special_kw_union, special_match, &special_lex_union },
-	{ "ethnic_origin", ENTITY_ETHNIC_ORIGIN, R, 70, 0, special_kw_ethnic, special_match, &special_lex_ethnic },
-	{ "sexual_orientation", ENTITY_SEXUAL_ORIENTATION, R, 70, 0, special_kw_sexual, special_match, &special_lex_sexual },
-	{ "genetic", ENTITY_GENETIC, R, 70, 0, special_kw_genetic, special_match, &special_lex_genetic },
-	{ "biometric", ENTITY_BIOMETRIC, R, 70, 0, special_kw_biometric, special_match, &special_lex_biometric },
-	{ "criminal", ENTITY_CRIMINAL, R, 70, 0, special_kw_criminal, special_match, &special_lex_criminal },
+	{ .id = "health", .entity = ENTITY_HEALTH, .data_class = R, .confidence = 70, .shapes = 0,
+	  .keywords = special_kw_health, .match = special_match, .arg = &special_lex_health },
+	{ .id = "health_icd10", .entity = ENTITY_HEALTH, .data_class = R, .confidence = 80, .shapes = SCAN_SHAPE_ALNUM,
+	  .keywords = special_kw_person, .match = special_match_icd10, .arg = NULL },
+	{ .id = "religion", .entity = ENTITY_RELIGION, .data_class = R, .confidence = 70, .shapes = 0,
+	  .keywords = special_kw_religion, .match = special_match, .arg = &special_lex_religion },
+	{ .id = "political_opinion", .entity = ENTITY_POLITICAL_OPINION, .data_class = R, .confidence = 70, .shapes = 0,
+	  .keywords = special_kw_political, .match = special_match, .arg = &special_lex_political },
+	{ .id = "trade_union", .entity = ENTITY_TRADE_UNION, .data_class = R, .confidence = 70, .shapes = 0,
+	  .keywords = special_kw_union, .match = special_match, .arg = &special_lex_union },
+	{ .id = "ethnic_origin", .entity = ENTITY_ETHNIC_ORIGIN, .data_class = R, .confidence = 70, .shapes = 0,
+	  .keywords = special_kw_ethnic, .match = special_match, .arg = &special_lex_ethnic },
+	{ .id = "sexual_orientation", .entity = ENTITY_SEXUAL_ORIENTATION, .data_class = R, .confidence = 70, .shapes = 0,
+	  .keywords = special_kw_sexual, .match = special_match, .arg = &special_lex_sexual },
+	{ .id = "genetic", .entity = ENTITY_GENETIC, .data_class = R, .confidence = 70, .shapes = 0,
+	  .keywords = special_kw_genetic, .match = special_match, .arg = &special_lex_genetic },
+	{ .id = "biometric", .entity = ENTITY_BIOMETRIC, .data_class = R, .confidence = 70, .shapes = 0,
+	  .keywords = special_kw_biometric, .match = special_match, .arg = &special_lex_biometric },
+	{ .id = "criminal", .entity = ENTITY_CRIMINAL, .data_class = R, .confidence = 70, .shapes = 0,
+	  .keywords = special_kw_criminal, .match = special_match, .arg = &special_lex_criminal },
 };
 #undef R
 const size_t detect_special_count = sizeof detect_special_table / sizeof detect_special_table[0];
