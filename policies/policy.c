@@ -298,6 +298,39 @@ int policy_decide(const struct policy_set *set, const struct policy_context *ctx
 	return 0;
 }
 
+/* ---- wiping allocator for jansson ---- */
+
+/* Each block carries its size in front, so free can wipe it. 16 bytes keep
+ * the payload aligned for any type jansson stores. */
+#define POLICY_JSON_HEADER 16
+
+static void *policy_json_malloc(size_t n)
+{
+	if (n > SIZE_MAX - POLICY_JSON_HEADER)
+		return NULL;
+	unsigned char *p = malloc(n + POLICY_JSON_HEADER);
+	if (!p)
+		return NULL;
+	memcpy(p, &n, sizeof n);
+	return p + POLICY_JSON_HEADER;
+}
+
+static void policy_json_free(void *ptr)
+{
+	if (!ptr)
+		return;
+	unsigned char *p = (unsigned char *)ptr - POLICY_JSON_HEADER;
+	size_t n;
+	memcpy(&n, p, sizeof n);
+	explicit_bzero(p, n + POLICY_JSON_HEADER);
+	free(p);
+}
+
+void policy_json_use_wiping_allocator(void)
+{
+	json_set_alloc_funcs(policy_json_malloc, policy_json_free);
+}
+
 /* ---- per-request pipeline ---- */
 
 struct policy_request {
@@ -354,6 +387,106 @@ size_t policy_request_findings(const struct policy_request *r,
 	*verdicts = r->verdicts;
 	*field_of = r->field_of;
 	return r->nf;
+}
+
+/* Appends to a growable string that holds answer text (wiped when it moves). */
+static int policy_text_append(char **text, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (n > SIZE_MAX / 4 - *len)
+		return -1;
+	if (*len + n + 1 > *cap) {
+		size_t c = (*len + n + 1) * 2;
+		char *t = malloc(c);
+		if (!t)
+			return -1;
+		if (*text) {
+			memcpy(t, *text, *len);
+			explicit_bzero(*text, *cap);
+			free(*text);
+		}
+		*text = t;
+		*cap = c;
+	}
+	if (n)
+		memcpy(*text + *len, s, n);
+	*len += n;
+	(*text)[*len] = '\0';
+	return 0;
+}
+
+int policy_request_restore_answer(struct policy_request *r, json_t *answer, policy_scan_fn scan,
+				  void *scan_arg, struct restore_guard_stats *st, char *err, size_t errlen)
+{
+	json_t **fields = NULL;
+	size_t n_fields = 0;
+	int rc = -1;
+	struct policy_context ctx = r->ctx;
+	ctx.direction = POLICY_DIRECTION_RESPONSE;
+	if (st) {
+		memset(st, 0, sizeof(*st));
+		st->block_rule = -1;
+	}
+	if (request_walk_collect(answer, &fields, &n_fields, err, errlen) < 0)
+		return -1;
+	struct restore_stream *rs = NULL;
+	struct restore_guard *g = NULL;
+	char *text = NULL;
+	size_t text_len = 0, text_cap = 0;
+	for (size_t fi = 0; fi < n_fields; fi++) {
+		restore_stream_free(rs);
+		restore_guard_free(g);
+		rs = restore_stream_new(r->map);
+		g = restore_guard_new(r->set, &ctx, scan, scan_arg);
+		if (!rs || !g)
+			goto nomem;
+		text_len = 0;
+		const char *o, *gout;
+		size_t on, gn;
+		/* Guard first (the model's own leaks), then put the originals back.
+		 * Each output is used before the next call reuses its buffer. */
+		if (restore_guard_feed(g, json_string_value(fields[fi]), json_string_length(fields[fi]),
+				       &gout, &gn, err, errlen) < 0)
+			goto out;
+		if (restore_stream_feed(rs, gout, gn, &o, &on) < 0 ||
+		    policy_text_append(&text, &text_len, &text_cap, o, on) < 0)
+			goto nomem;
+		if (restore_guard_finish(g, &gout, &gn, err, errlen) < 0)
+			goto out;
+		if (restore_stream_feed(rs, gout, gn, &o, &on) < 0 ||
+		    policy_text_append(&text, &text_len, &text_cap, o, on) < 0 ||
+		    restore_stream_finish(rs, &o, &on) < 0 ||
+		    policy_text_append(&text, &text_len, &text_cap, o, on) < 0)
+			goto nomem;
+		if (json_string_setn(fields[fi], text ? text : "", text_len) < 0) {
+			snprintf(err, errlen, "cannot set restored answer field %zu", fi);
+			goto out;
+		}
+		if (st) {
+			struct restore_guard_stats fs;
+			restore_guard_get_stats(g, &fs);
+			st->n_findings += fs.n_findings;
+			st->n_redacted += fs.n_redacted;
+			if (fs.blocked && !st->blocked) {
+				st->blocked = 1;
+				st->block_rule = fs.block_rule;
+			}
+			if (fs.data_class > st->data_class)
+				st->data_class = fs.data_class;
+		}
+	}
+	rc = 0;
+	goto out;
+nomem:
+	snprintf(err, errlen, "out of memory");
+out:
+	restore_stream_free(rs);
+	restore_guard_free(g);
+	if (text) {
+		explicit_bzero(text, text_cap);
+		free(text);
+	}
+	free(fields);
+	return rc;
 }
 
 struct restore_stream *policy_request_restorer(const struct policy_request *r)

@@ -41,7 +41,9 @@
  *       restore_stream_feed(rs, that)  -> text with originals put back
  *       send what came out (may be empty) as the client's delta;
  *   at the end of the stream: restore_guard_finish, then restore_stream_finish,
- *   and send the rest. A non-streamed answer is the same with one piece.
+ *   and send the rest. Use one guard and one restorer per choice index
+ *   (n > 1 streams interleave). A non-streamed answer:
+ *   policy_request_restore_answer(r, answer_json, scan_fn, arg, &stats, ...).
  *     policy_request_free(r)  -> wipes the placeholder map.
  */
 #ifndef HAFEN_POLICIES_POLICY_H
@@ -171,6 +173,7 @@ int request_walk_collect(json_t *root, json_t ***fields, size_t *n, char *err, s
 
 struct policy_request;
 struct restore_stream;
+struct restore_guard_stats;
 
 struct policy_request *policy_request_new(const struct policy_set *set,
 					  const struct policy_context *ctx);
@@ -187,7 +190,20 @@ size_t policy_request_findings(const struct policy_request *r,
 /* A restorer for the answer, using this request's placeholder map; free it
  * before the request. NULL when out of memory. */
 struct restore_stream *policy_request_restorer(const struct policy_request *r);
+/* A whole (non-streamed) answer: every text field of answer (choices[]
+ * message / text / delta) goes through a guard (response rules, with scan)
+ * and then the restorer, and is set back in place. st (may be NULL)
+ * receives what the guard found, summed over the fields. -1: fail closed. */
+int policy_request_restore_answer(struct policy_request *r, json_t *answer, policy_scan_fn scan,
+				  void *scan_arg, struct restore_guard_stats *st, char *err, size_t errlen);
 /* Wipes the placeholder map and frees everything. */
 void policy_request_free(struct policy_request *r);
+
+/* Makes jansson wipe every block it frees (explicit_bzero): the strings of
+ * a request body hold prompt text, and json_string_setn frees the old value.
+ * Process-wide; call once at start-up before any JSON is parsed. After it,
+ * memory that jansson hands out (json_dumps) must be released with the free
+ * function from json_get_alloc_funcs, never with free(). */
+void policy_json_use_wiping_allocator(void);
 
 #endif

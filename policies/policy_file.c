@@ -612,7 +612,14 @@ int policy_set_load_buffer(struct policy_set *set, const char *name, const char 
 	}
 	rc = policy_file_commit(&c, canon, strlen(canon));
 out:
-	free(canon);
+	if (canon) {
+		/* jansson's memory goes back through jansson's free (which may be
+		 * the wiping allocator, policy_json_use_wiping_allocator). */
+		json_malloc_t jm;
+		json_free_t jf;
+		json_get_alloc_funcs(&jm, &jf);
+		jf(canon);
+	}
 	policy_file_ctx_free(&c);
 	json_decref(root);
 	return rc;

@@ -9,6 +9,15 @@
 #include "policies/rewrite.h"
 #include "tests/tap.h"
 
+/* json_dumps memory comes from jansson's allocator (the wiping one here). */
+static void json_free_str(char *s)
+{
+	json_malloc_t m;
+	json_free_t f;
+	json_get_alloc_funcs(&m, &f);
+	f(s);
+}
+
 static const char *labels_of(unsigned e)
 {
 	return entity_info_get(e) ? entity_info_get(e)->label : NULL;
@@ -117,7 +126,8 @@ static const char *policy_json =
 	"],\"rules\":["
 	"{\"id\":\"pseudo-people\",\"entities\":[\"person\",\"email\",\"customer\"],\"action\":\"pseudonymize\"},"
 	"{\"id\":\"redact-projects\",\"entities\":[\"project_code\"],\"action\":\"redact\"},"
-	"{\"id\":\"block-many-customers\",\"entities\":[\"customer\"],\"min_count\":5,\"action\":\"block\"}"
+	"{\"id\":\"block-many-customers\",\"entities\":[\"customer\"],\"min_count\":5,\"action\":\"block\"},"
+	"{\"id\":\"answer-secrets\",\"groups\":[\"secret\"],\"direction\":\"response\",\"action\":\"redact\"}"
 	"]}";
 
 static const struct policy_scanner *scanner;
@@ -168,7 +178,7 @@ static void test_request(struct policy_set *set)
 	       "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"sent to <PERSON_2> at <EMAIL_2>\"}"
 	       "]}",
 	       "chat request: every text field rewritten, consistently across messages");
-	free(s);
+	json_free_str(s);
 	/* Tool arguments stay valid JSON. */
 	json_t *args = json_loads("{\"to\":\"<EMAIL_1>\",\"cc\":\"<PERSON_2>\"}", 0, NULL);
 	ok(args != NULL, "rewritten tool arguments parse");
@@ -197,6 +207,28 @@ static void test_request(struct policy_set *set)
 	strncat(got, out, n);
 	is_str(got, "I wrote to Erika Mustermann (erika@example.org) for Acme GmbH.", "answer restored");
 	restore_stream_free(rs);
+
+	/* A whole JSON answer: guarded, then restored, field by field. */
+	json_t *answer = json_loads("{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+				    "\"content\":\"Dear <PERSON_1>, use ghp_16C7e42F292c6912E7710c838347Ae178B4a.\","
+				    "\"tool_calls\":[{\"function\":{\"name\":\"send\",\"arguments\":\"{\\\"to\\\":\\\"<EMAIL_1>\\\"}\"}}]}},"
+				    "{\"index\":1,\"text\":\"<CUSTOMER_1> <PERSON_7>\"}]}", 0, NULL);
+	struct policy_scan_adapter sa = { .scanner = scanner };
+	policy_findings_init(&sa.findings);
+	struct restore_guard_stats st;
+	char err[256];
+	ok(answer && policy_request_restore_answer(r, answer, policy_scan_adapter_fn, &sa, &st, err, sizeof err) == 0,
+	   "whole answer restored");
+	char *as = json_dumps(answer, JSON_COMPACT);
+	is_str(as, "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+		   "\"content\":\"Dear Max Müller, use [GITHUB_TOKEN].\","
+		   "\"tool_calls\":[{\"function\":{\"name\":\"send\",\"arguments\":\"{\\\"to\\\":\\\"max@example.com\\\"}\"}}]}},"
+		   "{\"index\":1,\"text\":\"Acme GmbH <PERSON_7>\"}]}",
+	       "answer: leaked token redacted, originals back, unknown placeholder kept");
+	is_int(st.n_redacted, 1, "answer: one redaction");
+	json_free_str(as);
+	json_decref(answer);
+	policy_findings_free(&sa.findings);
 	policy_request_free(r);
 	json_decref(root);
 }
@@ -226,7 +258,7 @@ static void test_other_endpoints(struct policy_set *set)
 		json_t *root = apply(set, cases[i].body, &r);
 		char *s = root ? json_dumps(root, JSON_COMPACT) : NULL;
 		is_str(s, cases[i].want, cases[i].name);
-		free(s);
+		json_free_str(s);
 		policy_request_free(r);
 		json_decref(root);
 	}
@@ -240,7 +272,7 @@ static void test_other_endpoints(struct policy_set *set)
 	is_str(policy_set_entity_name(set, d->block_entity), "customer", "block entity named");
 	char *s = json_dumps(root, JSON_COMPACT);
 	ok(strstr(s, "Acme GmbH, acme gmbh") != NULL, "a blocked request is not rewritten");
-	free(s);
+	json_free_str(s);
 	policy_request_free(r);
 	json_decref(root);
 
@@ -283,6 +315,7 @@ static void test_standin(struct policy_set *set)
 
 int main(void)
 {
+	policy_json_use_wiping_allocator();
 	test_rewrite_text();
 	struct policy_set *set = policy_set_new();
 	char err[256];
