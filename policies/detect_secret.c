@@ -353,13 +353,15 @@ static int secret_match_jwt(const struct scan_input *in, const struct scan_trigg
 	if (secret_word_byte(s, len, p) || (p < len && s[p] == '.'))
 		return 0;
 	/* the header decodes to JSON with an "alg" member (RFC 7515 4.1.1) */
-	char hdr[256];
+	/* decoded token bytes are prompt text: wiped before returning */
+	char hdr[256], pay[4];
 	size_t hn = secret_b64url_decode(s + part[0][0], part[0][1] - part[0][0], hdr, sizeof hdr);
-	if (hn < 2 || hdr[0] != '{' || !secret_ci_contains(hdr, hn, "\"alg\""))
-		return 0;
-	char pay[4];
-	if (secret_b64url_decode(s + part[1][0], part[1][1] - part[1][0], pay, sizeof pay) < 1 ||
-	    pay[0] != '{')
+	int is_jwt = hn >= 2 && hdr[0] == '{' && secret_ci_contains(hdr, hn, "\"alg\"") &&
+		     secret_b64url_decode(s + part[1][0], part[1][1] - part[1][0], pay, sizeof pay) >= 1 &&
+		     pay[0] == '{';
+	explicit_bzero(hdr, sizeof hdr);
+	explicit_bzero(pay, sizeof pay);
+	if (!is_jwt)
 		return 0;
 	return scan_add_finding(out, in, t->start, p, 0);
 }
