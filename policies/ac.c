@@ -1,16 +1,9 @@
-/* Aho-Corasick keyword automaton (see ac.h). Construction follows the
- * original paper: a trie (goto), failure links computed breadth first, and
- * the failure links folded into a full DFA so the scan never follows them. */
+/* Keyword trie and bigram filter (see ac.h for why this shape). */
 #include "policies/ac.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static unsigned char ac_fold(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
 
 static void ac_set_error(char *err, size_t errlen, const char *msg)
 {
@@ -22,49 +15,77 @@ void ac_free(struct ac *a)
 {
 	if (!a)
 		return;
-	free(a->delta);
+	free(a->go);
 	free(a->out_off);
 	free(a->out_words);
 	free(a);
 }
 
-struct ac *ac_new(const char *const *words, const size_t *lens, size_t n,
-		  char *err, size_t errlen)
+static void ac_set_bigram(uint8_t *bm, unsigned c0, unsigned c1)
+{
+	unsigned idx = c0 << 8 | c1;
+	bm[idx >> 3] |= (uint8_t)(1u << (idx & 7));
+}
+
+struct ac *ac_new(const char *const *words, const size_t *lens,
+		  const uint8_t *word_start, size_t n, char *err, size_t errlen)
 {
 	struct ac *a = calloc(1, sizeof(*a));
-	uint32_t *go = NULL, *fail = NULL, *queue = NULL, *cnt = NULL;
-	uint32_t *own_head = NULL, *own_next = NULL, *renum = NULL;
+	uint32_t *go = NULL, *cnt = NULL;
 	size_t cap = 64, nst = 1, i;
 	uint32_t ncls = 1;
 
 	if (!a)
 		goto oom;
-	/* Alphabet: one class per distinct folded byte used by any word. */
+	for (unsigned c = 0; c < 256; c++)
+		a->fold[c] = (uint8_t)((c >= 'A' && c <= 'Z') ? c + 32 : c);
 	for (i = 0; i < n; i++) {
 		if (lens[i] == 0) {
 			ac_set_error(err, errlen, "empty keyword");
 			goto fail_out;
 		}
 		for (size_t j = 0; j < lens[i]; j++) {
-			unsigned char c = ac_fold((unsigned char)words[i][j]);
+			unsigned char c = a->fold[(unsigned char)words[i][j]];
 			if (!a->cls[c])
 				a->cls[c] = (uint8_t)ncls++;
+			if (ncls > 255) {
+				ac_set_error(err, errlen, "keyword alphabet too large");
+				goto fail_out;
+			}
 		}
-	}
-	if (ncls > 256) {
-		ac_set_error(err, errlen, "keyword alphabet too large");
-		goto fail_out;
+		int ws = word_start && word_start[i];
+		unsigned c0 = a->fold[(unsigned char)words[i][0]];
+		if (!ws) {
+			if (lens[i] == 1)
+				for (unsigned c1 = 0; c1 < 256; c1++)
+					ac_set_bigram(a->bi_inner, c0, c1);
+			else
+				ac_set_bigram(a->bi_inner, c0, a->fold[(unsigned char)words[i][1]]);
+		}
+		if (lens[i] == 1) {
+			for (unsigned c1 = 0; c1 < 256; c1++)
+				ac_set_bigram(ws ? a->bi_ws : a->bi_any, c0, c1);
+		} else if (lens[i] == 2) {
+			ac_set_bigram(ws ? a->bi_ws : a->bi_any, c0, a->fold[(unsigned char)words[i][1]]);
+		} else {
+			unsigned h = ac_hash3(c0, a->fold[(unsigned char)words[i][1]],
+					      a->fold[(unsigned char)words[i][2]]);
+			uint8_t *bm = ws ? a->tri_ws : a->tri_any;
+			bm[h >> 3] |= (uint8_t)(1u << (h & 7));
+		}
 	}
 	for (unsigned c = 'A'; c <= 'Z'; c++)
 		a->cls[c] = a->cls[c + 32];
 	a->ncls = ncls;
 
 	go = calloc(cap * ncls, sizeof(*go));
-	own_head = malloc(cap * sizeof(*own_head));
-	own_next = malloc((n ? n : 1) * sizeof(*own_next));
-	if (!go || !own_head || !own_next)
+	cnt = calloc(cap, sizeof(*cnt));
+	if (!go || !cnt)
 		goto oom;
-	own_head[0] = UINT32_MAX;
+	/* trie: go[state * ncls + class] = child state */
+	uint32_t *end_state = malloc((n ? n : 1) * sizeof(*end_state));
+	if (!end_state)
+		goto oom;
 	for (i = 0; i < n; i++) {
 		uint32_t s = 0;
 		for (size_t j = 0; j < lens[i]; j++) {
@@ -72,112 +93,62 @@ struct ac *ac_new(const char *const *words, const size_t *lens, size_t n,
 			uint32_t t = go[(size_t)s * ncls + c];
 			if (!t) {
 				if (nst >= AC_MAX_STATES) {
+					free(end_state);
 					ac_set_error(err, errlen, "keyword automaton too large");
 					goto fail_out;
 				}
 				if (nst == cap) {
 					size_t ncap = cap * 2;
 					uint32_t *g = realloc(go, ncap * ncls * sizeof(*g));
-					if (!g)
+					uint32_t *h = g ? realloc(cnt, ncap * sizeof(*h)) : NULL;
+					if (!g || !h) {
+						if (g)
+							go = g;
+						free(end_state);
 						goto oom;
+					}
 					go = g;
+					cnt = h;
 					memset(go + cap * ncls, 0, (ncap - cap) * ncls * sizeof(*go));
-					uint32_t *h = realloc(own_head, ncap * sizeof(*h));
-					if (!h)
-						goto oom;
-					own_head = h;
+					memset(cnt + cap, 0, (ncap - cap) * sizeof(*cnt));
 					cap = ncap;
 				}
 				t = (uint32_t)nst++;
-				own_head[t] = UINT32_MAX;
 				go[(size_t)s * ncls + c] = t;
 			}
 			s = t;
 		}
-		own_next[i] = own_head[s];
-		own_head[s] = (uint32_t)i;
+		end_state[i] = s;
+		cnt[s]++;
 	}
-
-	/* Breadth first: failure links, DFA rows, output counts. */
-	fail = calloc(nst, sizeof(*fail));
-	queue = malloc(nst * sizeof(*queue));
-	cnt = calloc(nst, sizeof(*cnt));
-	renum = malloc(nst * sizeof(*renum));
-	if (!fail || !queue || !cnt || !renum)
-		goto oom;
-	size_t qh = 0, qt = 0;
-	queue[qt++] = 0;
-	while (qh < qt) {
-		uint32_t s = queue[qh++];
-		uint32_t own = 0;
-		for (uint32_t w = own_head[s]; w != UINT32_MAX; w = own_next[w])
-			own++;
-		cnt[s] = own + (s ? cnt[fail[s]] : 0);
-		for (uint32_t c = 0; c < ncls; c++) {
-			uint32_t *slot = &go[(size_t)s * ncls + c];
-			if (*slot && c) {
-				uint32_t t = *slot;
-				fail[t] = s ? go[(size_t)fail[s] * ncls + c] : 0;
-				queue[qt++] = t;
-			} else {
-				*slot = s ? go[(size_t)fail[s] * ncls + c] : 0;
-			}
-		}
-	}
-
-	/* Renumber: states without output first, so "has output" is a compare. */
-	uint32_t k = 0;
-	for (i = 0; i < nst; i++)
-		if (!cnt[i])
-			renum[i] = k++;
-	a->first_out = k * ncls;
-	size_t total = 0;
-	for (i = 0; i < nst; i++)
-		if (cnt[i]) {
-			renum[i] = k++;
-			total += cnt[i];
-		}
+	a->go = go;
+	go = NULL;
 	a->nstates = (uint32_t)nst;
-	a->delta = malloc(nst * ncls * sizeof(*a->delta));
 	a->out_off = calloc(nst + 1, sizeof(*a->out_off));
-	a->out_words = malloc((total ? total : 1) * sizeof(*a->out_words));
-	if (!a->delta || !a->out_off || !a->out_words)
+	a->out_words = malloc((n ? n : 1) * sizeof(*a->out_words));
+	if (!a->out_off || !a->out_words) {
+		free(end_state);
 		goto oom;
-	for (i = 0; i < nst; i++)
-		for (uint32_t c = 0; c < ncls; c++)
-			a->delta[(size_t)renum[i] * ncls + c] = renum[go[i * ncls + c]] * ncls;
-	for (i = 0; i < nst; i++)
-		a->out_off[renum[i] + 1] = cnt[i];
-	for (i = 0; i < nst; i++)
-		a->out_off[i + 1] += a->out_off[i];
-	for (i = 0; i < nst; i++) {
-		uint32_t pos = a->out_off[renum[i]];
-		/* own words, then those of the failure chain */
-		for (uint32_t s = (uint32_t)i;; s = fail[s]) {
-			for (uint32_t w = own_head[s]; w != UINT32_MAX; w = own_next[w])
-				a->out_words[pos++] = w;
-			if (!s)
-				break;
-		}
 	}
-	free(go);
-	free(fail);
-	free(queue);
+	for (i = 0; i < nst; i++)
+		a->out_off[i + 1] = a->out_off[i] + cnt[i];
+	memset(cnt, 0, nst * sizeof(*cnt));
+	for (i = 0; i < n; i++) {
+		uint32_t k = end_state[i];
+		a->out_words[a->out_off[k] + cnt[k]++] = (uint32_t)i;
+	}
+	free(end_state);
+	/* flag the transitions into states where words end */
+	for (i = 0; i < nst * ncls; i++)
+		if (a->go[i] && cnt[a->go[i]])
+			a->go[i] |= AC_HAS_OUTPUT;
 	free(cnt);
-	free(own_head);
-	free(own_next);
-	free(renum);
 	return a;
 oom:
 	ac_set_error(err, errlen, "out of memory building the keyword automaton");
 fail_out:
 	free(go);
-	free(fail);
-	free(queue);
 	free(cnt);
-	free(own_head);
-	free(own_next);
-	free(renum);
 	ac_free(a);
 	return NULL;
 }

@@ -133,6 +133,8 @@ static int detect_contact_match_ipv4(const struct scan_input *in,
 	const unsigned char *s = (const unsigned char *)in->text;
 	size_t i = t->start;
 
+	if (t->digits < 4 || !memchr(s + t->start, '.', t->end - t->start))
+		return 0;
 	while (i < t->end) {
 		/* maximal [0-9.] stretch inside the run */
 		while (i < t->end && !(s[i] >= '0' && s[i] <= '9'))
@@ -418,6 +420,8 @@ static int detect_contact_match_phone(const struct scan_input *in,
 	size_t nd;
 	int intl = 0, conf = 0;
 
+	if (t->digits < 6)
+		return 0;
 	while (b > a && !(s[b - 1] >= '0' && s[b - 1] <= '9'))
 		b--;
 	if (b <= a || detect_contact_is_date(s, a, b))
@@ -481,14 +485,14 @@ static const struct detector_keyword detect_contact_email_keywords[] = {
 
 const struct detector detect_contact_table[] = {
 	{ "email", ENTITY_EMAIL, DATA_CLASS_CONFIDENTIAL, 95, SCAN_SHAPE_AT,
-	  detect_contact_email_keywords, detect_contact_match_email, NULL },
+	  detect_contact_email_keywords, detect_contact_match_email, NULL, 0 },
 	{ "phone", ENTITY_PHONE, DATA_CLASS_CONFIDENTIAL, 80, SCAN_SHAPE_NUMBER,
-	  detect_contact_phone_keywords, detect_contact_match_phone, NULL },
+	  detect_contact_phone_keywords, detect_contact_match_phone, NULL, 6 },
 	{ "ipv4", ENTITY_IP_ADDRESS, DATA_CLASS_CONFIDENTIAL, 85, SCAN_SHAPE_NUMBER,
-	  detect_contact_ip_keywords, detect_contact_match_ipv4, NULL },
+	  detect_contact_ip_keywords, detect_contact_match_ipv4, NULL, 4 },
 	{ "ipv6", ENTITY_IP_ADDRESS, DATA_CLASS_CONFIDENTIAL, 90, SCAN_SHAPE_HEXGROUP,
-	  NULL, detect_contact_match_ipv6, NULL },
+	  NULL, detect_contact_match_ipv6, NULL, 0 },
 	{ "mac_address", ENTITY_MAC_ADDRESS, DATA_CLASS_CONFIDENTIAL, 90, SCAN_SHAPE_HEXGROUP,
-	  NULL, detect_contact_match_mac, NULL },
+	  NULL, detect_contact_match_mac, NULL, 0 },
 };
 const size_t detect_contact_count = sizeof(detect_contact_table) / sizeof(detect_contact_table[0]);

@@ -111,10 +111,12 @@ static int detect_financial_match_card(const struct scan_input *in,
 				       struct policy_findings *out)
 {
 	struct scan_group g[16];
-	size_t ng = scan_number_groups(in->text, t->start, t->end, g, 16);
-	size_t best_a = 0, best_b = 0;
+	size_t ng, best_a = 0, best_b = 0;
 	int best_whole = 0;
 
+	if (t->digits < 13)
+		return 0;
+	ng = scan_number_groups(in->text, t->start, t->end, g, 16);
 	for (size_t i = 0; i < ng; i++) {
 		size_t total = 0;
 		char d[20];
@@ -272,12 +274,12 @@ static int detect_financial_match_vat(const struct scan_input *in,
 
 const struct detector detect_financial_table[] = {
 	{ "iban", ENTITY_IBAN, DATA_CLASS_CONFIDENTIAL, 95, SCAN_SHAPE_ALNUM | SCAN_SHAPE_NUMBER,
-	  detect_financial_iban_keywords, detect_financial_match_iban, NULL },
+	  detect_financial_iban_keywords, detect_financial_match_iban, NULL, 8 },
 	{ "payment_card", ENTITY_PAYMENT_CARD, DATA_CLASS_RESTRICTED, 90, SCAN_SHAPE_NUMBER,
-	  detect_financial_card_keywords, detect_financial_match_card, NULL },
+	  detect_financial_card_keywords, detect_financial_match_card, NULL, 13 },
 	{ "bic", ENTITY_BIC, DATA_CLASS_CONFIDENTIAL, 90, 0,
-	  detect_financial_bic_keywords, detect_financial_match_bic, NULL },
+	  detect_financial_bic_keywords, detect_financial_match_bic, NULL, 0 },
 	{ "vat_id", ENTITY_VAT_ID, DATA_CLASS_CONFIDENTIAL, 95, SCAN_SHAPE_ALNUM | SCAN_SHAPE_NUMBER,
-	  detect_financial_vat_keywords, detect_financial_match_vat, NULL },
+	  detect_financial_vat_keywords, detect_financial_match_vat, NULL, 8 },
 };
 const size_t detect_financial_count = sizeof(detect_financial_table) / sizeof(detect_financial_table[0]);

@@ -71,8 +71,8 @@ static int detect_national_match_digits(const struct scan_input *in,
 	struct scan_group g[16];
 	size_t ng = scan_number_groups(in->text, t->start, t->end, g, 16);
 
-	if (in->text[t->start] == '+')
-		return 0;   /* an international phone number */
+	if (t->digits < r->ndigits || in->text[t->start] == '+')
+		return 0;   /* too short, or an international phone number */
 	for (size_t i = 0; i < ng; i++) {
 		size_t total = 0;
 		char d[20], shape[17];
@@ -260,7 +260,7 @@ static int detect_national_match_nir(const struct scan_input *in,
 	char buf[15];
 	size_t a = t->start, i, n = 0;
 
-	if (!(s[a] >= '1' && s[a] <= '8') || (a > 0 && detect_national_word(in, a - 1)))
+	if (t->digits < 6 || !(s[a] >= '1' && s[a] <= '8') || (a > 0 && detect_national_word(in, a - 1)))
 		return 0;
 	for (i = a; i < in->len && n < 15; i++) {
 		if (s[i] >= '0' && s[i] <= '9')
@@ -389,31 +389,31 @@ static const struct detector_keyword detect_national_ssn_kw[] = {
 
 const struct detector detect_national_id_table[] = {
 	{ "de_tax_id", ENTITY_DE_TAX_ID, R, 85, SN, detect_national_tax_kw,
-	  detect_national_match_digits, &detect_national_tax_id },
+	  detect_national_match_digits, &detect_national_tax_id, 11 },
 	{ "de_id_card", ENTITY_DE_ID_CARD, R, 90, SA, detect_national_id_card_kw,
-	  detect_national_match_id_card, NULL },
+	  detect_national_match_id_card, NULL, 0 },
 	{ "de_pension_number", ENTITY_DE_PENSION_NUMBER, R, 95, SA, NULL,
-	  detect_national_match_pension, NULL },
+	  detect_national_match_pension, NULL, 0 },
 	{ "de_health_insurance_number", ENTITY_DE_HEALTH_INSURANCE_NUMBER, R, 90, SA,
-	  detect_national_health_kw, detect_national_match_health, NULL },
+	  detect_national_health_kw, detect_national_match_health, NULL, 0 },
 	{ "at_social_security_number", ENTITY_AT_SOCIAL_SECURITY_NUMBER, R, 85, SN,
-	  detect_national_at_kw, detect_national_match_digits, &detect_national_at_ssn },
-	{ "fr_nir", ENTITY_FR_NIR, R, 95, SN, NULL, detect_national_match_nir, NULL },
-	{ "es_dni", ENTITY_ES_DNI, R, 90, SA | SN, NULL, detect_national_match_es, NULL },
-	{ "es_nie", ENTITY_ES_NIE, R, 95, SA | SN, NULL, detect_national_match_es, NULL },
+	  detect_national_at_kw, detect_national_match_digits, &detect_national_at_ssn, 10 },
+	{ "fr_nir", ENTITY_FR_NIR, R, 95, SN, NULL, detect_national_match_nir, NULL, 6 },
+	{ "es_dni", ENTITY_ES_DNI, R, 90, SA | SN, NULL, detect_national_match_es, NULL, 8 },
+	{ "es_nie", ENTITY_ES_NIE, R, 95, SA | SN, NULL, detect_national_match_es, NULL, 7 },
 	{ "it_fiscal_code", ENTITY_IT_FISCAL_CODE, R, 95, SA, NULL,
-	  detect_national_match_it_cf, NULL },
+	  detect_national_match_it_cf, NULL, 0 },
 	{ "nl_bsn", ENTITY_NL_BSN, R, 90, SN, detect_national_bsn_kw,
-	  detect_national_match_digits, &detect_national_bsn },
+	  detect_national_match_digits, &detect_national_bsn, 9 },
 	{ "pl_pesel", ENTITY_PL_PESEL, R, 90, SN, detect_national_pesel_kw,
-	  detect_national_match_digits, &detect_national_pesel },
+	  detect_national_match_digits, &detect_national_pesel, 11 },
 	{ "be_national_number", ENTITY_BE_NATIONAL_NUMBER, R, 85, SN, detect_national_be_kw,
-	  detect_national_match_digits, &detect_national_be },
+	  detect_national_match_digits, &detect_national_be, 11 },
 	{ "gb_nino", ENTITY_GB_NINO, R, 85, SA | SN, detect_national_nino_kw,
-	  detect_national_match_nino, NULL },
+	  detect_national_match_nino, NULL, 6 },
 	{ "gb_nhs_number", ENTITY_GB_NHS_NUMBER, R, 90, SN, detect_national_nhs_kw,
-	  detect_national_match_digits, &detect_national_nhs },
+	  detect_national_match_digits, &detect_national_nhs, 10 },
 	{ "us_ssn", ENTITY_US_SSN, R, 90, SN, detect_national_ssn_kw,
-	  detect_national_match_digits, &detect_national_ssn },
+	  detect_national_match_digits, &detect_national_ssn, 9 },
 };
 const size_t detect_national_id_count = sizeof(detect_national_id_table) / sizeof(detect_national_id_table[0]);

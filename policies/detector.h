@@ -120,6 +120,7 @@ struct scan_trigger {
 	uint32_t start, end;   /* bytes of the keyword or of the shape run */
 	uint16_t keyword;      /* KEYWORD: index into the detector's keyword list */
 	uint16_t shape;        /* SHAPE: one enum scan_shape bit */
+	uint16_t digits;       /* SHAPE NUMBER: digits in the run (saturates) */
 };
 
 /* What match() sees. Read-only; the scanner fills it. */
@@ -145,6 +146,10 @@ struct detector {
 	const struct detector_keyword *keywords; /* NULL-word terminated, or NULL */
 	detector_match_fn match;
 	const void *arg;           /* private data, e.g. of a custom detector */
+	/* SCAN_SHAPE_NUMBER: runs with fewer digits are not passed to match()
+	 * (0: any). Number runs (dates, amounts, counts) are the most frequent
+	 * trigger in business text; most detectors need long ones. */
+	uint16_t min_digits;
 };
 
 /* --- helpers for match() functions (implemented in scan.c) --- */

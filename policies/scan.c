@@ -1,12 +1,14 @@
 /* The single-pass scanner (see scan.h, detector.h).
  *
- * Pass 1 walks the text once: every byte steps the Aho-Corasick DFA (one
- * table load); digits, '@', ':' and '-' additionally start shape
- * recognition, which reads ahead over the run and is not re-entered until
- * the run ends. Keyword hits become triggers and/or context entries; shapes
- * become triggers. Pass 2 walks only the (few) triggers and calls the
- * detectors that asked for them; pass 3 sorts the findings and resolves
- * overlaps. Nothing is allocated unless the caller's arrays must grow. */
+ * Pass 1 walks the text once. Per byte it does two table loads: the bigram
+ * filter of the keyword matcher (policies/ac.h), which enters the keyword
+ * trie only where a keyword can start, and the trigger class, which starts
+ * shape recognition on digits, '@', ':' and '-' (the shape reader looks
+ * ahead over the run and is not re-entered until the run ends). Keyword
+ * hits become triggers and/or context entries; shapes become triggers.
+ * Pass 2 walks only the (few) triggers and calls the detectors that asked
+ * for them; pass 3 sorts the findings and resolves overlaps. Nothing is
+ * allocated unless the caller's arrays must grow. */
 #include "policies/scan.h"
 
 #include <stdio.h>
@@ -36,6 +38,11 @@ const uint8_t scan_byte_class[256] = {
 #undef UH
 #undef LH
 
+/* Bytes that may start a shape: digits, '@', ':', '-'. */
+static const uint8_t scan_trigger_byte[256] = {
+	['0' ... '9'] = 1, ['@'] = 1, [':'] = 1, ['-'] = 1,
+};
+
 /* One keyword of the automaton. */
 struct scan_keyword {
 	uint16_t det;        /* detector index */
@@ -61,11 +68,13 @@ struct policy_scanner {
 	struct ac *ac;
 	struct scan_shape_subs shape[SCAN_N_SHAPES];
 	uint32_t shape_mask;  /* union of all detectors' shapes */
+	unsigned num_min_digits; /* shortest number run any detector wants */
 };
 
 struct scan_event {
 	uint32_t start, end;
 	uint32_t id;          /* keyword id, or shape bit index */
+	uint16_t digits;      /* NUMBER: digits in the run (saturated) */
 	uint8_t is_shape;
 };
 
@@ -315,6 +324,11 @@ struct policy_scanner *policy_scanner_new(const struct detector *const *extra,
 		for (unsigned b = 0; b < SCAN_N_SHAPES; b++)
 			if (d->shapes & (1u << b))
 				s->shape[b].n++;
+		if (d->shapes & SCAN_SHAPE_NUMBER) {
+			unsigned m = d->min_digits > 2 ? d->min_digits : 2;
+			if (!(s->shape_mask & SCAN_SHAPE_NUMBER) || m < s->num_min_digits)
+				s->num_min_digits = m;
+		}
 		s->shape_mask |= d->shapes;
 	}
 	for (unsigned b = 0; b < SCAN_N_SHAPES; b++) {
@@ -353,7 +367,14 @@ struct policy_scanner *policy_scanner_new(const struct detector *const *extra,
 		}
 	}
 	char acerr[128];
-	s->ac = ac_new(words, lens, s->n_kw, acerr, sizeof(acerr));
+	uint8_t *ws = calloc(s->n_kw + 1, 1);
+	if (!ws)
+		goto oom;
+	for (k = 0; k < s->n_kw; k++)
+		ws[k] = (s->kw[k].flags & DETECTOR_KW_WORD_START) &&
+			scan_is((unsigned char)words[k][0], SCAN_BYTE_WORD);
+	s->ac = ac_new(words, lens, ws, s->n_kw, acerr, sizeof(acerr));
+	free(ws);
 	if (!s->ac) {
 		scan_set_error(err, errlen, NULL, acerr);
 		goto fail;
@@ -395,7 +416,7 @@ static int scan_push_event(struct scan_scratch *sc, size_t start, size_t end,
 	if (sc->n_ev == sc->cap_ev &&
 	    scan_grow((void **)&sc->ev, &sc->cap_ev, sc->n_ev + 1, sizeof(*sc->ev)) < 0)
 		return -1;
-	sc->ev[sc->n_ev++] = (struct scan_event){ (uint32_t)start, (uint32_t)end, id,
+	sc->ev[sc->n_ev++] = (struct scan_event){ (uint32_t)start, (uint32_t)end, id, 0,
 						  (uint8_t)is_shape };
 	return 0;
 }
@@ -405,12 +426,11 @@ static int scan_is_word(const char *t, size_t len, size_t i)
 	return i < len && scan_is((unsigned char)t[i], SCAN_BYTE_WORD);
 }
 
-/* A keyword ended at byte `end - 1`: check its flags, record it. */
+/* Keyword `id` occupies [start, end): check its flags, record it. */
 static int scan_keyword_hit(const struct policy_scanner *s, struct scan_scratch *sc,
-			    const char *t, size_t len, uint32_t id, size_t end)
+			    const char *t, size_t len, uint32_t id, size_t start, size_t end)
 {
 	const struct scan_keyword *k = &s->kw[id];
-	size_t start = end - k->len;
 
 	if ((k->flags & DETECTOR_KW_WORD_START) && start > 0 && scan_is_word(t, len, start - 1))
 		return 0;
@@ -491,7 +511,6 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	struct scan_scratch *sc;
 	size_t base = out->n;
 	size_t num_end = 0, alnum_end = 0, hex_end = 0;
-	uint32_t st = 0;
 	const uint32_t want_num = s->shape_mask & SCAN_SHAPE_NUMBER;
 	const uint32_t want_alnum = s->shape_mask & SCAN_SHAPE_ALNUM;
 	const uint32_t want_at = s->shape_mask & SCAN_SHAPE_AT;
@@ -514,18 +533,38 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	sc->n_ctx = 0;
 
 	/* Pass 1. */
+	int prev_word = 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = t[i];
-		st = ac_step(ac, st, c);
-		if (__builtin_expect(ac_has_output(ac, st), 0)) {
-			size_t n;
-			const uint32_t *w = ac_outputs(ac, st, &n);
-			for (size_t j = 0; j < n; j++)
-				if (scan_keyword_hit(s, sc, text, len, w[j], i + 1) < 0)
-					goto oom;
+		unsigned char c1 = i + 1 < len ? t[i + 1] : 0;
+		int cand;
+		if (prev_word) {
+			cand = ac_candidate_inner(ac, c, c1);
+		} else {
+			unsigned char c2 = i + 2 < len ? t[i + 2] : 0;
+			cand = ac_candidate(ac, c, c1, c2, 1);
 		}
-		if (__builtin_expect(!(scan_byte_class[c] & SCAN_BYTE_DIGIT) &&
-				     c != '@' && c != ':' && c != '-', 1))
+		if (__builtin_expect(cand, 0)) {
+			/* walk the trie anchored at i */
+			uint32_t st = 0;
+			for (size_t j = i; j < len; j++) {
+				st = ac_child(ac, st, t[j]);
+				if (!st)
+					break;
+				if (!(st & AC_HAS_OUTPUT))
+					continue;
+				size_t n;
+				const uint32_t *w = ac_outputs(ac, st, &n);
+				for (size_t q = 0; q < n; q++) {
+					if ((s->kw[w[q]].flags & DETECTOR_KW_WORD_START) && prev_word)
+						continue;
+					if (scan_keyword_hit(s, sc, text, len, w[q], i, j + 1) < 0)
+						goto oom;
+				}
+			}
+		}
+		prev_word = scan_byte_class[c] & SCAN_BYTE_WORD;
+		if (__builtin_expect(!scan_trigger_byte[c], 1))
 			continue;
 		if (c == '@') {
 			if (want_at && scan_push_event(sc, i, i + 1, 2, 1) < 0)
@@ -577,13 +616,16 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 			unsigned nd;
 			size_t b = scan_number_run(text, len, i, &a, &nd);
 			num_end = b;
-			if (nd >= 2 && scan_push_event(sc, a, b, 0, 1) < 0)
-				goto oom;
+			if (nd >= s->num_min_digits) {
+				if (scan_push_event(sc, a, b, 0, 1) < 0)
+					goto oom;
+				sc->ev[sc->n_ev - 1].digits = (uint16_t)(nd > UINT16_MAX ? UINT16_MAX : nd);
+			}
 		}
 	}
 
-	/* Context hits arrive ordered by end; sort by start (insertion: they
-	 * are nearly sorted already). */
+	/* Context hits arrive ordered by start already; keep the insertion
+	 * sort as a guard (it does no work on sorted input). */
 	for (size_t i = 1; i < sc->n_ctx; i++) {
 		struct scan_ctx_hit h = sc->ctx[i];
 		size_t j = i;
@@ -599,7 +641,7 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	struct scan_input in = { text, len, NULL, 0, &priv };
 	for (size_t e = 0; e < sc->n_ev; e++) {
 		const struct scan_event *ev = &sc->ev[e];
-		struct scan_trigger tr = { SCAN_TRIGGER_KEYWORD, ev->start, ev->end, 0, 0 };
+		struct scan_trigger tr = { SCAN_TRIGGER_KEYWORD, ev->start, ev->end, 0, 0, ev->digits };
 		if (!ev->is_shape) {
 			const struct scan_keyword *k = &s->kw[ev->id];
 			in.det = s->det[k->det];
@@ -614,6 +656,8 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		const struct scan_shape_subs *sub = &s->shape[ev->id];
 		for (size_t d = 0; d < sub->n; d++) {
 			in.det = s->det[sub->det[d]];
+			if (ev->id == 0 && in.det->min_digits > ev->digits)
+				continue;
 			in.det_index = sub->det[d];
 			if (in.det->match(&in, &tr, out) < 0)
 				goto fail;

@@ -41,7 +41,7 @@ static const struct detector_keyword custom_kw[] = {
 };
 static const struct detector custom = {
 	"codename", ENTITY_BUILTIN_COUNT, DATA_CLASS_INTERNAL, 100, 0, custom_kw,
-	detector_match_keyword, NULL,
+	detector_match_keyword, NULL, 0,
 };
 
 int main(void)
