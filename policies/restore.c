@@ -298,6 +298,7 @@ static int restore_guard_release(struct restore_guard *g, size_t r, size_t pem_f
 	size_t base = g->carry.n;
 	const char *text = g->scanbuf.p;
 	size_t len = g->scanbuf.n;
+	size_t keep;
 
 	g->nf = 0;
 	if (g->scan) {
@@ -390,7 +391,7 @@ static int restore_guard_release(struct restore_guard *g, size_t r, size_t pem_f
 
 carry:
 	/* New carry: the tail of what was just scanned (original bytes). */
-	size_t keep = len < RESTORE_GUARD_CARRY ? len : RESTORE_GUARD_CARRY;
+	keep = len < RESTORE_GUARD_CARRY ? len : RESTORE_GUARD_CARRY;
 	restore_buf_consume(&g->carry, g->carry.n);
 	if (restore_buf_put(&g->carry, text + len - keep, keep) < 0)
 		goto nomem;
