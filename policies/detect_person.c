@@ -73,7 +73,8 @@ static const char *const person_stopwords[] = {
 static int person_is_stopword(const char *s, size_t n)
 {
 	for (size_t i = 0; person_stopwords[i]; i++)
-		if (strlen(person_stopwords[i]) == n && memcmp(person_stopwords[i], s, n) == 0)
+		if (person_stopwords[i][0] == s[0] && strlen(person_stopwords[i]) == n &&
+		    memcmp(person_stopwords[i], s, n) == 0)
 			return 1;
 	return 0;
 }
@@ -119,9 +120,11 @@ static const char *const person_particles[] = {
 
 static size_t person_particle(const char *s, size_t len, size_t p, int follow)
 {
+	if (p >= len)
+		return 0;
 	for (size_t i = 0; person_particles[i] || (follow && i + 1 < sizeof person_particles /
 						 sizeof person_particles[0]); i++) {
-		if (!person_particles[i])
+		if (!person_particles[i] || person_particles[i][0] != s[p])
 			continue;
 		size_t m = strlen(person_particles[i]);
 		if (len - p > m && memcmp(s + p, person_particles[i], m) == 0 && s[p + m] == ' ')
@@ -180,7 +183,9 @@ static size_t person_skip_titles(const char *s, size_t len, size_t p)
 {
 	for (int again = 1; again;) {
 		again = 0;
-		for (size_t i = 0; person_titles[i]; i++) {
+		for (size_t i = 0; p < len && person_titles[i]; i++) {
+			if (person_titles[i][0] != s[p])
+				continue;
 			size_t m = strlen(person_titles[i]);
 			if (len - p >= m && memcmp(s + p, person_titles[i], m) == 0) {
 				p += m;
@@ -440,9 +445,12 @@ static size_t person_month_at(const char *s, size_t len, size_t p, int *month)
 	while (q < len && (scan_is((unsigned char)s[q], SCAN_BYTE_UPPER | SCAN_BYTE_LOWER | SCAN_BYTE_HIGH)))
 		q++;
 	size_t n = q - p;
-	if (n < 3)
+	if (n < 3 || n > 10)
 		return 0;
+	unsigned char first = (unsigned char)(s[p] | 0x20);
 	for (size_t i = 0; i < sizeof person_months / sizeof person_months[0]; i++) {
+		if ((unsigned char)person_months[i].name[0] != first)
+			continue;
 		size_t m = strlen(person_months[i].name);
 		/* full name, or an abbreviation of 3..m-1 letters ending in '.' */
 		if (n > m || strncasecmp(s + p, person_months[i].name, n) != 0)

@@ -45,11 +45,14 @@ static int secret_in_charset(unsigned char c, enum secret_charset cs)
 	return 0;
 }
 
-/* Length of the run of cs bytes starting at p. */
-static size_t secret_run(const char *text, size_t len, size_t p, enum secret_charset cs)
+/* Length of the run of cs bytes starting at p, counted up to cap + 1 at
+ * most: a trigger never reads further than its longest possible match, so
+ * adversarial chains ("xoxb-xoxb-xoxb-...") keep the scan linear. */
+static size_t secret_run(const char *text, size_t len, size_t p, enum secret_charset cs,
+			 size_t cap)
 {
 	size_t i = p;
-	while (i < len && secret_in_charset((unsigned char)text[i], cs))
+	while (i < len && i - p <= cap && secret_in_charset((unsigned char)text[i], cs))
 		i++;
 	return i - p;
 }
@@ -149,7 +152,7 @@ static int secret_match_prefixed(const struct scan_input *in,
 {
 	const struct secret_prefix_rule *r = in->det->arg;
 	size_t body = t->end;
-	size_t n = secret_run(in->text, in->len, body, r->cs);
+	size_t n = secret_run(in->text, in->len, body, r->cs, r->max);
 	if (n < r->min)
 		return 0;
 	if (n > r->max)
@@ -266,6 +269,11 @@ static int secret_match_pem(const struct scan_input *in, const struct scan_trigg
 	size_t b64 = 0;
 	while (p < len) {
 		unsigned char c = (unsigned char)s[p];
+		/* another "-----BEGIN" (or any 5 dashes but END) ends the body:
+		 * no block is read twice, so many headers stay linear */
+		if (c == '-' && len - p >= 5 && memcmp(s + p, "-----", 5) == 0 &&
+		    !(len - p >= 9 && memcmp(s + p, "-----END ", 9) == 0))
+			break;
 		if (c == '-' && len - p >= 9 && memcmp(s + p, "-----END ", 9) == 0) {
 			size_t e = p + 9;
 			while (e < len && e - p < 80 && s[e] != '\n' && memcmp(s + e, "-----", len - e >= 5 ? 5 : len - e) != 0)
@@ -329,13 +337,22 @@ static size_t secret_b64url_decode(const char *s, size_t n, char *dst, size_t ca
 	return o;
 }
 
+/* Bearer tokens travel in HTTP headers (8 KB limits are common). */
+#define SECRET_JWT_MAX_PART 8192
+
 static int secret_match_jwt(const struct scan_input *in, const struct scan_trigger *t,
 			    struct policy_findings *out)
 {
 	const char *s = in->text;
 	size_t len = in->len, p = t->start, part[3][2];
+	/* a JWT starts a base64url run: a trigger inside one ("eyJ-eyJ-...")
+	 * is not a token start, which also keeps chains linear */
+	if (t->start > 0 && secret_in_charset((unsigned char)s[t->start - 1], SECRET_CHARSET_B64URL))
+		return 0;
 	for (int k = 0; k < 3; k++) {
-		size_t n = secret_run(s, len, p, SECRET_CHARSET_B64URL);
+		size_t n = secret_run(s, len, p, SECRET_CHARSET_B64URL, SECRET_JWT_MAX_PART);
+		if (n > SECRET_JWT_MAX_PART)
+			return 0;
 		part[k][0] = p;
 		part[k][1] = p + n;
 		/* header and payload are JSON objects: 10+ chars; the signature
@@ -391,7 +408,7 @@ static int secret_match_azure(const struct scan_input *in, const struct scan_tri
 		if (p < in->len && (in->text[p] == '"' || in->text[p] == '\''))
 			p++;
 	}
-	size_t n = secret_run(in->text, in->len, p, SECRET_CHARSET_B64);
+	size_t n = secret_run(in->text, in->len, p, SECRET_CHARSET_B64, 88);
 	size_t pad = 0;
 	while (p + n + pad < in->len && in->text[p + n + pad] == '=' && pad < 2)
 		pad++;

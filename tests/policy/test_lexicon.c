@@ -210,6 +210,35 @@ int main(void)
 	}
 	ok(prefixes_ok, "every prefix of every vector scans, findings stay inside the text");
 
+	/* adversarial repetitions: every piece is a trigger whose match looks
+	 * ahead; with a look-ahead that is not bounded by the match's own
+	 * length these take minutes (quadratic), bounded they take
+	 * milliseconds. No timing is asserted: the suite's timeout is the
+	 * guard, and the findings must stay sane. */
+	static const char *const pieces[] = {
+		"-----BEGIN PRIVATE KEY-----\nMIIE", "eyJ-", "eyJhbGciOiJIUzI1NiJ9.", "xoxb-",
+		"sk-proj-", "AccountKey=", "glpat-", "Herr ", "geb. ", "Stra\xc3\x9f" "e ",
+		"password=", "postgres://a:", "Diabetes ich ", "str.", "M\xc3\xbcller ",
+	};
+	size_t big = 256 * 1024;
+	char *buf = malloc(big);
+	int adv_ok = buf != NULL;
+	for (size_t k = 0; adv_ok && k < sizeof pieces / sizeof pieces[0]; k++) {
+		size_t m = strlen(pieces[k]), n = 0;
+		while (n + m <= big) {
+			memcpy(buf + n, pieces[k], m);
+			n += m;
+		}
+		policy_findings_clear(&f);
+		if (policy_scan_text(s, buf, n, &f) < 0)
+			adv_ok = 0;
+		for (size_t j = 0; j < f.n; j++)
+			if (f.v[j].end > n)
+				adv_ok = 0;
+	}
+	free(buf);
+	ok(adv_ok, "256 KiB of repeated triggers (PEM, JWT, tokens, titles, stems) scan");
+
 	policy_findings_free(&f);
 	policy_scanner_free(s);
 	tap_done();
