@@ -418,6 +418,7 @@ int policy_request_restore_answer(struct policy_request *r, json_t *answer, poli
 				  void *scan_arg, struct restore_guard_stats *st, char *err, size_t errlen)
 {
 	json_t **fields = NULL;
+	uint8_t *kinds = NULL;
 	size_t n_fields = 0;
 	int rc = -1;
 	struct policy_context ctx = r->ctx;
@@ -426,7 +427,7 @@ int policy_request_restore_answer(struct policy_request *r, json_t *answer, poli
 		memset(st, 0, sizeof(*st));
 		st->block_rule = -1;
 	}
-	if (request_walk_collect(answer, &fields, &n_fields, err, errlen) < 0)
+	if (request_walk_collect_kinds(answer, &fields, &kinds, &n_fields, err, errlen) < 0)
 		return -1;
 	struct restore_stream *rs = NULL;
 	struct restore_guard *g = NULL;
@@ -435,7 +436,7 @@ int policy_request_restore_answer(struct policy_request *r, json_t *answer, poli
 	for (size_t fi = 0; fi < n_fields; fi++) {
 		restore_stream_free(rs);
 		restore_guard_free(g);
-		rs = restore_stream_new(r->map);
+		rs = kinds[fi] == REQUEST_WALK_JSON ? restore_stream_new_json(r->map) : restore_stream_new(r->map);
 		g = restore_guard_new(r->set, &ctx, scan, scan_arg);
 		if (!rs || !g)
 			goto nomem;
@@ -486,6 +487,7 @@ out:
 		free(text);
 	}
 	free(fields);
+	free(kinds);
 	return rc;
 }
 

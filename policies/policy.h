@@ -170,6 +170,14 @@ int policy_set_scan_custom(const struct policy_set *set, const char *text, size_
  * .text. *fields receives the jansson string nodes (borrowed references,
  * malloc'd array), which json_string_setn can rewrite in place. */
 int request_walk_collect(json_t *root, json_t ***fields, size_t *n, char *err, size_t errlen);
+/* The same, with what each field holds: tool-call arguments are JSON text
+ * inside a string, so an original put back into them must be escaped. */
+enum request_walk_kind {
+	REQUEST_WALK_TEXT = 0,
+	REQUEST_WALK_JSON = 1,
+};
+int request_walk_collect_kinds(json_t *root, json_t ***fields, uint8_t **kinds, size_t *n,
+			       char *err, size_t errlen);
 
 struct policy_request;
 struct restore_stream;

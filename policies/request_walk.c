@@ -18,10 +18,11 @@
 
 struct request_walk {
 	json_t **v;
+	uint8_t *kind; /* enum request_walk_kind per field */
 	size_t n, cap;
 };
 
-static int request_walk_add(struct request_walk *w, json_t *s)
+static int request_walk_add_kind(struct request_walk *w, json_t *s, enum request_walk_kind kind)
 {
 	if (!json_is_string(s))
 		return 0;
@@ -31,10 +32,20 @@ static int request_walk_add(struct request_walk *w, json_t *s)
 		if (!v)
 			return -1;
 		w->v = v;
+		uint8_t *k = realloc(w->kind, cap);
+		if (!k)
+			return -1;
+		w->kind = k;
 		w->cap = cap;
 	}
+	w->kind[w->n] = (uint8_t)kind;
 	w->v[w->n++] = s;
 	return 0;
+}
+
+static int request_walk_add(struct request_walk *w, json_t *s)
+{
+	return request_walk_add_kind(w, s, REQUEST_WALK_TEXT);
 }
 
 /* A string, or an array whose strings count (nested arrays of token ids,
@@ -95,11 +106,13 @@ static int request_walk_calls(struct request_walk *w, json_t *msg)
 	if (json_is_array(calls))
 		json_array_foreach(calls, i, call) {
 			json_t *fn = json_object_get(call, "function");
-			if (json_is_object(fn) && request_walk_add(w, json_object_get(fn, "arguments")) < 0)
+			if (json_is_object(fn) &&
+			    request_walk_add_kind(w, json_object_get(fn, "arguments"), REQUEST_WALK_JSON) < 0)
 				return -1;
 		}
 	json_t *fc = json_object_get(msg, "function_call");
-	if (json_is_object(fc) && request_walk_add(w, json_object_get(fc, "arguments")) < 0)
+	if (json_is_object(fc) &&
+	    request_walk_add_kind(w, json_object_get(fc, "arguments"), REQUEST_WALK_JSON) < 0)
 		return -1;
 	return 0;
 }
@@ -119,8 +132,18 @@ static int request_walk_message(struct request_walk *w, json_t *msg)
 
 int request_walk_collect(json_t *root, json_t ***fields, size_t *n, char *err, size_t errlen)
 {
+	uint8_t *kinds = NULL;
+	int rc = request_walk_collect_kinds(root, fields, &kinds, n, err, errlen);
+	free(kinds);
+	return rc;
+}
+
+int request_walk_collect_kinds(json_t *root, json_t ***fields, uint8_t **kinds, size_t *n,
+			       char *err, size_t errlen)
+{
 	struct request_walk w = { 0 };
 	*fields = NULL;
+	*kinds = NULL;
 	*n = 0;
 	if (!json_is_object(root)) {
 		snprintf(err, errlen, "the body must be a JSON object");
@@ -151,10 +174,12 @@ int request_walk_collect(json_t *root, json_t ***fields, size_t *n, char *err, s
 			goto nomem;
 	}
 	*fields = w.v;
+	*kinds = w.kind;
 	*n = w.n;
 	return 0;
 nomem:
 	free(w.v);
+	free(w.kind);
 	snprintf(err, errlen, "out of memory");
 	return -1;
 }

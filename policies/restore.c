@@ -69,6 +69,7 @@ static void restore_buf_wipe(struct restore_buf *b)
 
 struct restore_stream {
 	const struct rewrite_map *map;
+	int json; /* escape originals for a JSON string context */
 	struct restore_buf held; /* proper prefix of a placeholder, < REWRITE_PLACEHOLDER_MAX */
 	struct restore_buf work;
 	struct restore_buf out;
@@ -80,6 +81,37 @@ struct restore_stream *restore_stream_new(const struct rewrite_map *map)
 	if (rs)
 		rs->map = map;
 	return rs;
+}
+
+struct restore_stream *restore_stream_new_json(const struct rewrite_map *map)
+{
+	struct restore_stream *rs = restore_stream_new(map);
+	if (rs)
+		rs->json = 1;
+	return rs;
+}
+
+/* An original inside a JSON string: '"', '\\' and control bytes escaped
+ * (RFC 8259 section 7); UTF-8 passes through. */
+static int restore_put_json(struct restore_buf *b, const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)v[i];
+		char esc[8];
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			if (restore_buf_put(b, esc, 2) < 0)
+				return -1;
+		} else if (c < 0x20) {
+			snprintf(esc, sizeof esc, "\\u%04x", c);
+			if (restore_buf_put(b, esc, 6) < 0)
+				return -1;
+		} else if (restore_buf_put(b, v + i, 1) < 0) {
+			return -1;
+		}
+	}
+	return 0;
 }
 
 void restore_stream_free(struct restore_stream *rs)
@@ -126,7 +158,8 @@ int restore_stream_feed(struct restore_stream *rs, const char *in, size_t len,
 			size_t vlen;
 			const char *v = rewrite_map_lookup(rs->map, lt, (size_t)(gt - lt) + 1, &vlen);
 			if (v) {
-				if (restore_buf_put(&rs->out, v, vlen) < 0)
+				if ((rs->json ? restore_put_json(&rs->out, v, vlen)
+					      : restore_buf_put(&rs->out, v, vlen)) < 0)
 					return -1;
 				i = (size_t)(gt - s) + 1;
 				continue;

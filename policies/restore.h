@@ -16,6 +16,11 @@ struct restore_stream;
 
 /* map is borrowed: it must outlive the restorer. */
 struct restore_stream *restore_stream_new(const struct rewrite_map *map);
+/* For text that is JSON source, such as tool-call arguments (streamed
+ * `delta.tool_calls[].function.arguments` included): originals are put back
+ * JSON-escaped (RFC 8259 section 7), so `Max "Boss" Müller` keeps the
+ * arguments valid. */
+struct restore_stream *restore_stream_new_json(const struct rewrite_map *map);
 void restore_stream_free(struct restore_stream *rs);
 /* Feeds one piece. Everything that can no longer become a placeholder is
  * released at once; only a suffix that is a proper prefix of one of the

@@ -154,6 +154,36 @@ static void test_empty_map(void)
 	rewrite_map_free(m);
 }
 
+/* Tool-call arguments are JSON source: originals go back escaped. */
+static void test_json_mode(void)
+{
+	struct rewrite_map *m = rewrite_map_new();
+	const char *orig = "Max \"Boss\" M\xc3\xbcller\\x\n";
+	rewrite_map_placeholder(m, "PERSON", orig, strlen(orig));
+	const char *args = "{\"to\":\"<PERSON_1>\",\"n\":1}";
+	struct acc a = { .n = 0 };
+	for (size_t cut = 0; cut <= strlen(args); cut++) {
+		struct restore_stream *rs = restore_stream_new_json(m);
+		const char *out;
+		size_t n;
+		a.n = 0;
+		restore_stream_feed(rs, args, cut, &out, &n);
+		acc_put(&a, out, n);
+		restore_stream_feed(rs, args + cut, strlen(args) - cut, &out, &n);
+		acc_put(&a, out, n);
+		restore_stream_finish(rs, &out, &n);
+		acc_put(&a, out, n);
+		restore_stream_free(rs);
+		if (strcmp(a.buf, "{\"to\":\"Max \\\"Boss\\\" M\xc3\xbcller\\\\x\\u000a\",\"n\":1}") != 0)
+			break;
+	}
+	is_str(a.buf, "{\"to\":\"Max \\\"Boss\\\" M\xc3\xbcller\\\\x\\u000a\",\"n\":1}", "JSON mode escapes the original, at every split");
+	json_t *j = json_loads(a.buf, 0, NULL);
+	is_str(j ? json_string_value(json_object_get(j, "to")) : NULL, orig, "and the arguments parse back to the original");
+	json_decref(j);
+	rewrite_map_free(m);
+}
+
 /* ---- guard ---- */
 
 static struct policy_set *guard_set(void)
@@ -294,6 +324,7 @@ int main(void)
 	test_two_pieces();
 	test_one_byte_pieces();
 	test_empty_map();
+	test_json_mode();
 	struct policy_set *set = guard_set();
 	if (ok(set != NULL, "guard policy loads")) {
 		test_guard(set, "with its custom detectors in a pass of their own");
