@@ -42,7 +42,8 @@
  *       send what came out (may be empty) as the client's delta;
  *   at the end of the stream: restore_guard_finish, then restore_stream_finish,
  *   and send the rest. Use one guard and one restorer per choice index
- *   (n > 1 streams interleave). A non-streamed answer:
+ *   (n > 1 streams interleave), and for streamed tool-call arguments a
+ *   restore_stream_new_json per tool call (originals are escaped there). A non-streamed answer:
  *   policy_request_restore_answer(r, answer_json, scan_fn, arg, &stats, ...).
  *     policy_request_free(r)  -> wipes the placeholder map.
  */
