@@ -12,12 +12,45 @@ struct rewrite_entry {
 	char *placeholder;  /* "<LABEL_n>" */
 	size_t phlen;
 	size_t label_len;   /* the label is placeholder[1 .. 1 + label_len) */
+	uint64_t vhash;     /* of (label, value) */
+	uint64_t phash;     /* of the placeholder */
 };
 
+/* Placeholders are numbered per label; few distinct labels per request. */
+struct rewrite_label {
+	char name[REWRITE_LABEL_MAX + 1];
+	unsigned next;
+};
+
+/* Two open-addressing indexes (entry index + 1, 0 = empty) keep lookups
+ * constant-time: a request with many distinct values must not cost O(n^2). */
 struct rewrite_map {
 	struct rewrite_entry *v;
 	size_t n, cap;
+	size_t *by_value, *by_placeholder; /* tab_size slots each */
+	size_t tab_size;                   /* power of two, >= 2 * cap */
+	struct rewrite_label *labels;
+	size_t n_labels;
 };
+
+/* FNV-1a, 64-bit. */
+static uint64_t rewrite_hash(uint64_t h, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+#define REWRITE_HASH_SEED 14695981039346656037ull
+
+static uint64_t rewrite_value_hash(const char *label, size_t label_len, const char *value, size_t len)
+{
+	uint64_t h = rewrite_hash(REWRITE_HASH_SEED, label, label_len);
+	h = rewrite_hash(h, "\0", 1);
+	return rewrite_hash(h, value, len);
+}
 
 struct rewrite_map *rewrite_map_new(void)
 {
@@ -37,21 +70,84 @@ void rewrite_map_free(struct rewrite_map *map)
 	if (map->v)
 		explicit_bzero(map->v, map->cap * sizeof(*map->v));
 	free(map->v);
+	free(map->by_value);
+	free(map->by_placeholder);
+	free(map->labels);
 	free(map);
 }
 
 /* Labels are upper-case ASCII letters, digits and '_', starting with a
  * letter: the restorer recognises placeholders by exactly this alphabet. */
+static int rewrite_label_byte(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
 static int rewrite_label_ok(const char *label, size_t len)
 {
 	if (len == 0 || len > REWRITE_LABEL_MAX || !(label[0] >= 'A' && label[0] <= 'Z'))
 		return 0;
-	for (size_t i = 0; i < len; i++) {
-		char c = label[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+	for (size_t i = 0; i < len; i++)
+		if (!rewrite_label_byte(label[i]))
 			return 0;
-	}
 	return 1;
+}
+
+static void rewrite_index_put(size_t *tab, size_t size, uint64_t h, size_t idx)
+{
+	size_t mask = size - 1;
+	size_t i = (size_t)h & mask;
+	while (tab[i])
+		i = (i + 1) & mask;
+	tab[i] = idx + 1;
+}
+
+static int rewrite_map_grow(struct rewrite_map *map)
+{
+	size_t cap = map->cap ? map->cap * 2 : 16;
+	if (cap > SIZE_MAX / 4 / sizeof(struct rewrite_entry))
+		return -1;
+	struct rewrite_entry *v = calloc(cap, sizeof(*v));
+	size_t size = cap * 2;
+	size_t *bv = calloc(size, sizeof(size_t)), *bp = calloc(size, sizeof(size_t));
+	if (!v || !bv || !bp) {
+		free(v);
+		free(bv);
+		free(bp);
+		return -1;
+	}
+	if (map->n) {
+		memcpy(v, map->v, map->n * sizeof(*v));
+		explicit_bzero(map->v, map->cap * sizeof(*v));
+	}
+	for (size_t i = 0; i < map->n; i++) {
+		rewrite_index_put(bv, size, v[i].vhash, i);
+		rewrite_index_put(bp, size, v[i].phash, i);
+	}
+	free(map->v);
+	free(map->by_value);
+	free(map->by_placeholder);
+	map->v = v;
+	map->cap = cap;
+	map->by_value = bv;
+	map->by_placeholder = bp;
+	map->tab_size = size;
+	return 0;
+}
+
+static unsigned *rewrite_label_counter(struct rewrite_map *map, const char *label, size_t len)
+{
+	for (size_t i = 0; i < map->n_labels; i++)
+		if (strlen(map->labels[i].name) == len && memcmp(map->labels[i].name, label, len) == 0)
+			return &map->labels[i].next;
+	struct rewrite_label *l = realloc(map->labels, (map->n_labels + 1) * sizeof(*l));
+	if (!l)
+		return NULL;
+	map->labels = l;
+	memcpy(l[map->n_labels].name, label, len);
+	l[map->n_labels].name[len] = '\0';
+	l[map->n_labels].next = 1;
+	return &l[map->n_labels++].next;
 }
 
 const char *rewrite_map_placeholder(struct rewrite_map *map, const char *label,
@@ -60,28 +156,22 @@ const char *rewrite_map_placeholder(struct rewrite_map *map, const char *label,
 	size_t label_len = strlen(label);
 	if (!rewrite_label_ok(label, label_len))
 		return NULL;
-	unsigned next = 1;
-	for (size_t i = 0; i < map->n; i++) {
-		struct rewrite_entry *e = &map->v[i];
-		if (e->label_len != label_len || memcmp(e->placeholder + 1, label, label_len) != 0)
-			continue;
-		if (e->vlen == len && memcmp(e->value, value, len) == 0)
-			return e->placeholder;
-		next++;
-	}
-	if (map->n == map->cap) {
-		size_t cap = map->cap ? map->cap * 2 : 16;
-		struct rewrite_entry *v = calloc(cap, sizeof(*v));
-		if (!v)
-			return NULL;
-		if (map->n) {
-			memcpy(v, map->v, map->n * sizeof(*v));
-			explicit_bzero(map->v, map->cap * sizeof(*v));
+	uint64_t vh = rewrite_value_hash(label, label_len, value, len);
+	if (map->tab_size) {
+		size_t mask = map->tab_size - 1;
+		for (size_t i = (size_t)vh & mask; map->by_value[i]; i = (i + 1) & mask) {
+			struct rewrite_entry *e = &map->v[map->by_value[i] - 1];
+			if (e->vhash == vh && e->label_len == label_len && e->vlen == len &&
+			    memcmp(e->placeholder + 1, label, label_len) == 0 &&
+			    memcmp(e->value, value, len) == 0)
+				return e->placeholder;
 		}
-		free(map->v);
-		map->v = v;
-		map->cap = cap;
 	}
+	unsigned *next = rewrite_label_counter(map, label, label_len);
+	if (!next || *next == UINT32_MAX)
+		return NULL;
+	if (map->n == map->cap && rewrite_map_grow(map) < 0)
+		return NULL;
 	struct rewrite_entry *e = &map->v[map->n];
 	e->value = malloc(len + 1);
 	e->placeholder = malloc(REWRITE_PLACEHOLDER_MAX + 1);
@@ -95,8 +185,12 @@ const char *rewrite_map_placeholder(struct rewrite_map *map, const char *label,
 	e->value[len] = '\0';
 	e->vlen = len;
 	e->label_len = label_len;
-	int w = snprintf(e->placeholder, REWRITE_PLACEHOLDER_MAX + 1, "<%s_%u>", label, next);
+	int w = snprintf(e->placeholder, REWRITE_PLACEHOLDER_MAX + 1, "<%s_%u>", label, (*next)++);
 	e->phlen = (size_t)w;
+	e->vhash = vh;
+	e->phash = rewrite_hash(REWRITE_HASH_SEED, e->placeholder, e->phlen);
+	rewrite_index_put(map->by_value, map->tab_size, e->vhash, map->n);
+	rewrite_index_put(map->by_placeholder, map->tab_size, e->phash, map->n);
 	map->n++;
 	return e->placeholder;
 }
@@ -104,9 +198,13 @@ const char *rewrite_map_placeholder(struct rewrite_map *map, const char *label,
 const char *rewrite_map_lookup(const struct rewrite_map *map, const char *ph,
 			       size_t phlen, size_t *vlen)
 {
-	for (size_t i = 0; i < map->n; i++) {
-		const struct rewrite_entry *e = &map->v[i];
-		if (e->phlen == phlen && memcmp(e->placeholder, ph, phlen) == 0) {
+	if (!map->tab_size || phlen < 4 || phlen > REWRITE_PLACEHOLDER_MAX)
+		return NULL;
+	uint64_t h = rewrite_hash(REWRITE_HASH_SEED, ph, phlen);
+	size_t mask = map->tab_size - 1;
+	for (size_t i = (size_t)h & mask; map->by_placeholder[i]; i = (i + 1) & mask) {
+		const struct rewrite_entry *e = &map->v[map->by_placeholder[i] - 1];
+		if (e->phash == h && e->phlen == phlen && memcmp(e->placeholder, ph, phlen) == 0) {
 			*vlen = e->vlen;
 			return e->value;
 		}
@@ -116,6 +214,15 @@ const char *rewrite_map_lookup(const struct rewrite_map *map, const char *ph,
 
 int rewrite_map_is_partial(const struct rewrite_map *map, const char *s, size_t len)
 {
+	/* Cheap shape test first: "<", then a letter, then label bytes or
+	 * digits, so that text full of '<' does not walk the map each time. */
+	if (len == 0 || len >= REWRITE_PLACEHOLDER_MAX || s[0] != '<')
+		return 0;
+	if (len > 1 && !(s[1] >= 'A' && s[1] <= 'Z'))
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (!rewrite_label_byte(s[i]))
+			return 0;
 	for (size_t i = 0; i < map->n; i++) {
 		const struct rewrite_entry *e = &map->v[i];
 		if (len < e->phlen && memcmp(e->placeholder, s, len) == 0)

@@ -81,6 +81,27 @@ static void test_rewrite_text(void)
 	ok(rewrite_text(m, text2, strlen(text2), &bad, &ab, 1, labels, ENTITY_BUILTIN_COUNT, &out,
 			&outlen, &changed, err, sizeof err) < 0, "out-of-range finding is an error");
 	rewrite_map_free(m);
+
+	/* Many distinct values: numbering, reuse and lookup stay exact. */
+	m = rewrite_map_new();
+	int exact = 1;
+	char val[32], ph[64];
+	for (int i = 0; i < 20000; i++) {
+		int vl = snprintf(val, sizeof val, "user%d@example.com", i);
+		const char *p = rewrite_map_placeholder(m, i % 2 ? "EMAIL" : "PERSON", val, (size_t)vl);
+		snprintf(ph, sizeof ph, "<%s_%d>", i % 2 ? "EMAIL" : "PERSON", i / 2 + 1);
+		exact &= p && strcmp(p, ph) == 0;
+	}
+	for (int i = 0; i < 20000; i += 7) {
+		int vl = snprintf(val, sizeof val, "user%d@example.com", i);
+		const char *p = rewrite_map_placeholder(m, i % 2 ? "EMAIL" : "PERSON", val, (size_t)vl);
+		size_t got_len;
+		const char *got = p ? rewrite_map_lookup(m, p, strlen(p), &got_len) : NULL;
+		exact &= got && got_len == (size_t)vl && memcmp(got, val, got_len) == 0;
+	}
+	ok(exact, "20000 distinct values: numbered per label, reused, looked up");
+	is_int(rewrite_map_count(m), 20000, "20000 entries");
+	rewrite_map_free(m);
 }
 
 /* Stand-in scanner: e-mail addresses around each '@'. The real scanner
