@@ -526,6 +526,13 @@ int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn 
 
 	r->nf = 0;
 	policy_decision_clear(&r->decision);
+	if (scan == policy_scan_adapter_fn && r->set->n_detectors &&
+	    policy_scanner_find_detector(((struct policy_scan_adapter *)scan_arg)->scanner,
+					 r->set->detectors[0].id) < 0) {
+		/* Its custom detectors would silently not run: fail closed. */
+		snprintf(err, errlen, "the scanner was not built for this policy set (use policy_set_scanner_new)");
+		return -1;
+	}
 	if (request_walk_collect(body, &fields, &n_fields, err, errlen) < 0)
 		return -1;
 	for (size_t fi = 0; fi < n_fields; fi++) {

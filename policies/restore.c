@@ -210,6 +210,7 @@ struct restore_guard {
 	struct policy_verdict *verdicts;
 	size_t cap_verdicts;
 	struct restore_guard_stats stats;
+	int wrong_scanner; /* built without the set's custom detectors */
 };
 
 struct restore_guard *restore_guard_new(const struct policy_set *set,
@@ -224,6 +225,10 @@ struct restore_guard *restore_guard_new(const struct policy_set *set,
 	g->scan = scan;
 	g->scan_arg = scan_arg;
 	g->stats.block_rule = -1;
+	const struct detector *const *rows;
+	if (scan == policy_scan_adapter_fn && policy_set_custom_detectors(set, &rows) &&
+	    policy_scanner_find_detector(((struct policy_scan_adapter *)scan_arg)->scanner, rows[0]->id) < 0)
+		g->wrong_scanner = 1;
 	return g;
 }
 
@@ -322,6 +327,10 @@ static int restore_guard_push_finding(struct restore_guard *g, const struct poli
 static int restore_guard_release(struct restore_guard *g, size_t r, size_t pem_from,
 				 char *err, size_t errlen)
 {
+	if (g->wrong_scanner) {
+		snprintf(err, errlen, "the scanner was not built for this policy set (use policy_set_scanner_new)");
+		return -1;
+	}
 	if (r == 0)
 		return 0;
 	g->scanbuf.n = 0;

@@ -297,6 +297,24 @@ static void test_other_endpoints(struct policy_set *set)
 	policy_request_free(r);
 	json_decref(root);
 
+	/* A scanner without this set's custom detectors is refused. */
+	{
+		char e2[160];
+		struct policy_scanner *plain = policy_scanner_new(NULL, 0, e2, sizeof e2);
+		struct policy_scan_adapter pa = { .scanner = plain };
+		policy_findings_init(&pa.findings);
+		struct policy_context c2 = { NULL, NULL, NULL, POLICY_DIRECTION_REQUEST };
+		struct policy_request *r2 = policy_request_new(set, &c2);
+		json_t *b2 = json_pack("{s:s}", "prompt", "Acme GmbH");
+		ok(policy_request_apply(r2, b2, policy_scan_adapter_fn, &pa, e2, sizeof e2) < 0,
+		   "scanner without the set's custom detectors: fail closed");
+		is_str(e2, "the scanner was not built for this policy set (use policy_set_scanner_new)", "and says why");
+		json_decref(b2);
+		policy_request_free(r2);
+		policy_findings_free(&pa.findings);
+		policy_scanner_free(plain);
+	}
+
 	/* Bad bodies fail closed with a message. */
 	struct policy_context ctx = { NULL, NULL, NULL, POLICY_DIRECTION_REQUEST };
 	r = policy_request_new(set, &ctx);
