@@ -324,9 +324,15 @@ static int special_match(const struct scan_input *in, const struct scan_trigger 
 		if (!okw)
 			return 0;
 	}
-	if (!special_about_person(in, t->start, e))
+	/* a compound reports the whole word: "Brustkrebs", not "krebs" */
+	size_t start = t->start;
+	if (info & SPECIAL_COMPOUND)
+		while (start > 0 && t->start - start < 40 &&
+		       scan_is((unsigned char)s[start - 1], SCAN_BYTE_UPPER | SCAN_BYTE_LOWER | SCAN_BYTE_HIGH))
+			start--;
+	if (!special_about_person(in, start, e))
 		return 0;
-	return scan_add_finding(out, in, t->start, e, 0);
+	return scan_add_finding(out, in, start, e, 0);
 }
 
 /* ICD-10 codes (WHO ICD-10 / ICD-10-GM): letter A-Z without U (reserved),

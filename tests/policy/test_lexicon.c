@@ -57,6 +57,13 @@ static const struct lexicon_vector lexicon_vectors[] = {
 	{ "date_of_birth", "Geburtsdatum: 31.02.1985", NULL },   /* no 31 February */
 	{ "date_of_birth", "Rechnungsdatum: 12.03.2024", NULL },
 	{ "date_of_birth", "geboren wird das Projekt am Montag", NULL },
+	{ "date_of_birth", "geb. 29.02.1988", "29.02.1988" },     /* leap year */
+	{ "date_of_birth", "geb. 29.02.1989", NULL },             /* not a leap year */
+	{ "date_of_birth", "geb. 07.08.64 in Gera", "07.08.64" }, /* two-digit year */
+	{ "date_of_birth", "DOB: 1890-01-01", NULL },             /* before 1900 */
+	{ "date_of_birth", "born 31st December 1999 in York", "31st December 1999" },
+	{ "date_of_birth", "Sie wurde am 2. Januar 1943 geboren.", "2. Januar 1943" },
+	{ "date_of_birth", "born out of feedback; it ships 22/11/2021", NULL },
 	/* postal addresses */
 	{ "postal_address", "Lieferung an Hauptstraße 12, 10115 Berlin bitte.", "Hauptstraße 12, 10115 Berlin" },
 	{ "postal_address", "Anschrift: Berliner Straße 5a, D-60311 Frankfurt am Main", "Berliner Straße 5a, D-60311 Frankfurt am Main" },
@@ -68,6 +75,9 @@ static const struct lexicon_vector lexicon_vectors[] = {
 	{ "postal_address", "Die Hauptstraße ist gesperrt.", NULL },
 	{ "postal_address", "Auf dem Heimweg 2024 war viel los.", NULL },
 	{ "postal_address", "Der Ring 5 ist noch frei.", NULL },
+	{ "postal_address", "Firma: Seestrasse 18, CH-8002 Zürich", "Seestrasse 18, CH-8002 Zürich" },
+	{ "postal_address", "Hauptstraße 12 10115 Berlin", "Hauptstraße 12 10115 Berlin" }, /* blank as separator */
+	{ "postal_address", "Hauptstraße 12, 123456 Berlin", NULL }, /* no such postcode */
 	/* secrets */
 	{ "private_key", "key:\n" PEM_RSA "\nthanks", PEM_RSA },
 	{ "private_key", "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo\n-----END PUBLIC KEY-----", NULL },
@@ -96,6 +106,15 @@ static const struct lexicon_vector lexicon_vectors[] = {
 	{ "generic_secret", "client_secret: 9fK2xQ7mL4vP8rT1wZ6bN3cH5jD0sG", "9fK2xQ7mL4vP8rT1wZ6bN3cH5jD0sG" },
 	{ "generic_secret", "secret: production-cluster-name", NULL },
 	{ "generic_secret", "token: <insert token here>", NULL },
+	{ "github_token", "github_pat_11ABCDEFG0aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ", "github_pat_11ABCDEFG0aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ" },
+	{ "slack_token", "xoxb-your-token-here", NULL },
+	{ "openai_key", "key sk-Zq8Xv2Lm4Np6Rt8Wy1Bc3Df5Gh7Jk9Ms2Qu4Ve6Xg8Ah0Cj2El4 ok", "sk-Zq8Xv2Lm4Np6Rt8Wy1Bc3Df5Gh7Jk9Ms2Qu4Ve6Xg8Ah0Cj2El4" },
+	{ "openai_key", "OPENAI_API_KEY=sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", NULL },
+	{ "google_api_key", "key=AIzaXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", NULL },
+	{ "private_key", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----" },
+	{ "password", "Le mot de passe est \"Fromage#42x\".", "Fromage#42x" },
+	{ "generic_secret", "api_key = \"${API_KEY}\"", NULL },
+	{ "generic_secret", "token: 1234567890123456", NULL },     /* digits only: an id */
 	/* special categories: about a person or not */
 	{ "health", "Meine Tochter hat seit 2019 Diabetes.", "Diabetes" },
 	{ "health", "Herr Krause ist seit März krankgeschrieben.", "krankgeschrieben" },
@@ -116,6 +135,14 @@ static const struct lexicon_vector lexicon_vectors[] = {
 	{ "biometric", "Wir speichern seinen Fingerabdruck für die Zeiterfassung.", "Fingerabdruck" },
 	{ "criminal", "Der Bewerber ist vorbestraft.", "vorbestraft" },
 	{ "criminal", "Das Gefängnis wird renoviert.", NULL },
+	{ "health", "Meine Mutter hatte Brustkrebs.", "Brustkrebs" },         /* compound */
+	{ "health", "Ich bin seit gestern arbeitsunfähig.", "arbeitsunfähig" },
+	{ "health", "Diagnose: E11.9G bei meinem Vater", "E11.9G" },          /* ICD-10-GM certainty */
+	{ "health", "Mein Sohn hat ICD-10 U07.1", NULL },                     /* U is reserved */
+	{ "political_opinion", "ich mag die spd nicht", NULL },              /* acronyms in capitals only */
+	{ "trade_union", "Ich lese den Gewerkschaftstarif.", NULL },          /* suffix too long */
+	{ "sexual_orientation", "Él es gay.", "gay" },                        /* capital UTF-8 pronoun */
+	{ "religion", "Er ist Christian Weber.", NULL },                     /* a given name, not a belief */
 };
 
 static const struct policy_finding *lexicon_find(const struct policy_findings *f, int entity,
