@@ -240,7 +240,7 @@ int main(int argc, char **argv)
 	char err[512], path[4200];
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(path, sizeof path, "%s/%s", dir, packs[i]);
-		if (policy_set_load_file(set, path, err, sizeof err) < 0) {
+		if (policy_file_load(set, path, err, sizeof err) < 0) {
 			fprintf(stderr, "bench_rules: %s\n", err);
 			return 1;
 		}

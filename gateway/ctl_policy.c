@@ -77,7 +77,7 @@ static int ctl_policy_load(struct policy_set *set, const char *const *files, siz
 		for (size_t i = 0; i < sizeof ctl_policy_default_packs / sizeof ctl_policy_default_packs[0]; i++) {
 			char path[4096];
 			snprintf(path, sizeof path, "%s/%s", dir, ctl_policy_default_packs[i]);
-			if (policy_set_load_file(set, path, err, sizeof err) < 0) {
+			if (policy_file_load(set, path, err, sizeof err) < 0) {
 				fprintf(stderr, "hafenctl policy: %s\n", err);
 				return -1;
 			}
@@ -85,7 +85,7 @@ static int ctl_policy_load(struct policy_set *set, const char *const *files, siz
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (policy_set_load_file(set, files[i], err, sizeof err) < 0) {
+		if (policy_file_load(set, files[i], err, sizeof err) < 0) {
 			fprintf(stderr, "hafenctl policy: %s\n", err);
 			return -1;
 		}
@@ -257,7 +257,7 @@ static int ctl_policy_lint(int argc, char **argv)
 	char err[512];
 	for (int i = 1; i < argc; i++) {
 		size_t before = policy_set_rule_count(set);
-		if (policy_set_load_file(set, argv[i], err, sizeof err) < 0) {
+		if (policy_file_load(set, argv[i], err, sizeof err) < 0) {
 			fprintf(stderr, "%s\n", err);
 			rc = CTL_EXIT_FAIL;
 			continue;

@@ -351,7 +351,7 @@ int custom_index_build(struct policy_set *set)
 	return 0;
 }
 
-size_t policy_set_custom_detectors(const struct policy_set *set, const struct detector *const **rows)
+size_t custom_detector_rows(const struct policy_set *set, const struct detector *const **rows)
 {
 	*rows = set->row_ptrs;
 	return set->n_detectors;
@@ -387,7 +387,7 @@ static size_t custom_literal_match(const char *lit, size_t llen, const char *tex
 	return llen;
 }
 
-int policy_set_scan_custom(const struct policy_set *set, const char *text, size_t len,
+int custom_scan_text(const struct policy_set *set, const char *text, size_t len,
 			   struct policy_finding **v, size_t *n, size_t *cap)
 {
 	if (!set || len > UINT32_MAX)

@@ -180,7 +180,7 @@ static enum entity_group policy_entity_group(const struct policy_set *set, unsig
 struct policy_scanner *policy_set_scanner_new(const struct policy_set *set, char *err, size_t errlen)
 {
 	const struct detector *const *rows;
-	size_t n = policy_set_custom_detectors(set, &rows);
+	size_t n = custom_detector_rows(set, &rows);
 	return policy_scanner_new(rows, n, err, errlen);
 }
 
@@ -552,7 +552,7 @@ int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn 
 		if (scan)
 			continue; /* the scanner runs the custom detectors in its pass */
 		cn = 0;
-		if (policy_set_scan_custom(r->set, text, len, &cv, &cn, &ccap) < 0)
+		if (custom_scan_text(r->set, text, len, &cv, &cn, &ccap) < 0)
 			goto nomem;
 		for (size_t i = 0; i < cn; i++)
 			if (policy_request_push(r, &cv[i], fi) < 0)

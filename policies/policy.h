@@ -5,7 +5,7 @@
  * ---------------------------------------
  * At start-up (and on reload):
  *     struct policy_set *set = policy_set_new();
- *     policy_set_load_file(set, "policies/packs/gdpr-default.json", err, sizeof err);
+ *     policy_file_load(set, "policies/packs/gdpr-default.json", err, sizeof err);
  *     ... more packs, then the site file ...
  *     policy_set_hash(set)      -> 64 hex chars for every audit record (Art. 5(2))
  *   The set is immutable once loaded and may be shared by all threads.
@@ -74,10 +74,10 @@ void policy_set_free(struct policy_set *set);
 /* Parses one policy file (JSON) and adds its detectors and rules to the set.
  * name is what errors start with ("gdpr.json: rules[3].action: expected one
  * of ..."). On error the set is unchanged. */
-int policy_set_load_buffer(struct policy_set *set, const char *name, const char *buf,
+int policy_file_load_buffer(struct policy_set *set, const char *name, const char *buf,
 			   size_t len, char *err, size_t errlen);
-/* Reads path and calls policy_set_load_buffer with its base name. */
-int policy_set_load_file(struct policy_set *set, const char *path, char *err, size_t errlen);
+/* Reads path and calls policy_file_load_buffer with its base name. */
+int policy_file_load(struct policy_set *set, const char *path, char *err, size_t errlen);
 
 /* SHA-256 (FIPS 180-4) over the canonical serialization of every file loaded
  * (compact JSON, keys sorted, load order), as 64 lower-case hex digits. */
@@ -147,7 +147,7 @@ typedef int (*policy_scan_fn)(void *arg, const char *text, size_t len,
  * load (it points into the set) and free it before the set. */
 struct policy_scanner *policy_set_scanner_new(const struct policy_set *set, char *err, size_t errlen);
 /* The custom detectors as scanner rows (owned by the set). */
-size_t policy_set_custom_detectors(const struct policy_set *set, const struct detector *const **rows);
+size_t custom_detector_rows(const struct policy_set *set, const struct detector *const **rows);
 
 /* The scanner as a policy_scan_fn: arg is a struct policy_scan_adapter
  * (one per thread: it holds the reusable findings array). */
@@ -162,7 +162,7 @@ int policy_scan_adapter_fn(void *arg, const char *text, size_t len,
  * a scanner: the pipeline and the guard use it only when scan_fn is NULL
  * (with a scanner from policy_set_scanner_new they run inside its pass).
  * Appends to a growable array. 0 / -1 (out of memory). */
-int policy_set_scan_custom(const struct policy_set *set, const char *text, size_t len,
+int custom_scan_text(const struct policy_set *set, const char *text, size_t len,
 			   struct policy_finding **v, size_t *n, size_t *cap);
 
 /* Every place text can hide in an OpenAI request or answer (request_walk.c):

@@ -524,7 +524,7 @@ static int policy_file_commit(struct policy_file_ctx *c, const char *canon, size
 	return 0;
 }
 
-int policy_set_load_buffer(struct policy_set *set, const char *name, const char *buf,
+int policy_file_load_buffer(struct policy_set *set, const char *name, const char *buf,
 			   size_t len, char *err, size_t errlen)
 {
 	struct policy_file_ctx c = { .set = set, .name = name, .err = err, .errlen = errlen };
@@ -625,7 +625,7 @@ out:
 	return rc;
 }
 
-int policy_set_load_file(struct policy_set *set, const char *path, char *err, size_t errlen)
+int policy_file_load(struct policy_set *set, const char *path, char *err, size_t errlen)
 {
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
@@ -662,7 +662,7 @@ int policy_set_load_file(struct policy_set *set, const char *path, char *err, si
 		snprintf(err, errlen, "%s: %s", path, bad ? "read error" : "out of memory");
 		return -1;
 	}
-	int rc = policy_set_load_buffer(set, base, buf, len, err, errlen);
+	int rc = policy_file_load_buffer(set, base, buf, len, err, errlen);
 	free(buf);
 	return rc;
 }

@@ -226,7 +226,7 @@ struct restore_guard *restore_guard_new(const struct policy_set *set,
 	g->scan_arg = scan_arg;
 	g->stats.block_rule = -1;
 	const struct detector *const *rows;
-	if (scan == policy_scan_adapter_fn && policy_set_custom_detectors(set, &rows) &&
+	if (scan == policy_scan_adapter_fn && custom_detector_rows(set, &rows) &&
 	    policy_scanner_find_detector(((struct policy_scan_adapter *)scan_arg)->scanner, rows[0]->id) < 0)
 		g->wrong_scanner = 1;
 	return g;
@@ -354,7 +354,7 @@ static int restore_guard_release(struct restore_guard *g, size_t r, size_t pem_f
 			if (restore_guard_push_finding(g, &sf[i]) < 0)
 				goto nomem;
 	}
-	if (!g->scan && policy_set_scan_custom(g->set, text, len, &g->f, &g->nf, &g->capf) < 0)
+	if (!g->scan && custom_scan_text(g->set, text, len, &g->f, &g->nf, &g->capf) < 0)
 		goto nomem;
 	if (pem_from != SIZE_MAX) {
 		struct policy_finding pf = {

@@ -15,10 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct policy_set *set = policy_set_new();
 	if (!set)
 		return 0;
-	if (policy_set_load_buffer(set, "fuzz.json", (const char *)data, size, err, sizeof err) == 0) {
+	if (policy_file_load_buffer(set, "fuzz.json", (const char *)data, size, err, sizeof err) == 0) {
 		struct policy_finding *v = NULL;
 		size_t n = 0, cap = 0;
-		if (policy_set_scan_custom(set, (const char *)data, size, &v, &n, &cap) == 0) {
+		if (custom_scan_text(set, (const char *)data, size, &v, &n, &cap) == 0) {
 			for (size_t i = 0; i < n; i++)
 				if (v[i].start > v[i].end || v[i].end > size)
 					abort();

@@ -27,7 +27,7 @@ static void fuzz_init(void)
 {
 	char err[256];
 	fuzz_set = policy_set_new();
-	if (!fuzz_set || policy_set_load_buffer(fuzz_set, "fuzz.json", fuzz_policy, strlen(fuzz_policy), err, sizeof err) < 0)
+	if (!fuzz_set || policy_file_load_buffer(fuzz_set, "fuzz.json", fuzz_policy, strlen(fuzz_policy), err, sizeof err) < 0)
 		abort();
 	fuzz_scanner = policy_set_scanner_new(fuzz_set, err, sizeof err);
 	if (!fuzz_scanner)

@@ -200,7 +200,7 @@ static struct policy_set *guard_set(void)
 		"]}";
 	struct policy_set *set = policy_set_new();
 	char err[256];
-	if (policy_set_load_buffer(set, "guard.json", json, strlen(json), err, sizeof err) < 0) {
+	if (policy_file_load_buffer(set, "guard.json", json, strlen(json), err, sizeof err) < 0) {
 		tap_diag("%s", err);
 		policy_set_free(set);
 		return NULL;

@@ -358,7 +358,7 @@ int main(void)
 	test_rewrite_text();
 	struct policy_set *set = policy_set_new();
 	char err[256];
-	if (!ok(policy_set_load_buffer(set, "t.json", policy_json, strlen(policy_json), err, sizeof err) == 0,
+	if (!ok(policy_file_load_buffer(set, "t.json", policy_json, strlen(policy_json), err, sizeof err) == 0,
 		"policy loads"))
 		tap_diag("%s", err);
 	struct policy_scanner *sc = policy_set_scanner_new(set, err, sizeof err);

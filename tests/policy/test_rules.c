@@ -10,7 +10,7 @@
 static struct policy_set *load(const char *json, char *err, size_t errlen)
 {
 	struct policy_set *set = policy_set_new();
-	if (policy_set_load_buffer(set, "t.json", json, strlen(json), err, errlen) < 0) {
+	if (policy_file_load_buffer(set, "t.json", json, strlen(json), err, errlen) < 0) {
 		policy_set_free(set);
 		return NULL;
 	}
@@ -94,14 +94,14 @@ static void test_errors(void)
 	/* A failed load leaves the set as it was. */
 	struct policy_set *set = policy_set_new();
 	const char *good = "{\"rules\":[{\"id\":\"a\",\"entities\":[\"email\"],\"action\":\"flag\"}]}";
-	ok(policy_set_load_buffer(set, "g.json", good, strlen(good), err, sizeof err) == 0, "good file loads");
+	ok(policy_file_load_buffer(set, "g.json", good, strlen(good), err, sizeof err) == 0, "good file loads");
 	char hash[65];
 	strcpy(hash, policy_set_hash(set));
-	ok(policy_set_load_buffer(set, "t.json", bad_files[0].json, strlen(bad_files[0].json), err, sizeof err) < 0,
+	ok(policy_file_load_buffer(set, "t.json", bad_files[0].json, strlen(bad_files[0].json), err, sizeof err) < 0,
 	   "bad second file refused");
 	is_int(policy_set_rule_count(set), 1, "set unchanged after a bad file");
 	is_str(policy_set_hash(set), hash, "hash unchanged after a bad file");
-	ok(policy_set_load_buffer(set, "g2.json", good, strlen(good), err, sizeof err) < 0,
+	ok(policy_file_load_buffer(set, "g2.json", good, strlen(good), err, sizeof err) < 0,
 	   "same rule id in a second file is refused");
 	is_str(err, "g2.json: rules[0].id: duplicate rule id \"a\"", "duplicate across files");
 	policy_set_free(set);
@@ -289,7 +289,7 @@ static void test_custom_entities(void)
 	const char *text = "Angebot für ACME GmbH (PRJ-2024), cc globex; PRJ-12 und xPRJ-1234 nicht, Initech ja, Globexx nein.";
 	struct policy_finding *v = NULL;
 	size_t n = 0, cap = 0;
-	ok(policy_set_scan_custom(set, text, strlen(text), &v, &n, &cap) == 0, "custom scan");
+	ok(custom_scan_text(set, text, strlen(text), &v, &n, &cap) == 0, "custom scan");
 	is_int(n, 4, "four custom findings");
 	int seen_acme = 0, seen_prj = 0, seen_globex = 0, seen_initech = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -315,7 +315,7 @@ static void test_packs(void)
 	char err[512], path[4096];
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(path, sizeof path, "%s/policies/packs/%s", srcdir, packs[i]);
-		if (!ok(policy_set_load_file(set, path, err, sizeof err) == 0, "pack %s loads", packs[i]))
+		if (!ok(policy_file_load(set, path, err, sizeof err) == 0, "pack %s loads", packs[i]))
 			tap_diag("%s", err);
 	}
 	ok(policy_set_rule_count(set) >= 10, "packs have their rules");
