@@ -30,6 +30,7 @@ struct policy_rule {
 	enum policy_direction direction;
 	enum policy_action action;
 	enum data_class data_class;   /* classify: the class to raise to */
+	uint8_t *select_bits;         /* entities selected (entities + groups), rebuilt by policy_set_refresh */
 };
 
 struct policy_custom_entity {

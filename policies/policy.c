@@ -60,6 +60,7 @@ void policy_rule_free(struct policy_rule *r)
 {
 	free(r->id);
 	free(r->entities);
+	free(r->select_bits);
 	policy_strv_free(r->purposes, r->n_purposes);
 	policy_strv_free(r->tenants, r->n_tenants);
 	policy_strv_free(r->endpoints, r->n_endpoints);
@@ -87,6 +88,8 @@ void policy_set_free(struct policy_set *set)
 	free(set);
 }
 
+static enum entity_group policy_entity_group(const struct policy_set *set, unsigned entity);
+
 int policy_set_refresh(struct policy_set *set)
 {
 	size_t n = ENTITY_BUILTIN_COUNT + set->n_entities;
@@ -99,6 +102,21 @@ int policy_set_refresh(struct policy_set *set)
 	set->labels = labels;
 	if (custom_index_build(set) < 0)
 		return -1;
+	/* Which entities each rule selects, as a bitmap: the decision tests a
+	 * bit per finding and rule instead of walking lists. */
+	for (size_t ri = 0; ri < set->n_rules; ri++) {
+		struct policy_rule *r = &set->rules[ri];
+		uint8_t *bits = calloc(n / 8 + 1, 1);
+		if (!bits)
+			return -1;
+		for (size_t i = 0; i < r->n_entities; i++)
+			bits[r->entities[i] / 8] |= (uint8_t)(1u << (r->entities[i] % 8));
+		for (size_t e = 0; e < n; e++)
+			if (r->group_mask & (1u << policy_entity_group(set, (unsigned)e)))
+				bits[e / 8] |= (uint8_t)(1u << (e % 8));
+		free(r->select_bits);
+		r->select_bits = bits;
+	}
 
 	unsigned char md[32];
 	unsigned int mdlen = 0;
@@ -218,17 +236,10 @@ static int policy_rule_applies(const struct policy_rule *r, const struct policy_
 	       policy_list_has(r->endpoints, r->n_endpoints, ctx->endpoint);
 }
 
-static int policy_rule_selects(const struct policy_set *set, const struct policy_rule *r,
-			       const struct policy_finding *f)
+static int policy_rule_selects(const struct policy_rule *r, const struct policy_finding *f)
 {
-	if (f->confidence < r->min_confidence)
-		return 0;
-	if (r->group_mask & (1u << policy_entity_group(set, f->entity)))
-		return 1;
-	for (size_t i = 0; i < r->n_entities; i++)
-		if (r->entities[i] == f->entity)
-			return 1;
-	return 0;
+	return f->confidence >= r->min_confidence &&
+	       ((r->select_bits[f->entity / 8] >> (f->entity % 8)) & 1);
 }
 
 void policy_decision_clear(struct policy_decision *d)
@@ -273,14 +284,14 @@ int policy_decide(const struct policy_set *set, const struct policy_context *ctx
 			continue;
 		size_t count = 0;
 		for (size_t i = 0; i < n; i++)
-			count += (size_t)policy_rule_selects(set, r, &findings[i]);
+			count += (size_t)policy_rule_selects(r, &findings[i]);
 		if (count == 0 || count < r->min_count)
 			continue;
 		out->fired[out->n_fired++] = (uint16_t)ri;
 		if (r->action == POLICY_ACTION_CLASSIFY && r->data_class > out->data_class)
 			out->data_class = r->data_class;
 		for (size_t i = 0; i < n; i++) {
-			if (!policy_rule_selects(set, r, &findings[i]))
+			if (!policy_rule_selects(r, &findings[i]))
 				continue;
 			/* Strictly stronger only: the earlier rule keeps a tie. */
 			if (r->action > verdicts[i].action) {
