@@ -104,6 +104,20 @@ void custom_detector_free(struct policy_custom_detector *d);
 int custom_index_build(struct policy_set *set);
 void custom_rows_free(struct policy_set *set);
 
+/* request_walk.c: tool-call arguments that parse as JSON are replaced by
+ * the strings inside them; after rewriting, changed ones are serialized
+ * back into their outer string. */
+struct request_walk_nested {
+	json_t *outer;  /* the arguments string in the body */
+	json_t *root;   /* its parsed value (owned) */
+	int changed;
+};
+int request_walk_expand(json_t **fields, const uint8_t *kinds, size_t n, json_t ***out,
+			size_t **parent, size_t *n_out, struct request_walk_nested **nested,
+			size_t *n_nested, char *err, size_t errlen);
+int request_walk_commit(struct request_walk_nested *nested, size_t n_nested, char *err, size_t errlen);
+void request_walk_nested_free(struct request_walk_nested *nested, size_t n_nested);
+
 void policy_rule_free(struct policy_rule *r);
 /* Rebuilds labels and the hash after a successful load. */
 int policy_set_refresh(struct policy_set *set);

@@ -529,8 +529,11 @@ static int policy_request_push(struct policy_request *r, const struct policy_fin
 int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn scan,
 			 void *scan_arg, char *err, size_t errlen)
 {
-	json_t **fields = NULL;
-	size_t n_fields = 0;
+	json_t **walked = NULL, **fields = NULL;
+	uint8_t *kinds = NULL;
+	size_t n_walked = 0, n_fields = 0, n_nested = 0;
+	size_t *parent = NULL;
+	struct request_walk_nested *nested = NULL;
 	struct policy_finding *cv = NULL;
 	size_t cn = 0, ccap = 0;
 	int rc = -1;
@@ -544,8 +547,11 @@ int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn 
 		snprintf(err, errlen, "the scanner was not built for this policy set (use policy_set_scanner_new)");
 		return -1;
 	}
-	if (request_walk_collect(body, &fields, &n_fields, err, errlen) < 0)
+	if (request_walk_collect_kinds(body, &walked, &kinds, &n_walked, err, errlen) < 0)
 		return -1;
+	if (request_walk_expand(walked, kinds, n_walked, &fields, &parent, &n_fields,
+				&nested, &n_nested, err, errlen) < 0)
+		goto out;
 	for (size_t fi = 0; fi < n_fields; fi++) {
 		const char *text = json_string_value(fields[fi]);
 		size_t len = json_string_length(fields[fi]);
@@ -603,6 +609,8 @@ int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn 
 			goto out;
 		}
 		int set_rc = changed ? json_string_setn(fields[fi], rewritten, rlen) : 0;
+		if (changed && parent[fi] != SIZE_MAX)
+			nested[parent[fi]].changed = 1;
 		explicit_bzero(rewritten, rlen);
 		free(rewritten);
 		if (set_rc < 0) {
@@ -612,6 +620,8 @@ int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn 
 		}
 	}
 	free(acts);
+	if (request_walk_commit(nested, n_nested, err, errlen) < 0)
+		goto out;
 	rc = 0;
 	goto out;
 nomem:
@@ -619,5 +629,9 @@ nomem:
 out:
 	free(cv);
 	free(fields);
+	free(walked);
+	free(kinds);
+	free(parent);
+	request_walk_nested_free(nested, n_nested);
 	return rc;
 }

@@ -10,7 +10,7 @@
  *              choices[].delta.{content,tool_calls} (stream chunks),
  *              choices[].text (completions)
  * Token-id arrays (prompt or input given as integers) hold no text. */
-#include "policies/policy.h"
+#include "policies/policy-int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,4 +182,150 @@ nomem:
 	free(w.kind);
 	snprintf(err, errlen, "out of memory");
 	return -1;
+}
+
+/* Tool-call arguments are JSON inside a string. Scanning their decoded
+ * values (not the JSON source) means offsets refer to decoded strings, a
+ * value written with \u escapes is seen as the text it is, and a rewrite can
+ * never split an escape sequence. Arguments that do not parse stay one text
+ * field. */
+static int request_walk_inner(struct request_walk *w, json_t *v, size_t depth)
+{
+	if (depth > 64)
+		return 0; /* never reached: request_walk_expand refuses deeper values */
+	if (json_is_string(v))
+		return request_walk_add(w, v);
+	const char *key;
+	json_t *e;
+	size_t i;
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, e)
+			if (request_walk_inner(w, e, depth + 1) < 0)
+				return -1;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			if (request_walk_inner(w, e, depth + 1) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static size_t request_walk_depth(json_t *v)
+{
+	size_t d = 0, m = 0;
+	const char *key;
+	json_t *e;
+	size_t i;
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, e) {
+			d = request_walk_depth(e);
+			m = d > m ? d : m;
+		}
+		return m + 1;
+	}
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e) {
+			d = request_walk_depth(e);
+			m = d > m ? d : m;
+		}
+		return m + 1;
+	}
+	return 0;
+}
+
+int request_walk_expand(json_t **fields, const uint8_t *kinds, size_t n, json_t ***out,
+			size_t **parent, size_t *n_out, struct request_walk_nested **nested,
+			size_t *n_nested, char *err, size_t errlen)
+{
+	struct request_walk w = { 0 };
+	size_t *par = NULL, par_cap = 0;
+	struct request_walk_nested *nest = NULL;
+	size_t nn = 0;
+	*out = NULL;
+	*parent = NULL;
+	*n_out = 0;
+	*nested = NULL;
+	*n_nested = 0;
+	for (size_t fi = 0; fi < n; fi++) {
+		json_t *root = NULL;
+		if (kinds[fi] == REQUEST_WALK_JSON)
+			root = json_loadb(json_string_value(fields[fi]), json_string_length(fields[fi]),
+					  JSON_DECODE_ANY, NULL);
+		/* Too deep to walk safely: scan it as the text it is. */
+		if (root && request_walk_depth(root) > 64) {
+			json_decref(root);
+			root = NULL;
+		}
+		size_t before = w.n;
+		if (root) {
+			struct request_walk_nested *nv = realloc(nest, (nn + 1) * sizeof(*nv));
+			if (!nv) {
+				json_decref(root);
+				goto nomem;
+			}
+			nest = nv;
+			nest[nn].outer = fields[fi];
+			nest[nn].root = root;
+			nest[nn].changed = 0;
+			nn++;
+			if (request_walk_inner(&w, root, 0) < 0)
+				goto nomem;
+		} else if (request_walk_add(&w, fields[fi]) < 0) {
+			goto nomem;
+		}
+		if (w.n > par_cap) {
+			size_t cap = w.cap;
+			size_t *np = realloc(par, cap * sizeof(*np));
+			if (!np)
+				goto nomem;
+			par = np;
+			par_cap = cap;
+		}
+		for (size_t k = before; k < w.n; k++)
+			par[k] = root ? nn - 1 : SIZE_MAX;
+	}
+	free(w.kind);
+	*out = w.v;
+	*parent = par;
+	*n_out = w.n;
+	*nested = nest;
+	*n_nested = nn;
+	return 0;
+nomem:
+	free(w.v);
+	free(w.kind);
+	free(par);
+	request_walk_nested_free(nest, nn);
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+int request_walk_commit(struct request_walk_nested *nested, size_t n_nested, char *err, size_t errlen)
+{
+	json_malloc_t jm;
+	json_free_t jf;
+	json_get_alloc_funcs(&jm, &jf);
+	for (size_t i = 0; i < n_nested; i++) {
+		if (!nested[i].changed)
+			continue; /* untouched arguments keep their exact text */
+		char *s = json_dumps(nested[i].root, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (!s || json_string_set(nested[i].outer, s) < 0) {
+			if (s) {
+				explicit_bzero(s, strlen(s));
+				jf(s);
+			}
+			snprintf(err, errlen, "cannot write back tool-call arguments");
+			return -1;
+		}
+		explicit_bzero(s, strlen(s));
+		jf(s);
+	}
+	return 0;
+}
+
+void request_walk_nested_free(struct request_walk_nested *nested, size_t n_nested)
+{
+	for (size_t i = 0; i < n_nested; i++)
+		json_decref(nested[i].root);
+	free(nested);
 }

@@ -271,6 +271,21 @@ static void test_other_endpoints(struct policy_set *set)
 		  "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"<PERSON_1>\"}},"
 		  "{\"index\":1,\"delta\":{\"content\":\"<EMAIL_1>\"}},{\"index\":2,\"text\":\"[PROJECT]\"}]}",
 		  "answers: message, delta and text" },
+		{ "{\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":{\"name\":\"f\","
+		  "\"arguments\":\"{ \\\"who\\\": \\\"Max M\\\\u00fcller\\\", \\\"n\\\": [1, \\\"PRJ-1234\\\"] }\"}}]}]}",
+		  "{\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":{\"name\":\"f\","
+		  "\"arguments\":\"{\\\"who\\\":\\\"<PERSON_1>\\\",\\\"n\\\":[1,\\\"[PROJECT]\\\"]}\"}}]}]}",
+		  "tool arguments: decoded values scanned (\\u escapes), written back as JSON" },
+		{ "{\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":{\"name\":\"f\","
+		  "\"arguments\":\"{ \\\"n\\\": 1 }\"}}]}]}",
+		  "{\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":{\"name\":\"f\","
+		  "\"arguments\":\"{ \\\"n\\\": 1 }\"}}]}]}",
+		  "tool arguments without findings keep their exact text" },
+		{ "{\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":{\"name\":\"f\","
+		  "\"arguments\":\"{\\\"to\\\":\\\"a@b.de\\\"\"}}]}]}",
+		  "{\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":{\"name\":\"f\","
+		  "\"arguments\":\"{\\\"to\\\":\\\"<EMAIL_1>\\\"\"}}]}]}",
+		  "unparseable tool arguments are scanned as text" },
 		{ "{\"messages\":[{\"role\":\"user\",\"content\":\"Ünïcödé ✓ Max Müller ✓\"}]}",
 		  "{\"messages\":[{\"role\":\"user\",\"content\":\"Ünïcödé ✓ <PERSON_1> ✓\"}]}", "UTF-8 around findings" },
 	};
