@@ -933,8 +933,9 @@ def special_corpus():
 # ---------------------------------------------------------------- held out
 # Free-form sentences written after the detectors, in one sitting, and NOT
 # used to tune them (the detectors were not changed after these were
-# added; six gold labels (a person, a health term, a union name the
-# labels had missed) were fixed after the first run of each batch): the honest estimate of how the lexicon rules do on text they were
+# added; seven gold labels were fixed after the first run of each batch:
+# persons, a health term and a union name the labels had missed, and the
+# AWS documentation example key, which is a placeholder, not a secret): the honest estimate of how the lexicon rules do on text they were
 # not shaped by. [[entity:text]] marks a span; a leading "!entity " marks a
 # near-miss line.
 HELDOUT = [
@@ -1038,7 +1039,7 @@ HELDOUT = [
     ("!password de", "Das Passwort muss 12 Zeichen lang sein."),
     ("!generic_secret en", "The secret sauce is caching."),
     ("!jwt en", "The token format is header.payload.signature."),
-    # second batch (16:05), written before running the detectors on it
+    # second batch (15:55), written before running the detectors on it
     ("de", "Hallo [[person:Frau Dr. Lindner]], anbei die Unterlagen zur Prüfung."),
     ("de", "Ich habe [[person:Markus Pohl]] gebeten, die Zahlen bis Freitag zu prüfen."),
     ("de", "Bewerbung von [[person:Aylin Kaya]] für die Stelle im Einkauf"),
@@ -1103,7 +1104,7 @@ HELDOUT = [
     ("!biometric en", "Our new laptops ship with Windows Hello."),
     ("en", "MYSQL_PASSWORD=[[password:v8#Lq2!zRt]]"),
     ("de", "Das Kennwort für das WLAN lautet [[password:Gast-2025!xy]]."),
-    ("en", "aws_secret_access_key = [[generic_secret:wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEYq8]]"),
+    ("!generic_secret en", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEYq8"),  # AWS docs example: first labelled a secret by mistake
     ("en", "Use this key: [[openai_key:sk-proj-4fGh7JkL9mNpQ2rStUvWxYz1A3bC5dE7fG9hJ2kL4mN6pQ8rS0tU]]"),
     ("!password en", "Password must contain at least one digit."),
     ("!aws_access_key en", "Keys look like AKIA followed by 16 characters."),
