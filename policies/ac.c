@@ -15,7 +15,11 @@ void ac_free(struct ac *a)
 {
 	if (!a)
 		return;
-	free(a->go);
+	free(a->dense);
+	free(a->off);
+	free(a->nkids);
+	free(a->kid_cls);
+	free(a->kid);
 	free(a->out_off);
 	free(a->out_words);
 	free(a);
@@ -25,6 +29,49 @@ static void ac_set_bigram(uint8_t *bm, unsigned c0, unsigned c1)
 {
 	unsigned idx = c0 << 8 | c1;
 	bm[idx >> 3] |= (uint8_t)(1u << (idx & 7));
+}
+
+/* Dense build table -> dense rows for busy states, lists for the rest. */
+static int ac_compact(struct ac *a, const uint32_t *go, size_t nst)
+{
+	size_t ndense = 0, nlist = 0, ncls = a->ncls;
+
+	a->off = calloc(nst, sizeof(*a->off));
+	a->nkids = calloc(nst, sizeof(*a->nkids));
+	if (!a->off || !a->nkids)
+		return -1;
+	for (size_t k = 0; k < nst; k++) {
+		unsigned n = 0;
+		for (size_t c = 0; c < ncls; c++)
+			n += go[k * ncls + c] != 0;
+		if (n >= AC_DENSE_MIN || k == 0) {
+			a->nkids[k] = AC_DENSE;
+			a->off[k] = (uint32_t)(ndense++ * ncls);
+		} else {
+			a->nkids[k] = (uint8_t)n;
+			a->off[k] = (uint32_t)nlist;
+			nlist += n;
+		}
+	}
+	a->dense = calloc(ndense * ncls, sizeof(*a->dense));
+	a->kid_cls = malloc(nlist ? nlist : 1);
+	a->kid = malloc((nlist ? nlist : 1) * sizeof(*a->kid));
+	if (!a->dense || !a->kid_cls || !a->kid)
+		return -1;
+	for (size_t k = 0; k < nst; k++) {
+		size_t o = a->off[k], q = 0;
+		for (size_t c = 0; c < ncls; c++) {
+			uint32_t v = go[k * ncls + c];
+			if (a->nkids[k] == AC_DENSE) {
+				a->dense[o + c] = v;
+			} else if (v) {
+				a->kid_cls[o + q] = (uint8_t)c;
+				a->kid[o + q] = v;
+				q++;
+			}
+		}
+	}
+	return 0;
 }
 
 struct ac *ac_new(const char *const *words, const size_t *lens,
@@ -121,8 +168,6 @@ struct ac *ac_new(const char *const *words, const size_t *lens,
 		end_state[i] = s;
 		cnt[s]++;
 	}
-	a->go = go;
-	go = NULL;
 	a->nstates = (uint32_t)nst;
 	a->out_off = calloc(nst + 1, sizeof(*a->out_off));
 	a->out_words = malloc((n ? n : 1) * sizeof(*a->out_words));
@@ -140,8 +185,12 @@ struct ac *ac_new(const char *const *words, const size_t *lens,
 	free(end_state);
 	/* flag the transitions into states where words end */
 	for (i = 0; i < nst * ncls; i++)
-		if (a->go[i] && cnt[a->go[i]])
-			a->go[i] |= AC_HAS_OUTPUT;
+		if (go[i] && cnt[go[i]])
+			go[i] |= AC_HAS_OUTPUT;
+	if (ac_compact(a, go, nst) < 0)
+		goto oom;
+	free(go);
+	go = NULL;
 	free(cnt);
 	return a;
 oom:

@@ -26,9 +26,20 @@
 #define AC_HAS_OUTPUT (1u << 31)
 #define AC_STATE(x) ((x) & ~AC_HAS_OUTPUT)
 
+/* The trie is stored in two forms so that it stays small enough for the
+ * cache: states with many children (the root, common first letters) keep a
+ * dense row over the byte classes; all others (most have one child, the
+ * rest of a name) a short list of (class, child) pairs. A child value is a
+ * state number, 0 = none, with AC_HAS_OUTPUT set when words end there. */
+#define AC_DENSE_MIN 8         /* children from which a state gets a row */
+#define AC_DENSE 0xffu
+
 struct ac {
-	uint32_t *go;          /* [state * ncls + cls] -> child state, 0 = none;
-				* AC_HAS_OUTPUT is set when words end there */
+	uint32_t *dense;       /* rows of ncls children */
+	uint32_t *off;         /* per state: row start in dense, or list start */
+	uint8_t *nkids;        /* per state: list length, or AC_DENSE */
+	uint8_t *kid_cls;      /* lists: class of each child */
+	uint32_t *kid;         /* lists: the child */
 	uint32_t ncls;
 	uint32_t nstates;
 	uint32_t *out_off;     /* per state: out_words[out_off[k]..out_off[k+1]) */
@@ -75,7 +86,14 @@ static inline int ac_candidate(const struct ac *a, unsigned char c0, unsigned ch
 
 static inline uint32_t ac_child(const struct ac *a, uint32_t st, unsigned char c)
 {
-	return a->go[(size_t)AC_STATE(st) * a->ncls + a->cls[c]];
+	uint32_t k = AC_STATE(st), o = a->off[k];
+	unsigned n = a->nkids[k], cl = a->cls[c];
+	if (n == AC_DENSE)
+		return a->dense[o + cl];
+	for (unsigned i = 0; i < n; i++)
+		if (a->kid_cls[o + i] == cl)
+			return a->kid[o + i];
+	return 0;
 }
 
 /* The words that end in state st (none for most states). */
