@@ -113,8 +113,8 @@ static size_t person_name_word(const char *s, size_t len, size_t p)
  * "van den Berg". The first list may start a chain; the second only
  * continues one (German "der"/"den" alone are articles: "Herr der Ringe"). */
 static const char *const person_particles[] = {
-	"von", "van", "de", "di", "da", "del", "della", "dos", "das", "du", "zu", "ten",
-	"ter", "bin", "al", "le", NULL,
+	"von", "van", "de", "di", "da", "del", "della", "dei", "degli", "delle", "dello",
+	"dos", "das", "du", "zu", "ten", "ter", "bin", "al", "le", NULL,
 	"der", "den", "la", "los", "las", "zum", "zur", NULL
 };
 
@@ -347,6 +347,26 @@ static const struct detector_keyword person_kw_signature[] = {
 	{ "Distinti saluti", KT | KW, SCAN_CONTEXT_PERSON_LABEL },
 	{ "Saluti", KT | KW, SCAN_CONTEXT_PERSON_LABEL },
 	{ "Met vriendelijke groet", KT | KW, SCAN_CONTEXT_PERSON_LABEL },
+	/* greetings and short closings: only followed by a given name from
+	 * the lexicon ("Hi Ben", "VG Stefan"; not "Hello World") */
+	{ "Hi", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "Hallo", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "Hello", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "Hey", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "Dear", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "Liebe", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "Lieber", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "Bonjour", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "Salut", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "Hola", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "Ciao", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "VG", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "LG", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "MfG", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "Gr\xc3\xbc\xc3\x9f" "e", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "Thanks", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "Best", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "A presto", KTC | KW, SCAN_CONTEXT_NONE },
 	{ "Z powa\xc5\xbc" "aniem", KT | KW, SCAN_CONTEXT_PERSON_LABEL },
 	{ NULL, 0, 0 }
 };
@@ -371,6 +391,10 @@ static int person_match_signature(const struct scan_input *in, const struct scan
 	q = person_skip_titles(s, len, q);
 	size_t e = person_name_run(s, len, q, 3);
 	if (!e)
+		return 0;
+	/* a greeting (no context group) vouches only for a lexicon given name */
+	if (in->det->keywords[t->keyword].context == SCAN_CONTEXT_NONE &&
+	    !scan_context_near(in, SCAN_CONTEXT_GIVEN_NAME, q, q, 0, 0))
 		return 0;
 	return scan_add_finding(out, in, q, e, 0);
 }
@@ -526,7 +550,11 @@ static size_t person_date_at(const char *s, size_t len, size_t p)
 			if (yn != 2 && yn != 4)
 				return 0;
 			q += 1 + yn;
-			return person_valid_date(d, m, y, (int)yn) ? q : 0;
+			if (person_valid_date(d, m, y, (int)yn))
+				return q;
+			/* US order "02/29/1988": month first, only with '/' and
+			 * only when the day-first reading is impossible */
+			return sep == '/' && person_valid_date(m, d, y, (int)yn) ? q : 0;
 		}
 		/* day, then a month name: "31. Dezember", "31 December",
 		 * "31st", "1er", "12 de marzo de" */
@@ -641,6 +669,15 @@ static const struct detector_keyword person_kw_address[] = {
 	{ "steig", KT | DETECTOR_KW_WORD_END, SCAN_CONTEXT_ADDRESS },
 	{ "pfad", KT | DETECTOR_KW_WORD_END, SCAN_CONTEXT_ADDRESS },
 	{ "graben", KT | DETECTOR_KW_WORD_END, SCAN_CONTEXT_ADDRESS },
+	/* German streets named by a preposition: "Am Stadtpark 4", "An der
+	 * Alster 12", "Im Winkel 3"; parsed like the Italian "Via ..." */
+	{ "Am", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "Im", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "An der", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "Auf der", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "In der", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "Zum", KTC | KW, SCAN_CONTEXT_NONE },
+	{ "Zur", KTC | KW, SCAN_CONTEXT_NONE },
 	{ "Via", KTC | KW, SCAN_CONTEXT_ADDRESS },
 	{ "Viale", KTC | KW, SCAN_CONTEXT_ADDRESS },
 	{ "Piazza", KTC | KW, SCAN_CONTEXT_ADDRESS },

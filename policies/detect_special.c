@@ -60,7 +60,10 @@ struct special_lexicon {
 	X("insulin", 1, 0) X("chemotherap", 3, 0) X("chimioth\xc3\xa9rapie", 0, 0) \
 	X("quimioterapia", 0, 0) X("chemioterapia", 0, 0) X("antidepress", 6, 0) \
 	X("metformin", 1, 0) X("ritalin", 0, 0) X("methylphenidat", 1, 0) X("sertralin", 1, 0) \
-	X("citalopram", 0, 0) X("fluoxetin", 1, 0) X("lithium", 0, 0) X("litio", 0, 0) X("methadon", 1, 0) \
+	X("citalopram", 0, 0) X("fluoxetin", 1, 0) X("lithium", 0, 0) X("litio", 0, 0) X("asma", 0, 0) X("infarto", 0, 0) \
+	X("infarctus", 0, 0) X("infarction", 0, 0) X("dialys", 2, 0) X("dialisi", 0, 0) \
+	X("di\xc3\xa1lisis", 0, 0) X("ictus", 0, 0) X("antidepres", 6, 0) X("antid\xc3\xa9press", 5, 0) \
+	X("epiless", 3, 0) X("methadon", 1, 0) \
 	X("tamoxifen", 0, 0) X("levothyrox", 3, 0) X("cancer", 1, 0) X("c\xc3\xa1ncer", 0, 0) \
 	X("cancro", 0, 0) X("carcinoma", 0, 0) X("tumour", 1, 0) X("anxiety disorder", 0, 0) \
 	X("angstst\xc3\xb6rung", 2, 1) X("panikattacke", 1, 0) X("panic attack", 1, 0) \
@@ -84,7 +87,8 @@ struct special_lexicon {
 	X("buddhist", 4, 0) X("bouddhiste", 0, 0) X("budista", 0, 0) X("buddista", 0, 0) \
 	X("hindu", 1, 0) X("sikh", 0, 0) X("atheist", 3, 0) X("ath\xc3\xa9" "e", 0, 0) X("ateo", 0, 0) \
 	X("atea", 0, 0) X("agnosti", 3, 0) X("konfession", 4, 0) X("kirchensteuer", 0, 0) \
-	X("kirchenaustritt", 0, 0) X("zeugen jehovas", 0, 0) X("jehovah's witness", 2, 0) \
+	X("kirchenaustritt", 0, 0) X("zeugen jehovas", 0, 0) X("zeuge jehovas", 0, 0) X("zeugin jehovas", 0, 0) \
+	X("testigo de jehov\xc3\xa1", 0, 0) X("t\xc3\xa9moin de j\xc3\xa9hovah", 0, 0) X("testimone di geova", 0, 0) X("jehovah's witness", 2, 0) \
 	X("moschee", 0, 0) X("mosque", 0, 0) X("mosqu\xc3\xa9" "e", 0, 0) X("mezquita", 0, 0) \
 	X("moschea", 0, 0) X("synagog", 2, 0) X("sinagoga", 0, 0) X("ramadan", 0, 0) \
 	X("religionszugeh\xc3\xb6rigkeit", 0, 0) X("religious belief", 1, 0) \
@@ -108,7 +112,8 @@ struct special_lexicon {
 	X("extrema derecha", 0, 0) X("estrema destra", 0, 0) X("voted for", 0, 0) X("votes for", 0, 0) \
 	X("vote for", 0, 0) X("a vot\xc3\xa9", 0, 0) X("vote pour", 0, 0) X("vot\xc3\xb3 a", 0, 0) \
 	X("vota a", 0, 0) X("ha votato", 0, 0) X("vota per", 0, 0) X("democrat", 1, 0) \
-	X("republican party", 0, 0) X("labour party", 0, 0) X("conservative party", 0, 0) \
+	X("republican party", 0, 0) X("labour party", 0, 0) X("labour voter", 1, 0) X("tory", 0, 0) X("tories", 0, 0) \
+	X("voted conservative", 0, 0) X("voted labour", 0, 0) X("voted green", 0, 0) X("conservative party", 0, 0) \
 	X("rassemblement national", 0, 0) X("france insoumise", 0, 0) X("les r\xc3\xa9publicains", 0, 0) \
 	X("psoe", 0, 0) X("partido popular", 0, 0) X("fratelli d'italia", 0, 0) \
 	X("partito democratico", 0, 0) X("movimento 5 stelle", 0, 0) X("militant", 2, 0) \
@@ -151,7 +156,7 @@ struct special_lexicon {
 	X("orientaci\xc3\xb3n sexual", 0, 0) X("orientamento sessuale", 0, 0) \
 	X("sexualleben", 0, 0) X("sex life", 0, 0) X("vie sexuelle", 0, 0) X("vida sexual", 0, 0) \
 	X("vita sessuale", 0, 0) X("coming-out", 0, 0) X("came out as", 0, 0) \
-	X("same-sex partner", 1, 0) X("gleichgeschlechtlich", 2, 0)
+	X("same-sex", 0, 0) X("gleichgeschlechtlich", 2, 0)
 
 #define SPECIAL_GENETIC(X) \
 	X("gentest", 2, 0) X("genanalyse", 1, 0) X("genetisch", 3, 0) X("genetic", 3, 0) \
@@ -171,7 +176,7 @@ struct special_lexicon {
 	X("face template", 1, 0) X("iris-scan", 0, 0) X("irisscan", 0, 0) X("iris scan", 1, 0) \
 	X("retina scan", 1, 0) X("netzhautscan", 0, 0) X("biometri", 5, 0) \
 	X("biom\xc3\xa9tri", 4, 0) X("biom\xc3\xa9tric", 2, 0) X("voiceprint", 1, 0) \
-	X("stimmprofil", 0, 0) X("handvenen", 0, 0) X("palm vein", 0, 0) X("face id", 0, 0) \
+	X("stimmprofil", 0, 0) X("handvenen", 0, 0) X("palm vein", 0, 0) X("face id", 0, 0) X("face scan", 1, 0) X("facial scan", 1, 0) \
 	X("touch id", 0, 0) X("empreinte digitale", 0, 0) X("empreintes digitales", 0, 0) \
 	X("reconnaissance faciale", 0, 0) X("huella dactilar", 0, 0) \
 	X("huellas dactilares", 0, 0) X("reconocimiento facial", 0, 0) \
@@ -239,9 +244,12 @@ static const struct detector_keyword special_kw_person[] = {
 	PR("yo") PR("mi") PR("mis") PR("\xc3\xa9l") PR("\xc3\x89l") PR("ella") PR("hijo") PR("hija") PR("marido")
 	PR("esposa") PR("padre") PR("madre") PR("hermano") PR("hermana") PR("candidato")
 	PR("candidata") PR("primo") PR("prima") PR("vecino") PR("vecina") PR("jefe")
+	/* Spanish and Italian drop the subject pronoun: first-person verbs */
+	PR("tengo") PR("estoy") PR("soy") PR("sufro") PR("padezco") PR("tomo")
 	/* it */
 	PR("io") PR("mio") PR("mia") PR("miei") PR("mie") PR("lei") PR("figlio") PR("figlia")
 	PR("marito") PR("moglie") PR("fratello") PR("sorella") PR("cugino") PR("cugina")
+	PR("ho") PR("soffro") PR("prendo")
 	{ NULL, 0, 0 }
 };
 #undef PR
@@ -314,7 +322,7 @@ static int special_match(const struct scan_input *in, const struct scan_trigger 
 			lower += scan_is(c, SCAN_BYTE_LOWER) ? 1 : 0;
 		}
 		static const char *const lower_ok[] = {
-			"gay", "hiv", "haft", "jail", "juif", "sikh", "ateo", "atea", NULL
+			"gay", "hiv", "haft", "jail", "juif", "sikh", "ateo", "atea", "asma", NULL
 		};
 		int okw = letters != (int)(t->end - t->start) || lower != letters;
 		for (size_t i = 0; !okw && lower_ok[i]; i++)

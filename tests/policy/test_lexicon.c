@@ -47,6 +47,9 @@ static const struct lexicon_vector lexicon_vectors[] = {
 	{ "person", "Anna hat angerufen.", NULL },
 	{ "person", "Mit freundlichen Grüßen\nIhr Vertriebsteam", NULL },
 	{ "person", "Die Maria Hilf Apotheke", "Maria Hilf Apotheke" },   /* a known false positive: shop names */
+	{ "person", "Hi Ben, kannst du kurz drüberschauen?", "Ben" },      /* greeting + lexicon name */
+	{ "person", "Hello World, this is my first program.", NULL },   /* greeting, no given name */
+	{ "person", "VG Stefan", "Stefan" },
 	/* dates of birth */
 	{ "date_of_birth", "Frau Berger, geb. 12.03.1985, wohnt in Köln.", "12.03.1985" },
 	{ "date_of_birth", "Patient born on March 4, 1979 in Leeds.", "March 4, 1979" },
@@ -64,6 +67,8 @@ static const struct lexicon_vector lexicon_vectors[] = {
 	{ "date_of_birth", "born 31st December 1999 in York", "31st December 1999" },
 	{ "date_of_birth", "Sie wurde am 2. Januar 1943 geboren.", "2. Januar 1943" },
 	{ "date_of_birth", "born out of feedback; it ships 22/11/2021", NULL },
+	{ "date_of_birth", "Patient DOB 02/29/1988, allergies: none.", "02/29/1988" }, /* US order */
+	{ "date_of_birth", "DOB 13/13/1988", NULL },
 	/* postal addresses */
 	{ "postal_address", "Lieferung an Hauptstraße 12, 10115 Berlin bitte.", "Hauptstraße 12, 10115 Berlin" },
 	{ "postal_address", "Anschrift: Berliner Straße 5a, D-60311 Frankfurt am Main", "Berliner Straße 5a, D-60311 Frankfurt am Main" },
@@ -78,6 +83,9 @@ static const struct lexicon_vector lexicon_vectors[] = {
 	{ "postal_address", "Firma: Seestrasse 18, CH-8002 Zürich", "Seestrasse 18, CH-8002 Zürich" },
 	{ "postal_address", "Hauptstraße 12 10115 Berlin", "Hauptstraße 12 10115 Berlin" }, /* blank as separator */
 	{ "postal_address", "Hauptstraße 12, 123456 Berlin", NULL }, /* no such postcode */
+	{ "postal_address", "Lieferung an Am Stadtpark 4, 90409 Nürnberg", "Am Stadtpark 4, 90409 Nürnberg" },
+	{ "postal_address", "Am Montag 5 Leute, 12 Stühle.", NULL },
+	{ "postal_address", "Residente in Via dei Fiori 3, 40121 Bologna.", "Via dei Fiori 3, 40121 Bologna" },
 	/* secrets */
 	{ "private_key", "key:\n" PEM_RSA "\nthanks", PEM_RSA },
 	{ "private_key", "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo\n-----END PUBLIC KEY-----", NULL },
@@ -142,7 +150,9 @@ static const struct lexicon_vector lexicon_vectors[] = {
 	{ "political_opinion", "ich mag die spd nicht", NULL },              /* acronyms in capitals only */
 	{ "trade_union", "Ich lese den Gewerkschaftstarif.", NULL },          /* suffix too long */
 	{ "sexual_orientation", "Él es gay.", "gay" },                        /* capital UTF-8 pronoun */
-	{ "religion", "Er ist Christian Weber.", NULL },                     /* a given name, not a belief */
+	{ "religion", "Er ist Christian Weber.", NULL },
+	{ "health", "Tengo asma desde pequeño.", "asma" },
+	{ "religion", "Er ist Zeuge Jehovas.", "Zeuge Jehovas" },                     /* a given name, not a belief */
 };
 
 static const struct policy_finding *lexicon_find(const struct policy_findings *f, int entity,
