@@ -109,15 +109,19 @@ struct ac *ac_new(const char *const *words, const size_t *lens,
 			else
 				ac_set_bigram(a->bi_inner, c0, a->fold[(unsigned char)words[i][1]]);
 		}
+		const unsigned char *w = (const unsigned char *)words[i];
 		if (lens[i] == 1) {
 			for (unsigned c1 = 0; c1 < 256; c1++)
 				ac_set_bigram(ws ? a->bi_ws : a->bi_any, c0, c1);
 		} else if (lens[i] == 2) {
-			ac_set_bigram(ws ? a->bi_ws : a->bi_any, c0, a->fold[(unsigned char)words[i][1]]);
+			ac_set_bigram(ws ? a->bi_ws : a->bi_any, c0, a->fold[w[1]]);
+		} else if (lens[i] == 3) {
+			unsigned h = ac_hash3(c0, a->fold[w[1]], a->fold[w[2]]);
+			uint8_t *bm = ws ? a->t3_ws : a->t3_any;
+			bm[h >> 3] |= (uint8_t)(1u << (h & 7));
 		} else {
-			unsigned h = ac_hash3(c0, a->fold[(unsigned char)words[i][1]],
-					      a->fold[(unsigned char)words[i][2]]);
-			uint8_t *bm = ws ? a->tri_ws : a->tri_any;
+			unsigned h = ac_hash4(c0, a->fold[w[1]], a->fold[w[2]], a->fold[w[3]]);
+			uint8_t *bm = ws ? a->q4_ws : a->q4_any;
 			bm[h >> 3] |= (uint8_t)(1u << (h & 7));
 		}
 	}

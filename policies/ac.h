@@ -9,12 +9,12 @@
  * below the 500 MB/s floor. The filter below costs two L1 loads per byte
  * and no dependent chain; the trie walk then runs at ~1 in 20 positions.
  *
- * Filter: a keyword of three or more bytes sets one bit, chosen by a hash
- * of its first three folded bytes, in a 65,536-bit map; a shorter one sets
- * the bit of its two bytes in an exact bigram map (a one-byte keyword sets
- * its whole row). Keywords that must start a word go to a second pair of
- * maps consulted only at word starts, so "er" (a pronoun, WORD) does not
- * fire inside "der". */
+ * Filter, by keyword length: one or two bytes set a bit in an exact
+ * bigram map (one byte: its whole row); three bytes set the bit of a hash
+ * of all three; four or more the bit of a hash of the first four. Keywords
+ * that must start a word go to a second set of maps consulted only at word
+ * starts, so "er" (a pronoun, WORD) does not fire inside "der". Inside a
+ * word a bigram map of the keywords that may start there is checked first. */
 #ifndef HAFEN_POLICIES_AC_H
 #define HAFEN_POLICIES_AC_H
 
@@ -46,10 +46,12 @@ struct ac {
 	uint32_t *out_words;   /* ids of the words that end at that state */
 	uint8_t cls[256];      /* byte -> class; 0 = in no word */
 	uint8_t fold[256];     /* ASCII lower case */
-	uint8_t tri_any[8192]; /* trigram-hash bits, any position */
-	uint8_t tri_ws[8192];  /* trigram-hash bits, word starts only */
-	uint8_t bi_any[8192];  /* bigram bits of keywords shorter than 3 */
-	uint8_t bi_ws[8192];
+	uint8_t bi_any[8192];  /* keywords of 1-2 bytes, any position */
+	uint8_t bi_ws[8192];   /* ... word starts only */
+	uint8_t t3_any[8192];  /* keywords of 3 bytes (hash of all three) */
+	uint8_t t3_ws[8192];
+	uint8_t q4_any[8192];  /* keywords of 4+ bytes (hash of the first four) */
+	uint8_t q4_ws[8192];
 	uint8_t bi_inner[8192]; /* first-two-byte bits of every keyword that may
 				 * start inside a word (the only check there) */
 };
@@ -59,29 +61,43 @@ static inline unsigned ac_hash3(unsigned f0, unsigned f1, unsigned f2)
 	return ((f0 << 16 | f1 << 8 | f2) * 0x9E3779B1u) >> 16;
 }
 
+static inline unsigned ac_hash4(unsigned f0, unsigned f1, unsigned f2, unsigned f3)
+{
+	return ((f0 << 24 | f1 << 16 | f2 << 8 | f3) * 0x85EBCA6Bu) >> 16;
+}
+
+static inline int ac_bit(const uint8_t *bm, unsigned i)
+{
+	return (bm[i >> 3] >> (i & 7)) & 1;
+}
+
 /* words[i] has length lens[i] > 0; word_start[i] != 0 when it can only
  * match at a word start. NULL with a message in err on error. */
 struct ac *ac_new(const char *const *words, const size_t *lens,
 		  const uint8_t *word_start, size_t n, char *err, size_t errlen);
 void ac_free(struct ac *a);
 
-/* Inside a word only keywords without the word-start rule can begin. */
-static inline int ac_candidate_inner(const struct ac *a, unsigned char c0, unsigned char c1)
+/* 1 when a keyword may start at bytes c0..c3 (0 past the end). */
+static inline int ac_candidate(const struct ac *a, unsigned char c0, unsigned char c1,
+			       unsigned char c2, unsigned char c3, int at_word_start)
 {
-	unsigned i2 = (unsigned)a->fold[c0] << 8 | a->fold[c1];
-	return (a->bi_inner[i2 >> 3] >> (i2 & 7)) & 1;
+	unsigned f0 = a->fold[c0], f1 = a->fold[c1], f2 = a->fold[c2];
+	unsigned i2 = f0 << 8 | f1;
+	if (ac_bit(a->bi_any, i2) || (at_word_start && ac_bit(a->bi_ws, i2)))
+		return 1;
+	unsigned h3 = ac_hash3(f0, f1, f2);
+	if (ac_bit(a->t3_any, h3) || (at_word_start && ac_bit(a->t3_ws, h3)))
+		return 1;
+	unsigned h4 = ac_hash4(f0, f1, f2, a->fold[c3]);
+	return ac_bit(a->q4_any, h4) || (at_word_start && ac_bit(a->q4_ws, h4));
 }
 
-/* 1 when a keyword may start at bytes c0 c1 c2 (0 past the end). */
-static inline int ac_candidate(const struct ac *a, unsigned char c0, unsigned char c1,
-			       unsigned char c2, int at_word_start)
+/* Inside a word only keywords without the word-start rule can begin. */
+static inline int ac_candidate_inner(const struct ac *a, unsigned char c0, unsigned char c1,
+				     unsigned char c2, unsigned char c3)
 {
-	unsigned f0 = a->fold[c0], f1 = a->fold[c1];
-	unsigned i2 = f0 << 8 | f1, i3 = ac_hash3(f0, f1, a->fold[c2]);
-	unsigned ws = at_word_start ? 0xff : 0;
-	unsigned b2 = a->bi_any[i2 >> 3] | (a->bi_ws[i2 >> 3] & ws);
-	unsigned b3 = a->tri_any[i3 >> 3] | (a->tri_ws[i3 >> 3] & ws);
-	return ((b2 >> (i2 & 7)) | (b3 >> (i3 & 7))) & 1;
+	unsigned i2 = (unsigned)a->fold[c0] << 8 | a->fold[c1];
+	return ac_bit(a->bi_inner, i2) && ac_candidate(a, c0, c1, c2, c3, 0);
 }
 
 static inline uint32_t ac_child(const struct ac *a, uint32_t st, unsigned char c)

@@ -537,13 +537,10 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = t[i];
 		unsigned char c1 = i + 1 < len ? t[i + 1] : 0;
-		int cand;
-		if (prev_word) {
-			cand = ac_candidate_inner(ac, c, c1);
-		} else {
-			unsigned char c2 = i + 2 < len ? t[i + 2] : 0;
-			cand = ac_candidate(ac, c, c1, c2, 1);
-		}
+		unsigned char c2 = i + 2 < len ? t[i + 2] : 0;
+		unsigned char c3 = i + 3 < len ? t[i + 3] : 0;
+		int cand = prev_word ? ac_candidate_inner(ac, c, c1, c2, c3)
+				     : ac_candidate(ac, c, c1, c2, c3, 1);
 		if (__builtin_expect(cand, 0)) {
 			/* walk the trie anchored at i */
 			uint32_t st = 0;
