@@ -103,6 +103,9 @@ struct ac *ac_new(const char *const *words, const size_t *lens,
 		int ws = word_start && word_start[i];
 		unsigned c0 = a->fold[(unsigned char)words[i][0]];
 		if (!ws) {
+			a->inner_first[c0] = 1;
+			if (c0 >= 'a' && c0 <= 'z')
+				a->inner_first[c0 - 32] = 1;
 			if (lens[i] == 1)
 				for (unsigned c1 = 0; c1 < 256; c1++)
 					ac_set_bigram(a->bi_inner, c0, c1);

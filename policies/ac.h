@@ -52,6 +52,7 @@ struct ac {
 	uint8_t t3_ws[8192];
 	uint8_t q4_any[8192];  /* keywords of 4+ bytes (hash of the first four) */
 	uint8_t q4_ws[8192];
+	uint8_t inner_first[256]; /* bytes that start a keyword allowed in a word */
 	uint8_t bi_inner[8192]; /* first-two-byte bits of every keyword that may
 				 * start inside a word (the only check there) */
 };
@@ -96,6 +97,8 @@ static inline int ac_candidate(const struct ac *a, unsigned char c0, unsigned ch
 static inline int ac_candidate_inner(const struct ac *a, unsigned char c0, unsigned char c1,
 				     unsigned char c2, unsigned char c3)
 {
+	if (!a->inner_first[c0])
+		return 0;
 	unsigned i2 = (unsigned)a->fold[c0] << 8 | a->fold[c1];
 	return ac_bit(a->bi_inner, i2) && ac_candidate(a, c0, c1, c2, c3, 0);
 }

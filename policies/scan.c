@@ -536,9 +536,16 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	int prev_word = 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = t[i];
-		unsigned char c1 = i + 1 < len ? t[i + 1] : 0;
-		unsigned char c2 = i + 2 < len ? t[i + 2] : 0;
-		unsigned char c3 = i + 3 < len ? t[i + 3] : 0;
+		unsigned char c1, c2, c3;
+		if (__builtin_expect(i + 3 < len, 1)) {
+			c1 = t[i + 1];
+			c2 = t[i + 2];
+			c3 = t[i + 3];
+		} else {
+			c1 = i + 1 < len ? t[i + 1] : 0;
+			c2 = i + 2 < len ? t[i + 2] : 0;
+			c3 = 0;
+		}
 		int cand = prev_word ? ac_candidate_inner(ac, c, c1, c2, c3)
 				     : ac_candidate(ac, c, c1, c2, c3, 1);
 		if (__builtin_expect(cand, 0)) {
