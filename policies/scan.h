@@ -1,4 +1,4 @@
-/* The single-pass scanner: Aho-Corasick keyword prefilter plus shape
+/* The single-pass scanner: multi-literal keyword prefilter plus shape
  * recognition in one pass, then exact validators (policies/detector.h).
  *
  * A scanner is built once (from the builtin detector table plus custom
