@@ -152,6 +152,10 @@ static const struct lexicon_vector lexicon_vectors[] = {
 	{ "sexual_orientation", "Él es gay.", "gay" },                        /* capital UTF-8 pronoun */
 	{ "religion", "Er ist Christian Weber.", NULL },
 	{ "health", "Tengo asma desde pequeño.", "asma" },
+	{ "biometric", "I replaced the fingerprint sensor on his laptop.", NULL }, /* a thing's modifier */
+	{ "biometric", "His fingerprint unlocks the door.", "fingerprint" },
+	{ "health", "Ich teste unsere Diabetes-Software.", NULL },
+	{ "political_opinion", "Ich habe die SPD-Pressemitteilung gelesen.", NULL },
 	{ "religion", "Er ist Zeuge Jehovas.", "Zeuge Jehovas" },                     /* a given name, not a belief */
 };
 
