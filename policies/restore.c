@@ -255,18 +255,30 @@ static int restore_is_alnum(char c)
 	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-static const char *restore_memmem_last(const char *h, size_t hn, const char *nd, size_t nn)
+/* Offset of the first "-----BEGIN" whose block has no complete "-----END
+ * ...-----" line before the next BEGIN (or the end), else SIZE_MAX. The
+ * first one, so that an unterminated block is never released because a
+ * later block is complete. */
+static size_t restore_pem_open(const char *p, size_t n)
 {
-	const char *last = NULL, *p = h;
-	while (hn >= nn) {
-		const char *q = memmem(p, hn, nd, nn);
-		if (!q)
-			break;
-		last = q;
-		hn -= (size_t)(q - p) + 1;
-		p = q + 1;
+	const char *at = p;
+	for (;;) {
+		size_t left = n - (size_t)(at - p);
+		const char *begin = left >= 10 ? memmem(at, left, "-----BEGIN", 10) : NULL;
+		if (!begin)
+			return SIZE_MAX;
+		size_t b = (size_t)(begin - p);
+		const char *next = n - b > 10 ? memmem(begin + 10, n - b - 10, "-----BEGIN", 10) : NULL;
+		size_t lim = next ? (size_t)(next - p) : n;
+		const char *end = memmem(begin, lim - b, "-----END", 8);
+		const char *close = end && lim - (size_t)(end + 8 - p) >= 5 ?
+			memmem(end + 8, lim - (size_t)(end + 8 - p), "-----", 5) : NULL;
+		if (!close)
+			return b;
+		if (!next)
+			return SIZE_MAX;
+		at = next;
 	}
-	return last;
 }
 
 /* How many bytes of pending may be released now (the rest is held back).
@@ -276,18 +288,12 @@ static size_t restore_guard_release_point(const struct restore_guard *g, size_t 
 	const char *p = g->pending.p;
 	size_t n = g->pending.n;
 	*pem_from = SIZE_MAX;
-	const char *begin = restore_memmem_last(p, n, "-----BEGIN", 10);
-	if (begin) {
-		size_t b = (size_t)(begin - p);
-		const char *end = memmem(begin, n - b, "-----END", 8);
-		/* The END line is complete once its closing dashes arrived. */
-		const char *close = end ? memmem(end + 8, n - (size_t)(end + 8 - p), "-----", 5) : NULL;
-		if (!close) {
-			if (n - b < RESTORE_GUARD_PEM_MAX)
-				return b;
-			*pem_from = b;
-			return n;
-		}
+	size_t b = restore_pem_open(p, n);
+	if (b != SIZE_MAX) {
+		if (n - b < RESTORE_GUARD_PEM_MAX)
+			return b;
+		*pem_from = b;
+		return n;
 	}
 	size_t r = n;
 	while (r > 0 && !restore_is_space(p[r - 1]))
@@ -480,9 +486,8 @@ int restore_guard_finish(struct restore_guard *g, const char **out, size_t *outl
 	}
 	size_t pem_from = SIZE_MAX;
 	/* An unterminated PEM block at the end is redacted whole. */
-	const char *begin = g->pending.n ? restore_memmem_last(g->pending.p, g->pending.n, "-----BEGIN", 10) : NULL;
-	if (begin && !memmem(begin, g->pending.n - (size_t)(begin - g->pending.p), "-----END", 8))
-		pem_from = (size_t)(begin - g->pending.p);
+	if (g->pending.n)
+		pem_from = restore_pem_open(g->pending.p, g->pending.n);
 	if (restore_guard_release(g, g->pending.n, pem_from, err, errlen) < 0)
 		return -1;
 	*out = g->out.p;

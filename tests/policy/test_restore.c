@@ -300,6 +300,16 @@ static void test_guard(struct policy_set *set, const char *how)
 	ok(n > 0 && memmem(out, n, "-----END PRIVATE KEY-----", 25) != NULL, "released whole once END arrives (for the scanner)");
 	restore_guard_free(g);
 
+	/* A complete block after an unterminated one does not release the first. */
+	g = restore_guard_new(set, &ctx, NULL, NULL);
+	const char *two = "a -----BEGIN PRIVATE KEY-----\nSECRETSECRET\n b -----BEGIN CERTIFICATE-----\nCCC\n-----END CERTIFICATE-----\n c ";
+	restore_guard_feed(g, two, strlen(two), &out, &n, err, sizeof err);
+	ok(n == 2 && memcmp(out, "a ", 2) == 0, "unterminated first block held although a later one is complete");
+	restore_guard_finish(g, &out, &n, err, sizeof err);
+	ok(memmem(out, n, "SECRET", 6) == NULL && memmem(out, n, "[PRIVATE_KEY]", 13) != NULL,
+	   "and redacted at the end of the answer");
+	restore_guard_free(g);
+
 	g = restore_guard_new(set, &ctx, NULL, NULL);
 	restore_guard_feed(g, "x -----BEGIN PRIVATE KEY-----\n", 30, &out, &n, err, sizeof err);
 	char chunk[1024];
