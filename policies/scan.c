@@ -69,6 +69,14 @@ struct policy_scanner {
 	struct scan_shape_subs shape[SCAN_N_SHAPES];
 	uint32_t shape_mask;  /* union of all detectors' shapes */
 	unsigned num_min_digits; /* shortest number run any detector wants */
+	uint8_t byteinfo[256];   /* SCAN_INFO_* per byte */
+};
+
+/* Per-byte facts pass 1 needs, folded into one table per scanner. */
+enum scan_info {
+	SCAN_INFO_WORD = 1u << 0,    /* SCAN_BYTE_WORD */
+	SCAN_INFO_TRIGGER = 1u << 1, /* may start a shape */
+	SCAN_INFO_INNER = 1u << 2,   /* may start a keyword inside a word */
 };
 
 struct scan_event {
@@ -375,6 +383,11 @@ struct policy_scanner *policy_scanner_new(const struct detector *const *extra,
 			scan_is((unsigned char)words[k][0], SCAN_BYTE_WORD);
 	s->ac = ac_new(words, lens, ws, s->n_kw, acerr, sizeof(acerr));
 	free(ws);
+	if (s->ac)
+		for (unsigned c = 0; c < 256; c++)
+			s->byteinfo[c] = (uint8_t)((scan_is((unsigned char)c, SCAN_BYTE_WORD) ? SCAN_INFO_WORD : 0) |
+						   (scan_trigger_byte[c] ? SCAN_INFO_TRIGGER : 0) |
+						   (s->ac->inner_first[c] ? SCAN_INFO_INNER : 0));
 	if (!s->ac) {
 		scan_set_error(err, errlen, NULL, acerr);
 		goto fail;
@@ -532,22 +545,28 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	sc->n_ev = 0;
 	sc->n_ctx = 0;
 
-	/* Pass 1. */
+	/* Pass 1. One table load per byte decides whether anything can start
+	 * here: a word start, a byte that starts an in-word keyword, or a
+	 * shape trigger; most bytes inside words need nothing more. */
 	int prev_word = 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = t[i];
-		unsigned char c1, c2, c3;
-		if (__builtin_expect(i + 3 < len, 1)) {
-			c1 = t[i + 1];
-			c2 = t[i + 2];
-			c3 = t[i + 3];
-		} else {
-			c1 = i + 1 < len ? t[i + 1] : 0;
-			c2 = i + 2 < len ? t[i + 2] : 0;
-			c3 = 0;
+		unsigned info = s->byteinfo[c];
+		int cand = 0;
+		if (!prev_word || (info & SCAN_INFO_INNER)) {
+			unsigned char c1, c2, c3;
+			if (__builtin_expect(i + 3 < len, 1)) {
+				c1 = t[i + 1];
+				c2 = t[i + 2];
+				c3 = t[i + 3];
+			} else {
+				c1 = i + 1 < len ? t[i + 1] : 0;
+				c2 = i + 2 < len ? t[i + 2] : 0;
+				c3 = 0;
+			}
+			cand = prev_word ? ac_candidate_inner(ac, c, c1, c2, c3)
+					 : ac_candidate(ac, c, c1, c2, c3, 1);
 		}
-		int cand = prev_word ? ac_candidate_inner(ac, c, c1, c2, c3)
-				     : ac_candidate(ac, c, c1, c2, c3, 1);
 		if (__builtin_expect(cand, 0)) {
 			/* walk the trie anchored at i */
 			uint32_t st = 0;
@@ -567,8 +586,8 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 				}
 			}
 		}
-		prev_word = scan_byte_class[c] & SCAN_BYTE_WORD;
-		if (__builtin_expect(!scan_trigger_byte[c], 1))
+		prev_word = info & SCAN_INFO_WORD;
+		if (__builtin_expect(!(info & SCAN_INFO_TRIGGER), 1))
 			continue;
 		if (c == '@') {
 			if (want_at && scan_push_event(sc, i, i + 1, 2, 1) < 0)
