@@ -128,6 +128,11 @@ struct ac *ac_new(const char *const *words, const size_t *lens,
 			bm[h >> 3] |= (uint8_t)(1u << (h & 7));
 		}
 	}
+	for (size_t b = 0; b < sizeof(a->bi_w); b++) {
+		a->bi_w[b] = a->bi_any[b] | a->bi_ws[b];
+		a->t3_w[b] = a->t3_any[b] | a->t3_ws[b];
+		a->q4_w[b] = a->q4_any[b] | a->q4_ws[b];
+	}
 	for (unsigned c = 'A'; c <= 'Z'; c++)
 		a->cls[c] = a->cls[c + 32];
 	a->ncls = ncls;

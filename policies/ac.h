@@ -52,6 +52,9 @@ struct ac {
 	uint8_t t3_ws[8192];
 	uint8_t q4_any[8192];  /* keywords of 4+ bytes (hash of the first four) */
 	uint8_t q4_ws[8192];
+	uint8_t bi_w[8192];    /* at word starts: bi_any | bi_ws, one load */
+	uint8_t t3_w[8192];    /* t3_any | t3_ws */
+	uint8_t q4_w[8192];    /* q4_any | q4_ws */
 	uint8_t inner_first[256]; /* bytes that start a keyword allowed in a word */
 	uint8_t bi_inner[8192]; /* first-two-byte bits of every keyword that may
 				 * start inside a word (the only check there) */
@@ -78,19 +81,20 @@ struct ac *ac_new(const char *const *words, const size_t *lens,
 		  const uint8_t *word_start, size_t n, char *err, size_t errlen);
 void ac_free(struct ac *a);
 
-/* 1 when a keyword may start at bytes c0..c3 (0 past the end). */
+/* 1 when a keyword may start at bytes c0..c3 (0 past the end). At a word
+ * start the merged maps answer for both kinds of keyword in one load. */
 static inline int ac_candidate(const struct ac *a, unsigned char c0, unsigned char c1,
 			       unsigned char c2, unsigned char c3, int at_word_start)
 {
 	unsigned f0 = a->fold[c0], f1 = a->fold[c1], f2 = a->fold[c2];
 	unsigned i2 = f0 << 8 | f1;
-	if (ac_bit(a->bi_any, i2) || (at_word_start && ac_bit(a->bi_ws, i2)))
+	if (ac_bit(at_word_start ? a->bi_w : a->bi_any, i2))
 		return 1;
 	unsigned h3 = ac_hash3(f0, f1, f2);
-	if (ac_bit(a->t3_any, h3) || (at_word_start && ac_bit(a->t3_ws, h3)))
+	if (ac_bit(at_word_start ? a->t3_w : a->t3_any, h3))
 		return 1;
 	unsigned h4 = ac_hash4(f0, f1, f2, a->fold[c3]);
-	return ac_bit(a->q4_any, h4) || (at_word_start && ac_bit(a->q4_ws, h4));
+	return ac_bit(at_word_start ? a->q4_w : a->q4_any, h4);
 }
 
 /* Inside a word only keywords without the word-start rule can begin. */

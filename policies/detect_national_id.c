@@ -63,27 +63,41 @@ static int detect_national_word(const struct scan_input *in, size_t i)
 			       in->text[i] == '_');
 }
 
+/* strchr() without the call: seps has a handful of bytes; NUL is no
+ * separator. */
+static int detect_national_is_sep(const char *seps, uint8_t c)
+{
+	if (!c)
+		return 0;
+	for (; *seps; seps++)
+		if ((uint8_t)*seps == c)
+			return 1;
+	return 0;
+}
+
 static int detect_national_match_digits(const struct scan_input *in,
 					const struct scan_trigger *t,
 					struct policy_findings *out)
 {
 	const struct detect_national_digits *r = in->det->arg;
 	struct scan_group g[16];
-	size_t ng = scan_number_groups(in->text, t->start, t->end, g, 16);
 
 	if (t->digits < r->ndigits || in->text[t->start] == '+')
 		return 0;   /* too short, or an international phone number */
+	size_t ng = scan_number_groups(in->text, t->start, t->end, g, 16);
 	for (size_t i = 0; i < ng; i++) {
 		size_t total = 0;
 		char d[20], shape[17];
 		for (size_t j = i; j < ng && j - i < 16; j++) {
 			size_t gl = g[j].end - g[j].start;
-			if (j > i && (!g[j].sep || !strchr(r->seps, g[j].sep) ||
+			if (j > i && (!detect_national_is_sep(r->seps, g[j].sep) ||
 				      g[j].start - g[j - 1].end != 1))
 				break;
 			if (total + gl > r->ndigits)
 				break;
-			memcpy(d + total, in->text + g[j].start, gl);
+			/* groups are short: a byte loop beats a memcpy call here */
+			for (size_t q = 0; q < gl; q++)
+				d[total + q] = in->text[g[j].start + q];
 			shape[j - i] = (char)('0' + gl);
 			total += gl;
 			if (total != r->ndigits)
