@@ -17,6 +17,13 @@
 
 #include "policies/ac.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SCAN_HAVE_AVX2 1
+#include <immintrin.h>
+#else
+#define SCAN_HAVE_AVX2 0
+#endif
+
 #define D SCAN_BYTE_DIGIT | SCAN_BYTE_HEX
 #define UH SCAN_BYTE_UPPER | SCAN_BYTE_HEX
 #define LH SCAN_BYTE_LOWER | SCAN_BYTE_HEX
@@ -70,6 +77,15 @@ struct policy_scanner {
 	uint32_t shape_mask;  /* union of all detectors' shapes */
 	unsigned num_min_digits; /* shortest number run any detector wants */
 	uint8_t byteinfo[256];   /* SCAN_INFO_* per byte */
+	/* Pass 1's position filter (see scan_block_mask): per byte class
+	 * W = word byte, A = worth a look after a non-word byte (may start a
+	 * keyword, or a shape trigger), B = worth a look inside a word (may
+	 * start an in-word keyword, or a shape trigger). For ASCII bytes as
+	 * nibble tables: bit (c >> 4) of lo_x[c & 15]; bytes >= 0x80 are all
+	 * word bytes and count as A / B when any of them is. */
+	uint8_t lo_w[16], lo_a[16], lo_b[16];
+	uint8_t high_a, high_b;
+	int use_avx2;
 };
 
 /* Per-byte facts pass 1 needs, folded into one table per scanner. */
@@ -77,6 +93,7 @@ enum scan_info {
 	SCAN_INFO_WORD = 1u << 0,    /* SCAN_BYTE_WORD */
 	SCAN_INFO_TRIGGER = 1u << 1, /* may start a shape */
 	SCAN_INFO_INNER = 1u << 2,   /* may start a keyword inside a word */
+	SCAN_INFO_FIRST = 1u << 3,   /* first byte of some keyword */
 };
 
 struct scan_event {
@@ -278,6 +295,39 @@ static void scan_set_error(char *err, size_t errlen, const char *id, const char 
 		snprintf(err, errlen, "%s", what);
 }
 
+/* The position filter of pass 1. A byte position needs the loop body only
+ * when a keyword can start there or a shape trigger sits there: after a
+ * non-word byte that is a keyword's first byte (the trie's root has a
+ * child for it) or a trigger; inside a word a byte that starts an in-word
+ * keyword or a trigger. Everything else (most letters inside words, and
+ * spaces) is skipped 32 bytes at a time. Skipping is exact: the body at a
+ * skipped position would find nothing (the anchored walk fails at its
+ * first byte, ac_candidate_inner() refuses it), so results are identical
+ * with or without the filter, and with or without AVX2. */
+static void scan_build_filter(struct policy_scanner *s)
+{
+	for (unsigned c = 0; c < 256; c++) {
+		unsigned info = s->byteinfo[c];
+		if (ac_child(s->ac, 0, (unsigned char)c))
+			info |= SCAN_INFO_FIRST;
+		s->byteinfo[c] = (uint8_t)info;
+		int w = (info & SCAN_INFO_WORD) != 0;
+		int a = (info & (SCAN_INFO_FIRST | SCAN_INFO_TRIGGER)) != 0;
+		int b = (info & (SCAN_INFO_INNER | SCAN_INFO_TRIGGER)) != 0;
+		if (c >= 0x80) {
+			s->high_a |= (uint8_t)a;
+			s->high_b |= (uint8_t)b;
+			continue;
+		}
+		s->lo_w[c & 15] |= (uint8_t)(w << (c >> 4));
+		s->lo_a[c & 15] |= (uint8_t)(a << (c >> 4));
+		s->lo_b[c & 15] |= (uint8_t)(b << (c >> 4));
+	}
+#if SCAN_HAVE_AVX2
+	s->use_avx2 = __builtin_cpu_supports("avx2") && !getenv("HAFEN_SCAN_NO_AVX2");
+#endif
+}
+
 void policy_scanner_free(struct policy_scanner *s)
 {
 	if (!s)
@@ -392,6 +442,7 @@ struct policy_scanner *policy_scanner_new(const struct detector *const *extra,
 		scan_set_error(err, errlen, NULL, acerr);
 		goto fail;
 	}
+	scan_build_filter(s);
 	free(words);
 	free(lens);
 	return s;
@@ -516,18 +567,179 @@ static int scan_is_hexgroup_byte(unsigned char c)
 	return scan_is(c, SCAN_BYTE_HEX) || c == ':' || c == '.' || c == '-';
 }
 
+/* Where shape runs already read end (a run is not re-entered). */
+struct scan_pos {
+	size_t num_end, alnum_end, hex_end;
+};
+
+/* Per-byte class bits of one block of n <= 64 bytes (the reference the
+ * AVX2 version must agree with). */
+static void scan_classify_scalar(const struct policy_scanner *s, const unsigned char *p,
+				 size_t n, uint64_t *w, uint64_t *a, uint64_t *b)
+{
+	uint64_t ww = 0, aa = 0, bb = 0;
+	for (size_t j = 0; j < n; j++) {
+		unsigned info = s->byteinfo[p[j]];
+		ww |= (uint64_t)((info & SCAN_INFO_WORD) != 0) << j;
+		aa |= (uint64_t)((info & (SCAN_INFO_FIRST | SCAN_INFO_TRIGGER)) != 0) << j;
+		bb |= (uint64_t)((info & (SCAN_INFO_INNER | SCAN_INFO_TRIGGER)) != 0) << j;
+	}
+	*w = ww;
+	*a = aa;
+	*b = bb;
+}
+
+#if SCAN_HAVE_AVX2
+/* 32 bytes: bit j set when byte j is in the class given by the nibble
+ * table lo (ASCII) or, for bytes >= 0x80, when high is set. */
+__attribute__((target("avx2")))
+static inline uint32_t scan_class32(__m256i v, __m256i lo_nib, __m256i hi_bit,
+				    const uint8_t *lo, int high)
+{
+	__m256i tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lo));
+	__m256i hit = _mm256_and_si256(_mm256_shuffle_epi8(tab, lo_nib), hi_bit);
+	uint32_t m = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(hit, _mm256_setzero_si256()));
+	if (high)
+		m |= (uint32_t)_mm256_movemask_epi8(v);
+	return m;
+}
+
+__attribute__((target("avx2")))
+static void scan_classify_avx2(const struct policy_scanner *s, const unsigned char *p,
+			       uint64_t *w, uint64_t *a, uint64_t *b)
+{
+	/* bit (c >> 4) for ASCII high nibbles 0-7; 0 for 8-15 (bytes >= 0x80
+	 * are handled by their sign bit) */
+	const __m256i bits = _mm256_setr_epi8(1, 2, 4, 8, 16, 32, 64, (char)128,
+					      0, 0, 0, 0, 0, 0, 0, 0,
+					      1, 2, 4, 8, 16, 32, 64, (char)128,
+					      0, 0, 0, 0, 0, 0, 0, 0);
+	const __m256i nib = _mm256_set1_epi8(0x0f);
+	uint64_t ww = 0, aa = 0, bb = 0;
+	for (unsigned h = 0; h < 2; h++) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(p + 32 * h));
+		__m256i lo = _mm256_and_si256(v, nib);
+		__m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib);
+		__m256i hb = _mm256_shuffle_epi8(bits, hi);
+		ww |= (uint64_t)scan_class32(v, lo, hb, s->lo_w, 1) << (32 * h);
+		aa |= (uint64_t)scan_class32(v, lo, hb, s->lo_a, s->high_a) << (32 * h);
+		bb |= (uint64_t)scan_class32(v, lo, hb, s->lo_b, s->high_b) << (32 * h);
+	}
+	*w = ww;
+	*a = aa;
+	*b = bb;
+}
+#endif
+
+/* The body of pass 1 at position i: keywords anchored at i, then a shape
+ * that starts at i. prev_word: whether t[i - 1] is a word byte. */
+static int scan_at(const struct policy_scanner *s, struct scan_scratch *sc,
+		   const unsigned char *t, size_t len, size_t i, int prev_word,
+		   struct scan_pos *ps)
+{
+	const struct ac *ac = s->ac;
+	const char *text = (const char *)t;
+	unsigned char c = t[i];
+	unsigned info = s->byteinfo[c];
+	int cand = 0;
+
+	if (!prev_word || (info & SCAN_INFO_INNER)) {
+		unsigned char c1, c2, c3;
+		if (__builtin_expect(i + 3 < len, 1)) {
+			c1 = t[i + 1];
+			c2 = t[i + 2];
+			c3 = t[i + 3];
+		} else {
+			c1 = i + 1 < len ? t[i + 1] : 0;
+			c2 = i + 2 < len ? t[i + 2] : 0;
+			c3 = 0;
+		}
+		cand = prev_word ? ac_candidate_inner(ac, c, c1, c2, c3)
+				 : ac_candidate(ac, c, c1, c2, c3, 1);
+	}
+	if (cand) {
+		/* walk the trie anchored at i */
+		uint32_t q = 0;
+		for (size_t j = i; j < len; j++) {
+			q = ac_child(ac, q, t[j]);
+			if (!q)
+				break;
+			if (!(q & AC_HAS_OUTPUT))
+				continue;
+			size_t n;
+			const uint32_t *wd = ac_outputs(ac, q, &n);
+			for (size_t k = 0; k < n; k++) {
+				if ((s->kw[wd[k]].flags & DETECTOR_KW_WORD_START) && prev_word)
+					continue;
+				if (scan_keyword_hit(s, sc, text, len, wd[k], i, j + 1) < 0)
+					return -1;
+			}
+		}
+	}
+	if (!(info & SCAN_INFO_TRIGGER))
+		return 0;
+	if (c == '@')
+		return (s->shape_mask & SCAN_SHAPE_AT) ? scan_push_event(sc, i, i + 1, 2, 1) : 0;
+	if ((c == ':' || c == '-') && (s->shape_mask & SCAN_SHAPE_HEXGROUP) && i >= ps->hex_end &&
+	    i > 0 && i + 1 < len && scan_is_hexgroup_byte(t[i - 1]) &&
+	    (scan_is(t[i + 1], SCAN_BYTE_HEX) || t[i + 1] == ':')) {
+		size_t a = i, b = i;
+		unsigned colons = 0, dashes = 0;
+		while (a > 0 && scan_is_hexgroup_byte(t[a - 1]))
+			a--;
+		while (b < len && scan_is_hexgroup_byte(t[b])) {
+			colons += t[b] == ':';
+			dashes += t[b] == '-';
+			b++;
+		}
+		for (size_t q = a; q < i; q++) {
+			colons += t[q] == ':';
+			dashes += t[q] == '-';
+		}
+		ps->hex_end = b;
+		if (colons >= 2 || dashes >= 5)
+			return scan_push_event(sc, a, b, 3, 1);
+		return 0;
+	}
+	if (!(scan_byte_class[c] & SCAN_BYTE_DIGIT))
+		return 0;
+	if ((s->shape_mask & SCAN_SHAPE_ALNUM) && i >= ps->alnum_end) {
+		size_t a = i, b = i + 1;
+		int letters = 0;
+		while (a > 0 && scan_is(t[a - 1], SCAN_BYTE_ALNUM)) {
+			a--;
+			letters |= !scan_is(t[a], SCAN_BYTE_DIGIT);
+		}
+		while (b < len && scan_is(t[b], SCAN_BYTE_ALNUM)) {
+			letters |= !scan_is(t[b], SCAN_BYTE_DIGIT);
+			b++;
+		}
+		ps->alnum_end = b;
+		if (letters && !(a > 0 && scan_is(t[a - 1], SCAN_BYTE_HIGH)) &&
+		    !(b < len && scan_is(t[b], SCAN_BYTE_HIGH)) &&
+		    scan_push_event(sc, a, b, 1, 1) < 0)
+			return -1;
+	}
+	if ((s->shape_mask & SCAN_SHAPE_NUMBER) && i >= ps->num_end) {
+		size_t a;
+		unsigned nd;
+		size_t b = scan_number_run(text, len, i, &a, &nd);
+		ps->num_end = b;
+		if (nd >= s->num_min_digits) {
+			if (scan_push_event(sc, a, b, 0, 1) < 0)
+				return -1;
+			sc->ev[sc->n_ev - 1].digits = (uint16_t)(nd > UINT16_MAX ? UINT16_MAX : nd);
+		}
+	}
+	return 0;
+}
+
 int policy_scan_text(const struct policy_scanner *s, const char *text,
 		     size_t len, struct policy_findings *out)
 {
 	const unsigned char *t = (const unsigned char *)text;
-	const struct ac *ac = s->ac;
 	struct scan_scratch *sc;
 	size_t base = out->n;
-	size_t num_end = 0, alnum_end = 0, hex_end = 0;
-	const uint32_t want_num = s->shape_mask & SCAN_SHAPE_NUMBER;
-	const uint32_t want_alnum = s->shape_mask & SCAN_SHAPE_ALNUM;
-	const uint32_t want_at = s->shape_mask & SCAN_SHAPE_AT;
-	const uint32_t want_hex = s->shape_mask & SCAN_SHAPE_HEXGROUP;
 
 	out->error = NULL;
 	if (len > POLICY_SCAN_MAX_LEN) {
@@ -545,105 +757,30 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	sc->n_ev = 0;
 	sc->n_ctx = 0;
 
-	/* Pass 1. One table load per byte decides whether anything can start
-	 * here: a word start, a byte that starts an in-word keyword, or a
-	 * shape trigger; most bytes inside words need nothing more. */
-	int prev_word = 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = t[i];
-		unsigned info = s->byteinfo[c];
-		int cand = 0;
-		if (!prev_word || (info & SCAN_INFO_INNER)) {
-			unsigned char c1, c2, c3;
-			if (__builtin_expect(i + 3 < len, 1)) {
-				c1 = t[i + 1];
-				c2 = t[i + 2];
-				c3 = t[i + 3];
-			} else {
-				c1 = i + 1 < len ? t[i + 1] : 0;
-				c2 = i + 2 < len ? t[i + 2] : 0;
-				c3 = 0;
-			}
-			cand = prev_word ? ac_candidate_inner(ac, c, c1, c2, c3)
-					 : ac_candidate(ac, c, c1, c2, c3, 1);
-		}
-		if (__builtin_expect(cand, 0)) {
-			/* walk the trie anchored at i */
-			uint32_t st = 0;
-			for (size_t j = i; j < len; j++) {
-				st = ac_child(ac, st, t[j]);
-				if (!st)
-					break;
-				if (!(st & AC_HAS_OUTPUT))
-					continue;
-				size_t n;
-				const uint32_t *w = ac_outputs(ac, st, &n);
-				for (size_t q = 0; q < n; q++) {
-					if ((s->kw[w[q]].flags & DETECTOR_KW_WORD_START) && prev_word)
-						continue;
-					if (scan_keyword_hit(s, sc, text, len, w[q], i, j + 1) < 0)
-						goto oom;
-				}
-			}
-		}
-		prev_word = info & SCAN_INFO_WORD;
-		if (__builtin_expect(!(info & SCAN_INFO_TRIGGER), 1))
-			continue;
-		if (c == '@') {
-			if (want_at && scan_push_event(sc, i, i + 1, 2, 1) < 0)
+	/* Pass 1. The position filter (scan_build_filter) picks, 64 bytes at a
+	 * time, the positions where a keyword or a shape can start; only those
+	 * run scan_at(). */
+	struct scan_pos st = { 0, 0, 0 };
+	uint64_t carry = 0;
+	for (size_t blk = 0; blk < len; blk += 64) {
+		size_t n = len - blk < 64 ? len - blk : 64;
+		uint64_t w, am, bm;
+#if SCAN_HAVE_AVX2
+		if (n == 64 && s->use_avx2)
+			scan_classify_avx2(s, t + blk, &w, &am, &bm);
+		else
+#endif
+			scan_classify_scalar(s, t + blk, n, &w, &am, &bm);
+		uint64_t prevw = w << 1 | carry;
+		carry = w >> 63;
+		uint64_t m = (~prevw & am) | (prevw & bm);
+		if (n < 64)
+			m &= (UINT64_C(1) << n) - 1;
+		while (m) {
+			unsigned bit = (unsigned)__builtin_ctzll(m);
+			m &= m - 1;
+			if (scan_at(s, sc, t, len, blk + bit, (prevw >> bit) & 1, &st) < 0)
 				goto oom;
-			continue;
-		}
-		if ((c == ':' || c == '-') && want_hex && i >= hex_end &&
-		    i > 0 && i + 1 < len && scan_is_hexgroup_byte(t[i - 1]) &&
-		    (scan_is(t[i + 1], SCAN_BYTE_HEX) || t[i + 1] == ':')) {
-			size_t a = i, b = i;
-			unsigned colons = 0, dashes = 0;
-			while (a > 0 && scan_is_hexgroup_byte(t[a - 1]))
-				a--;
-			while (b < len && scan_is_hexgroup_byte(t[b])) {
-				colons += t[b] == ':';
-				dashes += t[b] == '-';
-				b++;
-			}
-			for (size_t q = a; q < i; q++) {
-				colons += t[q] == ':';
-				dashes += t[q] == '-';
-			}
-			hex_end = b;
-			if ((colons >= 2 || dashes >= 5) && scan_push_event(sc, a, b, 3, 1) < 0)
-				goto oom;
-			continue;
-		}
-		if (!(scan_byte_class[c] & SCAN_BYTE_DIGIT))
-			continue;
-		if (want_alnum && i >= alnum_end) {
-			size_t a = i, b = i + 1;
-			int letters = 0;
-			while (a > 0 && scan_is(t[a - 1], SCAN_BYTE_ALNUM)) {
-				a--;
-				letters |= !scan_is(t[a], SCAN_BYTE_DIGIT);
-			}
-			while (b < len && scan_is(t[b], SCAN_BYTE_ALNUM)) {
-				letters |= !scan_is(t[b], SCAN_BYTE_DIGIT);
-				b++;
-			}
-			alnum_end = b;
-			if (letters && !(a > 0 && scan_is(t[a - 1], SCAN_BYTE_HIGH)) &&
-			    !(b < len && scan_is(t[b], SCAN_BYTE_HIGH)) &&
-			    scan_push_event(sc, a, b, 1, 1) < 0)
-				goto oom;
-		}
-		if (want_num && i >= num_end) {
-			size_t a;
-			unsigned nd;
-			size_t b = scan_number_run(text, len, i, &a, &nd);
-			num_end = b;
-			if (nd >= s->num_min_digits) {
-				if (scan_push_event(sc, a, b, 0, 1) < 0)
-					goto oom;
-				sc->ev[sc->n_ev - 1].digits = (uint16_t)(nd > UINT16_MAX ? UINT16_MAX : nd);
-			}
 		}
 	}
 
