@@ -83,8 +83,13 @@ struct policy_scanner {
 	 * start an in-word keyword, or a shape trigger). For ASCII bytes as
 	 * nibble tables: bit (c >> 4) of lo_x[c & 15]; bytes >= 0x80 are all
 	 * word bytes and count as A / B when any of them is. */
-	uint8_t lo_w[16], lo_a[16], lo_b[16];
-	uint8_t high_a, high_b;
+	uint8_t lo_w[16], lo_a[16], lo_t[16];
+	uint8_t high_a;
+	/* In-word keyword starts, two bytes at a time (the bigrams of
+	 * ac->bi_inner, both cases), as 8 buckets over the nibbles of the
+	 * first and the second byte: a position passes when some bucket has
+	 * both nibbles of both bytes. A superset of bi_inner, never less. */
+	uint8_t in_lo0[16], in_hi0[16], in_lo1[16], in_hi1[16];
 	int use_avx2;
 };
 
@@ -306,26 +311,57 @@ static void scan_set_error(char *err, size_t errlen, const char *id, const char 
  * with or without the filter, and with or without AVX2. */
 static void scan_build_filter(struct policy_scanner *s)
 {
+	const struct ac *ac = s->ac;
+	uint8_t bucket[256];
+	unsigned nb = 0;
+
+	memset(bucket, 0xff, sizeof(bucket));
 	for (unsigned c = 0; c < 256; c++) {
 		unsigned info = s->byteinfo[c];
-		if (ac_child(s->ac, 0, (unsigned char)c))
+		if (ac_child(ac, 0, (unsigned char)c))
 			info |= SCAN_INFO_FIRST;
 		s->byteinfo[c] = (uint8_t)info;
 		int w = (info & SCAN_INFO_WORD) != 0;
 		int a = (info & (SCAN_INFO_FIRST | SCAN_INFO_TRIGGER)) != 0;
-		int b = (info & (SCAN_INFO_INNER | SCAN_INFO_TRIGGER)) != 0;
+		int t = (info & SCAN_INFO_TRIGGER) != 0;
 		if (c >= 0x80) {
 			s->high_a |= (uint8_t)a;
-			s->high_b |= (uint8_t)b;
-			continue;
+			continue;   /* word bytes, never triggers */
 		}
 		s->lo_w[c & 15] |= (uint8_t)(w << (c >> 4));
 		s->lo_a[c & 15] |= (uint8_t)(a << (c >> 4));
-		s->lo_b[c & 15] |= (uint8_t)(b << (c >> 4));
+		s->lo_t[c & 15] |= (uint8_t)(t << (c >> 4));
+	}
+	/* bi_inner is indexed by folded bytes; a text byte folds to f when it
+	 * is f or (for a-z) f - 32 */
+	for (unsigned f0 = 0; f0 < 256; f0++) {
+		for (unsigned f1 = 0; f1 < 256; f1++) {
+			if (!ac_bit(ac->bi_inner, f0 << 8 | f1))
+				continue;
+			if (bucket[f0] == 0xff)
+				bucket[f0] = (uint8_t)(nb++ % 8);
+			unsigned bit = 1u << bucket[f0];
+			for (unsigned u = 0; u < 2; u++) {
+				unsigned c0 = u && f0 >= 'a' && f0 <= 'z' ? f0 - 32 : f0;
+				unsigned c1 = u && f1 >= 'a' && f1 <= 'z' ? f1 - 32 : f1;
+				s->in_lo0[c0 & 15] |= (uint8_t)bit;
+				s->in_hi0[c0 >> 4] |= (uint8_t)bit;
+				s->in_lo1[c1 & 15] |= (uint8_t)bit;
+				s->in_hi1[c1 >> 4] |= (uint8_t)bit;
+			}
+		}
 	}
 #if SCAN_HAVE_AVX2
 	s->use_avx2 = __builtin_cpu_supports("avx2") && !getenv("HAFEN_SCAN_NO_AVX2");
 #endif
+}
+
+/* The same test as the AVX2 buckets, for one position (c1 = 0 past the
+ * end, as ac_candidate_inner() sees it). */
+static int scan_inner_pass(const struct policy_scanner *s, unsigned char c0, unsigned char c1)
+{
+	return (s->in_lo0[c0 & 15] & s->in_hi0[c0 >> 4] &
+		s->in_lo1[c1 & 15] & s->in_hi1[c1 >> 4]) != 0;
 }
 
 void policy_scanner_free(struct policy_scanner *s)
@@ -572,17 +608,21 @@ struct scan_pos {
 	size_t num_end, alnum_end, hex_end;
 };
 
-/* Per-byte class bits of one block of n <= 64 bytes (the reference the
- * AVX2 version must agree with). */
+/* Per-byte filter bits of one block of n <= 64 bytes, rest >= n bytes
+ * left in the text from p (the reference the AVX2 version must agree
+ * with, up to passing more positions): w = word byte, a = worth a look
+ * after a non-word byte, b = worth a look inside a word. */
 static void scan_classify_scalar(const struct policy_scanner *s, const unsigned char *p,
-				 size_t n, uint64_t *w, uint64_t *a, uint64_t *b)
+				 size_t n, size_t rest, uint64_t *w, uint64_t *a, uint64_t *b)
 {
 	uint64_t ww = 0, aa = 0, bb = 0;
 	for (size_t j = 0; j < n; j++) {
 		unsigned info = s->byteinfo[p[j]];
+		unsigned char c1 = j + 1 < rest ? p[j + 1] : 0;
 		ww |= (uint64_t)((info & SCAN_INFO_WORD) != 0) << j;
 		aa |= (uint64_t)((info & (SCAN_INFO_FIRST | SCAN_INFO_TRIGGER)) != 0) << j;
-		bb |= (uint64_t)((info & (SCAN_INFO_INNER | SCAN_INFO_TRIGGER)) != 0) << j;
+		bb |= (uint64_t)((info & SCAN_INFO_TRIGGER) ||
+				 ((info & SCAN_INFO_INNER) && scan_inner_pass(s, p[j], c1))) << j;
 	}
 	*w = ww;
 	*a = aa;
@@ -590,20 +630,27 @@ static void scan_classify_scalar(const struct policy_scanner *s, const unsigned 
 }
 
 #if SCAN_HAVE_AVX2
+__attribute__((target("avx2")))
+static inline __m256i scan_tab(const uint8_t *tab)
+{
+	return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)tab));
+}
+
 /* 32 bytes: bit j set when byte j is in the class given by the nibble
  * table lo (ASCII) or, for bytes >= 0x80, when high is set. */
 __attribute__((target("avx2")))
 static inline uint32_t scan_class32(__m256i v, __m256i lo_nib, __m256i hi_bit,
 				    const uint8_t *lo, int high)
 {
-	__m256i tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lo));
-	__m256i hit = _mm256_and_si256(_mm256_shuffle_epi8(tab, lo_nib), hi_bit);
+	__m256i hit = _mm256_and_si256(_mm256_shuffle_epi8(scan_tab(lo), lo_nib), hi_bit);
 	uint32_t m = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(hit, _mm256_setzero_si256()));
 	if (high)
 		m |= (uint32_t)_mm256_movemask_epi8(v);
 	return m;
 }
 
+/* 64 bytes from p; p[64] must be readable (the second byte of the last
+ * in-word bigram). */
 __attribute__((target("avx2")))
 static void scan_classify_avx2(const struct policy_scanner *s, const unsigned char *p,
 			       uint64_t *w, uint64_t *a, uint64_t *b)
@@ -615,15 +662,25 @@ static void scan_classify_avx2(const struct policy_scanner *s, const unsigned ch
 					      1, 2, 4, 8, 16, 32, 64, (char)128,
 					      0, 0, 0, 0, 0, 0, 0, 0);
 	const __m256i nib = _mm256_set1_epi8(0x0f);
+	const __m256i zero = _mm256_setzero_si256();
 	uint64_t ww = 0, aa = 0, bb = 0;
 	for (unsigned h = 0; h < 2; h++) {
 		__m256i v = _mm256_loadu_si256((const __m256i *)(p + 32 * h));
+		__m256i v1 = _mm256_loadu_si256((const __m256i *)(p + 32 * h + 1));
 		__m256i lo = _mm256_and_si256(v, nib);
 		__m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib);
+		__m256i lo1 = _mm256_and_si256(v1, nib);
+		__m256i hi1 = _mm256_and_si256(_mm256_srli_epi16(v1, 4), nib);
 		__m256i hb = _mm256_shuffle_epi8(bits, hi);
+		__m256i in = _mm256_and_si256(
+			_mm256_and_si256(_mm256_shuffle_epi8(scan_tab(s->in_lo0), lo),
+					 _mm256_shuffle_epi8(scan_tab(s->in_hi0), hi)),
+			_mm256_and_si256(_mm256_shuffle_epi8(scan_tab(s->in_lo1), lo1),
+					 _mm256_shuffle_epi8(scan_tab(s->in_hi1), hi1)));
+		uint32_t inner = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(in, zero));
 		ww |= (uint64_t)scan_class32(v, lo, hb, s->lo_w, 1) << (32 * h);
 		aa |= (uint64_t)scan_class32(v, lo, hb, s->lo_a, s->high_a) << (32 * h);
-		bb |= (uint64_t)scan_class32(v, lo, hb, s->lo_b, s->high_b) << (32 * h);
+		bb |= (uint64_t)(scan_class32(v, lo, hb, s->lo_t, 0) | inner) << (32 * h);
 	}
 	*w = ww;
 	*a = aa;
@@ -766,11 +823,11 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		size_t n = len - blk < 64 ? len - blk : 64;
 		uint64_t w, am, bm;
 #if SCAN_HAVE_AVX2
-		if (n == 64 && s->use_avx2)
+		if (len - blk > 64 && s->use_avx2)
 			scan_classify_avx2(s, t + blk, &w, &am, &bm);
 		else
 #endif
-			scan_classify_scalar(s, t + blk, n, &w, &am, &bm);
+			scan_classify_scalar(s, t + blk, n, len - blk, &w, &am, &bm);
 		uint64_t prevw = w << 1 | carry;
 		carry = w >> 63;
 		uint64_t m = (~prevw & am) | (prevw & bm);
