@@ -110,13 +110,13 @@ static int detect_financial_match_card(const struct scan_input *in,
 				       const struct scan_trigger *t,
 				       struct policy_findings *out)
 {
-	struct scan_group g[16];
+	const struct scan_group *g;
 	size_t ng, best_a = 0, best_b = 0;
 	int best_whole = 0;
 
 	if (t->digits < 13)
 		return 0;
-	ng = scan_number_groups(in->text, t->start, t->end, g, 16);
+	g = scan_trigger_groups(in, t, &ng);
 	for (size_t i = 0; i < ng; i++) {
 		size_t total = 0;
 		char d[20];

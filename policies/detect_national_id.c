@@ -80,11 +80,11 @@ static int detect_national_match_digits(const struct scan_input *in,
 					struct policy_findings *out)
 {
 	const struct detect_national_digits *r = in->det->arg;
-	struct scan_group g[16];
+	size_t ng;
 
 	if (t->digits < r->ndigits || in->text[t->start] == '+')
 		return 0;   /* too short, or an international phone number */
-	size_t ng = scan_number_groups(in->text, t->start, t->end, g, 16);
+	const struct scan_group *g = scan_trigger_groups(in, t, &ng);
 	for (size_t i = 0; i < ng; i++) {
 		size_t total = 0;
 		char d[20], shape[17];

@@ -186,6 +186,12 @@ struct scan_group {
 };
 size_t scan_number_groups(const char *text, size_t start, size_t end,
 			  struct scan_group *g, size_t max);
+/* The same for a NUMBER trigger's run with max = SCAN_TRIGGER_GROUPS,
+ * split once per trigger and shared by the detectors that read it. The
+ * array stays valid until the detector returns. */
+#define SCAN_TRIGGER_GROUPS 16
+const struct scan_group *scan_trigger_groups(const struct scan_input *in,
+					     const struct scan_trigger *t, size_t *n);
 
 /* Byte classes shared by the scanner and the detectors. */
 enum scan_byte_class {

@@ -125,6 +125,11 @@ struct scan_priv {
 	const struct scan_ctx_hit *ctx;
 	size_t n_ctx;
 	size_t base;          /* out->n before the scan */
+	/* the groups of the last NUMBER run asked for (scan_trigger_groups):
+	 * several digit-id detectors read the same run */
+	uint32_t g_start, g_end;
+	size_t g_n;
+	struct scan_group g[SCAN_TRIGGER_GROUPS];
 };
 
 /* The builtin families. Each file: one table of rows. */
@@ -287,6 +292,22 @@ size_t scan_number_groups(const char *text, size_t start, size_t end,
 		sep = 0;
 	}
 	return n;
+}
+
+const struct scan_group *scan_trigger_groups(const struct scan_input *in,
+					     const struct scan_trigger *t, size_t *n)
+{
+	/* priv points to the scan's own (writable) state; the cast only
+	 * undoes the read-only view detectors get */
+	struct scan_priv *p = (struct scan_priv *)(uintptr_t)in->priv;
+
+	if (p->g_start != t->start || p->g_end != t->end) {
+		p->g_n = scan_number_groups(in->text, t->start, t->end, p->g, SCAN_TRIGGER_GROUPS);
+		p->g_start = t->start;
+		p->g_end = t->end;
+	}
+	*n = p->g_n;
+	return p->g;
 }
 
 /* "detector ID: what" (or just "what" without an id). */
@@ -854,7 +875,7 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	}
 
 	/* Pass 2: run the detectors on their triggers. */
-	struct scan_priv priv = { sc->ctx, sc->n_ctx, base };
+	struct scan_priv priv = { sc->ctx, sc->n_ctx, base, 0, 0, 0, { { 0, 0, 0 } } };
 	struct scan_input in = { text, len, NULL, 0, &priv };
 	for (size_t e = 0; e < sc->n_ev; e++) {
 		const struct scan_event *ev = &sc->ev[e];
@@ -886,7 +907,13 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	 * the earlier detector). */
 	struct policy_finding *v = out->v + base;
 	size_t n = out->n - base;
-	if (n > 1)
+	/* findings mostly arrive in order already (triggers are in text
+	 * order); the order is total on distinct findings, so skipping the
+	 * sort of a sorted array changes nothing */
+	size_t sorted = 1;
+	while (sorted < n && scan_finding_cmp(&v[sorted - 1], &v[sorted]) <= 0)
+		sorted++;
+	if (sorted < n)
 		qsort(v, n, sizeof(*v), scan_finding_cmp);
 	size_t kept = 0;
 	for (size_t i = 0; i < n; i++) {
