@@ -905,8 +905,8 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	/* Pass 3: sort by start, longer first; then keep a finding unless it
 	 * overlaps a kept one that beats it (longer, then more confident, then
 	 * the earlier detector). */
-	struct policy_finding *v = out->v + base;
 	size_t n = out->n - base;
+	struct policy_finding *v = n ? out->v + base : NULL;   /* v is NULL before any finding */
 	/* findings mostly arrive in order already (triggers are in text
 	 * order); the order is total on distinct findings, so skipping the
 	 * sort of a sorted array changes nothing */

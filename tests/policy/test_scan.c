@@ -68,7 +68,9 @@ static int filter_paths_agree(struct policy_scanner *scalar, size_t *total)
 				break;
 			}
 			for (size_t i = 0; i < f.n; i++)
-				if (memcmp(&f.v[i], &g.v[i], sizeof(f.v[i])) != 0)
+				if (f.v[i].start != g.v[i].start || f.v[i].end != g.v[i].end ||
+				    f.v[i].detector != g.v[i].detector ||
+				    f.v[i].confidence != g.v[i].confidence)
 					same = 0;
 			*total += f.n;
 		}
