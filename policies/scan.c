@@ -812,6 +812,27 @@ static int scan_at(const struct policy_scanner *s, struct scan_scratch *sc,
 	return 0;
 }
 
+/* Pass 1 without AVX2: the same position test, one byte at a time. */
+static int scan_pass1_scalar(const struct policy_scanner *s, struct scan_scratch *sc,
+			     const unsigned char *t, size_t len, struct scan_pos *ps)
+{
+	int prev = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned info = s->byteinfo[t[i]];
+		int need;
+		if (prev)
+			need = (info & SCAN_INFO_TRIGGER) ||
+			       ((info & SCAN_INFO_INNER) &&
+				scan_inner_pass(s, t[i], i + 1 < len ? t[i + 1] : 0));
+		else
+			need = (info & (SCAN_INFO_FIRST | SCAN_INFO_TRIGGER)) != 0;
+		if (need && scan_at(s, sc, t, len, i, prev, ps) < 0)
+			return -1;
+		prev = (info & SCAN_INFO_WORD) != 0;
+	}
+	return 0;
+}
+
 int policy_scan_text(const struct policy_scanner *s, const char *text,
 		     size_t len, struct policy_findings *out)
 {
@@ -835,12 +856,15 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	sc->n_ev = 0;
 	sc->n_ctx = 0;
 
-	/* Pass 1. The position filter (scan_build_filter) picks, 64 bytes at a
-	 * time, the positions where a keyword or a shape can start; only those
-	 * run scan_at(). */
+	/* Pass 1. The position filter (scan_build_filter) picks the positions
+	 * where a keyword or a shape can start; only those run scan_at().
+	 * With AVX2 64 bytes at a time (the tail through the scalar bits),
+	 * otherwise byte by byte. */
 	struct scan_pos st = { 0, 0, 0 };
 	uint64_t carry = 0;
-	for (size_t blk = 0; blk < len; blk += 64) {
+	if (!s->use_avx2 && scan_pass1_scalar(s, sc, t, len, &st) < 0)
+		goto oom;
+	for (size_t blk = 0; s->use_avx2 && blk < len; blk += 64) {
 		size_t n = len - blk < 64 ? len - blk : 64;
 		uint64_t w, am, bm;
 #if SCAN_HAVE_AVX2
