@@ -1,0 +1,964 @@
+/* The single-pass scanner (see scan.h, detector.h).
+ *
+ * Pass 1 walks the text once. Per byte it does two table loads: the bigram
+ * filter of the keyword matcher (policies/ac.h), which enters the keyword
+ * trie only where a keyword can start, and the trigger class, which starts
+ * shape recognition on digits, '@', ':' and '-' (the shape reader looks
+ * ahead over the run and is not re-entered until the run ends). Keyword
+ * hits become triggers and/or context entries; shapes become triggers.
+ * Pass 2 walks only the (few) triggers and calls the detectors that asked
+ * for them; pass 3 sorts the findings and resolves overlaps. Nothing is
+ * allocated unless the caller's arrays must grow. */
+#include "policies/scan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policies/ac.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SCAN_HAVE_AVX2 1
+#include <immintrin.h>
+#else
+#define SCAN_HAVE_AVX2 0
+#endif
+
+#define D SCAN_BYTE_DIGIT | SCAN_BYTE_HEX
+#define UH SCAN_BYTE_UPPER | SCAN_BYTE_HEX
+#define LH SCAN_BYTE_LOWER | SCAN_BYTE_HEX
+const uint8_t scan_byte_class[256] = {
+	['\t'] = SCAN_BYTE_SPACE, ['\n'] = SCAN_BYTE_SPACE, ['\v'] = SCAN_BYTE_SPACE,
+	['\f'] = SCAN_BYTE_SPACE, ['\r'] = SCAN_BYTE_SPACE,
+	[' '] = SCAN_BYTE_SPACE | SCAN_BYTE_NUMSEP,
+	['-'] = SCAN_BYTE_NUMSEP, ['.'] = SCAN_BYTE_NUMSEP, ['/'] = SCAN_BYTE_NUMSEP,
+	['('] = SCAN_BYTE_NUMSEP, [')'] = SCAN_BYTE_NUMSEP,
+	['0'] = D, ['1'] = D, ['2'] = D, ['3'] = D, ['4'] = D,
+	['5'] = D, ['6'] = D, ['7'] = D, ['8'] = D, ['9'] = D,
+	['A'] = UH, ['B'] = UH, ['C'] = UH, ['D'] = UH, ['E'] = UH, ['F'] = UH,
+	['G' ... 'Z'] = SCAN_BYTE_UPPER,
+	['a'] = LH, ['b'] = LH, ['c'] = LH, ['d'] = LH, ['e'] = LH, ['f'] = LH,
+	['g' ... 'z'] = SCAN_BYTE_LOWER,
+	[0x80 ... 0xff] = SCAN_BYTE_HIGH,
+};
+#undef D
+#undef UH
+#undef LH
+
+/* Bytes that may start a shape: digits, '@', ':', '-'. */
+static const uint8_t scan_trigger_byte[256] = {
+	['0' ... '9'] = 1, ['@'] = 1, [':'] = 1, ['-'] = 1,
+};
+
+/* One keyword of the automaton. */
+struct scan_keyword {
+	uint16_t det;        /* detector index */
+	uint16_t kw;         /* index in that detector's keyword list */
+	uint8_t flags;
+	uint8_t context;
+	uint32_t len;
+	const char *word;
+};
+
+struct scan_shape_subs {
+	uint16_t *det;
+	size_t n;
+};
+
+#define SCAN_N_SHAPES 4
+
+struct policy_scanner {
+	const struct detector **det;
+	size_t n_det;
+	struct scan_keyword *kw;
+	size_t n_kw;
+	struct ac *ac;
+	struct scan_shape_subs shape[SCAN_N_SHAPES];
+	uint32_t shape_mask;  /* union of all detectors' shapes */
+	unsigned num_min_digits; /* shortest number run any detector wants */
+	uint8_t byteinfo[256];   /* SCAN_INFO_* per byte */
+	/* Pass 1's position filter (see scan_block_mask): per byte class
+	 * W = word byte, A = worth a look after a non-word byte (may start a
+	 * keyword, or a shape trigger), B = worth a look inside a word (may
+	 * start an in-word keyword, or a shape trigger). For ASCII bytes as
+	 * nibble tables: bit (c >> 4) of lo_x[c & 15]; bytes >= 0x80 are all
+	 * word bytes and count as A / B when any of them is. */
+	uint8_t lo_w[16], lo_a[16], lo_t[16];
+	uint8_t high_a;
+	/* In-word keyword starts, two bytes at a time (the bigrams of
+	 * ac->bi_inner, both cases), as 8 buckets over the nibbles of the
+	 * first and the second byte: a position passes when some bucket has
+	 * both nibbles of both bytes. A superset of bi_inner, never less. */
+	uint8_t in_lo0[16], in_hi0[16], in_lo1[16], in_hi1[16];
+	int use_avx2;
+};
+
+/* Per-byte facts pass 1 needs, folded into one table per scanner. */
+enum scan_info {
+	SCAN_INFO_WORD = 1u << 0,    /* SCAN_BYTE_WORD */
+	SCAN_INFO_TRIGGER = 1u << 1, /* may start a shape */
+	SCAN_INFO_INNER = 1u << 2,   /* may start a keyword inside a word */
+	SCAN_INFO_FIRST = 1u << 3,   /* first byte of some keyword */
+};
+
+struct scan_event {
+	uint32_t start, end;
+	uint32_t id;          /* keyword id, or shape bit index */
+	uint16_t digits;      /* NUMBER: digits in the run (saturated) */
+	uint8_t is_shape;
+};
+
+struct scan_ctx_hit {
+	uint32_t start, end;
+	uint8_t context;
+};
+
+struct scan_scratch {
+	struct scan_event *ev;
+	size_t n_ev, cap_ev;
+	struct scan_ctx_hit *ctx;
+	size_t n_ctx, cap_ctx;
+};
+
+/* What scan_input.priv points to. */
+struct scan_priv {
+	const struct scan_ctx_hit *ctx;
+	size_t n_ctx;
+	size_t base;          /* out->n before the scan */
+	/* the groups of the last NUMBER run asked for (scan_trigger_groups):
+	 * several digit-id detectors read the same run */
+	uint32_t g_start, g_end;
+	size_t g_n;
+	struct scan_group g[SCAN_TRIGGER_GROUPS];
+};
+
+/* The builtin families. Each file: one table of rows. */
+static const struct {
+	const struct detector *table;
+	const size_t *count;
+} scan_families[] = {
+	{ detect_contact_table, &detect_contact_count },
+	{ detect_financial_table, &detect_financial_count },
+	{ detect_national_id_table, &detect_national_id_count },
+	{ detect_person_table, &detect_person_count },
+	{ detect_secret_table, &detect_secret_count },
+	{ detect_special_table, &detect_special_count },
+};
+
+void policy_findings_init(struct policy_findings *f)
+{
+	memset(f, 0, sizeof(*f));
+}
+
+void policy_findings_clear(struct policy_findings *f)
+{
+	f->n = 0;
+	f->error = NULL;
+}
+
+void policy_findings_free(struct policy_findings *f)
+{
+	if (f->scratch) {
+		struct scan_scratch *s = f->scratch;
+		if (s->ev)
+			explicit_bzero(s->ev, s->cap_ev * sizeof(*s->ev));
+		if (s->ctx)
+			explicit_bzero(s->ctx, s->cap_ctx * sizeof(*s->ctx));
+		free(s->ev);
+		free(s->ctx);
+		free(s);
+	}
+	if (f->v)
+		explicit_bzero(f->v, f->cap * sizeof(*f->v));
+	free(f->v);
+	memset(f, 0, sizeof(*f));
+}
+
+static int scan_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t ncap = *cap ? *cap : 64;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2 / elem)
+			return -1;
+		ncap *= 2;
+	}
+	void *q = realloc(*p, ncap * elem);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = ncap;
+	return 0;
+}
+
+int policy_findings_add(struct policy_findings *f, const struct policy_finding *x)
+{
+	if (f->n >= f->cap &&
+	    scan_grow((void **)&f->v, &f->cap, f->n + 1, sizeof(*f->v)) < 0)
+		return -1;
+	f->v[f->n++] = *x;
+	return 0;
+}
+
+int scan_add_finding(struct policy_findings *out, const struct scan_input *in,
+		     size_t start, size_t end, unsigned confidence)
+{
+	const struct scan_priv *p = in->priv;
+	struct policy_finding x;
+
+	if (start >= end || end > in->len)
+		return 0;   /* a detector bug must not become a bogus finding */
+	if (out->n - p->base >= POLICY_SCAN_MAX_FINDINGS) {
+		out->error = "too many findings in one text";
+		return -1;
+	}
+	x.start = (uint32_t)start;
+	x.end = (uint32_t)end;
+	x.entity = in->det->entity;
+	x.detector = in->det_index;
+	x.data_class = in->det->data_class;
+	x.confidence = (uint8_t)(confidence ? (confidence > 100 ? 100 : confidence)
+					    : in->det->confidence);
+	if (policy_findings_add(out, &x) < 0) {
+		out->error = "out of memory";
+		return -1;
+	}
+	return 0;
+}
+
+int scan_context_near(const struct scan_input *in, unsigned ctx,
+		      size_t start, size_t end, size_t before, size_t after)
+{
+	const struct scan_priv *p = in->priv;
+	size_t lo = start > before ? start - before : 0;
+	size_t hi = end + after;
+	size_t a = 0, b = p->n_ctx;
+
+	while (a < b) {   /* first hit with start >= lo */
+		size_t m = a + (b - a) / 2;
+		if (p->ctx[m].start < lo)
+			a = m + 1;
+		else
+			b = m;
+	}
+	for (; a < p->n_ctx && p->ctx[a].start <= hi; a++)
+		if (p->ctx[a].context == ctx)
+			return 1;
+	return 0;
+}
+
+int detector_match_keyword(const struct scan_input *in,
+			   const struct scan_trigger *t,
+			   struct policy_findings *out)
+{
+	if (t->kind != SCAN_TRIGGER_KEYWORD)
+		return 0;
+	return scan_add_finding(out, in, t->start, t->end, 0);
+}
+
+size_t scan_collect_digits(const char *text, size_t start, size_t end,
+			   char *dst, uint32_t *pos, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = start; i < end; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			continue;
+		if (n == max)
+			return max + 1;
+		dst[n] = text[i];
+		if (pos)
+			pos[n] = (uint32_t)i;
+		n++;
+	}
+	return n;
+}
+
+size_t scan_number_groups(const char *text, size_t start, size_t end,
+			  struct scan_group *g, size_t max)
+{
+	size_t n = 0, i = start;
+	uint8_t sep = 0;
+	while (i < end && n < max) {
+		if (text[i] < '0' || text[i] > '9') {
+			sep = (uint8_t)text[i++];
+			continue;
+		}
+		size_t a = i;
+		while (i < end && text[i] >= '0' && text[i] <= '9')
+			i++;
+		g[n] = (struct scan_group){ (uint32_t)a, (uint32_t)i, n ? sep : 0 };
+		n++;
+		sep = 0;
+	}
+	return n;
+}
+
+const struct scan_group *scan_trigger_groups(const struct scan_input *in,
+					     const struct scan_trigger *t, size_t *n)
+{
+	/* priv points to the scan's own (writable) state; the cast only
+	 * undoes the read-only view detectors get */
+	struct scan_priv *p = (struct scan_priv *)(uintptr_t)in->priv;
+
+	if (p->g_start != t->start || p->g_end != t->end) {
+		p->g_n = scan_number_groups(in->text, t->start, t->end, p->g, SCAN_TRIGGER_GROUPS);
+		p->g_start = t->start;
+		p->g_end = t->end;
+	}
+	*n = p->g_n;
+	return p->g;
+}
+
+/* "detector ID: what" (or just "what" without an id). */
+static void scan_set_error(char *err, size_t errlen, const char *id, const char *what)
+{
+	if (!err || !errlen)
+		return;
+	if (id)
+		snprintf(err, errlen, "detector %s: %s", id, what);
+	else
+		snprintf(err, errlen, "%s", what);
+}
+
+/* The position filter of pass 1. A byte position needs the loop body only
+ * when a keyword can start there or a shape trigger sits there: after a
+ * non-word byte that is a keyword's first byte (the trie's root has a
+ * child for it) or a trigger; inside a word a byte that starts an in-word
+ * keyword or a trigger. Everything else (most letters inside words, and
+ * spaces) is skipped 32 bytes at a time. Skipping is exact: the body at a
+ * skipped position would find nothing (the anchored walk fails at its
+ * first byte, ac_candidate_inner() refuses it), so results are identical
+ * with or without the filter, and with or without AVX2. */
+static void scan_build_filter(struct policy_scanner *s)
+{
+	const struct ac *ac = s->ac;
+	uint8_t bucket[256];
+	unsigned nb = 0;
+
+	memset(bucket, 0xff, sizeof(bucket));
+	for (unsigned c = 0; c < 256; c++) {
+		unsigned info = s->byteinfo[c];
+		if (ac_child(ac, 0, (unsigned char)c))
+			info |= SCAN_INFO_FIRST;
+		s->byteinfo[c] = (uint8_t)info;
+		int w = (info & SCAN_INFO_WORD) != 0;
+		int a = (info & (SCAN_INFO_FIRST | SCAN_INFO_TRIGGER)) != 0;
+		int t = (info & SCAN_INFO_TRIGGER) != 0;
+		if (c >= 0x80) {
+			s->high_a |= (uint8_t)a;
+			continue;   /* word bytes, never triggers */
+		}
+		s->lo_w[c & 15] |= (uint8_t)(w << (c >> 4));
+		s->lo_a[c & 15] |= (uint8_t)(a << (c >> 4));
+		s->lo_t[c & 15] |= (uint8_t)(t << (c >> 4));
+	}
+	/* bi_inner is indexed by folded bytes; a text byte folds to f when it
+	 * is f or (for a-z) f - 32 */
+	for (unsigned f0 = 0; f0 < 256; f0++) {
+		for (unsigned f1 = 0; f1 < 256; f1++) {
+			if (!ac_bit(ac->bi_inner, f0 << 8 | f1))
+				continue;
+			if (bucket[f0] == 0xff)
+				bucket[f0] = (uint8_t)(nb++ % 8);
+			unsigned bit = 1u << bucket[f0];
+			for (unsigned u = 0; u < 2; u++) {
+				unsigned c0 = u && f0 >= 'a' && f0 <= 'z' ? f0 - 32 : f0;
+				unsigned c1 = u && f1 >= 'a' && f1 <= 'z' ? f1 - 32 : f1;
+				s->in_lo0[c0 & 15] |= (uint8_t)bit;
+				s->in_hi0[c0 >> 4] |= (uint8_t)bit;
+				s->in_lo1[c1 & 15] |= (uint8_t)bit;
+				s->in_hi1[c1 >> 4] |= (uint8_t)bit;
+			}
+		}
+	}
+#if SCAN_HAVE_AVX2
+	s->use_avx2 = __builtin_cpu_supports("avx2") && !getenv("HAFEN_SCAN_NO_AVX2");
+#endif
+}
+
+/* The same test as the AVX2 buckets, for one position (c1 = 0 past the
+ * end, as ac_candidate_inner() sees it). */
+static int scan_inner_pass(const struct policy_scanner *s, unsigned char c0, unsigned char c1)
+{
+	return (s->in_lo0[c0 & 15] & s->in_hi0[c0 >> 4] &
+		s->in_lo1[c1 & 15] & s->in_hi1[c1 >> 4]) != 0;
+}
+
+void policy_scanner_free(struct policy_scanner *s)
+{
+	if (!s)
+		return;
+	ac_free(s->ac);
+	for (size_t i = 0; i < SCAN_N_SHAPES; i++)
+		free(s->shape[i].det);
+	free(s->kw);
+	free(s->det);
+	free(s);
+}
+
+struct policy_scanner *policy_scanner_new(const struct detector *const *extra,
+					  size_t n_extra, char *err, size_t errlen)
+{
+	struct policy_scanner *s = calloc(1, sizeof(*s));
+	const char **words = NULL;
+	size_t *lens = NULL;
+	size_t n_builtin = 0, i;
+
+	if (!s)
+		goto oom;
+	for (i = 0; i < sizeof(scan_families) / sizeof(scan_families[0]); i++)
+		n_builtin += *scan_families[i].count;
+	if (n_extra > UINT16_MAX || n_builtin + n_extra > UINT16_MAX) {
+		scan_set_error(err, errlen, NULL, "too many detectors");
+		goto fail;
+	}
+	s->det = calloc(n_builtin + n_extra + 1, sizeof(*s->det));
+	if (!s->det)
+		goto oom;
+	for (i = 0; i < sizeof(scan_families) / sizeof(scan_families[0]); i++)
+		for (size_t j = 0; j < *scan_families[i].count; j++)
+			s->det[s->n_det++] = &scan_families[i].table[j];
+	for (i = 0; i < n_extra; i++)
+		s->det[s->n_det++] = extra[i];
+
+	/* Collect keywords and shape subscriptions. */
+	for (i = 0; i < s->n_det; i++) {
+		const struct detector *d = s->det[i];
+		if (!d || !d->id || !d->match) {
+			scan_set_error(err, errlen, d && d->id ? d->id : "?",
+				       "missing id or match function");
+			goto fail;
+		}
+		for (size_t j = 0; d->keywords && d->keywords[j].word; j++)
+			s->n_kw++;
+		if (d->shapes & ~(uint32_t)((1u << SCAN_N_SHAPES) - 1)) {
+			scan_set_error(err, errlen, d->id, "unknown shape");
+			goto fail;
+		}
+		for (unsigned b = 0; b < SCAN_N_SHAPES; b++)
+			if (d->shapes & (1u << b))
+				s->shape[b].n++;
+		if (d->shapes & SCAN_SHAPE_NUMBER) {
+			unsigned m = d->min_digits > 2 ? d->min_digits : 2;
+			if (!(s->shape_mask & SCAN_SHAPE_NUMBER) || m < s->num_min_digits)
+				s->num_min_digits = m;
+		}
+		s->shape_mask |= d->shapes;
+	}
+	for (unsigned b = 0; b < SCAN_N_SHAPES; b++) {
+		s->shape[b].det = calloc(s->shape[b].n + 1, sizeof(uint16_t));
+		if (!s->shape[b].det)
+			goto oom;
+		s->shape[b].n = 0;
+	}
+	s->kw = calloc(s->n_kw + 1, sizeof(*s->kw));
+	words = calloc(s->n_kw + 1, sizeof(*words));
+	lens = calloc(s->n_kw + 1, sizeof(*lens));
+	if (!s->kw || !words || !lens)
+		goto oom;
+	size_t k = 0;
+	for (i = 0; i < s->n_det; i++) {
+		const struct detector *d = s->det[i];
+		for (unsigned b = 0; b < SCAN_N_SHAPES; b++)
+			if (d->shapes & (1u << b))
+				s->shape[b].det[s->shape[b].n++] = (uint16_t)i;
+		for (size_t j = 0; d->keywords && d->keywords[j].word; j++) {
+			const struct detector_keyword *w = &d->keywords[j];
+			size_t len = strlen(w->word);
+			if (len == 0 || len > 255 || j > UINT16_MAX) {
+				scan_set_error(err, errlen, d->id, "keyword empty or too long");
+				goto fail;
+			}
+			if (w->context >= SCAN_CONTEXT_COUNT) {
+				scan_set_error(err, errlen, d->id, "unknown context group");
+				goto fail;
+			}
+			s->kw[k] = (struct scan_keyword){ (uint16_t)i, (uint16_t)j, w->flags,
+							  w->context, (uint32_t)len, w->word };
+			words[k] = w->word;
+			lens[k] = len;
+			k++;
+		}
+	}
+	char acerr[128];
+	uint8_t *ws = calloc(s->n_kw + 1, 1);
+	if (!ws)
+		goto oom;
+	for (k = 0; k < s->n_kw; k++)
+		ws[k] = (s->kw[k].flags & DETECTOR_KW_WORD_START) &&
+			scan_is((unsigned char)words[k][0], SCAN_BYTE_WORD);
+	s->ac = ac_new(words, lens, ws, s->n_kw, acerr, sizeof(acerr));
+	free(ws);
+	if (s->ac)
+		for (unsigned c = 0; c < 256; c++)
+			s->byteinfo[c] = (uint8_t)((scan_is((unsigned char)c, SCAN_BYTE_WORD) ? SCAN_INFO_WORD : 0) |
+						   (scan_trigger_byte[c] ? SCAN_INFO_TRIGGER : 0) |
+						   (s->ac->inner_first[c] ? SCAN_INFO_INNER : 0));
+	if (!s->ac) {
+		scan_set_error(err, errlen, NULL, acerr);
+		goto fail;
+	}
+	scan_build_filter(s);
+	free(words);
+	free(lens);
+	return s;
+oom:
+	scan_set_error(err, errlen, NULL, "out of memory");
+fail:
+	free(words);
+	free(lens);
+	policy_scanner_free(s);
+	return NULL;
+}
+
+size_t policy_scanner_detector_count(const struct policy_scanner *s)
+{
+	return s->n_det;
+}
+
+const struct detector *policy_scanner_detector(const struct policy_scanner *s,
+					       size_t index)
+{
+	return index < s->n_det ? s->det[index] : NULL;
+}
+
+int policy_scanner_find_detector(const struct policy_scanner *s, const char *id)
+{
+	for (size_t i = 0; i < s->n_det; i++)
+		if (strcmp(s->det[i]->id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int scan_push_event(struct scan_scratch *sc, size_t start, size_t end,
+			   uint32_t id, int is_shape)
+{
+	if (sc->n_ev == sc->cap_ev &&
+	    scan_grow((void **)&sc->ev, &sc->cap_ev, sc->n_ev + 1, sizeof(*sc->ev)) < 0)
+		return -1;
+	sc->ev[sc->n_ev++] = (struct scan_event){ (uint32_t)start, (uint32_t)end, id, 0,
+						  (uint8_t)is_shape };
+	return 0;
+}
+
+static int scan_is_word(const char *t, size_t len, size_t i)
+{
+	return i < len && scan_is((unsigned char)t[i], SCAN_BYTE_WORD);
+}
+
+/* Keyword `id` occupies [start, end): check its flags, record it. */
+static int scan_keyword_hit(const struct policy_scanner *s, struct scan_scratch *sc,
+			    const char *t, size_t len, uint32_t id, size_t start, size_t end)
+{
+	const struct scan_keyword *k = &s->kw[id];
+
+	if ((k->flags & DETECTOR_KW_WORD_START) && start > 0 && scan_is_word(t, len, start - 1))
+		return 0;
+	if ((k->flags & DETECTOR_KW_WORD_END) && scan_is_word(t, len, end))
+		return 0;
+	if ((k->flags & DETECTOR_KW_CASE) && memcmp(t + start, k->word, k->len) != 0)
+		return 0;
+	if (k->context != SCAN_CONTEXT_NONE) {
+		if (sc->n_ctx == sc->cap_ctx &&
+		    scan_grow((void **)&sc->ctx, &sc->cap_ctx, sc->n_ctx + 1, sizeof(*sc->ctx)) < 0)
+			return -1;
+		sc->ctx[sc->n_ctx++] = (struct scan_ctx_hit){ (uint32_t)start, (uint32_t)end,
+							      k->context };
+	}
+	if (k->flags & DETECTOR_KW_TRIGGER)
+		return scan_push_event(sc, start, end, id, 0);
+	return 0;
+}
+
+static int scan_finding_cmp(const void *a, const void *b)
+{
+	const struct policy_finding *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->end != y->end)
+		return x->end > y->end ? -1 : 1;
+	if (x->confidence != y->confidence)
+		return x->confidence > y->confidence ? -1 : 1;
+	return (int)x->detector - (int)y->detector;
+}
+
+/* A number run starting at digit i; returns its end. */
+static size_t scan_number_run(const char *t, size_t len, size_t i, size_t *startp,
+			      unsigned *ndigits)
+{
+	size_t start = i, j = i;
+	unsigned nd = 0;
+
+	if (start > 0 && t[start - 1] == '(')
+		start--;
+	if (start > 0 && t[start - 1] == '+')
+		start--;
+	for (;;) {
+		while (j < len && t[j] >= '0' && t[j] <= '9') {
+			j++;
+			nd++;
+		}
+		size_t k = j;
+		while (k < len && k - j < 2 && scan_is((unsigned char)t[k], SCAN_BYTE_NUMSEP))
+			k++;
+		if (k > j && k < len && t[k] >= '0' && t[k] <= '9')
+			j = k;
+		else {
+			/* "(0)30": a closing parenthesis directly after a digit */
+			if (j < len && t[j] == ')' && j + 1 < len && t[j + 1] == ' ' &&
+			    j + 2 < len && t[j + 2] >= '0' && t[j + 2] <= '9') {
+				j += 2;
+				continue;
+			}
+			break;
+		}
+	}
+	*startp = start;
+	*ndigits = nd;
+	return j;
+}
+
+static int scan_is_hexgroup_byte(unsigned char c)
+{
+	return scan_is(c, SCAN_BYTE_HEX) || c == ':' || c == '.' || c == '-';
+}
+
+/* Where shape runs already read end (a run is not re-entered). */
+struct scan_pos {
+	size_t num_end, alnum_end, hex_end;
+};
+
+/* Per-byte filter bits of one block of n <= 64 bytes, rest >= n bytes
+ * left in the text from p (the reference the AVX2 version must agree
+ * with, up to passing more positions): w = word byte, a = worth a look
+ * after a non-word byte, b = worth a look inside a word. */
+static void scan_classify_scalar(const struct policy_scanner *s, const unsigned char *p,
+				 size_t n, size_t rest, uint64_t *w, uint64_t *a, uint64_t *b)
+{
+	uint64_t ww = 0, aa = 0, bb = 0;
+	for (size_t j = 0; j < n; j++) {
+		unsigned info = s->byteinfo[p[j]];
+		unsigned char c1 = j + 1 < rest ? p[j + 1] : 0;
+		ww |= (uint64_t)((info & SCAN_INFO_WORD) != 0) << j;
+		aa |= (uint64_t)((info & (SCAN_INFO_FIRST | SCAN_INFO_TRIGGER)) != 0) << j;
+		bb |= (uint64_t)((info & SCAN_INFO_TRIGGER) ||
+				 ((info & SCAN_INFO_INNER) && scan_inner_pass(s, p[j], c1))) << j;
+	}
+	*w = ww;
+	*a = aa;
+	*b = bb;
+}
+
+#if SCAN_HAVE_AVX2
+__attribute__((target("avx2")))
+static inline __m256i scan_tab(const uint8_t *tab)
+{
+	return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)tab));
+}
+
+/* 32 bytes: bit j set when byte j is in the class given by the nibble
+ * table lo (ASCII) or, for bytes >= 0x80, when high is set. */
+__attribute__((target("avx2")))
+static inline uint32_t scan_class32(__m256i v, __m256i lo_nib, __m256i hi_bit,
+				    const uint8_t *lo, int high)
+{
+	__m256i hit = _mm256_and_si256(_mm256_shuffle_epi8(scan_tab(lo), lo_nib), hi_bit);
+	uint32_t m = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(hit, _mm256_setzero_si256()));
+	if (high)
+		m |= (uint32_t)_mm256_movemask_epi8(v);
+	return m;
+}
+
+/* 64 bytes from p; p[64] must be readable (the second byte of the last
+ * in-word bigram). */
+__attribute__((target("avx2")))
+static void scan_classify_avx2(const struct policy_scanner *s, const unsigned char *p,
+			       uint64_t *w, uint64_t *a, uint64_t *b)
+{
+	/* bit (c >> 4) for ASCII high nibbles 0-7; 0 for 8-15 (bytes >= 0x80
+	 * are handled by their sign bit) */
+	const __m256i bits = _mm256_setr_epi8(1, 2, 4, 8, 16, 32, 64, (char)128,
+					      0, 0, 0, 0, 0, 0, 0, 0,
+					      1, 2, 4, 8, 16, 32, 64, (char)128,
+					      0, 0, 0, 0, 0, 0, 0, 0);
+	const __m256i nib = _mm256_set1_epi8(0x0f);
+	const __m256i zero = _mm256_setzero_si256();
+	uint64_t ww = 0, aa = 0, bb = 0;
+	for (unsigned h = 0; h < 2; h++) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(p + 32 * h));
+		__m256i v1 = _mm256_loadu_si256((const __m256i *)(p + 32 * h + 1));
+		__m256i lo = _mm256_and_si256(v, nib);
+		__m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib);
+		__m256i lo1 = _mm256_and_si256(v1, nib);
+		__m256i hi1 = _mm256_and_si256(_mm256_srli_epi16(v1, 4), nib);
+		__m256i hb = _mm256_shuffle_epi8(bits, hi);
+		__m256i in = _mm256_and_si256(
+			_mm256_and_si256(_mm256_shuffle_epi8(scan_tab(s->in_lo0), lo),
+					 _mm256_shuffle_epi8(scan_tab(s->in_hi0), hi)),
+			_mm256_and_si256(_mm256_shuffle_epi8(scan_tab(s->in_lo1), lo1),
+					 _mm256_shuffle_epi8(scan_tab(s->in_hi1), hi1)));
+		uint32_t inner = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(in, zero));
+		ww |= (uint64_t)scan_class32(v, lo, hb, s->lo_w, 1) << (32 * h);
+		aa |= (uint64_t)scan_class32(v, lo, hb, s->lo_a, s->high_a) << (32 * h);
+		bb |= (uint64_t)(scan_class32(v, lo, hb, s->lo_t, 0) | inner) << (32 * h);
+	}
+	*w = ww;
+	*a = aa;
+	*b = bb;
+}
+#endif
+
+/* The body of pass 1 at position i: keywords anchored at i, then a shape
+ * that starts at i. prev_word: whether t[i - 1] is a word byte. */
+static int scan_at(const struct policy_scanner *s, struct scan_scratch *sc,
+		   const unsigned char *t, size_t len, size_t i, int prev_word,
+		   struct scan_pos *ps)
+{
+	const struct ac *ac = s->ac;
+	const char *text = (const char *)t;
+	unsigned char c = t[i];
+	unsigned info = s->byteinfo[c];
+	int cand = 0;
+
+	if (!prev_word || (info & SCAN_INFO_INNER)) {
+		unsigned char c1, c2, c3;
+		if (__builtin_expect(i + 3 < len, 1)) {
+			c1 = t[i + 1];
+			c2 = t[i + 2];
+			c3 = t[i + 3];
+		} else {
+			c1 = i + 1 < len ? t[i + 1] : 0;
+			c2 = i + 2 < len ? t[i + 2] : 0;
+			c3 = 0;
+		}
+		cand = prev_word ? ac_candidate_inner(ac, c, c1, c2, c3)
+				 : ac_candidate(ac, c, c1, c2, c3, 1);
+	}
+	if (cand) {
+		/* walk the trie anchored at i */
+		uint32_t q = 0;
+		for (size_t j = i; j < len; j++) {
+			q = ac_child(ac, q, t[j]);
+			if (!q)
+				break;
+			if (!(q & AC_HAS_OUTPUT))
+				continue;
+			size_t n;
+			const uint32_t *wd = ac_outputs(ac, q, &n);
+			for (size_t k = 0; k < n; k++) {
+				if ((s->kw[wd[k]].flags & DETECTOR_KW_WORD_START) && prev_word)
+					continue;
+				if (scan_keyword_hit(s, sc, text, len, wd[k], i, j + 1) < 0)
+					return -1;
+			}
+		}
+	}
+	if (!(info & SCAN_INFO_TRIGGER))
+		return 0;
+	if (c == '@')
+		return (s->shape_mask & SCAN_SHAPE_AT) ? scan_push_event(sc, i, i + 1, 2, 1) : 0;
+	if ((c == ':' || c == '-') && (s->shape_mask & SCAN_SHAPE_HEXGROUP) && i >= ps->hex_end &&
+	    i > 0 && i + 1 < len && scan_is_hexgroup_byte(t[i - 1]) &&
+	    (scan_is(t[i + 1], SCAN_BYTE_HEX) || t[i + 1] == ':')) {
+		size_t a = i, b = i;
+		unsigned colons = 0, dashes = 0;
+		while (a > 0 && scan_is_hexgroup_byte(t[a - 1]))
+			a--;
+		while (b < len && scan_is_hexgroup_byte(t[b])) {
+			colons += t[b] == ':';
+			dashes += t[b] == '-';
+			b++;
+		}
+		for (size_t q = a; q < i; q++) {
+			colons += t[q] == ':';
+			dashes += t[q] == '-';
+		}
+		ps->hex_end = b;
+		if (colons >= 2 || dashes >= 5)
+			return scan_push_event(sc, a, b, 3, 1);
+		return 0;
+	}
+	if (!(scan_byte_class[c] & SCAN_BYTE_DIGIT))
+		return 0;
+	if ((s->shape_mask & SCAN_SHAPE_ALNUM) && i >= ps->alnum_end) {
+		size_t a = i, b = i + 1;
+		int letters = 0;
+		while (a > 0 && scan_is(t[a - 1], SCAN_BYTE_ALNUM)) {
+			a--;
+			letters |= !scan_is(t[a], SCAN_BYTE_DIGIT);
+		}
+		while (b < len && scan_is(t[b], SCAN_BYTE_ALNUM)) {
+			letters |= !scan_is(t[b], SCAN_BYTE_DIGIT);
+			b++;
+		}
+		ps->alnum_end = b;
+		if (letters && !(a > 0 && scan_is(t[a - 1], SCAN_BYTE_HIGH)) &&
+		    !(b < len && scan_is(t[b], SCAN_BYTE_HIGH)) &&
+		    scan_push_event(sc, a, b, 1, 1) < 0)
+			return -1;
+	}
+	if ((s->shape_mask & SCAN_SHAPE_NUMBER) && i >= ps->num_end) {
+		size_t a;
+		unsigned nd;
+		size_t b = scan_number_run(text, len, i, &a, &nd);
+		ps->num_end = b;
+		if (nd >= s->num_min_digits) {
+			if (scan_push_event(sc, a, b, 0, 1) < 0)
+				return -1;
+			sc->ev[sc->n_ev - 1].digits = (uint16_t)(nd > UINT16_MAX ? UINT16_MAX : nd);
+		}
+	}
+	return 0;
+}
+
+/* Pass 1 without AVX2: the same position test, one byte at a time. */
+static int scan_pass1_scalar(const struct policy_scanner *s, struct scan_scratch *sc,
+			     const unsigned char *t, size_t len, struct scan_pos *ps)
+{
+	int prev = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned info = s->byteinfo[t[i]];
+		int need;
+		if (prev)
+			need = (info & SCAN_INFO_TRIGGER) ||
+			       ((info & SCAN_INFO_INNER) &&
+				scan_inner_pass(s, t[i], i + 1 < len ? t[i + 1] : 0));
+		else
+			need = (info & (SCAN_INFO_FIRST | SCAN_INFO_TRIGGER)) != 0;
+		if (need && scan_at(s, sc, t, len, i, prev, ps) < 0)
+			return -1;
+		prev = (info & SCAN_INFO_WORD) != 0;
+	}
+	return 0;
+}
+
+int policy_scan_text(const struct policy_scanner *s, const char *text,
+		     size_t len, struct policy_findings *out)
+{
+	const unsigned char *t = (const unsigned char *)text;
+	struct scan_scratch *sc;
+	size_t base = out->n;
+
+	out->error = NULL;
+	if (len > POLICY_SCAN_MAX_LEN) {
+		out->error = "text too long to scan";
+		return -1;
+	}
+	if (!out->scratch) {
+		out->scratch = calloc(1, sizeof(*out->scratch));
+		if (!out->scratch) {
+			out->error = "out of memory";
+			return -1;
+		}
+	}
+	sc = out->scratch;
+	sc->n_ev = 0;
+	sc->n_ctx = 0;
+
+	/* Pass 1. The position filter (scan_build_filter) picks the positions
+	 * where a keyword or a shape can start; only those run scan_at().
+	 * With AVX2 64 bytes at a time (the tail through the scalar bits),
+	 * otherwise byte by byte. */
+	struct scan_pos st = { 0, 0, 0 };
+	uint64_t carry = 0;
+	if (!s->use_avx2 && scan_pass1_scalar(s, sc, t, len, &st) < 0)
+		goto oom;
+	for (size_t blk = 0; s->use_avx2 && blk < len; blk += 64) {
+		size_t n = len - blk < 64 ? len - blk : 64;
+		uint64_t w, am, bm;
+#if SCAN_HAVE_AVX2
+		if (len - blk > 64 && s->use_avx2)
+			scan_classify_avx2(s, t + blk, &w, &am, &bm);
+		else
+#endif
+			scan_classify_scalar(s, t + blk, n, len - blk, &w, &am, &bm);
+		uint64_t prevw = w << 1 | carry;
+		carry = w >> 63;
+		uint64_t m = (~prevw & am) | (prevw & bm);
+		if (n < 64)
+			m &= (UINT64_C(1) << n) - 1;
+		while (m) {
+			unsigned bit = (unsigned)__builtin_ctzll(m);
+			m &= m - 1;
+			if (scan_at(s, sc, t, len, blk + bit, (prevw >> bit) & 1, &st) < 0)
+				goto oom;
+		}
+	}
+
+	/* Context hits arrive ordered by start already; keep the insertion
+	 * sort as a guard (it does no work on sorted input). */
+	for (size_t i = 1; i < sc->n_ctx; i++) {
+		struct scan_ctx_hit h = sc->ctx[i];
+		size_t j = i;
+		while (j > 0 && sc->ctx[j - 1].start > h.start) {
+			sc->ctx[j] = sc->ctx[j - 1];
+			j--;
+		}
+		sc->ctx[j] = h;
+	}
+
+	/* Pass 2: run the detectors on their triggers. */
+	struct scan_priv priv = { sc->ctx, sc->n_ctx, base, 0, 0, 0, { { 0, 0, 0 } } };
+	struct scan_input in = { text, len, NULL, 0, &priv };
+	for (size_t e = 0; e < sc->n_ev; e++) {
+		const struct scan_event *ev = &sc->ev[e];
+		struct scan_trigger tr = { SCAN_TRIGGER_KEYWORD, ev->start, ev->end, 0, 0, ev->digits };
+		if (!ev->is_shape) {
+			const struct scan_keyword *k = &s->kw[ev->id];
+			in.det = s->det[k->det];
+			in.det_index = k->det;
+			tr.keyword = k->kw;
+			if (in.det->match(&in, &tr, out) < 0)
+				goto fail;
+			continue;
+		}
+		tr.kind = SCAN_TRIGGER_SHAPE;
+		tr.shape = (uint16_t)(1u << ev->id);
+		const struct scan_shape_subs *sub = &s->shape[ev->id];
+		for (size_t d = 0; d < sub->n; d++) {
+			in.det = s->det[sub->det[d]];
+			if (ev->id == 0 && in.det->min_digits > ev->digits)
+				continue;
+			in.det_index = sub->det[d];
+			if (in.det->match(&in, &tr, out) < 0)
+				goto fail;
+		}
+	}
+
+	/* Pass 3: sort by start, longer first; then keep a finding unless it
+	 * overlaps a kept one that beats it (longer, then more confident, then
+	 * the earlier detector). */
+	size_t n = out->n - base;
+	struct policy_finding *v = n ? out->v + base : NULL;   /* v is NULL before any finding */
+	/* findings mostly arrive in order already (triggers are in text
+	 * order); the order is total on distinct findings, so skipping the
+	 * sort of a sorted array changes nothing */
+	size_t sorted = 1;
+	while (sorted < n && scan_finding_cmp(&v[sorted - 1], &v[sorted]) <= 0)
+		sorted++;
+	if (sorted < n)
+		qsort(v, n, sizeof(*v), scan_finding_cmp);
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (kept && v[i].start < v[kept - 1].end) {
+			struct policy_finding *p = &v[kept - 1];
+			uint32_t lp = p->end - p->start, li = v[i].end - v[i].start;
+			int better = li > lp || (li == lp && (v[i].confidence > p->confidence ||
+				     (v[i].confidence == p->confidence && v[i].detector < p->detector)));
+			if (better)
+				*p = v[i];
+			continue;
+		}
+		v[kept++] = v[i];
+	}
+	out->n = base + kept;
+	return 0;
+oom:
+	out->error = "out of memory";
+fail:
+	if (!out->error)
+		out->error = "scan failed";
+	out->n = base;
+	return -1;
+}
