@@ -1,0 +1,285 @@
+/* Financial detectors: IBAN, payment cards, BIC, EU VAT ids. */
+#include <string.h>
+
+#include "policies/detector.h"
+#include "policies/entity.h"
+#include "policies/scan.h"
+#include "policies/validate.h"
+
+#define W DETECTOR_KW_WORD
+#define WS DETECTOR_KW_WORD_START
+
+static int detect_financial_upper(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+static int detect_financial_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int detect_financial_word(const struct scan_input *in, size_t i)
+{
+	return i < in->len && (scan_is((unsigned char)in->text[i], SCAN_BYTE_WORD) || in->text[i] == '_');
+}
+
+/* Reads up to `want` letters/digits from p, allowing one ' ' or '-'
+ * between characters (print groups). Returns the end offset, or 0. */
+static size_t detect_financial_collect(const struct scan_input *in, size_t p, char *buf,
+				       size_t want)
+{
+	const unsigned char *s = (const unsigned char *)in->text;
+	size_t n = 0, i = p;
+	while (i < in->len && n < want) {
+		if (scan_is(s[i], SCAN_BYTE_ALNUM)) {
+			buf[n++] = (char)s[i++];
+			continue;
+		}
+		if (n && (s[i] == ' ' || s[i] == '-') && i + 1 < in->len &&
+		    scan_is(s[i + 1], SCAN_BYTE_ALNUM)) {
+			i++;
+			continue;
+		}
+		break;
+	}
+	if (n != want || detect_financial_word(in, i))
+		return 0;
+	return i;
+}
+
+/* ---- IBAN (ISO 13616): country, check digits, BBAN; printed compact or
+ * in groups of four. The mod-97 check and the per-country length make a
+ * context word unnecessary. ---- */
+
+static const struct detector_keyword detect_financial_iban_keywords[] = {
+	{ "iban", W, SCAN_CONTEXT_IBAN },
+	{ "konto", WS, SCAN_CONTEXT_IBAN },
+	{ "account", WS, SCAN_CONTEXT_IBAN },
+	{ NULL, 0, 0 },
+};
+
+static int detect_financial_match_iban(const struct scan_input *in,
+				       const struct scan_trigger *t,
+				       struct policy_findings *out)
+{
+	const unsigned char *s = (const unsigned char *)in->text;
+	size_t p = t->start;
+	char buf[40];
+
+	if (t->shape == SCAN_SHAPE_NUMBER) {
+		if (p < 2 || !detect_financial_digit(s[p]))
+			return 0;
+		p -= 2;
+	}
+	if (p + 4 > in->len || !detect_financial_upper(s[p]) || !detect_financial_upper(s[p + 1]) ||
+	    !detect_financial_digit(s[p + 2]) || !detect_financial_digit(s[p + 3]))
+		return 0;
+	if (p > 0 && detect_financial_word(in, p - 1))
+		return 0;
+	size_t want = validate_iban_length((const char *)s + p);
+	if (!want)
+		return 0;
+	size_t e = detect_financial_collect(in, p, buf, want);
+	if (!e || !validate_iban(buf, want))
+		return 0;
+	return scan_add_finding(out, in, p, e, 0);
+}
+
+/* ---- payment cards: Luhn (ISO/IEC 7812-1) plus issuer ranges and
+ * lengths (validate_payment_card). Separators inside must be one kind of
+ * ' ' or '-'. A card number embedded in a longer digit run needs a card
+ * context word. ---- */
+
+static const struct detector_keyword detect_financial_card_keywords[] = {
+	{ "kreditkarte", WS, SCAN_CONTEXT_CARD },
+	{ "karte", WS, SCAN_CONTEXT_CARD },
+	{ "card", WS, SCAN_CONTEXT_CARD },
+	{ "visa", W, SCAN_CONTEXT_CARD },
+	{ "mastercard", W, SCAN_CONTEXT_CARD },
+	{ "amex", W, SCAN_CONTEXT_CARD },
+	{ "carte", WS, SCAN_CONTEXT_CARD },
+	{ "carta", WS, SCAN_CONTEXT_CARD },
+	{ "tarjeta", WS, SCAN_CONTEXT_CARD },
+	{ "kaart", WS, SCAN_CONTEXT_CARD },
+	{ "cb", W, SCAN_CONTEXT_CARD },
+	{ NULL, 0, 0 },
+};
+
+static int detect_financial_match_card(const struct scan_input *in,
+				       const struct scan_trigger *t,
+				       struct policy_findings *out)
+{
+	struct scan_group g[16];
+	size_t ng, best_a = 0, best_b = 0;
+	int best_whole = 0;
+
+	if (t->digits < 13)
+		return 0;
+	ng = scan_number_groups(in->text, t->start, t->end, g, 16);
+	for (size_t i = 0; i < ng; i++) {
+		size_t total = 0;
+		char d[20];
+		uint8_t sep = 0;
+		for (size_t j = i; j < ng; j++) {
+			size_t gl = g[j].end - g[j].start;
+			if (j > i) {
+				if (g[j].sep != ' ' && g[j].sep != '-')
+					break;
+				if (sep && g[j].sep != sep)
+					break;
+				sep = g[j].sep;
+				/* "4111 1111 1111 1111": separators are single bytes */
+				if (g[j].start - g[j - 1].end != 1)
+					break;
+			}
+			if (total + gl > 19)
+				break;
+			memcpy(d + total, in->text + g[j].start, gl);
+			total += gl;
+			if (total < 13 || !validate_payment_card(d, total))
+				continue;
+			if (g[j].end - g[i].start > best_b - best_a) {
+				best_a = g[i].start;
+				best_b = g[j].end;
+				best_whole = i == 0 && j == ng - 1;
+			}
+		}
+	}
+	if (best_b == 0)
+		return 0;
+	if (detect_financial_word(in, best_b) || (best_a > 0 && detect_financial_word(in, best_a - 1)))
+		return 0;
+	if (!best_whole && !scan_context_near(in, SCAN_CONTEXT_CARD, best_a, best_b, 64, 16))
+		return 0;
+	return scan_add_finding(out, in, best_a, best_b, best_whole ? 0 : 80);
+}
+
+/* ---- BIC (ISO 9362) with a context word: 8 or 11 upper-case
+ * alphanumerics after "BIC" / "SWIFT". Without the word, any 8-letter
+ * upper-case word ("DEUTSCHE") would be a candidate. ---- */
+
+static const struct detector_keyword detect_financial_bic_keywords[] = {
+	{ "bic", W | DETECTOR_KW_TRIGGER, SCAN_CONTEXT_BIC },
+	{ "swift", W | DETECTOR_KW_TRIGGER, SCAN_CONTEXT_BIC },
+	{ "swift-code", W | DETECTOR_KW_TRIGGER, SCAN_CONTEXT_BIC },
+	{ "swift/bic", W | DETECTOR_KW_TRIGGER, SCAN_CONTEXT_BIC },
+	{ "bic/swift", W | DETECTOR_KW_TRIGGER, SCAN_CONTEXT_BIC },
+	{ NULL, 0, 0 },
+};
+
+static int detect_financial_match_bic(const struct scan_input *in,
+				      const struct scan_trigger *t,
+				      struct policy_findings *out)
+{
+	const unsigned char *s = (const unsigned char *)in->text;
+	size_t i = t->end, lim = t->end + 48;
+
+	if (lim > in->len)
+		lim = in->len;
+	for (int tok = 0; tok < 4 && i < lim; tok++) {
+		while (i < lim && !scan_is(s[i], SCAN_BYTE_ALNUM))
+			i++;
+		size_t a = i;
+		while (i < in->len && scan_is(s[i], SCAN_BYTE_ALNUM))
+			i++;
+		if (a == i)
+			break;
+		if ((i - a == 8 || i - a == 11) && !detect_financial_word(in, i) &&
+		    !scan_is(s[a - 1], SCAN_BYTE_HIGH) && validate_bic((const char *)s + a, i - a))
+			return scan_add_finding(out, in, a, i, 0);
+	}
+	return 0;
+}
+
+/* ---- VAT ids (EU VIES formats; check digits in validate.c). The country
+ * prefix is part of the id; spaced forms ("DE 123 456 789") are joined.
+ * Polish NIP and Italian partita IVA are also written without prefix: then
+ * a context word ("NIP", "P.IVA") is required. ---- */
+
+static const struct detector_keyword detect_financial_vat_keywords[] = {
+	{ "ust-idnr", WS, SCAN_CONTEXT_VAT },
+	{ "ust-id", WS, SCAN_CONTEXT_VAT },
+	{ "umsatzsteuer", WS, SCAN_CONTEXT_VAT },
+	{ "uid", W, SCAN_CONTEXT_VAT },
+	{ "vat", W, SCAN_CONTEXT_VAT },
+	{ "tva", W, SCAN_CONTEXT_VAT },
+	{ "iva", W, SCAN_CONTEXT_VAT },
+	{ "p.iva", W, SCAN_CONTEXT_VAT },
+	{ "partita iva", W, SCAN_CONTEXT_VAT },
+	{ "btw", WS, SCAN_CONTEXT_VAT },
+	{ "nip", W, SCAN_CONTEXT_VAT },
+	{ NULL, 0, 0 },
+};
+
+static const char detect_financial_vat_cc[][3] = { "DE", "AT", "FR", "IT", "ES", "NL", "BE", "PL" };
+
+static int detect_financial_vat_prefix(const unsigned char *s)
+{
+	for (size_t i = 0; i < sizeof(detect_financial_vat_cc) / 3; i++)
+		if (s[0] == detect_financial_vat_cc[i][0] && s[1] == detect_financial_vat_cc[i][1])
+			return 1;
+	return 0;
+}
+
+static int detect_financial_match_vat(const struct scan_input *in,
+				      const struct scan_trigger *t,
+				      struct policy_findings *out)
+{
+	const unsigned char *s = (const unsigned char *)in->text;
+	char buf[24];
+
+	if (t->shape == SCAN_SHAPE_ALNUM) {
+		size_t n = t->end - t->start;
+		if (n < 9 || n > 14 || !detect_financial_vat_prefix(s + t->start))
+			return 0;
+		if (!validate_vat_id((const char *)s + t->start, n))
+			return 0;
+		return scan_add_finding(out, in, t->start, t->end, 0);
+	}
+	/* spaced: "DE 123 456 789", "ATU 1358 5627", or no prefix with context */
+	size_t p = t->start;
+	if (!detect_financial_digit(s[p]))
+		return 0;
+	size_t q = p;
+	if (q >= 1 && s[q - 1] == 'U')
+		q--;
+	if (q >= 1 && s[q - 1] == ' ')
+		q--;
+	if (q >= 2 && detect_financial_vat_prefix(s + q - 2) && !(q >= 3 && detect_financial_word(in, q - 3))) {
+		size_t n = 0, i = q - 2;
+		while (i < in->len && n < sizeof(buf)) {
+			if (scan_is(s[i], SCAN_BYTE_ALNUM))
+				buf[n++] = (char)s[i++];
+			else if ((s[i] == ' ' || s[i] == '.') && i + 1 < in->len && scan_is(s[i + 1], SCAN_BYTE_ALNUM) && n)
+				i++;
+			else
+				break;
+			if (n >= 11 && validate_vat_id(buf, n) && !detect_financial_word(in, i))
+				return scan_add_finding(out, in, q - 2, i, 0);
+		}
+		return 0;
+	}
+	if (!scan_context_near(in, SCAN_CONTEXT_VAT, t->start, t->end, 40, 0))
+		return 0;
+	char d[16];
+	size_t nd = scan_collect_digits(in->text, t->start, t->end, d + 2, NULL, 12);
+	if (nd != 10 && nd != 11)
+		return 0;
+	memcpy(d, nd == 10 ? "PL" : "IT", 2);
+	if (!validate_vat_id(d, nd + 2))
+		return 0;
+	return scan_add_finding(out, in, t->start, t->end, 85);
+}
+
+const struct detector detect_financial_table[] = {
+	{ "iban", ENTITY_IBAN, DATA_CLASS_CONFIDENTIAL, 95, SCAN_SHAPE_ALNUM | SCAN_SHAPE_NUMBER,
+	  detect_financial_iban_keywords, detect_financial_match_iban, NULL, 8 },
+	{ "payment_card", ENTITY_PAYMENT_CARD, DATA_CLASS_RESTRICTED, 90, SCAN_SHAPE_NUMBER,
+	  detect_financial_card_keywords, detect_financial_match_card, NULL, 13 },
+	{ "bic", ENTITY_BIC, DATA_CLASS_CONFIDENTIAL, 90, 0,
+	  detect_financial_bic_keywords, detect_financial_match_bic, NULL, 0 },
+	{ "vat_id", ENTITY_VAT_ID, DATA_CLASS_CONFIDENTIAL, 95, SCAN_SHAPE_ALNUM | SCAN_SHAPE_NUMBER,
+	  detect_financial_vat_keywords, detect_financial_match_vat, NULL, 8 },
+};
+const size_t detect_financial_count = sizeof(detect_financial_table) / sizeof(detect_financial_table[0]);

@@ -1,0 +1,662 @@
+/* Checksum validators. Each cites the definition it implements; the
+ * algorithms were written from those definitions (python-stdnum's
+ * documentation summarises most of them). */
+#include "policies/validate.h"
+
+#include <string.h>
+
+static int validate_is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int validate_is_alpha(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static char validate_upper(char c)
+{
+	return (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+}
+
+static int validate_all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!validate_is_digit(s[i]))
+			return 0;
+	return n > 0;
+}
+
+/* Number of the first n digits (n <= 18). */
+static unsigned long long validate_number(const char *s, size_t n)
+{
+	unsigned long long v = 0;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (unsigned)(s[i] - '0');
+	return v;
+}
+
+/* ISO/IEC 7812-1 Annex B (Luhn): double every second digit from the right. */
+int validate_luhn(const char *d, size_t n)
+{
+	unsigned sum = 0;
+	if (!validate_all_digits(d, n))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v = (unsigned)(d[n - 1 - i] - '0');
+		if (i & 1) {
+			v *= 2;
+			if (v > 9)
+				v -= 9;
+		}
+		sum += v;
+	}
+	return sum % 10 == 0;
+}
+
+/* ISO 7064 MOD 11,10 (hybrid system): the last digit is the check. */
+int validate_iso7064_mod11_10(const char *d, size_t n)
+{
+	unsigned p = 10;
+	if (n < 2 || !validate_all_digits(d, n))
+		return 0;
+	for (size_t i = 0; i + 1 < n; i++) {
+		unsigned s = ((unsigned)(d[i] - '0') + p) % 10;
+		if (s == 0)
+			s = 10;
+		p = (2 * s) % 11;
+	}
+	return (11 - p) % 10 == (unsigned)(d[n - 1] - '0');
+}
+
+/* Issuer ranges (ISO/IEC 7812 IINs as published by the networks):
+ * prefix range on the first `digits` digits, allowed lengths. */
+struct validate_card_range {
+	unsigned lo, hi, digits;
+	unsigned len_min, len_max;
+};
+
+static const struct validate_card_range validate_card_ranges[] = {
+	{ 4, 4, 1, 13, 19 },           /* Visa (13, 16, 19) */
+	{ 51, 55, 2, 16, 16 },         /* Mastercard */
+	{ 2221, 2720, 4, 16, 16 },     /* Mastercard 2-series (since 2017) */
+	{ 34, 34, 2, 15, 15 },         /* American Express */
+	{ 37, 37, 2, 15, 15 },
+	{ 6011, 6011, 4, 16, 19 },     /* Discover */
+	{ 644, 649, 3, 16, 19 },
+	{ 65, 65, 2, 16, 19 },
+	{ 3528, 3589, 4, 16, 19 },     /* JCB */
+	{ 300, 305, 3, 14, 19 },       /* Diners Club */
+	{ 36, 36, 2, 14, 19 },
+	{ 38, 39, 2, 16, 19 },
+};
+
+int validate_payment_card(const char *d, size_t n)
+{
+	if (n < 13 || n > 19 || !validate_luhn(d, n))
+		return 0;
+	for (size_t i = 0; i < sizeof(validate_card_ranges) / sizeof(validate_card_ranges[0]); i++) {
+		const struct validate_card_range *r = &validate_card_ranges[i];
+		unsigned p = (unsigned)validate_number(d, r->digits);
+		if (p >= r->lo && p <= r->hi && n >= r->len_min && n <= r->len_max) {
+			if (r->lo == 4 && n != 13 && n != 16 && n != 19)
+				return 0;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* IBAN lengths per country: SWIFT IBAN Registry (release 2024). */
+static const struct {
+	char cc[3];
+	unsigned char len;
+} validate_iban_table[] = {
+	{ "AD", 24 }, { "AE", 23 }, { "AL", 28 }, { "AT", 20 }, { "AZ", 28 },
+	{ "BA", 20 }, { "BE", 16 }, { "BG", 22 }, { "BH", 22 }, { "BR", 29 },
+	{ "CH", 21 }, { "CR", 22 }, { "CY", 28 }, { "CZ", 24 }, { "DE", 22 },
+	{ "DK", 18 }, { "DO", 28 }, { "EE", 20 }, { "EG", 29 }, { "ES", 24 },
+	{ "FI", 18 }, { "FO", 18 }, { "FR", 27 }, { "GB", 22 }, { "GE", 22 },
+	{ "GI", 23 }, { "GL", 18 }, { "GR", 27 }, { "GT", 28 }, { "HR", 21 },
+	{ "HU", 28 }, { "IE", 22 }, { "IL", 23 }, { "IS", 26 }, { "IT", 27 },
+	{ "JO", 30 }, { "KW", 30 }, { "KZ", 20 }, { "LB", 28 }, { "LI", 21 },
+	{ "LT", 20 }, { "LU", 20 }, { "LV", 21 }, { "MC", 27 }, { "MD", 24 },
+	{ "ME", 22 }, { "MK", 19 }, { "MR", 27 }, { "MT", 31 }, { "MU", 30 },
+	{ "NL", 18 }, { "NO", 15 }, { "PK", 24 }, { "PL", 28 }, { "PS", 29 },
+	{ "PT", 25 }, { "QA", 29 }, { "RO", 24 }, { "RS", 22 }, { "SA", 24 },
+	{ "SE", 24 }, { "SI", 19 }, { "SK", 24 }, { "SM", 27 }, { "TN", 24 },
+	{ "TR", 26 }, { "UA", 29 }, { "VG", 24 }, { "XK", 20 },
+};
+
+size_t validate_iban_length(const char *cc)
+{
+	char u[2] = { validate_upper(cc[0]), validate_upper(cc[1]) };
+	for (size_t i = 0; i < sizeof(validate_iban_table) / sizeof(validate_iban_table[0]); i++)
+		if (validate_iban_table[i].cc[0] == u[0] && validate_iban_table[i].cc[1] == u[1])
+			return validate_iban_table[i].len;
+	return 0;
+}
+
+/* ISO 13616-1: move the first four characters to the end, letters become
+ * 10..35, the number mod 97 must be 1 (ISO 7064 MOD 97-10), computed
+ * piecewise so it never overflows. */
+int validate_iban(const char *s, size_t n)
+{
+	char c[34];
+	size_t m = 0;
+	unsigned rem = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == ' ')
+			continue;
+		if (m == sizeof(c))
+			return 0;
+		c[m++] = validate_upper(s[i]);
+	}
+	if (m < 15 || !validate_is_alpha(c[0]) || !validate_is_alpha(c[1]) ||
+	    !validate_is_digit(c[2]) || !validate_is_digit(c[3]))
+		return 0;
+	if (validate_iban_length(c) != m)
+		return 0;
+	for (size_t k = 0; k < m; k++) {
+		char ch = c[(k + 4) % m];
+		if (validate_is_digit(ch))
+			rem = (rem * 10 + (unsigned)(ch - '0')) % 97;
+		else if (ch >= 'A' && ch <= 'Z')
+			rem = (rem * 100 + (unsigned)(ch - 'A' + 10)) % 97;
+		else
+			return 0;
+	}
+	return rem == 1;
+}
+
+/* ISO 9362: 4 letters (institution), 2 letters (ISO 3166 country),
+ * 2 alphanumerics (location; second char '0' marks a test BIC), optional
+ * 3 alphanumerics (branch). The country must be one we know (IBAN table or
+ * a few non-IBAN countries) so that 8-letter words do not pass. */
+int validate_bic(const char *s, size_t n)
+{
+	static const char *const extra_cc[] = { "US", "CA", "JP", "CN", "AU", "IN", "SG", "HK", NULL };
+	char cc[2];
+	int known = 0;
+
+	if (n != 8 && n != 11)
+		return 0;
+	for (size_t i = 0; i < 6; i++)
+		if (!validate_is_alpha(s[i]) || !(s[i] >= 'A' && s[i] <= 'Z'))
+			return 0;
+	for (size_t i = 6; i < n; i++)
+		if (!(validate_is_digit(s[i]) || (s[i] >= 'A' && s[i] <= 'Z')))
+			return 0;
+	cc[0] = s[4];
+	cc[1] = s[5];
+	known = validate_iban_length(cc) != 0;
+	for (size_t i = 0; !known && extra_cc[i]; i++)
+		known = extra_cc[i][0] == cc[0] && extra_cc[i][1] == cc[1];
+	return known;
+}
+
+/* German Steueridentifikationsnummer (§ 139b AO): 11 digits, first not 0;
+ * in the first ten, exactly one digit occurs twice or three times and the
+ * others at most once (three identical digits never adjacent); ISO 7064
+ * MOD 11,10 check digit. */
+int validate_de_tax_id(const char *d, size_t n)
+{
+	unsigned cnt[10] = { 0 };
+	unsigned multi = 0;
+
+	if (n != 11 || !validate_all_digits(d, n) || d[0] == '0')
+		return 0;
+	for (size_t i = 0; i < 10; i++)
+		cnt[d[i] - '0']++;
+	for (size_t i = 0; i < 10; i++) {
+		if (cnt[i] > 3)
+			return 0;
+		if (cnt[i] >= 2)
+			multi++;
+	}
+	if (multi != 1)
+		return 0;
+	for (size_t i = 0; i + 2 < 10; i++)
+		if (d[i] == d[i + 1] && d[i] == d[i + 2])
+			return 0;
+	return validate_iso7064_mod11_10(d, n);
+}
+
+/* Character value for ICAO 9303 check digits: 0-9, A=10..Z=35. */
+static int validate_icao_value(char c)
+{
+	c = validate_upper(c);
+	if (validate_is_digit(c))
+		return c - '0';
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* German Personalausweis document number + check digit (ICAO Doc 9303
+ * part 3, 4.9: weights 7, 3, 1 repeating, sum mod 10). Since 11/2010 the
+ * number uses the digits and C F G H J K L M N P R T V W X Y Z. */
+int validate_de_id_card(const char *s, size_t n)
+{
+	static const int w[3] = { 7, 3, 1 };
+	int sum = 0;
+
+	if (n != 10 || !validate_is_digit(s[9]))
+		return 0;
+	for (size_t i = 0; i < 9; i++) {
+		char c = validate_upper(s[i]);
+		if (!validate_is_digit(c) && !strchr("CFGHJKLMNPRTVWXYZ", c))
+			return 0;
+		int v = validate_icao_value(c);
+		if (v < 0)
+			return 0;
+		sum += v * w[i % 3];
+	}
+	return sum % 10 == s[9] - '0';
+}
+
+static unsigned validate_digit_sum(unsigned v)
+{
+	return v / 10 + v % 10;
+}
+
+/* German Rentenversicherungsnummer (VKVV § 2): area (2 digits), birth date
+ * ddmmyy, initial letter, serial (2 digits), check digit. The letter becomes
+ * its alphabet position (01..26); weights 2,1,2,5,7,1,2,1,2,1,2,1 over the 12
+ * digits; the digit sums of the products, mod 10, give the check digit. */
+int validate_de_pension_number(const char *s, size_t n)
+{
+	static const unsigned w[12] = { 2, 1, 2, 5, 7, 1, 2, 1, 2, 1, 2, 1 };
+	unsigned d[12], sum = 0;
+	char L;
+
+	if (n != 12 || !validate_all_digits(s, 8) || !validate_all_digits(s + 9, 3))
+		return 0;
+	L = validate_upper(s[8]);
+	if (L < 'A' || L > 'Z')
+		return 0;
+	unsigned day = (unsigned)validate_number(s + 2, 2), mon = (unsigned)validate_number(s + 4, 2);
+	if (day > 50)
+		day -= 50;  /* VKVV: +50 on the day when the number was reissued */
+	if (day < 1 || day > 31 || mon < 1 || mon > 12)
+		return 0;
+	for (size_t i = 0; i < 8; i++)
+		d[i] = (unsigned)(s[i] - '0');
+	d[8] = (unsigned)(L - 'A' + 1) / 10;
+	d[9] = (unsigned)(L - 'A' + 1) % 10;
+	d[10] = (unsigned)(s[9] - '0');
+	d[11] = (unsigned)(s[10] - '0');
+	for (size_t i = 0; i < 12; i++)
+		sum += validate_digit_sum(d[i] * w[i]);
+	return sum % 10 == (unsigned)(s[11] - '0');
+}
+
+/* German Krankenversichertennummer (unveränderbarer Teil, § 290 SGB V and
+ * the GKV-Spitzenverband's Richtlinien): letter + 8 digits + check digit.
+ * The letter becomes 01..26; weights 1,2,1,2,... over the 10 digits; the
+ * digit sums of the products, mod 10, give the check digit. */
+int validate_de_health_insurance_number(const char *s, size_t n)
+{
+	unsigned d[10], sum = 0;
+	char L;
+
+	if (n != 10 || !validate_all_digits(s + 1, 9))
+		return 0;
+	L = validate_upper(s[0]);
+	if (L < 'A' || L > 'Z')
+		return 0;
+	d[0] = (unsigned)(L - 'A' + 1) / 10;
+	d[1] = (unsigned)(L - 'A' + 1) % 10;
+	for (size_t i = 0; i < 8; i++)
+		d[2 + i] = (unsigned)(s[1 + i] - '0');
+	for (size_t i = 0; i < 10; i++)
+		sum += validate_digit_sum(d[i] * ((i & 1) ? 2 : 1));
+	return sum % 10 == (unsigned)(s[9] - '0');
+}
+
+/* Austrian Sozialversicherungsnummer: 3-digit serial, check digit, birth
+ * date ddmmyy; weights 3,7,9,-,5,8,4,2,1,6, sum mod 11 is the check (10 is
+ * never issued). */
+int validate_at_social_security_number(const char *d, size_t n)
+{
+	static const unsigned w[10] = { 3, 7, 9, 0, 5, 8, 4, 2, 1, 6 };
+	unsigned sum = 0;
+
+	if (n != 10 || !validate_all_digits(d, n) || d[0] == '0')
+		return 0;
+	for (size_t i = 0; i < 10; i++)
+		sum += (unsigned)(d[i] - '0') * w[i];
+	unsigned mon = (unsigned)validate_number(d + 6, 2);
+	if (mon < 1 || mon > 12)
+		return 0;
+	return sum % 11 != 10 && sum % 11 == (unsigned)(d[3] - '0');
+}
+
+/* French NIR (numéro d'inscription au répertoire, INSEE): sex (1, 2, or 3,
+ * 4, 7, 8 for temporary numbers), yy, mm, department (2A/2B for Corsica,
+ * counted as 19/18 in the key), commune, order, key = 97 - (13 digits mod
+ * 97). */
+int validate_fr_nir(const char *s, size_t n)
+{
+	char d[13];
+	unsigned long long v;
+
+	if (n != 15)
+		return 0;
+	memcpy(d, s, 13);
+	int corsica = 0;
+	if (d[5] == '2' && (validate_upper(d[6]) == 'A' || validate_upper(d[6]) == 'B')) {
+		corsica = validate_upper(d[6]) == 'A' ? 1 : 2;
+		d[6] = '0';
+	}
+	if (!validate_all_digits(d, 13) || !validate_all_digits(s + 13, 2))
+		return 0;
+	if (!strchr("123478", d[0]))
+		return 0;
+	unsigned mon = (unsigned)validate_number(d + 3, 2);
+	if (!((mon >= 1 && mon <= 12) || (mon >= 20 && mon <= 42) || (mon >= 50 && mon <= 99)))
+		return 0;
+	v = validate_number(d, 13);
+	if (corsica)   /* 2A -> 19, 2B -> 18 in the key computation */
+		v -= corsica == 1 ? 1000000ULL : 2000000ULL;
+	return 97 - v % 97 == validate_number(s + 13, 2);
+}
+
+/* Spanish DNI (Real Decreto 1553/2005): 8 digits and the letter
+ * "TRWAGMYFPDXBNJZSQVHLCKE"[number mod 23]. */
+static const char validate_es_letters[] = "TRWAGMYFPDXBNJZSQVHLCKE";
+
+int validate_es_dni(const char *s, size_t n)
+{
+	if (n != 9 || !validate_all_digits(s, 8))
+		return 0;
+	return validate_upper(s[8]) == validate_es_letters[validate_number(s, 8) % 23];
+}
+
+/* Spanish NIE: X/Y/Z (= 0/1/2) + 7 digits + the DNI letter. */
+int validate_es_nie(const char *s, size_t n)
+{
+	char p;
+	if (n != 9 || !validate_all_digits(s + 1, 7))
+		return 0;
+	p = validate_upper(s[0]);
+	if (p != 'X' && p != 'Y' && p != 'Z')
+		return 0;
+	unsigned long long v = (unsigned long long)(p - 'X') * 10000000ULL + validate_number(s + 1, 7);
+	return validate_upper(s[8]) == validate_es_letters[v % 23];
+}
+
+/* Italian codice fiscale (DM 23/12/1976): 6 letters, yy, month letter,
+ * dd (+40 for women), municipality letter + 3 digits, check letter. Digits
+ * may be replaced by LMNPQRSTUV (omocodia). Check: odd positions through
+ * the table below, even positions by value (0-9, A-Z = 0-25), sum mod 26. */
+int validate_it_fiscal_code(const char *s, size_t n)
+{
+	static const unsigned odd[26] = { 1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18,
+					  20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23 };
+	static const size_t digit_pos[7] = { 6, 7, 9, 10, 12, 13, 14 };
+	char c[16];
+	unsigned sum = 0;
+
+	if (n != 16)
+		return 0;
+	for (size_t i = 0; i < 16; i++)
+		c[i] = validate_upper(s[i]);
+	for (size_t i = 0; i < 6; i++)
+		if (!(c[i] >= 'A' && c[i] <= 'Z'))
+			return 0;
+	for (size_t i = 0; i < 7; i++) {
+		char ch = c[digit_pos[i]];
+		if (!validate_is_digit(ch) && !strchr("LMNPQRSTUV", ch))
+			return 0;
+	}
+	if (!strchr("ABCDEHLMPRST", c[8]) || !(c[11] >= 'A' && c[11] <= 'Z') ||
+	    !(c[15] >= 'A' && c[15] <= 'Z'))
+		return 0;
+	/* day: 01-31 or 41-71 after undoing omocodia */
+	unsigned day = 0;
+	for (size_t i = 9; i <= 10; i++) {
+		char ch = c[i];
+		unsigned v = validate_is_digit(ch) ? (unsigned)(ch - '0')
+						   : (unsigned)(strchr("LMNPQRSTUV", ch) - "LMNPQRSTUV");
+		day = day * 10 + v;
+	}
+	if (!((day >= 1 && day <= 31) || (day >= 41 && day <= 71)))
+		return 0;
+	for (size_t i = 0; i < 15; i++) {
+		unsigned v = validate_is_digit(c[i]) ? (unsigned)(c[i] - '0') : (unsigned)(c[i] - 'A');
+		sum += (i % 2 == 0) ? odd[v] : v;
+	}
+	return c[15] == (char)('A' + sum % 26);
+}
+
+/* Dutch BSN: the "11-proef": sum (9..2) * d_i - d_9 == 0 mod 11. */
+int validate_nl_bsn(const char *d, size_t n)
+{
+	long sum = 0;
+	if (n != 9 || !validate_all_digits(d, n) || memcmp(d, "000000000", 9) == 0)
+		return 0;
+	for (size_t i = 0; i < 8; i++)
+		sum += (long)(9 - i) * (d[i] - '0');
+	sum -= d[8] - '0';
+	return sum % 11 == 0;
+}
+
+/* Polish PESEL: yymmdd (month + 20/40/60/80 for 2000s/2100s/2200s/1800s),
+ * serial, check = (10 - sum(w_i d_i) mod 10) mod 10, w = 1,3,7,9,... */
+int validate_pl_pesel(const char *d, size_t n)
+{
+	static const unsigned w[10] = { 1, 3, 7, 9, 1, 3, 7, 9, 1, 3 };
+	unsigned sum = 0;
+
+	if (n != 11 || !validate_all_digits(d, n))
+		return 0;
+	unsigned mon = (unsigned)validate_number(d + 2, 2) % 20;
+	unsigned day = (unsigned)validate_number(d + 4, 2);
+	if (mon < 1 || mon > 12 || day < 1 || day > 31)
+		return 0;
+	for (size_t i = 0; i < 10; i++)
+		sum += w[i] * (unsigned)(d[i] - '0');
+	return (10 - sum % 10) % 10 == (unsigned)(d[10] - '0');
+}
+
+/* Belgian national number (Rijksregisternummer / numéro de registre
+ * national): yymmdd + serial (3) + check (2) = 97 - (first 9 mod 97); for
+ * people born from 2000 on, 2 is prefixed to the 9 digits first. */
+int validate_be_national_number(const char *d, size_t n)
+{
+	if (n != 11 || !validate_all_digits(d, n))
+		return 0;
+	unsigned mon = (unsigned)validate_number(d + 2, 2), day = (unsigned)validate_number(d + 4, 2);
+	if (mon > 12 || day > 31)   /* 00 is allowed: date partly unknown */
+		return 0;
+	unsigned long long v = validate_number(d, 9), check = validate_number(d + 9, 2);
+	return 97 - v % 97 == check || 97 - (2000000000ULL + v) % 97 == check;
+}
+
+/* UK National Insurance number (HMRC NIM39110): two prefix letters (first
+ * not D F I Q U V, second not D F I O Q U V; BG GB KN NK NT TN ZZ never
+ * issued), six digits, suffix A-D. */
+int validate_gb_nino(const char *s, size_t n)
+{
+	static const char *const bad[] = { "BG", "GB", "KN", "NK", "NT", "TN", "ZZ", NULL };
+	char a, b, x;
+
+	if (n != 9 || !validate_all_digits(s + 2, 6))
+		return 0;
+	a = validate_upper(s[0]);
+	b = validate_upper(s[1]);
+	x = validate_upper(s[8]);
+	if (!validate_is_alpha(a) || !validate_is_alpha(b) || x < 'A' || x > 'D')
+		return 0;
+	if (strchr("DFIQUV", a) || strchr("DFIOQUV", b))
+		return 0;
+	for (size_t i = 0; bad[i]; i++)
+		if (bad[i][0] == a && bad[i][1] == b)
+			return 0;
+	return 1;
+}
+
+/* NHS number (NHS Data Dictionary): weights 10..2 over the first nine
+ * digits, check = 11 - sum mod 11 (11 -> 0, 10 never issued). */
+int validate_gb_nhs_number(const char *d, size_t n)
+{
+	unsigned sum = 0;
+	if (n != 10 || !validate_all_digits(d, n))
+		return 0;
+	for (size_t i = 0; i < 9; i++)
+		sum += (unsigned)(10 - i) * (unsigned)(d[i] - '0');
+	unsigned c = 11 - sum % 11;
+	if (c == 11)
+		c = 0;
+	return c != 10 && c == (unsigned)(d[9] - '0');
+}
+
+/* US SSN (SSA, Program Operations Manual RM 10201.045 and the 2011
+ * randomization): area 001-899 except 666, group 01-99, serial 0001-9999;
+ * a few numbers used in advertising are invalid. */
+int validate_us_ssn(const char *d, size_t n)
+{
+	if (n != 9 || !validate_all_digits(d, n))
+		return 0;
+	unsigned area = (unsigned)validate_number(d, 3), group = (unsigned)validate_number(d + 3, 2);
+	unsigned serial = (unsigned)validate_number(d + 5, 4);
+	if (area == 0 || area == 666 || area >= 900 || group == 0 || serial == 0)
+		return 0;
+	if (memcmp(d, "078051120", 9) == 0 || memcmp(d, "219099999", 9) == 0 ||
+	    memcmp(d, "123456789", 9) == 0)
+		return 0;
+	return 1;
+}
+
+/* ---- VAT identification numbers (EU VIES formats) ---- */
+
+static int validate_vat_de(const char *s, size_t n)
+{
+	/* 9 digits, ISO 7064 MOD 11,10 */
+	return n == 9 && s[0] != '0' && validate_iso7064_mod11_10(s, n);
+}
+
+static int validate_vat_at(const char *s, size_t n)
+{
+	/* U + 8 digits; Luhn-like over digits 1-7, check = (10 - (sum + 4) mod 10) mod 10 */
+	unsigned sum = 0;
+	if (n != 9 || validate_upper(s[0]) != 'U' || !validate_all_digits(s + 1, 8))
+		return 0;
+	for (size_t i = 0; i < 7; i++) {
+		unsigned v = (unsigned)(s[1 + i] - '0');
+		sum += (i & 1) ? validate_digit_sum(2 * v) : v;
+	}
+	return (10 - (sum + 4) % 10) % 10 == (unsigned)(s[8] - '0');
+}
+
+static int validate_vat_fr(const char *s, size_t n)
+{
+	/* 2-digit key + SIREN (9 digits): key = (12 + 3 * (SIREN mod 97)) mod 97 */
+	if (n != 11 || !validate_all_digits(s, 11))
+		return 0;
+	unsigned long long siren = validate_number(s + 2, 9);
+	return (12 + 3 * (siren % 97)) % 97 == validate_number(s, 2);
+}
+
+static int validate_vat_it(const char *s, size_t n)
+{
+	/* partita IVA: 11 digits, Luhn */
+	return n == 11 && validate_luhn(s, n) && memcmp(s, "0000000", 7) != 0;
+}
+
+static int validate_vat_es(const char *s, size_t n)
+{
+	char c0;
+	if (n != 9)
+		return 0;
+	c0 = validate_upper(s[0]);
+	if (validate_is_digit(c0))
+		return validate_es_dni(s, n);
+	if (c0 == 'X' || c0 == 'Y' || c0 == 'Z')
+		return validate_es_nie(s, n);
+	if (!validate_all_digits(s + 1, 7))
+		return 0;
+	if (c0 == 'K' || c0 == 'L' || c0 == 'M')
+		return validate_upper(s[8]) == validate_es_letters[validate_number(s + 1, 7) % 23];
+	if (!strchr("ABCDEFGHJNPQRSUVW", c0))
+		return 0;
+	/* CIF (Orden EHA/451/2008): even positions summed, odd ones doubled
+	 * and their digit sums added; control = (10 - sum mod 10) mod 10 as a
+	 * digit or the letter "JABCDEFGHI"[control]. */
+	unsigned sum = 0;
+	for (size_t i = 0; i < 7; i++) {
+		unsigned v = (unsigned)(s[1 + i] - '0');
+		sum += (i % 2 == 0) ? validate_digit_sum(2 * v) : v;
+	}
+	unsigned c = (10 - sum % 10) % 10;
+	char last = validate_upper(s[8]);
+	return last == (char)('0' + c) || last == "JABCDEFGHI"[c];
+}
+
+static int validate_vat_nl(const char *s, size_t n)
+{
+	/* 9 digits + B + 2 digits; the 11-proef on the 9 digits, or (since
+	 * 2020, sole traders) ISO 7064 MOD 97-10 over "NL" + the number */
+	if (n != 12 || !validate_all_digits(s, 9) || validate_upper(s[9]) != 'B' ||
+	    !validate_all_digits(s + 10, 2))
+		return 0;
+	long sum = 0;
+	for (size_t i = 0; i < 8; i++)
+		sum += (long)(9 - i) * (s[i] - '0');
+	sum -= s[8] - '0';
+	if (sum % 11 == 0 && memcmp(s, "000000000", 9) != 0)
+		return 1;
+	unsigned rem = (23 * 100 + 21) % 97;   /* N = 23, L = 21 */
+	for (size_t i = 0; i < 12; i++)
+		rem = validate_is_digit(s[i]) ? (rem * 10 + (unsigned)(s[i] - '0')) % 97
+					      : (rem * 100 + 11) % 97;
+	return rem == 1;
+}
+
+static int validate_vat_be(const char *s, size_t n)
+{
+	/* 10 digits (leading 0 or 1): 97 - (first 8 mod 97) == last 2 */
+	if (n == 9 && validate_all_digits(s, 9)) {
+		char t[10] = { '0' };
+		memcpy(t + 1, s, 9);
+		return validate_vat_be(t, 10);
+	}
+	if (n != 10 || !validate_all_digits(s, 10) || (s[0] != '0' && s[0] != '1'))
+		return 0;
+	return 97 - validate_number(s, 8) % 97 == validate_number(s + 8, 2);
+}
+
+static int validate_vat_pl(const char *s, size_t n)
+{
+	/* NIP: weights 6,5,7,2,3,4,5,6,7; sum mod 11 is the 10th digit */
+	static const unsigned w[9] = { 6, 5, 7, 2, 3, 4, 5, 6, 7 };
+	unsigned sum = 0;
+	if (n != 10 || !validate_all_digits(s, 10))
+		return 0;
+	for (size_t i = 0; i < 9; i++)
+		sum += w[i] * (unsigned)(s[i] - '0');
+	return sum % 11 != 10 && sum % 11 == (unsigned)(s[9] - '0');
+}
+
+static const struct {
+	char cc[3];
+	int (*check)(const char *, size_t);
+} validate_vat_table[] = {
+	{ "DE", validate_vat_de }, { "AT", validate_vat_at }, { "FR", validate_vat_fr },
+	{ "IT", validate_vat_it }, { "ES", validate_vat_es }, { "NL", validate_vat_nl },
+	{ "BE", validate_vat_be }, { "PL", validate_vat_pl },
+};
+
+int validate_vat_id(const char *s, size_t n)
+{
+	if (n < 4)
+		return 0;
+	char a = validate_upper(s[0]), b = validate_upper(s[1]);
+	for (size_t i = 0; i < sizeof(validate_vat_table) / sizeof(validate_vat_table[0]); i++)
+		if (validate_vat_table[i].cc[0] == a && validate_vat_table[i].cc[1] == b)
+			return validate_vat_table[i].check(s + 2, n - 2);
+	return 0;
+}

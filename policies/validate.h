@@ -1,0 +1,38 @@
+/* Checksum and structure validators: pure functions, no state, no I/O.
+ * Each takes the compact value (separators removed, except where noted),
+ * and returns 1 when valid, 0 when not. Upper-case letters are expected
+ * where a format has letters; the functions accept lower case too. */
+#ifndef HAFEN_POLICIES_VALIDATE_H
+#define HAFEN_POLICIES_VALIDATE_H
+
+#include <stddef.h>
+
+int validate_luhn(const char *digits, size_t n);
+int validate_iso7064_mod11_10(const char *digits, size_t n);
+int validate_payment_card(const char *digits, size_t n);
+/* Spaces are skipped. */
+int validate_iban(const char *s, size_t n);
+/* Expected IBAN length for a country ("DE" -> 22), 0 when unknown. */
+size_t validate_iban_length(const char *cc);
+int validate_bic(const char *s, size_t n);
+/* With its two-letter prefix: "DE123456789", "ATU13585627", ... */
+int validate_vat_id(const char *s, size_t n);
+int validate_de_tax_id(const char *digits, size_t n);
+/* 10 chars: 9-char document number + check digit (ICAO 9303 7-3-1). */
+int validate_de_id_card(const char *s, size_t n);
+int validate_de_pension_number(const char *s, size_t n);
+int validate_de_health_insurance_number(const char *s, size_t n);
+int validate_at_social_security_number(const char *digits, size_t n);
+int validate_fr_nir(const char *s, size_t n);
+int validate_es_dni(const char *s, size_t n);
+int validate_es_nie(const char *s, size_t n);
+int validate_it_fiscal_code(const char *s, size_t n);
+int validate_nl_bsn(const char *digits, size_t n);
+int validate_pl_pesel(const char *digits, size_t n);
+int validate_be_national_number(const char *digits, size_t n);
+int validate_gb_nino(const char *s, size_t n);
+int validate_gb_nhs_number(const char *digits, size_t n);
+/* 9 digits AAAGGSSSS */
+int validate_us_ssn(const char *digits, size_t n);
+
+#endif

@@ -1,0 +1,44 @@
+/* libFuzzer target for the scanner: any bytes scan without crashing, and
+ * the findings obey the contract of policy_scan_text (in bounds, sorted,
+ * no overlaps, known detector). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policies/scan.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct policy_scanner *sc;
+	static struct policy_findings f;
+	char err[256];
+
+	if (!sc) {
+		sc = policy_scanner_new(NULL, 0, err, sizeof(err));
+		if (!sc)
+			abort();
+		policy_findings_init(&f);
+	}
+	/* scan a private copy: the scanner must not read past len */
+	char *text = malloc(size ? size : 1);
+	if (!text)
+		return 0;
+	memcpy(text, data, size);
+	policy_findings_clear(&f);
+	if (policy_scan_text(sc, text, size, &f) < 0) {
+		free(text);
+		return 0;   /* out of memory or a limit: fail closed is allowed */
+	}
+	for (size_t i = 0; i < f.n; i++) {
+		const struct policy_finding *x = &f.v[i];
+		if (x->start >= x->end || x->end > size ||
+		    x->detector >= policy_scanner_detector_count(sc))
+			abort();
+		if (i && x->start < f.v[i - 1].end)
+			abort();
+	}
+	free(text);
+	return 0;
+}

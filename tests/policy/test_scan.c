@@ -1,0 +1,132 @@
+/* The scanner end to end: findings, spans, overlaps, context, custom
+ * detectors, limits. Texts are short realistic sentences. */
+#include <string.h>
+
+#include "policies/entity.h"
+#include "policies/scan.h"
+#include "tests/tap.h"
+
+static struct policy_scanner *sc;
+static struct policy_findings f;
+
+/* Scans text; 1 when exactly the expected (entity, value) pairs are found
+ * in order. expect: entity names and values alternating, NULL ended. */
+static int check(const char *text, const char *const *expect)
+{
+	size_t k = 0;
+	policy_findings_clear(&f);
+	if (policy_scan_text(sc, text, strlen(text), &f) < 0)
+		return 0;
+	for (size_t i = 0; i < f.n; i++, k += 2) {
+		const struct policy_finding *x = &f.v[i];
+		const char *name = x->entity < ENTITY_BUILTIN_COUNT ? entity_info_get(x->entity)->name : "custom";
+		if (!expect[k] || strcmp(expect[k], name) != 0 ||
+		    strlen(expect[k + 1]) != x->end - x->start ||
+		    memcmp(expect[k + 1], text + x->start, x->end - x->start) != 0) {
+			tap_diag("got %s [%.*s]", name, (int)(x->end - x->start), text + x->start);
+			return 0;
+		}
+	}
+	if (expect[k])
+		tap_diag("missing %s [%s]", expect[k], expect[k + 1]);
+	return expect[k] == NULL;
+}
+
+#define CHECK(text, ...) ok(check(text, (const char *const[]){ __VA_ARGS__, NULL }), "%s", text)
+#define NONE(text) ok(check(text, (const char *const[]){ NULL }), "nothing in: %s", text)
+
+static const struct detector_keyword custom_kw[] = {
+	{ "projekt falke", DETECTOR_KW_WORD | DETECTOR_KW_TRIGGER, SCAN_CONTEXT_NONE },
+	{ NULL, 0, 0 },
+};
+static const struct detector custom = {
+	"codename", ENTITY_BUILTIN_COUNT, DATA_CLASS_INTERNAL, 100, 0, custom_kw,
+	detector_match_keyword, NULL, 0,
+};
+
+int main(void)
+{
+	char err[256];
+	const struct detector *extra[] = { &custom };
+
+	sc = policy_scanner_new(extra, 1, err, sizeof(err));
+	if (!ok(sc != NULL, "scanner builds")) {
+		tap_diag("%s", err);
+		tap_done();
+		return 1;
+	}
+	policy_findings_init(&f);
+
+	CHECK("Bitte an max.mustermann@example.de schreiben.", "email", "max.mustermann@example.de");
+	CHECK("Mail: anna-lena.o'brien+crm@mail.kunde-gmbh.co.uk, danke", "email",
+	      "anna-lena.o'brien+crm@mail.kunde-gmbh.co.uk");
+	NONE("Treffen @ 10 Uhr, siehe user@localhost und a@b.c");
+	CHECK("Ruf mich an: +49 30 12345678 oder Tel. 030 1234567.", "phone", "+49 30 12345678",
+	      "phone", "030 1234567");
+	CHECK("Tel.: +49 (0)89 123456-78", "phone", "+49 (0)89 123456-78");
+	NONE("Rechnung 0301234567 vom 01.02.2024 über 1.234,56 EUR");
+	NONE("Bestellnummer 04711 2345 678, Lieferung am 12.03.2024");
+	CHECK("Call me at (212) 555-0187 tomorrow.", "phone", "(212) 555-0187");
+	CHECK("Server 192.168.10.23 und fe80::1ff:fe23:4567:890a sind down", "ip_address",
+	      "192.168.10.23", "ip_address", "fe80::1ff:fe23:4567:890a");
+	NONE("Version 1.2.3.4 ist raus; 10:30:00 Uhr; std::vector; 999.1.1.1");
+	CHECK("MAC 00:1A:2B:3C:4D:5E am Switch", "mac_address", "00:1A:2B:3C:4D:5E");
+	CHECK("IBAN DE89 3704 0044 0532 0130 00, BIC COBADEFFXXX", "iban",
+	      "DE89 3704 0044 0532 0130 00", "bic", "COBADEFFXXX");
+	CHECK("Überweisung auf DE89370400440532013000 bitte.", "iban", "DE89370400440532013000");
+	NONE("Konto DE89370400440532013001 (Tippfehler) und DEUTSCHE Bank");
+	CHECK("Karte 4111 1111 1111 1111, gültig 12/27", "payment_card", "4111 1111 1111 1111");
+	CHECK("Mastercard 2221526018159080 belastet", "payment_card", "2221526018159080");
+	NONE("Auftrag 4111 1111 1111 1112 storniert");
+	CHECK("USt-IdNr.: DE136695976", "vat_id", "DE136695976");
+	CHECK("Steuer-ID 86 095 742 719 liegt vor", "de_tax_id", "86 095 742 719");
+	CHECK("Ausweis T220001293", "de_id_card", "T220001293");
+	CHECK("RVNR 65170839J003", "de_pension_number", "65170839J003");
+	CHECK("Versichertennummer A123456780", "de_health_insurance_number", "A123456780");
+	NONE("Artikel A123456780 ist nicht lieferbar");
+	CHECK("SV-Nummer 1237 010180", "at_social_security_number", "1237 010180");
+	CHECK("NIR 2 91 07 94 685 356 45 ok", "fr_nir", "2 91 07 94 685 356 45");
+	CHECK("NIR 1 59 06 2A 173 626 41", "fr_nir", "1 59 06 2A 173 626 41");
+	CHECK("DNI 12345678Z y NIE X1234567L", "es_dni", "12345678Z", "es_nie", "X1234567L");
+	CHECK("codice fiscale RSSMRA85T10A562S", "it_fiscal_code", "RSSMRA85T10A562S");
+	CHECK("Mijn BSN is 111222333.", "nl_bsn", "111222333");
+	NONE("Ordernummer 111222333 is verzonden.");
+	CHECK("PESEL: 44051401359", "pl_pesel", "44051401359");
+	CHECK("Rijksregisternummer 85.07.30-033.28", "be_national_number", "85.07.30-033.28");
+	CHECK("NI number AB 12 34 56 C", "gb_nino", "AB 12 34 56 C");
+	CHECK("NHS number 943 476 5919", "gb_nhs_number", "943 476 5919");
+	NONE("Reference 943 476 5919");
+	CHECK("SSN 536-90-4399", "us_ssn", "536-90-4399");
+	NONE("Order 536-90-4399");
+	CHECK("Das Projekt Falke startet.", "custom", "Projekt Falke");
+
+	/* appends after existing findings; sorted; errors fail closed */
+	policy_findings_clear(&f);
+	const char *t = "a@example.org b@example.org";
+	ok(policy_scan_text(sc, t, strlen(t), &f) == 0 && f.n == 2 &&
+	   policy_scan_text(sc, t, strlen(t), &f) == 0 && f.n == 4 && f.v[2].start == 0,
+	   "findings are appended");
+	ok(f.v[0].detector == (uint16_t)policy_scanner_find_detector(sc, "email") &&
+	   policy_scanner_detector(sc, f.v[0].detector) != NULL, "detector index resolves");
+	ok(policy_scanner_find_detector(sc, "nope") == -1, "unknown detector id");
+
+	/* a bad custom detector is refused with a message */
+	struct detector bad = custom;
+	const struct detector *extra2[] = { &bad };
+	bad.match = NULL;
+	ok(policy_scanner_new(extra2, 1, err, sizeof(err)) == NULL && strstr(err, "codename"),
+	   "detector without match refused: %s", err);
+
+	/* empty and binary input */
+	policy_findings_clear(&f);
+	ok(policy_scan_text(sc, "", 0, &f) == 0 && f.n == 0, "empty text");
+	char bin[256];
+	for (int i = 0; i < 256; i++)
+		bin[i] = (char)i;
+	ok(policy_scan_text(sc, bin, sizeof(bin), &f) == 0, "binary text scans");
+
+	policy_findings_free(&f);
+	policy_scanner_free(sc);
+	tap_done();
+	return tap_failed ? 1 : 0;
+}
