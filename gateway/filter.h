@@ -26,6 +26,7 @@
 #define FILTER_MAX 8
 
 struct config_key;
+struct policy_filter_set;
 
 struct filter_exchange {
 	const char *request_id;
@@ -37,6 +38,8 @@ struct filter_exchange {
 	int status;                   /* on_done: final status; on refuse: status to send */
 	const char *error_type;       /* on refuse */
 	char message[256];            /* on refuse; never quotes content */
+	const struct policy_filter_set *policy; /* the runtime's policy set, NULL: off */
+	int data_class;               /* enum data_class the policy found (0: public) */
 	void *state[FILTER_MAX];
 };
 

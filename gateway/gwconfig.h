@@ -70,6 +70,13 @@ struct config_key {
 	unsigned char sha256[32];
 };
 
+/* "policy": the policy packs, loaded in order (gateway/policy_filter.c).
+ * No packs: the policy filter is off. */
+struct config_policy {
+	char **packs; /* resolved against the config folder */
+	size_t n_packs;
+};
+
 struct config {
 	char *file; /* as given */
 	char *dir;  /* folder that relative paths are resolved against */
@@ -85,6 +92,7 @@ struct config {
 	char *access_log;
 	char *user;
 	long long drain_timeout_ms;
+	struct config_policy policy;
 	atomic_int refs;
 };
 

@@ -12,6 +12,7 @@
  * (request_timeout). */
 #include "gwconfig.h"
 #include "server.h"
+#include "policy_filter.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -83,6 +84,7 @@ void runtime_unref(struct runtime *rt)
 	free(rt->upstream_tls);
 	free(rt->upstream_addr);
 	free(rt->upstream_addrlen);
+	policy_filter_free(rt->policy);
 	config_unref(c);
 	free(rt);
 }
@@ -132,6 +134,8 @@ struct runtime *runtime_new(struct config *cfg, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	if (policy_filter_load(cfg, &rt->policy, err, errlen) < 0)
+		goto fail;
 	return rt;
 fail:
 	rt->cfg = config_ref(cfg);
@@ -608,6 +612,7 @@ static void conn_begin(struct conn *c, const char *head)
 		return;
 	}
 	x->fx.key = x->key;
+	x->fx.policy = c->rt->policy;
 	/* Until routing exists every request goes to the first upstream. */
 	x->up_idx = 0;
 	x->fx.upstream = cfg->upstreams[0].name;

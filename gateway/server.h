@@ -31,6 +31,7 @@ struct runtime {
 	SSL_CTX **upstream_tls;           /* per upstream; NULL if http */
 	struct sockaddr_storage *upstream_addr;
 	socklen_t *upstream_addrlen;
+	struct policy_filter_set *policy; /* NULL: no policy packs configured */
 	unsigned generation;
 	atomic_int refs;
 };
