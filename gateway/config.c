@@ -25,6 +25,7 @@ enum config_type {
 	CONFIG_TYPE_OBJECT,
 	CONFIG_TYPE_ARRAY,       /* array of objects */
 	CONFIG_TYPE_PATH_LIST,   /* array of file paths, resolved; count at count_offset */
+	CONFIG_TYPE_JSON_OBJECT, /* an object kept as JSON for its own parser */
 };
 
 struct config_ctx {
@@ -373,6 +374,7 @@ static const struct config_field config_root_fields[] = {
 	{F(CONFIG_TYPE_STRING_NULL, "user", user)},
 	{F(CONFIG_TYPE_INT, "drain_timeout_ms", drain_timeout_ms), .min = 0, .max = 3600000},
 	{F(CONFIG_TYPE_OBJECT, "policy", policy), .sub = &config_policy_object},
+	{F(CONFIG_TYPE_JSON_OBJECT, "audit", audit)},
 	{0},
 };
 #undef type_s
@@ -398,6 +400,7 @@ static const char *config_type_expect(const struct config_field *f)
 		[CONFIG_TYPE_OBJECT] = "an object",
 		[CONFIG_TYPE_ARRAY] = "an array of objects",
 		[CONFIG_TYPE_PATH_LIST] = "an array of file paths (strings)",
+		[CONFIG_TYPE_JSON_OBJECT] = "an object",
 	};
 	return names[f->type];
 }
@@ -485,6 +488,12 @@ static int config_read_field(struct config_ctx *ctx, const char *path, json_t *v
 		}
 		break;
 	}
+	case CONFIG_TYPE_JSON_OBJECT:
+		if (!json_is_object(v))
+			return config_fail(ctx, path, "expected an object");
+		json_decref(*(json_t **)at);
+		*(json_t **)at = json_incref(v);
+		break;
 	case CONFIG_TYPE_PATH_LIST: {
 		if (!json_is_array(v))
 			return config_fail(ctx, path, "expected %s", config_type_expect(f));
@@ -570,6 +579,9 @@ static void config_free_object(const struct config_object *o, void *obj)
 			free(arr);
 			break;
 		}
+		case CONFIG_TYPE_JSON_OBJECT:
+			json_decref(*(json_t **)at);
+			break;
 		case CONFIG_TYPE_PATH_LIST: {
 			char **arr = *(char ***)at;
 			size_t n = *(size_t *)((char *)obj + f->count_offset);

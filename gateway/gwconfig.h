@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdatomic.h>
 
+#include <jansson.h>
+
 enum config_client_auth {
 	CONFIG_CLIENT_AUTH_NONE,
 	CONFIG_CLIENT_AUTH_OPTIONAL,
@@ -93,6 +95,7 @@ struct config {
 	char *user;
 	long long drain_timeout_ms;
 	struct config_policy policy;
+	json_t *audit; /* the "audit" object as given; gateway/audit_filter.c parses it */
 	atomic_int refs;
 };
 

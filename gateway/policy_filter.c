@@ -115,6 +115,36 @@ static void policy_filter_state_free(struct policy_filter_state *st)
 	free(st);
 }
 
+/* Types, counts, rule ids and actions for the audit record (filter.h). */
+static void policy_filter_note(struct filter_exchange *x, const struct policy_request *r,
+    const struct policy_decision *d)
+{
+	const struct policy_set *set = x->policy->set;
+	struct filter_policy_info *pi = &x->policy_info;
+	pi->policy_hash = policy_set_hash(set);
+	pi->decision = policy_action_name(d->action);
+	size_t ne = policy_set_entity_count(set);
+	for (size_t e = 0; d->entity_counts && e < ne && pi->n_types < FILTER_FINDING_TYPES; e++)
+		if (d->entity_counts[e]) {
+			pi->type[pi->n_types] = policy_set_entity_name(set, (unsigned)e);
+			pi->count[pi->n_types++] = d->entity_counts[e];
+		}
+	for (size_t i = 0; i < d->n_fired && pi->n_rules < FILTER_RULE_IDS; i++)
+		pi->rule_id[pi->n_rules++] = policy_set_rule_id(set, d->fired[i]);
+	const struct policy_finding *f;
+	const struct policy_verdict *v;
+	const size_t *field_of;
+	size_t n = policy_request_findings(r, &f, &v, &field_of);
+	unsigned seen = 0;
+	for (size_t i = 0; i < n; i++)
+		seen |= 1u << v[i].action;
+	if (d->action == POLICY_ACTION_BLOCK)
+		seen |= 1u << POLICY_ACTION_BLOCK;
+	for (int a = POLICY_ACTION_FLAG; a < POLICY_ACTION_COUNT && pi->n_actions < 8; a++)
+		if (seen & (1u << a))
+			pi->action[pi->n_actions++] = policy_action_name((enum policy_action)a);
+}
+
 static int policy_filter_on_request(struct filter_exchange *x, void **state)
 {
 	if (!x->policy || !x->body || !x->key)
@@ -141,6 +171,7 @@ static int policy_filter_on_request(struct filter_exchange *x, void **state)
 		    "the policy engine could not check this request (%s); it was not forwarded", err);
 	const struct policy_decision *d = policy_request_decision(st->req);
 	x->data_class = (int)d->data_class;
+	policy_filter_note(x, st->req, d);
 	if (d->action == POLICY_ACTION_BLOCK) {
 		const char *rule = d->block_rule >= 0 ? policy_set_rule_id(x->policy->set, (size_t)d->block_rule) : NULL;
 		const char *ent = policy_set_entity_name(x->policy->set, d->block_entity);
@@ -321,6 +352,14 @@ static int policy_filter_on_event(struct filter_exchange *x, void **state, const
 			if (v && !json_is_object(v) && !json_is_array(v))
 				json_object_set(st->meta, keep[k], v);
 		}
+	}
+	json_t *usage = json_object_get(j, "usage");
+	if (json_is_object(usage)) {
+		json_t *pt = json_object_get(usage, "prompt_tokens"), *ct = json_object_get(usage, "completion_tokens");
+		if (json_is_integer(pt) && json_integer_value(pt) >= 0)
+			x->policy_info.prompt_tokens = (uint64_t)json_integer_value(pt);
+		if (json_is_integer(ct) && json_integer_value(ct) >= 0)
+			x->policy_info.completion_tokens = (uint64_t)json_integer_value(ct);
 	}
 	size_t i;
 	json_t *ch;

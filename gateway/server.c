@@ -13,6 +13,7 @@
 #include "gwconfig.h"
 #include "server.h"
 #include "policy_filter.h"
+#include "audit_filter.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -85,6 +86,7 @@ void runtime_unref(struct runtime *rt)
 	free(rt->upstream_addr);
 	free(rt->upstream_addrlen);
 	policy_filter_free(rt->policy);
+	audit_filter_free(rt->audit);
 	config_unref(c);
 	free(rt);
 }
@@ -134,7 +136,8 @@ struct runtime *runtime_new(struct config *cfg, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	if (policy_filter_load(cfg, &rt->policy, err, errlen) < 0)
+	if (policy_filter_load(cfg, &rt->policy, err, errlen) < 0 ||
+	    audit_filter_load(cfg, &rt->audit, err, errlen) < 0)
 		goto fail;
 	return rt;
 fail:
@@ -613,6 +616,15 @@ static void conn_begin(struct conn *c, const char *head)
 	}
 	x->fx.key = x->key;
 	x->fx.policy = c->rt->policy;
+	x->fx.audit = c->rt->audit;
+	if (c->rt->audit) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		if (getpeername(bufferevent_getfd(c->bev), (struct sockaddr *)&ss, &sl) == 0 &&
+		    getnameinfo((struct sockaddr *)&ss, sl, x->fx.client_addr, sizeof x->fx.client_addr,
+		    NULL, 0, NI_NUMERICHOST) != 0)
+			x->fx.client_addr[0] = 0;
+	}
 	/* Until routing exists every request goes to the first upstream. */
 	x->up_idx = 0;
 	x->fx.upstream = cfg->upstreams[0].name;

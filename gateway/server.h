@@ -32,6 +32,7 @@ struct runtime {
 	struct sockaddr_storage *upstream_addr;
 	socklen_t *upstream_addrlen;
 	struct policy_filter_set *policy; /* NULL: no policy packs configured */
+	struct audit_filter_rt *audit;    /* NULL: no "audit" section */
 	unsigned generation;
 	atomic_int refs;
 };
