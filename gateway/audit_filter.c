@@ -197,9 +197,11 @@ static int audit_filter_on_request(struct filter_exchange *x, void **state)
 		return 0; /* out of memory: on_done still records what it can */
 	st->t_start = audit_filter_now_us();
 	audit_filter_copy(st->model, sizeof st->model, json_object_get(x->body, "model"));
+	/* The header (set by the application for its end user) wins over the
+	 * body's `user`; either becomes an HMAC pseudonym, never stored as is. */
 	json_t *user = json_object_get(x->body, "user");
-	if (json_is_string(user) && json_string_length(user) > 0 &&
-	    audit_pseudonym(audit_filter_log, json_string_value(user), st->subject) == 0)
+	const char *u = x->user[0] ? x->user : json_is_string(user) ? json_string_value(user) : NULL;
+	if (u && *u && audit_pseudonym(audit_filter_log, u, st->subject) == 0)
 		st->has_subject = 1;
 	return 0;
 }

@@ -62,6 +62,7 @@ struct filter_exchange {
 	struct filter_policy_info policy_info;
 	const struct audit_filter_rt *audit; /* the runtime's audit settings, NULL: none */
 	char client_addr[46];         /* peer address, numeric */
+	char user[129];               /* X-Hafen-User (end user, for the audit pseudonym), "" when absent */
 	void *state[FILTER_MAX];
 };
 

@@ -618,6 +618,12 @@ static void conn_begin(struct conn *c, const char *head)
 	x->fx.policy = c->rt->policy;
 	x->fx.audit = c->rt->audit;
 	if (c->rt->audit) {
+		for (int i = 0; i < r->n_headers; i++)
+			if (http_span_eq(head, r->headers[i].name, "x-hafen-user") &&
+			    r->headers[i].value.len < sizeof x->fx.user) {
+				memcpy(x->fx.user, head + r->headers[i].value.off, r->headers[i].value.len);
+				x->fx.user[r->headers[i].value.len] = 0;
+			}
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof ss;
 		if (getpeername(bufferevent_getfd(c->bev), (struct sockaddr *)&ss, &sl) == 0 &&

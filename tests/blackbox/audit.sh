@@ -28,7 +28,7 @@ BODY=$("$PYTHON3" -c 'import json, sys; print(json.dumps({"model": "m-audit", "u
 bb_post /v1/chat/completions "$BODY" -H 'X-Request-Id: audit-json-1' >"$BB_DIR/c.json"
 bb_is "$(bb_code)" 200 "chat with personal data: 200"
 SBODY=$("$PYTHON3" -c 'import json, sys; print(json.dumps({"model": "m-audit", "stream": True, "stream_options": {"include_usage": True}, "messages": [{"role": "user", "content": sys.argv[1]}], "mock": {"events": 10}}))' "$PROMPT")
-bb_post /v1/chat/completions "$SBODY" -N -H 'X-Request-Id: audit-stream-1' >"$BB_DIR/s.txt"
+bb_post /v1/chat/completions "$SBODY" -N -H 'X-Request-Id: audit-stream-1' -H 'X-Hafen-User: bob' >"$BB_DIR/s.txt"
 bb_is "$(bb_code)" 200 "streamed chat: 200"
 KBODY='{"model":"m-audit","messages":[{"role":"user","content":"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n-----END PRIVATE KEY-----"}]}'
 bb_post /v1/chat/completions "$KBODY" -H 'X-Request-Id: audit-block-1' >/dev/null
@@ -63,6 +63,12 @@ bb_ok "json record: findings by type and count, decision, rules, data class, pol
 	'(lambda r: r["findings"] == {"person": 1, "iban": 1} and r["decision"] == "pseudonymize" and "gdpr.pseudonymize-bank" in r["rule_ids"] and "pseudonymize" in r["actions"] and r["data_class"] == "confidential" and len(r["policy_hash"]) == 64 and len(r["config_hash"]) == 64)(j["audit-json-1"])'
 bb_ok "json record: the user is a 64-hex pseudonym, usage recorded" bb_json_true "$BB_DIR/recs.json" \
 	'(lambda r: len(r["subject"]) == 64 and "alice" not in r["subject"] and r["prompt_tokens"] > 0 and r["completion_tokens"] > 0)(j["audit-json-1"])'
+# The pseudonym is HMAC-SHA-256 under the hmac_key file (64 hex digits).
+hmac_of() {
+	"$PYTHON3" -c 'import hmac, hashlib, sys; k = bytes.fromhex(open(sys.argv[1]).read().strip()); print(hmac.new(k, sys.argv[2].encode(), hashlib.sha256).hexdigest())' "$BB_DIR/keys/audit-hmac.key" "$1"
+}
+bb_is "$(bb_json "$BB_DIR/recs.json" 'j["audit-json-1"]["subject"]')" "$(hmac_of alice@example.org)" "json record: subject is the HMAC of the body's user"
+bb_is "$(bb_json "$BB_DIR/recs.json" 'j["audit-stream-1"]["subject"]')" "$(hmac_of bob)" "stream record: subject is the HMAC of X-Hafen-User"
 bb_ok "stream record: usage from the usage chunk" bb_json_true "$BB_DIR/recs.json" \
 	'(lambda r: r["status"] == 200 and r["completion_tokens"] == 10)(j["audit-stream-1"])'
 bb_ok "blocked record: 403, decision block, the rule id, the entity type, no upstream" bb_json_true "$BB_DIR/recs.json" \
