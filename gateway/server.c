@@ -405,7 +405,9 @@ static int conn_auth(struct conn *c, const char *head)
 static const char *const conn_dropped_headers[] = {
 	"connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate",
 	"te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "authorization",
-	"expect", "x-request-id", "content-type", NULL,
+	"expect", "x-request-id", "content-type",
+	"x-hafen-user", /* the end user, for the audit pseudonym only: never to the upstream */
+	NULL,
 };
 
 static int conn_forwarded_header(const char *head, const struct http_request *r, int i)

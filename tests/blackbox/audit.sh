@@ -35,6 +35,7 @@ bb_post /v1/chat/completions "$KBODY" -H 'X-Request-Id: audit-block-1' >/dev/nul
 bb_is "$(bb_code)" 403 "blocked request: 403"
 grep -q "$CANARY" "$up_RECORD"
 bb_is "$?" 0 "the canary reached the upstream (it is no personal data)"
+bb_ok "X-Hafen-User is not forwarded to the upstream" bb_not grep -qi 'x-hafen-user' "$up_RECORD"
 
 curl -s --max-time 5 "http://127.0.0.1:$ADMIN_PORT/metrics" >"$BB_DIR/metrics.txt"
 bb_ok "/metrics: audit counters and health" bash -c "grep -q '^hafen_audit_healthy 1' '$BB_DIR/metrics.txt' && grep -q '^hafen_audit_records_committed_total ' '$BB_DIR/metrics.txt'"
