@@ -103,4 +103,12 @@ bb_post /v1/chat/completions "$BODY" >"$BB_DIR/c2.json"
 last_upstream_body >"$BB_DIR/up2.json"
 bb_ok "after the refused reload the old policy still pseudonymizes" bb_not grep -q "$IBAN" "$BB_DIR/up2.json"
 
+# Reload without a policy section: the filter turns off for new requests.
+bb_config "$HAFEN_CONFIG" '{}'
+kill -HUP "$HAFEN_PID"
+for _ in $(seq 1 50); do grep -q 'configuration reloaded' "$HAFEN_LOG" && break; sleep 0.05; done
+bb_post /v1/chat/completions "$BODY" >"$BB_DIR/c3.json"
+last_upstream_body >"$BB_DIR/up3.json"
+bb_ok "after a reload without \"policy\" the prompt passes unchanged" grep -q "$IBAN" "$BB_DIR/up3.json"
+
 bb_done
