@@ -64,6 +64,13 @@ CBODY=$("$PYTHON3" -c 'import json, sys; print(json.dumps({"model": "m", "stream
 bb_post /v1/completions "$CBODY" -N >"$BB_DIR/cs.txt"
 bb_is "$(sse_text "$BB_DIR/cs.txt")" "$PROMPT|DONE" "completions stream: restored"
 
+# ---- embeddings: inputs are scanned too ----
+EBODY=$("$PYTHON3" -c 'import json, sys; print(json.dumps({"model": "e", "input": ["kein Treffer", sys.argv[1]]}))' "$PROMPT")
+bb_post /v1/embeddings "$EBODY" >"$BB_DIR/e.json"
+bb_is "$(bb_code)" 200 "embeddings: 200"
+last_upstream_body >"$BB_DIR/eup.json"
+bb_ok "embeddings: the IBAN in an input did not reach the upstream" bb_not grep -q "$IBAN" "$BB_DIR/eup.json"
+
 # ---- blocked: a private key ----
 n_before=$(wc -l <"$up_RECORD")
 PEM=$(printf -- '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\nMzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n-----END PRIVATE KEY-----')
