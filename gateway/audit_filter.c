@@ -21,12 +21,14 @@
 
 struct audit_filter_rt {
 	struct audit_config acfg;
+	json_t *section; /* the "audit" object it was parsed from */
 	char config_hash[65]; /* SHA-256 (FIPS 180-4) of the config file's bytes */
 };
 
 /* Written once by audit_filter_start before the workers start, read by
  * them after: the thread start orders it. */
 static struct audit_log *audit_filter_log;
+static json_t *audit_filter_started; /* the section the log was opened with */
 
 struct audit_filter_state {
 	uint64_t t_start;
@@ -77,6 +79,7 @@ int audit_filter_load(const struct config *cfg, struct audit_filter_rt **out, ch
 		snprintf(err, errlen, "%s: audit: out of memory", cfg->file);
 		return -1;
 	}
+	a->section = json_incref(cfg->audit);
 	audit_config_defaults(&a->acfg);
 	if (audit_config_parse(&a->acfg, cfg->audit, cfg->file, err, errlen) < 0) {
 		audit_filter_free(a);
@@ -101,6 +104,7 @@ void audit_filter_free(struct audit_filter_rt *a)
 	if (!a)
 		return;
 	audit_config_clear(&a->acfg);
+	json_decref(a->section);
 	free(a);
 }
 
@@ -114,6 +118,7 @@ int audit_filter_start(const struct audit_filter_rt *rt, char *err, size_t errle
 		snprintf(err, errlen, "audit: %s", e);
 		return -1;
 	}
+	audit_filter_started = json_incref(rt->section);
 	return 0;
 }
 
@@ -122,6 +127,15 @@ void audit_filter_stop(void)
 	if (audit_filter_log)
 		audit_close(audit_filter_log);
 	audit_filter_log = NULL;
+	json_decref(audit_filter_started);
+	audit_filter_started = NULL;
+}
+
+int audit_filter_changed(const struct config *cfg)
+{
+	if (!audit_filter_started || !cfg->audit)
+		return !audit_filter_started != !cfg->audit;
+	return !json_equal(audit_filter_started, cfg->audit);
 }
 
 int audit_filter_ready(void)

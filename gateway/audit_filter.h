@@ -25,6 +25,9 @@ void audit_filter_free(struct audit_filter_rt *a);
 int audit_filter_start(const struct audit_filter_rt *rt, char *err, size_t errlen);
 /* Commits what is queued, signs the last checkpoint, closes. */
 void audit_filter_stop(void);
+/* 1 when cfg's "audit" section differs from the one the open log was
+ * started with (the caller warns: it takes effect at restart). */
+int audit_filter_changed(const struct config *cfg);
 /* 1 when no log is configured or the log can be written. */
 int audit_filter_ready(void);
 /* Appends the audit counters to a /metrics answer (Prometheus text). */

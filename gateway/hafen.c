@@ -79,6 +79,8 @@ static void hafen_reload(void)
 	}
 	if (log_access_open(cfg->access_log, err, sizeof err) < 0)
 		log_warnx("reload: %s (access log unchanged)", err);
+	if (audit_filter_changed(cfg))
+		log_warnx("reload: the \"audit\" section changed; the audit log keeps its settings until restart");
 	runtime_unref(rt);
 	log_info("configuration reloaded from %s", hafen_config_file);
 }

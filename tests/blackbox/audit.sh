@@ -41,6 +41,14 @@ curl -s --max-time 5 "http://127.0.0.1:$ADMIN_PORT/metrics" >"$BB_DIR/metrics.tx
 bb_ok "/metrics: audit counters and health" bash -c "grep -q '^hafen_audit_healthy 1' '$BB_DIR/metrics.txt' && grep -q '^hafen_audit_records_committed_total ' '$BB_DIR/metrics.txt'"
 bb_is "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$ADMIN_PORT/readyz")" 200 "/readyz: 200 with a healthy log"
 
+# A reload that changes the audit section: accepted, with a warning that
+# the open log keeps its settings until restart.
+AUDIT2=${AUDIT/\"checkpoint_every\": 3/\"checkpoint_every\": 5}
+bb_config "$HAFEN_CONFIG" "{$AUDIT2, $POLICY}"
+kill -HUP "$HAFEN_PID"
+for _ in $(seq 1 50); do grep -q 'configuration reloaded' "$HAFEN_LOG" && break; sleep 0.05; done
+bb_ok "reload with a changed audit section: warned, takes effect at restart" grep -q 'audit" section changed' "$HAFEN_LOG"
+
 # Canary check while the gateway runs (database, WAL, checkpoints, logs).
 sleep 0.5
 bb_ok "the canary is in no audit file (db, -wal, checkpoints) and no log while hafen runs" \
