@@ -330,8 +330,16 @@ static int policy_filter_on_event(struct filter_exchange *x, void **state, const
     size_t raw_len, const struct sse_event *ev, struct evbuffer *out)
 {
 	struct policy_filter_state *st = *state;
-	if (!st || !ev->has_data)
-		return evbuffer_add(out, raw, raw_len); /* keep-alives and comments */
+	if (!st)
+		return evbuffer_add(out, raw, raw_len);
+	if (!ev->has_data) {
+		/* Keep-alives and comments pass; the unterminated tail of a stream
+		 * that ended mid-event (the relay's flush) may hold answer text
+		 * nobody guarded: it is dropped, not relayed. */
+		if (memmem(raw, raw_len, "data", 4))
+			return 0;
+		return evbuffer_add(out, raw, raw_len);
+	}
 	if (ev->is_done) {
 		if (policy_filter_flush(st, out) < 0)
 			return -1;
