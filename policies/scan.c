@@ -690,7 +690,9 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	/* Pass 3: sort by start, longer first; then keep a finding unless it
 	 * overlaps a kept one that beats it (longer, then more confident, then
 	 * the earlier detector). */
-	struct policy_finding *v = out->v + base;
+	/* out->v is NULL until the first finding of a fresh array: NULL + 0 is
+	 * undefined (C11 6.5.6p8), so no arithmetic on it. */
+	struct policy_finding *v = out->v ? out->v + base : NULL;
 	size_t n = out->n - base;
 	if (n > 1)
 		qsort(v, n, sizeof(*v), scan_finding_cmp);
