@@ -83,6 +83,26 @@ bb_ok "stream record: usage from the usage chunk" bb_json_true "$BB_DIR/recs.jso
 bb_ok "blocked record: 403, decision block, the rule id, the entity type, no upstream" bb_json_true "$BB_DIR/recs.json" \
 	'(lambda r: r["status"] == 403 and r["decision"] == "block" and "secrets.block-private-keys" in r["rule_ids"] and r["findings"].get("private_key") == 1 and r["upstream_id"] == "")(j["audit-block-1"])'
 
+# A full database (a page quota): commits fail, the log turns unhealthy,
+# requests get 503 before they reach the upstream, /readyz says 503.
+"$CTL" audit keygen --dir "$BB_DIR/keys2" >/dev/null
+AUDIT3="\"audit\": {\"database\": \"$BB_DIR/full.db\", \"checkpoints\": \"$BB_DIR/full.cp\", \"signing_key\": \"$BB_DIR/keys2/audit-signing.key\", \"durability\": \"batch\", \"max_pages\": 16}"
+bb_start_mock up2 && UPSTREAM_URL=http://127.0.0.1:$up2_PORT
+if bb_start_hafen full "{$AUDIT3}"; then
+	got503=0
+	for i in $(seq 1 400); do
+		bb_post /v1/chat/completions '{"model":"m","messages":[{"role":"user","content":"padding padding padding padding padding padding"}]}' >/dev/null
+		[ "$(bb_code)" = 503 ] && { got503=1; break; }
+	done
+	bb_is "$got503" 1 "full audit database: requests get 503"
+	bb_ok "full audit database: the 503 is an OpenAI error of type audit_unavailable" bb_json_true "$BB_DIR/body" 'j["error"]["type"] == "audit_unavailable"'
+	bb_is "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$ADMIN_PORT/readyz")" 503 "full audit database: /readyz 503"
+	curl -s --max-time 5 "http://127.0.0.1:$ADMIN_PORT/metrics" >"$BB_DIR/metrics2.txt"
+	bb_ok "full audit database: /metrics shows the failure" bash -c "grep -q '^hafen_audit_healthy 0' '$BB_DIR/metrics2.txt' && grep -q '^hafen_audit_records_failed_total [1-9]' '$BB_DIR/metrics2.txt'"
+else
+	bb_result 0 "hafen with a page quota on the audit database started"
+fi
+
 # A bad audit section: hafen -t names the key.
 bb_config "$BB_DIR/bad.json" '{"audit": {"database": "x.db", "checkpoints": "x.cp", "signing_key": "k", "durability": "sometimes"}}'
 "$HAFEN" -t -c "$BB_DIR/bad.json" >"$BB_DIR/t.out" 2>&1
