@@ -17,7 +17,8 @@
 # requests and RSS of the proxies. Prints a Markdown section for
 # docs/benchmarks.md on stdout; progress goes to stderr.
 #
-# Environment: RUNS (5), DURATION (seconds per wrk run, 5), TTFT_N (300),
+# Environment: HAFEN_EXTRA_CONFIG (JSON members added to hafen's config,
+# e.g. '"policy": {...}, "audit": {...}'), RUNS (5), DURATION (seconds per wrk run, 5), TTFT_N (300),
 # PROFILE=1 (also profile hafen with perf and print its hottest functions),
 # RSS_1M=1 (load hafen up to RSS_REQUESTS, default a million, requests and
 # report its RSS then).
@@ -118,7 +119,7 @@ cat >"$dir/hafen.json" <<EOF
  "admin": {"address": "127.0.0.1", "port": $HAFEN_ADMIN},
  "upstreams": [{"name": "engine", "url": "http://127.0.0.1:$MOCK_PORT", "max_idle_connections": 64}],
  "keys": [{"name": "bench", "tenant": "bench", "purpose": "chat", "sha256": "$KEY_SHA"}],
- "access_log": "off"}
+ "access_log": "off"${HAFEN_EXTRA_CONFIG:+, $HAFEN_EXTRA_CONFIG}}
 EOF
 have_hafen=0
 if [ -x "$HAFEN" ]; then

@@ -4,6 +4,7 @@
 #include "admin.h"
 #include "http.h"
 #include "metrics.h"
+#include "audit_filter.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,7 @@ static int admin_readyz(struct evbuffer *b)
 static int admin_metrics(struct evbuffer *b)
 {
 	metrics_render(b);
+	audit_filter_metrics(b);
 	return 200;
 }
 

@@ -24,6 +24,8 @@ enum config_type {
 	CONFIG_TYPE_ENUM,
 	CONFIG_TYPE_OBJECT,
 	CONFIG_TYPE_ARRAY,       /* array of objects */
+	CONFIG_TYPE_PATH_LIST,   /* array of file paths, resolved; count at count_offset */
+	CONFIG_TYPE_JSON_OBJECT, /* an object kept as JSON for its own parser */
 };
 
 struct config_ctx {
@@ -349,6 +351,14 @@ static const struct config_field config_key_fields[] = {
 #undef type_s
 static const struct config_object config_key_object = {config_key_fields, sizeof(struct config_key), NULL, config_check_key};
 
+#define type_s struct config_policy
+static const struct config_field config_policy_fields[] = {
+	{F(CONFIG_TYPE_PATH_LIST, "packs", packs), .count_offset = offsetof(struct config_policy, n_packs)},
+	{0},
+};
+#undef type_s
+static const struct config_object config_policy_object = {config_policy_fields, sizeof(struct config_policy), NULL, NULL};
+
 #define type_s struct config
 static const struct config_field config_root_fields[] = {
 	{F(CONFIG_TYPE_INT, "workers", workers), .min = 1, .max = 256},
@@ -363,6 +373,8 @@ static const struct config_field config_root_fields[] = {
 	{F(CONFIG_TYPE_STRING, "access_log", access_log)},
 	{F(CONFIG_TYPE_STRING_NULL, "user", user)},
 	{F(CONFIG_TYPE_INT, "drain_timeout_ms", drain_timeout_ms), .min = 0, .max = 3600000},
+	{F(CONFIG_TYPE_OBJECT, "policy", policy), .sub = &config_policy_object},
+	{F(CONFIG_TYPE_JSON_OBJECT, "audit", audit)},
 	{0},
 };
 #undef type_s
@@ -387,6 +399,8 @@ static const char *config_type_expect(const struct config_field *f)
 		[CONFIG_TYPE_ENUM] = "a string",
 		[CONFIG_TYPE_OBJECT] = "an object",
 		[CONFIG_TYPE_ARRAY] = "an array of objects",
+		[CONFIG_TYPE_PATH_LIST] = "an array of file paths (strings)",
+		[CONFIG_TYPE_JSON_OBJECT] = "an object",
 	};
 	return names[f->type];
 }
@@ -474,6 +488,33 @@ static int config_read_field(struct config_ctx *ctx, const char *path, json_t *v
 		}
 		break;
 	}
+	case CONFIG_TYPE_JSON_OBJECT:
+		if (!json_is_object(v))
+			return config_fail(ctx, path, "expected an object");
+		json_decref(*(json_t **)at);
+		*(json_t **)at = json_incref(v);
+		break;
+	case CONFIG_TYPE_PATH_LIST: {
+		if (!json_is_array(v))
+			return config_fail(ctx, path, "expected %s", config_type_expect(f));
+		size_t n = json_array_size(v);
+		char **arr = n ? calloc(n, sizeof *arr) : NULL;
+		if (n && !arr)
+			return config_fail(ctx, path, "out of memory");
+		*(char ***)at = arr;
+		*(size_t *)((char *)obj + f->count_offset) = n;
+		for (size_t i = 0; i < n; i++) {
+			char p[256];
+			config_path(p, sizeof p, "%s[%zu]", path, i);
+			json_t *e = json_array_get(v, i);
+			if (!json_is_string(e) || json_string_length(e) == 0 ||
+			    strlen(json_string_value(e)) != json_string_length(e))
+				return config_fail(ctx, p, "expected a file path (string)");
+			if (!(arr[i] = config_resolve_path(ctx, json_string_value(e))))
+				return config_fail(ctx, p, "out of memory");
+		}
+		break;
+	}
 	}
 	if (f->check && f->check(ctx, path, obj) < 0)
 		return -1;
@@ -535,6 +576,17 @@ static void config_free_object(const struct config_object *o, void *obj)
 			size_t n = *(size_t *)((char *)obj + f->count_offset);
 			for (size_t i = 0; arr && i < n; i++)
 				config_free_object(f->sub, arr + i * f->sub->size);
+			free(arr);
+			break;
+		}
+		case CONFIG_TYPE_JSON_OBJECT:
+			json_decref(*(json_t **)at);
+			break;
+		case CONFIG_TYPE_PATH_LIST: {
+			char **arr = *(char ***)at;
+			size_t n = *(size_t *)((char *)obj + f->count_offset);
+			for (size_t i = 0; arr && i < n; i++)
+				free(arr[i]);
 			free(arr);
 			break;
 		}

@@ -3,9 +3,14 @@
  * below are what the server calls, so the request path does not change
  * when rows are added. */
 #include "filter.h"
+#include "audit_filter.h"
+#include "policy_filter.h"
 
 static const struct filter_ops *const filter_table[] = {
-	NULL, /* policy engine (policies/), audit writer (gateway/audit*) */
+	/* The audit filter first: it refuses before anything else runs when
+	 * the log is down, and has no on_event (the policy filter owns events). */
+	&audit_filter_ops,  /* audit writer (gateway/audit*) */
+	&policy_filter_ops, /* policy engine (policies/) */
 };
 
 #define FILTER_COUNT (sizeof filter_table / sizeof filter_table[0])

@@ -17,6 +17,7 @@
 #define HAFEN_GATEWAY_FILTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <event2/buffer.h>
 #include <jansson.h>
@@ -24,8 +25,27 @@
 #include "sse.h"
 
 #define FILTER_MAX 8
+#define FILTER_FINDING_TYPES 32 /* finding types kept for the audit record */
+#define FILTER_RULE_IDS 16
+
+/* What the policy filter decided, for the audit record: types, counts and
+ * rule ids, never matched values. Strings belong to the policy set. */
+struct filter_policy_info {
+	const char *policy_hash;        /* NULL: no policy in force */
+	const char *decision;           /* strongest action: "none", "pseudonymize", "block", ... */
+	size_t n_types;
+	const char *type[FILTER_FINDING_TYPES];
+	uint32_t count[FILTER_FINDING_TYPES];
+	size_t n_rules;
+	const char *rule_id[FILTER_RULE_IDS];
+	size_t n_actions;
+	const char *action[8];          /* distinct actions applied */
+	uint64_t prompt_tokens, completion_tokens; /* from a streamed answer's usage chunk */
+};
 
 struct config_key;
+struct policy_filter_set;
+struct audit_filter_rt;
 
 struct filter_exchange {
 	const char *request_id;
@@ -37,6 +57,12 @@ struct filter_exchange {
 	int status;                   /* on_done: final status; on refuse: status to send */
 	const char *error_type;       /* on refuse */
 	char message[256];            /* on refuse; never quotes content */
+	const struct policy_filter_set *policy; /* the runtime's policy set, NULL: off */
+	int data_class;               /* enum data_class the policy found (0: public) */
+	struct filter_policy_info policy_info;
+	const struct audit_filter_rt *audit; /* the runtime's audit settings, NULL: none */
+	char client_addr[46];         /* peer address, numeric */
+	char user[129];               /* X-Hafen-User (end user, for the audit pseudonym), "" when absent */
 	void *state[FILTER_MAX];
 };
 

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdatomic.h>
 
+#include <jansson.h>
+
 enum config_client_auth {
 	CONFIG_CLIENT_AUTH_NONE,
 	CONFIG_CLIENT_AUTH_OPTIONAL,
@@ -70,6 +72,13 @@ struct config_key {
 	unsigned char sha256[32];
 };
 
+/* "policy": the policy packs, loaded in order (gateway/policy_filter.c).
+ * No packs: the policy filter is off. */
+struct config_policy {
+	char **packs; /* resolved against the config folder */
+	size_t n_packs;
+};
+
 struct config {
 	char *file; /* as given */
 	char *dir;  /* folder that relative paths are resolved against */
@@ -85,6 +94,8 @@ struct config {
 	char *access_log;
 	char *user;
 	long long drain_timeout_ms;
+	struct config_policy policy;
+	json_t *audit; /* the "audit" object as given; gateway/audit_filter.c parses it */
 	atomic_int refs;
 };
 

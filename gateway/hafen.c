@@ -3,6 +3,7 @@
 #include <config.h> /* autoconf: PACKAGE_VERSION */
 #include "gateway/gwconfig.h"
 #include "gateway/admin.h"
+#include "gateway/audit_filter.h"
 #include "gateway/log.h"
 #include "gateway/openai.h"
 #include "gateway/server.h"
@@ -36,7 +37,7 @@ static void hafen_usage(void)
 
 static int hafen_ready(void)
 {
-	return hafen_loaded && !server_draining_now();
+	return hafen_loaded && !server_draining_now() && audit_filter_ready();
 }
 
 static int hafen_drop_privileges(const char *user)
@@ -78,6 +79,8 @@ static void hafen_reload(void)
 	}
 	if (log_access_open(cfg->access_log, err, sizeof err) < 0)
 		log_warnx("reload: %s (access log unchanged)", err);
+	if (audit_filter_changed(cfg))
+		log_warnx("reload: the \"audit\" section changed; the audit log keeps its settings until restart");
 	runtime_unref(rt);
 	log_info("configuration reloaded from %s", hafen_config_file);
 }
@@ -166,6 +169,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: access_log: %s\n", cfg->file, err);
 		return 1;
 	}
+	if (audit_filter_start(rt->audit, err, sizeof err) < 0) {
+		fprintf(stderr, "%s: %s\n", cfg->file, err);
+		return 1;
+	}
 	hafen_base = event_base_new();
 	if (!hafen_base || server_init(rt, err, sizeof err) < 0) {
 		fprintf(stderr, "hafen: %s\n", err);
@@ -209,6 +216,7 @@ int main(int argc, char **argv)
 		pthread_join(hafen_joiner_thread, NULL);
 	else
 		server_join();
+	audit_filter_stop();
 	log_access_flush();
 	log_info("stopped");
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)

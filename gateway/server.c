@@ -12,6 +12,8 @@
  * (request_timeout). */
 #include "gwconfig.h"
 #include "server.h"
+#include "policy_filter.h"
+#include "audit_filter.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -84,6 +86,8 @@ void runtime_unref(struct runtime *rt)
 	free(rt->upstream_tls);
 	free(rt->upstream_addr);
 	free(rt->upstream_addrlen);
+	policy_filter_free(rt->policy);
+	audit_filter_free(rt->audit);
 	config_unref(c);
 	free(rt);
 }
@@ -133,6 +137,9 @@ struct runtime *runtime_new(struct config *cfg, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	if (policy_filter_load(cfg, &rt->policy, err, errlen) < 0 ||
+	    audit_filter_load(cfg, &rt->audit, err, errlen) < 0)
+		goto fail;
 	return rt;
 fail:
 	rt->cfg = config_ref(cfg);
@@ -444,7 +451,9 @@ static int conn_auth(struct conn *c, const char *head)
 static const char *const conn_dropped_headers[] = {
 	"connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate",
 	"te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "authorization",
-	"expect", "x-request-id", "content-type", NULL,
+	"expect", "x-request-id", "content-type",
+	"x-hafen-user", /* the end user, for the audit pseudonym only: never to the upstream */
+	NULL,
 };
 
 static int conn_forwarded_header(const char *head, const struct http_request *r, int i)
@@ -654,6 +663,22 @@ static void conn_begin(struct conn *c, const char *head)
 		return;
 	}
 	x->fx.key = x->key;
+	x->fx.policy = c->rt->policy;
+	x->fx.audit = c->rt->audit;
+	if (c->rt->audit) {
+		for (int i = 0; i < r->n_headers; i++)
+			if (http_span_eq(head, r->headers[i].name, "x-hafen-user") &&
+			    r->headers[i].value.len < sizeof x->fx.user) {
+				memcpy(x->fx.user, head + r->headers[i].value.off, r->headers[i].value.len);
+				x->fx.user[r->headers[i].value.len] = 0;
+			}
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		if (getpeername(bufferevent_getfd(c->bev), (struct sockaddr *)&ss, &sl) == 0 &&
+		    getnameinfo((struct sockaddr *)&ss, sl, x->fx.client_addr, sizeof x->fx.client_addr,
+		    NULL, 0, NI_NUMERICHOST) != 0)
+			x->fx.client_addr[0] = 0;
+	}
 	/* Until routing exists every request goes to the first upstream. */
 	x->up_idx = 0;
 	x->fx.upstream = cfg->upstreams[0].name;

@@ -31,6 +31,8 @@ struct runtime {
 	SSL_CTX **upstream_tls;           /* per upstream; NULL if http */
 	struct sockaddr_storage *upstream_addr;
 	socklen_t *upstream_addrlen;
+	struct policy_filter_set *policy; /* NULL: no policy packs configured */
+	struct audit_filter_rt *audit;    /* NULL: no "audit" section */
 	unsigned generation;
 	atomic_int refs;
 };

@@ -1,0 +1,300 @@
+/* One audit record per API request (docs/audit.md, "What a record holds"):
+ * metadata only, findings by type and count, never prompt text. The record
+ * is built when the exchange ends and queued with audit_submit(), which
+ * never blocks on I/O; the writer thread commits in groups ("batch"
+ * durability). When the log cannot be written, requests are refused with
+ * 503 before they reach the upstream (AI Act Art. 12: no unlogged use). */
+#include "audit_filter.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "audit.h"
+#include "gwconfig.h"
+#include "openai.h"
+#include "policies/policy.h"
+
+struct audit_filter_rt {
+	struct audit_config acfg;
+	json_t *section; /* the "audit" object it was parsed from */
+	char config_hash[65]; /* SHA-256 (FIPS 180-4) of the config file's bytes */
+};
+
+/* Written once by audit_filter_start before the workers start, read by
+ * them after: the thread start orders it. */
+static struct audit_log *audit_filter_log;
+static json_t *audit_filter_started; /* the section the log was opened with */
+
+struct audit_filter_state {
+	uint64_t t_start;
+	char model[128];
+	char subject[65];
+	int has_subject;
+	char model_served[128];
+	uint64_t prompt_tokens, completion_tokens;
+};
+
+static uint64_t audit_filter_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int audit_filter_hash_file(const char *path, char out[65])
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char buf[8192], h[32];
+	unsigned int hl = 0;
+	size_t n;
+	int rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? 0 : -1;
+	while (rc == 0 && (n = fread(buf, 1, sizeof buf, f)) > 0)
+		if (EVP_DigestUpdate(md, buf, n) != 1)
+			rc = -1;
+	if (rc == 0 && (ferror(f) || EVP_DigestFinal_ex(md, h, &hl) != 1 || hl != 32))
+		rc = -1;
+	EVP_MD_CTX_free(md);
+	fclose(f);
+	if (rc == 0)
+		audit_crypto_hex(h, 32, out);
+	return rc;
+}
+
+int audit_filter_load(const struct config *cfg, struct audit_filter_rt **out, char *err,
+    size_t errlen)
+{
+	*out = NULL;
+	if (!cfg->audit)
+		return 0;
+	struct audit_filter_rt *a = calloc(1, sizeof *a);
+	if (!a) {
+		snprintf(err, errlen, "%s: audit: out of memory", cfg->file);
+		return -1;
+	}
+	a->section = json_incref(cfg->audit);
+	audit_config_defaults(&a->acfg);
+	if (audit_config_parse(&a->acfg, cfg->audit, cfg->file, err, errlen) < 0) {
+		audit_filter_free(a);
+		return -1;
+	}
+	/* Holding each answer until its record is committed is not built yet:
+	 * refusing the setting is honest, accepting it would not be. */
+	if (a->acfg.durability != AUDIT_DURABILITY_BATCH) {
+		snprintf(err, errlen, "%s: audit.durability: expected \"batch\" (the gateway does not "
+		    "support \"request\" durability yet; it is the audit library's default)", cfg->file);
+		audit_filter_free(a);
+		return -1;
+	}
+	if (audit_filter_hash_file(cfg->file, a->config_hash) < 0)
+		a->config_hash[0] = 0; /* config_load_string (tests): no file to hash */
+	*out = a;
+	return 0;
+}
+
+void audit_filter_free(struct audit_filter_rt *a)
+{
+	if (!a)
+		return;
+	audit_config_clear(&a->acfg);
+	json_decref(a->section);
+	free(a);
+}
+
+int audit_filter_start(const struct audit_filter_rt *rt, char *err, size_t errlen)
+{
+	if (!rt || audit_filter_log)
+		return 0;
+	char e[AUDIT_ERR_LEN];
+	audit_filter_log = audit_open(&rt->acfg, e, sizeof e);
+	if (!audit_filter_log) {
+		snprintf(err, errlen, "audit: %s", e);
+		return -1;
+	}
+	audit_filter_started = json_incref(rt->section);
+	return 0;
+}
+
+void audit_filter_stop(void)
+{
+	if (audit_filter_log)
+		audit_close(audit_filter_log);
+	audit_filter_log = NULL;
+	json_decref(audit_filter_started);
+	audit_filter_started = NULL;
+}
+
+int audit_filter_changed(const struct config *cfg)
+{
+	if (!audit_filter_started || !cfg->audit)
+		return !audit_filter_started != !cfg->audit;
+	return !json_equal(audit_filter_started, cfg->audit);
+}
+
+int audit_filter_ready(void)
+{
+	if (!audit_filter_log)
+		return 1;
+	struct audit_health h;
+	audit_get_health(audit_filter_log, &h);
+	return h.ok;
+}
+
+int audit_filter_metrics(struct evbuffer *out)
+{
+	if (!audit_filter_log)
+		return 0;
+	struct audit_health h;
+	audit_get_health(audit_filter_log, &h);
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+	} rows[] = {
+		{"hafen_audit_records_committed_total", "counter", "Audit records committed.",
+		    offsetof(struct audit_health, committed)},
+		{"hafen_audit_records_failed_total", "counter", "Audit records that could not be written.",
+		    offsetof(struct audit_health, failed)},
+		{"hafen_audit_records_rejected_total", "counter", "Audit submits refused (queue full or closed).",
+		    offsetof(struct audit_health, rejected)},
+		{"hafen_audit_checkpoints_total", "counter", "Audit checkpoints signed.",
+		    offsetof(struct audit_health, checkpoints)},
+		{"hafen_audit_checkpoint_errors_total", "counter", "Audit checkpoints that failed.",
+		    offsetof(struct audit_health, checkpoint_errors)},
+		{"hafen_audit_queue", "gauge", "Audit records waiting to be committed.",
+		    offsetof(struct audit_health, queued)},
+		{"hafen_audit_tree_size", "gauge", "Records in the audit Merkle tree.",
+		    offsetof(struct audit_health, tree_size)},
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", rows[i].name, rows[i].help,
+		    rows[i].name, rows[i].type, rows[i].name,
+		    (unsigned long long)*(const uint64_t *)((const char *)&h + rows[i].off));
+	evbuffer_add_printf(out, "# HELP hafen_audit_healthy 1 when the audit log can be written.\n"
+	    "# TYPE hafen_audit_healthy gauge\nhafen_audit_healthy %d\n", h.ok ? 1 : 0);
+	return 0;
+}
+
+static void audit_filter_copy(char *dst, size_t cap, json_t *v)
+{
+	if (json_is_string(v) && json_string_length(v) < cap &&
+	    strlen(json_string_value(v)) == json_string_length(v))
+		memcpy(dst, json_string_value(v), json_string_length(v) + 1);
+}
+
+static struct audit_filter_state *audit_filter_state_get(void **state)
+{
+	if (!*state)
+		*state = calloc(1, sizeof(struct audit_filter_state));
+	return *state;
+}
+
+static int audit_filter_on_request(struct filter_exchange *x, void **state)
+{
+	if (!audit_filter_log)
+		return 0;
+	if (!audit_filter_ready()) {
+		x->status = 503;
+		x->error_type = "audit_unavailable";
+		snprintf(x->message, sizeof x->message,
+		    "the audit log cannot be written; requests are refused until it can");
+		return -1;
+	}
+	struct audit_filter_state *st = audit_filter_state_get(state);
+	if (!st)
+		return 0; /* out of memory: on_done still records what it can */
+	st->t_start = audit_filter_now_us();
+	audit_filter_copy(st->model, sizeof st->model, json_object_get(x->body, "model"));
+	/* The header (set by the application for its end user) wins over the
+	 * body's `user`; either becomes an HMAC pseudonym, never stored as is. */
+	json_t *user = json_object_get(x->body, "user");
+	const char *u = x->user[0] ? x->user : json_is_string(user) ? json_string_value(user) : NULL;
+	if (u && *u && audit_pseudonym(audit_filter_log, u, st->subject) == 0)
+		st->has_subject = 1;
+	return 0;
+}
+
+/* A JSON answer: the model that served it and its usage. */
+static int audit_filter_on_body(struct filter_exchange *x, void **state, struct evbuffer *body)
+{
+	struct audit_filter_state *st = *state;
+	if (!audit_filter_log || !st)
+		return 0;
+	json_t *j = json_loadb((const char *)evbuffer_pullup(body, -1), evbuffer_get_length(body), 0, NULL);
+	if (!j)
+		return 0;
+	audit_filter_copy(st->model_served, sizeof st->model_served, json_object_get(j, "model"));
+	json_t *u = json_object_get(j, "usage");
+	json_t *pt = json_object_get(u, "prompt_tokens"), *ct = json_object_get(u, "completion_tokens");
+	if (json_is_integer(pt) && json_integer_value(pt) >= 0)
+		st->prompt_tokens = (uint64_t)json_integer_value(pt);
+	if (json_is_integer(ct) && json_integer_value(ct) >= 0)
+		st->completion_tokens = (uint64_t)json_integer_value(ct);
+	json_decref(j);
+	return 0;
+}
+
+static void audit_filter_on_done(struct filter_exchange *x, void **state)
+{
+	struct audit_filter_state *st = *state;
+	*state = NULL;
+	if (!audit_filter_log) {
+		free(st);
+		return;
+	}
+	const struct filter_policy_info *pi = &x->policy_info;
+	const struct openai_route_def *rd = openai_route_get(x->route);
+	struct audit_finding findings[FILTER_FINDING_TYPES];
+	for (size_t i = 0; i < pi->n_types; i++)
+		findings[i] = (struct audit_finding){pi->type[i], pi->count[i]};
+	char addr[64];
+	audit_client_addr(audit_filter_log, x->client_addr[0] ? x->client_addr : NULL, addr, sizeof addr);
+	uint64_t now = audit_filter_now_us();
+	struct audit_record rec = {
+		.kind = AUDIT_KIND_REQUEST,
+		.request_id = x->request_id,
+		.t_start = st && st->t_start ? st->t_start : now,
+		.t_end = now,
+		.api_key_id = x->key ? x->key->name : NULL,
+		.tenant = x->key ? x->key->tenant : NULL,
+		.purpose = x->key ? x->key->purpose : NULL,
+		.subject = st && st->has_subject ? st->subject : NULL,
+		.client_addr = addr,
+		.endpoint = rd ? rd->path : NULL,
+		.model_requested = st && st->model[0] ? st->model : NULL,
+		.model_served = st && st->model_served[0] ? st->model_served : NULL,
+		/* A blocked request never left the gateway. */
+		.upstream_id = pi->decision && strcmp(pi->decision, "block") == 0 ? NULL : x->upstream,
+		.data_class = pi->policy_hash ? policy_data_class_name((enum data_class)x->data_class) : NULL,
+		.policy_hash = pi->policy_hash,
+		.config_hash = x->audit && x->audit->config_hash[0] ? x->audit->config_hash : NULL,
+		.findings = findings,
+		.n_findings = pi->n_types,
+		.actions = pi->action,
+		.n_actions = pi->n_actions,
+		.decision = pi->decision,
+		.rule_ids = pi->rule_id,
+		.n_rule_ids = pi->n_rules,
+		.status = x->status > 0 ? (uint64_t)x->status : 0,
+		.prompt_tokens = st && st->prompt_tokens ? st->prompt_tokens : pi->prompt_tokens,
+		.completion_tokens = st && st->completion_tokens ? st->completion_tokens : pi->completion_tokens,
+		.error_class = x->status >= 400 ? x->error_type : NULL,
+	};
+	/* A record that cannot be queued is counted by the log (rejected) and
+	 * turns /readyz and the next requests away when the log is unhealthy. */
+	audit_submit(audit_filter_log, &rec, NULL, 0, AUDIT_DURABILITY_BATCH, NULL, NULL);
+	free(st);
+}
+
+const struct filter_ops audit_filter_ops = {
+	.name = "audit",
+	.on_request = audit_filter_on_request,
+	.on_body = audit_filter_on_body,
+	.on_done = audit_filter_on_done,
+};

@@ -1,0 +1,104 @@
+/* Fuzzes the policy filter's answer side (gateway/policy_filter.c) with the
+ * shipped packs: the input's first line is the user's prompt (scanned and
+ * pseudonymized by on_request), the rest is an upstream answer, fed once as
+ * an SSE stream (events split at blank lines) and once as a JSON body.
+ * Packs come from $top_srcdir/policies/packs (or ./policies/packs). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#include "gateway/filter.h"
+#include "gateway/gwconfig.h"
+#include "gateway/openai.h"
+#include "gateway/policy_filter.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct policy_filter_set *fuzz_policy_set;
+
+static void fuzz_policy_init(void)
+{
+	static int done;
+	if (done)
+		return;
+	done = 1;
+	openai_json_init();
+	const char *top = getenv("top_srcdir");
+	static const char *const names[] = {"gdpr-default.json", "secrets.json", "special-categories.json"};
+	char paths[3][1024];
+	char *packs[3];
+	for (int i = 0; i < 3; i++) {
+		snprintf(paths[i], sizeof paths[i], "%s/policies/packs/%s", top ? top : ".", names[i]);
+		packs[i] = paths[i];
+	}
+	struct config cfg = {.file = "fuzz.json"};
+	cfg.policy.packs = packs;
+	cfg.policy.n_packs = 3;
+	char err[512];
+	if (policy_filter_load(&cfg, &fuzz_policy_set, err, sizeof err) < 0) {
+		fprintf(stderr, "fuzz_policy_filter: %s\n", err);
+		abort();
+	}
+}
+
+/* One exchange: the request, then the answer as events or as a body. */
+static void fuzz_policy_exchange(const char *prompt, size_t plen, const char *ans, size_t alen,
+    int as_stream)
+{
+	static const struct config_key key = {.name = "k", .tenant = "t", .purpose = "chat"};
+	struct filter_exchange x;
+	memset(&x, 0, sizeof x);
+	x.request_id = "fuzz";
+	x.key = &key;
+	x.route = OPENAI_ROUTE_CHAT;
+	x.upstream = "engine";
+	x.policy = fuzz_policy_set;
+	x.body = json_pack("{s:s, s:[{s:s, s:s%}]}", "model", "m", "messages", "role", "user", "content",
+	    prompt, plen);
+	if (!x.body)
+		return; /* not UTF-8: the gateway's parser refuses it before the filter */
+	if (filter_run_request(&x) == 0) {
+		if (as_stream) {
+			char *scratch = malloc(alen + 1);
+			size_t off = 0;
+			while (scratch && off < alen) {
+				struct sse_event ev;
+				int rc = sse_parse_event(ans + off, alen - off, &ev, scratch);
+				if (rc != SSE_PARSE_EVENT)
+					break;
+				struct evbuffer *out = evbuffer_new();
+				int frc = filter_run_event(&x, ans + off, ev.raw_len, &ev, out);
+				evbuffer_free(out);
+				off += ev.raw_len;
+				if (frc < 0)
+					break;
+			}
+			free(scratch);
+		} else {
+			struct evbuffer *b = evbuffer_new();
+			evbuffer_add(b, ans, alen);
+			filter_run_body(&x, b);
+			evbuffer_free(b);
+		}
+	}
+	x.status = 200;
+	filter_run_done(&x);
+	json_decref(x.body);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_policy_init();
+	const char *s = (const char *)data;
+	const char *nl = memchr(s, '\n', size);
+	size_t plen = nl ? (size_t)(nl - s) : size;
+	const char *ans = nl ? nl + 1 : s + size;
+	size_t alen = size - plen - (nl ? 1 : 0);
+	fuzz_policy_exchange(s, plen, ans, alen, 1);
+	fuzz_policy_exchange(s, plen, ans, alen, 0);
+	return 0;
+}
