@@ -805,9 +805,10 @@ static int tokenizer_text_fragment(struct tokenizer_work *w, const char *text, s
 	return pretok_split(w->t->pre, text, n, tokenizer_bpe_piece, w);
 }
 
-/* Longest special token at text[pos..n), or -1. */
+/* Longest special token at text[pos..n), or -1. With a mask, a CONTROL
+ * token only counts where every one of its bytes is marked. */
 static int32_t tokenizer_special_at(const struct tokenizer *t, const char *text, size_t n,
-    size_t pos, unsigned flags)
+    size_t pos, unsigned flags, const uint8_t *mask)
 {
 	unsigned char b = (unsigned char)text[pos];
 
@@ -816,14 +817,29 @@ static int32_t tokenizer_special_at(const struct tokenizer *t, const char *text,
 		size_t l = (size_t)(t->off[id + 1] - t->off[id]);
 		if (t->type[id] == TOKENIZER_TOKEN_TYPE_CONTROL && !(flags & TOKENIZER_ENCODE_PARSE_SPECIAL))
 			continue;
-		if (l <= n - pos && memcmp(text + pos, t->text + t->off[id], l) == 0)
-			return id;
+		if (l > n - pos || memcmp(text + pos, t->text + t->off[id], l) != 0)
+			continue;
+		if (mask && t->type[id] == TOKENIZER_TOKEN_TYPE_CONTROL) {
+			size_t k = 0;
+			while (k < l && mask[pos + k])
+				k++;
+			if (k < l)
+				continue;
+		}
+		return id;
 	}
 	return -1;
 }
 
 int tokenizer_encode(const struct tokenizer *t, const char *text, size_t n,
     unsigned flags, struct tokenizer_ids *out, char *err, size_t errlen)
+{
+	return tokenizer_encode_masked(t, text, n, flags, NULL, out, err, errlen);
+}
+
+int tokenizer_encode_masked(const struct tokenizer *t, const char *text, size_t n,
+    unsigned flags, const uint8_t *special_mask, struct tokenizer_ids *out,
+    char *err, size_t errlen)
 {
 	struct tokenizer_work w;
 	size_t pos = 0, frag = 0;
@@ -838,7 +854,8 @@ int tokenizer_encode(const struct tokenizer *t, const char *text, size_t n,
 	    tokenizer_ids_push(out, t->bos) != 0)
 		rc = -1;
 	while (rc == 0 && pos < n) {
-		int32_t id = t->n_special ? tokenizer_special_at(t, text, n, pos, flags) : -1;
+		int32_t id = t->n_special ?
+		    tokenizer_special_at(t, text, n, pos, flags, special_mask) : -1;
 		if (id < 0) {
 			pos++;
 			continue;

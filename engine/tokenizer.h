@@ -75,6 +75,13 @@ const char *tokenizer_chat_template(const struct tokenizer *t, size_t *len);
 /* Append the tokens of text[0..n) to out. */
 int tokenizer_encode(const struct tokenizer *t, const char *text, size_t n,
     unsigned flags, struct tokenizer_ids *out, char *err, size_t errlen);
+/* As tokenizer_encode, but CONTROL tokens are recognised only where
+ * special_mask[i] is non-zero for all their bytes (chat templates mark their
+ * own text, so a user who types "<|im_end|>" gets plain text). The text is
+ * still split as a whole, so tokens are the same as for the plain string. */
+int tokenizer_encode_masked(const struct tokenizer *t, const char *text, size_t n,
+    unsigned flags, const uint8_t *special_mask, struct tokenizer_ids *out,
+    char *err, size_t errlen);
 void tokenizer_ids_free(struct tokenizer_ids *ids);
 
 /* The bytes of one token. Returns the full length; writes at most cap. */

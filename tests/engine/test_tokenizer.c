@@ -380,6 +380,20 @@ static void test_qwen2(struct tokenizer *t)
 		found |= ids.v[i] == 151644 || ids.v[i] == 151645;
 	ok(!found, "qwen2: control tokens are plain text unless asked for");
 	tokenizer_ids_free(&ids);
+	{
+		/* masked: the template's <|im_start|> is special, the same
+		 * text inside the message (mask 0) is not */
+		const char *txt = "<|im_start|>user\n<|im_start|>hi";
+		uint8_t mask[64];
+		memset(mask, 1, sizeof mask);
+		memset(mask + 17, 0, 14);
+		tokenizer_encode_masked(t, txt, strlen(txt), TOKENIZER_ENCODE_PARSE_SPECIAL, mask, &ids, err, sizeof err);
+		int n_special = 0;
+		for (size_t i = 0; i < ids.n; i++)
+			n_special += ids.v[i] == 151644;
+		ok(ids.n > 3 && ids.v[0] == 151644 && n_special == 1, "qwen2: special tokens only where the mask allows");
+		tokenizer_ids_free(&ids);
+	}
 	ok(tokenizer_is_eog(t, 151645) && tokenizer_is_eog(t, 151643) && !tokenizer_is_eog(t, 9707),
 	    "qwen2: <|im_end|> and <|endoftext|> end generation");
 	{

@@ -1,0 +1,183 @@
+/* Sampler on fixed logits: greedy, seeds, each filter, penalties, stops. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "engine/sampler.h"
+#include "tests/tap.h"
+
+#define NV 8
+
+static struct sampler *mk(float temp, int32_t top_k, float top_p, float min_p, uint64_t seed)
+{
+	struct sampler_params p;
+	char err[128];
+
+	sampler_params_default(&p);
+	p.temperature = temp;
+	p.top_k = top_k;
+	p.top_p = top_p;
+	p.min_p = min_p;
+	p.seed = seed;
+	return sampler_new(&p, NV, err, sizeof err);
+}
+
+/* Which ids come out of 2000 draws. */
+static unsigned drawn_set(struct sampler *s, const float *logits, int counts[NV])
+{
+	unsigned set = 0;
+
+	memset(counts, 0, NV * sizeof counts[0]);
+	for (int i = 0; i < 2000; i++) {
+		int32_t id = sampler_sample(s, logits);
+		if (id >= 0 && id < NV) {
+			set |= 1u << id;
+			counts[id]++;
+		}
+	}
+	return set;
+}
+
+int main(void)
+{
+	/* probabilities at T=1: softmax of these is about
+	 * .47 .17 .17 .06 .06 .02 .02 .02 (ids 0..7) -- id 2 ties id 1 */
+	const float logits[NV] = { 3.0f, 2.0f, 2.0f, 1.0f, 1.0f, 0.0f, 0.0f, 0.0f };
+	struct sampler *s;
+	struct sampler_params p;
+	char err[128];
+	int counts[NV];
+	unsigned set;
+
+	sampler_params_default(&p);
+	ok(sampler_params_check(&p, err, sizeof err) == 0, "defaults are valid");
+	p.temperature = 3.0f;
+	ok(sampler_params_check(&p, err, sizeof err) == -1 && strstr(err, "temperature"), "bad temperature named");
+	sampler_params_default(&p);
+	p.top_p = 0.0f;
+	ok(sampler_params_check(&p, err, sizeof err) == -1 && strstr(err, "top_p"), "bad top_p named");
+
+	/* greedy: argmax, lower id on ties */
+	s = mk(0.0f, 0, 1.0f, 0.0f, 1);
+	ok(sampler_sample(s, logits) == 0, "greedy picks the argmax");
+	{
+		const float tie[NV] = { 0, 5, 5, 0, 0, 0, 0, 0 };
+		ok(sampler_sample(s, tie) == 1, "greedy tie goes to the lower id");
+		const float nan_l[NV] = { NAN, 1, 2, 0, 0, 0, 0, 0 };
+		ok(sampler_sample(s, nan_l) == 2, "NaN logits never win");
+	}
+	sampler_free(s);
+
+	/* same seed, same sequence; different seed, different sequence */
+	{
+		struct sampler *a = mk(1.0f, 0, 1.0f, 0.0f, 42), *b = mk(1.0f, 0, 1.0f, 0.0f, 42);
+		struct sampler *c = mk(1.0f, 0, 1.0f, 0.0f, 43);
+		int same = 1, diff = 0;
+		for (int i = 0; i < 200; i++) {
+			int32_t x = sampler_sample(a, logits), y = sampler_sample(b, logits), z;
+			same &= x == y;
+			z = sampler_sample(c, logits);
+			diff |= x != z;
+		}
+		ok(same, "same seed gives the same tokens");
+		ok(diff, "another seed gives other tokens");
+		sampler_reset(a);
+		sampler_reset(b);
+		ok(sampler_sample(a, logits) == sampler_sample(b, logits), "reset restarts from the seed");
+		sampler_free(a);
+		sampler_free(b);
+		sampler_free(c);
+	}
+
+	/* full distribution: all 8 appear, frequencies near softmax */
+	s = mk(1.0f, 0, 1.0f, 0.0f, 7);
+	set = drawn_set(s, logits, counts);
+	ok(set == 0xFF, "T=1 without filters reaches every token");
+	ok(counts[0] > 800 && counts[0] < 1100, "id 0 drawn about 47%% of the time (%d/2000)", counts[0]);
+	sampler_free(s);
+
+	/* top_k = 3: only 0, 1, 2 */
+	s = mk(1.0f, 3, 1.0f, 0.0f, 7);
+	ok(drawn_set(s, logits, counts) == 0x7, "top_k 3 keeps the three best");
+	sampler_free(s);
+	/* top_k = 2 with a tie at the border: the lower id (1) stays */
+	s = mk(1.0f, 2, 1.0f, 0.0f, 7);
+	ok(drawn_set(s, logits, counts) == 0x3, "top_k border tie keeps the lower id");
+	sampler_free(s);
+
+	/* top_p 0.5: 0 (.47) is not enough, 0 and 1 are (.64) */
+	s = mk(1.0f, 0, 0.5f, 0.0f, 7);
+	ok(drawn_set(s, logits, counts) == 0x3, "top_p 0.5 keeps the smallest nucleus");
+	sampler_free(s);
+	s = mk(1.0f, 0, 0.4f, 0.0f, 7);
+	ok(drawn_set(s, logits, counts) == 0x1, "top_p below the best keeps one");
+	sampler_free(s);
+
+	/* min_p 0.3: keep p >= 0.3 * p(0): e^-1 = .37 passes, e^-2 = .14 not */
+	s = mk(1.0f, 0, 1.0f, 0.3f, 7);
+	ok(drawn_set(s, logits, counts) == 0x7, "min_p 0.3 keeps ids within e^-1 of the best");
+	sampler_free(s);
+
+	/* low temperature sharpens: T=0.1 makes id 0 ~ always */
+	s = mk(0.1f, 0, 1.0f, 0.0f, 7);
+	drawn_set(s, logits, counts);
+	ok(counts[0] == 2000, "T=0.1 concentrates on the best");
+	sampler_free(s);
+
+	/* penalties */
+	sampler_params_default(&p);
+	p.temperature = 0.0f;
+	p.repetition_penalty = 2.0f;
+	s = sampler_new(&p, NV, err, sizeof err);
+	sampler_accept(s, 0);
+	/* 3 / 2 = 1.5 < 2: id 1 wins */
+	ok(sampler_sample(s, logits) == 1, "repetition penalty divides a positive logit");
+	sampler_free(s);
+
+	p.repetition_penalty = 1.0f;
+	p.presence_penalty = 0.6f;
+	s = sampler_new(&p, NV, err, sizeof err);
+	sampler_accept(s, 0);
+	sampler_accept(s, 0);
+	/* presence counts once: 3 - 0.6 = 2.4 still beats 2 */
+	ok(sampler_sample(s, logits) == 0, "presence penalty counts a token once");
+	sampler_free(s);
+
+	p.presence_penalty = 0.0f;
+	p.frequency_penalty = 0.6f;
+	s = sampler_new(&p, NV, err, sizeof err);
+	sampler_accept(s, 0);
+	sampler_accept(s, 0);
+	/* frequency: 3 - 2 * 0.6 = 1.8 < 2 */
+	ok(sampler_sample(s, logits) == 1, "frequency penalty scales with the count");
+	sampler_free(s);
+
+	/* the window forgets: last_n = 2, after two other tokens id 0 is free */
+	p.penalty_last_n = 2;
+	s = sampler_new(&p, NV, err, sizeof err);
+	sampler_accept(s, 0);
+	sampler_accept(s, 0);
+	sampler_accept(s, 5);
+	sampler_accept(s, 6);
+	ok(sampler_sample(s, logits) == 0, "penalty window of 2 forgets older tokens");
+	sampler_free(s);
+
+	/* stop strings */
+	{
+		const char *stops[] = { "</s>", "\nUser:" };
+		size_t safe;
+		long at;
+		at = sampler_stop_find("Hello</s>more", 13, stops, 2, &safe);
+		ok(at == 5 && safe == 5, "stop string found at its offset");
+		at = sampler_stop_find("Hello\nUs", 8, stops, 2, &safe);
+		ok(at == -1 && safe == 5, "possible stop prefix held back (safe %zu)", safe);
+		at = sampler_stop_find("Hello<", 6, stops, 2, &safe);
+		ok(at == -1 && safe == 5, "one-byte prefix held back");
+		at = sampler_stop_find("Hello", 5, stops, 2, &safe);
+		ok(at == -1 && safe == 5, "no prefix: all shown");
+		at = sampler_stop_find("a\nUser:b</s>", 12, stops, 2, &safe);
+		ok(at == 1, "earliest of several stop strings wins");
+	}
+	tap_done();
+	return tap_failed ? 1 : 0;
+}
