@@ -6,5 +6,7 @@
 int cmd_make_model_main(int argc, char **argv);
 int cmd_logits_main(int argc, char **argv);
 int cmd_bench_main(int argc, char **argv);
+int cmd_tokenize_main(int argc, char **argv);
+int cmd_generate_main(int argc, char **argv);
 
 #endif
