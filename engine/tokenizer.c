@@ -160,7 +160,7 @@ static const struct tokenizer_pair *tokenizer_pair_find(const struct tokenizer *
  * addition to EOS and tokenizer.ggml.eot_token_id. */
 static const char *const tokenizer_eog_texts[] = {
 	"<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|eom_id|>", "<|end|>",
-	"<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+	"<\xef\xbd\x9c\x65nd\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
 	"</s>",
 };
 
