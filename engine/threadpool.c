@@ -52,7 +52,9 @@ static void *threadpool_main(void *arg)
 {
 	struct threadpool_worker *w = arg;
 	struct threadpool *p = w->pool;
-	unsigned seen = atomic_load(&p->gen);
+	/* the generation at creation is 0: a region started before this
+	 * thread got scheduled must still be seen as new */
+	unsigned seen = 0;
 	for (;;) {
 		int spins = 0;
 		while (atomic_load_explicit(&p->gen, memory_order_acquire) == seen) {
