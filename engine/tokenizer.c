@@ -96,6 +96,31 @@ static void tokenizer_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Grow *buf (holding used bytes) to at least need bytes. Prompt text and
+ * its token ids pass through these buffers, so the old block is wiped
+ * before it is freed instead of being left to realloc. */
+static int tokenizer_grow(void **buf, size_t *cap, size_t used, size_t need)
+{
+	size_t nc = *cap ? *cap : 64;
+	void *nb;
+
+	if (need <= *cap)
+		return 0;
+	while (nc < need)
+		nc *= 2;
+	nb = malloc(nc);
+	if (!nb)
+		return -1;
+	if (*buf) {
+		memcpy(nb, *buf, used);
+		explicit_bzero(*buf, *cap);
+		free(*buf);
+	}
+	*buf = nb;
+	*cap = nc;
+	return 0;
+}
+
 static uint64_t tokenizer_hash_bytes(const char *s, size_t n)
 {
 	/* FNV-1a, 64 bit (Fowler, Noll, Vo). */
@@ -527,6 +552,8 @@ const char *tokenizer_chat_template(const struct tokenizer *t, size_t *len)
 
 void tokenizer_ids_free(struct tokenizer_ids *ids)
 {
+	if (ids->v)
+		explicit_bzero(ids->v, ids->cap * sizeof *ids->v);
 	free(ids->v);
 	ids->v = NULL;
 	ids->n = ids->cap = 0;
@@ -535,12 +562,12 @@ void tokenizer_ids_free(struct tokenizer_ids *ids)
 static int tokenizer_ids_push(struct tokenizer_ids *ids, int32_t id)
 {
 	if (ids->n == ids->cap) {
-		size_t nc = ids->cap ? ids->cap * 2 : 64;
-		int32_t *nv = realloc(ids->v, nc * sizeof *nv);
-		if (!nv)
+		void *v = ids->v;
+		size_t bytes = ids->cap * sizeof *ids->v;
+		if (tokenizer_grow(&v, &bytes, ids->n * sizeof *ids->v, (ids->n + 1) * sizeof *ids->v) != 0)
 			return -1;
-		ids->v = nv;
-		ids->cap = nc;
+		ids->v = v;
+		ids->cap = bytes / sizeof *ids->v;
 	}
 	ids->v[ids->n++] = id;
 	return 0;
@@ -586,12 +613,12 @@ static int tokenizer_heap_push(struct tokenizer_work *w, const struct tokenizer_
 	size_t i;
 
 	if (w->heap_n == w->heap_cap) {
-		size_t nc = w->heap_cap ? w->heap_cap * 2 : 64;
-		struct tokenizer_cand *nh = realloc(w->heap, nc * sizeof *nh);
-		if (!nh)
+		void *h = w->heap;
+		size_t bytes = w->heap_cap * sizeof *w->heap;
+		if (tokenizer_grow(&h, &bytes, w->heap_n * sizeof *w->heap, (w->heap_n + 1) * sizeof *w->heap) != 0)
 			return -1;
-		w->heap = nh;
-		w->heap_cap = nc;
+		w->heap = h;
+		w->heap_cap = bytes / sizeof *w->heap;
 	}
 	i = w->heap_n++;
 	while (i > 0) {
@@ -660,13 +687,15 @@ static int tokenizer_try_pair(struct tokenizer_work *w, const char *word, int32_
 
 static int tokenizer_sym_reserve(struct tokenizer_work *w, size_t n)
 {
-	if (n > w->sym_cap) {
-		struct tokenizer_sym *ns = realloc(w->sym, n * sizeof *ns);
-		if (!ns)
-			return -1;
-		w->sym = ns;
-		w->sym_cap = n;
-	}
+	void *p = w->sym;
+	size_t bytes = w->sym_cap * sizeof *w->sym;
+
+	if (n <= w->sym_cap)
+		return 0;
+	if (tokenizer_grow(&p, &bytes, 0, n * sizeof *w->sym) != 0)
+		return -1;
+	w->sym = p;
+	w->sym_cap = bytes / sizeof *w->sym;
 	return 0;
 }
 
@@ -705,6 +734,20 @@ static int tokenizer_bpe_piece(void *ctx, const char *piece, size_t n)
 	struct tokenizer_work *w = ctx;
 	const struct tokenizer *t = w->t;
 
+	/* llama3 (llama.cpp's ignore_merges): a piece that is itself a vocab
+	 * entry is that token, whatever the merges would build. */
+	if (t->pre == PRETOK_KIND_LLAMA3) {
+		size_t k = 0;
+		void *b = w->buf;
+		if (tokenizer_grow(&b, &w->buf_cap, 0, 2 * n) != 0)
+			return -1;
+		w->buf = b;
+		for (size_t i = 0; i < n; i++)
+			k += unicode_utf8_encode(tokenizer_byte_cp[(unsigned char)piece[i]], w->buf + k);
+		int32_t id = tokenizer_find(t, w->buf, k);
+		if (id >= 0)
+			return tokenizer_ids_push(w->out, id);
+	}
 	if (tokenizer_sym_reserve(w, n) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
@@ -737,13 +780,10 @@ static int tokenizer_spm_fragment(struct tokenizer_work *w, const char *text, si
 	size_t need = 3 * n + 3, k = 0, ns = 0;
 
 	/* escape: optional leading space, then ' ' -> U+2581 */
-	if (need > w->buf_cap) {
-		char *nb = realloc(w->buf, need);
-		if (!nb)
-			return -1;
-		w->buf = nb;
-		w->buf_cap = need;
-	}
+	void *nb = w->buf;
+	if (tokenizer_grow(&nb, &w->buf_cap, 0, need) != 0)
+		return -1;
+	w->buf = nb;
 	if (w->spm_prefix && t->add_space_prefix) {
 		memcpy(w->buf, "\xe2\x96\x81", 3);
 		k = 3;
@@ -877,6 +917,10 @@ int tokenizer_encode_masked(const struct tokenizer *t, const char *text, size_t 
 		rc = -1;
 	if (w.buf)
 		explicit_bzero(w.buf, w.buf_cap);
+	if (w.sym)
+		explicit_bzero(w.sym, w.sym_cap * sizeof *w.sym);
+	if (w.heap)
+		explicit_bzero(w.heap, w.heap_cap * sizeof *w.heap);
 	free(w.buf);
 	free(w.sym);
 	free(w.heap);

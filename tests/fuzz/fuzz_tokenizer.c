@@ -1,6 +1,7 @@
 /* Fuzz the tokenizer: the first byte picks what the rest is.
  *  0: text for the pre-tokenizers -- the pieces must tile the input;
- *  1: text for a small byte-level BPE and a SentencePiece vocab built in
+ *  1: text for small byte-level BPE (qwen2 and llama3 splitting) and
+ *     SentencePiece vocabs built in
  *     memory -- decode(encode(x)) must give x back (BPE always, SPM when x
  *     has no literal U+2581, which SPM uses for the space);
  *  2: a GGUF file whose tokenizer.* metadata is loaded and used. */
@@ -46,8 +47,9 @@ static int fz_fill(void *ctx, size_t idx, void *buf, size_t size)
 	return 0;
 }
 
-/* Build a GGUF holding only tokenizer metadata and load it. */
-static struct tokenizer *fz_make(int spm)
+/* Build a GGUF holding only tokenizer metadata and load it: SentencePiece,
+ * or byte-level BPE with the given pre-tokenizer. */
+static struct tokenizer *fz_make(int spm, const char *pre)
 {
 	static char store[400][16];
 	const char *tok[400];
@@ -106,7 +108,7 @@ static struct tokenizer *fz_make(int spm)
 		len[i] = strlen(tok[i]);
 	int r = gguf_writer_add_str(w, "tokenizer.ggml.model", spm ? "llama" : "gpt2", spm ? 5 : 4);
 	if (!spm)
-		r |= gguf_writer_add_str(w, "tokenizer.ggml.pre", "qwen2", 5);
+		r |= gguf_writer_add_str(w, "tokenizer.ggml.pre", pre, strlen(pre));
 	r |= gguf_writer_add_arr_str(w, "tokenizer.ggml.tokens", tok, len, n);
 	r |= gguf_writer_add_arr_i32(w, "tokenizer.ggml.token_type", type, n);
 	if (spm)
@@ -154,15 +156,16 @@ static void fz_round_trip(const struct tokenizer *t, const char *s, size_t n, in
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct tokenizer *bpe, *spm;
+	static struct tokenizer *bpe, *spm, *bpe3;
 	static int ready;
 	const char *s = (const char *)data + 1;
 	size_t n = size ? size - 1 : 0;
 
 	if (!ready) {
-		bpe = fz_make(0);
-		spm = fz_make(1);
-		if (!bpe || !spm)
+		bpe = fz_make(0, "qwen2");
+		bpe3 = fz_make(0, "llama3");
+		spm = fz_make(1, NULL);
+		if (!bpe || !spm || !bpe3)
 			abort();
 		ready = 1;
 	}
@@ -179,6 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 1:
 		fz_round_trip(bpe, s, n, 0);
+		fz_round_trip(bpe3, s, n, 0);
 		fz_round_trip(spm, s, n, 1);
 		break;
 	default: {
