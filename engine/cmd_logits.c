@@ -11,7 +11,7 @@
 static int logits_usage(void)
 {
 	fprintf(stderr, "usage: hafen-engine logits -m MODEL.gguf --tokens 1,2,3 -o OUT.bin [--threads N] "
-		"[--scalar] [--split N]\n");
+		"[--scalar | --simd scalar|avx2|avx512] [--split N]\n");
 	return 2;
 }
 
@@ -50,6 +50,7 @@ int cmd_logits_main(int argc, char **argv)
 {
 	const char *model_path = NULL, *toks = NULL, *out = NULL;
 	int threads = 1, scalar = 0;
+	const char *simd = NULL;
 	long split = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--scalar") == 0) {
@@ -66,6 +67,8 @@ int cmd_logits_main(int argc, char **argv)
 			out = argv[++i];
 		else if (strcmp(argv[i], "--threads") == 0)
 			threads = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--simd") == 0)
+			simd = argv[++i];
 		else if (strcmp(argv[i], "--split") == 0)	/* feed the first N as a batch, then one by one */
 			split = atol(argv[++i]);
 		else
@@ -91,6 +94,10 @@ int cmd_logits_main(int argc, char **argv)
 	if (!c)
 		goto fail;
 	model_ctx_set_scalar(c, scalar);
+	if (simd && model_ctx_set_simd(c, simd) < 0) {
+		snprintf(err, sizeof err, "--simd %s: unknown or not supported by this CPU", simd);
+		goto fail;
+	}
 	size_t nv = model_hparams(m)->n_vocab;
 	logits = malloc((size_t)n * nv * sizeof(float));
 	if (!logits) {

@@ -491,12 +491,27 @@ static void forward_set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-void model_ctx_set_scalar(struct model_ctx *c, int scalar)
+static void forward_set_level(struct model_ctx *c, enum simd_level l)
 {
-	c->simd = scalar ? SIMD_LEVEL_SCALAR : simd_detect();
+	c->simd = l;
 	for (uint32_t t = 0; t < QUANT_TYPE_COUNT; t++)
 		c->dot[t] = quant_type_supported(t) ? simd_dot(t, c->simd) : NULL;
 	c->dot_f32 = simd_dot_f32(c->simd);
+}
+
+void model_ctx_set_scalar(struct model_ctx *c, int scalar)
+{
+	forward_set_level(c, scalar ? SIMD_LEVEL_SCALAR : simd_detect());
+}
+
+int model_ctx_set_simd(struct model_ctx *c, const char *name)
+{
+	for (enum simd_level l = SIMD_LEVEL_SCALAR; l <= simd_detect(); l++)
+		if (strcmp(simd_level_name(l), name) == 0) {
+			forward_set_level(c, l);
+			return 0;
+		}
+	return -1;
 }
 
 static size_t forward_max(size_t a, size_t b)

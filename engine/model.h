@@ -120,5 +120,7 @@ int model_forward(struct model_ctx *c, const int32_t *tokens, uint32_t n, float 
 	char *err, size_t errlen);
 /* Force the scalar kernels (tests compare SIMD against them). */
 void model_ctx_set_scalar(struct model_ctx *c, int scalar);
+/* Pick kernels by name: scalar, avx2, avx512; -1 if the CPU lacks them. */
+int model_ctx_set_simd(struct model_ctx *c, const char *name);
 
 #endif

@@ -79,16 +79,24 @@ for arch, preset, typ, extra in CASES:
 
 # consistency: scalar single thread vs SIMD two threads vs incremental decode
 model = os.path.join(tmp, 'm.gguf')
-for typ in ('q4_0', 'f16', 'q8_0'):
-    run('make-model', '--arch', 'olmoe', '--preset', 'tiny', '--type', typ, '-o', model)
-    a, _ = logits(model, TOKS, '--threads', '1', '--scalar')
-    b, _ = logits(model, TOKS, '--threads', '2')
-    c, _ = logits(model, TOKS, '--threads', '3', '--split', '5')
-    good = a is not None and b is not None and c is not None
-    ok(good and nmse(b, a) < 1e-10 and (a.argmax(1) == b.argmax(1)).all(),
-       '%s: SIMD 2 threads == scalar 1 thread (within rounding)' % typ)
-    ok(good and nmse(c, a) < 1e-10 and (a.argmax(1) == c.argmax(1)).all(),
-       '%s: token-by-token decode == batched prefill' % typ)
+def same(a, b):
+    return a is not None and b is not None and nmse(b, a) < 1e-10 and bool((a.argmax(1) == b.argmax(1)).all())
+
+
+for typ, preset in (('q4_0', 'tiny'), ('f16', 'tiny'), ('q8_0', 'tiny'), ('q5_0', 'tiny'), ('bf16', 'tiny'),
+                    ('f32', 'tiny'), ('q4_K', 'small'), ('q6_K', 'small')):
+    run('make-model', '--arch', 'olmoe', '--preset', preset, '--type', typ, '-o', model)
+    toks = TOKS if preset == 'tiny' else TOKS[:24]
+    a, _ = logits(model, toks, '--threads', '1', '--scalar')
+    for lv in ('avx2', 'avx512'):
+        b, err = logits(model, toks, '--threads', '2', '--simd', lv)
+        if b is None and 'not supported by this CPU' in err:
+            print('ok %d - # SKIP %s: %s not available' % (n + 1, typ, lv))
+            n += 1
+            continue
+        ok(same(a, b), '%s: %s with 2 threads == scalar with 1 thread (within rounding)' % (typ, lv))
+    c, _ = logits(model, toks, '--threads', '3', '--split', '5')
+    ok(same(a, c), '%s: token-by-token decode on 3 threads == batched prefill' % typ)
 
 # errors are clear and do not crash
 r = run('logits', '-m', model, '--tokens', '1,99999', '-o', os.path.join(tmp, 'x.bin'))
