@@ -190,15 +190,6 @@ static int sampler_better(const struct sampler_cand *a, const struct sampler_can
 	return a->v > b->v || (a->v == b->v && a->id < b->id);
 }
 
-static int sampler_cand_cmp(const void *x, const void *y)
-{
-	const struct sampler_cand *a = x, *b = y;
-
-	if (sampler_better(a, b))
-		return -1;
-	return sampler_better(b, a) ? 1 : 0;
-}
-
 /* Min-heap (worst at the root) over c[0..k). */
 static void sampler_sift(struct sampler_cand *c, size_t k, size_t i)
 {
@@ -217,7 +208,9 @@ static void sampler_sift(struct sampler_cand *c, size_t k, size_t i)
 	}
 }
 
-/* Move the k best of c[0..n) to c[0..k), in no particular order. */
+/* Move the k best of c[0..n) to c[0..k), sorted best first. A heap kept
+ * in place (no qsort: glibc's may allocate, and nothing here should),
+ * O(n log k). */
 static void sampler_top_k(struct sampler_cand *c, size_t n, size_t k)
 {
 	for (size_t i = k / 2; i-- > 0;)
@@ -227,6 +220,13 @@ static void sampler_top_k(struct sampler_cand *c, size_t n, size_t k)
 			c[0] = c[i];
 			sampler_sift(c, k, 0);
 		}
+	}
+	/* heapsort: the worst goes to the end each round */
+	for (size_t m = k; m > 1; m--) {
+		struct sampler_cand t = c[0];
+		c[0] = c[m - 1];
+		c[m - 1] = t;
+		sampler_sift(c, m - 1, 0);
 	}
 }
 
@@ -274,11 +274,9 @@ int32_t sampler_sample(struct sampler *s, const float *logits)
 	}
 	for (size_t i = 0; i < n; i++)
 		s->cand[i].v /= p->temperature;
-	if (p->top_k > 0 && (size_t)p->top_k < n) {
-		sampler_top_k(s->cand, n, (size_t)p->top_k);
+	if (p->top_k > 0 && (size_t)p->top_k < n)
 		n = (size_t)p->top_k;
-	}
-	qsort(s->cand, n, sizeof *s->cand, sampler_cand_cmp);
+	sampler_top_k(s->cand, (size_t)s->n_vocab, n);
 	if (!isfinite(s->cand[0].v))
 		return s->cand[0].id;	/* all -inf (or +inf on top): nothing to weigh */
 	/* softmax, stored back as probabilities (unnormalised) */

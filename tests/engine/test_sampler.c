@@ -124,6 +124,45 @@ int main(void)
 	ok(counts[0] == 2000, "T=0.1 concentrates on the best");
 	sampler_free(s);
 
+	/* a larger vocabulary: the in-place heap sort must order all of it */
+	{
+		enum { BIG = 1000 };
+		static float big[BIG];
+		int32_t best = -1, top3[3] = { -1, -1, -1 };
+		for (int i = 0; i < BIG; i++) {
+			big[i] = (float)((i * 37) % BIG) / 100.0f;	/* a permutation of 0..9.99 */
+			if ((i * 37) % BIG == BIG - 1) top3[0] = best = i;
+			if ((i * 37) % BIG == BIG - 2) top3[1] = i;
+			if ((i * 37) % BIG == BIG - 3) top3[2] = i;
+		}
+		struct sampler_params bp;
+		sampler_params_default(&bp);
+		bp.temperature = 1.0f;
+		bp.top_k = 0;
+		bp.min_p = 0.0f;
+		bp.top_p = 0.005f;	/* the best alone has p = 0.00995 */
+		struct sampler *b = sampler_new(&bp, BIG, err, sizeof err);
+		int all_best = 1;
+		for (int i = 0; i < 200; i++)
+			all_best &= sampler_sample(b, big) == best;
+		ok(all_best, "top_p over 1000 sorted candidates keeps the argmax");
+		sampler_free(b);
+		bp.top_p = 1.0f;
+		bp.top_k = 3;
+		b = sampler_new(&bp, BIG, err, sizeof err);
+		int in3 = 1, seen[3] = { 0, 0, 0 };
+		for (int i = 0; i < 600; i++) {
+			int32_t id = sampler_sample(b, big);
+			int k = id == top3[0] ? 0 : id == top3[1] ? 1 : id == top3[2] ? 2 : -1;
+			if (k < 0)
+				in3 = 0;
+			else
+				seen[k] = 1;
+		}
+		ok(in3 && seen[0] && seen[1] && seen[2], "top_k 3 of 1000 draws exactly the three best");
+		sampler_free(b);
+	}
+
 	/* penalties */
 	sampler_params_default(&p);
 	p.temperature = 0.0f;
