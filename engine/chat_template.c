@@ -118,6 +118,56 @@ int chat_template_select(const char *name, const char *tmpl, size_t tmpl_len,
 	return -1;
 }
 
+long chat_template_default_system(const char *tmpl, size_t len, char *out, size_t cap)
+{
+	static const char open[] = "<|im_start|>system", close[] = "<|im_end|>";
+	const char *p = tmpl, *end = tmpl ? tmpl + len : NULL;
+
+	while (p && (p = memmem(p, (size_t)(end - p), open, sizeof open - 1)) != NULL) {
+		const char *q = p + sizeof open - 1;
+		size_t k = 0;
+		int literal = p > tmpl && (p[-1] == '\'' || p[-1] == '"');
+
+		p = q;
+		/* a newline, raw or as the Jinja escape \n */
+		if (q < end && *q == '\n')
+			q++;
+		else if (end - q >= 2 && q[0] == '\\' && q[1] == 'n')
+			q += 2;
+		else
+			continue;
+		/* literal text up to <|im_end|>: no quotes, braces or other
+		 * escapes, which would mean an expression, not a constant */
+		while (literal && q < end && !(end - q >= (long)sizeof close - 1 &&
+		    memcmp(q, close, sizeof close - 1) == 0)) {
+			char c = *q;
+			if (c == '\'' || c == '"' || c == '{' || c == '}') {
+				literal = 0;
+				break;
+			}
+			if (c == '\\') {
+				if (end - q < 2 || q[1] != 'n') {
+					literal = 0;
+					break;
+				}
+				c = '\n';
+				q++;
+			}
+			if (k + 1 >= cap) {
+				literal = 0;
+				break;
+			}
+			out[k++] = c;
+			q++;
+		}
+		if (literal && q < end && k > 0) {
+			out[k] = '\0';
+			return (long)k;
+		}
+	}
+	return -1;
+}
+
 /* --- rendering ---------------------------------------------------------- */
 
 static int chat_put(struct chat_prompt *p, const char *s, size_t n, uint8_t special)

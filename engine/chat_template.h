@@ -45,6 +45,13 @@ const char *chat_template_name(enum chat_template_kind kind);
 int chat_template_select(const char *name, const char *tmpl, size_t tmpl_len,
     enum chat_template_kind *kind, char *err, size_t errlen);
 
+/* The system prompt a chatml template inserts when a conversation has
+ * none (Qwen2: "You are a helpful assistant"), found as a string literal
+ * '<|im_start|>system\n...<|im_end|>' in the template. Returns its length
+ * (copied to out, NUL-terminated) or -1 when the template has none or it
+ * does not fit cap. */
+long chat_template_default_system(const char *tmpl, size_t len, char *out, size_t cap);
+
 int chat_template_apply(enum chat_template_kind kind, const struct chat_message *msgs,
     size_t n_msgs, unsigned flags, struct chat_prompt *out, char *err, size_t errlen);
 /* Wipes the prompt text (it holds user data) and frees it. */

@@ -249,8 +249,16 @@ int cmd_generate_main(int argc, char **argv)
 		const char *tmpl = tokenizer_chat_template(t, &tl);
 		if (chat_template_select(o.tmpl_name, tmpl, tl, &kind, err, sizeof err) != 0)
 			goto fail;
+		char def_system[1024];
+		long dl = -1;
+		/* like the template itself: its default system turn when the
+		 * user gives none (Qwen2: "You are a helpful assistant") */
+		if (!o.system && kind == CHAT_TEMPLATE_KIND_CHATML && !o.tmpl_name)
+			dl = chat_template_default_system(tmpl, tl, def_system, sizeof def_system);
 		if (o.system)
 			msgs[n_msgs++] = (struct chat_message){ "system", o.system, strlen(o.system) };
+		else if (dl > 0)
+			msgs[n_msgs++] = (struct chat_message){ "system", def_system, (size_t)dl };
 		msgs[n_msgs++] = (struct chat_message){ "user", o.prompt, strlen(o.prompt) };
 		if (chat_template_apply(kind, msgs, n_msgs, CHAT_TEMPLATE_ADD_ASSISTANT |
 		    (o.no_think ? CHAT_TEMPLATE_NO_THINK : 0), &cp, err, sizeof err) != 0)

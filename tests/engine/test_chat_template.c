@@ -106,6 +106,24 @@ int main(void)
 		ok(p.text && strcmp(p.text, "[INST] Rules. [/INST]") == 0, "mistral: lone system message kept");
 		chat_prompt_free(&p);
 	}
+	/* default system prompt of a chatml template */
+	{
+		/* Qwen2's template as stored in its GGUF (raw newlines) */
+		const char *q2 = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+		    "{{ '<|im_start|>system\nYou are a helpful assistant<|im_end|>\n' }}{% endif %}"
+		    "{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}";
+		/* the same with Jinja escapes, after an expression form */
+		const char *q25 = "{{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}"
+		    "{%- else %}{{- '<|im_start|>system\\nYou are Qwen. You are helpful.<|im_end|>\\n' }}";
+		const char *q3 = "{{- '<|im_start|>' + message.role + '\\n' + content }}";
+		char buf[128];
+		ok(chat_template_default_system(q2, strlen(q2), buf, sizeof buf) == 27 &&
+		    strcmp(buf, "You are a helpful assistant") == 0, "Qwen2 default system prompt found");
+		ok(chat_template_default_system(q25, strlen(q25), buf, sizeof buf) > 0 &&
+		    strcmp(buf, "You are Qwen. You are helpful.") == 0, "escaped literal found after an expression form");
+		ok(chat_template_default_system(q3, strlen(q3), buf, sizeof buf) == -1, "no default: -1");
+		ok(chat_template_default_system(q2, strlen(q2), buf, 8) == -1, "too long for the buffer: -1");
+	}
 	tap_done();
 	return tap_failed ? 1 : 0;
 }

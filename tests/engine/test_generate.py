@@ -163,6 +163,18 @@ def main():
         if r.returncode == 0:
             g = gen(qm, '-p', 'Grüße', '-n', 6, '--temp', 0, '--chat')
             ok(g[2] == 0, 'qwen2 vocabulary model: chat generation', g[3])
+
+            def prompt_tokens(err):
+                for line in err.splitlines():
+                    if 'prompt ' in line:
+                        return int(line.split('prompt ')[1].split()[0])
+                return -1
+            d = gen(qm, '-p', 'Hi', '-n', 1, '--temp', 0, '--chat')
+            e = gen(qm, '-p', 'Hi', '-n', 1, '--temp', 0, '--chat', '--system', 'You are a helpful assistant')
+            f = gen(qm, '-p', 'Hi', '-n', 1, '--temp', 0, '--chat', '--system', 'X')
+            ok(d[2] == 0 and prompt_tokens(d[3]) == prompt_tokens(e[3]) > prompt_tokens(f[3]) > 0,
+               "qwen2: the template's default system prompt is used when none is given",
+               '%s / %s / %s' % (d[3], e[3], f[3]))
         else:
             ok(False, 'make-model with the qwen2 vocabulary', r.stderr)
     else:
