@@ -268,8 +268,9 @@ static int gguf_parse(struct gguf_file *g, char *err, size_t errlen)
 	int64_t ai = gguf_find_key(g, "general.alignment");
 	if (ai >= 0) {
 		uint32_t a;
-		if (gguf_get_u32(g, "general.alignment", &a) < 0 || a == 0 || (a & (a - 1)) || a > 65536) {
-			gguf_set_err(err, errlen, "general.alignment must be a power of two u32");
+		/* >= 8 keeps every tensor aligned for its element type */
+		if (gguf_get_u32(g, "general.alignment", &a) < 0 || a < 8 || (a & (a - 1)) || a > 65536) {
+			gguf_set_err(err, errlen, "general.alignment must be a power of two u32 between 8 and 65536");
 			return -1;
 		}
 		g->alignment = a;
