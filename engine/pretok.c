@@ -16,6 +16,9 @@
  * deepseek-v3: \p{N}{1,3} ; [CJK, Hiragana, Katakana]+ ;
  *         [ASCII punct][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+
  *         | ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+ * gpt2 (OLMo, OLMoE, MPT; Radford et al. 2019, openai/gpt-2 encoder.py):
+ *         's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+
+ *         |\s+(?!\S)|\s+
  *
  * Positions are byte offsets; malformed UTF-8 bytes are single "other"
  * characters, so the pieces always tile the input exactly. */
@@ -135,6 +138,61 @@ static size_t pretok_match_qwen2(const char *s, size_t n, size_t pos)
 static size_t pretok_match_llama3(const char *s, size_t n, size_t pos)
 {
 	return pretok_match_gpt2_style(s, n, pos, 3);
+}
+
+/* GPT-2: contractions are lower case only; one optional space (U+0020)
+ * leads a run of letters, of numbers, or of anything else. */
+static size_t pretok_match_gpt2(const char *s, size_t n, size_t pos)
+{
+	size_t len, l2, p;
+	uint32_t cp = pretok_cp(s, n, pos, &len), c2;
+
+	if (s[pos] == '\'' && pos + 1 < n) {
+		char c1 = s[pos + 1];
+		if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd')
+			return 2;
+		if (pos + 2 < n && ((c1 == 'r' && s[pos + 2] == 'e') || (c1 == 'v' && s[pos + 2] == 'e') ||
+		    (c1 == 'l' && s[pos + 2] == 'l')))
+			return 3;
+	}
+	p = cp == ' ' ? pos + 1 : pos;
+	if (p < n) {
+		c2 = pretok_cp(s, n, p, &l2);
+		if (pretok_is_letter(c2)) {
+			while (p < n && pretok_is_letter(pretok_cp(s, n, p, &l2)))
+				p += l2;
+			return p - pos;
+		}
+		if (pretok_is_number(c2)) {
+			while (p < n && pretok_is_number(pretok_cp(s, n, p, &l2)))
+				p += l2;
+			return p - pos;
+		}
+		if (!unicode_is_space(c2)) {
+			while (p < n) {
+				c2 = pretok_cp(s, n, p, &l2);
+				if (unicode_is_space(c2) || pretok_is_letter(c2) || pretok_is_number(c2))
+					break;
+				p += l2;
+			}
+			return p - pos;
+		}
+	}
+	if (!unicode_is_space(cp))
+		return 0;
+	/* \s+(?!\S) | \s+ : all of the run at the end or before one
+	 * character; otherwise all but its last space */
+	{
+		size_t last_start = pos;
+		p = pos;
+		while (p < n && unicode_is_space(pretok_cp(s, n, p, &l2))) {
+			last_start = p;
+			p += l2;
+		}
+		if (p == n || last_start == pos)
+			return p - pos;
+		return last_start - pos;
+	}
 }
 
 /* --- deepseek-llm ------------------------------------------------------ */
@@ -354,6 +412,7 @@ static const struct pretok_stage pretok_dsl_stages[] = {
 	{ pretok_match_nl_char }, { pretok_match_dsl_letters }, { pretok_match_dsl_punct },
 	{ NULL }, { pretok_match_dsl_cjk }, { pretok_match_dsl_numbers },
 };
+static const struct pretok_stage pretok_gpt2_stages[] = { { pretok_match_gpt2 } };
 static const struct pretok_stage pretok_ds3_stages[] = {
 	{ pretok_match_ds3_numbers }, { pretok_match_ds3_cjk }, { pretok_match_ds3_main },
 };
@@ -366,6 +425,7 @@ static const struct pretok_family pretok_families[] = {
 	[PRETOK_KIND_LLAMA3] = PRETOK_FAMILY("llama3", pretok_llama3_stages),
 	[PRETOK_KIND_DEEPSEEK_LLM] = PRETOK_FAMILY("deepseek-llm", pretok_dsl_stages),
 	[PRETOK_KIND_DEEPSEEK3] = PRETOK_FAMILY("deepseek-v3", pretok_ds3_stages),
+	[PRETOK_KIND_GPT2] = PRETOK_FAMILY("gpt2", pretok_gpt2_stages),
 };
 
 /* tokenizer.ggml.pre values (as written by llama.cpp's converter) that
@@ -380,6 +440,9 @@ static const struct {
 	{ "llama-bpe", PRETOK_KIND_LLAMA3 },
 	{ "deepseek-llm", PRETOK_KIND_DEEPSEEK_LLM },
 	{ "deepseek-v3", PRETOK_KIND_DEEPSEEK3 },
+	{ "gpt-2", PRETOK_KIND_GPT2 },
+	{ "olmo", PRETOK_KIND_GPT2 },
+	{ "mpt", PRETOK_KIND_GPT2 },
 };
 
 int pretok_kind_from_name(const char *name, enum pretok_kind *kind)

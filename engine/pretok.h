@@ -13,6 +13,7 @@ enum pretok_kind {
 	PRETOK_KIND_LLAMA3,
 	PRETOK_KIND_DEEPSEEK_LLM,
 	PRETOK_KIND_DEEPSEEK3,
+	PRETOK_KIND_GPT2,	/* GPT-2's own pattern: OLMo/OLMoE, MPT */
 };
 
 /* Called once per piece, in order; a non-zero return stops the split and

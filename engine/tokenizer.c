@@ -321,7 +321,7 @@ struct tokenizer *tokenizer_load(const struct gguf_file *g, char *err, size_t er
 		name[plen] = '\0';
 		if (pretok_kind_from_name(name, &t->pre) != 0) {
 			tokenizer_err(err, errlen, "tokenizer: unsupported pre-tokenizer '%s' "
-			    "(supported: qwen2, llama3, deepseek-llm, deepseek-v3)", name);
+			    "(supported: qwen2, llama3, deepseek-llm, deepseek-v3, gpt-2, olmo)", name);
 			goto fail;
 		}
 	} else if (mlen == 5 && memcmp(model, "llama", 5) == 0) {

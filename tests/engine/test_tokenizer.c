@@ -81,6 +81,13 @@ static void test_pretok(void)
 	check_split(PRETOK_KIND_DEEPSEEK_LLM, "Hello, world!\n", "Hello|,| world|!|\n|");
 	check_split(PRETOK_KIND_DEEPSEEK_LLM, "a 123", "a| |123|");
 	check_split(PRETOK_KIND_DEEPSEEK_LLM, "ab  ", "ab|  |");
+	/* GPT-2 (OLMoE): lower-case contractions only, one space leads
+	 * letters, numbers or symbols; numbers are not split */
+	ok(pretok_kind_from_name("olmo", &k) == 0 && k == PRETOK_KIND_GPT2, "name olmo is GPT-2's pattern");
+	check_split(PRETOK_KIND_GPT2, "I'm fine, it's 2024!", "I|'m| fine|,| it|'s| 2024|!|");
+	check_split(PRETOK_KIND_GPT2, "DON'T  stop\n\n", "DON|'|T| | stop|\n\n|");
+	check_split(PRETOK_KIND_GPT2, "a \tb", "a| |\t|b|");
+	check_split(PRETOK_KIND_GPT2, "x  ", "x|  |");
 	/* invalid UTF-8 passes through as its own bytes */
 	check_split(PRETOK_KIND_QWEN2, "a\xff\xfe" "b", "a|\xff\xfe|b|");
 }

@@ -173,7 +173,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	switch (data[0] % 3) {
 	case 0:
-		for (int k = PRETOK_KIND_QWEN2; k <= PRETOK_KIND_DEEPSEEK3; k++) {
+		for (int k = PRETOK_KIND_QWEN2; k <= PRETOK_KIND_GPT2; k++) {
 			const char *next = s;
 			pretok_split((enum pretok_kind)k, s, n, fz_tile, &next);
 			if (next != s + n)
