@@ -18,9 +18,9 @@
 
 #include "engine/chat_template.h"
 
-#define CHAT_DS_EOS "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"
-#define CHAT_DS_USER "<\xef\xbd\x9cUser\xef\xbd\x9c>"
-#define CHAT_DS_ASSISTANT "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>"
+#define CHAT_TEMPLATE_DS_EOS "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"
+#define CHAT_TEMPLATE_DS_USER "<\xef\xbd\x9cUser\xef\xbd\x9c>"
+#define CHAT_TEMPLATE_DS_ASSISTANT "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>"
 
 static const char *const chat_template_names[] = {
 	[CHAT_TEMPLATE_KIND_CHATML] = "chatml",
@@ -40,8 +40,8 @@ static const struct {
 } chat_template_markers[] = {
 	{ "<|im_start|>", NULL, CHAT_TEMPLATE_KIND_CHATML },
 	{ "<|start_header_id|>", NULL, CHAT_TEMPLATE_KIND_LLAMA3 },
-	{ CHAT_DS_ASSISTANT, NULL, CHAT_TEMPLATE_KIND_DEEPSEEK3 },
-	{ CHAT_DS_USER, NULL, CHAT_TEMPLATE_KIND_DEEPSEEK3 },
+	{ CHAT_TEMPLATE_DS_ASSISTANT, NULL, CHAT_TEMPLATE_KIND_DEEPSEEK3 },
+	{ CHAT_TEMPLATE_DS_USER, NULL, CHAT_TEMPLATE_KIND_DEEPSEEK3 },
 	{ "[INST]", NULL, CHAT_TEMPLATE_KIND_MISTRAL },
 	{ "User: ", "Assistant:", CHAT_TEMPLATE_KIND_DEEPSEEK2 },
 };
@@ -170,7 +170,7 @@ long chat_template_default_system(const char *tmpl, size_t len, char *out, size_
 
 /* --- rendering ---------------------------------------------------------- */
 
-static int chat_put(struct chat_prompt *p, const char *s, size_t n, uint8_t special)
+static int chat_template_put(struct chat_prompt *p, const char *s, size_t n, uint8_t special)
 {
 	if (n > SIZE_MAX / 2 - p->len - 1)
 		return -1;
@@ -203,25 +203,29 @@ static int chat_put(struct chat_prompt *p, const char *s, size_t n, uint8_t spec
 	return 0;
 }
 
-static int chat_tmpl(struct chat_prompt *p, const char *s)
+static int chat_template_text(struct chat_prompt *p, const char *s)
 {
-	return chat_put(p, s, strlen(s), 1);
+	return chat_template_put(p, s, strlen(s), 1);
 }
 
-static int chat_user(struct chat_prompt *p, const struct chat_message *m)
+static int chat_template_msg(struct chat_prompt *p, const struct chat_message *m)
 {
-	return chat_put(p, m->content, m->content_len, 0);
+	return chat_template_put(p, m->content, m->content_len, 0);
 }
 
-enum chat_role { CHAT_ROLE_SYSTEM, CHAT_ROLE_USER, CHAT_ROLE_ASSISTANT };
+enum chat_template_role {
+	CHAT_TEMPLATE_ROLE_SYSTEM,
+	CHAT_TEMPLATE_ROLE_USER,
+	CHAT_TEMPLATE_ROLE_ASSISTANT,
+};
 
-static int chat_role_of(const char *role, enum chat_role *r)
+static int chat_template_role_of(const char *role, enum chat_template_role *r)
 {
 	static const char *const names[] = { "system", "user", "assistant" };
 
 	for (size_t i = 0; i < 3; i++) {
 		if (role && strcmp(role, names[i]) == 0) {
-			*r = (enum chat_role)i;
+			*r = (enum chat_template_role)i;
 			return 0;
 		}
 	}
@@ -229,7 +233,7 @@ static int chat_role_of(const char *role, enum chat_role *r)
 }
 
 /* Llama 3's template trims each message's content. */
-static void chat_trim(const struct chat_message *m, struct chat_message *out)
+static void chat_template_trim(const struct chat_message *m, struct chat_message *out)
 {
 	const char *s = m->content;
 	size_t n = m->content_len;
@@ -245,78 +249,78 @@ static void chat_trim(const struct chat_message *m, struct chat_message *out)
 	out->content_len = n;
 }
 
-static int chat_render_one(enum chat_template_kind kind, const struct chat_message *m,
-    enum chat_role role, const struct chat_message *pending_system, struct chat_prompt *p)
+static int chat_template_render_one(enum chat_template_kind kind, const struct chat_message *m,
+    enum chat_template_role role, const struct chat_message *pending_system, struct chat_prompt *p)
 {
 	struct chat_message tm;
 	int rc = 0;
 
 	switch (kind) {
 	case CHAT_TEMPLATE_KIND_CHATML:
-		rc |= chat_tmpl(p, "<|im_start|>");
-		rc |= chat_tmpl(p, m->role);
-		rc |= chat_tmpl(p, "\n");
-		rc |= chat_user(p, m);
-		rc |= chat_tmpl(p, "<|im_end|>\n");
+		rc |= chat_template_text(p, "<|im_start|>");
+		rc |= chat_template_text(p, m->role);
+		rc |= chat_template_text(p, "\n");
+		rc |= chat_template_msg(p, m);
+		rc |= chat_template_text(p, "<|im_end|>\n");
 		break;
 	case CHAT_TEMPLATE_KIND_LLAMA3:
-		chat_trim(m, &tm);
-		rc |= chat_tmpl(p, "<|start_header_id|>");
-		rc |= chat_tmpl(p, m->role);
-		rc |= chat_tmpl(p, "<|end_header_id|>\n\n");
-		rc |= chat_user(p, &tm);
-		rc |= chat_tmpl(p, "<|eot_id|>");
+		chat_template_trim(m, &tm);
+		rc |= chat_template_text(p, "<|start_header_id|>");
+		rc |= chat_template_text(p, m->role);
+		rc |= chat_template_text(p, "<|end_header_id|>\n\n");
+		rc |= chat_template_msg(p, &tm);
+		rc |= chat_template_text(p, "<|eot_id|>");
 		break;
 	case CHAT_TEMPLATE_KIND_MISTRAL:
-		if (role == CHAT_ROLE_USER) {
-			rc |= chat_tmpl(p, "[INST] ");
+		if (role == CHAT_TEMPLATE_ROLE_USER) {
+			rc |= chat_template_text(p, "[INST] ");
 			if (pending_system) {
-				rc |= chat_user(p, pending_system);
-				rc |= chat_tmpl(p, "\n\n");
+				rc |= chat_template_msg(p, pending_system);
+				rc |= chat_template_text(p, "\n\n");
 			}
-			rc |= chat_user(p, m);
-			rc |= chat_tmpl(p, " [/INST]");
-		} else if (role == CHAT_ROLE_ASSISTANT) {
-			rc |= chat_user(p, m);
-			rc |= chat_tmpl(p, "</s>");
+			rc |= chat_template_msg(p, m);
+			rc |= chat_template_text(p, " [/INST]");
+		} else if (role == CHAT_TEMPLATE_ROLE_ASSISTANT) {
+			rc |= chat_template_msg(p, m);
+			rc |= chat_template_text(p, "</s>");
 		}
 		break;
 	case CHAT_TEMPLATE_KIND_DEEPSEEK2:
-		if (role == CHAT_ROLE_SYSTEM) {
-			rc |= chat_user(p, m);
-			rc |= chat_tmpl(p, "\n\n");
-		} else if (role == CHAT_ROLE_USER) {
-			rc |= chat_tmpl(p, "User: ");
-			rc |= chat_user(p, m);
-			rc |= chat_tmpl(p, "\n\n");
+		if (role == CHAT_TEMPLATE_ROLE_SYSTEM) {
+			rc |= chat_template_msg(p, m);
+			rc |= chat_template_text(p, "\n\n");
+		} else if (role == CHAT_TEMPLATE_ROLE_USER) {
+			rc |= chat_template_text(p, "User: ");
+			rc |= chat_template_msg(p, m);
+			rc |= chat_template_text(p, "\n\n");
 		} else {
-			rc |= chat_tmpl(p, "Assistant: ");
-			rc |= chat_user(p, m);
-			rc |= chat_tmpl(p, CHAT_DS_EOS);
+			rc |= chat_template_text(p, "Assistant: ");
+			rc |= chat_template_msg(p, m);
+			rc |= chat_template_text(p, CHAT_TEMPLATE_DS_EOS);
 		}
 		break;
 	case CHAT_TEMPLATE_KIND_DEEPSEEK3:
-		if (role == CHAT_ROLE_SYSTEM) {
-			rc |= chat_user(p, m);
-			rc |= chat_tmpl(p, "\n\n");
-		} else if (role == CHAT_ROLE_USER) {
-			rc |= chat_tmpl(p, CHAT_DS_USER);
-			rc |= chat_user(p, m);
+		if (role == CHAT_TEMPLATE_ROLE_SYSTEM) {
+			rc |= chat_template_msg(p, m);
+			rc |= chat_template_text(p, "\n\n");
+		} else if (role == CHAT_TEMPLATE_ROLE_USER) {
+			rc |= chat_template_text(p, CHAT_TEMPLATE_DS_USER);
+			rc |= chat_template_msg(p, m);
 		} else {
-			rc |= chat_tmpl(p, CHAT_DS_ASSISTANT);
-			rc |= chat_user(p, m);
-			rc |= chat_tmpl(p, CHAT_DS_EOS);
+			rc |= chat_template_text(p, CHAT_TEMPLATE_DS_ASSISTANT);
+			rc |= chat_template_msg(p, m);
+			rc |= chat_template_text(p, CHAT_TEMPLATE_DS_EOS);
 		}
 		break;
 	}
 	return rc ? -1 : 0;
 }
 
-static const char *const chat_assistant_openers[] = {
+static const char *const chat_template_openers[] = {
 	[CHAT_TEMPLATE_KIND_CHATML] = "<|im_start|>assistant\n",
 	[CHAT_TEMPLATE_KIND_MISTRAL] = "",
 	[CHAT_TEMPLATE_KIND_DEEPSEEK2] = "Assistant:",
-	[CHAT_TEMPLATE_KIND_DEEPSEEK3] = CHAT_DS_ASSISTANT,
+	[CHAT_TEMPLATE_KIND_DEEPSEEK3] = CHAT_TEMPLATE_DS_ASSISTANT,
 	[CHAT_TEMPLATE_KIND_LLAMA3] = "<|start_header_id|>assistant<|end_header_id|>\n\n",
 };
 
@@ -331,8 +335,8 @@ int chat_template_apply(enum chat_template_kind kind, const struct chat_message 
 		return -1;
 	}
 	for (size_t i = 0; i < n_msgs; i++) {
-		enum chat_role role;
-		if (chat_role_of(msgs[i].role, &role) != 0) {
+		enum chat_template_role role;
+		if (chat_template_role_of(msgs[i].role, &role) != 0) {
 			chat_template_err(err, errlen, "messages[%zu].role: expected one of system, user, assistant", i);
 			goto fail;
 		}
@@ -341,13 +345,13 @@ int chat_template_apply(enum chat_template_kind kind, const struct chat_message 
 			goto fail;
 		}
 		/* Mixtral has no system turn: fold it into the next user turn */
-		if (kind == CHAT_TEMPLATE_KIND_MISTRAL && role == CHAT_ROLE_SYSTEM) {
+		if (kind == CHAT_TEMPLATE_KIND_MISTRAL && role == CHAT_TEMPLATE_ROLE_SYSTEM) {
 			pending_system = &msgs[i];
 			continue;
 		}
-		if (chat_render_one(kind, &msgs[i], role, pending_system, out) != 0)
+		if (chat_template_render_one(kind, &msgs[i], role, pending_system, out) != 0)
 			goto oom;
-		if (role == CHAT_ROLE_USER)
+		if (role == CHAT_TEMPLATE_ROLE_USER)
 			pending_system = NULL;
 	}
 	if (pending_system) {
@@ -355,17 +359,17 @@ int chat_template_apply(enum chat_template_kind kind, const struct chat_message 
 		 * the model, as an instruction turn of its own */
 		struct chat_message sys = *pending_system;
 		sys.role = "user";
-		if (chat_render_one(kind, &sys, CHAT_ROLE_USER, NULL, out) != 0)
+		if (chat_template_render_one(kind, &sys, CHAT_TEMPLATE_ROLE_USER, NULL, out) != 0)
 			goto oom;
 	}
 	if (flags & CHAT_TEMPLATE_ADD_ASSISTANT) {
-		if (chat_tmpl(out, chat_assistant_openers[kind]) != 0)
+		if (chat_template_text(out, chat_template_openers[kind]) != 0)
 			goto oom;
 		if ((flags & CHAT_TEMPLATE_NO_THINK) && kind == CHAT_TEMPLATE_KIND_CHATML &&
-		    chat_tmpl(out, "<think>\n\n</think>\n\n") != 0)
+		    chat_template_text(out, "<think>\n\n</think>\n\n") != 0)
 			goto oom;
 	}
-	if (out->text == NULL && chat_put(out, "", 0, 1) != 0)
+	if (out->text == NULL && chat_template_put(out, "", 0, 1) != 0)
 		goto oom;
 	return 0;
 oom:
