@@ -45,6 +45,8 @@ struct model_ctx {
 	struct quant_block_q8_act *qa;	/* q8 copy of the current matmul input */
 	size_t qa_blocks;
 	size_t max_ff;
+	float *rowbuf;		/* (n_threads, rowbuf_len) dequantized weight row */
+	size_t rowbuf_len;
 };
 
 /* ---------- matrix multiplication on the pool ---------- */
@@ -68,11 +70,16 @@ struct forward_mm_set {
 	struct forward_mm *mm;
 	int n;
 	int64_t *task_start;	/* prefix sums, n+1 */
+	struct model_ctx *c;
 };
+
+/* With this many activation rows, a weight row is dequantized once into the
+ * thread's scratch and dotted in f32 with each row, instead of decoding the
+ * blocks again for every token (prefill). */
+#define FORWARD_DEQUANT_MIN_ROWS 3
 
 static void forward_mm_task(void *ctx, int64_t task, int thread)
 {
-	(void)thread;
 	struct forward_mm_set *set = ctx;
 	int j = 0;
 	while (set->task_start[j + 1] <= task)	/* few jobs: linear scan */
@@ -83,6 +90,19 @@ static void forward_mm_task(void *ctx, int64_t task, int thread)
 	if (r1 > mm->w->n_out)
 		r1 = mm->w->n_out;
 	const uint8_t *base = mm->w->data + (size_t)mm->mat * (size_t)mm->w->n_out * mm->w->row_bytes;
+	struct model_ctx *c = set->c;
+	if (mm->n >= FORWARD_DEQUANT_MIN_ROWS && mm->w->type != QUANT_TYPE_F32 && !quant_type_uses_q8(mm->w->type)) {
+		float *wr = c->rowbuf + (size_t)thread * c->rowbuf_len;
+		for (int64_t r = r0; r < r1; r++) {
+			quant_dequantize_row(mm->w->type, base + (size_t)r * mm->w->row_bytes, wr, mm->w->n_in);
+			for (int32_t i = 0; i < mm->n; i++) {
+				int32_t ii = mm->in_idx ? mm->in_idx[i] : i, oi = mm->out_idx ? mm->out_idx[i] : i;
+				const float *xr = (const float *)((const uint8_t *)mm->x + (size_t)ii * mm->x_stride);
+				mm->y[(size_t)oi * mm->y_stride + (size_t)r] = c->dot_f32(wr, xr, mm->w->n_in);
+			}
+		}
+		return;
+	}
 	for (int64_t r = r0; r < r1; r++) {
 		const uint8_t *row = base + (size_t)r * mm->w->row_bytes;
 		for (int32_t i = 0; i < mm->n; i++) {
@@ -114,7 +134,7 @@ static void forward_mm_run(struct model_ctx *c, struct forward_mm *mm, int n)
 		mm[j].dot = c->dot[mm[j].w->type];
 		starts[j + 1] = starts[j] + mm[j].n_tasks;
 	}
-	struct forward_mm_set set = { mm, n, starts };
+	struct forward_mm_set set = { mm, n, starts, c };
 	threadpool_run(c->pool, forward_mm_task, &set, starts[n]);
 }
 
@@ -566,9 +586,11 @@ struct model_ctx *model_ctx_new(struct model *m, uint32_t n_ctx, int n_threads, 
 	c->grp_start = calloc(hp->n_expert + 2, sizeof(int32_t));
 	c->grp_fill = calloc(hp->n_expert + 1, sizeof(int32_t));
 	c->qa = calloc(c->qa_blocks, sizeof(struct quant_block_q8_act));
+	c->rowbuf_len = max_in;
+	c->rowbuf = calloc((size_t)n_threads * max_in, sizeof(float));
 	if (!c->pool || !c->rope_freq || !c->x || !c->h || !c->q || !c->k || !c->v || !c->att || !c->scores ||
 	    !c->router || !c->sel || !c->selw || !c->ff_gate || !c->ff_up || !c->ff_out || !c->sh_gate ||
-	    !c->grp_in || !c->grp_out || !c->grp_start || !c->grp_fill || !c->qa ||
+	    !c->grp_in || !c->grp_out || !c->grp_start || !c->grp_fill || !c->qa || !c->rowbuf ||
 	    kvcache_init(&c->kv, hp->n_layer, n_ctx, kw, vw) < 0) {
 		model_ctx_free(c);
 		forward_set_err(err, errlen, "out of memory for a context of %u tokens", n_ctx);
@@ -616,6 +638,7 @@ void model_ctx_free(struct model_ctx *c)
 	free(c->grp_start);
 	free(c->grp_fill);
 	forward_free_wiped(c->qa, c->qa_blocks * sizeof(struct quant_block_q8_act));
+	free(c->rowbuf);
 	free(c);
 }
 
