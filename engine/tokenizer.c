@@ -15,6 +15,7 @@
  *
  * Both merge loops use a binary heap of candidate pairs with lazy deletion,
  * so a long word costs O(n log n), not O(n^2). */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,12 +64,12 @@ struct tokenizer {
 
 static uint32_t tokenizer_byte_cp[256];
 static int16_t tokenizer_cp_byte[512];	/* -1: not a mapped code point */
+static pthread_once_t tokenizer_bytes_once = PTHREAD_ONCE_INIT;
 
 static void tokenizer_init_bytes(void)
 {
 	/* Printable Latin-1 bytes map to themselves; the other 68 bytes get
-	 * 256, 257, ... in byte order. Deterministic, so concurrent first
-	 * calls write identical values. */
+	 * 256, 257, ... in byte order. */
 	uint32_t next = 256;
 
 	for (int i = 0; i < 512; i++)
@@ -297,8 +298,7 @@ struct tokenizer *tokenizer_load(const struct gguf_file *g, char *err, size_t er
 	int64_t tok_ki;
 	uint64_t n = 0, total = 0, m;
 
-	if (tokenizer_byte_cp['!'] == 0)
-		tokenizer_init_bytes();
+	pthread_once(&tokenizer_bytes_once, tokenizer_init_bytes);
 	t = calloc(1, sizeof *t);
 	if (!t) {
 		tokenizer_err(err, errlen, "%s: out of memory", "tokenizer");

@@ -1,10 +1,13 @@
 /* Unicode properties: binary search over the generated General_Category
  * ranges, a direct table for ASCII, and strict UTF-8 (RFC 3629). */
+#include <pthread.h>
+
 #include "engine/unicode.h"
 
-/* ASCII categories, checked first because most text is ASCII. */
+/* ASCII categories, checked first because most text is ASCII; filled
+ * once from the same table so there is one source of truth. */
 static uint8_t unicode_ascii_cat[128];
-static int unicode_ascii_ready;
+static pthread_once_t unicode_ascii_once = PTHREAD_ONCE_INIT;
 
 static enum unicode_cat unicode_cat_search(uint32_t cp)
 {
@@ -22,16 +25,16 @@ static enum unicode_cat unicode_cat_search(uint32_t cp)
 	return UNICODE_CAT_OTHER;
 }
 
+static void unicode_ascii_init(void)
+{
+	for (uint32_t c = 0; c < 128; c++)
+		unicode_ascii_cat[c] = (uint8_t)unicode_cat_search(c);
+}
+
 enum unicode_cat unicode_cat_of(uint32_t cp)
 {
 	if (cp < 128) {
-		/* Benign race: every thread writes the same values. Filled
-		 * from the same table so there is one source of truth. */
-		if (!__atomic_load_n(&unicode_ascii_ready, __ATOMIC_ACQUIRE)) {
-			for (uint32_t c = 0; c < 128; c++)
-				unicode_ascii_cat[c] = (uint8_t)unicode_cat_search(c);
-			__atomic_store_n(&unicode_ascii_ready, 1, __ATOMIC_RELEASE);
-		}
+		pthread_once(&unicode_ascii_once, unicode_ascii_init);
 		return (enum unicode_cat)unicode_ascii_cat[cp];
 	}
 	if (cp == UNICODE_INVALID)
