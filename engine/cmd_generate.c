@@ -22,7 +22,8 @@ static int generate_usage(void)
 	    "usage: hafen-engine generate -m MODEL.gguf -p PROMPT [-n N] [--temp T] [--seed S]\n"
 	    "    [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--presence-penalty P]\n"
 	    "    [--frequency-penalty F] [--penalty-last-n N] [--stop S]... [--threads N] [--ctx N]\n"
-	    "    [--chat [--system S] [--chat-template NAME] [--no-think]] [--ids]\n");
+	    "    [--chat [--system S] [--chat-template NAME] [--no-think]] [--ids] [--scalar]\n"
+	    "  --ids: sampled token ids to stderr; --scalar: no SIMD kernels (for comparisons)\n");
 	return 2;
 }
 
@@ -55,7 +56,7 @@ struct generate_opts {
 	long n_predict;
 	int threads;
 	long n_ctx;
-	int chat, no_think, print_ids;
+	int chat, no_think, print_ids, scalar;
 	struct sampler_params sp;
 };
 
@@ -80,6 +81,10 @@ static int generate_parse(int argc, char **argv, struct generate_opts *o)
 		}
 		if (strcmp(a, "--ids") == 0) {
 			o->print_ids = 1;
+			continue;
+		}
+		if (strcmp(a, "--scalar") == 0) {
+			o->scalar = 1;
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -281,6 +286,7 @@ int cmd_generate_main(int argc, char **argv)
 	c = model_ctx_new(m, (uint32_t)o.n_ctx, o.threads, err, sizeof err);
 	if (!c)
 		goto fail;
+	model_ctx_set_scalar(c, o.scalar);
 	s = sampler_new(&o.sp, (int32_t)hp->n_vocab, err, sizeof err);
 	if (!s)
 		goto fail;

@@ -56,22 +56,33 @@ def gen(model, *extra):
 def main():
     tmp = tempfile.mkdtemp(prefix='hafen-gen-')
     models = {}
-    for arch in ('qwen3moe', 'olmoe'):
+    for arch in ('qwen3moe',):
         path = os.path.join(tmp, arch + '.gguf')
         r = run('make-model', '--arch', arch, '--preset', 'tiny', '-o', path)
         ok(r.returncode == 0, 'make-model %s' % arch, r.stderr)
         models[arch] = path
     m = models['qwen3moe']
 
-    # greedy: deterministic, identical across thread counts
-    for arch, path in models.items():
-        a = gen(path, '-p', 'Hello world', '-n', 24, '--temp', 0)
-        b = gen(path, '-p', 'Hello world', '-n', 24, '--temp', 0)
-        c = gen(path, '-p', 'Hello world', '-n', 24, '--temp', 0, '--threads', 2)
-        ok(a[2] == 0 and len(a[1]) > 0, '%s: greedy generate runs' % arch, a[3])
-        ok(a[1] == b[1] and a[0] == b[0], '%s: greedy output identical across runs' % arch)
-        ok(a[1] == c[1] and a[0] == c[0], '%s: greedy output identical with 1 and 2 threads' % arch,
-           '%s\n%s' % (a[1], c[1]))
+    # greedy: deterministic, identical across runs, thread counts and the
+    # SIMD / scalar kernels, for every architecture and some weight types
+    for arch in ('qwen3moe', 'olmoe', 'qwen2moe', 'llama'):
+        for wtype in ('f32', 'q8_0', 'q4_k'):
+            path = os.path.join(tmp, '%s-%s.gguf' % (arch, wtype))
+            r = run('make-model', '--arch', arch, '--preset', 'tiny', '--type', wtype, '-o', path)
+            if r.returncode != 0:
+                ok(False, 'make-model %s %s' % (arch, wtype), r.stderr)
+                continue
+            a = gen(path, '-p', 'Hello world', '-n', 24, '--temp', 0)
+            b = gen(path, '-p', 'Hello world', '-n', 24, '--temp', 0)
+            c = gen(path, '-p', 'Hello world', '-n', 24, '--temp', 0, '--threads', 2)
+            d = gen(path, '-p', 'Hello world', '-n', 24, '--temp', 0, '--scalar')
+            ok(a[2] == 0 and len(a[1]) > 0 and a[1] == b[1] and a[0] == b[0],
+               '%s %s: greedy output identical across runs' % (arch, wtype), a[3])
+            ok(a[1] == c[1] and a[0] == c[0], '%s %s: same with 1 and 2 threads' % (arch, wtype),
+               '%s\n%s' % (a[1], c[1]))
+            ok(a[1] == d[1] and a[0] == d[0], '%s %s: same with SIMD and scalar kernels' % (arch, wtype),
+               '%s\n%s' % (a[1], d[1]))
+            os.unlink(path)
 
     # seeded sampling
     s1 = gen(m, '-p', 'Guten Tag', '-n', 32, '--temp', 1, '--top-k', 0, '--top-p', 1, '--min-p', 0, '--seed', 11)
