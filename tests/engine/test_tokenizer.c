@@ -119,6 +119,172 @@ static void test_unicode(void)
 	ok(unicode_utf8_complete_len("ab\xc3\xbc", 4) == 4, "complete tail passes");
 }
 
+static int ids_equal(const struct tokenizer_ids *got, const char *want);
+static void show_ids(const struct tokenizer_ids *ids);
+
+/* --- hand-worked merges on tiny vocabularies ---------------------------- */
+
+struct mem {
+	uint8_t *p;
+	size_t n, cap;
+};
+
+static int mem_write(void *ctx, const void *buf, size_t n)
+{
+	struct mem *m = ctx;
+
+	if (m->n + n > m->cap) {
+		size_t nc = (m->n + n) * 2;
+		uint8_t *np = realloc(m->p, nc);
+		if (!np)
+			return -1;
+		m->p = np;
+		m->cap = nc;
+	}
+	memcpy(m->p + m->n, buf, n);
+	m->n += n;
+	return 0;
+}
+
+static int mem_fill(void *ctx, size_t idx, void *buf, size_t size)
+{
+	(void)ctx;
+	(void)idx;
+	memset(buf, 0, size);
+	return 0;
+}
+
+/* A vocab-only GGUF in memory: BPE with merges, or SPM with scores. */
+static struct tokenizer *tiny_vocab(const char *model, const char *const *tok, size_t n,
+    const int32_t *type, const float *score, const char *const *merges, size_t nm)
+{
+	struct gguf_writer *w = gguf_writer_new();
+	struct mem m = { 0 };
+	size_t len[300];
+	char err[256];
+	struct tokenizer *t = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		len[i] = strlen(tok[i]);
+	int r = gguf_writer_add_str(w, "tokenizer.ggml.model", model, strlen(model));
+	if (strcmp(model, "gpt2") == 0)
+		r |= gguf_writer_add_str(w, "tokenizer.ggml.pre", "qwen2", 5);
+	r |= gguf_writer_add_arr_str(w, "tokenizer.ggml.tokens", tok, len, n);
+	r |= gguf_writer_add_arr_i32(w, "tokenizer.ggml.token_type", type, n);
+	if (score)
+		r |= gguf_writer_add_arr_f32(w, "tokenizer.ggml.scores", score, n);
+	if (merges)
+		r |= gguf_writer_add_arr_str(w, "tokenizer.ggml.merges", merges, NULL, nm);
+	if (r == 0 && gguf_writer_write(w, mem_write, mem_fill, &m, err, sizeof err) == 0) {
+		struct gguf_file *g = gguf_open_memory(m.p, m.n, err, sizeof err);
+		if (g) {
+			t = tokenizer_load(g, err, sizeof err);
+			gguf_close(g);
+		}
+	}
+	if (!t)
+		tap_diag("tiny vocab: %s", err);
+	gguf_writer_free(w);
+	free(m.p);
+	return t;
+}
+
+static int encodes_to(struct tokenizer *t, const char *text, const char *want)
+{
+	struct tokenizer_ids ids = { 0 };
+	char err[128];
+	int r = tokenizer_encode(t, text, strlen(text), 0, &ids, err, sizeof err) == 0 && ids_equal(&ids, want);
+
+	if (!r)
+		show_ids(&ids);
+	tokenizer_ids_free(&ids);
+	return r;
+}
+
+static void test_tiny_merges(void)
+{
+	/* BPE: ids 0..3 = a b c d, then merge results */
+	static const char *const tok[] = { "a", "b", "c", "d", "ab", "bc", "abc", "cd" };
+	static const int32_t type[] = { 1, 1, 1, 1, 1, 1, 1, 1 };
+	/* "abc": with "b c" ranked first, b+c merge, then a+bc (if ranked) */
+	static const char *const m1[] = { "b c", "a b", "a bc" };
+	static const char *const m2[] = { "a b", "b c" };
+	static const char *const m3[] = { "b c", "a b" };
+	/* "abcd": "c d" ranked before "b c" takes the c away from b */
+	static const char *const m4[] = { "c d", "b c", "a b" };
+	struct tokenizer *t;
+
+	t = tiny_vocab("gpt2", tok, 8, type, NULL, m1, 3);
+	ok(t && encodes_to(t, "abc", "6"), "BPE: b+c (rank 0) then a+bc (rank 2) gives abc");
+	tokenizer_free(t);
+	t = tiny_vocab("gpt2", tok, 8, type, NULL, m2, 2);
+	ok(t && encodes_to(t, "abc", "4 2"), "BPE: a+b ranked first gives ab c");
+	tokenizer_free(t);
+	t = tiny_vocab("gpt2", tok, 8, type, NULL, m3, 2);
+	ok(t && encodes_to(t, "abc", "0 5"), "BPE: b+c ranked first gives a bc");
+	tokenizer_free(t);
+	t = tiny_vocab("gpt2", tok, 8, type, NULL, m4, 3);
+	ok(t && encodes_to(t, "abcd", "4 7"), "BPE: c+d first, then a+b: ab cd");
+	tokenizer_free(t);
+	{
+		/* "aaa": the pairs (0,1) and (1,2) share a rank; the left
+		 * one merges first, leaving aa a (not a aa) */
+		static const char *const tok2[] = { "a", "aa" };
+		static const char *const m5[] = { "a a" };
+		t = tiny_vocab("gpt2", tok2, 2, type, NULL, m5, 1);
+		ok(t && encodes_to(t, "aaa", "1 0"), "BPE: equal ranks merge leftmost first");
+		ok(t && encodes_to(t, "aaaaa", "1 1 0"), "BPE: aaaaa is aa aa a");
+		tokenizer_free(t);
+	}
+
+	/* SPM: scores decide; unknown characters fall back to bytes */
+	static const char *spm_tok[3 + 256 + 6];
+	static char bytes[256][8];
+	int32_t spm_type[3 + 256 + 6];
+	float spm_score[3 + 256 + 6];
+	size_t n = 0;
+	spm_tok[n] = "<unk>"; spm_type[n] = 2; spm_score[n++] = 0;
+	spm_tok[n] = "<s>"; spm_type[n] = 3; spm_score[n++] = 0;
+	spm_tok[n] = "</s>"; spm_type[n] = 3; spm_score[n++] = 0;
+	for (int b = 0; b < 256; b++) {
+		snprintf(bytes[b], sizeof bytes[b], "<0x%02X>", b);
+		spm_tok[n] = bytes[b]; spm_type[n] = 6; spm_score[n++] = 0;
+	}
+	const size_t base = n;	/* 259: the pieces below */
+	static const char *const pieces[] = { "\xe2\x96\x81", "a", "b", "c", "ab", "bc" };
+	for (size_t i = 0; i < 6; i++) {
+		spm_tok[n] = pieces[i]; spm_type[n] = 1; spm_score[n++] = -10;
+	}
+	char want[64];
+	spm_score[base + 4] = -1.0f;	/* ab */
+	spm_score[base + 5] = -0.5f;	/* bc: higher score, merges first */
+	t = tiny_vocab("llama", spm_tok, n, spm_type, spm_score, NULL, 0);
+	snprintf(want, sizeof want, "%zu %zu %zu", base, base + 1, base + 5);
+	ok(t && encodes_to(t, "abc", want), "SPM: the higher-scoring pair bc wins: \u2581 a bc");
+	/* 'e' with acute (C3 A9) is no piece: its two bytes */
+	snprintf(want, sizeof want, "%zu %d %d", base + 1, 3 + 0xC3, 3 + 0xA9);
+	{
+		struct tokenizer_ids ids = { 0 };
+		char err[64];
+		tokenizer_encode(t, "a\xc3\xa9", 3, 0, &ids, err, sizeof err);
+		/* leading \u2581 then a, then the byte fallback */
+		ok(ids.n == 4 && ids.v[0] == (int32_t)base && ids.v[2] == 3 + 0xC3 && ids.v[3] == 3 + 0xA9,
+		    "SPM: byte fallback for a character with no piece");
+		size_t bl;
+		char *back = tokenizer_decode(t, ids.v, ids.n, 0, &bl);
+		ok(back && strcmp(back, "a\xc3\xa9") == 0, "SPM: byte tokens decode back to UTF-8");
+		free(back);
+		tokenizer_ids_free(&ids);
+	}
+	tokenizer_free(t);
+	spm_score[base + 4] = -0.5f;
+	spm_score[base + 5] = -1.0f;
+	t = tiny_vocab("llama", spm_tok, n, spm_type, spm_score, NULL, 0);
+	snprintf(want, sizeof want, "%zu %zu %zu", base, base + 4, base + 3);
+	ok(t && encodes_to(t, "abc", want), "SPM: with ab scoring higher: \u2581 ab c");
+	tokenizer_free(t);
+}
+
 /* --- real vocabularies -------------------------------------------------- */
 
 /* Expected ids from llama.cpp's models/ggml-vocab-{qwen2,deepseek-llm,
@@ -422,6 +588,7 @@ int main(void)
 
 	test_unicode();
 	test_pretok();
+	test_tiny_merges();
 
 	if (!dir) {
 		const char *top = getenv("top_srcdir");
