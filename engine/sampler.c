@@ -254,65 +254,115 @@ static void sampler_penalize(struct sampler *s)
 		s->seen[s->hist[i]] = 0;
 }
 
-int32_t sampler_sample(struct sampler *s, const float *logits)
+/* Cut sorted probabilities c[0..n) (unnormalised, best first) to the top-p
+ * nucleus of mass total and to min-p; returns the new count. */
+static size_t sampler_cut(const struct sampler_params *p, const struct sampler_cand *c, size_t n,
+    double total)
 {
-	const struct sampler_params *p = &s->p;
-	size_t n = (size_t)s->n_vocab, best = 0;
-	double sum = 0.0, acc, u, maxp;
+	double acc = 0.0;
 
-	for (size_t i = 0; i < n; i++) {
-		s->cand[i].id = (int32_t)i;
-		/* NaN never wins and never gets probability */
-		s->cand[i].v = isnan(logits[i]) ? -INFINITY : logits[i];
-	}
-	sampler_penalize(s);
-	if (p->temperature <= 0.0f) {
-		for (size_t i = 1; i < n; i++)
-			if (sampler_better(&s->cand[i], &s->cand[best]))
-				best = i;
-		return s->cand[best].id;
-	}
-	for (size_t i = 0; i < n; i++)
-		s->cand[i].v /= p->temperature;
-	if (p->top_k > 0 && (size_t)p->top_k < n)
-		n = (size_t)p->top_k;
-	sampler_top_k(s->cand, (size_t)s->n_vocab, n);
-	if (!isfinite(s->cand[0].v))
-		return s->cand[0].id;	/* all -inf (or +inf on top): nothing to weigh */
-	/* softmax, stored back as probabilities (unnormalised) */
-	maxp = s->cand[0].v;
-	for (size_t i = 0; i < n; i++) {
-		s->cand[i].v = expf(s->cand[i].v - (float)maxp);
-		sum += s->cand[i].v;
-	}
 	if (p->top_p < 1.0f) {
-		acc = 0.0;
 		for (size_t i = 0; i < n; i++) {
-			acc += s->cand[i].v;
-			if (acc >= p->top_p * sum) {
+			acc += c[i].v;
+			if (acc >= p->top_p * total) {
 				n = i + 1;
 				break;
 			}
 		}
 	}
 	if (p->min_p > 0.0f) {
-		maxp = s->cand[0].v;	/* sorted: the first is the largest */
 		size_t k = 1;
-		while (k < n && s->cand[k].v >= p->min_p * maxp)
+		while (k < n && c[k].v >= p->min_p * c[0].v)
 			k++;
 		n = k;
 	}
+	return n;
+}
+
+int32_t sampler_sample(struct sampler *s, const float *logits)
+{
+	const struct sampler_params *p = &s->p;
+	struct sampler_cand *c = s->cand;
+	size_t n = (size_t)s->n_vocab, best = 0;
+	double sum = 0.0, acc, u;
+	float maxv, inv_t;
+
+	for (size_t i = 0; i < n; i++) {
+		c[i].id = (int32_t)i;
+		/* NaN never wins and never gets probability */
+		c[i].v = isnan(logits[i]) ? -INFINITY : logits[i];
+	}
+	sampler_penalize(s);
+	for (size_t i = 1; i < n; i++)
+		if (sampler_better(&c[i], &c[best]))
+			best = i;
+	/* greedy, or nothing to weigh (all -inf, or +inf on top) */
+	if (p->temperature <= 0.0f || !isfinite(c[best].v))
+		return c[best].id;
+	maxv = c[best].v;
+	inv_t = 1.0f / p->temperature;
+	/* Probabilities relative to the best, exp((v - max) / T): the order
+	 * of the candidates does not depend on T, so only the survivors of
+	 * top-k are scaled. */
+	if (p->top_k > 0 && (size_t)p->top_k < n) {
+		n = (size_t)p->top_k;
+		sampler_top_k(c, (size_t)s->n_vocab, n);
+		for (size_t i = 0; i < n; i++) {
+			c[i].v = expf((c[i].v - maxv) * inv_t);
+			sum += c[i].v;
+		}
+		n = sampler_cut(p, c, n, sum);
+	} else if (p->top_p < 1.0f || p->min_p > 0.0f) {
+		/* No top-k: avoid sorting the whole vocabulary. min-p keeps
+		 * exactly the v >= max + T ln(min_p); top-p needs only the
+		 * sorted head that reaches its mass, found by sorting a head
+		 * of 64, 256, ... candidates until it does. */
+		double total = 0.0;
+		size_t limit = n, k;
+		for (size_t i = 0; i < n; i++)
+			total += expf((c[i].v - maxv) * inv_t);
+		if (p->min_p > 0.0f) {
+			float thr = maxv + p->temperature * logf(p->min_p);
+			limit = 0;
+			for (size_t i = 0; i < n; i++)
+				if (c[i].v >= thr)
+					c[limit++] = c[i];
+		}
+		n = limit;
+		for (k = 64; p->top_p < 1.0f; k *= 4) {
+			size_t kk = k < limit ? k : limit;
+			sampler_top_k(c, limit, kk);
+			acc = 0.0;
+			n = kk;
+			for (size_t i = 0; i < kk; i++) {
+				acc += expf((c[i].v - maxv) * inv_t);
+				if (acc >= p->top_p * total) {
+					n = i + 1;
+					goto head_done;
+				}
+			}
+			if (kk == limit)
+				break;
+		}
+head_done:
+		for (size_t i = 0; i < n; i++)
+			c[i].v = expf((c[i].v - maxv) * inv_t);
+	} else {
+		/* plain temperature sampling: no order needed */
+		for (size_t i = 0; i < n; i++)
+			c[i].v = expf((c[i].v - maxv) * inv_t);
+	}
 	sum = 0.0;
 	for (size_t i = 0; i < n; i++)
-		sum += s->cand[i].v;
+		sum += c[i].v;
 	u = (double)(sampler_next(s) >> 11) * (1.0 / 9007199254740992.0) * sum;
 	acc = 0.0;
 	for (size_t i = 0; i < n; i++) {
-		acc += s->cand[i].v;
+		acc += c[i].v;
 		if (u < acc)
-			return s->cand[i].id;
+			return c[i].id;
 	}
-	return s->cand[n - 1].id;
+	return c[n - 1].id;
 }
 
 long sampler_stop_find(const char *text, size_t len, const char *const *stops,

@@ -161,6 +161,42 @@ int main(void)
 		}
 		ok(in3 && seen[0] && seen[1] && seen[2], "top_k 3 of 1000 draws exactly the three best");
 		sampler_free(b);
+
+		/* no top_k, top_p and min_p together over the whole
+		 * vocabulary (the path that sorts only a head): the kept set
+		 * is the shorter of the two prefixes, worked out here from
+		 * the sorted values 9.99, 9.98, ... */
+		double total = 0.0, acc = 0.0;
+		int n_top_p = 0, n_min_p = 0;
+		for (int i = 0; i < BIG; i++)
+			total += exp(-(double)i / 100.0);
+		for (int i = 0; i < BIG && !n_top_p; i++) {
+			acc += exp(-(double)i / 100.0);
+			if (acc >= 0.3 * total)
+				n_top_p = i + 1;
+		}
+		for (int i = 0; i < BIG; i++)
+			if (exp(-(double)i / 100.0) >= 0.5)
+				n_min_p = i + 1;
+		int want = n_top_p < n_min_p ? n_top_p : n_min_p;
+		bp.top_k = 0;
+		bp.top_p = 0.3f;
+		bp.min_p = 0.5f;
+		b = sampler_new(&bp, BIG, err, sizeof err);
+		static unsigned char hit[BIG];
+		int outside = 0, distinct = 0;
+		memset(hit, 0, sizeof hit);
+		for (int i = 0; i < 6000; i++) {
+			int32_t id = sampler_sample(b, big);
+			int rank = BIG - 1 - (id * 37) % BIG;	/* 0 = best */
+			if (rank >= want)
+				outside++;
+			else if (!hit[rank]++)
+				distinct++;
+		}
+		ok(outside == 0 && distinct == want, "top_p 0.3 + min_p 0.5 keep exactly the %d best (saw %d, %d outside)",
+		    want, distinct, outside);
+		sampler_free(b);
 	}
 
 	/* penalties */
