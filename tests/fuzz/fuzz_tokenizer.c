@@ -4,12 +4,15 @@
  *     SentencePiece vocabs built in
  *     memory -- decode(encode(x)) must give x back (BPE always, SPM when x
  *     has no literal U+2581, which SPM uses for the space);
- *  2: a GGUF file whose tokenizer.* metadata is loaded and used. */
+ *  2: a GGUF file whose tokenizer.* metadata is loaded and used;
+ *  3: a chat template (untrusted model metadata too): detected, its
+ *     default system prompt extracted, a conversation rendered. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/chat_template.h"
 #include "engine/gguf.h"
 #include "engine/pretok.h"
 #include "engine/tokenizer.h"
@@ -171,7 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size == 0)
 		return 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		for (int k = PRETOK_KIND_QWEN2; k <= PRETOK_KIND_GPT2; k++) {
 			const char *next = s;
@@ -185,6 +188,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_round_trip(bpe3, s, n, 0);
 		fz_round_trip(spm, s, n, 1);
 		break;
+	case 3: {
+		enum chat_template_kind kind;
+		char sys[256], err[128];
+		long sl = chat_template_default_system(s, n, sys, sizeof sys);
+		if (sl >= (long)sizeof sys || (sl >= 0 && sys[sl] != '\0'))
+			abort();
+		if (chat_template_detect(s, n, &kind) == 0) {
+			struct chat_message msgs[2] = {
+				{ "system", sl > 0 ? sys : "", sl > 0 ? (size_t)sl : 0 },
+				{ "user", s, n },
+			};
+			struct chat_prompt cp;
+			if (chat_template_apply(kind, msgs, 2, CHAT_TEMPLATE_ADD_ASSISTANT | CHAT_TEMPLATE_NO_THINK,
+			    &cp, err, sizeof err) == 0) {
+				/* the user's bytes are all in the prompt, unmarked */
+				size_t unmarked = 0;
+				for (size_t i = 0; i < cp.len; i++)
+					unmarked += cp.mask[i] == 0;
+				if (unmarked != n + (sl > 0 ? (size_t)sl : 0))
+					abort();
+				chat_prompt_free(&cp);
+			}
+		}
+		break;
+	}
 	default: {
 		char err[256];
 		struct gguf_file *g = gguf_open_memory(s, n, err, sizeof err);
