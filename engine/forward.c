@@ -27,6 +27,8 @@ struct model_ctx {
 	enum simd_level simd;
 	quant_dot_fn dot[QUANT_TYPE_COUNT];
 	simd_dot_f32_fn dot_f32;
+	simd_tile_fn tile;
+	simd_dequant_fn deq[QUANT_TYPE_COUNT];
 	float *rope_freq;	/* (n_rot/2) */
 	/* scratch, rows of FORWARD_BATCH tokens */
 	float *x, *h;		/* (B, n_embd) */
@@ -78,6 +80,50 @@ struct forward_mm_set {
  * blocks again for every token (prefill). */
 #define FORWARD_DEQUANT_MIN_ROWS 3
 
+/* Batched rows: 4 weight rows at a time are dequantized into the thread's
+ * scratch (f32 rows are used in place) and multiplied with 4 activation rows
+ * at a time in registers. */
+static void forward_mm_batched(struct model_ctx *c, const struct forward_mm *mm, const uint8_t *base,
+	int64_t r0, int64_t r1, int thread)
+{
+	int64_t n_in = mm->w->n_in;
+	float *wr = c->rowbuf + (size_t)thread * c->rowbuf_len;
+	int tile = n_in % 16 == 0;
+	for (int64_t r = r0; r < r1;) {
+		int nr = tile && r1 - r >= 4 ? 4 : 1;
+		const float *w;
+		if (mm->w->type == QUANT_TYPE_F32) {
+			w = (const float *)(base + (size_t)r * mm->w->row_bytes);
+		} else {
+			c->deq[mm->w->type](base + (size_t)r * mm->w->row_bytes, wr, n_in * nr);
+			w = wr;
+		}
+		int32_t i = 0;
+		if (nr == 4)
+			for (; i + 4 <= mm->n; i += 4) {
+				const float *xs[4];
+				int32_t oi[4];
+				for (int t = 0; t < 4; t++) {
+					int32_t ii = mm->in_idx ? mm->in_idx[i + t] : i + t;
+					oi[t] = mm->out_idx ? mm->out_idx[i + t] : i + t;
+					xs[t] = (const float *)((const uint8_t *)mm->x + (size_t)ii * mm->x_stride);
+				}
+				float out[16];
+				c->tile(w, xs, n_in, out);
+				for (int rr = 0; rr < 4; rr++)
+					for (int t = 0; t < 4; t++)
+						mm->y[(size_t)oi[t] * mm->y_stride + (size_t)(r + rr)] = out[4 * rr + t];
+			}
+		for (; i < mm->n; i++) {
+			int32_t ii = mm->in_idx ? mm->in_idx[i] : i, oi = mm->out_idx ? mm->out_idx[i] : i;
+			const float *xr = (const float *)((const uint8_t *)mm->x + (size_t)ii * mm->x_stride);
+			for (int rr = 0; rr < nr; rr++)
+				mm->y[(size_t)oi * mm->y_stride + (size_t)(r + rr)] = c->dot_f32(w + rr * n_in, xr, n_in);
+		}
+		r += nr;
+	}
+}
+
 static void forward_mm_task(void *ctx, int64_t task, int thread)
 {
 	struct forward_mm_set *set = ctx;
@@ -91,16 +137,8 @@ static void forward_mm_task(void *ctx, int64_t task, int thread)
 		r1 = mm->w->n_out;
 	const uint8_t *base = mm->w->data + (size_t)mm->mat * (size_t)mm->w->n_out * mm->w->row_bytes;
 	struct model_ctx *c = set->c;
-	if (mm->n >= FORWARD_DEQUANT_MIN_ROWS && mm->w->type != QUANT_TYPE_F32 && !quant_type_uses_q8(mm->w->type)) {
-		float *wr = c->rowbuf + (size_t)thread * c->rowbuf_len;
-		for (int64_t r = r0; r < r1; r++) {
-			quant_dequantize_row(mm->w->type, base + (size_t)r * mm->w->row_bytes, wr, mm->w->n_in);
-			for (int32_t i = 0; i < mm->n; i++) {
-				int32_t ii = mm->in_idx ? mm->in_idx[i] : i, oi = mm->out_idx ? mm->out_idx[i] : i;
-				const float *xr = (const float *)((const uint8_t *)mm->x + (size_t)ii * mm->x_stride);
-				mm->y[(size_t)oi * mm->y_stride + (size_t)r] = c->dot_f32(wr, xr, mm->w->n_in);
-			}
-		}
+	if (mm->n >= FORWARD_DEQUANT_MIN_ROWS && !quant_type_uses_q8(mm->w->type)) {
+		forward_mm_batched(c, mm, base, r0, r1, thread);
 		return;
 	}
 	for (int64_t r = r0; r < r1; r++) {
@@ -514,9 +552,12 @@ static void forward_set_err(char *err, size_t errlen, const char *fmt, ...)
 static void forward_set_level(struct model_ctx *c, enum simd_level l)
 {
 	c->simd = l;
-	for (uint32_t t = 0; t < QUANT_TYPE_COUNT; t++)
+	for (uint32_t t = 0; t < QUANT_TYPE_COUNT; t++) {
 		c->dot[t] = quant_type_supported(t) ? simd_dot(t, c->simd) : NULL;
+		c->deq[t] = quant_type_supported(t) ? simd_dequant(t, c->simd) : NULL;
+	}
 	c->dot_f32 = simd_dot_f32(c->simd);
+	c->tile = simd_tile_4x4(c->simd);
 }
 
 void model_ctx_set_scalar(struct model_ctx *c, int scalar)
@@ -586,8 +627,8 @@ struct model_ctx *model_ctx_new(struct model *m, uint32_t n_ctx, int n_threads, 
 	c->grp_start = calloc(hp->n_expert + 2, sizeof(int32_t));
 	c->grp_fill = calloc(hp->n_expert + 1, sizeof(int32_t));
 	c->qa = calloc(c->qa_blocks, sizeof(struct quant_block_q8_act));
-	c->rowbuf_len = max_in;
-	c->rowbuf = calloc((size_t)n_threads * max_in, sizeof(float));
+	c->rowbuf_len = 4 * max_in;
+	c->rowbuf = calloc((size_t)n_threads * c->rowbuf_len, sizeof(float));
 	if (!c->pool || !c->rope_freq || !c->x || !c->h || !c->q || !c->k || !c->v || !c->att || !c->scores ||
 	    !c->router || !c->sel || !c->selw || !c->ff_gate || !c->ff_up || !c->ff_out || !c->sh_gate ||
 	    !c->grp_in || !c->grp_out || !c->grp_start || !c->grp_fill || !c->qa || !c->rowbuf ||

@@ -20,6 +20,13 @@ static float simd_dot_f32_scalar(const float *a, const float *b, int64_t n)
 	return s;
 }
 
+static void simd_tile_scalar(const float *w, const float *const *x, int64_t n, float *out)
+{
+	for (int r = 0; r < 4; r++)
+		for (int t = 0; t < 4; t++)
+			out[4 * r + t] = simd_dot_f32_scalar(w + r * n, x[t], n);
+}
+
 enum simd_level simd_detect(void)
 {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -348,6 +355,134 @@ SIMD_AVX512 static float simd_dot_q6_k_avx512(const void *row, const void *x, in
 	return simd_dot_k_avx512(QUANT_TYPE_Q6_K, row, x, n);
 }
 
+/* Register tiles: each weight vector feeds 4 tokens and each activation
+ * vector 4 rows, halving the loads per FMA against row-by-row dots. */
+SIMD_AVX512 static void simd_tile_avx512(const float *w, const float *const *x, int64_t n, float *out)
+{
+	__m512 a[16];
+	for (int i = 0; i < 16; i++)
+		a[i] = _mm512_setzero_ps();
+	for (int64_t k = 0; k < n; k += 16) {
+		__m512 w0 = _mm512_loadu_ps(w + k), w1 = _mm512_loadu_ps(w + n + k);
+		__m512 w2 = _mm512_loadu_ps(w + 2 * n + k), w3 = _mm512_loadu_ps(w + 3 * n + k);
+		for (int t = 0; t < 4; t++) {
+			__m512 xv = _mm512_loadu_ps(x[t] + k);
+			a[t] = _mm512_fmadd_ps(w0, xv, a[t]);
+			a[4 + t] = _mm512_fmadd_ps(w1, xv, a[4 + t]);
+			a[8 + t] = _mm512_fmadd_ps(w2, xv, a[8 + t]);
+			a[12 + t] = _mm512_fmadd_ps(w3, xv, a[12 + t]);
+		}
+	}
+	for (int i = 0; i < 16; i++)
+		out[i] = _mm512_reduce_add_ps(a[i]);
+}
+
+SIMD_AVX2 static void simd_tile_avx2(const float *w, const float *const *x, int64_t n, float *out)
+{
+	__m256 a[16];
+	for (int i = 0; i < 16; i++)
+		a[i] = _mm256_setzero_ps();
+	for (int64_t k = 0; k < n; k += 8) {
+		__m256 w0 = _mm256_loadu_ps(w + k), w1 = _mm256_loadu_ps(w + n + k);
+		__m256 w2 = _mm256_loadu_ps(w + 2 * n + k), w3 = _mm256_loadu_ps(w + 3 * n + k);
+		for (int t = 0; t < 4; t++) {
+			__m256 xv = _mm256_loadu_ps(x[t] + k);
+			a[t] = _mm256_fmadd_ps(w0, xv, a[t]);
+			a[4 + t] = _mm256_fmadd_ps(w1, xv, a[4 + t]);
+			a[8 + t] = _mm256_fmadd_ps(w2, xv, a[8 + t]);
+			a[12 + t] = _mm256_fmadd_ps(w3, xv, a[12 + t]);
+		}
+	}
+	for (int i = 0; i < 16; i++)
+		out[i] = simd_hsum256(a[i]);
+}
+
+SIMD_AVX512 static void simd_deq_q4_0_avx512(const void *src, float *dst, int64_t n)
+{
+	const struct quant_block_q4_0 *w = src;
+	const __m128i m4 = _mm_set1_epi8(15), e8 = _mm_set1_epi8(8);
+	for (int64_t i = 0; i < n / QUANT_QK; i++, dst += QUANT_QK) {
+		__m128i q = _mm_loadu_si128((const __m128i *)w[i].qs);
+		__m512 d = _mm512_set1_ps(_cvtsh_ss(w[i].d));
+		__m512 l = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_sub_epi8(_mm_and_si128(q, m4), e8)));
+		__m512 h = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), e8)));
+		_mm512_storeu_ps(dst, _mm512_mul_ps(l, d));
+		_mm512_storeu_ps(dst + 16, _mm512_mul_ps(h, d));
+	}
+}
+
+SIMD_AVX512 static void simd_deq_q8_0_avx512(const void *src, float *dst, int64_t n)
+{
+	const struct quant_block_q8_0 *w = src;
+	for (int64_t i = 0; i < n / QUANT_QK; i++, dst += QUANT_QK) {
+		__m512 d = _mm512_set1_ps(_cvtsh_ss(w[i].d));
+		__m512 l = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)w[i].qs)));
+		__m512 h = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w[i].qs + 16))));
+		_mm512_storeu_ps(dst, _mm512_mul_ps(l, d));
+		_mm512_storeu_ps(dst + 16, _mm512_mul_ps(h, d));
+	}
+}
+
+SIMD_AVX512 static void simd_deq_f16_avx512(const void *src, float *dst, int64_t n)
+{
+	const uint16_t *a = src;
+	int64_t i = 0;
+	for (; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i))));
+	for (; i < n; i++)
+		dst[i] = quant_f16_to_f32(a[i]);
+}
+
+SIMD_AVX2 static void simd_deq_q4_0_avx2(const void *src, float *dst, int64_t n)
+{
+	const struct quant_block_q4_0 *w = src;
+	const __m128i m4 = _mm_set1_epi8(15), e8 = _mm_set1_epi8(8);
+	for (int64_t i = 0; i < n / QUANT_QK; i++, dst += QUANT_QK) {
+		__m128i q = _mm_loadu_si128((const __m128i *)w[i].qs);
+		__m256 d = _mm256_set1_ps(_cvtsh_ss(w[i].d));
+		__m128i lo = _mm_sub_epi8(_mm_and_si128(q, m4), e8);
+		__m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), e8);
+		_mm256_storeu_ps(dst, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo)), d));
+		_mm256_storeu_ps(dst + 8, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8))), d));
+		_mm256_storeu_ps(dst + 16, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi)), d));
+		_mm256_storeu_ps(dst + 24, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))), d));
+	}
+}
+
+SIMD_AVX2 static void simd_deq_q8_0_avx2(const void *src, float *dst, int64_t n)
+{
+	const struct quant_block_q8_0 *w = src;
+	for (int64_t i = 0; i < n / QUANT_QK; i++, dst += QUANT_QK) {
+		__m256 d = _mm256_set1_ps(_cvtsh_ss(w[i].d));
+		for (int k = 0; k < 4; k++) {
+			__m128i q = _mm_loadl_epi64((const __m128i *)(w[i].qs + 8 * k));
+			_mm256_storeu_ps(dst + 8 * k, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), d));
+		}
+	}
+}
+
+SIMD_AVX2 static void simd_deq_f16_avx2(const void *src, float *dst, int64_t n)
+{
+	const uint16_t *a = src;
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i))));
+	for (; i < n; i++)
+		dst[i] = quant_f16_to_f32(a[i]);
+}
+
+static const simd_dequant_fn simd_deq_avx512_table[QUANT_TYPE_COUNT] = {
+	[QUANT_TYPE_Q4_0] = simd_deq_q4_0_avx512,
+	[QUANT_TYPE_Q8_0] = simd_deq_q8_0_avx512,
+	[QUANT_TYPE_F16] = simd_deq_f16_avx512,
+};
+
+static const simd_dequant_fn simd_deq_avx2_table[QUANT_TYPE_COUNT] = {
+	[QUANT_TYPE_Q4_0] = simd_deq_q4_0_avx2,
+	[QUANT_TYPE_Q8_0] = simd_deq_q8_0_avx2,
+	[QUANT_TYPE_F16] = simd_deq_f16_avx2,
+};
+
 /* Indexed by weight type; a missing entry falls back one level. */
 static const quant_dot_fn simd_dot_avx2_table[QUANT_TYPE_COUNT] = {
 	[QUANT_TYPE_F32] = simd_dot_wf32_avx2,
@@ -396,4 +531,53 @@ simd_dot_f32_fn simd_dot_f32(enum simd_level l)
 #endif
 	(void)l;
 	return simd_dot_f32_scalar;
+}
+
+/* The scalar decoders, by type, behind the same signature. */
+#define SIMD_DEQ_SCALAR(name, type) \
+	static void name(const void *src, float *dst, int64_t n) { quant_dequantize_row(type, src, dst, n); }
+SIMD_DEQ_SCALAR(simd_deq_f32, QUANT_TYPE_F32)
+SIMD_DEQ_SCALAR(simd_deq_f16, QUANT_TYPE_F16)
+SIMD_DEQ_SCALAR(simd_deq_bf16, QUANT_TYPE_BF16)
+SIMD_DEQ_SCALAR(simd_deq_q4_0, QUANT_TYPE_Q4_0)
+SIMD_DEQ_SCALAR(simd_deq_q5_0, QUANT_TYPE_Q5_0)
+SIMD_DEQ_SCALAR(simd_deq_q8_0, QUANT_TYPE_Q8_0)
+SIMD_DEQ_SCALAR(simd_deq_q4_k, QUANT_TYPE_Q4_K)
+SIMD_DEQ_SCALAR(simd_deq_q6_k, QUANT_TYPE_Q6_K)
+
+static const simd_dequant_fn simd_deq_scalar_table[QUANT_TYPE_COUNT] = {
+	[QUANT_TYPE_F32] = simd_deq_f32,
+	[QUANT_TYPE_F16] = simd_deq_f16,
+	[QUANT_TYPE_BF16] = simd_deq_bf16,
+	[QUANT_TYPE_Q4_0] = simd_deq_q4_0,
+	[QUANT_TYPE_Q5_0] = simd_deq_q5_0,
+	[QUANT_TYPE_Q8_0] = simd_deq_q8_0,
+	[QUANT_TYPE_Q4_K] = simd_deq_q4_k,
+	[QUANT_TYPE_Q6_K] = simd_deq_q6_k,
+};
+
+simd_dequant_fn simd_dequant(uint32_t type, enum simd_level l)
+{
+	if (type >= QUANT_TYPE_COUNT)
+		return NULL;
+#ifdef SIMD_X86
+	if (l >= SIMD_LEVEL_AVX512 && simd_deq_avx512_table[type])
+		return simd_deq_avx512_table[type];
+	if (l >= SIMD_LEVEL_AVX2 && simd_deq_avx2_table[type])
+		return simd_deq_avx2_table[type];
+#endif
+	(void)l;
+	return simd_deq_scalar_table[type];
+}
+
+simd_tile_fn simd_tile_4x4(enum simd_level l)
+{
+#ifdef SIMD_X86
+	if (l >= SIMD_LEVEL_AVX512)
+		return simd_tile_avx512;
+	if (l >= SIMD_LEVEL_AVX2)
+		return simd_tile_avx2;
+#endif
+	(void)l;
+	return simd_tile_scalar;
 }
