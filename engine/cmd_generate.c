@@ -357,6 +357,8 @@ done:
 		explicit_bzero(out.text, out.cap);
 	free(out.text);
 	free(logits);
+	if (piece)
+		explicit_bzero(piece, tokenizer_max_piece(t) + 8);
 	free(piece);
 	chat_prompt_free(&cp);
 	tokenizer_ids_free(&ids);

@@ -124,7 +124,8 @@ void sampler_reset(struct sampler *s)
 
 	for (int i = 0; i < 4; i++)
 		s->rng[i] = sampler_splitmix(&x);
-	memset(s->count, 0, (size_t)s->n_vocab * sizeof *s->count);
+	explicit_bzero(s->count, (size_t)s->n_vocab * sizeof *s->count);
+	explicit_bzero(s->hist, ((size_t)s->p.penalty_last_n + 1) * sizeof *s->hist);
 	s->hist_n = s->hist_pos = 0;
 }
 
@@ -161,6 +162,11 @@ void sampler_free(struct sampler *s)
 {
 	if (!s)
 		return;
+	/* the history is the conversation's tokens: do not leave it behind */
+	if (s->hist)
+		explicit_bzero(s->hist, ((size_t)s->p.penalty_last_n + 1) * sizeof *s->hist);
+	if (s->count)
+		explicit_bzero(s->count, (size_t)s->n_vocab * sizeof *s->count);
 	free(s->cand);
 	free(s->count);
 	free(s->seen);
