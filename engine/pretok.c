@@ -438,6 +438,8 @@ static const struct {
 	{ "llama3", PRETOK_KIND_LLAMA3 },
 	{ "llama-v3", PRETOK_KIND_LLAMA3 },
 	{ "llama-bpe", PRETOK_KIND_LLAMA3 },
+	{ "dbrx", PRETOK_KIND_LLAMA3 },
+	{ "smaug-bpe", PRETOK_KIND_LLAMA3 },
 	{ "deepseek-llm", PRETOK_KIND_DEEPSEEK_LLM },
 	{ "deepseek-v3", PRETOK_KIND_DEEPSEEK3 },
 	{ "gpt-2", PRETOK_KIND_GPT2 },
