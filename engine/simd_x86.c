@@ -359,22 +359,51 @@ SIMD_AVX512 static float simd_dot_q6_k_avx512(const void *row, const void *x, in
  * vector 4 rows, halving the loads per FMA against row-by-row dots. */
 SIMD_AVX512 static void simd_tile_avx512(const float *w, const float *const *x, int64_t n, float *out)
 {
-	__m512 a[16];
-	for (int i = 0; i < 16; i++)
-		a[i] = _mm512_setzero_ps();
+	/* written out so that the 16 accumulators stay in registers */
+	__m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+	__m512 a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+	const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
+	const float *w0 = w, *w1 = w + n, *w2 = w + 2 * n, *w3 = w + 3 * n;
 	for (int64_t k = 0; k < n; k += 16) {
-		__m512 w0 = _mm512_loadu_ps(w + k), w1 = _mm512_loadu_ps(w + n + k);
-		__m512 w2 = _mm512_loadu_ps(w + 2 * n + k), w3 = _mm512_loadu_ps(w + 3 * n + k);
-		for (int t = 0; t < 4; t++) {
-			__m512 xv = _mm512_loadu_ps(x[t] + k);
-			a[t] = _mm512_fmadd_ps(w0, xv, a[t]);
-			a[4 + t] = _mm512_fmadd_ps(w1, xv, a[4 + t]);
-			a[8 + t] = _mm512_fmadd_ps(w2, xv, a[8 + t]);
-			a[12 + t] = _mm512_fmadd_ps(w3, xv, a[12 + t]);
-		}
+		__m512 v0 = _mm512_loadu_ps(w0 + k), v1 = _mm512_loadu_ps(w1 + k);
+		__m512 v2 = _mm512_loadu_ps(w2 + k), v3 = _mm512_loadu_ps(w3 + k);
+		__m512 y = _mm512_loadu_ps(x0 + k);
+		a00 = _mm512_fmadd_ps(v0, y, a00);
+		a10 = _mm512_fmadd_ps(v1, y, a10);
+		a20 = _mm512_fmadd_ps(v2, y, a20);
+		a30 = _mm512_fmadd_ps(v3, y, a30);
+		y = _mm512_loadu_ps(x1 + k);
+		a01 = _mm512_fmadd_ps(v0, y, a01);
+		a11 = _mm512_fmadd_ps(v1, y, a11);
+		a21 = _mm512_fmadd_ps(v2, y, a21);
+		a31 = _mm512_fmadd_ps(v3, y, a31);
+		y = _mm512_loadu_ps(x2 + k);
+		a02 = _mm512_fmadd_ps(v0, y, a02);
+		a12 = _mm512_fmadd_ps(v1, y, a12);
+		a22 = _mm512_fmadd_ps(v2, y, a22);
+		a32 = _mm512_fmadd_ps(v3, y, a32);
+		y = _mm512_loadu_ps(x3 + k);
+		a03 = _mm512_fmadd_ps(v0, y, a03);
+		a13 = _mm512_fmadd_ps(v1, y, a13);
+		a23 = _mm512_fmadd_ps(v2, y, a23);
+		a33 = _mm512_fmadd_ps(v3, y, a33);
 	}
-	for (int i = 0; i < 16; i++)
-		out[i] = _mm512_reduce_add_ps(a[i]);
+	out[0] = _mm512_reduce_add_ps(a00);
+	out[1] = _mm512_reduce_add_ps(a01);
+	out[2] = _mm512_reduce_add_ps(a02);
+	out[3] = _mm512_reduce_add_ps(a03);
+	out[4] = _mm512_reduce_add_ps(a10);
+	out[5] = _mm512_reduce_add_ps(a11);
+	out[6] = _mm512_reduce_add_ps(a12);
+	out[7] = _mm512_reduce_add_ps(a13);
+	out[8] = _mm512_reduce_add_ps(a20);
+	out[9] = _mm512_reduce_add_ps(a21);
+	out[10] = _mm512_reduce_add_ps(a22);
+	out[11] = _mm512_reduce_add_ps(a23);
+	out[12] = _mm512_reduce_add_ps(a30);
+	out[13] = _mm512_reduce_add_ps(a31);
+	out[14] = _mm512_reduce_add_ps(a32);
+	out[15] = _mm512_reduce_add_ps(a33);
 }
 
 SIMD_AVX2 static void simd_tile_avx2(const float *w, const float *const *x, int64_t n, float *out)
