@@ -263,30 +263,31 @@ SIMD_AVX512 static float simd_dot_bf16_avx512(const void *row, const void *x, in
 	return s;
 }
 
-/* Two blocks per iteration with separate accumulators to hide FMA latency. */
+/* Two blocks per iteration with separate accumulators to hide FMA latency.
+ * Nibbles become floats through a 16-entry permute table (value - 8): the
+ * permute reads only the low 4 bits of each index, so no masking and no
+ * int-to-float conversion is needed (about 1.2x over converting; shuffle
+ * port 5 is the limit, converting the scales up front did not help). */
 SIMD_AVX512 static float simd_dot_q4_0_avx512(const void *row, const void *x, int64_t n)
 {
 	const struct quant_block_q4_0 *w = row;
 	const float *b = x;
-	const __m128i m4 = _mm_set1_epi8(15), e8 = _mm_set1_epi8(8);
+	const __m512 lut = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
 	__m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
 	int64_t nb = n / QUANT_QK, i = 0;
 	for (; i + 2 <= nb; i += 2, b += 2 * QUANT_QK) {
-		__m128i q0 = _mm_loadu_si128((const __m128i *)w[i].qs);
-		__m128i q1 = _mm_loadu_si128((const __m128i *)w[i + 1].qs);
-		__m512 l0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_sub_epi8(_mm_and_si128(q0, m4), e8)));
-		__m512 h0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q0, 4), m4), e8)));
-		__m512 l1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_sub_epi8(_mm_and_si128(q1, m4), e8)));
-		__m512 h1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q1, 4), m4), e8)));
+		__m512i q0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)w[i].qs));
+		__m512i q1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)w[i + 1].qs));
+		__m512 l0 = _mm512_permutexvar_ps(q0, lut), h0 = _mm512_permutexvar_ps(_mm512_srli_epi32(q0, 4), lut);
+		__m512 l1 = _mm512_permutexvar_ps(q1, lut), h1 = _mm512_permutexvar_ps(_mm512_srli_epi32(q1, 4), lut);
 		__m512 s0 = _mm512_fmadd_ps(h0, _mm512_loadu_ps(b + 16), _mm512_mul_ps(l0, _mm512_loadu_ps(b)));
 		__m512 s1 = _mm512_fmadd_ps(h1, _mm512_loadu_ps(b + 48), _mm512_mul_ps(l1, _mm512_loadu_ps(b + 32)));
 		acc0 = _mm512_fmadd_ps(s0, _mm512_set1_ps(_cvtsh_ss(w[i].d)), acc0);
 		acc1 = _mm512_fmadd_ps(s1, _mm512_set1_ps(_cvtsh_ss(w[i + 1].d)), acc1);
 	}
 	for (; i < nb; i++, b += QUANT_QK) {
-		__m128i q0 = _mm_loadu_si128((const __m128i *)w[i].qs);
-		__m512 l0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_sub_epi8(_mm_and_si128(q0, m4), e8)));
-		__m512 h0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q0, 4), m4), e8)));
+		__m512i q0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)w[i].qs));
+		__m512 l0 = _mm512_permutexvar_ps(q0, lut), h0 = _mm512_permutexvar_ps(_mm512_srli_epi32(q0, 4), lut);
 		__m512 s0 = _mm512_fmadd_ps(h0, _mm512_loadu_ps(b + 16), _mm512_mul_ps(l0, _mm512_loadu_ps(b)));
 		acc0 = _mm512_fmadd_ps(s0, _mm512_set1_ps(_cvtsh_ss(w[i].d)), acc0);
 	}
