@@ -18,5 +18,8 @@ enum {
 
 /* Command groups, one per file. Add the declaration and the row together. */
 int ctl_version_run(int argc, char **argv);
+int ctl_audit_run(int argc, char **argv);
+int ctl_subject_run(int argc, char **argv);
+int ctl_report_run(int argc, char **argv);
 
 #endif

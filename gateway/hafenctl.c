@@ -8,6 +8,9 @@
 
 static const struct ctl_command ctl_commands[] = {
 	{ "version", ctl_version_run, "print the version" },
+	{ "audit", ctl_audit_run, "audit log: keygen, verify, prove, checkpoint, export, report, purge" },
+	{ "subject", ctl_subject_run, "data subjects: export, erase, hold, release (GDPR Art. 15, 17)" },
+	{ "report", ctl_report_run, "report processing: the GDPR Art. 30 record of processing" },
 };
 
 int ctl_version_run(int argc, char **argv)
