@@ -230,17 +230,38 @@ static int model_bind_layer(struct model *m, uint32_t il, char *err, size_t errl
 	char n[96];
 #define NAME(s) (snprintf(n, sizeof n, "blk.%u." s, il), n)
 	if (model_bind_vec(g, &L->attn_norm, NAME("attn_norm.weight"), 1, E, err, errlen) < 0 ||
-	    model_bind(g, &L->attn_q, NAME("attn_q.weight"), 1, E, q, 0, err, errlen) < 0 ||
-	    model_bind(g, &L->attn_k, NAME("attn_k.weight"), 1, E, k, 0, err, errlen) < 0 ||
-	    model_bind(g, &L->attn_v, NAME("attn_v.weight"), 1, E, v, 0, err, errlen) < 0 ||
 	    model_bind(g, &L->attn_out, NAME("attn_output.weight"), 1, o, E, 0, err, errlen) < 0 ||
 	    model_bind_vec(g, &L->ffn_norm, NAME("ffn_norm.weight"), 1, E, err, errlen) < 0)
 		return -1;
-	if (m->arch->qkv_bias &&
-	    (model_bind_vec(g, &L->bq, NAME("attn_q.bias"), 1, q, err, errlen) < 0 ||
-	     model_bind_vec(g, &L->bk, NAME("attn_k.bias"), 1, k, err, errlen) < 0 ||
-	     model_bind_vec(g, &L->bv, NAME("attn_v.bias"), 1, v, err, errlen) < 0))
-		return -1;
+	if (gguf_find_tensor(g, NAME("attn_qkv.weight"))) {
+		/* fused projection {n_embd, q + k + v}: rows of q, then k, then v */
+		struct model_tensor f;
+		if (model_bind(g, &f, n, 1, E, q + k + v, 0, err, errlen) < 0)
+			return -1;
+		L->attn_q = L->attn_k = L->attn_v = f;
+		L->attn_q.n_out = q;
+		L->attn_k.data += (size_t)q * f.row_bytes;
+		L->attn_k.n_out = k;
+		L->attn_v.data += (size_t)(q + k) * f.row_bytes;
+		L->attn_v.n_out = v;
+		if (m->arch->qkv_bias) {
+			if (model_bind_vec(g, &f, NAME("attn_qkv.bias"), 1, q + k + v, err, errlen) < 0)
+				return -1;
+			L->bq = L->bk = L->bv = f;
+			L->bk.data += (size_t)q * sizeof(float);
+			L->bv.data += (size_t)(q + k) * sizeof(float);
+		}
+	} else {
+		if (model_bind(g, &L->attn_q, NAME("attn_q.weight"), 1, E, q, 0, err, errlen) < 0 ||
+		    model_bind(g, &L->attn_k, NAME("attn_k.weight"), 1, E, k, 0, err, errlen) < 0 ||
+		    model_bind(g, &L->attn_v, NAME("attn_v.weight"), 1, E, v, 0, err, errlen) < 0)
+			return -1;
+		if (m->arch->qkv_bias &&
+		    (model_bind_vec(g, &L->bq, NAME("attn_q.bias"), 1, q, err, errlen) < 0 ||
+		     model_bind_vec(g, &L->bk, NAME("attn_k.bias"), 1, k, err, errlen) < 0 ||
+		     model_bind_vec(g, &L->bv, NAME("attn_v.bias"), 1, v, err, errlen) < 0))
+			return -1;
+	}
 	if (m->arch->qk_norm != MODEL_QK_NORM_NONE) {
 		int full = m->arch->qk_norm == MODEL_QK_NORM_FULL;
 		if (model_bind_vec(g, &L->q_norm, NAME("attn_q_norm.weight"), 1, full ? q : hp->head_dim, err, errlen) < 0 ||

@@ -4,6 +4,7 @@ for tiny random models of every architecture and weight type, plus
 consistency across thread counts, SIMD/scalar kernels and batched prefill
 versus token-by-token decoding.  TAP output."""
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -112,6 +113,71 @@ r = run('make-model', '--arch', 'olmoe', '--preset', 'tiny', '--seed', '7', '-o'
 r2 = run('make-model', '--arch', 'olmoe', '--preset', 'tiny', '--seed', '7', '-o', os.path.join(tmp, 'b.gguf'))
 ok(open(os.path.join(tmp, 'a.gguf'), 'rb').read() == open(os.path.join(tmp, 'b.gguf'), 'rb').read(),
    'make-model is deterministic')
+
+
+
+def fuse_qkv(src, dst):
+    """Rewrite a GGUF with q, k, v (and their biases) fused into attn_qkv,
+    as some converters write them: rows of q, then k, then v."""
+    buf = open(src, 'rb').read()
+    rd = ref_forward.Reader(buf)
+    rd.p = 8
+    n_t, n_kv = rd.take('<Q'), rd.take('<Q')
+    for _ in range(n_kv):
+        rd.string()
+        ref_forward.skip_value(rd, rd.take('<I'))
+    kv_bytes = buf[24:rd.p]
+    infos = []
+    for _ in range(n_t):
+        name = rd.string()
+        ne = [rd.take('<Q') for _ in range(rd.take('<I'))]
+        infos.append([name, ne, rd.take('<I'), rd.take('<Q')])
+    data0 = (rd.p + 31) // 32 * 32
+    sizes = {}
+    order = [i[3] for i in infos] + [len(buf) - data0]
+    for i, inf in enumerate(infos):
+        nxt = min(o for o in order if o > inf[3])
+        sizes[inf[0]] = nxt - inf[3]
+    raw = {i[0]: buf[data0 + i[3]:data0 + i[3] + sizes[i[0]]] for i in infos}
+    out = []
+    for name, ne, typ, _ in infos:
+        for part in ('weight', 'bias'):
+            if name.endswith('attn_q.' + part):
+                pre = name[:-len('attn_q.' + part)]
+                ks, vs = [i for i in infos if i[0] in (pre + 'attn_k.' + part, pre + 'attn_v.' + part)]
+                shape = [ne[0], ne[1] + ks[1][1] + vs[1][1]] if len(ne) > 1 else [ne[0] + ks[1][0] + vs[1][0]]
+                # exact data without padding: rows * row bytes of each
+                def exact(i):
+                    nrow = i[1][1] if len(i[1]) > 1 else 1
+                    per = {0: 4, 1: 2, 30: 2}.get(i[2])
+                    blk = {8: (32, 34), 2: (32, 18), 6: (32, 22), 12: (256, 144), 14: (256, 210)}.get(i[2])
+                    rb = i[1][0] * per if per else i[1][0] // blk[0] * blk[1]
+                    return raw[i[0]][:rb * nrow]
+                out.append((pre + 'attn_qkv.' + part, shape, typ,
+                            exact([name, ne, typ]) + exact(ks) + exact(vs)))
+        if any(name.endswith(x) for x in ('attn_q.weight', 'attn_k.weight', 'attn_v.weight',
+                                          'attn_q.bias', 'attn_k.bias', 'attn_v.bias')):
+            continue
+        out.append((name, ne, typ, raw[name]))
+    head = b'GGUF' + struct.pack('<IQQ', 3, len(out), n_kv) + kv_bytes
+    info, data = b'', b''
+    for name, ne, typ, d in out:
+        nb = name.encode()
+        info += struct.pack('<Q', len(nb)) + nb + struct.pack('<I', len(ne))
+        info += b''.join(struct.pack('<Q', x) for x in ne) + struct.pack('<IQ', typ, len(data))
+        data += d + b'\0' * ((-len(d)) % 32)
+    h = head + info
+    open(dst, 'wb').write(h + b'\0' * ((-len(h)) % 32) + data)
+
+
+for arch, typ in (('qwen2', 'q8_0'), ('olmoe', 'f32')):
+    a_path, b_path = os.path.join(tmp, 'u.gguf'), os.path.join(tmp, 'f.gguf')
+    run('make-model', '--arch', arch, '--preset', 'tiny', '--type', typ, '-o', a_path)
+    fuse_qkv(a_path, b_path)
+    a, _ = logits(a_path, TOKS[:20])
+    b, err = logits(b_path, TOKS[:20])
+    ok(a is not None and b is not None and (a == b).all(), '%s %s: fused attn_qkv gives the same logits (%s)'
+       % (arch, typ, err or 'ok'))
 
 # make-model --vocab copies the tokenizer.* metadata verbatim
 srcdir = os.environ.get('top_srcdir', os.path.join(here, '..', '..'))
