@@ -8,5 +8,6 @@ int cmd_logits_main(int argc, char **argv);
 int cmd_bench_main(int argc, char **argv);
 int cmd_tokenize_main(int argc, char **argv);
 int cmd_generate_main(int argc, char **argv);
+int cmd_serve_main(int argc, char **argv);
 
 #endif

@@ -1,0 +1,881 @@
+/* The serve event loop: OpenAI-compatible routes over libevent's evhttp.
+ * Requests are validated, rendered and tokenized here, then handed to the
+ * worker (server_worker.c); the replies come back through one event per job.
+ * Nothing here logs request or response text. */
+#include "engine/chat_template.h"
+#include "engine/server.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <time.h>
+
+#define SERVER_HTTP_MAX_BODY	(8u << 20)
+
+struct server {
+	const struct server_config *cfg;
+	struct event_base *base;
+	struct evhttp *http;
+	struct model *model;
+	struct tokenizer *tok;
+	struct server_worker *worker;
+	enum chat_template_kind kind;
+	int tmpl_named;
+	char def_system[1024];
+	long def_system_len;	/* -1: none */
+	struct server_job *live;	/* every job not freed yet */
+	unsigned long n_ids;
+	long long started;
+};
+
+static const char *const server_http_finish_names[] = {
+	[SERVER_FINISH_NONE] = NULL,
+	[SERVER_FINISH_STOP] = "stop",
+	[SERVER_FINISH_LENGTH] = "length",
+	[SERVER_FINISH_ERROR] = NULL,
+	[SERVER_FINISH_CANCELLED] = NULL,
+};
+
+/* ---- replies ---------------------------------------------------------- */
+
+/* Send a JSON body and free it; the text may hold generated output. */
+static void server_http_send_json(struct evhttp_request *req, int code, const char *reason, json_t *body)
+{
+	char *s = json_dumps(body, JSON_COMPACT);
+	struct evbuffer *b = evbuffer_new();
+
+	json_decref(body);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+	if (s && b) {
+		size_t n = strlen(s);
+		evbuffer_add(b, s, n);
+		evbuffer_add(b, "\n", 1);
+		explicit_bzero(s, n);
+		evhttp_send_reply(req, code, reason, b);
+	} else {
+		evhttp_send_reply(req, 500, "Internal Server Error", NULL);
+	}
+	free(s);
+	if (b)
+		evbuffer_free(b);
+}
+
+/* OpenAI-style error: {"error":{"message","type","param","code"}}. */
+static void server_http_send_error(struct evhttp_request *req, int code, const char *type,
+    const char *ecode, const char *param, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void server_http_send_error(struct evhttp_request *req, int code, const char *type,
+    const char *ecode, const char *param, const char *fmt, ...)
+{
+	static const struct {
+		int code;
+		const char *reason;
+	} reasons[] = {
+		{ 400, "Bad Request" }, { 404, "Not Found" }, { 405, "Method Not Allowed" },
+		{ 413, "Payload Too Large" }, { 500, "Internal Server Error" }, { 503, "Service Unavailable" },
+	};
+	const char *reason = "Error";
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+		if (reasons[i].code == code)
+			reason = reasons[i].reason;
+	server_http_send_json(req, code, reason, json_pack("{s:{s:s,s:s,s:s?,s:s?}}", "error",
+	    "message", msg, "type", type, "param", param, "code", ecode));
+}
+
+/* Replace invalid UTF-8 with U+FFFD so the text is a valid JSON string
+ * (a random-weight model can emit any bytes). */
+static json_t *server_http_string(const char *s, size_t n)
+{
+	char *o = malloc(n * 3 + 1);
+	size_t k = 0;
+	json_t *r;
+
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+		int okay = len > 0 && i + len <= n && c != 0;
+		for (size_t t = 1; okay && t < len; t++)
+			okay = ((unsigned char)s[i + t] & 0xC0) == 0x80;
+		if (okay && len == 2)
+			okay = c >= 0xC2;
+		if (okay && len == 3) {
+			unsigned char d = (unsigned char)s[i + 1];
+			okay = !(c == 0xE0 && d < 0xA0) && !(c == 0xED && d >= 0xA0);
+		}
+		if (okay && len == 4) {
+			unsigned char d = (unsigned char)s[i + 1];
+			okay = c <= 0xF4 && !(c == 0xF0 && d < 0x90) && !(c == 0xF4 && d >= 0x90);
+		}
+		if (okay) {
+			memcpy(o + k, s + i, len);
+			k += len;
+			i += len;
+		} else {
+			memcpy(o + k, "\xEF\xBF\xBD", 3);
+			k += 3;
+			i++;
+		}
+	}
+	r = json_stringn(o, k);
+	explicit_bzero(o, n * 3 + 1);
+	free(o);
+	return r;
+}
+
+static json_t *server_http_usage(const struct server_job *j)
+{
+	return json_pack("{s:I,s:I,s:I}", "prompt_tokens", (json_int_t)j->prompt.n,
+	    "completion_tokens", (json_int_t)j->n_gen, "total_tokens", (json_int_t)(j->prompt.n + (size_t)j->n_gen));
+}
+
+static json_t *server_http_envelope(const struct server_job *j, const char *object, json_t *choices)
+{
+	return json_pack("{s:s,s:s,s:I,s:s,s:o}", "id", j->id, "object", object, "created",
+	    (json_int_t)j->created, "model", j->srv->cfg->model_name, "choices", choices);
+}
+
+/* One choice: chat delta / message or completion text. */
+static json_t *server_http_choice(const struct server_job *j, const char *text, size_t n, int with_role,
+    const char *finish, int is_final_json)
+{
+	json_t *c = json_pack("{s:i}", "index", 0);
+	json_t *str = text ? server_http_string(text, n) : NULL;
+
+	if (!c)
+		return NULL;
+	if (j->chat) {
+		json_t *m = json_object();
+		if (with_role)
+			json_object_set_new(m, "role", json_string("assistant"));
+		if (str)
+			json_object_set_new(m, "content", str);
+		json_object_set_new(c, is_final_json ? "message" : "delta", m);
+	} else {
+		json_object_set_new(c, "text", str ? str : json_string(""));
+		json_object_set_new(c, "logprobs", json_null());
+	}
+	json_object_set_new(c, "finish_reason", finish ? json_string(finish) : json_null());
+	return c;
+}
+
+static void server_http_send_event(struct evhttp_request *req, json_t *obj)
+{
+	char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	struct evbuffer *b = evbuffer_new();
+
+	json_decref(obj);
+	if (s && b) {
+		size_t n = strlen(s);
+		evbuffer_add_printf(b, "data: %s\n\n", s);
+		explicit_bzero(s, n);
+		evhttp_send_reply_chunk(req, b);
+	}
+	free(s);
+	if (b) {
+		evbuffer_free(b);
+	}
+}
+
+/* ---- job lifetime ----------------------------------------------------- */
+
+static void server_http_job_free(struct server_job *j)
+{
+	struct server *srv = j->srv;
+
+	if (j->live_prev)
+		j->live_prev->live_next = j->live_next;
+	else if (srv->live == j)
+		srv->live = j->live_next;
+	if (j->live_next)
+		j->live_next->live_prev = j->live_prev;
+	if (j->ev)
+		event_free(j->ev);
+	if (j->prompt.v)
+		explicit_bzero(j->prompt.v, j->prompt.cap * sizeof *j->prompt.v);
+	tokenizer_ids_free(&j->prompt);
+	for (size_t i = 0; i < j->n_stops; i++) {
+		explicit_bzero(j->stops[i], strlen(j->stops[i]));
+		free(j->stops[i]);
+	}
+	if (j->text)
+		explicit_bzero(j->text, j->cap);
+	free(j->text);
+	free(j);
+}
+
+/* The client's connection closed before its answer was complete. */
+static void server_http_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct server_job *j = arg;
+
+	(void)evcon;
+	j->http = NULL;
+	server_worker_cancel(j->srv->worker, j);
+}
+
+/* Stop watching the connection: the job is answered. */
+static void server_http_detach(struct server_job *j)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(j->http);
+
+	if (evcon)
+		evhttp_connection_set_closecb(evcon, NULL, NULL);
+}
+
+static void server_http_finish_stream(struct server_job *j)
+{
+	const char *fin = server_http_finish_names[j->finish];
+	const char *object = j->chat ? "chat.completion.chunk" : "text_completion";
+
+	if (j->finish == SERVER_FINISH_ERROR) {
+		server_http_send_event(j->http, json_pack("{s:{s:s,s:s,s:n,s:n}}", "error",
+		    "message", j->err, "type", "server_error", "param", "code"));
+	} else {
+		server_http_send_event(j->http, server_http_envelope(j, object,
+		    json_pack("[o]", server_http_choice(j, NULL, 0, 0, fin, 0))));
+		if (j->include_usage) {
+			json_t *u = server_http_envelope(j, object, json_array());
+			json_object_set_new(u, "usage", server_http_usage(j));
+			server_http_send_event(j->http, u);
+		}
+	}
+	struct evbuffer *b = evbuffer_new();
+	if (b) {
+		evbuffer_add_printf(b, "data: [DONE]\n\n");
+		evhttp_send_reply_chunk(j->http, b);
+		evbuffer_free(b);
+	}
+	server_http_detach(j);
+	evhttp_send_reply_end(j->http);
+	j->http = NULL;
+}
+
+static void server_http_finish_json(struct server_job *j, const char *text, size_t n)
+{
+	if (j->finish == SERVER_FINISH_ERROR) {
+		server_http_detach(j);
+		server_http_send_error(j->http, 500, "server_error", NULL, NULL, "%s", j->err);
+		j->http = NULL;
+		return;
+	}
+	json_t *body = server_http_envelope(j, j->chat ? "chat.completion" : "text_completion",
+	    json_pack("[o]", server_http_choice(j, text, n, 1, server_http_finish_names[j->finish], 1)));
+	if (body)
+		json_object_set_new(body, "usage", server_http_usage(j));
+	server_http_detach(j);
+	if (!body)
+		server_http_send_error(j->http, 500, "server_error", NULL, NULL, "out of memory");
+	else
+		server_http_send_json(j->http, 200, "OK", body);
+	j->http = NULL;
+}
+
+/* The worker published text or finished a job. */
+static void server_http_on_job(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_job *j = arg;
+	size_t n;
+	int done;
+	char *text;
+
+	(void)fd;
+	(void)what;
+	if (j->stream) {
+		text = server_worker_take(j->srv->worker, j, &n, &done);
+		if (text && j->http)
+			server_http_send_event(j->http, server_http_envelope(j, j->chat ? "chat.completion.chunk" :
+			    "text_completion", json_pack("[o]", server_http_choice(j, text, n, 0, NULL, 0))));
+	} else {
+		/* the whole answer at once; once done is set the worker no
+		 * longer touches the text */
+		done = server_worker_done(j->srv->worker, j);
+		text = j->text;
+		n = j->len;
+	}
+	if (done && j->http) {
+		if (j->stream)
+			server_http_finish_stream(j);
+		else
+			server_http_finish_json(j, text, n);
+	}
+	if (j->stream && text) {
+		explicit_bzero(text, n);
+		free(text);
+	}
+	if (done)
+		server_http_job_free(j);
+}
+
+/* ---- request parsing -------------------------------------------------- */
+
+enum server_http_num {
+	SERVER_HTTP_NUM_FLOAT,
+	SERVER_HTTP_NUM_INT32,
+};
+
+/* Sampling parameters accepted from a request, with their valid ranges
+ * (OpenAI's ranges; top_k, min_p and repetition_penalty as in llama.cpp). */
+static const struct {
+	const char *name;
+	enum server_http_num type;
+	size_t off;
+	double lo, hi;
+} server_http_params[] = {
+	{ "temperature", SERVER_HTTP_NUM_FLOAT, offsetof(struct sampler_params, temperature), 0, 2 },
+	{ "top_p", SERVER_HTTP_NUM_FLOAT, offsetof(struct sampler_params, top_p), 0, 1 },
+	{ "top_k", SERVER_HTTP_NUM_INT32, offsetof(struct sampler_params, top_k), 0, 1 << 30 },
+	{ "min_p", SERVER_HTTP_NUM_FLOAT, offsetof(struct sampler_params, min_p), 0, 1 },
+	{ "presence_penalty", SERVER_HTTP_NUM_FLOAT, offsetof(struct sampler_params, presence_penalty), -2, 2 },
+	{ "frequency_penalty", SERVER_HTTP_NUM_FLOAT, offsetof(struct sampler_params, frequency_penalty), -2, 2 },
+	{ "repetition_penalty", SERVER_HTTP_NUM_FLOAT, offsetof(struct sampler_params, repetition_penalty), 0.01, 10 },
+};
+
+struct server_http_req {
+	struct server *srv;
+	struct evhttp_request *http;
+	json_t *body;
+	struct server_job *job;
+	char msg[512];
+	const char *param;	/* the offending field for a 400 */
+};
+
+static int server_http_bad(struct server_http_req *r, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int server_http_bad(struct server_http_req *r, const char *param, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+	va_end(ap);
+	r->param = param;
+	return -1;
+}
+
+static int server_http_parse_sampling(struct server_http_req *r)
+{
+	struct server_job *j = r->job;
+	json_t *v;
+
+	/* OpenAI's defaults: plain sampling at temperature 1 */
+	sampler_params_default(&j->sp);
+	j->sp.temperature = 1.0f;
+	j->sp.top_k = 0;
+	j->sp.top_p = 1.0f;
+	j->sp.min_p = 0.0f;
+	j->sp.seed = (uint64_t)time(NULL) * 2654435761u ^ (uint64_t)r->srv->n_ids;
+	for (size_t i = 0; i < sizeof server_http_params / sizeof server_http_params[0]; i++) {
+		const char *name = server_http_params[i].name;
+		v = json_object_get(r->body, name);
+		if (!v || json_is_null(v))
+			continue;
+		if (!json_is_number(v))
+			return server_http_bad(r, name, "'%s' must be a number", name);
+		double d = json_number_value(v);
+		if (!(d >= server_http_params[i].lo && d <= server_http_params[i].hi))
+			return server_http_bad(r, name, "'%s' must be from %g to %g", name,
+			    server_http_params[i].lo, server_http_params[i].hi);
+		char *field = (char *)&j->sp + server_http_params[i].off;
+		if (server_http_params[i].type == SERVER_HTTP_NUM_FLOAT) {
+			float f = (float)d;
+			memcpy(field, &f, sizeof f);
+		} else {
+			if (d != floor(d))
+				return server_http_bad(r, name, "'%s' must be an integer", name);
+			int32_t k = (int32_t)d;
+			memcpy(field, &k, sizeof k);
+		}
+	}
+	v = json_object_get(r->body, "seed");
+	if (v && !json_is_null(v)) {
+		if (!json_is_integer(v))
+			return server_http_bad(r, "seed", "'seed' must be an integer");
+		j->sp.seed = (uint64_t)json_integer_value(v);
+	}
+	char err[256];
+	if (sampler_params_check(&j->sp, err, sizeof err) != 0)
+		return server_http_bad(r, NULL, "%s", err);
+
+	j->max_tokens = -1;
+	static const char *const max_names[] = { "max_completion_tokens", "max_tokens" };
+	for (size_t i = 0; i < 2 && j->max_tokens < 0; i++) {
+		v = json_object_get(r->body, max_names[i]);
+		if (!v || json_is_null(v))
+			continue;
+		if (!json_is_integer(v) || json_integer_value(v) < 1)
+			return server_http_bad(r, max_names[i], "'%s' must be a positive integer", max_names[i]);
+		j->max_tokens = json_integer_value(v) > (1 << 30) ? (1 << 30) : (long)json_integer_value(v);
+	}
+	v = json_object_get(r->body, "n");
+	if (v && !json_is_null(v) && !(json_is_integer(v) && json_integer_value(v) == 1))
+		return server_http_bad(r, "n", "only 'n': 1 is supported");
+
+	v = json_object_get(r->body, "stop");
+	if (v && !json_is_null(v)) {
+		json_t *one = json_is_string(v) ? v : NULL;
+		size_t n = one ? 1 : json_is_array(v) ? json_array_size(v) : (size_t)-1;
+		if (n == (size_t)-1 || n > SERVER_MAX_STOPS)
+			return server_http_bad(r, "stop", "'stop' must be a string or an array of at most %d strings",
+			    SERVER_MAX_STOPS);
+		for (size_t i = 0; i < n; i++) {
+			json_t *s = one ? one : json_array_get(v, i);
+			if (!json_is_string(s) || json_string_length(s) == 0 ||
+			    strlen(json_string_value(s)) != json_string_length(s))
+				return server_http_bad(r, "stop", "'stop' entries must be non-empty strings");
+			j->stops[j->n_stops] = strdup(json_string_value(s));
+			if (!j->stops[j->n_stops])
+				return server_http_bad(r, NULL, "out of memory");
+			j->n_stops++;
+		}
+	}
+	v = json_object_get(r->body, "stream");
+	if (v && !json_is_null(v) && !json_is_boolean(v))
+		return server_http_bad(r, "stream", "'stream' must be a boolean");
+	j->stream = json_is_true(v);
+	v = json_object_get(r->body, "stream_options");
+	if (v && !json_is_null(v)) {
+		json_t *u = json_is_object(v) ? json_object_get(v, "include_usage") : NULL;
+		if (!json_is_object(v) || (u && !json_is_boolean(u)))
+			return server_http_bad(r, "stream_options", "'stream_options' must be an object with a boolean 'include_usage'");
+		j->include_usage = json_is_true(u);
+	}
+	return 0;
+}
+
+/* A message's content: a string, or an array of {"type":"text","text":...}
+ * parts (joined); null for an assistant turn that only called tools. */
+static int server_http_content(struct server_http_req *r, json_t *c, size_t idx, char **own,
+    const char **text, size_t *len)
+{
+	if (!c || json_is_null(c)) {
+		*text = "";
+		*len = 0;
+		return 0;
+	}
+	if (json_is_string(c)) {
+		*text = json_string_value(c);
+		*len = json_string_length(c);
+		return 0;
+	}
+	if (!json_is_array(c))
+		return server_http_bad(r, "messages", "messages[%zu].content must be a string or an array of text parts", idx);
+	size_t total = 0, i;
+	json_t *p;
+	json_array_foreach(c, i, p) {
+		json_t *t = json_object_get(p, "text");
+		const char *type = json_string_value(json_object_get(p, "type"));
+		if (!type || strcmp(type, "text") != 0 || !json_is_string(t))
+			return server_http_bad(r, "messages", "messages[%zu].content[%zu]: only text parts are supported", idx, i);
+		total += json_string_length(t);
+	}
+	char *buf = malloc(total + 1);
+	if (!buf)
+		return server_http_bad(r, NULL, "out of memory");
+	size_t k = 0;
+	json_array_foreach(c, i, p) {
+		json_t *t = json_object_get(p, "text");
+		memcpy(buf + k, json_string_value(t), json_string_length(t));
+		k += json_string_length(t);
+	}
+	buf[k] = '\0';
+	*own = buf;
+	*text = buf;
+	*len = k;
+	return 0;
+}
+
+static int server_http_parse_chat(struct server_http_req *r)
+{
+	static const char *const roles[] = { "system", "user", "assistant", "developer" };
+	struct server *srv = r->srv;
+	json_t *msgs = json_object_get(r->body, "messages");
+	size_t n, i;
+	int rc = -1;
+
+	if (!json_is_array(msgs) || json_array_size(msgs) == 0)
+		return server_http_bad(r, "messages", "'messages' must be a non-empty array");
+	n = json_array_size(msgs);
+	struct chat_message *cm = calloc(n + 1, sizeof *cm);
+	char **owned = calloc(n, sizeof *owned);
+	struct chat_prompt cp = { 0 };
+	size_t k = 0;
+	int has_system = 0;
+	if (!cm || !owned) {
+		server_http_bad(r, NULL, "out of memory");
+		goto done;
+	}
+	json_t *m;
+	json_array_foreach(msgs, i, m) {
+		const char *role = json_string_value(json_object_get(m, "role"));
+		size_t ri;
+		for (ri = 0; role && ri < sizeof roles / sizeof roles[0]; ri++)
+			if (strcmp(role, roles[ri]) == 0)
+				break;
+		if (!json_is_object(m) || !role || ri == sizeof roles / sizeof roles[0]) {
+			server_http_bad(r, "messages", "messages[%zu].role must be one of system, user, assistant", i);
+			goto done;
+		}
+		/* "developer" is OpenAI's newer name for the system turn */
+		if (ri == 3)
+			role = "system";
+		has_system |= ri == 0 || ri == 3;
+		if (server_http_content(r, json_object_get(m, "content"), i, &owned[i], &cm[k + 1].content,
+		    &cm[k + 1].content_len) != 0)
+			goto done;
+		cm[k + 1].role = role;
+		k++;
+	}
+	struct chat_message *first = cm + 1;
+	/* as the template itself does: its default system turn when none is given */
+	if (!has_system && srv->def_system_len > 0) {
+		cm[0] = (struct chat_message){ "system", srv->def_system, (size_t)srv->def_system_len };
+		first = cm;
+		k++;
+	}
+	unsigned flags = CHAT_TEMPLATE_ADD_ASSISTANT;
+	json_t *kw = json_object_get(r->body, "chat_template_kwargs");
+	if (json_is_false(json_object_get(kw, "enable_thinking")))
+		flags |= CHAT_TEMPLATE_NO_THINK;
+	char err[256];
+	if (chat_template_apply(srv->kind, first, k, flags, &cp, err, sizeof err) != 0) {
+		server_http_bad(r, "messages", "%s", err);
+		goto done;
+	}
+	if (tokenizer_encode_masked(srv->tok, cp.text, cp.len, TOKENIZER_ENCODE_ADD_SPECIAL |
+	    TOKENIZER_ENCODE_PARSE_SPECIAL, cp.mask, &r->job->prompt, err, sizeof err) != 0) {
+		server_http_bad(r, "messages", "%s", err);
+		goto done;
+	}
+	rc = 0;
+done:
+	chat_prompt_free(&cp);
+	for (i = 0; owned && i < n; i++) {
+		if (owned[i]) {
+			explicit_bzero(owned[i], strlen(owned[i]));
+			free(owned[i]);
+		}
+	}
+	free(owned);
+	free(cm);
+	return rc;
+}
+
+static int server_http_parse_completion(struct server_http_req *r)
+{
+	json_t *p = json_object_get(r->body, "prompt");
+	char err[256];
+
+	/* a one-element array of strings is the same prompt */
+	if (json_is_array(p) && json_array_size(p) == 1)
+		p = json_array_get(p, 0);
+	if (!json_is_string(p))
+		return server_http_bad(r, "prompt", "'prompt' must be a string");
+	if (tokenizer_encode(r->srv->tok, json_string_value(p), json_string_length(p), TOKENIZER_ENCODE_ADD_SPECIAL |
+	    TOKENIZER_ENCODE_PARSE_SPECIAL, &r->job->prompt, err, sizeof err) != 0)
+		return server_http_bad(r, "prompt", "%s", err);
+	return 0;
+}
+
+/* Copy the request body out of libevent's buffer (wiped afterwards). */
+static char *server_http_body(struct evhttp_request *req, size_t *n)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	char *b = malloc(len + 1);
+
+	if (!b)
+		return NULL;
+	evbuffer_remove(in, b, len);
+	b[len] = '\0';
+	*n = len;
+	return b;
+}
+
+static void server_http_generate(struct server *srv, struct evhttp_request *req, int chat)
+{
+	struct server_http_req r = { .srv = srv, .http = req };
+	json_error_t jerr;
+	size_t n = 0;
+	char *raw = server_http_body(req, &n);
+
+	if (!raw) {
+		server_http_send_error(req, 500, "server_error", NULL, NULL, "out of memory");
+		return;
+	}
+	/* the parser's message can quote the input: report only the place */
+	r.body = json_loadb(raw, n, 0, &jerr);
+	explicit_bzero(raw, n);
+	free(raw);
+	if (!r.body || !json_is_object(r.body)) {
+		if (r.body)
+			server_http_send_error(req, 400, "invalid_request_error", "invalid_json", NULL,
+		    "the request body must be a JSON object");
+		else
+			server_http_send_error(req, 400, "invalid_request_error", "invalid_json", NULL,
+		    "invalid JSON at line %d, column %d", jerr.line, jerr.column);
+		json_decref(r.body);
+		return;
+	}
+	r.job = calloc(1, sizeof *r.job);
+	if (!r.job) {
+		json_decref(r.body);
+		server_http_send_error(req, 500, "server_error", NULL, NULL, "out of memory");
+		return;
+	}
+	struct server_job *j = r.job;
+	j->srv = srv;
+	j->chat = chat;
+	if (server_http_parse_sampling(&r) != 0 ||
+	    (chat ? server_http_parse_chat(&r) : server_http_parse_completion(&r)) != 0) {
+		server_http_send_error(req, 400, "invalid_request_error", NULL, r.param, "%s", r.msg);
+		goto fail;
+	}
+	uint32_t n_ctx = srv->cfg->n_ctx;
+	if (j->prompt.n == 0) {
+		server_http_send_error(req, 400, "invalid_request_error", NULL, NULL, "the prompt has no tokens");
+		goto fail;
+	}
+	if (j->prompt.n >= n_ctx || (j->max_tokens > 0 && j->prompt.n + (size_t)j->max_tokens > n_ctx)) {
+		server_http_send_error(req, 400, "invalid_request_error", "context_length_exceeded", "messages",
+		    "this model's context is %u tokens; the prompt has %zu and %ld more were asked for",
+		    n_ctx, j->prompt.n, j->max_tokens > 0 ? j->max_tokens : 1L);
+		goto fail;
+	}
+	if (j->max_tokens < 0)
+		j->max_tokens = (long)(n_ctx - j->prompt.n);
+	j->ev = event_new(srv->base, -1, 0, server_http_on_job, j);
+	if (!j->ev) {
+		server_http_send_error(req, 500, "server_error", NULL, NULL, "out of memory");
+		goto fail;
+	}
+	srv->n_ids++;
+	snprintf(j->id, sizeof j->id, "%s-%llx%06lx", chat ? "chatcmpl" : "cmpl",
+	    (unsigned long long)time(NULL), srv->n_ids & 0xFFFFFFul);
+	j->created = (long long)time(NULL);
+	j->http = req;
+	j->live_next = srv->live;
+	if (srv->live)
+		srv->live->live_prev = j;
+	srv->live = j;
+	json_decref(r.body);
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req), server_http_closed, j);
+	if (j->stream) {
+		struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+		evhttp_add_header(h, "Content-Type", "text/event-stream");
+		evhttp_add_header(h, "Cache-Control", "no-cache");
+		evhttp_send_reply_start(req, 200, "OK");
+		/* the role comes first, as OpenAI streams it */
+		if (chat)
+			server_http_send_event(req, server_http_envelope(j, "chat.completion.chunk",
+			    json_pack("[o]", server_http_choice(j, "", 0, 1, NULL, 0))));
+	}
+	server_worker_submit(srv->worker, j);
+	return;
+fail:
+	json_decref(r.body);
+	server_http_job_free(j);
+}
+
+/* ---- routes ----------------------------------------------------------- */
+
+static void server_http_chat(struct server *srv, struct evhttp_request *req)
+{
+	server_http_generate(srv, req, 1);
+}
+
+static void server_http_completions(struct server *srv, struct evhttp_request *req)
+{
+	server_http_generate(srv, req, 0);
+}
+
+static void server_http_models(struct server *srv, struct evhttp_request *req)
+{
+	server_http_send_json(req, 200, "OK", json_pack("{s:s,s:[{s:s,s:s,s:I,s:s,s:{s:I}}]}", "object", "list",
+	    "data", "id", srv->cfg->model_name, "object", "model", "created", (json_int_t)srv->started,
+	    "owned_by", "hafen", "meta", "n_ctx", (json_int_t)srv->cfg->n_ctx));
+}
+
+static void server_http_health(struct server *srv, struct evhttp_request *req)
+{
+	int busy, queued;
+
+	server_worker_stats(srv->worker, &busy, &queued);
+	server_http_send_json(req, 200, "OK", json_pack("{s:s,s:i,s:i,s:i}", "status", "ok",
+	    "slots_idle", srv->cfg->n_parallel - busy, "slots_processing", busy, "requests_queued", queued));
+}
+
+static const struct {
+	const char *path;
+	enum evhttp_cmd_type method;
+	void (*handle)(struct server *, struct evhttp_request *);
+} server_http_routes[] = {
+	{ "/v1/chat/completions", EVHTTP_REQ_POST, server_http_chat },
+	{ "/v1/completions", EVHTTP_REQ_POST, server_http_completions },
+	{ "/v1/models", EVHTTP_REQ_GET, server_http_models },
+	{ "/health", EVHTTP_REQ_GET, server_http_health },
+};
+
+static void server_http_dispatch(struct evhttp_request *req, void *arg)
+{
+	struct server *srv = arg;
+	const char *uri = evhttp_request_get_uri(req);
+	size_t plen = strcspn(uri, "?#");
+	int path_found = 0;
+
+	for (size_t i = 0; i < sizeof server_http_routes / sizeof server_http_routes[0]; i++) {
+		if (strlen(server_http_routes[i].path) != plen || strncmp(uri, server_http_routes[i].path, plen) != 0)
+			continue;
+		path_found = 1;
+		if (evhttp_request_get_command(req) == server_http_routes[i].method) {
+			server_http_routes[i].handle(srv, req);
+			return;
+		}
+	}
+	if (path_found)
+		server_http_send_error(req, 405, "invalid_request_error", "method_not_allowed", NULL, "method not allowed here");
+	else
+		server_http_send_error(req, 404, "invalid_request_error", "not_found", NULL, "no such endpoint");
+}
+
+static void server_http_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	event_base_loopexit(arg, NULL);
+}
+
+/* ---- start-up --------------------------------------------------------- */
+
+static int server_http_load(struct server *srv, char *err, size_t errlen)
+{
+	const struct server_config *cfg = srv->cfg;
+	size_t tl;
+
+	srv->model = model_load(cfg->model_path, err, errlen);
+	if (!srv->model)
+		return -1;
+	srv->tok = tokenizer_load(model_gguf(srv->model), err, errlen);
+	if (!srv->tok)
+		return -1;
+	if ((uint32_t)tokenizer_n_vocab(srv->tok) > model_hparams(srv->model)->n_vocab) {
+		snprintf(err, errlen, "the vocabulary (%d tokens) is larger than the model's output (%u)",
+		    tokenizer_n_vocab(srv->tok), model_hparams(srv->model)->n_vocab);
+		return -1;
+	}
+	const char *tmpl = tokenizer_chat_template(srv->tok, &tl);
+	if (chat_template_select(cfg->chat_template, tmpl, tl, &srv->kind, err, errlen) != 0)
+		return -1;
+	srv->def_system_len = -1;
+	if (!cfg->chat_template && srv->kind == CHAT_TEMPLATE_KIND_CHATML)
+		srv->def_system_len = chat_template_default_system(tmpl, tl, srv->def_system, sizeof srv->def_system);
+	srv->worker = server_worker_new(srv->model, srv->tok, cfg->n_parallel, cfg->n_ctx, cfg->n_threads, err, errlen);
+	return srv->worker ? 0 : -1;
+}
+
+static int server_http_listen(struct server *srv, char *err, size_t errlen)
+{
+	const struct server_config *cfg = srv->cfg;
+	struct evhttp_bound_socket *bs;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	srv->http = evhttp_new(srv->base);
+	if (!srv->http) {
+		snprintf(err, errlen, "cannot create the HTTP server");
+		return -1;
+	}
+	evhttp_set_max_body_size(srv->http, SERVER_HTTP_MAX_BODY);
+	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+	evhttp_set_timeout(srv->http, 600);
+	evhttp_set_gencb(srv->http, server_http_dispatch, srv);
+	bs = evhttp_bind_socket_with_handle(srv->http, cfg->host, (ev_uint16_t)cfg->port);
+	if (!bs) {
+		snprintf(err, errlen, "cannot listen on %s:%d: %s", cfg->host, cfg->port, strerror(errno));
+		return -1;
+	}
+	if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+			port = ntohs(a->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+			port = ntohs(a->sin6_port);
+		}
+	}
+	fprintf(stderr, "hafen-engine serve: listening on http://%s:%d (model %s, %d slots of %u tokens)\n",
+	    host, port, cfg->model_name, cfg->n_parallel, cfg->n_ctx);
+	return 0;
+}
+
+int server_http_run(const struct server_config *cfg, char *err, size_t errlen)
+{
+	struct server srv = { .cfg = cfg, .started = (long long)time(NULL) };
+	struct event *sigint = NULL, *sigterm = NULL;
+	int rc = -1;
+
+	/* the worker wakes the loop from its own thread */
+	if (evthread_use_pthreads() != 0) {
+		snprintf(err, errlen, "libevent has no thread support");
+		return -1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	srv.base = event_base_new();
+	if (!srv.base) {
+		snprintf(err, errlen, "cannot create the event loop");
+		return -1;
+	}
+	if (server_http_load(&srv, err, errlen) != 0 || server_http_listen(&srv, err, errlen) != 0)
+		goto done;
+	sigint = evsignal_new(srv.base, SIGINT, server_http_on_signal, srv.base);
+	sigterm = evsignal_new(srv.base, SIGTERM, server_http_on_signal, srv.base);
+	if (!sigint || !sigterm || evsignal_add(sigint, NULL) != 0 || evsignal_add(sigterm, NULL) != 0) {
+		snprintf(err, errlen, "cannot watch signals");
+		goto done;
+	}
+	if (event_base_dispatch(srv.base) < 0) {
+		snprintf(err, errlen, "the event loop failed");
+		goto done;
+	}
+	fprintf(stderr, "hafen-engine serve: shutting down\n");
+	rc = 0;
+done:
+	/* closing the connections cancels their jobs; then the worker stops and
+	 * whatever jobs are left are freed here */
+	if (srv.http)
+		evhttp_free(srv.http);
+	server_worker_free(srv.worker);
+	while (srv.live)
+		server_http_job_free(srv.live);
+	if (sigint)
+		event_free(sigint);
+	if (sigterm)
+		event_free(sigterm);
+	tokenizer_free(srv.tok);
+	model_free(srv.model);
+	event_base_free(srv.base);
+	explicit_bzero(srv.def_system, sizeof srv.def_system);
+	return rc;
+}
