@@ -226,9 +226,15 @@ static void server_http_job_free(struct server_job *j)
 static void server_http_closed(struct evhttp_connection *evcon, void *arg)
 {
 	struct server_job *j = arg;
+	struct evhttp_request *req = j->http;
 
 	(void)evcon;
 	j->http = NULL;
+	/* libevent detaches a request the handler has not finished when its
+	 * client goes away (evcon NULL) and leaves freeing it to us; one still
+	 * attached (server shutdown) is freed with its connection */
+	if (req && !evhttp_request_get_connection(req))
+		evhttp_request_free(req);
 	server_worker_cancel(j->srv->worker, j);
 }
 
