@@ -25,9 +25,8 @@
 
 #include "engine/model.h"
 #include "engine/sampler.h"
+#include "engine/server_request.h"
 #include "engine/tokenizer.h"
-
-#define SERVER_MAX_STOPS 8
 
 struct event;
 struct evhttp_request;
@@ -42,11 +41,8 @@ enum server_finish {
 
 struct server_job {
 	/* Set by the loop before submitting; read-only afterwards. */
+	struct server_request rq;	/* settings; its text is dropped once tokenized */
 	struct tokenizer_ids prompt;
-	struct sampler_params sp;
-	long max_tokens;
-	char *stops[SERVER_MAX_STOPS];
-	size_t n_stops;
 	struct event *ev;	/* the loop's wake-up for this job */
 
 	/* Shared: written by the worker under its mutex. */
@@ -66,7 +62,6 @@ struct server_job {
 	struct evhttp_request *http;	/* NULL once answered or disconnected */
 	struct server_job *live_prev, *live_next;
 	size_t sent;		/* bytes of text streamed so far */
-	int stream, include_usage, chat;
 	char id[40];
 	long long created;
 };

@@ -6,13 +6,13 @@
 #include "engine/server.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
 #include <jansson.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,7 +162,7 @@ static json_t *server_http_choice(const struct server_job *j, const char *text, 
 
 	if (!c)
 		return NULL;
-	if (j->chat) {
+	if (j->rq.chat) {
 		json_t *m = json_object();
 		if (with_role)
 			json_object_set_new(m, "role", json_string("assistant"));
@@ -212,10 +212,7 @@ static void server_http_job_free(struct server_job *j)
 	if (j->prompt.v)
 		explicit_bzero(j->prompt.v, j->prompt.cap * sizeof *j->prompt.v);
 	tokenizer_ids_free(&j->prompt);
-	for (size_t i = 0; i < j->n_stops; i++) {
-		explicit_bzero(j->stops[i], strlen(j->stops[i]));
-		free(j->stops[i]);
-	}
+	server_request_free(&j->rq);
 	if (j->text)
 		explicit_bzero(j->text, j->cap);
 	free(j->text);
@@ -250,7 +247,7 @@ static void server_http_detach(struct server_job *j)
 static void server_http_finish_stream(struct server_job *j)
 {
 	const char *fin = server_http_finish_names[j->finish];
-	const char *object = j->chat ? "chat.completion.chunk" : "text_completion";
+	const char *object = j->rq.chat ? "chat.completion.chunk" : "text_completion";
 
 	if (j->finish == SERVER_FINISH_ERROR) {
 		server_http_send_event(j->http, json_pack("{s:{s:s,s:s,s:n,s:n}}", "error",
@@ -258,7 +255,7 @@ static void server_http_finish_stream(struct server_job *j)
 	} else {
 		server_http_send_event(j->http, server_http_envelope(j, object,
 		    json_pack("[o]", server_http_choice(j, NULL, 0, 0, fin, 0))));
-		if (j->include_usage) {
+		if (j->rq.include_usage) {
 			json_t *u = server_http_envelope(j, object, json_array());
 			json_object_set_new(u, "usage", server_http_usage(j));
 			server_http_send_event(j->http, u);
@@ -283,7 +280,7 @@ static void server_http_finish_json(struct server_job *j, const char *text, size
 		j->http = NULL;
 		return;
 	}
-	json_t *body = server_http_envelope(j, j->chat ? "chat.completion" : "text_completion",
+	json_t *body = server_http_envelope(j, j->rq.chat ? "chat.completion" : "text_completion",
 	    json_pack("[o]", server_http_choice(j, text, n, 1, server_http_finish_names[j->finish], 1)));
 	if (body)
 		json_object_set_new(body, "usage", server_http_usage(j));
@@ -305,10 +302,10 @@ static void server_http_on_job(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (j->stream) {
+	if (j->rq.stream) {
 		text = server_worker_take(j->srv->worker, j, &n, &done);
 		if (text && j->http)
-			server_http_send_event(j->http, server_http_envelope(j, j->chat ? "chat.completion.chunk" :
+			server_http_send_event(j->http, server_http_envelope(j, j->rq.chat ? "chat.completion.chunk" :
 			    "text_completion", json_pack("[o]", server_http_choice(j, text, n, 0, NULL, 0))));
 	} else {
 		/* the whole answer at once; once done is set the worker no
@@ -318,12 +315,12 @@ static void server_http_on_job(evutil_socket_t fd, short what, void *arg)
 		n = j->len;
 	}
 	if (done && j->http) {
-		if (j->stream)
+		if (j->rq.stream)
 			server_http_finish_stream(j);
 		else
 			server_http_finish_json(j, text, n);
 	}
-	if (j->stream && text) {
+	if (j->rq.stream && text) {
 		explicit_bzero(text, n);
 		free(text);
 	}
@@ -332,274 +329,6 @@ static void server_http_on_job(evutil_socket_t fd, short what, void *arg)
 }
 
 /* ---- request parsing -------------------------------------------------- */
-
-enum server_http_num {
-	SERVER_HTTP_NUM_FLOAT,
-	SERVER_HTTP_NUM_INT32,
-};
-
-/* Sampling parameters accepted from a request, with their valid ranges
- * (OpenAI's ranges; top_k, min_p and repetition_penalty as in llama.cpp). */
-static const struct {
-	const char *name;
-	enum server_http_num type;
-	size_t off;
-	double lo, hi;
-} server_http_params[] = {
-	{ "temperature", SERVER_HTTP_NUM_FLOAT, offsetof(struct sampler_params, temperature), 0, 2 },
-	{ "top_p", SERVER_HTTP_NUM_FLOAT, offsetof(struct sampler_params, top_p), 0, 1 },
-	{ "top_k", SERVER_HTTP_NUM_INT32, offsetof(struct sampler_params, top_k), 0, 1 << 30 },
-	{ "min_p", SERVER_HTTP_NUM_FLOAT, offsetof(struct sampler_params, min_p), 0, 1 },
-	{ "presence_penalty", SERVER_HTTP_NUM_FLOAT, offsetof(struct sampler_params, presence_penalty), -2, 2 },
-	{ "frequency_penalty", SERVER_HTTP_NUM_FLOAT, offsetof(struct sampler_params, frequency_penalty), -2, 2 },
-	{ "repetition_penalty", SERVER_HTTP_NUM_FLOAT, offsetof(struct sampler_params, repetition_penalty), 0.01, 10 },
-};
-
-struct server_http_req {
-	struct server *srv;
-	struct evhttp_request *http;
-	json_t *body;
-	struct server_job *job;
-	char msg[512];
-	const char *param;	/* the offending field for a 400 */
-};
-
-static int server_http_bad(struct server_http_req *r, const char *param, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int server_http_bad(struct server_http_req *r, const char *param, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(r->msg, sizeof r->msg, fmt, ap);
-	va_end(ap);
-	r->param = param;
-	return -1;
-}
-
-static int server_http_parse_sampling(struct server_http_req *r)
-{
-	struct server_job *j = r->job;
-	json_t *v;
-
-	/* OpenAI's defaults: plain sampling at temperature 1 */
-	sampler_params_default(&j->sp);
-	j->sp.temperature = 1.0f;
-	j->sp.top_k = 0;
-	j->sp.top_p = 1.0f;
-	j->sp.min_p = 0.0f;
-	j->sp.seed = (uint64_t)time(NULL) * 2654435761u ^ (uint64_t)r->srv->n_ids;
-	for (size_t i = 0; i < sizeof server_http_params / sizeof server_http_params[0]; i++) {
-		const char *name = server_http_params[i].name;
-		v = json_object_get(r->body, name);
-		if (!v || json_is_null(v))
-			continue;
-		if (!json_is_number(v))
-			return server_http_bad(r, name, "'%s' must be a number", name);
-		double d = json_number_value(v);
-		if (!(d >= server_http_params[i].lo && d <= server_http_params[i].hi))
-			return server_http_bad(r, name, "'%s' must be from %g to %g", name,
-			    server_http_params[i].lo, server_http_params[i].hi);
-		char *field = (char *)&j->sp + server_http_params[i].off;
-		if (server_http_params[i].type == SERVER_HTTP_NUM_FLOAT) {
-			float f = (float)d;
-			memcpy(field, &f, sizeof f);
-		} else {
-			if (d != floor(d))
-				return server_http_bad(r, name, "'%s' must be an integer", name);
-			int32_t k = (int32_t)d;
-			memcpy(field, &k, sizeof k);
-		}
-	}
-	v = json_object_get(r->body, "seed");
-	if (v && !json_is_null(v)) {
-		if (!json_is_integer(v))
-			return server_http_bad(r, "seed", "'seed' must be an integer");
-		j->sp.seed = (uint64_t)json_integer_value(v);
-	}
-	char err[256];
-	if (sampler_params_check(&j->sp, err, sizeof err) != 0)
-		return server_http_bad(r, NULL, "%s", err);
-
-	j->max_tokens = -1;
-	static const char *const max_names[] = { "max_completion_tokens", "max_tokens" };
-	for (size_t i = 0; i < 2 && j->max_tokens < 0; i++) {
-		v = json_object_get(r->body, max_names[i]);
-		if (!v || json_is_null(v))
-			continue;
-		if (!json_is_integer(v) || json_integer_value(v) < 1)
-			return server_http_bad(r, max_names[i], "'%s' must be a positive integer", max_names[i]);
-		j->max_tokens = json_integer_value(v) > (1 << 30) ? (1 << 30) : (long)json_integer_value(v);
-	}
-	v = json_object_get(r->body, "n");
-	if (v && !json_is_null(v) && !(json_is_integer(v) && json_integer_value(v) == 1))
-		return server_http_bad(r, "n", "only 'n': 1 is supported");
-
-	v = json_object_get(r->body, "stop");
-	if (v && !json_is_null(v)) {
-		json_t *one = json_is_string(v) ? v : NULL;
-		size_t n = one ? 1 : json_is_array(v) ? json_array_size(v) : (size_t)-1;
-		if (n == (size_t)-1 || n > SERVER_MAX_STOPS)
-			return server_http_bad(r, "stop", "'stop' must be a string or an array of at most %d strings",
-			    SERVER_MAX_STOPS);
-		for (size_t i = 0; i < n; i++) {
-			json_t *s = one ? one : json_array_get(v, i);
-			if (!json_is_string(s) || json_string_length(s) == 0 ||
-			    strlen(json_string_value(s)) != json_string_length(s))
-				return server_http_bad(r, "stop", "'stop' entries must be non-empty strings");
-			j->stops[j->n_stops] = strdup(json_string_value(s));
-			if (!j->stops[j->n_stops])
-				return server_http_bad(r, NULL, "out of memory");
-			j->n_stops++;
-		}
-	}
-	v = json_object_get(r->body, "stream");
-	if (v && !json_is_null(v) && !json_is_boolean(v))
-		return server_http_bad(r, "stream", "'stream' must be a boolean");
-	j->stream = json_is_true(v);
-	v = json_object_get(r->body, "stream_options");
-	if (v && !json_is_null(v)) {
-		json_t *u = json_is_object(v) ? json_object_get(v, "include_usage") : NULL;
-		if (!json_is_object(v) || (u && !json_is_boolean(u)))
-			return server_http_bad(r, "stream_options", "'stream_options' must be an object with a boolean 'include_usage'");
-		j->include_usage = json_is_true(u);
-	}
-	return 0;
-}
-
-/* A message's content: a string, or an array of {"type":"text","text":...}
- * parts (joined); null for an assistant turn that only called tools. */
-static int server_http_content(struct server_http_req *r, json_t *c, size_t idx, char **own,
-    const char **text, size_t *len)
-{
-	if (!c || json_is_null(c)) {
-		*text = "";
-		*len = 0;
-		return 0;
-	}
-	if (json_is_string(c)) {
-		*text = json_string_value(c);
-		*len = json_string_length(c);
-		return 0;
-	}
-	if (!json_is_array(c))
-		return server_http_bad(r, "messages", "messages[%zu].content must be a string or an array of text parts", idx);
-	size_t total = 0, i;
-	json_t *p;
-	json_array_foreach(c, i, p) {
-		json_t *t = json_object_get(p, "text");
-		const char *type = json_string_value(json_object_get(p, "type"));
-		if (!type || strcmp(type, "text") != 0 || !json_is_string(t))
-			return server_http_bad(r, "messages", "messages[%zu].content[%zu]: only text parts are supported", idx, i);
-		total += json_string_length(t);
-	}
-	char *buf = malloc(total + 1);
-	if (!buf)
-		return server_http_bad(r, NULL, "out of memory");
-	size_t k = 0;
-	json_array_foreach(c, i, p) {
-		json_t *t = json_object_get(p, "text");
-		memcpy(buf + k, json_string_value(t), json_string_length(t));
-		k += json_string_length(t);
-	}
-	buf[k] = '\0';
-	*own = buf;
-	*text = buf;
-	*len = k;
-	return 0;
-}
-
-static int server_http_parse_chat(struct server_http_req *r)
-{
-	static const char *const roles[] = { "system", "user", "assistant", "developer" };
-	struct server *srv = r->srv;
-	json_t *msgs = json_object_get(r->body, "messages");
-	size_t n, i;
-	int rc = -1;
-
-	if (!json_is_array(msgs) || json_array_size(msgs) == 0)
-		return server_http_bad(r, "messages", "'messages' must be a non-empty array");
-	n = json_array_size(msgs);
-	struct chat_message *cm = calloc(n + 1, sizeof *cm);
-	char **owned = calloc(n, sizeof *owned);
-	struct chat_prompt cp = { 0 };
-	size_t k = 0;
-	int has_system = 0;
-	if (!cm || !owned) {
-		server_http_bad(r, NULL, "out of memory");
-		goto done;
-	}
-	json_t *m;
-	json_array_foreach(msgs, i, m) {
-		const char *role = json_string_value(json_object_get(m, "role"));
-		size_t ri;
-		for (ri = 0; role && ri < sizeof roles / sizeof roles[0]; ri++)
-			if (strcmp(role, roles[ri]) == 0)
-				break;
-		if (!json_is_object(m) || !role || ri == sizeof roles / sizeof roles[0]) {
-			server_http_bad(r, "messages", "messages[%zu].role must be one of system, user, assistant", i);
-			goto done;
-		}
-		/* "developer" is OpenAI's newer name for the system turn */
-		if (ri == 3)
-			role = "system";
-		has_system |= ri == 0 || ri == 3;
-		if (server_http_content(r, json_object_get(m, "content"), i, &owned[i], &cm[k + 1].content,
-		    &cm[k + 1].content_len) != 0)
-			goto done;
-		cm[k + 1].role = role;
-		k++;
-	}
-	struct chat_message *first = cm + 1;
-	/* as the template itself does: its default system turn when none is given */
-	if (!has_system && srv->def_system_len > 0) {
-		cm[0] = (struct chat_message){ "system", srv->def_system, (size_t)srv->def_system_len };
-		first = cm;
-		k++;
-	}
-	unsigned flags = CHAT_TEMPLATE_ADD_ASSISTANT;
-	json_t *kw = json_object_get(r->body, "chat_template_kwargs");
-	if (json_is_false(json_object_get(kw, "enable_thinking")))
-		flags |= CHAT_TEMPLATE_NO_THINK;
-	char err[256];
-	if (chat_template_apply(srv->kind, first, k, flags, &cp, err, sizeof err) != 0) {
-		server_http_bad(r, "messages", "%s", err);
-		goto done;
-	}
-	if (tokenizer_encode_masked(srv->tok, cp.text, cp.len, TOKENIZER_ENCODE_ADD_SPECIAL |
-	    TOKENIZER_ENCODE_PARSE_SPECIAL, cp.mask, &r->job->prompt, err, sizeof err) != 0) {
-		server_http_bad(r, "messages", "%s", err);
-		goto done;
-	}
-	rc = 0;
-done:
-	chat_prompt_free(&cp);
-	for (i = 0; owned && i < n; i++) {
-		if (owned[i]) {
-			explicit_bzero(owned[i], strlen(owned[i]));
-			free(owned[i]);
-		}
-	}
-	free(owned);
-	free(cm);
-	return rc;
-}
-
-static int server_http_parse_completion(struct server_http_req *r)
-{
-	json_t *p = json_object_get(r->body, "prompt");
-	char err[256];
-
-	/* a one-element array of strings is the same prompt */
-	if (json_is_array(p) && json_array_size(p) == 1)
-		p = json_array_get(p, 0);
-	if (!json_is_string(p))
-		return server_http_bad(r, "prompt", "'prompt' must be a string");
-	if (tokenizer_encode(r->srv->tok, json_string_value(p), json_string_length(p), TOKENIZER_ENCODE_ADD_SPECIAL |
-	    TOKENIZER_ENCODE_PARSE_SPECIAL, &r->job->prompt, err, sizeof err) != 0)
-		return server_http_bad(r, "prompt", "%s", err);
-	return 0;
-}
 
 /* Copy the request body out of libevent's buffer (wiped afterwards). */
 static char *server_http_body(struct evhttp_request *req, size_t *n)
@@ -616,64 +345,92 @@ static char *server_http_body(struct evhttp_request *req, size_t *n)
 	return b;
 }
 
+/* Render the messages with the chat template (or take the raw prompt) and
+ * tokenize; -1 with a message for the client. */
+static int server_http_tokenize(struct server *srv, struct server_job *j, char *err, size_t errlen)
+{
+	struct server_request *r = &j->rq;
+	struct chat_prompt cp = { 0 };
+	struct chat_message *all = NULL;
+	int rc;
+
+	if (!r->chat)
+		return tokenizer_encode(srv->tok, r->prompt, r->prompt_len, TOKENIZER_ENCODE_ADD_SPECIAL |
+		    TOKENIZER_ENCODE_PARSE_SPECIAL, &j->prompt, err, errlen);
+	const struct chat_message *msgs = r->msgs;
+	size_t n = r->n_msgs;
+	/* as the template itself does: its default system turn when none is given */
+	if (!r->has_system && srv->def_system_len > 0) {
+		all = calloc(n + 1, sizeof *all);
+		if (!all) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		all[0] = (struct chat_message){ "system", srv->def_system, (size_t)srv->def_system_len };
+		memcpy(all + 1, r->msgs, n * sizeof *all);
+		msgs = all;
+		n++;
+	}
+	rc = chat_template_apply(srv->kind, msgs, n, CHAT_TEMPLATE_ADD_ASSISTANT |
+	    (r->no_think ? CHAT_TEMPLATE_NO_THINK : 0), &cp, err, errlen);
+	if (rc == 0)
+		rc = tokenizer_encode_masked(srv->tok, cp.text, cp.len, TOKENIZER_ENCODE_ADD_SPECIAL |
+		    TOKENIZER_ENCODE_PARSE_SPECIAL, cp.mask, &j->prompt, err, errlen);
+	chat_prompt_free(&cp);
+	free(all);
+	return rc;
+}
+
 static void server_http_generate(struct server *srv, struct evhttp_request *req, int chat)
 {
-	struct server_http_req r = { .srv = srv, .http = req };
-	json_error_t jerr;
+	struct server_request_error e;
+	struct server_job *j;
 	size_t n = 0;
 	char *raw = server_http_body(req, &n);
+	char err[256];
+	int rc;
 
-	if (!raw) {
+	j = calloc(1, sizeof *j);
+	if (!raw || !j) {
+		free(raw);
+		free(j);
 		server_http_send_error(req, 500, "server_error", NULL, NULL, "out of memory");
 		return;
 	}
-	/* the parser's message can quote the input: report only the place */
-	r.body = json_loadb(raw, n, 0, &jerr);
+	j->srv = srv;
+	srv->n_ids++;
+	rc = server_request_parse(&j->rq, raw, n, chat, (uint64_t)time(NULL) * 2654435761u ^ srv->n_ids, &e);
 	explicit_bzero(raw, n);
 	free(raw);
-	if (!r.body || !json_is_object(r.body)) {
-		if (r.body)
-			server_http_send_error(req, 400, "invalid_request_error", "invalid_json", NULL,
-		    "the request body must be a JSON object");
-		else
-			server_http_send_error(req, 400, "invalid_request_error", "invalid_json", NULL,
-		    "invalid JSON at line %d, column %d", jerr.line, jerr.column);
-		json_decref(r.body);
-		return;
-	}
-	r.job = calloc(1, sizeof *r.job);
-	if (!r.job) {
-		json_decref(r.body);
-		server_http_send_error(req, 500, "server_error", NULL, NULL, "out of memory");
-		return;
-	}
-	struct server_job *j = r.job;
-	j->srv = srv;
-	j->chat = chat;
-	if (server_http_parse_sampling(&r) != 0 ||
-	    (chat ? server_http_parse_chat(&r) : server_http_parse_completion(&r)) != 0) {
-		server_http_send_error(req, 400, "invalid_request_error", NULL, r.param, "%s", r.msg);
+	if (rc != 0) {
+		server_http_send_error(req, 400, "invalid_request_error", e.code, e.param, "%s", e.message);
 		goto fail;
 	}
+	if (server_http_tokenize(srv, j, err, sizeof err) != 0) {
+		server_http_send_error(req, 400, "invalid_request_error", NULL, chat ? "messages" : "prompt", "%s", err);
+		goto fail;
+	}
+	server_request_drop_text(&j->rq);
 	uint32_t n_ctx = srv->cfg->n_ctx;
+	long max = j->rq.max_tokens;
 	if (j->prompt.n == 0) {
 		server_http_send_error(req, 400, "invalid_request_error", NULL, NULL, "the prompt has no tokens");
 		goto fail;
 	}
-	if (j->prompt.n >= n_ctx || (j->max_tokens > 0 && j->prompt.n + (size_t)j->max_tokens > n_ctx)) {
-		server_http_send_error(req, 400, "invalid_request_error", "context_length_exceeded", "messages",
+	if (j->prompt.n >= n_ctx || (max > 0 && j->prompt.n + (size_t)max > n_ctx)) {
+		server_http_send_error(req, 400, "invalid_request_error", "context_length_exceeded",
+		    chat ? "messages" : "prompt",
 		    "this model's context is %u tokens; the prompt has %zu and %ld more were asked for",
-		    n_ctx, j->prompt.n, j->max_tokens > 0 ? j->max_tokens : 1L);
+		    n_ctx, j->prompt.n, max > 0 ? max : 1L);
 		goto fail;
 	}
-	if (j->max_tokens < 0)
-		j->max_tokens = (long)(n_ctx - j->prompt.n);
+	if (max < 0)
+		j->rq.max_tokens = (long)(n_ctx - j->prompt.n);
 	j->ev = event_new(srv->base, -1, 0, server_http_on_job, j);
 	if (!j->ev) {
 		server_http_send_error(req, 500, "server_error", NULL, NULL, "out of memory");
 		goto fail;
 	}
-	srv->n_ids++;
 	snprintf(j->id, sizeof j->id, "%s-%llx%06lx", chat ? "chatcmpl" : "cmpl",
 	    (unsigned long long)time(NULL), srv->n_ids & 0xFFFFFFul);
 	j->created = (long long)time(NULL);
@@ -682,9 +439,8 @@ static void server_http_generate(struct server *srv, struct evhttp_request *req,
 	if (srv->live)
 		srv->live->live_prev = j;
 	srv->live = j;
-	json_decref(r.body);
 	evhttp_connection_set_closecb(evhttp_request_get_connection(req), server_http_closed, j);
-	if (j->stream) {
+	if (j->rq.stream) {
 		struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 		evhttp_add_header(h, "Content-Type", "text/event-stream");
 		evhttp_add_header(h, "Cache-Control", "no-cache");
@@ -697,7 +453,6 @@ static void server_http_generate(struct server *srv, struct evhttp_request *req,
 	server_worker_submit(srv->worker, j);
 	return;
 fail:
-	json_decref(r.body);
 	server_http_job_free(j);
 }
 

@@ -148,8 +148,8 @@ static int server_worker_flush(struct server_worker *w, struct server_slot *s, i
 	long at = -1;
 	int r = 0;
 
-	if (j->n_stops)
-		at = sampler_stop_find(s->out, s->out_len, (const char *const *)j->stops, j->n_stops, &safe);
+	if (j->rq.n_stops)
+		at = sampler_stop_find(s->out, s->out_len, (const char *const *)j->rq.stops, j->rq.n_stops, &safe);
 	if (at >= 0)
 		safe = (size_t)at;
 	else if (final)
@@ -175,7 +175,7 @@ static void server_worker_prefill(struct server_worker *w, struct server_slot *s
 	char err[256];
 
 	model_ctx_reset(s->ctx);
-	s->smp = sampler_new(&j->sp, (int32_t)w->n_vocab, err, sizeof err);
+	s->smp = sampler_new(&j->rq.sp, (int32_t)w->n_vocab, err, sizeof err);
 	if (!s->smp) {
 		server_worker_finish(w, s, SERVER_FINISH_ERROR, err);
 		return;
@@ -210,7 +210,7 @@ static void server_worker_step(struct server_worker *w, struct server_slot *s)
 	k = tokenizer_stream_push(w->tok, &s->st, id, 0, w->piece);
 	if (server_worker_out_add(s, w->piece, k) != 0)
 		goto oom;
-	int last = s->n_gen >= j->max_tokens || model_ctx_pos(s->ctx) >= w->n_ctx;
+	int last = s->n_gen >= j->rq.max_tokens || model_ctx_pos(s->ctx) >= w->n_ctx;
 	if (last) {
 		k = tokenizer_stream_flush(&s->st, w->piece);
 		if (server_worker_out_add(s, w->piece, k) != 0)
