@@ -14,7 +14,10 @@
  * loop with event_active on job->ev.  After setting done the worker never
  * touches the job again, and the loop frees it when it sees done.  A client
  * that goes away sets cancelled; the worker then frees the slot at its next
- * iteration and reports done like for any other end.
+ * iteration and reports done like for any other end.  A streaming client
+ * that reads slower than the model writes gets its slot paused while its
+ * output buffer is above a high watermark (backpressure) and resumed below
+ * a low one; the other slots go on.
  */
 #ifndef HAFEN_ENGINE_SERVER_H
 #define HAFEN_ENGINE_SERVER_H
@@ -44,6 +47,7 @@ struct server_job {
 	struct server_request rq;	/* settings; its text is dropped once tokenized */
 	struct tokenizer_ids prompt;
 	struct event *ev;	/* the loop's wake-up for this job */
+	struct event *drain_ev;	/* loop: polls a paused client's output */
 
 	/* Shared: written by the worker under its mutex. */
 	char *text;		/* generated text published so far */
@@ -53,6 +57,7 @@ struct server_job {
 	long n_gen;		/* tokens sampled (end-of-generation excluded) */
 	char err[256];
 	atomic_int cancelled;	/* set by the loop, read by the worker */
+	atomic_int paused;	/* the client reads slower than we generate */
 
 	/* Worker only: the pending queue. */
 	struct server_job *next;
@@ -75,13 +80,15 @@ struct server_worker *server_worker_new(struct model *m, const struct tokenizer 
 int server_worker_submit(struct server_worker *w, struct server_job *j);
 /* The client went away: free the job's slot at the next step. */
 void server_worker_cancel(struct server_worker *w, struct server_job *j);
+/* Pause a job's slot (the client's output buffer is full) or resume it. */
+void server_worker_pause(struct server_worker *w, struct server_job *j, int paused);
 /* Copy the text published after *sent and the done state, under the lock.
  * Returns a malloc'd copy (or NULL when there is nothing new) of *n bytes. */
 char *server_worker_take(struct server_worker *w, struct server_job *j, size_t *n, int *done);
 /* Whether the worker has finished with the job (under the lock). */
 int server_worker_done(struct server_worker *w, struct server_job *j);
 /* Slots in use and jobs waiting for one. */
-void server_worker_stats(struct server_worker *w, int *busy, int *queued);
+void server_worker_stats(struct server_worker *w, int *busy, int *queued, int *paused);
 /* Stops and joins the worker; jobs it still held are marked done (not freed). */
 void server_worker_free(struct server_worker *w);
 

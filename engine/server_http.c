@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
@@ -23,6 +24,11 @@
 #include <time.h>
 
 #define SERVER_HTTP_MAX_BODY	(8u << 20)
+/* Backpressure: a stream's slot pauses while more than HIGH bytes wait
+ * for its client and resumes below LOW (checked every DRAIN_MS). */
+#define SERVER_HTTP_OUT_HIGH	(256u << 10)
+#define SERVER_HTTP_OUT_LOW	(64u << 10)
+#define SERVER_HTTP_DRAIN_MS	20
 
 struct server {
 	const struct server_config *cfg;
@@ -209,6 +215,8 @@ static void server_http_job_free(struct server_job *j)
 		j->live_next->live_prev = j->live_prev;
 	if (j->ev)
 		event_free(j->ev);
+	if (j->drain_ev)
+		event_free(j->drain_ev);
 	if (j->prompt.v)
 		explicit_bzero(j->prompt.v, j->prompt.cap * sizeof *j->prompt.v);
 	tokenizer_ids_free(&j->prompt);
@@ -292,6 +300,43 @@ static void server_http_finish_json(struct server_job *j, const char *text, size
 	j->http = NULL;
 }
 
+/* Bytes waiting to go out to the job's client. */
+static size_t server_http_out_len(const struct server_job *j)
+{
+	struct evhttp_connection *evcon = j->http ? evhttp_request_get_connection(j->http) : NULL;
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+
+	return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+}
+
+static void server_http_on_drain(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_job *j = arg;
+	struct timeval tv = { 0, SERVER_HTTP_DRAIN_MS * 1000 };
+
+	(void)fd;
+	(void)what;
+	if (!j->http || server_http_out_len(j) < SERVER_HTTP_OUT_LOW)
+		server_worker_pause(j->srv->worker, j, 0);
+	else
+		evtimer_add(j->drain_ev, &tv);
+}
+
+/* Pause the slot while its client lags behind. */
+static void server_http_backpressure(struct server_job *j)
+{
+	struct timeval tv = { 0, SERVER_HTTP_DRAIN_MS * 1000 };
+
+	if (atomic_load(&j->paused) || server_http_out_len(j) <= SERVER_HTTP_OUT_HIGH)
+		return;
+	if (!j->drain_ev)
+		j->drain_ev = evtimer_new(j->srv->base, server_http_on_drain, j);
+	if (!j->drain_ev)
+		return;
+	server_worker_pause(j->srv->worker, j, 1);
+	evtimer_add(j->drain_ev, &tv);
+}
+
 /* The worker published text or finished a job. */
 static void server_http_on_job(evutil_socket_t fd, short what, void *arg)
 {
@@ -307,6 +352,8 @@ static void server_http_on_job(evutil_socket_t fd, short what, void *arg)
 		if (text && j->http)
 			server_http_send_event(j->http, server_http_envelope(j, j->rq.chat ? "chat.completion.chunk" :
 			    "text_completion", json_pack("[o]", server_http_choice(j, text, n, 0, NULL, 0))));
+		if (j->http && !done)
+			server_http_backpressure(j);
 	} else {
 		/* the whole answer at once; once done is set the worker no
 		 * longer touches the text */
@@ -477,11 +524,12 @@ static void server_http_models(struct server *srv, struct evhttp_request *req)
 
 static void server_http_health(struct server *srv, struct evhttp_request *req)
 {
-	int busy, queued;
+	int busy, queued, paused;
 
-	server_worker_stats(srv->worker, &busy, &queued);
-	server_http_send_json(req, 200, "OK", json_pack("{s:s,s:i,s:i,s:i}", "status", "ok",
-	    "slots_idle", srv->cfg->n_parallel - busy, "slots_processing", busy, "requests_queued", queued));
+	server_worker_stats(srv->worker, &busy, &queued, &paused);
+	server_http_send_json(req, 200, "OK", json_pack("{s:s,s:i,s:i,s:i,s:i}", "status", "ok",
+	    "slots_idle", srv->cfg->n_parallel - busy, "slots_processing", busy, "slots_paused", paused,
+	    "requests_queued", queued));
 }
 
 static const struct {

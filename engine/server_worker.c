@@ -234,10 +234,21 @@ oom:
 	server_worker_finish(w, s, SERVER_FINISH_ERROR, "out of memory");
 }
 
-static int server_worker_busy(const struct server_worker *w)
+/* Whether a slot has work: a job that is not paused (or is cancelled). */
+static int server_worker_runnable(const struct server_worker *w)
+{
+	for (int i = 0; i < w->n_slots; i++) {
+		const struct server_job *j = w->slots[i].job;
+		if (j && (!atomic_load(&j->paused) || atomic_load(&j->cancelled)))
+			return 1;
+	}
+	return 0;
+}
+
+static int server_worker_has_free_slot(const struct server_worker *w)
 {
 	for (int i = 0; i < w->n_slots; i++)
-		if (w->slots[i].job)
+		if (!w->slots[i].job)
 			return 1;
 	return 0;
 }
@@ -248,7 +259,7 @@ static void *server_worker_main(void *arg)
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (!w->stop && !w->queue && !server_worker_busy(w))
+		while (!w->stop && !(w->queue && server_worker_has_free_slot(w)) && !server_worker_runnable(w))
 			pthread_cond_wait(&w->cv, &w->mu);
 		if (w->stop)
 			break;
@@ -270,6 +281,8 @@ static void *server_worker_main(void *arg)
 				continue;
 			if (atomic_load(&s->job->cancelled))
 				server_worker_finish(w, s, SERVER_FINISH_CANCELLED, NULL);
+			else if (atomic_load(&s->job->paused))
+				continue;
 			else if (!s->prefilled)
 				server_worker_prefill(w, s);
 			else
@@ -358,6 +371,14 @@ void server_worker_cancel(struct server_worker *w, struct server_job *j)
 	pthread_mutex_unlock(&w->mu);
 }
 
+void server_worker_pause(struct server_worker *w, struct server_job *j, int paused)
+{
+	pthread_mutex_lock(&w->mu);
+	atomic_store(&j->paused, paused);
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
 char *server_worker_take(struct server_worker *w, struct server_job *j, size_t *n, int *done)
 {
 	char *copy = NULL;
@@ -388,13 +409,16 @@ int server_worker_done(struct server_worker *w, struct server_job *j)
 	return d;
 }
 
-void server_worker_stats(struct server_worker *w, int *busy, int *queued)
+void server_worker_stats(struct server_worker *w, int *busy, int *queued, int *paused)
 {
 	pthread_mutex_lock(&w->mu);
 	*busy = 0;
 	*queued = 0;
-	for (int i = 0; i < w->n_slots; i++)
+	*paused = 0;
+	for (int i = 0; i < w->n_slots; i++) {
 		*busy += w->slots[i].job != NULL;
+		*paused += w->slots[i].job && atomic_load(&w->slots[i].job->paused);
+	}
 	for (struct server_job *j = w->queue; j; j = j->next)
 		(*queued)++;
 	pthread_mutex_unlock(&w->mu);
