@@ -43,6 +43,7 @@ ok $? "make-model writes a tiny model"
 start() {
 	name=$1
 	shift
+	: >"$T/$name.err"
 	"$E" serve -m "$T/m.gguf" --host 127.0.0.1 --port 0 "$@" 2>"$T/$name.err" &
 	PIDS="$PIDS $!"
 	eval "PID_$name=$!"
@@ -67,7 +68,7 @@ req() {
 j() { $CHECK json "$@"; }
 sse() { $CHECK sse "$@"; }
 
-start main --parallel 2 --ctx 256
+start main --parallel 2 --ctx 4096
 ok $? "serve listens on a free port"
 P1=$PORT
 
@@ -145,9 +146,9 @@ bad /v1/chat/completions '{"messages":[{"role":"user","content":"hi"}],"temperat
 bad /v1/chat/completions '{"messages":[{"role":"user","content":"hi"}],"top_p":1.5}' "top_p > 1"
 bad /v1/chat/completions '{"messages":[{"role":"user","content":"hi"}],"max_tokens":0}' "max_tokens 0"
 bad /v1/chat/completions '{"messages":[{"role":"user","content":"hi"}],"stream":"yes"}' "stream not a boolean"
-bad /v1/chat/completions '{"messages":[{"role":"user","content":"hi"}],"max_tokens":1000}' "context overflow (max_tokens)"
+bad /v1/chat/completions '{"messages":[{"role":"user","content":"hi"}],"max_tokens":5000}' "context overflow (max_tokens)"
 bad /v1/completions '{"prompt":42}' "prompt not a string"
-LONG=$($PY -c 'print("Wort " * 400)')
+LONG=$($PY -c 'print("Wort " * 5000)')
 bad /v1/completions "{\"prompt\":\"$LONG\"}" "context overflow (prompt)"
 is "$(j "$T/bad.json" "j['error']['code']")" context_length_exceeded "context overflow: code context_length_exceeded"
 is "$(req "$T/nf.json" GET /v1/nothing)" 404 "unknown path is 404"
@@ -168,6 +169,20 @@ is "$(sse "$T/a.sse" "done_last") $(sse "$T/b.sse" "done_last")" "true true" "tw
 is "$(sse "$T/a.sse" text)|$(sse "$T/b.sse" text)" \
     "$(j "$T/a.json" "j['choices'][0]['text']")|$(j "$T/b.json" "j['choices'][0]['text']")" \
     "concurrent streams: each answer equals its answer alone (separate KV caches)"
+
+# fairness: a short request that arrives while a long stream runs is served
+# beside it (the slots take turns), not after it
+curl -sN --max-time 60 -H 'Content-Type: application/json' \
+    --data-binary '{"prompt":"Lang","temperature":0,"stream":true}' \
+    "http://127.0.0.1:$PORT/v1/completions" >"$T/long.sse" 2>/dev/null &
+pl=$!
+i=0
+while [ $i -lt 200 ] && ! grep -q '"text_completion"' "$T/long.sse"; do sleep 0.02; i=$((i + 1)); done
+is "$(req "$T/short.json" POST /v1/completions '{"prompt":"Kurz","temperature":0,"max_tokens":3}')" 200 "a short request during a long stream is 200"
+grep -q '\[DONE\]' "$T/long.sse"
+ok $((1 - $?)) "the short request finished while the long stream was still running"
+kill $pl 2>/dev/null
+wait $pl 2>/dev/null
 
 # a client that disconnects mid-stream frees its slot: --parallel 1 and an
 # answer that would fill a large context take far longer than the check
