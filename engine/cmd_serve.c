@@ -11,8 +11,9 @@ static int serve_usage(void)
 {
 	fprintf(stderr,
 	    "usage: hafen-engine serve -m MODEL.gguf [--host 127.0.0.1] [--port 8081] [--threads N]\n"
-	    "    [--ctx N] [--parallel N] [--chat-template NAME] [--alias NAME]\n"
+	    "    [--ctx N] [--parallel N] [--queue N] [--chat-template NAME] [--alias NAME]\n"
 	    "  --ctx: tokens per slot (prompt + answer); --parallel: concurrent sequences;\n"
+	    "  --queue: requests that may wait for a slot (more get 503; default 64);\n"
 	    "  --port 0: any free port (the address is printed on stderr)\n");
 	return 2;
 }
@@ -28,6 +29,7 @@ static const struct serve_int_opt serve_int_opts[] = {
 	{ "--port", 0, 65535, offsetof(struct server_config, port) },
 	{ "--threads", 1, 256, offsetof(struct server_config, n_threads) },
 	{ "--parallel", 1, 64, offsetof(struct server_config, n_parallel) },
+	{ "--queue", 0, 1 << 16, offsetof(struct server_config, max_queue) },
 };
 
 static int serve_parse_long(const char *opt, const char *v, long lo, long hi, long *out)
@@ -47,6 +49,7 @@ int cmd_serve_main(int argc, char **argv)
 {
 	struct server_config cfg = {
 		.host = "127.0.0.1", .port = 8081, .n_threads = 1, .n_ctx = 4096, .n_parallel = 1,
+		.max_queue = 64,
 	};
 	char err[512], *name = NULL;
 	long v;

@@ -18,7 +18,7 @@ static const struct main_cmd main_cmds[] = {
 	{ "bench", cmd_bench_main, "-m MODEL.gguf [-p 128] [-n 32] [--threads N] [--reps R]" },
 	{ "tokenize", cmd_tokenize_main, "-m MODEL.gguf (--text S | --file F) [--add-special] [--no-parse-special] [--pieces]" },
 	{ "generate", cmd_generate_main, "-m MODEL.gguf -p PROMPT [-n N] [--temp T] [--seed S] [--chat] (see generate --help)" },
-	{ "serve", cmd_serve_main, "-m MODEL.gguf [--host H] [--port P] [--threads N] [--ctx N] [--parallel N] [--chat-template NAME]" },
+	{ "serve", cmd_serve_main, "-m MODEL.gguf [--host H] [--port P] [--threads N] [--ctx N] [--parallel N] [--queue N] [--chat-template NAME]" },
 };
 
 static void main_usage(FILE *f)

@@ -100,6 +100,7 @@ struct server_config {
 	int n_threads;
 	uint32_t n_ctx;
 	int n_parallel;
+	int max_queue;		/* requests waiting for a slot before 503s */
 	const char *chat_template;	/* NULL: detect from the model */
 };
 

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #define SERVER_HTTP_MAX_BODY	(8u << 20)
+#define SERVER_HTTP_MAX_HEADERS	(64u << 10)
 /* Backpressure: a stream's slot pauses while more than HIGH bytes wait
  * for its client and resumes below LOW (checked every DRAIN_MS). */
 #define SERVER_HTTP_OUT_HIGH	(256u << 10)
@@ -433,10 +434,18 @@ static void server_http_generate(struct server *srv, struct evhttp_request *req,
 	struct server_request_error e;
 	struct server_job *j;
 	size_t n = 0;
-	char *raw = server_http_body(req, &n);
+	char *raw;
 	char err[256];
-	int rc;
+	int rc, busy, queued, paused;
 
+	/* a bounded queue: a flood of requests gets 503s, not unbounded memory */
+	server_worker_stats(srv->worker, &busy, &queued, &paused);
+	if (busy == srv->cfg->n_parallel && queued >= srv->cfg->max_queue) {
+		server_http_send_error(req, 503, "server_error", "server_overloaded", NULL,
+		    "all %d slots are busy and %d requests are waiting; retry later", busy, queued);
+		return;
+	}
+	raw = server_http_body(req, &n);
 	j = calloc(1, sizeof *j);
 	if (!raw || !j) {
 		free(raw);
@@ -615,6 +624,7 @@ static int server_http_listen(struct server *srv, char *err, size_t errlen)
 		return -1;
 	}
 	evhttp_set_max_body_size(srv->http, SERVER_HTTP_MAX_BODY);
+	evhttp_set_max_headers_size(srv->http, SERVER_HTTP_MAX_HEADERS);
 	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
 	evhttp_set_timeout(srv->http, 600);
 	evhttp_set_gencb(srv->http, server_http_dispatch, srv);

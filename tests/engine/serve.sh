@@ -186,8 +186,34 @@ wait $pl 2>/dev/null
 
 # a client that disconnects mid-stream frees its slot: --parallel 1 and an
 # answer that would fill a large context take far longer than the check
-start one --parallel 1 --ctx 16384
+start one --parallel 1 --ctx 16384 --queue 1
 ok $? "second server (--parallel 1) listens"
+# the queue is bounded (--queue 1): with the slot busy and one request
+# waiting, the next one gets a 503; the waiting one is served once the
+# stream's client goes away
+curl -sN --max-time 60 -H 'Content-Type: application/json' \
+    --data-binary '{"prompt":"Lang","temperature":0,"stream":true}' \
+    "http://127.0.0.1:$PORT/v1/completions" >"$T/q1.sse" 2>/dev/null &
+pq1=$!
+i=0
+while [ $i -lt 200 ] && ! grep -q '"text_completion"' "$T/q1.sse"; do sleep 0.02; i=$((i + 1)); done
+req "$T/q2.json" POST /v1/completions '{"prompt":"Warte","temperature":0,"max_tokens":4}' >"$T/q2.code" &
+pq2=$!
+i=0
+while [ $i -lt 200 ]; do
+	req "$T/qh.json" GET /health >/dev/null
+	[ "$(j "$T/qh.json" "j['requests_queued']")" = 1 ] && break
+	sleep 0.02
+	i=$((i + 1))
+done
+is "$(j "$T/qh.json" "[j['slots_processing'], j['requests_queued']]")" "[1, 1]" "health: one slot busy, one request queued"
+is "$(req "$T/q3.json" POST /v1/completions '{"prompt":"Noch einer","max_tokens":4}') $(j "$T/q3.json" "j['error']['code']")" \
+    "503 server_overloaded" "a full queue answers 503 server_overloaded"
+kill $pq1 2>/dev/null
+wait $pq1 2>/dev/null
+wait $pq2
+is "$(cat "$T/q2.code") $(j "$T/q2.json" "j['usage']['completion_tokens']")" "200 4" \
+    "the queued request is served once the streaming client disconnected"
 curl -sN --max-time 60 -H 'Content-Type: application/json' \
     --data-binary '{"prompt":"Erzähl mir alles","temperature":0,"stream":true}' \
     "http://127.0.0.1:$PORT/v1/completions" 2>/dev/null | head -c 3000 >"$T/cut.sse"
