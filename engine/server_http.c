@@ -359,8 +359,8 @@ static void server_http_on_job(evutil_socket_t fd, short what, void *arg)
 		/* the whole answer at once; once done is set the worker no
 		 * longer touches the text */
 		done = server_worker_done(j->srv->worker, j);
-		text = j->text;
-		n = j->len;
+		text = done ? j->text : NULL;
+		n = done ? j->len : 0;
 	}
 	if (done && j->http) {
 		if (j->rq.stream)
