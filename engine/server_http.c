@@ -14,6 +14,7 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -649,6 +650,19 @@ static int server_http_listen(struct server *srv, char *err, size_t errlen)
 	return 0;
 }
 
+/* jansson's buffers hold request and answer text: wipe them when freed. */
+static void *server_http_json_malloc(size_t n)
+{
+	return malloc(n);
+}
+
+static void server_http_json_free(void *p)
+{
+	if (p)
+		explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
 int server_http_run(const struct server_config *cfg, char *err, size_t errlen)
 {
 	struct server srv = { .cfg = cfg, .started = (long long)time(NULL) };
@@ -661,6 +675,7 @@ int server_http_run(const struct server_config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	json_set_alloc_funcs(server_http_json_malloc, server_http_json_free);
 	srv.base = event_base_new();
 	if (!srv.base) {
 		snprintf(err, errlen, "cannot create the event loop");
