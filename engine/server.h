@@ -48,6 +48,7 @@ struct server_job {
 	struct tokenizer_ids prompt;
 	struct event *ev;	/* the loop's wake-up for this job */
 	struct event *drain_ev;	/* loop: polls a paused client's output */
+	struct event *watch_ev;	/* loop: notices the client hanging up */
 
 	/* Shared: written by the worker under its mutex. */
 	char *text;		/* generated text published so far */

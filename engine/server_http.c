@@ -219,6 +219,8 @@ static void server_http_job_free(struct server_job *j)
 		event_free(j->ev);
 	if (j->drain_ev)
 		event_free(j->drain_ev);
+	if (j->watch_ev)
+		event_free(j->watch_ev);
 	if (j->prompt.v)
 		explicit_bzero(j->prompt.v, j->prompt.cap * sizeof *j->prompt.v);
 	tokenizer_ids_free(&j->prompt);
@@ -229,6 +231,13 @@ static void server_http_job_free(struct server_job *j)
 	free(j);
 }
 
+static void server_http_unwatch(struct server_job *j)
+{
+	if (j->watch_ev)
+		event_free(j->watch_ev);
+	j->watch_ev = NULL;
+}
+
 /* The client's connection closed before its answer was complete. */
 static void server_http_closed(struct evhttp_connection *evcon, void *arg)
 {
@@ -236,6 +245,7 @@ static void server_http_closed(struct evhttp_connection *evcon, void *arg)
 	struct evhttp_request *req = j->http;
 
 	(void)evcon;
+	server_http_unwatch(j);
 	j->http = NULL;
 	/* libevent detaches a request the handler has not finished when its
 	 * client goes away (evcon NULL) and leaves freeing it to us; one still
@@ -245,11 +255,50 @@ static void server_http_closed(struct evhttp_connection *evcon, void *arg)
 	server_worker_cancel(j->srv->worker, j);
 }
 
+/* evhttp reads nothing from a connection while its request is being
+ * answered, so a client that hangs up during a (non-streamed) generation
+ * would go unnoticed until the answer is written.  The job watches the
+ * socket itself: readable with nothing to read is the hang-up. */
+static void server_http_on_client(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_job *j = arg;
+	char c;
+	ssize_t r = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	(void)what;
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	server_http_unwatch(j);
+	if (r > 0 || !j->http)
+		return;	/* a pipelined request: evhttp reads it after this answer */
+	struct evhttp_connection *evcon = evhttp_request_get_connection(j->http);
+	if (evcon)
+		evhttp_connection_free(evcon);	/* calls server_http_closed */
+	if (j->http) {
+		j->http = NULL;
+		server_worker_cancel(j->srv->worker, j);
+	}
+}
+
+static void server_http_watch(struct server_job *j)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(j->http);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+
+	if (fd < 0)
+		return;
+	j->watch_ev = event_new(j->srv->base, fd, EV_READ | EV_PERSIST, server_http_on_client, j);
+	if (j->watch_ev && event_add(j->watch_ev, NULL) != 0)
+		server_http_unwatch(j);
+}
+
 /* Stop watching the connection: the job is answered. */
 static void server_http_detach(struct server_job *j)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(j->http);
 
+	server_http_unwatch(j);
 	if (evcon)
 		evhttp_connection_set_closecb(evcon, NULL, NULL);
 }
@@ -497,6 +546,7 @@ static void server_http_generate(struct server *srv, struct evhttp_request *req,
 		srv->live->live_prev = j;
 	srv->live = j;
 	evhttp_connection_set_closecb(evhttp_request_get_connection(req), server_http_closed, j);
+	server_http_watch(j);
 	if (j->rq.stream) {
 		struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 		evhttp_add_header(h, "Content-Type", "text/event-stream");

@@ -227,6 +227,18 @@ is "$code $(j "$T/after.json" "j['usage']['completion_tokens']")" "200 4" "after
 req "$T/h1.json" GET /health >/dev/null
 is "$(j "$T/h1.json" "[j['slots_processing'], j['requests_queued']]")" "[0, 0]" "health: the slot is free again"
 
+# the same for a JSON (not streamed) request whose client gives up
+curl -s -o /dev/null --max-time 1 -H 'Content-Type: application/json' \
+    --data-binary '{"prompt":"Erzähl mir noch mehr","temperature":0}' "http://127.0.0.1:$PORT/v1/completions"
+i=0
+while [ $i -lt 100 ]; do
+	req "$T/h2.json" GET /health >/dev/null
+	[ "$(j "$T/h2.json" "j['slots_processing']")" = 0 ] && break
+	sleep 0.02
+	i=$((i + 1))
+done
+is "$(j "$T/h2.json" "j['slots_processing']")" 0 "a JSON request's client that hangs up frees the slot too"
+
 # clean shutdown on SIGTERM
 eval "pm=\$PID_main"
 kill -TERM "$pm"
