@@ -1,0 +1,51 @@
+#!/bin/sh
+# Engine benchmark: the machine's read bandwidth (bench/stream) next to
+# hafen-engine's prefill and decode speed on a random-weight model in the
+# shape of OLMoE-1B-7B (Q4_0), and decode as a fraction of the bandwidth
+# bound (bandwidth / weight bytes read per token).  The model (~3.9 GB) is
+# generated into a temporary folder and deleted afterwards; never commit it.
+#
+# usage: bench/engine.sh [BUILDDIR]     (env: THREADS=2 PROMPT=128 GEN=32 REPS=3
+#                                         PRESET=olmoe-1b-7b TYPE=q4_0 MODEL=path-to-reuse)
+set -eu
+builddir=${1:-${top_builddir:-build}}
+engine=$builddir/engine/hafen-engine
+stream=$builddir/bench/stream
+THREADS=${THREADS:-2}
+PROMPT=${PROMPT:-128}
+GEN=${GEN:-32}
+REPS=${REPS:-3}
+PRESET=${PRESET:-olmoe-1b-7b}
+TYPE=${TYPE:-q4_0}
+PY=${PYTHON3:-/usr/bin/python3}
+for b in "$engine" "$stream"; do
+	[ -x "$b" ] || { echo "bench/engine.sh: $b not built (make -C $builddir)" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+model=${MODEL:-}
+if [ -z "$model" ]; then
+	model=$tmp/$PRESET-$TYPE.gguf
+	echo "# generating $PRESET ($TYPE) ..." >&2
+	"$engine" make-model --arch olmoe --preset "$PRESET" --type "$TYPE" -o "$model"
+fi
+
+bw=$("$stream" --threads "$THREADS" --mb 2048 --reps 5)
+res=$("$engine" bench -m "$model" -p "$PROMPT" -n "$GEN" --threads "$THREADS" --reps "$REPS")
+bw2=$("$stream" --threads "$THREADS" --mb 2048 --reps 5)
+echo "$bw"
+echo "$res"
+echo "$bw2"
+"$PY" - "$bw" "$res" "$bw2" <<'PYEOF'
+import json, sys
+b1, r, b2 = (json.loads(a) for a in sys.argv[1:4])
+gbs = max(b1['read_gb_s'], b2['read_gb_s'])
+bound = gbs * 1e9 / r['active_bytes_per_token']
+print('| threads | read GB/s | prefill tok/s (%d) | decode tok/s | active MB/token | decode GB/s | bound tok/s | fraction of bound |'
+      % r['n_prompt'])
+print('|---|---|---|---|---|---|---|---|')
+print('| %d | %.1f | %.1f | %.1f | %.0f | %.1f | %.1f | %.0f%% |' % (
+    r['threads'], gbs, r['prefill_tok_s'], r['decode_tok_s'], r['active_bytes_per_token'] / 1e6,
+    r['decode_gb_s'], bound, 100 * r['decode_tok_s'] / bound))
+PYEOF

@@ -1,0 +1,762 @@
+/* The forward pass for every architecture in model.c's table.
+ *
+ * Tokens are processed in batches of up to FORWARD_BATCH: each weight matrix
+ * is streamed once per batch, and in MoE layers the tokens routed to an
+ * expert are grouped so that each selected expert's matrices are read once
+ * per batch, never for unselected experts.  All scratch memory is allocated
+ * when the context is created; a forward call allocates nothing. */
+#include "engine/kvcache.h"
+#include "engine/model.h"
+#include "engine/quant.h"
+#include "engine/simd.h"
+#include "engine/threadpool.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FORWARD_BATCH 64
+
+struct model_ctx {
+	struct model *m;
+	uint32_t n_ctx, pos;
+	struct kvcache kv;
+	struct threadpool *pool;
+	enum simd_level simd;
+	quant_dot_fn dot[QUANT_TYPE_COUNT];
+	simd_dot_f32_fn dot_f32;
+	simd_tile_fn tile;
+	simd_dequant_fn deq[QUANT_TYPE_COUNT];
+	float *rope_freq;	/* (n_rot/2) */
+	/* scratch, rows of FORWARD_BATCH tokens */
+	float *x, *h;		/* (B, n_embd) */
+	float *q, *k, *v;	/* (B, n_head*hd), (B, n_kv*hd), (B, n_kv*hdv) */
+	float *att;		/* (B, n_head*hdv) */
+	float *scores;		/* (n_threads, n_ctx) */
+	float *router;		/* (B, n_expert) */
+	int32_t *sel;		/* (B, k) selected experts */
+	float *selw;		/* (B, k) their weights */
+	float *ff_gate, *ff_up;	/* (B*k, max ff width) */
+	float *ff_out;		/* (B*k, n_embd) */
+	float *sh_gate;		/* (B) shared expert gate */
+	int32_t *grp_in, *grp_out;	/* (B*k) token / pair index grouped by expert */
+	int32_t *grp_start;	/* (n_expert+1) */
+	int32_t *grp_fill;	/* (n_expert) */
+	struct quant_block_q8_act *qa;	/* q8 copy of the current matmul input */
+	size_t qa_blocks;
+	size_t max_ff;
+	float *rowbuf;		/* (n_threads, rowbuf_len) dequantized weight row */
+	size_t rowbuf_len;
+};
+
+/* ---------- matrix multiplication on the pool ---------- */
+
+/* y[out_idx[i]][r] = W[mat][r] . x[in_idx[i]] for rows of one chunk. */
+struct forward_mm {
+	const struct model_tensor *w;
+	int64_t mat;
+	const void *x;		/* float rows, or q8 rows when the type needs it */
+	size_t x_stride;	/* bytes */
+	const int32_t *in_idx, *out_idx;	/* NULL: identity */
+	int32_t n;		/* activation rows */
+	float *y;
+	size_t y_stride;	/* floats */
+	int64_t rows_per_task;
+	int64_t n_tasks;
+	quant_dot_fn dot;
+};
+
+struct forward_mm_set {
+	struct forward_mm *mm;
+	int n;
+	int64_t *task_start;	/* prefix sums, n+1 */
+	struct model_ctx *c;
+};
+
+/* With this many activation rows, a weight row is dequantized once into the
+ * thread's scratch and dotted in f32 with each row, instead of decoding the
+ * blocks again for every token (prefill). */
+#define FORWARD_DEQUANT_MIN_ROWS 3
+
+/* Batched rows: 4 weight rows at a time are dequantized into the thread's
+ * scratch (f32 rows are used in place) and multiplied with 4 activation rows
+ * at a time in registers. */
+static void forward_mm_batched(struct model_ctx *c, const struct forward_mm *mm, const uint8_t *base,
+	int64_t r0, int64_t r1, int thread)
+{
+	int64_t n_in = mm->w->n_in;
+	float *wr = c->rowbuf + (size_t)thread * c->rowbuf_len;
+	int tile = n_in % 16 == 0;
+	for (int64_t r = r0; r < r1;) {
+		int nr = tile && r1 - r >= 4 ? 4 : 1;
+		const float *w;
+		if (mm->w->type == QUANT_TYPE_F32) {
+			w = (const float *)(base + (size_t)r * mm->w->row_bytes);
+		} else {
+			c->deq[mm->w->type](base + (size_t)r * mm->w->row_bytes, wr, n_in * nr);
+			w = wr;
+		}
+		int32_t i = 0;
+		if (nr == 4)
+			for (; i + 4 <= mm->n; i += 4) {
+				const float *xs[4];
+				int32_t oi[4];
+				for (int t = 0; t < 4; t++) {
+					int32_t ii = mm->in_idx ? mm->in_idx[i + t] : i + t;
+					oi[t] = mm->out_idx ? mm->out_idx[i + t] : i + t;
+					xs[t] = (const float *)((const uint8_t *)mm->x + (size_t)ii * mm->x_stride);
+				}
+				float out[16];
+				c->tile(w, xs, n_in, out);
+				for (int rr = 0; rr < 4; rr++)
+					for (int t = 0; t < 4; t++)
+						mm->y[(size_t)oi[t] * mm->y_stride + (size_t)(r + rr)] = out[4 * rr + t];
+			}
+		for (; i < mm->n; i++) {
+			int32_t ii = mm->in_idx ? mm->in_idx[i] : i, oi = mm->out_idx ? mm->out_idx[i] : i;
+			const float *xr = (const float *)((const uint8_t *)mm->x + (size_t)ii * mm->x_stride);
+			for (int rr = 0; rr < nr; rr++)
+				mm->y[(size_t)oi * mm->y_stride + (size_t)(r + rr)] = c->dot_f32(w + rr * n_in, xr, n_in);
+		}
+		r += nr;
+	}
+}
+
+static void forward_mm_task(void *ctx, int64_t task, int thread)
+{
+	struct forward_mm_set *set = ctx;
+	int j = 0;
+	while (set->task_start[j + 1] <= task)	/* few jobs: linear scan */
+		j++;
+	const struct forward_mm *mm = &set->mm[j];
+	int64_t r0 = (task - set->task_start[j]) * mm->rows_per_task;
+	int64_t r1 = r0 + mm->rows_per_task;
+	if (r1 > mm->w->n_out)
+		r1 = mm->w->n_out;
+	const uint8_t *base = mm->w->data + (size_t)mm->mat * (size_t)mm->w->n_out * mm->w->row_bytes;
+	struct model_ctx *c = set->c;
+	if (mm->n >= FORWARD_DEQUANT_MIN_ROWS && !quant_type_uses_q8(mm->w->type)) {
+		forward_mm_batched(c, mm, base, r0, r1, thread);
+		return;
+	}
+	for (int64_t r = r0; r < r1; r++) {
+		const uint8_t *row = base + (size_t)r * mm->w->row_bytes;
+		for (int32_t i = 0; i < mm->n; i++) {
+			int32_t ii = mm->in_idx ? mm->in_idx[i] : i, oi = mm->out_idx ? mm->out_idx[i] : i;
+			const uint8_t *xr = (const uint8_t *)mm->x + (size_t)ii * mm->x_stride;
+			mm->y[(size_t)oi * mm->y_stride + (size_t)r] = mm->dot(row, xr, mm->w->n_in);
+		}
+	}
+}
+
+#define FORWARD_MAX_JOBS 1024
+
+/* Run several independent matmuls in one parallel region. */
+static void forward_mm_run(struct model_ctx *c, struct forward_mm *mm, int n)
+{
+	int64_t starts[FORWARD_MAX_JOBS + 1];
+	int nt = threadpool_size(c->pool);
+	starts[0] = 0;
+	for (int j = 0; j < n; j++) {
+		int64_t rows = mm[j].w->n_out;
+		/* enough tasks to balance, few enough to keep rows long */
+		int64_t per = rows / (4 * nt) + 1;
+		if (per < 8)
+			per = 8;
+		if (n > 1 && per < 32)
+			per = 32;
+		mm[j].rows_per_task = per;
+		mm[j].n_tasks = (rows + per - 1) / per;
+		mm[j].dot = c->dot[mm[j].w->type];
+		starts[j + 1] = starts[j] + mm[j].n_tasks;
+	}
+	struct forward_mm_set set = { mm, n, starts, c };
+	threadpool_run(c->pool, forward_mm_task, &set, starts[n]);
+}
+
+/* Point a matmul at input rows x (n_in floats each), quantized into c->qa if
+ * the weight type computes on q8 activations.  All matmuls sharing an input
+ * in one region must agree on the type's activation format; callers group
+ * them so (quant_type_uses_q8 is checked per job). */
+static void forward_mm_input(struct model_ctx *c, struct forward_mm *mm, const float *x, int64_t n_in,
+	int32_t n_rows, int *quantized)
+{
+	if (quant_type_uses_q8(mm->w->type)) {
+		size_t nb = (size_t)n_in / QUANT_QK;
+		if (!*quantized) {
+			for (int32_t i = 0; i < n_rows; i++)
+				quant_quantize_act(x + (size_t)i * (size_t)n_in, c->qa + (size_t)i * nb, n_in);
+			*quantized = 1;
+		}
+		mm->x = c->qa;
+		mm->x_stride = nb * sizeof(struct quant_block_q8_act);
+	} else {
+		mm->x = x;
+		mm->x_stride = (size_t)n_in * sizeof(float);
+	}
+}
+
+/* ---------- small ops (on the calling thread) ---------- */
+
+static void forward_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps)
+{
+	double ss = 0;
+	for (int64_t i = 0; i < n; i++)
+		ss += (double)x[i] * x[i];
+	float s = (float)(1.0 / sqrt(ss / (double)n + eps));
+	for (int64_t i = 0; i < n; i++)
+		y[i] = x[i] * s * (w ? w[i] : 1.0f);
+}
+
+static void forward_rope(const struct model_ctx *c, float *v, uint32_t n_heads, uint32_t hd, uint32_t pos)
+{
+	const struct model *m = c->m;
+	uint32_t n_rot = m->hp.n_rot, half = n_rot / 2;
+	for (uint32_t h = 0; h < n_heads; h++) {
+		float *x = v + (size_t)h * hd;
+		for (uint32_t i = 0; i < half; i++) {
+			float th = (float)pos * c->rope_freq[i];
+			float cs = cosf(th), sn = sinf(th);
+			uint32_t a = m->arch->rope == MODEL_ROPE_NORM ? 2 * i : i;
+			uint32_t b = m->arch->rope == MODEL_ROPE_NORM ? 2 * i + 1 : i + half;
+			float x0 = x[a], x1 = x[b];
+			x[a] = x0 * cs - x1 * sn;
+			x[b] = x0 * sn + x1 * cs;
+		}
+	}
+}
+
+static float forward_silu(float x)
+{
+	return x / (1.0f + expf(-x));
+}
+
+/* ---------- attention ---------- */
+
+struct forward_attn {
+	struct model_ctx *c;
+	uint32_t il, pos0, n;
+};
+
+/* Task: one (token, head) pair. */
+static void forward_attn_task(void *ctx, int64_t task, int thread)
+{
+	struct forward_attn *a = ctx;
+	struct model_ctx *c = a->c;
+	const struct model_hparams *hp = &c->m->hp;
+	uint32_t t = (uint32_t)(task / hp->n_head), h = (uint32_t)(task % hp->n_head);
+	uint32_t kvh = h / (hp->n_head / hp->n_head_kv), pos = a->pos0 + t;
+	const float *q = c->q + (size_t)t * hp->n_head * hp->head_dim + (size_t)h * hp->head_dim;
+	float *s = c->scores + (size_t)thread * c->n_ctx;
+	float scale = 1.0f / sqrtf((float)hp->head_dim), mx = -INFINITY;
+	for (uint32_t j = 0; j <= pos; j++) {
+		const float *k = kvcache_k(&c->kv, a->il, j) + (size_t)kvh * hp->head_dim;
+		s[j] = c->dot_f32(q, k, hp->head_dim) * scale;
+		if (s[j] > mx)
+			mx = s[j];
+	}
+	float sum = 0;
+	for (uint32_t j = 0; j <= pos; j++) {
+		s[j] = expf(s[j] - mx);
+		sum += s[j];
+	}
+	float *o = c->att + (size_t)t * hp->n_head * hp->head_dim_v + (size_t)h * hp->head_dim_v;
+	memset(o, 0, hp->head_dim_v * sizeof(float));
+	for (uint32_t j = 0; j <= pos; j++) {
+		const float *v = kvcache_v(&c->kv, a->il, j) + (size_t)kvh * hp->head_dim_v;
+		float w = s[j] / sum;
+		for (uint32_t d = 0; d < hp->head_dim_v; d++)
+			o[d] += w * v[d];
+	}
+}
+
+static void forward_attention(struct model_ctx *c, uint32_t il, uint32_t n)
+{
+	const struct model *m = c->m;
+	const struct model_hparams *hp = &m->hp;
+	const struct model_layer *L = &m->layers[il];
+	size_t qw = (size_t)hp->n_head * hp->head_dim, kw = (size_t)hp->n_head_kv * hp->head_dim;
+	size_t vw = (size_t)hp->n_head_kv * hp->head_dim_v;
+
+	for (uint32_t t = 0; t < n; t++)
+		forward_rmsnorm(c->h + (size_t)t * hp->n_embd, c->x + (size_t)t * hp->n_embd,
+			(const float *)L->attn_norm.data, hp->n_embd, hp->rms_eps);
+	struct forward_mm mm[3] = {
+		{ .w = &L->attn_q, .y = c->q, .y_stride = qw, .n = (int32_t)n },
+		{ .w = &L->attn_k, .y = c->k, .y_stride = kw, .n = (int32_t)n },
+		{ .w = &L->attn_v, .y = c->v, .y_stride = vw, .n = (int32_t)n },
+	};
+	int quantized = 0;
+	for (int j = 0; j < 3; j++)
+		forward_mm_input(c, &mm[j], c->h, hp->n_embd, (int32_t)n, &quantized);
+	forward_mm_run(c, mm, 3);
+
+	for (uint32_t t = 0; t < n; t++) {
+		float *q = c->q + t * qw, *k = c->k + t * kw, *v = c->v + t * vw;
+		if (L->bq.data) {
+			const float *bq = (const float *)L->bq.data, *bk = (const float *)L->bk.data;
+			const float *bv = (const float *)L->bv.data;
+			for (size_t i = 0; i < qw; i++)
+				q[i] += bq[i];
+			for (size_t i = 0; i < kw; i++)
+				k[i] += bk[i];
+			for (size_t i = 0; i < vw; i++)
+				v[i] += bv[i];
+		}
+		if (m->arch->qk_norm == MODEL_QK_NORM_FULL) {
+			forward_rmsnorm(q, q, (const float *)L->q_norm.data, (int64_t)qw, hp->rms_eps);
+			forward_rmsnorm(k, k, (const float *)L->k_norm.data, (int64_t)kw, hp->rms_eps);
+		} else if (m->arch->qk_norm == MODEL_QK_NORM_HEAD) {
+			for (uint32_t h = 0; h < hp->n_head; h++)
+				forward_rmsnorm(q + h * hp->head_dim, q + h * hp->head_dim,
+					(const float *)L->q_norm.data, hp->head_dim, hp->rms_eps);
+			for (uint32_t h = 0; h < hp->n_head_kv; h++)
+				forward_rmsnorm(k + h * hp->head_dim, k + h * hp->head_dim,
+					(const float *)L->k_norm.data, hp->head_dim, hp->rms_eps);
+		}
+		forward_rope(c, q, hp->n_head, hp->head_dim, c->pos + t);
+		forward_rope(c, k, hp->n_head_kv, hp->head_dim, c->pos + t);
+		memcpy(kvcache_k(&c->kv, il, c->pos + t), k, kw * sizeof(float));
+		memcpy(kvcache_v(&c->kv, il, c->pos + t), v, vw * sizeof(float));
+	}
+	struct forward_attn a = { c, il, c->pos, n };
+	threadpool_run(c->pool, forward_attn_task, &a, (int64_t)n * hp->n_head);
+
+	/* output projection into h, then residual */
+	struct forward_mm o = { .w = &L->attn_out, .y = c->h, .y_stride = hp->n_embd, .n = (int32_t)n };
+	quantized = 0;
+	forward_mm_input(c, &o, c->att, (int64_t)hp->n_head * hp->head_dim_v, (int32_t)n, &quantized);
+	forward_mm_run(c, &o, 1);
+	for (size_t i = 0; i < (size_t)n * hp->n_embd; i++)
+		c->x[i] += c->h[i];
+}
+
+/* ---------- feed-forward ---------- */
+
+/* ff_gate[i] = silu(ff_gate[i]) * ff_up[i] over rows of width w. */
+static void forward_swiglu(struct model_ctx *c, size_t rows, size_t w)
+{
+	for (size_t i = 0; i < rows; i++) {
+		float *g = c->ff_gate + i * c->max_ff;
+		const float *u = c->ff_up + i * c->max_ff;
+		for (size_t j = 0; j < w; j++)
+			g[j] = forward_silu(g[j]) * u[j];
+	}
+}
+
+static void forward_ffn_dense(struct model_ctx *c, const struct model_layer *L, uint32_t n)
+{
+	const struct model_hparams *hp = &c->m->hp;
+	struct forward_mm mm[2] = {
+		{ .w = &L->ffn_gate, .y = c->ff_gate, .y_stride = c->max_ff, .n = (int32_t)n },
+		{ .w = &L->ffn_up, .y = c->ff_up, .y_stride = c->max_ff, .n = (int32_t)n },
+	};
+	int quantized = 0;
+	for (int j = 0; j < 2; j++)
+		forward_mm_input(c, &mm[j], c->h, hp->n_embd, (int32_t)n, &quantized);
+	forward_mm_run(c, mm, 2);
+	forward_swiglu(c, n, hp->n_ff);
+	struct forward_mm d = { .w = &L->ffn_down, .y = c->ff_out, .y_stride = hp->n_embd, .n = (int32_t)n };
+	quantized = 0;
+	/* ff_gate rows are max_ff apart: quantize/point with that stride */
+	if (quant_type_uses_q8(d.w->type)) {
+		size_t nb = hp->n_ff / QUANT_QK;
+		for (uint32_t t = 0; t < n; t++)
+			quant_quantize_act(c->ff_gate + (size_t)t * c->max_ff, c->qa + t * nb, hp->n_ff);
+		d.x = c->qa;
+		d.x_stride = nb * sizeof(struct quant_block_q8_act);
+	} else {
+		d.x = c->ff_gate;
+		d.x_stride = c->max_ff * sizeof(float);
+	}
+	forward_mm_run(c, &d, 1);
+	for (size_t i = 0; i < (size_t)n * hp->n_embd; i++)
+		c->x[i] += c->ff_out[i];
+}
+
+/* Softmax over the router logits, top-k (ties to the lower index),
+ * optional renormalization of the k weights. */
+static void forward_route(const struct model_ctx *c, const float *logits, int32_t *sel, float *w)
+{
+	const struct model_hparams *hp = &c->m->hp;
+	uint32_t E = hp->n_expert, K = hp->n_expert_used;
+	float mx = -INFINITY, p[1024], sum = 0;
+	for (uint32_t e = 0; e < E; e++)
+		if (logits[e] > mx)
+			mx = logits[e];
+	for (uint32_t e = 0; e < E; e++) {
+		p[e] = expf(logits[e] - mx);
+		sum += p[e];
+	}
+	for (uint32_t e = 0; e < E; e++)
+		p[e] /= sum;
+	for (uint32_t k = 0; k < K; k++) {
+		int32_t best = -1;
+		for (uint32_t e = 0; e < E; e++) {
+			int taken = 0;
+			for (uint32_t j = 0; j < k; j++)
+				taken |= sel[j] == (int32_t)e;
+			if (!taken && (best < 0 || p[e] > p[best]))
+				best = (int32_t)e;
+		}
+		sel[k] = best;
+		w[k] = p[best];
+	}
+	if (c->m->arch->moe_renorm) {
+		float s = 0;
+		for (uint32_t k = 0; k < K; k++)
+			s += w[k];
+		for (uint32_t k = 0; k < K; k++)
+			w[k] /= s;
+	}
+}
+
+static void forward_ffn_moe(struct model_ctx *c, const struct model_layer *L, uint32_t n)
+{
+	const struct model *m = c->m;
+	const struct model_hparams *hp = &m->hp;
+	uint32_t E = hp->n_expert, K = hp->n_expert_used;
+	int64_t F = hp->n_ff_exp;
+
+	/* router (and the shared expert's gate) on the normalized input */
+	struct forward_mm r[2] = {
+		{ .w = &L->gate_inp, .y = c->router, .y_stride = E, .n = (int32_t)n },
+		{ .w = &L->gate_inp_shexp, .y = c->sh_gate, .y_stride = 1, .n = (int32_t)n },
+	};
+	int nr = m->arch->shared_expert ? 2 : 1, quantized = 0;
+	for (int j = 0; j < nr; j++)
+		forward_mm_input(c, &r[j], c->h, hp->n_embd, (int32_t)n, &quantized);
+	forward_mm_run(c, r, nr);
+	for (uint32_t t = 0; t < n; t++)
+		forward_route(c, c->router + (size_t)t * E, c->sel + t * K, c->selw + t * K);
+
+	/* group (token, slot) pairs by expert: counting sort */
+	memset(c->grp_fill, 0, E * sizeof *c->grp_fill);
+	for (uint32_t i = 0; i < n * K; i++)
+		c->grp_fill[c->sel[i]]++;
+	c->grp_start[0] = 0;
+	for (uint32_t e = 0; e < E; e++) {
+		c->grp_start[e + 1] = c->grp_start[e] + c->grp_fill[e];
+		c->grp_fill[e] = c->grp_start[e];
+	}
+	for (uint32_t i = 0; i < n * K; i++) {
+		int32_t e = c->sel[i], at = c->grp_fill[e]++;
+		c->grp_in[at] = (int32_t)(i / K);	/* token row of h */
+		c->grp_out[at] = (int32_t)i;		/* pair row */
+	}
+
+	struct forward_mm mm[2 * FORWARD_MAX_JOBS / 2];
+	int nj = 0;
+	quantized = 0;
+	for (uint32_t e = 0; e < E; e++) {
+		int32_t cnt = c->grp_start[e + 1] - c->grp_start[e];
+		if (!cnt)
+			continue;	/* unselected experts are never read */
+		const int32_t *in = c->grp_in + c->grp_start[e], *out = c->grp_out + c->grp_start[e];
+		mm[nj] = (struct forward_mm){ .w = &L->gate_exps, .mat = e, .in_idx = in, .out_idx = out, .n = cnt,
+			.y = c->ff_gate, .y_stride = c->max_ff };
+		forward_mm_input(c, &mm[nj], c->h, hp->n_embd, (int32_t)n, &quantized);
+		nj++;
+		mm[nj] = (struct forward_mm){ .w = &L->up_exps, .mat = e, .in_idx = in, .out_idx = out, .n = cnt,
+			.y = c->ff_up, .y_stride = c->max_ff };
+		forward_mm_input(c, &mm[nj], c->h, hp->n_embd, (int32_t)n, &quantized);
+		nj++;
+	}
+	int nsh = 0;
+	if (m->arch->shared_expert) {
+		/* the shared expert's rows follow the n*K pair rows */
+		mm[nj] = (struct forward_mm){ .w = &L->gate_shexp, .n = (int32_t)n,
+			.y = c->ff_gate + (size_t)n * K * c->max_ff, .y_stride = c->max_ff };
+		forward_mm_input(c, &mm[nj], c->h, hp->n_embd, (int32_t)n, &quantized);
+		nj++;
+		mm[nj] = (struct forward_mm){ .w = &L->up_shexp, .n = (int32_t)n,
+			.y = c->ff_up + (size_t)n * K * c->max_ff, .y_stride = c->max_ff };
+		forward_mm_input(c, &mm[nj], c->h, hp->n_embd, (int32_t)n, &quantized);
+		nj++;
+		nsh = (int)n;
+	}
+	forward_mm_run(c, mm, nj);
+	forward_swiglu(c, (size_t)n * K, (size_t)F);
+	if (nsh)
+		for (uint32_t t = 0; t < n; t++) {
+			float *g = c->ff_gate + ((size_t)n * K + t) * c->max_ff;
+			const float *u = c->ff_up + ((size_t)n * K + t) * c->max_ff;
+			for (uint32_t j = 0; j < hp->n_ff_shexp; j++)
+				g[j] = forward_silu(g[j]) * u[j];
+		}
+
+	/* down projections: input rows are pair rows of ff_gate */
+	int any_q8 = quant_type_uses_q8(L->down_exps.type), sh_q8 = nsh && quant_type_uses_q8(L->down_shexp.type);
+	size_t nb = (size_t)F / QUANT_QK, nbs = nsh ? hp->n_ff_shexp / QUANT_QK : 0;
+	if (any_q8)
+		for (uint32_t i = 0; i < n * K; i++)
+			quant_quantize_act(c->ff_gate + (size_t)i * c->max_ff, c->qa + i * nb, F);
+	/* the shared expert's q8 rows go after the experts' */
+	struct quant_block_q8_act *qsh = c->qa + (size_t)n * K * nb;
+	if (sh_q8)
+		for (uint32_t t = 0; t < n; t++)
+			quant_quantize_act(c->ff_gate + ((size_t)n * K + t) * c->max_ff, qsh + t * nbs, hp->n_ff_shexp);
+	nj = 0;
+	for (uint32_t e = 0; e < E; e++) {
+		int32_t cnt = c->grp_start[e + 1] - c->grp_start[e];
+		if (!cnt)
+			continue;
+		const int32_t *out = c->grp_out + c->grp_start[e];
+		mm[nj] = (struct forward_mm){ .w = &L->down_exps, .mat = e, .in_idx = out, .out_idx = out, .n = cnt,
+			.y = c->ff_out, .y_stride = hp->n_embd };
+		mm[nj].x = any_q8 ? (const void *)c->qa : (const void *)c->ff_gate;
+		mm[nj].x_stride = any_q8 ? nb * sizeof(struct quant_block_q8_act) : c->max_ff * sizeof(float);
+		nj++;
+	}
+	if (nsh) {
+		mm[nj] = (struct forward_mm){ .w = &L->down_shexp, .n = (int32_t)n,
+			.y = c->ff_out + (size_t)n * K * hp->n_embd, .y_stride = hp->n_embd };
+		mm[nj].x = sh_q8 ? (const void *)qsh : (const void *)(c->ff_gate + (size_t)n * K * c->max_ff);
+		mm[nj].x_stride = sh_q8 ? nbs * sizeof(struct quant_block_q8_act) : c->max_ff * sizeof(float);
+		nj++;
+	}
+	forward_mm_run(c, mm, nj);
+
+	for (uint32_t t = 0; t < n; t++) {
+		float *x = c->x + (size_t)t * hp->n_embd;
+		for (uint32_t k = 0; k < K; k++) {
+			const float *y = c->ff_out + ((size_t)t * K + k) * hp->n_embd;
+			float w = c->selw[t * K + k];
+			for (uint32_t i = 0; i < hp->n_embd; i++)
+				x[i] += w * y[i];
+		}
+		if (nsh) {
+			const float *y = c->ff_out + ((size_t)n * K + t) * hp->n_embd;
+			float g = 1.0f / (1.0f + expf(-c->sh_gate[t]));
+			for (uint32_t i = 0; i < hp->n_embd; i++)
+				x[i] += g * y[i];
+		}
+	}
+}
+
+/* ---------- context ---------- */
+
+static void forward_set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void forward_set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || !errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static void forward_set_level(struct model_ctx *c, enum simd_level l)
+{
+	c->simd = l;
+	for (uint32_t t = 0; t < QUANT_TYPE_COUNT; t++) {
+		c->dot[t] = quant_type_supported(t) ? simd_dot(t, c->simd) : NULL;
+		c->deq[t] = quant_type_supported(t) ? simd_dequant(t, c->simd) : NULL;
+	}
+	c->dot_f32 = simd_dot_f32(c->simd);
+	c->tile = simd_tile_4x4(c->simd);
+}
+
+void model_ctx_set_scalar(struct model_ctx *c, int scalar)
+{
+	forward_set_level(c, scalar ? SIMD_LEVEL_SCALAR : simd_detect());
+}
+
+int model_ctx_set_simd(struct model_ctx *c, const char *name)
+{
+	for (enum simd_level l = SIMD_LEVEL_SCALAR; l <= simd_detect(); l++)
+		if (strcmp(simd_level_name(l), name) == 0) {
+			forward_set_level(c, l);
+			return 0;
+		}
+	return -1;
+}
+
+static size_t forward_max(size_t a, size_t b)
+{
+	return a > b ? a : b;
+}
+
+struct model_ctx *model_ctx_new(struct model *m, uint32_t n_ctx, int n_threads, char *err, size_t errlen)
+{
+	const struct model_hparams *hp = &m->hp;
+	if (n_ctx == 0 || n_ctx > (1u << 20)) {
+		forward_set_err(err, errlen, "context size %u out of range", n_ctx);
+		return NULL;
+	}
+	if (n_threads < 1 || n_threads > 256) {
+		forward_set_err(err, errlen, "thread count %d out of range", n_threads);
+		return NULL;
+	}
+	struct model_ctx *c = calloc(1, sizeof *c);
+	if (!c) {
+		forward_set_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->m = m;
+	c->n_ctx = n_ctx;
+	model_ctx_set_scalar(c, 0);
+	size_t B = FORWARD_BATCH, K = hp->n_expert_used ? hp->n_expert_used : 1;
+	size_t qw = (size_t)hp->n_head * hp->head_dim, kw = (size_t)hp->n_head_kv * hp->head_dim;
+	size_t vw = (size_t)hp->n_head_kv * hp->head_dim_v, ow = (size_t)hp->n_head * hp->head_dim_v;
+	c->max_ff = forward_max(forward_max(hp->n_ff, hp->n_ff_exp), hp->n_ff_shexp);
+	size_t pair_rows = B * K + (m->arch->shared_expert ? B : 0);
+	size_t max_in = forward_max(forward_max(hp->n_embd, ow), c->max_ff);
+	c->qa_blocks = pair_rows * (max_in / QUANT_QK + 1);
+	c->pool = threadpool_new(n_threads);
+	c->rope_freq = calloc(hp->n_rot / 2 + 1, sizeof(float));
+	c->x = calloc(B * hp->n_embd, sizeof(float));
+	c->h = calloc(B * hp->n_embd, sizeof(float));
+	c->q = calloc(B * qw, sizeof(float));
+	c->k = calloc(B * kw, sizeof(float));
+	c->v = calloc(B * vw, sizeof(float));
+	c->att = calloc(B * ow, sizeof(float));
+	c->scores = calloc((size_t)n_threads * n_ctx, sizeof(float));
+	c->router = calloc(B * (hp->n_expert + 1), sizeof(float));
+	c->sel = calloc(B * K, sizeof(int32_t));
+	c->selw = calloc(B * K, sizeof(float));
+	c->ff_gate = calloc(pair_rows * c->max_ff, sizeof(float));
+	c->ff_up = calloc(pair_rows * c->max_ff, sizeof(float));
+	c->ff_out = calloc(pair_rows * hp->n_embd, sizeof(float));
+	c->sh_gate = calloc(B, sizeof(float));
+	c->grp_in = calloc(B * K, sizeof(int32_t));
+	c->grp_out = calloc(B * K, sizeof(int32_t));
+	c->grp_start = calloc(hp->n_expert + 2, sizeof(int32_t));
+	c->grp_fill = calloc(hp->n_expert + 1, sizeof(int32_t));
+	c->qa = calloc(c->qa_blocks, sizeof(struct quant_block_q8_act));
+	c->rowbuf_len = 4 * max_in;
+	c->rowbuf = calloc((size_t)n_threads * c->rowbuf_len, sizeof(float));
+	if (!c->pool || !c->rope_freq || !c->x || !c->h || !c->q || !c->k || !c->v || !c->att || !c->scores ||
+	    !c->router || !c->sel || !c->selw || !c->ff_gate || !c->ff_up || !c->ff_out || !c->sh_gate ||
+	    !c->grp_in || !c->grp_out || !c->grp_start || !c->grp_fill || !c->qa || !c->rowbuf ||
+	    kvcache_init(&c->kv, hp->n_layer, n_ctx, kw, vw) < 0) {
+		model_ctx_free(c);
+		forward_set_err(err, errlen, "out of memory for a context of %u tokens", n_ctx);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < hp->n_rot / 2; i++)
+		c->rope_freq[i] = (float)pow((double)hp->rope_base, -2.0 * i / (double)hp->n_rot);
+	return c;
+}
+
+/* Scratch that held prompt-derived activations is wiped before release. */
+static void forward_free_wiped(void *p, size_t n)
+{
+	if (p)
+		explicit_bzero(p, n);
+	free(p);
+}
+
+void model_ctx_free(struct model_ctx *c)
+{
+	if (!c)
+		return;
+	const struct model_hparams *hp = &c->m->hp;
+	size_t B = FORWARD_BATCH, K = hp->n_expert_used ? hp->n_expert_used : 1;
+	size_t pair_rows = B * K + (c->m->arch->shared_expert ? B : 0);
+	threadpool_free(c->pool);
+	kvcache_free(&c->kv);
+	free(c->rope_freq);
+	forward_free_wiped(c->x, B * hp->n_embd * sizeof(float));
+	forward_free_wiped(c->h, B * hp->n_embd * sizeof(float));
+	forward_free_wiped(c->q, B * hp->n_head * hp->head_dim * sizeof(float));
+	forward_free_wiped(c->k, B * hp->n_head_kv * hp->head_dim * sizeof(float));
+	forward_free_wiped(c->v, B * hp->n_head_kv * hp->head_dim_v * sizeof(float));
+	forward_free_wiped(c->att, B * hp->n_head * hp->head_dim_v * sizeof(float));
+	free(c->scores);
+	free(c->router);
+	free(c->sel);
+	free(c->selw);
+	forward_free_wiped(c->ff_gate, pair_rows * c->max_ff * sizeof(float));
+	forward_free_wiped(c->ff_up, pair_rows * c->max_ff * sizeof(float));
+	forward_free_wiped(c->ff_out, pair_rows * hp->n_embd * sizeof(float));
+	free(c->sh_gate);
+	free(c->grp_in);
+	free(c->grp_out);
+	free(c->grp_start);
+	free(c->grp_fill);
+	forward_free_wiped(c->qa, c->qa_blocks * sizeof(struct quant_block_q8_act));
+	free(c->rowbuf);
+	free(c);
+}
+
+void model_ctx_reset(struct model_ctx *c)
+{
+	c->pos = 0;
+}
+
+uint32_t model_ctx_pos(const struct model_ctx *c)
+{
+	return c->pos;
+}
+
+/* Final norm and output projection for n rows of x into logits rows. */
+static void forward_logits(struct model_ctx *c, const float *x, uint32_t n, float *logits)
+{
+	const struct model_hparams *hp = &c->m->hp;
+	for (uint32_t t = 0; t < n; t++)
+		forward_rmsnorm(c->h + (size_t)t * hp->n_embd, x + (size_t)t * hp->n_embd,
+			(const float *)c->m->output_norm.data, hp->n_embd, hp->rms_eps);
+	struct forward_mm o = { .w = &c->m->output, .y = logits, .y_stride = hp->n_vocab, .n = (int32_t)n };
+	int quantized = 0;
+	forward_mm_input(c, &o, c->h, hp->n_embd, (int32_t)n, &quantized);
+	forward_mm_run(c, &o, 1);
+}
+
+static int forward_batch(struct model_ctx *c, const int32_t *tokens, uint32_t n, float *logits, int all_logits,
+	char *err, size_t errlen)
+{
+	const struct model *m = c->m;
+	const struct model_hparams *hp = &m->hp;
+	for (uint32_t t = 0; t < n; t++) {
+		if (tokens[t] < 0 || (uint32_t)tokens[t] >= hp->n_vocab) {
+			forward_set_err(err, errlen, "token id %d out of range (vocabulary %u)", tokens[t], hp->n_vocab);
+			return -1;
+		}
+		const uint8_t *row = m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_bytes;
+		quant_dequantize_row(m->tok_embd.type, row, c->x + (size_t)t * hp->n_embd, hp->n_embd);
+	}
+	for (uint32_t il = 0; il < hp->n_layer; il++) {
+		const struct model_layer *L = &m->layers[il];
+		forward_attention(c, il, n);
+		for (uint32_t t = 0; t < n; t++)
+			forward_rmsnorm(c->h + (size_t)t * hp->n_embd, c->x + (size_t)t * hp->n_embd,
+				(const float *)L->ffn_norm.data, hp->n_embd, hp->rms_eps);
+		if (L->is_moe)
+			forward_ffn_moe(c, L, n);
+		else
+			forward_ffn_dense(c, L, n);
+	}
+	c->pos += n;
+	if (all_logits)
+		forward_logits(c, c->x, n, logits);
+	else if (logits)
+		forward_logits(c, c->x + (size_t)(n - 1) * hp->n_embd, 1, logits);
+	return 0;
+}
+
+int model_forward(struct model_ctx *c, const int32_t *tokens, uint32_t n, float *logits, int all_logits,
+	char *err, size_t errlen)
+{
+	if (n == 0) {
+		forward_set_err(err, errlen, "no tokens");
+		return -1;
+	}
+	if (n > c->n_ctx - c->pos) {
+		forward_set_err(err, errlen, "context full (%u + %u tokens > %u)", c->pos, n, c->n_ctx);
+		return -1;
+	}
+	size_t nv = c->m->hp.n_vocab;
+	for (uint32_t done = 0; done < n;) {
+		uint32_t b = n - done > FORWARD_BATCH ? FORWARD_BATCH : n - done;
+		int last = done + b == n;
+		float *out = all_logits ? logits + (size_t)done * nv : (last ? logits : NULL);
+		if (forward_batch(c, tokens + done, b, out, all_logits, err, errlen) < 0)
+			return -1;
+		done += b;
+	}
+	return 0;
+}

@@ -1,0 +1,103 @@
+/* Weight types: GGUF/ggml block layouts, (de)quantization and dot products.
+ * Layouts follow ggml-common.h exactly; _Static_assert pins every size. */
+#ifndef HAFEN_ENGINE_QUANT_H
+#define HAFEN_ENGINE_QUANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum quant_type {
+	QUANT_TYPE_F32 = 0,
+	QUANT_TYPE_F16 = 1,
+	QUANT_TYPE_Q4_0 = 2,
+	QUANT_TYPE_Q4_1 = 3,
+	QUANT_TYPE_Q5_0 = 6,
+	QUANT_TYPE_Q5_1 = 7,
+	QUANT_TYPE_Q8_0 = 8,
+	QUANT_TYPE_Q8_1 = 9,
+	QUANT_TYPE_Q2_K = 10,
+	QUANT_TYPE_Q3_K = 11,
+	QUANT_TYPE_Q4_K = 12,
+	QUANT_TYPE_Q5_K = 13,
+	QUANT_TYPE_Q6_K = 14,
+	QUANT_TYPE_Q8_K = 15,
+	QUANT_TYPE_I8 = 24,
+	QUANT_TYPE_I16 = 25,
+	QUANT_TYPE_I32 = 26,
+	QUANT_TYPE_I64 = 27,
+	QUANT_TYPE_F64 = 28,
+	QUANT_TYPE_BF16 = 30,
+	QUANT_TYPE_COUNT = 40
+};
+
+#define QUANT_QK 32	/* values per block of the legacy quants */
+#define QUANT_QK_K 256	/* values per K-quant super-block */
+
+struct quant_block_q4_0 {
+	uint16_t d;		/* f16 scale */
+	uint8_t qs[QUANT_QK / 2];	/* y[j] = ((qs[j]&15)-8)d, y[j+16] = ((qs[j]>>4)-8)d */
+};
+_Static_assert(sizeof(struct quant_block_q4_0) == 18, "q4_0 block");
+
+struct quant_block_q5_0 {
+	uint16_t d;
+	uint8_t qh[4];		/* bit j: 5th bit of value j */
+	uint8_t qs[QUANT_QK / 2];
+};
+_Static_assert(sizeof(struct quant_block_q5_0) == 22, "q5_0 block");
+
+struct quant_block_q8_0 {
+	uint16_t d;
+	int8_t qs[QUANT_QK];
+};
+_Static_assert(sizeof(struct quant_block_q8_0) == 34, "q8_0 block");
+
+struct quant_block_q4_k {
+	uint16_t d;		/* super-block scale for the 6-bit scales */
+	uint16_t dmin;		/* super-block scale for the 6-bit mins */
+	uint8_t scales[12];	/* 8 scales and 8 mins, 6 bits each */
+	uint8_t qs[QUANT_QK_K / 2];
+};
+_Static_assert(sizeof(struct quant_block_q4_k) == 144, "q4_K block");
+
+struct quant_block_q6_k {
+	uint8_t ql[QUANT_QK_K / 2];	/* low 4 bits */
+	uint8_t qh[QUANT_QK_K / 4];	/* high 2 bits */
+	int8_t scales[QUANT_QK_K / 16];
+	uint16_t d;
+};
+_Static_assert(sizeof(struct quant_block_q6_k) == 210, "q6_K block");
+
+/* Activations quantized for the integer dot products of Q4_0/Q5_0/Q8_0
+ * (float scale so that the product sums stay exact integers per block). */
+struct quant_block_q8_act {
+	float d;
+	int8_t qs[QUANT_QK];
+};
+
+float quant_f16_to_f32(uint16_t h);
+uint16_t quant_f32_to_f16(float f);
+float quant_bf16_to_f32(uint16_t h);
+uint16_t quant_f32_to_bf16(float f);
+
+/* 1 when the forward pass can compute with this type. */
+int quant_type_supported(uint32_t type);
+/* Bytes of one row of n values (n a multiple of the block size). */
+size_t quant_row_size(uint32_t type, int64_t n);
+
+/* Dequantize n values (one row or more). */
+int quant_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n);
+/* Quantize n values into dst (quant_row_size bytes); for make-model. */
+int quant_quantize_row(uint32_t type, const float *src, void *dst, int64_t n);
+
+/* Does this weight type take activations quantized to Q8 blocks? */
+int quant_type_uses_q8(uint32_t type);
+void quant_quantize_act(const float *x, struct quant_block_q8_act *q, int64_t n);
+
+/* Dot product of one weight row with x (float or q8-quantized activations,
+ * as quant_type_uses_q8 says).  Scalar reference kernels; simd.h picks the
+ * fastest at run time. */
+typedef float (*quant_dot_fn)(const void *row, const void *x, int64_t n);
+quant_dot_fn quant_dot_scalar(uint32_t type);
+
+#endif

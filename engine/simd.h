@@ -1,0 +1,29 @@
+/* Runtime-dispatched kernels: AVX-512, AVX2 or the scalar ones in quant.c,
+ * picked once per context from what the CPU reports. */
+#ifndef HAFEN_ENGINE_SIMD_H
+#define HAFEN_ENGINE_SIMD_H
+
+#include "engine/quant.h"
+
+enum simd_level {
+	SIMD_LEVEL_SCALAR,
+	SIMD_LEVEL_AVX2,
+	SIMD_LEVEL_AVX512,
+};
+
+enum simd_level simd_detect(void);
+const char *simd_level_name(enum simd_level l);
+/* Best dot product for a weight type at or below the given level. */
+quant_dot_fn simd_dot(uint32_t type, enum simd_level l);
+/* Float dot product (attention). */
+typedef float (*simd_dot_f32_fn)(const float *a, const float *b, int64_t n);
+simd_dot_f32_fn simd_dot_f32(enum simd_level l);
+/* 4x4 tile for batched matmuls: out[4*r + t] = w[r] . x[t] for 4 weight rows
+ * (n floats each, consecutive) and 4 activation rows; n % 16 == 0. */
+/* Dequantize n values (whole blocks) of a weight type into f32. */
+typedef void (*simd_dequant_fn)(const void *src, float *dst, int64_t n);
+simd_dequant_fn simd_dequant(uint32_t type, enum simd_level l);
+typedef void (*simd_tile_fn)(const float *w, const float *const *x, int64_t n, float *out);
+simd_tile_fn simd_tile_4x4(enum simd_level l);
+
+#endif

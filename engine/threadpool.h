@@ -1,0 +1,19 @@
+/* A fixed pool of worker threads running parallel-for regions: the calling
+ * thread takes part, tasks are handed out by an atomic counter. */
+#ifndef HAFEN_ENGINE_THREADPOOL_H
+#define HAFEN_ENGINE_THREADPOOL_H
+
+#include <stdint.h>
+
+struct threadpool;
+/* Run task number `task` on worker `thread` (0 = the caller). */
+typedef void (*threadpool_fn)(void *ctx, int64_t task, int thread);
+
+/* n_threads counts the caller; 1 means no extra threads. */
+struct threadpool *threadpool_new(int n_threads);
+void threadpool_free(struct threadpool *p);
+int threadpool_size(const struct threadpool *p);
+/* Run fn for tasks 0..n_tasks-1 and return when all are done. */
+void threadpool_run(struct threadpool *p, threadpool_fn fn, void *ctx, int64_t n_tasks);
+
+#endif
