@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/errmsg.h"
 #include "engine/chat_template.h"
 
 #define CHAT_TEMPLATE_DS_EOS "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"
@@ -45,19 +46,6 @@ static const struct {
 	{ "[INST]", NULL, CHAT_TEMPLATE_KIND_MISTRAL },
 	{ "User: ", "Assistant:", CHAT_TEMPLATE_KIND_DEEPSEEK2 },
 };
-
-static void chat_template_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void chat_template_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int chat_template_contains(const char *hay, size_t n, const char *needle)
 {
@@ -107,13 +95,13 @@ int chat_template_select(const char *name, const char *tmpl, size_t tmpl_len,
 	if (name) {
 		if (chat_template_from_name(name, kind) == 0)
 			return 0;
-		chat_template_err(err, errlen, "unknown chat template name '%.32s' "
+		engine_errf(err, errlen, "unknown chat template name '%.32s' "
 		    "(known: chatml, mistral, deepseek2, deepseek3, llama3)", name);
 		return -1;
 	}
 	if (chat_template_detect(tmpl, tmpl_len, kind) == 0)
 		return 0;
-	chat_template_err(err, errlen, "%s; name the format (chatml, mistral, deepseek2, deepseek3, llama3)",
+	engine_errf(err, errlen, "%s; name the format (chatml, mistral, deepseek2, deepseek3, llama3)",
 	    tmpl ? "the model's chat template is not one we recognise" : "the model has no chat template");
 	return -1;
 }
@@ -331,17 +319,17 @@ int chat_template_apply(enum chat_template_kind kind, const struct chat_message 
 
 	memset(out, 0, sizeof *out);
 	if ((size_t)kind >= sizeof chat_template_names / sizeof chat_template_names[0]) {
-		chat_template_err(err, errlen, "unknown chat template kind");
+		engine_errf(err, errlen, "unknown chat template kind");
 		return -1;
 	}
 	for (size_t i = 0; i < n_msgs; i++) {
 		enum chat_template_role role;
 		if (chat_template_role_of(msgs[i].role, &role) != 0) {
-			chat_template_err(err, errlen, "messages[%zu].role: expected one of system, user, assistant", i);
+			engine_errf(err, errlen, "messages[%zu].role: expected one of system, user, assistant", i);
 			goto fail;
 		}
 		if (!msgs[i].content && msgs[i].content_len) {
-			chat_template_err(err, errlen, "messages[%zu].content: missing", i);
+			engine_errf(err, errlen, "messages[%zu].content: missing", i);
 			goto fail;
 		}
 		/* Mixtral has no system turn: fold it into the next user turn */
@@ -373,7 +361,7 @@ int chat_template_apply(enum chat_template_kind kind, const struct chat_message 
 		goto oom;
 	return 0;
 oom:
-	chat_template_err(err, errlen, "out of memory rendering the chat prompt");
+	engine_errf(err, errlen, "out of memory rendering the chat prompt");
 fail:
 	chat_prompt_free(out);
 	return -1;

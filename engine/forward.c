@@ -5,6 +5,7 @@
  * expert are grouped so that each selected expert's matrices are read once
  * per batch, never for unselected experts.  All scratch memory is allocated
  * when the context is created; a forward call allocates nothing. */
+#include "engine/errmsg.h"
 #include "engine/kvcache.h"
 #include "engine/model.h"
 #include "engine/quant.h"
@@ -538,17 +539,6 @@ static void forward_ffn_moe(struct model_ctx *c, const struct model_layer *L, ui
 
 /* ---------- context ---------- */
 
-static void forward_set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void forward_set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static void forward_set_level(struct model_ctx *c, enum simd_level l)
 {
 	c->simd = l;
@@ -584,16 +574,16 @@ struct model_ctx *model_ctx_new(struct model *m, uint32_t n_ctx, int n_threads, 
 {
 	const struct model_hparams *hp = &m->hp;
 	if (n_ctx == 0 || n_ctx > (1u << 20)) {
-		forward_set_err(err, errlen, "context size %u out of range", n_ctx);
+		engine_errf(err, errlen, "context size %u out of range", n_ctx);
 		return NULL;
 	}
 	if (n_threads < 1 || n_threads > 256) {
-		forward_set_err(err, errlen, "thread count %d out of range", n_threads);
+		engine_errf(err, errlen, "thread count %d out of range", n_threads);
 		return NULL;
 	}
 	struct model_ctx *c = calloc(1, sizeof *c);
 	if (!c) {
-		forward_set_err(err, errlen, "out of memory");
+		engine_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	c->m = m;
@@ -634,7 +624,7 @@ struct model_ctx *model_ctx_new(struct model *m, uint32_t n_ctx, int n_threads, 
 	    !c->grp_in || !c->grp_out || !c->grp_start || !c->grp_fill || !c->qa || !c->rowbuf ||
 	    kvcache_init(&c->kv, hp->n_layer, n_ctx, kw, vw) < 0) {
 		model_ctx_free(c);
-		forward_set_err(err, errlen, "out of memory for a context of %u tokens", n_ctx);
+		engine_errf(err, errlen, "out of memory for a context of %u tokens", n_ctx);
 		return NULL;
 	}
 	for (uint32_t i = 0; i < hp->n_rot / 2; i++)
@@ -713,7 +703,7 @@ static int forward_batch(struct model_ctx *c, const int32_t *tokens, uint32_t n,
 	const struct model_hparams *hp = &m->hp;
 	for (uint32_t t = 0; t < n; t++) {
 		if (tokens[t] < 0 || (uint32_t)tokens[t] >= hp->n_vocab) {
-			forward_set_err(err, errlen, "token id %d out of range (vocabulary %u)", tokens[t], hp->n_vocab);
+			engine_errf(err, errlen, "token id %d out of range (vocabulary %u)", tokens[t], hp->n_vocab);
 			return -1;
 		}
 		const uint8_t *row = m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_bytes;
@@ -742,11 +732,11 @@ int model_forward(struct model_ctx *c, const int32_t *tokens, uint32_t n, float 
 	char *err, size_t errlen)
 {
 	if (n == 0) {
-		forward_set_err(err, errlen, "no tokens");
+		engine_errf(err, errlen, "no tokens");
 		return -1;
 	}
 	if (n > c->n_ctx - c->pos) {
-		forward_set_err(err, errlen, "context full (%u + %u tokens > %u)", c->pos, n, c->n_ctx);
+		engine_errf(err, errlen, "context full (%u + %u tokens > %u)", c->pos, n, c->n_ctx);
 		return -1;
 	}
 	size_t nv = c->m->hp.n_vocab;

@@ -1,4 +1,5 @@
 /* GGUF v3 reader and writer; see gguf.h and ggml docs/gguf.md for the format. */
+#include "engine/errmsg.h"
 #include "engine/gguf.h"
 
 #include <errno.h>
@@ -29,17 +30,6 @@ struct gguf_cursor {
 	size_t size;
 	size_t pos;
 };
-
-static void gguf_set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void gguf_set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int gguf_cursor_take(struct gguf_cursor *c, size_t n, const uint8_t **out)
 {
@@ -102,11 +92,11 @@ static int gguf_parse_kv(struct gguf_cursor *c, struct gguf_kv *kv, char *err, s
 	uint32_t t;
 	kv->key = gguf_cursor_name(c);
 	if (!kv->key) {
-		gguf_set_err(err, errlen, "kv %llu: bad or truncated key", (unsigned long long)idx);
+		engine_errf(err, errlen, "kv %llu: bad or truncated key", (unsigned long long)idx);
 		return -1;
 	}
 	if (gguf_cursor_u32(c, &t) < 0 || t >= GGUF_TYPE_COUNT) {
-		gguf_set_err(err, errlen, "kv '%s': bad or truncated value type", kv->key);
+		engine_errf(err, errlen, "kv '%s': bad or truncated value type", kv->key);
 		return -1;
 	}
 	kv->type = (enum gguf_type)t;
@@ -115,11 +105,11 @@ static int gguf_parse_kv(struct gguf_cursor *c, struct gguf_kv *kv, char *err, s
 		uint32_t et;
 		uint64_t n;
 		if (gguf_cursor_u32(c, &et) < 0 || et >= GGUF_TYPE_COUNT || et == GGUF_TYPE_ARRAY) {
-			gguf_set_err(err, errlen, "kv '%s': bad array element type", kv->key);
+			engine_errf(err, errlen, "kv '%s': bad array element type", kv->key);
 			return -1;
 		}
 		if (gguf_cursor_u64(c, &n) < 0) {
-			gguf_set_err(err, errlen, "kv '%s': truncated array count", kv->key);
+			engine_errf(err, errlen, "kv '%s': truncated array count", kv->key);
 			return -1;
 		}
 		kv->arr_type = (enum gguf_type)et;
@@ -129,18 +119,18 @@ static int gguf_parse_kv(struct gguf_cursor *c, struct gguf_kv *kv, char *err, s
 		if (et == GGUF_TYPE_STRING) {
 			/* every string takes at least its 8-byte length */
 			if (n > (c->size - c->pos) / 8) {
-				gguf_set_err(err, errlen, "kv '%s': array count %llu exceeds file size", kv->key, (unsigned long long)n);
+				engine_errf(err, errlen, "kv '%s': array count %llu exceeds file size", kv->key, (unsigned long long)n);
 				return -1;
 			}
 			kv->str_off = malloc((size_t)(n ? n : 1) * sizeof *kv->str_off);
 			if (!kv->str_off) {
-				gguf_set_err(err, errlen, "kv '%s': out of memory", kv->key);
+				engine_errf(err, errlen, "kv '%s': out of memory", kv->key);
 				return -1;
 			}
 			for (uint64_t i = 0; i < n; i++) {
 				kv->str_off[i] = c->pos - start;
 				if (gguf_cursor_skip_str(c) < 0) {
-					gguf_set_err(err, errlen, "kv '%s': string %llu truncated", kv->key, (unsigned long long)i);
+					engine_errf(err, errlen, "kv '%s': string %llu truncated", kv->key, (unsigned long long)i);
 					return -1;
 				}
 			}
@@ -148,7 +138,7 @@ static int gguf_parse_kv(struct gguf_cursor *c, struct gguf_kv *kv, char *err, s
 			size_t es = gguf_scalar_size[et];
 			const uint8_t *b;
 			if (n > (c->size - c->pos) / es || gguf_cursor_take(c, (size_t)n * es, &b) < 0) {
-				gguf_set_err(err, errlen, "kv '%s': array of %llu exceeds file size", kv->key, (unsigned long long)n);
+				engine_errf(err, errlen, "kv '%s': array of %llu exceeds file size", kv->key, (unsigned long long)n);
 				return -1;
 			}
 		}
@@ -159,13 +149,13 @@ static int gguf_parse_kv(struct gguf_cursor *c, struct gguf_kv *kv, char *err, s
 	size_t start = c->pos;
 	if (kv->type == GGUF_TYPE_STRING) {
 		if (gguf_cursor_skip_str(c) < 0) {
-			gguf_set_err(err, errlen, "kv '%s': string truncated", kv->key);
+			engine_errf(err, errlen, "kv '%s': string truncated", kv->key);
 			return -1;
 		}
 	} else {
 		const uint8_t *b;
 		if (gguf_cursor_take(c, gguf_scalar_size[kv->type], &b) < 0) {
-			gguf_set_err(err, errlen, "kv '%s': value truncated", kv->key);
+			engine_errf(err, errlen, "kv '%s': value truncated", kv->key);
 			return -1;
 		}
 	}
@@ -177,11 +167,11 @@ static int gguf_parse_tensor(struct gguf_cursor *c, struct gguf_tensor *t, char 
 {
 	t->name = gguf_cursor_name(c);
 	if (!t->name) {
-		gguf_set_err(err, errlen, "tensor %llu: bad or truncated name", (unsigned long long)idx);
+		engine_errf(err, errlen, "tensor %llu: bad or truncated name", (unsigned long long)idx);
 		return -1;
 	}
 	if (gguf_cursor_u32(c, &t->n_dims) < 0 || t->n_dims < 1 || t->n_dims > GGUF_MAX_DIMS) {
-		gguf_set_err(err, errlen, "tensor '%s': bad number of dimensions", t->name);
+		engine_errf(err, errlen, "tensor '%s': bad number of dimensions", t->name);
 		return -1;
 	}
 	for (int d = 0; d < GGUF_MAX_DIMS; d++)
@@ -189,35 +179,35 @@ static int gguf_parse_tensor(struct gguf_cursor *c, struct gguf_tensor *t, char 
 	for (uint32_t d = 0; d < t->n_dims; d++) {
 		uint64_t v;
 		if (gguf_cursor_u64(c, &v) < 0 || v == 0 || v > (uint64_t)INT64_MAX) {
-			gguf_set_err(err, errlen, "tensor '%s': bad dimension %u", t->name, d);
+			engine_errf(err, errlen, "tensor '%s': bad dimension %u", t->name, d);
 			return -1;
 		}
 		t->ne[d] = (int64_t)v;
 	}
 	if (gguf_cursor_u32(c, &t->type) < 0 || gguf_type_block_size(t->type) == 0) {
-		gguf_set_err(err, errlen, "tensor '%s': unsupported or truncated type", t->name);
+		engine_errf(err, errlen, "tensor '%s': unsupported or truncated type", t->name);
 		return -1;
 	}
 	if (gguf_cursor_u64(c, &t->offset) < 0) {
-		gguf_set_err(err, errlen, "tensor '%s': truncated offset", t->name);
+		engine_errf(err, errlen, "tensor '%s': truncated offset", t->name);
 		return -1;
 	}
 	/* element count and byte size, overflow-checked */
 	uint64_t nel = 1;
 	for (int d = 0; d < GGUF_MAX_DIMS; d++) {
 		if (__builtin_mul_overflow(nel, (uint64_t)t->ne[d], &nel)) {
-			gguf_set_err(err, errlen, "tensor '%s': element count overflows", t->name);
+			engine_errf(err, errlen, "tensor '%s': element count overflows", t->name);
 			return -1;
 		}
 	}
 	uint64_t bv = gguf_type_block_values(t->type), bs = gguf_type_block_size(t->type), sz;
 	if ((uint64_t)t->ne[0] % bv) {
-		gguf_set_err(err, errlen, "tensor '%s': row of %lld is not a multiple of the %s block (%llu)",
+		engine_errf(err, errlen, "tensor '%s': row of %lld is not a multiple of the %s block (%llu)",
 			t->name, (long long)t->ne[0], gguf_type_name(t->type), (unsigned long long)bv);
 		return -1;
 	}
 	if (__builtin_mul_overflow(nel / bv, bs, &sz) || sz > SIZE_MAX) {
-		gguf_set_err(err, errlen, "tensor '%s': size overflows", t->name);
+		engine_errf(err, errlen, "tensor '%s': size overflows", t->name);
 		return -1;
 	}
 	t->size = (size_t)sz;
@@ -231,27 +221,27 @@ static int gguf_parse(struct gguf_file *g, char *err, size_t errlen)
 	uint64_t n_tensors, n_kv;
 
 	if (gguf_cursor_take(&c, 4, &magic) < 0 || memcmp(magic, "GGUF", 4) != 0) {
-		gguf_set_err(err, errlen, "not a GGUF file (bad magic)");
+		engine_errf(err, errlen, "not a GGUF file (bad magic)");
 		return -1;
 	}
 	if (gguf_cursor_u32(&c, &g->version) < 0 || g->version != 3) {
-		gguf_set_err(err, errlen, "unsupported GGUF version %u (need 3)", g->version);
+		engine_errf(err, errlen, "unsupported GGUF version %u (need 3)", g->version);
 		return -1;
 	}
 	if (gguf_cursor_u64(&c, &n_tensors) < 0 || gguf_cursor_u64(&c, &n_kv) < 0) {
-		gguf_set_err(err, errlen, "truncated header");
+		engine_errf(err, errlen, "truncated header");
 		return -1;
 	}
 	/* a KV takes >= 8+1+4+1 bytes, a tensor info >= 8+1+4+8+4+8 */
 	if (n_kv > (g->size - c.pos) / 14 || n_tensors > (g->size - c.pos) / 33) {
-		gguf_set_err(err, errlen, "header counts (%llu tensors, %llu kv) exceed file size",
+		engine_errf(err, errlen, "header counts (%llu tensors, %llu kv) exceed file size",
 			(unsigned long long)n_tensors, (unsigned long long)n_kv);
 		return -1;
 	}
 	g->kv = calloc(n_kv ? n_kv : 1, sizeof *g->kv);
 	g->tensors = calloc(n_tensors ? n_tensors : 1, sizeof *g->tensors);
 	if (!g->kv || !g->tensors) {
-		gguf_set_err(err, errlen, "out of memory");
+		engine_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	for (uint64_t i = 0; i < n_kv; i++) {
@@ -260,7 +250,7 @@ static int gguf_parse(struct gguf_file *g, char *err, size_t errlen)
 			return -1;
 		for (uint64_t j = 0; j < i; j++)
 			if (strcmp(g->kv[j].key, g->kv[i].key) == 0) {
-				gguf_set_err(err, errlen, "duplicate key '%s'", g->kv[i].key);
+				engine_errf(err, errlen, "duplicate key '%s'", g->kv[i].key);
 				return -1;
 			}
 	}
@@ -270,7 +260,7 @@ static int gguf_parse(struct gguf_file *g, char *err, size_t errlen)
 		uint32_t a;
 		/* >= 8 keeps every tensor aligned for its element type */
 		if (gguf_get_u32(g, "general.alignment", &a) < 0 || a < 8 || (a & (a - 1)) || a > 65536) {
-			gguf_set_err(err, errlen, "general.alignment must be a power of two u32 between 8 and 65536");
+			engine_errf(err, errlen, "general.alignment must be a power of two u32 between 8 and 65536");
 			return -1;
 		}
 		g->alignment = a;
@@ -283,11 +273,11 @@ static int gguf_parse(struct gguf_file *g, char *err, size_t errlen)
 	size_t data_off = c.pos;
 	size_t rem = data_off % g->alignment;
 	if (rem && __builtin_add_overflow(data_off, g->alignment - rem, &data_off)) {
-		gguf_set_err(err, errlen, "data offset overflows");
+		engine_errf(err, errlen, "data offset overflows");
 		return -1;
 	}
 	if (n_tensors && data_off > g->size) {
-		gguf_set_err(err, errlen, "file truncated before tensor data");
+		engine_errf(err, errlen, "file truncated before tensor data");
 		return -1;
 	}
 	g->data_offset = data_off;
@@ -295,19 +285,19 @@ static int gguf_parse(struct gguf_file *g, char *err, size_t errlen)
 	for (uint64_t i = 0; i < n_tensors; i++) {
 		struct gguf_tensor *t = &g->tensors[i];
 		if (t->offset % g->alignment) {
-			gguf_set_err(err, errlen, "tensor '%s': offset %llu not aligned to %u", t->name,
+			engine_errf(err, errlen, "tensor '%s': offset %llu not aligned to %u", t->name,
 				(unsigned long long)t->offset, g->alignment);
 			return -1;
 		}
 		if (t->offset > data_size || t->size > data_size - t->offset) {
-			gguf_set_err(err, errlen, "tensor '%s': data [%llu, +%zu) beyond end of file (truncated?)",
+			engine_errf(err, errlen, "tensor '%s': data [%llu, +%zu) beyond end of file (truncated?)",
 				t->name, (unsigned long long)t->offset, t->size);
 			return -1;
 		}
 		t->data = g->base + data_off + t->offset;
 		for (uint64_t j = 0; j < i; j++)
 			if (strcmp(g->tensors[j].name, t->name) == 0) {
-				gguf_set_err(err, errlen, "duplicate tensor '%s'", t->name);
+				engine_errf(err, errlen, "duplicate tensor '%s'", t->name);
 				return -1;
 			}
 	}
@@ -318,7 +308,7 @@ struct gguf_file *gguf_open_memory(const void *buf, size_t len, char *err, size_
 {
 	struct gguf_file *g = calloc(1, sizeof *g);
 	if (!g) {
-		gguf_set_err(err, errlen, "out of memory");
+		engine_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	g->base = buf;
@@ -334,25 +324,25 @@ struct gguf_file *gguf_open(const char *path, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		gguf_set_err(err, errlen, "%s: %s", path, strerror(errno));
+		engine_errf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
-		gguf_set_err(err, errlen, "%s: not a regular non-empty file", path);
+		engine_errf(err, errlen, "%s: not a regular non-empty file", path);
 		close(fd);
 		return NULL;
 	}
 	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (m == MAP_FAILED) {
-		gguf_set_err(err, errlen, "%s: mmap: %s", path, strerror(errno));
+		engine_errf(err, errlen, "%s: mmap: %s", path, strerror(errno));
 		return NULL;
 	}
 	char e2[200] = "";
 	struct gguf_file *g = gguf_open_memory(m, (size_t)st.st_size, e2, sizeof e2);
 	if (!g) {
-		gguf_set_err(err, errlen, "%s: %s", path, e2);
+		engine_errf(err, errlen, "%s: %s", path, e2);
 		munmap(m, (size_t)st.st_size);
 		return NULL;
 	}
@@ -729,7 +719,7 @@ int gguf_writer_write(struct gguf_writer *w, gguf_write_fn wr, gguf_fill_fn fill
 	const size_t align = GGUF_DEFAULT_ALIGNMENT;
 	static const uint8_t zeros[GGUF_DEFAULT_ALIGNMENT];
 	if (w->failed) {
-		gguf_set_err(err, errlen, "out of memory while building metadata");
+		engine_errf(err, errlen, "out of memory while building metadata");
 		return -1;
 	}
 	/* header + KV + tensor infos go in the same buffer, after the KV */
@@ -751,7 +741,7 @@ int gguf_writer_write(struct gguf_writer *w, gguf_write_fn wr, gguf_fill_fn fill
 	}
 	if (w->failed) {
 		w->kv_len = kv_end;
-		gguf_set_err(err, errlen, "out of memory while building tensor infos");
+		engine_errf(err, errlen, "out of memory while building tensor infos");
 		return -1;
 	}
 	uint8_t head[24];
@@ -765,29 +755,29 @@ int gguf_writer_write(struct gguf_writer *w, gguf_write_fn wr, gguf_fill_fn fill
 	size_t pos = sizeof head + w->kv_len;
 	w->kv_len = kv_end;	/* the writer stays reusable */
 	if (r) {
-		gguf_set_err(err, errlen, "write failed");
+		engine_errf(err, errlen, "write failed");
 		return -1;
 	}
 	size_t pad = gguf_align_up(pos, align) - pos;
 	if (pad && wr(ctx, zeros, pad)) {
-		gguf_set_err(err, errlen, "write failed");
+		engine_errf(err, errlen, "write failed");
 		return -1;
 	}
 	void *buf = malloc(max_size ? max_size : 1);
 	if (!buf) {
-		gguf_set_err(err, errlen, "out of memory (tensor of %zu bytes)", max_size);
+		engine_errf(err, errlen, "out of memory (tensor of %zu bytes)", max_size);
 		return -1;
 	}
 	for (size_t i = 0; i < w->n_t; i++) {
 		struct gguf_writer_tensor *t = &w->t[i];
 		if (fill(ctx, i, buf, t->size) < 0) {
-			gguf_set_err(err, errlen, "tensor '%s': could not produce data", t->name);
+			engine_errf(err, errlen, "tensor '%s': could not produce data", t->name);
 			free(buf);
 			return -1;
 		}
 		pad = gguf_align_up(t->size, align) - t->size;
 		if (wr(ctx, buf, t->size) || (pad && wr(ctx, zeros, pad))) {
-			gguf_set_err(err, errlen, "write failed");
+			engine_errf(err, errlen, "write failed");
 			free(buf);
 			return -1;
 		}

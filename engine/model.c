@@ -1,6 +1,7 @@
 /* Model loading: architecture table, hyper-parameters from GGUF metadata,
  * tensor binding with shape checks.  Tensor names and shapes follow
  * llama.cpp's GGUF conventions (ne[0] is the input width of a matrix). */
+#include "engine/errmsg.h"
 #include "engine/model.h"
 #include "engine/quant.h"
 
@@ -40,17 +41,6 @@ int model_arch_is_planned(const char *name, size_t len)
 	return 0;
 }
 
-static void model_set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void model_set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Read "<arch>.<suffix>" as u32; required or default. */
 static int model_hp_u32(const struct gguf_file *g, const char *arch, const char *suffix, uint32_t *out,
 	int required, uint32_t def, char *err, size_t errlen)
@@ -59,14 +49,14 @@ static int model_hp_u32(const struct gguf_file *g, const char *arch, const char 
 	snprintf(key, sizeof key, "%s.%s", arch, suffix);
 	if (gguf_find_key(g, key) < 0) {
 		if (required) {
-			model_set_err(err, errlen, "missing hyper-parameter %s", key);
+			engine_errf(err, errlen, "missing hyper-parameter %s", key);
 			return -1;
 		}
 		*out = def;
 		return 0;
 	}
 	if (gguf_get_u32(g, key, out) < 0) {
-		model_set_err(err, errlen, "%s: expected an unsigned 32-bit integer", key);
+		engine_errf(err, errlen, "%s: expected an unsigned 32-bit integer", key);
 		return -1;
 	}
 	return 0;
@@ -82,7 +72,7 @@ static int model_hp_f32(const struct gguf_file *g, const char *arch, const char 
 		return 0;
 	}
 	if (gguf_get_f32(g, key, out) < 0) {
-		model_set_err(err, errlen, "%s: expected a float", key);
+		engine_errf(err, errlen, "%s: expected a float", key);
 		return -1;
 	}
 	return 0;
@@ -96,19 +86,19 @@ static int model_bind(const struct gguf_file *g, struct model_tensor *t, const c
 	memset(t, 0, sizeof *t);
 	if (!gt) {
 		if (required) {
-			model_set_err(err, errlen, "missing tensor %s", name);
+			engine_errf(err, errlen, "missing tensor %s", name);
 			return -1;
 		}
 		return 0;
 	}
 	if (!quant_type_supported(gt->type)) {
-		model_set_err(err, errlen, "tensor %s: weight type %s is not supported", name, gguf_type_name(gt->type));
+		engine_errf(err, errlen, "tensor %s: weight type %s is not supported", name, gguf_type_name(gt->type));
 		return -1;
 	}
 	int64_t want[4] = { n_in, n_out ? n_out : 1, n_mat ? n_mat : 1, 1 };
 	for (int d = 0; d < 4; d++)
 		if (gt->ne[d] != want[d]) {
-			model_set_err(err, errlen, "tensor %s: shape {%lld, %lld, %lld, %lld}, expected {%lld, %lld, %lld, 1}",
+			engine_errf(err, errlen, "tensor %s: shape {%lld, %lld, %lld, %lld}, expected {%lld, %lld, %lld, 1}",
 				name, (long long)gt->ne[0], (long long)gt->ne[1], (long long)gt->ne[2], (long long)gt->ne[3],
 				(long long)want[0], (long long)want[1], (long long)want[2]);
 			return -1;
@@ -129,7 +119,7 @@ static int model_bind_vec(const struct gguf_file *g, struct model_tensor *t, con
 	if (model_bind(g, t, name, required, n, 0, 0, err, errlen) < 0)
 		return -1;
 	if (t->data && t->type != QUANT_TYPE_F32) {
-		model_set_err(err, errlen, "tensor %s: norm and bias vectors must be f32", name);
+		engine_errf(err, errlen, "tensor %s: norm and bias vectors must be f32", name);
 		return -1;
 	}
 	return 0;
@@ -142,11 +132,11 @@ static int model_load_hparams(struct model *m, char *err, size_t errlen)
 	size_t len;
 	const char *arch = gguf_get_str(g, "general.architecture", &len);
 	if (!arch) {
-		model_set_err(err, errlen, "missing general.architecture");
+		engine_errf(err, errlen, "missing general.architecture");
 		return -1;
 	}
 	if (len >= sizeof hp->arch) {
-		model_set_err(err, errlen, "general.architecture is too long");
+		engine_errf(err, errlen, "general.architecture is too long");
 		return -1;
 	}
 	memcpy(hp->arch, arch, len);
@@ -154,9 +144,9 @@ static int model_load_hparams(struct model *m, char *err, size_t errlen)
 	m->arch = model_arch_find(arch, len);
 	if (!m->arch) {
 		if (model_arch_is_planned(arch, len))
-			model_set_err(err, errlen, "architecture '%s' is not supported yet", hp->arch);
+			engine_errf(err, errlen, "architecture '%s' is not supported yet", hp->arch);
 		else
-			model_set_err(err, errlen, "unsupported architecture '%s'", hp->arch);
+			engine_errf(err, errlen, "unsupported architecture '%s'", hp->arch);
 		return -1;
 	}
 	const char *a = hp->arch;
@@ -174,7 +164,7 @@ static int model_load_hparams(struct model *m, char *err, size_t errlen)
 		return -1;
 	if (hp->n_embd == 0 || hp->n_embd > 65536 || hp->n_layer == 0 || hp->n_layer > 1024 ||
 	    hp->n_head == 0 || hp->n_head > 1024 || hp->n_head_kv == 0 || hp->n_head % hp->n_head_kv) {
-		model_set_err(err, errlen, "implausible hyper-parameters (n_embd %u, layers %u, heads %u/%u)",
+		engine_errf(err, errlen, "implausible hyper-parameters (n_embd %u, layers %u, heads %u/%u)",
 			hp->n_embd, hp->n_layer, hp->n_head, hp->n_head_kv);
 		return -1;
 	}
@@ -185,7 +175,7 @@ static int model_load_hparams(struct model *m, char *err, size_t errlen)
 		return -1;
 	if (hp->head_dim == 0 || hp->head_dim > 1024 || hp->head_dim_v == 0 || hp->head_dim_v > 1024 ||
 	    hp->n_rot > hp->head_dim || hp->n_rot % 2) {
-		model_set_err(err, errlen, "implausible head dimensions (key %u, value %u, rope %u)",
+		engine_errf(err, errlen, "implausible head dimensions (key %u, value %u, rope %u)",
 			hp->head_dim, hp->head_dim_v, hp->n_rot);
 		return -1;
 	}
@@ -195,24 +185,24 @@ static int model_load_hparams(struct model *m, char *err, size_t errlen)
 			return -1;
 		if (hp->n_expert == 0 || hp->n_expert > 256 || hp->n_expert_used == 0 ||
 		    hp->n_expert_used > hp->n_expert || hp->n_ff_exp == 0) {
-			model_set_err(err, errlen, "implausible MoE parameters (%u experts, %u used, width %u)",
+			engine_errf(err, errlen, "implausible MoE parameters (%u experts, %u used, width %u)",
 				hp->n_expert, hp->n_expert_used, hp->n_ff_exp);
 			return -1;
 		}
 	} else {
 		hp->n_expert = hp->n_expert_used = 0;
 		if (hp->n_ff == 0) {
-			model_set_err(err, errlen, "missing hyper-parameter %s.feed_forward_length", a);
+			engine_errf(err, errlen, "missing hyper-parameter %s.feed_forward_length", a);
 			return -1;
 		}
 	}
 	const struct gguf_tensor *te = gguf_find_tensor(g, "token_embd.weight");
 	if (!te || te->n_dims != 2) {
-		model_set_err(err, errlen, "missing or malformed tensor token_embd.weight");
+		engine_errf(err, errlen, "missing or malformed tensor token_embd.weight");
 		return -1;
 	}
 	if (te->ne[1] > INT32_MAX) {
-		model_set_err(err, errlen, "vocabulary too large");
+		engine_errf(err, errlen, "vocabulary too large");
 		return -1;
 	}
 	hp->n_vocab = (uint32_t)te->ne[1];
@@ -279,7 +269,7 @@ static int model_bind_layer(struct model *m, uint32_t il, char *err, size_t errl
 		if (m->arch->shared_expert) {
 			int64_t S = hp->n_ff_shexp;
 			if (S == 0) {
-				model_set_err(err, errlen, "missing hyper-parameter %s.expert_shared_feed_forward_length", hp->arch);
+				engine_errf(err, errlen, "missing hyper-parameter %s.expert_shared_feed_forward_length", hp->arch);
 				return -1;
 			}
 			if (model_bind(g, &L->gate_inp_shexp, NAME("ffn_gate_inp_shexp.weight"), 1, E, 0, 0, err, errlen) < 0 ||
@@ -304,7 +294,7 @@ struct model *model_load_gguf(struct gguf_file *g, char *err, size_t errlen)
 	struct model *m = calloc(1, sizeof *m);
 	if (!m) {
 		gguf_close(g);
-		model_set_err(err, errlen, "out of memory");
+		engine_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	m->gguf = g;
@@ -319,7 +309,7 @@ struct model *model_load_gguf(struct gguf_file *g, char *err, size_t errlen)
 		m->output = m->tok_embd;	/* tied embeddings */
 	m->layers = calloc(hp->n_layer, sizeof *m->layers);
 	if (!m->layers) {
-		model_set_err(err, errlen, "out of memory");
+		engine_errf(err, errlen, "out of memory");
 		goto fail;
 	}
 	for (uint32_t il = 0; il < hp->n_layer; il++)
@@ -339,7 +329,7 @@ struct model *model_load(const char *path, char *err, size_t errlen)
 	char e2[256];
 	struct model *m = model_load_gguf(g, e2, sizeof e2);
 	if (!m)
-		model_set_err(err, errlen, "%s: %s", path, e2);
+		engine_errf(err, errlen, "%s: %s", path, e2);
 	return m;
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/errmsg.h"
 #include "engine/sampler.h"
 
 struct sampler_cand {
@@ -31,19 +32,6 @@ struct sampler {
 	uint64_t rng[4];
 };
 
-static void sampler_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void sampler_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 void sampler_params_default(struct sampler_params *p)
 {
 	p->temperature = 0.8f;
@@ -61,31 +49,31 @@ int sampler_params_check(const struct sampler_params *p, char *err, size_t errle
 {
 	/* the OpenAI API's ranges, where it has them */
 	if (!(p->temperature >= 0.0f && p->temperature <= 2.0f)) {
-		sampler_err(err, errlen, "temperature: expected a number from 0 to 2");
+		engine_errf(err, errlen, "temperature: expected a number from 0 to 2");
 		return -1;
 	}
 	if (!(p->top_p > 0.0f && p->top_p <= 1.0f)) {
-		sampler_err(err, errlen, "top_p: expected a number greater than 0 and at most 1");
+		engine_errf(err, errlen, "top_p: expected a number greater than 0 and at most 1");
 		return -1;
 	}
 	if (!(p->min_p >= 0.0f && p->min_p <= 1.0f)) {
-		sampler_err(err, errlen, "min_p: expected a number from 0 to 1");
+		engine_errf(err, errlen, "min_p: expected a number from 0 to 1");
 		return -1;
 	}
 	if (!(p->repetition_penalty > 0.0f && p->repetition_penalty <= 10.0f)) {
-		sampler_err(err, errlen, "repetition_penalty: expected a number greater than 0 and at most 10");
+		engine_errf(err, errlen, "repetition_penalty: expected a number greater than 0 and at most 10");
 		return -1;
 	}
 	if (!(p->presence_penalty >= -2.0f && p->presence_penalty <= 2.0f)) {
-		sampler_err(err, errlen, "presence_penalty: expected a number from -2 to 2");
+		engine_errf(err, errlen, "presence_penalty: expected a number from -2 to 2");
 		return -1;
 	}
 	if (!(p->frequency_penalty >= -2.0f && p->frequency_penalty <= 2.0f)) {
-		sampler_err(err, errlen, "frequency_penalty: expected a number from -2 to 2");
+		engine_errf(err, errlen, "frequency_penalty: expected a number from -2 to 2");
 		return -1;
 	}
 	if (p->top_k < 0 || p->penalty_last_n < 0) {
-		sampler_err(err, errlen, "%s: expected a number >= 0", p->top_k < 0 ? "top_k" : "penalty_last_n");
+		engine_errf(err, errlen, "%s: expected a number >= 0", p->top_k < 0 ? "top_k" : "penalty_last_n");
 		return -1;
 	}
 	return 0;
@@ -136,7 +124,7 @@ struct sampler *sampler_new(const struct sampler_params *p, int32_t n_vocab, cha
 	if (sampler_params_check(p, err, errlen) != 0)
 		return NULL;
 	if (n_vocab <= 0) {
-		sampler_err(err, errlen, "sampler: empty vocabulary");
+		engine_errf(err, errlen, "sampler: empty vocabulary");
 		return NULL;
 	}
 	s = calloc(1, sizeof *s);
@@ -154,7 +142,7 @@ struct sampler *sampler_new(const struct sampler_params *p, int32_t n_vocab, cha
 	return s;
 oom:
 	sampler_free(s);
-	sampler_err(err, errlen, "sampler: out of memory");
+	engine_errf(err, errlen, "sampler: out of memory");
 	return NULL;
 }
 

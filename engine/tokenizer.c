@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/errmsg.h"
 #include "engine/pretok.h"
 #include "engine/tokenizer.h"
 #include "engine/unicode.h"
@@ -83,19 +84,6 @@ static void tokenizer_init_bytes(void)
 }
 
 /* --- helpers ------------------------------------------------------------ */
-
-static void tokenizer_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void tokenizer_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Grow *buf (holding used bytes) to at least need bytes. Prompt text and
  * its token ids pass through these buffers, so the old block is wiped
@@ -225,17 +213,17 @@ static int tokenizer_load_merges(struct tokenizer *t, const struct gguf_file *g,
 	uint64_t n = 0;
 
 	if (ki < 0 || gguf_get_arr_info(g, "tokenizer.ggml.merges", GGUF_TYPE_STRING, &n) != 0) {
-		tokenizer_err(err, errlen, "%s: byte-level BPE vocab without tokenizer.ggml.merges", "tokenizer");
+		engine_errf(err, errlen, "%s: byte-level BPE vocab without tokenizer.ggml.merges", "tokenizer");
 		return -1;
 	}
 	if (n > INT32_MAX) {
-		tokenizer_err(err, errlen, "%s: too many merges", "tokenizer");
+		engine_errf(err, errlen, "%s: too many merges", "tokenizer");
 		return -1;
 	}
 	t->pairs_mask = tokenizer_pow2((size_t)n) - 1;
 	t->pairs = malloc((t->pairs_mask + 1) * sizeof *t->pairs);
 	if (!t->pairs) {
-		tokenizer_err(err, errlen, "%s: out of memory", "tokenizer");
+		engine_errf(err, errlen, "%s: out of memory", "tokenizer");
 		return -1;
 	}
 	for (size_t i = 0; i <= t->pairs_mask; i++)
@@ -261,7 +249,7 @@ static int tokenizer_load_merges(struct tokenizer *t, const struct gguf_file *g,
 			char *nb = realloc(buf, len);
 			if (!nb) {
 				free(buf);
-				tokenizer_err(err, errlen, "%s: out of memory", "tokenizer");
+				engine_errf(err, errlen, "%s: out of memory", "tokenizer");
 				return -1;
 			}
 			buf = nb;
@@ -301,12 +289,12 @@ struct tokenizer *tokenizer_load(const struct gguf_file *g, char *err, size_t er
 	pthread_once(&tokenizer_bytes_once, tokenizer_init_bytes);
 	t = calloc(1, sizeof *t);
 	if (!t) {
-		tokenizer_err(err, errlen, "%s: out of memory", "tokenizer");
+		engine_errf(err, errlen, "%s: out of memory", "tokenizer");
 		return NULL;
 	}
 	model = gguf_get_str(g, "tokenizer.ggml.model", &mlen);
 	if (!model) {
-		tokenizer_err(err, errlen, "%s: no tokenizer.ggml.model in the file", "tokenizer");
+		engine_errf(err, errlen, "%s: no tokenizer.ggml.model in the file", "tokenizer");
 		goto fail;
 	}
 	if (mlen == 4 && memcmp(model, "gpt2", 4) == 0) {
@@ -314,13 +302,13 @@ struct tokenizer *tokenizer_load(const struct gguf_file *g, char *err, size_t er
 		pre = gguf_get_str(g, "tokenizer.ggml.pre", &plen);
 		char name[64];
 		if (!pre || plen >= sizeof name) {
-			tokenizer_err(err, errlen, "%s: byte-level BPE needs tokenizer.ggml.pre", "tokenizer");
+			engine_errf(err, errlen, "%s: byte-level BPE needs tokenizer.ggml.pre", "tokenizer");
 			goto fail;
 		}
 		memcpy(name, pre, plen);
 		name[plen] = '\0';
 		if (pretok_kind_from_name(name, &t->pre) != 0) {
-			tokenizer_err(err, errlen, "tokenizer: unsupported pre-tokenizer '%s' "
+			engine_errf(err, errlen, "tokenizer: unsupported pre-tokenizer '%s' "
 			    "(supported: qwen2, llama3, deepseek-llm, deepseek-v3, gpt-2, olmo)", name);
 			goto fail;
 		}
@@ -331,7 +319,7 @@ struct tokenizer *tokenizer_load(const struct gguf_file *g, char *err, size_t er
 		size_t k = mlen < sizeof name - 1 ? mlen : sizeof name - 1;
 		memcpy(name, model, k);
 		name[k] = '\0';
-		tokenizer_err(err, errlen, "tokenizer: unsupported tokenizer.ggml.model '%s' "
+		engine_errf(err, errlen, "tokenizer: unsupported tokenizer.ggml.model '%s' "
 		    "(supported: gpt2, llama)", name);
 		goto fail;
 	}
@@ -339,13 +327,13 @@ struct tokenizer *tokenizer_load(const struct gguf_file *g, char *err, size_t er
 	tok_ki = gguf_find_key(g, "tokenizer.ggml.tokens");
 	if (tok_ki < 0 || gguf_get_arr_info(g, "tokenizer.ggml.tokens", GGUF_TYPE_STRING, &n) != 0 ||
 	    n == 0 || n > INT32_MAX - 1) {
-		tokenizer_err(err, errlen, "%s: tokenizer.ggml.tokens missing, empty or too large", "tokenizer");
+		engine_errf(err, errlen, "%s: tokenizer.ggml.tokens missing, empty or too large", "tokenizer");
 		goto fail;
 	}
 	t->n_vocab = (int32_t)n;
 	for (uint64_t i = 0; i < n; i++) {
 		if (!gguf_get_arr_str_at(g, tok_ki, i, &len)) {
-			tokenizer_err(err, errlen, "%s: unreadable token text", "tokenizer");
+			engine_errf(err, errlen, "%s: unreadable token text", "tokenizer");
 			goto fail;
 		}
 		total += len;
@@ -355,7 +343,7 @@ struct tokenizer *tokenizer_load(const struct gguf_file *g, char *err, size_t er
 	t->type = malloc(n);
 	t->eog = calloc(n, 1);
 	if (!t->text || !t->off || !t->type || !t->eog) {
-		tokenizer_err(err, errlen, "%s: out of memory", "tokenizer");
+		engine_errf(err, errlen, "%s: out of memory", "tokenizer");
 		goto fail;
 	}
 	total = 0;
@@ -373,13 +361,13 @@ struct tokenizer *tokenizer_load(const struct gguf_file *g, char *err, size_t er
 	if (gguf_get_arr_info(g, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, &m) == 0) {
 		int32_t *ty;
 		if (m != n) {
-			tokenizer_err(err, errlen, "%s: token_type count differs from tokens", "tokenizer");
+			engine_errf(err, errlen, "%s: token_type count differs from tokens", "tokenizer");
 			goto fail;
 		}
 		ty = malloc(n * sizeof *ty);
 		if (!ty || gguf_get_arr_i32(g, "tokenizer.ggml.token_type", ty, n) != 0) {
 			free(ty);
-			tokenizer_err(err, errlen, "%s: cannot read tokenizer.ggml.token_type", "tokenizer");
+			engine_errf(err, errlen, "%s: cannot read tokenizer.ggml.token_type", "tokenizer");
 			goto fail;
 		}
 		for (uint64_t i = 0; i < n; i++)
@@ -389,12 +377,12 @@ struct tokenizer *tokenizer_load(const struct gguf_file *g, char *err, size_t er
 	if (t->model == TOKENIZER_MODEL_SPM) {
 		t->score = calloc(n, sizeof *t->score);
 		if (!t->score) {
-			tokenizer_err(err, errlen, "%s: out of memory", "tokenizer");
+			engine_errf(err, errlen, "%s: out of memory", "tokenizer");
 			goto fail;
 		}
 		if (gguf_get_arr_info(g, "tokenizer.ggml.scores", GGUF_TYPE_FLOAT32, &m) == 0) {
 			if (m != n || gguf_get_arr_f32(g, "tokenizer.ggml.scores", t->score, n) != 0) {
-				tokenizer_err(err, errlen, "%s: tokenizer.ggml.scores count differs from tokens", "tokenizer");
+				engine_errf(err, errlen, "%s: tokenizer.ggml.scores count differs from tokens", "tokenizer");
 				goto fail;
 			}
 		}
@@ -404,7 +392,7 @@ struct tokenizer *tokenizer_load(const struct gguf_file *g, char *err, size_t er
 	t->hash_mask = tokenizer_pow2((size_t)n) - 1;
 	t->hash = calloc(t->hash_mask + 1, sizeof *t->hash);
 	if (!t->hash) {
-		tokenizer_err(err, errlen, "%s: out of memory", "tokenizer");
+		engine_errf(err, errlen, "%s: out of memory", "tokenizer");
 		goto fail;
 	}
 	for (uint64_t id = 0; id < n; id++) {
@@ -436,7 +424,7 @@ struct tokenizer *tokenizer_load(const struct gguf_file *g, char *err, size_t er
 	if (tokenizer_get_id(g, "tokenizer.ggml.bos_token_id", t->n_vocab, &t->bos) != 0 ||
 	    tokenizer_get_id(g, "tokenizer.ggml.eos_token_id", t->n_vocab, &t->eos) != 0 ||
 	    tokenizer_get_id(g, "tokenizer.ggml.unknown_token_id", t->n_vocab, &t->unk) != 0) {
-		tokenizer_err(err, errlen, "%s: a special token id is out of range", "tokenizer");
+		engine_errf(err, errlen, "%s: a special token id is out of range", "tokenizer");
 		goto fail;
 	}
 	{
@@ -464,7 +452,7 @@ struct tokenizer *tokenizer_load(const struct gguf_file *g, char *err, size_t er
 			t->n_special++;
 	t->special = malloc((t->n_special + 1) * sizeof *t->special);
 	if (!t->special) {
-		tokenizer_err(err, errlen, "%s: out of memory", "tokenizer");
+		engine_errf(err, errlen, "%s: out of memory", "tokenizer");
 		goto fail;
 	}
 	t->n_special = 0;
@@ -489,7 +477,7 @@ struct tokenizer *tokenizer_load(const struct gguf_file *g, char *err, size_t er
 	if (s) {
 		t->chat_template = malloc(len + 1);
 		if (!t->chat_template) {
-			tokenizer_err(err, errlen, "%s: out of memory", "tokenizer");
+			engine_errf(err, errlen, "%s: out of memory", "tokenizer");
 			goto fail;
 		}
 		memcpy(t->chat_template, s, len);
@@ -925,9 +913,9 @@ int tokenizer_encode_masked(const struct tokenizer *t, const char *text, size_t 
 	free(w.sym);
 	free(w.heap);
 	if (rc < 0)
-		tokenizer_err(err, errlen, "%s: out of memory", "tokenizer");
+		engine_errf(err, errlen, "%s: out of memory", "tokenizer");
 	else if (rc > 0)
-		tokenizer_err(err, errlen, "%s: text has a byte the vocabulary cannot represent", "tokenizer");
+		engine_errf(err, errlen, "%s: text has a byte the vocabulary cannot represent", "tokenizer");
 	return rc ? -1 : 0;
 }
 
