@@ -1,78 +1,20 @@
 /* Streaming restorer and answer guard (see restore.h for the contract). */
 #include "policies/restore.h"
+#include "policies/wipebuf.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Growable byte buffer whose old storage is wiped whenever it moves. */
-struct restore_buf {
-	char *p;
-	size_t n, cap;
-};
-
-static int restore_buf_reserve(struct restore_buf *b, size_t extra)
-{
-	if (extra > SIZE_MAX / 4 - b->n)
-		return -1;
-	if (b->n + extra + 1 <= b->cap)
-		return 0;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap < b->n + extra + 1)
-		cap *= 2;
-	char *p = malloc(cap);
-	if (!p)
-		return -1;
-	if (b->p) {
-		memcpy(p, b->p, b->n);
-		explicit_bzero(b->p, b->cap);
-		free(b->p);
-	}
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-static int restore_buf_put(struct restore_buf *b, const char *s, size_t len)
-{
-	if (restore_buf_reserve(b, len) < 0)
-		return -1;
-	if (len)
-		memcpy(b->p + b->n, s, len);
-	b->n += len;
-	b->p[b->n] = '\0';
-	return 0;
-}
-
-/* Drops the first k bytes, wiping the vacated tail. */
-static void restore_buf_consume(struct restore_buf *b, size_t k)
-{
-	if (k == 0)
-		return;
-	memmove(b->p, b->p + k, b->n - k);
-	explicit_bzero(b->p + b->n - k, k);
-	b->n -= k;
-	b->p[b->n] = '\0';
-}
-
-static void restore_buf_wipe(struct restore_buf *b)
-{
-	if (b->p) {
-		explicit_bzero(b->p, b->cap);
-		free(b->p);
-	}
-	memset(b, 0, sizeof(*b));
-}
-
 /* ---- restorer ---- */
 
 struct restore_stream {
 	const struct rewrite_map *map;
 	int json; /* escape originals for a JSON string context */
-	struct restore_buf held; /* proper prefix of a placeholder, < REWRITE_PLACEHOLDER_MAX */
-	struct restore_buf work;
-	struct restore_buf out;
+	struct wipebuf held; /* proper prefix of a placeholder, < REWRITE_PLACEHOLDER_MAX */
+	struct wipebuf work;
+	struct wipebuf out;
 };
 
 struct restore_stream *restore_stream_new(const struct rewrite_map *map)
@@ -93,7 +35,7 @@ struct restore_stream *restore_stream_new_json(const struct rewrite_map *map)
 
 /* An original inside a JSON string: '"', '\\' and control bytes escaped
  * (RFC 8259 section 7); UTF-8 passes through. */
-static int restore_put_json(struct restore_buf *b, const char *v, size_t n)
+static int restore_put_json(struct wipebuf *b, const char *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)v[i];
@@ -101,13 +43,13 @@ static int restore_put_json(struct restore_buf *b, const char *v, size_t n)
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
-			if (restore_buf_put(b, esc, 2) < 0)
+			if (wipebuf_put(b, esc, 2) < 0)
 				return -1;
 		} else if (c < 0x20) {
 			snprintf(esc, sizeof esc, "\\u%04x", c);
-			if (restore_buf_put(b, esc, 6) < 0)
+			if (wipebuf_put(b, esc, 6) < 0)
 				return -1;
-		} else if (restore_buf_put(b, v + i, 1) < 0) {
+		} else if (wipebuf_put(b, v + i, 1) < 0) {
 			return -1;
 		}
 	}
@@ -118,9 +60,9 @@ void restore_stream_free(struct restore_stream *rs)
 {
 	if (!rs)
 		return;
-	restore_buf_wipe(&rs->held);
-	restore_buf_wipe(&rs->work);
-	restore_buf_wipe(&rs->out);
+	wipebuf_wipe(&rs->held);
+	wipebuf_wipe(&rs->work);
+	wipebuf_wipe(&rs->out);
 	free(rs);
 }
 
@@ -130,14 +72,14 @@ int restore_stream_feed(struct restore_stream *rs, const char *in, size_t len,
 	const char *s = in;
 	size_t n = len;
 	rs->out.n = 0;
-	if (restore_buf_reserve(&rs->out, len + rs->held.n) < 0)
+	if (wipebuf_reserve(&rs->out, len + rs->held.n) < 0)
 		return -1;
 	if (rs->held.n) {
 		rs->work.n = 0;
-		if (restore_buf_put(&rs->work, rs->held.p, rs->held.n) < 0 ||
-		    restore_buf_put(&rs->work, in, len) < 0)
+		if (wipebuf_put(&rs->work, rs->held.p, rs->held.n) < 0 ||
+		    wipebuf_put(&rs->work, in, len) < 0)
 			return -1;
-		restore_buf_consume(&rs->held, rs->held.n);
+		wipebuf_consume(&rs->held, rs->held.n);
 		s = rs->work.p;
 		n = rs->work.n;
 	}
@@ -145,12 +87,12 @@ int restore_stream_feed(struct restore_stream *rs, const char *in, size_t len,
 	while (i < n) {
 		const char *lt = memchr(s + i, '<', n - i);
 		if (!lt) {
-			if (restore_buf_put(&rs->out, s + i, n - i) < 0)
+			if (wipebuf_put(&rs->out, s + i, n - i) < 0)
 				return -1;
 			break;
 		}
 		size_t at = (size_t)(lt - s);
-		if (restore_buf_put(&rs->out, s + i, at - i) < 0)
+		if (wipebuf_put(&rs->out, s + i, at - i) < 0)
 			return -1;
 		size_t window = n - at < REWRITE_PLACEHOLDER_MAX ? n - at : REWRITE_PLACEHOLDER_MAX;
 		const char *gt = memchr(lt, '>', window);
@@ -159,18 +101,18 @@ int restore_stream_feed(struct restore_stream *rs, const char *in, size_t len,
 			const char *v = rewrite_map_lookup(rs->map, lt, (size_t)(gt - lt) + 1, &vlen);
 			if (v) {
 				if ((rs->json ? restore_put_json(&rs->out, v, vlen)
-					      : restore_buf_put(&rs->out, v, vlen)) < 0)
+					      : wipebuf_put(&rs->out, v, vlen)) < 0)
 					return -1;
 				i = (size_t)(gt - s) + 1;
 				continue;
 			}
 		} else if (rewrite_map_is_partial(rs->map, lt, n - at)) {
 			/* Could still become a placeholder: the only thing held back. */
-			if (restore_buf_put(&rs->held, lt, n - at) < 0)
+			if (wipebuf_put(&rs->held, lt, n - at) < 0)
 				return -1;
 			break;
 		}
-		if (restore_buf_put(&rs->out, "<", 1) < 0)
+		if (wipebuf_put(&rs->out, "<", 1) < 0)
 			return -1;
 		i = at + 1;
 	}
@@ -186,9 +128,9 @@ int restore_stream_feed(struct restore_stream *rs, const char *in, size_t len,
 int restore_stream_finish(struct restore_stream *rs, const char **out, size_t *outlen)
 {
 	rs->out.n = 0;
-	if (restore_buf_put(&rs->out, rs->held.p ? rs->held.p : "", rs->held.n) < 0)
+	if (wipebuf_put(&rs->out, rs->held.p ? rs->held.p : "", rs->held.n) < 0)
 		return -1;
-	restore_buf_consume(&rs->held, rs->held.n);
+	wipebuf_consume(&rs->held, rs->held.n);
 	*out = rs->out.p;
 	*outlen = rs->out.n;
 	return 0;
@@ -201,10 +143,10 @@ struct restore_guard {
 	struct policy_context ctx;
 	policy_scan_fn scan;
 	void *scan_arg;
-	struct restore_buf pending; /* received, not yet released */
-	struct restore_buf carry;   /* last RESTORE_GUARD_CARRY released bytes (original text) */
-	struct restore_buf scanbuf; /* carry + region being released */
-	struct restore_buf out;
+	struct wipebuf pending; /* received, not yet released */
+	struct wipebuf carry;   /* last RESTORE_GUARD_CARRY released bytes (original text) */
+	struct wipebuf scanbuf; /* carry + region being released */
+	struct wipebuf out;
 	struct policy_finding *f;   /* scratch: findings of one region */
 	size_t nf, capf;
 	struct policy_verdict *verdicts;
@@ -236,10 +178,10 @@ void restore_guard_free(struct restore_guard *g)
 {
 	if (!g)
 		return;
-	restore_buf_wipe(&g->pending);
-	restore_buf_wipe(&g->carry);
-	restore_buf_wipe(&g->scanbuf);
-	restore_buf_wipe(&g->out);
+	wipebuf_wipe(&g->pending);
+	wipebuf_wipe(&g->carry);
+	wipebuf_wipe(&g->scanbuf);
+	wipebuf_wipe(&g->out);
 	free(g->f);
 	free(g->verdicts);
 	free(g);
@@ -340,8 +282,8 @@ static int restore_guard_release(struct restore_guard *g, size_t r, size_t pem_f
 	if (r == 0)
 		return 0;
 	g->scanbuf.n = 0;
-	if (restore_buf_put(&g->scanbuf, g->carry.p ? g->carry.p : "", g->carry.n) < 0 ||
-	    restore_buf_put(&g->scanbuf, g->pending.p, r) < 0)
+	if (wipebuf_put(&g->scanbuf, g->carry.p ? g->carry.p : "", g->carry.n) < 0 ||
+	    wipebuf_put(&g->scanbuf, g->pending.p, r) < 0)
 		goto nomem;
 	size_t base = g->carry.n;
 	const char *text = g->scanbuf.p;
@@ -380,7 +322,7 @@ static int restore_guard_release(struct restore_guard *g, size_t r, size_t pem_f
 
 	if (g->nf == 0) {
 		/* The common case: nothing to decide, release the region as it is. */
-		if (restore_buf_put(&g->out, text + base, len - base) < 0)
+		if (wipebuf_put(&g->out, text + base, len - base) < 0)
 			goto nomem;
 		goto carry;
 	}
@@ -422,28 +364,28 @@ static int restore_guard_release(struct restore_guard *g, size_t r, size_t pem_f
 			break;
 		const struct policy_finding *f = &g->f[best];
 		size_t s = f->start > cursor ? f->start : cursor;
-		if (restore_buf_put(&g->out, text + cursor, s - cursor) < 0)
+		if (wipebuf_put(&g->out, text + cursor, s - cursor) < 0)
 			goto nomem;
 		const char *label = policy_set_entity_label(g->set, f->entity);
 		if (!label)
 			label = "REDACTED";
-		if (restore_buf_put(&g->out, "[", 1) < 0 ||
-		    restore_buf_put(&g->out, label, strlen(label)) < 0 ||
-		    restore_buf_put(&g->out, "]", 1) < 0)
+		if (wipebuf_put(&g->out, "[", 1) < 0 ||
+		    wipebuf_put(&g->out, label, strlen(label)) < 0 ||
+		    wipebuf_put(&g->out, "]", 1) < 0)
 			goto nomem;
 		g->stats.n_redacted++;
 		cursor = f->end;
 	}
-	if (restore_buf_put(&g->out, text + cursor, len - cursor) < 0)
+	if (wipebuf_put(&g->out, text + cursor, len - cursor) < 0)
 		goto nomem;
 
 carry:
 	/* New carry: the tail of what was just scanned (original bytes). */
 	keep = len < RESTORE_GUARD_CARRY ? len : RESTORE_GUARD_CARRY;
-	restore_buf_consume(&g->carry, g->carry.n);
-	if (restore_buf_put(&g->carry, text + len - keep, keep) < 0)
+	wipebuf_consume(&g->carry, g->carry.n);
+	if (wipebuf_put(&g->carry, text + len - keep, keep) < 0)
 		goto nomem;
-	restore_buf_consume(&g->pending, r);
+	wipebuf_consume(&g->pending, r);
 	explicit_bzero(g->scanbuf.p, g->scanbuf.n);
 	g->scanbuf.n = 0;
 	return 0;
@@ -463,7 +405,7 @@ int restore_guard_feed(struct restore_guard *g, const char *in, size_t len,
 		       const char **out, size_t *outlen, char *err, size_t errlen)
 {
 	restore_guard_reset_out(g);
-	if (restore_buf_put(&g->pending, in, len) < 0 || restore_buf_reserve(&g->out, 0) < 0) {
+	if (wipebuf_put(&g->pending, in, len) < 0 || wipebuf_reserve(&g->out, 0) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -480,7 +422,7 @@ int restore_guard_finish(struct restore_guard *g, const char **out, size_t *outl
 			 char *err, size_t errlen)
 {
 	restore_guard_reset_out(g);
-	if (restore_buf_reserve(&g->out, 0) < 0) {
+	if (wipebuf_reserve(&g->out, 0) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}

@@ -1,4 +1,5 @@
 /* Redaction and pseudonymization with a per-request placeholder map. */
+#include "policies/wipebuf.h"
 #include "policies/rewrite.h"
 
 #include <stdint.h>
@@ -237,36 +238,6 @@ size_t rewrite_map_count(const struct rewrite_map *map)
 }
 
 /* Growable output string; wiped whenever it moves, since it holds prompt text. */
-struct rewrite_buf {
-	char *p;
-	size_t n, cap;
-};
-
-static int rewrite_buf_put(struct rewrite_buf *b, const char *s, size_t len)
-{
-	if (len > SIZE_MAX / 2 - b->n)
-		return -1;
-	if (b->n + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		while (cap < b->n + len + 1)
-			cap *= 2;
-		char *p = malloc(cap);
-		if (!p)
-			return -1;
-		if (b->p) {
-			memcpy(p, b->p, b->n);
-			explicit_bzero(b->p, b->cap);
-			free(b->p);
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, len);
-	b->n += len;
-	b->p[b->n] = '\0';
-	return 0;
-}
-
 struct rewrite_item {
 	const struct policy_finding *f;
 	enum policy_action action;
@@ -289,7 +260,7 @@ int rewrite_text(struct rewrite_map *map, const char *text, size_t len,
 {
 	struct rewrite_item *items = NULL;
 	size_t n_items = 0;
-	struct rewrite_buf b = { 0 };
+	struct wipebuf b = { 0 };
 	*changed = 0;
 
 	if (n) {
@@ -321,12 +292,12 @@ int rewrite_text(struct rewrite_map *map, const char *text, size_t len,
 		const struct policy_finding *f = items[i].f;
 		if (f->start < cursor || f->start == f->end)
 			continue; /* overlapped by an earlier, longer finding */
-		if (rewrite_buf_put(&b, text + cursor, f->start - cursor) < 0)
+		if (wipebuf_put(&b, text + cursor, f->start - cursor) < 0)
 			goto nomem;
 		const char *label = labels[f->entity];
 		if (items[i].action == POLICY_ACTION_REDACT) {
-			if (rewrite_buf_put(&b, "[", 1) < 0 || rewrite_buf_put(&b, label, strlen(label)) < 0 ||
-			    rewrite_buf_put(&b, "]", 1) < 0)
+			if (wipebuf_put(&b, "[", 1) < 0 || wipebuf_put(&b, label, strlen(label)) < 0 ||
+			    wipebuf_put(&b, "]", 1) < 0)
 				goto nomem;
 		} else {
 			const char *ph = rewrite_map_placeholder(map, label, text + f->start, f->end - f->start);
@@ -334,13 +305,13 @@ int rewrite_text(struct rewrite_map *map, const char *text, size_t len,
 				snprintf(err, errlen, "cannot make a placeholder for entity label '%s'", label);
 				goto fail;
 			}
-			if (rewrite_buf_put(&b, ph, strlen(ph)) < 0)
+			if (wipebuf_put(&b, ph, strlen(ph)) < 0)
 				goto nomem;
 		}
 		cursor = f->end;
 		*changed = 1;
 	}
-	if (rewrite_buf_put(&b, text + cursor, len - cursor) < 0)
+	if (wipebuf_put(&b, text + cursor, len - cursor) < 0)
 		goto nomem;
 	free(items);
 	*out = b.p;
