@@ -30,6 +30,8 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
+#include <event2/event.h>
 #include <event2/thread.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -235,6 +237,12 @@ void server_push(struct conn *c)
 		}
 		evbuffer_drain(out, (size_t)w);
 	}
+	/* Adding to the empty output made libevent add its write event; with
+	 * nothing left to write it would only fire once to delete itself (an
+	 * EPOLL_CTL_MOD each way per request). Deleting it now, in the pass
+	 * that added it, leaves the changelist nothing to do. This is what
+	 * libevent's own write callback does when the output is empty. */
+	event_del(&c->bev->ev_write);
 }
 
 /* Small bodies are copied behind the head so the TLS layer sends one
