@@ -21,7 +21,14 @@
 # e.g. '"policy": {...}, "audit": {...}'), RUNS (5), DURATION (seconds per wrk run, 5), TTFT_N (300),
 # PROFILE=1 (also profile hafen with perf and print its hottest functions),
 # RSS_1M=1 (load hafen up to RSS_REQUESTS, default a million, requests and
-# report its RSS then).
+# report its RSS then), PIN=1 (see below).
+#
+# PIN=1 pins, for every target alike, the load generators (wrk and
+# gateway_ttft.py) to the last CPU and the servers (the mock, nginx and its
+# workers, hafen) to the others with taskset, so that the scheduler does not
+# move them around or stack the client on the proxy's CPU mid-run; on a
+# small, shared VM this is what dominates the p99 at one connection. The
+# p99 figure is the median of the per-run p99s either way.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,6 +54,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+pin_srv=()
+pin_load=()
+if [ "${PIN:-0}" = 1 ]; then
+	ncpu=$(nproc)
+	command -v taskset >/dev/null || die "PIN=1 needs taskset (util-linux)"
+	[ "$ncpu" -ge 2 ] || die "PIN=1 needs at least 2 CPUs"
+	pin_srv=(taskset -c "0-$((ncpu - 2))")
+	pin_load=(taskset -c "$((ncpu - 1))")
+	say "pinning: servers to CPUs 0-$((ncpu - 2)), load generators to CPU $((ncpu - 1))"
+fi
 MOCK=$build/tests/mock-upstream
 HAFEN=$build/gateway/hafen
 [ -x "$MOCK" ] || die "no $MOCK: build first (make -C $build)"
@@ -89,7 +106,7 @@ wait_for() { # wait_for CMD...: up to 5 s
 )
 
 # ---- the mock upstream ----
-"$MOCK" --quiet --port-file "$dir/mock.port" --events 8 >"$dir/mock.log" 2>&1 &
+"${pin_srv[@]}" "$MOCK" --quiet --port-file "$dir/mock.port" --events 8 >"$dir/mock.log" 2>&1 &
 MOCK_PID=$!
 pids+=("$MOCK_PID")
 wait_for test -s "$dir/mock.port" || die "mock upstream did not start"
@@ -100,7 +117,7 @@ NGINX_PORT=$(free_port)
 sed -e "s|@DIR@|$dir|g" -e "s|@UPSTREAM_PORT@|$MOCK_PORT|g" -e "s|@PORT@|$NGINX_PORT|g" \
 	-e "s|@CERT@|$dir/server.pem|g" -e "s|@KEY@|$dir/server.key|g" \
 	"$top/bench/nginx.conf.in" >"$dir/nginx.conf"
-"$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/nginx-error.log" &
+"${pin_srv[@]}" "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/nginx-error.log" &
 NGINX_PID=$!
 pids+=("$NGINX_PID")
 wait_for curl -sf --cacert "$dir/ca.pem" "https://localhost:$NGINX_PORT/v1/models" ||
@@ -123,7 +140,7 @@ cat >"$dir/hafen.json" <<EOF
 EOF
 have_hafen=0
 if [ -x "$HAFEN" ]; then
-	"$HAFEN" -c "$dir/hafen.json" >"$dir/hafen.log" 2>&1 &
+	"${pin_srv[@]}" "$HAFEN" -c "$dir/hafen.json" >"$dir/hafen.log" 2>&1 &
 	HAFEN_PID=$!
 	pids+=("$HAFEN_PID")
 	if wait_for curl -sf --cacert "$dir/ca.pem" -H "Authorization: Bearer $KEY" \
@@ -176,7 +193,7 @@ run_wrk() {
 	local t=$1 c=$2 out before after
 	# shellcheck disable=SC2046
 	before=$(cpu_ticks $(procs_of "$t"))
-	out=$(wrk -t1 -c"$c" -d"${DURATION}s" --latency -s "$dir/post.lua" "$(url_of "$t")" 2>&1)
+	out=$("${pin_load[@]}" wrk -t1 -c"$c" -d"${DURATION}s" --latency -s "$dir/post.lua" "$(url_of "$t")" 2>&1)
 	# shellcheck disable=SC2046
 	after=$(cpu_ticks $(procs_of "$t"))
 	printf '%s\n' "$out" >>"$dir/wrk-$t-c$c.txt"
@@ -217,9 +234,9 @@ for t in "${targets[@]}"; do
 	nginx) args=(--port "$NGINX_PORT" --ca "$dir/ca.pem") ;;
 	hafen) args=(--port "$HAFEN_PORT" --ca "$dir/ca.pem") ;;
 	esac
-	echo "$t $("$PY" "$top/bench/gateway_ttft.py" "${args[@]}" --key "$KEY" -n "$TTFT_N")" >>"$dir/ttft.txt"
+	echo "$t $("${pin_load[@]}" "$PY" "$top/bench/gateway_ttft.py" "${args[@]}" --key "$KEY" -n "$TTFT_N")" >>"$dir/ttft.txt"
 	# per-event cost: 200 events back to back, whole stream time
-	echo "$t $("$PY" "$top/bench/gateway_ttft.py" "${args[@]}" --key "$KEY" -n 100 --events 200 --delay-ms 0)" \
+	echo "$t $("${pin_load[@]}" "$PY" "$top/bench/gateway_ttft.py" "${args[@]}" --key "$KEY" -n 100 --events 200 --delay-ms 0)" \
 		>>"$dir/chunks.txt"
 done
 
@@ -317,8 +334,9 @@ except OSError:
 print("### Run of %s" % now)
 print()
 print("Machine: %s, %d cores visible (shared with other jobs), Linux %s." % (cpu, os.cpu_count(), platform.release()))
-print("Command: `RUNS=%s DURATION=%s bench/gateway.sh BUILD_DIR`; wrk -t1, POST /v1/chat/completions "
-      "(small JSON body, Lua script), medians of %s runs, targets interleaved." % (runs, duration, runs))
+print("Command: `%sRUNS=%s DURATION=%s bench/gateway.sh BUILD_DIR`; wrk -t1, POST /v1/chat/completions "
+      "(small JSON body, Lua script), medians of %s runs, targets interleaved." % (
+      "PIN=1 " if os.environ.get("PIN") == "1" else "", runs, duration, runs))
 print()
 print("| target | req/s at 32 conn | p50 at 1 conn | p99 at 1 conn (range over runs) | CPU s / 1k req | first SSE event p50 / p99 |")
 print("|---|---|---|---|---|---|")

@@ -252,6 +252,18 @@ void openai_json_free_string(void *s)
 	openai_json_free(s);
 }
 
+char *openai_json_copy_string(const char *body, size_t len)
+{
+	if (len == SIZE_MAX)
+		return NULL;
+	char *s = openai_json_malloc(len + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, body, len);
+	s[len] = 0;
+	return s;
+}
+
 void openai_json_init(void)
 {
 	json_set_alloc_funcs(openai_json_malloc, openai_json_free);

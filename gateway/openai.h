@@ -41,5 +41,8 @@ char *openai_error_json(const char *message, const char *type, const char *code,
 void openai_json_init(void);
 /* Frees a string from json_dumps() after openai_json_init(). */
 void openai_json_free_string(void *s);
+/* A NUL-terminated copy of body[0..len) that openai_json_free_string()
+ * frees (and wipes); NULL when out of memory. */
+char *openai_json_copy_string(const char *body, size_t len);
 
 #endif

@@ -30,6 +30,8 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
+#include <event2/event.h>
 #include <event2/thread.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -235,6 +237,12 @@ void server_push(struct conn *c)
 		}
 		evbuffer_drain(out, (size_t)w);
 	}
+	/* Adding to the empty output made libevent add its write event; with
+	 * nothing left to write it would only fire once to delete itself (an
+	 * EPOLL_CTL_MOD each way per request). Deleting it now, in the pass
+	 * that added it, leaves the changelist nothing to do. This is what
+	 * libevent's own write callback does when the output is empty. */
+	event_del(&c->bev->ev_write);
 }
 
 /* Small bodies are copied behind the head so the TLS layer sends one
@@ -547,7 +555,12 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 		return;
 	}
 	x->stream = json_is_true(json_object_get(x->json, "stream"));
-	char *s = json_dumps(x->json, JSON_COMPACT);
+	/* Only the policy filter rewrites the body (filter.h); without a
+	 * policy the parsed JSON is what the client sent, so its bytes go
+	 * upstream as they came instead of being serialized again. They are
+	 * what was validated: jansson refused duplicate keys, bad UTF-8, NUL
+	 * escapes and trailing data above. */
+	char *s = x->fx.policy ? json_dumps(x->json, JSON_COMPACT) : openai_json_copy_string(body, len);
 	json_decref(x->json);
 	x->json = NULL;
 	x->fx.body = NULL;
