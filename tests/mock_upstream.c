@@ -459,6 +459,23 @@ static int mock_count_words(const char *s)
 
 /* Read the "mock" object over the command-line defaults; -1 with a message
  * on a malformed one (the test that sent it is wrong, so say so loudly). */
+/* mock.NAME, when present: an integer in [lo, hi] stored in *out. */
+static int mock_read_int(json_t *m, const char *name, long lo, long hi, int *out, const char **why)
+{
+	static char msg[96];
+	json_t *v = json_object_get(m, name);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+		snprintf(msg, sizeof msg, "mock.%s: expected an integer from %ld to %ld", name, lo, hi);
+		*why = msg;
+		return -1;
+	}
+	*out = (int)json_integer_value(v);
+	return 0;
+}
+
 static int mock_read_behaviour(struct mock_conn *c, const char **why)
 {
 	json_t *m, *v;
@@ -479,30 +496,10 @@ static int mock_read_behaviour(struct mock_conn *c, const char **why)
 		*why = "mock: expected an object";
 		return -1;
 	}
-	if ((v = json_object_get(m, "events")) != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-		    json_integer_value(v) > MOCK_MAX_EVENTS) {
-			*why = "mock.events: expected an integer from 1 to 100000";
-			return -1;
-		}
-		c->events = (int)json_integer_value(v);
-	}
-	if ((v = json_object_get(m, "delay_ms")) != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-		    json_integer_value(v) > MOCK_MAX_DELAY_MS) {
-			*why = "mock.delay_ms: expected an integer from 0 to 600000";
-			return -1;
-		}
-		c->delay_ms = (int)json_integer_value(v);
-	}
-	if ((v = json_object_get(m, "split_ms")) != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-		    json_integer_value(v) > MOCK_MAX_DELAY_MS) {
-			*why = "mock.split_ms: expected an integer from 0 to 600000";
-			return -1;
-		}
-		c->split_ms = (int)json_integer_value(v);
-	}
+	if (mock_read_int(m, "events", 1, MOCK_MAX_EVENTS, &c->events, why) < 0 ||
+	    mock_read_int(m, "delay_ms", 0, MOCK_MAX_DELAY_MS, &c->delay_ms, why) < 0 ||
+	    mock_read_int(m, "split_ms", 0, MOCK_MAX_DELAY_MS, &c->split_ms, why) < 0)
+		return -1;
 	if ((v = json_object_get(m, "fail")) != NULL) {
 		size_t i;
 
