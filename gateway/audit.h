@@ -30,7 +30,9 @@ enum audit_kind {
 	AUDIT_KIND_PURGE = 3,   /* retention purge (GDPR Art. 5(1)(e)) */
 	AUDIT_KIND_HOLD = 4,    /* legal hold placed on a subject */
 	AUDIT_KIND_RELEASE = 5, /* legal hold released */
-	AUDIT_KIND_MAX = 5,
+	AUDIT_KIND_OVERSIGHT = 6, /* human oversight: kill switch pulled or released (AI Act Art. 14);
+	                           * note names the target and who acted */
+	AUDIT_KIND_MAX = 6,
 };
 
 struct audit_finding {

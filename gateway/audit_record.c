@@ -78,6 +78,7 @@ static const char *const audit_record_kind_names[] = {
 	[AUDIT_KIND_PURGE] = "purge",
 	[AUDIT_KIND_HOLD] = "hold",
 	[AUDIT_KIND_RELEASE] = "release",
+	[AUDIT_KIND_OVERSIGHT] = "oversight",
 };
 
 /* Bound on any one string or list, so a decoder never trusts a huge length. */
