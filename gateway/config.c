@@ -375,6 +375,7 @@ static const struct config_field config_root_fields[] = {
 	{F(CONFIG_TYPE_INT, "drain_timeout_ms", drain_timeout_ms), .min = 0, .max = 3600000},
 	{F(CONFIG_TYPE_OBJECT, "policy", policy), .sub = &config_policy_object},
 	{F(CONFIG_TYPE_JSON_OBJECT, "audit", audit)},
+	{F(CONFIG_TYPE_JSON_OBJECT, "transparency", transparency)},
 	{0},
 };
 #undef type_s

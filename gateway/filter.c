@@ -5,12 +5,15 @@
 #include "filter.h"
 #include "audit_filter.h"
 #include "policy_filter.h"
+#include "transparency.h"
 
 static const struct filter_ops *const filter_table[] = {
 	/* The audit filter first: it refuses before anything else runs when
 	 * the log is down, and has no on_event (the policy filter owns events). */
 	&audit_filter_ops,  /* audit writer (gateway/audit*) */
 	&policy_filter_ops, /* policy engine (policies/) */
+	/* Last: the Art. 50 marker goes on what the client finally gets. */
+	&transparency_filter_ops, /* AI Act Art. 50 (gateway/transparency.c) */
 };
 
 #define FILTER_COUNT (sizeof filter_table / sizeof filter_table[0])
@@ -36,15 +39,48 @@ int filter_run_body(struct filter_exchange *x, struct evbuffer *body)
 int filter_run_event(struct filter_exchange *x, const char *raw, size_t raw_len,
     const struct sse_event *ev, struct evbuffer *out)
 {
-	size_t before = evbuffer_get_length(out);
-	for (size_t i = 0; i < FILTER_COUNT; i++)
-		if (filter_table[i] && filter_table[i]->on_event) {
-			if (filter_table[i]->on_event(x, &x->state[i], raw, raw_len, ev, out) < 0)
-				return -1;
-			return 0; /* the first event filter owns the output */
-		}
-	if (evbuffer_get_length(out) == before)
+	size_t ei = FILTER_COUNT;
+	for (size_t i = 0; i < FILTER_COUNT && ei == FILTER_COUNT; i++)
+		if (filter_table[i] && filter_table[i]->on_event && x->state[i])
+			ei = i; /* the first event filter owns the output */
+	if (!x->relay) {
+		if (ei < FILTER_COUNT)
+			return filter_table[ei]->on_event(x, &x->state[ei], raw, raw_len, ev, out);
 		return evbuffer_add(out, raw, raw_len);
+	}
+	/* A relay filter rewrites what the event filter made of the event;
+	 * without an event filter it gets the raw event, already parsed. */
+	struct evbuffer *mid = NULL;
+	const char *p = raw;
+	size_t n = raw_len;
+	if (ei < FILTER_COUNT) {
+		if (!(mid = evbuffer_new()))
+			return -1;
+		if (filter_table[ei]->on_event(x, &x->state[ei], raw, raw_len, ev, mid) < 0) {
+			evbuffer_free(mid);
+			return -1;
+		}
+		n = evbuffer_get_length(mid);
+		p = n ? (const char *)evbuffer_pullup(mid, -1) : "";
+		ev = NULL;
+	}
+	int rc = -1;
+	for (size_t i = 0; i < FILTER_COUNT; i++)
+		if (filter_table[i] && filter_table[i]->on_relay) {
+			rc = filter_table[i]->on_relay(x, &x->state[i], p, n, ev, out);
+			break;
+		}
+	if (mid)
+		evbuffer_free(mid);
+	return rc;
+}
+
+int filter_run_head(struct filter_exchange *x, struct evbuffer *out)
+{
+	for (size_t i = 0; i < FILTER_COUNT; i++)
+		if (filter_table[i] && filter_table[i]->on_head &&
+		    filter_table[i]->on_head(x, &x->state[i], out) < 0)
+			return -1;
 	return 0;
 }
 

@@ -1,6 +1,6 @@
 /* The filter chain: where the policy engine and the audit log plug in.
  *
- * Every proxied exchange passes four hook points, in this order:
+ * Every proxied exchange passes these hook points, in this order:
  *   on_request  after the body is parsed and validated, before it is
  *               re-serialized for the upstream. A filter may rewrite the
  *               JSON in place (redact, pseudonymize), pick nothing else,
@@ -11,6 +11,16 @@
  *   on_event    each SSE event of a streamed response, whole, in order. The
  *               filter appends what the client should get to out; the
  *               default (no filter wrote anything) relays the raw event.
+ *               An event filter whose state slot is NULL is off for this
+ *               exchange: it is not called and the raw event passes.
+ *   on_relay    after on_event, each event the client is about to get, whole
+ *               (the raw event with ev parsed, or ev NULL: the bytes the
+ *               event filter wrote, whole events). Runs only while a filter
+ *               has set x->relay; the first relay filter writes the output.
+ *   on_head     the response head is being written: the filter appends
+ *               header lines ("Name: value\r\n") to extra_headers. Every
+ *               response of a routed request gets it, hafen's own errors
+ *               too (x->upstream_answer tells them apart).
  *   on_done     once per exchange, with the final status: audit records.
  * Filters run in table order (filter.c); each gets its own state slot. */
 #ifndef HAFEN_GATEWAY_FILTER_H
@@ -46,6 +56,7 @@ struct filter_policy_info {
 struct config_key;
 struct policy_filter_set;
 struct audit_filter_rt;
+struct transparency_rt;
 
 struct filter_exchange {
 	const char *request_id;
@@ -63,6 +74,9 @@ struct filter_exchange {
 	const struct audit_filter_rt *audit; /* the runtime's audit settings, NULL: none */
 	char client_addr[46];         /* peer address, numeric */
 	char user[129];               /* X-Hafen-User (end user, for the audit pseudonym), "" when absent */
+	const struct transparency_rt *transparency; /* the runtime's Art. 50 settings */
+	int relay;                    /* a filter rewrites relayed events (on_relay runs) */
+	int upstream_answer;          /* on_head: the head is of the upstream's answer, not hafen's own */
 	void *state[FILTER_MAX];
 };
 
@@ -72,6 +86,9 @@ struct filter_ops {
 	int (*on_body)(struct filter_exchange *x, void **state, struct evbuffer *body);
 	int (*on_event)(struct filter_exchange *x, void **state, const char *raw, size_t raw_len,
 	    const struct sse_event *ev, struct evbuffer *out);
+	int (*on_relay)(struct filter_exchange *x, void **state, const char *bytes, size_t len,
+	    const struct sse_event *ev, struct evbuffer *out);
+	int (*on_head)(struct filter_exchange *x, void **state, struct evbuffer *extra_headers);
 	void (*on_done)(struct filter_exchange *x, void **state);
 };
 
@@ -80,6 +97,8 @@ int filter_run_request(struct filter_exchange *x);
 int filter_run_body(struct filter_exchange *x, struct evbuffer *body);
 int filter_run_event(struct filter_exchange *x, const char *raw, size_t raw_len,
     const struct sse_event *ev, struct evbuffer *out);
+/* Appends the filters' header lines to the head in out. */
+int filter_run_head(struct filter_exchange *x, struct evbuffer *out);
 void filter_run_done(struct filter_exchange *x);
 
 #endif

@@ -96,6 +96,7 @@ struct config {
 	long long drain_timeout_ms;
 	struct config_policy policy;
 	json_t *audit; /* the "audit" object as given; gateway/audit_filter.c parses it */
+	json_t *transparency; /* the "transparency" object as given; gateway/transparency.c parses it */
 	atomic_int refs;
 };
 

@@ -14,6 +14,7 @@
 #include "server.h"
 #include "policy_filter.h"
 #include "audit_filter.h"
+#include "transparency.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -90,6 +91,7 @@ void runtime_unref(struct runtime *rt)
 	free(rt->upstream_addrlen);
 	policy_filter_free(rt->policy);
 	audit_filter_free(rt->audit);
+	transparency_free(rt->transparency);
 	config_unref(c);
 	free(rt);
 }
@@ -140,7 +142,8 @@ struct runtime *runtime_new(struct config *cfg, char *err, size_t errlen)
 		}
 	}
 	if (policy_filter_load(cfg, &rt->policy, err, errlen) < 0 ||
-	    audit_filter_load(cfg, &rt->audit, err, errlen) < 0)
+	    audit_filter_load(cfg, &rt->audit, err, errlen) < 0 ||
+	    transparency_load(cfg, &rt->transparency, err, errlen) < 0)
 		goto fail;
 	return rt;
 fail:
@@ -196,15 +199,22 @@ void server_send_head(struct conn *c, int status, const char *content_type, long
 	else if (x->chunked_out)
 		snprintf(len, sizeof len, "Transfer-Encoding: chunked\r\n");
 	n = snprintf(head, sizeof head,
-	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%sX-Request-Id: %s\r\n%s%s%s\r\n",
+	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%sX-Request-Id: %s\r\n%s%s%s",
 	    status, http_status_reason(status), content_type, len, x->request_id,
 	    /* RFC 9110 section 15.5.2: a 401 names the scheme (RFC 6750 section 3). */
 	    status == 401 ? "WWW-Authenticate: Bearer realm=\"hafen\"\r\n" : "",
 	    body_len < 0 ? "Cache-Control: no-cache\r\n" : "",
 	    x->keep_alive ? "" : "Connection: close\r\n");
 	if (n > 0 && (size_t)n < sizeof head) {
+		size_t before = evbuffer_get_length(out);
 		evbuffer_add(out, head, (size_t)n);
-		x->bytes_out += (uint64_t)n;
+		/* The filters' fields (AI Act Art. 50 marker), then the blank line.
+		 * An answer in flight from the upstream has x->uc set. */
+		x->fx.upstream_answer = x->uc != NULL;
+		if (x->route)
+			filter_run_head(&x->fx, out);
+		evbuffer_add(out, "\r\n", 2);
+		x->bytes_out += (uint64_t)(evbuffer_get_length(out) - before);
 	}
 }
 
@@ -678,13 +688,15 @@ static void conn_begin(struct conn *c, const char *head)
 	x->fx.key = x->key;
 	x->fx.policy = c->rt->policy;
 	x->fx.audit = c->rt->audit;
+	x->fx.transparency = c->rt->transparency;
+	/* The end user: audit pseudonym, and who has seen the Art. 50 notice. */
+	for (int i = 0; i < r->n_headers; i++)
+		if (http_span_eq(head, r->headers[i].name, "x-hafen-user") &&
+		    r->headers[i].value.len < sizeof x->fx.user) {
+			memcpy(x->fx.user, head + r->headers[i].value.off, r->headers[i].value.len);
+			x->fx.user[r->headers[i].value.len] = 0;
+		}
 	if (c->rt->audit) {
-		for (int i = 0; i < r->n_headers; i++)
-			if (http_span_eq(head, r->headers[i].name, "x-hafen-user") &&
-			    r->headers[i].value.len < sizeof x->fx.user) {
-				memcpy(x->fx.user, head + r->headers[i].value.off, r->headers[i].value.len);
-				x->fx.user[r->headers[i].value.len] = 0;
-			}
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof ss;
 		if (getpeername(bufferevent_getfd(c->bev), (struct sockaddr *)&ss, &sl) == 0 &&

@@ -33,6 +33,7 @@ struct runtime {
 	socklen_t *upstream_addrlen;
 	struct policy_filter_set *policy; /* NULL: no policy packs configured */
 	struct audit_filter_rt *audit;    /* NULL: no "audit" section */
+	struct transparency_rt *transparency; /* AI Act Art. 50 marker, always set */
 	unsigned generation;
 	atomic_int refs;
 };
