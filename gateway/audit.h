@@ -333,5 +333,10 @@ json_t *audit_report_build(struct sqlite3 *db, uint64_t from, uint64_t to,
 void audit_report_write_csv(const json_t *report, FILE *f);
 int audit_report_export(struct sqlite3 *db, uint64_t from, uint64_t to, int csv,
     FILE *f, char *err, size_t errlen);
+/* AI Act counts (hafenctl report aiact): per purpose requests, Art. 5 blocks
+ * by letter, Annex III point 4 flags and blocks, overrides; kill-switch
+ * events from AUDIT_KIND_OVERSIGHT notes. */
+json_t *audit_report_aiact(struct sqlite3 *db, uint64_t from, uint64_t to, char *err,
+    size_t errlen);
 
 #endif

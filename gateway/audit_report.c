@@ -227,3 +227,128 @@ int audit_report_export(sqlite3 *db, uint64_t from, uint64_t to, int csv,
 	}
 	return 0;
 }
+
+/* ---- AI Act (hafenctl report aiact) ---- */
+
+/* Policy rule ids of the AI Act pack (policies/packs/ai-act.json):
+ * aiact-5-1-<letter> for Art. 5(1) prohibited practices, aiact-annex3-4
+ * for an Annex III point 4 (employment) decision under another purpose. */
+#define AUDIT_REPORT_AIACT "aiact-"
+#define AUDIT_REPORT_ART5 "aiact-5-1-"
+#define AUDIT_REPORT_ANNEX3_4 "aiact-annex3-4"
+
+static int audit_report_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* An oversight note ("kill upstream=NAME by=OPERATOR", "release
+ * model=ALIAS by=OPERATOR"): the first word is the action, then key=value
+ * words; unknown keys are kept. */
+static json_t *audit_report_oversight_event(const struct audit_record *rec)
+{
+	json_t *e = json_object();
+	const char *s = rec->note ? rec->note : "";
+	json_object_set_new(e, "seq", json_integer((json_int_t)rec->seq));
+	json_object_set_new(e, "time_us", json_integer((json_int_t)(rec->t_start > INT64_MAX ? INT64_MAX : rec->t_start)));
+	int first = 1;
+	while (*s) {
+		while (*s == ' ')
+			s++;
+		size_t n = strcspn(s, " ");
+		if (!n)
+			break;
+		const char *eq = memchr(s, '=', n);
+		if (first && !eq)
+			json_object_set_new(e, "action", json_stringn(s, n));
+		else if (eq && eq > s) {
+			char key[32];
+			size_t kl = (size_t)(eq - s) < sizeof key - 1 ? (size_t)(eq - s) : sizeof key - 1;
+			memcpy(key, s, kl);
+			key[kl] = 0;
+			json_object_set_new(e, key, json_stringn(eq + 1, n - (size_t)(eq - s) - 1));
+		}
+		first = 0;
+		s += n;
+	}
+	if (!json_object_get(e, "action"))
+		json_object_set_new(e, "action", json_string("unknown"));
+	return e;
+}
+
+/* Adds one request record's AI Act facts to p (per purpose) and tot. */
+static void audit_report_aiact_request(json_t *p, json_t *tot, const struct audit_record *rec)
+{
+	int blocked = rec->decision && strcmp(rec->decision, "block") == 0;
+	int aiact = 0;
+	audit_report_add(p, "requests", 1);
+	for (size_t k = 0; k < rec->n_rule_ids; k++) {
+		const char *r = rec->rule_ids[k];
+		if (!r || !audit_report_prefix(r, AUDIT_REPORT_AIACT))
+			continue;
+		aiact = 1;
+		if (audit_report_prefix(r, AUDIT_REPORT_ART5) && blocked) {
+			const char *letter = r + strlen(AUDIT_REPORT_ART5);
+			audit_report_add(audit_report_child(p, "art5_blocks"), letter, 1);
+			audit_report_add(audit_report_child(tot, "art5_blocks"), letter, 1);
+		}
+		if (strcmp(r, AUDIT_REPORT_ANNEX3_4) == 0) {
+			audit_report_add(audit_report_child(p, "annex3_4"), blocked ? "blocked" : "flagged", 1);
+			audit_report_add(audit_report_child(tot, "annex3_4"), blocked ? "blocked" : "flagged", 1);
+		}
+		if (!blocked) {
+			audit_report_add(audit_report_child(p, "overrides_by_rule"), r, 1);
+			audit_report_add(audit_report_child(tot, "overrides_by_rule"), r, 1);
+		}
+	}
+	/* An override: an AI Act rule fired and the request still went on
+	 * (a rule lowered to flag, an enabled high-risk purpose). */
+	if (aiact && !blocked) {
+		audit_report_add(p, "overrides", 1);
+		audit_report_add(tot, "overrides", 1);
+	}
+}
+
+json_t *audit_report_aiact(sqlite3 *db, uint64_t from, uint64_t to, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = audit_report_query(db, from, to, NULL, err, errlen);
+	int s;
+	if (!st)
+		return NULL;
+	json_t *out = json_object(), *purposes = json_object(), *tot = json_object();
+	json_t *events = json_array();
+	json_object_set_new(out, "from_us", json_integer((json_int_t)(from > INT64_MAX ? INT64_MAX : from)));
+	json_object_set_new(out, "to_us", json_integer((json_int_t)(to > INT64_MAX ? INT64_MAX : to)));
+	json_object_set_new(out, "purposes", purposes);
+	json_object_set_new(out, "totals", tot);
+	json_object_set_new(tot, "art5_blocks", json_object());
+	json_object_set_new(tot, "annex3_4", json_pack("{s:i, s:i}", "flagged", 0, "blocked", 0));
+	json_object_set_new(tot, "overrides", json_integer(0));
+	json_object_set_new(tot, "overrides_by_rule", json_object());
+	json_object_set_new(out, "oversight_events", events);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		struct audit_record rec;
+		if (audit_report_decode_row(st, &rec, err, errlen) < 0) {
+			sqlite3_finalize(st);
+			json_decref(out);
+			return NULL;
+		}
+		if (rec.kind == AUDIT_KIND_OVERSIGHT) {
+			json_t *e = audit_report_oversight_event(&rec);
+			audit_report_add(audit_report_child(tot, "oversight"),
+			    json_string_value(json_object_get(e, "action")), 1);
+			json_array_append_new(events, e);
+		} else if (rec.kind == AUDIT_KIND_REQUEST) {
+			audit_report_aiact_request(audit_report_child(purposes, rec.purpose ? rec.purpose : ""),
+			    tot, &rec);
+		}
+		audit_record_clear(&rec);
+	}
+	sqlite3_finalize(st);
+	if (s != SQLITE_DONE) {
+		snprintf(err, errlen, "audit database: %s", sqlite3_errmsg(db));
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}

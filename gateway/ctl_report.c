@@ -111,10 +111,14 @@ int ctl_report_run(int argc, char **argv)
 {
 	struct ctl_audit_opts o;
 	int rc = CTL_EXIT_USAGE;
+	if (argc > 1 && strcmp(argv[1], "aiact") == 0)
+		return ctl_aiact_run(argc, argv); /* ctl_aiact.c */
 	if (ctl_audit_parse_opts(argc, argv, &o) == 0 && o.action && strcmp(o.action, "processing") == 0)
 		rc = ctl_report_processing(&o);
 	else
-		fprintf(stderr, "usage: hafenctl report processing -c hafen.json [--db F]\n");
+		fprintf(stderr, "usage: hafenctl report processing -c hafen.json [--db F]\n"
+		    "       hafenctl report aiact [--audit-config F | --db F] [--config hafen.json] [--from T] [--to T]"
+		    " [--format json|table]\n");
 	ctl_audit_opts_clear(&o);
 	return rc;
 }

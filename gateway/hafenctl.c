@@ -11,7 +11,7 @@ static const struct ctl_command ctl_commands[] = {
 	{ "policy", ctl_policy_run, "try policies on a text (test) or check policy files (lint)" },
 	{ "audit", ctl_audit_run, "audit log: keygen, verify, prove, checkpoint, export, report, purge" },
 	{ "subject", ctl_subject_run, "data subjects: export, erase, hold, release (GDPR Art. 15, 17)" },
-	{ "report", ctl_report_run, "report processing: the GDPR Art. 30 record of processing" },
+	{ "report", ctl_report_run, "report processing (GDPR Art. 30 record of processing), report aiact (AI Act)" },
 };
 
 int ctl_version_run(int argc, char **argv)
