@@ -23,6 +23,11 @@
 # RSS_1M=1 (load hafen up to RSS_REQUESTS, default a million, requests and
 # report its RSS then), PIN=1 (see below).
 #
+# HAFEN_B=PATH measures a second hafen binary in the same run as target
+# "hafen_b" (e.g. a build of the commit before a feature, to price the
+# feature); HAFEN_B_LABEL names it in the table, HAFEN_B_EXTRA_CONFIG gives
+# its extra config members (default: HAFEN_EXTRA_CONFIG).
+#
 # PIN=1 pins, for every target alike, the load generators (wrk and
 # gateway_ttft.py) to the last CPU and the servers (the mock, nginx and its
 # workers, hafen) to the others with taskset, so that the scheduler does not
@@ -154,6 +159,35 @@ else
 	say "no $HAFEN; measuring the peers only"
 fi
 
+# ---- a second hafen (HAFEN_B) ----
+have_hafen_b=0
+if [ -n "${HAFEN_B:-}" ]; then
+	HAFEN_B_PORT=$(free_port)
+	HAFEN_B_ADMIN=$(free_port)
+	sed -e "s|\"port\": $HAFEN_PORT,|\"port\": $HAFEN_B_PORT,|" -e "s|\"port\": $HAFEN_ADMIN}|\"port\": $HAFEN_B_ADMIN}|" \
+		"$dir/hafen.json" >"$dir/hafen_b.json"
+	if [ -n "${HAFEN_B_EXTRA_CONFIG+x}" ]; then
+		"$PY" - "$dir/hafen_b.json" "$HAFEN_EXTRA_CONFIG" "$HAFEN_B_EXTRA_CONFIG" <<'PYEOF'
+import json, sys
+cfg = json.load(open(sys.argv[1]))
+for k in json.loads("{" + sys.argv[2] + "}") if sys.argv[2] else {}:
+    cfg.pop(k, None)
+cfg.update(json.loads("{" + sys.argv[3] + "}") if sys.argv[3] else {})
+json.dump(cfg, open(sys.argv[1], "w"))
+PYEOF
+	fi
+	"${pin_srv[@]}" "$HAFEN_B" -c "$dir/hafen_b.json" >"$dir/hafen_b.log" 2>&1 &
+	HAFEN_B_PID=$!
+	pids+=("$HAFEN_B_PID")
+	if wait_for curl -sf --cacert "$dir/ca.pem" -H "Authorization: Bearer $KEY" \
+		"https://localhost:$HAFEN_B_PORT/v1/models"; then
+		have_hafen_b=1
+	else
+		say "HAFEN_B did not start. Its log:"
+		tail -n 20 "$dir/hafen_b.log" >&2
+	fi
+fi
+
 # ---- load ----
 cat >"$dir/post.lua" <<EOF
 wrk.method = "POST"
@@ -164,11 +198,13 @@ EOF
 
 targets=(direct nginx)
 [ "$have_hafen" = 1 ] && targets+=(hafen)
+[ "$have_hafen_b" = 1 ] && targets+=(hafen_b)
 url_of() {
 	case "$1" in
 	direct) echo "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" ;;
 	nginx) echo "https://localhost:$NGINX_PORT/v1/chat/completions" ;;
 	hafen) echo "https://localhost:$HAFEN_PORT/v1/chat/completions" ;;
+	hafen_b) echo "https://localhost:$HAFEN_B_PORT/v1/chat/completions" ;;
 	esac
 }
 # CPU ticks (utime + stime) of a process and its children threads/workers.
@@ -184,6 +220,7 @@ procs_of() {
 	case "$1" in
 	nginx) echo "$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')" ;;
 	hafen) echo "$HAFEN_PID $(pgrep -P "$HAFEN_PID" | tr '\n' ' ')" ;;
+	hafen_b) echo "$HAFEN_B_PID $(pgrep -P "$HAFEN_B_PID" | tr '\n' ' ')" ;;
 	direct) echo "$MOCK_PID" ;;
 	esac
 }
@@ -233,6 +270,7 @@ for t in "${targets[@]}"; do
 	direct) args=(--port "$MOCK_PORT") ;;
 	nginx) args=(--port "$NGINX_PORT" --ca "$dir/ca.pem") ;;
 	hafen) args=(--port "$HAFEN_PORT" --ca "$dir/ca.pem") ;;
+	hafen_b) args=(--port "$HAFEN_B_PORT" --ca "$dir/ca.pem") ;;
 	esac
 	echo "$t $("${pin_load[@]}" "$PY" "$top/bench/gateway_ttft.py" "${args[@]}" --key "$KEY" -n "$TTFT_N")" >>"$dir/ttft.txt"
 	# per-event cost: 200 events back to back, whole stream time
@@ -286,7 +324,7 @@ rss_hafen=0
 
 # ---- report ----
 TICK=$(getconf CLK_TCK)
-"$PY" - "$dir/results.txt" "$dir/ttft.txt" "$dir/chunks.txt" "$TICK" "$rss_nginx" "$rss_hafen" "$RUNS" "$DURATION" "$rss_1m" <<'EOF'
+HAFEN_B_LABEL=${HAFEN_B_LABEL:-hafen B} "$PY" - "$dir/results.txt" "$dir/ttft.txt" "$dir/chunks.txt" "$TICK" "$rss_nginx" "$rss_hafen" "$RUNS" "$DURATION" "$rss_1m" <<'EOF'
 import json, statistics, sys, datetime, platform, os
 results, ttft_file, chunks_file, tick, rss_nginx, rss_hafen, runs, duration, rss_1m = sys.argv[1:]
 tick = int(tick)
@@ -309,7 +347,7 @@ for line in open(chunks_file):
         chunks[t] = json.loads(j)
     except ValueError:
         pass
-targets = [t for t in ("direct", "nginx", "hafen") if (t, "c32") in rows]
+targets = [t for t in ("direct", "nginx", "hafen", "hafen_b") if (t, "c32") in rows]
 
 def med(t, c, i):
     return statistics.median(float(r[i]) for r in rows[(t, c)])
@@ -345,7 +383,8 @@ for t in targets:
     p99s = [float(r[2]) for r in rows[(t, "c1")]]
     print("| %s | %.0f | %.0f µs | %.0f µs (%.0f-%.0f) | %s | %s |" % (
         {"direct": "mock upstream direct (plain)", "nginx": "nginx TLS proxy, 1 worker",
-         "hafen": "hafen TLS, 1 worker"}[t],
+         "hafen": "hafen TLS, 1 worker",
+         "hafen_b": "%s TLS, 1 worker" % os.environ.get("HAFEN_B_LABEL", "hafen B")}[t],
         med(t, "c32", 0), med(t, "c1", 1), med(t, "c1", 2), min(p99s), max(p99s),
         "%.3f" % cpu_per_1000(t) if t != "direct" else "-",
         "%.0f / %.0f µs" % (tt["ttft_p50_us"], tt["ttft_p99_us"]) if tt else "-"))
@@ -368,11 +407,21 @@ if "hafen" in targets:
             ttft["nginx"]["ttft_p50_us"] - ttft["direct"]["ttft_p50_us"] if "nginx" in ttft else float("nan")))
 else:
     print("- hafen: not measured (binary missing or did not start).")
+if "hafen" in targets and "hafen_b" in targets:
+    print("- hafen / %s: req/s at 32 connections %.3fx; CPU per request at 32 connections %+.1f µs; "
+          "p50 at 1 connection %+.0f µs." % (os.environ.get("HAFEN_B_LABEL", "hafen B"),
+          med("hafen", "c32", 0) / med("hafen_b", "c32", 0),
+          (cpu_per_1000("hafen") - cpu_per_1000("hafen_b")) * 1000,
+          med("hafen", "c1", 1) - med("hafen_b", "c1", 1)))
+    if "hafen" in chunks and "hafen_b" in chunks:
+        print("- hafen - %s time per SSE event (200-event stream): %+.2f µs." % (
+            os.environ.get("HAFEN_B_LABEL", "hafen B"),
+            (chunks["hafen"]["total_p50_us"] - chunks["hafen_b"]["total_p50_us"]) / 200))
 if rss_1m:
     n, kb = rss_1m.split()
     print("- hafen RSS after %s requests in all: %s KiB." % (n, kb))
 if "direct" in chunks:
-    for t in ("nginx", "hafen"):
+    for t in ("nginx", "hafen", "hafen_b"):
         if t in chunks:
             print("- %s added time per SSE event (200-event stream, back to back, p50 of whole-stream time / 200): %+.2f µs." % (
                 t, (chunks[t]["total_p50_us"] - chunks["direct"]["total_p50_us"]) / 200))
