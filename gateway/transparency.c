@@ -655,11 +655,9 @@ static int transparency_on_request(struct filter_exchange *x, void **state)
 	json_t *m = json_object_get(x->body, "model");
 	const char *mv = json_is_string(m) ? json_string_value(m) : "";
 	st->req_model_len = json_is_string(m) ? json_string_length(m) : 0;
-	const char *up = x->upstream ? x->upstream : "";
 	st->req_model = malloc(st->req_model_len + 1);
 	st->req_json = transparency_json_escape(mv, st->req_model_len);
-	st->up_json = transparency_json_escape(up, strlen(up));
-	if (!st->req_model || !st->req_json || !st->up_json)
+	if (!st->req_model || !st->req_json)
 		return transparency_refuse(x, 503, "out of memory in the transparency filter");
 	memcpy(st->req_model, mv, st->req_model_len);
 	st->req_model[st->req_model_len] = 0;
@@ -668,12 +666,19 @@ static int transparency_on_request(struct filter_exchange *x, void **state)
 	return 0;
 }
 
-/* "hafen":{...} for one answer or chunk; model is escaped JSON text. */
-static int transparency_add_marker(struct evbuffer *out, const struct transparency_state *st,
-    const char *model, size_t model_len, int comma)
+/* "hafen":{...} for one answer or chunk; model is escaped JSON text. The
+ * upstream is read when the answer is there: routing may pick it after
+ * the request filters ran. */
+static int transparency_add_marker(const struct filter_exchange *x, struct evbuffer *out,
+    struct transparency_state *st, const char *model, size_t model_len, int comma)
 {
 	static const char a[] = "\"hafen\":{\"ai_generated\":true,\"model\":\"";
 	static const char b[] = "\",\"upstream\":\"";
+	if (!st->up_json) {
+		const char *up = x->upstream ? x->upstream : "";
+		if (!(st->up_json = transparency_json_escape(up, strlen(up))))
+			return -1;
+	}
 	if (!model || !model_len) {
 		model = st->req_json;
 		model_len = strlen(st->req_json);
@@ -714,7 +719,7 @@ static int transparency_on_body(struct filter_exchange *x, void **state, struct 
 	if (!head)
 		return transparency_refuse(x, 503, "out of memory in the transparency filter");
 	int rc = evbuffer_add(head, "{", 1);
-	rc |= transparency_add_marker(head, st, s.model, s.model_len, !s.empty);
+	rc |= transparency_add_marker(x, head, st, s.model, s.model_len, !s.empty);
 	if (rc == 0) {
 		evbuffer_drain(body, s.open + 1);
 		rc = evbuffer_prepend_buffer(body, head);
@@ -756,7 +761,6 @@ static size_t transparency_raw_offset(const char *raw, size_t n, size_t k)
 static int transparency_mark_event(struct filter_exchange *x, struct transparency_state *st,
     const char *raw, size_t n, const struct sse_event *ev, struct evbuffer *out)
 {
-	(void)x;
 	if (!ev->has_data) {
 		/* The relay's unterminated tail (a stream cut mid-event) comes as a
 		 * data-less event; clients drop an incomplete event anyway
@@ -777,7 +781,7 @@ static int transparency_mark_event(struct filter_exchange *x, struct transparenc
 		return -1;
 	at++;
 	int rc = evbuffer_add(out, raw, at);
-	rc |= transparency_add_marker(out, st, s.model, s.model_len, !s.empty);
+	rc |= transparency_add_marker(x, out, st, s.model, s.model_len, !s.empty);
 	rc |= evbuffer_add(out, raw + at, n - at);
 	return rc ? -1 : 0;
 }
