@@ -470,7 +470,7 @@ static const char *const conn_dropped_headers[] = {
 	"connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate",
 	"te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "authorization",
 	"expect", "x-request-id", "content-type",
-	"x-hafen-user", /* the end user, for the audit pseudonym only: never to the upstream */
+	"x-hafen-user", /* the end user (audit pseudonym, Art. 50 notice): never to the upstream */
 	NULL,
 };
 

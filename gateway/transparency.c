@@ -706,6 +706,8 @@ static int transparency_on_body(struct filter_exchange *x, void **state, struct 
 		if (!u)
 			return transparency_refuse(x, 503, "out of memory in the transparency filter");
 		size_t ul = transparency_json_unescape(s.model, s.model_len, u);
+		free(st->model_hdr);
+		st->model_hdr = NULL;
 		if (3 * ul <= TRANSPARENCY_MODEL_HEADER_MAX)
 			st->model_hdr = transparency_header_value(u, ul);
 		free(u);
@@ -729,29 +731,32 @@ static int transparency_on_body(struct filter_exchange *x, void **state, struct 
 }
 
 /* Offset in raw of byte k of the event's data (data lines joined by LF,
- * the framing rules of sse.c), or TRANSPARENCY_BAD. */
+ * the framing rules of sse.c), or TRANSPARENCY_BAD. The usual case, the
+ * object's brace at the start of the first data line, takes no scan. */
 static size_t transparency_raw_offset(const char *raw, size_t n, size_t k)
 {
 	size_t i = 0, doff = 0;
 	while (i < n) {
-		size_t ls = i, le;
+		size_t ls = i, le, vs = 0;
+		int data = n - ls >= 4 && memcmp(raw + ls, "data", 4) == 0 &&
+		    (n - ls == 4 || raw[ls + 4] == ':' || raw[ls + 4] == '\r' || raw[ls + 4] == '\n');
+		if (data) {
+			vs = ls + 4;
+			if (vs < n && raw[vs] == ':' && ++vs < n && raw[vs] == ' ')
+				vs++;
+			size_t at = vs + (k - doff), j = vs;
+			while (j < at && j < n && raw[j] != '\n' && raw[j] != '\r')
+				j++;
+			if (j == at && at < n && raw[at] != '\n' && raw[at] != '\r')
+				return at;
+		}
 		while (i < n && raw[i] != '\n' && raw[i] != '\r')
 			i++;
 		le = i;
 		if (i < n)
 			i += raw[i] == '\r' && i + 1 < n && raw[i + 1] == '\n' ? 2 : 1;
-		if (le == ls || raw[ls] == ':')
-			continue;
-		const char *colon = memchr(raw + ls, ':', le - ls);
-		size_t nl = colon ? (size_t)(colon - (raw + ls)) : le - ls;
-		size_t vs = colon ? (size_t)(colon - raw) + 1 : le;
-		if (vs < le && raw[vs] == ' ')
-			vs++;
-		if (nl != 4 || memcmp(raw + ls, "data", 4) != 0)
-			continue;
-		if (k < doff + (le - vs))
-			return vs + (k - doff);
-		doff += le - vs + 1;
+		if (data)
+			doff += (vs < le ? le - vs : 0) + 1;
 	}
 	return TRANSPARENCY_BAD;
 }

@@ -4,13 +4,81 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <event2/buffer.h>
 
+#include "gateway/filter.h"
+#include "gateway/gwconfig.h"
+#include "gateway/openai.h"
+#include "gateway/sse.h"
 #include "gateway/transparency.h"
 #include "tests/tap.h"
 
 static int scan(const char *s, struct transparency_scan *t)
 {
 	return transparency_scan_object(s, strlen(s), t);
+}
+
+/* Every framing sse.c accepts: the marked event must parse to the same
+ * JSON plus the hafen member, first. */
+static void test_framings(void)
+{
+	static const char cfgtext[] =
+		"{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1,\"plain\":true}],"
+		"\"upstreams\":[{\"name\":\"up\\\"1\",\"url\":\"http://127.0.0.1:2\"}],"
+		"\"keys\":[{\"name\":\"k\",\"tenant\":\"t\",\"purpose\":\"chat\",\"sha256\":"
+		"\"0000000000000000000000000000000000000000000000000000000000000000\"}]}";
+	static const char *const events[] = {
+		"data: {\"model\":\"m1\",\"x\":1}\n\n",
+		"data:{\"x\":1}\r\n\r\n",
+		"event: delta\rid: 7\rdata: {}\r\r\n",
+		": keep\ndata:  \t{\"x\":[1,\ndata: 2]}\n\n",
+		"data\ndata: {\"model\":\"m\\u00e4\"}\n\n",
+		"data: \ndata:\n data: no\ndata: { \"a\" : \"b\" }\n\n",
+	};
+	char err[256];
+	struct config *cfg = config_load_string(cfgtext, sizeof cfgtext - 1, "t.json", ".", err, sizeof err);
+	struct transparency_rt *rt = NULL;
+	if (!ok(cfg && transparency_load(cfg, &rt, err, sizeof err) == 0, "config loads"))
+		return;
+	json_t *req = json_pack("{s:s}", "model", "req-model");
+	for (size_t i = 0; i < sizeof events / sizeof events[0]; i++) {
+		struct filter_exchange x;
+		memset(&x, 0, sizeof x);
+		x.key = &cfg->keys[0];
+		x.route = OPENAI_ROUTE_CHAT;
+		x.upstream = cfg->upstreams[0].name;
+		x.body = req;
+		x.transparency = rt;
+		filter_run_request(&x);
+		struct evbuffer *out = evbuffer_new();
+		size_t n = strlen(events[i]);
+		char data[256], data2[512];
+		struct sse_event ev, ev2;
+		sse_parse_event(events[i], n, &ev, data);
+		int rc = filter_run_event(&x, events[i], n, &ev, out);
+		size_t on = evbuffer_get_length(out);
+		const char *o = (const char *)evbuffer_pullup(out, -1);
+		int parsed = rc == 0 && on < sizeof data2 && sse_parse_event(o, on, &ev2, data2) == SSE_PARSE_EVENT &&
+		    ev2.raw_len == on;
+		json_t *a = json_loadb(ev.data, ev.data_len, 0, NULL);
+		json_t *b = parsed ? json_loadb(ev2.data, ev2.data_len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+		json_t *h = json_object_get(b, "hafen");
+		const char *model = json_string_value(json_object_get(a, "model"));
+		int same = a && b && json_object_size(b) == json_object_size(a) + 1 &&
+		    strncmp(ev2.data + strspn(ev2.data, " \t\n{"), "\"hafen\"", 7) == 0 &&
+		    json_equal(json_object_get(h, "ai_generated"), json_true()) &&
+		    strcmp(json_string_value(json_object_get(h, "model")), model ? model : "req-model") == 0 &&
+		    strcmp(json_string_value(json_object_get(h, "upstream")), "up\"1") == 0;
+		json_object_del(b, "hafen");
+		ok(same && json_equal(a, b), "framing %zu: marked first, model and upstream right, the rest intact", i);
+		json_decref(a);
+		json_decref(b);
+		evbuffer_free(out);
+		filter_run_done(&x);
+	}
+	json_decref(req);
+	transparency_free(rt);
+	config_unref(cfg);
 }
 
 int main(void)
@@ -56,6 +124,8 @@ int main(void)
 		    d < TRANSPARENCY_MAX_DEPTH ? "nesting at the limit" : "one level deeper: refused");
 	}
 	is_int(transparency_scan_object("{\"a\":\"\0\"}", 8, &t), -1, "NUL inside a string refused");
+
+	test_framings();
 
 	char out[128];
 	int l = transparency_ext_value("Hinweis: KI ä", strlen("Hinweis: KI ä"), out, sizeof out);
