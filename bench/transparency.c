@@ -64,6 +64,30 @@ static double bench_events(struct filter_exchange *x, long n, struct evbuffer *o
 	return (bench_now() - t) / (double)n;
 }
 
+/* A whole non-streamed exchange: request, answer body, response head,
+ * done (what one POST costs the filter chain). */
+static double bench_exchanges(const struct config *cfg, const struct transparency_rt *rt, json_t *req,
+    long n, struct evbuffer *body)
+{
+	double t = bench_now();
+	for (long i = 0; i < n; i++) {
+		struct filter_exchange x;
+		memset(&x, 0, sizeof x);
+		x.key = &cfg->keys[0];
+		x.route = OPENAI_ROUTE_CHAT;
+		x.upstream = "engine";
+		x.body = req;
+		x.transparency = rt;
+		x.upstream_answer = 1;
+		evbuffer_add(body, bench_answer, sizeof bench_answer - 1);
+		if (filter_run_request(&x) < 0 || filter_run_body(&x, body) < 0 || filter_run_head(&x, body) < 0)
+			return -1;
+		filter_run_done(&x);
+		evbuffer_drain(body, evbuffer_get_length(body));
+	}
+	return (bench_now() - t) / (double)n;
+}
+
 static double bench_bodies(struct filter_exchange *x, long n, struct evbuffer *body)
 {
 	double t = bench_now();
@@ -99,8 +123,8 @@ int main(int argc, char **argv)
 	json_t *req = json_pack("{s:s, s:b, s:[{s:s, s:s}]}", "model", "Qwen/Qwen3-30B-A3B", "stream", 1,
 	    "messages", "role", "user", "content", "hi");
 	struct evbuffer *out = evbuffer_new();
-	double *t[4];
-	for (int k = 0; k < 4; k++)
+	double *t[6];
+	for (int k = 0; k < 6; k++)
 		t[k] = calloc((size_t)rounds, sizeof *t[k]);
 	for (int r = 0; r < rounds; r++) {
 		for (int mark = 0; mark < 2; mark++) {
@@ -118,20 +142,23 @@ int main(int argc, char **argv)
 			t[mark][r] = bench_events(&x, n, out);
 			t[2 + mark][r] = bench_bodies(&x, n / 4, out);
 			filter_run_done(&x);
-			if (t[mark][r] < 0 || t[2 + mark][r] < 0) {
+			t[4 + mark][r] = bench_exchanges(cfg, mark ? rt : NULL, req, n / 4, out);
+			if (t[mark][r] < 0 || t[2 + mark][r] < 0 || t[4 + mark][r] < 0) {
 				fprintf(stderr, "bench/transparency: a filter refused\n");
 				return 1;
 			}
 		}
 	}
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < 6; k++)
 		qsort(t[k], (size_t)rounds, sizeof *t[k], bench_cmp);
 	printf("| what | without marker (raw relay) | with marker | added |\n|---|---|---|---|\n");
 	printf("| SSE chunk (%zu bytes) | %.0f ns | %.0f ns | %+.0f ns |\n", sizeof bench_chunk - 1,
 	    t[0][rounds / 2], t[1][rounds / 2], t[1][rounds / 2] - t[0][rounds / 2]);
 	printf("| JSON answer (%zu bytes) | %.0f ns | %.0f ns | %+.0f ns |\n", sizeof bench_answer - 1,
 	    t[2][rounds / 2], t[3][rounds / 2], t[3][rounds / 2] - t[2][rounds / 2]);
-	for (int k = 0; k < 4; k++)
+	printf("| whole JSON exchange (request, answer, head, done) | %.0f ns | %.0f ns | %+.0f ns |\n",
+	    t[4][rounds / 2], t[5][rounds / 2], t[5][rounds / 2] - t[4][rounds / 2]);
+	for (int k = 0; k < 6; k++)
 		free(t[k]);
 	evbuffer_free(out);
 	json_decref(req);
