@@ -146,6 +146,8 @@ wait "$HAFEN_PID" 2>/dev/null
 # ---- with the policy engine: the marker goes on the rewritten chunks ----
 bb_start_hafen gwp "{$KEYS, $TRANSPARENCY, \"policy\": {\"packs\": [\"$PACKS/gdpr-default.json\", \"$PACKS/secrets.json\"]}}" ||
 	{ echo "Bail out! hafen did not start"; exit 1; }
+bb_is "$(notice_of "$KEY" -H 'X-Hafen-User: alice')" "$WANT_NOTICE" \
+	"notice: after a restart alice gets it once more (the set is in memory only)"
 run_suite policy
 
 # ---- configuration ----
