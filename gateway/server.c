@@ -14,6 +14,7 @@
 #include "server.h"
 #include "policy_filter.h"
 #include "audit_filter.h"
+#include "purpose.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -549,7 +550,7 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 	x->stream = stream;
 	x->fx.body = x->json;
 	x->fx.stream = stream;
-	if (filter_run_request(&x->fx) < 0) {
+	if (filter_run_request(&x->fx) < 0 || purpose_check_request(c->rt->cfg->purposes, &x->fx) < 0) {
 		server_send_error(c, x->fx.status ? x->fx.status : 403, x->fx.error_type, NULL, x->fx.message);
 		server_finish(c, 0);
 		return;
@@ -695,6 +696,10 @@ static void conn_begin(struct conn *c, const char *head)
 	/* Until routing exists every request goes to the first upstream. */
 	x->up_idx = 0;
 	x->fx.upstream = cfg->upstreams[0].name;
+	if (!x->route->has_body && purpose_check_request(cfg->purposes, &x->fx) < 0) {
+		conn_reject(c, x->fx.status, x->fx.error_type, x->fx.message, has_body);
+		return;
+	}
 	if (!x->route->has_body) {
 		c->phase = CONN_PHASE_PROXY;
 		conn_arm(c, CONN_PHASE_PROXY, cfg->limits.request_timeout_ms);

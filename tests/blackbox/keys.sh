@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Black-box: the purpose registry and the key store in the real gateway
+# (real TLS, real SQLite files, the mock upstream as the engine).
+# Purposes: a key whose purpose is not registered gets 403 (GDPR Art.
+# 5(1)(b)), a class the purpose forbids gets 403, a high-risk HR purpose is
+# refused until its high-risk mode is enabled (reload), and each refusal is
+# in the audit log. Key store: hafenctl key create / list / revoke / rotate /
+# expire, picked up by the running gateway within seconds.
+. "$top_srcdir/tests/blackbox/lib.sh"
+bb_require_binaries
+CTL=$top_builddir/gateway/hafenctl
+[ -x "$CTL" ] || bb_skip_all "no $CTL"
+bb_certs || { echo "Bail out! cannot make test certificates"; exit 1; }
+bb_new_key KEY
+bb_new_key ORPHAN
+bb_new_key HRKEY
+"$CTL" audit keygen --dir "$BB_DIR/akeys" >/dev/null || { echo "Bail out! audit keygen failed"; exit 1; }
+bb_start_mock up || { echo "Bail out! mock upstream did not start"; exit 1; }
+UPSTREAM_URL=http://127.0.0.1:$up_PORT
+DB=$BB_DIR/audit.db
+AUDIT="\"audit\": {\"database\": \"$DB\", \"checkpoints\": \"$BB_DIR/audit.cp\", \"signing_key\": \"$BB_DIR/akeys/audit-signing.key\", \"hmac_key\": \"$BB_DIR/akeys/audit-hmac.key\", \"durability\": \"batch\"}"
+POLICY="\"policy\": {\"packs\": [\"$top_srcdir/policies/packs/gdpr-default.json\"]}"
+KEYS="\"keys\": [{\"name\": \"test\", \"tenant\": \"t1\", \"purpose\": \"chat\", \"sha256\": \"$KEY_SHA256\"},
+	{\"name\": \"orphan\", \"tenant\": \"t1\", \"purpose\": \"marketing\", \"sha256\": \"$ORPHAN_SHA256\"},
+	{\"name\": \"hr\", \"tenant\": \"hr\", \"purpose\": \"hr-screening\", \"sha256\": \"$HRKEY_SHA256\"}]"
+CHAT='"chat": {"description": "internal assistant", "lawful_basis": "legitimate_interests", "data_classes": ["public", "internal"], "retention_days": 30}'
+HR_OFF='"hr-screening": {"description": "pre-screening of applications", "lawful_basis": "6(1)(b)", "data_classes": ["public", "internal", "confidential"], "retention_days": 200, "area": "recruitment"}'
+HR_ON='"hr-screening": {"description": "pre-screening of applications", "lawful_basis": "6(1)(b)", "data_classes": ["public", "internal", "confidential"], "retention_days": 200, "area": "recruitment", "high_risk": {"enabled": true, "workers_informed": "2025-03-01", "overseer": "Dana Roth"}}'
+bb_start_hafen gw "{$AUDIT, $POLICY, $KEYS, \"purposes\": {$CHAT, $HR_OFF}}" ||
+	{ echo "Bail out! hafen did not start"; exit 1; }
+
+chat() { # chat KEY CONTENT [REQUEST_ID]
+	local key=$1 content=$2 rid=${3:-}
+	KEY=$key bb_post /v1/chat/completions "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"$content\"}]}" \
+		${rid:+-H "X-Request-Id: $rid"}
+}
+
+# ---- purposes ----
+chat "$KEY" "hello" >/dev/null
+bb_is "$(bb_code)" 200 "registered purpose, allowed class: 200"
+chat "$ORPHAN" "hello" purpose-orphan-1 >"$BB_DIR/orphan.json"
+bb_is "$(bb_code)" 403 "key whose purpose is not registered: 403"
+bb_ok "... OpenAI error naming GDPR Art. 5(1)(b)" bb_json_true "$BB_DIR/orphan.json" \
+	'"Art. 5(1)(b)" in j["error"]["message"] and "marketing" in j["error"]["message"]'
+KEY=$ORPHAN bb_curl "$(bb_url /v1/models)" >/dev/null
+bb_is "$(bb_code)" 403 "... also on a body-less route (GET /v1/models)"
+chat "$KEY" "Bitte schreibe an erika.musterfrau@example.org" purpose-class-1 >"$BB_DIR/class.json"
+bb_is "$(bb_code)" 403 "personal data (confidential) under a purpose for public/internal: 403"
+bb_ok "... the error names the class and the purpose" bb_json_true "$BB_DIR/class.json" \
+	'"confidential" in j["error"]["message"] and "chat" in j["error"]["message"]'
+bb_ok "... and quotes nothing of the prompt" bb_not grep -q musterfrau "$BB_DIR/class.json"
+chat "$HRKEY" "rank these applicants" purpose-hr-1 >"$BB_DIR/hr.json"
+bb_is "$(bb_code)" 403 "high-risk HR purpose with high-risk mode off: 403"
+bb_ok "... naming AI Act Art. 6(2) and Art. 26(7)" bb_json_true "$BB_DIR/hr.json" \
+	'"Art. 6(2)" in j["error"]["message"] and "26(7)" in j["error"]["message"]'
+before=$(grep -c '"rank these' "$up_RECORD" 2>/dev/null)
+bb_is "${before:-0}" 0 "... nothing of the refused requests reached the upstream"
+
+# enabling it without an overseer is a config error naming the article
+bb_config "$BB_DIR/bad.json" "{$KEYS, \"purposes\": {$CHAT, \"hr-screening\": {\"description\": \"x\", \"lawful_basis\": \"b\", \"data_classes\": [\"confidential\"], \"retention_days\": 200, \"area\": \"recruitment\", \"high_risk\": {\"enabled\": true, \"workers_informed\": \"2025-03-01\"}}}}"
+"$HAFEN" -t -c "$BB_DIR/bad.json" >"$BB_DIR/bad.out" 2>&1
+bb_is "$?" 1 "hafen -t: high-risk mode without an overseer is refused"
+bb_ok "... naming the file, the path and Art. 14" grep -q 'bad.json: purposes.hr-screening.high_risk.overseer: .*Art. 14' "$BB_DIR/bad.out"
+bb_config "$BB_DIR/nobasis.json" "{$KEYS, \"purposes\": {\"chat\": {\"description\": \"x\", \"data_classes\": [\"public\"], \"retention_days\": 30}}}"
+"$HAFEN" -t -c "$BB_DIR/nobasis.json" >"$BB_DIR/nobasis.out" 2>&1
+bb_is "$?" 1 "hafen -t: a purpose without a lawful basis is refused"
+bb_ok "... naming GDPR Art. 6(1)" grep -q 'nobasis.json: purposes.chat.lawful_basis: missing.*Art. 6(1)' "$BB_DIR/nobasis.out"
+
+# enable it (SIGHUP reload): the same request passes
+bb_config "$HAFEN_CONFIG" "{$AUDIT, $POLICY, $KEYS, \"purposes\": {$CHAT, $HR_ON}}"
+"$HAFEN" -t -c "$HAFEN_CONFIG" >/dev/null 2>&1
+bb_is "$?" 0 "hafen -t: the enabled HR purpose with its preconditions is valid"
+kill -HUP "$HAFEN_PID"
+code=""
+for _ in $(seq 1 50); do
+	chat "$HRKEY" "summarise this job posting" >/dev/null
+	code=$(bb_code)
+	[ "$code" = 200 ] && break
+	sleep 0.1
+done
+bb_is "$code" 200 "after enabling high-risk mode (reload): 200"
+
+# ---- the refusals are in the audit log ----
+# (the writer commits in batches: wait until the last refusal is there)
+for _ in $(seq 1 50); do
+	"$CTL" audit export --db "$DB" --format jsonl >"$BB_DIR/export.jsonl" 2>/dev/null
+	grep -q purpose-hr-1 "$BB_DIR/export.jsonl" && break
+	sleep 0.1
+done
+audited() { # audited REQUEST_ID: status and error class of its record
+	"$PYTHON3" - "$BB_DIR/export.jsonl" "$1" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    r = r.get("record", r)
+    if r.get("request_id") == sys.argv[2]:
+        print(r.get("status"), r.get("error_class"), r.get("purpose"))
+PY
+}
+bb_is "$(audited purpose-orphan-1)" "403 purpose_not_registered marketing" "audit: the unregistered purpose's refusal"
+bb_is "$(audited purpose-class-1)" "403 data_class_forbidden chat" "audit: the class refusal"
+bb_is "$(audited purpose-hr-1)" "403 high_risk_purpose_disabled hr-screening" "audit: the high-risk refusal"
+
+bb_done
