@@ -5,12 +5,14 @@
 #include "filter.h"
 #include "audit_filter.h"
 #include "policy_filter.h"
+#include "usage.h"
 
 static const struct filter_ops *const filter_table[] = {
 	/* The audit filter first: it refuses before anything else runs when
 	 * the log is down, and has no on_event (the policy filter owns events). */
 	&audit_filter_ops,  /* audit writer (gateway/audit*) */
 	&policy_filter_ops, /* policy engine (policies/) */
+	&usage_filter_ops,  /* usage accounting and token counts (gateway/usage.c) */
 };
 
 #define FILTER_COUNT (sizeof filter_table / sizeof filter_table[0])

@@ -63,6 +63,7 @@ struct filter_exchange {
 	const struct audit_filter_rt *audit; /* the runtime's audit settings, NULL: none */
 	char client_addr[46];         /* peer address, numeric */
 	char user[129];               /* X-Hafen-User (end user, for the audit pseudonym), "" when absent */
+	uint64_t prompt_estimate;     /* prompt tokens estimated from the body size (gateway/ratelimit.c) */
 	void *state[FILTER_MAX];
 };
 

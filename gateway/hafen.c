@@ -4,6 +4,9 @@
 #include "gateway/gwconfig.h"
 #include "gateway/admin.h"
 #include "gateway/audit_filter.h"
+#include "gateway/keycache.h"
+#include "gateway/ratelimit.h"
+#include "gateway/usage.h"
 #include "gateway/log.h"
 #include "gateway/openai.h"
 #include "gateway/server.h"
@@ -26,6 +29,16 @@ static struct event_base *hafen_base;
 static int hafen_loaded;
 static pthread_t hafen_joiner_thread;
 static int hafen_joiner_started;
+
+/* Poll and flush intervals: one second unless the environment says
+ * otherwise (tests shorten them; docs/keys.md). */
+static long hafen_env_ms(const char *name, long def)
+{
+	const char *v = getenv(name);
+	char *end;
+	long ms = v ? strtol(v, &end, 10) : 0;
+	return v && *v && !*end && ms >= 10 && ms <= 60000 ? ms : def;
+}
 
 static void hafen_usage(void)
 {
@@ -173,6 +186,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", cfg->file, err);
 		return 1;
 	}
+	/* The key store and the usage file: opened before privileges are
+	 * dropped, like the audit log; a reload does not move them. */
+	if (cfg->key_store && keycache_start(cfg->key_store, hafen_env_ms("HAFEN_KEY_POLL_MS", 1000), err,
+	    sizeof err) < 0) {
+		fprintf(stderr, "%s: key_store: %s\n", cfg->file, err);
+		return 1;
+	}
+	const char *usage_file = cfg->usage_store ? cfg->usage_store : cfg->key_store;
+	if (usage_file && usage_start(usage_file, hafen_env_ms("HAFEN_USAGE_FLUSH_MS", 1000), log_warnx,
+	    err, sizeof err) < 0) {
+		fprintf(stderr, "%s: usage_store: %s\n", cfg->file, err);
+		return 1;
+	}
 	hafen_base = event_base_new();
 	if (!hafen_base || server_init(rt, err, sizeof err) < 0) {
 		fprintf(stderr, "hafen: %s\n", err);
@@ -217,6 +243,9 @@ int main(int argc, char **argv)
 	else
 		server_join();
 	audit_filter_stop();
+	usage_stop();
+	keycache_stop();
+	ratelimit_free_all();
 	log_access_flush();
 	log_info("stopped");
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)

@@ -26,7 +26,10 @@ KEYS="\"keys\": [{\"name\": \"test\", \"tenant\": \"t1\", \"purpose\": \"chat\",
 CHAT='"chat": {"description": "internal assistant", "lawful_basis": "legitimate_interests", "data_classes": ["public", "internal"], "retention_days": 30}'
 HR_OFF='"hr-screening": {"description": "pre-screening of applications", "lawful_basis": "6(1)(b)", "data_classes": ["public", "internal", "confidential"], "retention_days": 200, "area": "recruitment"}'
 HR_ON='"hr-screening": {"description": "pre-screening of applications", "lawful_basis": "6(1)(b)", "data_classes": ["public", "internal", "confidential"], "retention_days": 200, "area": "recruitment", "high_risk": {"enabled": true, "workers_informed": "2025-03-01", "overseer": "Dana Roth"}}'
-bb_start_hafen gw "{$AUDIT, $POLICY, $KEYS, \"purposes\": {$CHAT, $HR_OFF}}" ||
+STORE=$BB_DIR/keys.db
+# The gateway polls the store every 300 ms here (1 s by default).
+export HAFEN_KEY_POLL_MS=300
+bb_start_hafen gw "{$AUDIT, $POLICY, $KEYS, \"key_store\": \"$STORE\", \"purposes\": {$CHAT, $HR_OFF}}" ||
 	{ echo "Bail out! hafen did not start"; exit 1; }
 
 chat() { # chat KEY CONTENT [REQUEST_ID]
@@ -67,7 +70,7 @@ bb_is "$?" 1 "hafen -t: a purpose without a lawful basis is refused"
 bb_ok "... naming GDPR Art. 6(1)" grep -q 'nobasis.json: purposes.chat.lawful_basis: missing.*Art. 6(1)' "$BB_DIR/nobasis.out"
 
 # enable it (SIGHUP reload): the same request passes
-bb_config "$HAFEN_CONFIG" "{$AUDIT, $POLICY, $KEYS, \"purposes\": {$CHAT, $HR_ON}}"
+bb_config "$HAFEN_CONFIG" "{$AUDIT, $POLICY, $KEYS, \"key_store\": \"$STORE\", \"purposes\": {$CHAT, $HR_ON}}"
 "$HAFEN" -t -c "$HAFEN_CONFIG" >/dev/null 2>&1
 bb_is "$?" 0 "hafen -t: the enabled HR purpose with its preconditions is valid"
 kill -HUP "$HAFEN_PID"
@@ -80,7 +83,61 @@ for _ in $(seq 1 50); do
 done
 bb_is "$code" 200 "after enabling high-risk mode (reload): 200"
 
-# ---- the refusals are in the audit log ----
+# ---- the key store ----
+# wait_code KEY WANT: sets CODE to the code a models request with KEY gets,
+# once it is WANT or after 5 s, and WAITED to the seconds it took.
+wait_code() {
+	local key=$1 want=$2 code="" t0 t1
+	t0=$(date +%s.%N)
+	for _ in $(seq 1 50); do
+		code=$(curl -sS --max-time 5 --cacert "$CA" -o /dev/null -w '%{http_code}' \
+			-H "Authorization: Bearer $key" "$(bb_url /v1/models)" 2>/dev/null)
+		[ "$code" = "$want" ] && break
+		sleep 0.1
+	done
+	t1=$(date +%s.%N)
+	WAITED=$("$PYTHON3" -c "print(round($t1 - $t0, 1))")
+	CODE=$code
+}
+S1=$("$CTL" key create --config "$HAFEN_CONFIG" --name alice --tenant t1 --purpose chat 2>"$BB_DIR/create.err")
+bb_is "$?" 0 "key create: exit 0"
+bb_ok "key create: prints one secret" bash -c "[[ '$S1' =~ ^hk-[0-9a-f]{48}\$ ]]"
+wait_code "$S1" 200; bb_is "$CODE" 200 "a new key works without a restart (after ${WAITED}s)"
+"$CTL" key create --config "$HAFEN_CONFIG" --name bad --tenant t1 --purpose marketing >"$BB_DIR/bad.out" 2>&1
+bb_is "$?" 1 "key create refuses a purpose that is not registered"
+bb_ok "... naming GDPR Art. 5(1)(b)" grep -q 'purposes.marketing: not registered.*Art. 5(1)(b)' "$BB_DIR/bad.out"
+"$CTL" key create --config "$HAFEN_CONFIG" --name alice --tenant t1 --purpose chat >/dev/null 2>"$BB_DIR/dup.err"
+bb_is "$?" 1 "key create refuses a second live key of the same name"
+bb_ok "the store holds no secret" bash -c "! cat '$STORE'* | grep -aq '${S1#hk-}'"
+"$CTL" key list --store "$STORE" >"$BB_DIR/list.txt"
+bb_ok "key list shows alice, active" grep -Eq '^[0-9]+ +alice +t1 +chat +active' "$BB_DIR/list.txt"
+bb_ok "... and no secret" bb_not grep -q "${S1#hk-}" "$BB_DIR/list.txt"
+
+S2=$("$CTL" key rotate --store "$STORE" alice 2>/dev/null)
+bb_ok "key rotate prints a new secret" bash -c "[[ '$S2' =~ ^hk-[0-9a-f]{48}\$ && '$S2' != '$S1' ]]"
+wait_code "$S2" 200; bb_is "$CODE" 200 "rotate: the new secret works (after ${WAITED}s)"
+wait_code "$S1" 401; bb_is "$CODE" 401 "rotate without grace: the old secret is refused (after ${WAITED}s)"
+S3=$("$CTL" key rotate --store "$STORE" --grace 60 alice 2>/dev/null)
+wait_code "$S3" 200; bb_is "$CODE" 200 "rotate --grace 60: the new secret works"
+wait_code "$S2" 200; bb_is "$CODE" 200 "... and the old one still does, during the grace period"
+"$CTL" key revoke --store "$STORE" alice 2>/dev/null
+bb_is "$?" 0 "key revoke: exit 0"
+wait_code "$S3" 401; bb_is "$CODE" 401 "revoked: refused without a restart (after ${WAITED}s)"
+wait_code "$S2" 401; bb_is "$CODE" 401 "... the grace secret too"
+"$CTL" key revoke --store "$STORE" alice >/dev/null 2>&1
+bb_is "$?" 1 "revoking a key with no live secret fails"
+
+EXP=$("$PYTHON3" -c 'import datetime, time; print(datetime.datetime.utcfromtimestamp(int(time.time()) + 3).strftime("%Y-%m-%dT%H:%M:%SZ"))')
+S4=$("$CTL" key create --config "$HAFEN_CONFIG" --name bob --tenant t2 --purpose chat --expires "$EXP" 2>/dev/null)
+wait_code "$S4" 200; bb_is "$CODE" 200 "a key that expires in 3 s works now"
+sleep 2
+wait_code "$S4" 401; bb_is "$CODE" 401 "... and is refused once it expired (${WAITED}s after the 2 s pause)"
+"$CTL" key list --store "$STORE" --format json >"$BB_DIR/list.json"
+bb_ok "key list --format json: alice revoked (3 secrets), bob expired" bb_json_true "$BB_DIR/list.json" \
+	'[k["state"] for k in j if k["name"] == "alice"] == ["revoked"] * 3 and [k["state"] for k in j if k["name"] == "bob"] == ["expired"]'
+wait_code "$KEY" 200; bb_is "$CODE" 200 "the static config key still works next to the store"
+
+# the refusals are in the audit log
 # (the writer commits in batches: wait until the last refusal is there)
 for _ in $(seq 1 50); do
 	"$CTL" audit export --db "$DB" --format jsonl >"$BB_DIR/export.jsonl" 2>/dev/null
