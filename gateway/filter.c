@@ -40,6 +40,9 @@ int filter_run_event(struct filter_exchange *x, const char *raw, size_t raw_len,
 {
 	size_t before = evbuffer_get_length(out);
 	for (size_t i = 0; i < FILTER_COUNT; i++)
+		if (filter_table[i] && filter_table[i]->on_event_seen)
+			filter_table[i]->on_event_seen(x, &x->state[i], ev);
+	for (size_t i = 0; i < FILTER_COUNT; i++)
 		if (filter_table[i] && filter_table[i]->on_event) {
 			if (filter_table[i]->on_event(x, &x->state[i], raw, raw_len, ev, out) < 0)
 				return -1;

@@ -74,6 +74,9 @@ struct filter_ops {
 	int (*on_event)(struct filter_exchange *x, void **state, const char *raw, size_t raw_len,
 	    const struct sse_event *ev, struct evbuffer *out);
 	void (*on_done)(struct filter_exchange *x, void **state);
+	/* Sees each SSE event before the filter that owns the output; may
+	 * only read (usage accounting takes a stream's usage chunk here). */
+	void (*on_event_seen)(struct filter_exchange *x, void **state, const struct sse_event *ev);
 };
 
 /* Each returns 0, or -1 when a filter refused (x->status etc. set). */

@@ -313,6 +313,25 @@ static int usage_filter_on_body(struct filter_exchange *x, void **state, struct 
 	return 0;
 }
 
+/* A stream's usage chunk (stream_options.include_usage, or engines that
+ * always send one), unless the policy filter already read it. */
+static void usage_filter_on_event_seen(struct filter_exchange *x, void **state, const struct sse_event *ev)
+{
+	(void)state;
+	struct filter_policy_info *pi = &x->policy_info;
+	if (!x->key || !ev->has_data || ev->is_done || (!usage_running && !x->key->tpm) ||
+	    !memmem(ev->data, ev->data_len, "\"usage\"", 7))
+		return;
+	json_t *j = json_loadb(ev->data, ev->data_len, 0, NULL);
+	json_t *u = json_object_get(j, "usage");
+	json_t *pt = json_object_get(u, "prompt_tokens"), *ct = json_object_get(u, "completion_tokens");
+	if (json_is_integer(pt) && json_integer_value(pt) >= 0 && !pi->prompt_tokens)
+		pi->prompt_tokens = (uint64_t)json_integer_value(pt);
+	if (json_is_integer(ct) && json_integer_value(ct) >= 0 && !pi->completion_tokens)
+		pi->completion_tokens = (uint64_t)json_integer_value(ct);
+	json_decref(j);
+}
+
 static void usage_filter_on_done(struct filter_exchange *x, void **state)
 {
 	struct usage_filter_state *st = *state;
@@ -331,4 +350,5 @@ const struct filter_ops usage_filter_ops = {
 	.on_request = usage_filter_on_request,
 	.on_body = usage_filter_on_body,
 	.on_done = usage_filter_on_done,
+	.on_event_seen = usage_filter_on_event_seen,
 };
