@@ -158,4 +158,33 @@ bb_is "$(audited purpose-orphan-1)" "403 purpose_not_registered marketing" "audi
 bb_is "$(audited purpose-class-1)" "403 data_class_forbidden chat" "audit: the class refusal"
 bb_is "$(audited purpose-hr-1)" "403 high_risk_purpose_disabled hr-screening" "audit: the high-risk refusal"
 
+# ---- mTLS: a verified client certificate stands for a key ----
+FP=$(openssl x509 -in "$CLIENT_CERT" -noout -fingerprint -sha256 | cut -d= -f2)
+MTLS_LISTENER="\"listeners\": [{\"address\": \"127.0.0.1\", \"port\": @TLS_PORT@, \"tls\": {\"certificates\": [{\"cert\": \"$SERVER_CERT\", \"key\": \"$SERVER_KEY\"}], \"client_ca\": \"$CA\", \"client_auth\": \"optional\"}}]"
+ID_FP="{\"name\": \"svc-fp\", \"tenant\": \"ops\", \"purpose\": \"chat\", \"cert_sha256\": \"$FP\"}"
+ID_OTHER="{\"name\": \"svc-intruder\", \"tenant\": \"ops\", \"purpose\": \"chat\", \"cn\": \"intruder\"}"
+bb_start_hafen mtls "{$MTLS_LISTENER, $KEYS, \"purposes\": {$CHAT}, \"identities\": [$ID_FP, $ID_OTHER]}" ||
+	bb_diag "hafen (mtls) did not start: the tests below fail"
+mtls() { # mtls [curl args]: GET /v1/models without an API key
+	curl -sS --max-time 10 --cacert "$CA" -o /dev/null -w '%{http_code}' "$@" "$(bb_url /v1/models)" 2>/dev/null
+}
+bb_is "$(mtls --cert "$CLIENT_CERT" --key "$CLIENT_KEY")" 200 "mTLS: a client certificate mapped by fingerprint, no API key: 200"
+bb_ok "... the access log names the identity" grep -q '"key":"svc-fp"' "$HAFEN_LOG"
+bb_is "$(mtls)" 401 "no certificate and no key: 401"
+code=$(mtls --cert "$OTHER_CLIENT_CERT" --key "$OTHER_CLIENT_KEY")
+bb_ok "a certificate from another CA, though its CN is mapped: refused ($code)" test "$code" != 200
+bb_is "$(mtls --cert "$CLIENT_CERT" --key "$CLIENT_KEY" -H "Authorization: Bearer hk-wrong")" 401 \
+	"a wrong API key is not rescued by a certificate"
+# by CN, and the purpose rules apply to identities as to keys
+bb_config "$HAFEN_CONFIG" "{$MTLS_LISTENER, $KEYS, \"purposes\": {$CHAT}, \"identities\": [{\"name\": \"svc-cn\", \"tenant\": \"ops\", \"purpose\": \"marketing\", \"cn\": \"client\"}]}"
+kill -HUP "$HAFEN_PID"
+code=""
+for _ in $(seq 1 50); do
+	code=$(mtls --cert "$CLIENT_CERT" --key "$CLIENT_KEY")
+	[ "$code" = 403 ] && break
+	sleep 0.1
+done
+bb_is "$code" 403 "mTLS by CN, identity bound to an unregistered purpose: 403 (GDPR Art. 5(1)(b))"
+bb_ok "... the access log names it" grep -q '"key":"svc-cn"' "$HAFEN_LOG"
+
 bb_done

@@ -90,6 +90,27 @@ int main(void)
 	    "no registry: no purpose check");
 	config_unref(c);
 
+	/* mTLS identities and key limits in the config */
+	snprintf(buf, sizeof buf, "{" BASE ",\"identities\":[{\"name\":\"svc\",\"tenant\":\"t\",\"purpose\":\"chat\","
+	    "\"cert_sha256\":\"AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89\","
+	    "\"rpm\":5,\"max_class\":\"internal\"}]}");
+	c = config_load_string(buf, strlen(buf), "hafen.json", "/etc/hafen", err, sizeof err);
+	ok(c && c->n_identities == 1, "an identity by fingerprint loads");
+	is_str(c ? c->identities[0].cert_sha256 : NULL,
+	    "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789", "fingerprint normalized to lowercase hex");
+	ok(c && c->identities[0].rpm == 5 && c->identities[0].max_class == DATA_CLASS_INTERNAL, "identity limits");
+	config_unref(c);
+	snprintf(buf, sizeof buf, "{" BASE ",\"identities\":[{\"name\":\"svc\",\"tenant\":\"t\",\"purpose\":\"chat\","
+	    "\"cn\":\"a\",\"cert_sha256\":\"ab\"}]}");
+	c = config_load_string(buf, strlen(buf), "hafen.json", "/etc/hafen", err, sizeof err);
+	ok(c == NULL && strcmp(err, "hafen.json: identities[0]: expected exactly one of \"cn\" and \"cert_sha256\"") == 0,
+	    "an identity with both cn and fingerprint is rejected");
+	snprintf(buf, sizeof buf, "{" BASE ",\"identities\":[{\"name\":\"svc\",\"tenant\":\"t\",\"purpose\":\"chat\","
+	    "\"cert_sha256\":\"abcd\"}]}");
+	c = config_load_string(buf, strlen(buf), "hafen.json", "/etc/hafen", err, sizeof err);
+	ok(c == NULL && strstr(err, "identities[0].cert_sha256: expected a SHA-256 fingerprint") != NULL,
+	    "a short fingerprint is rejected");
+
 	/* rejections */
 	expect_reject("\"chat\":{\"description\":\"x\",\"data_classes\":[\"public\"],\"retention_days\":1}",
 	    "hafen.json: purposes.chat.lawful_basis: missing", "GDPR Art. 6(1)", "no lawful basis");
