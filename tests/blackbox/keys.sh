@@ -165,11 +165,18 @@ ID_FP="{\"name\": \"svc-fp\", \"tenant\": \"ops\", \"purpose\": \"chat\", \"cert
 ID_OTHER="{\"name\": \"svc-intruder\", \"tenant\": \"ops\", \"purpose\": \"chat\", \"cn\": \"intruder\"}"
 bb_start_hafen mtls "{$MTLS_LISTENER, $KEYS, \"purposes\": {$CHAT}, \"identities\": [$ID_FP, $ID_OTHER]}" ||
 	bb_diag "hafen (mtls) did not start: the tests below fail"
+log_has() { # log_has TEXT: the access log (flushed every 100 ms) gets TEXT within 5 s
+	for _ in $(seq 1 50); do
+		grep -qF "$1" "$HAFEN_LOG" && return 0
+		sleep 0.1
+	done
+	return 1
+}
 mtls() { # mtls [curl args]: GET /v1/models without an API key
 	curl -sS --max-time 10 --cacert "$CA" -o /dev/null -w '%{http_code}' "$@" "$(bb_url /v1/models)" 2>/dev/null
 }
 bb_is "$(mtls --cert "$CLIENT_CERT" --key "$CLIENT_KEY")" 200 "mTLS: a client certificate mapped by fingerprint, no API key: 200"
-bb_ok "... the access log names the identity" grep -q '"key":"svc-fp"' "$HAFEN_LOG"
+bb_ok "... the access log names the identity" log_has '"key":"svc-fp"'
 bb_is "$(mtls)" 401 "no certificate and no key: 401"
 code=$(mtls --cert "$OTHER_CLIENT_CERT" --key "$OTHER_CLIENT_KEY")
 bb_ok "a certificate from another CA, though its CN is mapped: refused ($code)" test "$code" != 200
@@ -185,6 +192,6 @@ for _ in $(seq 1 50); do
 	sleep 0.1
 done
 bb_is "$code" 403 "mTLS by CN, identity bound to an unregistered purpose: 403 (GDPR Art. 5(1)(b))"
-bb_ok "... the access log names it" grep -q '"key":"svc-cn"' "$HAFEN_LOG"
+bb_ok "... the access log names it" log_has '"key":"svc-cn"'
 
 bb_done
