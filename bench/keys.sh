@@ -4,7 +4,8 @@
 #   bench/keys.sh [BUILD_DIR]      (default: build/ in the checkout)
 #
 # Three hafen processes (1 worker, TLS, same config otherwise: purposes on,
-# no policy, no audit, access log off) in front of the same mock upstream,
+# usage accounting on, each into its own file, no policy, no audit, access
+# log off) in front of the same mock upstream,
 # measured in one run, interleaved per round so that drift on this shared
 # machine hits them alike:
 #   config   the key is a static config key (the peer)
@@ -92,7 +93,7 @@ EOF
 }
 
 # ---- the store: NKEYS random digests plus the two keys we send ----
-hafen_config config ""
+hafen_config config ", \"usage_store\": \"$dir/usage-config.db\""
 hafen_config store ", \"key_store\": \"$dir/keys.db\", \"usage_store\": \"$dir/usage-store.db\""
 hafen_config limits ", \"key_store\": \"$dir/keys.db\", \"usage_store\": \"$dir/usage-limits.db\""
 SKEY=$("$CTL" key create --config "$dir/store.json" --name bench-store --tenant bench --purpose chat 2>/dev/null)
