@@ -5,6 +5,7 @@
 #include "gateway/admin.h"
 #include "gateway/audit_filter.h"
 #include "gateway/keycache.h"
+#include "gateway/purpose.h"
 #include "gateway/ratelimit.h"
 #include "gateway/usage.h"
 #include "gateway/log.h"
@@ -169,6 +170,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (test_only) {
+		/* Valid, but every request of such a key would be refused. */
+		for (size_t i = 0; cfg->purposes && i < cfg->n_keys + cfg->n_identities; i++) {
+			const struct config_key *k = i < cfg->n_keys ? &cfg->keys[i] : &cfg->identities[i - cfg->n_keys];
+			if (!purpose_registry_find(cfg->purposes, k->purpose))
+				fprintf(stderr, "%s: %s[%zu].purpose: \"%s\" is not registered: its requests will be "
+				    "refused (GDPR Art. 5(1)(b))\n", cfg->file, i < cfg->n_keys ? "keys" : "identities",
+				    i < cfg->n_keys ? i : i - cfg->n_keys, k->purpose);
+		}
 		printf("%s: configuration ok\n", hafen_config_file);
 		runtime_unref(rt);
 		return 0;

@@ -71,8 +71,10 @@ bb_ok "... naming GDPR Art. 6(1)" grep -q 'nobasis.json: purposes.chat.lawful_ba
 
 # enable it (SIGHUP reload): the same request passes
 bb_config "$HAFEN_CONFIG" "{$AUDIT, $POLICY, $KEYS, \"key_store\": \"$STORE\", \"purposes\": {$CHAT, $HR_ON}}"
-"$HAFEN" -t -c "$HAFEN_CONFIG" >/dev/null 2>&1
+"$HAFEN" -t -c "$HAFEN_CONFIG" >/dev/null 2>"$BB_DIR/t.err"
 bb_is "$?" 0 "hafen -t: the enabled HR purpose with its preconditions is valid"
+bb_ok "... and warns that the orphan key's purpose is not registered" \
+	grep -q 'keys\[1\].purpose: "marketing" is not registered.*Art. 5(1)(b)' "$BB_DIR/t.err"
 kill -HUP "$HAFEN_PID"
 code=""
 for _ in $(seq 1 50); do
