@@ -207,15 +207,19 @@ static void keycache_publish(struct keycache_table *t)
 }
 
 struct keycache_stamp {
-	int64_t version;
+	int64_t version;      /* PRAGMA data_version: any commit by anyone */
+	int64_t keys_version; /* keys_meta: a change to the keys */
 	dev_t dev;
 	ino_t ino;
 };
 
-static void keycache_stamp_get(struct keycache_stamp *s)
+static void keycache_stamp_get(struct keycache_stamp *s, const struct keycache_stamp *prev)
 {
 	struct stat st;
 	s->version = keycache_store ? keystore_version(keycache_store) : -1;
+	/* The counter is read only when something was committed. */
+	s->keys_version = prev && prev->version == s->version ? prev->keys_version :
+	    keycache_store ? keystore_keys_version(keycache_store) : -1;
 	if (stat(keycache_path, &st) == 0) {
 		s->dev = st.st_dev;
 		s->ino = st.st_ino;
@@ -244,7 +248,7 @@ static void *keycache_loader(void *arg)
 {
 	(void)arg;
 	struct keycache_stamp seen, now;
-	keycache_stamp_get(&seen);
+	keycache_stamp_get(&seen, NULL);
 	pthread_mutex_lock(&keycache_lock);
 	while (!keycache_stopping) {
 		struct timespec ts;
@@ -259,7 +263,7 @@ static void *keycache_loader(void *arg)
 		if (keycache_stopping)
 			break;
 		pthread_mutex_unlock(&keycache_lock);
-		keycache_stamp_get(&now);
+		keycache_stamp_get(&now, &seen);
 		if (now.dev != seen.dev || now.ino != seen.ino) {
 			/* Replaced on disk (restored from a backup, moved in place):
 			 * a new connection sees the new file. */
@@ -268,13 +272,13 @@ static void *keycache_loader(void *arg)
 			if (ks) {
 				keystore_close(keycache_store);
 				keycache_store = ks;
-				keycache_stamp_get(&now);
-				seen.version = now.version - 1;
+				keycache_stamp_get(&now, NULL);
+				seen.keys_version = -2; /* a new file: load it */
 			} else {
 				log_warnx("key store: %s; keeping the keys loaded before", err);
 			}
 		}
-		if (now.version != seen.version || now.dev != seen.dev || now.ino != seen.ino)
+		if (now.keys_version != seen.keys_version || now.dev != seen.dev || now.ino != seen.ino)
 			keycache_reload();
 		seen = now;
 		pthread_mutex_lock(&keycache_lock);

@@ -27,7 +27,15 @@ static const char keystore_schema[] =
     " rpm INTEGER NOT NULL DEFAULT 0, tpm INTEGER NOT NULL DEFAULT 0,"
     " concurrency INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,"
     " expires INTEGER NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX IF NOT EXISTS keys_name ON keys(name);";
+    "CREATE INDEX IF NOT EXISTS keys_name ON keys(name);"
+    /* A counter that moves with every change to keys, and only then: the
+     * usage writer commits to the same file every second, which moves
+     * PRAGMA data_version without any key having changed. */
+    "CREATE TABLE IF NOT EXISTS keys_meta(version INTEGER NOT NULL);"
+    "INSERT INTO keys_meta(version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM keys_meta);"
+    "CREATE TRIGGER IF NOT EXISTS keys_ins AFTER INSERT ON keys BEGIN UPDATE keys_meta SET version = version + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS keys_upd AFTER UPDATE ON keys BEGIN UPDATE keys_meta SET version = version + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS keys_del AFTER DELETE ON keys BEGIN UPDATE keys_meta SET version = version + 1; END;";
 
 static int keystore_fail(char *err, size_t errlen, const char *what, sqlite3 *db)
 {
@@ -90,6 +98,17 @@ int64_t keystore_version(struct keystore *ks)
 	sqlite3_stmt *st = NULL;
 	int64_t v = -1;
 	if (sqlite3_prepare_v2(ks->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int64_t keystore_keys_version(struct keystore *ks)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+	if (sqlite3_prepare_v2(ks->db, "SELECT version FROM keys_meta", -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);

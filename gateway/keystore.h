@@ -45,6 +45,8 @@ int keystore_each(struct keystore *ks, int live_only, int64_t now,
     int (*fn)(const struct keystore_key *k, void *arg), void *arg, char *err, size_t errlen);
 /* Changes whenever another connection committed to the file. */
 int64_t keystore_version(struct keystore *ks);
+/* Changes whenever a key row was inserted, updated or deleted. */
+int64_t keystore_keys_version(struct keystore *ks);
 /* The SQLite handle (the usage writer shares the file). */
 struct sqlite3 *keystore_db(struct keystore *ks);
 

@@ -12,6 +12,7 @@
 #include "gateway/gwconfig.h"
 #include "gateway/keycache.h"
 #include "gateway/keystore.h"
+#include "gateway/usage.h"
 #include "tests/tap.h"
 
 static void digest(const char *s, unsigned char md[32])
@@ -166,8 +167,17 @@ int main(void)
 	keystore_close(other);
 	ok(keystore_version(ks) != v0, "a commit elsewhere changes the version the loader polls");
 
+	/* usage rows in the same file do not count as a key change */
+	int64_t kv = keystore_keys_version(ks);
+	ok(usage_db_prepare(db, err, sizeof err) == 0, "the usage table fits in the key store file");
+	sqlite3_exec(db, "INSERT INTO usage(minute, key, tenant, purpose, model, upstream, requests)"
+	    " VALUES(1, 'k', 't', 'p', 'm', 'u', 1)", NULL, NULL, NULL);
+	is_int((int)(keystore_keys_version(ks) - kv), 0, "a usage write leaves the keys version alone");
+	keystore_revoke(ks, "carol", now, err, sizeof err);
+	ok(keystore_keys_version(ks) > kv, "a revocation moves it");
+
 	/* a row edited by hand to widen a key is refused, not loaded */
-	sqlite3_exec(db, "UPDATE keys SET max_class = 9 WHERE name = 'carol'", NULL, NULL, NULL);
+	sqlite3_exec(db, "UPDATE keys SET max_class = 9 WHERE name = 'k0001'", NULL, NULL, NULL);
 	err[0] = 0;
 	t = keycache_table_build(ks, now, err, sizeof err);
 	ok(t == NULL && strstr(err, "malformed") != NULL, "a malformed row fails the load (the old table stays)");
