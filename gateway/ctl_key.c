@@ -136,6 +136,8 @@ static int ctl_key_parse(int argc, char **argv, struct ctl_key_opts *o)
 	return 0;
 }
 
+static const char *const ctl_key_classes[] = {"public", "internal", "confidential", "restricted"};
+
 static int ctl_key_create(struct ctl_key_opts *o)
 {
 	if (!o->name || !o->tenant || !o->purpose || !o->config) {
@@ -151,6 +153,13 @@ static int ctl_key_create(struct ctl_key_opts *o)
 	}
 	if (o->class_floor > o->max_class) {
 		fprintf(stderr, "hafenctl key create: --class-floor is above --max-class\n");
+		return CTL_EXIT_USAGE;
+	}
+	/* A floor the purpose does not allow would refuse every request. */
+	int floor = o->class_floor > p->class_floor ? o->class_floor : p->class_floor;
+	if (!(p->classes & (1u << floor))) {
+		fprintf(stderr, "hafenctl key create: --class-floor %s: purposes.%s does not allow that class "
+		    "(data_classes); every request of this key would be refused\n", ctl_key_classes[floor], o->purpose);
 		return CTL_EXIT_USAGE;
 	}
 	long long now = (long long)time(NULL);
@@ -183,7 +192,6 @@ static int ctl_key_create(struct ctl_key_opts *o)
 	return CTL_EXIT_OK;
 }
 
-static const char *const ctl_key_classes[] = {"public", "internal", "confidential", "restricted"};
 
 struct ctl_key_list {
 	json_t *arr;

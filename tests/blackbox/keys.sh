@@ -108,6 +108,8 @@ wait_code "$S1" 200; bb_is "$CODE" 200 "a new key works without a restart (after
 "$CTL" key create --config "$HAFEN_CONFIG" --name bad --tenant t1 --purpose marketing >"$BB_DIR/bad.out" 2>&1
 bb_is "$?" 1 "key create refuses a purpose that is not registered"
 bb_ok "... naming GDPR Art. 5(1)(b)" grep -q 'purposes.marketing: not registered.*Art. 5(1)(b)' "$BB_DIR/bad.out"
+"$CTL" key create --config "$HAFEN_CONFIG" --name floor --tenant t1 --purpose chat --class-floor restricted >/dev/null 2>"$BB_DIR/floor.err"
+bb_is "$?" 2 "key create refuses a class floor the purpose does not allow"
 "$CTL" key create --config "$HAFEN_CONFIG" --name alice --tenant t1 --purpose chat >/dev/null 2>"$BB_DIR/dup.err"
 bb_is "$?" 1 "key create refuses a second live key of the same name"
 bb_ok "the store holds no secret" bash -c "! cat '$STORE'* | grep -aq '${S1#hk-}'"
