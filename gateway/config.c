@@ -4,6 +4,7 @@
  * Errors name the file, the JSON path and what was expected, and the first
  * error wins: an operator fixes one line at a time. */
 #include "gwconfig.h"
+#include "purpose.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -201,7 +202,45 @@ static int config_check_key(struct config_ctx *ctx, const char *path, void *obj)
 	return 0;
 }
 
+/* "identities": a client certificate, by subject CN or by SHA-256
+ * fingerprint (hex, colons allowed as openssl prints them), stands for a
+ * key (gateway/keycache.c looks them up after the TLS handshake). */
+static int config_check_identity(struct config_ctx *ctx, const char *path, void *obj)
+{
+	struct config_key *k = obj;
+	if (!k->cn == !k->cert_sha256)
+		return config_fail(ctx, path, "expected exactly one of \"cn\" and \"cert_sha256\"");
+	if (k->cert_sha256) {
+		char hex[65];
+		size_t n = 0;
+		for (const char *c = k->cert_sha256; *c; c++) {
+			if (*c == ':')
+				continue;
+			int h = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f') || (*c >= 'A' && *c <= 'F');
+			if (!h || n == 64)
+				n = 65;
+			if (n >= 64)
+				break;
+			hex[n++] = (char)tolower((unsigned char)*c);
+		}
+		if (n != 64) {
+			char p[256];
+			config_path(p, sizeof p, "%s.cert_sha256", path);
+			return config_fail(ctx, p, "expected a SHA-256 fingerprint: 64 hex digits, colons allowed");
+		}
+		hex[64] = 0;
+		memcpy(k->cert_sha256, hex, 65); /* never longer than the original */
+	}
+	return 0;
+}
+
 /* ---- defaults ---- */
+
+static void config_default_key(void *obj)
+{
+	struct config_key *k = obj;
+	k->max_class = 3; /* DATA_CLASS_RESTRICTED: no ceiling */
+}
 
 static void config_default_listener(void *obj)
 {
@@ -248,6 +287,9 @@ static int config_finish_root(struct config_ctx *ctx, const char *path, void *ob
 				config_path(p, sizeof p, "upstreams[%zu].name", i);
 				return config_fail(ctx, p, "expected a name not used by another upstream");
 			}
+	if (c->purposes_json && !(c->purposes = purpose_registry_parse(c->purposes_json, ctx->file,
+	    ctx->err, ctx->errlen)))
+		return -1;
 	for (size_t i = 0; i < c->n_keys; i++)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(c->keys[i].sha256_hex, c->keys[j].sha256_hex) == 0) {
@@ -266,6 +308,8 @@ static int config_finish_root(struct config_ctx *ctx, const char *path, void *ob
 /* ---- tables ---- */
 
 static const char *const config_client_auth_names[] = {"none", "optional", "required", NULL};
+/* enum data_class order (policies/policy-t.h). */
+static const char *const config_class_names[] = {"public", "internal", "confidential", "restricted", NULL};
 
 #define F(type_, name_, member_) .name = name_, .type = type_, .offset = offsetof(type_s, member_)
 
@@ -346,10 +390,31 @@ static const struct config_field config_key_fields[] = {
 	{F(CONFIG_TYPE_STRING, "tenant", tenant), .required = 1},
 	{F(CONFIG_TYPE_STRING, "purpose", purpose), .required = 1},
 	{F(CONFIG_TYPE_STRING, "sha256", sha256_hex), .required = 1},
+	{F(CONFIG_TYPE_ENUM, "class_floor", class_floor), .choices = config_class_names},
+	{F(CONFIG_TYPE_ENUM, "max_class", max_class), .choices = config_class_names},
+	{F(CONFIG_TYPE_INT, "rpm", rpm), .min = 0, .max = 1000000000},
+	{F(CONFIG_TYPE_INT, "tpm", tpm), .min = 0, .max = 1000000000000},
+	{F(CONFIG_TYPE_INT, "concurrency", concurrency), .min = 0, .max = 1000000},
+	{0},
+};
+static const struct config_field config_identity_fields[] = {
+	{F(CONFIG_TYPE_STRING, "name", name), .required = 1},
+	{F(CONFIG_TYPE_STRING, "tenant", tenant), .required = 1},
+	{F(CONFIG_TYPE_STRING, "purpose", purpose), .required = 1},
+	{F(CONFIG_TYPE_STRING, "cn", cn)},
+	{F(CONFIG_TYPE_STRING, "cert_sha256", cert_sha256)},
+	{F(CONFIG_TYPE_ENUM, "class_floor", class_floor), .choices = config_class_names},
+	{F(CONFIG_TYPE_ENUM, "max_class", max_class), .choices = config_class_names},
+	{F(CONFIG_TYPE_INT, "rpm", rpm), .min = 0, .max = 1000000000},
+	{F(CONFIG_TYPE_INT, "tpm", tpm), .min = 0, .max = 1000000000000},
+	{F(CONFIG_TYPE_INT, "concurrency", concurrency), .min = 0, .max = 1000000},
 	{0},
 };
 #undef type_s
-static const struct config_object config_key_object = {config_key_fields, sizeof(struct config_key), NULL, config_check_key};
+static const struct config_object config_key_object = {config_key_fields, sizeof(struct config_key),
+    config_default_key, config_check_key};
+static const struct config_object config_identity_object = {config_identity_fields, sizeof(struct config_key),
+    config_default_key, config_check_identity};
 
 #define type_s struct config_policy
 static const struct config_field config_policy_fields[] = {
@@ -376,6 +441,11 @@ static const struct config_field config_root_fields[] = {
 	{F(CONFIG_TYPE_OBJECT, "policy", policy), .sub = &config_policy_object},
 	{F(CONFIG_TYPE_JSON_OBJECT, "audit", audit)},
 	{F(CONFIG_TYPE_JSON_OBJECT, "transparency", transparency)},
+	{F(CONFIG_TYPE_JSON_OBJECT, "purposes", purposes_json)},
+	{F(CONFIG_TYPE_PATH_NULL, "key_store", key_store)},
+	{F(CONFIG_TYPE_PATH_NULL, "usage_store", usage_store)},
+	{F(CONFIG_TYPE_ARRAY, "identities", identities), .sub = &config_identity_object,
+	    .count_offset = offsetof(struct config, n_identities)},
 	{0},
 };
 #undef type_s
@@ -608,6 +678,7 @@ static void config_free(struct config *c)
 	if (!c)
 		return;
 	config_free_object(&config_root_object, c);
+	purpose_registry_free(c->purposes);
 	free(c->file);
 	free(c->dir);
 	free(c);

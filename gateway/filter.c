@@ -6,12 +6,14 @@
 #include "audit_filter.h"
 #include "policy_filter.h"
 #include "transparency.h"
+#include "usage.h"
 
 static const struct filter_ops *const filter_table[] = {
 	/* The audit filter first: it refuses before anything else runs when
 	 * the log is down, and has no on_event (the policy filter owns events). */
 	&audit_filter_ops,  /* audit writer (gateway/audit*) */
 	&policy_filter_ops, /* policy engine (policies/) */
+	&usage_filter_ops,  /* usage accounting and token counts (gateway/usage.c) */
 	/* Last: the Art. 50 marker goes on what the client finally gets. */
 	&transparency_filter_ops, /* AI Act Art. 50 (gateway/transparency.c) */
 };
@@ -39,6 +41,10 @@ int filter_run_body(struct filter_exchange *x, struct evbuffer *body)
 int filter_run_event(struct filter_exchange *x, const char *raw, size_t raw_len,
     const struct sse_event *ev, struct evbuffer *out)
 {
+	/* Observers see every event as the upstream sent it (usage). */
+	for (size_t i = 0; i < FILTER_COUNT; i++)
+		if (filter_table[i] && filter_table[i]->on_event_seen)
+			filter_table[i]->on_event_seen(x, &x->state[i], ev);
 	size_t ei = FILTER_COUNT;
 	for (size_t i = 0; i < FILTER_COUNT && ei == FILTER_COUNT; i++)
 		if (filter_table[i] && filter_table[i]->on_event && x->state[i])

@@ -77,6 +77,7 @@ struct filter_exchange {
 	const struct transparency_rt *transparency; /* the runtime's Art. 50 settings */
 	int relay;                    /* a filter rewrites relayed events (on_relay runs) */
 	int upstream_answer;          /* on_head: the head is of the upstream's answer, not hafen's own */
+	uint64_t prompt_estimate;     /* prompt tokens estimated from the body size (gateway/ratelimit.c) */
 	void *state[FILTER_MAX];
 };
 
@@ -90,6 +91,9 @@ struct filter_ops {
 	    const struct sse_event *ev, struct evbuffer *out);
 	int (*on_head)(struct filter_exchange *x, void **state, struct evbuffer *extra_headers);
 	void (*on_done)(struct filter_exchange *x, void **state);
+	/* Sees each SSE event before the filter that owns the output; may
+	 * only read (usage accounting takes a stream's usage chunk here). */
+	void (*on_event_seen)(struct filter_exchange *x, void **state, const struct sse_event *ev);
 };
 
 /* Each returns 0, or -1 when a filter refused (x->status etc. set). */

@@ -64,13 +64,26 @@ struct config_upstream {
 	char *host_header;
 };
 
+/* An API key (static, from "keys"; or from the key store, gateway/keystore.c)
+ * or an mTLS identity ("identities"): who asks, for which purpose, and
+ * within which bounds (docs/keys.md). */
 struct config_key {
 	char *name;
 	char *tenant;
 	char *purpose;
 	char *sha256_hex;
 	unsigned char sha256[32];
+	int class_floor;      /* enum data_class: requests are at least this class */
+	int max_class;        /* enum data_class: above this the request is refused */
+	long long rpm;        /* requests per minute, 0 = no limit */
+	long long tpm;        /* tokens per minute, 0 = no limit */
+	long long concurrency;/* requests in flight, 0 = no limit */
+	long long expires;    /* Unix seconds, 0 = never (key store keys) */
+	char *cn;             /* identities: client certificate subject CN */
+	char *cert_sha256;    /* identities: certificate SHA-256 fingerprint, hex */
 };
+
+struct purpose_registry;
 
 /* "policy": the policy packs, loaded in order (gateway/policy_filter.c).
  * No packs: the policy filter is off. */
@@ -97,6 +110,12 @@ struct config {
 	struct config_policy policy;
 	json_t *audit; /* the "audit" object as given; gateway/audit_filter.c parses it */
 	json_t *transparency; /* the "transparency" object as given; gateway/transparency.c parses it */
+	json_t *purposes_json; /* the "purposes" object as given */
+	struct purpose_registry *purposes; /* parsed (gateway/purpose.c); NULL: no registry */
+	char *key_store;   /* SQLite key store (gateway/keystore.c), NULL: config keys only */
+	char *usage_store; /* SQLite usage file, NULL: the key store's file */
+	struct config_key *identities; /* mTLS client identities */
+	size_t n_identities;
 	atomic_int refs;
 };
 

@@ -4,6 +4,10 @@
 #include "gateway/gwconfig.h"
 #include "gateway/admin.h"
 #include "gateway/audit_filter.h"
+#include "gateway/keycache.h"
+#include "gateway/purpose.h"
+#include "gateway/ratelimit.h"
+#include "gateway/usage.h"
 #include "gateway/log.h"
 #include "gateway/openai.h"
 #include "gateway/server.h"
@@ -26,6 +30,16 @@ static struct event_base *hafen_base;
 static int hafen_loaded;
 static pthread_t hafen_joiner_thread;
 static int hafen_joiner_started;
+
+/* Poll and flush intervals: one second unless the environment says
+ * otherwise (tests shorten them; docs/keys.md). */
+static long hafen_env_ms(const char *name, long def)
+{
+	const char *v = getenv(name);
+	char *end;
+	long ms = v ? strtol(v, &end, 10) : 0;
+	return v && *v && !*end && ms >= 10 && ms <= 60000 ? ms : def;
+}
 
 static void hafen_usage(void)
 {
@@ -156,6 +170,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (test_only) {
+		/* Valid, but every request of such a key would be refused. */
+		for (size_t i = 0; cfg->purposes && i < cfg->n_keys + cfg->n_identities; i++) {
+			const struct config_key *k = i < cfg->n_keys ? &cfg->keys[i] : &cfg->identities[i - cfg->n_keys];
+			if (!purpose_registry_find(cfg->purposes, k->purpose))
+				fprintf(stderr, "%s: %s[%zu].purpose: \"%s\" is not registered: its requests will be "
+				    "refused (GDPR Art. 5(1)(b))\n", cfg->file, i < cfg->n_keys ? "keys" : "identities",
+				    i < cfg->n_keys ? i : i - cfg->n_keys, k->purpose);
+		}
 		printf("%s: configuration ok\n", hafen_config_file);
 		runtime_unref(rt);
 		return 0;
@@ -171,6 +193,19 @@ int main(int argc, char **argv)
 	}
 	if (audit_filter_start(rt->audit, err, sizeof err) < 0) {
 		fprintf(stderr, "%s: %s\n", cfg->file, err);
+		return 1;
+	}
+	/* The key store and the usage file: opened before privileges are
+	 * dropped, like the audit log; a reload does not move them. */
+	if (cfg->key_store && keycache_start(cfg->key_store, hafen_env_ms("HAFEN_KEY_POLL_MS", 1000), err,
+	    sizeof err) < 0) {
+		fprintf(stderr, "%s: key_store: %s\n", cfg->file, err);
+		return 1;
+	}
+	const char *usage_file = cfg->usage_store ? cfg->usage_store : cfg->key_store;
+	if (usage_file && usage_start(usage_file, hafen_env_ms("HAFEN_USAGE_FLUSH_MS", 1000), log_warnx,
+	    err, sizeof err) < 0) {
+		fprintf(stderr, "%s: usage_store: %s\n", cfg->file, err);
 		return 1;
 	}
 	hafen_base = event_base_new();
@@ -217,6 +252,9 @@ int main(int argc, char **argv)
 	else
 		server_join();
 	audit_filter_stop();
+	usage_stop();
+	keycache_stop();
+	ratelimit_free_all();
 	log_access_flush();
 	log_info("stopped");
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)

@@ -12,6 +12,8 @@ static const struct ctl_command ctl_commands[] = {
 	{ "audit", ctl_audit_run, "audit log: keygen, verify, prove, checkpoint, export, report, purge" },
 	{ "subject", ctl_subject_run, "data subjects: export, erase, hold, release (GDPR Art. 15, 17)" },
 	{ "report", ctl_report_run, "report processing (GDPR Art. 30 record of processing), report aiact (AI Act)" },
+	{ "key", ctl_key_run, "API keys: create, list, revoke, rotate (key store)" },
+	{ "usage", ctl_usage_run, "usage per key, tenant, purpose, model or upstream" },
 };
 
 int ctl_version_run(int argc, char **argv)

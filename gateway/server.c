@@ -15,6 +15,9 @@
 #include "policy_filter.h"
 #include "audit_filter.h"
 #include "transparency.h"
+#include "purpose.h"
+#include "keycache.h"
+#include "ratelimit.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -193,14 +196,16 @@ void server_send_head(struct conn *c, int status, const char *content_type, long
 	if (body_len < 0 && x->version_minor == 0)
 		x->keep_alive = 0; /* HTTP/1.0: the end of a stream is the close */
 	x->chunked_out = body_len < 0 && x->version_minor >= 1;
-	char len[48] = "";
+	char len[48] = "", retry[40] = "";
+	if (x->retry_after > 0) /* RFC 9110 section 10.2.3, with 429 (RFC 6585 section 4) */
+		snprintf(retry, sizeof retry, "Retry-After: %lld\r\n", x->retry_after);
 	if (body_len >= 0)
 		snprintf(len, sizeof len, "Content-Length: %lld\r\n", body_len);
 	else if (x->chunked_out)
 		snprintf(len, sizeof len, "Transfer-Encoding: chunked\r\n");
 	n = snprintf(head, sizeof head,
-	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%sX-Request-Id: %s\r\n%s%s%s",
-	    status, http_status_reason(status), content_type, len, x->request_id,
+	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%sX-Request-Id: %s\r\n%s%s%s%s",
+	    status, http_status_reason(status), content_type, len, x->request_id, retry,
 	    /* RFC 9110 section 15.5.2: a 401 names the scheme (RFC 6750 section 3). */
 	    status == 401 ? "WWW-Authenticate: Bearer realm=\"hafen\"\r\n" : "",
 	    body_len < 0 ? "Cache-Control: no-cache\r\n" : "",
@@ -328,6 +333,9 @@ static void conn_exchange_clear(struct conn *c)
 		evbuffer_free(x->body);
 	if (x->up_req)
 		evbuffer_free(x->up_req);
+	/* Normally finished in conn_account; here for every other way out. */
+	ratelimit_finish(x->limit, 0, -1, 0);
+	keycache_release(x->keytab);
 	memset(x, 0, sizeof *x);
 	x->up_idx = -1;
 }
@@ -394,6 +402,13 @@ static void conn_account(struct conn *c)
 	x->fx.status = x->status;
 	if (x->route)
 		filter_run_done(&x->fx);
+	/* The tokens-per-minute bucket learns the real count when the answer
+	 * carried usage (prompt and completion); else the estimate stands. */
+	const struct filter_policy_info *pi = &x->fx.policy_info;
+	long long actual = pi->prompt_tokens || pi->completion_tokens ?
+	    (long long)(pi->prompt_tokens + pi->completion_tokens) : -1;
+	ratelimit_finish(x->limit, (long long)x->fx.prompt_estimate, actual, now);
+	x->limit = NULL;
 }
 
 void server_finish(struct conn *c, int close_after)
@@ -442,6 +457,11 @@ static int conn_auth(struct conn *c, const char *head)
 {
 	struct http_span a = c->req.authorization;
 	const char *v = head + a.off;
+	/* No key: a verified client certificate may stand for one. */
+	if (a.len == 0 && c->tls && c->rt->cfg->n_identities) {
+		c->x.key = keycache_identity_find(c->rt->cfg, bufferevent_openssl_get_ssl(c->bev));
+		return c->x.key ? 0 : -1;
+	}
 	if (a.len < 8 || strncasecmp(v, "Bearer ", 7) != 0)
 		return -1;
 	size_t ks = 7;
@@ -460,6 +480,15 @@ static int conn_auth(struct conn *c, const char *head)
 	for (size_t i = 0; i < cfg->n_keys; i++)
 		if (CRYPTO_memcmp(md, cfg->keys[i].sha256, 32) == 0)
 			found = &cfg->keys[i];
+	/* Then the key store's cache: one hash probe, no SQLite. */
+	struct keycache_table *t = found ? NULL : keycache_acquire();
+	if (t) {
+		found = keycache_find(t, md, (long long)time(NULL));
+		if (found)
+			c->x.keytab = t;
+		else
+			keycache_release(t);
+	}
 	OPENSSL_cleanse(md, sizeof md);
 	c->x.key = found;
 	return found ? 0 : -1;
@@ -559,7 +588,7 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 	x->stream = stream;
 	x->fx.body = x->json;
 	x->fx.stream = stream;
-	if (filter_run_request(&x->fx) < 0) {
+	if (filter_run_request(&x->fx) < 0 || purpose_check_request(c->rt->cfg->purposes, &x->fx) < 0) {
 		server_send_error(c, x->fx.status ? x->fx.status : 403, x->fx.error_type, NULL, x->fx.message);
 		server_finish(c, 0);
 		return;
@@ -703,6 +732,21 @@ static void conn_begin(struct conn *c, const char *head)
 		    getnameinfo((struct sockaddr *)&ss, sl, x->fx.client_addr, sizeof x->fx.client_addr,
 		    NULL, 0, NI_NUMERICHOST) != 0)
 			x->fx.client_addr[0] = 0;
+	}
+	if (!x->route->has_body && purpose_check_request(cfg->purposes, &x->fx) < 0) {
+		conn_reject(c, x->fx.status, x->fx.error_type, x->fx.message, has_body);
+		return;
+	}
+	/* Limits before the body is read: a refused client sends it for nothing. */
+	x->fx.prompt_estimate = r->content_length > 0 ? (uint64_t)r->content_length / 4 : 0;
+	long long retry = 1;
+	enum ratelimit_result lr = ratelimit_admit(x->key, (long long)x->fx.prompt_estimate, x->t_start,
+	    &x->limit, &retry);
+	if (lr != RATELIMIT_RESULT_OK) {
+		x->retry_after = retry;
+		x->fx.error_type = "rate_limit_exceeded";
+		conn_reject(c, 429, "rate_limit_exceeded", ratelimit_result_message(lr), has_body);
+		return;
 	}
 	/* Until routing exists every request goes to the first upstream. */
 	x->up_idx = 0;
@@ -948,6 +992,7 @@ static void *server_worker_main(void *arg)
 	while (w->conns)
 		conn_free(w->conns);
 	upstream_pool_flush(w);
+	keycache_thread_exit();
 	return NULL;
 }
 

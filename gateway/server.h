@@ -44,6 +44,8 @@ void runtime_unref(struct runtime *rt);
 struct runtime *server_runtime_get(void); /* current, referenced */
 
 struct upconn;
+struct keycache_table;
+struct ratelimit_entry;
 
 struct worker {
 	int id;
@@ -96,6 +98,9 @@ struct exchange {
 	int direct;              /* TLS response may be written with SSL_write at once */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
+	struct keycache_table *keytab;  /* holds x->key when it came from the key store */
+	struct ratelimit_entry *limit;  /* this request's share of its key's limits */
+	long long retry_after;          /* > 0: a Retry-After header (seconds) on the answer */
 	struct filter_exchange fx;
 };
 
