@@ -696,7 +696,8 @@ static const struct aiact_row aiact_rows[] = {
 #define AIACT_KEY_LEN 4     /* hash key: the first bytes of a word */
 #define AIACT_NEG_WINDOW 3  /* words before an occurrence a negation reaches */
 #define AIACT_RING 8        /* >= AIACT_PHRASE_MAX + AIACT_NEG_WINDOW */
-#define AIACT_BUCKETS 2048  /* power of two */
+#define AIACT_BUCKET_BITS 13
+#define AIACT_BUCKETS (1u << AIACT_BUCKET_BITS) /* most words land in an empty bucket */
 #define AIACT_NONE 0xFFFFu
 
 struct aiact_entry {
@@ -706,12 +707,16 @@ struct aiact_entry {
 	uint8_t len[AIACT_PHRASE_MAX];
 	char word[AIACT_PHRASE_MAX][AIACT_WORD_MAX];
 	uint16_t next;                        /* chain in the bucket */
+	uint32_t key;                         /* the last word's first bytes (aiact_key) */
 };
 
 struct aiact_model {
 	struct aiact_entry *entries;
 	size_t n_entries;
 	uint16_t bucket[AIACT_BUCKETS];
+	/* ASCII bytes: the folded letter, 0 for a separator, 1 for a
+	 * separator that ends a sentence (the hot path of aiact_scan_feed) */
+	uint8_t ascii[128];
 };
 
 /* Latin-1 Supplement letters U+00C0..U+00FF folded to ASCII ("" separates
@@ -779,14 +784,20 @@ static size_t aiact_fold_word(const char *w, size_t len, char *out, size_t cap)
 	return o;
 }
 
-static unsigned aiact_hash(const char *w, size_t len)
+/* The first AIACT_KEY_LEN bytes of a word, zero-padded, as one integer:
+ * rows are rejected on it before any byte compare. */
+static uint32_t aiact_key(const char *w, size_t len)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (size_t i = 0; i < len && i < AIACT_KEY_LEN; i++) {
-		h ^= (unsigned char)w[i];
-		h *= 16777619u;
-	}
-	return h & (AIACT_BUCKETS - 1);
+	uint32_t k = 0;
+	for (size_t i = 0; i < AIACT_KEY_LEN; i++)
+		k = k << 8 | (i < len ? (unsigned char)w[i] : 0u);
+	return k;
+}
+
+/* Fibonacci hashing of the key (Knuth, TAOCP vol. 3, 6.4). */
+static unsigned aiact_hash(uint32_t key)
+{
+	return (unsigned)((key * 2654435769u) >> (32 - AIACT_BUCKET_BITS));
 }
 
 static int aiact_model_add(struct aiact_model *m, const struct aiact_row *row, char *err, size_t errlen)
@@ -836,7 +847,8 @@ static int aiact_model_add(struct aiact_model *m, const struct aiact_row *row, c
 		return -1;
 	}
 	unsigned last = e->n_words - 1u;
-	unsigned b = aiact_hash(e->word[last], e->len[last]);
+	e->key = aiact_key(e->word[last], e->len[last]);
+	unsigned b = aiact_hash(e->key);
 	e->next = m->bucket[b];
 	m->bucket[b] = (uint16_t)m->n_entries;
 	m->n_entries++;
@@ -855,6 +867,14 @@ struct aiact_model *aiact_model_new(char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < AIACT_BUCKETS; i++)
 		m->bucket[i] = AIACT_NONE;
+	for (unsigned c = 0; c < 128; c++) {
+		unsigned char b = (unsigned char)c;
+		char f[2];
+		size_t fn;
+		int se;
+		aiact_fold_char(&b, 1, f, &fn, &se);
+		m->ascii[c] = fn ? (uint8_t)f[0] : (uint8_t)(se ? 1 : 0);
+	}
 	for (size_t i = 0; i < n; i++)
 		if (aiact_model_add(m, &aiact_rows[i], err, errlen) < 0) {
 			aiact_model_free(m);
@@ -878,6 +898,7 @@ struct aiact_word {
 	unsigned sentence;
 	uint8_t len;
 	uint8_t negation;
+	uint32_t key;         /* first AIACT_KEY_LEN bytes, built as the word grows */
 	char text[AIACT_WORD_MAX];
 };
 
@@ -908,10 +929,13 @@ static int aiact_word_matches(const char *pat, size_t plen, int prefix, const st
 static void aiact_scan_word(struct aiact_scan *s, size_t part)
 {
 	struct aiact_word *cur = &s->ring[(s->n_words - 1) % AIACT_RING];
-	unsigned b = aiact_hash(cur->text, cur->len);
+	uint32_t key = cur->key;
+	for (size_t i = cur->len; i < AIACT_KEY_LEN; i++)
+		key <<= 8; /* zero-padded like aiact_key */
+	unsigned b = aiact_hash(key);
 	for (uint16_t ei = s->m->bucket[b]; ei != AIACT_NONE; ei = s->m->entries[ei].next) {
 		const struct aiact_entry *e = &s->m->entries[ei];
-		if (e->n_words > s->n_words)
+		if (e->key != key || e->n_words > s->n_words)
 			continue;
 		const struct aiact_word *first = NULL;
 		int ok = 1;
@@ -967,17 +991,29 @@ static void aiact_scan_feed(struct aiact_scan *s, size_t part, const char *text,
 		char f[2];
 		size_t n;
 		int se;
-		size_t used = aiact_fold_char(t + i, len - i, f, &n, &se);
+		size_t used = 1;
+		if (t[i] < 0x80) {
+			uint8_t v = s->m->ascii[t[i]];
+			f[0] = (char)v;
+			n = v > 1;
+			se = v == 1;
+		} else {
+			used = aiact_fold_char(t + i, len - i, f, &n, &se);
+		}
 		if (n > 0) {
 			if (!w) {
 				w = &s->ring[s->n_words % AIACT_RING];
 				w->start = (uint32_t)i;
 				w->len = 0;
+				w->key = 0;
 				w->negation = 0;
 				w->sentence = s->sentence;
 			}
-			for (size_t k = 0; k < n && w->len < AIACT_WORD_MAX; k++)
+			for (size_t k = 0; k < n && w->len < AIACT_WORD_MAX; k++) {
+				if (w->len < AIACT_KEY_LEN)
+					w->key = w->key << 8 | (unsigned char)f[k];
 				w->text[w->len++] = f[k];
+			}
 			w->end = (uint32_t)(i + used);
 		} else {
 			if (w) {

@@ -64,7 +64,6 @@ static const struct policy_file_word policy_file_groups[] = {
 	{ "secret", ENTITY_GROUP_SECRET },
 	{ "special_category", ENTITY_GROUP_SPECIAL_CATEGORY },
 	{ "custom", ENTITY_GROUP_CUSTOM },
-	{ "ai_act", ENTITY_GROUP_AI_ACT },
 	{ NULL, 0 },
 };
 

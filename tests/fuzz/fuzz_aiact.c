@@ -19,7 +19,8 @@ static struct policy_scanner *fuzz_scanner;
 
 static const char fuzz_pack[] =
 	"{\"rules\":["
-	"{\"id\":\"f\",\"groups\":[\"ai_act\"],\"action\":\"block\"},"
+	"{\"id\":\"f\",\"entities\":[\"aiact_5_1_a\",\"aiact_5_1_b\",\"aiact_5_1_c\",\"aiact_5_1_d\","
+	"\"aiact_5_1_e\",\"aiact_5_1_f\",\"aiact_5_1_g\",\"aiact_annex3_4\"],\"action\":\"block\"},"
 	"{\"id\":\"p\",\"groups\":[\"person\",\"contact\"],\"action\":\"pseudonymize\"}]}";
 
 static void fuzz_init(void)
