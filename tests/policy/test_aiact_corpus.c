@@ -5,11 +5,15 @@
  * Each line: {"letter": "a".."g" | "annex3-4", "lang", "prohibited",
  * "request"}. A prohibited request counts as blocked when the decision is
  * BLOCK and the rule of its letter fired; a lawful look-alike counts as
- * falsely blocked when the decision is BLOCK at all. Files named
- * *-heldout.jsonl were written before the lexicons and never tuned on.
+ * falsely blocked when the decision is BLOCK at all. Three splits by file
+ * name: NAME.jsonl (dev, the lexicons were tuned on it), NAME-heldout.jsonl
+ * (written before the lexicons, not tuned on) and NAME-blind.jsonl
+ * (written after the lexicons were frozen, with other phrasings, measured
+ * once and not tuned on).
  *
- * Gated per letter over the whole corpus (dev + held-out): block rate at
- * least 0.9, false-block rate at most 0.05. Rates per language and per
+ * Gated per letter over the corpus of dev + held-out: block rate at least
+ * 0.9, false-block rate at most 0.05. The blind part is reported, not gated:
+ * it is the estimate for phrasings nobody tuned for. Rates per language and per
  * split are printed as TAP diagnostics. Misses print the features the
  * screener saw (names, never text) to explain them. */
 #include <dirent.h>
@@ -31,8 +35,11 @@ struct tally {
 	unsigned pro, pro_blocked, law, law_blocked;
 };
 
-/* [letter][lang][split: 0 dev, 1 held-out] */
-static struct tally t[N_LETTERS][N_LANGS][2];
+#define N_SPLITS 3
+static const char *const split_names[N_SPLITS] = { "dev", "held-out", "blind" };
+
+/* [letter][lang][split] */
+static struct tally t[N_LETTERS][N_LANGS][N_SPLITS];
 
 static int find(const char *const *v, size_t n, const char *s)
 {
@@ -69,7 +76,7 @@ static int run_file(const char *dir, const char *name, struct policy_set *set,
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -1;
-	int heldout = strstr(name, "-heldout") != NULL;
+	int split = strstr(name, "-heldout") ? 1 : strstr(name, "-blind") ? 2 : 0;
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;
 	int rc = 0;
@@ -106,7 +113,7 @@ static int run_file(const char *dir, const char *name, struct policy_set *set,
 			strncat(want, letters[li], sizeof want - strlen(want) - 1);
 		for (size_t i = 0; i < d->n_fired; i++)
 			by_letter |= strcmp(policy_set_rule_id(set, d->fired[i]), want) == 0;
-		struct tally *x = &t[li][gi][heldout];
+		struct tally *x = &t[li][gi][split];
 		if (json_is_true(pro)) {
 			x->pro++;
 			x->pro_blocked += blocked && by_letter;
@@ -169,11 +176,11 @@ int main(void)
 	ok(files > 0 && !bad, "%zu corpus files read, every line well-formed and run", files);
 
 	for (int li = 0; li < N_LETTERS; li++) {
-		struct tally all = { 0 }, split[2] = { { 0 } };
+		struct tally all = { 0 }, split[N_SPLITS] = { { 0 } };
 		int small = 0;
 		for (int gi = 0; gi < N_LANGS; gi++) {
 			struct tally lg = { 0 };
-			for (int s = 0; s < 2; s++) {
+			for (int s = 0; s < N_SPLITS; s++) {
 				struct tally *x = &t[li][gi][s];
 				lg.pro += x->pro, lg.pro_blocked += x->pro_blocked;
 				lg.law += x->law, lg.law_blocked += x->law_blocked;
@@ -181,14 +188,16 @@ int main(void)
 				split[s].law += x->law, split[s].law_blocked += x->law_blocked;
 			}
 			small |= lg.pro < 5 || lg.law < 5;
-			all.pro += lg.pro, all.pro_blocked += lg.pro_blocked;
-			all.law += lg.law, all.law_blocked += lg.law_blocked;
 			tap_diag("%-8s %s: blocked %u/%u, falsely blocked %u/%u", letters[li], langs[gi],
 			     lg.pro_blocked, lg.pro, lg.law_blocked, lg.law);
 		}
-		for (int s = 0; s < 2; s++)
+		for (int s = 0; s < 2; s++) {
+			all.pro += split[s].pro, all.pro_blocked += split[s].pro_blocked;
+			all.law += split[s].law, all.law_blocked += split[s].law_blocked;
+		}
+		for (int s = 0; s < N_SPLITS; s++)
 			tap_diag("%-8s %s: block rate %.3f (%u/%u), false-block rate %.3f (%u/%u)", letters[li],
-			     s ? "held-out" : "dev", split[s].pro ? (double)split[s].pro_blocked / split[s].pro : 0.0,
+			     split_names[s], split[s].pro ? (double)split[s].pro_blocked / split[s].pro : 0.0,
 			     split[s].pro_blocked, split[s].pro,
 			     split[s].law ? (double)split[s].law_blocked / split[s].law : 0.0,
 			     split[s].law_blocked, split[s].law);
