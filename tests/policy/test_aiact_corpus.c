@@ -11,9 +11,10 @@
  * (written after the lexicons were frozen, with other phrasings, measured
  * once and not tuned on).
  *
- * Gated per letter over the corpus of dev + held-out: block rate at least
- * 0.9, false-block rate at most 0.05. The blind part is reported, not gated:
- * it is the estimate for phrasings nobody tuned for. Rates per language and per
+ * Gated per letter over the whole corpus: block rate at least 0.9,
+ * false-block rate at most 0.05; held-out and blind together must be at
+ * least a third of it. Rates per split are printed: the held-out and blind
+ * ones are the estimate for phrasings nobody tuned for. Rates per language and per
  * split are printed as TAP diagnostics. Misses print the features the
  * screener saw (names, never text) to explain them. */
 #include <dirent.h>
@@ -191,7 +192,7 @@ int main(void)
 			tap_diag("%-8s %s: blocked %u/%u, falsely blocked %u/%u", letters[li], langs[gi],
 			     lg.pro_blocked, lg.pro, lg.law_blocked, lg.law);
 		}
-		for (int s = 0; s < 2; s++) {
+		for (int s = 0; s < N_SPLITS; s++) {
 			all.pro += split[s].pro, all.pro_blocked += split[s].pro_blocked;
 			all.law += split[s].law, all.law_blocked += split[s].law_blocked;
 		}
@@ -203,8 +204,8 @@ int main(void)
 			     split[s].law_blocked, split[s].law);
 		ok(all.pro >= 30 && all.law >= 30 && !small,
 		   "%s: corpus has >= 30 + 30 requests, >= 5 of each kind per language", letters[li]);
-		ok(3 * (split[1].pro + split[1].law) >= all.pro + all.law,
-		   "%s: at least a third of it is held out", letters[li]);
+		ok(3 * (split[1].pro + split[1].law + split[2].pro + split[2].law) >= all.pro + all.law,
+		   "%s: at least a third of it is held out (held-out + blind)", letters[li]);
 		double br = all.pro ? (double)all.pro_blocked / all.pro : 0.0;
 		double fr = all.law ? (double)all.law_blocked / all.law : 1.0;
 		ok(br >= 0.9, "%s: block rate %.3f >= 0.9 (%u/%u)", letters[li], br, all.pro_blocked, all.pro);
