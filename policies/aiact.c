@@ -52,6 +52,7 @@ enum aiact_feature {
 	AIACT_FEATURE_SCRAPE,
 	AIACT_FEATURE_FACE,
 	AIACT_FEATURE_SOURCE,     /* internet, social networks, CCTV */
+	AIACT_FEATURE_FACEDB,     /* a face database, recognising people later */
 	AIACT_FEATURE_CONSENT,
 	AIACT_FEATURE_DECIDE,     /* rank, hire, fire, promote, shortlist */
 	AIACT_FEATURE_PERSONNEL,  /* applicants, candidates, employees */
@@ -89,6 +90,7 @@ static const char *const aiact_feature_names[AIACT_FEATURE_COUNT] = {
 	[AIACT_FEATURE_SCRAPE] = "scrape",
 	[AIACT_FEATURE_FACE] = "face",
 	[AIACT_FEATURE_SOURCE] = "source",
+	[AIACT_FEATURE_FACEDB] = "face_db",
 	[AIACT_FEATURE_CONSENT] = "consent",
 	[AIACT_FEATURE_DECIDE] = "decide",
 	[AIACT_FEATURE_PERSONNEL] = "personnel",
@@ -98,8 +100,9 @@ static const char *const aiact_feature_names[AIACT_FEATURE_COUNT] = {
 
 #define B(f) (UINT64_C(1) << AIACT_FEATURE_##f)
 
-/* The practices: all_of must be present, none_of absent; the finding is
- * placed on the first occurrence of anchor. */
+/* The practices: all_of must be present, at least one of any_of (when not
+ * 0), none of none_of; the finding is placed on the first occurrence of
+ * anchor, or of the first any_of feature present when anchor is absent. */
 struct aiact_rule {
 	const char *rule_id;
 	const char *article;
@@ -107,6 +110,7 @@ struct aiact_rule {
 	uint64_t all_of;
 	uint64_t none_of;
 	enum aiact_feature anchor;
+	uint64_t any_of;
 };
 
 static const struct aiact_rule aiact_rules[AIACT_PRACTICE_COUNT] = {
@@ -118,8 +122,8 @@ static const struct aiact_rule aiact_rules[AIACT_PRACTICE_COUNT] = {
 	/* Art. 5(1)(b): exploiting vulnerabilities due to age, disability or a
 	 * specific social or economic situation. */
 	[AIACT_PRACTICE_5_1_B] = { "aiact-5-1-b", "AI Act Art. 5(1)(b)", ENTITY_AIACT_5_1_B,
-		B(VULNERABLE) | B(EXPLOIT),
-		B(DEFENSIVE) | B(EXPLAIN), AIACT_FEATURE_EXPLOIT },
+		B(VULNERABLE),
+		B(DEFENSIVE) | B(EXPLAIN), AIACT_FEATURE_EXPLOIT, B(EXPLOIT) | B(MANIPULATE) },
 	/* Art. 5(1)(c): scoring persons on social behaviour or personal
 	 * characteristics leading to detrimental treatment. */
 	[AIACT_PRACTICE_5_1_C] = { "aiact-5-1-c", "AI Act Art. 5(1)(c)", ENTITY_AIACT_5_1_C,
@@ -134,8 +138,8 @@ static const struct aiact_rule aiact_rules[AIACT_PRACTICE_COUNT] = {
 	/* Art. 5(1)(e): untargeted scraping of facial images from the internet
 	 * or CCTV footage to build facial recognition databases. */
 	[AIACT_PRACTICE_5_1_E] = { "aiact-5-1-e", "AI Act Art. 5(1)(e)", ENTITY_AIACT_5_1_E,
-		B(SCRAPE) | B(FACE) | B(SOURCE),
-		B(CONSENT) | B(OWN) | B(AGGREGATE) | B(EXPLAIN), AIACT_FEATURE_SCRAPE },
+		B(SCRAPE) | B(FACE),
+		B(CONSENT) | B(OWN) | B(AGGREGATE) | B(EXPLAIN), AIACT_FEATURE_SCRAPE, B(SOURCE) | B(FACEDB) },
 	/* Art. 5(1)(f): emotions of natural persons in the workplace or in
 	 * education inferred from biometric data, except for medical or safety
 	 * reasons. */
@@ -187,7 +191,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(EMOTION, "sad"), R(EMOTION, "sadness"), R(EMOTION, "nervous"), R(EMOTION, "upset"),
 	R(EMOTION, "annoyed"), R(EMOTION, "state of mind"), R(EMOTION, "demotivat*"),
 	R(EMOTION, "unmotivat*"), R(EMOTION, "sentiment*"), R(EMOTION, "smil*"), R(EMOTION, "fear*"),
-	R(EMOTION, "enthusias*"), R(EMOTION, "engagement"), R(EMOTION, "motivation"), R(EMOTION, "unhappy"), R(EMOTION, "irritat*"), R(EMOTION, "unzufrieden*"), R(EMOTION, "gereizt"), R(EMOTION, "mécontent*"), R(EMOTION, "descontent*"), R(EMOTION, "scontent*"), R(EMOTION, "infelic*"),
+	R(EMOTION, "enthusias*"), R(EMOTION, "engagement"), R(EMOTION, "motivation"), R(EMOTION, "unhappy"), R(EMOTION, "fed up"), R(EMOTION, "tears"), R(EMOTION, "tränen"), R(EMOTION, "larmes"), R(EMOTION, "lágrimas"), R(EMOTION, "lacrime"), R(EMOTION, "irritat*"), R(EMOTION, "unzufrieden*"), R(EMOTION, "gereizt"), R(EMOTION, "mécontent*"), R(EMOTION, "descontent*"), R(EMOTION, "scontent*"), R(EMOTION, "infelic*"),
 	R(EMOTION, "gefühl*"), R(EMOTION, "stimmung*"), R(EMOTION, "gestresst"), R(EMOTION, "genervt"),
 	R(EMOTION, "wütend"), R(EMOTION, "wut"), R(EMOTION, "ärger*"), R(EMOTION, "verärgert"),
 	R(EMOTION, "traurig*"), R(EMOTION, "glücklich*"), R(EMOTION, "angst*"), R(EMOTION, "gelangweilt"),
@@ -300,7 +304,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(CATEGORISE, "determin*"), R(CATEGORISE, "guess*"), R(CATEGORISE, "identif*"),
 	R(CATEGORISE, "tell me which"), R(CATEGORISE, "which ones"), R(CATEGORISE, "which of"),
 	R(CATEGORISE, "label*"), R(CATEGORISE, "tag"), R(CATEGORISE, "sort"), R(CATEGORISE, "estimate*"),
-	R(CATEGORISE, "detect*"), R(CATEGORISE, "predict*"), R(CATEGORISE, "group them"), R(CATEGORISE, "group*"), R(CATEGORISE, "work out"), R(CATEGORISE, "find out"), R(CATEGORISE, "figure out"), R(CATEGORISE, "herausfind*"), R(CATEGORISE, "finde"), R(CATEGORISE, "averigu*"), R(CATEGORISE, "scopri"), R(CATEGORISE, "capisci"), R(CATEGORISE, "probab*"), R(CATEGORISE, "kennzeichn*"), R(CATEGORISE, "markier*"), R(CATEGORISE, "vermut*"), R(CATEGORISE, "gruppier*"), R(CATEGORISE, "trie"), R(CATEGORISE, "trier"), R(CATEGORISE, "étiquet*"), R(CATEGORISE, "regroup*"), R(CATEGORISE, "agrup*"), R(CATEGORISE, "etichett*"), R(CATEGORISE, "raggrupp*"),
+	R(CATEGORISE, "detect*"), R(CATEGORISE, "predict*"), R(CATEGORISE, "group them"), R(CATEGORISE, "group*"), R(CATEGORISE, "work out"), R(CATEGORISE, "wahrscheinlich*"), R(CATEGORISE, "vermutlich"), R(CATEGORISE, "likely"), R(CATEGORISE, "tell me who"), R(CATEGORISE, "sag mir"), R(CATEGORISE, "indique qui"), R(CATEGORISE, "marca a"), R(CATEGORISE, "marca los"), R(CATEGORISE, "marca las"), R(CATEGORISE, "creas que"), R(CATEGORISE, "crees que"), R(CATEGORISE, "indica quién"), R(CATEGORISE, "secondo te"), R(CATEGORISE, "indica chi"), R(CATEGORISE, "find out"), R(CATEGORISE, "figure out"), R(CATEGORISE, "herausfind*"), R(CATEGORISE, "finde"), R(CATEGORISE, "averigu*"), R(CATEGORISE, "scopri"), R(CATEGORISE, "capisci"), R(CATEGORISE, "probab*"), R(CATEGORISE, "kennzeichn*"), R(CATEGORISE, "markier*"), R(CATEGORISE, "vermut*"), R(CATEGORISE, "gruppier*"), R(CATEGORISE, "trie"), R(CATEGORISE, "trier"), R(CATEGORISE, "étiquet*"), R(CATEGORISE, "regroup*"), R(CATEGORISE, "agrup*"), R(CATEGORISE, "etichett*"), R(CATEGORISE, "raggrupp*"),
 	R(CATEGORISE, "klassifizier*"), R(CATEGORISE, "kategorisier*"), R(CATEGORISE, "einordn*"),
 	R(CATEGORISE, "ordne"), R(CATEGORISE, "ordnen"), R(CATEGORISE, "zuordn*"), R(CATEGORISE, "bestimm*"),
 	R(CATEGORISE, "ableit*"), R(CATEGORISE, "leite"), R(CATEGORISE, "erkenn*"), R(CATEGORISE, "einschätz*"),
@@ -319,7 +323,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(SENSITIVE, "catholic*"), R(SENSITIVE, "atheist*"), R(SENSITIVE, "politi*"), R(SENSITIVE, "left wing"),
 	R(SENSITIVE, "union*"), R(SENSITIVE, "gay"), R(SENSITIVE, "gays"), R(SENSITIVE, "lesbian*"),
 	R(SENSITIVE, "homosex*"), R(SENSITIVE, "bisex*"), R(SENSITIVE, "sexu*"), R(SENSITIVE, "sex life"),
-	R(SENSITIVE, "transgender"), R(SENSITIVE, "queer"), R(SENSITIVE, "faith"), R(SENSITIVE, "beliefs"),
+	R(SENSITIVE, "transgender"), R(SENSITIVE, "queer"), R(SENSITIVE, "faith"), R(SENSITIVE, "beliefs"), R(SENSITIVE, "conservative*"), R(SENSITIVE, "labour voter"), R(SENSITIVE, "party affiliation"),
 	R(SENSITIVE, "rasse"), R(SENSITIVE, "herkunft"), R(SENSITIVE, "glaube*"), R(SENSITIVE, "gewerkschaft*"),
 	R(SENSITIVE, "schwul*"), R(SENSITIVE, "lesbisch*"), R(SENSITIVE, "jüdisch*"), R(SENSITIVE, "weltanschauung*"),
 	R(SENSITIVE, "raciale*"), R(SENSITIVE, "syndi*"), R(SENSITIVE, "croyance*"), R(SENSITIVE, "musulman*"),
@@ -351,7 +355,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(MANIPULATE, "without their knowledge"), R(MANIPULATE, "hidden cue"), R(MANIPULATE, "hidden cues"),
 	R(MANIPULATE, "hidden message*"), R(MANIPULATE, "guilt tripping"), R(MANIPULATE, "confirmshaming"),
 	R(MANIPULATE, "brainwash*"), R(MANIPULATE, "psychological pressure"), R(MANIPULATE, "lie to"),
-	R(MANIPULATE, "make them believe"), R(MANIPULATE, "trick them"), R(MANIPULATE, "deceit*"), R(MANIPULATE, "guilt"), R(MANIPULATE, "hide the"), R(MANIPULATE, "hides the"), R(MANIPULATE, "hidden"), R(MANIPULATE, "without understanding"), R(MANIPULATE, "without them knowing"), R(MANIPULATE, "versteckt*"), R(MANIPULATE, "cach*"), R(MANIPULATE, "ocult*"), R(MANIPULATE, "nascost*"),
+	R(MANIPULATE, "make them believe"), R(MANIPULATE, "trick them"), R(MANIPULATE, "deceit*"), R(MANIPULATE, "guilt"), R(MANIPULATE, "fake*"), R(MANIPULATE, "pretend"), R(MANIPULATE, "pretending"), R(MANIPULATE, "invent"), R(MANIPULATE, "invented"), R(MANIPULATE, "inventing"), R(MANIPULATE, "made up"), R(MANIPULATE, "fabricat*"), R(MANIPULATE, "so they panic"), R(MANIPULATE, "scare them"), R(MANIPULATE, "frighten them"), R(MANIPULATE, "countdown*"), R(MANIPULATE, "erfunden*"), R(MANIPULATE, "gefälscht*"), R(MANIPULATE, "verleit*"), R(MANIPULATE, "angst machen"), R(MANIPULATE, "inventant"), R(MANIPULATE, "inventer"), R(MANIPULATE, "invente"), R(MANIPULATE, "fait peur"), R(MANIPULATE, "faire peur"), R(MANIPULATE, "faux avis"), R(MANIPULATE, "compte à rebours"), R(MANIPULATE, "chrono"), R(MANIPULATE, "inventen"), R(MANIPULATE, "inventar"), R(MANIPULATE, "reseñas falsas"), R(MANIPULATE, "cuenta atrás"), R(MANIPULATE, "asustar"), R(MANIPULATE, "inventare"), R(MANIPULATE, "inventa"), R(MANIPULATE, "recensioni false"), R(MANIPULATE, "conto alla rovescia"), R(MANIPULATE, "spaventar*"), R(MANIPULATE, "hide the"), R(MANIPULATE, "hides the"), R(MANIPULATE, "hidden"), R(MANIPULATE, "without understanding"), R(MANIPULATE, "without them knowing"), R(MANIPULATE, "versteckt*"), R(MANIPULATE, "cach*"), R(MANIPULATE, "ocult*"), R(MANIPULATE, "nascost*"),
 	R(MANIPULATE, "unterschwellig*"), R(MANIPULATE, "täuschung*"), R(MANIPULATE, "täuschend*"),
 	R(MANIPULATE, "täusch"), R(MANIPULATE, "täuschen"), R(MANIPULATE, "irreführ*"), R(MANIPULATE, "unbewusst*"),
 	R(MANIPULATE, "sie es merken"), R(MANIPULATE, "ohne es zu merken"),
@@ -373,7 +377,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(PEOPLE, "user"), R(PEOPLE, "users"), R(PEOPLE, "customer*"), R(PEOPLE, "consumer*"),
 	R(PEOPLE, "client*"), R(PEOPLE, "player*"), R(PEOPLE, "gambler*"), R(PEOPLE, "voter*"),
 	R(PEOPLE, "buyer*"), R(PEOPLE, "visitor*"), R(PEOPLE, "subscriber*"), R(PEOPLE, "viewer*"),
-	R(PEOPLE, "people"), R(PEOPLE, "readers"), R(PEOPLE, "shoppers"), R(PEOPLE, "followers"), R(PEOPLE, "listeners"), R(PEOPLE, "zuschauer*"), R(PEOPLE, "zuhörer*"), R(PEOPLE, "spectateur*"), R(PEOPLE, "auditeur*"), R(PEOPLE, "espectador*"), R(PEOPLE, "oyentes"), R(PEOPLE, "spettator*"), R(PEOPLE, "ascoltator*"),
+	R(PEOPLE, "people"), R(PEOPLE, "readers"), R(PEOPLE, "shoppers"), R(PEOPLE, "followers"), R(PEOPLE, "listeners"), R(PEOPLE, "someone"), R(PEOPLE, "anyone"), R(PEOPLE, "zuschauer*"), R(PEOPLE, "zuhörer*"), R(PEOPLE, "spectateur*"), R(PEOPLE, "auditeur*"), R(PEOPLE, "espectador*"), R(PEOPLE, "oyentes"), R(PEOPLE, "spettator*"), R(PEOPLE, "ascoltator*"),
 	R(PEOPLE, "kund*"), R(PEOPLE, "nutzer*"), R(PEOPLE, "benutzer*"), R(PEOPLE, "verbraucher*"),
 	R(PEOPLE, "spieler*"), R(PEOPLE, "wähler*"), R(PEOPLE, "besucher*"), R(PEOPLE, "abonnent*"),
 	R(PEOPLE, "menschen"), R(PEOPLE, "leute"), R(PEOPLE, "käufer*"),
@@ -426,7 +430,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(VULNERABLE, "difficoltà economiche"), R(VULNERABLE, "disperat*"),
 
 	/* exploiting them */
-	R(EXPLOIT, "exploit*"), R(EXPLOIT, "take advantage"), R(EXPLOIT, "taking advantage"), R(EXPLOIT, "advantage of"), R(EXPLOIT, "play on"), R(EXPLOIT, "plays on"), R(EXPLOIT, "playing on"),
+	R(EXPLOIT, "exploit*"), R(EXPLOIT, "take advantage"), R(EXPLOIT, "taking advantage"), R(EXPLOIT, "advantage of"), R(EXPLOIT, "play on"), R(EXPLOIT, "before they can"), R(EXPLOIT, "on the line"), R(EXPLOIT, "confused"), R(EXPLOIT, "verwirrt*"), R(EXPLOIT, "confus"), R(EXPLOIT, "confuses"), R(EXPLOIT, "confundid*"), R(EXPLOIT, "confusi"), R(EXPLOIT, "plays on"), R(EXPLOIT, "playing on"),
 	R(EXPLOIT, "prey on"), R(EXPLOIT, "preying on"), R(EXPLOIT, "their confusion"),
 	R(EXPLOIT, "their weakness*"), R(EXPLOIT, "their desperation"), R(EXPLOIT, "their loneliness"),
 	R(EXPLOIT, "their impulsivity"), R(EXPLOIT, "pressure them"), R(EXPLOIT, "pressuring them"),
@@ -465,13 +469,13 @@ static const struct aiact_row aiact_rows[] = {
 	R(EXPLAIN, "how does"), R(EXPLAIN, "why"), R(EXPLAIN, "essay"), R(EXPLAIN, "thesis"),
 	R(EXPLAIN, "lecture"), R(EXPLAIN, "literature"), R(EXPLAIN, "research*"), R(EXPLAIN, "ai act"),
 	R(EXPLAIN, "banned"), R(EXPLAIN, "bans"), R(EXPLAIN, "prohibit*"), R(EXPLAIN, "illegal"),
-	R(EXPLAIN, "history of"), R(EXPLAIN, "ethics"),
+	R(EXPLAIN, "history of"), R(EXPLAIN, "ethics"), R(EXPLAIN, "regulation"), R(EXPLAIN, "regulier*"), R(EXPLAIN, "réglementation"), R(EXPLAIN, "regulación"), R(EXPLAIN, "regolamentazion*"),
 	R(EXPLAIN, "erklär*"), R(EXPLAIN, "fasse"), R(EXPLAIN, "zusammenfass*"), R(EXPLAIN, "was ist"),
 	R(EXPLAIN, "wie funktioniert"), R(EXPLAIN, "warum"), R(EXPLAIN, "forschung*"), R(EXPLAIN, "aufsatz"),
 	R(EXPLAIN, "hausarbeit"), R(EXPLAIN, "verboten"), R(EXPLAIN, "verbot*"), R(EXPLAIN, "studie*"),
 	R(EXPLAIN, "expliqu*"), R(EXPLAIN, "quels sont"), R(EXPLAIN, "quelles sont"), R(EXPLAIN, "cuáles son"), R(EXPLAIN, "quali sono"), R(EXPLAIN, "welche sind"), R(EXPLAIN, "synthès*"), R(EXPLAIN, "qu est ce"), R(EXPLAIN, "pourquoi"),
 	R(EXPLAIN, "interdit*"), R(EXPLAIN, "mémoire"), R(EXPLAIN, "cours sur"),
-	R(EXPLAIN, "explic*"), R(EXPLAIN, "qué son"), R(EXPLAIN, "qué es"), R(EXPLAIN, "cómo funciona"),
+	R(EXPLAIN, "explic*"), R(EXPLAIN, "cómo funciona"),
 	R(EXPLAIN, "resumen"), R(EXPLAIN, "resumir"), R(EXPLAIN, "tesis"), R(EXPLAIN, "ensayo"),
 	R(EXPLAIN, "teoría*"), R(EXPLAIN, "prohibición"), R(EXPLAIN, "prohíbe"), R(EXPLAIN, "investigación"),
 	R(EXPLAIN, "spieg*"), R(EXPLAIN, "riassum*"), R(EXPLAIN, "cos è"), R(EXPLAIN, "come funziona"),
@@ -479,7 +483,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(EXPLAIN, "vieta"), R(EXPLAIN, "perché"),
 
 	/* scores and rankings of persons */
-	R(SCORE, "score*"), R(SCORE, "scoring"), R(SCORE, "rating*"), R(SCORE, "rate"),
+	R(SCORE, "score*"), R(SCORE, "grade"), R(SCORE, "graded"), R(SCORE, "grading"), R(SCORE, "stufe"), R(SCORE, "classés"), R(SCORE, "indice"), R(SCORE, "scoring"), R(SCORE, "rating*"), R(SCORE, "rate"),
 	R(SCORE, "social credit"), R(SCORE, "trustworth*"), R(SCORE, "point system"), R(SCORE, "points"),
 	R(SCORE, "rank*"), R(SCORE, "blacklist*"), R(SCORE, "grade them"), R(SCORE, "reliability index"),
 	R(SCORE, "punkt*"), R(SCORE, "bewert*"), R(SCORE, "rangliste*"), R(SCORE, "vertrauenswürdig*"),
@@ -495,7 +499,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(SOCIAL, "social"), R(SOCIAL, "private life"), R(SOCIAL, "personal life"), R(SOCIAL, "lifestyle*"),
 	R(SOCIAL, "friendship*"), R(SOCIAL, "friends"), R(SOCIAL, "free time"), R(SOCIAL, "leisure"),
 	R(SOCIAL, "personal conduct"), R(SOCIAL, "behaviour"), R(SOCIAL, "behavior"), R(SOCIAL, "reputation"),
-	R(SOCIAL, "posts"), R(SOCIAL, "associate with"), R(SOCIAL, "personal characteristics"), R(SOCIAL, "online activity"), R(SOCIAL, "habits"), R(SOCIAL, "gewohnheiten"), R(SOCIAL, "habitudes"), R(SOCIAL, "hábitos"), R(SOCIAL, "abitudini"),
+	R(SOCIAL, "posts"), R(SOCIAL, "associate with"), R(SOCIAL, "personal characteristics"), R(SOCIAL, "online activity"), R(SOCIAL, "what they post"), R(SOCIAL, "who visits"), R(SOCIAL, "conduite"), R(SOCIAL, "publications"), R(SOCIAL, "sorties"), R(SOCIAL, "habits"), R(SOCIAL, "gewohnheiten"), R(SOCIAL, "habitudes"), R(SOCIAL, "hábitos"), R(SOCIAL, "abitudini"),
 	R(SOCIAL, "sozialverhalten"), R(SOCIAL, "privatleben*"), R(SOCIAL, "lebensstil*"),
 	R(SOCIAL, "lebensweise"), R(SOCIAL, "freundeskreis*"), R(SOCIAL, "freizeit*"), R(SOCIAL, "verhalten*"),
 	R(SOCIAL, "umgang"), R(SOCIAL, "sozialen"),
@@ -513,7 +517,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(DETRIMENT, "exclud*"), R(DETRIMENT, "restrict*"), R(DETRIMENT, "penalis*"), R(DETRIMENT, "penaliz*"),
 	R(DETRIMENT, "fewer benefits"), R(DETRIMENT, "slower service"), R(DETRIMENT, "higher prices"),
 	R(DETRIMENT, "higher premium*"), R(DETRIMENT, "evict*"), R(DETRIMENT, "punish*"),
-	R(DETRIMENT, "disadvantag*"), R(DETRIMENT, "cut their"), R(DETRIMENT, "withhold*"), R(DETRIMENT, "lower priority"), R(DETRIMENT, "ineligible"), R(DETRIMENT, "not eligible"), R(DETRIMENT, "deprioriti*"), R(DETRIMENT, "block"), R(DETRIMENT, "blocked"), R(DETRIMENT, "kündig*"), R(DETRIMENT, "denieg*"),
+	R(DETRIMENT, "disadvantag*"), R(DETRIMENT, "cut their"), R(DETRIMENT, "withhold*"), R(DETRIMENT, "lower priority"), R(DETRIMENT, "ineligible"), R(DETRIMENT, "loses"), R(DETRIMENT, "lose the"), R(DETRIMENT, "lose their"), R(DETRIMENT, "no longer"), R(DETRIMENT, "nicht mehr"), R(DETRIMENT, "suspend*"), R(DETRIMENT, "ne plus"), R(DETRIMENT, "deja sin"), R(DETRIMENT, "dejar sin"), R(DETRIMENT, "ya no"), R(DETRIMENT, "non più"), R(DETRIMENT, "not eligible"), R(DETRIMENT, "deprioriti*"), R(DETRIMENT, "block"), R(DETRIMENT, "blocked"), R(DETRIMENT, "kündig*"), R(DETRIMENT, "denieg*"),
 	R(DETRIMENT, "verweiger*"), R(DETRIMENT, "ausschließ*"), R(DETRIMENT, "schließ*"),
 	R(DETRIMENT, "ausgeschlossen"), R(DETRIMENT, "benachteilig*"), R(DETRIMENT, "bestraf*"),
 	R(DETRIMENT, "sperr*"), R(DETRIMENT, "kürz*"), R(DETRIMENT, "streich*"), R(DETRIMENT, "höhere preise"),
@@ -526,7 +530,7 @@ static const struct aiact_row aiact_rows[] = {
 
 	/* predicting */
 	R(PREDICT, "predict*"), R(PREDICT, "forecast*"), R(PREDICT, "likel*"), R(PREDICT, "probab*"),
-	R(PREDICT, "estimat*"), R(PREDICT, "risk*"), R(PREDICT, "propens*"), R(PREDICT, "foresee"),
+	R(PREDICT, "estimat*"), R(PREDICT, "risk*"), R(PREDICT, "propens*"), R(PREDICT, "foresee"), R(PREDICT, "going to"), R(PREDICT, "who will"), R(PREDICT, "end up"), R(PREDICT, "ends up"), R(PREDICT, "will become"), R(PREDICT, "später"), R(PREDICT, "künftig*"), R(PREDICT, "zukünftig*"), R(PREDICT, "finira"), R(PREDICT, "finiront"), R(PREDICT, "acabará*"), R(PREDICT, "finirà"), R(PREDICT, "finiranno"),
 	R(PREDICT, "vorhers*"), R(PREDICT, "vorherzus*"), R(PREDICT, "sag voraus"), R(PREDICT, "voraussag*"), R(PREDICT, "vorauszusag*"), R(PREDICT, "prognos*"), R(PREDICT, "wahrscheinlich*"),
 	R(PREDICT, "einschätz*"), R(PREDICT, "schätz*"), R(PREDICT, "risiko*"), R(PREDICT, "neigung*"),
 	R(PREDICT, "prédi*"), R(PREDICT, "risque*"), R(PREDICT, "estim*"), R(PREDICT, "prévoi*"),
@@ -559,7 +563,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(PROFILE, "persönlichkeit*"), R(PROFILE, "merkmal*"), R(PROFILE, "charakter*"), R(PROFILE, "herkunft"),
 	R(PROFILE, "wohnviertel*"), R(PROFILE, "stadtteil*"), R(PROFILE, "nachbarschaft*"),
 	R(PROFILE, "nationalität*"), R(PROFILE, "aussehen*"), R(PROFILE, "erscheinungsbild*"),
-	R(PROFILE, "familiären hintergrund"), R(PROFILE, "erziehung"),
+	R(PROFILE, "familiären hintergrund"), R(PROFILE, "erziehung"), R(PROFILE, "elternhaus*"), R(PROFILE, "wohngegend*"),
 	R(PROFILE, "personnalit*"), R(PROFILE, "quartier*"), R(PROFILE, "origine*"), R(PROFILE, "apparence*"),
 	R(PROFILE, "caractère*"), R(PROFILE, "milieu familial"),
 	R(PROFILE, "personalidad*"), R(PROFILE, "rasgo*"), R(PROFILE, "perfil*"), R(PROFILE, "barrio*"),
@@ -591,7 +595,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(SCRAPE, "scrap*"), R(SCRAPE, "crawl*"), R(SCRAPE, "harvest*"), R(SCRAPE, "collect*"),
 	R(SCRAPE, "download all"), R(SCRAPE, "download every"), R(SCRAPE, "en masse"), R(SCRAPE, "bulk"),
 	R(SCRAPE, "extract*"), R(SCRAPE, "gather*"), R(SCRAPE, "grab*"), R(SCRAPE, "mass download*"),
-	R(SCRAPE, "sammel*"), R(SCRAPE, "sammle"), R(SCRAPE, "pull all"), R(SCRAPE, "pulls all"), R(SCRAPE, "pull every"), R(SCRAPE, "pulls every"), R(SCRAPE, "herunter"), R(SCRAPE, "lade alle"), R(SCRAPE, "scan"), R(SCRAPE, "scansion*"), R(SCRAPE, "raccolg*"), R(SCRAPE, "massenhaft*"), R(SCRAPE, "extrahier*"), R(SCRAPE, "abgreif*"),
+	R(SCRAPE, "sammel*"), R(SCRAPE, "sammle"), R(SCRAPE, "pull all"), R(SCRAPE, "sammlung*"), R(SCRAPE, "every photo"), R(SCRAPE, "all photos"), R(SCRAPE, "save the faces"), R(SCRAPE, "store the faces"), R(SCRAPE, "speichere die gesichter"), R(SCRAPE, "alle fotos"), R(SCRAPE, "parcours"), R(SCRAPE, "parcourir"), R(SCRAPE, "chaque photo"), R(SCRAPE, "toutes les photos"), R(SCRAPE, "guarda las caras"), R(SCRAPE, "guarda los rostros"), R(SCRAPE, "todas las fotos"), R(SCRAPE, "salva i volti"), R(SCRAPE, "tutte le foto"), R(SCRAPE, "pulls all"), R(SCRAPE, "pull every"), R(SCRAPE, "pulls every"), R(SCRAPE, "herunter"), R(SCRAPE, "lade alle"), R(SCRAPE, "scan"), R(SCRAPE, "scansion*"), R(SCRAPE, "raccolg*"), R(SCRAPE, "massenhaft*"), R(SCRAPE, "extrahier*"), R(SCRAPE, "abgreif*"),
 	R(SCRAPE, "absaug*"), R(SCRAPE, "herunterlad*"), R(SCRAPE, "zusammentrag*"),
 	R(SCRAPE, "aspir*"), R(SCRAPE, "moissonn*"), R(SCRAPE, "extrai*"), R(SCRAPE, "récupér*"),
 	R(SCRAPE, "télécharg*"), R(SCRAPE, "rassembl*"),
@@ -613,7 +617,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(SOURCE, "social media"), R(SOURCE, "social network*"), R(SOURCE, "instagram"), R(SOURCE, "facebook"),
 	R(SOURCE, "linkedin"), R(SOURCE, "tiktok"), R(SOURCE, "twitter"), R(SOURCE, "public profile*"),
 	R(SOURCE, "cctv"), R(SOURCE, "surveillance camera*"), R(SOURCE, "security camera*"),
-	R(SOURCE, "street camera*"), R(SOURCE, "public space*"), R(SOURCE, "dating sites"), R(SOURCE, "dating"), R(SOURCE, "flickr"), R(SOURCE, "youtube"), R(SOURCE, "google images"), R(SOURCE, "sites de rencontre"), R(SOURCE, "de citas"), R(SOURCE, "siti di incontri"),
+	R(SOURCE, "street camera*"), R(SOURCE, "public space*"), R(SOURCE, "dating sites"), R(SOURCE, "dating"), R(SOURCE, "flickr"), R(SOURCE, "fußgängerzone"), R(SOURCE, "öffentlichen raum"), R(SOURCE, "bahnhof"), R(SOURCE, "gare"), R(SOURCE, "estación"), R(SOURCE, "stazione"), R(SOURCE, "train station"), R(SOURCE, "youtube"), R(SOURCE, "google images"), R(SOURCE, "sites de rencontre"), R(SOURCE, "de citas"), R(SOURCE, "siti di incontri"),
 	R(SOURCE, "sozialen netzwerke*"), R(SOURCE, "überwachungskamera*"), R(SOURCE, "videoüberwachung*"),
 	R(SOURCE, "öffentlichen profil*"),
 	R(SOURCE, "en ligne"), R(SOURCE, "réseaux sociaux"), R(SOURCE, "vidéosurveillance"),
@@ -621,6 +625,16 @@ static const struct aiact_row aiact_rows[] = {
 	R(SOURCE, "redes sociales"), R(SOURCE, "videovigilancia"), R(SOURCE, "cámaras de seguridad"),
 	R(SOURCE, "cámaras de vigilancia"), R(SOURCE, "perfiles públicos"),
 	R(SOURCE, "social"), R(SOURCE, "videosorveglianz*"), R(SOURCE, "telecamere"), R(SOURCE, "profili pubblici"),
+
+	/* a face database, recognising people later (Art. 5(1)(e) "databases") */
+	R(FACEDB, "face database"), R(FACEDB, "facial recognition"), R(FACEDB, "face recognition"),
+	R(FACEDB, "face search"), R(FACEDB, "identify them later"), R(FACEDB, "recognise people"),
+	R(FACEDB, "recognize people"), R(FACEDB, "face matching"), R(FACEDB, "searchable"),
+	R(FACEDB, "gesichtsdatenbank*"), R(FACEDB, "gesichtserkennung*"), R(FACEDB, "gesichtssuche*"),
+	R(FACEDB, "wiedererkenn*"), R(FACEDB, "reconnaissance faciale"), R(FACEDB, "identification"),
+	R(FACEDB, "base de données"), R(FACEDB, "reconocimiento facial"), R(FACEDB, "base de datos"),
+	R(FACEDB, "identificarl*"), R(FACEDB, "riconoscimento facciale"), R(FACEDB, "banca dati"),
+	R(FACEDB, "riconoscerl*"),
 
 	/* consent of the persons */
 	R(CONSENT, "consent*"), R(CONSENT, "volunteer*"), R(CONSENT, "opted in"), R(CONSENT, "opt in"),
@@ -633,7 +647,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(DECIDE, "terminate"), R(DECIDE, "lay off"), R(DECIDE, "layoff*"), R(DECIDE, "let go"),
 	R(DECIDE, "promote"), R(DECIDE, "promoted"), R(DECIDE, "reject"),
 	R(DECIDE, "select*"), R(DECIDE, "to interview"), R(DECIDE, "assign shifts"), R(DECIDE, "allocate"),
-	R(DECIDE, "bonus*"), R(DECIDE, "make redundant"), R(DECIDE, "redundan*"), R(DECIDE, "betriebsbedingt*"), R(DECIDE, "which two"), R(DECIDE, "which three"), R(DECIDE, "the best candidate"),
+	R(DECIDE, "bonus*"), R(DECIDE, "make redundant"), R(DECIDE, "decide which"), R(DECIDE, "decide who"), R(DECIDE, "we keep"), R(DECIDE, "not renew"), R(DECIDE, "deserves"), R(DECIDE, "laden wir"), R(DECIDE, "einladen"), R(DECIDE, "sagen wir"), R(DECIDE, "verdient"), R(DECIDE, "mérite"), R(DECIDE, "temps partiel"), R(DECIDE, "contratamos"), R(DECIDE, "renovamos"), R(DECIDE, "merece"), R(DECIDE, "merita"), R(DECIDE, "cassa integrazione"), R(DECIDE, "passaggio a"), R(DECIDE, "redundan*"), R(DECIDE, "betriebsbedingt*"), R(DECIDE, "which two"), R(DECIDE, "which three"), R(DECIDE, "the best candidate"),
 	R(DECIDE, "rangfolge*"), R(DECIDE, "rangliste*"), R(DECIDE, "einstellen"), R(DECIDE, "kündig*"),
 	R(DECIDE, "entlass*"), R(DECIDE, "rauswerf*"), R(DECIDE, "befördern"), R(DECIDE, "beförder*"),
 	R(DECIDE, "auswählen"), R(DECIDE, "auswahl"), R(DECIDE, "absag*"), R(DECIDE, "wähle"), R(DECIDE, "besten kandidaten"),
@@ -654,7 +668,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(PERSONNEL, "applicant*"), R(PERSONNEL, "candidate*"), R(PERSONNEL, "employee*"), R(PERSONNEL, "staff"),
 	R(PERSONNEL, "worker*"), R(PERSONNEL, "team member*"), R(PERSONNEL, "personnel"), R(PERSONNEL, "cv"),
 	R(PERSONNEL, "cvs"), R(PERSONNEL, "resumes"), R(PERSONNEL, "direct reports"), R(PERSONNEL, "interns"),
-	R(PERSONNEL, "team"), R(PERSONNEL, "reps"), R(PERSONNEL, "appraisal*"), R(PERSONNEL, "performance review*"), R(PERSONNEL, "beurteilung*"), R(PERSONNEL, "engineer*"), R(PERSONNEL, "developer*"), R(PERSONNEL, "programmer*"), R(PERSONNEL, "nurses"), R(PERSONNEL, "technician*"), R(PERSONNEL, "accountant*"), R(PERSONNEL, "entwickler*"), R(PERSONNEL, "ingenieur*"), R(PERSONNEL, "techniker*"), R(PERSONNEL, "buchhalter*"), R(PERSONNEL, "pflegekr*"), R(PERSONNEL, "ingénieur*"), R(PERSONNEL, "développeur*"), R(PERSONNEL, "technicien*"), R(PERSONNEL, "infirmi*"), R(PERSONNEL, "ingenier*"), R(PERSONNEL, "desarrollador*"), R(PERSONNEL, "técnicos"), R(PERSONNEL, "enfermer*"), R(PERSONNEL, "ingegner*"), R(PERSONNEL, "sviluppator*"), R(PERSONNEL, "tecnici"), R(PERSONNEL, "infermier*"), R(PERSONNEL, "salespeople"), R(PERSONNEL, "team lead*"), R(PERSONNEL, "who should"), R(PERSONNEL, "which of them"), R(PERSONNEL, "teamleiter*"), R(PERSONNEL, "abteilungsleiter*"), R(PERSONNEL, "außendienst*"), R(PERSONNEL, "wen sollen"), R(PERSONNEL, "wem sollen"), R(PERSONNEL, "wen wir"), R(PERSONNEL, "wem wir"), R(PERSONNEL, "commerciaux"), R(PERSONNEL, "vendeurs"), R(PERSONNEL, "chefs d équipe"), R(PERSONNEL, "qui devrions"), R(PERSONNEL, "lequel de ces"), R(PERSONNEL, "lesquels"), R(PERSONNEL, "comerciales"), R(PERSONNEL, "vendedores"), R(PERSONNEL, "jefe*"), R(PERSONNEL, "a quién"), R(PERSONNEL, "cuál de estos"), R(PERSONNEL, "agenti"), R(PERSONNEL, "venditori"), R(PERSONNEL, "capisquadra"), R(PERSONNEL, "capo"), R(PERSONNEL, "capi"), R(PERSONNEL, "chi dovremmo"), R(PERSONNEL, "quale di questi"),
+	R(PERSONNEL, "team"), R(PERSONNEL, "reps"), R(PERSONNEL, "appraisal*"), R(PERSONNEL, "seasonal workers"), R(PERSONNEL, "caissi*"), R(PERSONNEL, "becari*"), R(PERSONNEL, "magazzinier*"), R(PERSONNEL, "cashier*"), R(PERSONNEL, "kassierer*"), R(PERSONNEL, "cajer*"), R(PERSONNEL, "cassier*"), R(PERSONNEL, "trainee*"), R(PERSONNEL, "stagiaire*"), R(PERSONNEL, "stagist*"), R(PERSONNEL, "azubi*"), R(PERSONNEL, "praktikant*"), R(PERSONNEL, "performance review*"), R(PERSONNEL, "beurteilung*"), R(PERSONNEL, "engineer*"), R(PERSONNEL, "developer*"), R(PERSONNEL, "programmer*"), R(PERSONNEL, "nurses"), R(PERSONNEL, "technician*"), R(PERSONNEL, "accountant*"), R(PERSONNEL, "entwickler*"), R(PERSONNEL, "ingenieur*"), R(PERSONNEL, "techniker*"), R(PERSONNEL, "buchhalter*"), R(PERSONNEL, "pflegekr*"), R(PERSONNEL, "ingénieur*"), R(PERSONNEL, "développeur*"), R(PERSONNEL, "technicien*"), R(PERSONNEL, "infirmi*"), R(PERSONNEL, "ingenier*"), R(PERSONNEL, "desarrollador*"), R(PERSONNEL, "técnicos"), R(PERSONNEL, "enfermer*"), R(PERSONNEL, "ingegner*"), R(PERSONNEL, "sviluppator*"), R(PERSONNEL, "tecnici"), R(PERSONNEL, "infermier*"), R(PERSONNEL, "salespeople"), R(PERSONNEL, "team lead*"), R(PERSONNEL, "who should"), R(PERSONNEL, "which of them"), R(PERSONNEL, "teamleiter*"), R(PERSONNEL, "abteilungsleiter*"), R(PERSONNEL, "außendienst*"), R(PERSONNEL, "wen sollen"), R(PERSONNEL, "wem sollen"), R(PERSONNEL, "wen wir"), R(PERSONNEL, "wem wir"), R(PERSONNEL, "commerciaux"), R(PERSONNEL, "vendeurs"), R(PERSONNEL, "chefs d équipe"), R(PERSONNEL, "qui devrions"), R(PERSONNEL, "lequel de ces"), R(PERSONNEL, "lesquels"), R(PERSONNEL, "comerciales"), R(PERSONNEL, "vendedores"), R(PERSONNEL, "jefe*"), R(PERSONNEL, "a quién"), R(PERSONNEL, "cuál de estos"), R(PERSONNEL, "agenti"), R(PERSONNEL, "venditori"), R(PERSONNEL, "capisquadra"), R(PERSONNEL, "capo"), R(PERSONNEL, "capi"), R(PERSONNEL, "chi dovremmo"), R(PERSONNEL, "quale di questi"),
 	R(PERSONNEL, "bewerber*"), R(PERSONNEL, "kandidat*"), R(PERSONNEL, "mitarbeit*"),
 	R(PERSONNEL, "beschäftigt*"), R(PERSONNEL, "angestellt*"), R(PERSONNEL, "arbeitnehmer*"),
 	R(PERSONNEL, "belegschaft*"), R(PERSONNEL, "lebensl*"), R(PERSONNEL, "bewerbung*"),
@@ -1043,9 +1057,14 @@ static void aiact_scan_finish(struct aiact_scan *s, unsigned media, struct aiact
 	out->features = present;
 	for (unsigned p = 0; p < AIACT_PRACTICE_COUNT; p++) {
 		const struct aiact_rule *r = &aiact_rules[p];
-		if ((present & r->all_of) != r->all_of || (present & r->none_of))
+		if ((present & r->all_of) != r->all_of || (present & r->none_of) ||
+		    (r->any_of && !(present & r->any_of)))
 			continue;
-		const struct aiact_occurrence *o = &s->first[r->anchor];
+		unsigned a = r->anchor;
+		if (!(present >> a & 1))
+			for (a = 0; a < AIACT_FEATURE_COUNT && !((present & r->any_of) >> a & 1); a++)
+				;
+		const struct aiact_occurrence *o = &s->first[a];
 		out->hits[p] = (struct aiact_hit){ 1, o->part, o->start, o->end };
 	}
 }
