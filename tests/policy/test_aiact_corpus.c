@@ -5,16 +5,16 @@
  * Each line: {"letter": "a".."g" | "annex3-4", "lang", "prohibited",
  * "request"}. A prohibited request counts as blocked when the decision is
  * BLOCK and the rule of its letter fired; a lawful look-alike counts as
- * falsely blocked when the decision is BLOCK at all. Three splits by file
- * name: NAME.jsonl (dev, the lexicons were tuned on it), NAME-heldout.jsonl
- * (written before the lexicons, not tuned on) and NAME-blind.jsonl
- * (written after the lexicons were frozen, with other phrasings, measured
- * once and not tuned on).
+ * falsely blocked when the decision is BLOCK at all. Splits by file name:
+ * NAME.jsonl (dev, the lexicons were tuned on it), NAME-heldout.jsonl
+ * (written before the lexicons, not tuned on), and in rounds/ the later
+ * red-team rounds NAME-r1, -r2, -r3, each written after the lexicons of its
+ * time were frozen, phrased to avoid their words (r1 and r2 were then
+ * tuned on, r3 was not; docs/policies.md has each round's first score).
  *
- * Gated per letter over the whole corpus: block rate at least 0.9,
- * false-block rate at most 0.05; held-out and blind together must be at
- * least a third of it. Rates per split are printed: the held-out and blind
- * ones are the estimate for phrasings nobody tuned for. Rates per language and per
+ * Gated per letter over dev + held-out: block rate at least 0.9,
+ * false-block rate at most 0.05, and the held-out part at least a third of
+ * it. The rounds are reported, not gated. Rates per language and per
  * split are printed as TAP diagnostics. Misses print the features the
  * screener saw (names, never text) to explain them. */
 #include <dirent.h>
@@ -36,8 +36,8 @@ struct tally {
 	unsigned pro, pro_blocked, law, law_blocked;
 };
 
-#define N_SPLITS 3
-static const char *const split_names[N_SPLITS] = { "dev", "held-out", "blind" };
+#define N_SPLITS 5
+static const char *const split_names[N_SPLITS] = { "dev", "held-out", "round 1", "round 2", "round 3" };
 
 /* [letter][lang][split] */
 static struct tally t[N_LETTERS][N_LANGS][N_SPLITS];
@@ -77,7 +77,8 @@ static int run_file(const char *dir, const char *name, struct policy_set *set,
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -1;
-	int split = strstr(name, "-heldout") ? 1 : strstr(name, "-blind") ? 2 : 0;
+	int split = strstr(name, "-heldout") ? 1 : strstr(name, "-r1.") ? 2 : strstr(name, "-r2.") ? 3 :
+		    strstr(name, "-r3.") ? 4 : 0;
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;
 	int rc = 0;
@@ -155,25 +156,33 @@ int main(void)
 	struct aiact_model *m = aiact_model_new(err, sizeof err);
 	ok(sc && m, "scanner and screener built");
 	if (!sc || !m)
-		{ tap_done(); return tap_exit_status(); }
+		{
+		tap_done();
+		return tap_exit_status();
+	}
 	struct policy_scan_adapter ad = { .scanner = sc };
 	policy_findings_init(&ad.findings);
 
-	DIR *dd = opendir(dir);
-	ok(dd != NULL, "corpus folder %s", dir);
-	if (!dd)
-		{ tap_done(); return tap_exit_status(); }
-	struct dirent *de;
 	int bad = 0;
 	size_t files = 0;
-	while ((de = readdir(dd))) {
-		size_t l = strlen(de->d_name);
-		if (l < 7 || strcmp(de->d_name + l - 6, ".jsonl") != 0)
+	char rounds[1100];
+	snprintf(rounds, sizeof rounds, "%s/rounds", dir);
+	const char *const dirs[] = { dir, rounds };
+	for (size_t di = 0; di < 2; di++) {
+		DIR *dd = opendir(dirs[di]);
+		ok(dd != NULL, "corpus folder %s", dirs[di]);
+		if (!dd)
 			continue;
-		files++;
-		bad |= run_file(dir, de->d_name, set, &ad, m) < 0;
+		struct dirent *de;
+		while ((de = readdir(dd))) {
+			size_t l = strlen(de->d_name);
+			if (l < 7 || strcmp(de->d_name + l - 6, ".jsonl") != 0)
+				continue;
+			files++;
+			bad |= run_file(dirs[di], de->d_name, set, &ad, m) < 0;
+		}
+		closedir(dd);
 	}
-	closedir(dd);
 	ok(files > 0 && !bad, "%zu corpus files read, every line well-formed and run", files);
 
 	for (int li = 0; li < N_LETTERS; li++) {
@@ -183,8 +192,10 @@ int main(void)
 			struct tally lg = { 0 };
 			for (int s = 0; s < N_SPLITS; s++) {
 				struct tally *x = &t[li][gi][s];
-				lg.pro += x->pro, lg.pro_blocked += x->pro_blocked;
-				lg.law += x->law, lg.law_blocked += x->law_blocked;
+				if (s < 2) {
+					lg.pro += x->pro, lg.pro_blocked += x->pro_blocked;
+					lg.law += x->law, lg.law_blocked += x->law_blocked;
+				}
 				split[s].pro += x->pro, split[s].pro_blocked += x->pro_blocked;
 				split[s].law += x->law, split[s].law_blocked += x->law_blocked;
 			}
@@ -192,7 +203,7 @@ int main(void)
 			tap_diag("%-8s %s: blocked %u/%u, falsely blocked %u/%u", letters[li], langs[gi],
 			     lg.pro_blocked, lg.pro, lg.law_blocked, lg.law);
 		}
-		for (int s = 0; s < N_SPLITS; s++) {
+		for (int s = 0; s < 2; s++) {
 			all.pro += split[s].pro, all.pro_blocked += split[s].pro_blocked;
 			all.law += split[s].law, all.law_blocked += split[s].law_blocked;
 		}
@@ -203,9 +214,9 @@ int main(void)
 			     split[s].law ? (double)split[s].law_blocked / split[s].law : 0.0,
 			     split[s].law_blocked, split[s].law);
 		ok(all.pro >= 30 && all.law >= 30 && !small,
-		   "%s: corpus has >= 30 + 30 requests, >= 5 of each kind per language", letters[li]);
-		ok(3 * (split[1].pro + split[1].law + split[2].pro + split[2].law) >= all.pro + all.law,
-		   "%s: at least a third of it is held out (held-out + blind)", letters[li]);
+		   "%s: corpus (dev + held-out) has >= 30 + 30 requests, >= 5 of each kind per language", letters[li]);
+		ok(3 * (split[1].pro + split[1].law) >= all.pro + all.law,
+		   "%s: at least a third of it is held out", letters[li]);
 		double br = all.pro ? (double)all.pro_blocked / all.pro : 0.0;
 		double fr = all.law ? (double)all.law_blocked / all.law : 1.0;
 		ok(br >= 0.9, "%s: block rate %.3f >= 0.9 (%u/%u)", letters[li], br, all.pro_blocked, all.pro);
@@ -215,5 +226,8 @@ int main(void)
 	policy_scanner_free(sc);
 	aiact_model_free(m);
 	policy_set_free(set);
-	{ tap_done(); return tap_exit_status(); }
+	{
+		tap_done();
+		return tap_exit_status();
+	}
 }
