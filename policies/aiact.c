@@ -191,7 +191,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(EMOTION, "sad"), R(EMOTION, "sadness"), R(EMOTION, "nervous"), R(EMOTION, "upset"),
 	R(EMOTION, "annoyed"), R(EMOTION, "state of mind"), R(EMOTION, "demotivat*"),
 	R(EMOTION, "unmotivat*"), R(EMOTION, "sentiment*"), R(EMOTION, "smil*"), R(EMOTION, "fear*"),
-	R(EMOTION, "enthusias*"), R(EMOTION, "engagement"), R(EMOTION, "motivation"), R(EMOTION, "unhappy"), R(EMOTION, "fed up"), R(EMOTION, "tears"), R(EMOTION, "tränen"), R(EMOTION, "larmes"), R(EMOTION, "lágrimas"), R(EMOTION, "lacrime"), R(EMOTION, "irritat*"), R(EMOTION, "unzufrieden*"), R(EMOTION, "gereizt"), R(EMOTION, "mécontent*"), R(EMOTION, "descontent*"), R(EMOTION, "scontent*"), R(EMOTION, "infelic*"),
+	R(EMOTION, "enthusias*"), R(EMOTION, "engagement"), R(EMOTION, "motivation"), R(EMOTION, "unhappy"), R(EMOTION, "begeistert"), R(EMOTION, "irrita*"), R(EMOTION, "irrité*"), R(EMOTION, "contento*"), R(EMOTION, "contente*"), R(EMOTION, "fed up"), R(EMOTION, "tears"), R(EMOTION, "tränen"), R(EMOTION, "larmes"), R(EMOTION, "lágrimas"), R(EMOTION, "lacrime"), R(EMOTION, "irritat*"), R(EMOTION, "unzufrieden*"), R(EMOTION, "gereizt"), R(EMOTION, "mécontent*"), R(EMOTION, "descontent*"), R(EMOTION, "scontent*"), R(EMOTION, "infelic*"),
 	R(EMOTION, "gefühl*"), R(EMOTION, "stimmung*"), R(EMOTION, "gestresst"), R(EMOTION, "genervt"),
 	R(EMOTION, "wütend"), R(EMOTION, "wut"), R(EMOTION, "ärger*"), R(EMOTION, "verärgert"),
 	R(EMOTION, "traurig*"), R(EMOTION, "glücklich*"), R(EMOTION, "angst*"), R(EMOTION, "gelangweilt"),
@@ -248,7 +248,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(WORKPLACE, "applicant*"), R(WORKPLACE, "candidate*"), R(WORKPLACE, "job interview*"),
 	R(WORKPLACE, "shift"), R(WORKPLACE, "at work"), R(WORKPLACE, "office"), R(WORKPLACE, "cashier*"),
 	R(WORKPLACE, "nurses"), R(WORKPLACE, "drivers"), R(WORKPLACE, "courier*"),
-	R(WORKPLACE, "mitarbeit*"), R(WORKPLACE, "beschäftigt*"), R(WORKPLACE, "angestellt*"),
+	R(WORKPLACE, "mitarbeit*"), R(WORKPLACE, "vertrieb*"), R(WORKPLACE, "beschäftigt*"), R(WORKPLACE, "angestellt*"),
 	R(WORKPLACE, "arbeitnehmer*"), R(WORKPLACE, "belegschaft*"), R(WORKPLACE, "personal"),
 	R(WORKPLACE, "kolleg*"), R(WORKPLACE, "team*"), R(WORKPLACE, "callcenter*"), R(WORKPLACE, "schüler*"),
 	R(WORKPLACE, "studierend*"), R(WORKPLACE, "studenten"), R(WORKPLACE, "klassenzimmer*"),
@@ -304,7 +304,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(CATEGORISE, "determin*"), R(CATEGORISE, "guess*"), R(CATEGORISE, "identif*"),
 	R(CATEGORISE, "tell me which"), R(CATEGORISE, "which ones"), R(CATEGORISE, "which of"),
 	R(CATEGORISE, "label*"), R(CATEGORISE, "tag"), R(CATEGORISE, "sort"), R(CATEGORISE, "estimate*"),
-	R(CATEGORISE, "detect*"), R(CATEGORISE, "predict*"), R(CATEGORISE, "group them"), R(CATEGORISE, "group*"), R(CATEGORISE, "work out"), R(CATEGORISE, "wahrscheinlich*"), R(CATEGORISE, "vermutlich"), R(CATEGORISE, "likely"), R(CATEGORISE, "tell me who"), R(CATEGORISE, "sag mir"), R(CATEGORISE, "indique qui"), R(CATEGORISE, "marca a"), R(CATEGORISE, "marca los"), R(CATEGORISE, "marca las"), R(CATEGORISE, "creas que"), R(CATEGORISE, "crees que"), R(CATEGORISE, "indica quién"), R(CATEGORISE, "secondo te"), R(CATEGORISE, "indica chi"), R(CATEGORISE, "find out"), R(CATEGORISE, "figure out"), R(CATEGORISE, "herausfind*"), R(CATEGORISE, "finde"), R(CATEGORISE, "averigu*"), R(CATEGORISE, "scopri"), R(CATEGORISE, "capisci"), R(CATEGORISE, "probab*"), R(CATEGORISE, "kennzeichn*"), R(CATEGORISE, "markier*"), R(CATEGORISE, "vermut*"), R(CATEGORISE, "gruppier*"), R(CATEGORISE, "trie"), R(CATEGORISE, "trier"), R(CATEGORISE, "étiquet*"), R(CATEGORISE, "regroup*"), R(CATEGORISE, "agrup*"), R(CATEGORISE, "etichett*"), R(CATEGORISE, "raggrupp*"),
+	R(CATEGORISE, "detect*"), R(CATEGORISE, "predict*"), R(CATEGORISE, "group them"), R(CATEGORISE, "group*"), R(CATEGORISE, "work out"), R(CATEGORISE, "sépare*"), R(CATEGORISE, "separa*"), R(CATEGORISE, "ont l air"), R(CATEGORISE, "who looks"), R(CATEGORISE, "who look"), R(CATEGORISE, "stabilis*"), R(CATEGORISE, "establece"), R(CATEGORISE, "parecen"), R(CATEGORISE, "sembrano"), R(CATEGORISE, "wahrscheinlich*"), R(CATEGORISE, "vermutlich"), R(CATEGORISE, "likely"), R(CATEGORISE, "tell me who"), R(CATEGORISE, "sag mir"), R(CATEGORISE, "indique qui"), R(CATEGORISE, "marca a"), R(CATEGORISE, "marca los"), R(CATEGORISE, "marca las"), R(CATEGORISE, "creas que"), R(CATEGORISE, "crees que"), R(CATEGORISE, "indica quién"), R(CATEGORISE, "secondo te"), R(CATEGORISE, "indica chi"), R(CATEGORISE, "find out"), R(CATEGORISE, "figure out"), R(CATEGORISE, "herausfind*"), R(CATEGORISE, "finde"), R(CATEGORISE, "averigu*"), R(CATEGORISE, "scopri"), R(CATEGORISE, "capisci"), R(CATEGORISE, "probab*"), R(CATEGORISE, "kennzeichn*"), R(CATEGORISE, "markier*"), R(CATEGORISE, "vermut*"), R(CATEGORISE, "gruppier*"), R(CATEGORISE, "trie"), R(CATEGORISE, "trier"), R(CATEGORISE, "étiquet*"), R(CATEGORISE, "regroup*"), R(CATEGORISE, "agrup*"), R(CATEGORISE, "etichett*"), R(CATEGORISE, "raggrupp*"),
 	R(CATEGORISE, "klassifizier*"), R(CATEGORISE, "kategorisier*"), R(CATEGORISE, "einordn*"),
 	R(CATEGORISE, "ordne"), R(CATEGORISE, "ordnen"), R(CATEGORISE, "zuordn*"), R(CATEGORISE, "bestimm*"),
 	R(CATEGORISE, "ableit*"), R(CATEGORISE, "leite"), R(CATEGORISE, "erkenn*"), R(CATEGORISE, "einschätz*"),
@@ -323,7 +323,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(SENSITIVE, "catholic*"), R(SENSITIVE, "atheist*"), R(SENSITIVE, "politi*"), R(SENSITIVE, "left wing"),
 	R(SENSITIVE, "union*"), R(SENSITIVE, "gay"), R(SENSITIVE, "gays"), R(SENSITIVE, "lesbian*"),
 	R(SENSITIVE, "homosex*"), R(SENSITIVE, "bisex*"), R(SENSITIVE, "sexu*"), R(SENSITIVE, "sex life"),
-	R(SENSITIVE, "transgender"), R(SENSITIVE, "queer"), R(SENSITIVE, "faith"), R(SENSITIVE, "beliefs"), R(SENSITIVE, "conservative*"), R(SENSITIVE, "labour voter"), R(SENSITIVE, "party affiliation"),
+	R(SENSITIVE, "transgender"), R(SENSITIVE, "queer"), R(SENSITIVE, "faith"), R(SENSITIVE, "beliefs"), R(SENSITIVE, "arab*"), R(SENSITIVE, "asian*"), R(SENSITIVE, "african*"), R(SENSITIVE, "latino*"), R(SENSITIVE, "hispanic*"), R(SENSITIVE, "asiati*"), R(SENSITIVE, "afrikanisch*"), R(SENSITIVE, "africain*"), R(SENSITIVE, "árabe*"), R(SENSITIVE, "africano*"), R(SENSITIVE, "vote for"), R(SENSITIVE, "votes for"), R(SENSITIVE, "wählt"), R(SENSITIVE, "afd"), R(SENSITIVE, "grüne"), R(SENSITIVE, "grünen"), R(SENSITIVE, "conservative*"), R(SENSITIVE, "labour voter"), R(SENSITIVE, "party affiliation"),
 	R(SENSITIVE, "rasse"), R(SENSITIVE, "herkunft"), R(SENSITIVE, "glaube*"), R(SENSITIVE, "gewerkschaft*"),
 	R(SENSITIVE, "schwul*"), R(SENSITIVE, "lesbisch*"), R(SENSITIVE, "jüdisch*"), R(SENSITIVE, "weltanschauung*"),
 	R(SENSITIVE, "raciale*"), R(SENSITIVE, "syndi*"), R(SENSITIVE, "croyance*"), R(SENSITIVE, "musulman*"),
@@ -355,7 +355,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(MANIPULATE, "without their knowledge"), R(MANIPULATE, "hidden cue"), R(MANIPULATE, "hidden cues"),
 	R(MANIPULATE, "hidden message*"), R(MANIPULATE, "guilt tripping"), R(MANIPULATE, "confirmshaming"),
 	R(MANIPULATE, "brainwash*"), R(MANIPULATE, "psychological pressure"), R(MANIPULATE, "lie to"),
-	R(MANIPULATE, "make them believe"), R(MANIPULATE, "trick them"), R(MANIPULATE, "deceit*"), R(MANIPULATE, "guilt"), R(MANIPULATE, "fake*"), R(MANIPULATE, "pretend"), R(MANIPULATE, "pretending"), R(MANIPULATE, "invent"), R(MANIPULATE, "invented"), R(MANIPULATE, "inventing"), R(MANIPULATE, "made up"), R(MANIPULATE, "fabricat*"), R(MANIPULATE, "so they panic"), R(MANIPULATE, "scare them"), R(MANIPULATE, "frighten them"), R(MANIPULATE, "countdown*"), R(MANIPULATE, "erfunden*"), R(MANIPULATE, "gefälscht*"), R(MANIPULATE, "verleit*"), R(MANIPULATE, "angst machen"), R(MANIPULATE, "inventant"), R(MANIPULATE, "inventer"), R(MANIPULATE, "invente"), R(MANIPULATE, "fait peur"), R(MANIPULATE, "faire peur"), R(MANIPULATE, "faux avis"), R(MANIPULATE, "compte à rebours"), R(MANIPULATE, "chrono"), R(MANIPULATE, "inventen"), R(MANIPULATE, "inventar"), R(MANIPULATE, "reseñas falsas"), R(MANIPULATE, "cuenta atrás"), R(MANIPULATE, "asustar"), R(MANIPULATE, "inventare"), R(MANIPULATE, "inventa"), R(MANIPULATE, "recensioni false"), R(MANIPULATE, "conto alla rovescia"), R(MANIPULATE, "spaventar*"), R(MANIPULATE, "hide the"), R(MANIPULATE, "hides the"), R(MANIPULATE, "hidden"), R(MANIPULATE, "without understanding"), R(MANIPULATE, "without them knowing"), R(MANIPULATE, "versteckt*"), R(MANIPULATE, "cach*"), R(MANIPULATE, "ocult*"), R(MANIPULATE, "nascost*"),
+	R(MANIPULATE, "make them believe"), R(MANIPULATE, "trick them"), R(MANIPULATE, "deceit*"), R(MANIPULATE, "guilt"), R(MANIPULATE, "before thinking"), R(MANIPULATE, "before they think"), R(MANIPULATE, "einred*"), R(MANIPULATE, "faux"), R(MANIPULATE, "fausse"), R(MANIPULATE, "fausses"), R(MANIPULATE, "not true"), R(MANIPULATE, "isn t true"), R(MANIPULATE, "no sea cierto"), R(MANIPULATE, "no es cierto"), R(MANIPULATE, "non è vero"), R(MANIPULATE, "pas vrai"), R(MANIPULATE, "nicht stimmt"), R(MANIPULATE, "senza volerlo"), R(MANIPULATE, "sin quererlo"), R(MANIPULATE, "without meaning to"), R(MANIPULATE, "ohne es zu wollen"), R(MANIPULATE, "sans le vouloir"), R(MANIPULATE, "ohne wissen"), R(MANIPULATE, "without their parents"), R(MANIPULATE, "sans que les parents"), R(MANIPULATE, "sin que sus padres"), R(MANIPULATE, "senza che i genitori"), R(MANIPULATE, "laissant croire"), R(MANIPULATE, "laisser croire"), R(MANIPULATE, "hacerse pasar"), R(MANIPULATE, "haciéndose pasar"), R(MANIPULATE, "se faire passer"), R(MANIPULATE, "pretend to be"), R(MANIPULATE, "fingendosi"), R(MANIPULATE, "fake*"), R(MANIPULATE, "pretend"), R(MANIPULATE, "pretending"), R(MANIPULATE, "invent"), R(MANIPULATE, "invented"), R(MANIPULATE, "inventing"), R(MANIPULATE, "made up"), R(MANIPULATE, "fabricat*"), R(MANIPULATE, "so they panic"), R(MANIPULATE, "scare them"), R(MANIPULATE, "frighten them"), R(MANIPULATE, "countdown*"), R(MANIPULATE, "erfunden*"), R(MANIPULATE, "gefälscht*"), R(MANIPULATE, "verleit*"), R(MANIPULATE, "angst machen"), R(MANIPULATE, "inventant"), R(MANIPULATE, "inventer"), R(MANIPULATE, "invente"), R(MANIPULATE, "fait peur"), R(MANIPULATE, "faire peur"), R(MANIPULATE, "faux avis"), R(MANIPULATE, "compte à rebours"), R(MANIPULATE, "chrono"), R(MANIPULATE, "inventen"), R(MANIPULATE, "inventar"), R(MANIPULATE, "reseñas falsas"), R(MANIPULATE, "cuenta atrás"), R(MANIPULATE, "asustar"), R(MANIPULATE, "inventare"), R(MANIPULATE, "inventa"), R(MANIPULATE, "recensioni false"), R(MANIPULATE, "conto alla rovescia"), R(MANIPULATE, "spaventar*"), R(MANIPULATE, "hide the"), R(MANIPULATE, "hides the"), R(MANIPULATE, "hidden"), R(MANIPULATE, "without understanding"), R(MANIPULATE, "without them knowing"), R(MANIPULATE, "versteckt*"), R(MANIPULATE, "cach*"), R(MANIPULATE, "ocult*"), R(MANIPULATE, "nascost*"),
 	R(MANIPULATE, "unterschwellig*"), R(MANIPULATE, "täuschung*"), R(MANIPULATE, "täuschend*"),
 	R(MANIPULATE, "täusch"), R(MANIPULATE, "täuschen"), R(MANIPULATE, "irreführ*"), R(MANIPULATE, "unbewusst*"),
 	R(MANIPULATE, "sie es merken"), R(MANIPULATE, "ohne es zu merken"),
@@ -395,7 +395,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(VULNERABLE, "older people"), R(VULNERABLE, "pensioner*"), R(VULNERABLE, "retiree*"),
 	R(VULNERABLE, "dementia"), R(VULNERABLE, "children*"), R(VULNERABLE, "child"), R(VULNERABLE, "kids"),
 	R(VULNERABLE, "minors"), R(VULNERABLE, "teenager*"), R(VULNERABLE, "disabilit*"),
-	R(VULNERABLE, "disabled"), R(VULNERABLE, "impaired"), R(VULNERABLE, "surendett*"), R(VULNERABLE, "single parents"), R(VULNERABLE, "money worries"), R(VULNERABLE, "geldsorgen"), R(VULNERABLE, "alleinerziehend*"), R(VULNERABLE, "wenig einkommen"), R(VULNERABLE, "geringem einkommen"), R(VULNERABLE, "monoparental*"), R(VULNERABLE, "madres solteras"), R(VULNERABLE, "genitori single"), R(VULNERABLE, "pover*"), R(VULNERABLE, "preoccupazioni economiche"), R(VULNERABLE, "difficultés financières"), R(VULNERABLE, "dificultades económicas"), R(VULNERABLE, "debt*"), R(VULNERABLE, "indebted"), R(VULNERABLE, "poor"),
+	R(VULNERABLE, "disabled"), R(VULNERABLE, "impaired"), R(VULNERABLE, "surendett*"), R(VULNERABLE, "single parents"), R(VULNERABLE, "widow*"), R(VULNERABLE, "problem gambl*"), R(VULNERABLE, "problemi di gioco"), R(VULNERABLE, "verwitwet*"), R(VULNERABLE, "veuf*"), R(VULNERABLE, "veuve*"), R(VULNERABLE, "viud*"), R(VULNERABLE, "vedov*"), R(VULNERABLE, "money worries"), R(VULNERABLE, "geldsorgen"), R(VULNERABLE, "alleinerziehend*"), R(VULNERABLE, "wenig einkommen"), R(VULNERABLE, "geringem einkommen"), R(VULNERABLE, "monoparental*"), R(VULNERABLE, "madres solteras"), R(VULNERABLE, "genitori single"), R(VULNERABLE, "pover*"), R(VULNERABLE, "preoccupazioni economiche"), R(VULNERABLE, "difficultés financières"), R(VULNERABLE, "dificultades económicas"), R(VULNERABLE, "debt*"), R(VULNERABLE, "indebted"), R(VULNERABLE, "poor"),
 	R(VULNERABLE, "poverty"), R(VULNERABLE, "low income"),
 	R(VULNERABLE, "unemployed"), R(VULNERABLE, "lonely"), R(VULNERABLE, "isolated"),
 	R(VULNERABLE, "addict*"), R(VULNERABLE, "desperate"), R(VULNERABLE, "grieving"),
@@ -430,7 +430,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(VULNERABLE, "difficoltà economiche"), R(VULNERABLE, "disperat*"),
 
 	/* exploiting them */
-	R(EXPLOIT, "exploit*"), R(EXPLOIT, "take advantage"), R(EXPLOIT, "taking advantage"), R(EXPLOIT, "advantage of"), R(EXPLOIT, "play on"), R(EXPLOIT, "before they can"), R(EXPLOIT, "on the line"), R(EXPLOIT, "confused"), R(EXPLOIT, "verwirrt*"), R(EXPLOIT, "confus"), R(EXPLOIT, "confuses"), R(EXPLOIT, "confundid*"), R(EXPLOIT, "confusi"), R(EXPLOIT, "plays on"), R(EXPLOIT, "playing on"),
+	R(EXPLOIT, "exploit*"), R(EXPLOIT, "take advantage"), R(EXPLOIT, "taking advantage"), R(EXPLOIT, "advantage of"), R(EXPLOIT, "play on"), R(EXPLOIT, "push them to"), R(EXPLOIT, "in shock"), R(EXPLOIT, "sous le choc"), R(EXPLOIT, "unter schock"), R(EXPLOIT, "en shock"), R(EXPLOIT, "sotto shock"), R(EXPLOIT, "before they can"), R(EXPLOIT, "on the line"), R(EXPLOIT, "confused"), R(EXPLOIT, "verwirrt*"), R(EXPLOIT, "confus"), R(EXPLOIT, "confuses"), R(EXPLOIT, "confundid*"), R(EXPLOIT, "confusi"), R(EXPLOIT, "plays on"), R(EXPLOIT, "playing on"),
 	R(EXPLOIT, "prey on"), R(EXPLOIT, "preying on"), R(EXPLOIT, "their confusion"),
 	R(EXPLOIT, "their weakness*"), R(EXPLOIT, "their desperation"), R(EXPLOIT, "their loneliness"),
 	R(EXPLOIT, "their impulsivity"), R(EXPLOIT, "pressure them"), R(EXPLOIT, "pressuring them"),
@@ -483,7 +483,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(EXPLAIN, "vieta"), R(EXPLAIN, "perché"),
 
 	/* scores and rankings of persons */
-	R(SCORE, "score*"), R(SCORE, "grade"), R(SCORE, "graded"), R(SCORE, "grading"), R(SCORE, "stufe"), R(SCORE, "classés"), R(SCORE, "indice"), R(SCORE, "scoring"), R(SCORE, "rating*"), R(SCORE, "rate"),
+	R(SCORE, "score*"), R(SCORE, "grade"), R(SCORE, "index"), R(SCORE, "wohlverhalten*"), R(SCORE, "mindestwert*"), R(SCORE, "graduatori*"), R(SCORE, "graded"), R(SCORE, "grading"), R(SCORE, "stufe"), R(SCORE, "classés"), R(SCORE, "indice"), R(SCORE, "scoring"), R(SCORE, "rating*"), R(SCORE, "rate"),
 	R(SCORE, "social credit"), R(SCORE, "trustworth*"), R(SCORE, "point system"), R(SCORE, "points"),
 	R(SCORE, "rank*"), R(SCORE, "blacklist*"), R(SCORE, "grade them"), R(SCORE, "reliability index"),
 	R(SCORE, "punkt*"), R(SCORE, "bewert*"), R(SCORE, "rangliste*"), R(SCORE, "vertrauenswürdig*"),
@@ -499,7 +499,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(SOCIAL, "social"), R(SOCIAL, "private life"), R(SOCIAL, "personal life"), R(SOCIAL, "lifestyle*"),
 	R(SOCIAL, "friendship*"), R(SOCIAL, "friends"), R(SOCIAL, "free time"), R(SOCIAL, "leisure"),
 	R(SOCIAL, "personal conduct"), R(SOCIAL, "behaviour"), R(SOCIAL, "behavior"), R(SOCIAL, "reputation"),
-	R(SOCIAL, "posts"), R(SOCIAL, "associate with"), R(SOCIAL, "personal characteristics"), R(SOCIAL, "online activity"), R(SOCIAL, "what they post"), R(SOCIAL, "who visits"), R(SOCIAL, "conduite"), R(SOCIAL, "publications"), R(SOCIAL, "sorties"), R(SOCIAL, "habits"), R(SOCIAL, "gewohnheiten"), R(SOCIAL, "habitudes"), R(SOCIAL, "hábitos"), R(SOCIAL, "abitudini"),
+	R(SOCIAL, "posts"), R(SOCIAL, "associate with"), R(SOCIAL, "personal characteristics"), R(SOCIAL, "online activity"), R(SOCIAL, "what they post"), R(SOCIAL, "nightlife"), R(SOCIAL, "relationships"), R(SOCIAL, "vereinsleben"), R(SOCIAL, "kommentare*"), R(SOCIAL, "likes"), R(SOCIAL, "publicaciones"), R(SOCIAL, "se junta"), R(SOCIAL, "vita sociale"), R(SOCIAL, "vie sociale"), R(SOCIAL, "vida social"), R(SOCIAL, "who visits"), R(SOCIAL, "conduite"), R(SOCIAL, "publications"), R(SOCIAL, "sorties"), R(SOCIAL, "habits"), R(SOCIAL, "gewohnheiten"), R(SOCIAL, "habitudes"), R(SOCIAL, "hábitos"), R(SOCIAL, "abitudini"),
 	R(SOCIAL, "sozialverhalten"), R(SOCIAL, "privatleben*"), R(SOCIAL, "lebensstil*"),
 	R(SOCIAL, "lebensweise"), R(SOCIAL, "freundeskreis*"), R(SOCIAL, "freizeit*"), R(SOCIAL, "verhalten*"),
 	R(SOCIAL, "umgang"), R(SOCIAL, "sozialen"),
@@ -517,7 +517,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(DETRIMENT, "exclud*"), R(DETRIMENT, "restrict*"), R(DETRIMENT, "penalis*"), R(DETRIMENT, "penaliz*"),
 	R(DETRIMENT, "fewer benefits"), R(DETRIMENT, "slower service"), R(DETRIMENT, "higher prices"),
 	R(DETRIMENT, "higher premium*"), R(DETRIMENT, "evict*"), R(DETRIMENT, "punish*"),
-	R(DETRIMENT, "disadvantag*"), R(DETRIMENT, "cut their"), R(DETRIMENT, "withhold*"), R(DETRIMENT, "lower priority"), R(DETRIMENT, "ineligible"), R(DETRIMENT, "loses"), R(DETRIMENT, "lose the"), R(DETRIMENT, "lose their"), R(DETRIMENT, "no longer"), R(DETRIMENT, "nicht mehr"), R(DETRIMENT, "suspend*"), R(DETRIMENT, "ne plus"), R(DETRIMENT, "deja sin"), R(DETRIMENT, "dejar sin"), R(DETRIMENT, "ya no"), R(DETRIMENT, "non più"), R(DETRIMENT, "not eligible"), R(DETRIMENT, "deprioriti*"), R(DETRIMENT, "block"), R(DETRIMENT, "blocked"), R(DETRIMENT, "kündig*"), R(DETRIMENT, "denieg*"),
+	R(DETRIMENT, "disadvantag*"), R(DETRIMENT, "cut their"), R(DETRIMENT, "withhold*"), R(DETRIMENT, "lower priority"), R(DETRIMENT, "ineligible"), R(DETRIMENT, "loses"), R(DETRIMENT, "hide"), R(DETRIMENT, "nur ab"), R(DETRIMENT, "retire"), R(DETRIMENT, "retirer"), R(DETRIMENT, "quita"), R(DETRIMENT, "blocca"), R(DETRIMENT, "bloquea"), R(DETRIMENT, "lose the"), R(DETRIMENT, "lose their"), R(DETRIMENT, "no longer"), R(DETRIMENT, "nicht mehr"), R(DETRIMENT, "suspend*"), R(DETRIMENT, "ne plus"), R(DETRIMENT, "deja sin"), R(DETRIMENT, "dejar sin"), R(DETRIMENT, "ya no"), R(DETRIMENT, "non più"), R(DETRIMENT, "not eligible"), R(DETRIMENT, "deprioriti*"), R(DETRIMENT, "block"), R(DETRIMENT, "blocked"), R(DETRIMENT, "kündig*"), R(DETRIMENT, "denieg*"),
 	R(DETRIMENT, "verweiger*"), R(DETRIMENT, "ausschließ*"), R(DETRIMENT, "schließ*"),
 	R(DETRIMENT, "ausgeschlossen"), R(DETRIMENT, "benachteilig*"), R(DETRIMENT, "bestraf*"),
 	R(DETRIMENT, "sperr*"), R(DETRIMENT, "kürz*"), R(DETRIMENT, "streich*"), R(DETRIMENT, "höhere preise"),
@@ -530,7 +530,7 @@ static const struct aiact_row aiact_rows[] = {
 
 	/* predicting */
 	R(PREDICT, "predict*"), R(PREDICT, "forecast*"), R(PREDICT, "likel*"), R(PREDICT, "probab*"),
-	R(PREDICT, "estimat*"), R(PREDICT, "risk*"), R(PREDICT, "propens*"), R(PREDICT, "foresee"), R(PREDICT, "going to"), R(PREDICT, "who will"), R(PREDICT, "end up"), R(PREDICT, "ends up"), R(PREDICT, "will become"), R(PREDICT, "später"), R(PREDICT, "künftig*"), R(PREDICT, "zukünftig*"), R(PREDICT, "finira"), R(PREDICT, "finiront"), R(PREDICT, "acabará*"), R(PREDICT, "finirà"), R(PREDICT, "finiranno"),
+	R(PREDICT, "estimat*"), R(PREDICT, "risk*"), R(PREDICT, "propens*"), R(PREDICT, "foresee"), R(PREDICT, "going to"), R(PREDICT, "in the future"), R(PREDICT, "neigen"), R(PREDICT, "chance"), R(PREDICT, "chances"), R(PREDICT, "pourcentage"), R(PREDICT, "diventer*"), R(PREDICT, "deviendr*"), R(PREDICT, "se convertirá"), R(PREDICT, "turn into"), R(PREDICT, "who will"), R(PREDICT, "end up"), R(PREDICT, "ends up"), R(PREDICT, "will become"), R(PREDICT, "später"), R(PREDICT, "künftig*"), R(PREDICT, "zukünftig*"), R(PREDICT, "finira"), R(PREDICT, "finiront"), R(PREDICT, "acabará*"), R(PREDICT, "finirà"), R(PREDICT, "finiranno"),
 	R(PREDICT, "vorhers*"), R(PREDICT, "vorherzus*"), R(PREDICT, "sag voraus"), R(PREDICT, "voraussag*"), R(PREDICT, "vorauszusag*"), R(PREDICT, "prognos*"), R(PREDICT, "wahrscheinlich*"),
 	R(PREDICT, "einschätz*"), R(PREDICT, "schätz*"), R(PREDICT, "risiko*"), R(PREDICT, "neigung*"),
 	R(PREDICT, "prédi*"), R(PREDICT, "risque*"), R(PREDICT, "estim*"), R(PREDICT, "prévoi*"),
@@ -543,7 +543,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(CRIME, "crim*"), R(CRIME, "offence*"), R(CRIME, "offense*"), R(CRIME, "offend*"),
 	R(CRIME, "shoplift*"), R(CRIME, "steal*"), R(CRIME, "theft*"), R(CRIME, "thief"), R(CRIME, "thieves"),
 	R(CRIME, "burglar*"), R(CRIME, "reoffend*"), R(CRIME, "recidiv*"), R(CRIME, "delinquen*"),
-	R(CRIME, "robbery"), R(CRIME, "break the law"), R(CRIME, "fraud*"),
+	R(CRIME, "robbery"), R(CRIME, "break the law"), R(CRIME, "fraud*"), R(CRIME, "embezzl*"), R(CRIME, "unterschlag*"), R(CRIME, "malversa*"), R(CRIME, "gewalt*"), R(CRIME, "violen*"), R(CRIME, "dealer*"), R(CRIME, "drug deal*"), R(CRIME, "spacciat*"), R(CRIME, "spaccio"), R(CRIME, "narcotrafic*"), R(CRIME, "traficante*"),
 	R(CRIME, "straftat*"), R(CRIME, "straffällig*"), R(CRIME, "krimin*"), R(CRIME, "verbrech*"),
 	R(CRIME, "diebstahl*"), R(CRIME, "diebstähl*"), R(CRIME, "stehl*"), R(CRIME, "klau*"),
 	R(CRIME, "einbruch*"), R(CRIME, "delikt*"), R(CRIME, "rückfall*"), R(CRIME, "betrug*"),
@@ -563,7 +563,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(PROFILE, "persönlichkeit*"), R(PROFILE, "merkmal*"), R(PROFILE, "charakter*"), R(PROFILE, "herkunft"),
 	R(PROFILE, "wohnviertel*"), R(PROFILE, "stadtteil*"), R(PROFILE, "nachbarschaft*"),
 	R(PROFILE, "nationalität*"), R(PROFILE, "aussehen*"), R(PROFILE, "erscheinungsbild*"),
-	R(PROFILE, "familiären hintergrund"), R(PROFILE, "erziehung"), R(PROFILE, "elternhaus*"), R(PROFILE, "wohngegend*"),
+	R(PROFILE, "familiären hintergrund"), R(PROFILE, "erziehung"), R(PROFILE, "elternhaus*"), R(PROFILE, "herkunftsland*"), R(PROFILE, "auftreten*"), R(PROFILE, "questionnaire*"), R(PROFILE, "wohngegend*"),
 	R(PROFILE, "personnalit*"), R(PROFILE, "quartier*"), R(PROFILE, "origine*"), R(PROFILE, "apparence*"),
 	R(PROFILE, "caractère*"), R(PROFILE, "milieu familial"),
 	R(PROFILE, "personalidad*"), R(PROFILE, "rasgo*"), R(PROFILE, "perfil*"), R(PROFILE, "barrio*"),
@@ -595,7 +595,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(SCRAPE, "scrap*"), R(SCRAPE, "crawl*"), R(SCRAPE, "harvest*"), R(SCRAPE, "collect*"),
 	R(SCRAPE, "download all"), R(SCRAPE, "download every"), R(SCRAPE, "en masse"), R(SCRAPE, "bulk"),
 	R(SCRAPE, "extract*"), R(SCRAPE, "gather*"), R(SCRAPE, "grab*"), R(SCRAPE, "mass download*"),
-	R(SCRAPE, "sammel*"), R(SCRAPE, "sammle"), R(SCRAPE, "pull all"), R(SCRAPE, "sammlung*"), R(SCRAPE, "every photo"), R(SCRAPE, "all photos"), R(SCRAPE, "save the faces"), R(SCRAPE, "store the faces"), R(SCRAPE, "speichere die gesichter"), R(SCRAPE, "alle fotos"), R(SCRAPE, "parcours"), R(SCRAPE, "parcourir"), R(SCRAPE, "chaque photo"), R(SCRAPE, "toutes les photos"), R(SCRAPE, "guarda las caras"), R(SCRAPE, "guarda los rostros"), R(SCRAPE, "todas las fotos"), R(SCRAPE, "salva i volti"), R(SCRAPE, "tutte le foto"), R(SCRAPE, "pulls all"), R(SCRAPE, "pull every"), R(SCRAPE, "pulls every"), R(SCRAPE, "herunter"), R(SCRAPE, "lade alle"), R(SCRAPE, "scan"), R(SCRAPE, "scansion*"), R(SCRAPE, "raccolg*"), R(SCRAPE, "massenhaft*"), R(SCRAPE, "extrahier*"), R(SCRAPE, "abgreif*"),
+	R(SCRAPE, "sammel*"), R(SCRAPE, "sammle"), R(SCRAPE, "pull all"), R(SCRAPE, "sammlung*"), R(SCRAPE, "save every"), R(SCRAPE, "store every"), R(SCRAPE, "speichere"), R(SCRAPE, "speichern"), R(SCRAPE, "archivia*"), R(SCRAPE, "archive all"), R(SCRAPE, "every photo"), R(SCRAPE, "all photos"), R(SCRAPE, "save the faces"), R(SCRAPE, "store the faces"), R(SCRAPE, "speichere die gesichter"), R(SCRAPE, "alle fotos"), R(SCRAPE, "parcours"), R(SCRAPE, "parcourir"), R(SCRAPE, "chaque photo"), R(SCRAPE, "toutes les photos"), R(SCRAPE, "guarda las caras"), R(SCRAPE, "guarda los rostros"), R(SCRAPE, "todas las fotos"), R(SCRAPE, "salva i volti"), R(SCRAPE, "tutte le foto"), R(SCRAPE, "pulls all"), R(SCRAPE, "pull every"), R(SCRAPE, "pulls every"), R(SCRAPE, "herunter"), R(SCRAPE, "lade alle"), R(SCRAPE, "scan"), R(SCRAPE, "scansion*"), R(SCRAPE, "raccolg*"), R(SCRAPE, "massenhaft*"), R(SCRAPE, "extrahier*"), R(SCRAPE, "abgreif*"),
 	R(SCRAPE, "absaug*"), R(SCRAPE, "herunterlad*"), R(SCRAPE, "zusammentrag*"),
 	R(SCRAPE, "aspir*"), R(SCRAPE, "moissonn*"), R(SCRAPE, "extrai*"), R(SCRAPE, "récupér*"),
 	R(SCRAPE, "télécharg*"), R(SCRAPE, "rassembl*"),
@@ -617,7 +617,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(SOURCE, "social media"), R(SOURCE, "social network*"), R(SOURCE, "instagram"), R(SOURCE, "facebook"),
 	R(SOURCE, "linkedin"), R(SOURCE, "tiktok"), R(SOURCE, "twitter"), R(SOURCE, "public profile*"),
 	R(SOURCE, "cctv"), R(SOURCE, "surveillance camera*"), R(SOURCE, "security camera*"),
-	R(SOURCE, "street camera*"), R(SOURCE, "public space*"), R(SOURCE, "dating sites"), R(SOURCE, "dating"), R(SOURCE, "flickr"), R(SOURCE, "fußgängerzone"), R(SOURCE, "öffentlichen raum"), R(SOURCE, "bahnhof"), R(SOURCE, "gare"), R(SOURCE, "estación"), R(SOURCE, "stazione"), R(SOURCE, "train station"), R(SOURCE, "youtube"), R(SOURCE, "google images"), R(SOURCE, "sites de rencontre"), R(SOURCE, "de citas"), R(SOURCE, "siti di incontri"),
+	R(SOURCE, "street camera*"), R(SOURCE, "public space*"), R(SOURCE, "dating sites"), R(SOURCE, "dating"), R(SOURCE, "flickr"), R(SOURCE, "wikipedia"), R(SOURCE, "news sites"), R(SOURCE, "verkehrskamera*"), R(SOURCE, "centro commerciale"), R(SOURCE, "shopping centre"), R(SOURCE, "einkaufszentrum"), R(SOURCE, "centre commercial"), R(SOURCE, "fußgängerzone"), R(SOURCE, "öffentlichen raum"), R(SOURCE, "bahnhof"), R(SOURCE, "gare"), R(SOURCE, "estación"), R(SOURCE, "stazione"), R(SOURCE, "train station"), R(SOURCE, "youtube"), R(SOURCE, "google images"), R(SOURCE, "sites de rencontre"), R(SOURCE, "de citas"), R(SOURCE, "siti di incontri"),
 	R(SOURCE, "sozialen netzwerke*"), R(SOURCE, "überwachungskamera*"), R(SOURCE, "videoüberwachung*"),
 	R(SOURCE, "öffentlichen profil*"),
 	R(SOURCE, "en ligne"), R(SOURCE, "réseaux sociaux"), R(SOURCE, "vidéosurveillance"),
@@ -627,7 +627,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(SOURCE, "social"), R(SOURCE, "videosorveglianz*"), R(SOURCE, "telecamere"), R(SOURCE, "profili pubblici"),
 
 	/* a face database, recognising people later (Art. 5(1)(e) "databases") */
-	R(FACEDB, "face database"), R(FACEDB, "facial recognition"), R(FACEDB, "face recognition"),
+	R(FACEDB, "face database"), R(FACEDB, "who they are"), R(FACEDB, "lookup"), R(FACEDB, "stranger*"), R(FACEDB, "facial recognition"), R(FACEDB, "face recognition"),
 	R(FACEDB, "face search"), R(FACEDB, "identify them later"), R(FACEDB, "recognise people"),
 	R(FACEDB, "recognize people"), R(FACEDB, "face matching"), R(FACEDB, "searchable"),
 	R(FACEDB, "gesichtsdatenbank*"), R(FACEDB, "gesichtserkennung*"), R(FACEDB, "gesichtssuche*"),
@@ -647,7 +647,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(DECIDE, "terminate"), R(DECIDE, "lay off"), R(DECIDE, "layoff*"), R(DECIDE, "let go"),
 	R(DECIDE, "promote"), R(DECIDE, "promoted"), R(DECIDE, "reject"),
 	R(DECIDE, "select*"), R(DECIDE, "to interview"), R(DECIDE, "assign shifts"), R(DECIDE, "allocate"),
-	R(DECIDE, "bonus*"), R(DECIDE, "make redundant"), R(DECIDE, "decide which"), R(DECIDE, "decide who"), R(DECIDE, "we keep"), R(DECIDE, "not renew"), R(DECIDE, "deserves"), R(DECIDE, "laden wir"), R(DECIDE, "einladen"), R(DECIDE, "sagen wir"), R(DECIDE, "verdient"), R(DECIDE, "mérite"), R(DECIDE, "temps partiel"), R(DECIDE, "contratamos"), R(DECIDE, "renovamos"), R(DECIDE, "merece"), R(DECIDE, "merita"), R(DECIDE, "cassa integrazione"), R(DECIDE, "passaggio a"), R(DECIDE, "redundan*"), R(DECIDE, "betriebsbedingt*"), R(DECIDE, "which two"), R(DECIDE, "which three"), R(DECIDE, "the best candidate"),
+	R(DECIDE, "bonus*"), R(DECIDE, "make redundant"), R(DECIDE, "pick one"), R(DECIDE, "choose one"), R(DECIDE, "choose between"), R(DECIDE, "umstrukturierung"), R(DECIDE, "restructuring"), R(DECIDE, "restructuration"), R(DECIDE, "reestructuración"), R(DECIDE, "ristrutturazione"), R(DECIDE, "embauch*"), R(DECIDE, "choisis"), R(DECIDE, "choisir"), R(DECIDE, "subimos"), R(DECIDE, "bajamos"), R(DECIDE, "pay rise"), R(DECIDE, "gehaltserhöhung"), R(DECIDE, "augmentation"), R(DECIDE, "aumento"), R(DECIDE, "assumiamo"), R(DECIDE, "scegli chi"), R(DECIDE, "choose who"), R(DECIDE, "elige a"), R(DECIDE, "wähle wen"), R(DECIDE, "decide which"), R(DECIDE, "decide who"), R(DECIDE, "we keep"), R(DECIDE, "not renew"), R(DECIDE, "deserves"), R(DECIDE, "laden wir"), R(DECIDE, "einladen"), R(DECIDE, "sagen wir"), R(DECIDE, "verdient"), R(DECIDE, "mérite"), R(DECIDE, "temps partiel"), R(DECIDE, "contratamos"), R(DECIDE, "renovamos"), R(DECIDE, "merece"), R(DECIDE, "merita"), R(DECIDE, "cassa integrazione"), R(DECIDE, "passaggio a"), R(DECIDE, "redundan*"), R(DECIDE, "betriebsbedingt*"), R(DECIDE, "which two"), R(DECIDE, "which three"), R(DECIDE, "the best candidate"),
 	R(DECIDE, "rangfolge*"), R(DECIDE, "rangliste*"), R(DECIDE, "einstellen"), R(DECIDE, "kündig*"),
 	R(DECIDE, "entlass*"), R(DECIDE, "rauswerf*"), R(DECIDE, "befördern"), R(DECIDE, "beförder*"),
 	R(DECIDE, "auswählen"), R(DECIDE, "auswahl"), R(DECIDE, "absag*"), R(DECIDE, "wähle"), R(DECIDE, "besten kandidaten"),
@@ -668,7 +668,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(PERSONNEL, "applicant*"), R(PERSONNEL, "candidate*"), R(PERSONNEL, "employee*"), R(PERSONNEL, "staff"),
 	R(PERSONNEL, "worker*"), R(PERSONNEL, "team member*"), R(PERSONNEL, "personnel"), R(PERSONNEL, "cv"),
 	R(PERSONNEL, "cvs"), R(PERSONNEL, "resumes"), R(PERSONNEL, "direct reports"), R(PERSONNEL, "interns"),
-	R(PERSONNEL, "team"), R(PERSONNEL, "reps"), R(PERSONNEL, "appraisal*"), R(PERSONNEL, "seasonal workers"), R(PERSONNEL, "caissi*"), R(PERSONNEL, "becari*"), R(PERSONNEL, "magazzinier*"), R(PERSONNEL, "cashier*"), R(PERSONNEL, "kassierer*"), R(PERSONNEL, "cajer*"), R(PERSONNEL, "cassier*"), R(PERSONNEL, "trainee*"), R(PERSONNEL, "stagiaire*"), R(PERSONNEL, "stagist*"), R(PERSONNEL, "azubi*"), R(PERSONNEL, "praktikant*"), R(PERSONNEL, "performance review*"), R(PERSONNEL, "beurteilung*"), R(PERSONNEL, "engineer*"), R(PERSONNEL, "developer*"), R(PERSONNEL, "programmer*"), R(PERSONNEL, "nurses"), R(PERSONNEL, "technician*"), R(PERSONNEL, "accountant*"), R(PERSONNEL, "entwickler*"), R(PERSONNEL, "ingenieur*"), R(PERSONNEL, "techniker*"), R(PERSONNEL, "buchhalter*"), R(PERSONNEL, "pflegekr*"), R(PERSONNEL, "ingénieur*"), R(PERSONNEL, "développeur*"), R(PERSONNEL, "technicien*"), R(PERSONNEL, "infirmi*"), R(PERSONNEL, "ingenier*"), R(PERSONNEL, "desarrollador*"), R(PERSONNEL, "técnicos"), R(PERSONNEL, "enfermer*"), R(PERSONNEL, "ingegner*"), R(PERSONNEL, "sviluppator*"), R(PERSONNEL, "tecnici"), R(PERSONNEL, "infermier*"), R(PERSONNEL, "salespeople"), R(PERSONNEL, "team lead*"), R(PERSONNEL, "who should"), R(PERSONNEL, "which of them"), R(PERSONNEL, "teamleiter*"), R(PERSONNEL, "abteilungsleiter*"), R(PERSONNEL, "außendienst*"), R(PERSONNEL, "wen sollen"), R(PERSONNEL, "wem sollen"), R(PERSONNEL, "wen wir"), R(PERSONNEL, "wem wir"), R(PERSONNEL, "commerciaux"), R(PERSONNEL, "vendeurs"), R(PERSONNEL, "chefs d équipe"), R(PERSONNEL, "qui devrions"), R(PERSONNEL, "lequel de ces"), R(PERSONNEL, "lesquels"), R(PERSONNEL, "comerciales"), R(PERSONNEL, "vendedores"), R(PERSONNEL, "jefe*"), R(PERSONNEL, "a quién"), R(PERSONNEL, "cuál de estos"), R(PERSONNEL, "agenti"), R(PERSONNEL, "venditori"), R(PERSONNEL, "capisquadra"), R(PERSONNEL, "capo"), R(PERSONNEL, "capi"), R(PERSONNEL, "chi dovremmo"), R(PERSONNEL, "quale di questi"),
+	R(PERSONNEL, "team"), R(PERSONNEL, "reps"), R(PERSONNEL, "appraisal*"), R(PERSONNEL, "fahrer*"), R(PERSONNEL, "wer von unseren"), R(PERSONNEL, "desempeño"), R(PERSONNEL, "empleada"), R(PERSONNEL, "internal candidates"), R(PERSONNEL, "seasonal workers"), R(PERSONNEL, "caissi*"), R(PERSONNEL, "becari*"), R(PERSONNEL, "magazzinier*"), R(PERSONNEL, "cashier*"), R(PERSONNEL, "kassierer*"), R(PERSONNEL, "cajer*"), R(PERSONNEL, "cassier*"), R(PERSONNEL, "trainee*"), R(PERSONNEL, "stagiaire*"), R(PERSONNEL, "stagist*"), R(PERSONNEL, "azubi*"), R(PERSONNEL, "praktikant*"), R(PERSONNEL, "performance review*"), R(PERSONNEL, "beurteilung*"), R(PERSONNEL, "engineer*"), R(PERSONNEL, "developer*"), R(PERSONNEL, "programmer*"), R(PERSONNEL, "nurses"), R(PERSONNEL, "technician*"), R(PERSONNEL, "accountant*"), R(PERSONNEL, "entwickler*"), R(PERSONNEL, "ingenieur*"), R(PERSONNEL, "techniker*"), R(PERSONNEL, "buchhalter*"), R(PERSONNEL, "pflegekr*"), R(PERSONNEL, "ingénieur*"), R(PERSONNEL, "développeur*"), R(PERSONNEL, "technicien*"), R(PERSONNEL, "infirmi*"), R(PERSONNEL, "ingenier*"), R(PERSONNEL, "desarrollador*"), R(PERSONNEL, "técnicos"), R(PERSONNEL, "enfermer*"), R(PERSONNEL, "ingegner*"), R(PERSONNEL, "sviluppator*"), R(PERSONNEL, "tecnici"), R(PERSONNEL, "infermier*"), R(PERSONNEL, "salespeople"), R(PERSONNEL, "team lead*"), R(PERSONNEL, "who should"), R(PERSONNEL, "which of them"), R(PERSONNEL, "teamleiter*"), R(PERSONNEL, "abteilungsleiter*"), R(PERSONNEL, "außendienst*"), R(PERSONNEL, "wen sollen"), R(PERSONNEL, "wem sollen"), R(PERSONNEL, "wen wir"), R(PERSONNEL, "wem wir"), R(PERSONNEL, "commerciaux"), R(PERSONNEL, "vendeurs"), R(PERSONNEL, "chefs d équipe"), R(PERSONNEL, "qui devrions"), R(PERSONNEL, "lequel de ces"), R(PERSONNEL, "lesquels"), R(PERSONNEL, "comerciales"), R(PERSONNEL, "vendedores"), R(PERSONNEL, "jefe*"), R(PERSONNEL, "a quién"), R(PERSONNEL, "cuál de estos"), R(PERSONNEL, "agenti"), R(PERSONNEL, "venditori"), R(PERSONNEL, "capisquadra"), R(PERSONNEL, "capo"), R(PERSONNEL, "capi"), R(PERSONNEL, "chi dovremmo"), R(PERSONNEL, "quale di questi"),
 	R(PERSONNEL, "bewerber*"), R(PERSONNEL, "kandidat*"), R(PERSONNEL, "mitarbeit*"),
 	R(PERSONNEL, "beschäftigt*"), R(PERSONNEL, "angestellt*"), R(PERSONNEL, "arbeitnehmer*"),
 	R(PERSONNEL, "belegschaft*"), R(PERSONNEL, "lebensl*"), R(PERSONNEL, "bewerbung*"),
@@ -679,7 +679,7 @@ static const struct aiact_row aiact_rows[] = {
 	R(PERSONNEL, "dipendent*"), R(PERSONNEL, "lavorator*"), R(PERSONNEL, "personale"),
 
 	/* decisions about things, not people */
-	R(THING, "laptop*"), R(THING, "notebook*"), R(THING, "computer*"), R(THING, "product"), R(THING, "products"),
+	R(THING, "laptop*"), R(THING, "lieferwagen*"), R(THING, "fahrzeug*"), R(THING, "vehicle*"), R(THING, "véhicule*"), R(THING, "vehículo*"), R(THING, "veicol*"), R(THING, "furgon*"), R(THING, "notebook*"), R(THING, "computer*"), R(THING, "product"), R(THING, "products"),
 	R(THING, "supplier*"), R(THING, "vendor*"), R(THING, "offer"), R(THING, "offers"), R(THING, "ticket*"),
 	R(THING, "restaurant*"), R(THING, "hotel*"), R(THING, "tools"), R(THING, "software"),
 	R(THING, "lieferant*"), R(THING, "produkt"), R(THING, "produkte"), R(THING, "produkten"), R(THING, "angebot*"), R(THING, "geräte*"),
@@ -1048,6 +1048,8 @@ static void aiact_scan_feed(struct aiact_scan *s, size_t part, const char *text,
 
 static void aiact_scan_finish(struct aiact_scan *s, unsigned media, struct aiact_result *out)
 {
+	/* The ring held the last words of the prompt. */
+	explicit_bzero(s->ring, sizeof s->ring);
 	memset(out, 0, sizeof(*out));
 	out->media = media;
 	uint64_t present = s->present & ~(UINT64_C(1) << AIACT_FEATURE_NEGATION);
