@@ -95,7 +95,7 @@ struct policy_set {
 	struct aiact_model *aiact;
 };
 
-/* policy.c: builds or drops set->aiact after a load. 0 / -1 (out of memory). */
+/* policy.c: builds set->aiact once a rule selects an AI Act type. 0 / -1 (out of memory). */
 int policy_set_refresh_aiact(struct policy_set *set);
 
 /* custom.c */
