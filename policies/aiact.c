@@ -8,8 +8,8 @@
  * over a small ring of the previous words: one pass, no allocation.
  *
  * A row names one feature. A practice is found when every feature of its
- * all_of set is present, and none of its none_of set (the lawful contexts
- * that clear it). A negation word up to three words before an occurrence,
+ * all_of set is present, at least one of its any_of set (when it has one),
+ * and none of its none_of set (the lawful contexts that clear it). A negation word up to three words before an occurrence,
  * in the same sentence, keeps that occurrence from counting ("do not infer
  * emotions", "ohne ihre Einwilligung", "sans consentement").
  *
