@@ -8,9 +8,10 @@
  * falsely blocked when the decision is BLOCK at all. Splits by file name:
  * NAME.jsonl (dev, the lexicons were tuned on it), NAME-heldout.jsonl
  * (written before the lexicons, not tuned on), and in rounds/ the later
- * red-team rounds NAME-r1 ... -r4, each written after the lexicons of its
- * time were frozen (r1-r3 phrased to avoid their words; r1-r3 were then
- * tuned on, r4 was not; docs/policies.md has each round's first score).
+ * red-team rounds NAME-r1 ... -r5, each written after the lexicons of its
+ * time were frozen (r1-r3 phrased to avoid their words, r4-r5 plain; r1-r4
+ * were then tuned on, r5 was not; docs/policies.md has each round's first
+ * score).
  *
  * Gated per letter over dev + held-out: block rate at least 0.9,
  * false-block rate at most 0.05, and the held-out part at least a third of
@@ -36,9 +37,9 @@ struct tally {
 	unsigned pro, pro_blocked, law, law_blocked;
 };
 
-#define N_SPLITS 6
+#define N_SPLITS 7
 static const char *const split_names[N_SPLITS] = {
-	"dev", "held-out", "round 1", "round 2", "round 3", "round 4",
+	"dev", "held-out", "round 1", "round 2", "round 3", "round 4", "round 5",
 };
 
 /* [letter][lang][split] */
@@ -79,7 +80,7 @@ static int run_file(const char *dir, const char *name, struct policy_set *set,
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -1;
-	static const char *const marks[N_SPLITS] = { NULL, "-heldout", "-r1.", "-r2.", "-r3.", "-r4." };
+	static const char *const marks[N_SPLITS] = { NULL, "-heldout", "-r1.", "-r2.", "-r3.", "-r4.", "-r5." };
 	int split = 0;
 	for (int s = 1; s < N_SPLITS; s++)
 		if (strstr(name, marks[s]))
