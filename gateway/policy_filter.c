@@ -13,6 +13,7 @@
 
 #include "gwconfig.h"
 #include "openai.h"
+#include "policies/aiact.h"
 #include "policies/policy.h"
 #include "policies/restore.h"
 
@@ -175,6 +176,12 @@ static int policy_filter_on_request(struct filter_exchange *x, void **state)
 	if (d->action == POLICY_ACTION_BLOCK) {
 		const char *rule = d->block_rule >= 0 ? policy_set_rule_id(x->policy->set, (size_t)d->block_rule) : NULL;
 		const char *ent = policy_set_entity_name(x->policy->set, d->block_entity);
+		/* An AI Act finding names the article it screens for (Art. 5(1)(f)). */
+		const char *art = aiact_entity_article(d->block_entity);
+		if (art)
+			return policy_filter_refuse(x, 403, "policy_violation",
+			    "request blocked by policy rule %s (%s): the request asks for a practice the rule refuses",
+			    rule ? rule : "(unnamed)", art);
 		return policy_filter_refuse(x, 403, "policy_violation",
 		    "request blocked by policy rule %s: it contains %s", rule ? rule : "(unnamed)",
 		    ent ? ent : "a protected entity");

@@ -54,6 +54,15 @@ static const struct entity_info entity_table[ENTITY_BUILTIN_COUNT] = {
 	[ENTITY_GENETIC]                    = { "genetic", "GENETIC", ENTITY_GROUP_SPECIAL_CATEGORY, R },
 	[ENTITY_BIOMETRIC]                  = { "biometric", "BIOMETRIC", ENTITY_GROUP_SPECIAL_CATEGORY, R },
 	[ENTITY_CRIMINAL]                   = { "criminal", "CRIMINAL", ENTITY_GROUP_SPECIAL_CATEGORY, R },
+	/* A practice is no data: these findings leave the data class alone. */
+	[ENTITY_AIACT_5_1_A]                = { "aiact_5_1_a", "AIACT_5_1_A", ENTITY_GROUP_AI_ACT, DATA_CLASS_PUBLIC },
+	[ENTITY_AIACT_5_1_B]                = { "aiact_5_1_b", "AIACT_5_1_B", ENTITY_GROUP_AI_ACT, DATA_CLASS_PUBLIC },
+	[ENTITY_AIACT_5_1_C]                = { "aiact_5_1_c", "AIACT_5_1_C", ENTITY_GROUP_AI_ACT, DATA_CLASS_PUBLIC },
+	[ENTITY_AIACT_5_1_D]                = { "aiact_5_1_d", "AIACT_5_1_D", ENTITY_GROUP_AI_ACT, DATA_CLASS_PUBLIC },
+	[ENTITY_AIACT_5_1_E]                = { "aiact_5_1_e", "AIACT_5_1_E", ENTITY_GROUP_AI_ACT, DATA_CLASS_PUBLIC },
+	[ENTITY_AIACT_5_1_F]                = { "aiact_5_1_f", "AIACT_5_1_F", ENTITY_GROUP_AI_ACT, DATA_CLASS_PUBLIC },
+	[ENTITY_AIACT_5_1_G]                = { "aiact_5_1_g", "AIACT_5_1_G", ENTITY_GROUP_AI_ACT, DATA_CLASS_PUBLIC },
+	[ENTITY_AIACT_ANNEX3_4]             = { "aiact_annex3_4", "AIACT_ANNEX3_4", ENTITY_GROUP_AI_ACT, DATA_CLASS_PUBLIC },
 };
 
 #undef C

@@ -58,6 +58,16 @@ enum entity {
 	ENTITY_GENETIC,
 	ENTITY_BIOMETRIC,
 	ENTITY_CRIMINAL,
+	/* AI Act screening (aiact.c): what the request asks the model to do,
+	 * one type per prohibited practice of Art. 5(1) and Annex III point 4 */
+	ENTITY_AIACT_5_1_A,
+	ENTITY_AIACT_5_1_B,
+	ENTITY_AIACT_5_1_C,
+	ENTITY_AIACT_5_1_D,
+	ENTITY_AIACT_5_1_E,
+	ENTITY_AIACT_5_1_F,
+	ENTITY_AIACT_5_1_G,
+	ENTITY_AIACT_ANNEX3_4,
 	ENTITY_BUILTIN_COUNT
 };
 
@@ -69,6 +79,7 @@ enum entity_group {
 	ENTITY_GROUP_SECRET,
 	ENTITY_GROUP_SPECIAL_CATEGORY,
 	ENTITY_GROUP_CUSTOM,
+	ENTITY_GROUP_AI_ACT,
 };
 
 struct entity_info {

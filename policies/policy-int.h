@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "policies/aiact.h"
 #include "policies/detector.h"
 #include "policies/policy.h"
 
@@ -89,7 +90,13 @@ struct policy_set {
 	struct detector *rows;
 	const struct detector **row_ptrs;
 	struct detector_keyword *keywords;
+	/* The AI Act screener (aiact.c), built when a rule selects one of its
+	 * entities: requests of sets without such rules do not pay for it. */
+	struct aiact_model *aiact;
 };
+
+/* policy.c: builds set->aiact once a rule selects an AI Act type. 0 / -1 (out of memory). */
+int policy_set_refresh_aiact(struct policy_set *set);
 
 /* custom.c */
 /* Compiles src; on error returns -1 with a message about the pattern. */

@@ -85,6 +85,7 @@ void policy_set_free(struct policy_set *set)
 	free(set->canon);
 	free(set->labels);
 	custom_rows_free(set);
+	aiact_model_free(set->aiact);
 	free(set);
 }
 
@@ -117,6 +118,8 @@ int policy_set_refresh(struct policy_set *set)
 		free(r->select_bits);
 		r->select_bits = bits;
 	}
+	if (policy_set_refresh_aiact(set) < 0)
+		return -1;
 
 	unsigned char md[32];
 	unsigned int mdlen = 0;
@@ -124,6 +127,21 @@ int policy_set_refresh(struct policy_set *set)
 		return -1;
 	for (unsigned i = 0; i < 32; i++)
 		snprintf(set->hash + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+int policy_set_refresh_aiact(struct policy_set *set)
+{
+	int wanted = 0;
+	for (size_t ri = 0; ri < set->n_rules && !wanted; ri++)
+		for (unsigned e = ENTITY_AIACT_5_1_A; e <= ENTITY_AIACT_ANNEX3_4 && !wanted; e++)
+			wanted = (set->rules[ri].select_bits[e / 8] >> (e % 8)) & 1;
+	if (wanted && !set->aiact) {
+		char err[160];
+		set->aiact = aiact_model_new(err, sizeof err);
+		if (!set->aiact)
+			return -1;
+	}
 	return 0;
 }
 
@@ -184,6 +202,8 @@ int policy_set_entity_find(const struct policy_set *set, const char *name)
 
 const char *policy_set_custom_detector_id(const struct policy_set *set, unsigned detector)
 {
+	if (detector >= AIACT_DETECTOR_BASE && detector < AIACT_DETECTOR_BASE + AIACT_PRACTICE_COUNT)
+		return AIACT_DETECTOR_NAME; /* the AI Act screener (aiact.h) */
 	if (detector < CUSTOM_DETECTOR_BASE || detector - CUSTOM_DETECTOR_BASE >= set->n_detectors)
 		return NULL;
 	return set->detectors[detector - CUSTOM_DETECTOR_BASE].id;
@@ -526,6 +546,25 @@ static int policy_request_push(struct policy_request *r, const struct policy_fin
 	return 0;
 }
 
+/* The AI Act findings whose anchor is in field fi. */
+static int policy_request_push_aiact(struct policy_request *r, const struct aiact_result *ai, size_t fi)
+{
+	for (unsigned p = 0; p < AIACT_PRACTICE_COUNT; p++) {
+		const struct aiact_hit *h = &ai->hits[p];
+		if (!h->found || h->part != fi)
+			continue;
+		unsigned e = aiact_practice_entity((enum aiact_practice)p);
+		struct policy_finding f = {
+			.start = h->start, .end = h->end, .entity = (uint16_t)e,
+			.detector = (uint16_t)(AIACT_DETECTOR_BASE + p),
+			.data_class = (uint8_t)entity_info_get(e)->data_class, .confidence = 80,
+		};
+		if (policy_request_push(r, &f, fi) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn scan,
 			 void *scan_arg, char *err, size_t errlen)
 {
@@ -552,6 +591,12 @@ int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn 
 	if (request_walk_expand(walked, kinds, n_walked, &fields, &parent, &n_fields,
 				&nested, &n_nested, err, errlen) < 0)
 		goto out;
+	/* AI Act screening looks at all instruction texts together (aiact.h);
+	 * its findings join those of the field their anchor word is in. */
+	struct aiact_result ai;
+	memset(&ai, 0, sizeof ai);
+	if (r->set->aiact)
+		aiact_screen_request(r->set->aiact, body, fields, n_fields, &ai);
 	for (size_t fi = 0; fi < n_fields; fi++) {
 		const char *text = json_string_value(fields[fi]);
 		size_t len = json_string_length(fields[fi]);
@@ -566,6 +611,8 @@ int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn 
 				if (policy_request_push(r, &sf[i], fi) < 0)
 					goto nomem;
 		}
+		if (policy_request_push_aiact(r, &ai, fi) < 0)
+			goto nomem;
 		if (scan)
 			continue; /* the scanner runs the custom detectors in its pass */
 		cn = 0;

@@ -9,8 +9,12 @@
  *                    "literals": [...] | "pattern": "..." } ],
  *   "rules": [ { "id", "description", "entities": [...], "groups": [...],
  *                "min_count", "min_confidence", "purposes", "tenants",
- *                "endpoints", "direction", "action", "class" } ]
+ *                "endpoints", "direction", "action", "class" } ],
+ *   "overrides": [ { "rule", "action", "description" } ]
  * }
+ * An override sets a new action on a rule loaded from an EARLIER file: a
+ * site file lowers a pack's block to flag (AI Act Art. 14 human oversight;
+ * the audit record then shows the rule fired with the lower action).
  * docs/policies.md is the reference. */
 #include "policies/policy-int.h"
 #include "policies/rewrite.h"
@@ -64,7 +68,10 @@ static const struct policy_file_word policy_file_groups[] = {
 };
 
 static const char *const policy_file_top_keys[] = {
-	"name", "version", "description", "detectors", "rules", NULL,
+	"name", "version", "description", "detectors", "rules", "overrides", NULL,
+};
+static const char *const policy_file_override_keys[] = {
+	"rule", "description", "action", NULL,
 };
 static const char *const policy_file_rule_keys[] = {
 	"id", "description", "entities", "groups", "min_count", "min_confidence", "purposes",
@@ -86,6 +93,10 @@ struct policy_file_ctx {
 	size_t n_entities;
 	struct policy_custom_detector *detectors;
 	size_t n_detectors;
+	/* overrides: rule index in the set and its new action */
+	size_t *override_rule;
+	enum policy_action *override_action;
+	size_t n_overrides;
 };
 
 static int policy_file_fail(struct policy_file_ctx *c, const char *fmt, ...)
@@ -465,8 +476,52 @@ static int policy_file_detector(struct policy_file_ctx *c, json_t *obj, size_t i
 	return 0;
 }
 
+static int policy_file_override(struct policy_file_ctx *c, json_t *obj, size_t idx)
+{
+	const char *s;
+	json_t *v;
+	int word;
+
+	policy_file_path(c, "overrides[%zu]", idx);
+	if (!json_is_object(obj))
+		return policy_file_fail(c, "expected an object");
+	if (policy_file_check_keys(c, obj, policy_file_override_keys) < 0)
+		return -1;
+	policy_file_path(c, "overrides[%zu].rule", idx);
+	if (!(v = json_object_get(obj, "rule")))
+		return policy_file_fail(c, "missing (the id of a rule from an earlier file)");
+	if (policy_file_ident(c, v, &s) < 0)
+		return -1;
+	size_t ri = 0;
+	while (ri < c->set->n_rules && strcmp(c->set->rules[ri].id, s) != 0)
+		ri++;
+	if (ri == c->set->n_rules)
+		return policy_file_fail(c, "no rule \"%s\" was loaded before this file", s);
+	for (size_t i = 0; i < c->n_overrides; i++)
+		if (c->override_rule[i] == ri)
+			return policy_file_fail(c, "rule \"%s\" is overridden twice", s);
+	if ((v = json_object_get(obj, "description"))) {
+		policy_file_path(c, "overrides[%zu].description", idx);
+		if (!json_is_string(v))
+			return policy_file_fail(c, "expected a string");
+	}
+	policy_file_path(c, "overrides[%zu].action", idx);
+	if (!(v = json_object_get(obj, "action")))
+		return policy_file_fail(c, "missing");
+	if (policy_file_word(c, v, policy_file_actions, &word) < 0)
+		return -1;
+	if (word == POLICY_ACTION_CLASSIFY || c->set->rules[ri].action == POLICY_ACTION_CLASSIFY)
+		return policy_file_fail(c, "a classify rule keeps its action (it needs a class)");
+	c->override_rule[c->n_overrides] = ri;
+	c->override_action[c->n_overrides] = (enum policy_action)word;
+	c->n_overrides++;
+	return 0;
+}
+
 static void policy_file_ctx_free(struct policy_file_ctx *c)
 {
+	free(c->override_rule);
+	free(c->override_action);
 	for (size_t i = 0; i < c->n_rules; i++)
 		policy_rule_free(&c->rules[i]);
 	free(c->rules);
@@ -515,6 +570,8 @@ static int policy_file_commit(struct policy_file_ctx *c, const char *canon, size
 		memcpy(set->detectors + set->n_detectors, c->detectors, c->n_detectors * sizeof(*dets));
 	set->n_detectors += c->n_detectors;
 	c->n_detectors = 0;
+	for (size_t i = 0; i < c->n_overrides; i++)
+		set->rules[c->override_rule[i]].action = c->override_action[i];
 	memcpy(set->canon + set->canon_len, canon, canon_len);
 	set->canon_len += canon_len;
 	set->canon[set->canon_len++] = '\n';
@@ -601,6 +658,23 @@ int policy_file_load_buffer(struct policy_set *set, const char *name, const char
 		c.n_rules++;
 		if (r < 0)
 			goto out;
+	}
+	if ((v = json_object_get(root, "overrides"))) {
+		policy_file_path(&c, "overrides");
+		if (!json_is_array(v) || json_array_size(v) > POLICY_RULES_MAX) {
+			policy_file_fail(&c, "expected an array of at most %d overrides", POLICY_RULES_MAX);
+			goto out;
+		}
+		size_t no = json_array_size(v);
+		c.override_rule = calloc(no ? no : 1, sizeof(*c.override_rule));
+		c.override_action = calloc(no ? no : 1, sizeof(*c.override_action));
+		if (!c.override_rule || !c.override_action) {
+			policy_file_fail(&c, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < no; i++)
+			if (policy_file_override(&c, json_array_get(v, i), i) < 0)
+				goto out;
 	}
 	c.path[0] = '\0';
 	/* Canonical form for the hash: compact, keys sorted, so formatting and
