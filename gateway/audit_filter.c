@@ -298,3 +298,18 @@ const struct filter_ops audit_filter_ops = {
 	.on_body = audit_filter_on_body,
 	.on_done = audit_filter_on_done,
 };
+
+int audit_filter_oversight(const char *note)
+{
+	if (!audit_filter_log)
+		return 1;
+	uint64_t now = audit_filter_now_us();
+	struct audit_record rec = {
+		.kind = AUDIT_KIND_OVERSIGHT,
+		.t_start = now,
+		.t_end = now,
+		.note = note,
+	};
+	/* Request durability: the writer commits it at once, not with a batch. */
+	return audit_submit(audit_filter_log, &rec, NULL, 0, AUDIT_DURABILITY_REQUEST, NULL, NULL) < 0 ? -1 : 0;
+}

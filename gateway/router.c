@@ -117,7 +117,7 @@ static int router_targets(const struct config *cfg, const struct router_request 
 	if (cfg->n_routes == 0) {
 		for (size_t u = 0; u < cfg->n_upstreams && *n < ROUTER_MAX_CANDIDATES; u++) {
 			const struct config_upstream *up = &cfg->upstreams[u];
-			int serves = up->n_models == 0;
+			int serves = up->n_models == 0 || !m; /* no model named (GET): any pool */
 			for (size_t k = 0; !serves && m && k < up->n_models; k++)
 				serves = strcmp(up->models[k], m) == 0;
 			if (serves)

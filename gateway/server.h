@@ -20,6 +20,8 @@
 #include "http.h"
 #include "openai.h"
 #include "request_id.h"
+#include "balance.h"
+#include "router.h"
 #include "tls.h"
 
 /* A loaded configuration with everything derived from it (TLS contexts,
@@ -28,9 +30,15 @@
 struct runtime {
 	struct config *cfg;
 	struct tls_server **listener_tls; /* per listener; NULL if plain */
-	SSL_CTX **upstream_tls;           /* per upstream; NULL if http */
-	struct sockaddr_storage *upstream_addr;
-	socklen_t *upstream_addrlen;
+	/* Upstream instances, flattened: upstream u's instances are
+	 * inst_base[u] .. inst_base[u] + n_instances - 1. Addresses are
+	 * resolved here, at load, never on a loop. */
+	size_t *inst_base;
+	size_t n_inst;
+	SSL_CTX **inst_tls;               /* per instance; NULL if http */
+	struct sockaddr_storage *inst_addr;
+	socklen_t *inst_addrlen;
+	struct balance_pool *pools;       /* per upstream: load and breaker state */
 	struct policy_filter_set *policy; /* NULL: no policy packs configured */
 	struct audit_filter_rt *audit;    /* NULL: no "audit" section */
 	unsigned generation;
@@ -54,10 +62,11 @@ struct worker {
 	struct event *notify;
 	int draining;
 	struct conn *conns;
-	/* Upstream keep-alive pool, for pool_rt's upstreams. */
+	/* Upstream keep-alive pool, per instance of pool_rt. */
 	struct runtime *pool_rt;
 	struct upconn **idle;
 	int *n_idle;
+	uint64_t rnd;        /* xorshift state for the balancer's draws */
 };
 
 enum conn_phase {
@@ -75,6 +84,19 @@ struct exchange {
 	const struct openai_route_def *route;
 	const struct config_key *key;
 	int up_idx;
+	int inst;                /* instance index within upstream up_idx; -1: none */
+	int bal_held;            /* counted outstanding on inst */
+	int bal_reported;        /* the instance's verdict for this attempt is in */
+	int attempts;
+	uint64_t tried;          /* instances of up_idx that failed this request */
+	int data_class_hdr;      /* X-Hafen-Data-Class; -1: absent */
+	size_t n_cand, cand_pos; /* the router's ordered pools and where we are */
+	struct router_candidate cand[ROUTER_MAX_CANDIDATES];
+	char *target;            /* request target as the client sent it */
+	struct evbuffer *up_hdrs; /* the client's header fields that go upstream */
+	char *up_body;           /* the body as the current pool gets it */
+	size_t up_body_len;
+	const char *up_body_model; /* model name up_body carries; NULL: the client's */
 	char request_id[REQUEST_ID_MAX + 1];
 	int keep_alive;
 	int version_minor;
@@ -87,7 +109,7 @@ struct exchange {
 	json_t *json;
 	int stream;
 	struct upconn *uc;
-	struct evbuffer *up_req; /* the request as the upstream gets it; kept for one retry */
+	struct evbuffer *up_req; /* the request as the upstream gets it; kept for a retry */
 	int status;
 	int head_sent;           /* response head written to the client */
 	int chunked_out;         /* we write chunked coding to the client */
@@ -127,6 +149,11 @@ void server_push(struct conn *c);
 void server_add_body(struct evbuffer *out, struct evbuffer *body);
 /* Backpressure: is the client's output above the high watermark? */
 int server_client_full(struct conn *c);
+
+/* (Re)builds x->up_req for the instance picked (x->up_idx, x->inst):
+ * request line, Host and auth header of that instance, the model name of
+ * that pool. 0, or -1 when out of memory. */
+int server_build_request(struct conn *c);
 
 /* upstream.c */
 /* Sends x->up_req (head and, by reference, the body) to x->up_idx. */
