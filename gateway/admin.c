@@ -8,6 +8,7 @@
 #include "killswitch.h"
 #include "log.h"
 #include "metrics.h"
+#include "openai.h"
 #include "audit_filter.h"
 #include "server.h"
 
@@ -91,8 +92,9 @@ static int admin_json(struct evbuffer *b, int status, json_t *j)
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	evbuffer_add_printf(b, "%s\n", s ? s : "{\"error\":\"out of memory\"}");
-	free(s);
-	return s ? status : 500;
+	int rc = s ? status : 500;
+	openai_json_free_string(s);
+	return rc;
 }
 
 static int admin_json_error(struct evbuffer *b, int status, const char *msg)

@@ -22,5 +22,6 @@ int ctl_policy_run(int argc, char **argv);
 int ctl_audit_run(int argc, char **argv);
 int ctl_subject_run(int argc, char **argv);
 int ctl_report_run(int argc, char **argv);
+int ctl_upstream_run(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ static const struct ctl_command ctl_commands[] = {
 	{ "audit", ctl_audit_run, "audit log: keygen, verify, prove, checkpoint, export, report, purge" },
 	{ "subject", ctl_subject_run, "data subjects: export, erase, hold, release (GDPR Art. 15, 17)" },
 	{ "report", ctl_report_run, "report processing: the GDPR Art. 30 record of processing" },
+	{ "upstream", ctl_upstream_run, "kill switches: kill, release, list upstreams and models (AI Act Art. 14)" },
 };
 
 int ctl_version_run(int argc, char **argv)

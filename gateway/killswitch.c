@@ -201,6 +201,17 @@ int killswitch_load(const char *file, char *err, size_t errlen)
 	return 0;
 }
 
+/* Strings from json_dumps() go back through jansson's free function: the
+ * daemon installs wiping allocators (openai_json_init), tests do not. */
+static void killswitch_json_free(void *p)
+{
+	json_malloc_t m;
+	json_free_t f;
+	json_get_alloc_funcs(&m, &f);
+	if (p)
+		f(p);
+}
+
 /* Write to a temporary file, fsync, rename: a crash leaves the old state
  * or the new one, never half of it. */
 static void killswitch_write(const char *file, const char *text)
@@ -239,7 +250,7 @@ static void *killswitch_save_main(void *arg)
 		pthread_mutex_unlock(&killswitch_save_lock);
 		killswitch_write(file, text);
 		free(file);
-		free(text);
+		killswitch_json_free(text);
 		pthread_mutex_lock(&killswitch_save_lock);
 		killswitch_saving = 0;
 		pthread_cond_broadcast(&killswitch_save_cond);
@@ -255,7 +266,7 @@ int killswitch_save_async(const char *file)
 	json_decref(root);
 	char *f = text ? strdup(file) : NULL;
 	if (!f) {
-		free(text);
+		killswitch_json_free(text);
 		return -1;
 	}
 	pthread_mutex_lock(&killswitch_save_lock);
@@ -270,11 +281,11 @@ int killswitch_save_async(const char *file)
 	if (!killswitch_writer_started) {
 		pthread_mutex_unlock(&killswitch_save_lock);
 		free(f);
-		free(text);
+		killswitch_json_free(text);
 		return -1;
 	}
 	free(killswitch_pending_file);
-	free(killswitch_pending_text);
+	killswitch_json_free(killswitch_pending_text);
 	killswitch_pending_file = f;
 	killswitch_pending_text = text;
 	pthread_cond_broadcast(&killswitch_save_cond);

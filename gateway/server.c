@@ -696,7 +696,7 @@ static void conn_models_local(struct conn *c)
 	server_send_head(c, 200, "application/json", (long long)n);
 	evbuffer_add(bufferevent_get_output(c->bev), body, n);
 	x->bytes_out += n;
-	free(body);
+	openai_json_free_string(body);
 }
 
 /* Called once the request bytes are wiped from the input: the upstream

@@ -239,6 +239,7 @@ static int upstream_pick(struct conn *c)
 			x->bal_reported = 0;
 			x->attempts++;
 			x->fx.upstream = up->name;
+			x->fx.upstream_location = router_location_name(up->location);
 			return 0;
 		}
 		x->cand_pos++;
