@@ -81,6 +81,7 @@ static int admin_metrics(const struct admin_req *q, struct evbuffer *b)
 {
 	(void)q;
 	metrics_render(b);
+	health_metrics(b);
 	audit_filter_metrics(b);
 	return 200;
 }

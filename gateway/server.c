@@ -95,6 +95,8 @@ void runtime_unref(struct runtime *rt)
 	free(rt->inst_addr);
 	free(rt->inst_addrlen);
 	free(rt->pools);
+	free(rt->health_next);
+	free(rt->health_busy);
 	policy_filter_free(rt->policy);
 	audit_filter_free(rt->audit);
 	config_unref(c);
@@ -126,8 +128,10 @@ struct runtime *runtime_new(struct config *cfg, char *err, size_t errlen)
 	rt->inst_addr = calloc(rt->n_inst, sizeof *rt->inst_addr);
 	rt->inst_addrlen = calloc(rt->n_inst, sizeof *rt->inst_addrlen);
 	rt->pools = calloc(cfg->n_upstreams, sizeof *rt->pools);
+	rt->health_next = calloc(rt->n_inst, sizeof *rt->health_next);
+	rt->health_busy = calloc(rt->n_inst, sizeof *rt->health_busy);
 	if (!rt->listener_tls || !rt->inst_base || !rt->inst_tls || !rt->inst_addr || !rt->inst_addrlen ||
-	    !rt->pools) {
+	    !rt->pools || !rt->health_next || !rt->health_busy) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -1148,6 +1152,8 @@ static void *server_worker_main(void *arg)
 	while (w->conns)
 		conn_free(w->conns);
 	upstream_pool_flush(w);
+	if (w->id == 0)
+		health_stop();
 	return NULL;
 }
 
@@ -1244,6 +1250,9 @@ int server_init(struct runtime *rt, char *err, size_t errlen)
 
 int server_start(void)
 {
+	/* Active health checks run on worker 0's loop. */
+	if (server_n_workers > 0 && health_start(server_workers[0].base) < 0)
+		return -1;
 	for (int i = 0; i < server_n_workers; i++)
 		if (pthread_create(&server_workers[i].thread, NULL, server_worker_main, &server_workers[i]) != 0)
 			return -1;

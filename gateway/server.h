@@ -39,6 +39,8 @@ struct runtime {
 	struct sockaddr_storage *inst_addr;
 	socklen_t *inst_addrlen;
 	struct balance_pool *pools;       /* per upstream: load and breaker state */
+	uint64_t *health_next;            /* per instance: next active check (worker 0 only) */
+	unsigned char *health_busy;       /* per instance: a check is in flight */
 	struct policy_filter_set *policy; /* NULL: no policy packs configured */
 	struct audit_filter_rt *audit;    /* NULL: no "audit" section */
 	unsigned generation;
@@ -161,6 +163,15 @@ void upstream_start(struct conn *c);
 void upstream_cancel(struct conn *c);
 void upstream_resume(struct conn *c);
 void upstream_pool_flush(struct worker *w);
+/* A connecting bufferevent for instance inst of pool up (TLS with SNI and
+ * name checks when the instance is https); NULL when out of memory. */
+struct bufferevent *upstream_bev_new(struct event_base *base, struct runtime *rt, int up, int inst);
+
+/* health.c: active health checks, run on worker 0's loop. */
+int health_start(struct event_base *base);
+void health_stop(void);
+/* Appends per-instance breaker state to a /metrics answer. */
+void health_metrics(struct evbuffer *out);
 
 /* hafen.c drives these. */
 int server_init(struct runtime *rt, char *err, size_t errlen);

@@ -310,13 +310,38 @@ static void upstream_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+struct bufferevent *upstream_bev_new(struct event_base *base, struct runtime *rt, int up, int inst)
+{
+	const struct config_instance *in = &rt->cfg->upstreams[up].instances[inst];
+	size_t g = rt->inst_base[up] + (size_t)inst;
+	if (!rt->inst_tls[g])
+		return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	SSL *ssl = SSL_new(rt->inst_tls[g]);
+	if (!ssl)
+		return NULL;
+	const char *sni = in->server_name ? in->server_name : in->host;
+	unsigned char ip[16];
+	int is_ip = inet_pton(AF_INET, sni, ip) == 1 || inet_pton(AF_INET6, sni, ip) == 1;
+	if (!is_ip)
+		SSL_set_tlsext_host_name(ssl, sni);
+	/* Verify the certificate names the host we meant to reach. */
+	if (is_ip)
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), sni);
+	else
+		SSL_set1_host(ssl, sni);
+	struct bufferevent *bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (!bev)
+		SSL_free(ssl);
+	return bev;
+}
+
 static struct upconn *upstream_connect(struct conn *c)
 {
 	struct worker *w = c->w;
 	struct runtime *rt = c->rt;
 	int idx = c->x.up_idx;
 	const struct config_upstream *u = &rt->cfg->upstreams[idx];
-	const struct config_instance *in = &u->instances[c->x.inst];
 	size_t g = rt->inst_base[idx] + (size_t)c->x.inst;
 	struct upconn *uc = calloc(1, sizeof *uc);
 	if (!uc)
@@ -327,27 +352,7 @@ static struct upconn *upstream_connect(struct conn *c)
 	uc->g = g;
 	uc->timer = evtimer_new(w->base, upstream_timer_cb, uc);
 	uc->body = evbuffer_new();
-	if (rt->inst_tls[g]) {
-		SSL *ssl = SSL_new(rt->inst_tls[g]);
-		const char *sni = in->server_name ? in->server_name : in->host;
-		unsigned char ip[16];
-		int is_ip = inet_pton(AF_INET, sni, ip) == 1 || inet_pton(AF_INET6, sni, ip) == 1;
-		if (ssl) {
-			if (!is_ip)
-				SSL_set_tlsext_host_name(ssl, sni);
-			/* Verify the certificate names the host we meant to reach. */
-			if (is_ip)
-				X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), sni);
-			else
-				SSL_set1_host(ssl, sni);
-			uc->bev = bufferevent_openssl_socket_new(w->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-			    BEV_OPT_CLOSE_ON_FREE);
-			if (!uc->bev)
-				SSL_free(ssl);
-		}
-	} else {
-		uc->bev = bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	}
+	uc->bev = upstream_bev_new(w->base, rt, idx, c->x.inst);
 	if (!uc->bev || !uc->timer || !uc->body) {
 		upconn_free(uc);
 		return NULL;

@@ -13,13 +13,16 @@ bb_new_key KEY
 bb_start_mock a || { echo "Bail out! mock upstream did not start"; exit 1; }
 bb_start_mock b || { echo "Bail out! mock upstream did not start"; exit 1; }
 bb_start_mock c --fail status_503 || { echo "Bail out! mock upstream did not start"; exit 1; }
+bb_start_mock d || { echo "Bail out! mock upstream did not start"; exit 1; }
 UPSTREAM_URL=http://127.0.0.1:$a_PORT
 CFG=$(cat <<JSON
 {"upstreams": [
   {"name": "engine", "models": ["m"], "fail_threshold": 2, "eject_ms": 100, "retries": 2, "connect_timeout_ms": 500,
    "instances": [{"url": "http://127.0.0.1:$a_PORT"}, {"url": "http://127.0.0.1:$b_PORT"}]},
   {"name": "flaky", "models": ["f"], "fail_threshold": 2, "eject_ms": 5000,
-   "instances": [{"url": "http://127.0.0.1:$a_PORT"}, {"url": "http://127.0.0.1:$c_PORT"}]}]}
+   "instances": [{"url": "http://127.0.0.1:$a_PORT"}, {"url": "http://127.0.0.1:$c_PORT"}]},
+  {"name": "watched", "models": ["w"], "fail_threshold": 2, "eject_ms": 600000, "health_interval_ms": 100,
+   "instances": [{"url": "http://127.0.0.1:$a_PORT"}, {"url": "http://127.0.0.1:$d_PORT"}]}]}
 JSON
 )
 bb_start_hafen gw "$CFG" || { echo "Bail out! hafen did not start"; exit 1; }
@@ -107,4 +110,23 @@ bb_is "$back" 1 "restarted b gets requests again (after its back-off, by a probe
 read -r total good bad < <(load 1 m)
 bb_is "$bad" "{}" "after recovery: $total requests, all 200"
 bb_ok "... spread over both instances again" test "$(bb_mock_stat b chat_completions)" -gt 1
+# ---- active health checks: ejection and recovery without traffic ----
+# up_state INSTANCE: 1 while watched's instance has a closed breaker.
+up_state() {
+	curl -s --max-time 5 "http://127.0.0.1:$ADMIN_PORT/metrics" |
+		awk -v k="hafen_upstream_instance_up{upstream=\"watched\",instance=\"$1\"," 'index($1, k) == 1 { v = $2 } END { print v + 0 }'
+}
+bb_is "$(up_state 1)" 1 "health checks: d is up"
+bb_ok "... and was asked for GET /v1/models" test "$(bb_mock_stat d models)" -gt 0
+kill -KILL "$d_PID"
+wait "$d_PID" 2>/dev/null
+st=1
+for i in $(seq 1 50); do st=$(up_state 1); [ "$st" = 0 ] && break; sleep 0.1; done
+bb_is "$st" 0 "health checks: killed d is ejected without a request"
+bb_start_mock d --listen "127.0.0.1:$d_PORT" || bb_diag "d did not restart"
+for i in $(seq 1 50); do st=$(up_state 1); [ "$st" = 1 ] && break; sleep 0.1; done
+bb_is "$st" 1 "health checks: restarted d is back long before its 10-minute back-off"
+read -r total good bad < <(load 1 w)
+bb_is "$bad" "{}" "... $total requests, all 200"
+bb_ok "... and d serves its share" test "$(bb_mock_stat d chat_completions)" -gt 0
 bb_done
