@@ -360,7 +360,8 @@ static void conn_exchange_clear(struct conn *c)
 		evbuffer_free(x->up_req);
 	if (x->up_hdrs) {
 		size_t n = evbuffer_get_length(x->up_hdrs);
-		explicit_bzero(evbuffer_pullup(x->up_hdrs, -1), n);
+		if (n > 0)
+			explicit_bzero(evbuffer_pullup(x->up_hdrs, -1), n);
 		evbuffer_free(x->up_hdrs);
 	}
 	if (x->up_body) {
@@ -616,7 +617,7 @@ int server_build_request(struct conn *c)
 		evbuffer_add_printf(req, "%s\r\n", u->auth_header);
 	if (x->up_body)
 		evbuffer_add_printf(req, "Content-Type: application/json\r\nContent-Length: %zu\r\n", x->up_body_len);
-	if (x->up_hdrs)
+	if (x->up_hdrs && evbuffer_get_length(x->up_hdrs) > 0)
 		evbuffer_add(req, evbuffer_pullup(x->up_hdrs, -1), evbuffer_get_length(x->up_hdrs));
 	evbuffer_add(req, "\r\n", 2);
 	/* By reference: the body is freed (wiped) with the exchange, after
