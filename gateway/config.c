@@ -533,6 +533,7 @@ static const struct config_field config_upstream_fields[] = {
 	{F(CONFIG_TYPE_INT, "eject_ms", eject_ms), .min = 1, .max = 3600000},
 	{F(CONFIG_TYPE_STRING, "health_path", health_path)},
 	{F(CONFIG_TYPE_INT, "health_interval_ms", health_interval_ms), .min = 0, .max = 3600000},
+	{F(CONFIG_TYPE_BOOL, "discover_models", discover_models)},
 	{0},
 };
 #undef type_s

@@ -107,6 +107,7 @@ struct config_upstream {
 	long long eject_ms;         /* first back-off of an open breaker */
 	char *health_path;          /* active health check: GET this path */
 	long long health_interval_ms; /* 0: no active checks */
+	int discover_models;        /* ask GET /v1/models at start and reload */
 };
 
 /* A route target: a pool and the model name it gets (NULL: the alias). */

@@ -4,8 +4,11 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <jansson.h>
 
 #include "policies/policy-t.h"
 
@@ -110,15 +113,18 @@ int router_model_visible(const struct config *cfg, const char *alias, const char
  * first route row that matches, or without routes every upstream that
  * serves the model. Returns the refusal when there is no such list. */
 static int router_targets(const struct config *cfg, const struct router_request *rq,
-    struct router_candidate *c, size_t *n, struct router_result *out)
+    const struct router_state *st, struct router_candidate *c, size_t *n, struct router_result *out)
 {
 	const char *m = rq->model;
 	*n = 0;
 	if (cfg->n_routes == 0) {
 		for (size_t u = 0; u < cfg->n_upstreams && *n < ROUTER_MAX_CANDIDATES; u++) {
 			const struct config_upstream *up = &cfg->upstreams[u];
-			int serves = up->n_models == 0 || !m; /* no model named (GET): any pool */
-			for (size_t k = 0; !serves && m && k < up->n_models; k++)
+			int found = st && st->upstream_serves && m ? st->upstream_serves(st->arg, (int)u, m) : -1;
+			/* no model named (GET): any pool; a pool that listed its
+			 * models serves those and the configured ones */
+			int serves = !m || found == 1 || (up->n_models == 0 && found < 0);
+			for (size_t k = 0; !serves && k < up->n_models; k++)
 				serves = strcmp(up->models[k], m) == 0;
 			if (serves)
 				c[(*n)++] = (struct router_candidate){(int)u, NULL};
@@ -153,7 +159,7 @@ int router_select(const struct config *cfg, const struct router_request *rq,
 	struct router_candidate c[ROUTER_MAX_CANDIDATES];
 	size_t n;
 	memset(out, 0, sizeof *out);
-	if (router_targets(cfg, rq, c, &n, out) < 0)
+	if (router_targets(cfg, rq, st, c, &n, out) < 0)
 		return -1;
 	if (rq->model && st && st->model_killed && st->model_killed(st->arg, rq->model))
 		return router_refuse(out, ROUTER_REFUSAL_MODEL_KILLED,
@@ -185,4 +191,55 @@ int router_select(const struct config *cfg, const struct router_request *rq,
 		    killed_name);
 	return router_refuse(out, ROUTER_REFUSAL_NO_HEALTHY,
 	    "no eligible upstream is available for data of class %s", router_data_class_name(rq->data_class));
+}
+
+void router_models_free(char **ids, size_t n)
+{
+	for (size_t i = 0; ids && i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+int router_models_parse(const char *body, size_t len, char ***ids, size_t *n, char *err, size_t errlen)
+{
+	json_error_t je;
+	*ids = NULL;
+	*n = 0;
+	json_t *j = json_loadb(body, len, 0, &je);
+	json_t *data = json_object_get(j, "data");
+	if (!json_is_array(data)) {
+		snprintf(err, errlen, j ? "expected an object with a \"data\" array" : "invalid JSON");
+		json_decref(j);
+		return -1;
+	}
+	size_t m = json_array_size(data);
+	if (m > 1024) {
+		snprintf(err, errlen, "more than 1024 models");
+		json_decref(j);
+		return -1;
+	}
+	char **out = calloc(m ? m : 1, sizeof *out);
+	if (!out) {
+		json_decref(j);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < m; i++) {
+		json_t *id = json_object_get(json_array_get(data, i), "id");
+		const char *s = json_string_value(id);
+		size_t l = s ? json_string_length(id) : 0;
+		int ok = s && l > 0 && l < 256 && strlen(s) == l;
+		for (size_t k = 0; ok && k < l; k++)
+			ok = (unsigned char)s[k] >= 0x20 && s[k] != 0x7f;
+		if (!ok || !(out[i] = strdup(s))) {
+			snprintf(err, errlen, "data[%zu].id: expected a name of 1 to 255 printable bytes", i);
+			router_models_free(out, i);
+			json_decref(j);
+			return -1;
+		}
+	}
+	json_decref(j);
+	*ids = out;
+	*n = m;
+	return 0;
 }

@@ -41,6 +41,9 @@ struct router_state {
 	int (*model_killed)(void *arg, const char *alias);
 	int (*upstream_killed)(void *arg, int upstream);
 	int (*upstream_available)(void *arg, int upstream); /* a usable instance exists */
+	/* Without routes: 1 when the pool reported model in its GET /v1/models
+	 * (discover_models), 0 when not, -1 when it has reported nothing. */
+	int (*upstream_serves)(void *arg, int upstream, const char *model);
 	void *arg;
 };
 
@@ -69,6 +72,13 @@ int router_select(const struct config *cfg, const struct router_request *rq,
  * is listed by GET /v1/models for the key). */
 int router_model_visible(const struct config *cfg, const char *alias, const char *purpose,
     const char *tenant);
+
+/* Parses an OpenAI model list ({"object": "list", "data": [{"id": ...}]},
+ * as GET /v1/models answers) into *ids (malloc'd, each malloc'd; free
+ * with router_models_free). At most 1024 ids of 1-255 printable bytes;
+ * -1 with a message in err for anything else. */
+int router_models_parse(const char *body, size_t len, char ***ids, size_t *n, char *err, size_t errlen);
+void router_models_free(char **ids, size_t n);
 
 /* "public" ... "restricted" (case-insensitive) -> enum data_class, or -1. */
 int router_data_class_parse(const char *s, size_t len);

@@ -97,6 +97,7 @@ void runtime_unref(struct runtime *rt)
 	free(rt->pools);
 	free(rt->health_next);
 	free(rt->health_busy);
+	discover_free(rt);
 	policy_filter_free(rt->policy);
 	audit_filter_free(rt->audit);
 	config_unref(c);
@@ -130,6 +131,11 @@ struct runtime *runtime_new(struct config *cfg, char *err, size_t errlen)
 	rt->pools = calloc(cfg->n_upstreams, sizeof *rt->pools);
 	rt->health_next = calloc(rt->n_inst, sizeof *rt->health_next);
 	rt->health_busy = calloc(rt->n_inst, sizeof *rt->health_busy);
+	rt->discovered = calloc(cfg->n_upstreams ? cfg->n_upstreams : 1, sizeof *rt->discovered);
+	if (!rt->discovered) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	if (!rt->listener_tls || !rt->inst_base || !rt->inst_tls || !rt->inst_addr || !rt->inst_addrlen ||
 	    !rt->pools || !rt->health_next || !rt->health_busy) {
 		snprintf(err, errlen, "out of memory");
@@ -648,6 +654,11 @@ static int conn_upstream_available(void *arg, int u)
 	return balance_available(&rt->pools[u], server_now_us());
 }
 
+static int conn_upstream_serves(void *arg, int u, const char *model)
+{
+	return discover_serves(arg, u, model);
+}
+
 /* Picks the ordered pools for the request, or refuses it: 404 for an
  * alias this key does not have, 503 with the reason when nothing
  * eligible is up (never a pool the class does not allow). The reason
@@ -655,7 +666,8 @@ static int conn_upstream_available(void *arg, int u)
 static int conn_route(struct conn *c, const char *model)
 {
 	struct exchange *x = &c->x;
-	struct router_state st = {conn_model_killed, conn_upstream_killed, conn_upstream_available, c->rt};
+	struct router_state st = {conn_model_killed, conn_upstream_killed, conn_upstream_available,
+		conn_upstream_serves, c->rt};
 	struct router_request rq = {model, x->fx.data_class, x->key ? x->key->purpose : NULL,
 		x->key ? x->key->tenant : NULL};
 	struct router_result r;
@@ -1206,6 +1218,8 @@ int server_init(struct runtime *rt, char *err, size_t errlen)
 		return -1;
 	server_rt = runtime_ref(rt);
 	rt->generation = 1;
+	if (discover_start(rt) < 0)
+		log_warnx("model discovery: cannot start its thread");
 	atomic_store(&server_generation, 1);
 	server_n_workers = (int)cfg->workers;
 	server_workers = calloc((size_t)server_n_workers, sizeof *server_workers);
@@ -1313,6 +1327,8 @@ int server_reload(struct runtime *rt, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: listeners and workers cannot change on reload, restart hafen", b->file);
 		return -1;
 	}
+	if (discover_start(rt) < 0)
+		log_warnx("model discovery: cannot start its thread");
 	pthread_mutex_lock(&server_lock);
 	struct runtime *old = server_rt;
 	rt->generation = atomic_fetch_add(&server_generation, 1) + 1;

@@ -39,6 +39,9 @@ struct runtime {
 	struct sockaddr_storage *inst_addr;
 	socklen_t *inst_addrlen;
 	struct balance_pool *pools;       /* per upstream: load and breaker state */
+	/* per upstream: the models its GET /v1/models listed (discover.c);
+	 * NULL until the discovery thread publishes them */
+	_Atomic(struct discover_list *) *discovered;
 	uint64_t *health_next;            /* per instance: next active check (worker 0 only) */
 	unsigned char *health_busy;       /* per instance: a check is in flight */
 	struct policy_filter_set *policy; /* NULL: no policy packs configured */
@@ -166,6 +169,21 @@ void upstream_pool_flush(struct worker *w);
 /* A connecting bufferevent for instance inst of pool up (TLS with SNI and
  * name checks when the instance is https); NULL when out of memory. */
 struct bufferevent *upstream_bev_new(struct event_base *base, struct runtime *rt, int up, int inst);
+/* An SSL for an https instance, with SNI and the certificate name check
+ * set; NULL for a plain instance or when out of memory. */
+SSL *upstream_ssl_new(struct runtime *rt, int up, int inst);
+
+/* discover.c: the models of pools with discover_models, fetched by a
+ * thread of its own (blocking I/O, never on a loop) after a runtime is
+ * built; published into rt->discovered. */
+struct discover_list {
+	char **ids;
+	size_t n;
+};
+int discover_start(struct runtime *rt);
+/* 1 / 0: the pool listed / did not list model; -1: nothing known yet. */
+int discover_serves(const struct runtime *rt, int up, const char *model);
+void discover_free(struct runtime *rt);
 
 /* health.c: active health checks, run on worker 0's loop. */
 int health_start(struct event_base *base);

@@ -310,13 +310,11 @@ static void upstream_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-struct bufferevent *upstream_bev_new(struct event_base *base, struct runtime *rt, int up, int inst)
+SSL *upstream_ssl_new(struct runtime *rt, int up, int inst)
 {
 	const struct config_instance *in = &rt->cfg->upstreams[up].instances[inst];
 	size_t g = rt->inst_base[up] + (size_t)inst;
-	if (!rt->inst_tls[g])
-		return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	SSL *ssl = SSL_new(rt->inst_tls[g]);
+	SSL *ssl = rt->inst_tls[g] ? SSL_new(rt->inst_tls[g]) : NULL;
 	if (!ssl)
 		return NULL;
 	const char *sni = in->server_name ? in->server_name : in->host;
@@ -329,6 +327,17 @@ struct bufferevent *upstream_bev_new(struct event_base *base, struct runtime *rt
 		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), sni);
 	else
 		SSL_set1_host(ssl, sni);
+	return ssl;
+}
+
+struct bufferevent *upstream_bev_new(struct event_base *base, struct runtime *rt, int up, int inst)
+{
+	size_t g = rt->inst_base[up] + (size_t)inst;
+	if (!rt->inst_tls[g])
+		return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	SSL *ssl = upstream_ssl_new(rt, up, inst);
+	if (!ssl)
+		return NULL;
 	struct bufferevent *bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (!bev)

@@ -125,4 +125,22 @@ bb_ok "... the 503 says why (no_healthy_upstream, the class)" bb_json_true "$BB_
 bb_is "$(bb_mock_stat eu chat_completions) $(bb_mock_stat us chat_completions)" "2 2" "... and nothing went to eu or the third country"
 ask "$PUBLIC"
 bb_is "$(bb_code)" 200 "a public prompt still works (its pools are up)"
+
+# ---- model discovery (no routes): a pool lists its models itself ----
+bb_start_mock disc --model disc-model || bb_diag "mock disc did not start"
+bb_start_hafen legacy "{\"upstreams\": [{\"name\": \"eu\", \"url\": \"http://127.0.0.1:$eu_PORT\", \"models\": [\"eu-model\"]},
+  {\"name\": \"disc\", \"url\": \"http://127.0.0.1:$disc_PORT\", \"discover_models\": true}], \"routes\": []}" ||
+	bb_diag "hafen (legacy) did not start"
+code=""
+for i in $(seq 1 50); do
+	bb_post /v1/chat/completions '{"model":"disc-model","messages":[{"role":"user","content":"x"}]}' >/dev/null
+	code=$(bb_code)
+	[ "$code" = 200 ] && break
+	sleep 0.1
+done
+bb_is "$code" 200 "discovery: a model the pool listed in GET /v1/models is served"
+bb_ok "... by that pool, which was asked for its list" test "$(bb_mock_stat disc chat_completions)" = 1 -a "$(bb_mock_stat disc models)" -ge 1
+bb_ok "... and hafen logged what it found" grep -q "upstream disc: 1 model discovered" "$HAFEN_LOG"
+bb_post /v1/chat/completions '{"model":"nobody-has-it","messages":[{"role":"user","content":"x"}]}' >/dev/null
+bb_is "$(bb_code)" 404 "discovery: a model no pool lists or declares: 404"
 bb_done

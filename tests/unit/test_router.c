@@ -85,7 +85,7 @@ static void matrix(const struct config *c)
 				for (int kill = 0; kill < 8; kill++) {
 					struct state s = {{kill & 1, (kill >> 1) & 1, (kill >> 2) & 1},
 					    {health & 1, (health >> 1) & 1, (health >> 2) & 1}, NULL};
-					struct router_state st = {st_model_killed, st_upstream_killed, st_upstream_available, &s};
+					struct router_state st = {st_model_killed, st_upstream_killed, st_upstream_available, NULL, &s};
 					struct router_request rq = {"chat", cls, purposes[pu], "acme"};
 					struct router_result r;
 					int rc = router_select(c, &rq, &st, &r);
@@ -139,7 +139,7 @@ static void matrix(const struct config *c)
 static void cases(const struct config *c)
 {
 	struct state s = {{0, 0, 0}, {1, 1, 1}, NULL};
-	struct router_state st = {st_model_killed, st_upstream_killed, st_upstream_available, &s};
+	struct router_state st = {st_model_killed, st_upstream_killed, st_upstream_available, NULL, &s};
 	struct router_result r;
 	struct router_request rq = {"summary", DATA_CLASS_CONFIDENTIAL, "chat", "acme"};
 	ok(router_select(c, &rq, &st, &r) == 0 && r.n == 2 && r.c[0].upstream == 1 &&
@@ -204,6 +204,47 @@ static void legacy(void)
 	ok(router_select(c, &rq, NULL, &r) == 0 && r.n == 1 && r.c[0].upstream == 0, "legacy: the class ceiling applies");
 	rq.model = "x";
 	ok(router_select(c, &rq, NULL, &r) == 0 && r.n == 1, "legacy: a pool without a model list serves any model");
+	config_unref(c);
+}
+
+static int serves_disc(void *arg, int u, const char *model)
+{
+	(void)arg;
+	if (u != 0)
+		return -1;
+	return strcmp(model, "found") == 0;
+}
+
+static void discovery(void)
+{
+	char **ids, err[160];
+	size_t n;
+	const char *good = "{\"object\":\"list\",\"data\":[{\"id\":\"qwen3\",\"object\":\"model\"},{\"id\":\"llama\"}]}";
+	ok(router_models_parse(good, strlen(good), &ids, &n, err, sizeof err) == 0 && n == 2 &&
+	    strcmp(ids[0], "qwen3") == 0 && strcmp(ids[1], "llama") == 0, "a /v1/models list parses");
+	router_models_free(ids, n);
+	ok(router_models_parse("{\"data\":[]}", strlen("{\"data\":[]}"), &ids, &n, err, sizeof err) == 0 && n == 0, "an empty list");
+	router_models_free(ids, n);
+	ok(router_models_parse("{\"data\":[{\"id\":3}]}", strlen("{\"data\":[{\"id\":3}]}"), &ids, &n, err, sizeof err) < 0 &&
+	    strstr(err, "data[0].id"), "an id that is not a string: refused, named (%s)", err);
+	ok(router_models_parse("[1,2]", 5, &ids, &n, err, sizeof err) < 0, "not an object: refused");
+	ok(router_models_parse("{\"data\":[{\"id\":\"a\\nb\"}]}", strlen("{\"data\":[{\"id\":\"a\\nb\"}]}"), &ids, &n, err, sizeof err) < 0,
+	    "a control character in an id: refused");
+	char e2[512];
+	struct config *c = load("{" LP ",\"upstreams\":[{\"name\":\"d\",\"url\":\"http://127.0.0.1:1\",\"discover_models\":true},"
+	    "{\"name\":\"e\",\"url\":\"http://127.0.0.1:2\",\"models\":[\"m\"]}]}", e2);
+	ok(c != NULL, "discover_models loads");
+	if (!c)
+		return;
+	struct router_state st = {NULL, NULL, NULL, serves_disc, NULL};
+	struct router_result r;
+	struct router_request rq = {"found", DATA_CLASS_PUBLIC, "chat", "t"};
+	ok(router_select(c, &rq, &st, &r) == 0 && r.n == 1 && r.c[0].upstream == 0, "a discovered model routes to its pool");
+	rq.model = "m";
+	ok(router_select(c, &rq, &st, &r) == 0 && r.n == 1 && r.c[0].upstream == 1,
+	    "a pool that listed its models no longer serves any model");
+	rq.model = "zzz";
+	ok(router_select(c, &rq, &st, &r) == -1 && r.status == 404, "a model nobody lists: 404");
 	config_unref(c);
 }
 
@@ -353,6 +394,7 @@ int main(void)
 	cases(c);
 	config_unref(c);
 	legacy();
+	discovery();
 	config_errors();
 	breaker();
 	kill_body();
