@@ -27,6 +27,10 @@
 # "hafen_b" (e.g. a build of the commit before a feature, to price the
 # feature); HAFEN_B_LABEL names it in the table, HAFEN_B_EXTRA_CONFIG gives
 # its extra config members (default: HAFEN_EXTRA_CONFIG).
+# TWO_INSTANCES=1 adds a target "pool": a second hafen (same settings) whose
+# upstream is a pool of two mock instances (least outstanding requests over
+# power of two choices, gateway/balance.c), measured in the same rounds as
+# hafen over the single mock, so the routing cost shows as pool vs hafen.
 #
 # PIN=1 pins, for every target alike, the load generators (wrk and
 # gateway_ttft.py) to the last CPU and the servers (the mock, nginx and its
@@ -188,6 +192,38 @@ PYEOF
 	fi
 fi
 
+# ---- TWO_INSTANCES=1: hafen over a pool of two mock instances ----
+have_pool=0
+if [ "${TWO_INSTANCES:-0}" = 1 ] && [ "$have_hafen" = 1 ]; then
+	"${pin_srv[@]}" "$MOCK" --quiet --port-file "$dir/mock2.port" --events 8 >"$dir/mock2.log" 2>&1 &
+	MOCK2_PID=$!
+	pids+=("$MOCK2_PID")
+	wait_for test -s "$dir/mock2.port" || die "second mock upstream did not start"
+	MOCK2_PORT=$(cat "$dir/mock2.port")
+	POOL_PORT=$(free_port)
+	POOL_ADMIN=$(free_port)
+	cat >"$dir/hafen-pool.json" <<EOF
+{"workers": 1,
+ "listeners": [{"address": "127.0.0.1", "port": $POOL_PORT,
+   "tls": {"certificates": [{"cert": "$dir/server.pem", "key": "$dir/server.key"}], "client_auth": "none"}}],
+ "admin": {"address": "127.0.0.1", "port": $POOL_ADMIN},
+ "upstreams": [{"name": "engine", "max_idle_connections": 64,
+   "instances": [{"url": "http://127.0.0.1:$MOCK_PORT"}, {"url": "http://127.0.0.1:$MOCK2_PORT"}]}],
+ "keys": [{"name": "bench", "tenant": "bench", "purpose": "chat", "sha256": "$KEY_SHA"}],
+ "access_log": "off"${HAFEN_EXTRA_CONFIG:+, $HAFEN_EXTRA_CONFIG}}
+EOF
+	"${pin_srv[@]}" "$HAFEN" -c "$dir/hafen-pool.json" >"$dir/hafen-pool.log" 2>&1 &
+	POOL_PID=$!
+	pids+=("$POOL_PID")
+	if wait_for curl -sf --cacert "$dir/ca.pem" -H "Authorization: Bearer $KEY" \
+		"https://localhost:$POOL_PORT/v1/models"; then
+		have_pool=1
+	else
+		say "hafen over the pool did not start. Its log:"
+		tail -n 20 "$dir/hafen-pool.log" >&2
+	fi
+fi
+
 # ---- load ----
 cat >"$dir/post.lua" <<EOF
 wrk.method = "POST"
@@ -199,12 +235,14 @@ EOF
 targets=(direct nginx)
 [ "$have_hafen" = 1 ] && targets+=(hafen)
 [ "$have_hafen_b" = 1 ] && targets+=(hafen_b)
+[ "$have_pool" = 1 ] && targets+=(pool)
 url_of() {
 	case "$1" in
 	direct) echo "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" ;;
 	nginx) echo "https://localhost:$NGINX_PORT/v1/chat/completions" ;;
 	hafen) echo "https://localhost:$HAFEN_PORT/v1/chat/completions" ;;
 	hafen_b) echo "https://localhost:$HAFEN_B_PORT/v1/chat/completions" ;;
+	pool) echo "https://localhost:$POOL_PORT/v1/chat/completions" ;;
 	esac
 }
 # CPU ticks (utime + stime) of a process and its children threads/workers.
@@ -221,6 +259,7 @@ procs_of() {
 	nginx) echo "$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')" ;;
 	hafen) echo "$HAFEN_PID $(pgrep -P "$HAFEN_PID" | tr '\n' ' ')" ;;
 	hafen_b) echo "$HAFEN_B_PID $(pgrep -P "$HAFEN_B_PID" | tr '\n' ' ')" ;;
+	pool) echo "$POOL_PID" ;;
 	direct) echo "$MOCK_PID" ;;
 	esac
 }
@@ -271,6 +310,7 @@ for t in "${targets[@]}"; do
 	nginx) args=(--port "$NGINX_PORT" --ca "$dir/ca.pem") ;;
 	hafen) args=(--port "$HAFEN_PORT" --ca "$dir/ca.pem") ;;
 	hafen_b) args=(--port "$HAFEN_B_PORT" --ca "$dir/ca.pem") ;;
+	pool) args=(--port "$POOL_PORT" --ca "$dir/ca.pem") ;;
 	esac
 	echo "$t $("${pin_load[@]}" "$PY" "$top/bench/gateway_ttft.py" "${args[@]}" --key "$KEY" -n "$TTFT_N")" >>"$dir/ttft.txt"
 	# per-event cost: 200 events back to back, whole stream time
@@ -347,7 +387,7 @@ for line in open(chunks_file):
         chunks[t] = json.loads(j)
     except ValueError:
         pass
-targets = [t for t in ("direct", "nginx", "hafen", "hafen_b") if (t, "c32") in rows]
+targets = [t for t in ("direct", "nginx", "hafen", "hafen_b", "pool") if (t, "c32") in rows]
 
 def med(t, c, i):
     return statistics.median(float(r[i]) for r in rows[(t, c)])
@@ -372,9 +412,14 @@ except OSError:
 print("### Run of %s" % now)
 print()
 print("Machine: %s, %d cores visible (shared with other jobs), Linux %s." % (cpu, os.cpu_count(), platform.release()))
-print("Command: `%sRUNS=%s DURATION=%s bench/gateway.sh BUILD_DIR`; wrk -t1, POST /v1/chat/completions "
+print("Command: `%s%sRUNS=%s DURATION=%s bench/gateway.sh BUILD_DIR`; wrk -t1, POST /v1/chat/completions "
       "(small JSON body, Lua script), medians of %s runs, targets interleaved." % (
-      "PIN=1 " if os.environ.get("PIN") == "1" else "", runs, duration, runs))
+      "PIN=1 " if os.environ.get("PIN") == "1" else "",
+      "TWO_INSTANCES=1 " if os.environ.get("TWO_INSTANCES") == "1" else "", runs, duration, runs))
+try:
+    print("Load average at the end of the run (1, 5, 15 min): %s." % " ".join(open("/proc/loadavg").read().split()[:3]))
+except OSError:
+    pass
 print()
 print("| target | req/s at 32 conn | p50 at 1 conn | p99 at 1 conn (range over runs) | CPU s / 1k req | first SSE event p50 / p99 |")
 print("|---|---|---|---|---|---|")
@@ -384,7 +429,8 @@ for t in targets:
     print("| %s | %.0f | %.0f µs | %.0f µs (%.0f-%.0f) | %s | %s |" % (
         {"direct": "mock upstream direct (plain)", "nginx": "nginx TLS proxy, 1 worker",
          "hafen": "hafen TLS, 1 worker",
-         "hafen_b": "%s TLS, 1 worker" % os.environ.get("HAFEN_B_LABEL", "hafen B")}[t],
+         "hafen_b": "%s TLS, 1 worker" % os.environ.get("HAFEN_B_LABEL", "hafen B"),
+         "pool": "hafen TLS, 1 worker, pool of 2 mock instances"}[t],
         med(t, "c32", 0), med(t, "c1", 1), med(t, "c1", 2), min(p99s), max(p99s),
         "%.3f" % cpu_per_1000(t) if t != "direct" else "-",
         "%.0f / %.0f µs" % (tt["ttft_p50_us"], tt["ttft_p99_us"]) if tt else "-"))
@@ -417,6 +463,12 @@ if "hafen" in targets and "hafen_b" in targets:
         print("- hafen - %s time per SSE event (200-event stream): %+.2f µs." % (
             os.environ.get("HAFEN_B_LABEL", "hafen B"),
             (chunks["hafen"]["total_p50_us"] - chunks["hafen_b"]["total_p50_us"]) / 200))
+if "pool" in targets and "hafen" in targets:
+    pr = med("pool", "c32", 0) / med("hafen", "c32", 0)
+    print("- routing over a pool of two instances / a single upstream, req/s at 32 connections: **%.3fx** "
+          "(floor: within 5%%, i.e. >= 0.95x: %s); p50 at 1 connection %+.0f µs, CPU per 1k requests %.3f s vs %.3f s." % (
+          pr, "met" if pr >= 0.95 else "NOT met", med("pool", "c1", 1) - med("hafen", "c1", 1),
+          cpu_per_1000("pool"), cpu_per_1000("hafen")))
 if rss_1m:
     n, kb = rss_1m.split()
     print("- hafen RSS after %s requests in all: %s KiB." % (n, kb))

@@ -1,20 +1,28 @@
 /* Admin endpoints run on the main thread's event loop, away from the
  * workers, so a scrape never competes with a request for a loop. One
- * request per connection. */
+ * request per connection. Besides health and metrics: the kill switches
+ * (GET /admin/kill lists, POST /admin/kill and /admin/release take
+ * {"upstream": NAME} or {"model": ALIAS} and an X-Hafen-Operator). */
 #include "admin.h"
 #include "http.h"
+#include "killswitch.h"
+#include "log.h"
 #include "metrics.h"
+#include "openai.h"
 #include "audit_filter.h"
+#include "server.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
 #define ADMIN_MAX_HEAD 8192
+#define ADMIN_MAX_BODY 4096
 
 static struct evconnlistener *admin_lev;
 static int (*admin_ready)(void);
@@ -22,6 +30,7 @@ static int (*admin_ready)(void);
 struct admin_conn {
 	struct bufferevent *bev;
 	struct http_request req;
+	int head_done;
 	int closing;
 };
 
@@ -42,14 +51,24 @@ static void admin_reply(struct admin_conn *a, int status, const char *ctype, str
 	bufferevent_disable(a->bev, EV_READ);
 }
 
-static int admin_healthz(struct evbuffer *b)
+/* What a handler sees of the request: the head and a small body. */
+struct admin_req {
+	const char *head;
+	const struct http_request *r;
+	const char *body;
+	size_t body_len;
+};
+
+static int admin_healthz(const struct admin_req *q, struct evbuffer *b)
 {
+	(void)q;
 	evbuffer_add_printf(b, "ok\n");
 	return 200;
 }
 
-static int admin_readyz(struct evbuffer *b)
+static int admin_readyz(const struct admin_req *q, struct evbuffer *b)
 {
+	(void)q;
 	if (admin_ready && admin_ready()) {
 		evbuffer_add_printf(b, "ready\n");
 		return 200;
@@ -58,21 +77,136 @@ static int admin_readyz(struct evbuffer *b)
 	return 503;
 }
 
-static int admin_metrics(struct evbuffer *b)
+static int admin_metrics(const struct admin_req *q, struct evbuffer *b)
 {
+	(void)q;
 	metrics_render(b);
+	health_metrics(b);
 	audit_filter_metrics(b);
 	return 200;
 }
 
+/* ---- kill switches (AI Act Art. 14) ---- */
+
+static int admin_json(struct evbuffer *b, int status, json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	evbuffer_add_printf(b, "%s\n", s ? s : "{\"error\":\"out of memory\"}");
+	int rc = s ? status : 500;
+	openai_json_free_string(s);
+	return rc;
+}
+
+static int admin_json_error(struct evbuffer *b, int status, const char *msg)
+{
+	return admin_json(b, status, json_pack("{s:s}", "error", msg));
+}
+
+static int admin_kill_list(const struct admin_req *q, struct evbuffer *b)
+{
+	(void)q;
+	return admin_json(b, 200, json_pack("{s:o}", "switches", killswitch_list()));
+}
+
+/* A switch may only name what the running configuration has: a typo must
+ * not look like a pulled switch. */
+static int admin_kill_known(const struct config *cfg, int kind, const char *name)
+{
+	if (kind == KILLSWITCH_KIND_UPSTREAM) {
+		for (size_t i = 0; i < cfg->n_upstreams; i++)
+			if (strcmp(cfg->upstreams[i].name, name) == 0)
+				return 1;
+		return 0;
+	}
+	for (size_t i = 0; i < cfg->n_routes; i++)
+		if (strcmp(cfg->routes[i].model, name) == 0)
+			return 1;
+	for (size_t i = 0; i < cfg->n_upstreams; i++)
+		for (size_t k = 0; k < cfg->upstreams[i].n_models; k++)
+			if (strcmp(cfg->upstreams[i].models[k], name) == 0)
+				return 1;
+	/* Without routes or model lists any model name reaches the upstream. */
+	int lists = cfg->n_routes > 0;
+	for (size_t i = 0; i < cfg->n_upstreams; i++)
+		lists |= cfg->upstreams[i].n_models > 0;
+	return !lists;
+}
+
+static int admin_kill_set(const struct admin_req *q, struct evbuffer *b, int on)
+{
+	char op[KILLSWITCH_OPERATOR_MAX + 1] = "", name[KILLSWITCH_NAME_MAX], err[160];
+	int kind, found = 0;
+	for (int i = 0; i < q->r->n_headers; i++) {
+		struct http_span v = q->r->headers[i].value;
+		if (!http_span_eq(q->head, q->r->headers[i].name, "x-hafen-operator"))
+			continue;
+		found = 1;
+		if (killswitch_valid_operator(q->head + v.off, v.len)) {
+			memcpy(op, q->head + v.off, v.len);
+			op[v.len] = 0;
+		}
+	}
+	if (!op[0])
+		return admin_json_error(b, 400, found ? "X-Hafen-Operator: expected 1 to 64 printable characters" :
+		    "missing X-Hafen-Operator: who acts is recorded (AI Act Art. 14)");
+	if (killswitch_parse_body(q->body, q->body_len, &kind, name, sizeof name, err, sizeof err) < 0)
+		return admin_json_error(b, 400, err);
+	struct runtime *rt = server_runtime_get();
+	int known = admin_kill_known(rt->cfg, kind, name);
+	char *state_file = rt->cfg->kill_state_file ? strdup(rt->cfg->kill_state_file) : NULL;
+	runtime_unref(rt);
+	if (!known && on) {
+		free(state_file);
+		snprintf(err, sizeof err, "no %s named %s in the configuration", killswitch_kind_name(kind), name);
+		return admin_json_error(b, 404, err);
+	}
+	char note[256];
+	snprintf(note, sizeof note, "%s %s=%s by=%s", on ? "kill" : "release", killswitch_kind_name(kind), name, op);
+	/* Pulling a switch never waits for the audit log (stopping is the safe
+	 * side); releasing one is refused when it cannot be recorded. */
+	int audited = audit_filter_oversight(note);
+	if (audited < 0 && !on) {
+		free(state_file);
+		return admin_json_error(b, 503, "the audit log cannot record the release; the switch stays pulled");
+	}
+	int rc = killswitch_set(kind, name, op, on, (uint64_t)time(NULL));
+	if (rc < 0) {
+		free(state_file);
+		return admin_json_error(b, 507, "too many switches pulled");
+	}
+	if (rc == 0 && state_file && killswitch_save_async(state_file) < 0)
+		log_warnx("kill switch: cannot save the state to %s", state_file);
+	free(state_file);
+	log_info("kill switch: %s", note);
+	return admin_json(b, 200, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "kind", killswitch_kind_name(kind),
+	    "name", name, "state", on ? "killed" : "released", "by", op, "changed", rc == 0,
+	    "audited", audited == 0));
+}
+
+static int admin_kill(const struct admin_req *q, struct evbuffer *b)
+{
+	return admin_kill_set(q, b, 1);
+}
+
+static int admin_release(const struct admin_req *q, struct evbuffer *b)
+{
+	return admin_kill_set(q, b, 0);
+}
+
+#define ADMIN_JSON "application/json"
 static const struct {
 	const char *path;
+	int method; /* enum http_method */
 	const char *content_type;
-	int (*handler)(struct evbuffer *body);
+	int (*handler)(const struct admin_req *q, struct evbuffer *body);
 } admin_routes[] = {
-	{"/healthz", "text/plain", admin_healthz},
-	{"/readyz", "text/plain", admin_readyz},
-	{"/metrics", "text/plain; version=0.0.4", admin_metrics},
+	{"/healthz", HTTP_METHOD_GET, "text/plain", admin_healthz},
+	{"/readyz", HTTP_METHOD_GET, "text/plain", admin_readyz},
+	{"/metrics", HTTP_METHOD_GET, "text/plain; version=0.0.4", admin_metrics},
+	{"/admin/kill", HTTP_METHOD_GET, ADMIN_JSON, admin_kill_list},
+	{"/admin/kill", HTTP_METHOD_POST, ADMIN_JSON, admin_kill},
+	{"/admin/release", HTTP_METHOD_POST, ADMIN_JSON, admin_release},
 };
 
 static void admin_read_cb(struct bufferevent *bev, void *arg)
@@ -84,36 +218,54 @@ static void admin_read_cb(struct bufferevent *bev, void *arg)
 	size_t len = evbuffer_get_length(in);
 	size_t n = len < ADMIN_MAX_HEAD + 4 ? len : ADMIN_MAX_HEAD + 4;
 	const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
-	int rc = http_parse_request(&a->req, p, n, ADMIN_MAX_HEAD, 0);
-	if (rc == HTTP_PARSE_AGAIN)
+	if (!a->head_done) {
+		int rc = http_parse_request(&a->req, p, n, ADMIN_MAX_HEAD, ADMIN_MAX_BODY);
+		if (rc == HTTP_PARSE_AGAIN)
+			return;
+		if (rc == HTTP_PARSE_ERROR) {
+			struct evbuffer *eb = evbuffer_new();
+			if (!eb) {
+				admin_free(a);
+				return;
+			}
+			evbuffer_add_printf(eb, "%s\n", a->req.error);
+			admin_reply(a, a->req.status, "text/plain", eb);
+			evbuffer_free(eb);
+			return;
+		}
+		a->head_done = 1;
+	}
+	/* The head is complete; a POST body follows (Content-Length only). */
+	size_t blen = a->req.content_length > 0 ? (size_t)a->req.content_length : 0;
+	if (!a->req.chunked && len < a->req.head_len + blen)
 		return;
 	struct evbuffer *body = evbuffer_new();
 	if (!body) {
 		admin_free(a);
 		return;
 	}
-	if (rc == HTTP_PARSE_ERROR) {
-		evbuffer_add_printf(body, "%s\n", a->req.error);
-		admin_reply(a, a->req.status, "text/plain", body);
-	} else {
-		int found = 0;
-		for (size_t i = 0; i < sizeof admin_routes / sizeof admin_routes[0]; i++) {
-			if (!http_span_eq(p, a->req.path, admin_routes[i].path))
-				continue;
-			found = 1;
-			if (a->req.method != HTTP_METHOD_GET) {
-				evbuffer_add_printf(body, "method not allowed\n");
-				admin_reply(a, 405, "text/plain", body);
-			} else {
-				int st = admin_routes[i].handler(body);
-				admin_reply(a, st, admin_routes[i].content_type, body);
-			}
-			break;
-		}
-		if (!found) {
-			evbuffer_add_printf(body, "not found\n");
-			admin_reply(a, 404, "text/plain", body);
-		}
+	if (a->req.chunked) {
+		evbuffer_add_printf(body, "chunked request bodies are not accepted here\n");
+		admin_reply(a, 411, "text/plain", body);
+		evbuffer_free(body);
+		return;
+	}
+	p = (const char *)evbuffer_pullup(in, (ev_ssize_t)(a->req.head_len + blen));
+	struct admin_req q = {p, &a->req, p + a->req.head_len, blen};
+	int path_found = 0, done = 0;
+	for (size_t i = 0; i < sizeof admin_routes / sizeof admin_routes[0] && !done; i++) {
+		if (!http_span_eq(p, a->req.path, admin_routes[i].path))
+			continue;
+		path_found = 1;
+		if (a->req.method != admin_routes[i].method)
+			continue;
+		int st = admin_routes[i].handler(&q, body);
+		admin_reply(a, st, admin_routes[i].content_type, body);
+		done = 1;
+	}
+	if (!done) {
+		evbuffer_add_printf(body, path_found ? "method not allowed\n" : "not found\n");
+		admin_reply(a, path_found ? 405 : 404, "text/plain", body);
 	}
 	evbuffer_free(body);
 }

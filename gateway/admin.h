@@ -1,4 +1,5 @@
-/* The admin listener: /healthz, /readyz, /metrics (loopback by default). */
+/* The admin listener: /healthz, /readyz, /metrics and the kill switches
+ * (/admin/kill, /admin/release); loopback by default. */
 #ifndef HAFEN_GATEWAY_ADMIN_H
 #define HAFEN_GATEWAY_ADMIN_H
 

@@ -271,6 +271,7 @@ static void audit_filter_on_done(struct filter_exchange *x, void **state)
 		.model_served = st && st->model_served[0] ? st->model_served : NULL,
 		/* A blocked request never left the gateway. */
 		.upstream_id = pi->decision && strcmp(pi->decision, "block") == 0 ? NULL : x->upstream,
+		.upstream_location = pi->decision && strcmp(pi->decision, "block") == 0 ? NULL : x->upstream_location,
 		.data_class = pi->policy_hash ? policy_data_class_name((enum data_class)x->data_class) : NULL,
 		.policy_hash = pi->policy_hash,
 		.config_hash = x->audit && x->audit->config_hash[0] ? x->audit->config_hash : NULL,
@@ -298,3 +299,18 @@ const struct filter_ops audit_filter_ops = {
 	.on_body = audit_filter_on_body,
 	.on_done = audit_filter_on_done,
 };
+
+int audit_filter_oversight(const char *note)
+{
+	if (!audit_filter_log)
+		return 1;
+	uint64_t now = audit_filter_now_us();
+	struct audit_record rec = {
+		.kind = AUDIT_KIND_OVERSIGHT,
+		.t_start = now,
+		.t_end = now,
+		.note = note,
+	};
+	/* Request durability: the writer commits it at once, not with a batch. */
+	return audit_submit(audit_filter_log, &rec, NULL, 0, AUDIT_DURABILITY_REQUEST, NULL, NULL) < 0 ? -1 : 0;
+}

@@ -33,6 +33,11 @@ int audit_filter_ready(void);
 /* Appends the audit counters to a /metrics answer (Prometheus text). */
 int audit_filter_metrics(struct evbuffer *out);
 
+/* Records an oversight event (AI Act Art. 14 kill switch; note names the
+ * target and the operator, never content). 0 queued, 1 no audit log
+ * configured, -1 the log refused it. */
+int audit_filter_oversight(const char *note);
+
 extern const struct filter_ops audit_filter_ops;
 
 #endif

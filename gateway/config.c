@@ -27,6 +27,7 @@ enum config_type {
 	CONFIG_TYPE_ARRAY,       /* array of objects */
 	CONFIG_TYPE_PATH_LIST,   /* array of file paths, resolved; count at count_offset */
 	CONFIG_TYPE_JSON_OBJECT, /* an object kept as JSON for its own parser */
+	CONFIG_TYPE_STRING_LIST, /* array of non-empty strings; count at count_offset */
 };
 
 struct config_ctx {
@@ -117,17 +118,15 @@ static int config_check_listener(struct config_ctx *ctx, const char *path, void 
 }
 
 /* Splits http[s]://host[:port][/base] into the derived fields. */
-static int config_check_upstream(struct config_ctx *ctx, const char *path, void *obj)
+static int config_parse_url(struct config_ctx *ctx, const char *p, const char *url, int *tls,
+    char **host, int *port, char **base_path, char **host_header)
 {
-	struct config_upstream *u = obj;
-	char p[256];
-	config_path(p, sizeof p, "%s.url", path);
-	const char *s = u->url;
+	const char *s = url;
 	if (strncmp(s, "http://", 7) == 0) {
-		u->tls = 0;
+		*tls = 0;
 		s += 7;
 	} else if (strncmp(s, "https://", 8) == 0) {
-		u->tls = 1;
+		*tls = 1;
 		s += 8;
 	} else {
 		return config_fail(ctx, p, "expected a string starting with http:// or https://");
@@ -146,15 +145,15 @@ static int config_check_upstream(struct config_ctx *ctx, const char *path, void 
 	}
 	if (he == hs)
 		return config_fail(ctx, p, "expected a host name after the scheme");
-	u->host = strndup(hs, (size_t)(he - hs));
-	u->port = u->tls ? 443 : 80;
+	*host = strndup(hs, (size_t)(he - hs));
+	*port = *tls ? 443 : 80;
 	if (*s == ':') {
 		char *end;
 		errno = 0;
-		long port = strtol(s + 1, &end, 10);
-		if (end == s + 1 || errno || port < 1 || port > 65535 || (*end && *end != '/'))
+		long port_ = strtol(s + 1, &end, 10);
+		if (end == s + 1 || errno || port_ < 1 || port_ > 65535 || (*end && *end != '/'))
 			return config_fail(ctx, p, "expected a port from 1 to 65535 after the host");
-		u->port = (int)port;
+		*port = (int)port_;
 		s = end;
 	} else if (*s && *s != '/') {
 		return config_fail(ctx, p, "expected :port or /path after the host");
@@ -162,18 +161,122 @@ static int config_check_upstream(struct config_ctx *ctx, const char *path, void 
 	size_t bl = strlen(s);
 	while (bl > 0 && s[bl - 1] == '/')
 		bl--;
-	u->base_path = strndup(s, bl);
-	for (const char *c = u->base_path; *c; c++)
+	*base_path = strndup(s, bl);
+	if (!*host || !*base_path)
+		return config_fail(ctx, p, "out of memory");
+	for (const char *c = *base_path; *c; c++)
 		if ((unsigned char)*c <= ' ' || *c == 0x7f || *c == '?' || *c == '#')
 			return config_fail(ctx, p, "expected a URL path without spaces, query or fragment");
-	size_t hl = strlen(u->url) + 8;
-	u->host_header = malloc(hl);
-	int v6 = strchr(u->host, ':') != NULL;
-	int defport = u->port == (u->tls ? 443 : 80);
+	size_t hl = strlen(url) + 8;
+	*host_header = malloc(hl);
+	if (!*host_header)
+		return config_fail(ctx, p, "out of memory");
+	int v6 = strchr(*host, ':') != NULL;
+	int defport = *port == (*tls ? 443 : 80);
 	if (defport)
-		snprintf(u->host_header, hl, v6 ? "[%s]" : "%s", u->host);
+		snprintf(*host_header, hl, v6 ? "[%s]" : "%s", *host);
 	else
-		snprintf(u->host_header, hl, v6 ? "[%s]:%d" : "%s:%d", u->host, u->port);
+		snprintf(*host_header, hl, v6 ? "[%s]:%d" : "%s:%d", *host, *port);
+	return 0;
+}
+
+static int config_check_instance(struct config_ctx *ctx, const char *path, void *obj)
+{
+	struct config_instance *in = obj;
+	char p[256];
+	config_path(p, sizeof p, "%s.url", path);
+	return config_parse_url(ctx, p, in->url, &in->tls, &in->host, &in->port, &in->base_path,
+	    &in->host_header);
+}
+
+static char *config_strdup_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* "Name: value" with an RFC 9110 token for the name and no control
+ * characters in the value: it is written into the upstream request head. */
+static int config_valid_header_line(const char *h)
+{
+	const char *c = h;
+	while (*c && *c != ':' && (isalnum((unsigned char)*c) || strchr("!#$%&'*+-.^_`|~", *c)))
+		c++;
+	if (c == h || *c != ':')
+		return 0;
+	for (c++; *c; c++)
+		if (((unsigned char)*c < ' ' && *c != '\t') || *c == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* An upstream is a pool: either one "url" (a pool of one, the form every
+ * older config uses) or "instances". Instances inherit the pool's TLS
+ * settings. The class ceiling defaults by location (docs/upstreams.md):
+ * on the premises everything, elsewhere only what is not personal data. */
+static int config_check_upstream(struct config_ctx *ctx, const char *path, void *obj)
+{
+	struct config_upstream *u = obj;
+	char p[256];
+	if (u->url && u->n_instances) {
+		config_path(p, sizeof p, "%s.instances", path);
+		return config_fail(ctx, p, "expected either \"url\" or \"instances\", not both");
+	}
+	if (!u->url && !u->n_instances) {
+		config_path(p, sizeof p, "%s.url", path);
+		return config_fail(ctx, p, "missing, expected a non-empty string (or \"instances\")");
+	}
+	if (u->url) {
+		config_path(p, sizeof p, "%s.url", path);
+		u->instances = calloc(1, sizeof *u->instances);
+		if (!u->instances)
+			return config_fail(ctx, p, "out of memory");
+		u->n_instances = 1;
+		struct config_instance *in = u->instances;
+		in->url = strdup(u->url);
+		in->weight = 1;
+		if (!in->url || config_parse_url(ctx, p, in->url, &in->tls, &in->host, &in->port,
+		    &in->base_path, &in->host_header) < 0)
+			return in->url ? -1 : config_fail(ctx, p, "out of memory");
+	}
+	for (size_t i = 0; i < u->n_instances; i++) {
+		struct config_instance *in = &u->instances[i];
+		if ((!in->ca_file && u->ca_file && !(in->ca_file = strdup(u->ca_file))) ||
+		    (!in->server_name && u->server_name && !(in->server_name = strdup(u->server_name))))
+			return config_fail(ctx, path, "out of memory");
+	}
+	const struct config_instance *first = &u->instances[0];
+	u->tls = first->tls;
+	u->port = first->port;
+	u->host = config_strdup_null(first->host);
+	u->base_path = config_strdup_null(first->base_path);
+	u->host_header = config_strdup_null(first->host_header);
+	if (!u->host || !u->base_path || !u->host_header)
+		return config_fail(ctx, path, "out of memory");
+	static const int class_default[] = {
+		[CONFIG_LOCATION_ON_PREM] = 3,       /* DATA_CLASS_RESTRICTED */
+		[CONFIG_LOCATION_EU] = 1,            /* DATA_CLASS_INTERNAL */
+		[CONFIG_LOCATION_THIRD_COUNTRY] = 0, /* DATA_CLASS_PUBLIC */
+	};
+	if (u->max_data_class < 0)
+		u->max_data_class = class_default[u->location];
+	if (u->location == CONFIG_LOCATION_THIRD_COUNTRY && u->transfer_basis < 0) {
+		config_path(p, sizeof p, "%s.transfer_basis", path);
+		return config_fail(ctx, p, "missing, expected one of art45_adequacy, art46_safeguards, "
+		    "art49_derogation for a third_country upstream (GDPR Art. 44)");
+	}
+	/* GDPR Art. 9 data and the like stay on the premises (architecture.md). */
+	if (u->max_data_class >= 3 && u->location != CONFIG_LOCATION_ON_PREM) {
+		config_path(p, sizeof p, "%s.max_data_class", path);
+		return config_fail(ctx, p, "expected at most confidential: restricted data never leaves on_prem");
+	}
+	if (u->auth_header && !config_valid_header_line(u->auth_header)) {
+		config_path(p, sizeof p, "%s.auth_header", path);
+		return config_fail(ctx, p, "expected \"Name: value\" without line breaks");
+	}
+	if (u->health_path[0] != '/' || strpbrk(u->health_path, " \t\r\n")) {
+		config_path(p, sizeof p, "%s.health_path", path);
+		return config_fail(ctx, p, "expected a path starting with / without spaces");
+	}
 	return 0;
 }
 
@@ -255,6 +358,19 @@ static void config_default_upstream(void *obj)
 	u->first_byte_timeout_ms = 60000;
 	u->total_timeout_ms = 600000;
 	u->max_idle_connections = 64;
+	u->max_data_class = -1;
+	u->transfer_basis = -1;
+	u->retries = 2;
+	u->fail_threshold = 3;
+	u->eject_ms = 5000;
+	u->health_path = strdup("/v1/models");
+	u->health_interval_ms = 0;
+}
+
+static void config_default_instance(void *obj)
+{
+	struct config_instance *in = obj;
+	in->weight = 1;
 }
 
 static void config_default_root(void *obj)
@@ -271,6 +387,59 @@ static void config_default_root(void *obj)
 	c->limits.idle_timeout_ms = 60000;
 	c->access_log = strdup("stderr");
 	c->drain_timeout_ms = 30000;
+}
+
+static const char *const config_data_class_names[] = {"public", "internal", "confidential", "restricted", NULL};
+
+static int config_list_has(char **list, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+/* Resolves route targets to upstreams and class names to a mask. */
+static int config_finish_routes(struct config_ctx *ctx, struct config *c)
+{
+	char p[256];
+	for (size_t i = 0; i < c->n_routes; i++) {
+		struct config_route *r = &c->routes[i];
+		r->class_mask = r->n_data_classes ? 0 : ~0u;
+		for (size_t k = 0; k < r->n_data_classes; k++) {
+			int found = strcmp(r->data_classes[k], "*") == 0 ? 4 : -1;
+			for (int d = 0; found < 0 && config_data_class_names[d]; d++)
+				if (strcmp(r->data_classes[k], config_data_class_names[d]) == 0)
+					found = d;
+			if (found < 0) {
+				config_path(p, sizeof p, "routes[%zu].data_classes[%zu]", i, k);
+				return config_fail(ctx, p, "expected one of public, internal, confidential, restricted, *");
+			}
+			r->class_mask |= found == 4 ? ~0u : 1u << found;
+		}
+		if (r->n_targets == 0) {
+			config_path(p, sizeof p, "routes[%zu].targets", i);
+			return config_fail(ctx, p, "expected at least one target");
+		}
+		for (size_t t = 0; t < r->n_targets; t++) {
+			struct config_route_target *tg = &r->targets[t];
+			tg->upstream_idx = -1;
+			for (size_t u = 0; u < c->n_upstreams; u++)
+				if (strcmp(c->upstreams[u].name, tg->upstream) == 0)
+					tg->upstream_idx = (int)u;
+			if (tg->upstream_idx < 0) {
+				config_path(p, sizeof p, "routes[%zu].targets[%zu].upstream", i, t);
+				return config_fail(ctx, p, "expected the name of an upstream");
+			}
+			const struct config_upstream *up = &c->upstreams[tg->upstream_idx];
+			const char *m = tg->model ? tg->model : r->model;
+			if (up->n_models && !config_list_has(up->models, up->n_models, m)) {
+				config_path(p, sizeof p, "routes[%zu].targets[%zu].model", i, t);
+				return config_fail(ctx, p, "expected a model that upstream %s serves (its \"models\")", up->name);
+			}
+		}
+	}
+	return 0;
 }
 
 static int config_finish_root(struct config_ctx *ctx, const char *path, void *obj)
@@ -297,6 +466,8 @@ static int config_finish_root(struct config_ctx *ctx, const char *path, void *ob
 				config_path(p, sizeof p, "keys[%zu].sha256", i);
 				return config_fail(ctx, p, "expected a key hash not used by another key");
 			}
+	if (config_finish_routes(ctx, c) < 0)
+		return -1;
 	if (c->access_log && strcmp(c->access_log, "stderr") != 0 && strcmp(c->access_log, "off") != 0) {
 		char *r = config_resolve_path(ctx, c->access_log);
 		free(c->access_log);
@@ -368,16 +539,45 @@ static const struct config_field config_limits_fields[] = {
 #undef type_s
 static const struct config_object config_limits_object = {config_limits_fields, sizeof(struct config_limits), NULL, NULL};
 
+static const char *const config_location_names[] = {"on_prem", "eu", "third_country", NULL};
+static const char *const config_transfer_basis_names[] = {"art45_adequacy", "art46_safeguards",
+	"art49_derogation", NULL};
+
+#define type_s struct config_instance
+static const struct config_field config_instance_fields[] = {
+	{F(CONFIG_TYPE_STRING, "url", url), .required = 1},
+	{F(CONFIG_TYPE_INT, "weight", weight), .min = 1, .max = 1000},
+	{F(CONFIG_TYPE_PATH_NULL, "ca_file", ca_file)},
+	{F(CONFIG_TYPE_STRING_NULL, "server_name", server_name)},
+	{0},
+};
+#undef type_s
+static const struct config_object config_instance_object = {config_instance_fields,
+    sizeof(struct config_instance), config_default_instance, config_check_instance};
+
 #define type_s struct config_upstream
 static const struct config_field config_upstream_fields[] = {
 	{F(CONFIG_TYPE_STRING, "name", name), .required = 1},
-	{F(CONFIG_TYPE_STRING, "url", url), .required = 1},
+	{F(CONFIG_TYPE_STRING, "url", url)},
 	{F(CONFIG_TYPE_PATH_NULL, "ca_file", ca_file)},
 	{F(CONFIG_TYPE_STRING_NULL, "server_name", server_name)},
 	{F(CONFIG_TYPE_INT, "connect_timeout_ms", connect_timeout_ms), .min = 1, .max = 3600000},
 	{F(CONFIG_TYPE_INT, "first_byte_timeout_ms", first_byte_timeout_ms), .min = 1, .max = 86400000},
 	{F(CONFIG_TYPE_INT, "total_timeout_ms", total_timeout_ms), .min = 1, .max = 86400000},
 	{F(CONFIG_TYPE_INT, "max_idle_connections", max_idle_connections), .min = 0, .max = 100000},
+	{F(CONFIG_TYPE_ARRAY, "instances", instances), .sub = &config_instance_object,
+	    .count_offset = offsetof(struct config_upstream, n_instances)},
+	{F(CONFIG_TYPE_STRING_NULL, "auth_header", auth_header)},
+	{F(CONFIG_TYPE_ENUM, "location", location), .choices = config_location_names},
+	{F(CONFIG_TYPE_ENUM, "max_data_class", max_data_class), .choices = config_data_class_names},
+	{F(CONFIG_TYPE_ENUM, "transfer_basis", transfer_basis), .choices = config_transfer_basis_names},
+	{F(CONFIG_TYPE_STRING_LIST, "models", models), .count_offset = offsetof(struct config_upstream, n_models)},
+	{F(CONFIG_TYPE_INT, "retries", retries), .min = 0, .max = 8},
+	{F(CONFIG_TYPE_INT, "fail_threshold", fail_threshold), .min = 1, .max = 1000},
+	{F(CONFIG_TYPE_INT, "eject_ms", eject_ms), .min = 1, .max = 3600000},
+	{F(CONFIG_TYPE_STRING, "health_path", health_path)},
+	{F(CONFIG_TYPE_INT, "health_interval_ms", health_interval_ms), .min = 0, .max = 3600000},
+	{F(CONFIG_TYPE_BOOL, "discover_models", discover_models)},
 	{0},
 };
 #undef type_s
@@ -424,6 +624,30 @@ static const struct config_field config_policy_fields[] = {
 #undef type_s
 static const struct config_object config_policy_object = {config_policy_fields, sizeof(struct config_policy), NULL, NULL};
 
+#define type_s struct config_route_target
+static const struct config_field config_route_target_fields[] = {
+	{F(CONFIG_TYPE_STRING, "upstream", upstream), .required = 1},
+	{F(CONFIG_TYPE_STRING_NULL, "model", model)},
+	{0},
+};
+#undef type_s
+static const struct config_object config_route_target_object = {config_route_target_fields,
+    sizeof(struct config_route_target), NULL, NULL};
+
+#define type_s struct config_route
+static const struct config_field config_route_fields[] = {
+	{F(CONFIG_TYPE_STRING, "model", model), .required = 1},
+	{F(CONFIG_TYPE_STRING_LIST, "data_classes", data_classes),
+	    .count_offset = offsetof(struct config_route, n_data_classes)},
+	{F(CONFIG_TYPE_STRING_LIST, "purposes", purposes), .count_offset = offsetof(struct config_route, n_purposes)},
+	{F(CONFIG_TYPE_STRING_LIST, "tenants", tenants), .count_offset = offsetof(struct config_route, n_tenants)},
+	{F(CONFIG_TYPE_ARRAY, "targets", targets), .required = 1, .sub = &config_route_target_object,
+	    .count_offset = offsetof(struct config_route, n_targets)},
+	{0},
+};
+#undef type_s
+static const struct config_object config_route_object = {config_route_fields, sizeof(struct config_route), NULL, NULL};
+
 #define type_s struct config
 static const struct config_field config_root_fields[] = {
 	{F(CONFIG_TYPE_INT, "workers", workers), .min = 1, .max = 256},
@@ -446,6 +670,9 @@ static const struct config_field config_root_fields[] = {
 	{F(CONFIG_TYPE_PATH_NULL, "usage_store", usage_store)},
 	{F(CONFIG_TYPE_ARRAY, "identities", identities), .sub = &config_identity_object,
 	    .count_offset = offsetof(struct config, n_identities)},
+	{F(CONFIG_TYPE_ARRAY, "routes", routes), .sub = &config_route_object,
+	    .count_offset = offsetof(struct config, n_routes)},
+	{F(CONFIG_TYPE_PATH_NULL, "kill_state_file", kill_state_file)},
 	{0},
 };
 #undef type_s
@@ -472,6 +699,7 @@ static const char *config_type_expect(const struct config_field *f)
 		[CONFIG_TYPE_ARRAY] = "an array of objects",
 		[CONFIG_TYPE_PATH_LIST] = "an array of file paths (strings)",
 		[CONFIG_TYPE_JSON_OBJECT] = "an object",
+		[CONFIG_TYPE_STRING_LIST] = "an array of non-empty strings",
 	};
 	return names[f->type];
 }
@@ -565,7 +793,9 @@ static int config_read_field(struct config_ctx *ctx, const char *path, json_t *v
 		json_decref(*(json_t **)at);
 		*(json_t **)at = json_incref(v);
 		break;
+	case CONFIG_TYPE_STRING_LIST:
 	case CONFIG_TYPE_PATH_LIST: {
+		int resolve = f->type == CONFIG_TYPE_PATH_LIST;
 		if (!json_is_array(v))
 			return config_fail(ctx, path, "expected %s", config_type_expect(f));
 		size_t n = json_array_size(v);
@@ -580,8 +810,9 @@ static int config_read_field(struct config_ctx *ctx, const char *path, json_t *v
 			json_t *e = json_array_get(v, i);
 			if (!json_is_string(e) || json_string_length(e) == 0 ||
 			    strlen(json_string_value(e)) != json_string_length(e))
-				return config_fail(ctx, p, "expected a file path (string)");
-			if (!(arr[i] = config_resolve_path(ctx, json_string_value(e))))
+				return config_fail(ctx, p, resolve ? "expected a file path (string)" : "expected a non-empty string");
+			arr[i] = resolve ? config_resolve_path(ctx, json_string_value(e)) : strdup(json_string_value(e));
+			if (!arr[i])
 				return config_fail(ctx, p, "out of memory");
 		}
 		break;
@@ -630,6 +861,12 @@ static int config_read_object(struct config_ctx *ctx, const char *path, json_t *
 
 static void config_free_object(const struct config_object *o, void *obj)
 {
+	if (o == &config_upstream_object) {
+		/* auth_header holds a credential: wipe it before it is freed. */
+		struct config_upstream *u = obj;
+		if (u->auth_header)
+			explicit_bzero(u->auth_header, strlen(u->auth_header));
+	}
 	for (const struct config_field *f = o->fields; f->name; f++) {
 		char *at = (char *)obj + f->offset;
 		switch (f->type) {
@@ -653,6 +890,7 @@ static void config_free_object(const struct config_object *o, void *obj)
 		case CONFIG_TYPE_JSON_OBJECT:
 			json_decref(*(json_t **)at);
 			break;
+		case CONFIG_TYPE_STRING_LIST:
 		case CONFIG_TYPE_PATH_LIST: {
 			char **arr = *(char ***)at;
 			size_t n = *(size_t *)((char *)obj + f->count_offset);
@@ -670,6 +908,12 @@ static void config_free_object(const struct config_object *o, void *obj)
 		free(u->host);
 		free(u->base_path);
 		free(u->host_header);
+	}
+	if (o == &config_instance_object) {
+		struct config_instance *in = obj;
+		free(in->host);
+		free(in->base_path);
+		free(in->host_header);
 	}
 }
 

@@ -25,5 +25,6 @@ int ctl_report_run(int argc, char **argv);
 int ctl_aiact_run(int argc, char **argv); /* `report aiact`, gateway/ctl_aiact.c */
 int ctl_key_run(int argc, char **argv);
 int ctl_usage_run(int argc, char **argv);
+int ctl_upstream_run(int argc, char **argv);
 
 #endif

@@ -63,6 +63,7 @@ struct filter_exchange {
 	const struct config_key *key; /* tenant, purpose */
 	int route;                    /* enum openai_route */
 	const char *upstream;         /* name */
+	const char *upstream_location; /* "on_prem", "eu", "third_country" (router.c) */
 	json_t *body;                 /* on_request: the parsed body */
 	int stream;
 	int status;                   /* on_done: final status; on refuse: status to send */

@@ -47,6 +47,37 @@ struct config_limits {
 	long long idle_timeout_ms;
 };
 
+/* Where an upstream runs (GDPR Art. 44-49: a transfer to a third country
+ * needs a basis). Ordered from the most to the least trusted. */
+enum config_location {
+	CONFIG_LOCATION_ON_PREM,
+	CONFIG_LOCATION_EU,
+	CONFIG_LOCATION_THIRD_COUNTRY,
+};
+
+enum config_transfer_basis {
+	CONFIG_TRANSFER_BASIS_ADEQUACY,   /* GDPR Art. 45 adequacy decision */
+	CONFIG_TRANSFER_BASIS_SAFEGUARDS, /* GDPR Art. 46 appropriate safeguards (SCCs, BCRs) */
+	CONFIG_TRANSFER_BASIS_DEROGATION, /* GDPR Art. 49 derogation */
+};
+
+/* One server of a pool. TLS settings fall back to the pool's. */
+struct config_instance {
+	char *url;
+	long long weight;
+	char *ca_file;
+	char *server_name;
+	/* Derived from url. */
+	int tls;
+	char *host;      /* without brackets */
+	int port;
+	char *base_path; /* "" or "/prefix" without trailing slash */
+	char *host_header;
+};
+
+/* A named upstream: a pool of instances that serve the same models and
+ * share location, class ceiling and timeouts. The single-"url" form is a
+ * pool of one. */
 struct config_upstream {
 	char *name;
 	char *url;
@@ -56,12 +87,49 @@ struct config_upstream {
 	long long first_byte_timeout_ms;
 	long long total_timeout_ms;
 	long long max_idle_connections;
-	/* Derived from url. */
+	/* Derived from url (or the first instance). */
 	int tls;
 	char *host;      /* without brackets */
 	int port;
 	char *base_path; /* "" or "/prefix" without trailing slash */
 	char *host_header;
+	/* Pools and routing (gateway/router.c). */
+	struct config_instance *instances;
+	size_t n_instances;
+	char *auth_header;          /* "Name: value" sent upstream; never logged */
+	int location;               /* enum config_location */
+	int max_data_class;         /* enum data_class; default by location */
+	int transfer_basis;         /* enum config_transfer_basis; -1: none */
+	char **models;              /* model names it serves; none: any */
+	size_t n_models;
+	long long retries;          /* further instances tried before the first byte */
+	long long fail_threshold;   /* consecutive failures that open the breaker */
+	long long eject_ms;         /* first back-off of an open breaker */
+	char *health_path;          /* active health check: GET this path */
+	long long health_interval_ms; /* 0: no active checks */
+	int discover_models;        /* ask GET /v1/models at start and reload */
+};
+
+/* A route target: a pool and the model name it gets (NULL: the alias). */
+struct config_route_target {
+	char *upstream;
+	char *model;
+	int upstream_idx; /* resolved */
+};
+
+/* routes[]: alias x data class x purpose x tenant -> ordered pools. A list
+ * that is absent or holds "*" matches everything. First matching row wins. */
+struct config_route {
+	char *model;
+	char **data_classes;
+	size_t n_data_classes;
+	char **purposes;
+	size_t n_purposes;
+	char **tenants;
+	size_t n_tenants;
+	struct config_route_target *targets;
+	size_t n_targets;
+	unsigned class_mask; /* resolved from data_classes: bit per enum data_class */
 };
 
 /* An API key (static, from "keys"; or from the key store, gateway/keystore.c)
@@ -116,6 +184,9 @@ struct config {
 	char *usage_store; /* SQLite usage file, NULL: the key store's file */
 	struct config_key *identities; /* mTLS client identities */
 	size_t n_identities;
+	struct config_route *routes; /* none: every alias may use every upstream, in order */
+	size_t n_routes;
+	char *kill_state_file;       /* kill switch state across restarts; NULL: memory only */
 	atomic_int refs;
 };
 

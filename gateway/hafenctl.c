@@ -14,6 +14,7 @@ static const struct ctl_command ctl_commands[] = {
 	{ "report", ctl_report_run, "report processing (GDPR Art. 30 record of processing), report aiact (AI Act)" },
 	{ "key", ctl_key_run, "API keys: create, list, revoke, rotate (key store)" },
 	{ "usage", ctl_usage_run, "usage per key, tenant, purpose, model or upstream" },
+	{ "upstream", ctl_upstream_run, "kill switches: kill, release, list upstreams and models (AI Act Art. 14)" },
 };
 
 int ctl_version_run(int argc, char **argv)

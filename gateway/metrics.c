@@ -22,6 +22,8 @@ static const char *const metrics_error_names[METRICS_ERROR_COUNT] = {
 	[METRICS_ERROR_TIMEOUT] = "timeout",
 	[METRICS_ERROR_PROTOCOL] = "protocol",
 	[METRICS_ERROR_CLOSED] = "closed",
+	[METRICS_ERROR_STATUS] = "status",
+	[METRICS_ERROR_RETRY] = "retry",
 };
 
 struct metrics_histogram {

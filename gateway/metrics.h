@@ -12,6 +12,8 @@ enum metrics_error {
 	METRICS_ERROR_TIMEOUT,
 	METRICS_ERROR_PROTOCOL,
 	METRICS_ERROR_CLOSED,
+	METRICS_ERROR_STATUS, /* answered 502/503 */
+	METRICS_ERROR_RETRY,  /* a request moved to another instance */
 	METRICS_ERROR_COUNT,
 };
 

@@ -18,8 +18,11 @@
 #include "purpose.h"
 #include "keycache.h"
 #include "ratelimit.h"
+#include "killswitch.h"
 #include "log.h"
 #include "metrics.h"
+#include "router.h"
+#include "policies/policy-t.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -86,12 +89,19 @@ void runtime_unref(struct runtime *rt)
 	struct config *c = rt->cfg;
 	for (size_t i = 0; rt->listener_tls && i < c->n_listeners; i++)
 		tls_server_free(rt->listener_tls[i]);
-	for (size_t i = 0; rt->upstream_tls && i < c->n_upstreams; i++)
-		SSL_CTX_free(rt->upstream_tls[i]);
+	for (size_t i = 0; rt->inst_tls && i < rt->n_inst; i++)
+		SSL_CTX_free(rt->inst_tls[i]);
+	for (size_t i = 0; rt->pools && i < c->n_upstreams; i++)
+		balance_pool_free(&rt->pools[i]);
 	free(rt->listener_tls);
-	free(rt->upstream_tls);
-	free(rt->upstream_addr);
-	free(rt->upstream_addrlen);
+	free(rt->inst_base);
+	free(rt->inst_tls);
+	free(rt->inst_addr);
+	free(rt->inst_addrlen);
+	free(rt->pools);
+	free(rt->health_next);
+	free(rt->health_busy);
+	discover_free(rt);
 	policy_filter_free(rt->policy);
 	audit_filter_free(rt->audit);
 	transparency_free(rt->transparency);
@@ -115,10 +125,24 @@ struct runtime *runtime_new(struct config *cfg, char *err, size_t errlen)
 	atomic_init(&rt->refs, 1);
 	rt->cfg = cfg;
 	rt->listener_tls = calloc(cfg->n_listeners, sizeof *rt->listener_tls);
-	rt->upstream_tls = calloc(cfg->n_upstreams, sizeof *rt->upstream_tls);
-	rt->upstream_addr = calloc(cfg->n_upstreams, sizeof *rt->upstream_addr);
-	rt->upstream_addrlen = calloc(cfg->n_upstreams, sizeof *rt->upstream_addrlen);
-	if (!rt->listener_tls || !rt->upstream_tls || !rt->upstream_addr || !rt->upstream_addrlen) {
+	rt->inst_base = calloc(cfg->n_upstreams, sizeof *rt->inst_base);
+	for (size_t i = 0; rt->inst_base && i < cfg->n_upstreams; i++) {
+		rt->inst_base[i] = rt->n_inst;
+		rt->n_inst += cfg->upstreams[i].n_instances;
+	}
+	rt->inst_tls = calloc(rt->n_inst, sizeof *rt->inst_tls);
+	rt->inst_addr = calloc(rt->n_inst, sizeof *rt->inst_addr);
+	rt->inst_addrlen = calloc(rt->n_inst, sizeof *rt->inst_addrlen);
+	rt->pools = calloc(cfg->n_upstreams, sizeof *rt->pools);
+	rt->health_next = calloc(rt->n_inst, sizeof *rt->health_next);
+	rt->health_busy = calloc(rt->n_inst, sizeof *rt->health_busy);
+	rt->discovered = calloc(cfg->n_upstreams ? cfg->n_upstreams : 1, sizeof *rt->discovered);
+	if (!rt->discovered) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (!rt->listener_tls || !rt->inst_base || !rt->inst_tls || !rt->inst_addr || !rt->inst_addrlen ||
+	    !rt->pools || !rt->health_next || !rt->health_busy) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -135,12 +159,34 @@ struct runtime *runtime_new(struct config *cfg, char *err, size_t errlen)
 	for (size_t i = 0; i < cfg->n_upstreams; i++) {
 		const struct config_upstream *u = &cfg->upstreams[i];
 		char e[512];
-		if (u->tls && !(rt->upstream_tls[i] = tls_client_new(u, e, sizeof e))) {
-			snprintf(err, errlen, "%s: upstreams[%zu]: %s", cfg->file, i, e);
+		long long w[64];
+		for (size_t k = 0; k < u->n_instances; k++) {
+			const struct config_instance *in = &u->instances[k];
+			size_t g = rt->inst_base[i] + k;
+			/* The TLS context takes its CA from the instance (which
+			 * inherits the pool's when it names none). */
+			struct config_upstream tu = *u;
+			tu.ca_file = in->ca_file;
+			char p[64] = "";
+			if (!u->url)
+				snprintf(p, sizeof p, ".instances[%zu]", k);
+			if (in->tls && !(rt->inst_tls[g] = tls_client_new(&tu, e, sizeof e))) {
+				snprintf(err, errlen, "%s: upstreams[%zu]%s: %s", cfg->file, i, p, e);
+				goto fail;
+			}
+			if (server_resolve(in->host, in->port, &rt->inst_addr[g], &rt->inst_addrlen[g], e, sizeof e) < 0) {
+				snprintf(err, errlen, "%s: upstreams[%zu]%s.url: %s", cfg->file, i, p, e);
+				goto fail;
+			}
+			if (k < 64)
+				w[k] = in->weight;
+		}
+		if (u->n_instances > 64) {
+			snprintf(err, errlen, "%s: upstreams[%zu].instances: expected at most 64 instances", cfg->file, i);
 			goto fail;
 		}
-		if (server_resolve(u->host, u->port, &rt->upstream_addr[i], &rt->upstream_addrlen[i], e, sizeof e) < 0) {
-			snprintf(err, errlen, "%s: upstreams[%zu].url: %s", cfg->file, i, e);
+		if (balance_pool_init(&rt->pools[i], u->n_instances, w, u->fail_threshold, u->eject_ms) < 0) {
+			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
 	}
@@ -325,7 +371,7 @@ static void conn_arm(struct conn *c, int phase, long long ms)
 static void conn_exchange_clear(struct conn *c)
 {
 	struct exchange *x = &c->x;
-	if (x->uc)
+	if (x->uc || x->bal_held)
 		upstream_cancel(c);
 	if (x->json)
 		json_decref(x->json);
@@ -336,8 +382,21 @@ static void conn_exchange_clear(struct conn *c)
 	/* Normally finished in conn_account; here for every other way out. */
 	ratelimit_finish(x->limit, 0, -1, 0);
 	keycache_release(x->keytab);
+	if (x->up_hdrs) {
+		size_t n = evbuffer_get_length(x->up_hdrs);
+		if (n > 0)
+			explicit_bzero(evbuffer_pullup(x->up_hdrs, -1), n);
+		evbuffer_free(x->up_hdrs);
+	}
+	if (x->up_body) {
+		explicit_bzero(x->up_body, x->up_body_len);
+		openai_json_free_string(x->up_body);
+	}
+	free(x->target);
 	memset(x, 0, sizeof *x);
 	x->up_idx = -1;
+	x->inst = -1;
+	x->data_class_hdr = -1;
 }
 
 static void conn_free(struct conn *c)
@@ -500,6 +559,7 @@ static const char *const conn_dropped_headers[] = {
 	"te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "authorization",
 	"expect", "x-request-id", "content-type",
 	"x-hafen-user", /* the end user (audit pseudonym, Art. 50 notice): never to the upstream */
+	"x-hafen-data-class", /* hafen's routing input, not the engine's */
 	NULL,
 };
 
@@ -528,49 +588,178 @@ static int conn_forwarded_header(const char *head, const struct http_request *r,
 	return 1;
 }
 
-static void conn_body_free(const void *data, size_t len, void *arg)
-{
-	explicit_bzero((void *)data, len);
-	openai_json_free_string((void *)data);
-}
-
-/* Builds the request for the upstream: head, then the body by reference. */
-static void conn_forward(struct conn *c, const char *head, char *body, size_t len)
+/* Keeps what every attempt's request needs from the client's head (the
+ * target and the header fields that go upstream): the head itself is
+ * wiped from the input before the upstream is contacted. */
+static int conn_keep_head(struct conn *c, const char *head)
 {
 	struct exchange *x = &c->x;
-	const struct config_upstream *u = &c->rt->cfg->upstreams[x->up_idx];
-	struct evbuffer *req = evbuffer_new();
-	if (!req) {
-		if (body)
-			openai_json_free_string(body);
-		conn_fail(c, 500, NULL, "out of memory", 1);
-		return;
-	}
 	const struct http_span t = c->req.target;
-	evbuffer_add_printf(req, "%s %s%.*s HTTP/1.1\r\nHost: %s\r\nX-Request-Id: %s\r\n", x->method,
-	    u->base_path, (int)t.len, head + t.off, u->host_header, x->request_id);
-	if (body)
-		evbuffer_add_printf(req, "Content-Type: application/json\r\nContent-Length: %zu\r\n", len);
+	x->target = strndup(head + t.off, t.len);
+	x->up_hdrs = evbuffer_new();
+	if (!x->target || !x->up_hdrs)
+		return -1;
 	for (int i = 0; i < c->req.n_headers; i++) {
 		if (!conn_forwarded_header(head, &c->req, i))
 			continue;
 		const struct http_header *h = &c->req.headers[i];
-		evbuffer_add(req, head + h->name.off, h->name.len);
-		evbuffer_add(req, ": ", 2);
-		evbuffer_add(req, head + h->value.off, h->value.len);
-		evbuffer_add(req, "\r\n", 2);
+		evbuffer_add(x->up_hdrs, head + h->name.off, h->name.len);
+		evbuffer_add(x->up_hdrs, ": ", 2);
+		evbuffer_add(x->up_hdrs, head + h->value.off, h->value.len);
+		evbuffer_add(x->up_hdrs, "\r\n", 2);
 	}
+	return 0;
+}
+
+/* The body for the pool about to be tried: the alias replaced by the
+ * pool's model name (docs/upstreams.md). Serialized again only when the
+ * name differs from the one the current body carries. */
+static int conn_body_for(struct conn *c, const char *model)
+{
+	struct exchange *x = &c->x;
+	if (!x->json || !x->up_body)
+		return 0;
+	const char *have = x->up_body_model;
+	/* Without routes no pool renames (model NULL); with routes every
+	 * candidate names its model: the two never mix in one exchange. */
+	if (!model || (have && strcmp(model, have) == 0))
+		return 0;
+	json_t *cur = json_object_get(x->json, "model");
+	if (!have && json_is_string(cur) && strcmp(json_string_value(cur), model) == 0) {
+		x->up_body_model = model; /* the alias is the pool's name too */
+		return 0;
+	}
+	if (json_object_set_new(x->json, "model", json_string(model)) < 0)
+		return -1;
+	char *s = json_dumps(x->json, JSON_COMPACT);
+	if (!s)
+		return -1;
+	explicit_bzero(x->up_body, x->up_body_len);
+	openai_json_free_string(x->up_body);
+	x->up_body = s;
+	x->up_body_len = strlen(s);
+	x->up_body_model = model;
+	return 0;
+}
+
+int server_build_request(struct conn *c)
+{
+	struct exchange *x = &c->x;
+	const struct config_upstream *u = &c->rt->cfg->upstreams[x->up_idx];
+	const struct config_instance *in = &u->instances[x->inst];
+	if (x->up_req) {
+		evbuffer_free(x->up_req);
+		x->up_req = NULL;
+	}
+	if (conn_body_for(c, x->cand_pos < x->n_cand ? x->cand[x->cand_pos].model : NULL) < 0)
+		return -1;
+	struct evbuffer *req = evbuffer_new();
+	if (!req)
+		return -1;
+	evbuffer_add_printf(req, "%s %s%s HTTP/1.1\r\nHost: %s\r\nX-Request-Id: %s\r\n", x->method,
+	    in->base_path, x->target, in->host_header, x->request_id);
+	if (u->auth_header)
+		evbuffer_add_printf(req, "%s\r\n", u->auth_header);
+	if (x->up_body)
+		evbuffer_add_printf(req, "Content-Type: application/json\r\nContent-Length: %zu\r\n", x->up_body_len);
+	if (x->up_hdrs && evbuffer_get_length(x->up_hdrs) > 0)
+		evbuffer_add(req, evbuffer_pullup(x->up_hdrs, -1), evbuffer_get_length(x->up_hdrs));
 	evbuffer_add(req, "\r\n", 2);
-	if (body)
-		evbuffer_add_reference(req, body, len, conn_body_free, NULL);
+	/* By reference: the body is freed (wiped) with the exchange, after
+	 * every connection that could still hold it is gone. */
+	if (x->up_body)
+		evbuffer_add_reference(req, x->up_body, x->up_body_len, NULL, NULL);
 	x->up_req = req;
+	return 0;
+}
+
+/* ---- routing ---- */
+
+static int conn_model_killed(void *arg, const char *alias)
+{
+	(void)arg;
+	return killswitch_is_on(KILLSWITCH_KIND_MODEL, alias);
+}
+
+static int conn_upstream_killed(void *arg, int u)
+{
+	const struct runtime *rt = arg;
+	return killswitch_is_on(KILLSWITCH_KIND_UPSTREAM, rt->cfg->upstreams[u].name);
+}
+
+static int conn_upstream_available(void *arg, int u)
+{
+	const struct runtime *rt = arg;
+	return balance_available(&rt->pools[u], server_now_us());
+}
+
+static int conn_upstream_serves(void *arg, int u, const char *model)
+{
+	return discover_serves(arg, u, model);
+}
+
+/* Picks the ordered pools for the request, or refuses it: 404 for an
+ * alias this key does not have, 503 with the reason when nothing
+ * eligible is up (never a pool the class does not allow). The reason
+ * goes to the audit record as error_class. */
+static int conn_route(struct conn *c, const char *model)
+{
+	struct exchange *x = &c->x;
+	struct router_state st = {conn_model_killed, conn_upstream_killed, conn_upstream_available,
+		conn_upstream_serves, c->rt};
+	struct router_request rq = {model, x->fx.data_class, x->key ? x->key->purpose : NULL,
+		x->key ? x->key->tenant : NULL};
+	struct router_result r;
+	if (router_select(c->rt->cfg, &rq, &st, &r) < 0) {
+		x->fx.error_type = r.code;
+		server_send_error(c, r.status, NULL, r.code, r.message);
+		return -1;
+	}
+	x->n_cand = r.n;
+	memcpy(x->cand, r.c, r.n * sizeof r.c[0]);
+	x->cand_pos = 0;
+	x->up_idx = x->cand[0].upstream;
+	x->fx.upstream = c->rt->cfg->upstreams[x->up_idx].name;
+	return 0;
+}
+
+/* GET /v1/models with routes configured: the aliases this key may use,
+ * answered by hafen itself (OpenAI list shape). */
+static void conn_models_local(struct conn *c)
+{
+	struct exchange *x = &c->x;
+	const struct config *cfg = c->rt->cfg;
+	json_t *data = json_array();
+	for (size_t i = 0; data && i < cfg->n_routes; i++) {
+		const char *alias = cfg->routes[i].model;
+		int seen = 0;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = strcmp(cfg->routes[k].model, alias) == 0;
+		if (seen || killswitch_is_on(KILLSWITCH_KIND_MODEL, alias) ||
+		    !router_model_visible(cfg, alias, x->key ? x->key->purpose : NULL, x->key ? x->key->tenant : NULL))
+			continue;
+		json_array_append_new(data, json_pack("{s:s, s:s, s:i, s:s}", "id", alias, "object", "model",
+		    "created", 0, "owned_by", "hafen"));
+	}
+	json_t *list = data ? json_pack("{s:s, s:o}", "object", "list", "data", data) : NULL;
+	char *body = list ? json_dumps(list, JSON_COMPACT) : NULL;
+	json_decref(list);
+	if (!body) {
+		server_send_error(c, 500, NULL, NULL, "out of memory");
+		return;
+	}
+	size_t n = strlen(body);
+	server_send_head(c, 200, "application/json", (long long)n);
+	evbuffer_add(bufferevent_get_output(c->bev), body, n);
+	x->bytes_out += n;
+	openai_json_free_string(body);
 }
 
 /* Called once the request bytes are wiped from the input: the upstream
  * side may answer (and finish the exchange) synchronously. */
 static void conn_start_upstream(struct conn *c)
 {
-	if (c->x.up_req && c->phase == CONN_PHASE_PROXY)
+	if (c->x.n_cand && c->phase == CONN_PHASE_PROXY)
 		upstream_start(c);
 }
 
@@ -588,27 +777,42 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 	x->stream = stream;
 	x->fx.body = x->json;
 	x->fx.stream = stream;
-	if (filter_run_request(&x->fx) < 0 || purpose_check_request(c->rt->cfg->purposes, &x->fx) < 0) {
+	/* The class is known after the filters: the policy's, raised by the
+	 * client's header (never lowered), then by the key's and purpose's
+	 * floors in the purpose check. Then the route, before a byte leaves. */
+	int refused = filter_run_request(&x->fx) < 0;
+	if (!refused && x->data_class_hdr > x->fx.data_class)
+		x->fx.data_class = x->data_class_hdr;
+	if (refused || purpose_check_request(c->rt->cfg->purposes, &x->fx) < 0) {
 		server_send_error(c, x->fx.status ? x->fx.status : 403, x->fx.error_type, NULL, x->fx.message);
 		server_finish(c, 0);
 		return;
 	}
 	x->stream = json_is_true(json_object_get(x->json, "stream"));
+	json_t *model = json_object_get(x->json, "model");
+	if (conn_route(c, json_is_string(model) ? json_string_value(model) : NULL) < 0) {
+		server_finish(c, 0);
+		return;
+	}
 	/* Only the policy filter rewrites the body (filter.h); without a
 	 * policy the parsed JSON is what the client sent, so its bytes go
 	 * upstream as they came instead of being serialized again. They are
 	 * what was validated: jansson refused duplicate keys, bad UTF-8, NUL
-	 * escapes and trailing data above. */
+	 * escapes and trailing data above. The parsed body stays for a pool
+	 * that gets another model name. */
 	char *s = x->fx.policy ? json_dumps(x->json, JSON_COMPACT) : openai_json_copy_string(body, len);
-	json_decref(x->json);
-	x->json = NULL;
 	x->fx.body = NULL;
 	if (!s) {
 		conn_fail(c, 500, NULL, "cannot serialize the request", 0);
 		return;
 	}
+	x->up_body = s;
+	x->up_body_len = strlen(s);
+	if (conn_keep_head(c, head) < 0) {
+		conn_fail(c, 500, NULL, "out of memory", 0);
+		return;
+	}
 	c->phase = CONN_PHASE_PROXY;
-	conn_forward(c, head, s, strlen(s));
 }
 
 static void conn_read_body(struct conn *c)
@@ -681,6 +885,8 @@ static void conn_begin(struct conn *c, const char *head)
 	x->version_minor = r->version_minor;
 	x->bytes_in = r->head_len;
 	x->up_idx = -1;
+	x->inst = -1;
+	x->data_class_hdr = -1;
 	snprintf(x->method, sizeof x->method, "%.*s", (int)r->method_name.len, head + r->method_name.off);
 	x->path_len = r->path.len < sizeof x->path - 1 ? r->path.len : sizeof x->path - 1;
 	memcpy(x->path, head + r->path.off, x->path_len);
@@ -733,9 +939,20 @@ static void conn_begin(struct conn *c, const char *head)
 		    NULL, 0, NI_NUMERICHOST) != 0)
 			x->fx.client_addr[0] = 0;
 	}
-	if (!x->route->has_body && purpose_check_request(cfg->purposes, &x->fx) < 0) {
-		conn_reject(c, x->fx.status, x->fx.error_type, x->fx.message, has_body);
-		return;
+	/* The client may raise its request's class, never lower it
+	 * (architecture.md "Data classes"); a value we cannot name is refused
+	 * rather than guessed. */
+	for (int i = 0; i < r->n_headers; i++) {
+		if (!http_span_eq(head, r->headers[i].name, "x-hafen-data-class"))
+			continue;
+		int dc = router_data_class_parse(head + r->headers[i].value.off, r->headers[i].value.len);
+		if (dc < 0) {
+			conn_reject(c, 400, "invalid_data_class",
+			    "X-Hafen-Data-Class: expected one of public, internal, confidential, restricted", has_body);
+			return;
+		}
+		if (dc > x->data_class_hdr)
+			x->data_class_hdr = dc;
 	}
 	/* Limits before the body is read: a refused client sends it for nothing. */
 	x->fx.prompt_estimate = r->content_length > 0 ? (uint64_t)r->content_length / 4 : 0;
@@ -748,16 +965,30 @@ static void conn_begin(struct conn *c, const char *head)
 		conn_reject(c, 429, "rate_limit_exceeded", ratelimit_result_message(lr), has_body);
 		return;
 	}
-	/* Until routing exists every request goes to the first upstream. */
-	x->up_idx = 0;
-	x->fx.upstream = cfg->upstreams[0].name;
 	if (!x->route->has_body) {
-		c->phase = CONN_PHASE_PROXY;
-		conn_arm(c, CONN_PHASE_PROXY, cfg->limits.request_timeout_ms);
-		conn_forward(c, head, NULL, 0);
+		if (x->data_class_hdr > x->fx.data_class)
+			x->fx.data_class = x->data_class_hdr;
+		if (purpose_check_request(cfg->purposes, &x->fx) < 0) {
+			conn_reject(c, x->fx.status, x->fx.error_type, x->fx.message, 0);
+			return;
+		}
+		int local = x->route->route == OPENAI_ROUTE_MODELS && cfg->n_routes > 0;
+		int rc = local ? 0 : conn_route(c, NULL);
+		if (rc == 0 && !local && conn_keep_head(c, head) < 0) {
+			server_send_error(c, 500, NULL, NULL, "out of memory");
+			rc = -1;
+		}
 		struct evbuffer *in = bufferevent_get_input(c->bev);
 		explicit_bzero(evbuffer_pullup(in, (ev_ssize_t)r->head_len), r->head_len);
 		evbuffer_drain(in, r->head_len);
+		if (local)
+			conn_models_local(c);
+		if (local || rc < 0) {
+			server_finish(c, 0);
+			return;
+		}
+		c->phase = CONN_PHASE_PROXY;
+		conn_arm(c, CONN_PHASE_PROXY, cfg->limits.request_timeout_ms);
 		conn_start_upstream(c);
 		return;
 	}
@@ -993,6 +1224,8 @@ static void *server_worker_main(void *arg)
 		conn_free(w->conns);
 	upstream_pool_flush(w);
 	keycache_thread_exit();
+	if (w->id == 0)
+		health_stop();
 	return NULL;
 }
 
@@ -1039,8 +1272,13 @@ int server_listen(const char *addr, int port, char *err, size_t errlen)
 int server_init(struct runtime *rt, char *err, size_t errlen)
 {
 	const struct config *cfg = rt->cfg;
+	/* Switches pulled before a restart stay pulled (AI Act Art. 14). */
+	if (cfg->kill_state_file && killswitch_load(cfg->kill_state_file, err, errlen) < 0)
+		return -1;
 	server_rt = runtime_ref(rt);
 	rt->generation = 1;
+	if (discover_start(rt) < 0)
+		log_warnx("model discovery: cannot start its thread");
 	atomic_store(&server_generation, 1);
 	server_n_workers = (int)cfg->workers;
 	server_workers = calloc((size_t)server_n_workers, sizeof *server_workers);
@@ -1086,6 +1324,9 @@ int server_init(struct runtime *rt, char *err, size_t errlen)
 
 int server_start(void)
 {
+	/* Active health checks run on worker 0's loop. */
+	if (server_n_workers > 0 && health_start(server_workers[0].base) < 0)
+		return -1;
 	for (int i = 0; i < server_n_workers; i++)
 		if (pthread_create(&server_workers[i].thread, NULL, server_worker_main, &server_workers[i]) != 0)
 			return -1;
@@ -1145,6 +1386,8 @@ int server_reload(struct runtime *rt, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: listeners and workers cannot change on reload, restart hafen", b->file);
 		return -1;
 	}
+	if (discover_start(rt) < 0)
+		log_warnx("model discovery: cannot start its thread");
 	pthread_mutex_lock(&server_lock);
 	struct runtime *old = server_rt;
 	rt->generation = atomic_fetch_add(&server_generation, 1) + 1;

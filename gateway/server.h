@@ -20,6 +20,8 @@
 #include "http.h"
 #include "openai.h"
 #include "request_id.h"
+#include "balance.h"
+#include "router.h"
 #include "tls.h"
 
 /* A loaded configuration with everything derived from it (TLS contexts,
@@ -28,9 +30,20 @@
 struct runtime {
 	struct config *cfg;
 	struct tls_server **listener_tls; /* per listener; NULL if plain */
-	SSL_CTX **upstream_tls;           /* per upstream; NULL if http */
-	struct sockaddr_storage *upstream_addr;
-	socklen_t *upstream_addrlen;
+	/* Upstream instances, flattened: upstream u's instances are
+	 * inst_base[u] .. inst_base[u] + n_instances - 1. Addresses are
+	 * resolved here, at load, never on a loop. */
+	size_t *inst_base;
+	size_t n_inst;
+	SSL_CTX **inst_tls;               /* per instance; NULL if http */
+	struct sockaddr_storage *inst_addr;
+	socklen_t *inst_addrlen;
+	struct balance_pool *pools;       /* per upstream: load and breaker state */
+	/* per upstream: the models its GET /v1/models listed (discover.c);
+	 * NULL until the discovery thread publishes them */
+	_Atomic(struct discover_list *) *discovered;
+	uint64_t *health_next;            /* per instance: next active check (worker 0 only) */
+	unsigned char *health_busy;       /* per instance: a check is in flight */
 	struct policy_filter_set *policy; /* NULL: no policy packs configured */
 	struct audit_filter_rt *audit;    /* NULL: no "audit" section */
 	struct transparency_rt *transparency; /* AI Act Art. 50 marker, always set */
@@ -57,10 +70,11 @@ struct worker {
 	struct event *notify;
 	int draining;
 	struct conn *conns;
-	/* Upstream keep-alive pool, for pool_rt's upstreams. */
+	/* Upstream keep-alive pool, per instance of pool_rt. */
 	struct runtime *pool_rt;
 	struct upconn **idle;
 	int *n_idle;
+	uint64_t rnd;        /* xorshift state for the balancer's draws */
 };
 
 enum conn_phase {
@@ -78,6 +92,19 @@ struct exchange {
 	const struct openai_route_def *route;
 	const struct config_key *key;
 	int up_idx;
+	int inst;                /* instance index within upstream up_idx; -1: none */
+	int bal_held;            /* counted outstanding on inst */
+	int bal_reported;        /* the instance's verdict for this attempt is in */
+	int attempts;
+	uint64_t tried;          /* instances of up_idx that failed this request */
+	int data_class_hdr;      /* X-Hafen-Data-Class; -1: absent */
+	size_t n_cand, cand_pos; /* the router's ordered pools and where we are */
+	struct router_candidate cand[ROUTER_MAX_CANDIDATES];
+	char *target;            /* request target as the client sent it */
+	struct evbuffer *up_hdrs; /* the client's header fields that go upstream */
+	char *up_body;           /* the body as the current pool gets it */
+	size_t up_body_len;
+	const char *up_body_model; /* model name up_body carries; NULL: the client's */
 	char request_id[REQUEST_ID_MAX + 1];
 	int keep_alive;
 	int version_minor;
@@ -90,7 +117,7 @@ struct exchange {
 	json_t *json;
 	int stream;
 	struct upconn *uc;
-	struct evbuffer *up_req; /* the request as the upstream gets it; kept for one retry */
+	struct evbuffer *up_req; /* the request as the upstream gets it; kept for a retry */
 	int status;
 	int head_sent;           /* response head written to the client */
 	int chunked_out;         /* we write chunked coding to the client */
@@ -134,12 +161,41 @@ void server_add_body(struct evbuffer *out, struct evbuffer *body);
 /* Backpressure: is the client's output above the high watermark? */
 int server_client_full(struct conn *c);
 
+/* (Re)builds x->up_req for the instance picked (x->up_idx, x->inst):
+ * request line, Host and auth header of that instance, the model name of
+ * that pool. 0, or -1 when out of memory. */
+int server_build_request(struct conn *c);
+
 /* upstream.c */
 /* Sends x->up_req (head and, by reference, the body) to x->up_idx. */
 void upstream_start(struct conn *c);
 void upstream_cancel(struct conn *c);
 void upstream_resume(struct conn *c);
 void upstream_pool_flush(struct worker *w);
+/* A connecting bufferevent for instance inst of pool up (TLS with SNI and
+ * name checks when the instance is https); NULL when out of memory. */
+struct bufferevent *upstream_bev_new(struct event_base *base, struct runtime *rt, int up, int inst);
+/* An SSL for an https instance, with SNI and the certificate name check
+ * set; NULL for a plain instance or when out of memory. */
+SSL *upstream_ssl_new(struct runtime *rt, int up, int inst);
+
+/* discover.c: the models of pools with discover_models, fetched by a
+ * thread of its own (blocking I/O, never on a loop) after a runtime is
+ * built; published into rt->discovered. */
+struct discover_list {
+	char **ids;
+	size_t n;
+};
+int discover_start(struct runtime *rt);
+/* 1 / 0: the pool listed / did not list model; -1: nothing known yet. */
+int discover_serves(const struct runtime *rt, int up, const char *model);
+void discover_free(struct runtime *rt);
+
+/* health.c: active health checks, run on worker 0's loop. */
+int health_start(struct event_base *base);
+void health_stop(void);
+/* Appends per-instance breaker state to a /metrics answer. */
+void health_metrics(struct evbuffer *out);
 
 /* hafen.c drives these. */
 int server_init(struct runtime *rt, char *err, size_t errlen);

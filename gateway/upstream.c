@@ -9,6 +9,7 @@
  * client that leaves cancels the upstream request by closing it. */
 #include "gwconfig.h"
 #include "server.h"
+#include "killswitch.h"
 #include "log.h"
 #include "metrics.h"
 #include "sse.h"
@@ -43,7 +44,8 @@ enum upstream_timer {
 struct upconn {
 	struct worker *w;
 	struct runtime *rt;
-	int up_idx;
+	int up_idx;           /* the pool */
+	size_t g;             /* the instance, flattened (rt->inst_base) */
 	struct bufferevent *bev;
 	struct event *timer;
 	int timer_phase;
@@ -91,11 +93,11 @@ static void upstream_pool_remove(struct upconn *uc)
 	struct worker *w = uc->w;
 	if (w->pool_rt != uc->rt)
 		return;
-	struct upconn **pp = &w->idle[uc->up_idx];
+	struct upconn **pp = &w->idle[uc->g];
 	for (; *pp; pp = &(*pp)->next)
 		if (*pp == uc) {
 			*pp = uc->next;
-			w->n_idle[uc->up_idx]--;
+			w->n_idle[uc->g]--;
 			return;
 		}
 }
@@ -104,7 +106,7 @@ void upstream_pool_flush(struct worker *w)
 {
 	if (!w->pool_rt)
 		return;
-	for (size_t i = 0; i < w->pool_rt->cfg->n_upstreams; i++)
+	for (size_t i = 0; i < w->pool_rt->n_inst; i++)
 		while (w->idle[i]) {
 			struct upconn *uc = w->idle[i];
 			w->idle[i] = uc->next;
@@ -126,8 +128,8 @@ static int upstream_pool_adopt(struct worker *w, struct runtime *rt)
 	if (w->pool_rt && w->pool_rt->generation > rt->generation)
 		return -1;
 	upstream_pool_flush(w);
-	w->idle = calloc(rt->cfg->n_upstreams, sizeof *w->idle);
-	w->n_idle = calloc(rt->cfg->n_upstreams, sizeof *w->n_idle);
+	w->idle = calloc(rt->n_inst, sizeof *w->idle);
+	w->n_idle = calloc(rt->n_inst, sizeof *w->n_idle);
 	if (!w->idle || !w->n_idle) {
 		free(w->idle);
 		free(w->n_idle);
@@ -161,19 +163,22 @@ static void upstream_release(struct upconn *uc)
 	const struct config_upstream *u = &uc->rt->cfg->upstreams[uc->up_idx];
 	uc->owner = NULL;
 	evtimer_del(uc->timer);
+	/* A request not yet fully written (the upstream answered early) still
+	 * references the exchange's body: such a connection is not reused. */
 	if (!uc->resp.keep_alive || uc->body_mode == UPSTREAM_BODY_CLOSE ||
-	    evbuffer_get_length(bufferevent_get_input(uc->bev)) > 0 || w->draining ||
+	    evbuffer_get_length(bufferevent_get_input(uc->bev)) > 0 ||
+	    evbuffer_get_length(bufferevent_get_output(uc->bev)) > 0 || w->draining ||
 	    upstream_pool_adopt(w, uc->rt) < 0 || w->pool_rt != uc->rt ||
-	    w->n_idle[uc->up_idx] >= u->max_idle_connections) {
+	    w->n_idle[uc->g] >= u->max_idle_connections) {
 		upconn_free(uc);
 		return;
 	}
 	evbuffer_drain(uc->body, evbuffer_get_length(uc->body));
 	bufferevent_setcb(uc->bev, upstream_idle_read_cb, NULL, upstream_idle_event_cb, uc);
 	bufferevent_enable(uc->bev, EV_READ);
-	uc->next = w->idle[uc->up_idx];
-	w->idle[uc->up_idx] = uc;
-	w->n_idle[uc->up_idx]++;
+	uc->next = w->idle[uc->g];
+	w->idle[uc->g] = uc;
+	w->n_idle[uc->g]++;
 }
 
 static void upstream_arm(struct upconn *uc, int phase, long long ms)
@@ -183,18 +188,98 @@ static void upstream_arm(struct upconn *uc, int phase, long long ms)
 	evtimer_add(uc->timer, &tv);
 }
 
+static void upstream_send(struct conn *c, int allow_pool);
+
+/* The instance's share of the outcome: 1 served, 0 failed, -1 no verdict
+ * (the client left). Ends its outstanding count either way. */
+static void upstream_account(struct conn *c, int outcome)
+{
+	struct exchange *x = &c->x;
+	if (!x->bal_held)
+		return;
+	struct balance_pool *p = &c->rt->pools[x->up_idx];
+	x->bal_held = 0;
+	if (outcome < 0 || (outcome > 0 && x->bal_reported))
+		balance_cancel(p, x->inst);
+	else
+		balance_done(p, x->inst, outcome, server_now_us());
+}
+
+static uint64_t upstream_random(struct worker *w)
+{
+	/* xorshift64 (Marsaglia 2003): the balancer needs cheap, not secret. */
+	uint64_t v = w->rnd ? w->rnd : 0x9e3779b97f4a7c15ull ^ (server_now_us() + (uint64_t)w->id);
+	v ^= v << 13;
+	v ^= v >> 7;
+	v ^= v << 17;
+	w->rnd = v;
+	return v;
+}
+
+/* The next instance for this request: from the current pool (skipping
+ * the instances that failed it), else from the next pool in the router's
+ * order. The invariant is checked again here, at the last moment before
+ * a connection is chosen: nothing else may have changed x->up_idx. */
+static int upstream_pick(struct conn *c)
+{
+	struct exchange *x = &c->x;
+	const struct config *cfg = c->rt->cfg;
+	while (x->cand_pos < x->n_cand) {
+		int u = x->cand[x->cand_pos].upstream;
+		const struct config_upstream *up = &cfg->upstreams[u];
+		int i = -1;
+		if (!router_upstream_allowed(up, x->fx.data_class))
+			log_warnx("request %s: upstream %s is not allowed for this class; skipped", x->request_id, up->name);
+		else if (!killswitch_is_on(KILLSWITCH_KIND_UPSTREAM, up->name))
+			i = balance_pick(&c->rt->pools[u], server_now_us(), upstream_random(c->w), x->tried);
+		if (i >= 0) {
+			x->up_idx = u;
+			x->inst = i;
+			x->bal_held = 1;
+			x->bal_reported = 0;
+			x->attempts++;
+			x->fx.upstream = up->name;
+			x->fx.upstream_location = router_location_name(up->location);
+			return 0;
+		}
+		x->cand_pos++;
+		x->tried = 0;
+	}
+	return -1;
+}
+
+/* Another instance for a request that failed before a byte of the answer
+ * reached the client. Bounded by the pool's "retries". */
+static int upstream_retry(struct conn *c)
+{
+	struct exchange *x = &c->x;
+	if (x->head_sent || x->attempts > c->rt->cfg->upstreams[x->up_idx].retries)
+		return 0;
+	if (x->inst >= 0 && x->inst < 64)
+		x->tried |= 1ull << x->inst;
+	if (upstream_pick(c) < 0 || server_build_request(c) < 0)
+		return 0;
+	metrics_count_upstream_error(c->rt->cfg->upstreams[x->up_idx].name, METRICS_ERROR_RETRY);
+	upstream_send(c, 1);
+	return 1;
+}
+
 /* The exchange failed on the upstream side. Messages name the upstream,
- * never the request. */
-static void upstream_fail(struct conn *c, int status, int kind, const char *what)
+ * never the request. A failure before the answer started may move to
+ * another instance (retry). */
+static void upstream_fail(struct conn *c, int status, int kind, const char *what, int retry)
 {
 	struct exchange *x = &c->x;
 	const char *name = c->rt->cfg->upstreams[x->up_idx].name;
 	metrics_count_upstream_error(name, kind);
-	log_warnx("request %s: upstream %s: %s", x->request_id, name, what);
+	log_warnx("request %s: upstream %s instance %d: %s", x->request_id, name, x->inst, what);
 	if (x->uc) {
 		upconn_free(x->uc);
 		x->uc = NULL;
 	}
+	upstream_account(c, 0);
+	if (retry && upstream_retry(c))
+		return;
 	x->t_up_end = server_now_us();
 	if (x->head_sent) {
 		server_finish(c, 1); /* mid-stream: the client sees the cut */
@@ -214,15 +299,50 @@ static void upstream_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	switch (uc->timer_phase) {
 	case UPSTREAM_TIMER_CONNECT:
-		upstream_fail(c, 502, METRICS_ERROR_CONNECT, "connect timed out");
+		upstream_fail(c, 502, METRICS_ERROR_CONNECT, "connect timed out", 1);
 		break;
 	case UPSTREAM_TIMER_FIRST_BYTE:
-		upstream_fail(c, 504, METRICS_ERROR_TIMEOUT, "no response in time");
+		upstream_fail(c, 504, METRICS_ERROR_TIMEOUT, "no response in time", 1);
 		break;
 	default:
-		upstream_fail(c, 504, METRICS_ERROR_TIMEOUT, "response not complete in time");
+		upstream_fail(c, 504, METRICS_ERROR_TIMEOUT, "response not complete in time", 0);
 		break;
 	}
+}
+
+SSL *upstream_ssl_new(struct runtime *rt, int up, int inst)
+{
+	const struct config_instance *in = &rt->cfg->upstreams[up].instances[inst];
+	size_t g = rt->inst_base[up] + (size_t)inst;
+	SSL *ssl = rt->inst_tls[g] ? SSL_new(rt->inst_tls[g]) : NULL;
+	if (!ssl)
+		return NULL;
+	const char *sni = in->server_name ? in->server_name : in->host;
+	unsigned char ip[16];
+	int is_ip = inet_pton(AF_INET, sni, ip) == 1 || inet_pton(AF_INET6, sni, ip) == 1;
+	if (!is_ip)
+		SSL_set_tlsext_host_name(ssl, sni);
+	/* Verify the certificate names the host we meant to reach. */
+	if (is_ip)
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), sni);
+	else
+		SSL_set1_host(ssl, sni);
+	return ssl;
+}
+
+struct bufferevent *upstream_bev_new(struct event_base *base, struct runtime *rt, int up, int inst)
+{
+	size_t g = rt->inst_base[up] + (size_t)inst;
+	if (!rt->inst_tls[g])
+		return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	SSL *ssl = upstream_ssl_new(rt, up, inst);
+	if (!ssl)
+		return NULL;
+	struct bufferevent *bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (!bev)
+		SSL_free(ssl);
+	return bev;
 }
 
 static struct upconn *upstream_connect(struct conn *c)
@@ -231,43 +351,25 @@ static struct upconn *upstream_connect(struct conn *c)
 	struct runtime *rt = c->rt;
 	int idx = c->x.up_idx;
 	const struct config_upstream *u = &rt->cfg->upstreams[idx];
+	size_t g = rt->inst_base[idx] + (size_t)c->x.inst;
 	struct upconn *uc = calloc(1, sizeof *uc);
 	if (!uc)
 		return NULL;
 	uc->w = w;
 	uc->rt = runtime_ref(rt);
 	uc->up_idx = idx;
+	uc->g = g;
 	uc->timer = evtimer_new(w->base, upstream_timer_cb, uc);
 	uc->body = evbuffer_new();
-	if (rt->upstream_tls[idx]) {
-		SSL *ssl = SSL_new(rt->upstream_tls[idx]);
-		const char *sni = u->server_name ? u->server_name : u->host;
-		unsigned char ip[16];
-		int is_ip = inet_pton(AF_INET, sni, ip) == 1 || inet_pton(AF_INET6, sni, ip) == 1;
-		if (ssl) {
-			if (!is_ip)
-				SSL_set_tlsext_host_name(ssl, sni);
-			/* Verify the certificate names the host we meant to reach. */
-			if (is_ip)
-				X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), sni);
-			else
-				SSL_set1_host(ssl, sni);
-			uc->bev = bufferevent_openssl_socket_new(w->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-			    BEV_OPT_CLOSE_ON_FREE);
-			if (!uc->bev)
-				SSL_free(ssl);
-		}
-	} else {
-		uc->bev = bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	}
+	uc->bev = upstream_bev_new(w->base, rt, idx, c->x.inst);
 	if (!uc->bev || !uc->timer || !uc->body) {
 		upconn_free(uc);
 		return NULL;
 	}
 	uc->owner = c;
 	bufferevent_setcb(uc->bev, upstream_read_cb, NULL, upstream_event_cb, uc);
-	if (bufferevent_socket_connect(uc->bev, (struct sockaddr *)&rt->upstream_addr[idx],
-	    (int)rt->upstream_addrlen[idx]) < 0) {
+	if (bufferevent_socket_connect(uc->bev, (struct sockaddr *)&rt->inst_addr[g],
+	    (int)rt->inst_addrlen[g]) < 0) {
 		upconn_free(uc);
 		return NULL;
 	}
@@ -284,11 +386,12 @@ static void upstream_send(struct conn *c, int allow_pool)
 	struct exchange *x = &c->x;
 	struct worker *w = c->w;
 	const struct config_upstream *u = &c->rt->cfg->upstreams[x->up_idx];
+	size_t g = c->rt->inst_base[x->up_idx] + (size_t)x->inst;
 	struct upconn *uc = NULL;
-	if (allow_pool && w->pool_rt == c->rt && w->idle[x->up_idx]) {
-		uc = w->idle[x->up_idx];
-		w->idle[x->up_idx] = uc->next;
-		w->n_idle[x->up_idx]--;
+	if (allow_pool && w->pool_rt == c->rt && w->idle[g]) {
+		uc = w->idle[g];
+		w->idle[g] = uc->next;
+		w->n_idle[g]--;
 		uc->next = NULL;
 		uc->owner = c;
 		uc->reused = 1;
@@ -298,7 +401,7 @@ static void upstream_send(struct conn *c, int allow_pool)
 	} else {
 		uc = upstream_connect(c);
 		if (!uc) {
-			upstream_fail(c, 502, METRICS_ERROR_CONNECT, "cannot connect");
+			upstream_fail(c, 502, METRICS_ERROR_CONNECT, "cannot connect", 1);
 			return;
 		}
 	}
@@ -310,7 +413,7 @@ static void upstream_send(struct conn *c, int allow_pool)
 	 * On a pooled plain connection it is written at once: the socket is
 	 * almost always writable, and this saves two epoll_ctl calls. */
 	struct evbuffer *out = bufferevent_get_output(uc->bev);
-	if (uc->reused && !c->rt->upstream_tls[x->up_idx]) {
+	if (uc->reused && !c->rt->inst_tls[g]) {
 		struct evbuffer *tmp = evbuffer_new();
 		if (tmp && evbuffer_add_buffer_reference(tmp, x->up_req) == 0) {
 			evbuffer_write(tmp, bufferevent_getfd(uc->bev));
@@ -330,12 +433,24 @@ static void upstream_send(struct conn *c, int allow_pool)
 
 void upstream_start(struct conn *c)
 {
-	c->x.t_up_start = server_now_us();
-	if (upstream_pool_adopt(c->w, c->rt) < 0 && c->w->pool_rt != c->rt) {
-		/* An older runtime than the pool's: no pooling for this one. */
-		upstream_send(c, 0);
+	struct exchange *x = &c->x;
+	x->t_up_start = server_now_us();
+	if (upstream_pick(c) < 0) {
+		/* Every instance went down (or was switched off) since routing. */
+		x->fx.error_type = "no_healthy_upstream";
+		server_send_error(c, 503, NULL, "no_healthy_upstream", "no eligible upstream instance is available");
+		server_finish(c, 0);
 		return;
 	}
+	if (server_build_request(c) < 0) {
+		upstream_account(c, -1);
+		server_send_error(c, 500, NULL, NULL, "out of memory");
+		server_finish(c, 0);
+		return;
+	}
+	/* An older runtime than the pool's gets no pooling (upstream_send
+	 * checks that the pool is this runtime's). */
+	upstream_pool_adopt(c->w, c->rt);
 	upstream_send(c, 1);
 }
 
@@ -345,6 +460,7 @@ void upstream_cancel(struct conn *c)
 		upconn_free(c->x.uc);
 		c->x.uc = NULL;
 	}
+	upstream_account(c, -1);
 }
 
 /* Relays whole SSE events out of uc->body. */
@@ -398,10 +514,11 @@ static void upstream_complete(struct conn *c, struct upconn *uc)
 {
 	struct exchange *x = &c->x;
 	x->t_up_end = server_now_us();
+	upstream_account(c, 1);
 	metrics_count_upstream((double)(x->t_up_end - x->t_up_start) / 1e6);
 	if (uc->stream) {
 		if (upstream_relay_events(c, uc, 1) < 0) {
-			upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid event stream");
+			upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid event stream", 0);
 			return;
 		}
 		if (x->chunked_out)
@@ -414,7 +531,7 @@ static void upstream_complete(struct conn *c, struct upconn *uc)
 			json_error_t je;
 			json_t *j = json_loadb((const char *)evbuffer_pullup(uc->body, -1), blen, 0, &je);
 			if (!j) {
-				upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid JSON in the response");
+				upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid JSON in the response", 0);
 				return;
 			}
 			json_decref(j);
@@ -501,7 +618,7 @@ static void upstream_read_cb(struct bufferevent *bev, void *arg)
 		if (rc == HTTP_PARSE_AGAIN)
 			return;
 		if (rc == HTTP_PARSE_ERROR) {
-			upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid response");
+			upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid response", 0);
 			return;
 		}
 		if (uc->resp.status < 200) {
@@ -531,24 +648,37 @@ static void upstream_read_cb(struct bufferevent *bev, void *arg)
 		}
 		if (c->req.method == HTTP_METHOD_HEAD)
 			uc->remaining = 0;
+		if ((uc->resp.status == 502 || uc->resp.status == 503) && !x->head_sent &&
+		    x->attempts <= c->rt->cfg->upstreams[x->up_idx].retries) {
+			char what[48];
+			snprintf(what, sizeof what, "answered %d", uc->resp.status);
+			upstream_fail(c, uc->resp.status, METRICS_ERROR_STATUS, what, 1);
+			return;
+		}
+		/* An answer that is not 502/503: the instance works. */
+		if (x->bal_held && !x->bal_reported) {
+			balance_report(&c->rt->pools[x->up_idx], x->inst, uc->resp.status != 502 && uc->resp.status != 503,
+			    server_now_us());
+			x->bal_reported = 1;
+		}
 		uc->stream = uc->resp.event_stream && uc->resp.status >= 200 && uc->resp.status < 300;
 		evbuffer_drain(in, uc->resp.head_len);
 		uc->head_done = 1;
 		if (uc->stream)
 			server_send_head(c, uc->resp.status, "text/event-stream", -1);
 		if (uc->body_mode == UPSTREAM_BODY_LENGTH && uc->remaining > UPSTREAM_MAX_BODY && !uc->stream) {
-			upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "response too large");
+			upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "response too large", 0);
 			return;
 		}
 	}
 	int done = upstream_take_body(uc, in);
 	if (done < 0) {
-		upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid response body");
+		upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid response body", 0);
 		return;
 	}
 	if (uc->stream) {
 		if (upstream_relay_events(c, uc, 0) < 0) {
-			upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid event stream");
+			upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid event stream", 0);
 			return;
 		}
 		server_push(c);
@@ -558,7 +688,7 @@ static void upstream_read_cb(struct bufferevent *bev, void *arg)
 			bufferevent_disable(uc->bev, EV_READ);
 		}
 	} else if (evbuffer_get_length(uc->body) > UPSTREAM_MAX_BODY) {
-		upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "response too large");
+		upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "response too large", 0);
 		return;
 	}
 	if (done)
@@ -605,7 +735,8 @@ static void upstream_event_cb(struct bufferevent *bev, short what, void *arg)
 			upstream_send(c, 0);
 			return;
 		}
-		upstream_fail(c, 502, METRICS_ERROR_CLOSED, "closed the connection before the response was complete");
+		upstream_fail(c, 502, METRICS_ERROR_CLOSED, "closed the connection before the response was complete",
+		    !uc->got_bytes || !uc->head_done);
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
@@ -618,6 +749,6 @@ static void upstream_event_cb(struct bufferevent *bev, short what, void *arg)
 		unsigned long e = bufferevent_get_openssl_error(bev);
 		upstream_fail(c, 502, uc->got_bytes ? METRICS_ERROR_CLOSED : METRICS_ERROR_CONNECT,
 		    e ? "TLS handshake or certificate verification failed" :
-		    uc->got_bytes ? "connection error" : "unreachable");
+		    uc->got_bytes ? "connection error" : "unreachable", !uc->got_bytes);
 	}
 }
