@@ -172,6 +172,15 @@ static int policy_filter_on_request(struct filter_exchange *x, void **state)
 	const struct policy_decision *d = policy_request_decision(st->req);
 	x->data_class = (int)d->data_class;
 	policy_filter_note(x, st->req, d);
+	/* Only redact and pseudonymize change text; without either the body
+	 * is forwarded as the client sent it (server.c, no re-serialization). */
+	const struct policy_finding *f;
+	const struct policy_verdict *v;
+	const size_t *field_of;
+	size_t nf = policy_request_findings(st->req, &f, &v, &field_of);
+	for (size_t i = 0; i < nf; i++)
+		if (v[i].action == POLICY_ACTION_REDACT || v[i].action == POLICY_ACTION_PSEUDONYMIZE)
+			x->body_rewritten = 1;
 	if (d->action == POLICY_ACTION_BLOCK) {
 		const char *rule = d->block_rule >= 0 ? policy_set_rule_id(x->policy->set, (size_t)d->block_rule) : NULL;
 		const char *ent = policy_set_entity_name(x->policy->set, d->block_entity);
@@ -202,6 +211,12 @@ static int policy_filter_on_body(struct filter_exchange *x, void **state, struct
 	}
 	if ((int)gs.data_class > x->data_class)
 		x->data_class = (int)gs.data_class;
+	if (gs.n_changed == 0) {
+		/* nothing restored or redacted: the upstream's bytes go out as
+		 * they came, not serialized again */
+		json_decref(j);
+		return 0;
+	}
 	char *s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (!s)
@@ -371,6 +386,7 @@ static int policy_filter_on_event(struct filter_exchange *x, void **state, const
 	}
 	size_t i;
 	json_t *ch;
+	int changed = 0; /* some choice's text differs from what came in */
 	json_array_foreach(choices, i, ch) {
 		json_t *idx = json_object_get(ch, "index");
 		json_int_t ci = json_is_integer(idx) ? json_integer_value(idx) : (json_int_t)i;
@@ -391,12 +407,23 @@ static int policy_filter_on_event(struct filter_exchange *x, void **state, const
 			json_decref(j);
 			return -1;
 		}
-		if (json_is_string(field))
+		if (json_is_string(field)) {
+			if (st->len == n && (n == 0 || memcmp(st->buf, in, n) == 0))
+				continue;
 			json_string_setn(field, st->buf ? st->buf : "", st->len);
-		else if (st->len && json_is_object(delta))
+		} else if (st->len && json_is_object(delta))
 			json_object_set_new(delta, "content", json_stringn(st->buf, st->len));
 		else if (st->len)
 			json_object_set_new(ch, "text", json_stringn(st->buf, st->len));
+		else
+			continue;
+		changed = 1;
+	}
+	if (!changed) {
+		/* guard and restorer let every text through as it came (the
+		 * usual case): relay the upstream's event, not a re-serialization */
+		json_decref(j);
+		return evbuffer_add(out, raw, raw_len);
 	}
 	int rc = policy_filter_emit(ev, j, out);
 	json_decref(j);

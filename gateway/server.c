@@ -555,12 +555,12 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 		return;
 	}
 	x->stream = json_is_true(json_object_get(x->json, "stream"));
-	/* Only the policy filter rewrites the body (filter.h); without a
-	 * policy the parsed JSON is what the client sent, so its bytes go
-	 * upstream as they came instead of being serialized again. They are
-	 * what was validated: jansson refused duplicate keys, bad UTF-8, NUL
-	 * escapes and trailing data above. */
-	char *s = x->fx.policy ? json_dumps(x->json, JSON_COMPACT) : openai_json_copy_string(body, len);
+	/* Only the policy filter rewrites the body (filter.h) and says so in
+	 * body_rewritten; otherwise the parsed JSON is what the client sent,
+	 * so its bytes go upstream as they came instead of being serialized
+	 * again. They are what was validated: jansson refused duplicate keys,
+	 * bad UTF-8, NUL escapes and trailing data above. */
+	char *s = x->fx.body_rewritten ? json_dumps(x->json, JSON_COMPACT) : openai_json_copy_string(body, len);
 	json_decref(x->json);
 	x->json = NULL;
 	x->fx.body = NULL;
