@@ -30,14 +30,19 @@
  * cache: states with many children (the root, common first letters) keep a
  * dense row over the byte classes; all others (most have one child, the
  * rest of a name) a short list of (class, child) pairs. A child value is a
- * state number, 0 = none, with AC_HAS_OUTPUT set when words end there. */
+ * state number, 0 = none, with AC_HAS_OUTPUT set when words end there.
+ *
+ * Each state is one 64-bit header, so a step costs one dependent load
+ * before the next state is known: bits 0-7 the number of children (or
+ * AC_DENSE), bits 32-63 the row or list start; a state with exactly one
+ * child (most of them: the tails of names and stems) holds that child
+ * inline instead, its class in bits 8-15 and its value in bits 32-63. */
 #define AC_DENSE_MIN 8         /* children from which a state gets a row */
 #define AC_DENSE 0xffu
 
 struct ac {
 	uint32_t *dense;       /* rows of ncls children */
-	uint32_t *off;         /* per state: row start in dense, or list start */
-	uint8_t *nkids;        /* per state: list length, or AC_DENSE */
+	uint64_t *hdr;         /* per state, see above */
 	uint8_t *kid_cls;      /* lists: class of each child */
 	uint32_t *kid;         /* lists: the child */
 	uint32_t ncls;
@@ -109,8 +114,11 @@ static inline int ac_candidate_inner(const struct ac *a, unsigned char c0, unsig
 
 static inline uint32_t ac_child(const struct ac *a, uint32_t st, unsigned char c)
 {
-	uint32_t k = AC_STATE(st), o = a->off[k];
-	unsigned n = a->nkids[k], cl = a->cls[c];
+	uint64_t h = a->hdr[AC_STATE(st)];
+	unsigned n = (unsigned)(h & 0xff), cl = a->cls[c];
+	uint32_t o = (uint32_t)(h >> 32);
+	if (n == 1)
+		return ((h >> 8) & 0xff) == cl ? o : 0;
 	if (n == AC_DENSE)
 		return a->dense[o + cl];
 	for (unsigned i = 0; i < n; i++)
