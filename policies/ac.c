@@ -136,8 +136,9 @@ struct ac *ac_new(const char *const *words, const size_t *lens,
 			bm[h >> 3] |= (uint8_t)(1u << (h & 7));
 		}
 	}
-	for (size_t b = 0; b < sizeof(a->bi_w); b++) {
+	for (size_t b = 0; b < sizeof(a->bi_w); b++)
 		a->bi_w[b] = a->bi_any[b] | a->bi_ws[b];
+	for (size_t b = 0; b < sizeof(a->t3_w); b++) {
 		a->t3_w[b] = a->t3_any[b] | a->t3_ws[b];
 		a->q4_w[b] = a->q4_any[b] | a->q4_ws[b];
 	}

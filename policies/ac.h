@@ -38,6 +38,12 @@
  * child (most of them: the tails of names and stems) holds that child
  * inline instead, its class in bits 8-15 and its value in bits 32-63. */
 #define AC_DENSE_MIN 8         /* children from which a state gets a row */
+/* The 3- and 4-byte filter maps are 32 Kbit each (hash >> 17): half the
+ * bits of an exact 64 Kbit bigram map, so that the three maps read at a
+ * word start stay in L1 next to the trie (cachegrind on bench/policy:
+ * D1 misses -19 % for +0.4 % instructions from the extra false positives). */
+#define AC_HASH_SHIFT 17
+#define AC_HASH_BYTES (1u << (32 - AC_HASH_SHIFT - 3))
 #define AC_DENSE 0xffu
 
 struct ac {
@@ -53,13 +59,13 @@ struct ac {
 	uint8_t fold[256];     /* ASCII lower case */
 	uint8_t bi_any[8192];  /* keywords of 1-2 bytes, any position */
 	uint8_t bi_ws[8192];   /* ... word starts only */
-	uint8_t t3_any[8192];  /* keywords of 3 bytes (hash of all three) */
-	uint8_t t3_ws[8192];
-	uint8_t q4_any[8192];  /* keywords of 4+ bytes (hash of the first four) */
-	uint8_t q4_ws[8192];
+	uint8_t t3_any[AC_HASH_BYTES];  /* keywords of 3 bytes (hash of all three) */
+	uint8_t t3_ws[AC_HASH_BYTES];
+	uint8_t q4_any[AC_HASH_BYTES];  /* keywords of 4+ bytes (hash of the first four) */
+	uint8_t q4_ws[AC_HASH_BYTES];
 	uint8_t bi_w[8192];    /* at word starts: bi_any | bi_ws, one load */
-	uint8_t t3_w[8192];    /* t3_any | t3_ws */
-	uint8_t q4_w[8192];    /* q4_any | q4_ws */
+	uint8_t t3_w[AC_HASH_BYTES];    /* t3_any | t3_ws */
+	uint8_t q4_w[AC_HASH_BYTES];    /* q4_any | q4_ws */
 	uint8_t inner_first[256]; /* bytes that start a keyword allowed in a word */
 	uint8_t bi_inner[8192]; /* first-two-byte bits of every keyword that may
 				 * start inside a word (the only check there) */
@@ -67,12 +73,12 @@ struct ac {
 
 static inline unsigned ac_hash3(unsigned f0, unsigned f1, unsigned f2)
 {
-	return ((f0 << 16 | f1 << 8 | f2) * 0x9E3779B1u) >> 16;
+	return ((f0 << 16 | f1 << 8 | f2) * 0x9E3779B1u) >> AC_HASH_SHIFT;
 }
 
 static inline unsigned ac_hash4(unsigned f0, unsigned f1, unsigned f2, unsigned f3)
 {
-	return ((f0 << 24 | f1 << 16 | f2 << 8 | f3) * 0x85EBCA6Bu) >> 16;
+	return ((f0 << 24 | f1 << 16 | f2 << 8 | f3) * 0x85EBCA6Bu) >> AC_HASH_SHIFT;
 }
 
 static inline int ac_bit(const uint8_t *bm, unsigned i)
