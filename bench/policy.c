@@ -3,7 +3,8 @@
  * measured in the same run: a memchr pass and a strlen pass over the same
  * buffer (the memory-speed bound of touching every byte once).
  *
- * Usage: bench/policy [MB] [runs]   (defaults: 8 MB, 7 runs; medians) */
+ * Usage: bench/policy [MB] [runs] [scalar]   (defaults: 8 MB, 7 runs;
+ * medians; "scalar": the portable position filter instead of AVX2) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,11 +85,12 @@ int main(int argc, char **argv)
 	size_t len = mb << 20, findings = 0;
 
 	if (mb == 0 || runs < 1 || runs > 32) {
-		fprintf(stderr, "usage: %s [MB] [runs<=32]\n", argv[0]);
+		fprintf(stderr, "usage: %s [MB] [runs<=32] [scalar]\n", argv[0]);
 		return 2;
 	}
 	char *buf = malloc(len + 1);
-	struct policy_scanner *sc = policy_scanner_new(NULL, 0, err, sizeof(err));
+	unsigned flags = argc > 3 && strcmp(argv[3], "scalar") == 0 ? POLICY_SCANNER_FLAG_NO_SIMD : 0;
+	struct policy_scanner *sc = policy_scanner_new_flags(NULL, 0, flags, err, sizeof(err));
 	if (!buf || !sc) {
 		fprintf(stderr, "setup: %s\n", sc ? "out of memory" : err);
 		return 1;

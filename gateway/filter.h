@@ -65,6 +65,7 @@ struct filter_exchange {
 	const char *upstream;         /* name */
 	const char *upstream_location; /* "on_prem", "eu", "third_country" (router.c) */
 	json_t *body;                 /* on_request: the parsed body */
+	int body_rewritten;           /* on_request: a filter changed body (else the client's bytes go upstream) */
 	int stream;
 	int status;                   /* on_done: final status; on refuse: status to send */
 	const char *error_type;       /* on refuse */

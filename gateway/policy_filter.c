@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "gwconfig.h"
+#include "json_span.h"
 #include "openai.h"
 #include "policies/aiact.h"
 #include "policies/policy.h"
@@ -173,6 +174,15 @@ static int policy_filter_on_request(struct filter_exchange *x, void **state)
 	const struct policy_decision *d = policy_request_decision(st->req);
 	x->data_class = (int)d->data_class;
 	policy_filter_note(x, st->req, d);
+	/* Only redact and pseudonymize change text; without either the body
+	 * is forwarded as the client sent it (server.c, no re-serialization). */
+	const struct policy_finding *f;
+	const struct policy_verdict *v;
+	const size_t *field_of;
+	size_t nf = policy_request_findings(st->req, &f, &v, &field_of);
+	for (size_t i = 0; i < nf; i++)
+		if (v[i].action == POLICY_ACTION_REDACT || v[i].action == POLICY_ACTION_PSEUDONYMIZE)
+			x->body_rewritten = 1;
 	if (d->action == POLICY_ACTION_BLOCK) {
 		const char *rule = d->block_rule >= 0 ? policy_set_rule_id(x->policy->set, (size_t)d->block_rule) : NULL;
 		const char *ent = policy_set_entity_name(x->policy->set, d->block_entity);
@@ -209,6 +219,12 @@ static int policy_filter_on_body(struct filter_exchange *x, void **state, struct
 	}
 	if ((int)gs.data_class > x->data_class)
 		x->data_class = (int)gs.data_class;
+	if (gs.n_changed == 0) {
+		/* nothing restored or redacted: the upstream's bytes go out as
+		 * they came, not serialized again */
+		json_decref(j);
+		return 0;
+	}
 	char *s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (!s)
@@ -297,6 +313,36 @@ static int policy_filter_emit(const struct sse_event *ev, json_t *j, struct evbu
 	return rc ? -1 : 0;
 }
 
+/* One string of the event changed (the usual case while the guard holds
+ * back each event's last word): put its new JSON form into the upstream's
+ * data bytes instead of serializing the whole event again. 0; 1 when the
+ * span cannot be found exactly (json_span.h) or the data spans several
+ * lines, nothing written: the caller serializes the tree; -1 on error. */
+static int policy_filter_emit_splice(const struct sse_event *ev, json_t *field,
+    const struct json_span_step *path, size_t npath, struct evbuffer *out)
+{
+	size_t a, b;
+	if (memchr(ev->data, '\n', ev->data_len) || memchr(ev->data, '\r', ev->data_len) ||
+	    json_span_find(ev->data, ev->data_len, path, npath, &a, &b) < 0 || ev->data[a] != '"')
+		return 1;
+	char *s = json_dumps(field, JSON_ENCODE_ANY);
+	if (!s)
+		return -1;
+	int rc = 0;
+	if (ev->type)
+		rc |= evbuffer_add_printf(out, "event: %.*s\n", (int)ev->type_len, ev->type) < 0;
+	if (ev->id)
+		rc |= evbuffer_add_printf(out, "id: %.*s\n", (int)ev->id_len, ev->id) < 0;
+	rc |= evbuffer_add(out, "data: ", 6);
+	rc |= evbuffer_add(out, ev->data, a);
+	rc |= evbuffer_add(out, s, strlen(s));
+	rc |= evbuffer_add(out, ev->data + b, ev->data_len - b);
+	rc |= evbuffer_add(out, "\n\n", 2);
+	openai_json_free_string(s);
+	/* a failed add leaves a partial event in out: the stream is cut */
+	return rc ? -1 : 0;
+}
+
 /* End of stream: what the guards and restorers still hold goes out in one
  * last chunk per choice, shaped like the upstream's chunks. */
 static int policy_filter_flush(struct policy_filter_state *st, struct evbuffer *out)
@@ -378,6 +424,10 @@ static int policy_filter_on_event(struct filter_exchange *x, void **state, const
 	}
 	size_t i;
 	json_t *ch;
+	int changed = 0; /* choices whose text differs from what came in */
+	json_t *set_field = NULL; /* the last one, when its string was replaced */
+	struct json_span_step path[4];
+	size_t npath = 0;
 	json_array_foreach(choices, i, ch) {
 		json_t *idx = json_object_get(ch, "index");
 		json_int_t ci = json_is_integer(idx) ? json_integer_value(idx) : (json_int_t)i;
@@ -398,14 +448,39 @@ static int policy_filter_on_event(struct filter_exchange *x, void **state, const
 			json_decref(j);
 			return -1;
 		}
-		if (json_is_string(field))
+		if (json_is_string(field)) {
+			if (st->len == n && (n == 0 || memcmp(st->buf, in, n) == 0))
+				continue;
 			json_string_setn(field, st->buf ? st->buf : "", st->len);
-		else if (st->len && json_is_object(delta))
+			set_field = field;
+			path[0] = (struct json_span_step){"choices", 0};
+			path[1] = (struct json_span_step){NULL, i};
+			path[2] = (struct json_span_step){json_is_object(delta) ? "delta" : "text", 0};
+			path[3] = (struct json_span_step){"content", 0};
+			npath = json_is_object(delta) ? 4 : 3;
+		} else if (st->len && json_is_object(delta)) {
 			json_object_set_new(delta, "content", json_stringn(st->buf, st->len));
-		else if (st->len)
+			set_field = NULL;
+		} else if (st->len) {
 			json_object_set_new(ch, "text", json_stringn(st->buf, st->len));
+			set_field = NULL;
+		} else {
+			continue;
+		}
+		changed++;
 	}
-	int rc = policy_filter_emit(ev, j, out);
+	if (!changed) {
+		/* guard and restorer let every text through as it came (the
+		 * usual case when nothing is held back): relay the upstream's
+		 * event, not a re-serialization */
+		json_decref(j);
+		return evbuffer_add(out, raw, raw_len);
+	}
+	int rc = 1;
+	if (changed == 1 && set_field)
+		rc = policy_filter_emit_splice(ev, set_field, path, npath, out);
+	if (rc == 1)
+		rc = policy_filter_emit(ev, j, out);
 	json_decref(j);
 	return rc;
 }

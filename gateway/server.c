@@ -794,13 +794,13 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 		server_finish(c, 0);
 		return;
 	}
-	/* Only the policy filter rewrites the body (filter.h); without a
-	 * policy the parsed JSON is what the client sent, so its bytes go
-	 * upstream as they came instead of being serialized again. They are
-	 * what was validated: jansson refused duplicate keys, bad UTF-8, NUL
-	 * escapes and trailing data above. The parsed body stays for a pool
-	 * that gets another model name. */
-	char *s = x->fx.policy ? json_dumps(x->json, JSON_COMPACT) : openai_json_copy_string(body, len);
+	/* Only the policy filter rewrites the body (filter.h) and says so in
+	 * body_rewritten; otherwise the parsed JSON is what the client sent,
+	 * so its bytes go upstream as they came instead of being serialized
+	 * again. They are what was validated: jansson refused duplicate keys,
+	 * bad UTF-8, NUL escapes and trailing data above. The parsed body
+	 * stays for a pool that gets another model name. */
+	char *s = x->fx.body_rewritten ? json_dumps(x->json, JSON_COMPACT) : openai_json_copy_string(body, len);
 	x->fx.body = NULL;
 	if (!s) {
 		conn_fail(c, 500, NULL, "cannot serialize the request", 0);

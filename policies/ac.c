@@ -16,8 +16,7 @@ void ac_free(struct ac *a)
 	if (!a)
 		return;
 	free(a->dense);
-	free(a->off);
-	free(a->nkids);
+	free(a->hdr);
 	free(a->kid_cls);
 	free(a->kid);
 	free(a->out_off);
@@ -31,25 +30,31 @@ static void ac_set_bigram(uint8_t *bm, unsigned c0, unsigned c1)
 	bm[idx >> 3] |= (uint8_t)(1u << (idx & 7));
 }
 
-/* Dense build table -> dense rows for busy states, lists for the rest. */
+/* Dense build table -> dense rows for busy states, lists for the rest,
+ * one-child states inline in their header (ac.h). */
 static int ac_compact(struct ac *a, const uint32_t *go, size_t nst)
 {
 	size_t ndense = 0, nlist = 0, ncls = a->ncls;
 
-	a->off = calloc(nst, sizeof(*a->off));
-	a->nkids = calloc(nst, sizeof(*a->nkids));
-	if (!a->off || !a->nkids)
+	a->hdr = calloc(nst, sizeof(*a->hdr));
+	if (!a->hdr)
 		return -1;
 	for (size_t k = 0; k < nst; k++) {
 		unsigned n = 0;
+		uint32_t only = 0;
+		size_t only_cls = 0;
 		for (size_t c = 0; c < ncls; c++)
-			n += go[k * ncls + c] != 0;
+			if (go[k * ncls + c]) {
+				n++;
+				only = go[k * ncls + c];
+				only_cls = c;
+			}
 		if (n >= AC_DENSE_MIN || k == 0) {
-			a->nkids[k] = AC_DENSE;
-			a->off[k] = (uint32_t)(ndense++ * ncls);
+			a->hdr[k] = (uint64_t)(ndense++ * ncls) << 32 | AC_DENSE;
+		} else if (n == 1) {
+			a->hdr[k] = (uint64_t)only << 32 | (uint64_t)only_cls << 8 | 1;
 		} else {
-			a->nkids[k] = (uint8_t)n;
-			a->off[k] = (uint32_t)nlist;
+			a->hdr[k] = (uint64_t)nlist << 32 | n;
 			nlist += n;
 		}
 	}
@@ -59,10 +64,13 @@ static int ac_compact(struct ac *a, const uint32_t *go, size_t nst)
 	if (!a->dense || !a->kid_cls || !a->kid)
 		return -1;
 	for (size_t k = 0; k < nst; k++) {
-		size_t o = a->off[k], q = 0;
+		unsigned n = (unsigned)(a->hdr[k] & 0xff);
+		size_t o = (size_t)(a->hdr[k] >> 32), q = 0;
+		if (n == 1)
+			continue;
 		for (size_t c = 0; c < ncls; c++) {
 			uint32_t v = go[k * ncls + c];
-			if (a->nkids[k] == AC_DENSE) {
+			if (n == AC_DENSE) {
 				a->dense[o + c] = v;
 			} else if (v) {
 				a->kid_cls[o + q] = (uint8_t)c;
@@ -128,8 +136,9 @@ struct ac *ac_new(const char *const *words, const size_t *lens,
 			bm[h >> 3] |= (uint8_t)(1u << (h & 7));
 		}
 	}
-	for (size_t b = 0; b < sizeof(a->bi_w); b++) {
+	for (size_t b = 0; b < sizeof(a->bi_w); b++)
 		a->bi_w[b] = a->bi_any[b] | a->bi_ws[b];
+	for (size_t b = 0; b < sizeof(a->t3_w); b++) {
 		a->t3_w[b] = a->t3_any[b] | a->t3_ws[b];
 		a->q4_w[b] = a->q4_any[b] | a->q4_ws[b];
 	}

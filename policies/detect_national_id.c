@@ -95,13 +95,19 @@ static int detect_national_match_digits(const struct scan_input *in,
 				break;
 			if (total + gl > r->ndigits)
 				break;
-			/* groups are short: a byte loop beats a memcpy call here */
-			for (size_t q = 0; q < gl; q++)
-				d[total + q] = in->text[g[j].start + q];
-			shape[j - i] = (char)('0' + gl);
 			total += gl;
 			if (total != r->ndigits)
 				continue;
+			/* groups i..j hold exactly ndigits: only now copy them
+			 * (most runs never get here); groups are short, a byte
+			 * loop beats a memcpy call */
+			for (size_t k = i, o = 0; k <= j; k++) {
+				size_t kl = g[k].end - g[k].start;
+				for (size_t q = 0; q < kl; q++)
+					d[o + q] = in->text[g[k].start + q];
+				o += kl;
+				shape[k - i] = (char)('0' + kl);
+			}
 			shape[j - i + 1] = 0;
 			size_t a = g[i].start, b = g[j].end;
 			/* not part of a longer number, word or dotted chain */

@@ -489,11 +489,16 @@ int policy_request_restore_answer(struct policy_request *r, json_t *answer, poli
 		    restore_stream_finish(rs, &o, &on) < 0 ||
 		    policy_text_append(&text, &text_len, &text_cap, o, on) < 0)
 			goto nomem;
-		if (json_string_setn(fields[fi], text ? text : "", text_len) < 0) {
+		/* most answers come back unchanged: then the field (and the
+		 * caller's copy of the bytes) stays as it is */
+		int changed = text_len != json_string_length(fields[fi]) ||
+			      (text_len && memcmp(text, json_string_value(fields[fi]), text_len) != 0);
+		if (changed && json_string_setn(fields[fi], text ? text : "", text_len) < 0) {
 			snprintf(err, errlen, "cannot set restored answer field %zu", fi);
 			goto out;
 		}
 		if (st) {
+			st->n_changed += (size_t)changed;
 			struct restore_guard_stats fs;
 			restore_guard_get_stats(g, &fs);
 			st->n_findings += fs.n_findings;

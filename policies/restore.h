@@ -66,6 +66,7 @@ struct restore_guard_stats {
 	int blocked;              /* a BLOCK rule matched (the gateway may cut the stream) */
 	int block_rule;           /* -1 when none */
 	enum data_class data_class;
+	size_t n_changed;         /* policy_request_restore_answer: text fields it changed */
 };
 void restore_guard_get_stats(const struct restore_guard *g, struct restore_guard_stats *st);
 

@@ -41,6 +41,18 @@ int policy_findings_add(struct policy_findings *f, const struct policy_finding *
  * (which must outlive the scanner). NULL with a message in err on error. */
 struct policy_scanner *policy_scanner_new(const struct detector *const *extra,
 					  size_t n_extra, char *err, size_t errlen);
+
+/* Options for policy_scanner_new_flags. */
+enum policy_scanner_flag {
+	/* Use the portable byte-by-byte position filter even where the CPU
+	 * has AVX2 (tests compare both paths; findings are identical). */
+	POLICY_SCANNER_FLAG_NO_SIMD = 1u << 0,
+};
+
+/* policy_scanner_new with options (a mask of enum policy_scanner_flag). */
+struct policy_scanner *policy_scanner_new_flags(const struct detector *const *extra,
+						size_t n_extra, unsigned flags,
+						char *err, size_t errlen);
 void policy_scanner_free(struct policy_scanner *s);
 
 /* One pass over text[0..len). Appends the findings after what `out` holds,

@@ -1,7 +1,7 @@
 /* libFuzzer target for the scanner: any bytes scan without crashing, and
  * the findings obey the contract of policy_scan_text (in bounds, sorted,
  * no overlaps, known detector). A second scanner built with the scalar
- * position filter (HAFEN_SCAN_NO_AVX2) must find exactly the same. */
+ * position filter (POLICY_SCANNER_FLAG_NO_SIMD) must find exactly the same. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!sc) {
 		sc = policy_scanner_new(NULL, 0, err, sizeof(err));
-		setenv("HAFEN_SCAN_NO_AVX2", "1", 1);
-		scalar = policy_scanner_new(NULL, 0, err, sizeof(err));
-		unsetenv("HAFEN_SCAN_NO_AVX2");
+		scalar = policy_scanner_new_flags(NULL, 0, POLICY_SCANNER_FLAG_NO_SIMD,
+						  err, sizeof(err));
 		if (!sc || !scalar)
 			abort();
 		policy_findings_init(&f);

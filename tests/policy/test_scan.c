@@ -46,7 +46,7 @@ static const char filter_text[] =
 
 /* The AVX2 position filter and the scalar one must give the same
  * findings at every alignment of the text to the 64-byte blocks (with the
- * scalar filter forced through HAFEN_SCAN_NO_AVX2 for a second scanner). */
+ * scalar filter forced by POLICY_SCANNER_FLAG_NO_SIMD for a second scanner). */
 static int filter_paths_agree(struct policy_scanner *scalar, size_t *total)
 {
 	char buf[sizeof(filter_text) + 64];
@@ -166,9 +166,8 @@ int main(void)
 
 	/* both position filters agree (on a machine without AVX2 both are
 	 * scalar and this only checks determinism) */
-	setenv("HAFEN_SCAN_NO_AVX2", "1", 1);
-	struct policy_scanner *scalar = policy_scanner_new(extra, 1, err, sizeof(err));
-	unsetenv("HAFEN_SCAN_NO_AVX2");
+	struct policy_scanner *scalar = policy_scanner_new_flags(extra, 1, POLICY_SCANNER_FLAG_NO_SIMD,
+								 err, sizeof(err));
 	size_t total = 0;
 	int agree = scalar && filter_paths_agree(scalar, &total);
 	ok(agree && total > 64 * 70 * 10,

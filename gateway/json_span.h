@@ -1,0 +1,28 @@
+/* Where a value sits in JSON source: the byte span of the value at a short
+ * path (object keys and array positions), so that a filter can replace one
+ * string of an upstream's SSE event without serializing the whole event
+ * again (gateway/policy_filter.c).
+ *
+ * The text must be JSON that jansson has already accepted (RFC 8259; the
+ * caller keeps the parsed tree). The finder is conservative: whenever the
+ * raw bytes could name the path in a way it does not compare exactly (a key
+ * with an escape in an object on the path, the same key twice), it answers
+ * "not found" and the caller serializes the tree as before. */
+#ifndef HAFEN_GATEWAY_JSON_SPAN_H
+#define HAFEN_GATEWAY_JSON_SPAN_H
+
+#include <stddef.h>
+
+#define JSON_SPAN_MAX_PATH 8
+
+struct json_span_step {
+	const char *key; /* object member with this key; NULL: array element */
+	size_t index;    /* array position when key is NULL */
+};
+
+/* 0 and [*start, *end) = the value's bytes (a string's quotes included),
+ * or -1: not found, not unique, or not a form the finder compares. */
+int json_span_find(const char *text, size_t len, const struct json_span_step *path,
+    size_t npath, size_t *start, size_t *end);
+
+#endif

@@ -1,0 +1,100 @@
+/* libFuzzer target for gateway/json_span.c, differential against jansson:
+ * for any input jansson accepts, every path to a value (up to the finder's
+ * depth) either is refused or yields a span that (1) parses to the value
+ * jansson has at that path and (2) when replaced by another string gives a
+ * text jansson parses to the tree with exactly that value replaced. The
+ * input's paths are walked in tree order; the policy filter's own paths
+ * (choices[i].delta.content, choices[i].text) are among them. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "gateway/json_span.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void fuzz_span_check(const char *text, size_t len, json_t *root, json_t *v,
+    struct json_span_step *path, size_t depth)
+{
+	size_t a, b;
+	if (json_span_find(text, len, path, depth, &a, &b) == 0) {
+		if (a > b || b > len)
+			abort();
+		json_t *got = json_loadb(text + a, b - a, JSON_DECODE_ANY, NULL);
+		if (!got || !json_equal(got, v))
+			abort();
+		json_decref(got);
+		if (depth == 0)
+			goto children; /* the top value itself: nothing to splice into */
+		/* splice a string in and compare with jansson's own replacement */
+		static const char repl[] = "\"<PERSON_1> \\\"x\\u00fc\"";
+		size_t rl = sizeof(repl) - 1;
+		char *s = malloc(len - (b - a) + rl);
+		if (!s)
+			return;
+		memcpy(s, text, a);
+		memcpy(s + a, repl, rl);
+		memcpy(s + a + rl, text + b, len - b);
+		json_t *spliced = json_loadb(s, len - (b - a) + rl, 0, NULL);
+		free(s);
+		json_t *want = json_deep_copy(root);
+		json_t *parent = want;
+		for (size_t k = 0; want && k + 1 < depth; k++)
+			parent = path[k].key ? json_object_get(parent, path[k].key) : json_array_get(parent, path[k].index);
+		json_t *r = json_string("<PERSON_1> \"x\xc3\xbc");
+		int set = -1;
+		if (parent && r)
+			set = path[depth - 1].key ? json_object_set(parent, path[depth - 1].key, r)
+						  : json_array_set(parent, path[depth - 1].index, r);
+		json_decref(r);
+		if (!spliced || set < 0 || !json_equal(spliced, want))
+			abort();
+		json_decref(spliced);
+		json_decref(want);
+	}
+children:
+	if (depth == JSON_SPAN_MAX_PATH)
+		return;
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *c;
+		json_object_foreach(v, k, c) {
+			path[depth] = (struct json_span_step){k, 0};
+			fuzz_span_check(text, len, root, c, path, depth + 1);
+		}
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *c;
+		json_array_foreach(v, i, c) {
+			path[depth] = (struct json_span_step){NULL, i};
+			fuzz_span_check(text, len, root, c, path, depth + 1);
+		}
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	json_t *root = json_loadb((const char *)data, size, 0, NULL);
+	if (!root)
+		return 0;
+	/* a private copy: the finder must not read past len */
+	char *text = malloc(size ? size : 1);
+	if (text) {
+		memcpy(text, data, size);
+		struct json_span_step path[JSON_SPAN_MAX_PATH];
+		fuzz_span_check(text, size, root, root, path, 0);
+		/* paths that need not exist in the tree */
+		static const struct json_span_step chat[] = {{"choices", 0}, {NULL, 0}, {"delta", 0}, {"content", 0}};
+		static const struct json_span_step comp[] = {{"choices", 0}, {NULL, 1}, {"text", 0}};
+		size_t a, b;
+		if (json_span_find(text, size, chat, 4, &a, &b) == 0 && (a > b || b > size))
+			abort();
+		if (json_span_find(text, size, comp, 3, &a, &b) == 0 && (a > b || b > size))
+			abort();
+		free(text);
+	}
+	json_decref(root);
+	return 0;
+}
