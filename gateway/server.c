@@ -541,11 +541,17 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 	struct exchange *x = &c->x;
 	char err[256];
 	int stream = 0;
-	x->json = openai_body_parse(x->route, body, len, &stream, err, sizeof err);
-	if (!x->json) {
+	/* Without a policy or an audit log no filter reads the parsed body:
+	 * it is validated in one pass without building a tree. */
+	struct openai_body_info bi;
+	int tree = x->fx.policy || x->fx.audit;
+	if (tree ? !(x->json = openai_body_parse(x->route, body, len, &stream, err, sizeof err)) :
+	    openai_body_check(x->route, body, len, &bi, err, sizeof err) < 0) {
 		conn_fail(c, 400, NULL, err, 0);
 		return;
 	}
+	if (!tree)
+		stream = bi.stream;
 	x->stream = stream;
 	x->fx.body = x->json;
 	x->fx.stream = stream;
@@ -554,7 +560,8 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 		server_finish(c, 0);
 		return;
 	}
-	x->stream = json_is_true(json_object_get(x->json, "stream"));
+	if (tree)
+		x->stream = json_is_true(json_object_get(x->json, "stream"));
 	/* Only the policy filter rewrites the body (filter.h); without a
 	 * policy the parsed JSON is what the client sent, so its bytes go
 	 * upstream as they came instead of being serialized again. They are
