@@ -21,7 +21,9 @@
 # e.g. '"policy": {...}, "audit": {...}'), RUNS (5), DURATION (seconds per wrk run, 5), TTFT_N (300),
 # PROFILE=1 (also profile hafen with perf and print its hottest functions),
 # RSS_1M=1 (load hafen up to RSS_REQUESTS, default a million, requests and
-# report its RSS then), PIN=1 (see below).
+# report its RSS then), PIN=1 (see below), HAFEN_B=BUILD_DIR (also measure
+# that build's hafen, same configuration, as target "hafen_b": old and new
+# binaries compared in one run).
 #
 # PIN=1 pins, for every target alike, the load generators (wrk and
 # gateway_ttft.py) to the last CPU and the servers (the mock, nginx and its
@@ -164,11 +166,23 @@ EOF
 
 targets=(direct nginx)
 [ "$have_hafen" = 1 ] && targets+=(hafen)
+if [ -n "${HAFEN_B:-}" ]; then
+	HAFEN_B_PORT=$(free_port)
+	sed -e "s/\"port\": $HAFEN_PORT,/\"port\": $HAFEN_B_PORT,/" -e "s/\"port\": $HAFEN_ADMIN}/\"port\": $(free_port)}/" \
+		"$dir/hafen.json" >"$dir/hafen_b.json"
+	"${pin_srv[@]}" "$(cd "$HAFEN_B" && pwd)/gateway/hafen" -c "$dir/hafen_b.json" >"$dir/hafen_b.log" 2>&1 &
+	HAFEN_B_PID=$!
+	pids+=("$HAFEN_B_PID")
+	wait_for curl -sf --cacert "$dir/ca.pem" -H "Authorization: Bearer $KEY" \
+		"https://localhost:$HAFEN_B_PORT/v1/models" || die "hafen_b did not start: $(tail -n 5 "$dir/hafen_b.log")"
+	targets+=(hafen_b)
+fi
 url_of() {
 	case "$1" in
 	direct) echo "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" ;;
 	nginx) echo "https://localhost:$NGINX_PORT/v1/chat/completions" ;;
 	hafen) echo "https://localhost:$HAFEN_PORT/v1/chat/completions" ;;
+	hafen_b) echo "https://localhost:$HAFEN_B_PORT/v1/chat/completions" ;;
 	esac
 }
 # CPU ticks (utime + stime) of a process and its children threads/workers.
@@ -184,6 +198,7 @@ procs_of() {
 	case "$1" in
 	nginx) echo "$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')" ;;
 	hafen) echo "$HAFEN_PID $(pgrep -P "$HAFEN_PID" | tr '\n' ' ')" ;;
+	hafen_b) echo "$HAFEN_B_PID $(pgrep -P "$HAFEN_B_PID" | tr '\n' ' ')" ;;
 	direct) echo "$MOCK_PID" ;;
 	esac
 }
@@ -233,6 +248,7 @@ for t in "${targets[@]}"; do
 	direct) args=(--port "$MOCK_PORT") ;;
 	nginx) args=(--port "$NGINX_PORT" --ca "$dir/ca.pem") ;;
 	hafen) args=(--port "$HAFEN_PORT" --ca "$dir/ca.pem") ;;
+	hafen_b) args=(--port "$HAFEN_B_PORT" --ca "$dir/ca.pem") ;;
 	esac
 	echo "$t $("${pin_load[@]}" "$PY" "$top/bench/gateway_ttft.py" "${args[@]}" --key "$KEY" -n "$TTFT_N")" >>"$dir/ttft.txt"
 	# per-event cost: 200 events back to back, whole stream time
@@ -309,7 +325,7 @@ for line in open(chunks_file):
         chunks[t] = json.loads(j)
     except ValueError:
         pass
-targets = [t for t in ("direct", "nginx", "hafen") if (t, "c32") in rows]
+targets = [t for t in ("direct", "nginx", "hafen", "hafen_b") if (t, "c32") in rows]
 
 def med(t, c, i):
     return statistics.median(float(r[i]) for r in rows[(t, c)])
@@ -345,7 +361,7 @@ for t in targets:
     p99s = [float(r[2]) for r in rows[(t, "c1")]]
     print("| %s | %.0f | %.0f µs | %.0f µs (%.0f-%.0f) | %s | %s |" % (
         {"direct": "mock upstream direct (plain)", "nginx": "nginx TLS proxy, 1 worker",
-         "hafen": "hafen TLS, 1 worker"}[t],
+         "hafen": "hafen TLS, 1 worker", "hafen_b": "hafen TLS, 1 worker (HAFEN_B build)"}[t],
         med(t, "c32", 0), med(t, "c1", 1), med(t, "c1", 2), min(p99s), max(p99s),
         "%.3f" % cpu_per_1000(t) if t != "direct" else "-",
         "%.0f / %.0f µs" % (tt["ttft_p50_us"], tt["ttft_p99_us"]) if tt else "-"))
@@ -366,6 +382,12 @@ if "hafen" in targets:
         print("- hafen added time to first token: p50 %+.0f µs (nginx: %+.0f µs)." % (
             ttft["hafen"]["ttft_p50_us"] - ttft["direct"]["ttft_p50_us"],
             ttft["nginx"]["ttft_p50_us"] - ttft["direct"]["ttft_p50_us"] if "nginx" in ttft else float("nan")))
+    if "hafen_b" in targets:
+        print("- HAFEN_B build: req/s at 32 conn %.2fx nginx; CPU s / 1k req %.3f (this build %.3f); "
+              "CPU per request at 1 conn %.0f µs; added p50 / p99 at 1 conn %+.0f / %+.0f µs." % (
+              med("hafen_b", "c32", 0) / med("nginx", "c32", 0), cpu_per_1000("hafen_b"), cpu_per_1000("hafen"),
+              cpu_per_1000("hafen_b", "c1") * 1000, med("hafen_b", "c1", 1) - med("direct", "c1", 1),
+              med("hafen_b", "c1", 2) - med("direct", "c1", 2)))
 else:
     print("- hafen: not measured (binary missing or did not start).")
 if rss_1m:
