@@ -440,8 +440,7 @@ static int conn_auth(struct conn *c, const char *head)
 	if (ks == a.len)
 		return -1;
 	unsigned char md[32];
-	unsigned int mdlen = 0;
-	if (!EVP_Digest(v + ks, a.len - ks, md, &mdlen, EVP_sha256(), NULL))
+	if (tls_sha256(v + ks, a.len - ks, md) < 0)
 		return -1;
 	/* Compare against every key, each in constant time: neither the
 	 * position of the match nor a prefix leaks through timing. */
