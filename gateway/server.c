@@ -190,18 +190,13 @@ void server_send_head(struct conn *c, int status, const char *content_type, long
 	if (body_len < 0 && x->version_minor == 0)
 		x->keep_alive = 0; /* HTTP/1.0: the end of a stream is the close */
 	x->chunked_out = body_len < 0 && x->version_minor >= 1;
-	char len[48] = "";
-	if (body_len >= 0)
-		snprintf(len, sizeof len, "Content-Length: %lld\r\n", body_len);
-	else if (x->chunked_out)
-		snprintf(len, sizeof len, "Transfer-Encoding: chunked\r\n");
-	n = snprintf(head, sizeof head,
-	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%sX-Request-Id: %s\r\n%s%s%s\r\n",
-	    status, http_status_reason(status), content_type, len, x->request_id,
+	const char *const extra[] = {
 	    /* RFC 9110 section 15.5.2: a 401 names the scheme (RFC 6750 section 3). */
 	    status == 401 ? "WWW-Authenticate: Bearer realm=\"hafen\"\r\n" : "",
 	    body_len < 0 ? "Cache-Control: no-cache\r\n" : "",
-	    x->keep_alive ? "" : "Connection: close\r\n");
+	    x->keep_alive ? "" : "Connection: close\r\n", NULL};
+	n = (int)http_head_format(head, sizeof head, status, content_type, body_len, x->chunked_out,
+	    x->request_id, extra);
 	if (n > 0 && (size_t)n < sizeof head) {
 		evbuffer_add(out, head, (size_t)n);
 		x->bytes_out += (uint64_t)n;
