@@ -643,8 +643,8 @@ size_t openai_scan_unescape(const char *raw, size_t raw_len, char *out, size_t o
 int openai_scan_body(int route, const char *body, size_t len, struct openai_body_info *info)
 {
 	memset(info, 0, sizeof *info);
-	if (route < 0 || route >= OPENAI_ROUTE_COUNT)
-		return OPENAI_SCAN_INVALID;
+	if (route < 0 || route >= OPENAI_ROUTE_COUNT || !body || !len)
+		return OPENAI_SCAN_INVALID; /* jansson refuses an empty document too */
 	struct openai_scan s;
 	s.p = (const unsigned char *)body;
 	s.end = s.p + len;
@@ -678,6 +678,8 @@ int openai_scan_json(const char *buf, size_t len)
 {
 	struct openai_scan s;
 	struct openai_body_info info;
+	if (!buf || !len) /* evbuffer_pullup of an empty buffer gives NULL */
+		return -1;
 	s.p = (const unsigned char *)buf;
 	s.end = s.p + len;
 	s.depth = 0;

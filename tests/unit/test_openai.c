@@ -156,6 +156,8 @@ static void scanner_cases(void)
 	J("", -1, "empty");
 	J("{\"a\":\"\\u0000\"}", -1, "escaped NUL");
 	J("{\"a\":1", -1, "truncated");
+	ok(openai_scan_json(NULL, 0) == -1, "json: no buffer (an empty evbuffer's pullup)");
+	ok(openai_scan_body(OPENAI_ROUTE_CHAT, NULL, 0, &info) == OPENAI_SCAN_INVALID, "scan: no body");
 #undef J
 }
 
