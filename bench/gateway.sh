@@ -23,7 +23,8 @@
 # RSS_1M=1 (load hafen up to RSS_REQUESTS, default a million, requests and
 # report its RSS then), PIN=1 (see below).
 #
-# HAFEN_B=PATH measures a second hafen binary in the same run as target
+# HAFEN_B=PATH (a hafen binary, or a build folder holding gateway/hafen)
+# measures a second hafen in the same run as target
 # "hafen_b" (e.g. a build of the commit before a feature, to price the
 # feature); HAFEN_B_LABEL names it in the table, HAFEN_B_EXTRA_CONFIG gives
 # its extra config members (default: HAFEN_EXTRA_CONFIG).
@@ -166,6 +167,7 @@ fi
 # ---- a second hafen (HAFEN_B) ----
 have_hafen_b=0
 if [ -n "${HAFEN_B:-}" ]; then
+	[ -d "$HAFEN_B" ] && HAFEN_B=$(cd "$HAFEN_B" && pwd)/gateway/hafen
 	HAFEN_B_PORT=$(free_port)
 	HAFEN_B_ADMIN=$(free_port)
 	sed -e "s|\"port\": $HAFEN_PORT,|\"port\": $HAFEN_B_PORT,|" -e "s|\"port\": $HAFEN_ADMIN}|\"port\": $HAFEN_B_ADMIN}|" \
@@ -451,6 +453,12 @@ if "hafen" in targets:
         print("- hafen added time to first token: p50 %+.0f µs (nginx: %+.0f µs)." % (
             ttft["hafen"]["ttft_p50_us"] - ttft["direct"]["ttft_p50_us"],
             ttft["nginx"]["ttft_p50_us"] - ttft["direct"]["ttft_p50_us"] if "nginx" in ttft else float("nan")))
+    if "hafen_b" in targets:
+        print("- HAFEN_B build: req/s at 32 conn %.2fx nginx; CPU s / 1k req %.3f (this build %.3f); "
+              "CPU per request at 1 conn %.0f µs; added p50 / p99 at 1 conn %+.0f / %+.0f µs." % (
+              med("hafen_b", "c32", 0) / med("nginx", "c32", 0), cpu_per_1000("hafen_b"), cpu_per_1000("hafen"),
+              cpu_per_1000("hafen_b", "c1") * 1000, med("hafen_b", "c1", 1) - med("direct", "c1", 1),
+              med("hafen_b", "c1", 2) - med("direct", "c1", 2)))
 else:
     print("- hafen: not measured (binary missing or did not start).")
 if "hafen" in targets and "hafen_b" in targets:

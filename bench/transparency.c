@@ -77,6 +77,7 @@ static double bench_exchanges(const struct config *cfg, const struct transparenc
 		x.route = OPENAI_ROUTE_CHAT;
 		x.upstream = "engine";
 		x.body = req;
+		x.model = "Qwen/Qwen3-30B-A3B";
 		x.transparency = rt;
 		x.upstream_answer = 1;
 		evbuffer_add(body, bench_answer, sizeof bench_answer - 1);
@@ -134,6 +135,7 @@ int main(int argc, char **argv)
 			x.route = OPENAI_ROUTE_CHAT;
 			x.upstream = "engine";
 			x.body = req;
+			x.model = "Qwen/Qwen3-30B-A3B";
 			if (mark) {
 				x.transparency = rt;
 				if (filter_run_request(&x) < 0)

@@ -63,6 +63,7 @@ struct filter_exchange {
 	const struct config_key *key; /* tenant, purpose */
 	int route;                    /* enum openai_route */
 	const char *upstream;         /* name */
+	const char *model;            /* the request body's "model", NULL: none (or too long) */
 	const char *upstream_location; /* "on_prem", "eu", "third_country" (router.c) */
 	json_t *body;                 /* on_request: the parsed body */
 	int body_rewritten;           /* on_request: a filter changed body (else the client's bytes go upstream) */

@@ -56,6 +56,55 @@ const char *http_status_reason(int status)
 	return "Unknown";
 }
 
+struct http_out {
+	char *p, *end;
+};
+
+static int http_out_put(struct http_out *o, const char *s, size_t n)
+{
+	if ((size_t)(o->end - o->p) < n)
+		return -1;
+	memcpy(o->p, s, n);
+	o->p += n;
+	return 0;
+}
+
+static int http_out_str(struct http_out *o, const char *s)
+{
+	return http_out_put(o, s, strlen(s));
+}
+
+static int http_out_num(struct http_out *o, long long v)
+{
+	char d[24];
+	size_t n = sizeof d;
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+	do {
+		d[--n] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		d[--n] = '-';
+	return http_out_put(o, d + n, sizeof d - n);
+}
+
+size_t http_head_format(char *buf, size_t cap, int status, const char *content_type, long long body_len,
+    int chunked, const char *request_id, const char *const *extra)
+{
+	struct http_out o = {buf, buf + cap};
+	int rc = http_out_str(&o, "HTTP/1.1 ") | http_out_num(&o, status) | http_out_str(&o, " ") |
+	    http_out_str(&o, http_status_reason(status)) | http_out_str(&o, "\r\nContent-Type: ") |
+	    http_out_str(&o, content_type) | http_out_str(&o, "\r\n");
+	if (body_len >= 0)
+		rc |= http_out_str(&o, "Content-Length: ") | http_out_num(&o, body_len) | http_out_str(&o, "\r\n");
+	else if (chunked)
+		rc |= http_out_str(&o, "Transfer-Encoding: chunked\r\n");
+	rc |= http_out_str(&o, "X-Request-Id: ") | http_out_str(&o, request_id) | http_out_str(&o, "\r\n");
+	for (size_t i = 0; extra && extra[i]; i++)
+		rc |= http_out_str(&o, extra[i]);
+	return rc ? 0 : (size_t)(o.p - buf);
+}
+
 int http_span_eq(const char *buf, struct http_span s, const char *name)
 {
 	size_t n = strlen(name);

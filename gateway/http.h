@@ -103,4 +103,13 @@ int http_chunked_decode(struct http_chunked *c, const char *in, size_t inlen,
 int http_span_eq(const char *buf, struct http_span s, const char *name);
 const char *http_status_reason(int status);
 
+/* Writes a response head into buf without printf (once per response):
+ * "HTTP/1.1 <status> <reason>", Content-Type, the framing (Content-Length
+ * when body_len >= 0, else Transfer-Encoding: chunked when chunked),
+ * X-Request-Id, the extra lines (each ending in CRLF; the list ends with
+ * NULL); not the blank line, which the caller adds after the filters'
+ * fields. Returns the length, or 0 when it does not fit cap bytes. */
+size_t http_head_format(char *buf, size_t cap, int status, const char *content_type, long long body_len,
+    int chunked, const char *request_id, const char *const *extra);
+
 #endif

@@ -215,6 +215,33 @@ json_t *openai_body_parse(const struct openai_route_def *r, const char *body, si
 	return j;
 }
 
+int openai_body_check(const struct openai_route_def *r, const char *body, size_t len,
+    struct openai_body_info *info, char *err, size_t errlen)
+{
+	int rc = len ? openai_scan_body(r->route, body, len, info) : OPENAI_SCAN_INVALID;
+	if (rc == OPENAI_SCAN_VALID)
+		return 0;
+	/* Refused or declined: the tree path decides. A refusal is rare and
+	 * jansson's message says where the JSON broke; a body the scanner
+	 * refused but jansson accepts would be a scanner bug (the kind
+	 * fuzz_openai_scan looks for), and jansson is the reference. */
+	int stream;
+	json_t *j = openai_body_parse(r, body, len, &stream, err, errlen);
+	if (!j)
+		return -1;
+	memset(info, 0, sizeof *info);
+	info->stream = stream;
+	json_t *m = json_object_get(j, "model");
+	size_t ml = json_string_length(m);
+	if (json_is_string(m) && ml < sizeof info->model_buf) {
+		memcpy(info->model_buf, json_string_value(m), ml + 1);
+		info->model = info->model_buf;
+		info->model_len = ml;
+	}
+	json_decref(j);
+	return 0;
+}
+
 char *openai_error_json(const char *message, const char *type, const char *code, size_t *len)
 {
 	json_t *e = json_pack("{s:{s:s,s:s,s:s?}}", "error", "message", message, "type", type, "code", code);

@@ -45,4 +45,43 @@ void openai_json_free_string(void *s);
  * frees (and wipes); NULL when out of memory. */
 char *openai_json_copy_string(const char *body, size_t len);
 
+/* ---- validation without a tree (openai_scan.c) ---- */
+
+#define OPENAI_MODEL_BUF 256
+
+/* What validating a body found out, for callers that need no tree. */
+struct openai_body_info {
+	int stream;        /* "stream": true */
+	/* The "model" string, decoded, not NUL-terminated when it points
+	 * into the body: there when it has no escapes, else in model_buf.
+	 * NULL when the decoded name does not fit model_buf. */
+	const char *model;
+	size_t model_len;
+	char model_buf[OPENAI_MODEL_BUF];
+};
+
+enum openai_scan_result {
+	OPENAI_SCAN_VALID = 0,
+	OPENAI_SCAN_INVALID = -1,
+	OPENAI_SCAN_DECLINED = 1, /* not decided here (escaped or many keys): use the tree */
+};
+
+/* Validates body for route (enum openai_route) in one pass, accepting
+ * exactly what openai_body_parse() accepts; fills info on success.
+ * Returns an enum openai_scan_result. */
+int openai_scan_body(int route, const char *body, size_t len, struct openai_body_info *info);
+/* 0 when json_loadb(buf, len, 0, ...) would accept buf (an object or an
+ * array; duplicate keys allowed), else -1. For upstream answers. */
+int openai_scan_json(const char *buf, size_t len);
+/* Decodes a JSON string's contents (between its quotes, already
+ * validated) into out; returns the length, or (size_t)-1 when it does
+ * not fit out_size bytes. */
+size_t openai_scan_unescape(const char *raw, size_t raw_len, char *out, size_t out_size);
+
+/* Validates a body like openai_body_parse() without building a tree when
+ * it can (openai_scan_body, then jansson when the scan declines). 0, or
+ * -1 with the same message openai_body_parse() gives. */
+int openai_body_check(const struct openai_route_def *r, const char *body, size_t len,
+    struct openai_body_info *info, char *err, size_t errlen);
+
 #endif

@@ -242,20 +242,17 @@ void server_send_head(struct conn *c, int status, const char *content_type, long
 	if (body_len < 0 && x->version_minor == 0)
 		x->keep_alive = 0; /* HTTP/1.0: the end of a stream is the close */
 	x->chunked_out = body_len < 0 && x->version_minor >= 1;
-	char len[48] = "", retry[40] = "";
+	char retry[40] = "";
 	if (x->retry_after > 0) /* RFC 9110 section 10.2.3, with 429 (RFC 6585 section 4) */
 		snprintf(retry, sizeof retry, "Retry-After: %lld\r\n", x->retry_after);
-	if (body_len >= 0)
-		snprintf(len, sizeof len, "Content-Length: %lld\r\n", body_len);
-	else if (x->chunked_out)
-		snprintf(len, sizeof len, "Transfer-Encoding: chunked\r\n");
-	n = snprintf(head, sizeof head,
-	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%sX-Request-Id: %s\r\n%s%s%s%s",
-	    status, http_status_reason(status), content_type, len, x->request_id, retry,
+	const char *const extra[] = {
+	    retry,
 	    /* RFC 9110 section 15.5.2: a 401 names the scheme (RFC 6750 section 3). */
 	    status == 401 ? "WWW-Authenticate: Bearer realm=\"hafen\"\r\n" : "",
 	    body_len < 0 ? "Cache-Control: no-cache\r\n" : "",
-	    x->keep_alive ? "" : "Connection: close\r\n");
+	    x->keep_alive ? "" : "Connection: close\r\n", NULL};
+	n = (int)http_head_format(head, sizeof head, status, content_type, body_len, x->chunked_out,
+	    x->request_id, extra);
 	if (n > 0 && (size_t)n < sizeof head) {
 		size_t before = evbuffer_get_length(out);
 		evbuffer_add(out, head, (size_t)n);
@@ -529,8 +526,7 @@ static int conn_auth(struct conn *c, const char *head)
 	if (ks == a.len)
 		return -1;
 	unsigned char md[32];
-	unsigned int mdlen = 0;
-	if (!EVP_Digest(v + ks, a.len - ks, md, &mdlen, EVP_sha256(), NULL))
+	if (tls_sha256(v + ks, a.len - ks, md) < 0)
 		return -1;
 	/* Compare against every key, each in constant time: neither the
 	 * position of the match nor a prefix leaks through timing. */
@@ -617,18 +613,21 @@ static int conn_keep_head(struct conn *c, const char *head)
 static int conn_body_for(struct conn *c, const char *model)
 {
 	struct exchange *x = &c->x;
-	if (!x->json || !x->up_body)
+	if (!x->up_body)
 		return 0;
 	const char *have = x->up_body_model;
 	/* Without routes no pool renames (model NULL); with routes every
 	 * candidate names its model: the two never mix in one exchange. */
 	if (!model || (have && strcmp(model, have) == 0))
 		return 0;
-	json_t *cur = json_object_get(x->json, "model");
-	if (!have && json_is_string(cur) && strcmp(json_string_value(cur), model) == 0) {
+	if (!have && x->fx.model && strcmp(x->fx.model, model) == 0) {
 		x->up_body_model = model; /* the alias is the pool's name too */
 		return 0;
 	}
+	/* Validated without a tree (no policy, no audit): parsed only now,
+	 * for a pool that renames the model. */
+	if (!x->json && !(x->json = json_loadb(x->up_body, x->up_body_len, 0, NULL)))
+		return -1;
 	if (json_object_set_new(x->json, "model", json_string(model)) < 0)
 		return -1;
 	char *s = json_dumps(x->json, JSON_COMPACT);
@@ -769,10 +768,29 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 	struct exchange *x = &c->x;
 	char err[256];
 	int stream = 0;
-	x->json = openai_body_parse(x->route, body, len, &stream, err, sizeof err);
-	if (!x->json) {
+	/* Without a policy or an audit log no filter reads the parsed body:
+	 * it is validated in one pass without building a tree. */
+	struct openai_body_info bi;
+	int tree = x->fx.policy || x->fx.audit;
+	if (tree ? !(x->json = openai_body_parse(x->route, body, len, &stream, err, sizeof err)) :
+	    openai_body_check(x->route, body, len, &bi, err, sizeof err) < 0) {
 		conn_fail(c, 400, NULL, err, 0);
 		return;
+	}
+	if (!tree)
+		stream = bi.stream;
+	/* The requested model, for routing and the filters that name it (no
+	 * alias is as long as the buffer: a longer name counts as none). */
+	if (tree) {
+		json_t *m = json_object_get(x->json, "model");
+		if (json_is_string(m) && json_string_length(m) < sizeof x->model) {
+			memcpy(x->model, json_string_value(m), json_string_length(m) + 1);
+			x->fx.model = x->model;
+		}
+	} else if (bi.model && bi.model_len < sizeof x->model) {
+		memcpy(x->model, bi.model, bi.model_len);
+		x->model[bi.model_len] = 0;
+		x->fx.model = x->model;
 	}
 	x->stream = stream;
 	x->fx.body = x->json;
@@ -788,18 +806,18 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 		server_finish(c, 0);
 		return;
 	}
-	x->stream = json_is_true(json_object_get(x->json, "stream"));
-	json_t *model = json_object_get(x->json, "model");
-	if (conn_route(c, json_is_string(model) ? json_string_value(model) : NULL) < 0) {
+	if (tree)
+		x->stream = json_is_true(json_object_get(x->json, "stream"));
+	if (conn_route(c, x->fx.model) < 0) {
 		server_finish(c, 0);
 		return;
 	}
 	/* Only the policy filter rewrites the body (filter.h) and says so in
-	 * body_rewritten; otherwise the parsed JSON is what the client sent,
-	 * so its bytes go upstream as they came instead of being serialized
-	 * again. They are what was validated: jansson refused duplicate keys,
-	 * bad UTF-8, NUL escapes and trailing data above. The parsed body
-	 * stays for a pool that gets another model name. */
+	 * body_rewritten; otherwise the body is what the client sent, so its
+	 * bytes go upstream as they came instead of being serialized again.
+	 * They are what was validated above (jansson or openai_scan.c refused
+	 * duplicate keys, bad UTF-8, NUL escapes and trailing data). A parsed
+	 * body stays for a pool that gets another model name. */
 	char *s = x->fx.body_rewritten ? json_dumps(x->json, JSON_COMPACT) : openai_json_copy_string(body, len);
 	x->fx.body = NULL;
 	if (!s) {

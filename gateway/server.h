@@ -106,6 +106,7 @@ struct exchange {
 	size_t up_body_len;
 	const char *up_body_model; /* model name up_body carries; NULL: the client's */
 	char request_id[REQUEST_ID_MAX + 1];
+	char model[OPENAI_MODEL_BUF]; /* the body's "model" (fx.model points here) */
 	int keep_alive;
 	int version_minor;
 	char method[16];

@@ -2,11 +2,13 @@
  * (RFC 9325 section 4.2 recommendations); 1.3 suites are all AEAD. */
 #include "tls.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
 static const char tls_ciphers12[] =
@@ -157,4 +159,51 @@ SSL_CTX *tls_client_new(const struct config_upstream *u, char *err, size_t errle
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_alpn_protos(ctx, (const unsigned char *)"\x08http/1.1", 9);
 	return ctx;
+}
+
+/* SHA-256 (FIPS 180-4) of the API key, once per request. EVP_Digest()
+ * with EVP_sha256() looks the implementation up in the provider and
+ * builds a fresh context on every call, which cost more than hashing the
+ * key itself: the digest is fetched once per process and each worker
+ * thread keeps one context (freed when the thread ends). */
+static pthread_once_t tls_sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *tls_sha256_md;
+static pthread_key_t tls_sha256_key;
+
+static void tls_sha256_ctx_free(void *ctx)
+{
+	EVP_MD_CTX_free(ctx);
+}
+
+static void tls_sha256_setup(void)
+{
+	tls_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (tls_sha256_md && pthread_key_create(&tls_sha256_key, tls_sha256_ctx_free) != 0) {
+		EVP_MD_free(tls_sha256_md);
+		tls_sha256_md = NULL;
+	}
+}
+
+int tls_sha256(const void *data, size_t len, unsigned char out[32])
+{
+	pthread_once(&tls_sha256_once, tls_sha256_setup);
+	if (!tls_sha256_md)
+		return -1;
+	EVP_MD_CTX *ctx = pthread_getspecific(tls_sha256_key);
+	if (!ctx) {
+		ctx = EVP_MD_CTX_new();
+		if (!ctx)
+			return -1;
+		if (pthread_setspecific(tls_sha256_key, ctx) != 0) {
+			EVP_MD_CTX_free(ctx);
+			return -1;
+		}
+	}
+	unsigned int n = 0;
+	if (!EVP_DigestInit_ex2(ctx, tls_sha256_md, NULL) || !EVP_DigestUpdate(ctx, data, len) ||
+	    !EVP_DigestFinal_ex(ctx, out, &n) || n != 32) {
+		ERR_clear_error();
+		return -1;
+	}
+	return 0;
 }

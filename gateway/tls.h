@@ -17,5 +17,7 @@ struct tls_server {
 struct tls_server *tls_server_new(const struct config_listener *l, char *err, size_t errlen);
 void tls_server_free(struct tls_server *t);
 SSL_CTX *tls_client_new(const struct config_upstream *u, char *err, size_t errlen);
+/* SHA-256 of data into out (API keys, per request); 0 or -1. */
+int tls_sha256(const void *data, size_t len, unsigned char out[32]);
 
 #endif

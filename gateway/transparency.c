@@ -638,7 +638,7 @@ static int transparency_refuse(struct filter_exchange *x, int status, const char
 static int transparency_on_request(struct filter_exchange *x, void **state)
 {
 	const struct transparency_rt *t = x->transparency;
-	if (!t || !x->key || !x->body || x->route < 0 || x->route >= OPENAI_ROUTE_COUNT ||
+	if (!t || !x->key || x->route < 0 || x->route >= OPENAI_ROUTE_COUNT ||
 	    !transparency_generated[x->route])
 		return 0;
 	struct transparency_state *st = calloc(1, sizeof *st);
@@ -652,9 +652,8 @@ static int transparency_on_request(struct filter_exchange *x, void **state)
 				st->body_field = t->purposes[i].body_field;
 			st->notice = t->purposes[i].notice;
 		}
-	json_t *m = json_object_get(x->body, "model");
-	const char *mv = json_is_string(m) ? json_string_value(m) : "";
-	st->req_model_len = json_is_string(m) ? json_string_length(m) : 0;
+	const char *mv = x->model ? x->model : "";
+	st->req_model_len = strlen(mv);
 	st->req_model = malloc(st->req_model_len + 1);
 	st->req_json = transparency_json_escape(mv, st->req_model_len);
 	if (!st->req_model || !st->req_json)

@@ -285,14 +285,13 @@ static int usage_filter_on_request(struct filter_exchange *x, void **state)
 {
 	if (!usage_running || !x->key)
 		return 0;
-	json_t *m = json_object_get(x->body, "model");
-	if (!json_is_string(m))
+	if (!x->model)
 		return 0;
 	struct usage_filter_state *st = *state ? *state : calloc(1, sizeof *st);
 	if (!st)
 		return 0; /* counted without a model name */
 	*state = st;
-	snprintf(st->model, sizeof st->model, "%s", json_string_value(m));
+	snprintf(st->model, sizeof st->model, "%s", x->model);
 	return 0;
 }
 

@@ -143,4 +143,15 @@ bb_ok "... by that pool, which was asked for its list" test "$(bb_mock_stat disc
 bb_ok "... and hafen logged what it found" grep -q "upstream disc: 1 model discovered" "$HAFEN_LOG"
 bb_post /v1/chat/completions '{"model":"nobody-has-it","messages":[{"role":"user","content":"x"}]}' >/dev/null
 bb_is "$(bb_code)" 404 "discovery: a model no pool lists or declares: 404"
+
+# ---- no policy, no audit: the body is validated without a tree, and the
+# alias is still replaced by the pool's model name ----
+bb_start_hafen plain "{\"upstreams\": [{\"name\": \"plainpool\", \"url\": \"http://127.0.0.1:$eu_PORT\"}],
+  \"routes\": [{\"model\": \"plain-alias\", \"targets\": [{\"upstream\": \"plainpool\", \"model\": \"qwen-local\"}]}]}" ||
+	bb_diag "hafen (plain) did not start"
+bb_post /v1/chat/completions '{"model":"plain-alias","messages":[{"role":"user","content":"hallo"}],"temperature":0.5}' >/dev/null
+bb_is "$(bb_code)" 200 "without a policy: an alias is served"
+bb_is "$(last_field eu 'json.loads(j["body"])["model"]')" qwen-local "... and the pool got its own model name"
+bb_is "$(last_field eu '"%s|%s" % (json.loads(j["body"])["temperature"], json.loads(j["body"])["messages"][0]["content"])')" "0.5|hallo" \
+	"... the rest of the body unchanged"
 bb_done

@@ -1,5 +1,6 @@
 /* HTTP request parser: complete heads, byte-by-byte feeding, limits,
  * pipelining, smuggling defences; response parser; chunked decoding. */
+#include <stdio.h>
 #include <string.h>
 
 #include "gateway/http.h"
@@ -18,6 +19,28 @@ static void bad(const char *s, int status, const char *name)
 	ok(rc == HTTP_PARSE_ERROR && r.status == status, "%s -> %d", name, status);
 	if (rc == HTTP_PARSE_ERROR && r.status != status)
 		tap_diag("got %d (%s)", r.status, r.error);
+}
+
+/* http_head_format against the printf it replaced in server_send_head. */
+static void head_case(int status, const char *ctype, long long body_len, int chunked, const char *rid,
+    int keep_alive)
+{
+	char want[768], got[768], len[48] = "";
+	if (body_len >= 0)
+		snprintf(len, sizeof len, "Content-Length: %lld\r\n", body_len);
+	else if (chunked)
+		snprintf(len, sizeof len, "Transfer-Encoding: chunked\r\n");
+	const char *a = status == 401 ? "WWW-Authenticate: Bearer realm=\"hafen\"\r\n" : "";
+	const char *b = body_len < 0 ? "Cache-Control: no-cache\r\n" : "";
+	const char *c = keep_alive ? "" : "Connection: close\r\n";
+	int n = snprintf(want, sizeof want, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%sX-Request-Id: %s\r\n%s%s%s",
+	    status, http_status_reason(status), ctype, len, rid, a, b, c);
+	const char *const extra[] = {a, b, c, NULL};
+	size_t m = http_head_format(got, sizeof got, status, ctype, body_len, chunked, rid, extra);
+	ok(m == (size_t)n && memcmp(got, want, m) == 0, "head %d, length %lld, chunked %d, keep-alive %d", status,
+	    body_len, chunked, keep_alive);
+	ok(http_head_format(got, (size_t)n - 1, status, ctype, body_len, chunked, rid, extra) == 0,
+	    "head one byte too long for the buffer: 0");
 }
 
 int main(void)
@@ -142,6 +165,12 @@ int main(void)
 	ok(http_chunked_decode(&c, "3\r\nabcX", 7, &used, out, &outlen) == HTTP_PARSE_ERROR, "missing CRLF after data");
 	http_chunked_init(&c);
 	ok(http_chunked_decode(&c, "1000000000000000\r\n", 18, &used, out, &outlen) == HTTP_PARSE_ERROR, "oversized chunk size");
+	head_case(200, "application/json", 471, 0, "0123456789abcdef0123456789abcdef", 1);
+	head_case(200, "text/event-stream", -1, 1, "r", 1);
+	head_case(200, "text/event-stream", -1, 0, "r", 0);
+	head_case(401, "application/json", 0, 0, "id-1", 1);
+	head_case(599, "application/json", 9223372036854775807ll, 0, "x", 0);
+	head_case(42, "a", 1, 0, "x", 1);
 	tap_done();
 	return tap_exit_status();
 }

@@ -1,4 +1,5 @@
 /* Route table, body validation (400 cases), error shape, request ids. */
+#include <stdio.h>
 #include <string.h>
 
 #include "gateway/http.h"
@@ -14,6 +15,150 @@ static void bad(int route, const char *body, const char *want)
 	ok(j == NULL, "refused: %s", body);
 	is_str(err, want, "message");
 	json_decref(j);
+	/* The tree-less path refuses it too, with the same message. */
+	struct openai_body_info info;
+	char err2[256] = "";
+	ok(openai_body_check(openai_route_get(route), body, strlen(body), &info, err2, sizeof err2) < 0 &&
+	    strcmp(err2, want) == 0, "tree-less check refuses it alike");
+	ok(openai_scan_body(route, body, strlen(body), &info) == OPENAI_SCAN_INVALID, "scanner refuses it");
+}
+
+/* Scanner verdict, then the check's (scanner or jansson) against jansson. */
+static void scan(int route, const char *body, size_t len, int want_rc, const char *what)
+{
+	struct openai_body_info info;
+	char err[256];
+	int stream;
+	int rc = openai_scan_body(route, body, len, &info);
+	ok(rc == want_rc, "scan: %s (got %d)", what, rc);
+	json_t *j = openai_body_parse(openai_route_get(route), body, len, &stream, err, sizeof err);
+	int crc = openai_body_check(openai_route_get(route), body, len, &info, err, sizeof err);
+	ok((j != NULL) == (crc == 0), "check agrees with jansson: %s", what);
+	if (want_rc != OPENAI_SCAN_DECLINED)
+		ok((j != NULL) == (want_rc == OPENAI_SCAN_VALID), "jansson agrees: %s", what);
+	json_decref(j);
+}
+
+static void scan_json(const char *buf, size_t len, int want, const char *what)
+{
+	json_t *j = json_loadb(buf, len, 0, NULL);
+	ok(openai_scan_json(buf, len) == want, "json: %s", what);
+	ok((j != NULL) == (want == 0), "json_loadb agrees: %s", what);
+	json_decref(j);
+}
+
+#define MSG_PLAIN "\"messages\":[{\"role\":\"u\"}]"
+
+static void scanner_cases(void)
+{
+	const int C = OPENAI_ROUTE_CHAT, V = OPENAI_SCAN_VALID, I = OPENAI_SCAN_INVALID, D = OPENAI_SCAN_DECLINED;
+#define S(route, lit, rc, what) scan(route, lit, sizeof lit - 1, rc, what)
+#define MSG "\"messages\":[{\"role\":\"u\"}]"
+	S(C, "{\"model\":\"m\"," MSG "}", V, "minimal chat");
+	S(C, " \t\r\n{\"model\":\"m\"," MSG "} \n", V, "whitespace around");
+	S(C, "{\"model\":\"m\"," MSG "}x", I, "trailing data");
+	S(C, "{\"model\":\"m\"," MSG ",}", I, "trailing comma in object");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":[1,]}", I, "trailing comma in array");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":01}", I, "leading zero");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":-}", I, "lone minus");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":1.}", I, "no fraction digits");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":1e+}", I, "no exponent digits");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":[-0,0.5e-3,1E+2]}", V, "number forms");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":9223372036854775807}", V, "largest integer");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":-9223372036854775808}", V, "smallest integer");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":9223372036854775808}", I, "integer overflow");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":-9223372036854775809}", I, "negative integer overflow");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":1e308}", V, "large real");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":1e309}", I, "real overflow");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":1e-400}", V, "real underflow is accepted");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":[true,false,null]}", V, "literals");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":True}", I, "capitalised literal");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":nulls}", I, "literal with trailing letters");
+	S(C, "{\"model\":\"m\"," MSG ",\"n\":1\0}", V, "NUL after a number (jansson skips it)");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":[true\0]}", V, "NUL after a literal");
+	S(C, "{\"model\":\"m\"," MSG ",\"n\":1\0\0}", I, "two NULs after a number");
+	S(C, "{\"model\":\"m\"," MSG "}\0", I, "NUL after the document");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":\"a\\u0000\"}", I, "escaped NUL in a value");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":\"a\tb\"}", I, "raw control character");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":\"\\ud83d\\ude00\"}", V, "surrogate pair");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":\"\\ud83d\"}", I, "lone high surrogate");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":\"\\ude00\"}", I, "lone low surrogate");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":\"\\ud83d\\n\"}", I, "high surrogate then another escape");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":\"\\x\"}", I, "unknown escape");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":\"\\u12G4\"}", I, "bad hex digit");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":\"\xc3\xa4\xe2\x82\xac\xf0\x9f\x98\x80\"}", V, "UTF-8");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":\"\xc0\xaf\"}", I, "overlong UTF-8");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":\"\xed\xa0\x80\"}", I, "UTF-8 surrogate");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":\"\xf4\x90\x80\x80\"}", I, "above U+10FFFF");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":\"\xe2\x82\"}", I, "truncated UTF-8");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":{\"a\":1,\"b\":{\"a\":2}}}", V, "same key in nested objects");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":{\"a\":1,\"a\":2}}", I, "duplicate nested key");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":{\"a\":1,\"\\u0061\":2}}", D, "escaped key: left to jansson");
+	S(C, "{\"model\":\"m\"," MSG ",\"x\":{\"\\u0000\":2}}", I, "NUL in a key");
+	S(C, "{\"model\":\"m\",\"messages\":[{\"role\":\"u\",\"content\":[{\"text\":\"x\"}]}]}", I,
+	    "content part without type");
+	S(C, "{\"model\":\"m\",\"messages\":[{\"role\":\"\"}]}", I, "empty role");
+	S(C, "{\"model\":\"m\",\"messages\":[{\"role\":\"u\"}],\"stream\":null}", I, "null stream");
+	S(C, "{\"model\":\"m\",\"messages\":[{\"role\":\"u\"}],\"seed\":null,\"top_p\":1}", V,
+	    "null integer, integer number");
+	S(OPENAI_ROUTE_COMPLETIONS, "{\"model\":\"m\",\"prompt\":[]}", V, "empty prompt array");
+	S(OPENAI_ROUTE_COMPLETIONS, "{\"model\":\"m\",\"prompt\":[[1,\"a\"]]}", I, "string among token ids");
+	S(OPENAI_ROUTE_EMBEDDINGS, "{\"model\":\"m\",\"input\":\"\"}", V, "empty input string");
+	S(OPENAI_ROUTE_EMBEDDINGS, "{\"model\":\"m\",\"input\":[{}]}", I, "object input element");
+	S(C, "[]", I, "an array");
+#undef S
+#undef MSG
+
+	/* Many members: declined, jansson decides. */
+	char big[2048];
+	size_t n = (size_t)snprintf(big, sizeof big, "{\"model\":\"m\",\"messages\":[{\"role\":\"u\"}]");
+	for (int i = 0; i < 40; i++)
+		n += (size_t)snprintf(big + n, sizeof big - n, ",\"k%d\":%d", i, i);
+	n += (size_t)snprintf(big + n, sizeof big - n, "}");
+	scan(C, big, n, D, "40 members");
+	big[n - 1] = 0;
+	n = strlen(big);
+	n += (size_t)snprintf(big + n, sizeof big - n, ",\"k7\":1}");
+	scan(C, big, n, D, "40 members with a duplicate");
+
+	/* Depth: jansson counts every value, the document is depth 1. */
+	static char deep[8192];
+	for (int arrays = 2046; arrays <= 2047; arrays++) {
+		size_t d = (size_t)snprintf(deep, sizeof deep, "{\"model\":\"m\"," MSG_PLAIN ",\"x\":");
+		memset(deep + d, '[', (size_t)arrays);
+		d += (size_t)arrays;
+		deep[d++] = '1';
+		memset(deep + d, ']', (size_t)arrays);
+		d += (size_t)arrays;
+		deep[d++] = '}';
+		scan(C, deep, d, arrays == 2046 ? V : I, arrays == 2046 ? "2048 values deep" : "2049 values deep");
+	}
+
+	/* What the scan reports. */
+	struct openai_body_info info;
+	const char *b = "{\"stream\":true,\"model\":\"gpt-x\",\"messages\":[{\"role\":\"u\",\"model\":\"no\"}]}";
+	ok(openai_scan_body(C, b, strlen(b), &info) == V && info.stream == 1 && info.model_len == 5 &&
+	    memcmp(info.model, "gpt-x", 5) == 0 && info.model >= b && info.model < b + strlen(b),
+	    "stream flag and model (in the body)");
+	b = "{\"model\":\"m\\u00fc\\ud83d\\ude00\\n\",\"stream\":false,\"messages\":[{\"role\":\"u\"}]}";
+	ok(openai_scan_body(C, b, strlen(b), &info) == V && info.stream == 0 && info.model == info.model_buf &&
+	    strcmp(info.model_buf, "m\xc3\xbc\xf0\x9f\x98\x80\n") == 0 && info.model_len == 8,
+	    "escaped model decoded into model_buf");
+	char out[4];
+	ok(openai_scan_unescape("abcd", 4, out, 4) == 4 && openai_scan_unescape("abcde", 5, out, 4) == (size_t)-1 &&
+	    openai_scan_unescape("\\u20ac", 6, out, 2) == (size_t)-1, "unescape respects the output size");
+
+	/* Upstream answers: any JSON object or array, duplicates allowed. */
+#define J(lit, want, what) scan_json(lit, sizeof lit - 1, want, what)
+	J("{\"a\":1,\"a\":2}", 0, "duplicate keys allowed");
+	J("[1,\"x\",{\"\\u0061\":[]}]", 0, "array document");
+	J("\"x\"", -1, "a bare string");
+	J("", -1, "empty");
+	J("{\"a\":\"\\u0000\"}", -1, "escaped NUL");
+	J("{\"a\":1", -1, "truncated");
+	ok(openai_scan_json(NULL, 0) == -1, "json: no buffer (an empty evbuffer's pullup)");
+	ok(openai_scan_body(OPENAI_ROUTE_CHAT, NULL, 0, &info) == OPENAI_SCAN_INVALID, "scan: no body");
+#undef J
 }
 
 int main(void)
@@ -91,6 +236,7 @@ int main(void)
 	char id1[33], id2[33];
 	ok(request_id_generate(id1) == 0 && request_id_generate(id2) == 0, "ids generated");
 	ok(strlen(id1) == 32 && request_id_valid(id1, 32) && strcmp(id1, id2) != 0, "32 hex digits, distinct");
+	scanner_cases();
 	tap_done();
 	return tap_exit_status();
 }

@@ -48,6 +48,7 @@ static void test_framings(void)
 		x.route = OPENAI_ROUTE_CHAT;
 		x.upstream = cfg->upstreams[0].name;
 		x.body = req;
+		x.model = "req-model";
 		x.transparency = rt;
 		filter_run_request(&x);
 		struct evbuffer *out = evbuffer_new();

@@ -1,0 +1,73 @@
+/* Differential target: the single-pass body scanner (gateway/openai_scan.c)
+ * against the tree path it replaces (jansson + openai.c's validators).
+ * For every route, both must accept and refuse the same bodies and agree
+ * on the stream flag and the model name; openai_body_check must give the
+ * tree path's error message; and openai_scan_json must accept exactly
+ * what json_loadb(..., 0) accepts. Any difference aborts. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/openai.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void fuzz_openai_scan_fail(const char *what, int route)
+{
+	fprintf(stderr, "fuzz_openai_scan: %s (route %d)\n", what, route);
+	abort();
+}
+
+static void fuzz_openai_scan_route(int route, const char *body, size_t size)
+{
+	const struct openai_route_def *r = openai_route_get(route);
+	char err_tree[256] = "", err_check[256] = "";
+	int stream = -1;
+	json_t *tree = openai_body_parse(r, body, size, &stream, err_tree, sizeof err_tree);
+
+	struct openai_body_info info;
+	int rc = openai_scan_body(route, body, size, &info);
+	if (rc != OPENAI_SCAN_DECLINED) {
+		if ((rc == OPENAI_SCAN_VALID) != (tree != NULL))
+			fuzz_openai_scan_fail(tree ? "scanner refused what jansson accepts" :
+			    "scanner accepted what jansson refuses", route);
+		if (tree) {
+			if (info.stream != stream)
+				fuzz_openai_scan_fail("stream flag differs", route);
+			json_t *m = json_object_get(tree, "model");
+			size_t ml = json_string_length(m);
+			if (info.model && (!json_is_string(m) || info.model_len != ml || memcmp(info.model, json_string_value(m), ml) != 0))
+				fuzz_openai_scan_fail("model differs", route);
+			if (!info.model && json_is_string(m) && ml < sizeof info.model_buf)
+				fuzz_openai_scan_fail("model missing", route);
+		}
+	}
+
+	struct openai_body_info info2;
+	int crc = openai_body_check(r, body, size, &info2, err_check, sizeof err_check);
+	if ((crc == 0) != (tree != NULL))
+		fuzz_openai_scan_fail("openai_body_check disagrees with jansson", route);
+	if (tree && info2.stream != stream)
+		fuzz_openai_scan_fail("openai_body_check stream flag differs", route);
+	if (!tree && strcmp(err_tree, err_check) != 0)
+		fuzz_openai_scan_fail("openai_body_check message differs", route);
+	json_decref(tree);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* A copy of exactly size bytes, so ASan sees any read past the end. */
+	char *body = malloc(size ? size : 1);
+	if (!body)
+		return 0;
+	memcpy(body, data, size);
+	for (int route = 0; route < OPENAI_ROUTE_COUNT; route++)
+		fuzz_openai_scan_route(route, body, size);
+	json_t *j = json_loadb(body, size, 0, NULL);
+	if ((openai_scan_json(body, size) == 0) != (j != NULL))
+		fuzz_openai_scan_fail("openai_scan_json disagrees with json_loadb", -1);
+	json_decref(j);
+	free(body);
+	return 0;
+}
