@@ -52,7 +52,7 @@ static const struct {
 	{ "{\"rules\":[{\"id\":\"a\",\"entities\":[\"email\"],\"action\":\"flag\",\"purposes\":[\"hr\",3]}]}",
 	  "t.json: rules[0].purposes[1]: expected a string" },
 	{ "{\"rules\":[{\"id\":\"a\",\"entities\":[\"email\"],\"action\":\"flag\",\"acton\":\"x\"}]}",
-	  "t.json: rules[0]: unknown key \"acton\" (expected id, description, entities, groups, min_count, min_confidence, purposes, tenants, endpoints, direction, action, class)" },
+	  "t.json: rules[0]: unknown key \"acton\" (expected id, description, entities, groups, min_count, min_confidence, purposes, tenants, endpoints, direction, action, class, context_actions)" },
 	{ "{\"rules\":[{\"id\":\"A B\",\"entities\":[\"email\"],\"action\":\"flag\"}]}",
 	  "t.json: rules[0].id: expected an identifier of a-z 0-9 _ - . :" },
 	{ "{\"rules\":{}}", "t.json: rules: expected an array of at most 4096 rules" },
