@@ -719,6 +719,7 @@ static int conn_route(struct conn *c, const char *model)
 	x->cand_pos = 0;
 	x->up_idx = x->cand[0].upstream;
 	x->fx.upstream = c->rt->cfg->upstreams[x->up_idx].name;
+	x->fx.upstream_location = router_location_name(c->rt->cfg->upstreams[x->up_idx].location);
 	return 0;
 }
 
@@ -801,7 +802,9 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 	int refused = filter_run_request(&x->fx) < 0;
 	if (!refused && x->data_class_hdr > x->fx.data_class)
 		x->fx.data_class = x->data_class_hdr;
-	if (refused || purpose_check_request(c->rt->cfg->purposes, &x->fx) < 0) {
+	int purpose_refused = !refused && purpose_check_request(c->rt->cfg->purposes, &x->fx) < 0;
+	x->fx.class_final = !refused;
+	if (refused || purpose_refused) {
 		server_send_error(c, x->fx.status ? x->fx.status : 403, x->fx.error_type, NULL, x->fx.message);
 		server_finish(c, 0);
 		return;
