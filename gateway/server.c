@@ -1394,6 +1394,27 @@ void server_join(void)
 	pthread_mutex_unlock(&server_lock);
 }
 
+/* Health and breaker state of the instances a reload kept (same upstream
+ * name, same URL) go to the new runtime: an ejected instance stays out
+ * until its own recovery instead of getting traffic again because the
+ * configuration was reloaded. */
+static void server_carry_state(struct runtime *rt, const struct runtime *old)
+{
+	const struct config *a = old->cfg, *b = rt->cfg;
+	for (size_t u = 0; u < b->n_upstreams; u++)
+		for (size_t ou = 0; ou < a->n_upstreams; ou++) {
+			if (strcmp(a->upstreams[ou].name, b->upstreams[u].name) != 0)
+				continue;
+			for (size_t i = 0; i < b->upstreams[u].n_instances; i++)
+				for (size_t oi = 0; oi < a->upstreams[ou].n_instances; oi++)
+					if (strcmp(a->upstreams[ou].instances[oi].url, b->upstreams[u].instances[i].url) == 0) {
+						balance_carry(&rt->pools[u], i, &old->pools[ou], oi);
+						break;
+					}
+			break;
+		}
+}
+
 /* A reload may change anything but the sockets: those were bound before
  * privileges were dropped and stay as they are until a restart. */
 int server_reload(struct runtime *rt, char *err, size_t errlen)
@@ -1411,6 +1432,7 @@ int server_reload(struct runtime *rt, char *err, size_t errlen)
 		log_warnx("model discovery: cannot start its thread");
 	pthread_mutex_lock(&server_lock);
 	struct runtime *old = server_rt;
+	server_carry_state(rt, old);
 	rt->generation = atomic_fetch_add(&server_generation, 1) + 1;
 	server_rt = runtime_ref(rt);
 	pthread_mutex_unlock(&server_lock);

@@ -352,6 +352,29 @@ static void breaker(void)
 	balance_pool_free(&p);
 }
 
+/* A reload's new pool takes over the breaker of a kept instance. */
+static void carry(void)
+{
+	struct balance_pool a, b;
+	long long w[2] = {1, 1};
+	uint64_t t = 1000000;
+	balance_pool_init(&a, 2, w, 2, 100);
+	balance_pool_init(&b, 2, w, 2, 100);
+	for (int k = 0; k < 2; k++) {
+		balance_pick(&a, t, 0, 1);
+		balance_done(&a, 1, 0, t);
+	}
+	ok(balance_state_get(&a, 1, t) == BALANCE_STATE_OPEN, "carry: instance 1 of the old pool is open");
+	balance_carry(&b, 0, &a, 1);
+	ok(balance_state_get(&b, 0, t) == BALANCE_STATE_OPEN, "carry: open in the new pool, as instance 0");
+	ok(balance_state_get(&b, 0, t + 100000) == BALANCE_STATE_HALF_OPEN, "carry: with the old back-off's end");
+	ok(atomic_load(&b.inst[0].ejections) == 1 && atomic_load(&b.inst[0].outstanding) == 0,
+	    "carry: the ejection count, not the requests in flight");
+	ok(balance_state_get(&b, 1, t) == BALANCE_STATE_CLOSED, "carry: the other instance untouched");
+	balance_pool_free(&a);
+	balance_pool_free(&b);
+}
+
 static void kill_body(void)
 {
 	int kind;
@@ -397,6 +420,7 @@ int main(void)
 	discovery();
 	config_errors();
 	breaker();
+	carry();
 	kill_body();
 	tap_done();
 	return 0;
