@@ -144,6 +144,28 @@ bb_ok "... and hafen logged what it found" grep -q "upstream disc: 1 model disco
 bb_post /v1/chat/completions '{"model":"nobody-has-it","messages":[{"role":"user","content":"x"}]}' >/dev/null
 bb_is "$(bb_code)" 404 "discovery: a model no pool lists or declares: 404"
 
+# ---- routes to a discovering pool: a target without a model accepts what
+# the pool listed, though its "models" does not declare it ----
+bb_start_hafen routedisc "{\"upstreams\": [{\"name\": \"disc\", \"url\": \"http://127.0.0.1:$disc_PORT\",
+   \"discover_models\": true, \"models\": [\"declared-only\"]}],
+ \"routes\": [{\"model\": \"disc-model\", \"targets\": [{\"upstream\": \"disc\"}]},
+  {\"model\": \"not-listed\", \"targets\": [{\"upstream\": \"disc\"}]}]}" ||
+	bb_diag "hafen (routedisc) did not start"
+disc_before=$(bb_mock_stat disc chat_completions)
+code=""
+for i in $(seq 1 50); do
+	bb_post /v1/chat/completions '{"model":"disc-model","messages":[{"role":"user","content":"x"}]}' >/dev/null
+	code=$(bb_code)
+	[ "$code" = 200 ] && break
+	sleep 0.1
+done
+bb_is "$code" 200 "route to a discovering pool: an alias it listed (not in its \"models\") is served"
+bb_is "$(bb_mock_stat disc chat_completions)" "$((disc_before + 1))" "... by that pool"
+bb_post /v1/chat/completions '{"model":"not-listed","messages":[{"role":"user","content":"x"}]}' >"$BB_DIR/nl.json"
+bb_is "$(bb_code)" 404 "route to a discovering pool: an alias it did not list: 404"
+bb_ok "... code model_not_found" bb_json_true "$BB_DIR/nl.json" 'j["error"]["code"] == "model_not_found"'
+bb_is "$(bb_mock_stat disc chat_completions)" "$((disc_before + 1))" "... the pool got no request for it"
+
 # ---- no policy, no audit: the body is validated without a tree, and the
 # alias is still replaced by the pool's model name ----
 bb_start_hafen plain "{\"upstreams\": [{\"name\": \"plainpool\", \"url\": \"http://127.0.0.1:$eu_PORT\"}],
