@@ -155,6 +155,14 @@ done
 bb_is "$(bb_mock_stat c chat_completions)" "$c_before" "... and gets no request until its back-off is over"
 bb_ok "... its ejection count went with it" bash -c "curl -s --max-time 5 'http://127.0.0.1:$ADMIN_PORT/metrics' |
 	grep -q '^hafen_upstream_instance_ejections_total{upstream=\"flaky\",instance=\"1\"} [1-9]'"
+CTL=$top_builddir/gateway/hafenctl
+"$CTL" upstream list --admin "http://127.0.0.1:$ADMIN_PORT" >"$BB_DIR/ulist.txt"
+bb_ok "hafenctl upstream list: the ejected instance is open, with its probe time and ejections" \
+	grep -Eq "^instance	flaky	1	127.0.0.1:$c_PORT	on_prem	open \(probe in [0-9]+ ms\)	failures [0-9]+	outstanding 0	ejections [1-9]" "$BB_DIR/ulist.txt"
+bb_ok "... and the other one closed" grep -q "^instance	flaky	0	127.0.0.1:$a_PORT	on_prem	closed	" "$BB_DIR/ulist.txt"
+curl -s --max-time 5 "http://127.0.0.1:$ADMIN_PORT/admin/upstreams" >"$BB_DIR/ups.json"
+bb_ok "GET /admin/upstreams: the same as JSON" bb_json_true "$BB_DIR/ups.json" \
+	'[(i["state"], i["retry_in_ms"] > 0) for u in j["upstreams"] if u["name"] == "flaky" for i in u["instances"]] == [("closed", False), ("open", True)]'
 # the same instance under another URL is a new instance: its state starts fresh
 bb_config "$HAFEN_CONFIG" "${CFG//http:\/\/127.0.0.1:$c_PORT/http://localhost:$c_PORT}"
 r0=$(reloads)
