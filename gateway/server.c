@@ -989,7 +989,9 @@ static void conn_begin(struct conn *c, const char *head)
 	if (!x->route->has_body) {
 		if (x->data_class_hdr > x->fx.data_class)
 			x->fx.data_class = x->data_class_hdr;
-		if (purpose_check_request(cfg->purposes, &x->fx) < 0) {
+		int purpose_refused = purpose_check_request(cfg->purposes, &x->fx) < 0;
+		x->fx.class_final = 1;
+		if (purpose_refused) {
 			conn_reject(c, x->fx.status, x->fx.error_type, x->fx.message, 0);
 			return;
 		}

@@ -208,6 +208,8 @@ bb_post /v1/chat/completions '{"model":"eu-only","messages":[{"role":"user","con
 bb_is "$(bb_code)" 503 "audited, restricted for an eu-only alias: 503"
 bb_post /v1/chat/completions '{"model":"gpt-4","messages":[{"role":"user","content":"x"}]}' -H 'X-Request-Id: ra-unknown' >/dev/null
 bb_is "$(bb_code)" 404 "audited, unknown alias: 404"
+bb_curl -H 'X-Request-Id: ra-models' -H 'X-Hafen-Data-Class: internal' "$(bb_url /v1/models)" >/dev/null
+bb_is "$(bb_code)" 200 "audited, GET /v1/models (answered by hafen): 200"
 kill -TERM "$HAFEN_PID"
 wait "$HAFEN_PID" 2>/dev/null
 "$CTL" audit export --db "$ADB" --format jsonl >"$BB_DIR/ra.jsonl" 2>"$BB_DIR/ra.err"
@@ -219,7 +221,7 @@ for l in open(sys.argv[1]):
 	if l.strip():
 		r = json.loads(l)
 		recs[r.get("request_id")] = r
-for rid in ("ra-public", "ra-header", "ra-floor", "ra-refused", "ra-unknown"):
+for rid in ("ra-public", "ra-header", "ra-floor", "ra-refused", "ra-unknown", "ra-models"):
 	r = recs.get(rid, {})
 	print(rid, "|".join(str(r.get(f) or "-") for f in ("data_class", "upstream_id", "upstream_location", "status", "error_class")))
 PY
@@ -228,4 +230,5 @@ bb_is "$(sed -n 2p "$BB_DIR/ra.txt")" "ra-header confidential|eu|eu|200|-" "reco
 bb_is "$(sed -n 3p "$BB_DIR/ra.txt")" "ra-floor restricted|local|on_prem|200|-" "record: the key's floor, on the premises"
 bb_is "$(sed -n 4p "$BB_DIR/ra.txt")" "ra-refused restricted|-|-|503|no_eligible_upstream" "record: a routing refusal with its reason, no pool"
 bb_is "$(sed -n 5p "$BB_DIR/ra.txt")" "ra-unknown public|-|-|404|model_not_found" "record: an unknown alias, refused by the router"
+bb_is "$(sed -n 6p "$BB_DIR/ra.txt")" "ra-models internal|-|-|200|-" "record: a request without a body has its class too"
 bb_done
