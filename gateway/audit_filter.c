@@ -272,7 +272,9 @@ static void audit_filter_on_done(struct filter_exchange *x, void **state)
 		/* A blocked request never left the gateway. */
 		.upstream_id = pi->decision && strcmp(pi->decision, "block") == 0 ? NULL : x->upstream,
 		.upstream_location = pi->decision && strcmp(pi->decision, "block") == 0 ? NULL : x->upstream_location,
-		.data_class = pi->policy_hash ? policy_data_class_name((enum data_class)x->data_class) : NULL,
+		/* The final class of every request that got that far (AI Act
+		 * Art. 12, GDPR Art. 30), not only when a policy computed it. */
+		.data_class = pi->policy_hash || x->class_final ? policy_data_class_name((enum data_class)x->data_class) : NULL,
 		.policy_hash = pi->policy_hash,
 		.config_hash = x->audit && x->audit->config_hash[0] ? x->audit->config_hash : NULL,
 		.findings = findings,

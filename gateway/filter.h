@@ -73,6 +73,7 @@ struct filter_exchange {
 	char message[256];            /* on refuse; never quotes content */
 	const struct policy_filter_set *policy; /* the runtime's policy set, NULL: off */
 	int data_class;               /* enum data_class the policy found (0: public) */
+	int class_final;              /* data_class is the final one (policy, header, key and purpose floors) */
 	struct filter_policy_info policy_info;
 	const struct audit_filter_rt *audit; /* the runtime's audit settings, NULL: none */
 	char client_addr[46];         /* peer address, numeric */

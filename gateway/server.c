@@ -719,6 +719,7 @@ static int conn_route(struct conn *c, const char *model)
 	x->cand_pos = 0;
 	x->up_idx = x->cand[0].upstream;
 	x->fx.upstream = c->rt->cfg->upstreams[x->up_idx].name;
+	x->fx.upstream_location = router_location_name(c->rt->cfg->upstreams[x->up_idx].location);
 	return 0;
 }
 
@@ -801,7 +802,9 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 	int refused = filter_run_request(&x->fx) < 0;
 	if (!refused && x->data_class_hdr > x->fx.data_class)
 		x->fx.data_class = x->data_class_hdr;
-	if (refused || purpose_check_request(c->rt->cfg->purposes, &x->fx) < 0) {
+	int purpose_refused = !refused && purpose_check_request(c->rt->cfg->purposes, &x->fx) < 0;
+	x->fx.class_final = !refused;
+	if (refused || purpose_refused) {
 		server_send_error(c, x->fx.status ? x->fx.status : 403, x->fx.error_type, NULL, x->fx.message);
 		server_finish(c, 0);
 		return;
@@ -986,7 +989,9 @@ static void conn_begin(struct conn *c, const char *head)
 	if (!x->route->has_body) {
 		if (x->data_class_hdr > x->fx.data_class)
 			x->fx.data_class = x->data_class_hdr;
-		if (purpose_check_request(cfg->purposes, &x->fx) < 0) {
+		int purpose_refused = purpose_check_request(cfg->purposes, &x->fx) < 0;
+		x->fx.class_final = 1;
+		if (purpose_refused) {
 			conn_reject(c, x->fx.status, x->fx.error_type, x->fx.message, 0);
 			return;
 		}
@@ -1391,6 +1396,27 @@ void server_join(void)
 	pthread_mutex_unlock(&server_lock);
 }
 
+/* Health and breaker state of the instances a reload kept (same upstream
+ * name, same URL) go to the new runtime: an ejected instance stays out
+ * until its own recovery instead of getting traffic again because the
+ * configuration was reloaded. */
+static void server_carry_state(struct runtime *rt, const struct runtime *old)
+{
+	const struct config *a = old->cfg, *b = rt->cfg;
+	for (size_t u = 0; u < b->n_upstreams; u++)
+		for (size_t ou = 0; ou < a->n_upstreams; ou++) {
+			if (strcmp(a->upstreams[ou].name, b->upstreams[u].name) != 0)
+				continue;
+			for (size_t i = 0; i < b->upstreams[u].n_instances; i++)
+				for (size_t oi = 0; oi < a->upstreams[ou].n_instances; oi++)
+					if (strcmp(a->upstreams[ou].instances[oi].url, b->upstreams[u].instances[i].url) == 0) {
+						balance_carry(&rt->pools[u], i, &old->pools[ou], oi);
+						break;
+					}
+			break;
+		}
+}
+
 /* A reload may change anything but the sockets: those were bound before
  * privileges were dropped and stay as they are until a restart. */
 int server_reload(struct runtime *rt, char *err, size_t errlen)
@@ -1408,6 +1434,7 @@ int server_reload(struct runtime *rt, char *err, size_t errlen)
 		log_warnx("model discovery: cannot start its thread");
 	pthread_mutex_lock(&server_lock);
 	struct runtime *old = server_rt;
+	server_carry_state(rt, old);
 	rt->generation = atomic_fetch_add(&server_generation, 1) + 1;
 	server_rt = runtime_ref(rt);
 	pthread_mutex_unlock(&server_lock);
