@@ -45,7 +45,7 @@ struct model_ctx {
 	int32_t *grp_in, *grp_out;	/* (B*k) token / pair index grouped by expert */
 	int32_t *grp_start;	/* (n_expert+1) */
 	int32_t *grp_fill;	/* (n_expert) */
-	struct quant_block_q8_act *qa;	/* q8 copy of the current matmul input */
+	struct quant_block_q16_act *qa;	/* q16 copy of the current matmul input */
 	size_t qa_blocks;
 	size_t max_ff;
 	float *rowbuf;		/* (n_threads, rowbuf_len) dequantized weight row */
@@ -58,7 +58,7 @@ struct model_ctx {
 struct forward_mm {
 	const struct model_tensor *w;
 	int64_t mat;
-	const void *x;		/* float rows, or q8 rows when the type needs it */
+	const void *x;		/* float rows, or q16 rows when q16 is set */
 	size_t x_stride;	/* bytes */
 	const int32_t *in_idx, *out_idx;	/* NULL: identity */
 	int32_t n;		/* activation rows */
@@ -67,6 +67,7 @@ struct forward_mm {
 	int64_t rows_per_task;
 	int64_t n_tasks;
 	quant_dot_fn dot;
+	int q16;		/* x holds q16 activation rows */
 };
 
 struct forward_mm_set {
@@ -138,7 +139,8 @@ static void forward_mm_task(void *ctx, int64_t task, int thread)
 		r1 = mm->w->n_out;
 	const uint8_t *base = mm->w->data + (size_t)mm->mat * (size_t)mm->w->n_out * mm->w->row_bytes;
 	struct model_ctx *c = set->c;
-	if (mm->n >= FORWARD_DEQUANT_MIN_ROWS && !quant_type_uses_q8(mm->w->type)) {
+	/* float activations with a q16 type (prefill): dequantized rows */
+	if (!mm->q16 && (mm->n >= FORWARD_DEQUANT_MIN_ROWS || quant_type_uses_q16(mm->w->type))) {
 		forward_mm_batched(c, mm, base, r0, r1, thread);
 		return;
 	}
@@ -177,14 +179,25 @@ static void forward_mm_run(struct model_ctx *c, struct forward_mm *mm, int n)
 	threadpool_run(c->pool, forward_mm_task, &set, starts[n]);
 }
 
+/* Decoding (one or two tokens) runs the legacy quants on q16 activations,
+ * where the integer kernels stream weights at memory speed; a prefill batch
+ * dequantizes each weight row once and multiplies it with many tokens in
+ * f32 register tiles, which integer blocks with per-block scales do not
+ * beat.  Both agree to ~1e-9 (the q16 rounding). */
+static int forward_q16(uint32_t type, uint32_t n_tokens)
+{
+	return quant_type_uses_q16(type) && n_tokens < FORWARD_DEQUANT_MIN_ROWS;
+}
+
 /* Point a matmul at input rows x (n_in floats each), quantized into c->qa if
- * the weight type computes on q8 activations.  All matmuls sharing an input
- * in one region must agree on the type's activation format; callers group
- * them so (quant_type_uses_q8 is checked per job). */
+ * the weight type computes on q16 activations for this many rows.  All
+ * matmuls sharing an input in one region must agree on the type's
+ * activation format; callers group them so (checked per job). */
 static void forward_mm_input(struct model_ctx *c, struct forward_mm *mm, const float *x, int64_t n_in,
 	int32_t n_rows, int *quantized)
 {
-	if (quant_type_uses_q8(mm->w->type)) {
+	if (forward_q16(mm->w->type, (uint32_t)n_rows)) {
+		mm->q16 = 1;
 		size_t nb = (size_t)n_in / QUANT_QK;
 		if (!*quantized) {
 			for (int32_t i = 0; i < n_rows; i++)
@@ -192,7 +205,7 @@ static void forward_mm_input(struct model_ctx *c, struct forward_mm *mm, const f
 			*quantized = 1;
 		}
 		mm->x = c->qa;
-		mm->x_stride = nb * sizeof(struct quant_block_q8_act);
+		mm->x_stride = nb * sizeof(struct quant_block_q16_act);
 	} else {
 		mm->x = x;
 		mm->x_stride = (size_t)n_in * sizeof(float);
@@ -362,12 +375,13 @@ static void forward_ffn_dense(struct model_ctx *c, const struct model_layer *L, 
 	struct forward_mm d = { .w = &L->ffn_down, .y = c->ff_out, .y_stride = hp->n_embd, .n = (int32_t)n };
 	quantized = 0;
 	/* ff_gate rows are max_ff apart: quantize/point with that stride */
-	if (quant_type_uses_q8(d.w->type)) {
+	if (forward_q16(d.w->type, n)) {
 		size_t nb = hp->n_ff / QUANT_QK;
+		d.q16 = 1;
 		for (uint32_t t = 0; t < n; t++)
 			quant_quantize_act(c->ff_gate + (size_t)t * c->max_ff, c->qa + t * nb, hp->n_ff);
 		d.x = c->qa;
-		d.x_stride = nb * sizeof(struct quant_block_q8_act);
+		d.x_stride = nb * sizeof(struct quant_block_q16_act);
 	} else {
 		d.x = c->ff_gate;
 		d.x_stride = c->max_ff * sizeof(float);
@@ -489,14 +503,14 @@ static void forward_ffn_moe(struct model_ctx *c, const struct model_layer *L, ui
 		}
 
 	/* down projections: input rows are pair rows of ff_gate */
-	int any_q8 = quant_type_uses_q8(L->down_exps.type), sh_q8 = nsh && quant_type_uses_q8(L->down_shexp.type);
+	int any_q16 = forward_q16(L->down_exps.type, n), sh_q16 = nsh && forward_q16(L->down_shexp.type, n);
 	size_t nb = (size_t)F / QUANT_QK, nbs = nsh ? hp->n_ff_shexp / QUANT_QK : 0;
-	if (any_q8)
+	if (any_q16)
 		for (uint32_t i = 0; i < n * K; i++)
 			quant_quantize_act(c->ff_gate + (size_t)i * c->max_ff, c->qa + i * nb, F);
-	/* the shared expert's q8 rows go after the experts' */
-	struct quant_block_q8_act *qsh = c->qa + (size_t)n * K * nb;
-	if (sh_q8)
+	/* the shared expert's q16 rows go after the experts' */
+	struct quant_block_q16_act *qsh = c->qa + (size_t)n * K * nb;
+	if (sh_q16)
 		for (uint32_t t = 0; t < n; t++)
 			quant_quantize_act(c->ff_gate + ((size_t)n * K + t) * c->max_ff, qsh + t * nbs, hp->n_ff_shexp);
 	nj = 0;
@@ -507,15 +521,17 @@ static void forward_ffn_moe(struct model_ctx *c, const struct model_layer *L, ui
 		const int32_t *out = c->grp_out + c->grp_start[e];
 		mm[nj] = (struct forward_mm){ .w = &L->down_exps, .mat = e, .in_idx = out, .out_idx = out, .n = cnt,
 			.y = c->ff_out, .y_stride = hp->n_embd };
-		mm[nj].x = any_q8 ? (const void *)c->qa : (const void *)c->ff_gate;
-		mm[nj].x_stride = any_q8 ? nb * sizeof(struct quant_block_q8_act) : c->max_ff * sizeof(float);
+		mm[nj].q16 = any_q16;
+		mm[nj].x = any_q16 ? (const void *)c->qa : (const void *)c->ff_gate;
+		mm[nj].x_stride = any_q16 ? nb * sizeof(struct quant_block_q16_act) : c->max_ff * sizeof(float);
 		nj++;
 	}
 	if (nsh) {
 		mm[nj] = (struct forward_mm){ .w = &L->down_shexp, .n = (int32_t)n,
 			.y = c->ff_out + (size_t)n * K * hp->n_embd, .y_stride = hp->n_embd };
-		mm[nj].x = sh_q8 ? (const void *)qsh : (const void *)(c->ff_gate + (size_t)n * K * c->max_ff);
-		mm[nj].x_stride = sh_q8 ? nbs * sizeof(struct quant_block_q8_act) : c->max_ff * sizeof(float);
+		mm[nj].q16 = sh_q16;
+		mm[nj].x = sh_q16 ? (const void *)qsh : (const void *)(c->ff_gate + (size_t)n * K * c->max_ff);
+		mm[nj].x_stride = sh_q16 ? nbs * sizeof(struct quant_block_q16_act) : c->max_ff * sizeof(float);
 		nj++;
 	}
 	forward_mm_run(c, mm, nj);
@@ -616,7 +632,7 @@ struct model_ctx *model_ctx_new(struct model *m, uint32_t n_ctx, int n_threads, 
 	c->grp_out = calloc(B * K, sizeof(int32_t));
 	c->grp_start = calloc(hp->n_expert + 2, sizeof(int32_t));
 	c->grp_fill = calloc(hp->n_expert + 1, sizeof(int32_t));
-	c->qa = calloc(c->qa_blocks, sizeof(struct quant_block_q8_act));
+	c->qa = calloc(c->qa_blocks, sizeof(struct quant_block_q16_act));
 	c->rowbuf_len = 4 * max_in;
 	c->rowbuf = calloc((size_t)n_threads * c->rowbuf_len, sizeof(float));
 	if (!c->pool || !c->rope_freq || !c->x || !c->h || !c->q || !c->k || !c->v || !c->att || !c->scores ||
@@ -668,7 +684,7 @@ void model_ctx_free(struct model_ctx *c)
 	free(c->grp_out);
 	free(c->grp_start);
 	free(c->grp_fill);
-	forward_free_wiped(c->qa, c->qa_blocks * sizeof(struct quant_block_q8_act));
+	forward_free_wiped(c->qa, c->qa_blocks * sizeof(struct quant_block_q16_act));
 	free(c->rowbuf);
 	free(c);
 }

@@ -31,7 +31,8 @@ enum simd_level simd_detect(void)
 {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("fma"))
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+	    __builtin_cpu_supports("fma"))
 		return SIMD_LEVEL_AVX512;
 	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
 		return SIMD_LEVEL_AVX2;
@@ -121,65 +122,107 @@ SIMD_AVX2 static float simd_dot_bf16_avx2(const void *row, const void *x, int64_
 	return s;
 }
 
-/* 16 signed bytes times 16 floats, accumulated into s. */
-SIMD_AVX2 static __m256 simd_i8x16_dot_avx2(__m128i q, const float *b, __m256 s)
+/* Legacy quants on int16 activations (struct quant_block_q16_act): per
+ * block the weights become 32 signed bytes in value order, widened to
+ * int16 and multiplied with the activations by vpmaddwd into exact int32
+ * lanes, converted once and scaled by d_w * d_a.  Four accumulators hide
+ * the FMA latency. */
+
+/* The 32 values of a Q4_0 block as unsigned nibbles in value order: the 16
+ * bytes in both halves, the upper half shifted right by 4. */
+SIMD_AVX2 static __m256i simd_nibbles_avx2(const uint8_t *qs)
 {
-	s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), _mm256_loadu_ps(b), s);
-	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q, 8))), _mm256_loadu_ps(b + 8), s);
+	__m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+	return _mm256_and_si256(_mm256_srlv_epi64(q, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(15));
+}
+
+/* d_w * d_a in all lanes: the f16 scale is broadcast before converting, so
+ * that no scalar-to-vector move is needed. */
+SIMD_AVX2 static __m256 simd_scale_avx2(const uint16_t *dw, const float *da)
+{
+	short h;
+	memcpy(&h, dw, 2);
+	return _mm256_mul_ps(_mm256_cvtph_ps(_mm_set1_epi16(h)), _mm256_set1_ps(*da));
+}
+
+#define SIMD_LOAD128(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
+#define SIMD_LOAD256(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+
+/* 32 signed weight bytes (value order) times the block's 32 int16 values. */
+SIMD_AVX2 static __m256 simd_w8_block_avx2(__m256i w, const struct quant_block_q16_act *a, __m256 scale, __m256 acc)
+{
+	__m256i lo = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(w)), SIMD_LOAD256(a->qs));
+	__m256i hi = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm256_extracti128_si256(w, 1)), SIMD_LOAD256(a->qs + 16));
+	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(lo, hi)), scale, acc);
+}
+
+SIMD_AVX2 static __m256 simd_q4_0_block_avx2(const struct quant_block_q4_0 *w, const struct quant_block_q16_act *a,
+	__m256 acc)
+{
+	__m256i v = _mm256_sub_epi8(simd_nibbles_avx2(w->qs), _mm256_set1_epi8(8));
+	return simd_w8_block_avx2(v, a, simd_scale_avx2(&w->d, &a->d), acc);
+}
+
+/* Bit j of a Q5_0 block's qh as 16 in byte j. */
+SIMD_AVX2 static __m256i simd_q5_high_avx2(const uint8_t *qh)
+{
+	uint32_t h;
+	memcpy(&h, qh, 4);
+	const __m256i bits = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+	__m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)h),
+		_mm256_setr_epi64x(0, 0x0101010101010101LL, 0x0202020202020202LL, 0x0303030303030303LL));
+	v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bits), bits);
+	return _mm256_and_si256(v, _mm256_set1_epi8(16));
+}
+
+SIMD_AVX2 static __m256 simd_q5_0_block_avx2(const struct quant_block_q5_0 *w, const struct quant_block_q16_act *a,
+	__m256 acc)
+{
+	__m256i u = _mm256_or_si256(simd_nibbles_avx2(w->qs), simd_q5_high_avx2(w->qh));
+	__m256i v = _mm256_sub_epi8(u, _mm256_set1_epi8(16));
+	return simd_w8_block_avx2(v, a, simd_scale_avx2(&w->d, &a->d), acc);
+}
+
+SIMD_AVX2 static __m256 simd_q8_0_block_avx2(const struct quant_block_q8_0 *w, const struct quant_block_q16_act *a,
+	__m256 acc)
+{
+	return simd_w8_block_avx2(SIMD_LOAD256(w->qs), a, simd_scale_avx2(&w->d, &a->d), acc);
+}
+
+/* The loop shared by every legacy-quant kernel of one ISA. */
+#define SIMD_DOT_Q16_LOOP(wtype, block, hsum, vt, zero) \
+	const wtype *w = row; \
+	const struct quant_block_q16_act *a = x; \
+	vt acc0 = zero, acc1 = zero, acc2 = zero, acc3 = zero; \
+	int64_t nb = n / QUANT_QK, i = 0; \
+	for (; i + 4 <= nb; i += 4) { \
+		acc0 = block(&w[i], &a[i], acc0); \
+		acc1 = block(&w[i + 1], &a[i + 1], acc1); \
+		acc2 = block(&w[i + 2], &a[i + 2], acc2); \
+		acc3 = block(&w[i + 3], &a[i + 3], acc3); \
+	} \
+	for (; i < nb; i++) \
+		acc0 = block(&w[i], &a[i], acc0); \
+	return hsum(acc0, acc1, acc2, acc3)
+
+SIMD_AVX2 static float simd_hsum4_avx2(__m256 a, __m256 b, __m256 c, __m256 d)
+{
+	return simd_hsum256(_mm256_add_ps(_mm256_add_ps(a, b), _mm256_add_ps(c, d)));
 }
 
 SIMD_AVX2 static float simd_dot_q4_0_avx2(const void *row, const void *x, int64_t n)
 {
-	const struct quant_block_q4_0 *w = row;
-	const float *b = x;
-	const __m128i m4 = _mm_set1_epi8(15), e8 = _mm_set1_epi8(8);
-	__m256 acc = _mm256_setzero_ps();
-	for (int64_t i = 0; i < n / QUANT_QK; i++, b += QUANT_QK) {
-		__m128i q = _mm_loadu_si128((const __m128i *)w[i].qs);
-		__m128i lo = _mm_sub_epi8(_mm_and_si128(q, m4), e8);
-		__m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), e8);
-		__m256 s = simd_i8x16_dot_avx2(lo, b, _mm256_setzero_ps());
-		s = simd_i8x16_dot_avx2(hi, b + 16, s);
-		acc = _mm256_fmadd_ps(s, _mm256_set1_ps(_cvtsh_ss(w[i].d)), acc);
-	}
-	return simd_hsum256(acc);
-}
-
-SIMD_AVX2 static float simd_dot_q8_0_avx2(const void *row, const void *x, int64_t n)
-{
-	const struct quant_block_q8_0 *w = row;
-	const float *b = x;
-	__m256 acc = _mm256_setzero_ps();
-	for (int64_t i = 0; i < n / QUANT_QK; i++, b += QUANT_QK) {
-		__m256 s = simd_i8x16_dot_avx2(_mm_loadu_si128((const __m128i *)w[i].qs), b, _mm256_setzero_ps());
-		s = simd_i8x16_dot_avx2(_mm_loadu_si128((const __m128i *)(w[i].qs + 16)), b + 16, s);
-		acc = _mm256_fmadd_ps(s, _mm256_set1_ps(_cvtsh_ss(w[i].d)), acc);
-	}
-	return simd_hsum256(acc);
+	SIMD_DOT_Q16_LOOP(struct quant_block_q4_0, simd_q4_0_block_avx2, simd_hsum4_avx2, __m256, _mm256_setzero_ps());
 }
 
 SIMD_AVX2 static float simd_dot_q5_0_avx2(const void *row, const void *x, int64_t n)
 {
-	const struct quant_block_q5_0 *w = row;
-	const float *b = x;
-	const __m256i shifts = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), one = _mm256_set1_epi32(1);
-	const __m256i m4 = _mm256_set1_epi32(15), b16 = _mm256_set1_epi32(16);
-	__m256 acc = _mm256_setzero_ps();
-	for (int64_t i = 0; i < n / QUANT_QK; i++, b += QUANT_QK) {
-		uint32_t qh;
-		memcpy(&qh, w[i].qh, 4);
-		__m256 s = _mm256_setzero_ps();
-		for (int k = 0; k < 4; k++) {	/* values 8k..8k+7 */
-			int lohalf = k < 2, base = (k & 1) * 8;
-			__m256i q = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(w[i].qs + base)));
-			q = lohalf ? _mm256_and_si256(q, m4) : _mm256_srli_epi32(q, 4);
-			__m256i h = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)(qh >> (8 * k))), shifts), one);
-			q = _mm256_sub_epi32(_mm256_or_si256(q, _mm256_slli_epi32(h, 4)), b16);
-			s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q), _mm256_loadu_ps(b + 8 * k), s);
-		}
-		acc = _mm256_fmadd_ps(s, _mm256_set1_ps(_cvtsh_ss(w[i].d)), acc);
-	}
-	return simd_hsum256(acc);
+	SIMD_DOT_Q16_LOOP(struct quant_block_q5_0, simd_q5_0_block_avx2, simd_hsum4_avx2, __m256, _mm256_setzero_ps());
+}
+
+SIMD_AVX2 static float simd_dot_q8_0_avx2(const void *row, const void *x, int64_t n)
+{
+	SIMD_DOT_Q16_LOOP(struct quant_block_q8_0, simd_q8_0_block_avx2, simd_hsum4_avx2, __m256, _mm256_setzero_ps());
 }
 
 /* K-quants: the scalar block decoder to the stack, then a vector dot. */
@@ -207,7 +250,7 @@ SIMD_AVX2 static float simd_dot_q6_k_avx2(const void *row, const void *x, int64_
 }
 
 /* ---------------- AVX-512 (F + BW) ---------------- */
-#define SIMD_AVX512 __attribute__((target("avx512f,avx512bw,avx2,fma,f16c")))
+#define SIMD_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 
 SIMD_AVX512 static float simd_dot_f32_avx512(const float *a, const float *b, int64_t n)
 {
@@ -263,74 +306,66 @@ SIMD_AVX512 static float simd_dot_bf16_avx512(const void *row, const void *x, in
 	return s;
 }
 
-/* Two blocks per iteration with separate accumulators to hide FMA latency.
- * Nibbles become floats through a 16-entry permute table (value - 8): the
- * permute reads only the low 4 bits of each index, so no masking and no
- * int-to-float conversion is needed (about 1.2x over converting; shuffle
- * port 5 is the limit, converting the scales up front did not help). */
+/* AVX-512BW: one block per 512-bit vpmaddwd; a mask register puts Q5_0's
+ * fifth bit in. */
+SIMD_AVX512 static __m512 simd_scale_avx512(const uint16_t *dw, const float *da)
+{
+	short h;
+	memcpy(&h, dw, 2);
+	return _mm512_mul_ps(_mm512_cvtph_ps(_mm256_set1_epi16(h)), _mm512_set1_ps(*da));
+}
+
+SIMD_AVX512 static __m512 simd_w8_block_avx512(__m256i w, const struct quant_block_q16_act *a, __m512 scale,
+	__m512 acc)
+{
+	__m512i p = _mm512_madd_epi16(_mm512_cvtepi8_epi16(w), _mm512_loadu_si512((const void *)a->qs));
+	return _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), scale, acc);
+}
+
+SIMD_AVX512 static __m512 simd_q4_0_block_avx512(const struct quant_block_q4_0 *w,
+	const struct quant_block_q16_act *a, __m512 acc)
+{
+	__m256i v = _mm256_sub_epi8(simd_nibbles_avx2(w->qs), _mm256_set1_epi8(8));
+	return simd_w8_block_avx512(v, a, simd_scale_avx512(&w->d, &a->d), acc);
+}
+
+SIMD_AVX512 static __m512 simd_q5_0_block_avx512(const struct quant_block_q5_0 *w,
+	const struct quant_block_q16_act *a, __m512 acc)
+{
+	uint32_t h;
+	memcpy(&h, w->qh, 4);
+	__m256i v = _mm256_sub_epi8(simd_nibbles_avx2(w->qs), _mm256_set1_epi8(16));
+	v = _mm256_mask_add_epi8(v, (__mmask32)h, v, _mm256_set1_epi8(16));
+	return simd_w8_block_avx512(v, a, simd_scale_avx512(&w->d, &a->d), acc);
+}
+
+SIMD_AVX512 static __m512 simd_q8_0_block_avx512(const struct quant_block_q8_0 *w,
+	const struct quant_block_q16_act *a, __m512 acc)
+{
+	return simd_w8_block_avx512(SIMD_LOAD256(w->qs), a, simd_scale_avx512(&w->d, &a->d), acc);
+}
+
+SIMD_AVX512 static float simd_hsum4_avx512(__m512 a, __m512 b, __m512 c, __m512 d)
+{
+	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d)));
+}
+
 SIMD_AVX512 static float simd_dot_q4_0_avx512(const void *row, const void *x, int64_t n)
 {
-	const struct quant_block_q4_0 *w = row;
-	const float *b = x;
-	const __m512 lut = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
-	__m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-	int64_t nb = n / QUANT_QK, i = 0;
-	for (; i + 2 <= nb; i += 2, b += 2 * QUANT_QK) {
-		__m512i q0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)w[i].qs));
-		__m512i q1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)w[i + 1].qs));
-		__m512 l0 = _mm512_permutexvar_ps(q0, lut), h0 = _mm512_permutexvar_ps(_mm512_srli_epi32(q0, 4), lut);
-		__m512 l1 = _mm512_permutexvar_ps(q1, lut), h1 = _mm512_permutexvar_ps(_mm512_srli_epi32(q1, 4), lut);
-		__m512 s0 = _mm512_fmadd_ps(h0, _mm512_loadu_ps(b + 16), _mm512_mul_ps(l0, _mm512_loadu_ps(b)));
-		__m512 s1 = _mm512_fmadd_ps(h1, _mm512_loadu_ps(b + 48), _mm512_mul_ps(l1, _mm512_loadu_ps(b + 32)));
-		acc0 = _mm512_fmadd_ps(s0, _mm512_set1_ps(_cvtsh_ss(w[i].d)), acc0);
-		acc1 = _mm512_fmadd_ps(s1, _mm512_set1_ps(_cvtsh_ss(w[i + 1].d)), acc1);
-	}
-	for (; i < nb; i++, b += QUANT_QK) {
-		__m512i q0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)w[i].qs));
-		__m512 l0 = _mm512_permutexvar_ps(q0, lut), h0 = _mm512_permutexvar_ps(_mm512_srli_epi32(q0, 4), lut);
-		__m512 s0 = _mm512_fmadd_ps(h0, _mm512_loadu_ps(b + 16), _mm512_mul_ps(l0, _mm512_loadu_ps(b)));
-		acc0 = _mm512_fmadd_ps(s0, _mm512_set1_ps(_cvtsh_ss(w[i].d)), acc0);
-	}
-	return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+	SIMD_DOT_Q16_LOOP(struct quant_block_q4_0, simd_q4_0_block_avx512, simd_hsum4_avx512, __m512,
+		_mm512_setzero_ps());
+}
+
+SIMD_AVX512 static float simd_dot_q5_0_avx512(const void *row, const void *x, int64_t n)
+{
+	SIMD_DOT_Q16_LOOP(struct quant_block_q5_0, simd_q5_0_block_avx512, simd_hsum4_avx512, __m512,
+		_mm512_setzero_ps());
 }
 
 SIMD_AVX512 static float simd_dot_q8_0_avx512(const void *row, const void *x, int64_t n)
 {
-	const struct quant_block_q8_0 *w = row;
-	const float *b = x;
-	__m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-	int64_t nb = n / QUANT_QK, i = 0;
-	for (; i < nb; i++, b += QUANT_QK) {
-		__m512 l = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)w[i].qs)));
-		__m512 h = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w[i].qs + 16))));
-		__m512 s = _mm512_fmadd_ps(h, _mm512_loadu_ps(b + 16), _mm512_mul_ps(l, _mm512_loadu_ps(b)));
-		if (i & 1)
-			acc1 = _mm512_fmadd_ps(s, _mm512_set1_ps(_cvtsh_ss(w[i].d)), acc1);
-		else
-			acc0 = _mm512_fmadd_ps(s, _mm512_set1_ps(_cvtsh_ss(w[i].d)), acc0);
-	}
-	return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-}
-
-/* Q5_0 with a mask register for the fifth bit. */
-SIMD_AVX512 static float simd_dot_q5_0_avx512(const void *row, const void *x, int64_t n)
-{
-	const struct quant_block_q5_0 *w = row;
-	const float *b = x;
-	const __m512i m4 = _mm512_set1_epi32(15), b16 = _mm512_set1_epi32(16);
-	__m512 acc = _mm512_setzero_ps();
-	for (int64_t i = 0; i < n / QUANT_QK; i++, b += QUANT_QK) {
-		uint32_t qh;
-		memcpy(&qh, w[i].qh, 4);
-		__m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)w[i].qs));
-		__m512i lo = _mm512_and_si512(q, m4), hi = _mm512_srli_epi32(q, 4);
-		lo = _mm512_mask_add_epi32(lo, (__mmask16)(qh & 0xffff), lo, b16);
-		hi = _mm512_mask_add_epi32(hi, (__mmask16)(qh >> 16), hi, b16);
-		__m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(lo, b16)), _mm512_loadu_ps(b));
-		s = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(hi, b16)), _mm512_loadu_ps(b + 16), s);
-		acc = _mm512_fmadd_ps(s, _mm512_set1_ps(_cvtsh_ss(w[i].d)), acc);
-	}
-	return _mm512_reduce_add_ps(acc);
+	SIMD_DOT_Q16_LOOP(struct quant_block_q8_0, simd_q8_0_block_avx512, simd_hsum4_avx512, __m512,
+		_mm512_setzero_ps());
 }
 
 SIMD_AVX512 static float simd_dot_k_avx512(uint32_t type, const void *row, const float *b, int64_t n)
@@ -535,6 +570,7 @@ static const quant_dot_fn simd_dot_avx512_table[QUANT_TYPE_COUNT] = {
 	[QUANT_TYPE_Q4_K] = simd_dot_q4_k_avx512,
 	[QUANT_TYPE_Q6_K] = simd_dot_q6_k_avx512,
 };
+
 #endif
 
 quant_dot_fn simd_dot(uint32_t type, enum simd_level l)
