@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 	size_t big_rows = mb * 1024 * 1024 / row_bytes, small_rows = 256 * 1024 / row_bytes;
 	uint8_t *w = malloc(big_rows * row_bytes);
 	float *xf = malloc(QDOT_N * sizeof(float)), *wf = malloc(QDOT_N * sizeof(float));
-	struct quant_block_q16_act *xq = malloc(QDOT_N / QUANT_QK * sizeof *xq);
+	void *xq = aligned_alloc(QUANT_ACT_ALIGN, quant_act_row_bytes(QDOT_N));
 	if (!w || !xf || !wf || !xq) {
 		fprintf(stderr, "qdot: out of memory\n");
 		return 1;

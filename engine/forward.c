@@ -45,8 +45,8 @@ struct model_ctx {
 	int32_t *grp_in, *grp_out;	/* (B*k) token / pair index grouped by expert */
 	int32_t *grp_start;	/* (n_expert+1) */
 	int32_t *grp_fill;	/* (n_expert) */
-	struct quant_block_q16_act *qa;	/* q16 copy of the current matmul input */
-	size_t qa_blocks;
+	uint8_t *qa;		/* q16 rows of the current matmul input (quant.h layout) */
+	size_t qa_bytes;
 	size_t max_ff;
 	float *rowbuf;		/* (n_threads, rowbuf_len) dequantized weight row */
 	size_t rowbuf_len;
@@ -198,14 +198,14 @@ static void forward_mm_input(struct model_ctx *c, struct forward_mm *mm, const f
 {
 	if (forward_q16(mm->w->type, (uint32_t)n_rows)) {
 		mm->q16 = 1;
-		size_t nb = (size_t)n_in / QUANT_QK;
+		size_t rb = quant_act_row_bytes(n_in);
 		if (!*quantized) {
 			for (int32_t i = 0; i < n_rows; i++)
-				quant_quantize_act(x + (size_t)i * (size_t)n_in, c->qa + (size_t)i * nb, n_in);
+				quant_quantize_act(x + (size_t)i * (size_t)n_in, c->qa + (size_t)i * rb, n_in);
 			*quantized = 1;
 		}
 		mm->x = c->qa;
-		mm->x_stride = nb * sizeof(struct quant_block_q16_act);
+		mm->x_stride = rb;
 	} else {
 		mm->x = x;
 		mm->x_stride = (size_t)n_in * sizeof(float);
@@ -376,12 +376,12 @@ static void forward_ffn_dense(struct model_ctx *c, const struct model_layer *L, 
 	quantized = 0;
 	/* ff_gate rows are max_ff apart: quantize/point with that stride */
 	if (forward_q16(d.w->type, n)) {
-		size_t nb = hp->n_ff / QUANT_QK;
+		size_t rb = quant_act_row_bytes(hp->n_ff);
 		d.q16 = 1;
 		for (uint32_t t = 0; t < n; t++)
-			quant_quantize_act(c->ff_gate + (size_t)t * c->max_ff, c->qa + t * nb, hp->n_ff);
+			quant_quantize_act(c->ff_gate + (size_t)t * c->max_ff, c->qa + t * rb, hp->n_ff);
 		d.x = c->qa;
-		d.x_stride = nb * sizeof(struct quant_block_q16_act);
+		d.x_stride = rb;
 	} else {
 		d.x = c->ff_gate;
 		d.x_stride = c->max_ff * sizeof(float);
@@ -504,15 +504,15 @@ static void forward_ffn_moe(struct model_ctx *c, const struct model_layer *L, ui
 
 	/* down projections: input rows are pair rows of ff_gate */
 	int any_q16 = forward_q16(L->down_exps.type, n), sh_q16 = nsh && forward_q16(L->down_shexp.type, n);
-	size_t nb = (size_t)F / QUANT_QK, nbs = nsh ? hp->n_ff_shexp / QUANT_QK : 0;
+	size_t rb = quant_act_row_bytes(F), rbs = nsh ? quant_act_row_bytes(hp->n_ff_shexp) : 0;
 	if (any_q16)
 		for (uint32_t i = 0; i < n * K; i++)
-			quant_quantize_act(c->ff_gate + (size_t)i * c->max_ff, c->qa + i * nb, F);
+			quant_quantize_act(c->ff_gate + (size_t)i * c->max_ff, c->qa + i * rb, F);
 	/* the shared expert's q16 rows go after the experts' */
-	struct quant_block_q16_act *qsh = c->qa + (size_t)n * K * nb;
+	uint8_t *qsh = c->qa + (size_t)n * K * rb;
 	if (sh_q16)
 		for (uint32_t t = 0; t < n; t++)
-			quant_quantize_act(c->ff_gate + ((size_t)n * K + t) * c->max_ff, qsh + t * nbs, hp->n_ff_shexp);
+			quant_quantize_act(c->ff_gate + ((size_t)n * K + t) * c->max_ff, qsh + t * rbs, hp->n_ff_shexp);
 	nj = 0;
 	for (uint32_t e = 0; e < E; e++) {
 		int32_t cnt = c->grp_start[e + 1] - c->grp_start[e];
@@ -523,7 +523,7 @@ static void forward_ffn_moe(struct model_ctx *c, const struct model_layer *L, ui
 			.y = c->ff_out, .y_stride = hp->n_embd };
 		mm[nj].q16 = any_q16;
 		mm[nj].x = any_q16 ? (const void *)c->qa : (const void *)c->ff_gate;
-		mm[nj].x_stride = any_q16 ? nb * sizeof(struct quant_block_q16_act) : c->max_ff * sizeof(float);
+		mm[nj].x_stride = any_q16 ? rb : c->max_ff * sizeof(float);
 		nj++;
 	}
 	if (nsh) {
@@ -531,7 +531,7 @@ static void forward_ffn_moe(struct model_ctx *c, const struct model_layer *L, ui
 			.y = c->ff_out + (size_t)n * K * hp->n_embd, .y_stride = hp->n_embd };
 		mm[nj].q16 = sh_q16;
 		mm[nj].x = sh_q16 ? (const void *)qsh : (const void *)(c->ff_gate + (size_t)n * K * c->max_ff);
-		mm[nj].x_stride = sh_q16 ? nbs * sizeof(struct quant_block_q16_act) : c->max_ff * sizeof(float);
+		mm[nj].x_stride = sh_q16 ? rbs : c->max_ff * sizeof(float);
 		nj++;
 	}
 	forward_mm_run(c, mm, nj);
@@ -611,7 +611,7 @@ struct model_ctx *model_ctx_new(struct model *m, uint32_t n_ctx, int n_threads, 
 	c->max_ff = forward_max(forward_max(hp->n_ff, hp->n_ff_exp), hp->n_ff_shexp);
 	size_t pair_rows = B * K + (m->arch->shared_expert ? B : 0);
 	size_t max_in = forward_max(forward_max(hp->n_embd, ow), c->max_ff);
-	c->qa_blocks = pair_rows * (max_in / QUANT_QK + 1);
+	c->qa_bytes = pair_rows * quant_act_row_bytes((int64_t)max_in);
 	c->pool = threadpool_new(n_threads);
 	c->rope_freq = calloc(hp->n_rot / 2 + 1, sizeof(float));
 	c->x = calloc(B * hp->n_embd, sizeof(float));
@@ -632,7 +632,7 @@ struct model_ctx *model_ctx_new(struct model *m, uint32_t n_ctx, int n_threads, 
 	c->grp_out = calloc(B * K, sizeof(int32_t));
 	c->grp_start = calloc(hp->n_expert + 2, sizeof(int32_t));
 	c->grp_fill = calloc(hp->n_expert + 1, sizeof(int32_t));
-	c->qa = calloc(c->qa_blocks, sizeof(struct quant_block_q16_act));
+	c->qa = aligned_alloc(QUANT_ACT_ALIGN, c->qa_bytes);	/* a multiple of the alignment */
 	c->rowbuf_len = 4 * max_in;
 	c->rowbuf = calloc((size_t)n_threads * c->rowbuf_len, sizeof(float));
 	if (!c->pool || !c->rope_freq || !c->x || !c->h || !c->q || !c->k || !c->v || !c->att || !c->scores ||
@@ -684,7 +684,7 @@ void model_ctx_free(struct model_ctx *c)
 	free(c->grp_out);
 	free(c->grp_start);
 	free(c->grp_fill);
-	forward_free_wiped(c->qa, c->qa_blocks * sizeof(struct quant_block_q16_act));
+	forward_free_wiped(c->qa, c->qa_bytes);
 	free(c->rowbuf);
 	free(c);
 }

@@ -400,24 +400,37 @@ int quant_quantize_row(uint32_t t, const float *src, void *dst, int64_t n)
 
 /* The legacy block quants compute on int16 activations (integer products
  * per block): the float-activation kernels were compute-bound at about half
- * the memory bandwidth.  See struct quant_block_q16_act for the error. */
+ * the memory bandwidth.  quant.h says how exact they are. */
 int quant_type_uses_q16(uint32_t t)
 {
 	return t == QUANT_TYPE_Q4_0 || t == QUANT_TYPE_Q5_0 || t == QUANT_TYPE_Q8_0;
 }
 
-void quant_quantize_act(const float *x, struct quant_block_q16_act *q, int64_t n)
+size_t quant_act_row_bytes(int64_t n)
 {
-	for (int64_t i = 0; i < n / QUANT_QK; i++, x += QUANT_QK) {
+	size_t nb = (size_t)n / QUANT_QK;
+	size_t bytes = (size_t)n * sizeof(int16_t) + nb * (8 * sizeof(int32_t) + sizeof(float));
+	return (bytes + QUANT_ACT_ALIGN - 1) / QUANT_ACT_ALIGN * QUANT_ACT_ALIGN;
+}
+
+void quant_quantize_act(const float *x, void *row, int64_t n)
+{
+	int64_t nb = n / QUANT_QK;
+	int16_t *qs = row;
+	int32_t *off = (int32_t *)(qs + n);
+	float *ds = (float *)(off + 8 * nb);
+	for (int64_t i = 0; i < nb; i++, x += QUANT_QK, qs += QUANT_QK, off += 8) {
 		float amax = 0;
 		for (int j = 0; j < QUANT_QK; j++)
 			amax = fmaxf(amax, fabsf(x[j]));
 		float d = amax / 32767, id = d != 0 ? 1.0f / d : 0;
-		q[i].d = d;
+		ds[i] = d;
 		for (int j = 0; j < QUANT_QK; j++) {
 			long v = lrintf(x[j] * id);
-			q[i].qs[j] = (int16_t)(v > 32767 ? 32767 : v < -32767 ? -32767 : v);
+			qs[j] = (int16_t)(v > 32767 ? 32767 : v < -32767 ? -32767 : v);
 		}
+		for (int k = 0; k < 8; k++)
+			off[k] = -8 * (qs[2 * k] + qs[2 * k + 1] + qs[16 + 2 * k] + qs[17 + 2 * k]);
 	}
 }
 
@@ -452,16 +465,23 @@ static float quant_dot_bf16(const void *row, const void *x, int64_t n)
 
 /* Legacy quants: signed weights times the int16 activations, an exact
  * int32 per block (at most 32 * 128 * 32767), scaled once. */
+/* The block scales of a quantized activation row (after qs and off). */
+static const float *quant_act_scales(const void *x, int64_t n)
+{
+	return (const float *)((const int32_t *)((const int16_t *)x + n) + 8 * (n / QUANT_QK));
+}
+
 static float quant_dot_q4_0(const void *row, const void *x, int64_t n)
 {
 	const struct quant_block_q4_0 *w = row;
-	const struct quant_block_q16_act *a = x;
+	const int16_t *q = x;
+	const float *d = quant_act_scales(x, n);
 	float s = 0;
-	for (int64_t i = 0; i < n / QUANT_QK; i++) {
+	for (int64_t i = 0; i < n / QUANT_QK; i++, q += QUANT_QK) {
 		int32_t sum = 0;
 		for (int j = 0; j < 16; j++)
-			sum += ((w[i].qs[j] & 15) - 8) * a[i].qs[j] + ((w[i].qs[j] >> 4) - 8) * a[i].qs[j + 16];
-		s += quant_f16_to_f32(w[i].d) * a[i].d * (float)sum;
+			sum += ((w[i].qs[j] & 15) - 8) * q[j] + ((w[i].qs[j] >> 4) - 8) * q[j + 16];
+		s += quant_f16_to_f32(w[i].d) * d[i] * (float)sum;
 	}
 	return s;
 }
@@ -469,17 +489,18 @@ static float quant_dot_q4_0(const void *row, const void *x, int64_t n)
 static float quant_dot_q5_0(const void *row, const void *x, int64_t n)
 {
 	const struct quant_block_q5_0 *w = row;
-	const struct quant_block_q16_act *a = x;
+	const int16_t *q = x;
+	const float *d = quant_act_scales(x, n);
 	float s = 0;
-	for (int64_t i = 0; i < n / QUANT_QK; i++) {
+	for (int64_t i = 0; i < n / QUANT_QK; i++, q += QUANT_QK) {
 		uint32_t qh = quant_load_u32(w[i].qh);
 		int32_t sum = 0;
 		for (int j = 0; j < 16; j++) {
 			int lo = ((w[i].qs[j] & 15) | (int)((qh >> j) & 1) << 4) - 16;
 			int hi = ((w[i].qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4) - 16;
-			sum += lo * a[i].qs[j] + hi * a[i].qs[j + 16];
+			sum += lo * q[j] + hi * q[j + 16];
 		}
-		s += quant_f16_to_f32(w[i].d) * a[i].d * (float)sum;
+		s += quant_f16_to_f32(w[i].d) * d[i] * (float)sum;
 	}
 	return s;
 }
@@ -487,13 +508,14 @@ static float quant_dot_q5_0(const void *row, const void *x, int64_t n)
 static float quant_dot_q8_0(const void *row, const void *x, int64_t n)
 {
 	const struct quant_block_q8_0 *w = row;
-	const struct quant_block_q16_act *a = x;
+	const int16_t *q = x;
+	const float *d = quant_act_scales(x, n);
 	float s = 0;
-	for (int64_t i = 0; i < n / QUANT_QK; i++) {
+	for (int64_t i = 0; i < n / QUANT_QK; i++, q += QUANT_QK) {
 		int32_t sum = 0;
 		for (int j = 0; j < 32; j++)
-			sum += w[i].qs[j] * a[i].qs[j];
-		s += quant_f16_to_f32(w[i].d) * a[i].d * (float)sum;
+			sum += w[i].qs[j] * q[j];
+		s += quant_f16_to_f32(w[i].d) * d[i] * (float)sum;
 	}
 	return s;
 }

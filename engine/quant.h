@@ -74,12 +74,17 @@ _Static_assert(sizeof(struct quant_block_q6_k) == 210, "q6_K block");
  * d_w * d; the rounding (at most d/2 per value, 1.5e-5 of the block's
  * largest) stays far below the weights' own quantization error (int8
  * activations, as llama.cpp uses, measured 2-3e-4 normalized MSE on the
- * logits of tiny models and flipped argmaxes and expert choices). */
-struct quant_block_q16_act {
-	int16_t qs[QUANT_QK];
-	float d;
-};
-_Static_assert(sizeof(struct quant_block_q16_act) == 68, "q16 activation block");
+ * logits of tiny models and flipped argmaxes and expert choices).
+ *
+ * A quantized row of n values (n % 32 == 0) is laid out for aligned vector
+ * loads: int16 qs[n]; int32 off[n/32][8]; float d[n/32]; padded to a
+ * multiple of 64 bytes.  off[b][k] = -8 * (qs[32b+2k] + qs[32b+2k+1] +
+ * qs[32b+16+2k] + qs[32b+17+2k]): the SIMD kernels multiply unsigned
+ * nibbles and start their 8 int32 lanes from it, so that each lane holds an
+ * exact sum of (w - 8) * q at no extra instruction (Q5_0 doubles it). */
+#define QUANT_ACT_ALIGN 64
+size_t quant_act_row_bytes(int64_t n);
+void quant_quantize_act(const float *x, void *row, int64_t n);
 
 float quant_f16_to_f32(uint16_t h);
 uint16_t quant_f32_to_f16(float f);
@@ -98,7 +103,6 @@ int quant_quantize_row(uint32_t type, const float *src, void *dst, int64_t n);
 
 /* Does this weight type take activations quantized to q16 blocks? */
 int quant_type_uses_q16(uint32_t type);
-void quant_quantize_act(const float *x, struct quant_block_q16_act *q, int64_t n);
 
 /* Dot product of one weight row with x (float or q16-quantized activations,
  * as quant_type_uses_q16 says).  Scalar reference kernels; simd.h picks the

@@ -122,19 +122,13 @@ SIMD_AVX2 static float simd_dot_bf16_avx2(const void *row, const void *x, int64_
 	return s;
 }
 
-/* Legacy quants on int16 activations (struct quant_block_q16_act): per
- * block the weights become 32 signed bytes in value order, widened to
- * int16 and multiplied with the activations by vpmaddwd into exact int32
- * lanes, converted once and scaled by d_w * d_a.  Four accumulators hide
- * the FMA latency. */
-
-/* The 32 values of a Q4_0 block as unsigned nibbles in value order: the 16
- * bytes in both halves, the upper half shifted right by 4. */
-SIMD_AVX2 static __m256i simd_nibbles_avx2(const uint8_t *qs)
-{
-	__m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
-	return _mm256_and_si256(_mm256_srlv_epi64(q, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(15));
-}
+/* Legacy quants on int16 activations (quant.h: a quantized row is int16
+ * qs[n], int32 off[n/32][8], float d[n/32]).  Per block the 32 weights
+ * become two vectors of 16 int16 in value order (nibbles stay unsigned:
+ * the lanes start from off, which subtracts 8 times the activations),
+ * vpmaddwd or AVX-512 VNNI's vpdpwssd multiplies them with the activations
+ * into 8 exact int32 lanes, converted once and scaled by d_w * d_a.  Four
+ * accumulators hide the FMA latency. */
 
 /* d_w * d_a in all lanes: the f16 scale is broadcast before converting, so
  * that no scalar-to-vector move is needed. */
@@ -148,81 +142,83 @@ SIMD_AVX2 static __m256 simd_scale_avx2(const uint16_t *dw, const float *da)
 #define SIMD_LOAD128(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
 #define SIMD_LOAD256(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
 
-/* 32 signed weight bytes (value order) times the block's 32 int16 values. */
-SIMD_AVX2 static __m256 simd_w8_block_avx2(__m256i w, const struct quant_block_q16_act *a, __m256 scale, __m256 acc)
+/* lanes of init + lo . q[0..15] + hi . q[16..31] */
+SIMD_AVX2 static __m256i simd_madd2_avx2(__m256i init, __m256i lo, __m256i hi, const int16_t *q)
 {
-	__m256i lo = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(w)), SIMD_LOAD256(a->qs));
-	__m256i hi = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm256_extracti128_si256(w, 1)), SIMD_LOAD256(a->qs + 16));
-	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(lo, hi)), scale, acc);
+	__m256i p = _mm256_add_epi32(init, _mm256_madd_epi16(lo, SIMD_LOAD256(q)));
+	return _mm256_add_epi32(p, _mm256_madd_epi16(hi, SIMD_LOAD256(q + 16)));
 }
 
-SIMD_AVX2 static __m256 simd_q4_0_block_avx2(const struct quant_block_q4_0 *w, const struct quant_block_q16_act *a,
-	__m256 acc)
+SIMD_AVX2 static __m256 simd_q4_0_block_avx2(const struct quant_block_q4_0 *w, const int16_t *q, const int32_t *off,
+	const float *d, __m256 acc)
 {
-	__m256i v = _mm256_sub_epi8(simd_nibbles_avx2(w->qs), _mm256_set1_epi8(8));
-	return simd_w8_block_avx2(v, a, simd_scale_avx2(&w->d, &a->d), acc);
+	__m256i v = _mm256_cvtepu8_epi16(SIMD_LOAD128(w->qs));
+	__m256i p = simd_madd2_avx2(SIMD_LOAD256(off), _mm256_and_si256(v, _mm256_set1_epi16(15)),
+		_mm256_srli_epi16(v, 4), q);
+	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
 }
 
-/* Bit j of a Q5_0 block's qh as 16 in byte j. */
-SIMD_AVX2 static __m256i simd_q5_high_avx2(const uint8_t *qh)
+/* 16 bits of a Q5_0 block's qh as 16 in word j. */
+SIMD_AVX2 static __m256i simd_q5_high_avx2(uint32_t h16)
+{
+	const __m256i bits = _mm256_setr_epi16(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384,
+		(short)0x8000);
+	__m256i v = _mm256_cmpeq_epi16(_mm256_and_si256(_mm256_set1_epi16((short)h16), bits), bits);
+	return _mm256_and_si256(v, _mm256_set1_epi16(16));
+}
+
+SIMD_AVX2 static __m256 simd_q5_0_block_avx2(const struct quant_block_q5_0 *w, const int16_t *q, const int32_t *off,
+	const float *d, __m256 acc)
 {
 	uint32_t h;
-	memcpy(&h, qh, 4);
-	const __m256i bits = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
-	__m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)h),
-		_mm256_setr_epi64x(0, 0x0101010101010101LL, 0x0202020202020202LL, 0x0303030303030303LL));
-	v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bits), bits);
-	return _mm256_and_si256(v, _mm256_set1_epi8(16));
+	memcpy(&h, w->qh, 4);
+	__m256i v = _mm256_cvtepu8_epi16(SIMD_LOAD128(w->qs)), o = SIMD_LOAD256(off);
+	__m256i lo = _mm256_or_si256(_mm256_and_si256(v, _mm256_set1_epi16(15)), simd_q5_high_avx2(h & 0xffff));
+	__m256i hi = _mm256_or_si256(_mm256_srli_epi16(v, 4), simd_q5_high_avx2(h >> 16));
+	__m256i p = simd_madd2_avx2(_mm256_add_epi32(o, o), lo, hi, q);
+	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
 }
 
-SIMD_AVX2 static __m256 simd_q5_0_block_avx2(const struct quant_block_q5_0 *w, const struct quant_block_q16_act *a,
-	__m256 acc)
+SIMD_AVX2 static __m256 simd_q8_0_block_avx2(const struct quant_block_q8_0 *w, const int16_t *q, const int32_t *off,
+	const float *d, __m256 acc)
 {
-	__m256i u = _mm256_or_si256(simd_nibbles_avx2(w->qs), simd_q5_high_avx2(w->qh));
-	__m256i v = _mm256_sub_epi8(u, _mm256_set1_epi8(16));
-	return simd_w8_block_avx2(v, a, simd_scale_avx2(&w->d, &a->d), acc);
+	(void)off;
+	__m256i p = simd_madd2_avx2(_mm256_setzero_si256(), _mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs)),
+		_mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs + 16)), q);
+	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
 }
 
-SIMD_AVX2 static __m256 simd_q8_0_block_avx2(const struct quant_block_q8_0 *w, const struct quant_block_q16_act *a,
-	__m256 acc)
-{
-	return simd_w8_block_avx2(SIMD_LOAD256(w->qs), a, simd_scale_avx2(&w->d, &a->d), acc);
-}
-
-/* The loop shared by every legacy-quant kernel of one ISA. */
-#define SIMD_DOT_Q16_LOOP(wtype, block, hsum, vt, zero) \
+/* The loop shared by every legacy-quant kernel. */
+#define SIMD_DOT_Q16_LOOP(wtype, block) \
 	const wtype *w = row; \
-	const struct quant_block_q16_act *a = x; \
-	vt acc0 = zero, acc1 = zero, acc2 = zero, acc3 = zero; \
+	const int16_t *q = x; \
 	int64_t nb = n / QUANT_QK, i = 0; \
+	const int32_t *off = (const int32_t *)(q + n); \
+	const float *d = (const float *)(off + 8 * nb); \
+	__m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0; \
 	for (; i + 4 <= nb; i += 4) { \
-		acc0 = block(&w[i], &a[i], acc0); \
-		acc1 = block(&w[i + 1], &a[i + 1], acc1); \
-		acc2 = block(&w[i + 2], &a[i + 2], acc2); \
-		acc3 = block(&w[i + 3], &a[i + 3], acc3); \
+		acc0 = block(&w[i], q + 32 * i, off + 8 * i, d + i, acc0); \
+		acc1 = block(&w[i + 1], q + 32 * (i + 1), off + 8 * (i + 1), d + i + 1, acc1); \
+		acc2 = block(&w[i + 2], q + 32 * (i + 2), off + 8 * (i + 2), d + i + 2, acc2); \
+		acc3 = block(&w[i + 3], q + 32 * (i + 3), off + 8 * (i + 3), d + i + 3, acc3); \
 	} \
 	for (; i < nb; i++) \
-		acc0 = block(&w[i], &a[i], acc0); \
-	return hsum(acc0, acc1, acc2, acc3)
-
-SIMD_AVX2 static float simd_hsum4_avx2(__m256 a, __m256 b, __m256 c, __m256 d)
-{
-	return simd_hsum256(_mm256_add_ps(_mm256_add_ps(a, b), _mm256_add_ps(c, d)));
-}
+		acc0 = block(&w[i], q + 32 * i, off + 8 * i, d + i, acc0); \
+	return simd_hsum256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)))
 
 SIMD_AVX2 static float simd_dot_q4_0_avx2(const void *row, const void *x, int64_t n)
 {
-	SIMD_DOT_Q16_LOOP(struct quant_block_q4_0, simd_q4_0_block_avx2, simd_hsum4_avx2, __m256, _mm256_setzero_ps());
+	SIMD_DOT_Q16_LOOP(struct quant_block_q4_0, simd_q4_0_block_avx2);
 }
 
 SIMD_AVX2 static float simd_dot_q5_0_avx2(const void *row, const void *x, int64_t n)
 {
-	SIMD_DOT_Q16_LOOP(struct quant_block_q5_0, simd_q5_0_block_avx2, simd_hsum4_avx2, __m256, _mm256_setzero_ps());
+	SIMD_DOT_Q16_LOOP(struct quant_block_q5_0, simd_q5_0_block_avx2);
 }
 
 SIMD_AVX2 static float simd_dot_q8_0_avx2(const void *row, const void *x, int64_t n)
 {
-	SIMD_DOT_Q16_LOOP(struct quant_block_q8_0, simd_q8_0_block_avx2, simd_hsum4_avx2, __m256, _mm256_setzero_ps());
+	SIMD_DOT_Q16_LOOP(struct quant_block_q8_0, simd_q8_0_block_avx2);
 }
 
 /* K-quants: the scalar block decoder to the stack, then a vector dot. */
@@ -306,66 +302,61 @@ SIMD_AVX512 static float simd_dot_bf16_avx512(const void *row, const void *x, in
 	return s;
 }
 
-/* AVX-512BW: one block per 512-bit vpmaddwd; a mask register puts Q5_0's
- * fifth bit in. */
-SIMD_AVX512 static __m512 simd_scale_avx512(const uint16_t *dw, const float *da)
+/* ---------------- AVX-512 VNNI on 256-bit vectors ----------------
+ * vpdpwssd multiplies and accumulates in one instruction; AVX-512BW masks
+ * put Q5_0's fifth bit in. */
+#define SIMD_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+
+SIMD_VNNI static __m256i simd_madd2_vnni(__m256i init, __m256i lo, __m256i hi, const int16_t *q)
 {
-	short h;
-	memcpy(&h, dw, 2);
-	return _mm512_mul_ps(_mm512_cvtph_ps(_mm256_set1_epi16(h)), _mm512_set1_ps(*da));
+	return _mm256_dpwssd_epi32(_mm256_dpwssd_epi32(init, lo, SIMD_LOAD256(q)), hi, SIMD_LOAD256(q + 16));
 }
 
-SIMD_AVX512 static __m512 simd_w8_block_avx512(__m256i w, const struct quant_block_q16_act *a, __m512 scale,
-	__m512 acc)
+SIMD_VNNI static __m256 simd_q4_0_block_vnni(const struct quant_block_q4_0 *w, const int16_t *q, const int32_t *off,
+	const float *d, __m256 acc)
 {
-	__m512i p = _mm512_madd_epi16(_mm512_cvtepi8_epi16(w), _mm512_loadu_si512((const void *)a->qs));
-	return _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), scale, acc);
+	__m256i v = _mm256_cvtepu8_epi16(SIMD_LOAD128(w->qs));
+	__m256i p = simd_madd2_vnni(SIMD_LOAD256(off), _mm256_and_si256(v, _mm256_set1_epi16(15)),
+		_mm256_srli_epi16(v, 4), q);
+	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
 }
 
-SIMD_AVX512 static __m512 simd_q4_0_block_avx512(const struct quant_block_q4_0 *w,
-	const struct quant_block_q16_act *a, __m512 acc)
-{
-	__m256i v = _mm256_sub_epi8(simd_nibbles_avx2(w->qs), _mm256_set1_epi8(8));
-	return simd_w8_block_avx512(v, a, simd_scale_avx512(&w->d, &a->d), acc);
-}
-
-SIMD_AVX512 static __m512 simd_q5_0_block_avx512(const struct quant_block_q5_0 *w,
-	const struct quant_block_q16_act *a, __m512 acc)
+SIMD_VNNI static __m256 simd_q5_0_block_vnni(const struct quant_block_q5_0 *w, const int16_t *q, const int32_t *off,
+	const float *d, __m256 acc)
 {
 	uint32_t h;
 	memcpy(&h, w->qh, 4);
-	__m256i v = _mm256_sub_epi8(simd_nibbles_avx2(w->qs), _mm256_set1_epi8(16));
-	v = _mm256_mask_add_epi8(v, (__mmask32)h, v, _mm256_set1_epi8(16));
-	return simd_w8_block_avx512(v, a, simd_scale_avx512(&w->d, &a->d), acc);
+	const __m256i b16 = _mm256_set1_epi16(16);
+	__m256i v = _mm256_cvtepu8_epi16(SIMD_LOAD128(w->qs)), o = SIMD_LOAD256(off);
+	__m256i lo = _mm256_and_si256(v, _mm256_set1_epi16(15)), hi = _mm256_srli_epi16(v, 4);
+	lo = _mm256_mask_add_epi16(lo, (__mmask16)(h & 0xffff), lo, b16);
+	hi = _mm256_mask_add_epi16(hi, (__mmask16)(h >> 16), hi, b16);
+	__m256i p = simd_madd2_vnni(_mm256_add_epi32(o, o), lo, hi, q);
+	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
 }
 
-SIMD_AVX512 static __m512 simd_q8_0_block_avx512(const struct quant_block_q8_0 *w,
-	const struct quant_block_q16_act *a, __m512 acc)
+SIMD_VNNI static __m256 simd_q8_0_block_vnni(const struct quant_block_q8_0 *w, const int16_t *q, const int32_t *off,
+	const float *d, __m256 acc)
 {
-	return simd_w8_block_avx512(SIMD_LOAD256(w->qs), a, simd_scale_avx512(&w->d, &a->d), acc);
+	(void)off;
+	__m256i p = simd_madd2_vnni(_mm256_setzero_si256(), _mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs)),
+		_mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs + 16)), q);
+	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
 }
 
-SIMD_AVX512 static float simd_hsum4_avx512(__m512 a, __m512 b, __m512 c, __m512 d)
+SIMD_VNNI static float simd_dot_q4_0_vnni(const void *row, const void *x, int64_t n)
 {
-	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d)));
+	SIMD_DOT_Q16_LOOP(struct quant_block_q4_0, simd_q4_0_block_vnni);
 }
 
-SIMD_AVX512 static float simd_dot_q4_0_avx512(const void *row, const void *x, int64_t n)
+SIMD_VNNI static float simd_dot_q5_0_vnni(const void *row, const void *x, int64_t n)
 {
-	SIMD_DOT_Q16_LOOP(struct quant_block_q4_0, simd_q4_0_block_avx512, simd_hsum4_avx512, __m512,
-		_mm512_setzero_ps());
+	SIMD_DOT_Q16_LOOP(struct quant_block_q5_0, simd_q5_0_block_vnni);
 }
 
-SIMD_AVX512 static float simd_dot_q5_0_avx512(const void *row, const void *x, int64_t n)
+SIMD_VNNI static float simd_dot_q8_0_vnni(const void *row, const void *x, int64_t n)
 {
-	SIMD_DOT_Q16_LOOP(struct quant_block_q5_0, simd_q5_0_block_avx512, simd_hsum4_avx512, __m512,
-		_mm512_setzero_ps());
-}
-
-SIMD_AVX512 static float simd_dot_q8_0_avx512(const void *row, const void *x, int64_t n)
-{
-	SIMD_DOT_Q16_LOOP(struct quant_block_q8_0, simd_q8_0_block_avx512, simd_hsum4_avx512, __m512,
-		_mm512_setzero_ps());
+	SIMD_DOT_Q16_LOOP(struct quant_block_q8_0, simd_q8_0_block_vnni);
 }
 
 SIMD_AVX512 static float simd_dot_k_avx512(uint32_t type, const void *row, const float *b, int64_t n)
@@ -564,13 +555,27 @@ static const quant_dot_fn simd_dot_avx512_table[QUANT_TYPE_COUNT] = {
 	[QUANT_TYPE_F32] = simd_dot_wf32_avx512,
 	[QUANT_TYPE_F16] = simd_dot_f16_avx512,
 	[QUANT_TYPE_BF16] = simd_dot_bf16_avx512,
-	[QUANT_TYPE_Q4_0] = simd_dot_q4_0_avx512,
-	[QUANT_TYPE_Q5_0] = simd_dot_q5_0_avx512,
-	[QUANT_TYPE_Q8_0] = simd_dot_q8_0_avx512,
 	[QUANT_TYPE_Q4_K] = simd_dot_q4_k_avx512,
 	[QUANT_TYPE_Q6_K] = simd_dot_q6_k_avx512,
 };
 
+
+/* Used at the AVX-512 level when the CPU also has VNNI (Ice Lake, Zen 4). */
+static const quant_dot_fn simd_dot_vnni_table[QUANT_TYPE_COUNT] = {
+	[QUANT_TYPE_Q4_0] = simd_dot_q4_0_vnni,
+	[QUANT_TYPE_Q5_0] = simd_dot_q5_0_vnni,
+	[QUANT_TYPE_Q8_0] = simd_dot_q8_0_vnni,
+};
+
+static int simd_has_vnni(void)
+{
+#if defined(__GNUC__) || defined(__clang__)
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512vnni");
+#else
+	return 0;
+#endif
+}
 #endif
 
 quant_dot_fn simd_dot(uint32_t type, enum simd_level l)
@@ -578,6 +583,8 @@ quant_dot_fn simd_dot(uint32_t type, enum simd_level l)
 	if (type >= QUANT_TYPE_COUNT)
 		return NULL;
 #ifdef SIMD_X86
+	if (l >= SIMD_LEVEL_AVX512 && simd_dot_vnni_table[type] && simd_has_vnni())
+		return simd_dot_vnni_table[type];
 	if (l >= SIMD_LEVEL_AVX512 && simd_dot_avx512_table[type])
 		return simd_dot_avx512_table[type];
 	if (l >= SIMD_LEVEL_AVX2 && simd_dot_avx2_table[type])
