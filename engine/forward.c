@@ -28,6 +28,7 @@ struct model_ctx {
 	enum simd_level simd;
 	quant_dot_fn dot[QUANT_TYPE_COUNT];
 	simd_dot_f32_fn dot_f32;
+	simd_axpy_fn axpy;
 	simd_tile_fn tile;
 	simd_dequant_fn deq[QUANT_TYPE_COUNT];
 	float *rope_freq;	/* (n_rot/2) */
@@ -280,11 +281,12 @@ static void forward_attn_task(void *ctx, int64_t task, int thread)
 	memset(o, 0, hp->head_dim_v * sizeof(float));
 	for (uint32_t j = 0; j <= pos; j++) {
 		const float *v = kvcache_v(&c->kv, a->il, j) + (size_t)kvh * hp->head_dim_v;
-		float w = s[j] / sum;
-		for (uint32_t d = 0; d < hp->head_dim_v; d++)
-			o[d] += w * v[d];
+		c->axpy(o, s[j] / sum, v, hp->head_dim_v);
 	}
 }
+
+/* Multiply-adds below which attention runs without the pool (~20 us). */
+#define FORWARD_ATTN_INLINE (1 << 19)
 
 static void forward_attention(struct model_ctx *c, uint32_t il, uint32_t n)
 {
@@ -336,7 +338,14 @@ static void forward_attention(struct model_ctx *c, uint32_t il, uint32_t n)
 		memcpy(kvcache_v(&c->kv, il, c->pos + t), v, vw * sizeof(float));
 	}
 	struct forward_attn a = { c, il, c->pos, n };
-	threadpool_run(c->pool, forward_attn_task, &a, (int64_t)n * hp->n_head);
+	/* a short context (decoding early on) is cheaper on the calling thread
+	 * than a parallel region */
+	int64_t work = (int64_t)n * (c->pos + n) * hp->n_head * (hp->head_dim + hp->head_dim_v);
+	if (work < FORWARD_ATTN_INLINE)
+		for (int64_t t = 0; t < (int64_t)n * hp->n_head; t++)
+			forward_attn_task(&a, t, 0);
+	else
+		threadpool_run(c->pool, forward_attn_task, &a, (int64_t)n * hp->n_head);
 
 	/* output projection into h, then residual */
 	struct forward_mm o = { .w = &L->attn_out, .y = c->h, .y_stride = hp->n_embd, .n = (int32_t)n };
@@ -563,6 +572,7 @@ static void forward_set_level(struct model_ctx *c, enum simd_level l)
 		c->deq[t] = quant_type_supported(t) ? simd_dequant(t, c->simd) : NULL;
 	}
 	c->dot_f32 = simd_dot_f32(c->simd);
+	c->axpy = simd_axpy(c->simd);
 	c->tile = simd_tile_4x4(c->simd);
 }
 

@@ -20,6 +20,12 @@ static float simd_dot_f32_scalar(const float *a, const float *b, int64_t n)
 	return s;
 }
 
+static void simd_axpy_scalar(float *y, float a, const float *x, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		y[i] += a * x[i];
+}
+
 static void simd_tile_scalar(const float *w, const float *const *x, int64_t n, float *out)
 {
 	for (int r = 0; r < 4; r++)
@@ -75,6 +81,16 @@ SIMD_AVX2 static float simd_dot_f32_avx2(const float *a, const float *b, int64_t
 	for (; i < n; i++)
 		s += a[i] * b[i];
 	return s;
+}
+
+SIMD_AVX2 static void simd_axpy_avx2(float *y, float a, const float *x, int64_t n)
+{
+	__m256 va = _mm256_set1_ps(a);
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+	for (; i < n; i++)
+		y[i] += a * x[i];
 }
 
 SIMD_AVX2 static float simd_dot_wf32_avx2(const void *row, const void *x, int64_t n)
@@ -262,6 +278,16 @@ SIMD_AVX512 static float simd_dot_f32_avx512(const float *a, const float *b, int
 	for (; i < n; i++)
 		s += a[i] * b[i];
 	return s;
+}
+
+SIMD_AVX512 static void simd_axpy_avx512(float *y, float a, const float *x, int64_t n)
+{
+	__m512 va = _mm512_set1_ps(a);
+	int64_t i = 0;
+	for (; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+	for (; i < n; i++)
+		y[i] += a * x[i];
 }
 
 SIMD_AVX512 static float simd_dot_wf32_avx512(const void *row, const void *x, int64_t n)
@@ -641,6 +667,18 @@ simd_dequant_fn simd_dequant(uint32_t type, enum simd_level l)
 #endif
 	(void)l;
 	return simd_deq_scalar_table[type];
+}
+
+simd_axpy_fn simd_axpy(enum simd_level l)
+{
+#ifdef SIMD_X86
+	if (l >= SIMD_LEVEL_AVX512)
+		return simd_axpy_avx512;
+	if (l >= SIMD_LEVEL_AVX2)
+		return simd_axpy_avx2;
+#endif
+	(void)l;
+	return simd_axpy_scalar;
 }
 
 simd_tile_fn simd_tile_4x4(enum simd_level l)
