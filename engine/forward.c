@@ -143,7 +143,7 @@ static void forward_mm_task(void *ctx, int64_t task, int thread)
 	int64_t r1 = r0 + mm->rows_per_task;
 	if (r1 > mm->w->n_out)
 		r1 = mm->w->n_out;
-	const uint8_t *base = mm->w->data + (size_t)mm->mat * (size_t)mm->w->n_out * mm->w->row_bytes;
+	const uint8_t *base = mm->w->data + (size_t)mm->mat * mm->w->mat_bytes;
 	struct model_ctx *c = set->c;
 	/* float activations with a q16 type (prefill): dequantized rows */
 	if (!mm->q16 && (mm->n >= FORWARD_DEQUANT_MIN_ROWS || quant_type_uses_q16(mm->w->type))) {

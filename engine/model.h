@@ -80,6 +80,7 @@ struct model_tensor {
 	int64_t n_out;
 	int64_t n_mat;
 	size_t row_bytes;
+	size_t mat_bytes;	/* from one matrix (expert) to the next */
 };
 
 struct model_layer {
