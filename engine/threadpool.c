@@ -43,7 +43,7 @@ struct threadpool {
 	struct threadpool_worker *w;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	atomic_ullong ticket;	/* generation << 32 | next task */
+	_Atomic(uint64_t) ticket;	/* generation << 32 | next task */
 	atomic_int sleeping;
 	struct threadpool_region region[2];	/* by generation & 1 */
 	atomic_int stop;
