@@ -1,10 +1,10 @@
 /* The serve worker: one thread running the model for up to n_parallel
  * sequences.  Each iteration gives every active slot exactly one step,
  * which keeps the time between tokens of concurrent streams equal: a new
- * slot gets its prefill, and all slots that are decoding sample their next
- * token and then run one forward pass together (model_forward_multi:
- * continuous batching, each weight matrix read once per step for all of
- * them).  The slots' contexts share one thread pool (the first slot's), so
+ * slot gets a chunk of its prefill, and all slots that are decoding
+ * sample their next token and then run one forward pass together
+ * (model_forward_multi: continuous batching, each weight matrix read once
+ * per step for all of them).  The slots' contexts share one thread pool (the first slot's), so
  * idle slots have no workers competing for the cores.  See engine/server.h
  * for the job protocol. */
 #include "engine/server.h"
@@ -21,6 +21,7 @@ struct server_slot {
 	struct sampler *smp;
 	struct server_job *job;
 	int prefilled;
+	size_t fed;		/* prompt tokens through the model so far */
 	struct tokenizer_stream st;
 	char *out;		/* everything generated, for the stop strings */
 	size_t out_len, out_cap, shown;
@@ -89,6 +90,7 @@ static void server_worker_slot_clear(struct server_slot *s)
 	memset(&s->st, 0, sizeof s->st);
 	s->n_gen = 0;
 	s->prefilled = 0;
+	s->fed = 0;
 	s->job = NULL;
 }
 
@@ -177,24 +179,35 @@ static int server_worker_flush(struct server_worker *w, struct server_slot *s, i
 	return at >= 0;
 }
 
+/* Prompt tokens per iteration: a long prompt is fed in chunks so that the
+ * other slots keep streaming (one token each per chunk) meanwhile; chunks
+ * of the model's batch size compute exactly what one call would. */
+#define SERVER_WORKER_PREFILL_CHUNK 64
+
 static void server_worker_prefill(struct server_worker *w, struct server_slot *s)
 {
 	struct server_job *j = s->job;
 	char err[256];
 
-	model_ctx_reset(s->ctx);
-	s->smp = sampler_new(&j->rq.sp, (int32_t)w->n_vocab, err, sizeof err);
-	if (!s->smp) {
+	if (s->fed == 0) {
+		model_ctx_reset(s->ctx);
+		s->smp = sampler_new(&j->rq.sp, (int32_t)w->n_vocab, err, sizeof err);
+		if (!s->smp) {
+			server_worker_finish(w, s, SERVER_FINISH_ERROR, err);
+			return;
+		}
+		for (size_t i = 0; i < j->prompt.n; i++)
+			sampler_accept(s->smp, j->prompt.v[i]);
+	}
+	size_t k = j->prompt.n - s->fed;
+	if (k > SERVER_WORKER_PREFILL_CHUNK)
+		k = SERVER_WORKER_PREFILL_CHUNK;
+	if (model_forward(s->ctx, j->prompt.v + s->fed, (uint32_t)k, s->logits, 0, err, sizeof err) != 0) {
 		server_worker_finish(w, s, SERVER_FINISH_ERROR, err);
 		return;
 	}
-	for (size_t i = 0; i < j->prompt.n; i++)
-		sampler_accept(s->smp, j->prompt.v[i]);
-	if (model_forward(s->ctx, j->prompt.v, (uint32_t)j->prompt.n, s->logits, 0, err, sizeof err) != 0) {
-		server_worker_finish(w, s, SERVER_FINISH_ERROR, err);
-		return;
-	}
-	s->prefilled = 1;
+	s->fed += k;
+	s->prefilled = s->fed == j->prompt.n;
 }
 
 /* One token: sample, publish, check the ends.  1 when the slot goes on
