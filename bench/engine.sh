@@ -31,6 +31,8 @@ if [ -z "$model" ]; then
 	"$engine" make-model --arch olmoe --preset "$PRESET" --type "$TYPE" -o "$model"
 fi
 
+# the machine is shared: the load average goes with every row
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 bw=$("$stream" --threads "$THREADS" --mb 2048 --reps 5)
 res=$("$engine" bench -m "$model" -p "$PROMPT" -n "$GEN" --threads "$THREADS" --reps "$REPS")
 bw2=$("$stream" --threads "$THREADS" --mb 2048 --reps 5)
