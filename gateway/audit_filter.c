@@ -85,14 +85,6 @@ int audit_filter_load(const struct config *cfg, struct audit_filter_rt **out, ch
 		audit_filter_free(a);
 		return -1;
 	}
-	/* Holding each answer until its record is committed is not built yet:
-	 * refusing the setting is honest, accepting it would not be. */
-	if (a->acfg.durability != AUDIT_DURABILITY_BATCH) {
-		snprintf(err, errlen, "%s: audit.durability: expected \"batch\" (the gateway does not "
-		    "support \"request\" durability yet; it is the audit library's default)", cfg->file);
-		audit_filter_free(a);
-		return -1;
-	}
 	if (audit_filter_hash_file(cfg->file, a->config_hash) < 0)
 		a->config_hash[0] = 0; /* config_load_string (tests): no file to hash */
 	*out = a;
@@ -240,6 +232,18 @@ static int audit_filter_on_body(struct filter_exchange *x, void **state, struct 
 	return 0;
 }
 
+/* The data class as the record names it: only a policy scan decides one. */
+static const char *audit_filter_data_class(const struct filter_exchange *x)
+{
+	return x->policy_info.policy_hash ? policy_data_class_name((enum data_class)x->data_class) : NULL;
+}
+
+int audit_filter_holds(const struct filter_exchange *x)
+{
+	return audit_filter_log &&
+	    audit_durability_for(audit_filter_log, audit_filter_data_class(x)) == AUDIT_DURABILITY_REQUEST;
+}
+
 static void audit_filter_on_done(struct filter_exchange *x, void **state)
 {
 	struct audit_filter_state *st = *state;
@@ -260,6 +264,7 @@ static void audit_filter_on_done(struct filter_exchange *x, void **state)
 		.kind = AUDIT_KIND_REQUEST,
 		.request_id = x->request_id,
 		.t_start = st && st->t_start ? st->t_start : now,
+		.t_first_byte = x->t_first_byte,
 		.t_end = now,
 		.api_key_id = x->key ? x->key->name : NULL,
 		.tenant = x->key ? x->key->tenant : NULL,
@@ -271,7 +276,7 @@ static void audit_filter_on_done(struct filter_exchange *x, void **state)
 		.model_served = st && st->model_served[0] ? st->model_served : NULL,
 		/* A blocked request never left the gateway. */
 		.upstream_id = pi->decision && strcmp(pi->decision, "block") == 0 ? NULL : x->upstream,
-		.data_class = pi->policy_hash ? policy_data_class_name((enum data_class)x->data_class) : NULL,
+		.data_class = audit_filter_data_class(x),
 		.policy_hash = pi->policy_hash,
 		.config_hash = x->audit && x->audit->config_hash[0] ? x->audit->config_hash : NULL,
 		.findings = findings,
@@ -287,8 +292,16 @@ static void audit_filter_on_done(struct filter_exchange *x, void **state)
 		.error_class = x->status >= 400 ? x->error_type : NULL,
 	};
 	/* A record that cannot be queued is counted by the log (rejected) and
-	 * turns /readyz and the next requests away when the log is unhealthy. */
-	audit_submit(audit_filter_log, &rec, NULL, 0, AUDIT_DURABILITY_BATCH, NULL, NULL);
+	 * turns /readyz and the next requests away when the log is unhealthy.
+	 * Under "request" durability the server holds the answer until the
+	 * writer calls back; a record that is not even queued fails it now. */
+	enum audit_durability d = audit_durability_for(audit_filter_log, rec.data_class);
+	audit_done_fn done = d == AUDIT_DURABILITY_REQUEST ? x->recorded : NULL;
+	void *arg = x->recorded_arg;
+	x->recorded = NULL;
+	x->recorded_arg = NULL;
+	if (audit_submit(audit_filter_log, &rec, NULL, 0, d, done, arg) < 0 && done)
+		done(arg, -1, 0);
 	free(st);
 }
 

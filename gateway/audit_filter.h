@@ -33,6 +33,12 @@ int audit_filter_ready(void);
 /* Appends the audit counters to a /metrics answer (Prometheus text). */
 int audit_filter_metrics(struct evbuffer *out);
 
+/* 1 when the exchange's answer must wait for its record ("request"
+ * durability: configured, or a confidential or restricted request). The
+ * caller then sets x->recorded before on_done and releases the answer
+ * when it is called. */
+int audit_filter_holds(const struct filter_exchange *x);
+
 extern const struct filter_ops audit_filter_ops;
 
 #endif

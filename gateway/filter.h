@@ -64,6 +64,12 @@ struct filter_exchange {
 	char client_addr[46];         /* peer address, numeric */
 	char user[129];               /* X-Hafen-User (end user, for the audit pseudonym), "" when absent */
 	void *state[FILTER_MAX];
+	uint64_t t_first_byte;        /* us since the epoch: the response head was written (0: none) */
+	/* Set by the server when it holds the response until the audit record
+	 * is committed ("request" durability): called once, on the audit
+	 * writer thread, with 0 (committed) or -1 (not written). */
+	void (*recorded)(void *arg, int status, uint64_t seq);
+	void *recorded_arg;
 };
 
 struct filter_ops {

@@ -43,6 +43,7 @@ void runtime_unref(struct runtime *rt);
 struct runtime *server_runtime_get(void); /* current, referenced */
 
 struct upconn;
+struct server_hold;
 
 struct worker {
 	int id;
@@ -58,6 +59,10 @@ struct worker {
 	struct runtime *pool_rt;
 	struct upconn **idle;
 	int *n_idle;
+	/* Answers held for their audit record: the writer thread queues the
+	 * committed ones and activates hold_ev (server_hold_lock). */
+	struct event *hold_ev;
+	struct server_hold *hold_inflight, *hold_done;
 };
 
 enum conn_phase {
@@ -66,6 +71,7 @@ enum conn_phase {
 	CONN_PHASE_BODY,
 	CONN_PHASE_PROXY,
 	CONN_PHASE_CLOSING,
+	CONN_PHASE_HOLD,         /* the answer waits for its audit record */
 };
 
 struct exchange {
@@ -93,6 +99,9 @@ struct exchange {
 	int chunked_out;         /* we write chunked coding to the client */
 	int paused;              /* upstream reads paused for backpressure */
 	int direct;              /* TLS response may be written with SSL_write at once */
+	int holding;             /* client writes stopped until the audit record is committed */
+	size_t head_mark;        /* output length before a non-streamed head (SIZE_MAX: streamed) */
+	size_t hold_mark;        /* output length when the hold began: later bytes are held */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 	struct filter_exchange fx;
@@ -110,6 +119,8 @@ struct conn {
 	struct http_request req;
 	struct exchange x;
 	struct conn *prev, *next;
+	struct server_hold *hold; /* CONN_PHASE_HOLD: the pending audit record */
+	int hold_close;           /* close after the held answer */
 };
 
 uint64_t server_now_us(void);
@@ -127,6 +138,9 @@ void server_push(struct conn *c);
 void server_add_body(struct evbuffer *out, struct evbuffer *body);
 /* Backpressure: is the client's output above the high watermark? */
 int server_client_full(struct conn *c);
+/* "request" audit durability: from here on the client's output is held
+ * until the exchange's record is committed (no-op when not needed). */
+void server_hold_start(struct conn *c);
 
 /* upstream.c */
 /* Sends x->up_req (head and, by reference, the body) to x->up_idx. */

@@ -381,6 +381,9 @@ static int upstream_relay_events(struct conn *c, struct upconn *uc, int flush)
 			ev.raw_len = len;
 			ev.has_data = 0;
 		}
+		/* "request" audit durability: the end marker waits for the record. */
+		if (rc != SSE_PARSE_AGAIN && ev.is_done)
+			server_hold_start(c);
 		struct evbuffer *piece = evbuffer_new();
 		if (!piece)
 			return -1;
@@ -404,6 +407,7 @@ static void upstream_complete(struct conn *c, struct upconn *uc)
 			upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid event stream");
 			return;
 		}
+		server_hold_start(c);
 		if (x->chunked_out)
 			evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
 	} else {
@@ -552,7 +556,8 @@ static void upstream_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		}
 		server_push(c);
-		if (!done && server_client_full(c)) {
+		/* A held stream tail is not backpressure: the rest is the terminator. */
+		if (!done && !x->holding && server_client_full(c)) {
 			/* Backpressure: stop reading until the client drains. */
 			x->paused = 1;
 			bufferevent_disable(uc->bev, EV_READ);
