@@ -103,6 +103,27 @@ else
 	bb_result 0 "hafen with a page quota on the audit database started"
 fi
 
+# Relative audit paths are taken beside the config file, whatever the
+# working folder (hafen and hafenctl -c alike).
+REL="\"audit\": {\"database\": \"rel-audit.db\", \"checkpoints\": \"rel-audit.cp\", \"signing_key\": \"keys/audit-signing.key\", \"hmac_key\": \"keys/audit-hmac.key\", \"durability\": \"batch\"}"
+mkdir -p "$BB_DIR/elsewhere"
+OLDPWD_AUDIT=$PWD
+cd "$BB_DIR/elsewhere" || exit 1
+if bb_start_hafen rel "{$REL}"; then
+	bb_post /v1/chat/completions '{"model":"m","messages":[{"role":"user","content":"hi"}]}' -H 'X-Request-Id: rel-1' >/dev/null
+	bb_is "$(bb_code)" 200 "relative audit paths: 200"
+	kill -TERM "$HAFEN_PID"
+	wait "$HAFEN_PID"
+	bb_ok "relative audit paths: database and checkpoints beside the config file" test -s "$BB_DIR/rel-audit.db" -a -s "$BB_DIR/rel-audit.cp"
+	bb_is "$(ls -A "$BB_DIR/elsewhere" | wc -l)" 0 "relative audit paths: nothing in the working folder"
+	"$CTL" audit verify -c "$BB_DIR/rel.json" --pubkey "$BB_DIR/keys/audit-signing.pub" >"$BB_DIR/relverify.txt" 2>&1
+	bb_is "$?" 0 "hafenctl audit verify -c from another folder finds the same files"
+	bb_ok "the record is in that database" grep -q '^ok: 1 records' "$BB_DIR/relverify.txt"
+else
+	bb_result 0 "hafen with relative audit paths started"
+fi
+cd "$OLDPWD_AUDIT" || exit 1
+
 # A bad audit section: hafen -t names the key.
 bb_config "$BB_DIR/bad.json" '{"audit": {"database": "x.db", "checkpoints": "x.cp", "signing_key": "k", "durability": "sometimes"}}'
 "$HAFEN" -t -c "$BB_DIR/bad.json" >"$BB_DIR/t.out" 2>&1
