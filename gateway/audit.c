@@ -22,6 +22,13 @@
 
 #include "gateway/audit.h"
 
+/* "batch" records wait up to this long for more to share their commit: one
+ * wake-up of the writer and one transaction per group instead of per
+ * record. A record someone waits for ("request"), a full group or close
+ * ends the wait at once. */
+#define AUDIT_BATCH_DELAY_NS (10 * 1000000L)
+#define AUDIT_BATCH_RECORDS 1024
+
 struct audit_item {
 	struct audit_item *next;
 	unsigned char *body; /* encoded, content field empty */
@@ -53,6 +60,8 @@ struct audit_log {
 	struct audit_item *head, **tailp;
 	uint64_t queued;
 	int stop;
+	int idle;   /* the writer waits on an empty queue: the next submit wakes it */
+	int urgent; /* a "request" record is queued: commit without the batch delay */
 
 	/* writer thread only */
 	uint64_t next_seq;
@@ -426,6 +435,7 @@ static void *audit_writer_main(void *arg)
 	struct audit_log *log = arg;
 	pthread_mutex_lock(&log->mu);
 	for (;;) {
+		log->idle = 1;
 		while (!log->head && !log->stop) {
 			if (log->cfg.checkpoint_seconds && log->tree.size > log->cp_size) {
 				struct timespec ts;
@@ -440,6 +450,20 @@ static void *audit_writer_main(void *arg)
 				pthread_cond_wait(&log->cv, &log->mu);
 			}
 		}
+		log->idle = 0;
+		if (log->head && !log->urgent && !log->stop && log->queued < AUDIT_BATCH_RECORDS) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += AUDIT_BATCH_DELAY_NS;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			while (!log->urgent && !log->stop && log->queued < AUDIT_BATCH_RECORDS)
+				if (pthread_cond_timedwait(&log->cv, &log->mu, &ts) == ETIMEDOUT)
+					break;
+		}
+		log->urgent = 0;
 		struct audit_item *batch = log->head;
 		log->head = NULL;
 		log->tailp = &log->head;
@@ -664,7 +688,11 @@ int audit_submit(struct audit_log *log, const struct audit_record *rec,
 	*log->tailp = it;
 	log->tailp = &it->next;
 	log->queued++;
-	pthread_cond_signal(&log->cv);
+	if (durability == AUDIT_DURABILITY_REQUEST)
+		log->urgent = 1;
+	/* one wake-up per group, not per record (see AUDIT_BATCH_DELAY_NS) */
+	if (log->idle || durability == AUDIT_DURABILITY_REQUEST || log->queued == AUDIT_BATCH_RECORDS)
+		pthread_cond_signal(&log->cv);
 	pthread_mutex_unlock(&log->mu);
 	return 0;
 reject:

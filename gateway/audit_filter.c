@@ -218,7 +218,8 @@ static int audit_filter_on_body(struct filter_exchange *x, void **state, struct 
 	struct audit_filter_state *st = *state;
 	if (!audit_filter_log || !st)
 		return 0;
-	json_t *j = json_loadb((const char *)evbuffer_pullup(body, -1), evbuffer_get_length(body), 0, NULL);
+	json_t *j = x->answer ? json_incref(x->answer) :
+	    json_loadb((const char *)evbuffer_pullup(body, -1), evbuffer_get_length(body), 0, NULL);
 	if (!j)
 		return 0;
 	audit_filter_copy(st->model_served, sizeof st->model_served, json_object_get(j, "model"));

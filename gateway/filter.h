@@ -70,6 +70,7 @@ struct filter_exchange {
 	 * writer thread, with 0 (committed) or -1 (not written). */
 	void (*recorded)(void *arg, int status, uint64_t seq);
 	void *recorded_arg;
+	json_t *answer;               /* on_body: the answer as parsed when it was checked (NULL: not parsed) */
 };
 
 struct filter_ops {

@@ -414,16 +414,21 @@ static void upstream_complete(struct conn *c, struct upconn *uc)
 		/* A success answer must be JSON: the body filters rewrite it and
 		 * clients parse it. Anything else is the upstream's fault. */
 		size_t blen = evbuffer_get_length(uc->body);
+		json_t *j = NULL;
 		if (uc->resp.status >= 200 && uc->resp.status < 300 && c->req.method != HTTP_METHOD_HEAD) {
 			json_error_t je;
-			json_t *j = json_loadb((const char *)evbuffer_pullup(uc->body, -1), blen, 0, &je);
+			j = json_loadb((const char *)evbuffer_pullup(uc->body, -1), blen, 0, &je);
 			if (!j) {
 				upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid JSON in the response");
 				return;
 			}
-			json_decref(j);
 		}
-		if (filter_run_body(&x->fx, uc->body) < 0) {
+		/* The filters read it instead of parsing the answer again. */
+		x->fx.answer = j;
+		int frc = filter_run_body(&x->fx, uc->body);
+		x->fx.answer = NULL;
+		json_decref(j);
+		if (frc < 0) {
 			x->uc = NULL;
 			upstream_release(uc);
 			server_send_error(c, x->fx.status ? x->fx.status : 502, x->fx.error_type, NULL, x->fx.message);
