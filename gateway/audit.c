@@ -64,6 +64,7 @@ struct audit_log {
 	int urgent; /* a "request" record is queued: commit without the batch delay */
 
 	/* writer thread only */
+	int sync_full; /* synchronous=FULL in force (-1: not set yet) */
 	uint64_t next_seq;
 	unsigned char last_leaf[AUDIT_HASH_LEN];
 	struct audit_merkle_stack tree;
@@ -362,8 +363,10 @@ static void audit_write_batch(struct audit_log *log, struct audit_item *batch)
 		need_full |= it->durability == AUDIT_DURABILITY_REQUEST;
 	/* request durability: fsync the WAL at commit; batch: WAL without
 	 * fsync survives a process crash, the next FULL commit syncs it. */
-	sqlite3_exec(log->db, need_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
-	    NULL, NULL, NULL);
+	if (log->sync_full != need_full &&
+	    sqlite3_exec(log->db, need_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+	        NULL, NULL, NULL) == SQLITE_OK)
+		log->sync_full = need_full;
 	if (sqlite3_exec(log->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(why, sizeof why, "audit log: begin: %s", sqlite3_errmsg(log->db));
 		failed = 1;
@@ -612,6 +615,7 @@ struct audit_log *audit_open(const struct audit_config *cfg, char *err, size_t e
 		goto fail;
 	log->health.ok = 1;
 	log->health.tree_size = log->tree.size;
+	log->sync_full = -1;
 	log->tailp = &log->head;
 	pthread_mutex_init(&log->mu, NULL);
 	pthread_cond_init(&log->cv, NULL);

@@ -1,8 +1,10 @@
 /* One audit record per API request (docs/audit.md, "What a record holds"):
  * metadata only, findings by type and count, never prompt text. The record
  * is built when the exchange ends and queued with audit_submit(), which
- * never blocks on I/O; the writer thread commits in groups ("batch"
- * durability). When the log cannot be written, requests are refused with
+ * never blocks on I/O; the writer thread commits in groups. Under "request"
+ * durability (configured, or a confidential or restricted request) the
+ * server holds the answer until the writer calls x->recorded (server.c,
+ * conn_hold). When the log cannot be written, requests are refused with
  * 503 before they reach the upstream (AI Act Art. 12: no unlogged use). */
 #include "audit_filter.h"
 
