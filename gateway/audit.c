@@ -26,7 +26,7 @@
  * wake-up of the writer and one transaction per group instead of per
  * record. A record someone waits for ("request"), a full group or close
  * ends the wait at once. */
-#define AUDIT_BATCH_DELAY_NS (10 * 1000000L)
+#define AUDIT_BATCH_DELAY_NS (50 * 1000000L)
 #define AUDIT_BATCH_RECORDS 1024
 
 struct audit_item {
