@@ -18,7 +18,6 @@
 #include "metrics.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -470,10 +469,17 @@ static void conn_hold_refuse(struct conn *c, int *close_after)
 	int streamed = x->head_mark == SIZE_MAX;
 	log_warnx("request %s: the audit record could not be written: the answer is withheld",
 	    x->request_id);
-	if (keep && len > mark) {
+	if (len > mark) {
 		unsigned char *p = evbuffer_pullup(out, -1);
 		if (p)
 			explicit_bzero(p + mark, len - mark);
+		if (!keep) {
+			/* No memory to keep the earlier bytes apart: drop them
+			 * all and close, rather than let the answer through. */
+			evbuffer_drain(out, len);
+			*close_after = 1;
+			return;
+		}
 		evbuffer_remove_buffer(out, keep, mark);
 		evbuffer_drain(out, evbuffer_get_length(out));
 		evbuffer_add_buffer(out, keep);
