@@ -96,8 +96,17 @@ if bb_start_hafen full "{$AUDIT3}"; then
 	done
 	bb_is "$got503" 1 "full audit database: requests get 503"
 	bb_ok "full audit database: the 503 is an OpenAI error of type audit_unavailable" bb_json_true "$BB_DIR/body" 'j["error"]["type"] == "audit_unavailable"'
-	bb_is "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$ADMIN_PORT/readyz")" 503 "full audit database: /readyz 503"
-	curl -s --max-time 5 "http://127.0.0.1:$ADMIN_PORT/metrics" >"$BB_DIR/metrics2.txt"
+	# Each refusal is recorded too, and a small group may still fit in the
+	# last page (the log is healthy again while it does): go on until the
+	# database is packed and every commit fails.
+	for i in $(seq 1 40); do
+		ready=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$ADMIN_PORT/readyz")
+		curl -s --max-time 5 "http://127.0.0.1:$ADMIN_PORT/metrics" >"$BB_DIR/metrics2.txt"
+		[ "$ready" = 503 ] && grep -q '^hafen_audit_healthy 0' "$BB_DIR/metrics2.txt" && break
+		bb_post /v1/chat/completions '{"model":"m","messages":[{"role":"user","content":"x"}]}' >/dev/null
+		sleep 0.2
+	done
+	bb_is "$ready" 503 "full audit database: /readyz 503"
 	bb_ok "full audit database: /metrics shows the failure" bash -c "grep -q '^hafen_audit_healthy 0' '$BB_DIR/metrics2.txt' && grep -q '^hafen_audit_records_failed_total [1-9]' '$BB_DIR/metrics2.txt'"
 else
 	bb_result 0 "hafen with a page quota on the audit database started"
