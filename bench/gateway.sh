@@ -173,7 +173,7 @@ if [ -n "${HAFEN_B:-}" ]; then
 	sed -e "s|\"port\": $HAFEN_PORT,|\"port\": $HAFEN_B_PORT,|" -e "s|\"port\": $HAFEN_ADMIN}|\"port\": $HAFEN_B_ADMIN}|" \
 		"$dir/hafen.json" >"$dir/hafen_b.json"
 	if [ -n "${HAFEN_B_EXTRA_CONFIG+x}" ]; then
-		"$PY" - "$dir/hafen_b.json" "$HAFEN_EXTRA_CONFIG" "$HAFEN_B_EXTRA_CONFIG" <<'PYEOF'
+		"$PY" - "$dir/hafen_b.json" "${HAFEN_EXTRA_CONFIG:-}" "$HAFEN_B_EXTRA_CONFIG" <<'PYEOF'
 import json, sys
 cfg = json.load(open(sys.argv[1]))
 for k in json.loads("{" + sys.argv[2] + "}") if sys.argv[2] else {}:
