@@ -532,6 +532,11 @@ struct restore_stream *policy_request_restorer(const struct policy_request *r)
 	return restore_stream_new(r->map);
 }
 
+struct restore_stream *policy_request_restorer_json(const struct policy_request *r)
+{
+	return restore_stream_new_json(r->map);
+}
+
 static int policy_request_push(struct policy_request *r, const struct policy_finding *f, size_t field)
 {
 	if (r->nf == r->capf) {

@@ -199,6 +199,9 @@ size_t policy_request_findings(const struct policy_request *r,
 /* A restorer for the answer, using this request's placeholder map; free it
  * before the request. NULL when out of memory. */
 struct restore_stream *policy_request_restorer(const struct policy_request *r);
+/* The same for JSON text (streamed tool-call arguments): originals are put
+ * back escaped (restore_stream_new_json). */
+struct restore_stream *policy_request_restorer_json(const struct policy_request *r);
 /* A whole (non-streamed) answer: every text field of answer (choices[]
  * message / text / delta) goes through a guard (response rules, with scan)
  * and then the restorer, and is set back in place. st (may be NULL)
