@@ -85,6 +85,9 @@ const char *policy_set_hash(const struct policy_set *set);
 
 size_t policy_set_rule_count(const struct policy_set *set);
 const char *policy_set_rule_id(const struct policy_set *set, size_t rule);
+/* What the rule does that its file does not say (for `hafenctl policy
+ * lint`), or NULL: a response-direction pseudonymize redacts in answers. */
+const char *policy_set_rule_note(const struct policy_set *set, size_t rule);
 
 /* Entities: the built-in table (entity.h) followed by the custom entities
  * the loaded files declare, numbered from ENTITY_BUILTIN_COUNT. */

@@ -17,8 +17,10 @@ PACKS=$top_srcdir/policies/packs
 cat >"$BB_DIR/site.json" <<'JSON'
 {"name": "site", "version": 1,
  "detectors": [{"id": "customers", "entity": "customer", "label": "CUSTOMER",
-   "class": "confidential", "literals": ["Acme \"Blue\" GmbH"]}],
- "rules": [{"id": "site.pseudonymize-customers", "entities": ["customer"], "action": "pseudonymize"}]}
+   "class": "confidential", "literals": ["Acme \"Blue\" GmbH", "Globex"]}],
+ "rules": [{"id": "site.pseudonymize-customers", "entities": ["customer"], "action": "pseudonymize"},
+   {"id": "site.answer-customers", "entities": ["customer"], "direction": "response",
+    "action": "pseudonymize"}]}
 JSON
 POLICY="{\"policy\": {\"packs\": [\"$PACKS/gdpr-default.json\", \"$PACKS/secrets.json\", \"$BB_DIR/site.json\"]}}"
 bb_start_hafen gw "$POLICY" || { echo "Bail out! hafen did not start"; exit 1; }
@@ -164,6 +166,19 @@ PY
 bb_is "$(tool_check "$BB_DIR"/ts-[0-9]*.txt)" none \
 	"tool call stream: every split comes back exact, valid JSON, [DONE] last"
 bb_is "$(tool_check "$BB_DIR/ts-fc.txt")" none "function_call stream: restored, valid JSON"
+
+# ---- pseudonymize in the response direction: redacted, and lint says so ----
+"$top_builddir/gateway/hafenctl" policy lint "$BB_DIR/site.json" >"$BB_DIR/lint.out" 2>&1
+bb_ok "lint: a response-direction pseudonymize rule gets a note that answers are redacted" \
+	grep -q 'note: rule site.answer-customers: pseudonymize applies to requests; in answers its findings are redacted as \[LABEL\]' "$BB_DIR/lint.out"
+bb_ok "lint: request-only pseudonymize rules get no note" bb_not grep -q 'note: rule site.pseudonymize-customers' "$BB_DIR/lint.out"
+GBODY=$("$PYTHON3" -c 'import json; print(json.dumps({"model": "m", "messages": [{"role": "user", "content": "Wer liefert?"}], "mock": {"reply": "Frag bei Globex nach."}}))')
+bb_post /v1/chat/completions "$GBODY" >"$BB_DIR/g.json"
+bb_is "$(bb_json "$BB_DIR/g.json" 'j["choices"][0]["message"]["content"]')" "Frag bei [CUSTOMER] nach." \
+	"response pseudonymize, json: what the model produced is redacted as [LABEL]"
+GSBODY=$("$PYTHON3" -c 'import json; print(json.dumps({"model": "m", "stream": True, "messages": [{"role": "user", "content": "Wer liefert?"}], "mock": {"reply": "Frag bei Globex nach.", "events": 9}}))')
+bb_post /v1/chat/completions "$GSBODY" -N >"$BB_DIR/gs.txt"
+bb_is "$(sse_text "$BB_DIR/gs.txt")" "Frag bei [CUSTOMER] nach.|DONE" "response pseudonymize, stream: redacted as [LABEL]"
 
 # ---- no prompt text in the log ----
 bb_ok "log: neither the name nor the IBAN nor the key appear in hafen's log" \
