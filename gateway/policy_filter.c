@@ -216,12 +216,111 @@ static int policy_filter_on_request(struct filter_exchange *x, void **state)
 	return 0;
 }
 
+static int policy_filter_pass(struct policy_filter_state *st, struct policy_filter_stream *s,
+    int json, const char *in, size_t n, int finish);
+
+/* One text of a whole answer (src, the string's JSON source with its
+ * quotes) through a fresh guard and restorer: *changed says whether the
+ * result differs, and then *out holds its JSON form (json_dumps memory). */
+static int policy_filter_body_text(struct filter_exchange *x, struct policy_filter_state *st,
+    const char *src, size_t srclen, int json, int *changed, char **out)
+{
+	*changed = 0;
+	*out = NULL;
+	json_t *dec = NULL;
+	const char *in = src + 1;
+	size_t n = srclen - 2;
+	if (memchr(in, '\\', n)) {
+		/* escapes: let jansson decode this one string */
+		if (!(dec = json_loadb(src, srclen, JSON_DECODE_ANY, NULL)) || !json_is_string(dec)) {
+			json_decref(dec);
+			return -1;
+		}
+		in = json_string_value(dec);
+		n = json_string_length(dec);
+	}
+	struct policy_filter_stream s = {0};
+	int rc = policy_filter_pass(st, &s, json, in, n, 1);
+	if (rc == 0 && s.guard) {
+		struct restore_guard_stats gs;
+		restore_guard_get_stats(s.guard, &gs);
+		if ((int)gs.data_class > x->data_class)
+			x->data_class = (int)gs.data_class;
+	}
+	if (rc == 0 && (st->len != n || (n && memcmp(st->buf, in, n) != 0))) {
+		json_t *v = json_stringn(st->buf ? st->buf : "", st->len);
+		*out = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+		json_decref(v);
+		*changed = 1;
+		rc = *out ? 0 : -1;
+	}
+	restore_guard_free(s.guard);
+	restore_stream_free(s.rs);
+	json_decref(dec);
+	return rc;
+}
+
+/* The whole answer without a tree (json_span_answer_texts): each text
+ * guarded and restored; only changed strings are replaced in the
+ * upstream's bytes. 0; 1: the walk does not take this answer (the caller
+ * uses the tree); -1: refused. */
+static int policy_filter_body_spans(struct filter_exchange *x, struct policy_filter_state *st,
+    struct evbuffer *body)
+{
+	size_t n = evbuffer_get_length(body);
+	const char *t = (const char *)evbuffer_pullup(body, -1);
+	struct json_span_text *sp;
+	size_t ns;
+	if (!t || json_span_answer_texts(t, n, &sp, &ns) < 0)
+		return 1;
+	struct evbuffer *nb = NULL;
+	size_t done = 0; /* bytes of t already in nb */
+	int rc = 0;
+	for (size_t i = 0; i < ns && rc == 0; i++) {
+		int changed;
+		char *s;
+		if (policy_filter_body_text(x, st, t + sp[i].start, sp[i].end - sp[i].start,
+		    sp[i].kind == JSON_SPAN_KIND_JSON, &changed, &s) < 0) {
+			rc = policy_filter_refuse(x, 502, "server_error",
+			    "the policy engine could not check the answer; it was withheld");
+			break;
+		}
+		if (!changed)
+			continue;
+		if (!nb && !(nb = evbuffer_new()))
+			rc = -1;
+		if (rc == 0 && (evbuffer_add(nb, t + done, sp[i].start - done) < 0 ||
+		    evbuffer_add(nb, s, strlen(s)) < 0))
+			rc = -1;
+		done = sp[i].end;
+		openai_json_free_string(s);
+	}
+	free(sp);
+	if (rc == 0 && nb) {
+		/* the new answer replaces the old; the old bytes held answer
+		 * text and are wiped on the way out */
+		if (evbuffer_add(nb, t + done, n - done) < 0) {
+			rc = -1;
+		} else {
+			explicit_bzero((char *)t, n);
+			evbuffer_drain(body, n);
+			rc = evbuffer_add_buffer(body, nb);
+		}
+	}
+	if (nb)
+		evbuffer_free(nb);
+	return rc;
+}
+
 /* A whole JSON answer: every text field through guard + restorer. */
 static int policy_filter_on_body(struct filter_exchange *x, void **state, struct evbuffer *body)
 {
 	struct policy_filter_state *st = *state;
 	if (!st)
 		return 0;
+	int sr = policy_filter_body_spans(x, st, body);
+	if (sr != 1)
+		return sr;
 	size_t n = evbuffer_get_length(body);
 	json_t *j = json_loadb((const char *)evbuffer_pullup(body, -1), n, 0, NULL);
 	if (!j)
