@@ -20,14 +20,20 @@ static size_t json_span_ws(const char *t, size_t len, size_t p)
 static size_t json_span_string(const char *t, size_t len, size_t p, int *esc)
 {
 	*esc = 0;
-	for (size_t i = p + 1; i < len; i++) {
-		if (t[i] == '\\') {
+	/* memchr to the next quote (long runs of text cost little); it ends
+	 * the string unless an odd number of backslashes escapes it */
+	for (size_t i = p + 1; i < len;) {
+		const char *q = memchr(t + i, '"', len - i);
+		if (!q)
+			return 0;
+		size_t e = (size_t)(q - t), b = e;
+		while (b > p + 1 && t[b - 1] == '\\')
+			b--;
+		if (!*esc && memchr(t + p + 1, '\\', e - (p + 1)))
 			*esc = 1;
-			i++;
-			continue;
-		}
-		if (t[i] == '"')
-			return i + 1;
+		if ((e - b) % 2 == 0)
+			return e + 1;
+		i = e + 1;
 	}
 	return 0;
 }
@@ -157,86 +163,39 @@ int json_span_find(const char *text, size_t len, const struct json_span_step *pa
 
 /* ---- the answer's text strings, without a tree ---- */
 
-/* A cursor over the members of an object or the elements of an array. */
-struct json_span_iter {
-	const char *t;
-	size_t len, p;
-	char close;
-	int done;
-};
-
-/* t[p] must be open ('{' or '['); -1 when it is not. */
-static int json_span_iter_open(struct json_span_iter *it, const char *t, size_t len, size_t p, char open)
-{
-	if (p >= len || t[p] != open)
-		return -1;
-	it->t = t;
-	it->len = len;
-	it->close = open == '{' ? '}' : ']';
-	it->p = json_span_ws(t, len, p + 1);
-	it->done = it->p < len && t[it->p] == it->close;
-	return 0;
-}
-
-/* The next value [*vs, *ve) (with its key [*ks, *ks + *kl) for objects,
- * quotes left out): 1; 0 at the end; -1 on anything the finder does not
- * compare (a key with an escape) or malformed text. */
-static int json_span_iter_next(struct json_span_iter *it, size_t *ks, size_t *kl, size_t *vs, size_t *ve)
-{
-	const char *t = it->t;
-	size_t len = it->len, p = it->p;
-	if (it->done)
-		return 0;
-	if (it->close == '}') {
-		int esc;
-		if (p >= len || t[p] != '"')
-			return -1;
-		size_t ke = json_span_string(t, len, p, &esc);
-		if (!ke || esc)
-			return -1;
-		*ks = p + 1;
-		*kl = ke - p - 2;
-		p = json_span_ws(t, len, ke);
-		if (p >= len || t[p] != ':')
-			return -1;
-		p = json_span_ws(t, len, p + 1);
-	}
-	size_t e = json_span_value(t, len, p);
-	if (!e)
-		return -1;
-	*vs = p;
-	*ve = e;
-	p = json_span_ws(t, len, e);
-	if (p < len && t[p] == ',')
-		p = json_span_ws(t, len, p + 1);
-	else if (p < len && t[p] == it->close)
-		it->done = 1;
-	else
-		return -1;
-	it->p = p;
-	return 1;
-}
+/* One pass of recursive descent: every function below gets the start of a
+ * value and returns its end (0: malformed, a form not compared, or out of
+ * memory). Values on no path of interest are skipped by json_span_value. */
 
 struct json_span_texts {
 	struct json_span_text *v;
 	size_t n, cap;
 };
 
-static int json_span_push(struct json_span_texts *a, const char *t, size_t vs, size_t ve,
+typedef size_t (*json_span_member_fn)(struct json_span_texts *a, const char *t, size_t len, int which,
+    size_t p);
+
+/* A string value is recorded; anything else is skipped (no text, as in
+ * the tree walk). */
+static size_t json_span_push(struct json_span_texts *a, const char *t, size_t len, size_t p,
     enum json_span_kind kind)
 {
-	if (t[vs] != '"')
-		return 0; /* not a string: no text (as the tree walk) */
+	int esc;
+	if (t[p] != '"')
+		return json_span_value(t, len, p);
+	size_t e = json_span_string(t, len, p, &esc);
+	if (!e)
+		return 0;
 	if (a->n == a->cap) {
 		size_t cap = a->cap ? a->cap * 2 : 8;
 		struct json_span_text *v = realloc(a->v, cap * sizeof *v);
 		if (!v)
-			return -1;
+			return 0;
 		a->v = v;
 		a->cap = cap;
 	}
-	a->v[a->n++] = (struct json_span_text){vs, ve, kind};
-	return 0;
+	a->v[a->n++] = (struct json_span_text){p, e, kind};
+	return e;
 }
 
 /* Which of names[] the key [ks, ks + kl) is, or -1; a name seen twice in one
@@ -244,8 +203,10 @@ static int json_span_push(struct json_span_texts *a, const char *t, size_t vs, s
 static int json_span_which(const char *t, size_t ks, size_t kl, const char *const *names, size_t nn,
     unsigned *seen)
 {
+	/* names are short literals; a key never holds a NUL (RFC 8259 7), so
+	 * strncmp stops at the end of the name at the latest */
 	for (size_t i = 0; i < nn; i++)
-		if (strlen(names[i]) == kl && memcmp(t + ks, names[i], kl) == 0) {
+		if (names[i][0] == t[ks] && strncmp(names[i], t + ks, kl) == 0 && names[i][kl] == '\0') {
 			if (*seen & (1u << i))
 				return -2;
 			*seen |= 1u << i;
@@ -254,143 +215,156 @@ static int json_span_which(const char *t, size_t ks, size_t kl, const char *cons
 	return -1;
 }
 
-/* The object at t[p] (anything else: no text); in it, the members named in
- * names[] go to fn with their index. */
-typedef int (*json_span_member_fn)(struct json_span_texts *a, const char *t, size_t len, int which,
-    size_t vs, size_t ve);
-
-static int json_span_object(struct json_span_texts *a, const char *t, size_t len, size_t p,
+/* The object at t[p] (anything else is skipped): members named in names[]
+ * go to fn with their index, the others are skipped. */
+static size_t json_span_object(struct json_span_texts *a, const char *t, size_t len, size_t p,
     const char *const *names, size_t nn, json_span_member_fn fn)
 {
-	struct json_span_iter it;
 	if (t[p] != '{')
-		return 0;
-	if (json_span_iter_open(&it, t, len, p, '{') < 0)
-		return -1;
+		return json_span_value(t, len, p);
 	unsigned seen = 0;
-	size_t ks, kl, vs, ve;
-	int r;
-	while ((r = json_span_iter_next(&it, &ks, &kl, &vs, &ve)) == 1) {
+	p = json_span_ws(t, len, p + 1);
+	if (p < len && t[p] == '}')
+		return p + 1;
+	for (;;) {
+		int esc;
+		if (p >= len || t[p] != '"')
+			return 0;
+		size_t ke = json_span_string(t, len, p, &esc);
+		if (!ke || esc)
+			return 0;
+		size_t ks = p + 1, kl = ke - p - 2;
+		p = json_span_ws(t, len, ke);
+		if (p >= len || t[p] != ':')
+			return 0;
+		p = json_span_ws(t, len, p + 1);
+		if (p >= len)
+			return 0;
 		int w = json_span_which(t, ks, kl, names, nn, &seen);
-		if (w == -2 || (w >= 0 && fn(a, t, len, w, vs, ve) < 0))
-			return -1;
+		if (w == -2)
+			return 0;
+		size_t e = w >= 0 ? fn(a, t, len, w, p) : json_span_value(t, len, p);
+		if (!e)
+			return 0;
+		p = json_span_ws(t, len, e);
+		if (p < len && t[p] == ',') {
+			p = json_span_ws(t, len, p + 1);
+			continue;
+		}
+		return p < len && t[p] == '}' ? p + 1 : 0;
 	}
-	return r;
 }
 
-/* The elements of the array at t[p] (anything else: none) through fn. */
-static int json_span_array(struct json_span_texts *a, const char *t, size_t len, size_t p,
-    json_span_member_fn fn, int which)
+/* The elements of the array at t[p] (anything else is skipped) through fn. */
+static size_t json_span_array(struct json_span_texts *a, const char *t, size_t len, size_t p,
+    json_span_member_fn fn)
 {
-	struct json_span_iter it;
 	if (t[p] != '[')
-		return 0;
-	if (json_span_iter_open(&it, t, len, p, '[') < 0)
-		return -1;
-	size_t ks, kl, vs, ve;
-	int r;
-	while ((r = json_span_iter_next(&it, &ks, &kl, &vs, &ve)) == 1)
-		if (fn(a, t, len, which, vs, ve) < 0)
-			return -1;
-	return r;
+		return json_span_value(t, len, p);
+	p = json_span_ws(t, len, p + 1);
+	if (p < len && t[p] == ']')
+		return p + 1;
+	for (;;) {
+		if (p >= len)
+			return 0;
+		size_t e = fn(a, t, len, 0, p);
+		if (!e)
+			return 0;
+		p = json_span_ws(t, len, e);
+		if (p < len && t[p] == ',') {
+			p = json_span_ws(t, len, p + 1);
+			continue;
+		}
+		return p < len && t[p] == ']' ? p + 1 : 0;
+	}
+}
+
+static size_t json_span_text_fn(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
+{
+	(void)which;
+	return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
+}
+
+static size_t json_span_arguments(struct json_span_texts *a, const char *t, size_t len, int which,
+    size_t p)
+{
+	(void)which;
+	return json_span_push(a, t, len, p, JSON_SPAN_KIND_JSON);
 }
 
 /* A content part: a string, or an object whose text or refusal is text. */
-static int json_span_part_member(struct json_span_texts *a, const char *t, size_t len, int which,
-    size_t vs, size_t ve)
-{
-	(void)len;
-	(void)which;
-	return json_span_push(a, t, vs, ve, JSON_SPAN_KIND_TEXT);
-}
-
-static int json_span_part(struct json_span_texts *a, const char *t, size_t len, int which, size_t vs,
-    size_t ve)
+static size_t json_span_part(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
 {
 	static const char *const names[] = {"text", "refusal"};
 	(void)which;
-	if (t[vs] == '"')
-		return json_span_push(a, t, vs, ve, JSON_SPAN_KIND_TEXT);
-	return json_span_object(a, t, len, vs, names, 2, json_span_part_member);
-}
-
-static int json_span_arguments(struct json_span_texts *a, const char *t, size_t len, int which,
-    size_t vs, size_t ve)
-{
-	(void)len;
-	(void)which;
-	return json_span_push(a, t, vs, ve, JSON_SPAN_KIND_JSON);
+	if (t[p] == '"')
+		return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
+	return json_span_object(a, t, len, p, names, 2, json_span_text_fn);
 }
 
 /* {"arguments": "..."}: a function object, or the legacy function_call. */
-static int json_span_function(struct json_span_texts *a, const char *t, size_t len, int which,
-    size_t vs, size_t ve)
+static size_t json_span_function(struct json_span_texts *a, const char *t, size_t len, int which,
+    size_t p)
 {
 	static const char *const args[] = {"arguments"};
 	(void)which;
-	(void)ve;
-	return json_span_object(a, t, len, vs, args, 1, json_span_arguments);
+	return json_span_object(a, t, len, p, args, 1, json_span_arguments);
 }
 
 /* A tool_calls element: {"function": {...}}. */
-static int json_span_call(struct json_span_texts *a, const char *t, size_t len, int which, size_t vs,
-    size_t ve)
+static size_t json_span_call(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
 {
 	static const char *const fn[] = {"function"};
 	(void)which;
-	(void)ve;
-	return json_span_object(a, t, len, vs, fn, 1, json_span_function);
+	return json_span_object(a, t, len, p, fn, 1, json_span_function);
 }
 
 /* A message or delta: content (string or parts), name, refusal,
  * tool_calls[].function.arguments, function_call.arguments
  * (policies/request_walk.c, request_walk_message). */
-static int json_span_message_member(struct json_span_texts *a, const char *t, size_t len, int which,
-    size_t vs, size_t ve)
+static size_t json_span_message_member(struct json_span_texts *a, const char *t, size_t len, int which,
+    size_t p)
 {
 	switch (which) {
 	case 0: /* content */
-		if (t[vs] == '[')
-			return json_span_array(a, t, len, vs, json_span_part, 0);
-		return json_span_push(a, t, vs, ve, JSON_SPAN_KIND_TEXT);
+		if (t[p] == '[')
+			return json_span_array(a, t, len, p, json_span_part);
+		return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
 	case 1: /* name */
 	case 2: /* refusal */
-		return json_span_push(a, t, vs, ve, JSON_SPAN_KIND_TEXT);
+		return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
 	case 3: /* tool_calls */
-		return json_span_array(a, t, len, vs, json_span_call, 0);
+		return json_span_array(a, t, len, p, json_span_call);
 	default: /* function_call */
-		return json_span_function(a, t, len, 0, vs, ve);
+		return json_span_function(a, t, len, 0, p);
 	}
 }
 
-static int json_span_choice_member(struct json_span_texts *a, const char *t, size_t len, int which,
-    size_t vs, size_t ve)
+static size_t json_span_choice_member(struct json_span_texts *a, const char *t, size_t len, int which,
+    size_t p)
 {
 	static const char *const names[] = {"content", "name", "refusal", "tool_calls", "function_call"};
 	if (which == 2) /* text */
-		return json_span_push(a, t, vs, ve, JSON_SPAN_KIND_TEXT);
-	return json_span_object(a, t, len, vs, names, 5, json_span_message_member);
+		return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
+	return json_span_object(a, t, len, p, names, 5, json_span_message_member);
 }
 
-static int json_span_choice(struct json_span_texts *a, const char *t, size_t len, int which,
-    size_t vs, size_t ve)
+static size_t json_span_choice(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
 {
 	static const char *const names[] = {"message", "delta", "text"};
 	(void)which;
-	(void)ve;
-	return json_span_object(a, t, len, vs, names, 3, json_span_choice_member);
+	return json_span_object(a, t, len, p, names, 3, json_span_choice_member);
 }
 
 /* Top level: choices[] is walked; the request-side members the tree walk
  * also reads (messages, prompt, input, suffix, instructions) are not
  * expected in an answer, so their presence sends the caller to the tree. */
-static int json_span_top_member(struct json_span_texts *a, const char *t, size_t len, int which,
-    size_t vs, size_t ve)
+static size_t json_span_top_member(struct json_span_texts *a, const char *t, size_t len, int which,
+    size_t p)
 {
-	(void)ve;
 	if (which > 0)
-		return -1;
-	return json_span_array(a, t, len, vs, json_span_choice, 0);
+		return 0;
+	return json_span_array(a, t, len, p, json_span_choice);
 }
 
 int json_span_answer_texts(const char *text, size_t len, struct json_span_text **out, size_t *n)
@@ -401,8 +375,7 @@ int json_span_answer_texts(const char *text, size_t len, struct json_span_text *
 	*out = NULL;
 	*n = 0;
 	size_t p = json_span_ws(text, len, 0);
-	if (p >= len || text[p] != '{' ||
-	    json_span_object(&a, text, len, p, names, 6, json_span_top_member) < 0) {
+	if (p >= len || text[p] != '{' || !json_span_object(&a, text, len, p, names, 6, json_span_top_member)) {
 		free(a.v);
 		return -1;
 	}
