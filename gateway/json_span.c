@@ -203,10 +203,11 @@ static size_t json_span_push(struct json_span_texts *a, const char *t, size_t le
 static int json_span_which(const char *t, size_t ks, size_t kl, const char *const *names, size_t nn,
     unsigned *seen)
 {
-	/* names are short literals; a key never holds a NUL (RFC 8259 7), so
-	 * strncmp stops at the end of the name at the latest */
+	/* names are short literals: strnlen reads at most kl + 1 bytes of one
+	 * (the text may hold a NUL where it is not JSON, so no strncmp) */
 	for (size_t i = 0; i < nn; i++)
-		if (names[i][0] == t[ks] && strncmp(names[i], t + ks, kl) == 0 && names[i][kl] == '\0') {
+		if (kl && names[i][0] == t[ks] && strnlen(names[i], kl + 1) == kl &&
+		    memcmp(names[i], t + ks, kl) == 0) {
 			if (*seen & (1u << i))
 				return -2;
 			*seen |= 1u << i;
