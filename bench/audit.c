@@ -8,15 +8,22 @@
  *           the last completion callback and the final checkpoint
  *   verify: audit_verify() of the result (every leaf, chain, checkpoint)
  *
- * usage: bench/audit [RECORDS [RUNS]]   (default 200000 3); prints the
- * median of RUNS for each. Needs a writable /tmp (or $TMPDIR). */
+ * usage: bench/audit [RECORDS [RUNS [seq|random]]]   (default 200000 3 seq);
+ * prints the median of RUNS for each, as records/s (wall clock) and as CPU
+ * microseconds per record (user + system of the process: steadier on a
+ * shared machine). Request ids: "seq" numbers them in order (index appends),
+ * "random" draws 32 hex digits like the gateway's (index inserts all over
+ * the request_id index, as in production). Needs a writable /tmp (or
+ * $TMPDIR). */
 #include "config.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -32,6 +39,18 @@ static double bench_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* CPU seconds (user + system) of the whole process so far. */
+static double bench_cpu(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static int bench_random_ids;
+static double bench_cpu_us; /* CPU µs per record of the last measurement */
+
 static int bench_cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -43,7 +62,22 @@ static const char *const bench_actions[] = { "pseudonymize", "route" };
 
 static void bench_record(struct audit_record *r, long i, char *id, size_t idlen)
 {
-	snprintf(id, idlen, "chatcmpl-%08ld", i);
+	if (bench_random_ids) {
+		/* splitmix64 of i: the same ids in every run, spread like random ones */
+		static const char hex[] = "0123456789abcdef";
+		uint64_t z[2];
+		for (int k = 0; k < 2; k++) {
+			uint64_t x = (uint64_t)i * 2 + (uint64_t)k + 0x9e3779b97f4a7c15u;
+			x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+			x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+			z[k] = x ^ (x >> 31);
+		}
+		for (int k = 0; k < 32 && (size_t)k + 1 < idlen; k++)
+			id[k] = hex[(z[k / 16] >> (4 * (k % 16))) & 15];
+		id[idlen > 32 ? 32 : idlen - 1] = 0;
+	} else {
+		snprintf(id, idlen, "chatcmpl-%08ld", i);
+	}
 	memset(r, 0, sizeof *r);
 	r->kind = AUDIT_KIND_REQUEST;
 	r->request_id = id;
@@ -85,7 +119,7 @@ static double bench_peer(const char *path, long n)
 		return -1;
 	sqlite3_prepare_v2(db, "INSERT INTO audit_records(seq, leaf, body, kind, request_id, subject, purpose,"
 	    " data_class, t_start) VALUES(?,?,?,?,?,?,?,?,?)", -1, &st, NULL);
-	double t0 = bench_now();
+	double t0 = bench_now(), c0 = bench_cpu();
 	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
 	for (long i = 0; i < n; i++) {
 		struct audit_record r;
@@ -110,6 +144,7 @@ static double bench_peer(const char *path, long n)
 	}
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	double t = bench_now() - t0;
+	bench_cpu_us = (bench_cpu() - c0) / (double)n * 1e6;
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return (double)n / t;
@@ -153,7 +188,7 @@ static double bench_hafen(const char *dir, long n)
 		return -1;
 	}
 	bench_acked = bench_failed = 0;
-	double t0 = bench_now();
+	double t0 = bench_now(), c0 = bench_cpu();
 	for (long i = 0; i < n; i++) {
 		struct audit_record r;
 		bench_record(&r, i, id, sizeof id);
@@ -166,6 +201,7 @@ static double bench_hafen(const char *dir, long n)
 	pthread_mutex_unlock(&bench_mu);
 	audit_close(log); /* includes the final signed checkpoint */
 	double t = bench_now() - t0;
+	bench_cpu_us = (bench_cpu() - c0) / (double)n * 1e6;
 	return bench_failed ? -1 : (double)n / t;
 }
 
@@ -176,12 +212,14 @@ static double bench_verify(const char *dir, long n)
 	snprintf(db, sizeof db, "%s/b.db", dir);
 	snprintf(cp, sizeof cp, "%s/b.cp", dir);
 	snprintf(pub, sizeof pub, "%s/sign.pub", dir);
-	double t0 = bench_now();
+	double t0 = bench_now(), c0 = bench_cpu();
 	if (audit_verify(db, cp, pub, &res) < 0 || res.records != (uint64_t)n) {
 		fprintf(stderr, "bench: verify: %s\n", res.msg);
 		return -1;
 	}
-	return (double)n / (bench_now() - t0);
+	double t = bench_now() - t0;
+	bench_cpu_us = (bench_cpu() - c0) / (double)n * 1e6;
+	return (double)n / t;
 }
 
 static int bench_keys(const char *dir)
@@ -210,9 +248,10 @@ int main(int argc, char **argv)
 	int runs = argc > 2 ? atoi(argv[2]) : 3;
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	char dir[256], peer[600], cmd[700];
-	double p[16], h[16], v[16];
-	if (n < 1 || runs < 1 || runs > 16) {
-		fprintf(stderr, "usage: bench/audit [RECORDS [RUNS<=16]]\n");
+	double p[16], h[16], v[16], pc[16], hc[16], vc[16];
+	bench_random_ids = argc > 3 && strcmp(argv[3], "random") == 0;
+	if (n < 1 || runs < 1 || runs > 16 || (argc > 3 && !bench_random_ids && strcmp(argv[3], "seq") != 0)) {
+		fprintf(stderr, "usage: bench/audit [RECORDS [RUNS<=16 [seq|random]]]\n");
 		return 2;
 	}
 	snprintf(dir, sizeof dir, "%s/hafen-bench-audit-XXXXXX", tmp);
@@ -223,8 +262,11 @@ int main(int argc, char **argv)
 	snprintf(peer, sizeof peer, "%s/peer.db", dir);
 	for (int i = 0; i < runs; i++) {
 		p[i] = bench_peer(peer, n);
+		pc[i] = bench_cpu_us;
 		h[i] = bench_hafen(dir, n);
+		hc[i] = bench_cpu_us;
 		v[i] = bench_verify(dir, n);
+		vc[i] = bench_cpu_us;
 		if (p[i] < 0 || h[i] < 0 || v[i] < 0) {
 			fprintf(stderr, "bench: run %d failed\n", i);
 			return 1;
@@ -233,11 +275,16 @@ int main(int argc, char **argv)
 	qsort(p, (size_t)runs, sizeof p[0], bench_cmp);
 	qsort(h, (size_t)runs, sizeof h[0], bench_cmp);
 	qsort(v, (size_t)runs, sizeof v[0], bench_cmp);
-	printf("records %ld, runs %d (medians)\n", n, runs);
-	printf("peer  sqlite plain inserts, one transaction : %10.0f records/s\n", p[runs / 2]);
-	printf("hafen audit write, group commit + signing  : %10.0f records/s (%.2f of peer)\n", h[runs / 2],
-	    h[runs / 2] / p[runs / 2]);
-	printf("hafen audit verify                          : %10.0f records/s\n", v[runs / 2]);
+	qsort(pc, (size_t)runs, sizeof pc[0], bench_cmp);
+	qsort(hc, (size_t)runs, sizeof hc[0], bench_cmp);
+	qsort(vc, (size_t)runs, sizeof vc[0], bench_cmp);
+	printf("records %ld, runs %d (medians), %s request ids\n", n, runs, bench_random_ids ? "random" : "sequential");
+	printf("peer  sqlite plain inserts, one transaction : %10.0f records/s, %6.2f CPU us/record\n", p[runs / 2],
+	    pc[runs / 2]);
+	printf("hafen audit write, group commit + signing  : %10.0f records/s, %6.2f CPU us/record (%.2f of peer)\n",
+	    h[runs / 2], hc[runs / 2], h[runs / 2] / p[runs / 2]);
+	printf("hafen audit verify                          : %10.0f records/s, %6.2f CPU us/record\n", v[runs / 2],
+	    vc[runs / 2]);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : 1;
 }

@@ -141,7 +141,7 @@ static void bench_restore(size_t len, size_t piece)
 static void bench_guard(const struct policy_set *set, const struct policy_scanner *sc, size_t len, size_t piece)
 {
 	char *ans = bench_text(len);
-	struct policy_context ctx = { NULL, NULL, NULL, POLICY_DIRECTION_RESPONSE };
+	struct policy_context ctx = { NULL, NULL, NULL, POLICY_DIRECTION_RESPONSE, 0 };
 	struct policy_scan_adapter sa = { .scanner = sc };
 	policy_findings_init(&sa.findings);
 	char err[128];
@@ -191,7 +191,7 @@ static void bench_guard(const struct policy_set *set, const struct policy_scanne
 static void bench_request(const struct policy_set *set, const struct policy_scanner *sc, size_t len)
 {
 	char *text = bench_text(len);
-	struct policy_context ctx = { "support", NULL, "/v1/chat/completions", POLICY_DIRECTION_REQUEST };
+	struct policy_context ctx = { "support", NULL, "/v1/chat/completions", POLICY_DIRECTION_REQUEST, 0 };
 	struct policy_scan_adapter sa = { .scanner = sc };
 	policy_findings_init(&sa.findings);
 	char err[256];

@@ -2,7 +2,8 @@
 # Engine benchmark: the machine's read bandwidth (bench/stream) next to
 # hafen-engine's prefill and decode speed on a random-weight model in the
 # shape of OLMoE-1B-7B (Q4_0), and decode as a fraction of the bandwidth
-# bound (bandwidth / weight bytes read per token).  The model (~3.9 GB) is
+# bound (bandwidth / weight bytes read per token), and the dot-product kernel
+# alone (bench/qdot) in GB/s per core.  The model (~3.9 GB) is
 # generated into a temporary folder and deleted afterwards; never commit it.
 #
 # usage: bench/engine.sh [BUILDDIR]     (env: THREADS=2 PROMPT=128 GEN=32 REPS=3
@@ -31,12 +32,16 @@ if [ -z "$model" ]; then
 	"$engine" make-model --arch olmoe --preset "$PRESET" --type "$TYPE" -o "$model"
 fi
 
+# the machine is shared: the load average goes with every row
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 bw=$("$stream" --threads "$THREADS" --mb 2048 --reps 5)
 res=$("$engine" bench -m "$model" -p "$PROMPT" -n "$GEN" --threads "$THREADS" --reps "$REPS")
 bw2=$("$stream" --threads "$THREADS" --mb 2048 --reps 5)
 echo "$bw"
 echo "$res"
 echo "$bw2"
+# the decode kernel alone, per core (CPU time, so less sensitive to load)
+[ -x "$builddir/bench/qdot" ] && "$builddir/bench/qdot" --type "$TYPE" --mb 256 --reps 3 2>/dev/null || true
 "$PY" - "$bw" "$res" "$bw2" <<'PYEOF'
 import json, sys
 b1, r, b2 = (json.loads(a) for a in sys.argv[1:4])

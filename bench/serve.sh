@@ -2,9 +2,9 @@
 # Engine server benchmark: decode speed through `hafen-engine serve` (SSE
 # streaming over loopback HTTP) next to `hafen-engine bench` on the same
 # model in the same run, for one stream and for PAR concurrent streams
-# (--parallel PAR: the slots take turns, one token each, so the aggregate
-# should stay near the single-stream speed; true batched decode would raise
-# it).  The random-weight model is generated into a temporary folder.
+# (--parallel PAR: the slots decode together, one forward pass per step for
+# all of them, so the aggregate should exceed the single-stream speed).  The
+# random-weight model is generated into a temporary folder.
 #
 # usage: bench/serve.sh [BUILDDIR]   (env: PRESET=small TYPE=q4_0 ARCH=olmoe
 #                                     THREADS=2 GEN=64 PAR=2 MODEL=path-to-reuse)

@@ -25,9 +25,11 @@ struct model_ctx {
 	uint32_t n_ctx, pos;
 	struct kvcache kv;
 	struct threadpool *pool;
+	int owns_pool;		/* 0: borrowed from another context (model_ctx_new_sharing) */
 	enum simd_level simd;
 	quant_dot_fn dot[QUANT_TYPE_COUNT];
 	simd_dot_f32_fn dot_f32;
+	simd_axpy_fn axpy;
 	simd_tile_fn tile;
 	simd_dequant_fn deq[QUANT_TYPE_COUNT];
 	float *rope_freq;	/* (n_rot/2) */
@@ -45,11 +47,15 @@ struct model_ctx {
 	int32_t *grp_in, *grp_out;	/* (B*k) token / pair index grouped by expert */
 	int32_t *grp_start;	/* (n_expert+1) */
 	int32_t *grp_fill;	/* (n_expert) */
-	struct quant_block_q8_act *qa;	/* q8 copy of the current matmul input */
-	size_t qa_blocks;
+	uint8_t *qa;		/* q16 rows of the current matmul input (quant.h layout) */
+	size_t qa_bytes;
 	size_t max_ff;
 	float *rowbuf;		/* (n_threads, rowbuf_len) dequantized weight row */
 	size_t rowbuf_len;
+	/* per batch row: the sequence's KV cache and position (one sequence,
+	 * or one token each of several in model_forward_multi) */
+	struct kvcache **tkv;	/* (B) */
+	uint32_t *tpos;		/* (B) */
 };
 
 /* ---------- matrix multiplication on the pool ---------- */
@@ -58,7 +64,7 @@ struct model_ctx {
 struct forward_mm {
 	const struct model_tensor *w;
 	int64_t mat;
-	const void *x;		/* float rows, or q8 rows when the type needs it */
+	const void *x;		/* float rows, or q16 rows when q16 is set */
 	size_t x_stride;	/* bytes */
 	const int32_t *in_idx, *out_idx;	/* NULL: identity */
 	int32_t n;		/* activation rows */
@@ -67,6 +73,7 @@ struct forward_mm {
 	int64_t rows_per_task;
 	int64_t n_tasks;
 	quant_dot_fn dot;
+	int q16;		/* x holds q16 activation rows */
 };
 
 struct forward_mm_set {
@@ -136,9 +143,10 @@ static void forward_mm_task(void *ctx, int64_t task, int thread)
 	int64_t r1 = r0 + mm->rows_per_task;
 	if (r1 > mm->w->n_out)
 		r1 = mm->w->n_out;
-	const uint8_t *base = mm->w->data + (size_t)mm->mat * (size_t)mm->w->n_out * mm->w->row_bytes;
+	const uint8_t *base = mm->w->data + (size_t)mm->mat * mm->w->mat_bytes;
 	struct model_ctx *c = set->c;
-	if (mm->n >= FORWARD_DEQUANT_MIN_ROWS && !quant_type_uses_q8(mm->w->type)) {
+	/* float activations with a q16 type (prefill): dequantized rows */
+	if (!mm->q16 && (mm->n >= FORWARD_DEQUANT_MIN_ROWS || quant_type_uses_q16(mm->w->type))) {
 		forward_mm_batched(c, mm, base, r0, r1, thread);
 		return;
 	}
@@ -177,22 +185,34 @@ static void forward_mm_run(struct model_ctx *c, struct forward_mm *mm, int n)
 	threadpool_run(c->pool, forward_mm_task, &set, starts[n]);
 }
 
-/* Point a matmul at input rows x (n_in floats each), quantized into c->qa if
- * the weight type computes on q8 activations.  All matmuls sharing an input
- * in one region must agree on the type's activation format; callers group
- * them so (quant_type_uses_q8 is checked per job). */
+/* A matmul job with one or two activation rows (decoding, or an expert
+ * that few tokens of a batch chose) runs the legacy quants on q16
+ * activations, where the integer kernels stream weights at memory speed;
+ * with more rows each weight row is dequantized once and multiplied with
+ * the rows in f32 register tiles, which integer blocks with per-block
+ * scales do not beat.  Both agree to ~1e-9 (the q16 rounding). */
+static int forward_q16(uint32_t type, int32_t job_rows)
+{
+	return quant_type_uses_q16(type) && job_rows < FORWARD_DEQUANT_MIN_ROWS;
+}
+
+/* Point a matmul job at input rows x (n_rows of n_in floats), quantized
+ * into c->qa (all n_rows, once per region: *quantized) if the job computes
+ * on q16 activations.  Jobs sharing an input in one region must have
+ * weights of the same activation format (callers group them so). */
 static void forward_mm_input(struct model_ctx *c, struct forward_mm *mm, const float *x, int64_t n_in,
 	int32_t n_rows, int *quantized)
 {
-	if (quant_type_uses_q8(mm->w->type)) {
-		size_t nb = (size_t)n_in / QUANT_QK;
+	if (forward_q16(mm->w->type, mm->n)) {
+		mm->q16 = 1;
+		size_t rb = quant_act_row_bytes(n_in);
 		if (!*quantized) {
 			for (int32_t i = 0; i < n_rows; i++)
-				quant_quantize_act(x + (size_t)i * (size_t)n_in, c->qa + (size_t)i * nb, n_in);
+				quant_quantize_act(x + (size_t)i * (size_t)n_in, c->qa + (size_t)i * rb, n_in);
 			*quantized = 1;
 		}
 		mm->x = c->qa;
-		mm->x_stride = nb * sizeof(struct quant_block_q8_act);
+		mm->x_stride = rb;
 	} else {
 		mm->x = x;
 		mm->x_stride = (size_t)n_in * sizeof(float);
@@ -238,7 +258,7 @@ static float forward_silu(float x)
 
 struct forward_attn {
 	struct model_ctx *c;
-	uint32_t il, pos0, n;
+	uint32_t il, n;
 };
 
 /* Task: one (token, head) pair. */
@@ -248,12 +268,13 @@ static void forward_attn_task(void *ctx, int64_t task, int thread)
 	struct model_ctx *c = a->c;
 	const struct model_hparams *hp = &c->m->hp;
 	uint32_t t = (uint32_t)(task / hp->n_head), h = (uint32_t)(task % hp->n_head);
-	uint32_t kvh = h / (hp->n_head / hp->n_head_kv), pos = a->pos0 + t;
+	uint32_t kvh = h / (hp->n_head / hp->n_head_kv), pos = c->tpos[t];
+	const struct kvcache *kv = c->tkv[t];
 	const float *q = c->q + (size_t)t * hp->n_head * hp->head_dim + (size_t)h * hp->head_dim;
 	float *s = c->scores + (size_t)thread * c->n_ctx;
 	float scale = 1.0f / sqrtf((float)hp->head_dim), mx = -INFINITY;
 	for (uint32_t j = 0; j <= pos; j++) {
-		const float *k = kvcache_k(&c->kv, a->il, j) + (size_t)kvh * hp->head_dim;
+		const float *k = kvcache_k(kv, a->il, j) + (size_t)kvh * hp->head_dim;
 		s[j] = c->dot_f32(q, k, hp->head_dim) * scale;
 		if (s[j] > mx)
 			mx = s[j];
@@ -266,12 +287,13 @@ static void forward_attn_task(void *ctx, int64_t task, int thread)
 	float *o = c->att + (size_t)t * hp->n_head * hp->head_dim_v + (size_t)h * hp->head_dim_v;
 	memset(o, 0, hp->head_dim_v * sizeof(float));
 	for (uint32_t j = 0; j <= pos; j++) {
-		const float *v = kvcache_v(&c->kv, a->il, j) + (size_t)kvh * hp->head_dim_v;
-		float w = s[j] / sum;
-		for (uint32_t d = 0; d < hp->head_dim_v; d++)
-			o[d] += w * v[d];
+		const float *v = kvcache_v(kv, a->il, j) + (size_t)kvh * hp->head_dim_v;
+		c->axpy(o, s[j] / sum, v, hp->head_dim_v);
 	}
 }
+
+/* Multiply-adds below which attention runs without the pool (~20 us). */
+#define FORWARD_ATTN_INLINE (1 << 19)
 
 static void forward_attention(struct model_ctx *c, uint32_t il, uint32_t n)
 {
@@ -317,13 +339,22 @@ static void forward_attention(struct model_ctx *c, uint32_t il, uint32_t n)
 				forward_rmsnorm(k + h * hp->head_dim, k + h * hp->head_dim,
 					(const float *)L->k_norm.data, hp->head_dim, hp->rms_eps);
 		}
-		forward_rope(c, q, hp->n_head, hp->head_dim, c->pos + t);
-		forward_rope(c, k, hp->n_head_kv, hp->head_dim, c->pos + t);
-		memcpy(kvcache_k(&c->kv, il, c->pos + t), k, kw * sizeof(float));
-		memcpy(kvcache_v(&c->kv, il, c->pos + t), v, vw * sizeof(float));
+		forward_rope(c, q, hp->n_head, hp->head_dim, c->tpos[t]);
+		forward_rope(c, k, hp->n_head_kv, hp->head_dim, c->tpos[t]);
+		memcpy(kvcache_k(c->tkv[t], il, c->tpos[t]), k, kw * sizeof(float));
+		memcpy(kvcache_v(c->tkv[t], il, c->tpos[t]), v, vw * sizeof(float));
 	}
-	struct forward_attn a = { c, il, c->pos, n };
-	threadpool_run(c->pool, forward_attn_task, &a, (int64_t)n * hp->n_head);
+	struct forward_attn a = { c, il, n };
+	/* a short context (decoding early on) is cheaper on the calling thread
+	 * than a parallel region */
+	int64_t work = 0;
+	for (uint32_t t = 0; t < n; t++)
+		work += (int64_t)(c->tpos[t] + 1) * hp->n_head * (hp->head_dim + hp->head_dim_v);
+	if (work < FORWARD_ATTN_INLINE)
+		for (int64_t t = 0; t < (int64_t)n * hp->n_head; t++)
+			forward_attn_task(&a, t, 0);
+	else
+		threadpool_run(c->pool, forward_attn_task, &a, (int64_t)n * hp->n_head);
 
 	/* output projection into h, then residual */
 	struct forward_mm o = { .w = &L->attn_out, .y = c->h, .y_stride = hp->n_embd, .n = (int32_t)n };
@@ -362,12 +393,13 @@ static void forward_ffn_dense(struct model_ctx *c, const struct model_layer *L, 
 	struct forward_mm d = { .w = &L->ffn_down, .y = c->ff_out, .y_stride = hp->n_embd, .n = (int32_t)n };
 	quantized = 0;
 	/* ff_gate rows are max_ff apart: quantize/point with that stride */
-	if (quant_type_uses_q8(d.w->type)) {
-		size_t nb = hp->n_ff / QUANT_QK;
+	if (forward_q16(d.w->type, d.n)) {
+		size_t rb = quant_act_row_bytes(hp->n_ff);
+		d.q16 = 1;
 		for (uint32_t t = 0; t < n; t++)
-			quant_quantize_act(c->ff_gate + (size_t)t * c->max_ff, c->qa + t * nb, hp->n_ff);
+			quant_quantize_act(c->ff_gate + (size_t)t * c->max_ff, c->qa + t * rb, hp->n_ff);
 		d.x = c->qa;
-		d.x_stride = nb * sizeof(struct quant_block_q8_act);
+		d.x_stride = rb;
 	} else {
 		d.x = c->ff_gate;
 		d.x_stride = c->max_ff * sizeof(float);
@@ -489,16 +521,20 @@ static void forward_ffn_moe(struct model_ctx *c, const struct model_layer *L, ui
 		}
 
 	/* down projections: input rows are pair rows of ff_gate */
-	int any_q8 = quant_type_uses_q8(L->down_exps.type), sh_q8 = nsh && quant_type_uses_q8(L->down_shexp.type);
-	size_t nb = (size_t)F / QUANT_QK, nbs = nsh ? hp->n_ff_shexp / QUANT_QK : 0;
-	if (any_q8)
+	int any_q16 = 0, sh_q16 = nsh && forward_q16(L->down_shexp.type, (int32_t)n);
+	for (uint32_t e = 0; e < E; e++) {
+		int32_t cnt = c->grp_start[e + 1] - c->grp_start[e];
+		any_q16 |= cnt && forward_q16(L->down_exps.type, cnt);
+	}
+	size_t rb = quant_act_row_bytes(F), rbs = nsh ? quant_act_row_bytes(hp->n_ff_shexp) : 0;
+	if (any_q16)
 		for (uint32_t i = 0; i < n * K; i++)
-			quant_quantize_act(c->ff_gate + (size_t)i * c->max_ff, c->qa + i * nb, F);
-	/* the shared expert's q8 rows go after the experts' */
-	struct quant_block_q8_act *qsh = c->qa + (size_t)n * K * nb;
-	if (sh_q8)
+			quant_quantize_act(c->ff_gate + (size_t)i * c->max_ff, c->qa + i * rb, F);
+	/* the shared expert's q16 rows go after the experts' */
+	uint8_t *qsh = c->qa + (size_t)n * K * rb;
+	if (sh_q16)
 		for (uint32_t t = 0; t < n; t++)
-			quant_quantize_act(c->ff_gate + ((size_t)n * K + t) * c->max_ff, qsh + t * nbs, hp->n_ff_shexp);
+			quant_quantize_act(c->ff_gate + ((size_t)n * K + t) * c->max_ff, qsh + t * rbs, hp->n_ff_shexp);
 	nj = 0;
 	for (uint32_t e = 0; e < E; e++) {
 		int32_t cnt = c->grp_start[e + 1] - c->grp_start[e];
@@ -507,15 +543,17 @@ static void forward_ffn_moe(struct model_ctx *c, const struct model_layer *L, ui
 		const int32_t *out = c->grp_out + c->grp_start[e];
 		mm[nj] = (struct forward_mm){ .w = &L->down_exps, .mat = e, .in_idx = out, .out_idx = out, .n = cnt,
 			.y = c->ff_out, .y_stride = hp->n_embd };
-		mm[nj].x = any_q8 ? (const void *)c->qa : (const void *)c->ff_gate;
-		mm[nj].x_stride = any_q8 ? nb * sizeof(struct quant_block_q8_act) : c->max_ff * sizeof(float);
+		mm[nj].q16 = forward_q16(L->down_exps.type, cnt);
+		mm[nj].x = mm[nj].q16 ? (const void *)c->qa : (const void *)c->ff_gate;
+		mm[nj].x_stride = mm[nj].q16 ? rb : c->max_ff * sizeof(float);
 		nj++;
 	}
 	if (nsh) {
 		mm[nj] = (struct forward_mm){ .w = &L->down_shexp, .n = (int32_t)n,
 			.y = c->ff_out + (size_t)n * K * hp->n_embd, .y_stride = hp->n_embd };
-		mm[nj].x = sh_q8 ? (const void *)qsh : (const void *)(c->ff_gate + (size_t)n * K * c->max_ff);
-		mm[nj].x_stride = sh_q8 ? nbs * sizeof(struct quant_block_q8_act) : c->max_ff * sizeof(float);
+		mm[nj].q16 = sh_q16;
+		mm[nj].x = sh_q16 ? (const void *)qsh : (const void *)(c->ff_gate + (size_t)n * K * c->max_ff);
+		mm[nj].x_stride = sh_q16 ? rbs : c->max_ff * sizeof(float);
 		nj++;
 	}
 	forward_mm_run(c, mm, nj);
@@ -547,6 +585,7 @@ static void forward_set_level(struct model_ctx *c, enum simd_level l)
 		c->deq[t] = quant_type_supported(t) ? simd_dequant(t, c->simd) : NULL;
 	}
 	c->dot_f32 = simd_dot_f32(c->simd);
+	c->axpy = simd_axpy(c->simd);
 	c->tile = simd_tile_4x4(c->simd);
 }
 
@@ -570,7 +609,9 @@ static size_t forward_max(size_t a, size_t b)
 	return a > b ? a : b;
 }
 
-struct model_ctx *model_ctx_new(struct model *m, uint32_t n_ctx, int n_threads, char *err, size_t errlen)
+/* A context with its own pool of n_threads, or running on `shared`. */
+static struct model_ctx *forward_ctx_new(struct model *m, uint32_t n_ctx, int n_threads, struct threadpool *shared,
+	char *err, size_t errlen)
 {
 	const struct model_hparams *hp = &m->hp;
 	if (n_ctx == 0 || n_ctx > (1u << 20)) {
@@ -595,8 +636,11 @@ struct model_ctx *model_ctx_new(struct model *m, uint32_t n_ctx, int n_threads, 
 	c->max_ff = forward_max(forward_max(hp->n_ff, hp->n_ff_exp), hp->n_ff_shexp);
 	size_t pair_rows = B * K + (m->arch->shared_expert ? B : 0);
 	size_t max_in = forward_max(forward_max(hp->n_embd, ow), c->max_ff);
-	c->qa_blocks = pair_rows * (max_in / QUANT_QK + 1);
-	c->pool = threadpool_new(n_threads);
+	c->qa_bytes = pair_rows * quant_act_row_bytes((int64_t)max_in);
+	c->owns_pool = !shared;
+	c->pool = shared ? shared : threadpool_new(n_threads);
+	c->tkv = calloc(B, sizeof *c->tkv);
+	c->tpos = calloc(B, sizeof *c->tpos);
 	c->rope_freq = calloc(hp->n_rot / 2 + 1, sizeof(float));
 	c->x = calloc(B * hp->n_embd, sizeof(float));
 	c->h = calloc(B * hp->n_embd, sizeof(float));
@@ -616,12 +660,12 @@ struct model_ctx *model_ctx_new(struct model *m, uint32_t n_ctx, int n_threads, 
 	c->grp_out = calloc(B * K, sizeof(int32_t));
 	c->grp_start = calloc(hp->n_expert + 2, sizeof(int32_t));
 	c->grp_fill = calloc(hp->n_expert + 1, sizeof(int32_t));
-	c->qa = calloc(c->qa_blocks, sizeof(struct quant_block_q8_act));
+	c->qa = aligned_alloc(QUANT_ACT_ALIGN, c->qa_bytes);	/* a multiple of the alignment */
 	c->rowbuf_len = 4 * max_in;
 	c->rowbuf = calloc((size_t)n_threads * c->rowbuf_len, sizeof(float));
 	if (!c->pool || !c->rope_freq || !c->x || !c->h || !c->q || !c->k || !c->v || !c->att || !c->scores ||
 	    !c->router || !c->sel || !c->selw || !c->ff_gate || !c->ff_up || !c->ff_out || !c->sh_gate ||
-	    !c->grp_in || !c->grp_out || !c->grp_start || !c->grp_fill || !c->qa || !c->rowbuf ||
+	    !c->grp_in || !c->grp_out || !c->grp_start || !c->grp_fill || !c->qa || !c->rowbuf || !c->tkv || !c->tpos ||
 	    kvcache_init(&c->kv, hp->n_layer, n_ctx, kw, vw) < 0) {
 		model_ctx_free(c);
 		engine_errf(err, errlen, "out of memory for a context of %u tokens", n_ctx);
@@ -630,6 +674,21 @@ struct model_ctx *model_ctx_new(struct model *m, uint32_t n_ctx, int n_threads, 
 	for (uint32_t i = 0; i < hp->n_rot / 2; i++)
 		c->rope_freq[i] = (float)pow((double)hp->rope_base, -2.0 * i / (double)hp->n_rot);
 	return c;
+}
+
+struct model_ctx *model_ctx_new(struct model *m, uint32_t n_ctx, int n_threads, char *err, size_t errlen)
+{
+	return forward_ctx_new(m, n_ctx, n_threads, NULL, err, errlen);
+}
+
+struct model_ctx *model_ctx_new_sharing(struct model *m, uint32_t n_ctx, struct model_ctx *pool_of, char *err,
+	size_t errlen)
+{
+	if (!pool_of || pool_of->m != m) {
+		engine_errf(err, errlen, "a context can only share the pool of a context of the same model");
+		return NULL;
+	}
+	return forward_ctx_new(m, n_ctx, threadpool_size(pool_of->pool), pool_of->pool, err, errlen);
 }
 
 /* Scratch that held prompt-derived activations is wiped before release. */
@@ -647,7 +706,10 @@ void model_ctx_free(struct model_ctx *c)
 	const struct model_hparams *hp = &c->m->hp;
 	size_t B = FORWARD_BATCH, K = hp->n_expert_used ? hp->n_expert_used : 1;
 	size_t pair_rows = B * K + (c->m->arch->shared_expert ? B : 0);
-	threadpool_free(c->pool);
+	if (c->owns_pool)
+		threadpool_free(c->pool);
+	free(c->tkv);
+	free(c->tpos);
 	kvcache_free(&c->kv);
 	free(c->rope_freq);
 	forward_free_wiped(c->x, B * hp->n_embd * sizeof(float));
@@ -668,7 +730,7 @@ void model_ctx_free(struct model_ctx *c)
 	free(c->grp_out);
 	free(c->grp_start);
 	free(c->grp_fill);
-	forward_free_wiped(c->qa, c->qa_blocks * sizeof(struct quant_block_q8_act));
+	forward_free_wiped(c->qa, c->qa_bytes);
 	free(c->rowbuf);
 	free(c);
 }
@@ -683,29 +745,38 @@ uint32_t model_ctx_pos(const struct model_ctx *c)
 	return c->pos;
 }
 
-/* Final norm and output projection for n rows of x into logits rows. */
-static void forward_logits(struct model_ctx *c, const float *x, uint32_t n, float *logits)
+/* Final norm and output projection for n rows of x into logits rows
+ * (row out_idx[i] for x row i; NULL: row i). */
+static void forward_logits(struct model_ctx *c, const float *x, uint32_t n, float *logits, const int32_t *out_idx)
 {
 	const struct model_hparams *hp = &c->m->hp;
 	for (uint32_t t = 0; t < n; t++)
 		forward_rmsnorm(c->h + (size_t)t * hp->n_embd, x + (size_t)t * hp->n_embd,
 			(const float *)c->m->output_norm.data, hp->n_embd, hp->rms_eps);
-	struct forward_mm o = { .w = &c->m->output, .y = logits, .y_stride = hp->n_vocab, .n = (int32_t)n };
+	struct forward_mm o = { .w = &c->m->output, .y = logits, .y_stride = hp->n_vocab, .n = (int32_t)n,
+		.out_idx = out_idx };
 	int quantized = 0;
 	forward_mm_input(c, &o, c->h, hp->n_embd, (int32_t)n, &quantized);
 	forward_mm_run(c, &o, 1);
 }
 
-static int forward_batch(struct model_ctx *c, const int32_t *tokens, uint32_t n, float *logits, int all_logits,
-	char *err, size_t errlen)
+static int forward_check_tokens(const struct model *m, const int32_t *tokens, uint32_t n, char *err, size_t errlen)
+{
+	for (uint32_t t = 0; t < n; t++)
+		if (tokens[t] < 0 || (uint32_t)tokens[t] >= m->hp.n_vocab) {
+			engine_errf(err, errlen, "token id %d out of range (vocabulary %u)", tokens[t], m->hp.n_vocab);
+			return -1;
+		}
+	return 0;
+}
+
+/* All layers for n batch rows, each appended to the KV cache c->tkv[t] at
+ * c->tpos[t]; the final hidden states stay in c->x. */
+static void forward_rows(struct model_ctx *c, const int32_t *tokens, uint32_t n)
 {
 	const struct model *m = c->m;
 	const struct model_hparams *hp = &m->hp;
 	for (uint32_t t = 0; t < n; t++) {
-		if (tokens[t] < 0 || (uint32_t)tokens[t] >= hp->n_vocab) {
-			engine_errf(err, errlen, "token id %d out of range (vocabulary %u)", tokens[t], hp->n_vocab);
-			return -1;
-		}
 		const uint8_t *row = m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_bytes;
 		quant_dequantize_row(m->tok_embd.type, row, c->x + (size_t)t * hp->n_embd, hp->n_embd);
 	}
@@ -720,11 +791,58 @@ static int forward_batch(struct model_ctx *c, const int32_t *tokens, uint32_t n,
 		else
 			forward_ffn_dense(c, L, n);
 	}
+}
+
+static int forward_batch(struct model_ctx *c, const int32_t *tokens, uint32_t n, float *logits, int all_logits,
+	char *err, size_t errlen)
+{
+	const struct model_hparams *hp = &c->m->hp;
+	if (forward_check_tokens(c->m, tokens, n, err, errlen) < 0)
+		return -1;
+	for (uint32_t t = 0; t < n; t++) {
+		c->tkv[t] = &c->kv;
+		c->tpos[t] = c->pos + t;
+	}
+	forward_rows(c, tokens, n);
 	c->pos += n;
 	if (all_logits)
-		forward_logits(c, c->x, n, logits);
+		forward_logits(c, c->x, n, logits, NULL);
 	else if (logits)
-		forward_logits(c, c->x + (size_t)(n - 1) * hp->n_embd, 1, logits);
+		forward_logits(c, c->x + (size_t)(n - 1) * hp->n_embd, 1, logits, NULL);
+	return 0;
+}
+
+int model_forward_multi(struct model_ctx *const *cs, const int32_t *tokens, uint32_t n, float *logits,
+	const int32_t *rows, char *err, size_t errlen)
+{
+	if (n == 0 || n > FORWARD_BATCH) {
+		engine_errf(err, errlen, "%u sequences in one step (1 to %d)", n, FORWARD_BATCH);
+		return -1;
+	}
+	struct model_ctx *c = cs[0];
+	if (forward_check_tokens(c->m, tokens, n, err, errlen) < 0)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		if (cs[i]->m != c->m || cs[i]->n_ctx > c->n_ctx) {
+			engine_errf(err, errlen, "sequence %u: another model or a larger context than the first", i);
+			return -1;
+		}
+		if (cs[i]->pos >= cs[i]->n_ctx) {
+			engine_errf(err, errlen, "sequence %u: context full (%u tokens)", i, cs[i]->n_ctx);
+			return -1;
+		}
+		for (uint32_t j = 0; j < i; j++)
+			if (cs[j] == cs[i]) {
+				engine_errf(err, errlen, "sequence %u appears twice in one step", i);
+				return -1;
+			}
+		c->tkv[i] = &cs[i]->kv;
+		c->tpos[i] = cs[i]->pos;
+	}
+	forward_rows(c, tokens, n);
+	for (uint32_t i = 0; i < n; i++)
+		cs[i]->pos++;
+	forward_logits(c, c->x, n, logits, rows);
 	return 0;
 }
 

@@ -109,6 +109,7 @@ static int model_bind(const struct gguf_file *g, struct model_tensor *t, const c
 	t->n_out = gt->ne[1];
 	t->n_mat = gt->ne[2];
 	t->row_bytes = quant_row_size(gt->type, gt->ne[0]);
+	t->mat_bytes = (size_t)t->n_out * t->row_bytes;
 	return 0;
 }
 
@@ -262,10 +263,21 @@ static int model_bind_layer(struct model *m, uint32_t il, char *err, size_t errl
 	if (L->is_moe) {
 		int64_t X = hp->n_expert, F = hp->n_ff_exp;
 		if (model_bind(g, &L->gate_inp, NAME("ffn_gate_inp.weight"), 1, E, X, 0, err, errlen) < 0 ||
-		    model_bind(g, &L->gate_exps, NAME("ffn_gate_exps.weight"), 1, E, F, X, err, errlen) < 0 ||
-		    model_bind(g, &L->up_exps, NAME("ffn_up_exps.weight"), 1, E, F, X, err, errlen) < 0 ||
 		    model_bind(g, &L->down_exps, NAME("ffn_down_exps.weight"), 1, F, E, X, err, errlen) < 0)
 			return -1;
+		if (gguf_find_tensor(g, NAME("ffn_gate_up_exps.weight"))) {
+			/* fused {n_embd, 2 * n_ff_exp, n_expert}: each expert's
+			 * gate rows, then its up rows (llama.cpp's build_moe_ffn) */
+			struct model_tensor f;
+			if (model_bind(g, &f, n, 1, E, 2 * F, X, err, errlen) < 0)
+				return -1;
+			L->gate_exps = L->up_exps = f;
+			L->gate_exps.n_out = L->up_exps.n_out = F;
+			L->up_exps.data += (size_t)F * f.row_bytes;
+		} else if (model_bind(g, &L->gate_exps, NAME("ffn_gate_exps.weight"), 1, E, F, X, err, errlen) < 0 ||
+			   model_bind(g, &L->up_exps, NAME("ffn_up_exps.weight"), 1, E, F, X, err, errlen) < 0) {
+			return -1;
+		}
 		if (m->arch->shared_expert) {
 			int64_t S = hp->n_ff_shexp;
 			if (S == 0) {

@@ -80,6 +80,7 @@ struct model_tensor {
 	int64_t n_out;
 	int64_t n_mat;
 	size_t row_bytes;
+	size_t mat_bytes;	/* from one matrix (expert) to the next */
 };
 
 struct model_layer {
@@ -111,6 +112,12 @@ const struct model_hparams *model_hparams(const struct model *m);
 const struct gguf_file *model_gguf(const struct model *m);
 
 struct model_ctx *model_ctx_new(struct model *m, uint32_t n_ctx, int n_threads, char *err, size_t errlen);
+/* A context that runs on pool_of's thread pool (which must outlive it)
+ * instead of starting its own: contexts used in turn by one thread (the
+ * server's slots) then share the cores instead of competing with spinning
+ * workers. */
+struct model_ctx *model_ctx_new_sharing(struct model *m, uint32_t n_ctx, struct model_ctx *pool_of, char *err,
+	size_t errlen);
 void model_ctx_free(struct model_ctx *c);
 void model_ctx_reset(struct model_ctx *c);
 uint32_t model_ctx_pos(const struct model_ctx *c);
@@ -119,6 +126,13 @@ uint32_t model_ctx_pos(const struct model_ctx *c);
 int model_forward(struct model_ctx *c, const int32_t *tokens, uint32_t n, float *logits, int all_logits,
 	char *err, size_t errlen);
 /* Force the scalar kernels (tests compare SIMD against them). */
+/* One decoding step of n sequences together (continuous batching): token i
+ * is appended to cs[i] (distinct contexts of the same model, none with a
+ * larger n_ctx than cs[0]) and its logits are written to row rows[i] of
+ * logits ([row][n_vocab]; rows NULL: row i).  Each weight matrix is read
+ * once for all of them; the work runs on cs[0]'s pool and scratch. */
+int model_forward_multi(struct model_ctx *const *cs, const int32_t *tokens, uint32_t n, float *logits,
+	const int32_t *rows, char *err, size_t errlen);
 void model_ctx_set_scalar(struct model_ctx *c, int scalar);
 /* Pick kernels by name: scalar, avx2, avx512; -1 if the CPU lacks them. */
 int model_ctx_set_simd(struct model_ctx *c, const char *name);

@@ -398,26 +398,39 @@ int quant_quantize_row(uint32_t t, const float *src, void *dst, int64_t n)
 
 /* ---- dot products (scalar reference) ---- */
 
-/* Measured: int8 activations (as llama.cpp does) put the logits of tiny
- * Q4_0/Q8_0 models at a normalized MSE of 2-3e-4 from the dequantized
- * reference and flipped argmaxes and expert choices, so every type computes
- * on float activations; the hook stays for a future int16 path. */
-int quant_type_uses_q8(uint32_t t)
+/* The legacy block quants compute on int16 activations (integer products
+ * per block): the float-activation kernels were compute-bound at about half
+ * the memory bandwidth.  quant.h says how exact they are. */
+int quant_type_uses_q16(uint32_t t)
 {
-	(void)t;
-	return 0;
+	return t == QUANT_TYPE_Q4_0 || t == QUANT_TYPE_Q5_0 || t == QUANT_TYPE_Q8_0;
 }
 
-void quant_quantize_act(const float *x, struct quant_block_q8_act *q, int64_t n)
+size_t quant_act_row_bytes(int64_t n)
 {
-	for (int64_t i = 0; i < n / QUANT_QK; i++, x += QUANT_QK) {
+	size_t nb = (size_t)n / QUANT_QK;
+	size_t bytes = (size_t)n * sizeof(int16_t) + nb * (8 * sizeof(int32_t) + sizeof(float));
+	return (bytes + QUANT_ACT_ALIGN - 1) / QUANT_ACT_ALIGN * QUANT_ACT_ALIGN;
+}
+
+void quant_quantize_act(const float *x, void *row, int64_t n)
+{
+	int64_t nb = n / QUANT_QK;
+	int16_t *qs = row;
+	int32_t *off = (int32_t *)(qs + n);
+	float *ds = (float *)(off + 8 * nb);
+	for (int64_t i = 0; i < nb; i++, x += QUANT_QK, qs += QUANT_QK, off += 8) {
 		float amax = 0;
 		for (int j = 0; j < QUANT_QK; j++)
 			amax = fmaxf(amax, fabsf(x[j]));
-		float d = amax / 127, id = d ? 1.0f / d : 0;
-		q[i].d = d;
-		for (int j = 0; j < QUANT_QK; j++)
-			q[i].qs[j] = (int8_t)lrintf(x[j] * id);
+		float d = amax / 32767, id = d != 0 ? 1.0f / d : 0;
+		ds[i] = d;
+		for (int j = 0; j < QUANT_QK; j++) {
+			long v = lrintf(x[j] * id);
+			qs[j] = (int16_t)(v > 32767 ? 32767 : v < -32767 ? -32767 : v);
+		}
+		for (int k = 0; k < 8; k++)
+			off[k] = -8 * (qs[2 * k] + qs[2 * k + 1] + qs[16 + 2 * k] + qs[17 + 2 * k]);
 	}
 }
 
@@ -450,18 +463,25 @@ static float quant_dot_bf16(const void *row, const void *x, int64_t n)
 	return s;
 }
 
-/* Legacy quants dequantize one block into registers/stack and dot it with
- * float activations, like the K-quants below. */
+/* Legacy quants: signed weights times the int16 activations, an exact
+ * int32 per block (at most 32 * 128 * 32767), scaled once. */
+/* The block scales of a quantized activation row (after qs and off). */
+static const float *quant_act_scales(const void *x, int64_t n)
+{
+	return (const float *)((const int32_t *)((const int16_t *)x + n) + 8 * (n / QUANT_QK));
+}
+
 static float quant_dot_q4_0(const void *row, const void *x, int64_t n)
 {
 	const struct quant_block_q4_0 *w = row;
-	const float *b = x;
+	const int16_t *q = x;
+	const float *d = quant_act_scales(x, n);
 	float s = 0;
-	for (int64_t i = 0; i < n / QUANT_QK; i++, b += QUANT_QK) {
-		float sum = 0;
+	for (int64_t i = 0; i < n / QUANT_QK; i++, q += QUANT_QK) {
+		int32_t sum = 0;
 		for (int j = 0; j < 16; j++)
-			sum += (float)((w[i].qs[j] & 15) - 8) * b[j] + (float)((w[i].qs[j] >> 4) - 8) * b[j + 16];
-		s += quant_f16_to_f32(w[i].d) * sum;
+			sum += ((w[i].qs[j] & 15) - 8) * q[j] + ((w[i].qs[j] >> 4) - 8) * q[j + 16];
+		s += quant_f16_to_f32(w[i].d) * d[i] * (float)sum;
 	}
 	return s;
 }
@@ -469,17 +489,18 @@ static float quant_dot_q4_0(const void *row, const void *x, int64_t n)
 static float quant_dot_q5_0(const void *row, const void *x, int64_t n)
 {
 	const struct quant_block_q5_0 *w = row;
-	const float *b = x;
+	const int16_t *q = x;
+	const float *d = quant_act_scales(x, n);
 	float s = 0;
-	for (int64_t i = 0; i < n / QUANT_QK; i++, b += QUANT_QK) {
+	for (int64_t i = 0; i < n / QUANT_QK; i++, q += QUANT_QK) {
 		uint32_t qh = quant_load_u32(w[i].qh);
-		float sum = 0;
+		int32_t sum = 0;
 		for (int j = 0; j < 16; j++) {
 			int lo = ((w[i].qs[j] & 15) | (int)((qh >> j) & 1) << 4) - 16;
 			int hi = ((w[i].qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4) - 16;
-			sum += (float)lo * b[j] + (float)hi * b[j + 16];
+			sum += lo * q[j] + hi * q[j + 16];
 		}
-		s += quant_f16_to_f32(w[i].d) * sum;
+		s += quant_f16_to_f32(w[i].d) * d[i] * (float)sum;
 	}
 	return s;
 }
@@ -487,13 +508,14 @@ static float quant_dot_q5_0(const void *row, const void *x, int64_t n)
 static float quant_dot_q8_0(const void *row, const void *x, int64_t n)
 {
 	const struct quant_block_q8_0 *w = row;
-	const float *b = x;
+	const int16_t *q = x;
+	const float *d = quant_act_scales(x, n);
 	float s = 0;
-	for (int64_t i = 0; i < n / QUANT_QK; i++, b += QUANT_QK) {
-		float sum = 0;
+	for (int64_t i = 0; i < n / QUANT_QK; i++, q += QUANT_QK) {
+		int32_t sum = 0;
 		for (int j = 0; j < 32; j++)
-			sum += (float)w[i].qs[j] * b[j];
-		s += quant_f16_to_f32(w[i].d) * sum;
+			sum += w[i].qs[j] * q[j];
+		s += quant_f16_to_f32(w[i].d) * d[i] * (float)sum;
 	}
 	return s;
 }

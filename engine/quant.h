@@ -69,11 +69,22 @@ struct quant_block_q6_k {
 _Static_assert(sizeof(struct quant_block_q6_k) == 210, "q6_K block");
 
 /* Activations quantized for the integer dot products of Q4_0/Q5_0/Q8_0
- * (float scale so that the product sums stay exact integers per block). */
-struct quant_block_q8_act {
-	float d;
-	int8_t qs[QUANT_QK];
-};
+ * weights: x[j] ~ d * qs[j] with d = max|x| / 32767 per 32 values.  Per
+ * block, weight x activation is then an exact int32 sum scaled once by
+ * d_w * d; the rounding (at most d/2 per value, 1.5e-5 of the block's
+ * largest) stays far below the weights' own quantization error (int8
+ * activations, as llama.cpp uses, measured 2-3e-4 normalized MSE on the
+ * logits of tiny models and flipped argmaxes and expert choices).
+ *
+ * A quantized row of n values (n % 32 == 0) is laid out for aligned vector
+ * loads: int16 qs[n]; int32 off[n/32][8]; float d[n/32]; padded to a
+ * multiple of 64 bytes.  off[b][k] = -8 * (qs[32b+2k] + qs[32b+2k+1] +
+ * qs[32b+16+2k] + qs[32b+17+2k]): the SIMD kernels multiply unsigned
+ * nibbles and start their 8 int32 lanes from it, so that each lane holds an
+ * exact sum of (w - 8) * q at no extra instruction (Q5_0 doubles it). */
+#define QUANT_ACT_ALIGN 64
+size_t quant_act_row_bytes(int64_t n);
+void quant_quantize_act(const float *x, void *row, int64_t n);
 
 float quant_f16_to_f32(uint16_t h);
 uint16_t quant_f32_to_f16(float f);
@@ -90,12 +101,11 @@ int quant_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n);
 /* Quantize n values into dst (quant_row_size bytes); for make-model. */
 int quant_quantize_row(uint32_t type, const float *src, void *dst, int64_t n);
 
-/* Does this weight type take activations quantized to Q8 blocks? */
-int quant_type_uses_q8(uint32_t type);
-void quant_quantize_act(const float *x, struct quant_block_q8_act *q, int64_t n);
+/* Does this weight type take activations quantized to q16 blocks? */
+int quant_type_uses_q16(uint32_t type);
 
-/* Dot product of one weight row with x (float or q8-quantized activations,
- * as quant_type_uses_q8 says).  Scalar reference kernels; simd.h picks the
+/* Dot product of one weight row with x (float or q16-quantized activations,
+ * as quant_type_uses_q16 says).  Scalar reference kernels; simd.h picks the
  * fastest at run time. */
 typedef float (*quant_dot_fn)(const void *row, const void *x, int64_t n);
 quant_dot_fn quant_dot_scalar(uint32_t type);

@@ -4,9 +4,11 @@
  * requests, renders and tokenizes prompts, answers errors and writes the
  * replies; it never runs the model.  The worker (server_worker.c) owns
  * --parallel slots, each with its own model context (KV cache) and sampler,
- * and interleaves them: every iteration admits queued jobs into free slots
- * and gives each active slot one step (prefill, or one sampled token and
- * its forward pass), so concurrent clients share the model fairly.
+ * all on one thread pool, and interleaves them: every iteration admits
+ * queued jobs into free slots and gives each active slot one step (a chunk
+ * of up to 64 prompt tokens, or one sampled token; the sampled tokens of
+ * all slots go through one batched forward pass), so concurrent clients
+ * share the model fairly.
  *
  * A job is shared by the two threads.  The loop fills it before
  * server_worker_submit and only reads it afterwards; the worker appends

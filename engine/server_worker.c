@@ -1,8 +1,12 @@
 /* The serve worker: one thread running the model for up to n_parallel
- * sequences.  The model API runs one sequence per call, so the slots are
- * interleaved round-robin: each iteration gives every active slot exactly
- * one step (its prefill, or one token), which keeps the time between tokens
- * of concurrent streams equal.  See engine/server.h for the job protocol. */
+ * sequences.  Each iteration gives every active slot exactly one step,
+ * which keeps the time between tokens of concurrent streams equal: a new
+ * slot gets a chunk of its prefill, and all slots that are decoding
+ * sample their next token and then run one forward pass together
+ * (model_forward_multi: continuous batching, each weight matrix read once
+ * per step for all of them).  The slots' contexts share one thread pool (the first slot's), so
+ * idle slots have no workers competing for the cores.  See engine/server.h
+ * for the job protocol. */
 #include "engine/server.h"
 
 #include <event2/event.h>
@@ -17,6 +21,7 @@ struct server_slot {
 	struct sampler *smp;
 	struct server_job *job;
 	int prefilled;
+	size_t fed;		/* prompt tokens through the model so far */
 	struct tokenizer_stream st;
 	char *out;		/* everything generated, for the stop strings */
 	size_t out_len, out_cap, shown;
@@ -29,6 +34,10 @@ struct server_worker {
 	uint32_t n_ctx, n_vocab;
 	struct server_slot *slots;
 	int n_slots;
+	float *logits;		/* [n_slots][n_vocab]: slot i's row is i */
+	/* one batched decoding step: the slots' contexts, tokens and rows */
+	struct model_ctx **step_ctx;
+	int32_t *step_tok, *step_row;
 	char *piece;		/* tokenizer_max_piece + 8 */
 	size_t piece_cap;
 
@@ -81,6 +90,7 @@ static void server_worker_slot_clear(struct server_slot *s)
 	memset(&s->st, 0, sizeof s->st);
 	s->n_gen = 0;
 	s->prefilled = 0;
+	s->fed = 0;
 	s->job = NULL;
 }
 
@@ -169,31 +179,42 @@ static int server_worker_flush(struct server_worker *w, struct server_slot *s, i
 	return at >= 0;
 }
 
+/* Prompt tokens per iteration: a long prompt is fed in chunks so that the
+ * other slots keep streaming (one token each per chunk) meanwhile; chunks
+ * of the model's batch size compute exactly what one call would. */
+#define SERVER_WORKER_PREFILL_CHUNK 64
+
 static void server_worker_prefill(struct server_worker *w, struct server_slot *s)
 {
 	struct server_job *j = s->job;
 	char err[256];
 
-	model_ctx_reset(s->ctx);
-	s->smp = sampler_new(&j->rq.sp, (int32_t)w->n_vocab, err, sizeof err);
-	if (!s->smp) {
+	if (s->fed == 0) {
+		model_ctx_reset(s->ctx);
+		s->smp = sampler_new(&j->rq.sp, (int32_t)w->n_vocab, err, sizeof err);
+		if (!s->smp) {
+			server_worker_finish(w, s, SERVER_FINISH_ERROR, err);
+			return;
+		}
+		for (size_t i = 0; i < j->prompt.n; i++)
+			sampler_accept(s->smp, j->prompt.v[i]);
+	}
+	size_t k = j->prompt.n - s->fed;
+	if (k > SERVER_WORKER_PREFILL_CHUNK)
+		k = SERVER_WORKER_PREFILL_CHUNK;
+	if (model_forward(s->ctx, j->prompt.v + s->fed, (uint32_t)k, s->logits, 0, err, sizeof err) != 0) {
 		server_worker_finish(w, s, SERVER_FINISH_ERROR, err);
 		return;
 	}
-	for (size_t i = 0; i < j->prompt.n; i++)
-		sampler_accept(s->smp, j->prompt.v[i]);
-	if (model_forward(s->ctx, j->prompt.v, (uint32_t)j->prompt.n, s->logits, 0, err, sizeof err) != 0) {
-		server_worker_finish(w, s, SERVER_FINISH_ERROR, err);
-		return;
-	}
-	s->prefilled = 1;
+	s->fed += k;
+	s->prefilled = s->fed == j->prompt.n;
 }
 
-/* One token: sample, publish, check the ends, run the forward pass. */
-static void server_worker_step(struct server_worker *w, struct server_slot *s)
+/* One token: sample, publish, check the ends.  1 when the slot goes on
+ * and needs the forward pass of *next (batched by the caller). */
+static int server_worker_sample(struct server_worker *w, struct server_slot *s, int32_t *next)
 {
 	struct server_job *j = s->job;
-	char err[256];
 	int32_t id = sampler_sample(s->smp, s->logits);
 	size_t k;
 	int r;
@@ -203,7 +224,7 @@ static void server_worker_step(struct server_worker *w, struct server_slot *s)
 		if (server_worker_out_add(s, w->piece, k) != 0 || server_worker_flush(w, s, 1) < 0)
 			goto oom;
 		server_worker_finish(w, s, SERVER_FINISH_STOP, NULL);
-		return;
+		return 0;
 	}
 	sampler_accept(s->smp, id);
 	s->n_gen++;
@@ -221,17 +242,29 @@ static void server_worker_step(struct server_worker *w, struct server_slot *s)
 		goto oom;
 	if (r > 0) {
 		server_worker_finish(w, s, SERVER_FINISH_STOP, NULL);
-		return;
+		return 0;
 	}
 	if (last) {
 		server_worker_finish(w, s, SERVER_FINISH_LENGTH, NULL);
-		return;
+		return 0;
 	}
-	if (model_forward(s->ctx, &id, 1, s->logits, 0, err, sizeof err) != 0)
-		server_worker_finish(w, s, SERVER_FINISH_ERROR, err);
-	return;
+	*next = id;
+	return 1;
 oom:
 	server_worker_finish(w, s, SERVER_FINISH_ERROR, "out of memory");
+	return 0;
+}
+
+/* The forward pass of the tokens sampled in this iteration, all slots at
+ * once; a failure ends each of them with the error. */
+static void server_worker_decode(struct server_worker *w, int n)
+{
+	char err[256];
+	if (n == 0 || model_forward_multi(w->step_ctx, w->step_tok, (uint32_t)n, w->logits, w->step_row, err,
+			      sizeof err) == 0)
+		return;
+	for (int i = 0; i < n; i++)
+		server_worker_finish(w, &w->slots[w->step_row[i]], SERVER_FINISH_ERROR, err);
 }
 
 /* Whether a slot has work: a job that is not paused (or is cancelled). */
@@ -275,6 +308,7 @@ static void *server_worker_main(void *arg)
 			w->slots[i].job = j;
 		}
 		pthread_mutex_unlock(&w->mu);
+		int n = 0;
 		for (int i = 0; i < w->n_slots; i++) {
 			struct server_slot *s = &w->slots[i];
 			if (!s->job)
@@ -285,9 +319,12 @@ static void *server_worker_main(void *arg)
 				continue;
 			else if (!s->prefilled)
 				server_worker_prefill(w, s);
-			else
-				server_worker_step(w, s);
+			else if (server_worker_sample(w, s, &w->step_tok[n])) {
+				w->step_ctx[n] = s->ctx;
+				w->step_row[n++] = i;
+			}
 		}
+		server_worker_decode(w, n);
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -313,21 +350,22 @@ struct server_worker *server_worker_new(struct model *m, const struct tokenizer 
 	w->piece_cap = tokenizer_max_piece(t) + 8;
 	w->piece = malloc(w->piece_cap);
 	w->slots = calloc((size_t)n_parallel, sizeof *w->slots);
-	if (!w->piece || !w->slots) {
+	w->logits = malloc((size_t)n_parallel * w->n_vocab * sizeof *w->logits);
+	w->step_ctx = calloc((size_t)n_parallel, sizeof *w->step_ctx);
+	w->step_tok = calloc((size_t)n_parallel, sizeof *w->step_tok);
+	w->step_row = calloc((size_t)n_parallel, sizeof *w->step_row);
+	if (!w->piece || !w->slots || !w->logits || !w->step_ctx || !w->step_tok || !w->step_row) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	w->n_slots = n_parallel;
 	for (int i = 0; i < n_parallel; i++) {
 		struct server_slot *s = &w->slots[i];
-		s->ctx = model_ctx_new(m, n_ctx, n_threads, err, errlen);
+		s->ctx = i == 0 ? model_ctx_new(m, n_ctx, n_threads, err, errlen) :
+			model_ctx_new_sharing(m, n_ctx, w->slots[0].ctx, err, errlen);
 		if (!s->ctx)
 			goto fail;
-		s->logits = malloc((size_t)w->n_vocab * sizeof *s->logits);
-		if (!s->logits) {
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
+		s->logits = w->logits + (size_t)i * w->n_vocab;
 	}
 	if (pthread_create(&w->thread, NULL, server_worker_main, w) != 0) {
 		snprintf(err, errlen, "cannot start the worker thread");
@@ -439,7 +477,8 @@ void server_worker_free(struct server_worker *w)
 		j->finish = SERVER_FINISH_CANCELLED;
 		j->done = 1;
 	}
-	for (int i = 0; w->slots && i < w->n_slots; i++) {
+	/* the last slots first: they borrow the first one's thread pool */
+	for (int i = w->slots ? w->n_slots - 1 : -1; i >= 0; i--) {
 		struct server_slot *s = &w->slots[i];
 		if (s->job) {
 			s->job->finish = SERVER_FINISH_CANCELLED;
@@ -447,9 +486,12 @@ void server_worker_free(struct server_worker *w)
 		}
 		server_worker_slot_clear(s);
 		model_ctx_free(s->ctx);
-		free(s->logits);
 	}
 	free(w->slots);
+	free(w->logits);
+	free(w->step_ctx);
+	free(w->step_tok);
+	free(w->step_row);
 	if (w->piece)
 		explicit_bzero(w->piece, w->piece_cap);
 	free(w->piece);

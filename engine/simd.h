@@ -18,6 +18,9 @@ quant_dot_fn simd_dot(uint32_t type, enum simd_level l);
 /* Float dot product (attention). */
 typedef float (*simd_dot_f32_fn)(const float *a, const float *b, int64_t n);
 simd_dot_f32_fn simd_dot_f32(enum simd_level l);
+/* y[i] += a * x[i] (attention's weighted sum of values). */
+typedef void (*simd_axpy_fn)(float *y, float a, const float *x, int64_t n);
+simd_axpy_fn simd_axpy(enum simd_level l);
 /* 4x4 tile for batched matmuls: out[4*r + t] = w[r] . x[t] for 4 weight rows
  * (n floats each, consecutive) and 4 activation rows; n % 16 == 0. */
 /* Dequantize n values (whole blocks) of a weight type into f32. */

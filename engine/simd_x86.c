@@ -20,6 +20,12 @@ static float simd_dot_f32_scalar(const float *a, const float *b, int64_t n)
 	return s;
 }
 
+static void simd_axpy_scalar(float *y, float a, const float *x, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		y[i] += a * x[i];
+}
+
 static void simd_tile_scalar(const float *w, const float *const *x, int64_t n, float *out)
 {
 	for (int r = 0; r < 4; r++)
@@ -31,7 +37,8 @@ enum simd_level simd_detect(void)
 {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("fma"))
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+	    __builtin_cpu_supports("fma"))
 		return SIMD_LEVEL_AVX512;
 	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
 		return SIMD_LEVEL_AVX2;
@@ -74,6 +81,16 @@ SIMD_AVX2 static float simd_dot_f32_avx2(const float *a, const float *b, int64_t
 	for (; i < n; i++)
 		s += a[i] * b[i];
 	return s;
+}
+
+SIMD_AVX2 static void simd_axpy_avx2(float *y, float a, const float *x, int64_t n)
+{
+	__m256 va = _mm256_set1_ps(a);
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+	for (; i < n; i++)
+		y[i] += a * x[i];
 }
 
 SIMD_AVX2 static float simd_dot_wf32_avx2(const void *row, const void *x, int64_t n)
@@ -121,65 +138,103 @@ SIMD_AVX2 static float simd_dot_bf16_avx2(const void *row, const void *x, int64_
 	return s;
 }
 
-/* 16 signed bytes times 16 floats, accumulated into s. */
-SIMD_AVX2 static __m256 simd_i8x16_dot_avx2(__m128i q, const float *b, __m256 s)
+/* Legacy quants on int16 activations (quant.h: a quantized row is int16
+ * qs[n], int32 off[n/32][8], float d[n/32]).  Per block the 32 weights
+ * become two vectors of 16 int16 in value order (nibbles stay unsigned:
+ * the lanes start from off, which subtracts 8 times the activations),
+ * vpmaddwd or AVX-512 VNNI's vpdpwssd multiplies them with the activations
+ * into 8 exact int32 lanes, converted once and scaled by d_w * d_a.  Four
+ * accumulators hide the FMA latency. */
+
+/* d_w * d_a in all lanes: the f16 scale is broadcast before converting, so
+ * that no scalar-to-vector move is needed. */
+SIMD_AVX2 static __m256 simd_scale_avx2(const uint16_t *dw, const float *da)
 {
-	s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), _mm256_loadu_ps(b), s);
-	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q, 8))), _mm256_loadu_ps(b + 8), s);
+	short h;
+	memcpy(&h, dw, 2);
+	return _mm256_mul_ps(_mm256_cvtph_ps(_mm_set1_epi16(h)), _mm256_set1_ps(*da));
 }
+
+#define SIMD_LOAD128(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
+#define SIMD_LOAD256(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+
+/* lanes of init + lo . q[0..15] + hi . q[16..31] */
+SIMD_AVX2 static __m256i simd_madd2_avx2(__m256i init, __m256i lo, __m256i hi, const int16_t *q)
+{
+	__m256i p = _mm256_add_epi32(init, _mm256_madd_epi16(lo, SIMD_LOAD256(q)));
+	return _mm256_add_epi32(p, _mm256_madd_epi16(hi, SIMD_LOAD256(q + 16)));
+}
+
+SIMD_AVX2 static __m256 simd_q4_0_block_avx2(const struct quant_block_q4_0 *w, const int16_t *q, const int32_t *off,
+	const float *d, __m256 acc)
+{
+	__m256i v = _mm256_cvtepu8_epi16(SIMD_LOAD128(w->qs));
+	__m256i p = simd_madd2_avx2(SIMD_LOAD256(off), _mm256_and_si256(v, _mm256_set1_epi16(15)),
+		_mm256_srli_epi16(v, 4), q);
+	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
+}
+
+/* 16 bits of a Q5_0 block's qh as 16 in word j. */
+SIMD_AVX2 static __m256i simd_q5_high_avx2(uint32_t h16)
+{
+	const __m256i bits = _mm256_setr_epi16(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384,
+		(short)0x8000);
+	__m256i v = _mm256_cmpeq_epi16(_mm256_and_si256(_mm256_set1_epi16((short)h16), bits), bits);
+	return _mm256_and_si256(v, _mm256_set1_epi16(16));
+}
+
+SIMD_AVX2 static __m256 simd_q5_0_block_avx2(const struct quant_block_q5_0 *w, const int16_t *q, const int32_t *off,
+	const float *d, __m256 acc)
+{
+	uint32_t h;
+	memcpy(&h, w->qh, 4);
+	__m256i v = _mm256_cvtepu8_epi16(SIMD_LOAD128(w->qs)), o = SIMD_LOAD256(off);
+	__m256i lo = _mm256_or_si256(_mm256_and_si256(v, _mm256_set1_epi16(15)), simd_q5_high_avx2(h & 0xffff));
+	__m256i hi = _mm256_or_si256(_mm256_srli_epi16(v, 4), simd_q5_high_avx2(h >> 16));
+	__m256i p = simd_madd2_avx2(_mm256_add_epi32(o, o), lo, hi, q);
+	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
+}
+
+SIMD_AVX2 static __m256 simd_q8_0_block_avx2(const struct quant_block_q8_0 *w, const int16_t *q, const int32_t *off,
+	const float *d, __m256 acc)
+{
+	(void)off;
+	__m256i p = simd_madd2_avx2(_mm256_setzero_si256(), _mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs)),
+		_mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs + 16)), q);
+	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
+}
+
+/* The loop shared by every legacy-quant kernel. */
+#define SIMD_DOT_Q16_LOOP(wtype, block) \
+	const wtype *w = row; \
+	const int16_t *q = x; \
+	int64_t nb = n / QUANT_QK, i = 0; \
+	const int32_t *off = (const int32_t *)(q + n); \
+	const float *d = (const float *)(off + 8 * nb); \
+	__m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0; \
+	for (; i + 4 <= nb; i += 4) { \
+		acc0 = block(&w[i], q + 32 * i, off + 8 * i, d + i, acc0); \
+		acc1 = block(&w[i + 1], q + 32 * (i + 1), off + 8 * (i + 1), d + i + 1, acc1); \
+		acc2 = block(&w[i + 2], q + 32 * (i + 2), off + 8 * (i + 2), d + i + 2, acc2); \
+		acc3 = block(&w[i + 3], q + 32 * (i + 3), off + 8 * (i + 3), d + i + 3, acc3); \
+	} \
+	for (; i < nb; i++) \
+		acc0 = block(&w[i], q + 32 * i, off + 8 * i, d + i, acc0); \
+	return simd_hsum256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)))
 
 SIMD_AVX2 static float simd_dot_q4_0_avx2(const void *row, const void *x, int64_t n)
 {
-	const struct quant_block_q4_0 *w = row;
-	const float *b = x;
-	const __m128i m4 = _mm_set1_epi8(15), e8 = _mm_set1_epi8(8);
-	__m256 acc = _mm256_setzero_ps();
-	for (int64_t i = 0; i < n / QUANT_QK; i++, b += QUANT_QK) {
-		__m128i q = _mm_loadu_si128((const __m128i *)w[i].qs);
-		__m128i lo = _mm_sub_epi8(_mm_and_si128(q, m4), e8);
-		__m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), e8);
-		__m256 s = simd_i8x16_dot_avx2(lo, b, _mm256_setzero_ps());
-		s = simd_i8x16_dot_avx2(hi, b + 16, s);
-		acc = _mm256_fmadd_ps(s, _mm256_set1_ps(_cvtsh_ss(w[i].d)), acc);
-	}
-	return simd_hsum256(acc);
-}
-
-SIMD_AVX2 static float simd_dot_q8_0_avx2(const void *row, const void *x, int64_t n)
-{
-	const struct quant_block_q8_0 *w = row;
-	const float *b = x;
-	__m256 acc = _mm256_setzero_ps();
-	for (int64_t i = 0; i < n / QUANT_QK; i++, b += QUANT_QK) {
-		__m256 s = simd_i8x16_dot_avx2(_mm_loadu_si128((const __m128i *)w[i].qs), b, _mm256_setzero_ps());
-		s = simd_i8x16_dot_avx2(_mm_loadu_si128((const __m128i *)(w[i].qs + 16)), b + 16, s);
-		acc = _mm256_fmadd_ps(s, _mm256_set1_ps(_cvtsh_ss(w[i].d)), acc);
-	}
-	return simd_hsum256(acc);
+	SIMD_DOT_Q16_LOOP(struct quant_block_q4_0, simd_q4_0_block_avx2);
 }
 
 SIMD_AVX2 static float simd_dot_q5_0_avx2(const void *row, const void *x, int64_t n)
 {
-	const struct quant_block_q5_0 *w = row;
-	const float *b = x;
-	const __m256i shifts = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), one = _mm256_set1_epi32(1);
-	const __m256i m4 = _mm256_set1_epi32(15), b16 = _mm256_set1_epi32(16);
-	__m256 acc = _mm256_setzero_ps();
-	for (int64_t i = 0; i < n / QUANT_QK; i++, b += QUANT_QK) {
-		uint32_t qh;
-		memcpy(&qh, w[i].qh, 4);
-		__m256 s = _mm256_setzero_ps();
-		for (int k = 0; k < 4; k++) {	/* values 8k..8k+7 */
-			int lohalf = k < 2, base = (k & 1) * 8;
-			__m256i q = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(w[i].qs + base)));
-			q = lohalf ? _mm256_and_si256(q, m4) : _mm256_srli_epi32(q, 4);
-			__m256i h = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)(qh >> (8 * k))), shifts), one);
-			q = _mm256_sub_epi32(_mm256_or_si256(q, _mm256_slli_epi32(h, 4)), b16);
-			s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q), _mm256_loadu_ps(b + 8 * k), s);
-		}
-		acc = _mm256_fmadd_ps(s, _mm256_set1_ps(_cvtsh_ss(w[i].d)), acc);
-	}
-	return simd_hsum256(acc);
+	SIMD_DOT_Q16_LOOP(struct quant_block_q5_0, simd_q5_0_block_avx2);
+}
+
+SIMD_AVX2 static float simd_dot_q8_0_avx2(const void *row, const void *x, int64_t n)
+{
+	SIMD_DOT_Q16_LOOP(struct quant_block_q8_0, simd_q8_0_block_avx2);
 }
 
 /* K-quants: the scalar block decoder to the stack, then a vector dot. */
@@ -207,7 +262,7 @@ SIMD_AVX2 static float simd_dot_q6_k_avx2(const void *row, const void *x, int64_
 }
 
 /* ---------------- AVX-512 (F + BW) ---------------- */
-#define SIMD_AVX512 __attribute__((target("avx512f,avx512bw,avx2,fma,f16c")))
+#define SIMD_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 
 SIMD_AVX512 static float simd_dot_f32_avx512(const float *a, const float *b, int64_t n)
 {
@@ -223,6 +278,16 @@ SIMD_AVX512 static float simd_dot_f32_avx512(const float *a, const float *b, int
 	for (; i < n; i++)
 		s += a[i] * b[i];
 	return s;
+}
+
+SIMD_AVX512 static void simd_axpy_avx512(float *y, float a, const float *x, int64_t n)
+{
+	__m512 va = _mm512_set1_ps(a);
+	int64_t i = 0;
+	for (; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+	for (; i < n; i++)
+		y[i] += a * x[i];
 }
 
 SIMD_AVX512 static float simd_dot_wf32_avx512(const void *row, const void *x, int64_t n)
@@ -263,74 +328,61 @@ SIMD_AVX512 static float simd_dot_bf16_avx512(const void *row, const void *x, in
 	return s;
 }
 
-/* Two blocks per iteration with separate accumulators to hide FMA latency.
- * Nibbles become floats through a 16-entry permute table (value - 8): the
- * permute reads only the low 4 bits of each index, so no masking and no
- * int-to-float conversion is needed (about 1.2x over converting; shuffle
- * port 5 is the limit, converting the scales up front did not help). */
-SIMD_AVX512 static float simd_dot_q4_0_avx512(const void *row, const void *x, int64_t n)
+/* ---------------- AVX-512 VNNI on 256-bit vectors ----------------
+ * vpdpwssd multiplies and accumulates in one instruction; AVX-512BW masks
+ * put Q5_0's fifth bit in. */
+#define SIMD_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+
+SIMD_VNNI static __m256i simd_madd2_vnni(__m256i init, __m256i lo, __m256i hi, const int16_t *q)
 {
-	const struct quant_block_q4_0 *w = row;
-	const float *b = x;
-	const __m512 lut = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
-	__m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-	int64_t nb = n / QUANT_QK, i = 0;
-	for (; i + 2 <= nb; i += 2, b += 2 * QUANT_QK) {
-		__m512i q0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)w[i].qs));
-		__m512i q1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)w[i + 1].qs));
-		__m512 l0 = _mm512_permutexvar_ps(q0, lut), h0 = _mm512_permutexvar_ps(_mm512_srli_epi32(q0, 4), lut);
-		__m512 l1 = _mm512_permutexvar_ps(q1, lut), h1 = _mm512_permutexvar_ps(_mm512_srli_epi32(q1, 4), lut);
-		__m512 s0 = _mm512_fmadd_ps(h0, _mm512_loadu_ps(b + 16), _mm512_mul_ps(l0, _mm512_loadu_ps(b)));
-		__m512 s1 = _mm512_fmadd_ps(h1, _mm512_loadu_ps(b + 48), _mm512_mul_ps(l1, _mm512_loadu_ps(b + 32)));
-		acc0 = _mm512_fmadd_ps(s0, _mm512_set1_ps(_cvtsh_ss(w[i].d)), acc0);
-		acc1 = _mm512_fmadd_ps(s1, _mm512_set1_ps(_cvtsh_ss(w[i + 1].d)), acc1);
-	}
-	for (; i < nb; i++, b += QUANT_QK) {
-		__m512i q0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)w[i].qs));
-		__m512 l0 = _mm512_permutexvar_ps(q0, lut), h0 = _mm512_permutexvar_ps(_mm512_srli_epi32(q0, 4), lut);
-		__m512 s0 = _mm512_fmadd_ps(h0, _mm512_loadu_ps(b + 16), _mm512_mul_ps(l0, _mm512_loadu_ps(b)));
-		acc0 = _mm512_fmadd_ps(s0, _mm512_set1_ps(_cvtsh_ss(w[i].d)), acc0);
-	}
-	return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+	return _mm256_dpwssd_epi32(_mm256_dpwssd_epi32(init, lo, SIMD_LOAD256(q)), hi, SIMD_LOAD256(q + 16));
 }
 
-SIMD_AVX512 static float simd_dot_q8_0_avx512(const void *row, const void *x, int64_t n)
+SIMD_VNNI static __m256 simd_q4_0_block_vnni(const struct quant_block_q4_0 *w, const int16_t *q, const int32_t *off,
+	const float *d, __m256 acc)
 {
-	const struct quant_block_q8_0 *w = row;
-	const float *b = x;
-	__m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-	int64_t nb = n / QUANT_QK, i = 0;
-	for (; i < nb; i++, b += QUANT_QK) {
-		__m512 l = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)w[i].qs)));
-		__m512 h = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w[i].qs + 16))));
-		__m512 s = _mm512_fmadd_ps(h, _mm512_loadu_ps(b + 16), _mm512_mul_ps(l, _mm512_loadu_ps(b)));
-		if (i & 1)
-			acc1 = _mm512_fmadd_ps(s, _mm512_set1_ps(_cvtsh_ss(w[i].d)), acc1);
-		else
-			acc0 = _mm512_fmadd_ps(s, _mm512_set1_ps(_cvtsh_ss(w[i].d)), acc0);
-	}
-	return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+	__m256i v = _mm256_cvtepu8_epi16(SIMD_LOAD128(w->qs));
+	__m256i p = simd_madd2_vnni(SIMD_LOAD256(off), _mm256_and_si256(v, _mm256_set1_epi16(15)),
+		_mm256_srli_epi16(v, 4), q);
+	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
 }
 
-/* Q5_0 with a mask register for the fifth bit. */
-SIMD_AVX512 static float simd_dot_q5_0_avx512(const void *row, const void *x, int64_t n)
+SIMD_VNNI static __m256 simd_q5_0_block_vnni(const struct quant_block_q5_0 *w, const int16_t *q, const int32_t *off,
+	const float *d, __m256 acc)
 {
-	const struct quant_block_q5_0 *w = row;
-	const float *b = x;
-	const __m512i m4 = _mm512_set1_epi32(15), b16 = _mm512_set1_epi32(16);
-	__m512 acc = _mm512_setzero_ps();
-	for (int64_t i = 0; i < n / QUANT_QK; i++, b += QUANT_QK) {
-		uint32_t qh;
-		memcpy(&qh, w[i].qh, 4);
-		__m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)w[i].qs));
-		__m512i lo = _mm512_and_si512(q, m4), hi = _mm512_srli_epi32(q, 4);
-		lo = _mm512_mask_add_epi32(lo, (__mmask16)(qh & 0xffff), lo, b16);
-		hi = _mm512_mask_add_epi32(hi, (__mmask16)(qh >> 16), hi, b16);
-		__m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(lo, b16)), _mm512_loadu_ps(b));
-		s = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(hi, b16)), _mm512_loadu_ps(b + 16), s);
-		acc = _mm512_fmadd_ps(s, _mm512_set1_ps(_cvtsh_ss(w[i].d)), acc);
-	}
-	return _mm512_reduce_add_ps(acc);
+	uint32_t h;
+	memcpy(&h, w->qh, 4);
+	const __m256i b16 = _mm256_set1_epi16(16);
+	__m256i v = _mm256_cvtepu8_epi16(SIMD_LOAD128(w->qs)), o = SIMD_LOAD256(off);
+	__m256i lo = _mm256_and_si256(v, _mm256_set1_epi16(15)), hi = _mm256_srli_epi16(v, 4);
+	lo = _mm256_mask_add_epi16(lo, (__mmask16)(h & 0xffff), lo, b16);
+	hi = _mm256_mask_add_epi16(hi, (__mmask16)(h >> 16), hi, b16);
+	__m256i p = simd_madd2_vnni(_mm256_add_epi32(o, o), lo, hi, q);
+	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
+}
+
+SIMD_VNNI static __m256 simd_q8_0_block_vnni(const struct quant_block_q8_0 *w, const int16_t *q, const int32_t *off,
+	const float *d, __m256 acc)
+{
+	(void)off;
+	__m256i p = simd_madd2_vnni(_mm256_setzero_si256(), _mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs)),
+		_mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs + 16)), q);
+	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
+}
+
+SIMD_VNNI static float simd_dot_q4_0_vnni(const void *row, const void *x, int64_t n)
+{
+	SIMD_DOT_Q16_LOOP(struct quant_block_q4_0, simd_q4_0_block_vnni);
+}
+
+SIMD_VNNI static float simd_dot_q5_0_vnni(const void *row, const void *x, int64_t n)
+{
+	SIMD_DOT_Q16_LOOP(struct quant_block_q5_0, simd_q5_0_block_vnni);
+}
+
+SIMD_VNNI static float simd_dot_q8_0_vnni(const void *row, const void *x, int64_t n)
+{
+	SIMD_DOT_Q16_LOOP(struct quant_block_q8_0, simd_q8_0_block_vnni);
 }
 
 SIMD_AVX512 static float simd_dot_k_avx512(uint32_t type, const void *row, const float *b, int64_t n)
@@ -529,12 +581,27 @@ static const quant_dot_fn simd_dot_avx512_table[QUANT_TYPE_COUNT] = {
 	[QUANT_TYPE_F32] = simd_dot_wf32_avx512,
 	[QUANT_TYPE_F16] = simd_dot_f16_avx512,
 	[QUANT_TYPE_BF16] = simd_dot_bf16_avx512,
-	[QUANT_TYPE_Q4_0] = simd_dot_q4_0_avx512,
-	[QUANT_TYPE_Q5_0] = simd_dot_q5_0_avx512,
-	[QUANT_TYPE_Q8_0] = simd_dot_q8_0_avx512,
 	[QUANT_TYPE_Q4_K] = simd_dot_q4_k_avx512,
 	[QUANT_TYPE_Q6_K] = simd_dot_q6_k_avx512,
 };
+
+
+/* Used at the AVX-512 level when the CPU also has VNNI (Ice Lake, Zen 4). */
+static const quant_dot_fn simd_dot_vnni_table[QUANT_TYPE_COUNT] = {
+	[QUANT_TYPE_Q4_0] = simd_dot_q4_0_vnni,
+	[QUANT_TYPE_Q5_0] = simd_dot_q5_0_vnni,
+	[QUANT_TYPE_Q8_0] = simd_dot_q8_0_vnni,
+};
+
+static int simd_has_vnni(void)
+{
+#if defined(__GNUC__) || defined(__clang__)
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512vnni");
+#else
+	return 0;
+#endif
+}
 #endif
 
 quant_dot_fn simd_dot(uint32_t type, enum simd_level l)
@@ -542,6 +609,8 @@ quant_dot_fn simd_dot(uint32_t type, enum simd_level l)
 	if (type >= QUANT_TYPE_COUNT)
 		return NULL;
 #ifdef SIMD_X86
+	if (l >= SIMD_LEVEL_AVX512 && simd_dot_vnni_table[type] && simd_has_vnni())
+		return simd_dot_vnni_table[type];
 	if (l >= SIMD_LEVEL_AVX512 && simd_dot_avx512_table[type])
 		return simd_dot_avx512_table[type];
 	if (l >= SIMD_LEVEL_AVX2 && simd_dot_avx2_table[type])
@@ -598,6 +667,18 @@ simd_dequant_fn simd_dequant(uint32_t type, enum simd_level l)
 #endif
 	(void)l;
 	return simd_deq_scalar_table[type];
+}
+
+simd_axpy_fn simd_axpy(enum simd_level l)
+{
+#ifdef SIMD_X86
+	if (l >= SIMD_LEVEL_AVX512)
+		return simd_axpy_avx512;
+	if (l >= SIMD_LEVEL_AVX2)
+		return simd_axpy_avx2;
+#endif
+	(void)l;
+	return simd_axpy_scalar;
 }
 
 simd_tile_fn simd_tile_4x4(enum simd_level l)

@@ -1,6 +1,18 @@
-/* Thread pool: workers spin briefly on a generation counter (regions come
- * every few microseconds while decoding), then sleep on a condition variable
- * so an idle engine costs no CPU. */
+/* Thread pool for parallel-for regions without a barrier on idle workers.
+ *
+ * On a shared machine a worker is often descheduled; a region that waited
+ * for every worker to check in would stall for a whole time slice.  Here
+ * the calling thread and the workers claim tasks from one 64-bit ticket
+ * (region generation << 32 | next task) with compare-and-swap, and the
+ * caller waits only until every task has *finished*: a worker that wakes
+ * late finds the ticket of a finished region (or a newer one) and claims
+ * nothing.  Region descriptors alternate between two slots, so a late
+ * worker can read the previous region's descriptor while the next one is
+ * being written; a claim succeeds only while the ticket still carries the
+ * generation the worker read, which proves the descriptor it read belongs
+ * to that live region.  Workers spin briefly on the ticket (regions come
+ * every few microseconds while decoding), then sleep on a condition
+ * variable so an idle engine costs no CPU. */
 #include "engine/threadpool.h"
 
 #include <pthread.h>
@@ -9,6 +21,7 @@
 #include <stdlib.h>
 
 #define THREADPOOL_SPIN 20000
+#define THREADPOOL_TASK_MASK 0xffffffffULL
 
 struct threadpool_worker {
 	struct threadpool *pool;
@@ -16,18 +29,23 @@ struct threadpool_worker {
 	pthread_t tid;
 };
 
+/* Atomic fields: a late worker may read a slot while it is rewritten (it
+ * then fails to claim, see above). */
+struct threadpool_region {
+	_Atomic(threadpool_fn) fn;
+	_Atomic(void *) ctx;
+	atomic_llong n_tasks;
+	atomic_llong done;	/* tasks finished */
+};
+
 struct threadpool {
 	int n;
 	struct threadpool_worker *w;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	atomic_uint gen;	/* bumped per region */
+	_Atomic(uint64_t) ticket;	/* generation << 32 | next task */
 	atomic_int sleeping;
-	atomic_int active;	/* workers still in the current region */
-	atomic_llong next;	/* next task */
-	int64_t n_tasks;
-	threadpool_fn fn;
-	void *ctx;
+	struct threadpool_region region[2];	/* by generation & 1 */
 	atomic_int stop;
 };
 
@@ -38,13 +56,23 @@ static void threadpool_relax(void)
 #endif
 }
 
-static void threadpool_work(struct threadpool *p, int id)
+/* Claim and run tasks of generation `gen` until none is left. */
+static void threadpool_work(struct threadpool *p, uint32_t gen, int id)
 {
+	struct threadpool_region *r = &p->region[gen & 1];
+	threadpool_fn fn = atomic_load_explicit(&r->fn, memory_order_relaxed);
+	void *ctx = atomic_load_explicit(&r->ctx, memory_order_relaxed);
+	uint64_t n = (uint64_t)atomic_load_explicit(&r->n_tasks, memory_order_relaxed);
+	uint64_t t = atomic_load_explicit(&p->ticket, memory_order_acquire);
 	for (;;) {
-		int64_t t = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
-		if (t >= p->n_tasks)
-			break;
-		p->fn(p->ctx, t, id);
+		if ((uint32_t)(t >> 32) != gen || (t & THREADPOOL_TASK_MASK) >= n)
+			return;
+		if (!atomic_compare_exchange_weak_explicit(&p->ticket, &t, t + 1, memory_order_acq_rel,
+			    memory_order_acquire))
+			continue;
+		fn(ctx, (int64_t)(t & THREADPOOL_TASK_MASK), id);
+		atomic_fetch_add_explicit(&r->done, 1, memory_order_release);
+		t = atomic_load_explicit(&p->ticket, memory_order_acquire);
 	}
 }
 
@@ -52,28 +80,27 @@ static void *threadpool_main(void *arg)
 {
 	struct threadpool_worker *w = arg;
 	struct threadpool *p = w->pool;
-	/* the generation at creation is 0: a region started before this
-	 * thread got scheduled must still be seen as new */
-	unsigned seen = 0;
+	uint32_t seen = 0;	/* generation 0 is never a region */
 	for (;;) {
 		int spins = 0;
-		while (atomic_load_explicit(&p->gen, memory_order_acquire) == seen) {
+		uint32_t gen;
+		while ((gen = (uint32_t)(atomic_load_explicit(&p->ticket, memory_order_acquire) >> 32)) == seen &&
+		       !atomic_load_explicit(&p->stop, memory_order_relaxed)) {
 			if (++spins < THREADPOOL_SPIN) {
 				threadpool_relax();
 				continue;
 			}
 			pthread_mutex_lock(&p->mu);
 			atomic_fetch_add(&p->sleeping, 1);
-			while (atomic_load(&p->gen) == seen)
+			while ((uint32_t)(atomic_load(&p->ticket) >> 32) == seen && !atomic_load(&p->stop))
 				pthread_cond_wait(&p->cv, &p->mu);
 			atomic_fetch_sub(&p->sleeping, 1);
 			pthread_mutex_unlock(&p->mu);
 		}
-		seen = atomic_load(&p->gen);
 		if (atomic_load(&p->stop))
 			return NULL;
-		threadpool_work(p, w->id);
-		atomic_fetch_sub_explicit(&p->active, 1, memory_order_release);
+		seen = gen;
+		threadpool_work(p, gen, w->id);
 	}
 }
 
@@ -101,10 +128,11 @@ struct threadpool *threadpool_new(int n_threads)
 	return p;
 }
 
-static void threadpool_kick(struct threadpool *p)
+/* Wake sleeping workers (the ticket or stop changed under the mutex, so a
+ * worker about to wait sees it). */
+static void threadpool_wake(struct threadpool *p)
 {
 	pthread_mutex_lock(&p->mu);
-	atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
 	if (atomic_load(&p->sleeping))
 		pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
@@ -114,8 +142,10 @@ void threadpool_free(struct threadpool *p)
 {
 	if (!p)
 		return;
+	pthread_mutex_lock(&p->mu);
 	atomic_store(&p->stop, 1);
-	threadpool_kick(p);
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
 	for (int i = 1; i < p->n; i++)
 		pthread_join(p->w[i].tid, NULL);
 	pthread_mutex_destroy(&p->mu);
@@ -136,15 +166,24 @@ void threadpool_run(struct threadpool *p, threadpool_fn fn, void *ctx, int64_t n
 			fn(ctx, t, 0);
 		return;
 	}
-	p->fn = fn;
-	p->ctx = ctx;
-	p->n_tasks = n_tasks;
-	atomic_store(&p->next, 0);
-	atomic_store(&p->active, p->n - 1);
-	threadpool_kick(p);
-	threadpool_work(p, 0);
+	uint64_t old = atomic_load_explicit(&p->ticket, memory_order_relaxed);
+	uint32_t gen = (uint32_t)(old >> 32) + 1;
+	if (gen == 0)
+		gen = 1;	/* 0 means "no region yet" to a fresh worker */
+	struct threadpool_region *r = &p->region[gen & 1];
+	atomic_store_explicit(&r->fn, fn, memory_order_relaxed);
+	atomic_store_explicit(&r->ctx, ctx, memory_order_relaxed);
+	atomic_store_explicit(&r->n_tasks, n_tasks, memory_order_relaxed);
+	atomic_store_explicit(&r->done, 0, memory_order_relaxed);
+	/* sequentially consistent with the load of `sleeping` below and the
+	 * workers' increment-then-check, so no worker sleeps through it */
+	atomic_store(&p->ticket, (uint64_t)gen << 32);
+	if (atomic_load(&p->sleeping))
+		threadpool_wake(p);
+	threadpool_work(p, gen, 0);
+	/* only tasks that a worker claimed and has not finished remain */
 	int spins = 0;
-	while (atomic_load_explicit(&p->active, memory_order_acquire) > 0)
+	while (atomic_load_explicit(&r->done, memory_order_acquire) < n_tasks)
 		if (++spins > THREADPOOL_SPIN)
 			sched_yield();
 		else

@@ -1,5 +1,7 @@
 /* A fixed pool of worker threads running parallel-for regions: the calling
- * thread takes part, tasks are handed out by an atomic counter. */
+ * thread takes part, tasks are claimed from an atomic ticket, and a region
+ * ends when its tasks are done, without waiting for workers that did not
+ * get to run (see threadpool.c).  Fewer than 2^32 tasks per region. */
 #ifndef HAFEN_ENGINE_THREADPOOL_H
 #define HAFEN_ENGINE_THREADPOOL_H
 

@@ -2,7 +2,8 @@
  * workers, so a scrape never competes with a request for a loop. One
  * request per connection. Besides health and metrics: the kill switches
  * (GET /admin/kill lists, POST /admin/kill and /admin/release take
- * {"upstream": NAME} or {"model": ALIAS} and an X-Hafen-Operator). */
+ * {"upstream": NAME} or {"model": ALIAS} and an X-Hafen-Operator) and
+ * the pools' health and breaker state (GET /admin/upstreams). */
 #include "admin.h"
 #include "http.h"
 #include "killswitch.h"
@@ -12,6 +13,7 @@
 #include "audit_filter.h"
 #include "server.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +196,51 @@ static int admin_release(const struct admin_req *q, struct evbuffer *b)
 	return admin_kill_set(q, b, 0);
 }
 
+/* ---- upstream state: health and breaker per instance ---- */
+
+static const char *const admin_breaker_names[] = {
+	[BALANCE_STATE_CLOSED] = "closed",
+	[BALANCE_STATE_OPEN] = "open",
+	[BALANCE_STATE_HALF_OPEN] = "half_open",
+};
+
+/* GET /admin/upstreams: every pool of the running configuration with its
+ * kill switch and, per instance, the breaker (closed: in use; open:
+ * ejected, with the milliseconds until a probe; half_open: the next
+ * request or health check decides), consecutive failures, requests in
+ * flight and ejections. Addresses only: no auth header, no URL path. */
+static int admin_upstreams(const struct admin_req *q, struct evbuffer *b)
+{
+	(void)q;
+	struct runtime *rt = server_runtime_get();
+	if (!rt)
+		return admin_json_error(b, 503, "no configuration loaded");
+	const struct config *cfg = rt->cfg;
+	uint64_t now = server_now_us();
+	json_t *ups = json_array();
+	for (size_t u = 0; ups && u < cfg->n_upstreams; u++) {
+		const struct config_upstream *up = &cfg->upstreams[u];
+		json_t *insts = json_array();
+		for (size_t i = 0; insts && i < up->n_instances; i++) {
+			const struct balance_instance *bi = &rt->pools[u].inst[i];
+			int st = balance_state_get(&rt->pools[u], (int)i, now);
+			uint64_t until = atomic_load(&bi->open_until_us);
+			json_array_append_new(insts, json_pack("{s:i, s:s, s:i, s:s, s:I, s:i, s:i, s:I}",
+			    "instance", (int)i, "host", up->instances[i].host, "port", up->instances[i].port,
+			    "state", admin_breaker_names[st],
+			    "retry_in_ms", (json_int_t)(st == BALANCE_STATE_OPEN && until > now ? (until - now) / 1000 : 0),
+			    "failures", atomic_load(&bi->failures), "outstanding", atomic_load(&bi->outstanding),
+			    "ejections", (json_int_t)atomic_load(&bi->ejections)));
+		}
+		json_array_append_new(ups, json_pack("{s:s, s:s, s:s, s:b, s:o*}", "name", up->name,
+		    "location", router_location_name(up->location), "max_data_class",
+		    router_data_class_name((int)up->max_data_class),
+		    "killed", killswitch_is_on(KILLSWITCH_KIND_UPSTREAM, up->name), "instances", insts));
+	}
+	runtime_unref(rt);
+	return admin_json(b, 200, ups ? json_pack("{s:o}", "upstreams", ups) : NULL);
+}
+
 #define ADMIN_JSON "application/json"
 static const struct {
 	const char *path;
@@ -207,6 +254,7 @@ static const struct {
 	{"/admin/kill", HTTP_METHOD_GET, ADMIN_JSON, admin_kill_list},
 	{"/admin/kill", HTTP_METHOD_POST, ADMIN_JSON, admin_kill},
 	{"/admin/release", HTTP_METHOD_POST, ADMIN_JSON, admin_release},
+	{"/admin/upstreams", HTTP_METHOD_GET, ADMIN_JSON, admin_upstreams},
 };
 
 static void admin_read_cb(struct bufferevent *bev, void *arg)

@@ -219,7 +219,8 @@ struct audit_config {
 };
 
 void audit_config_defaults(struct audit_config *cfg);
-/* Parses the "audit" object; file names the source in error messages. */
+/* Parses the "audit" object; file names the source in error messages, and
+ * relative paths are taken relative to file's folder. */
 int audit_config_parse(struct audit_config *cfg, const json_t *audit,
     const char *file, char *err, size_t errlen);
 void audit_config_clear(struct audit_config *cfg);

@@ -69,6 +69,21 @@ void audit_config_clear(struct audit_config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 }
 
+/* A relative path names a file beside the config file, like every other
+ * path in hafen.json (config.c), not one in the process's working folder. */
+static char *audit_config_path(const char *file, const char *p)
+{
+	const char *slash = file ? strrchr(file, '/') : NULL;
+	if (p[0] == '/' || !slash)
+		return strdup(p);
+	size_t dl = slash == file ? 1 : (size_t)(slash - file);
+	size_t n = dl + strlen(p) + 2;
+	char *r = malloc(n);
+	if (r)
+		snprintf(r, n, "%.*s%s%s", (int)dl, file, slash == file ? "" : "/", p);
+	return r;
+}
+
 static int audit_config_enum(const json_t *v, const char *const *names, size_t n)
 {
 	const char *s = json_string_value(v);
@@ -106,7 +121,7 @@ int audit_config_parse(struct audit_config *cfg, const json_t *audit,
 				return -1;
 			}
 			free(*(char **)field);
-			if (!(*(char **)field = strdup(json_string_value(v)))) {
+			if (!(*(char **)field = audit_config_path(file, json_string_value(v)))) {
 				snprintf(err, errlen, "%s: out of memory", file);
 				return -1;
 			}

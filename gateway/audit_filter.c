@@ -1,8 +1,10 @@
 /* One audit record per API request (docs/audit.md, "What a record holds"):
  * metadata only, findings by type and count, never prompt text. The record
  * is built when the exchange ends and queued with audit_submit(), which
- * never blocks on I/O; the writer thread commits in groups ("batch"
- * durability). When the log cannot be written, requests are refused with
+ * never blocks on I/O; the writer thread commits in groups. Under "request"
+ * durability (configured, or a confidential or restricted request) the
+ * server holds the answer until the writer calls x->recorded (server.c,
+ * conn_hold). When the log cannot be written, requests are refused with
  * 503 before they reach the upstream (AI Act Art. 12: no unlogged use). */
 #include "audit_filter.h"
 
@@ -82,14 +84,6 @@ int audit_filter_load(const struct config *cfg, struct audit_filter_rt **out, ch
 	a->section = json_incref(cfg->audit);
 	audit_config_defaults(&a->acfg);
 	if (audit_config_parse(&a->acfg, cfg->audit, cfg->file, err, errlen) < 0) {
-		audit_filter_free(a);
-		return -1;
-	}
-	/* Holding each answer until its record is committed is not built yet:
-	 * refusing the setting is honest, accepting it would not be. */
-	if (a->acfg.durability != AUDIT_DURABILITY_BATCH) {
-		snprintf(err, errlen, "%s: audit.durability: expected \"batch\" (the gateway does not "
-		    "support \"request\" durability yet; it is the audit library's default)", cfg->file);
 		audit_filter_free(a);
 		return -1;
 	}
@@ -226,7 +220,8 @@ static int audit_filter_on_body(struct filter_exchange *x, void **state, struct 
 	struct audit_filter_state *st = *state;
 	if (!audit_filter_log || !st)
 		return 0;
-	json_t *j = json_loadb((const char *)evbuffer_pullup(body, -1), evbuffer_get_length(body), 0, NULL);
+	json_t *j = x->answer ? json_incref(x->answer) :
+	    json_loadb((const char *)evbuffer_pullup(body, -1), evbuffer_get_length(body), 0, NULL);
 	if (!j)
 		return 0;
 	audit_filter_copy(st->model_served, sizeof st->model_served, json_object_get(j, "model"));
@@ -238,6 +233,21 @@ static int audit_filter_on_body(struct filter_exchange *x, void **state, struct 
 		st->completion_tokens = (uint64_t)json_integer_value(ct);
 	json_decref(j);
 	return 0;
+}
+
+/* The data class as the record names it: only a policy scan decides one. */
+static const char *audit_filter_data_class(const struct filter_exchange *x)
+{
+	/* The final class of every request that got that far (AI Act
+	 * Art. 12, GDPR Art. 30), not only when a policy computed it. */
+	return x->policy_info.policy_hash || x->class_final ?
+	    policy_data_class_name((enum data_class)x->data_class) : NULL;
+}
+
+int audit_filter_holds(const struct filter_exchange *x)
+{
+	return audit_filter_log &&
+	    audit_durability_for(audit_filter_log, audit_filter_data_class(x)) == AUDIT_DURABILITY_REQUEST;
 }
 
 static void audit_filter_on_done(struct filter_exchange *x, void **state)
@@ -260,6 +270,7 @@ static void audit_filter_on_done(struct filter_exchange *x, void **state)
 		.kind = AUDIT_KIND_REQUEST,
 		.request_id = x->request_id,
 		.t_start = st && st->t_start ? st->t_start : now,
+		.t_first_byte = x->t_first_byte,
 		.t_end = now,
 		.api_key_id = x->key ? x->key->name : NULL,
 		.tenant = x->key ? x->key->tenant : NULL,
@@ -272,7 +283,7 @@ static void audit_filter_on_done(struct filter_exchange *x, void **state)
 		/* A blocked request never left the gateway. */
 		.upstream_id = pi->decision && strcmp(pi->decision, "block") == 0 ? NULL : x->upstream,
 		.upstream_location = pi->decision && strcmp(pi->decision, "block") == 0 ? NULL : x->upstream_location,
-		.data_class = pi->policy_hash ? policy_data_class_name((enum data_class)x->data_class) : NULL,
+		.data_class = audit_filter_data_class(x),
 		.policy_hash = pi->policy_hash,
 		.config_hash = x->audit && x->audit->config_hash[0] ? x->audit->config_hash : NULL,
 		.findings = findings,
@@ -288,8 +299,16 @@ static void audit_filter_on_done(struct filter_exchange *x, void **state)
 		.error_class = x->status >= 400 ? x->error_type : NULL,
 	};
 	/* A record that cannot be queued is counted by the log (rejected) and
-	 * turns /readyz and the next requests away when the log is unhealthy. */
-	audit_submit(audit_filter_log, &rec, NULL, 0, AUDIT_DURABILITY_BATCH, NULL, NULL);
+	 * turns /readyz and the next requests away when the log is unhealthy.
+	 * Under "request" durability the server holds the answer until the
+	 * writer calls back; a record that is not even queued fails it now. */
+	enum audit_durability d = audit_durability_for(audit_filter_log, rec.data_class);
+	audit_done_fn done = d == AUDIT_DURABILITY_REQUEST ? x->recorded : NULL;
+	void *arg = x->recorded_arg;
+	x->recorded = NULL;
+	x->recorded_arg = NULL;
+	if (audit_submit(audit_filter_log, &rec, NULL, 0, d, done, arg) < 0 && done)
+		done(arg, -1, 0);
 	free(st);
 }
 

@@ -37,6 +37,11 @@ int audit_filter_metrics(struct evbuffer *out);
  * target and the operator, never content). 0 queued, 1 no audit log
  * configured, -1 the log refused it. */
 int audit_filter_oversight(const char *note);
+/* 1 when the exchange's answer must wait for its record ("request"
+ * durability: configured, or a confidential or restricted request). The
+ * caller then sets x->recorded before on_done and releases the answer
+ * when it is called. */
+int audit_filter_holds(const struct filter_exchange *x);
 
 extern const struct filter_ops audit_filter_ops;
 

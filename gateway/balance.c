@@ -166,3 +166,16 @@ void balance_cancel(struct balance_pool *p, int i)
 	if (atomic_load(&b->state) == BALANCE_STATE_HALF_OPEN)
 		atomic_store(&b->probing, 0);
 }
+
+void balance_carry(struct balance_pool *dst, size_t di, const struct balance_pool *src, size_t si)
+{
+	struct balance_instance *d = &dst->inst[di];
+	const struct balance_instance *s = &src->inst[si];
+	atomic_store(&d->failures, atomic_load(&s->failures));
+	atomic_store(&d->trips, atomic_load(&s->trips));
+	atomic_store(&d->open_until_us, atomic_load(&s->open_until_us));
+	atomic_store(&d->ejections, atomic_load(&s->ejections));
+	/* A probe in flight reports to src: here the next request probes. */
+	atomic_store(&d->probing, 0);
+	atomic_store(&d->state, atomic_load(&s->state));
+}

@@ -57,5 +57,9 @@ void balance_report(struct balance_pool *p, int i, int ok, uint64_t now_us);
 /* 1 when some instance could take a request now. */
 int balance_available(const struct balance_pool *p, uint64_t now_us);
 int balance_state_get(const struct balance_pool *p, int i, uint64_t now_us);
+/* A reload kept instance si of src as instance di of dst (same upstream
+ * name and URL): its breaker, failure count and back-off go with it.
+ * Requests in flight stay counted on src, where they end. */
+void balance_carry(struct balance_pool *dst, size_t di, const struct balance_pool *src, size_t si);
 
 #endif

@@ -433,9 +433,11 @@ static int config_finish_routes(struct config_ctx *ctx, struct config *c)
 			}
 			const struct config_upstream *up = &c->upstreams[tg->upstream_idx];
 			const char *m = tg->model ? tg->model : r->model;
-			if (up->n_models && !config_list_has(up->models, up->n_models, m)) {
+			/* A discovering pool may list it at run time (router.c checks). */
+			if (up->n_models && !up->discover_models && !config_list_has(up->models, up->n_models, m)) {
 				config_path(p, sizeof p, "routes[%zu].targets[%zu].model", i, t);
-				return config_fail(ctx, p, "expected a model that upstream %s serves (its \"models\")", up->name);
+				return config_fail(ctx, p, "expected a model that upstream %s serves (its \"models\", or "
+				    "\"discover_models\": true)", up->name);
 			}
 		}
 	}

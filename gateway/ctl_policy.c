@@ -118,7 +118,7 @@ static int ctl_policy_test(int argc, char **argv)
 	const char *files[CTL_POLICY_MAX_FILES];
 	size_t n_files = 0;
 	const char *text_arg = NULL, *file_arg = NULL;
-	struct policy_context ctx = { NULL, NULL, "/v1/chat/completions", POLICY_DIRECTION_REQUEST };
+	struct policy_context ctx = { NULL, NULL, "/v1/chat/completions", POLICY_DIRECTION_REQUEST, 0 };
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {

@@ -3,7 +3,8 @@
  * loopback by default:
  *   hafenctl upstream kill    --admin URL --by NAME (--upstream X | --model ALIAS)
  *   hafenctl upstream release --admin URL --by NAME (--upstream X | --model ALIAS)
- *   hafenctl upstream list    --admin URL */
+ *   hafenctl upstream list    --admin URL  (switches, then each instance's
+ *                                          health and breaker state) */
 #include "config.h"
 
 #include <getopt.h>
@@ -168,6 +169,55 @@ static int ctl_upstream_switch(const struct ctl_upstream_opts *o, int on)
 	return CTL_EXIT_OK;
 }
 
+static const char *ctl_upstream_str(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v ? v : "?";
+}
+
+/* One line per instance: pool, index, address, location, breaker (with
+ * the time to its next probe when open), failures in a row, requests in
+ * flight, ejections; "killed" when the pool's switch is pulled. */
+static int ctl_upstream_list_state(const struct ctl_upstream_opts *o)
+{
+	int status = 0;
+	char *reply = NULL;
+	if (ctl_upstream_http(o->admin, "GET", "/admin/upstreams", NULL, NULL, &status, &reply) < 0)
+		return CTL_EXIT_FAIL;
+	json_t *r = json_loads(reply, 0, NULL);
+	json_t *ups = json_object_get(r, "upstreams");
+	if (status != 200 || !json_is_array(ups)) {
+		fprintf(stderr, "hafenctl: %d: unexpected answer from the admin listener (GET /admin/upstreams)\n", status);
+		json_decref(r);
+		free(reply);
+		return CTL_EXIT_FAIL;
+	}
+	size_t i, k;
+	json_t *u, *in;
+	json_array_foreach(ups, i, u) {
+		json_array_foreach(json_object_get(u, "instances"), k, in) {
+			const char *st = json_string_value(json_object_get(in, "state"));
+			long long retry = (long long)json_integer_value(json_object_get(in, "retry_in_ms"));
+			char state[64];
+			if (st && strcmp(st, "open") == 0)
+				snprintf(state, sizeof state, "open (probe in %lld ms)", retry);
+			else
+				snprintf(state, sizeof state, "%s", st ? st : "?");
+			printf("instance\t%s\t%lld\t%s:%lld\t%s\t%s\tfailures %lld\toutstanding %lld\tejections %lld%s\n",
+			    ctl_upstream_str(u, "name"), (long long)json_integer_value(json_object_get(in, "instance")),
+			    ctl_upstream_str(in, "host"), (long long)json_integer_value(json_object_get(in, "port")),
+			    ctl_upstream_str(u, "location"), state,
+			    (long long)json_integer_value(json_object_get(in, "failures")),
+			    (long long)json_integer_value(json_object_get(in, "outstanding")),
+			    (long long)json_integer_value(json_object_get(in, "ejections")),
+			    json_is_true(json_object_get(u, "killed")) ? "\tkilled" : "");
+		}
+	}
+	json_decref(r);
+	free(reply);
+	return CTL_EXIT_OK;
+}
+
 static int ctl_upstream_list(const struct ctl_upstream_opts *o)
 {
 	int status = 0;
@@ -193,7 +243,7 @@ static int ctl_upstream_list(const struct ctl_upstream_opts *o)
 	}
 	json_decref(r);
 	free(reply);
-	return CTL_EXIT_OK;
+	return ctl_upstream_list_state(o);
 }
 
 static const struct {

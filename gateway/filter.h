@@ -73,6 +73,7 @@ struct filter_exchange {
 	char message[256];            /* on refuse; never quotes content */
 	const struct policy_filter_set *policy; /* the runtime's policy set, NULL: off */
 	int data_class;               /* enum data_class the policy found (0: public) */
+	int class_final;              /* data_class is the final one (policy, header, key and purpose floors) */
 	struct filter_policy_info policy_info;
 	const struct audit_filter_rt *audit; /* the runtime's audit settings, NULL: none */
 	char client_addr[46];         /* peer address, numeric */
@@ -82,6 +83,13 @@ struct filter_exchange {
 	int upstream_answer;          /* on_head: the head is of the upstream's answer, not hafen's own */
 	uint64_t prompt_estimate;     /* prompt tokens estimated from the body size (gateway/ratelimit.c) */
 	void *state[FILTER_MAX];
+	uint64_t t_first_byte;        /* us since the epoch: the response head was written (0: none) */
+	/* Set by the server when it holds the response until the audit record
+	 * is committed ("request" durability): called once, on the audit
+	 * writer thread, with 0 (committed) or -1 (not written). */
+	void (*recorded)(void *arg, int status, uint64_t seq);
+	void *recorded_arg;
+	json_t *answer;               /* on_body: the answer as parsed when it was checked (NULL: not parsed) */
 };
 
 struct filter_ops {

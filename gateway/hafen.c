@@ -72,12 +72,52 @@ static int hafen_drop_privileges(const char *user)
 	return 0;
 }
 
+/* The files the key loader and the usage writer opened at start, before
+ * privileges were dropped. A reload cannot move them (the new path may
+ * not be reachable as the unprivileged user, and a half-switched pair
+ * would lose usage or keys), so a reload that changes one is refused as a
+ * whole and names the setting. */
+static char *hafen_key_store, *hafen_usage_store;
+
+static const char *hafen_usage_file(const struct config *cfg)
+{
+	return cfg->usage_store ? cfg->usage_store : cfg->key_store;
+}
+
+static int hafen_same_path(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+static int hafen_stores_check(const struct config *cfg, char *err, size_t errlen)
+{
+	const struct {
+		const char *name, *started, *now;
+	} rows[] = {
+		{"key_store", hafen_key_store, cfg->key_store},
+		{"usage_store", hafen_usage_store, hafen_usage_file(cfg)},
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		if (!hafen_same_path(rows[i].started, rows[i].now)) {
+			snprintf(err, errlen, "%s: %s changed from %s to %s; the store is opened at start: restart "
+			    "hafen to use it", cfg->file, rows[i].name, rows[i].started ? rows[i].started : "(none)",
+			    rows[i].now ? rows[i].now : "(none)");
+			return -1;
+		}
+	return 0;
+}
+
 static void hafen_reload(void)
 {
 	char err[1024];
 	struct config *cfg = config_load_file(hafen_config_file, err, sizeof err);
 	if (!cfg) {
 		log_warnx("reload refused, old configuration kept: %s", err);
+		return;
+	}
+	if (hafen_stores_check(cfg, err, sizeof err) < 0) {
+		log_warnx("reload refused, old configuration kept: %s", err);
+		config_unref(cfg);
 		return;
 	}
 	struct runtime *rt = runtime_new(cfg, err, sizeof err);
@@ -196,7 +236,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* The key store and the usage file: opened before privileges are
-	 * dropped, like the audit log; a reload does not move them. */
+	 * dropped, like the audit log; a reload that moves them is refused. */
 	if (cfg->key_store && keycache_start(cfg->key_store, hafen_env_ms("HAFEN_KEY_POLL_MS", 1000), err,
 	    sizeof err) < 0) {
 		fprintf(stderr, "%s: key_store: %s\n", cfg->file, err);
@@ -206,6 +246,11 @@ int main(int argc, char **argv)
 	if (usage_file && usage_start(usage_file, hafen_env_ms("HAFEN_USAGE_FLUSH_MS", 1000), log_warnx,
 	    err, sizeof err) < 0) {
 		fprintf(stderr, "%s: usage_store: %s\n", cfg->file, err);
+		return 1;
+	}
+	if ((cfg->key_store && !(hafen_key_store = strdup(cfg->key_store))) ||
+	    (usage_file && !(hafen_usage_store = strdup(usage_file)))) {
+		fprintf(stderr, "hafen: out of memory\n");
 		return 1;
 	}
 	hafen_base = event_base_new();
@@ -254,6 +299,8 @@ int main(int argc, char **argv)
 	audit_filter_stop();
 	usage_stop();
 	keycache_stop();
+	free(hafen_key_store);
+	free(hafen_usage_store);
 	ratelimit_free_all();
 	log_access_flush();
 	log_info("stopped");

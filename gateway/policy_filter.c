@@ -17,6 +17,7 @@
 #include "policies/aiact.h"
 #include "policies/policy.h"
 #include "policies/restore.h"
+#include "purpose.h"
 
 /* Streams with more choices than this (n > 16) are refused mid-stream
  * rather than relayed unguarded. */
@@ -28,6 +29,7 @@
 struct policy_filter_set {
 	struct policy_set *set;
 	struct policy_scanner *scanner;
+	const struct purpose_registry *purposes; /* the config's (outlives this set), NULL: none */
 };
 
 /* One text of the answer that arrives in pieces: guard, then restorer. */
@@ -82,6 +84,7 @@ int policy_filter_load(const struct config *cfg, struct policy_filter_set **out,
 		policy_filter_free(p);
 		return -1;
 	}
+	p->purposes = cfg->purposes;
 	*out = p;
 	return 0;
 }
@@ -164,10 +167,29 @@ static void policy_filter_note(struct filter_exchange *x, const struct policy_re
 			pi->action[pi->n_actions++] = policy_action_name((enum policy_action)a);
 }
 
+/* The context kinds the purpose registry vouches for (policy.h). An
+ * Annex III point 4 purpose whose high-risk mode is on (purpose.c refuses
+ * to load one without workers informed, an overseer and 180 days of logs)
+ * makes an employment decision its legitimate use (AI Act Art. 6(2), 26). */
+static unsigned policy_filter_kinds(const struct purpose *p)
+{
+	unsigned kinds = 0;
+	if (p && p->area != PURPOSE_AREA_NONE && p->high_risk_enabled && p->workers_informed[0] && p->overseer &&
+	    p->retention_days >= PURPOSE_HIGH_RISK_MIN_RETENTION_DAYS)
+		kinds |= 1u << POLICY_CONTEXT_KIND_EMPLOYMENT_HIGH_RISK;
+	return kinds;
+}
+
 static int policy_filter_on_request(struct filter_exchange *x, void **state)
 {
 	if (!x->policy || !x->body || !x->key)
 		return 0;
+	const struct purpose *pp = purpose_registry_find(x->policy->purposes, x->key->purpose);
+	/* A high-risk purpose whose mode is off is refused as such by the
+	 * purpose gate, whatever the content: ask it now, before the rules
+	 * could answer with a content refusal (aiact-annex3-4) instead. */
+	if (pp && pp->high_risk && !pp->high_risk_enabled)
+		return purpose_check_request(x->policy->purposes, x);
 	const struct openai_route_def *rd = openai_route_get(x->route);
 	struct policy_filter_state *st = calloc(1, sizeof *st);
 	if (!st)
@@ -177,7 +199,7 @@ static int policy_filter_on_request(struct filter_exchange *x, void **state)
 	st->adapter.scanner = x->policy->scanner;
 	policy_findings_init(&st->adapter.findings);
 	st->ctx_req = (struct policy_context){x->key->purpose, x->key->tenant, rd ? rd->path : "",
-	    POLICY_DIRECTION_REQUEST};
+	    POLICY_DIRECTION_REQUEST, policy_filter_kinds(pp)};
 	st->ctx_resp = st->ctx_req;
 	st->ctx_resp.direction = POLICY_DIRECTION_RESPONSE;
 	st->req = policy_request_new(x->policy->set, &st->ctx_req);

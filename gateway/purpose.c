@@ -167,7 +167,7 @@ static int purpose_parse_one(struct purpose_ctx *ctx, const char *id, json_t *o,
 	/* Fields hafen checks, then the ones only the Art. 30 report reads. */
 	static const char *const known[] = {
 		"description", "lawful_basis", "data_classes", "class_floor", "retention_days", "risk",
-		"area", "high_risk", "upstreams", "transfer_basis", "security", NULL,
+		"area", "high_risk", "transparency", "upstreams", "transfer_basis", "security", NULL,
 	};
 	const char *k;
 	json_t *v;
@@ -244,6 +244,11 @@ static int purpose_parse_one(struct purpose_ctx *ctx, const char *id, json_t *o,
 			return purpose_fail(ctx, id, "area", "expected one of none, recruitment, selection, promotion, "
 			    "termination, task_allocation, performance_monitoring (AI Act Annex III point 4)");
 	}
+	/* Its keys are checked where they are used (transparency_load). */
+	v = json_object_get(o, "transparency");
+	if (v && !json_is_object(v))
+		return purpose_fail(ctx, id, "transparency", "expected an object with body_field and notice (AI Act Art. 50)");
+	p->transparency = json_incref(v);
 	/* Annex III point 4 uses are high-risk by Art. 6(2), whatever "risk" says. */
 	p->high_risk = p->risk == PURPOSE_RISK_HIGH || p->area != PURPOSE_AREA_NONE;
 	v = json_object_get(o, "high_risk");
@@ -275,6 +280,7 @@ void purpose_registry_free(struct purpose_registry *r)
 		free(r->purposes[i].id);
 		free(r->purposes[i].description);
 		free(r->purposes[i].overseer);
+		json_decref(r->purposes[i].transparency);
 	}
 	free(r->purposes);
 	free(r);

@@ -55,6 +55,10 @@ struct purpose {
 	int high_risk_enabled;
 	char workers_informed[11];  /* YYYY-MM-DD (Art. 26(7)), "" when not set */
 	char *overseer;             /* Art. 14, NULL when not set */
+	/* "transparency": {body_field, notice} (AI Act Art. 50), an object
+	 * (a reference held) that gateway/transparency.c checks and reads;
+	 * NULL when not set. */
+	json_t *transparency;
 };
 
 struct purpose_registry {

@@ -109,6 +109,22 @@ int router_model_visible(const struct config *cfg, const char *alias, const char
 	return 0;
 }
 
+/* Whether pool u serves model m: a pool that lists its models
+ * (discover_models) serves what it listed and what is configured; until
+ * its list is in, a pool with no configured models is taken at its word.
+ * Other pools serve what the configuration says (checked at load). */
+static int router_pool_serves(const struct config_upstream *up, int u, const char *m,
+    const struct router_state *st)
+{
+	int found = st && st->upstream_serves && m ? st->upstream_serves(st->arg, u, m) : -1;
+	if (found == 1 || (up->n_models == 0 && found < 0))
+		return 1;
+	for (size_t k = 0; k < up->n_models; k++)
+		if (strcmp(up->models[k], m) == 0)
+			return 1;
+	return 0;
+}
+
 /* The pools a request may use before health and kill state count: the
  * first route row that matches, or without routes every upstream that
  * serves the model. Returns the refusal when there is no such list. */
@@ -119,14 +135,8 @@ static int router_targets(const struct config *cfg, const struct router_request 
 	*n = 0;
 	if (cfg->n_routes == 0) {
 		for (size_t u = 0; u < cfg->n_upstreams && *n < ROUTER_MAX_CANDIDATES; u++) {
-			const struct config_upstream *up = &cfg->upstreams[u];
-			int found = st && st->upstream_serves && m ? st->upstream_serves(st->arg, (int)u, m) : -1;
-			/* no model named (GET): any pool; a pool that listed its
-			 * models serves those and the configured ones */
-			int serves = !m || found == 1 || (up->n_models == 0 && found < 0);
-			for (size_t k = 0; !serves && k < up->n_models; k++)
-				serves = strcmp(up->models[k], m) == 0;
-			if (serves)
+			/* no model named (GET): any pool */
+			if (!m || router_pool_serves(&cfg->upstreams[u], (int)u, m, st))
 				c[(*n)++] = (struct router_candidate){(int)u, NULL};
 		}
 		if (*n == 0)
@@ -144,9 +154,18 @@ static int router_targets(const struct config *cfg, const struct router_request 
 		    rq->data_class < 0 || rq->data_class >= DATA_CLASS_COUNT ||
 		    !(r->class_mask & (1u << rq->data_class)))
 			continue;
-		for (size_t t = 0; t < r->n_targets && *n < ROUTER_MAX_CANDIDATES; t++)
-			c[(*n)++] = (struct router_candidate){r->targets[t].upstream_idx,
-			    r->targets[t].model ? r->targets[t].model : r->model};
+		/* A target whose pool discovers its models is used only for a
+		 * model that pool listed (or has configured): the name it gets
+		 * must be one it serves. */
+		for (size_t t = 0; t < r->n_targets && *n < ROUTER_MAX_CANDIDATES; t++) {
+			int u = r->targets[t].upstream_idx;
+			const char *tm = r->targets[t].model ? r->targets[t].model : r->model;
+			if (!cfg->upstreams[u].discover_models || router_pool_serves(&cfg->upstreams[u], u, tm, st))
+				c[(*n)++] = (struct router_candidate){u, tm};
+		}
+		if (*n == 0)
+			return router_refuse(out, ROUTER_REFUSAL_MODEL_NOT_FOUND,
+			    "the model '%s' is not served by the pools of its route (their discovered models)", m);
 		return 0;
 	}
 	return router_refuse(out, ROUTER_REFUSAL_NO_ELIGIBLE,

@@ -53,6 +53,19 @@ static atomic_uint server_generation;
 static struct worker *server_workers;
 static int server_n_workers;
 static atomic_int server_draining;
+/* Guards every worker's hold_inflight / hold_done lists and a hold's w. */
+static pthread_mutex_t server_hold_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* One answer held for its audit record. The writer thread owns it from
+ * submit until its callback; the worker frees it. c is cleared when the
+ * connection goes first (the record is still written), w when the worker
+ * is gone (the callback then only frees it). */
+struct server_hold {
+	struct server_hold *prev, *next;
+	struct worker *w;
+	struct conn *c;
+	int status;
+};
 
 uint64_t server_now_us(void)
 {
@@ -242,6 +255,12 @@ void server_send_head(struct conn *c, int status, const char *content_type, long
 	if (body_len < 0 && x->version_minor == 0)
 		x->keep_alive = 0; /* HTTP/1.0: the end of a stream is the close */
 	x->chunked_out = body_len < 0 && x->version_minor >= 1;
+	x->head_mark = body_len >= 0 ? evbuffer_get_length(out) : SIZE_MAX;
+	if (x->fx.audit && !x->fx.t_first_byte) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		x->fx.t_first_byte = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	}
 	char retry[40] = "";
 	if (x->retry_after > 0) /* RFC 9110 section 10.2.3, with 429 (RFC 6585 section 4) */
 		snprintf(retry, sizeof retry, "Retry-After: %lld\r\n", x->retry_after);
@@ -274,7 +293,7 @@ void server_send_head(struct conn *c, int status, const char *content_type, long
 void server_push(struct conn *c)
 {
 	struct exchange *x = &c->x;
-	if (!x->direct)
+	if (!x->direct || x->holding)
 		return;
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 	struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -399,6 +418,8 @@ static void conn_exchange_clear(struct conn *c)
 static void conn_free(struct conn *c)
 {
 	struct worker *w = c->w;
+	if (c->hold)
+		c->hold->c = NULL; /* its record is still written; nothing touches c */
 	conn_exchange_clear(c);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -467,12 +488,191 @@ static void conn_account(struct conn *c)
 	x->limit = NULL;
 }
 
+/* ---- "request" audit durability: hold the answer for its record ----
+ *
+ * The record is submitted when the exchange ends (conn_account). Until the
+ * writer thread has committed it, the client's output is not written: a
+ * non-streamed answer or a gateway error is held whole; a stream is held
+ * from its "data: [DONE]" event (or its end), so the events before it flow
+ * and the marker and the chunked terminator wait. The writer's callback
+ * only queues the hold and activates the worker's event; the worker
+ * releases the answer on its own loop. If the record cannot be written
+ * the held bytes are dropped: the client gets a 503, or the stream an
+ * error event and a cut, never a silent success (fail closed). */
+
+void server_hold_start(struct conn *c)
+{
+	struct exchange *x = &c->x;
+	if (x->holding || !x->route || !audit_filter_holds(&x->fx))
+		return;
+	server_push(c); /* what came before the held part goes now */
+	x->holding = 1;
+	x->hold_mark = evbuffer_get_length(bufferevent_get_output(c->bev));
+	bufferevent_disable(c->bev, EV_WRITE);
+}
+
+/* Writer thread: hand the result to the worker's loop, one wake-up per
+ * batch of completions (only when its queue was empty). */
+static void server_hold_recorded(void *arg, int status, uint64_t seq)
+{
+	struct server_hold *h = arg;
+	(void)seq;
+	pthread_mutex_lock(&server_hold_lock);
+	struct worker *w = h->w;
+	if (!w) {
+		pthread_mutex_unlock(&server_hold_lock);
+		free(h);
+		return;
+	}
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		w->hold_inflight = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	h->status = status;
+	h->prev = NULL;
+	h->next = w->hold_done;
+	w->hold_done = h;
+	if (!h->next)
+		event_active(w->hold_ev, EV_READ, 0);
+	pthread_mutex_unlock(&server_hold_lock);
+}
+
+/* The record could not be written: drop what was held (wiped: it may be
+ * answer text) and say so instead. */
+static void conn_hold_refuse(struct conn *c, int *close_after)
+{
+	struct exchange *x = &c->x;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t len = evbuffer_get_length(out), mark = x->hold_mark < len ? x->hold_mark : len;
+	struct evbuffer *keep = evbuffer_new();
+	int streamed = x->head_mark == SIZE_MAX;
+	log_warnx("request %s: the audit record could not be written: the answer is withheld",
+	    x->request_id);
+	if (len > mark) {
+		unsigned char *p = evbuffer_pullup(out, -1);
+		if (p)
+			explicit_bzero(p + mark, len - mark);
+		if (!keep) {
+			/* No memory to keep the earlier bytes apart: drop them
+			 * all and close, rather than let the answer through. */
+			evbuffer_drain(out, len);
+			*close_after = 1;
+			return;
+		}
+		evbuffer_remove_buffer(out, keep, mark);
+		evbuffer_drain(out, evbuffer_get_length(out));
+		evbuffer_add_buffer(out, keep);
+	}
+	if (keep)
+		evbuffer_free(keep);
+	static const char msg[] = "the audit log cannot be written; the answer is withheld";
+	if (!streamed || !x->head_sent) {
+		server_send_error(c, 503, "audit_unavailable", NULL, msg);
+		return;
+	}
+	/* A stream whose head went out: an error event, then the cut. */
+	struct evbuffer *ev = evbuffer_new();
+	if (ev) {
+		evbuffer_add_printf(ev, "data: {\"error\":{\"message\":\"%s\",\"type\":\"audit_unavailable\","
+		    "\"code\":null}}\n\n", msg);
+		server_send_chunk(c, ev);
+		evbuffer_free(ev);
+	}
+	*close_after = 1;
+}
+
+static void conn_next(struct conn *c, int close_after);
+
+/* Worker loop: release the answers whose records are done. */
+static void server_hold_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	pthread_mutex_lock(&server_hold_lock);
+	struct server_hold *list = w->hold_done, *rev = NULL, *next;
+	w->hold_done = NULL;
+	pthread_mutex_unlock(&server_hold_lock);
+	for (; list; list = next) { /* back to completion order */
+		next = list->next;
+		list->next = rev;
+		rev = list;
+	}
+	for (struct server_hold *h = rev; h; h = next) {
+		next = h->next;
+		struct conn *c = h->c;
+		int status = h->status;
+		free(h);
+		if (!c)
+			continue; /* the client left; the record was written anyway */
+		int close_after = c->hold_close;
+		c->hold = NULL;
+		c->x.holding = 0;
+		bufferevent_enable(c->bev, EV_WRITE);
+		if (status < 0)
+			conn_hold_refuse(c, &close_after);
+		server_push(c);
+		conn_next(c, close_after);
+	}
+}
+
+/* At the end of an exchange that needs it: submit the record with a
+ * callback and wait. Returns 1 when the answer is held. */
+static int conn_hold(struct conn *c, int close_after)
+{
+	struct exchange *x = &c->x;
+	if (!x->holding) {
+		if (!x->route || !audit_filter_holds(&x->fx))
+			return 0;
+		x->holding = 1;
+		/* A non-streamed answer or an error was written in this same
+		 * callback, head first: all of it is held. */
+		struct evbuffer *out = bufferevent_get_output(c->bev);
+		x->hold_mark = x->head_sent && x->head_mark != SIZE_MAX ? x->head_mark : evbuffer_get_length(out);
+		bufferevent_disable(c->bev, EV_WRITE);
+	}
+	struct server_hold *h = calloc(1, sizeof *h);
+	if (!h) {
+		conn_account(c);
+		x->holding = 0;
+		bufferevent_enable(c->bev, EV_WRITE);
+		conn_hold_refuse(c, &close_after);
+		conn_next(c, close_after);
+		return 1;
+	}
+	h->w = c->w;
+	h->c = c;
+	pthread_mutex_lock(&server_hold_lock);
+	h->next = c->w->hold_inflight;
+	if (h->next)
+		h->next->prev = h;
+	c->w->hold_inflight = h;
+	pthread_mutex_unlock(&server_hold_lock);
+	c->hold = h;
+	c->hold_close = close_after;
+	/* A writer that stalls does not keep the connection forever: the
+	 * timer cuts it (the answer never goes out unrecorded). */
+	conn_arm(c, CONN_PHASE_HOLD, c->rt->cfg->limits.request_timeout_ms);
+	x->fx.recorded = server_hold_recorded;
+	x->fx.recorded_arg = h;
+	conn_account(c);
+	return 1;
+}
+
 void server_finish(struct conn *c, int close_after)
+{
+	if (conn_hold(c, close_after))
+		return;
+	server_push(c);
+	conn_account(c);
+	conn_next(c, close_after);
+}
+
+/* The exchange is accounted for: read the next request or close. */
+static void conn_next(struct conn *c, int close_after)
 {
 	struct exchange *x = &c->x;
 	const struct config *cfg = c->rt->cfg;
-	server_push(c);
-	conn_account(c);
 	int keep = x->keep_alive && !close_after && !c->w->draining && !c->over_limit;
 	conn_exchange_clear(c);
 	http_request_init(&c->req);
@@ -719,6 +919,7 @@ static int conn_route(struct conn *c, const char *model)
 	x->cand_pos = 0;
 	x->up_idx = x->cand[0].upstream;
 	x->fx.upstream = c->rt->cfg->upstreams[x->up_idx].name;
+	x->fx.upstream_location = router_location_name(c->rt->cfg->upstreams[x->up_idx].location);
 	return 0;
 }
 
@@ -801,7 +1002,9 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 	int refused = filter_run_request(&x->fx) < 0;
 	if (!refused && x->data_class_hdr > x->fx.data_class)
 		x->fx.data_class = x->data_class_hdr;
-	if (refused || purpose_check_request(c->rt->cfg->purposes, &x->fx) < 0) {
+	int purpose_refused = !refused && purpose_check_request(c->rt->cfg->purposes, &x->fx) < 0;
+	x->fx.class_final = !refused;
+	if (refused || purpose_refused) {
 		server_send_error(c, x->fx.status ? x->fx.status : 403, x->fx.error_type, NULL, x->fx.message);
 		server_finish(c, 0);
 		return;
@@ -986,7 +1189,9 @@ static void conn_begin(struct conn *c, const char *head)
 	if (!x->route->has_body) {
 		if (x->data_class_hdr > x->fx.data_class)
 			x->fx.data_class = x->data_class_hdr;
-		if (purpose_check_request(cfg->purposes, &x->fx) < 0) {
+		int purpose_refused = purpose_check_request(cfg->purposes, &x->fx) < 0;
+		x->fx.class_final = 1;
+		if (purpose_refused) {
 			conn_reject(c, x->fx.status, x->fx.error_type, x->fx.message, 0);
 			return;
 		}
@@ -1318,7 +1523,8 @@ int server_init(struct runtime *rt, char *err, size_t errlen)
 		struct server_lev_arg *args = calloc(cfg->n_listeners, sizeof *args);
 		w->lev_args = args;
 		w->notify = w->base ? event_new(w->base, -1, 0, server_worker_notify, w) : NULL;
-		if (!w->base || !w->lev || !args || !w->notify) {
+		w->hold_ev = w->base ? event_new(w->base, -1, 0, server_hold_cb, w) : NULL;
+		if (!w->base || !w->lev || !args || !w->notify || !w->hold_ev) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
@@ -1379,6 +1585,19 @@ void server_join(void)
 				evconnlistener_free(w->lev[l]);
 		free(w->lev);
 		free(w->lev_args);
+		/* Records still in the writer's queue: their callbacks find no
+		 * worker and only free the hold. */
+		pthread_mutex_lock(&server_hold_lock);
+		for (struct server_hold *h = w->hold_inflight; h; h = h->next)
+			h->w = NULL;
+		w->hold_inflight = NULL;
+		while (w->hold_done) {
+			struct server_hold *h = w->hold_done;
+			w->hold_done = h->next;
+			free(h);
+		}
+		pthread_mutex_unlock(&server_hold_lock);
+		event_free(w->hold_ev);
 		event_free(w->notify);
 		event_base_free(w->base);
 	}
@@ -1389,6 +1608,27 @@ void server_join(void)
 	runtime_unref(server_rt);
 	server_rt = NULL;
 	pthread_mutex_unlock(&server_lock);
+}
+
+/* Health and breaker state of the instances a reload kept (same upstream
+ * name, same URL) go to the new runtime: an ejected instance stays out
+ * until its own recovery instead of getting traffic again because the
+ * configuration was reloaded. */
+static void server_carry_state(struct runtime *rt, const struct runtime *old)
+{
+	const struct config *a = old->cfg, *b = rt->cfg;
+	for (size_t u = 0; u < b->n_upstreams; u++)
+		for (size_t ou = 0; ou < a->n_upstreams; ou++) {
+			if (strcmp(a->upstreams[ou].name, b->upstreams[u].name) != 0)
+				continue;
+			for (size_t i = 0; i < b->upstreams[u].n_instances; i++)
+				for (size_t oi = 0; oi < a->upstreams[ou].n_instances; oi++)
+					if (strcmp(a->upstreams[ou].instances[oi].url, b->upstreams[u].instances[i].url) == 0) {
+						balance_carry(&rt->pools[u], i, &old->pools[ou], oi);
+						break;
+					}
+			break;
+		}
 }
 
 /* A reload may change anything but the sockets: those were bound before
@@ -1408,6 +1648,7 @@ int server_reload(struct runtime *rt, char *err, size_t errlen)
 		log_warnx("model discovery: cannot start its thread");
 	pthread_mutex_lock(&server_lock);
 	struct runtime *old = server_rt;
+	server_carry_state(rt, old);
 	rt->generation = atomic_fetch_add(&server_generation, 1) + 1;
 	server_rt = runtime_ref(rt);
 	pthread_mutex_unlock(&server_lock);

@@ -59,6 +59,7 @@ struct runtime *server_runtime_get(void); /* current, referenced */
 struct upconn;
 struct keycache_table;
 struct ratelimit_entry;
+struct server_hold;
 
 struct worker {
 	int id;
@@ -75,6 +76,10 @@ struct worker {
 	struct upconn **idle;
 	int *n_idle;
 	uint64_t rnd;        /* xorshift state for the balancer's draws */
+	/* Answers held for their audit record: the writer thread queues the
+	 * committed ones and activates hold_ev (server_hold_lock). */
+	struct event *hold_ev;
+	struct server_hold *hold_inflight, *hold_done;
 };
 
 enum conn_phase {
@@ -83,6 +88,7 @@ enum conn_phase {
 	CONN_PHASE_BODY,
 	CONN_PHASE_PROXY,
 	CONN_PHASE_CLOSING,
+	CONN_PHASE_HOLD,         /* the answer waits for its audit record */
 };
 
 struct exchange {
@@ -124,6 +130,9 @@ struct exchange {
 	int chunked_out;         /* we write chunked coding to the client */
 	int paused;              /* upstream reads paused for backpressure */
 	int direct;              /* TLS response may be written with SSL_write at once */
+	int holding;             /* client writes stopped until the audit record is committed */
+	size_t head_mark;        /* output length before a non-streamed head (SIZE_MAX: streamed) */
+	size_t hold_mark;        /* output length when the hold began: later bytes are held */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 	struct keycache_table *keytab;  /* holds x->key when it came from the key store */
@@ -144,6 +153,8 @@ struct conn {
 	struct http_request req;
 	struct exchange x;
 	struct conn *prev, *next;
+	struct server_hold *hold; /* CONN_PHASE_HOLD: the pending audit record */
+	int hold_close;           /* close after the held answer */
 };
 
 uint64_t server_now_us(void);
@@ -161,6 +172,9 @@ void server_push(struct conn *c);
 void server_add_body(struct evbuffer *out, struct evbuffer *body);
 /* Backpressure: is the client's output above the high watermark? */
 int server_client_full(struct conn *c);
+/* "request" audit durability: from here on the client's output is held
+ * until the exchange's record is committed (no-op when not needed). */
+void server_hold_start(struct conn *c);
 
 /* (Re)builds x->up_req for the instance picked (x->up_idx, x->inst):
  * request line, Host and auth header of that instance, the model name of

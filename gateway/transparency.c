@@ -27,7 +27,11 @@
  * truncated HMAC-SHA-256 values under a key drawn at process start, never
  * as ids, in a table of fixed size; when it fills up, or after a restart,
  * it starts over and users get the notice once more. Without X-Hafen-User
- * hafen cannot tell users apart, so every marked answer carries it. */
+ * hafen cannot tell users apart, so every marked answer carries it.
+ *
+ * Per purpose settings live in transparency.purposes.ID or, next to the
+ * rest of the purpose, in purposes.ID.transparency of the purpose registry
+ * (gateway/purpose.c); where both set a field, the registry's wins. */
 #include "transparency.h"
 
 #include <pthread.h>
@@ -42,6 +46,7 @@
 
 #include "gwconfig.h"
 #include "openai.h"
+#include "purpose.h"
 
 #define TRANSPARENCY_NOTICE_MAX 1024    /* bytes of notice text */
 #define TRANSPARENCY_MODEL_HEADER_MAX 1024 /* encoded bytes; longer reported names: the requested one */
@@ -199,6 +204,38 @@ static int transparency_read(const struct transparency_key *keys, json_t *j, voi
 	return 0;
 }
 
+/* purposes.ID.transparency of the purpose registry, after the section's
+ * entries: transparency_on_request applies entries in order, so for each
+ * field the registry's setting wins over transparency.purposes.ID. */
+static int transparency_read_registry(struct transparency_rt *t, const struct purpose_registry *reg,
+    const char *file, char *err, size_t errlen)
+{
+	size_t n = 0;
+	for (size_t i = 0; reg && i < reg->n; i++)
+		n += reg->purposes[i].transparency != NULL;
+	if (n == 0)
+		return 0;
+	struct transparency_purpose *v = realloc(t->purposes, (t->n_purposes + n) * sizeof *v);
+	if (!v)
+		return transparency_fail(err, errlen, file, "purposes", "out of memory");
+	t->purposes = v;
+	for (size_t i = 0; i < reg->n; i++) {
+		const struct purpose *p = &reg->purposes[i];
+		if (!p->transparency)
+			continue;
+		char path[256];
+		snprintf(path, sizeof path, "purposes.%s.transparency", p->id);
+		struct transparency_purpose *tp = &t->purposes[t->n_purposes++];
+		memset(tp, 0, sizeof *tp);
+		tp->body_field = -1;
+		if (!(tp->id = strdup(p->id)))
+			return transparency_fail(err, errlen, file, path, "out of memory");
+		if (transparency_read(transparency_purpose_keys, p->transparency, tp, path, t, file, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int transparency_read_purposes(struct transparency_rt *t, json_t *v, const char *file,
     char *err, size_t errlen)
 {
@@ -235,8 +272,9 @@ int transparency_load(const struct config *cfg, struct transparency_rt **out, ch
 		return transparency_fail(err, errlen, cfg->file, "transparency", "out of memory");
 	t->body_field = 1;
 	t->headers = 1;
-	if (cfg->transparency && transparency_read(transparency_section_keys, cfg->transparency, t,
-	    "transparency", t, cfg->file, err, errlen) < 0) {
+	if ((cfg->transparency && transparency_read(transparency_section_keys, cfg->transparency, t,
+	    "transparency", t, cfg->file, err, errlen) < 0) ||
+	    transparency_read_registry(t, cfg->purposes, cfg->file, err, errlen) < 0) {
 		transparency_free(t);
 		return -1;
 	}
@@ -646,11 +684,13 @@ static int transparency_on_request(struct filter_exchange *x, void **state)
 		return transparency_refuse(x, 503, "out of memory in the transparency filter");
 	*state = st;
 	st->body_field = t->body_field;
+	/* Section entries first, then the registry's: a later setting wins. */
 	for (size_t i = 0; i < t->n_purposes; i++)
 		if (strcmp(t->purposes[i].id, x->key->purpose) == 0) {
 			if (t->purposes[i].body_field >= 0)
 				st->body_field = t->purposes[i].body_field;
-			st->notice = t->purposes[i].notice;
+			if (t->purposes[i].notice)
+				st->notice = t->purposes[i].notice;
 		}
 	const char *mv = x->model ? x->model : "";
 	st->req_model_len = strlen(mv);

@@ -497,6 +497,9 @@ static int upstream_relay_events(struct conn *c, struct upconn *uc, int flush)
 			ev.raw_len = len;
 			ev.has_data = 0;
 		}
+		/* "request" audit durability: the end marker waits for the record. */
+		if (rc != SSE_PARSE_AGAIN && ev.is_done)
+			server_hold_start(c);
 		struct evbuffer *piece = evbuffer_new();
 		if (!piece)
 			return -1;
@@ -521,20 +524,30 @@ static void upstream_complete(struct conn *c, struct upconn *uc)
 			upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid event stream", 0);
 			return;
 		}
+		server_hold_start(c);
 		if (x->chunked_out)
 			evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
 	} else {
 		/* A success answer must be JSON: the body filters rewrite it and
 		 * clients parse it. Anything else is the upstream's fault. */
 		size_t blen = evbuffer_get_length(uc->body);
+		json_t *j = NULL;
 		if (uc->resp.status >= 200 && uc->resp.status < 300 && c->req.method != HTTP_METHOD_HEAD) {
-			/* Checked without building a tree (openai_scan.c). */
-			if (openai_scan_json((const char *)evbuffer_pullup(uc->body, -1), blen) < 0) {
+			/* A tree only for the filters that read the answer (policy,
+			 * audit: x->fx.answer); otherwise checked without one
+			 * (openai_scan.c). */
+			const char *p = (const char *)evbuffer_pullup(uc->body, -1);
+			if (x->fx.policy || x->fx.audit ? !(j = json_loadb(p, blen, 0, NULL)) : openai_scan_json(p, blen) < 0) {
 				upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid JSON in the response", 0);
 				return;
 			}
 		}
-		if (filter_run_body(&x->fx, uc->body) < 0) {
+		/* The filters read it instead of parsing the answer again. */
+		x->fx.answer = j;
+		int frc = filter_run_body(&x->fx, uc->body);
+		x->fx.answer = NULL;
+		json_decref(j);
+		if (frc < 0) {
 			x->uc = NULL;
 			upstream_release(uc);
 			server_send_error(c, x->fx.status ? x->fx.status : 502, x->fx.error_type, NULL, x->fx.message);
@@ -680,7 +693,8 @@ static void upstream_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		}
 		server_push(c);
-		if (!done && server_client_full(c)) {
+		/* A held stream tail is not backpressure: the rest is the terminator. */
+		if (!done && !x->holding && server_client_full(c)) {
 			/* Backpressure: stop reading until the client drains. */
 			x->paused = 1;
 			bufferevent_disable(uc->bev, EV_READ);

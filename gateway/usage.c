@@ -338,8 +338,13 @@ static void usage_filter_on_done(struct filter_exchange *x, void **state)
 	if (usage_running && x->key) {
 		const struct filter_policy_info *pi = &x->policy_info;
 		int known = pi->prompt_tokens || pi->completion_tokens;
+		/* Refused by hafen itself (limits, purpose, policy block, routing):
+		 * no upstream saw it, so it used no tokens; it counts as a request
+		 * and an error (docs/keys.md "Usage"). */
+		int sent = x->upstream != NULL;
 		usage_record(x->key, st ? st->model : "", x->upstream, x->status,
-		    known ? pi->prompt_tokens : x->prompt_estimate, known ? pi->completion_tokens : 0, !known);
+		    known ? pi->prompt_tokens : sent ? x->prompt_estimate : 0, known ? pi->completion_tokens : 0,
+		    !known && sent);
 	}
 	free(st);
 }

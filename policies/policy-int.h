@@ -31,6 +31,9 @@ struct policy_rule {
 	enum policy_direction direction;
 	enum policy_action action;
 	enum data_class data_class;   /* classify: the class to raise to */
+	/* The action instead of action when the request's context has that
+	 * kind (policy_context.kinds); POLICY_ACTION_NONE: action applies. */
+	enum policy_action context_action[POLICY_CONTEXT_KIND_COUNT];
 	uint8_t *select_bits;         /* entities selected (entities + groups), rebuilt by policy_set_refresh */
 };
 

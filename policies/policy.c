@@ -271,6 +271,16 @@ static int policy_rule_applies(const struct policy_rule *r, const struct policy_
 	       policy_list_has(r->endpoints, r->n_endpoints, ctx->endpoint);
 }
 
+/* The rule's action for this request: a context kind the request has and
+ * the rule names (context_actions) replaces it; the first such kind wins. */
+static enum policy_action policy_rule_action(const struct policy_rule *r, const struct policy_context *ctx)
+{
+	for (unsigned k = 0; k < POLICY_CONTEXT_KIND_COUNT; k++)
+		if ((ctx->kinds & (1u << k)) && r->context_action[k] != POLICY_ACTION_NONE)
+			return r->context_action[k];
+	return r->action;
+}
+
 static int policy_rule_selects(const struct policy_rule *r, const struct policy_finding *f)
 {
 	return f->confidence >= r->min_confidence &&
@@ -323,19 +333,20 @@ int policy_decide(const struct policy_set *set, const struct policy_context *ctx
 		if (count == 0 || count < r->min_count)
 			continue;
 		out->fired[out->n_fired++] = (uint16_t)ri;
-		if (r->action == POLICY_ACTION_CLASSIFY && r->data_class > out->data_class)
+		enum policy_action act = policy_rule_action(r, ctx);
+		if (act == POLICY_ACTION_CLASSIFY && r->data_class > out->data_class)
 			out->data_class = r->data_class;
 		for (size_t i = 0; i < n; i++) {
 			if (!policy_rule_selects(r, &findings[i]))
 				continue;
 			/* Strictly stronger only: the earlier rule keeps a tie. */
-			if (r->action > verdicts[i].action) {
-				verdicts[i].action = r->action;
+			if (act > verdicts[i].action) {
+				verdicts[i].action = act;
 				verdicts[i].rule = (int)ri;
 			}
-			if (r->action > out->action)
-				out->action = r->action;
-			if (r->action == POLICY_ACTION_BLOCK && out->block_rule < 0) {
+			if (act > out->action)
+				out->action = act;
+			if (act == POLICY_ACTION_BLOCK && out->block_rule < 0) {
 				out->block_rule = (int)ri;
 				out->block_entity = findings[i].entity;
 			}

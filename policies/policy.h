@@ -105,12 +105,25 @@ const char *policy_set_custom_detector_id(const struct policy_set *set, unsigned
 const char *policy_action_name(enum policy_action action);
 const char *policy_data_class_name(enum data_class c);
 
+/* What the caller knows about the request's purpose that a rule may act
+ * on ("context_actions" in a policy file, docs/policies.md). The library
+ * knows no gateway types: the caller sets the bits. */
+enum policy_context_kind {
+	/* The purpose is an Annex III point 4 (employment) use whose high-risk
+	 * mode is enabled with its preconditions met (AI Act Art. 6(2), 14,
+	 * 26(7)): an employment decision is then its legitimate use. */
+	POLICY_CONTEXT_KIND_EMPLOYMENT_HIGH_RISK = 0,
+	POLICY_CONTEXT_KIND_COUNT
+};
+
 struct policy_context {
 	const char *purpose;   /* NULL: matches only rules for all purposes */
 	const char *tenant;
 	const char *endpoint;  /* "/v1/chat/completions" */
 	enum policy_direction direction; /* REQUEST or RESPONSE */
+	unsigned kinds;        /* bits (1u << enum policy_context_kind); 0: none */
 };
+
 
 /* What the decision says about one finding. */
 struct policy_verdict {

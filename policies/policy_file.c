@@ -9,7 +9,8 @@
  *                    "literals": [...] | "pattern": "..." } ],
  *   "rules": [ { "id", "description", "entities": [...], "groups": [...],
  *                "min_count", "min_confidence", "purposes", "tenants",
- *                "endpoints", "direction", "action", "class" } ],
+ *                "endpoints", "direction", "action", "class",
+ *                "context_actions": { "employment_high_risk": "flag" } } ],
  *   "overrides": [ { "rule", "action", "description" } ]
  * }
  * An override sets a new action on a rule loaded from an EARLIER file: a
@@ -67,6 +68,12 @@ static const struct policy_file_word policy_file_groups[] = {
 	{ NULL, 0 },
 };
 
+/* Context kinds a rule may name in "context_actions" (policy.h). */
+static const struct policy_file_word policy_file_contexts[] = {
+	{ "employment_high_risk", POLICY_CONTEXT_KIND_EMPLOYMENT_HIGH_RISK },
+	{ NULL, 0 },
+};
+
 static const char *const policy_file_top_keys[] = {
 	"name", "version", "description", "detectors", "rules", "overrides", NULL,
 };
@@ -75,7 +82,7 @@ static const char *const policy_file_override_keys[] = {
 };
 static const char *const policy_file_rule_keys[] = {
 	"id", "description", "entities", "groups", "min_count", "min_confidence", "purposes",
-	"tenants", "endpoints", "direction", "action", "class", NULL,
+	"tenants", "endpoints", "direction", "action", "class", "context_actions", NULL,
 };
 static const char *const policy_file_detector_keys[] = {
 	"id", "description", "entity", "label", "class", "confidence", "literals", "pattern", NULL,
@@ -245,6 +252,38 @@ static int policy_file_rule_id_taken(struct policy_file_ctx *c, const char *id)
 	return 0;
 }
 
+/* "context_actions": { "employment_high_risk": "flag" }: the action the
+ * rule takes instead when the caller puts that kind into the request's
+ * context (an Annex III point 4 decision under an enabled high-risk
+ * employment purpose is its legitimate use, AI Act Art. 6(2), 26). */
+static int policy_file_context_actions(struct policy_file_ctx *c, json_t *v, size_t idx,
+				       struct policy_rule *r)
+{
+	policy_file_path(c, "rules[%zu].context_actions", idx);
+	if (!json_is_object(v) || json_object_size(v) == 0)
+		return policy_file_fail(c, "expected an object of context kinds and actions");
+	if (r->action == POLICY_ACTION_CLASSIFY)
+		return policy_file_fail(c, "a classify rule keeps its action (it needs a class)");
+	const char *key;
+	json_t *a;
+	json_object_foreach(v, key, a) {
+		size_t k = 0;
+		while (policy_file_contexts[k].name && strcmp(policy_file_contexts[k].name, key) != 0)
+			k++;
+		if (!policy_file_contexts[k].name)
+			return policy_file_word_fail(c, policy_file_contexts);
+		policy_file_path(c, "rules[%zu].context_actions.%s", idx, policy_file_contexts[k].name);
+		int word;
+		if (policy_file_word(c, a, policy_file_actions, &word) < 0)
+			return -1;
+		if (word == POLICY_ACTION_CLASSIFY)
+			return policy_file_fail(c, "classify needs a class; expected another action");
+		r->context_action[policy_file_contexts[k].value] = (enum policy_action)word;
+		policy_file_path(c, "rules[%zu].context_actions", idx);
+	}
+	return 0;
+}
+
 static int policy_file_rule(struct policy_file_ctx *c, json_t *obj, size_t idx, struct policy_rule *r)
 {
 	const char *s;
@@ -352,6 +391,8 @@ static int policy_file_rule(struct policy_file_ctx *c, json_t *obj, size_t idx, 
 	} else if (v) {
 		return policy_file_fail(c, "only a classify rule takes a class");
 	}
+	if ((v = json_object_get(obj, "context_actions")) && policy_file_context_actions(c, v, idx, r) < 0)
+		return -1;
 	c->path[0] = '\0';
 	return 0;
 }

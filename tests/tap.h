@@ -19,6 +19,7 @@ static inline void tap_done(void)
 	fflush(stdout);
 }
 
+static inline int tap_vok(int cond, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static inline int tap_vok(int cond, const char *fmt, va_list ap)
 {
 	tap_n++;

@@ -239,6 +239,23 @@ static void test_config(void)
 	ok(audit_config_parse(&c, j, "hafen.json", err, sizeof err) == 0 && c.durability == AUDIT_DURABILITY_BATCH &&
 	    c.checkpoint_every == 100 && c.client_addr == AUDIT_CLIENT_ADDR_NONE && strcmp(c.db_path, "a.db") == 0,
 	    "audit section parsed");
+	audit_config_clear(&c);
+	/* relative paths live beside the config file, absolute ones stay */
+	audit_config_defaults(&c);
+	ok(audit_config_parse(&c, j, "/etc/hafen/hafen.json", err, sizeof err) == 0 &&
+	    strcmp(c.db_path, "/etc/hafen/a.db") == 0 && strcmp(c.signing_key_path, "/etc/hafen/k") == 0,
+	    "relative paths resolved against the config file's folder");
+	audit_config_clear(&c);
+	audit_config_defaults(&c);
+	ok(audit_config_parse(&c, j, "/hafen.json", err, sizeof err) == 0 && strcmp(c.db_path, "/a.db") == 0,
+	    "config in /: a path under /");
+	audit_config_clear(&c);
+	json_decref(j);
+	j = json_loads("{\"database\":\"/var/lib/a.db\",\"checkpoints\":\"cp/a.cp\",\"signing_key\":\"k\"}", 0, &je);
+	audit_config_defaults(&c);
+	ok(audit_config_parse(&c, j, "conf/hafen.json", err, sizeof err) == 0 &&
+	    strcmp(c.db_path, "/var/lib/a.db") == 0 && strcmp(c.checkpoint_path, "conf/cp/a.cp") == 0,
+	    "absolute path kept, relative one under a relative folder");
 	json_decref(j);
 	audit_config_clear(&c);
 	j = json_loads("{\"database\":\"a.db\",\"durability\":\"sometimes\"}", 0, &je);

@@ -96,12 +96,42 @@ if bb_start_hafen full "{$AUDIT3}"; then
 	done
 	bb_is "$got503" 1 "full audit database: requests get 503"
 	bb_ok "full audit database: the 503 is an OpenAI error of type audit_unavailable" bb_json_true "$BB_DIR/body" 'j["error"]["type"] == "audit_unavailable"'
-	bb_is "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$ADMIN_PORT/readyz")" 503 "full audit database: /readyz 503"
-	curl -s --max-time 5 "http://127.0.0.1:$ADMIN_PORT/metrics" >"$BB_DIR/metrics2.txt"
+	# Each refusal is recorded too, and a small group may still fit in the
+	# last page (the log is healthy again while it does): go on until the
+	# database is packed and every commit fails.
+	for i in $(seq 1 40); do
+		ready=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$ADMIN_PORT/readyz")
+		curl -s --max-time 5 "http://127.0.0.1:$ADMIN_PORT/metrics" >"$BB_DIR/metrics2.txt"
+		[ "$ready" = 503 ] && grep -q '^hafen_audit_healthy 0' "$BB_DIR/metrics2.txt" && break
+		bb_post /v1/chat/completions '{"model":"m","messages":[{"role":"user","content":"x"}]}' >/dev/null
+		sleep 0.2
+	done
+	bb_is "$ready" 503 "full audit database: /readyz 503"
 	bb_ok "full audit database: /metrics shows the failure" bash -c "grep -q '^hafen_audit_healthy 0' '$BB_DIR/metrics2.txt' && grep -q '^hafen_audit_records_failed_total [1-9]' '$BB_DIR/metrics2.txt'"
 else
 	bb_result 0 "hafen with a page quota on the audit database started"
 fi
+
+# Relative audit paths are taken beside the config file, whatever the
+# working folder (hafen and hafenctl -c alike).
+REL="\"audit\": {\"database\": \"rel-audit.db\", \"checkpoints\": \"rel-audit.cp\", \"signing_key\": \"keys/audit-signing.key\", \"hmac_key\": \"keys/audit-hmac.key\", \"durability\": \"batch\"}"
+mkdir -p "$BB_DIR/elsewhere"
+OLDPWD_AUDIT=$PWD
+cd "$BB_DIR/elsewhere" || exit 1
+if bb_start_hafen rel "{$REL}"; then
+	bb_post /v1/chat/completions '{"model":"m","messages":[{"role":"user","content":"hi"}]}' -H 'X-Request-Id: rel-1' >/dev/null
+	bb_is "$(bb_code)" 200 "relative audit paths: 200"
+	kill -TERM "$HAFEN_PID"
+	wait "$HAFEN_PID"
+	bb_ok "relative audit paths: database and checkpoints beside the config file" test -s "$BB_DIR/rel-audit.db" -a -s "$BB_DIR/rel-audit.cp"
+	bb_is "$(ls -A "$BB_DIR/elsewhere" | wc -l)" 0 "relative audit paths: nothing in the working folder"
+	"$CTL" audit verify -c "$BB_DIR/rel.json" --pubkey "$BB_DIR/keys/audit-signing.pub" >"$BB_DIR/relverify.txt" 2>&1
+	bb_is "$?" 0 "hafenctl audit verify -c from another folder finds the same files"
+	bb_ok "the record is in that database" grep -q '^ok: 1 records' "$BB_DIR/relverify.txt"
+else
+	bb_result 0 "hafen with relative audit paths started"
+fi
+cd "$OLDPWD_AUDIT" || exit 1
 
 # A bad audit section: hafen -t names the key.
 bb_config "$BB_DIR/bad.json" '{"audit": {"database": "x.db", "checkpoints": "x.cp", "signing_key": "k", "durability": "sometimes"}}'

@@ -129,4 +129,44 @@ bb_is "$st" 1 "health checks: restarted d is back long before its 10-minute back
 read -r total good bad < <(load 1 w)
 bb_is "$bad" "{}" "... $total requests, all 200"
 bb_ok "... and d serves its share" test "$(bb_mock_stat d chat_completions)" -gt 0
+# ---- a reload keeps the breaker of instances it did not change ----
+# inst_up UPSTREAM INSTANCE: 1 while the instance's breaker is closed.
+inst_up() {
+	curl -s --max-time 5 "http://127.0.0.1:$ADMIN_PORT/metrics" |
+		awk -v k="hafen_upstream_instance_up{upstream=\"$1\",instance=\"$2\"," 'index($1, k) == 1 { v = $2 } END { print v + 0 }'
+}
+reloads() {
+	grep -c 'configuration reloaded' "$HAFEN_LOG"
+}
+# flaky's c answers 503: ejected for eject_ms (5 s) after two failures
+for i in $(seq 1 30); do
+	bb_post /v1/chat/completions '{"model":"f","messages":[{"role":"user","content":"x"}]}' >/dev/null
+	[ "$(inst_up flaky 1)" = 0 ] && break
+done
+bb_is "$(inst_up flaky 1)" 0 "reload: flaky's 503 instance is ejected before the reload"
+c_before=$(bb_mock_stat c chat_completions)
+r0=$(reloads)
+kill -HUP "$HAFEN_PID"
+for i in $(seq 1 50); do [ "$(reloads)" -gt "$r0" ] && break; sleep 0.05; done
+bb_is "$(inst_up flaky 1)" 0 "reload with the same upstream name and URL: the instance stays ejected"
+for i in $(seq 1 10); do
+	bb_post /v1/chat/completions '{"model":"f","messages":[{"role":"user","content":"x"}]}' >/dev/null
+done
+bb_is "$(bb_mock_stat c chat_completions)" "$c_before" "... and gets no request until its back-off is over"
+bb_ok "... its ejection count went with it" bash -c "curl -s --max-time 5 'http://127.0.0.1:$ADMIN_PORT/metrics' |
+	grep -q '^hafen_upstream_instance_ejections_total{upstream=\"flaky\",instance=\"1\"} [1-9]'"
+CTL=$top_builddir/gateway/hafenctl
+"$CTL" upstream list --admin "http://127.0.0.1:$ADMIN_PORT" >"$BB_DIR/ulist.txt"
+bb_ok "hafenctl upstream list: the ejected instance is open, with its probe time and ejections" \
+	grep -Eq "^instance	flaky	1	127.0.0.1:$c_PORT	on_prem	open \(probe in [0-9]+ ms\)	failures [0-9]+	outstanding 0	ejections [1-9]" "$BB_DIR/ulist.txt"
+bb_ok "... and the other one closed" grep -q "^instance	flaky	0	127.0.0.1:$a_PORT	on_prem	closed	" "$BB_DIR/ulist.txt"
+curl -s --max-time 5 "http://127.0.0.1:$ADMIN_PORT/admin/upstreams" >"$BB_DIR/ups.json"
+bb_ok "GET /admin/upstreams: the same as JSON" bb_json_true "$BB_DIR/ups.json" \
+	'[(i["state"], i["retry_in_ms"] > 0) for u in j["upstreams"] if u["name"] == "flaky" for i in u["instances"]] == [("closed", False), ("open", True)]'
+# the same instance under another URL is a new instance: its state starts fresh
+bb_config "$HAFEN_CONFIG" "${CFG//http:\/\/127.0.0.1:$c_PORT/http://localhost:$c_PORT}"
+r0=$(reloads)
+kill -HUP "$HAFEN_PID"
+for i in $(seq 1 50); do [ "$(reloads)" -gt "$r0" ] && break; sleep 0.05; done
+bb_is "$(inst_up flaky 1)" 1 "reload with a changed URL: the instance starts with a closed breaker"
 bb_done

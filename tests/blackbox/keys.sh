@@ -141,6 +141,30 @@ bb_ok "key list --format json: alice revoked (3 secrets), bob expired" bb_json_t
 	'[k["state"] for k in j if k["name"] == "alice"] == ["revoked"] * 3 and [k["state"] for k in j if k["name"] == "bob"] == ["expired"]'
 wait_code "$KEY" 200; bb_is "$CODE" 200 "the static config key still works next to the store"
 
+# ---- a reload cannot move the stores: refused whole, old config kept ----
+# (the new config also drops the static key: were it applied, KEY would fail)
+KEYS_NO_TEST="\"keys\": [{\"name\": \"hr\", \"tenant\": \"hr\", \"purpose\": \"hr-screening\", \"sha256\": \"$HRKEY_SHA256\"}]"
+reload_refused() { # reload_refused PATCH: the count of refusals after a SIGHUP with PATCH
+	local before
+	before=$(grep -c 'reload refused' "$HAFEN_LOG")
+	bb_config "$HAFEN_CONFIG" "$1"
+	kill -HUP "$HAFEN_PID"
+	for _ in $(seq 1 50); do
+		[ "$(grep -c 'reload refused' "$HAFEN_LOG")" -gt "$before" ] && break
+		sleep 0.05
+	done
+}
+reload_refused "{$AUDIT, $POLICY, $KEYS_NO_TEST, \"key_store\": \"$BB_DIR/other-keys.db\", \"purposes\": {$CHAT, $HR_ON}}"
+bb_ok "a reload with another key_store is refused, naming the setting and the restart" \
+	grep -q "reload refused, old configuration kept: .*key_store changed from .*keys.db to .*other-keys.db.*restart" "$HAFEN_LOG"
+wait_code "$KEY" 200; bb_is "$CODE" 200 "... the old configuration still runs (the static key it had works)"
+reload_refused "{$AUDIT, $POLICY, $KEYS_NO_TEST, \"key_store\": \"$STORE\", \"usage_store\": \"$BB_DIR/other-usage.db\", \"purposes\": {$CHAT, $HR_ON}}"
+bb_ok "a reload with another usage_store is refused, naming it" \
+	grep -q "reload refused, old configuration kept: .*usage_store changed from .*keys.db to .*other-usage.db" "$HAFEN_LOG"
+wait_code "$KEY" 200; bb_is "$CODE" 200 "... the old configuration still runs"
+bb_ok "... and no file was created at the new paths" test ! -e "$BB_DIR/other-keys.db" -a ! -e "$BB_DIR/other-usage.db"
+bb_config "$HAFEN_CONFIG" "{$AUDIT, $POLICY, $KEYS, \"key_store\": \"$STORE\", \"purposes\": {$CHAT, $HR_ON}}"
+
 # the refusals are in the audit log
 # (the writer commits in batches: wait until the last refusal is there)
 for _ in $(seq 1 50); do

@@ -59,6 +59,8 @@ bb_ok "... naming the switch (model_killed)" bb_json_true "$BB_DIR/answer.json" 
 "$CTL" upstream list --admin "$ADMIN" >"$BB_DIR/list.txt"
 bb_ok "hafenctl upstream list shows both switches and who pulled them" \
 	bash -c "grep -q '^upstream	a	killed by alice' '$BB_DIR/list.txt' && grep -q '^model	other	killed by bob' '$BB_DIR/list.txt'"
+bb_ok "... and each instance's state, the killed pool marked" bash -c \
+	"grep -q '^instance	a	0	127.0.0.1:$a_PORT	on_prem	closed	.*	killed\$' '$BB_DIR/list.txt' && grep -q '^instance	b	0	.*	closed	' '$BB_DIR/list.txt'"
 bb_curl "$(bb_url /v1/models)" >"$BB_DIR/models.json"
 bb_is "$(bb_json "$BB_DIR/models.json" '[m["id"] for m in j["data"]]')" '["chat"]' "GET /v1/models leaves out the killed alias"
 
@@ -84,7 +86,10 @@ bb_is "$(chat chat ks-7) $(chat other ks-8)" "503 503" "after a restart: both sw
 "$CTL" upstream release --admin "$ADMIN" --by carol --upstream a >/dev/null
 "$CTL" upstream release --admin "$ADMIN" --by carol --model other >/dev/null
 bb_is "$(chat chat ks-9) $(chat other ks-10)" "200 200" "released: served again"
-bb_is "$("$CTL" upstream list --admin "$ADMIN")" "no kill switch is pulled" "hafenctl upstream list: none"
+"$CTL" upstream list --admin "$ADMIN" >"$BB_DIR/list2.txt"
+bb_is "$(head -n 1 "$BB_DIR/list2.txt")" "no kill switch is pulled" "hafenctl upstream list: none"
+bb_ok "... then each instance, up, none killed" bash -c \
+	"grep -q '^instance	a	0	127.0.0.1:$a_PORT	on_prem	closed	failures 0	outstanding 0	ejections 0\$' '$BB_DIR/list2.txt'"
 
 # ---- the audit trail ----
 kill -TERM "$HAFEN_PID"

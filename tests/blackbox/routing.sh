@@ -144,6 +144,28 @@ bb_ok "... and hafen logged what it found" grep -q "upstream disc: 1 model disco
 bb_post /v1/chat/completions '{"model":"nobody-has-it","messages":[{"role":"user","content":"x"}]}' >/dev/null
 bb_is "$(bb_code)" 404 "discovery: a model no pool lists or declares: 404"
 
+# ---- routes to a discovering pool: a target without a model accepts what
+# the pool listed, though its "models" does not declare it ----
+bb_start_hafen routedisc "{\"upstreams\": [{\"name\": \"disc\", \"url\": \"http://127.0.0.1:$disc_PORT\",
+   \"discover_models\": true, \"models\": [\"declared-only\"]}],
+ \"routes\": [{\"model\": \"disc-model\", \"targets\": [{\"upstream\": \"disc\"}]},
+  {\"model\": \"not-listed\", \"targets\": [{\"upstream\": \"disc\"}]}]}" ||
+	bb_diag "hafen (routedisc) did not start"
+disc_before=$(bb_mock_stat disc chat_completions)
+code=""
+for i in $(seq 1 50); do
+	bb_post /v1/chat/completions '{"model":"disc-model","messages":[{"role":"user","content":"x"}]}' >/dev/null
+	code=$(bb_code)
+	[ "$code" = 200 ] && break
+	sleep 0.1
+done
+bb_is "$code" 200 "route to a discovering pool: an alias it listed (not in its \"models\") is served"
+bb_is "$(bb_mock_stat disc chat_completions)" "$((disc_before + 1))" "... by that pool"
+bb_post /v1/chat/completions '{"model":"not-listed","messages":[{"role":"user","content":"x"}]}' >"$BB_DIR/nl.json"
+bb_is "$(bb_code)" 404 "route to a discovering pool: an alias it did not list: 404"
+bb_ok "... code model_not_found" bb_json_true "$BB_DIR/nl.json" 'j["error"]["code"] == "model_not_found"'
+bb_is "$(bb_mock_stat disc chat_completions)" "$((disc_before + 1))" "... the pool got no request for it"
+
 # ---- no policy, no audit: the body is validated without a tree, and the
 # alias is still replaced by the pool's model name ----
 bb_start_hafen plain "{\"upstreams\": [{\"name\": \"plainpool\", \"url\": \"http://127.0.0.1:$eu_PORT\"}],
@@ -154,4 +176,59 @@ bb_is "$(bb_code)" 200 "without a policy: an alias is served"
 bb_is "$(last_field eu 'json.loads(j["body"])["model"]')" qwen-local "... and the pool got its own model name"
 bb_is "$(last_field eu '"%s|%s" % (json.loads(j["body"])["temperature"], json.loads(j["body"])["messages"][0]["content"])')" "0.5|hallo" \
 	"... the rest of the body unchanged"
+# ---- the audit record names class, pool and location of every request,
+# also without a policy (the class from the header or the key's floor),
+# and the reason of a routing refusal (AI Act Art. 12, GDPR Art. 30) ----
+CTL=$top_builddir/gateway/hafenctl
+bb_start_mock onprem || bb_diag "mock onprem did not start"
+"$CTL" audit keygen --dir "$BB_DIR/akeys" >/dev/null || bb_diag "audit keygen failed"
+bb_new_key FLOORKEY
+ADB=$BB_DIR/route-audit.db
+bb_start_hafen audited "{\"audit\": {\"database\": \"$ADB\", \"checkpoints\": \"$BB_DIR/route-audit.cp\",
+   \"signing_key\": \"$BB_DIR/akeys/audit-signing.key\", \"hmac_key\": \"$BB_DIR/akeys/audit-hmac.key\", \"durability\": \"batch\"},
+ \"keys\": [{\"name\": \"test\", \"tenant\": \"test\", \"purpose\": \"chat\", \"sha256\": \"$KEY_SHA256\"},
+   {\"name\": \"floor\", \"tenant\": \"test\", \"purpose\": \"chat\", \"sha256\": \"$FLOORKEY_SHA256\", \"class_floor\": \"restricted\"}],
+ \"upstreams\": [
+  {\"name\": \"local\", \"url\": \"http://127.0.0.1:$onprem_PORT\"},
+  {\"name\": \"eu\", \"url\": \"http://127.0.0.1:$eu_PORT\", \"location\": \"eu\", \"max_data_class\": \"confidential\"},
+  {\"name\": \"us\", \"url\": \"http://127.0.0.1:$us_PORT\", \"location\": \"third_country\",
+   \"transfer_basis\": \"art46_safeguards\", \"max_data_class\": \"internal\"}],
+ \"routes\": [
+  {\"model\": \"chat-default\", \"targets\": [{\"upstream\": \"us\"}, {\"upstream\": \"eu\"}, {\"upstream\": \"local\"}]},
+  {\"model\": \"eu-only\", \"targets\": [{\"upstream\": \"eu\"}]}]}" || bb_diag "hafen (audited) did not start"
+CHAT='{"model":"chat-default","messages":[{"role":"user","content":"hallo"}]}'
+bb_post /v1/chat/completions "$CHAT" -H 'X-Request-Id: ra-public' >/dev/null
+bb_is "$(bb_code)" 200 "audited, public: 200"
+bb_post /v1/chat/completions "$CHAT" -H 'X-Request-Id: ra-header' -H 'X-Hafen-Data-Class: confidential' >/dev/null
+bb_is "$(bb_code)" 200 "audited, header confidential: 200"
+KEY=$FLOORKEY bb_post /v1/chat/completions "$CHAT" -H 'X-Request-Id: ra-floor' >/dev/null
+bb_is "$(bb_code)" 200 "audited, a key with a restricted floor: 200"
+bb_post /v1/chat/completions '{"model":"eu-only","messages":[{"role":"user","content":"x"}]}' \
+	-H 'X-Request-Id: ra-refused' -H 'X-Hafen-Data-Class: restricted' >/dev/null
+bb_is "$(bb_code)" 503 "audited, restricted for an eu-only alias: 503"
+bb_post /v1/chat/completions '{"model":"gpt-4","messages":[{"role":"user","content":"x"}]}' -H 'X-Request-Id: ra-unknown' >/dev/null
+bb_is "$(bb_code)" 404 "audited, unknown alias: 404"
+bb_curl -H 'X-Request-Id: ra-models' -H 'X-Hafen-Data-Class: internal' "$(bb_url /v1/models)" >/dev/null
+bb_is "$(bb_code)" 200 "audited, GET /v1/models (answered by hafen): 200"
+kill -TERM "$HAFEN_PID"
+wait "$HAFEN_PID" 2>/dev/null
+"$CTL" audit export --db "$ADB" --format jsonl >"$BB_DIR/ra.jsonl" 2>"$BB_DIR/ra.err"
+bb_is "$?" 0 "hafenctl audit export of the routing log"
+"$PYTHON3" - "$BB_DIR/ra.jsonl" >"$BB_DIR/ra.txt" <<'PY'
+import json, sys
+recs = {}
+for l in open(sys.argv[1]):
+	if l.strip():
+		r = json.loads(l)
+		recs[r.get("request_id")] = r
+for rid in ("ra-public", "ra-header", "ra-floor", "ra-refused", "ra-unknown", "ra-models"):
+	r = recs.get(rid, {})
+	print(rid, "|".join(str(r.get(f) or "-") for f in ("data_class", "upstream_id", "upstream_location", "status", "error_class")))
+PY
+bb_is "$(sed -n 1p "$BB_DIR/ra.txt")" "ra-public public|us|third_country|200|-" "record: public, the third-country pool and its location"
+bb_is "$(sed -n 2p "$BB_DIR/ra.txt")" "ra-header confidential|eu|eu|200|-" "record: the header's class without a policy, the eu pool"
+bb_is "$(sed -n 3p "$BB_DIR/ra.txt")" "ra-floor restricted|local|on_prem|200|-" "record: the key's floor, on the premises"
+bb_is "$(sed -n 4p "$BB_DIR/ra.txt")" "ra-refused restricted|-|-|503|no_eligible_upstream" "record: a routing refusal with its reason, no pool"
+bb_is "$(sed -n 5p "$BB_DIR/ra.txt")" "ra-unknown public|-|-|404|model_not_found" "record: an unknown alias, refused by the router"
+bb_is "$(sed -n 6p "$BB_DIR/ra.txt")" "ra-models internal|-|-|200|-" "record: a request without a body has its class too"
 bb_done

@@ -35,37 +35,44 @@ chat "$KEY2" model-a
 chat "$KEY2" model-a
 chat "$KEY2" model-a # the third in a minute: 429 (rpm 2), counted as an error
 bb_is "$(bb_code)" 429 "the refused request got 429"
+# refused by the purpose (its classes stop at internal): 403 after the body was read
+KEY=$KEY bb_post /v1/chat/completions '{"model":"model-c","messages":[{"role":"user","content":"one two three four"}]}' \
+	-H 'X-Hafen-Data-Class: confidential' >/dev/null
+bb_is "$(bb_code)" 403 "a class the purpose forbids got 403"
 
-# the writer flushes every 200 ms here: wait until all 7 are in
+# the writer flushes every 200 ms here: wait until all 8 are in
 report() { "$CTL" usage --store "$USAGE" "$@"; }
 for _ in $(seq 1 50); do
 	report --by tenant --format json >"$BB_DIR/t.json" 2>/dev/null
-	bb_json_true "$BB_DIR/t.json" 'sum(r["requests"] for r in j) == 7' && break
+	bb_json_true "$BB_DIR/t.json" 'sum(r["requests"] for r in j) == 8' && break
 	sleep 0.1
 done
-bb_ok "by tenant: sales 4 requests, hr 3 with 1 error" bb_json_true "$BB_DIR/t.json" \
-	'{r["tenant"]: (r["requests"], r["errors"]) for r in j} == {"sales": (4, 0), "hr": (3, 1)}'
+bb_ok "by tenant: sales 5 requests with 1 error, hr 3 with 1 error" bb_json_true "$BB_DIR/t.json" \
+	'{r["tenant"]: (r["requests"], r["errors"]) for r in j} == {"sales": (5, 1), "hr": (3, 1)}'
 report --by model --format json >"$BB_DIR/m.json"
-# (the refused request was turned away before its body was read: no model, no upstream)
-bb_ok "by model: model-a 5, model-b 1, the refused one without a model" bb_json_true "$BB_DIR/m.json" \
-	'{r["model"]: r["requests"] for r in j} == {"model-a": 5, "model-b": 1, "": 1}'
+# (the 429 was turned away before its body was read: no model, no upstream;
+# the 403 has its model but no upstream; neither used tokens)
+bb_ok "by model: model-a 5, model-b 1, model-c 1 (403), the 429 without a model" bb_json_true "$BB_DIR/m.json" \
+	'{r["model"]: r["requests"] for r in j} == {"model-a": 5, "model-b": 1, "model-c": 1, "": 1}'
+bb_ok "refused requests count no tokens, not even an estimate" bb_json_true "$BB_DIR/m.json" \
+	'all((r["prompt_tokens"], r["completion_tokens"], r["estimated"], r["errors"]) == (0, 0, 0, 1) for r in j if r["model"] in ("", "model-c"))'
 bb_ok "tokens from the upstream's usage, JSON and streamed answers alike (4 prompt words each)" \
-	bb_json_true "$BB_DIR/m.json" '{r["model"]: (r["prompt_tokens"], r["estimated"]) for r in j if r["model"]} == {"model-a": (20, 0), "model-b": (4, 0)} and all(r["completion_tokens"] > 0 for r in j if r["model"])'
+	bb_json_true "$BB_DIR/m.json" '{r["model"]: (r["prompt_tokens"], r["estimated"]) for r in j if r["model"] in ("model-a", "model-b")} == {"model-a": (20, 0), "model-b": (4, 0)} and all(r["completion_tokens"] > 0 for r in j if r["model"] in ("model-a", "model-b"))'
 report --by purpose --format json >"$BB_DIR/p.json"
-bb_ok "by purpose: chat 4, summaries 3" bb_json_true "$BB_DIR/p.json" \
-	'{r["purpose"]: r["requests"] for r in j} == {"chat": 4, "summaries": 3}'
+bb_ok "by purpose: chat 5, summaries 3" bb_json_true "$BB_DIR/p.json" \
+	'{r["purpose"]: r["requests"] for r in j} == {"chat": 5, "summaries": 3}'
 report --by upstream --format csv >"$BB_DIR/u.csv"
-bb_ok "by upstream, CSV: a header, the engine with 6 requests, the refused one with none" bash -c \
-	"head -1 '$BB_DIR/u.csv' | grep -q '^upstream,requests,errors,prompt_tokens' && grep -q '^engine,6,0,' '$BB_DIR/u.csv' && grep -q '^,1,1,' '$BB_DIR/u.csv'"
+bb_ok "by upstream, CSV: a header, the engine with 6 requests, the two refused ones with none" bash -c \
+	"head -1 '$BB_DIR/u.csv' | grep -q '^upstream,requests,errors,prompt_tokens' && grep -q '^engine,6,0,' '$BB_DIR/u.csv' && grep -q '^,2,2,0,' '$BB_DIR/u.csv'"
 report --by key >"$BB_DIR/k.txt"
-bb_ok "by key, table: test 4 and second 3" bash -c \
-	"grep -Eq '^test +4 +0 ' '$BB_DIR/k.txt' && grep -Eq '^second +3 +1 ' '$BB_DIR/k.txt'"
+bb_ok "by key, table: test 5 and second 3" bash -c \
+	"grep -Eq '^test +5 +1 ' '$BB_DIR/k.txt' && grep -Eq '^second +3 +1 ' '$BB_DIR/k.txt'"
 report --by key --from 2000-01-01 --to 2000-01-02 --format json >"$BB_DIR/old.json"
 bb_ok "a range before the traffic is empty" bb_json_true "$BB_DIR/old.json" 'j == []'
 report --by key --from "$FROM" --format json >"$BB_DIR/now.json"
-bb_ok "--from the minute the test started: all 7" bb_json_true "$BB_DIR/now.json" 'sum(r["requests"] for r in j) == 7'
+bb_ok "--from the minute the test started: all 8" bb_json_true "$BB_DIR/now.json" 'sum(r["requests"] for r in j) == 8'
 "$CTL" usage --config "$HAFEN_CONFIG" --by tenant --format json >"$BB_DIR/cfg.json"
-bb_ok "--config finds the usage_store" bb_json_true "$BB_DIR/cfg.json" 'sum(r["requests"] for r in j) == 7'
+bb_ok "--config finds the usage_store" bb_json_true "$BB_DIR/cfg.json" 'sum(r["requests"] for r in j) == 8'
 report --by nothing >/dev/null 2>&1
 bb_is "$?" 2 "an unknown --by is a usage error"
 bb_ok "no prompt text in the usage file" bash -c "! cat '$USAGE'* | grep -aq 'three four'"

@@ -108,6 +108,14 @@ is "$(j "$T/c.json" "j['usage']['prompt_tokens']")" "$want" "completion: prompt_
 "$E" generate -m "$T/m.gguf" -p "$PROMPT" -n 16 --temp 0 >"$T/gen.txt" 2>/dev/null
 is "$(j "$T/c.json" "j['choices'][0]['text'] == open('$T/gen.txt', encoding='utf-8', errors='replace').read()[:-1]")" true \
     "completion: greedy text equals generate's"
+# a prompt longer than one prefill chunk (64 tokens) is fed over several
+# worker iterations and gives the same answer as one pass
+LONG=$(printf '%s, ' "$PROMPT" "$PROMPT" "$PROMPT" "$PROMPT" "$PROMPT" "$PROMPT" "$PROMPT" "$PROMPT" "$PROMPT" "$PROMPT")
+is "$(req "$T/long.json" POST /v1/completions "{\"prompt\":\"$LONG\",\"temperature\":0,\"max_tokens\":8}")" 200 \
+    "completion with a long prompt is 200"
+"$E" generate -m "$T/m.gguf" -p "$LONG" -n 8 --temp 0 >"$T/long.txt" 2>/dev/null
+is "$(j "$T/long.json" "j['usage']['prompt_tokens'] > 64 and j['choices'][0]['text'] == open('$T/long.txt', encoding='utf-8', errors='replace').read()[:-1]")" \
+    true "long prompt (> 64 tokens, chunked prefill): greedy text equals generate's"
 is "$(req "$T/c.sse" POST /v1/completions "{$CMPL,\"stream\":true}")" 200 "completion (stream) is 200"
 is "$(sse "$T/c.sse" text)" "$(j "$T/c.json" "j['choices'][0]['text']")" "completion stream joins to the JSON text"
 

@@ -93,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	free(fields);
 
-	struct policy_context ctx = { "chat", NULL, "/v1/chat/completions", POLICY_DIRECTION_REQUEST };
+	struct policy_context ctx = { "chat", NULL, "/v1/chat/completions", POLICY_DIRECTION_REQUEST, 0 };
 	struct policy_request *req = policy_request_new(fuzz_set, &ctx);
 	struct policy_scan_adapter ad = { .scanner = fuzz_scanner };
 	policy_findings_init(&ad.findings);

@@ -24,7 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					abort();
 			struct policy_verdict *verdicts = calloc(n ? n : 1, sizeof(*verdicts));
 			struct policy_decision d;
-			struct policy_context ctx = { "support", NULL, NULL, POLICY_DIRECTION_REQUEST };
+			/* Every context kind on for odd sizes: context_actions get decided too. */
+			struct policy_context ctx = { "support", NULL, NULL, POLICY_DIRECTION_REQUEST, size & 1 ? ~0u : 0 };
 			if (verdicts && policy_decide(set, &ctx, v, n, verdicts, &d, err, sizeof err) == 0)
 				policy_decision_clear(&d);
 			free(verdicts);

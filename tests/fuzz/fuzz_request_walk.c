@@ -79,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!body)
 		return 0;
 	json_t *orig = json_deep_copy(body);
-	struct policy_context ctx = { "support", NULL, "/v1/chat/completions", POLICY_DIRECTION_REQUEST };
+	struct policy_context ctx = { "support", NULL, "/v1/chat/completions", POLICY_DIRECTION_REQUEST, 0 };
 	struct policy_request *r = policy_request_new(fuzz_set, &ctx);
 	struct policy_scan_adapter sa = { .scanner = fuzz_scanner };
 	policy_findings_init(&sa.findings);

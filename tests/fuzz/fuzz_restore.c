@@ -75,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The guard with an empty policy: must release every byte unchanged. */
 	struct policy_set *set = policy_set_new();
-	struct policy_context ctx = { NULL, NULL, NULL, POLICY_DIRECTION_RESPONSE };
+	struct policy_context ctx = { NULL, NULL, NULL, POLICY_DIRECTION_RESPONSE, 0 };
 	struct restore_guard *g = restore_guard_new(set, &ctx, NULL, NULL);
 	char err[128];
 	int pem = memmem(text, len, "-----BEGIN", 10) != NULL;

@@ -199,7 +199,7 @@ static const char annex_body[] =
 static const struct policy_decision *decide(struct policy_set *set, const char *js, struct policy_request **rq)
 {
 	json_t *body = json_loads(js, 0, NULL);
-	struct policy_context ctx = { "chat", NULL, "/v1/chat/completions", POLICY_DIRECTION_REQUEST };
+	struct policy_context ctx = { "chat", NULL, "/v1/chat/completions", POLICY_DIRECTION_REQUEST, 0 };
 	char err[200];
 	*rq = policy_request_new(set, &ctx);
 	int rc = *rq && body ? policy_request_apply(*rq, body, NULL, NULL, err, sizeof err) : -1;

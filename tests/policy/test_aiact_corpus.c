@@ -102,7 +102,7 @@ static int run_file(const char *dir, const char *name, struct policy_set *set,
 			json_decref(j);
 			continue;
 		}
-		struct policy_context ctx = { "chat", "test", "/v1/chat/completions", POLICY_DIRECTION_REQUEST };
+		struct policy_context ctx = { "chat", "test", "/v1/chat/completions", POLICY_DIRECTION_REQUEST, 0 };
 		struct policy_request *r = policy_request_new(set, &ctx);
 		char err[200];
 		if (!r || policy_request_apply(r, req, policy_scan_adapter_fn, ad, err, sizeof err) < 0) {

@@ -216,7 +216,7 @@ static const struct policy_scanner *guard_scanner;
 static void guard_run(struct policy_set *set, const char *const *pieces, const size_t *lens,
 		      size_t n_pieces, struct acc *a, struct restore_guard_stats *st)
 {
-	struct policy_context ctx = { "support", NULL, NULL, POLICY_DIRECTION_RESPONSE };
+	struct policy_context ctx = { "support", NULL, NULL, POLICY_DIRECTION_RESPONSE, 0 };
 	struct policy_scan_adapter sa = { .scanner = guard_scanner };
 	policy_findings_init(&sa.findings);
 	struct restore_guard *g = guard_scanner ? restore_guard_new(set, &ctx, policy_scan_adapter_fn, &sa)
@@ -281,7 +281,7 @@ static void test_guard(struct policy_set *set, const char *how)
 	}
 
 	/* Plain prose is released up to its last word at once. */
-	struct policy_context ctx = { NULL, NULL, NULL, POLICY_DIRECTION_RESPONSE };
+	struct policy_context ctx = { NULL, NULL, NULL, POLICY_DIRECTION_RESPONSE, 0 };
 	struct restore_guard *g = restore_guard_new(set, &ctx, NULL, NULL);
 	char err[128];
 	const char *out;

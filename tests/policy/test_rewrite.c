@@ -161,7 +161,7 @@ static json_t *apply(struct policy_set *set, const char *body, struct policy_req
 		tap_diag("bad test JSON: %s", je.text);
 		return NULL;
 	}
-	struct policy_context ctx = { "support", "t", "/v1/chat/completions", POLICY_DIRECTION_REQUEST };
+	struct policy_context ctx = { "support", "t", "/v1/chat/completions", POLICY_DIRECTION_REQUEST, 0 };
 	struct policy_request *r = policy_request_new(set, &ctx);
 	char err[256];
 	struct policy_scan_adapter sa = { .scanner = scanner };
@@ -318,7 +318,7 @@ static void test_other_endpoints(struct policy_set *set)
 		struct policy_scanner *plain = policy_scanner_new(NULL, 0, e2, sizeof e2);
 		struct policy_scan_adapter pa = { .scanner = plain };
 		policy_findings_init(&pa.findings);
-		struct policy_context c2 = { NULL, NULL, NULL, POLICY_DIRECTION_REQUEST };
+		struct policy_context c2 = { NULL, NULL, NULL, POLICY_DIRECTION_REQUEST, 0 };
 		struct policy_request *r2 = policy_request_new(set, &c2);
 		json_t *b2 = json_pack("{s:s}", "prompt", "Acme GmbH");
 		ok(policy_request_apply(r2, b2, policy_scan_adapter_fn, &pa, e2, sizeof e2) < 0,
@@ -331,7 +331,7 @@ static void test_other_endpoints(struct policy_set *set)
 	}
 
 	/* Bad bodies fail closed with a message. */
-	struct policy_context ctx = { NULL, NULL, NULL, POLICY_DIRECTION_REQUEST };
+	struct policy_context ctx = { NULL, NULL, NULL, POLICY_DIRECTION_REQUEST, 0 };
 	r = policy_request_new(set, &ctx);
 	char err[128];
 	json_t *arr = json_array();
@@ -349,7 +349,7 @@ static void test_other_endpoints(struct policy_set *set)
 static void test_standin(struct policy_set *set)
 {
 	json_t *root = json_loads("{\"messages\":[{\"role\":\"user\",\"content\":\"Acme GmbH: a@b.de\"}]}", 0, NULL);
-	struct policy_context ctx = { NULL, NULL, NULL, POLICY_DIRECTION_REQUEST };
+	struct policy_context ctx = { NULL, NULL, NULL, POLICY_DIRECTION_REQUEST, 0 };
 	struct policy_request *r = policy_request_new(set, &ctx);
 	char err[128];
 	ok(policy_request_apply(r, root, NULL, NULL, err, sizeof err) == 0, "no scanner: custom pass");

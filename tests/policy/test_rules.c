@@ -52,7 +52,7 @@ static const struct {
 	{ "{\"rules\":[{\"id\":\"a\",\"entities\":[\"email\"],\"action\":\"flag\",\"purposes\":[\"hr\",3]}]}",
 	  "t.json: rules[0].purposes[1]: expected a string" },
 	{ "{\"rules\":[{\"id\":\"a\",\"entities\":[\"email\"],\"action\":\"flag\",\"acton\":\"x\"}]}",
-	  "t.json: rules[0]: unknown key \"acton\" (expected id, description, entities, groups, min_count, min_confidence, purposes, tenants, endpoints, direction, action, class)" },
+	  "t.json: rules[0]: unknown key \"acton\" (expected id, description, entities, groups, min_count, min_confidence, purposes, tenants, endpoints, direction, action, class, context_actions)" },
 	{ "{\"rules\":[{\"id\":\"A B\",\"entities\":[\"email\"],\"action\":\"flag\"}]}",
 	  "t.json: rules[0].id: expected an identifier of a-z 0-9 _ - . :" },
 	{ "{\"rules\":{}}", "t.json: rules: expected an array of at most 4096 rules" },
@@ -167,7 +167,7 @@ static void test_decide(void)
 		tap_diag("%s", err);
 		return;
 	}
-	struct policy_context ctx = { "support", "a", "/v1/chat/completions", POLICY_DIRECTION_REQUEST };
+	struct policy_context ctx = { "support", "a", "/v1/chat/completions", POLICY_DIRECTION_REQUEST, 0 };
 	struct policy_finding f[6];
 	struct policy_verdict v[6];
 	struct policy_decision d;
@@ -243,7 +243,7 @@ static void test_decide(void)
 
 	/* Tenants and endpoints (both must match). */
 	f[0] = fnd(ENTITY_IP_ADDRESS, 0, 9, 100);
-	struct policy_context tb = { "support", "b", "/v1/embeddings", POLICY_DIRECTION_REQUEST };
+	struct policy_context tb = { "support", "b", "/v1/embeddings", POLICY_DIRECTION_REQUEST, 0 };
 	policy_decide(set, &tb, f, 1, v, &d, err, sizeof err);
 	is_int(v[0].action, POLICY_ACTION_REDACT, "tenant b on embeddings: redact");
 	policy_decision_clear(&d);
@@ -319,7 +319,7 @@ static void test_packs(void)
 			tap_diag("%s", err);
 	}
 	ok(policy_set_rule_count(set) >= 10, "packs have their rules");
-	struct policy_context ctx = { "recruitment", NULL, NULL, POLICY_DIRECTION_REQUEST };
+	struct policy_context ctx = { "recruitment", NULL, NULL, POLICY_DIRECTION_REQUEST, 0 };
 	struct policy_finding f[2] = {
 		fnd(ENTITY_HEALTH, 0, 5, 90), fnd(ENTITY_PRIVATE_KEY, 10, 900, 100),
 	};

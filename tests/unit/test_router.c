@@ -215,6 +215,14 @@ static int serves_disc(void *arg, int u, const char *model)
 	return strcmp(model, "found") == 0;
 }
 
+static int serves_none(void *arg, int u, const char *model)
+{
+	(void)arg;
+	(void)u;
+	(void)model;
+	return -1;
+}
+
 static void discovery(void)
 {
 	char **ids, err[160];
@@ -246,6 +254,33 @@ static void discovery(void)
 	rq.model = "zzz";
 	ok(router_select(c, &rq, &st, &r) == -1 && r.status == 404, "a model nobody lists: 404");
 	config_unref(c);
+	/* Routes to a discovering pool: the alias (no target model) or a
+	 * target model it does not declare loads, and routes once listed. */
+	c = load("{" LP ",\"upstreams\":[{\"name\":\"d\",\"url\":\"http://127.0.0.1:1\",\"discover_models\":true,"
+	    "\"models\":[\"declared\"]},{\"name\":\"e\",\"url\":\"http://127.0.0.1:2\",\"models\":[\"m\"]}],"
+	    "\"routes\":[{\"model\":\"found\",\"targets\":[{\"upstream\":\"d\"}]},"
+	    "{\"model\":\"gone\",\"targets\":[{\"upstream\":\"d\"}]},"
+	    "{\"model\":\"mixed\",\"targets\":[{\"upstream\":\"d\",\"model\":\"other\"},{\"upstream\":\"e\",\"model\":\"m\"}]},"
+	    "{\"model\":\"decl\",\"targets\":[{\"upstream\":\"d\",\"model\":\"declared\"}]}]}", e2);
+	ok(c != NULL, "a route to a discovering pool's undeclared model loads (%s)", c ? "" : e2);
+	if (!c)
+		return;
+	rq.model = "found";
+	ok(router_select(c, &rq, &st, &r) == 0 && r.n == 1 && r.c[0].upstream == 0 && strcmp(r.c[0].model, "found") == 0,
+	    "route: an alias the pool discovered goes to it");
+	rq.model = "gone";
+	ok(router_select(c, &rq, &st, &r) == -1 && r.status == 404 && strcmp(r.code, "model_not_found") == 0,
+	    "route: an alias the pool did not list: 404");
+	rq.model = "mixed";
+	ok(router_select(c, &rq, &st, &r) == 0 && r.n == 1 && r.c[0].upstream == 1,
+	    "route: a target the pool did not list is skipped, the next one used");
+	rq.model = "decl";
+	ok(router_select(c, &rq, &st, &r) == 0 && r.n == 1 && r.c[0].upstream == 0, "route: a declared model still counts");
+	struct router_state none = {NULL, NULL, NULL, serves_none, NULL};
+	rq.model = "gone";
+	ok(router_select(c, &rq, &none, &r) == -1 && r.status == 404,
+	    "route: before the list is in, a pool with declared models serves only those");
+	config_unref(c);
 }
 
 static void config_errors(void)
@@ -273,7 +308,8 @@ static void config_errors(void)
 	    "hafen.json: routes[0].targets[0].upstream: expected the name of an upstream", "route to an unknown upstream");
 	expect_error("{" LP ",\"upstreams\":[{\"name\":\"e\",\"url\":\"http://x\",\"models\":[\"a\"]}],\"routes\":[{\"model\":\"m\","
 	    "\"targets\":[{\"upstream\":\"e\"}]}]}",
-	    "hafen.json: routes[0].targets[0].model: expected a model that upstream e serves (its \"models\")",
+	    "hafen.json: routes[0].targets[0].model: expected a model that upstream e serves (its \"models\", or "
+	    "\"discover_models\": true)",
 	    "route to a model the pool does not serve");
 	expect_error("{" LP ",\"upstreams\":[{\"name\":\"e\",\"url\":\"http://x\"}],\"routes\":[{\"model\":\"m\","
 	    "\"data_classes\":[\"secret\"],\"targets\":[{\"upstream\":\"e\"}]}]}",
@@ -352,6 +388,29 @@ static void breaker(void)
 	balance_pool_free(&p);
 }
 
+/* A reload's new pool takes over the breaker of a kept instance. */
+static void carry(void)
+{
+	struct balance_pool a, b;
+	long long w[2] = {1, 1};
+	uint64_t t = 1000000;
+	balance_pool_init(&a, 2, w, 2, 100);
+	balance_pool_init(&b, 2, w, 2, 100);
+	for (int k = 0; k < 2; k++) {
+		balance_pick(&a, t, 0, 1);
+		balance_done(&a, 1, 0, t);
+	}
+	ok(balance_state_get(&a, 1, t) == BALANCE_STATE_OPEN, "carry: instance 1 of the old pool is open");
+	balance_carry(&b, 0, &a, 1);
+	ok(balance_state_get(&b, 0, t) == BALANCE_STATE_OPEN, "carry: open in the new pool, as instance 0");
+	ok(balance_state_get(&b, 0, t + 100000) == BALANCE_STATE_HALF_OPEN, "carry: with the old back-off's end");
+	ok(atomic_load(&b.inst[0].ejections) == 1 && atomic_load(&b.inst[0].outstanding) == 0,
+	    "carry: the ejection count, not the requests in flight");
+	ok(balance_state_get(&b, 1, t) == BALANCE_STATE_CLOSED, "carry: the other instance untouched");
+	balance_pool_free(&a);
+	balance_pool_free(&b);
+}
+
 static void kill_body(void)
 {
 	int kind;
@@ -397,6 +456,7 @@ int main(void)
 	discovery();
 	config_errors();
 	breaker();
+	carry();
 	kill_body();
 	tap_done();
 	return 0;

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# What the audit log costs the gateway: hafen without the audit log, with it
+# under "batch" durability and with it under "request" durability, side by
+# side in front of the same mock upstream, measured interleaved (A B C A B C
+# ...) so that the load of this shared machine hits them alike.
+#
+#   bench/audit_gateway.sh [BUILD_DIR]     (default: build/ in the checkout)
+#
+# Per configuration: req/s at 32 connections (wrk -t1 -c32, the POST of
+# bench/gateway.sh), CPU seconds per 1,000 requests of the hafen process (all
+# its threads, the audit writer included, from /proc/PID/stat), p50/p99 at 1
+# connection; medians over RUNS rounds. Every server is pinned to CPU 0 and
+# wrk to the last CPU (as PIN=1 in bench/gateway.sh). Environment: RUNS (5),
+# DURATION (seconds per wrk run, 4), CONFIGS (plain batch request; also
+# batch-idx: batch on a database created with the request_id index that
+# databases made before 5cf43df have).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$top/build}" && pwd)
+RUNS=${RUNS:-5}
+DURATION=${DURATION:-4}
+CONFIGS=${CONFIGS:-plain batch request}
+HAFEN=$build/gateway/hafen
+CTL=$build/gateway/hafenctl
+MOCK=$build/tests/mock-upstream
+PY=/usr/bin/python3
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'bench/audit_gateway.sh: %s\n' "$*" >&2; exit 1; }
+[ -x "$HAFEN" ] && [ -x "$MOCK" ] && [ -x "$CTL" ] || die "build hafen, hafenctl and tests/mock-upstream in $build first"
+command -v wrk >/dev/null || die "wrk is not installed"
+ncpu=$(nproc)
+pin_srv=(taskset -c 0)
+pin_load=(taskset -c $((ncpu - 1)))
+[ "$ncpu" -ge 2 ] || { pin_srv=(); pin_load=(); }
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/hafen-auditbench.XXXXXX")
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_for() { for _ in $(seq 1 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
+
+(
+	cd "$dir"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+		-days 2 -subj "/CN=bench CA" 2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr \
+		-subj "/CN=localhost" 2>/dev/null
+	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >server.ext
+	openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+		-extfile server.ext -out server.pem 2>/dev/null
+)
+"$CTL" audit keygen --dir "$dir/keys" >/dev/null
+"${pin_srv[@]}" "$MOCK" --quiet --port-file "$dir/mock.port" >"$dir/mock.log" 2>&1 &
+pids+=("$!")
+wait_for test -s "$dir/mock.port" || die "mock upstream did not start"
+MOCK_PORT=$(cat "$dir/mock.port")
+KEY="hk-bench-$(openssl rand -hex 16)"
+KEY_SHA=$(printf '%s' "$KEY" | openssl dgst -sha256 -r | cut -d' ' -f1)
+
+declare -A PORT PID
+for c in $CONFIGS; do
+	audit=""
+	dur=${c%-idx}
+	[ "$c" = plain ] || audit=", \"audit\": {\"database\": \"$dir/$c.db\", \"checkpoints\": \"$dir/$c.cp\", \"signing_key\": \"$dir/keys/audit-signing.key\", \"hmac_key\": \"$dir/keys/audit-hmac.key\", \"durability\": \"$dur\"}"
+	[ "$dur" = "$c" ] || sqlite3 "$dir/$c.db" "CREATE TABLE audit_records(seq INTEGER PRIMARY KEY, leaf BLOB NOT NULL, body BLOB, kind INTEGER NOT NULL, request_id TEXT, subject TEXT, purpose TEXT, data_class TEXT, t_start INTEGER); CREATE INDEX audit_records_request ON audit_records(request_id);"
+	PORT[$c]=$(free_port)
+	cat >"$dir/$c.json" <<EOF
+{"workers": 1,
+ "listeners": [{"address": "127.0.0.1", "port": ${PORT[$c]},
+   "tls": {"certificates": [{"cert": "$dir/server.pem", "key": "$dir/server.key"}], "client_auth": "none"}}],
+ "admin": {"address": "127.0.0.1", "port": $(free_port)},
+ "upstreams": [{"name": "engine", "url": "http://127.0.0.1:$MOCK_PORT", "max_idle_connections": 64}],
+ "keys": [{"name": "bench", "tenant": "bench", "purpose": "chat", "sha256": "$KEY_SHA"}],
+ "access_log": "off"$audit}
+EOF
+	"${pin_srv[@]}" "$HAFEN" -c "$dir/$c.json" >"$dir/$c.log" 2>&1 &
+	PID[$c]=$!
+	pids+=("${PID[$c]}")
+	wait_for curl -sf --cacert "$dir/ca.pem" -H "Authorization: Bearer $KEY" "https://localhost:${PORT[$c]}/v1/models" ||
+		die "hafen ($c) did not start: $(tail -n 5 "$dir/$c.log")"
+done
+cat >"$dir/post.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '{"model":"mock-model","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Please summarise the minutes of the Tuesday meeting in three sentences."}]}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $KEY"
+EOF
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+# run CONFIG CONNS: prints "requests seconds_cpu p50_us p99_us"
+run() {
+	local c=$1 n=$2 t0 t1
+	t0=$(ticks "${PID[$c]}")
+	"${pin_load[@]}" wrk -t1 -c"$n" -d"${DURATION}s" --latency -s "$dir/post.lua" "https://localhost:${PORT[$c]}/v1/chat/completions" >"$dir/wrk.out" 2>&1
+	t1=$(ticks "${PID[$c]}")
+	"$PY" - "$dir/wrk.out" "$((t1 - t0))" "$hz" <<'PY'
+import re, sys
+out = open(sys.argv[1]).read()
+req = int(re.search(r"(\d+) requests in", out).group(1))
+def us(label):
+    m = re.search(r"\s%s\s+([\d.]+)(us|ms|s)\b" % label, out)
+    if not m:
+        return -1
+    return float(m.group(1)) * {"us": 1, "ms": 1e3, "s": 1e6}[m.group(2)]
+bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+print(req, int(sys.argv[2]) / int(sys.argv[3]), us("50%"), us("99%"), bad.group(1) if bad else 0)
+PY
+}
+say "load $(cut -d' ' -f1-3 /proc/loadavg); $RUNS rounds of ${DURATION}s per configuration, interleaved"
+for r in $(seq 1 "$RUNS"); do
+	for c in $CONFIGS; do
+		echo "$c 32 $(run "$c" 32)" >>"$dir/results"
+		echo "$c 1 $(run "$c" 1)" >>"$dir/results"
+	done
+	say "round $r done (load $(cut -d' ' -f1-3 /proc/loadavg))"
+done
+for c in $CONFIGS; do
+	[ "$c" = plain ] && continue
+	n=$(sqlite3 "$dir/$c.db" 'SELECT count(*) FROM audit_records' 2>/dev/null || echo "?")
+	echo "records $c $n" >>"$dir/results"
+done
+"$PY" - "$dir/results" "$DURATION" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+dur = float(sys.argv[2])
+recs = {r[1]: r[2] for r in rows if r[0] == "records"}
+cfgs = []
+for r in rows:
+    if r[0] != "records" and r[0] not in cfgs:
+        cfgs.append(r[0])
+def med(c, n, f):
+    v = [f(r) for r in rows if r[0] == c and r[1] == str(n) and int(r[2]) > 0]
+    return statistics.median(v) if v else float("nan")
+print("| hafen | req/s at 32 conn | CPU s / 1k req at 32 conn | CPU s / 1k req at 1 conn | p50 / p99 at 1 conn | non-2xx | records |")
+print("|---|---|---|---|---|---|---|")
+base = None
+for c in cfgs:
+    rps = med(c, 32, lambda r: int(r[2]) / dur)
+    cpu32 = med(c, 32, lambda r: float(r[3]) / int(r[2]) * 1000)
+    cpu1 = med(c, 1, lambda r: float(r[3]) / int(r[2]) * 1000)
+    p50 = med(c, 1, lambda r: float(r[4]))
+    p99 = med(c, 1, lambda r: float(r[5]))
+    bad = sum(int(r[6]) for r in rows if r[0] == c and r[0] != "records")
+    rel = ""
+    if base:
+        rel = " (%.2fx, %+.0f%% CPU)" % (rps / base[0], (cpu32 / base[1] - 1) * 100)
+    else:
+        base = (rps, cpu32)
+    print("| %s | %.0f%s | %.4f | %.4f | %.0f / %.0f µs | %d | %s |" % (
+        "no audit" if c == "plain" else "audit, " + c, rps, rel, cpu32, cpu1, p50, p99, bad, recs.get(c, "-")))
+print()
+print("load average at the end: %s" % sys.argv[3])
+PY

@@ -1,0 +1,143 @@
+/* qdot: the weight x activation dot-product kernels alone, one thread, in
+ * GB/s of weights, next to a plain read loop over the same buffer (the peer
+ * measured in the same run).  Two sizes: a matrix that stays in L2 (the
+ * kernel's compute speed) and one far larger than the caches (what decoding
+ * sees).  Times are the thread's CPU time (best of R passes), so GB/s are
+ * per busy core even when the machine is shared.  usage: qdot [--type q4_0|q5_0|q8_0] [--level scalar|avx2|avx512]
+ * [--mb SIZE] [--reps R]  -> JSON lines on stdout */
+#include "engine/quant.h"
+#include "engine/simd.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define QDOT_N 2048	/* values per row: OLMoE's n_embd */
+
+/* CPU time of this thread: on a shared machine the wall clock also counts
+ * the time other processes hold the core; this does not. */
+static double qdot_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static volatile float qdot_sink;
+static volatile uint64_t qdot_sink_u;
+
+/* Best of reps: seconds for one pass of the kernel over all rows. */
+static double qdot_pass(quant_dot_fn dot, const uint8_t *w, size_t rows, size_t row_bytes, const void *x, int reps)
+{
+	double best = 1e30;
+	for (int r = 0; r < reps; r++) {
+		double t0 = qdot_now();
+		float s = 0;
+		for (size_t i = 0; i < rows; i++)
+			s += dot(w + i * row_bytes, x, QDOT_N);
+		double t = qdot_now() - t0;
+		qdot_sink = s;
+		if (t < best)
+			best = t;
+	}
+	return best;
+}
+
+static double qdot_read(const uint8_t *w, size_t bytes, int reps)
+{
+	double best = 1e30;
+	const uint64_t *p = (const uint64_t *)w;
+	size_t n = bytes / 8;
+	for (int r = 0; r < reps; r++) {
+		double t0 = qdot_now();
+		uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+		for (size_t i = 0; i + 4 <= n; i += 4) {
+			a0 += p[i];
+			a1 += p[i + 1];
+			a2 += p[i + 2];
+			a3 += p[i + 3];
+		}
+		double t = qdot_now() - t0;
+		qdot_sink_u = a0 + a1 + a2 + a3;
+		if (t < best)
+			best = t;
+	}
+	return best;
+}
+
+int main(int argc, char **argv)
+{
+	const char *tname = "q4_0", *lname = NULL;
+	size_t mb = 512;
+	int reps = 5;
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--type") == 0)
+			tname = argv[i + 1];
+		else if (strcmp(argv[i], "--level") == 0)
+			lname = argv[i + 1];
+		else if (strcmp(argv[i], "--mb") == 0)
+			mb = (size_t)atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--reps") == 0)
+			reps = atoi(argv[i + 1]);
+	}
+	static const struct { const char *name; uint32_t type; } types[] = {
+		{ "q4_0", QUANT_TYPE_Q4_0 }, { "q5_0", QUANT_TYPE_Q5_0 }, { "q8_0", QUANT_TYPE_Q8_0 },
+	};
+	uint32_t type = QUANT_TYPE_COUNT;
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (strcmp(types[i].name, tname) == 0)
+			type = types[i].type;
+	enum simd_level level = simd_detect();
+	if (lname) {
+		enum simd_level l;
+		for (l = SIMD_LEVEL_SCALAR; l <= level; l++)
+			if (strcmp(simd_level_name(l), lname) == 0)
+				break;
+		if (l > level) {
+			fprintf(stderr, "qdot: --level %s not supported here\n", lname);
+			return 2;
+		}
+		level = l;
+	}
+	if (type == QUANT_TYPE_COUNT || mb < 4 || reps < 1 || reps > 100) {
+		fprintf(stderr, "usage: qdot [--type q4_0|q5_0|q8_0] [--level scalar|avx2|avx512] [--mb SIZE] [--reps R]\n");
+		return 2;
+	}
+	size_t row_bytes = quant_row_size(type, QDOT_N);
+	size_t big_rows = mb * 1024 * 1024 / row_bytes, small_rows = 256 * 1024 / row_bytes;
+	uint8_t *w = malloc(big_rows * row_bytes);
+	float *xf = malloc(QDOT_N * sizeof(float)), *wf = malloc(QDOT_N * sizeof(float));
+	void *xq = aligned_alloc(QUANT_ACT_ALIGN, quant_act_row_bytes(QDOT_N));
+	if (!w || !xf || !wf || !xq) {
+		fprintf(stderr, "qdot: out of memory\n");
+		return 1;
+	}
+	uint64_t s = 42;
+	for (size_t r = 0; r < big_rows; r++) {
+		for (int j = 0; j < QDOT_N; j++) {
+			s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+			wf[j] = (float)((int64_t)(s >> 40) - (1 << 23)) / (float)(1 << 23);
+		}
+		quant_quantize_row(type, wf, w + r * row_bytes, QDOT_N);
+	}
+	for (int j = 0; j < QDOT_N; j++)
+		xf[j] = (float)((j * 7919) % 2001 - 1000) / 1000.0f;
+	quant_quantize_act(xf, xq, QDOT_N);
+	quant_dot_fn dot = simd_dot(type, level);
+	const void *x = quant_type_uses_q16(type) ? (const void *)xq : (const void *)xf;
+	double ts = qdot_pass(dot, w, small_rows, row_bytes, x, reps * 20);
+	double tb = qdot_pass(dot, w, big_rows, row_bytes, x, reps);
+	double tr = qdot_read(w, big_rows * row_bytes, reps);
+	printf("{\"type\":\"%s\",\"level\":\"%s\",\"row_values\":%d,\"l2_gb_s\":%.2f,\"mem_mb\":%zu,\"mem_gb_s\":%.2f,"
+	       "\"read_gb_s\":%.2f}\n",
+		tname, simd_level_name(level), QDOT_N, (double)(small_rows * row_bytes) / ts / 1e9,
+		big_rows * row_bytes >> 20, (double)(big_rows * row_bytes) / tb / 1e9,
+		(double)(big_rows * row_bytes) / tr / 1e9);
+	free(w);
+	free(xf);
+	free(wf);
+	free(xq);
+	return 0;
+}
