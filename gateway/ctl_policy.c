@@ -263,6 +263,11 @@ static int ctl_policy_lint(int argc, char **argv)
 			continue;
 		}
 		printf("%s: ok, %zu rules\n", argv[i], policy_set_rule_count(set) - before);
+		for (size_t r = before; r < policy_set_rule_count(set); r++) {
+			const char *note = policy_set_rule_note(set, r);
+			if (note)
+				printf("%s: note: rule %s: %s\n", argv[i], policy_set_rule_id(set, r), note);
+		}
 	}
 	if (rc == CTL_EXIT_OK)
 		printf("policy hash %s\n", policy_set_hash(set));

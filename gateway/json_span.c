@@ -4,6 +4,7 @@
  * checks its bounds and returns -1 on anything unexpected. */
 #include "json_span.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* RFC 8259 section 2: the four whitespace bytes. */
@@ -19,14 +20,20 @@ static size_t json_span_ws(const char *t, size_t len, size_t p)
 static size_t json_span_string(const char *t, size_t len, size_t p, int *esc)
 {
 	*esc = 0;
-	for (size_t i = p + 1; i < len; i++) {
-		if (t[i] == '\\') {
+	/* memchr to the next quote (long runs of text cost little); it ends
+	 * the string unless an odd number of backslashes escapes it */
+	for (size_t i = p + 1; i < len;) {
+		const char *q = memchr(t + i, '"', len - i);
+		if (!q)
+			return 0;
+		size_t e = (size_t)(q - t), b = e;
+		while (b > p + 1 && t[b - 1] == '\\')
+			b--;
+		if (!*esc && memchr(t + p + 1, '\\', e - (p + 1)))
 			*esc = 1;
-			i++;
-			continue;
-		}
-		if (t[i] == '"')
-			return i + 1;
+		if ((e - b) % 2 == 0)
+			return e + 1;
+		i = e + 1;
 	}
 	return 0;
 }
@@ -151,5 +158,229 @@ int json_span_find(const char *text, size_t len, const struct json_span_step *pa
 		return -1;
 	*start = p;
 	*end = e;
+	return 0;
+}
+
+/* ---- the answer's text strings, without a tree ---- */
+
+/* One pass of recursive descent: every function below gets the start of a
+ * value and returns its end (0: malformed, a form not compared, or out of
+ * memory). Values on no path of interest are skipped by json_span_value. */
+
+struct json_span_texts {
+	struct json_span_text *v;
+	size_t n, cap;
+};
+
+typedef size_t (*json_span_member_fn)(struct json_span_texts *a, const char *t, size_t len, int which,
+    size_t p);
+
+/* A string value is recorded; anything else is skipped (no text, as in
+ * the tree walk). */
+static size_t json_span_push(struct json_span_texts *a, const char *t, size_t len, size_t p,
+    enum json_span_kind kind)
+{
+	int esc;
+	if (t[p] != '"')
+		return json_span_value(t, len, p);
+	size_t e = json_span_string(t, len, p, &esc);
+	if (!e)
+		return 0;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 8;
+		struct json_span_text *v = realloc(a->v, cap * sizeof *v);
+		if (!v)
+			return 0;
+		a->v = v;
+		a->cap = cap;
+	}
+	a->v[a->n++] = (struct json_span_text){p, e, kind};
+	return e;
+}
+
+/* Which of names[] the key [ks, ks + kl) is, or -1; a name seen twice in one
+ * object (*seen) is -2: jansson keeps the last, a client may read the first. */
+static int json_span_which(const char *t, size_t ks, size_t kl, const char *const *names, size_t nn,
+    unsigned *seen)
+{
+	/* names are short literals: strnlen reads at most kl + 1 bytes of one
+	 * (the text may hold a NUL where it is not JSON, so no strncmp) */
+	for (size_t i = 0; i < nn; i++)
+		if (kl && names[i][0] == t[ks] && strnlen(names[i], kl + 1) == kl &&
+		    memcmp(names[i], t + ks, kl) == 0) {
+			if (*seen & (1u << i))
+				return -2;
+			*seen |= 1u << i;
+			return (int)i;
+		}
+	return -1;
+}
+
+/* The object at t[p] (anything else is skipped): members named in names[]
+ * go to fn with their index, the others are skipped. */
+static size_t json_span_object(struct json_span_texts *a, const char *t, size_t len, size_t p,
+    const char *const *names, size_t nn, json_span_member_fn fn)
+{
+	if (t[p] != '{')
+		return json_span_value(t, len, p);
+	unsigned seen = 0;
+	p = json_span_ws(t, len, p + 1);
+	if (p < len && t[p] == '}')
+		return p + 1;
+	for (;;) {
+		int esc;
+		if (p >= len || t[p] != '"')
+			return 0;
+		size_t ke = json_span_string(t, len, p, &esc);
+		if (!ke || esc)
+			return 0;
+		size_t ks = p + 1, kl = ke - p - 2;
+		p = json_span_ws(t, len, ke);
+		if (p >= len || t[p] != ':')
+			return 0;
+		p = json_span_ws(t, len, p + 1);
+		if (p >= len)
+			return 0;
+		int w = json_span_which(t, ks, kl, names, nn, &seen);
+		if (w == -2)
+			return 0;
+		size_t e = w >= 0 ? fn(a, t, len, w, p) : json_span_value(t, len, p);
+		if (!e)
+			return 0;
+		p = json_span_ws(t, len, e);
+		if (p < len && t[p] == ',') {
+			p = json_span_ws(t, len, p + 1);
+			continue;
+		}
+		return p < len && t[p] == '}' ? p + 1 : 0;
+	}
+}
+
+/* The elements of the array at t[p] (anything else is skipped) through fn. */
+static size_t json_span_array(struct json_span_texts *a, const char *t, size_t len, size_t p,
+    json_span_member_fn fn)
+{
+	if (t[p] != '[')
+		return json_span_value(t, len, p);
+	p = json_span_ws(t, len, p + 1);
+	if (p < len && t[p] == ']')
+		return p + 1;
+	for (;;) {
+		if (p >= len)
+			return 0;
+		size_t e = fn(a, t, len, 0, p);
+		if (!e)
+			return 0;
+		p = json_span_ws(t, len, e);
+		if (p < len && t[p] == ',') {
+			p = json_span_ws(t, len, p + 1);
+			continue;
+		}
+		return p < len && t[p] == ']' ? p + 1 : 0;
+	}
+}
+
+static size_t json_span_text_fn(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
+{
+	(void)which;
+	return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
+}
+
+static size_t json_span_arguments(struct json_span_texts *a, const char *t, size_t len, int which,
+    size_t p)
+{
+	(void)which;
+	return json_span_push(a, t, len, p, JSON_SPAN_KIND_JSON);
+}
+
+/* A content part: a string, or an object whose text or refusal is text. */
+static size_t json_span_part(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
+{
+	static const char *const names[] = {"text", "refusal"};
+	(void)which;
+	if (t[p] == '"')
+		return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
+	return json_span_object(a, t, len, p, names, 2, json_span_text_fn);
+}
+
+/* {"arguments": "..."}: a function object, or the legacy function_call. */
+static size_t json_span_function(struct json_span_texts *a, const char *t, size_t len, int which,
+    size_t p)
+{
+	static const char *const args[] = {"arguments"};
+	(void)which;
+	return json_span_object(a, t, len, p, args, 1, json_span_arguments);
+}
+
+/* A tool_calls element: {"function": {...}}. */
+static size_t json_span_call(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
+{
+	static const char *const fn[] = {"function"};
+	(void)which;
+	return json_span_object(a, t, len, p, fn, 1, json_span_function);
+}
+
+/* A message or delta: content (string or parts), name, refusal,
+ * tool_calls[].function.arguments, function_call.arguments
+ * (policies/request_walk.c, request_walk_message). */
+static size_t json_span_message_member(struct json_span_texts *a, const char *t, size_t len, int which,
+    size_t p)
+{
+	switch (which) {
+	case 0: /* content */
+		if (t[p] == '[')
+			return json_span_array(a, t, len, p, json_span_part);
+		return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
+	case 1: /* name */
+	case 2: /* refusal */
+		return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
+	case 3: /* tool_calls */
+		return json_span_array(a, t, len, p, json_span_call);
+	default: /* function_call */
+		return json_span_function(a, t, len, 0, p);
+	}
+}
+
+static size_t json_span_choice_member(struct json_span_texts *a, const char *t, size_t len, int which,
+    size_t p)
+{
+	static const char *const names[] = {"content", "name", "refusal", "tool_calls", "function_call"};
+	if (which == 2) /* text */
+		return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
+	return json_span_object(a, t, len, p, names, 5, json_span_message_member);
+}
+
+static size_t json_span_choice(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
+{
+	static const char *const names[] = {"message", "delta", "text"};
+	(void)which;
+	return json_span_object(a, t, len, p, names, 3, json_span_choice_member);
+}
+
+/* Top level: choices[] is walked; the request-side members the tree walk
+ * also reads (messages, prompt, input, suffix, instructions) are not
+ * expected in an answer, so their presence sends the caller to the tree. */
+static size_t json_span_top_member(struct json_span_texts *a, const char *t, size_t len, int which,
+    size_t p)
+{
+	if (which > 0)
+		return 0;
+	return json_span_array(a, t, len, p, json_span_choice);
+}
+
+int json_span_answer_texts(const char *text, size_t len, struct json_span_text **out, size_t *n)
+{
+	static const char *const names[] = {"choices", "messages", "prompt", "input", "suffix",
+	    "instructions"};
+	struct json_span_texts a = {0};
+	*out = NULL;
+	*n = 0;
+	size_t p = json_span_ws(text, len, 0);
+	if (p >= len || text[p] != '{' || !json_span_object(&a, text, len, p, names, 6, json_span_top_member)) {
+		free(a.v);
+		return -1;
+	}
+	*out = a.v;
+	*n = a.n;
 	return 0;
 }

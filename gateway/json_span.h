@@ -25,4 +25,26 @@ struct json_span_step {
 int json_span_find(const char *text, size_t len, const struct json_span_step *path,
     size_t npath, size_t *start, size_t *end);
 
+/* Every text string of an OpenAI answer, in document order, found in its
+ * source without building a tree: choices[].message and .delta (content as
+ * a string or parts[].text / .refusal, name, refusal,
+ * tool_calls[].function.arguments, function_call.arguments) and
+ * choices[].text, exactly the answer fields of policies/request_walk.c.
+ * The policy filter guards and restores these and splices the changed
+ * ones back. -1 (out of memory, or a form the walk does not compare: a key
+ * with an escape or a wanted key twice in one object, request members at
+ * the top, text that is not JSON) sends the caller to the tree. */
+enum json_span_kind {
+	JSON_SPAN_KIND_TEXT = 0,
+	JSON_SPAN_KIND_JSON = 1, /* JSON source in a string (tool-call arguments) */
+};
+
+struct json_span_text {
+	size_t start, end; /* the string's bytes, quotes included */
+	enum json_span_kind kind;
+};
+
+/* *out is malloc'd (NULL when there are none). */
+int json_span_answer_texts(const char *text, size_t len, struct json_span_text **out, size_t *n);
+
 #endif

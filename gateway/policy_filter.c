@@ -22,6 +22,9 @@
 /* Streams with more choices than this (n > 16) are refused mid-stream
  * rather than relayed unguarded. */
 #define POLICY_FILTER_CHOICES 16
+/* Tool calls per choice in a stream (delta.tool_calls[].index); a stream
+ * with more is refused mid-stream for the same reason. */
+#define POLICY_FILTER_TOOLS 8
 
 struct policy_filter_set {
 	struct policy_set *set;
@@ -29,9 +32,19 @@ struct policy_filter_set {
 	const struct purpose_registry *purposes; /* the config's (outlives this set), NULL: none */
 };
 
-struct policy_filter_choice {
+/* One text of the answer that arrives in pieces: guard, then restorer. */
+struct policy_filter_stream {
 	struct restore_guard *guard;
 	struct restore_stream *rs;
+	int done; /* finished: what they held went out */
+};
+
+struct policy_filter_choice {
+	struct policy_filter_stream content; /* delta.content or text */
+	/* tool[k]: delta.tool_calls[] with index k, arguments (JSON text, so
+	 * originals go back escaped); tool[POLICY_FILTER_TOOLS]: the legacy
+	 * delta.function_call.arguments */
+	struct policy_filter_stream tool[POLICY_FILTER_TOOLS + 1];
 	int finished; /* held-back text already flushed (finish_reason seen) */
 };
 
@@ -107,8 +120,12 @@ static int policy_filter_refuse(struct filter_exchange *x, int status, const cha
 static void policy_filter_state_free(struct policy_filter_state *st)
 {
 	for (size_t i = 0; i < POLICY_FILTER_CHOICES; i++) {
-		restore_guard_free(st->choice[i].guard);
-		restore_stream_free(st->choice[i].rs);
+		restore_guard_free(st->choice[i].content.guard);
+		restore_stream_free(st->choice[i].content.rs);
+		for (size_t k = 0; k <= POLICY_FILTER_TOOLS; k++) {
+			restore_guard_free(st->choice[i].tool[k].guard);
+			restore_stream_free(st->choice[i].tool[k].rs);
+		}
 	}
 	policy_request_free(st->req);
 	policy_findings_free(&st->adapter.findings);
@@ -221,12 +238,111 @@ static int policy_filter_on_request(struct filter_exchange *x, void **state)
 	return 0;
 }
 
+static int policy_filter_pass(struct policy_filter_state *st, struct policy_filter_stream *s,
+    int json, const char *in, size_t n, int finish);
+
+/* One text of a whole answer (src, the string's JSON source with its
+ * quotes) through a fresh guard and restorer: *changed says whether the
+ * result differs, and then *out holds its JSON form (json_dumps memory). */
+static int policy_filter_body_text(struct filter_exchange *x, struct policy_filter_state *st,
+    const char *src, size_t srclen, int json, int *changed, char **out)
+{
+	*changed = 0;
+	*out = NULL;
+	json_t *dec = NULL;
+	const char *in = src + 1;
+	size_t n = srclen - 2;
+	if (memchr(in, '\\', n)) {
+		/* escapes: let jansson decode this one string */
+		if (!(dec = json_loadb(src, srclen, JSON_DECODE_ANY, NULL)) || !json_is_string(dec)) {
+			json_decref(dec);
+			return -1;
+		}
+		in = json_string_value(dec);
+		n = json_string_length(dec);
+	}
+	struct policy_filter_stream s = {0};
+	int rc = policy_filter_pass(st, &s, json, in, n, 1);
+	if (rc == 0 && s.guard) {
+		struct restore_guard_stats gs;
+		restore_guard_get_stats(s.guard, &gs);
+		if ((int)gs.data_class > x->data_class)
+			x->data_class = (int)gs.data_class;
+	}
+	if (rc == 0 && (st->len != n || (n && memcmp(st->buf, in, n) != 0))) {
+		json_t *v = json_stringn(st->buf ? st->buf : "", st->len);
+		*out = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+		json_decref(v);
+		*changed = 1;
+		rc = *out ? 0 : -1;
+	}
+	restore_guard_free(s.guard);
+	restore_stream_free(s.rs);
+	json_decref(dec);
+	return rc;
+}
+
+/* The whole answer without a tree (json_span_answer_texts): each text
+ * guarded and restored; only changed strings are replaced in the
+ * upstream's bytes. 0; 1: the walk does not take this answer (the caller
+ * uses the tree); -1: refused. */
+static int policy_filter_body_spans(struct filter_exchange *x, struct policy_filter_state *st,
+    struct evbuffer *body)
+{
+	size_t n = evbuffer_get_length(body);
+	const char *t = (const char *)evbuffer_pullup(body, -1);
+	struct json_span_text *sp;
+	size_t ns;
+	if (!t || json_span_answer_texts(t, n, &sp, &ns) < 0)
+		return 1;
+	struct evbuffer *nb = NULL;
+	size_t done = 0; /* bytes of t already in nb */
+	int rc = 0;
+	for (size_t i = 0; i < ns && rc == 0; i++) {
+		int changed;
+		char *s;
+		if (policy_filter_body_text(x, st, t + sp[i].start, sp[i].end - sp[i].start,
+		    sp[i].kind == JSON_SPAN_KIND_JSON, &changed, &s) < 0) {
+			rc = policy_filter_refuse(x, 502, "server_error",
+			    "the policy engine could not check the answer; it was withheld");
+			break;
+		}
+		if (!changed)
+			continue;
+		if (!nb && !(nb = evbuffer_new()))
+			rc = -1;
+		if (rc == 0 && (evbuffer_add(nb, t + done, sp[i].start - done) < 0 ||
+		    evbuffer_add(nb, s, strlen(s)) < 0))
+			rc = -1;
+		done = sp[i].end;
+		openai_json_free_string(s);
+	}
+	free(sp);
+	if (rc == 0 && nb) {
+		/* the new answer replaces the old; the old bytes held answer
+		 * text and are wiped on the way out */
+		if (evbuffer_add(nb, t + done, n - done) < 0) {
+			rc = -1;
+		} else {
+			explicit_bzero((char *)t, n);
+			evbuffer_drain(body, n);
+			rc = evbuffer_add_buffer(body, nb);
+		}
+	}
+	if (nb)
+		evbuffer_free(nb);
+	return rc;
+}
+
 /* A whole JSON answer: every text field through guard + restorer. */
 static int policy_filter_on_body(struct filter_exchange *x, void **state, struct evbuffer *body)
 {
 	struct policy_filter_state *st = *state;
 	if (!st)
 		return 0;
+	int sr = policy_filter_body_spans(x, st, body);
+	if (sr != 1)
+		return sr;
 	size_t n = evbuffer_get_length(body);
 	json_t *j = json_loadb((const char *)evbuffer_pullup(body, -1), n, 0, NULL);
 	if (!j)
@@ -282,38 +398,92 @@ static int policy_filter_append(struct policy_filter_state *st, const char *s, s
 
 static struct policy_filter_choice *policy_filter_choice_get(struct policy_filter_state *st, size_t i)
 {
-	if (i >= POLICY_FILTER_CHOICES)
-		return NULL;
-	struct policy_filter_choice *c = &st->choice[i];
-	if (!c->guard || !c->rs) {
-		restore_guard_free(c->guard);
-		restore_stream_free(c->rs);
-		c->guard = restore_guard_new(st->p->set, &st->ctx_resp, policy_scan_adapter_fn, &st->adapter);
-		c->rs = policy_request_restorer(st->req);
-		if (!c->guard || !c->rs)
-			return NULL;
-	}
-	return c;
+	return i < POLICY_FILTER_CHOICES ? &st->choice[i] : NULL;
 }
 
-/* Guard, then restore, one piece of choice c into st->buf; with finish the
- * held-back text of both follows. */
-static int policy_filter_pass(struct policy_filter_state *st, struct policy_filter_choice *c,
-    const char *in, size_t n, int finish)
+/* Guard, then restore, one piece of the text s into st->buf; with finish
+ * the held-back text of both follows. The pair is made on the first piece
+ * (json: the text is JSON source, tool-call arguments). */
+static int policy_filter_pass(struct policy_filter_state *st, struct policy_filter_stream *s,
+    int json, const char *in, size_t n, int finish)
 {
 	const char *g, *r;
 	size_t gl, rl;
 	char err[200];
 	st->len = 0;
-	if (restore_guard_feed(c->guard, in, n, &g, &gl, err, sizeof err) < 0 ||
-	    restore_stream_feed(c->rs, g, gl, &r, &rl) < 0 || policy_filter_append(st, r, rl) < 0)
+	if (s->done)
+		return -1; /* text after the end: not ours to pass unguarded */
+	if (!s->guard) {
+		if (n == 0 && finish) {
+			s->done = 1;
+			return 0;
+		}
+		restore_stream_free(s->rs);
+		s->guard = restore_guard_new(st->p->set, &st->ctx_resp, policy_scan_adapter_fn, &st->adapter);
+		s->rs = json ? policy_request_restorer_json(st->req) : policy_request_restorer(st->req);
+		if (!s->guard || !s->rs) {
+			restore_guard_free(s->guard);
+			s->guard = NULL;
+			return -1;
+		}
+	}
+	if (restore_guard_feed(s->guard, in, n, &g, &gl, err, sizeof err) < 0 ||
+	    restore_stream_feed(s->rs, g, gl, &r, &rl) < 0 || policy_filter_append(st, r, rl) < 0)
 		return -1;
 	if (finish) {
-		if (restore_guard_finish(c->guard, &g, &gl, err, sizeof err) < 0 ||
-		    restore_stream_feed(c->rs, g, gl, &r, &rl) < 0 || policy_filter_append(st, r, rl) < 0 ||
-		    restore_stream_finish(c->rs, &r, &rl) < 0 || policy_filter_append(st, r, rl) < 0)
+		if (restore_guard_finish(s->guard, &g, &gl, err, sizeof err) < 0 ||
+		    restore_stream_feed(s->rs, g, gl, &r, &rl) < 0 || policy_filter_append(st, r, rl) < 0 ||
+		    restore_stream_finish(s->rs, &r, &rl) < 0 || policy_filter_append(st, r, rl) < 0)
 			return -1;
-		c->finished = 1;
+		s->done = 1;
+	}
+	return 0;
+}
+
+/* A choice ends: the tool-call arguments its guards and restorers still
+ * hold go into delta (an object of the client's chunk) as tool_calls
+ * entries with their index, or as function_call.arguments. *added counts
+ * the texts added. */
+static int policy_filter_finish_tools(struct policy_filter_state *st, struct policy_filter_choice *c,
+    json_t *delta, int *added)
+{
+	for (size_t k = 0; k <= POLICY_FILTER_TOOLS; k++) {
+		struct policy_filter_stream *s = &c->tool[k];
+		if (!s->guard || s->done)
+			continue;
+		if (policy_filter_pass(st, s, 1, "", 0, 1) < 0)
+			return -1;
+		if (st->len == 0)
+			continue;
+		json_t *args = json_stringn(st->buf, st->len);
+		if (!args)
+			return -1;
+		if (k == POLICY_FILTER_TOOLS) {
+			json_t *fc = json_object_get(delta, "function_call");
+			if (!json_is_object(fc)) {
+				fc = json_object();
+				if (!fc || json_object_set_new(delta, "function_call", fc) < 0) {
+					json_decref(args);
+					return -1;
+				}
+			}
+			if (json_object_set_new(fc, "arguments", args) < 0)
+				return -1;
+		} else {
+			json_t *calls = json_object_get(delta, "tool_calls");
+			if (!json_is_array(calls)) {
+				calls = json_array();
+				if (!calls || json_object_set_new(delta, "tool_calls", calls) < 0) {
+					json_decref(args);
+					return -1;
+				}
+			}
+			json_t *tc = json_pack("{s:I, s:{s:o}}", "index", (json_int_t)k, "function",
+			    "arguments", args);
+			if (!tc || json_array_append_new(calls, tc) < 0)
+				return -1;
+		}
+		(*added)++;
 	}
 	return 0;
 }
@@ -371,32 +541,158 @@ static int policy_filter_flush(struct policy_filter_state *st, struct evbuffer *
 {
 	for (size_t i = 0; i < POLICY_FILTER_CHOICES; i++) {
 		struct policy_filter_choice *c = &st->choice[i];
-		if (!c->guard || c->finished)
+		int any = c->content.guard != NULL;
+		for (size_t k = 0; k <= POLICY_FILTER_TOOLS; k++)
+			any |= c->tool[k].guard != NULL;
+		if (c->finished || !any)
 			continue;
-		if (policy_filter_pass(st, c, "", 0, 1) < 0)
-			return -1;
-		if (st->len == 0)
-			continue;
+		c->finished = 1;
 		json_t *j = st->meta ? json_deep_copy(st->meta) : json_object();
 		int chat = !json_is_string(json_object_get(j, "object")) ||
 		    strcmp(json_string_value(json_object_get(j, "object")), "text_completion") != 0;
 		json_t *ch = json_pack("{s:I, s:n}", "index", (json_int_t)i, "finish_reason");
-		json_t *text = json_stringn(st->buf, st->len);
-		if (!j || !ch || !text) {
+		json_t *delta = json_object();
+		if (!j || !ch || !delta) {
 			json_decref(j);
 			json_decref(ch);
-			json_decref(text);
+			json_decref(delta);
 			return -1;
 		}
-		if (chat)
-			json_object_set_new(ch, "delta", json_pack("{s:o}", "content", text));
-		else
-			json_object_set_new(ch, "text", text);
-		json_object_set_new(j, "choices", json_pack("[o]", ch));
-		int rc = policy_filter_emit(NULL, j, out);
+		int added = 0, rc = 0;
+		if (policy_filter_pass(st, &c->content, 0, "", 0, 1) < 0)
+			rc = -1;
+		else if (st->len) {
+			json_t *text = json_stringn(st->buf, st->len);
+			rc = !text || json_object_set_new(chat ? delta : ch, chat ? "content" : "text", text) < 0 ? -1 : 0;
+			added++;
+		}
+		if (rc == 0 && chat)
+			rc = policy_filter_finish_tools(st, c, delta, &added);
+		if (rc == 0 && added && chat)
+			rc = json_object_set(ch, "delta", delta);
+		if (rc == 0 && added)
+			rc = json_object_set_new(j, "choices", json_pack("[O]", ch));
+		if (rc == 0 && added)
+			rc = policy_filter_emit(NULL, j, out);
+		json_decref(delta);
+		json_decref(ch);
 		json_decref(j);
 		if (rc < 0)
 			return -1;
+	}
+	return 0;
+}
+
+/* What one event's texts became: changed counts the texts that differ
+ * from what came in; set_field is the last one when a string was replaced
+ * in place (path: where it sits in the event), NULL when members were
+ * added (then only a re-serialization will do). */
+struct policy_filter_edit {
+	int changed;
+	json_t *set_field;
+	struct json_span_step path[JSON_SPAN_MAX_PATH];
+	size_t npath;
+};
+
+/* One string piece of an answer text (field, a jansson string) through its
+ * guard and restorer, replaced in place when it changed. */
+static int policy_filter_text(struct policy_filter_state *st, struct policy_filter_stream *s, int json,
+    json_t *field, int finish, struct policy_filter_edit *ed, const struct json_span_step *path,
+    size_t npath)
+{
+	const char *in = json_string_value(field);
+	size_t n = json_string_length(field);
+	if (policy_filter_pass(st, s, json, in, n, finish) < 0)
+		return -1;
+	if (st->len == n && (n == 0 || memcmp(st->buf, in, n) == 0))
+		return 0;
+	if (json_string_setn(field, st->buf ? st->buf : "", st->len) < 0)
+		return -1;
+	ed->set_field = field;
+	memcpy(ed->path, path, npath * sizeof *path);
+	ed->npath = npath;
+	ed->changed++;
+	return 0;
+}
+
+/* Tool-call arguments in a chunk's delta: delta.tool_calls[].function.arguments
+ * (one stream per tool-call index) and the legacy delta.function_call.arguments.
+ * Arguments that are there but not a string could carry text: refused. */
+static int policy_filter_tools_event(struct policy_filter_state *st, struct policy_filter_choice *c,
+    json_t *delta, size_t i, int finish, struct policy_filter_edit *ed)
+{
+	json_t *calls = json_object_get(delta, "tool_calls");
+	if (calls && !json_is_array(calls) && !json_is_null(calls))
+		return -1;
+	size_t k;
+	json_t *tc;
+	json_array_foreach(calls, k, tc) {
+		json_t *idx = json_object_get(tc, "index");
+		json_int_t ti = json_is_integer(idx) ? json_integer_value(idx) : (json_int_t)k;
+		json_t *args = json_object_get(json_object_get(tc, "function"), "arguments");
+		if (!args || json_is_null(args))
+			continue;
+		if (!json_is_string(args) || ti < 0 || ti >= POLICY_FILTER_TOOLS)
+			return -1;
+		const struct json_span_step path[] = {{"choices", 0}, {NULL, i}, {"delta", 0},
+		    {"tool_calls", 0}, {NULL, k}, {"function", 0}, {"arguments", 0}};
+		if (policy_filter_text(st, &c->tool[ti], 1, args, finish, ed, path, 7) < 0)
+			return -1;
+	}
+	json_t *args = json_object_get(json_object_get(delta, "function_call"), "arguments");
+	if (args && !json_is_null(args)) {
+		if (!json_is_string(args))
+			return -1;
+		const struct json_span_step path[] = {{"choices", 0}, {NULL, i}, {"delta", 0},
+		    {"function_call", 0}, {"arguments", 0}};
+		if (policy_filter_text(st, &c->tool[POLICY_FILTER_TOOLS], 1, args, finish, ed, path, 5) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* One element of an event's choices[]: its content (or completion text)
+ * and tool-call arguments; with finish_reason, what is still held for the
+ * choice goes into this event. */
+static int policy_filter_choice_event(struct policy_filter_state *st, json_t *ch, size_t i,
+    struct policy_filter_edit *ed)
+{
+	json_t *idx = json_object_get(ch, "index");
+	json_int_t ci = json_is_integer(idx) ? json_integer_value(idx) : (json_int_t)i;
+	struct policy_filter_choice *c = ci >= 0 ? policy_filter_choice_get(st, (size_t)ci) : NULL;
+	if (!c || c->finished)
+		return -1;
+	json_t *delta = json_object_get(ch, "delta");
+	int chat = json_is_object(delta);
+	json_t *field = chat ? json_object_get(delta, "content") : json_object_get(ch, "text");
+	int finish = json_is_string(json_object_get(ch, "finish_reason"));
+	if (json_is_string(field)) {
+		const struct json_span_step path[] = {{"choices", 0}, {NULL, i},
+		    {chat ? "delta" : "text", 0}, {"content", 0}};
+		if (policy_filter_text(st, &c->content, 0, field, finish, ed, path, chat ? 4 : 3) < 0)
+			return -1;
+	} else if (finish) {
+		if (policy_filter_pass(st, &c->content, 0, "", 0, 1) < 0)
+			return -1;
+		if (st->len) {
+			if (json_object_set_new(chat ? delta : ch, chat ? "content" : "text",
+			    json_stringn(st->buf, st->len)) < 0)
+				return -1;
+			ed->set_field = NULL;
+			ed->changed++;
+		}
+	}
+	if (chat && policy_filter_tools_event(st, c, delta, i, finish, ed) < 0)
+		return -1;
+	if (finish) {
+		int added = 0;
+		if (chat && policy_filter_finish_tools(st, c, delta, &added) < 0)
+			return -1;
+		if (added) {
+			ed->set_field = NULL;
+			ed->changed += added;
+		}
+		c->finished = 1;
 	}
 	return 0;
 }
@@ -446,51 +742,14 @@ static int policy_filter_on_event(struct filter_exchange *x, void **state, const
 	}
 	size_t i;
 	json_t *ch;
-	int changed = 0; /* choices whose text differs from what came in */
-	json_t *set_field = NULL; /* the last one, when its string was replaced */
-	struct json_span_step path[4];
-	size_t npath = 0;
+	struct policy_filter_edit ed = {0};
 	json_array_foreach(choices, i, ch) {
-		json_t *idx = json_object_get(ch, "index");
-		json_int_t ci = json_is_integer(idx) ? json_integer_value(idx) : (json_int_t)i;
-		struct policy_filter_choice *c = ci >= 0 ? policy_filter_choice_get(st, (size_t)ci) : NULL;
-		if (!c || c->finished) {
+		if (policy_filter_choice_event(st, ch, i, &ed) < 0) {
 			json_decref(j);
 			return -1;
 		}
-		json_t *delta = json_object_get(ch, "delta");
-		json_t *field = json_is_object(delta) ? json_object_get(delta, "content") : json_object_get(ch, "text");
-		json_t *fin = json_object_get(ch, "finish_reason");
-		int finish = json_is_string(fin);
-		if (!json_is_string(field) && !finish)
-			continue;
-		const char *in = json_is_string(field) ? json_string_value(field) : "";
-		size_t n = json_is_string(field) ? json_string_length(field) : 0;
-		if (policy_filter_pass(st, c, in, n, finish) < 0) {
-			json_decref(j);
-			return -1;
-		}
-		if (json_is_string(field)) {
-			if (st->len == n && (n == 0 || memcmp(st->buf, in, n) == 0))
-				continue;
-			json_string_setn(field, st->buf ? st->buf : "", st->len);
-			set_field = field;
-			path[0] = (struct json_span_step){"choices", 0};
-			path[1] = (struct json_span_step){NULL, i};
-			path[2] = (struct json_span_step){json_is_object(delta) ? "delta" : "text", 0};
-			path[3] = (struct json_span_step){"content", 0};
-			npath = json_is_object(delta) ? 4 : 3;
-		} else if (st->len && json_is_object(delta)) {
-			json_object_set_new(delta, "content", json_stringn(st->buf, st->len));
-			set_field = NULL;
-		} else if (st->len) {
-			json_object_set_new(ch, "text", json_stringn(st->buf, st->len));
-			set_field = NULL;
-		} else {
-			continue;
-		}
-		changed++;
 	}
+	int changed = ed.changed;
 	if (!changed) {
 		/* guard and restorer let every text through as it came (the
 		 * usual case when nothing is held back): relay the upstream's
@@ -499,8 +758,8 @@ static int policy_filter_on_event(struct filter_exchange *x, void **state, const
 		return evbuffer_add(out, raw, raw_len);
 	}
 	int rc = 1;
-	if (changed == 1 && set_field)
-		rc = policy_filter_emit_splice(ev, set_field, path, npath, out);
+	if (changed == 1 && ed.set_field)
+		rc = policy_filter_emit_splice(ev, ed.set_field, ed.path, ed.npath, out);
 	if (rc == 1)
 		rc = policy_filter_emit(ev, j, out);
 	json_decref(j);

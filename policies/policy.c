@@ -160,6 +160,21 @@ const char *policy_set_rule_id(const struct policy_set *set, size_t rule)
 	return rule < set->n_rules ? set->rules[rule].id : NULL;
 }
 
+/* A placeholder in an answer could never be resolved (the client never sees
+ * the map, and hafen drops it with the request); worse, the restorer that
+ * runs after the guard would turn a request's placeholder back into its
+ * original. So a response-direction pseudonymize redacts (docs/policies.md,
+ * "Actions and precedence"), and lint says so. */
+const char *policy_set_rule_note(const struct policy_set *set, size_t rule)
+{
+	if (rule >= set->n_rules)
+		return NULL;
+	const struct policy_rule *r = &set->rules[rule];
+	if (r->action == POLICY_ACTION_PSEUDONYMIZE && (r->direction & POLICY_DIRECTION_RESPONSE))
+		return "pseudonymize applies to requests; in answers its findings are redacted as [LABEL]";
+	return NULL;
+}
+
 size_t policy_set_entity_count(const struct policy_set *set)
 {
 	return ENTITY_BUILTIN_COUNT + set->n_entities;
@@ -541,6 +556,11 @@ out:
 struct restore_stream *policy_request_restorer(const struct policy_request *r)
 {
 	return restore_stream_new(r->map);
+}
+
+struct restore_stream *policy_request_restorer_json(const struct policy_request *r)
+{
+	return restore_stream_new_json(r->map);
 }
 
 static int policy_request_push(struct policy_request *r, const struct policy_finding *f, size_t field)

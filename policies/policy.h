@@ -85,6 +85,9 @@ const char *policy_set_hash(const struct policy_set *set);
 
 size_t policy_set_rule_count(const struct policy_set *set);
 const char *policy_set_rule_id(const struct policy_set *set, size_t rule);
+/* What the rule does that its file does not say (for `hafenctl policy
+ * lint`), or NULL: a response-direction pseudonymize redacts in answers. */
+const char *policy_set_rule_note(const struct policy_set *set, size_t rule);
 
 /* Entities: the built-in table (entity.h) followed by the custom entities
  * the loaded files declare, numbered from ENTITY_BUILTIN_COUNT. */
@@ -212,6 +215,9 @@ size_t policy_request_findings(const struct policy_request *r,
 /* A restorer for the answer, using this request's placeholder map; free it
  * before the request. NULL when out of memory. */
 struct restore_stream *policy_request_restorer(const struct policy_request *r);
+/* The same for JSON text (streamed tool-call arguments): originals are put
+ * back escaped (restore_stream_new_json). */
+struct restore_stream *policy_request_restorer_json(const struct policy_request *r);
 /* A whole (non-streamed) answer: every text field of answer (choices[]
  * message / text / delta) goes through a guard (response rules, with scan)
  * and then the restorer, and is set back in place. st (may be NULL)

@@ -64,6 +64,21 @@ enum mock_fail {
 	MOCK_FAIL_CLOSE_IMMEDIATELY,
 };
 
+enum mock_answer_as {
+	MOCK_ANSWER_AS_CONTENT,
+	MOCK_ANSWER_AS_TOOL_CALL,
+	MOCK_ANSWER_AS_FUNCTION_CALL,
+};
+
+static const struct mock_answer_as_name {
+	const char *name;
+	enum mock_answer_as as;
+} mock_answer_as_names[] = {
+	{ "content", MOCK_ANSWER_AS_CONTENT },
+	{ "tool_call", MOCK_ANSWER_AS_TOOL_CALL },
+	{ "function_call", MOCK_ANSWER_AS_FUNCTION_CALL },
+};
+
 static const struct mock_fail_name {
 	const char *name;
 	enum mock_fail fail;
@@ -189,6 +204,10 @@ struct mock_conn {
 	enum mock_fail fail;
 	bool stream;
 	bool include_usage;
+	/* answer as a tool call (or the legacy function_call) whose
+	 * arguments, {"text": REPLY}, are what is streamed piece by piece */
+	enum mock_answer_as answer_as;
+	int split_at;		/* >=0: two pieces, the first ends at this byte */
 	char *reply;		/* owned */
 	size_t reply_len;
 	char *model_json;	/* model name as a JSON string literal, owned */
@@ -483,6 +502,8 @@ static int mock_read_behaviour(struct mock_conn *c, const char **why)
 	c->events = mock_opt.events;
 	c->delay_ms = mock_opt.delay_ms;
 	c->split_ms = 0;
+	c->split_at = -1;
+	c->answer_as = MOCK_ANSWER_AS_CONTENT;
 	c->fail = mock_opt.fail;
 	if (mock_opt.reply) {
 		c->reply = strdup(mock_opt.reply);
@@ -498,8 +519,27 @@ static int mock_read_behaviour(struct mock_conn *c, const char **why)
 	}
 	if (mock_read_int(m, "events", 1, MOCK_MAX_EVENTS, &c->events, why) < 0 ||
 	    mock_read_int(m, "delay_ms", 0, MOCK_MAX_DELAY_MS, &c->delay_ms, why) < 0 ||
-	    mock_read_int(m, "split_ms", 0, MOCK_MAX_DELAY_MS, &c->split_ms, why) < 0)
+	    mock_read_int(m, "split_ms", 0, MOCK_MAX_DELAY_MS, &c->split_ms, why) < 0 ||
+	    mock_read_int(m, "split_at", 0, MOCK_MAX_BODY_BYTES, &c->split_at, why) < 0)
 		return -1;
+	if (c->split_at >= 0)
+		c->events = 2;
+	if ((v = json_object_get(m, "answer_as")) != NULL) {
+		size_t i;
+
+		if (!json_is_string(v)) {
+			*why = "mock.answer_as: expected a string";
+			return -1;
+		}
+		for (i = 0; i < sizeof(mock_answer_as_names) / sizeof(mock_answer_as_names[0]); i++)
+			if (strcmp(mock_answer_as_names[i].name, json_string_value(v)) == 0)
+				break;
+		if (i == sizeof(mock_answer_as_names) / sizeof(mock_answer_as_names[0])) {
+			*why = "mock.answer_as: expected content, tool_call or function_call";
+			return -1;
+		}
+		c->answer_as = mock_answer_as_names[i].as;
+	}
 	if ((v = json_object_get(m, "fail")) != NULL) {
 		size_t i;
 
@@ -526,6 +566,34 @@ static int mock_read_behaviour(struct mock_conn *c, const char **why)
 		if (c->reply == NULL)
 			return -1;
 	}
+	return 0;
+}
+
+/* A tool call's arguments are JSON text: the reply becomes {"text":"..."}
+ * with the reply escaped, and that is what the answer carries and streams. */
+static int mock_wrap_arguments(struct mock_conn *c)
+{
+	struct evbuffer *b = evbuffer_new();
+	char *s;
+	size_t n;
+
+	if (b == NULL)
+		return -1;
+	MOCK_ADD_LIT(b, "{\"text\":\"");
+	mock_json_escape(b, c->reply, c->reply_len);
+	MOCK_ADD_LIT(b, "\"}");
+	n = evbuffer_get_length(b);
+	s = malloc(n + 1);
+	if (s == NULL) {
+		evbuffer_free(b);
+		return -1;
+	}
+	evbuffer_remove(b, s, n);
+	s[n] = '\0';
+	evbuffer_free(b);
+	free(c->reply);
+	c->reply = s;
+	c->reply_len = n;
 	return 0;
 }
 
@@ -557,6 +625,11 @@ static int mock_prepare_generation(struct mock_conn *c, char *echo)
 		return -1;
 	}
 	c->reply_len = strlen(c->reply);
+	if (c->answer_as != MOCK_ANSWER_AS_CONTENT && c->endpoint == MOCK_ENDPOINT_CHAT &&
+	    mock_wrap_arguments(c) < 0) {
+		mock_conn_free(c);
+		return -1;
+	}
 	b = evbuffer_new();
 	if (b == NULL) {
 		mock_conn_free(c);
@@ -592,11 +665,22 @@ static size_t mock_piece_end(const struct mock_conn *c, int i)
 	if (i + 1 >= c->events)
 		return c->reply_len;
 	end = c->reply_len * (size_t)(i + 1) / (size_t)c->events;
+	if (c->split_at >= 0)
+		end = (size_t)c->split_at < c->reply_len ? (size_t)c->split_at : c->reply_len;
 	while (end < c->reply_len && ((unsigned char)c->reply[end] & 0xC0) == 0x80)
 		end++;
 	if (end < c->reply_pos)
 		end = c->reply_pos;
 	return end;
+}
+
+static const char *mock_finish_reason(const struct mock_conn *c)
+{
+	if (c->endpoint != MOCK_ENDPOINT_CHAT)
+		return "stop";
+	if (c->answer_as == MOCK_ANSWER_AS_TOOL_CALL)
+		return "tool_calls";
+	return c->answer_as == MOCK_ANSWER_AS_FUNCTION_CALL ? "function_call" : "stop";
 }
 
 static void mock_add_usage(struct mock_conn *c, struct evbuffer *b, int completion_tokens)
@@ -643,13 +727,30 @@ static void mock_stream_event(struct mock_conn *c)
 		evbuffer_add_printf(b, "data: {\"id\":\"%s-mock-%" PRIu64 "\",\"object\":\"%s\","
 		    "\"created\":%ld,\"model\":%s,\"choices\":[{\"index\":0,", prefix, c->id, object,
 		    c->created, c->model_json);
-		if (chat)
+		const char *tail = chat ? "}" : "";
+
+		if (chat && c->answer_as == MOCK_ANSWER_AS_TOOL_CALL) {
+			if (c->event_index == 0)
+				MOCK_ADD_LIT(b, "\"delta\":{\"role\":\"assistant\",\"content\":null,"
+				    "\"tool_calls\":[{\"index\":0,\"id\":\"call_mock_1\",\"type\":\"function\","
+				    "\"function\":{\"name\":\"echo\",\"arguments\":\"");
+			else
+				MOCK_ADD_LIT(b, "\"delta\":{\"tool_calls\":[{\"index\":0,"
+				    "\"function\":{\"arguments\":\"");
+			tail = "}}]}";
+		} else if (chat && c->answer_as == MOCK_ANSWER_AS_FUNCTION_CALL) {
+			evbuffer_add_printf(b, "\"delta\":{%s\"function_call\":{%s\"arguments\":\"",
+			    c->event_index == 0 ? "\"role\":\"assistant\",\"content\":null," : "",
+			    c->event_index == 0 ? "\"name\":\"echo\"," : "");
+			tail = "}}";
+		} else if (chat) {
 			evbuffer_add_printf(b, "\"delta\":{%s\"content\":\"",
 			    c->event_index == 0 ? "\"role\":\"assistant\"," : "");
-		else
+		} else {
 			MOCK_ADD_LIT(b, "\"text\":\"");
+		}
 		mock_json_escape(b, c->reply + c->reply_pos, end - c->reply_pos);
-		evbuffer_add_printf(b, "\"%s,\"finish_reason\":null}]}\n\n", chat ? "}" : "");
+		evbuffer_add_printf(b, "\"%s,\"finish_reason\":null}]}\n\n", tail);
 		c->reply_pos = end;
 		c->event_index++;
 		if (c->split_ms > 0 && (c->pending || (c->pending = evbuffer_new()) != NULL)) {
@@ -666,8 +767,8 @@ static void mock_stream_event(struct mock_conn *c)
 	} else {
 		evbuffer_add_printf(b, "data: {\"id\":\"%s-mock-%" PRIu64 "\",\"object\":\"%s\","
 		    "\"created\":%ld,\"model\":%s,\"choices\":[{\"index\":0,%s,"
-		    "\"finish_reason\":\"stop\"}]", prefix, c->id, object, c->created, c->model_json,
-		    chat ? "\"delta\":{}" : "\"text\":\"\"");
+		    "\"finish_reason\":\"%s\"}]", prefix, c->id, object, c->created, c->model_json,
+		    chat ? "\"delta\":{}" : "\"text\":\"\"", mock_finish_reason(c));
 		if (c->include_usage) {
 			MOCK_ADD_LIT(b, ",");
 			mock_add_usage(c, b, c->events);
@@ -766,13 +867,25 @@ static void mock_send_generation(struct mock_conn *c)
 	evbuffer_add_printf(b, "{\"id\":\"%s-mock-%" PRIu64 "\",\"object\":\"%s\",\"created\":%ld,"
 	    "\"model\":%s,\"choices\":[{\"index\":0,", chat ? "chatcmpl" : "cmpl", c->id,
 	    chat ? "chat.completion" : "text_completion", c->created, c->model_json);
-	if (chat)
+	const char *tail = chat ? "}" : "";
+
+	if (chat && c->answer_as == MOCK_ANSWER_AS_TOOL_CALL) {
+		MOCK_ADD_LIT(b, "\"message\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
+		    "[{\"id\":\"call_mock_1\",\"type\":\"function\",\"function\":{\"name\":\"echo\","
+		    "\"arguments\":\"");
+		tail = "}}]}";
+	} else if (chat && c->answer_as == MOCK_ANSWER_AS_FUNCTION_CALL) {
+		MOCK_ADD_LIT(b, "\"message\":{\"role\":\"assistant\",\"content\":null,"
+		    "\"function_call\":{\"name\":\"echo\",\"arguments\":\"");
+		tail = "}}";
+	} else if (chat) {
 		MOCK_ADD_LIT(b, "\"message\":{\"role\":\"assistant\",\"content\":\"");
-	else
+	} else {
 		MOCK_ADD_LIT(b, "\"text\":\"");
+	}
 	mock_json_escape(b, c->reply, c->reply_len);
-	evbuffer_add_printf(b, "\"%s,%s\"finish_reason\":\"stop\"}],", chat ? "}" : "",
-	    chat ? "" : "\"logprobs\":null,");
+	evbuffer_add_printf(b, "\"%s,%s\"finish_reason\":\"%s\"}],", tail,
+	    chat ? "" : "\"logprobs\":null,", mock_finish_reason(c));
 	mock_add_usage(c, b, completion_tokens);
 	MOCK_ADD_LIT(b, "}");
 	if (c->fail == MOCK_FAIL_CLOSE_MID_STREAM || c->fail == MOCK_FAIL_STALL) {
@@ -1502,8 +1615,10 @@ static void mock_usage(FILE *f)
 	    "  --model NAME         model listed by /v1/models (mock-model)\n"
 	    "  --quiet              no start-up message\n"
 	    "Per request, a \"mock\" object in the JSON body overrides: events, delay_ms,\n"
-	    "fail, reply, and split_ms (each SSE event in two chunks, this many ms\n"
-	    "apart). GET /__mock/stats returns counters, POST /__mock/reset zeroes them.\n");
+	    "fail, reply, split_ms (each SSE event in two chunks, this many ms\n"
+	    "apart), split_at (two pieces, the first ending at this byte) and answer_as\n"
+	    "(content, tool_call or function_call: chat answers as a call whose\n"
+	    "arguments are {\"text\": REPLY}). GET /__mock/stats returns counters, POST /__mock/reset zeroes them.\n");
 }
 
 static int mock_parse_int(const char *s, int lo, int hi, int *out)

@@ -12,7 +12,17 @@ bb_new_key KEY
 bb_start_mock up || { echo "Bail out! mock upstream did not start"; exit 1; }
 UPSTREAM_URL=http://127.0.0.1:$up_PORT
 PACKS=$top_srcdir/policies/packs
-POLICY="{\"policy\": {\"packs\": [\"$PACKS/gdpr-default.json\", \"$PACKS/secrets.json\"]}}"
+# A site pack whose customer literal holds quotes: put back into tool-call
+# arguments (JSON text) it must come back escaped.
+cat >"$BB_DIR/site.json" <<'JSON'
+{"name": "site", "version": 1,
+ "detectors": [{"id": "customers", "entity": "customer", "label": "CUSTOMER",
+   "class": "confidential", "literals": ["Acme \"Blue\" GmbH", "Globex"]}],
+ "rules": [{"id": "site.pseudonymize-customers", "entities": ["customer"], "action": "pseudonymize"},
+   {"id": "site.answer-customers", "entities": ["customer"], "direction": "response",
+    "action": "pseudonymize"}]}
+JSON
+POLICY="{\"policy\": {\"packs\": [\"$PACKS/gdpr-default.json\", \"$PACKS/secrets.json\", \"$BB_DIR/site.json\"]}}"
 bb_start_hafen gw "$POLICY" || { echo "Bail out! hafen did not start"; exit 1; }
 
 IBAN="DE89 3704 0044 0532 0130 00"
@@ -90,9 +100,89 @@ bb_is "$(bb_code)" 200 "answer secret: 200"
 bb_ok "answer secret: redacted before it reaches the client" bb_not grep -q "${SECRET:4:12}" "$BB_DIR/r.txt"
 bb_ok "answer secret: the rest of the answer is there" bash -c "'$PYTHON3' -c 'import sys' && grep -q keep '$BB_DIR/r.txt'"
 
+# ---- tool calls: the model copies placeholders into a call's arguments ----
+TPROMPT='Schick die Rechnung an Max Mustermann, Kunde: Acme "Blue" GmbH, heute.'
+tbody() { # tbody STREAM ANSWER_AS [SPLIT_AT]
+	"$PYTHON3" -c 'import json, sys
+m = {"answer_as": sys.argv[3]}
+if len(sys.argv) > 4: m["split_at"] = int(sys.argv[4])
+print(json.dumps({"model": "m", "stream": sys.argv[2] == "1", "messages": [{"role": "user", "content": sys.argv[1]}], "mock": m}))' "$TPROMPT" "$@"
+}
+bb_post /v1/chat/completions "$(tbody 0 tool_call)" >"$BB_DIR/t.json"
+bb_is "$(bb_code)" 200 "tool call json: 200"
+last_upstream_body >"$BB_DIR/tup.json"
+bb_ok "tool call: neither the name nor the customer reached the upstream" \
+	bash -c "! grep -q -e Mustermann -e Blue '$BB_DIR/tup.json'"
+bb_is "$(bb_json "$BB_DIR/t.json" 'json.loads(j["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])["text"]')" \
+	"$TPROMPT" "tool call json: arguments are valid JSON with the originals restored (quotes escaped)"
+bb_post /v1/chat/completions "$(tbody 0 function_call)" >"$BB_DIR/f.json"
+bb_is "$(bb_json "$BB_DIR/f.json" 'json.loads(j["choices"][0]["message"]["function_call"]["arguments"])["text"]')" \
+	"$TPROMPT" "function_call json: arguments are valid JSON with the originals restored"
+
+# Streamed: the arguments in two events, split at every byte of every
+# placeholder (and one either side) as the mock sees them.
+SPLITS=$("$PYTHON3" - "$BB_DIR/tup.json" <<'PY'
+import json, re, sys
+p = json.load(open(sys.argv[1], encoding="utf-8"))["messages"][0]["content"]
+args = ('{"text":"' + p.replace("\\", "\\\\").replace('"', '\\"') + '"}').encode()
+out = set()
+for m in re.finditer(rb"<[A-Z_]+_[0-9]+>", args):
+    out.update(range(m.start(), m.end() + 1))
+print(" ".join(str(i) for i in sorted(out)))
+PY
+)
+bb_ok "tool call stream: the upstream saw placeholders to split ($(echo $SPLITS | wc -w) split points)" \
+	test "$(echo $SPLITS | wc -w)" -ge 20
+for at in $SPLITS; do
+	bb_post /v1/chat/completions "$(tbody 1 tool_call "$at")" -N >"$BB_DIR/ts-$at.txt"
+done
+bb_post /v1/chat/completions "$(tbody 1 function_call 17)" -N >"$BB_DIR/ts-fc.txt"
+# tool_check FILE...: the files whose arguments are not the restored JSON
+# (or that leak a placeholder, or do not end in [DONE]); "none" when all pass.
+tool_check() {
+	"$PYTHON3" - "$TPROMPT" "$@" <<'PY'
+import json, sys
+want, bad = sys.argv[1], []
+for path in sys.argv[2:]:
+    raw = open(path, encoding="utf-8").read()
+    ev = [l[6:] for l in raw.split("\n") if l.startswith("data: ")]
+    args = {}
+    for e in ev[:-1]:
+        for c in json.loads(e)["choices"]:
+            d = c.get("delta", {})
+            for tc in d.get("tool_calls") or []:
+                args[tc["index"]] = args.get(tc["index"], "") + tc.get("function", {}).get("arguments", "")
+            if d.get("function_call"):
+                args["fc"] = args.get("fc", "") + d["function_call"].get("arguments", "")
+    try:
+        ok = ev[-1] == "[DONE]" and len(args) == 1 and json.loads(list(args.values())[0])["text"] == want
+    except (ValueError, IndexError):
+        ok = False
+    if not ok or "<PERSON_" in raw or "<CUSTOMER_" in raw:
+        bad.append(path.rsplit("/", 1)[1])
+print(" ".join(bad) or "none")
+PY
+}
+bb_is "$(tool_check "$BB_DIR"/ts-[0-9]*.txt)" none \
+	"tool call stream: every split comes back exact, valid JSON, [DONE] last"
+bb_is "$(tool_check "$BB_DIR/ts-fc.txt")" none "function_call stream: restored, valid JSON"
+
+# ---- pseudonymize in the response direction: redacted, and lint says so ----
+"$top_builddir/gateway/hafenctl" policy lint "$BB_DIR/site.json" >"$BB_DIR/lint.out" 2>&1
+bb_ok "lint: a response-direction pseudonymize rule gets a note that answers are redacted" \
+	grep -q 'note: rule site.answer-customers: pseudonymize applies to requests; in answers its findings are redacted as \[LABEL\]' "$BB_DIR/lint.out"
+bb_ok "lint: request-only pseudonymize rules get no note" bb_not grep -q 'note: rule site.pseudonymize-customers' "$BB_DIR/lint.out"
+GBODY=$("$PYTHON3" -c 'import json; print(json.dumps({"model": "m", "messages": [{"role": "user", "content": "Wer liefert?"}], "mock": {"reply": "Frag bei Globex nach."}}))')
+bb_post /v1/chat/completions "$GBODY" >"$BB_DIR/g.json"
+bb_is "$(bb_json "$BB_DIR/g.json" 'j["choices"][0]["message"]["content"]')" "Frag bei [CUSTOMER] nach." \
+	"response pseudonymize, json: what the model produced is redacted as [LABEL]"
+GSBODY=$("$PYTHON3" -c 'import json; print(json.dumps({"model": "m", "stream": True, "messages": [{"role": "user", "content": "Wer liefert?"}], "mock": {"reply": "Frag bei Globex nach.", "events": 9}}))')
+bb_post /v1/chat/completions "$GSBODY" -N >"$BB_DIR/gs.txt"
+bb_is "$(sse_text "$BB_DIR/gs.txt")" "Frag bei [CUSTOMER] nach.|DONE" "response pseudonymize, stream: redacted as [LABEL]"
+
 # ---- no prompt text in the log ----
 bb_ok "log: neither the name nor the IBAN nor the key appear in hafen's log" \
-	bash -c "! grep -q -e '$NAME' -e '$IBAN' -e MIIEvQ '$HAFEN_LOG'"
+	bash -c "! grep -q -e '$NAME' -e '$IBAN' -e MIIEvQ -e Blue '$HAFEN_LOG'"
 
 # ---- a broken policy file ----
 printf '{"name": "bad", "version": 1, "rules": [{"id": "x", "entities": ["iban"], "action": "explode"}]}' >"$BB_DIR/bad.json"

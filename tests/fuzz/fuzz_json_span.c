@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "gateway/json_span.h"
+#include "policies/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -74,6 +75,43 @@ children:
 	}
 }
 
+/* json_span_answer_texts against the tree walk the policy filter used
+ * before (request_walk_collect_kinds): when the walk takes the text, it
+ * finds exactly the tree's text fields (same kinds, same decoded strings,
+ * each once), so a text jansson would show a client is never left
+ * unguarded. */
+static void fuzz_answer_check(const char *text, size_t len, json_t *root)
+{
+	struct json_span_text *v;
+	size_t n;
+	if (json_span_answer_texts(text, len, &v, &n) < 0)
+		return;
+	json_t **fields;
+	uint8_t *kinds;
+	size_t nf;
+	char err[64];
+	if (request_walk_collect_kinds(root, &fields, &kinds, &nf, err, sizeof err) < 0 || nf != n)
+		abort();
+	char *used = calloc(nf ? nf : 1, 1);
+	for (size_t i = 0; used && i < n; i++) {
+		if (v[i].start >= v[i].end || v[i].end > len || text[v[i].start] != '"')
+			abort();
+		json_t *s = json_loadb(text + v[i].start, v[i].end - v[i].start, JSON_DECODE_ANY, NULL);
+		size_t k;
+		for (k = 0; k < nf; k++)
+			if (!used[k] && (int)kinds[k] == (int)v[i].kind && json_equal(fields[k], s))
+				break;
+		if (k == nf)
+			abort();
+		used[k] = 1;
+		json_decref(s);
+	}
+	free(used);
+	free(fields);
+	free(kinds);
+	free(v);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	json_t *root = json_loadb((const char *)data, size, 0, NULL);
@@ -85,6 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(text, data, size);
 		struct json_span_step path[JSON_SPAN_MAX_PATH];
 		fuzz_span_check(text, size, root, root, path, 0);
+		fuzz_answer_check(text, size, root);
 		/* paths that need not exist in the tree */
 		static const struct json_span_step chat[] = {{"choices", 0}, {NULL, 0}, {"delta", 0}, {"content", 0}};
 		static const struct json_span_step comp[] = {{"choices", 0}, {NULL, 1}, {"text", 0}};
