@@ -28,6 +28,9 @@
 # "hafen_b" (e.g. a build of the commit before a feature, to price the
 # feature); HAFEN_B_LABEL names it in the table, HAFEN_B_EXTRA_CONFIG gives
 # its extra config members (default: HAFEN_EXTRA_CONFIG).
+# FAILOVER=1 (with TWO_INSTANCES=1) ends the run with wrk on the pool while
+# its second mock instance is killed after 2 of 6 seconds, and reports how
+# many requests failed (issue 5: none may, for failures before the first byte).
 # TWO_INSTANCES=1 adds a target "pool": a second hafen (same settings) whose
 # upstream is a pool of two mock instances (least outstanding requests over
 # power of two choices, gateway/balance.c), measured in the same rounds as
@@ -490,3 +493,21 @@ for t in targets:
     if e:
         print("- WARNING: %s had non-2xx responses or socket errors in some runs: %s (see wrk output)." % (t, ", ".join(e)))
 EOF
+
+# ---- FAILOVER=1: one pool instance killed under wrk load ----
+if [ "${FAILOVER:-0}" = 1 ] && [ "${have_pool:-0}" = 1 ]; then
+	say "failover: wrk -c32 for 6 s on the pool, its second instance killed after 2 s"
+	(sleep 2 && kill -KILL "$MOCK2_PID") &
+	killer=$!
+	out=$("${pin_load[@]}" wrk -t1 -c32 -d6s -s "$dir/post.lua" "$(url_of pool)" 2>&1)
+	wait "$killer" || true
+	printf '%s\n' "$out" | "$PY" -c '
+import re, sys
+t = sys.stdin.read()
+n = re.search(r"(\d+) requests in", t)
+bad = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+err = re.search(r"Socket errors: (.*)", t)
+print("- failover (wrk -c32, 6 s, the second of two pool instances killed at 2 s): %s requests, %s non-2xx, socket errors: %s." % (
+    n.group(1) if n else "?", bad.group(1) if bad else "0", err.group(1).strip() if err else "none"))
+'
+fi
