@@ -25,8 +25,8 @@ HAFEN=$build/gateway/hafen
 CTL=$build/gateway/hafenctl
 MOCK=$build/tests/mock-upstream
 PY=/usr/bin/python3
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'bench/audit_gateway.sh: %s\n' "$*" >&2; exit 1; }
+. "$top/bench/lib.sh"
+bench_name=bench/audit_gateway.sh
 [ -x "$HAFEN" ] && [ -x "$MOCK" ] && [ -x "$CTL" ] || die "build hafen, hafenctl and tests/mock-upstream in $build first"
 command -v wrk >/dev/null || die "wrk is not installed"
 ncpu=$(nproc)
@@ -34,28 +34,8 @@ pin_srv=(taskset -c 0)
 pin_load=(taskset -c $((ncpu - 1)))
 [ "$ncpu" -ge 2 ] || { pin_srv=(); pin_load=(); }
 
-dir=$(mktemp -d "${TMPDIR:-/tmp}/hafen-auditbench.XXXXXX")
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_for() { for _ in $(seq 1 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
-
-(
-	cd "$dir"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
-		-days 2 -subj "/CN=bench CA" 2>/dev/null
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr \
-		-subj "/CN=localhost" 2>/dev/null
-	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >server.ext
-	openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-		-extfile server.ext -out server.pem 2>/dev/null
-)
+bench_init bench/audit_gateway.sh hafen-auditbench
+bench_certs
 "$CTL" audit keygen --dir "$dir/keys" >/dev/null
 "${pin_srv[@]}" "$MOCK" --quiet --port-file "$dir/mock.port" >"$dir/mock.log" 2>&1 &
 pids+=("$!")

@@ -52,8 +52,8 @@ TTFT_N=${TTFT_N:-300}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'bench/gateway.sh: %s\n' "$*" >&2; exit 1; }
+. "$top/bench/lib.sh"
+bench_name=bench/gateway.sh
 
 # ---- tools: wrk and nginx-light, installed on a fresh machine ----
 missing=()
@@ -81,42 +81,13 @@ MOCK=$build/tests/mock-upstream
 HAFEN=$build/gateway/hafen
 [ -x "$MOCK" ] || die "no $MOCK: build first (make -C $build)"
 
-dir=$(mktemp -d "${TMPDIR:-/tmp}/hafen-bench.XXXXXX")
+bench_init bench/gateway.sh hafen-bench
 # nginx workers drop to an unprivileged user when started as root
 chmod 755 "$dir"
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-
-free_port() {
-	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_for() { # wait_for CMD...: up to 5 s
-	for _ in $(seq 1 100); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 # ---- certificates ----
-(
-	cd "$dir"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
-		-days 2 -subj "/CN=bench CA" 2>/dev/null
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr \
-		-subj "/CN=localhost" 2>/dev/null
-	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >server.ext
-	openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-		-extfile server.ext -out server.pem 2>/dev/null
-	chmod 644 server.key
-)
+bench_certs
+chmod 644 "$dir/server.key"
 
 # ---- the mock upstream ----
 "${pin_srv[@]}" "$MOCK" --quiet --port-file "$dir/mock.port" --events 8 >"$dir/mock.log" 2>&1 &

@@ -30,41 +30,13 @@ MOCK=$build/tests/mock-upstream
 HAFEN=$build/gateway/hafen
 CTL=$build/gateway/hafenctl
 
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'bench/keys.sh: %s\n' "$*" >&2; exit 1; }
+. "$top/bench/lib.sh"
+bench_name=bench/keys.sh
 command -v wrk >/dev/null || die "needs wrk (apt-get install wrk)"
 for b in "$MOCK" "$HAFEN" "$CTL"; do [ -x "$b" ] || die "no $b: build first"; done
 
-dir=$(mktemp -d "${TMPDIR:-/tmp}/hafen-bench-keys.XXXXXX")
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-free_port() {
-	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_for() {
-	for _ in $(seq 1 100); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
-(
-	cd "$dir"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
-		-days 2 -subj "/CN=bench CA" 2>/dev/null
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr \
-		-subj "/CN=localhost" 2>/dev/null
-	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >server.ext
-	openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-		-extfile server.ext -out server.pem 2>/dev/null
-)
+bench_init bench/keys.sh hafen-bench-keys
+bench_certs
 
 "$MOCK" --quiet --port-file "$dir/mock.port" >"$dir/mock.log" 2>&1 &
 pids+=("$!")
