@@ -482,7 +482,6 @@ static int config_finish_root(struct config_ctx *ctx, const char *path, void *ob
 
 static const char *const config_client_auth_names[] = {"none", "optional", "required", NULL};
 /* enum data_class order (policies/policy-t.h). */
-static const char *const config_class_names[] = {"public", "internal", "confidential", "restricted", NULL};
 
 #define F(type_, name_, member_) .name = name_, .type = type_, .offset = offsetof(type_s, member_)
 
@@ -592,8 +591,8 @@ static const struct config_field config_key_fields[] = {
 	{F(CONFIG_TYPE_STRING, "tenant", tenant), .required = 1},
 	{F(CONFIG_TYPE_STRING, "purpose", purpose), .required = 1},
 	{F(CONFIG_TYPE_STRING, "sha256", sha256_hex), .required = 1},
-	{F(CONFIG_TYPE_ENUM, "class_floor", class_floor), .choices = config_class_names},
-	{F(CONFIG_TYPE_ENUM, "max_class", max_class), .choices = config_class_names},
+	{F(CONFIG_TYPE_ENUM, "class_floor", class_floor), .choices = config_data_class_names},
+	{F(CONFIG_TYPE_ENUM, "max_class", max_class), .choices = config_data_class_names},
 	{F(CONFIG_TYPE_INT, "rpm", rpm), .min = 0, .max = 1000000000},
 	{F(CONFIG_TYPE_INT, "tpm", tpm), .min = 0, .max = 1000000000000},
 	{F(CONFIG_TYPE_INT, "concurrency", concurrency), .min = 0, .max = 1000000},
@@ -605,8 +604,8 @@ static const struct config_field config_identity_fields[] = {
 	{F(CONFIG_TYPE_STRING, "purpose", purpose), .required = 1},
 	{F(CONFIG_TYPE_STRING, "cn", cn)},
 	{F(CONFIG_TYPE_STRING, "cert_sha256", cert_sha256)},
-	{F(CONFIG_TYPE_ENUM, "class_floor", class_floor), .choices = config_class_names},
-	{F(CONFIG_TYPE_ENUM, "max_class", max_class), .choices = config_class_names},
+	{F(CONFIG_TYPE_ENUM, "class_floor", class_floor), .choices = config_data_class_names},
+	{F(CONFIG_TYPE_ENUM, "max_class", max_class), .choices = config_data_class_names},
 	{F(CONFIG_TYPE_INT, "rpm", rpm), .min = 0, .max = 1000000000},
 	{F(CONFIG_TYPE_INT, "tpm", tpm), .min = 0, .max = 1000000000000},
 	{F(CONFIG_TYPE_INT, "concurrency", concurrency), .min = 0, .max = 1000000},

@@ -15,6 +15,7 @@
 #include "gateway/ctl.h"
 #include "gateway/gwconfig.h"
 #include "gateway/keystore.h"
+#include "policies/policy.h"
 #include "gateway/purpose.h"
 
 struct ctl_key_opts {
@@ -136,8 +137,6 @@ static int ctl_key_parse(int argc, char **argv, struct ctl_key_opts *o)
 	return 0;
 }
 
-static const char *const ctl_key_classes[] = {"public", "internal", "confidential", "restricted"};
-
 static int ctl_key_create(struct ctl_key_opts *o)
 {
 	if (!o->name || !o->tenant || !o->purpose || !o->config) {
@@ -159,7 +158,7 @@ static int ctl_key_create(struct ctl_key_opts *o)
 	int floor = o->class_floor > p->class_floor ? o->class_floor : p->class_floor;
 	if (!(p->classes & (1u << floor))) {
 		fprintf(stderr, "hafenctl key create: --class-floor %s: purposes.%s does not allow that class "
-		    "(data_classes); every request of this key would be refused\n", ctl_key_classes[floor], o->purpose);
+		    "(data_classes); every request of this key would be refused\n", policy_data_class_name((enum data_class)floor), o->purpose);
 		return CTL_EXIT_USAGE;
 	}
 	long long now = (long long)time(NULL);
@@ -227,14 +226,14 @@ static int ctl_key_list_row(const struct keystore_key *k, void *arg)
 	if (l->arr) {
 		json_array_append_new(l->arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:s}",
 		    "id", (json_int_t)k->id, "name", k->name, "tenant", k->tenant, "purpose", k->purpose,
-		    "state", ctl_key_state(k, l->now), "class_floor", ctl_key_classes[k->class_floor],
-		    "max_class", ctl_key_classes[k->max_class], "rpm", (json_int_t)k->rpm, "tpm", (json_int_t)k->tpm,
+		    "state", ctl_key_state(k, l->now), "class_floor", policy_data_class_name((enum data_class)k->class_floor),
+		    "max_class", policy_data_class_name((enum data_class)k->max_class), "rpm", (json_int_t)k->rpm, "tpm", (json_int_t)k->tpm,
 		    "concurrency", (json_int_t)k->concurrency, "created", created, "expires", expires,
 		    "revoked", revoked));
 		return 0;
 	}
 	printf("%-6lld %-20s %-12s %-16s %-8s %-12s %6lld %8lld %4lld  %-20s %s\n", (long long)k->id, k->name,
-	    k->tenant, k->purpose, ctl_key_state(k, l->now), ctl_key_classes[k->max_class], (long long)k->rpm,
+	    k->tenant, k->purpose, ctl_key_state(k, l->now), policy_data_class_name((enum data_class)k->max_class), (long long)k->rpm,
 	    (long long)k->tpm, (long long)k->concurrency, created, expires);
 	return 0;
 }

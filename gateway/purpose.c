@@ -19,7 +19,7 @@
 
 #include "filter.h"
 #include "gwconfig.h"
-#include "policies/policy-t.h"
+#include "policies/policy.h"
 
 /* Each basis answers to its letter, "6(1)(x)" and a name. */
 static const struct {
@@ -40,10 +40,6 @@ static const char *const purpose_area_names[PURPOSE_AREA_COUNT] = {
 	"performance_monitoring",
 };
 
-static const char *const purpose_class_names[DATA_CLASS_COUNT] = {
-	"public", "internal", "confidential", "restricted",
-};
-
 const char *purpose_basis_name(int basis)
 {
 	return basis >= 0 && basis < PURPOSE_BASIS_COUNT ? purpose_basis_table[basis].name : "?";
@@ -62,7 +58,7 @@ const char *purpose_area_name(int area)
 int purpose_class_parse(const char *name)
 {
 	for (int i = 0; name && i < DATA_CLASS_COUNT; i++)
-		if (strcmp(name, purpose_class_names[i]) == 0)
+		if (strcmp(name, policy_data_class_name((enum data_class)i)) == 0)
 			return i;
 	return -1;
 }
@@ -354,12 +350,12 @@ int purpose_check_request(const struct purpose_registry *reg, struct filter_exch
 		if (!(p->classes & (1u << cls))) {
 			x->data_class = cls;
 			return purpose_refuse(x, "data_class_forbidden", "data class %s is not allowed for the purpose "
-			    "\"%.64s\" (GDPR Art. 5(1)(b))", purpose_class_names[cls], p->id);
+			    "\"%.64s\" (GDPR Art. 5(1)(b))", policy_data_class_name((enum data_class)cls), p->id);
 		}
 	}
 	x->data_class = cls;
 	if (cls > k->max_class)
 		return purpose_refuse(x, "data_class_forbidden", "data class %s is above what this key may send "
-		    "(max_class %s)", purpose_class_names[cls], purpose_class_names[k->max_class]);
+		    "(max_class %s)", policy_data_class_name((enum data_class)cls), policy_data_class_name((enum data_class)k->max_class));
 	return 0;
 }

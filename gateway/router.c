@@ -10,14 +10,7 @@
 
 #include <jansson.h>
 
-#include "policies/policy-t.h"
-
-static const char *const router_class_names[] = {
-	[DATA_CLASS_PUBLIC] = "public",
-	[DATA_CLASS_INTERNAL] = "internal",
-	[DATA_CLASS_CONFIDENTIAL] = "confidential",
-	[DATA_CLASS_RESTRICTED] = "restricted",
-};
+#include "policies/policy.h"
 
 static const char *const router_location_names[] = {
 	[CONFIG_LOCATION_ON_PREM] = "on_prem",
@@ -53,7 +46,7 @@ const char *router_data_class_name(int data_class)
 {
 	if (data_class < 0 || data_class >= DATA_CLASS_COUNT)
 		return "unknown";
-	return router_class_names[data_class];
+	return policy_data_class_name((enum data_class)data_class);
 }
 
 const char *router_location_name(int location)
@@ -66,7 +59,8 @@ const char *router_location_name(int location)
 int router_data_class_parse(const char *s, size_t len)
 {
 	for (int i = 0; i < DATA_CLASS_COUNT; i++)
-		if (strlen(router_class_names[i]) == len && strncasecmp(s, router_class_names[i], len) == 0)
+		if (strlen(policy_data_class_name((enum data_class)i)) == len &&
+		    strncasecmp(s, policy_data_class_name((enum data_class)i), len) == 0)
 			return i;
 	return -1;
 }
