@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include "policies/aiact.h"
 #include "policies/policy.h"
 #include "policies/scan.h"
@@ -31,25 +32,6 @@ static const char *const bench_sentences[] = {
 	"Die Kunden erhalten die Rechnung 2024-00815 über 1.249,00 EUR mit der nächsten Lieferung. ",
 	"The onboarding checklist covers laptop setup, VPN access, and the security awareness training. ",
 };
-
-static double bench_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int bench_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double bench_median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), bench_cmp);
-	return v[n / 2];
-}
 
 static void bench_fill(char *buf, size_t len)
 {

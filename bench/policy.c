@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include "policies/scan.h"
 
 static const char *const bench_sentences[] = {
@@ -35,25 +36,6 @@ static const char *const bench_ids[] = {
 	"Server 192.168.10.23 antwortet nicht. ",
 	"USt-IdNr. DE136695976 auf der Rechnung ergänzen. ",
 };
-
-static double bench_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int bench_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double bench_median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), bench_cmp);
-	return v[n / 2];
-}
 
 /* Fills buf with sentences; every ~8th sentence carries an identifier. */
 static void bench_fill(char *buf, size_t len)
