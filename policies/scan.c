@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "policies/ac.h"
+#include "policies/kwhash.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define SCAN_HAVE_AVX2 1
@@ -72,19 +73,21 @@ struct policy_scanner {
 	size_t n_det;
 	struct scan_keyword *kw;
 	size_t n_kw;
-	struct ac *ac;
+	struct ac *ac;           /* keywords that may start inside a word */
+	uint32_t *ac_id;         /* ac word index -> keyword id */
+	struct kwhash *kh;       /* keywords that start a word (kwhash.h) */
 	struct scan_shape_subs shape[SCAN_N_SHAPES];
 	uint32_t shape_mask;  /* union of all detectors' shapes */
 	unsigned num_min_digits; /* shortest number run any detector wants */
 	uint8_t byteinfo[256];   /* SCAN_INFO_* per byte */
-	/* Pass 1's position filter (see scan_block_mask): per byte class
-	 * W = word byte, A = worth a look after a non-word byte (may start a
-	 * keyword, or a shape trigger), B = worth a look inside a word (may
-	 * start an in-word keyword, or a shape trigger). For ASCII bytes as
-	 * nibble tables: bit (c >> 4) of lo_x[c & 15]; bytes >= 0x80 are all
-	 * word bytes and count as A / B when any of them is. */
-	uint8_t lo_w[16], lo_a[16], lo_t[16];
-	uint8_t high_a;
+	/* Pass 1's position filter (see scan_build_filter): per byte class
+	 * W = word byte, H = may start a word-hash keyword (kwhash.h), F =
+	 * may start a trie keyword after a non-word byte, T = shape trigger.
+	 * For ASCII bytes as nibble tables: bit (c >> 4) of lo_x[c & 15];
+	 * bytes >= 0x80 are all word bytes and count as H / F when any of
+	 * them is. */
+	uint8_t lo_w[16], lo_h[16], lo_f[16], lo_t[16];
+	uint8_t high_h, high_f;
 	/* In-word keyword starts, two bytes at a time (the bigrams of
 	 * ac->bi_inner, both cases), as 8 buckets over the nibbles of the
 	 * first and the second byte: a position passes when some bucket has
@@ -98,7 +101,8 @@ enum scan_info {
 	SCAN_INFO_WORD = 1u << 0,    /* SCAN_BYTE_WORD */
 	SCAN_INFO_TRIGGER = 1u << 1, /* may start a shape */
 	SCAN_INFO_INNER = 1u << 2,   /* may start a keyword inside a word */
-	SCAN_INFO_FIRST = 1u << 3,   /* first byte of some keyword */
+	SCAN_INFO_FIRST = 1u << 3,   /* first byte of some keyword in the trie */
+	SCAN_INFO_HFIRST = 1u << 4,  /* first byte of some word-start keyword (kwhash) */
 };
 
 struct scan_event {
@@ -341,16 +345,21 @@ static void scan_build_filter(struct policy_scanner *s, unsigned flags)
 		unsigned info = s->byteinfo[c];
 		if (ac_child(ac, 0, (unsigned char)c))
 			info |= SCAN_INFO_FIRST;
+		if (s->kh->first[c])
+			info |= SCAN_INFO_HFIRST;
 		s->byteinfo[c] = (uint8_t)info;
 		int w = (info & SCAN_INFO_WORD) != 0;
-		int a = (info & (SCAN_INFO_FIRST | SCAN_INFO_TRIGGER)) != 0;
+		int h = (info & SCAN_INFO_HFIRST) != 0;
+		int f = (info & SCAN_INFO_FIRST) != 0;
 		int t = (info & SCAN_INFO_TRIGGER) != 0;
 		if (c >= 0x80) {
-			s->high_a |= (uint8_t)a;
+			s->high_h |= (uint8_t)h;
+			s->high_f |= (uint8_t)f;
 			continue;   /* word bytes, never triggers */
 		}
 		s->lo_w[c & 15] |= (uint8_t)(w << (c >> 4));
-		s->lo_a[c & 15] |= (uint8_t)(a << (c >> 4));
+		s->lo_h[c & 15] |= (uint8_t)(h << (c >> 4));
+		s->lo_f[c & 15] |= (uint8_t)(f << (c >> 4));
 		s->lo_t[c & 15] |= (uint8_t)(t << (c >> 4));
 	}
 	/* bi_inner is indexed by folded bytes; a text byte folds to f when it
@@ -392,6 +401,8 @@ void policy_scanner_free(struct policy_scanner *s)
 	if (!s)
 		return;
 	ac_free(s->ac);
+	kwhash_free(s->kh);
+	free(s->ac_id);
 	for (size_t i = 0; i < SCAN_N_SHAPES; i++)
 		free(s->shape[i].det);
 	free(s->kw);
@@ -490,15 +501,46 @@ struct policy_scanner *policy_scanner_new_flags(const struct detector *const *ex
 			k++;
 		}
 	}
+	/* Keywords that must start a word and begin with a word byte go to
+	 * the word hash (kwhash.h); the others (they may start inside a word,
+	 * or begin with '-', ':') to the trie. */
 	char acerr[128];
-	uint8_t *ws = calloc(s->n_kw + 1, 1);
-	if (!ws)
+	uint8_t is_word[256], *wend = calloc(s->n_kw + 1, 1);
+	uint32_t *hid = calloc(s->n_kw + 1, sizeof(*hid));
+	const char **hw = calloc(s->n_kw + 1, sizeof(*hw));
+	size_t *hl = calloc(s->n_kw + 1, sizeof(*hl)), nh = 0, na = 0;
+	s->ac_id = calloc(s->n_kw + 1, sizeof(*s->ac_id));
+	if (!wend || !hid || !hw || !hl || !s->ac_id) {
+		free(wend);
+		free(hid);
+		free(hw);
+		free(hl);
 		goto oom;
-	for (k = 0; k < s->n_kw; k++)
-		ws[k] = (s->kw[k].flags & DETECTOR_KW_WORD_START) &&
-			scan_is((unsigned char)words[k][0], SCAN_BYTE_WORD);
-	s->ac = ac_new(words, lens, ws, s->n_kw, acerr, sizeof(acerr));
-	free(ws);
+	}
+	for (unsigned c = 0; c < 256; c++)
+		is_word[c] = scan_is((unsigned char)c, SCAN_BYTE_WORD) != 0;
+	for (k = 0; k < s->n_kw; k++) {
+		if ((s->kw[k].flags & DETECTOR_KW_WORD_START) && is_word[(unsigned char)words[k][0]]) {
+			hw[nh] = words[k];
+			hl[nh] = lens[k];
+			wend[nh] = (s->kw[k].flags & DETECTOR_KW_WORD_END) != 0;
+			hid[nh++] = (uint32_t)k;
+		} else {
+			words[na] = words[k];
+			lens[na] = lens[k];
+			s->ac_id[na++] = (uint32_t)k;
+		}
+	}
+	s->kh = kwhash_new(hw, hl, wend, hid, nh, is_word, acerr, sizeof(acerr));
+	free(wend);
+	free(hid);
+	free(hw);
+	free(hl);
+	if (!s->kh) {
+		scan_set_error(err, errlen, NULL, acerr);
+		goto fail;
+	}
+	s->ac = ac_new(words, lens, NULL, na, acerr, sizeof(acerr));
 	if (s->ac)
 		for (unsigned c = 0; c < 256; c++)
 			s->byteinfo[c] = (uint8_t)((scan_is((unsigned char)c, SCAN_BYTE_WORD) ? SCAN_INFO_WORD : 0) |
@@ -638,25 +680,32 @@ struct scan_pos {
 	size_t num_end, alnum_end, hex_end;
 };
 
-/* Per-byte filter bits of one block of n <= 64 bytes, rest >= n bytes
- * left in the text from p (the reference the AVX2 version must agree
- * with, up to passing more positions): w = word byte, a = worth a look
- * after a non-word byte, b = worth a look inside a word. */
+/* The filter bits of one block (bit j: byte j). */
+struct scan_block {
+	uint64_t w;      /* word byte */
+	uint64_t h;      /* may start a word-hash keyword */
+	uint64_t f;      /* may start a trie keyword after a non-word byte */
+	uint64_t in;     /* may start an in-word trie keyword (bucket test) */
+	uint64_t t;      /* shape trigger */
+};
+
+/* Filter bits of one block of n <= 64 bytes, rest >= n bytes left in the
+ * text from p (the reference the AVX2 version must agree with, up to
+ * passing more positions). */
 static void scan_classify_scalar(const struct policy_scanner *s, const unsigned char *p,
-				 size_t n, size_t rest, uint64_t *w, uint64_t *a, uint64_t *b)
+				 size_t n, size_t rest, struct scan_block *b)
 {
-	uint64_t ww = 0, aa = 0, bb = 0;
+	struct scan_block r = { 0, 0, 0, 0, 0 };
 	for (size_t j = 0; j < n; j++) {
 		unsigned info = s->byteinfo[p[j]];
 		unsigned char c1 = j + 1 < rest ? p[j + 1] : 0;
-		ww |= (uint64_t)((info & SCAN_INFO_WORD) != 0) << j;
-		aa |= (uint64_t)((info & (SCAN_INFO_FIRST | SCAN_INFO_TRIGGER)) != 0) << j;
-		bb |= (uint64_t)((info & SCAN_INFO_TRIGGER) ||
-				 ((info & SCAN_INFO_INNER) && scan_inner_pass(s, p[j], c1))) << j;
+		r.w |= (uint64_t)((info & SCAN_INFO_WORD) != 0) << j;
+		r.h |= (uint64_t)((info & SCAN_INFO_HFIRST) != 0) << j;
+		r.f |= (uint64_t)((info & SCAN_INFO_FIRST) != 0) << j;
+		r.in |= (uint64_t)((info & SCAN_INFO_INNER) && scan_inner_pass(s, p[j], c1)) << j;
+		r.t |= (uint64_t)((info & SCAN_INFO_TRIGGER) != 0) << j;
 	}
-	*w = ww;
-	*a = aa;
-	*b = bb;
+	*b = r;
 }
 
 #if SCAN_HAVE_AVX2
@@ -683,7 +732,7 @@ static inline uint32_t scan_class32(__m256i v, __m256i lo_nib, __m256i hi_bit,
  * in-word bigram). */
 __attribute__((target("avx2")))
 static void scan_classify_avx2(const struct policy_scanner *s, const unsigned char *p,
-			       uint64_t *w, uint64_t *a, uint64_t *b)
+			       struct scan_block *b)
 {
 	/* bit (c >> 4) for ASCII high nibbles 0-7; 0 for 8-15 (bytes >= 0x80
 	 * are handled by their sign bit) */
@@ -693,7 +742,7 @@ static void scan_classify_avx2(const struct policy_scanner *s, const unsigned ch
 					      0, 0, 0, 0, 0, 0, 0, 0);
 	const __m256i nib = _mm256_set1_epi8(0x0f);
 	const __m256i zero = _mm256_setzero_si256();
-	uint64_t ww = 0, aa = 0, bb = 0;
+	struct scan_block r = { 0, 0, 0, 0, 0 };
 	for (unsigned h = 0; h < 2; h++) {
 		__m256i v = _mm256_loadu_si256((const __m256i *)(p + 32 * h));
 		__m256i v1 = _mm256_loadu_si256((const __m256i *)(p + 32 * h + 1));
@@ -708,66 +757,114 @@ static void scan_classify_avx2(const struct policy_scanner *s, const unsigned ch
 			_mm256_and_si256(_mm256_shuffle_epi8(scan_tab(s->in_lo1), lo1),
 					 _mm256_shuffle_epi8(scan_tab(s->in_hi1), hi1)));
 		uint32_t inner = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(in, zero));
-		ww |= (uint64_t)scan_class32(v, lo, hb, s->lo_w, 1) << (32 * h);
-		aa |= (uint64_t)scan_class32(v, lo, hb, s->lo_a, s->high_a) << (32 * h);
-		bb |= (uint64_t)(scan_class32(v, lo, hb, s->lo_t, 0) | inner) << (32 * h);
+		r.w |= (uint64_t)scan_class32(v, lo, hb, s->lo_w, 1) << (32 * h);
+		r.h |= (uint64_t)scan_class32(v, lo, hb, s->lo_h, s->high_h) << (32 * h);
+		r.f |= (uint64_t)scan_class32(v, lo, hb, s->lo_f, s->high_f) << (32 * h);
+		r.t |= (uint64_t)scan_class32(v, lo, hb, s->lo_t, 0) << (32 * h);
+		r.in |= (uint64_t)inner << (32 * h);
 	}
-	*w = ww;
-	*a = aa;
-	*b = bb;
+	*b = r;
 }
 #endif
 
-/* The body of pass 1 at position i: keywords anchored at i, then a shape
- * that starts at i. prev_word: whether t[i - 1] is a word byte. Forced
- * inline: it has two callers (the AVX2 and the scalar loop), and as a
- * call it costs +16 % instructions per scan (callgrind, bench/policy). */
+/* One probe of the word hash: record the entries under (key, tag) that
+ * the text at i really starts with. */
 static inline __attribute__((always_inline)) int
-scan_at(const struct policy_scanner *s, struct scan_scratch *sc,
-	const unsigned char *t, size_t len, size_t i, int prev_word,
-	struct scan_pos *ps)
+scan_word_probe(const struct policy_scanner *s, struct scan_scratch *sc,
+		const unsigned char *t, size_t len, size_t i, uint64_t key, uint32_t tag)
+{
+	const struct kwhash *kh = s->kh;
+	uint32_t n;
+	const uint32_t *l = kwhash_find(kh, key, tag, &n);
+	for (uint32_t k = 0; k < n; k++) {
+		const struct kwhash_entry *e = &kh->ent[l[k]];
+		if (kwhash_verify(e, t + i, len - i) &&
+		    scan_keyword_hit(s, sc, (const char *)t, len, e->id, i, i + e->len) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The keywords of the word hash at the word start i: the whole word, and
+ * its 1-4-byte prefixes for the stems (kwhash.h). wrun: the word-byte
+ * bits from i on as far as the caller knows them (bit 0: t[i]); the word
+ * ends at the first clear bit unless the known bits run out first. */
+static inline __attribute__((always_inline)) int
+scan_word_keywords(const struct policy_scanner *s, struct scan_scratch *sc,
+		   const unsigned char *t, size_t len, size_t i, uint64_t wrun)
+{
+	const struct kwhash *kh = s->kh;
+	uint64_t x = kwhash_fold8(kwhash_load(t + i, len - i));
+	size_t e = i + (~wrun ? (size_t)__builtin_ctzll(~wrun) : 64);
+	while (e < len && (s->byteinfo[t[e]] & SCAN_INFO_WORD))
+		e++;
+	size_t wl = e - i;
+	if (!kwhash_pre_pass(kh, x & kwhash_mask[wl < 3 ? wl : 3]))
+		return 0;
+	if (wl <= 255 &&
+	    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[wl < 8 ? wl : 8],
+			    kwhash_tag(KWHASH_KIND_WORD, wl)) < 0)
+		return -1;
+	for (unsigned p = 1; p <= KWHASH_STEM_MAX && p <= wl; p++)
+		if (((kh->stem_lens >> p) & 1) &&
+		    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[p],
+				    kwhash_tag(KWHASH_KIND_STEM, p)) < 0)
+			return -1;
+	return 0;
+}
+
+/* Trie keywords anchored at i (the candidate test passed or is done
+ * here): prev_word: whether t[i - 1] is a word byte. */
+static inline __attribute__((always_inline)) int
+scan_trie_at(const struct policy_scanner *s, struct scan_scratch *sc,
+	     const unsigned char *t, size_t len, size_t i, int prev_word)
 {
 	const struct ac *ac = s->ac;
+	unsigned char c = t[i], c1, c2, c3;
+	unsigned info = s->byteinfo[c];
+
+	if (__builtin_expect(i + 3 < len, 1)) {
+		c1 = t[i + 1];
+		c2 = t[i + 2];
+		c3 = t[i + 3];
+	} else {
+		c1 = i + 1 < len ? t[i + 1] : 0;
+		c2 = i + 2 < len ? t[i + 2] : 0;
+		c3 = 0;
+	}
+	/* at a word byte only keywords that may start inside a word can
+	 * begin (the others are in the word hash) */
+	if (!(prev_word || (info & SCAN_INFO_WORD) ? ac_candidate_inner(ac, c, c1, c2, c3)
+						   : ac_candidate(ac, c, c1, c2, c3, 1)))
+		return 0;
+	uint32_t q = 0;
+	for (size_t j = i; j < len; j++) {
+		q = ac_child(ac, q, t[j]);
+		if (!q)
+			break;
+		if (!(q & AC_HAS_OUTPUT))
+			continue;
+		size_t n;
+		const uint32_t *wd = ac_outputs(ac, q, &n);
+		for (size_t k = 0; k < n; k++) {
+			uint32_t id = s->ac_id[wd[k]];
+			if ((s->kw[id].flags & DETECTOR_KW_WORD_START) && prev_word)
+				continue;
+			if (scan_keyword_hit(s, sc, (const char *)t, len, id, i, j + 1) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* A shape that starts at the trigger byte t[i]. */
+static inline __attribute__((always_inline)) int
+scan_shape_at(const struct policy_scanner *s, struct scan_scratch *sc,
+	      const unsigned char *t, size_t len, size_t i, struct scan_pos *ps)
+{
 	const char *text = (const char *)t;
 	unsigned char c = t[i];
-	unsigned info = s->byteinfo[c];
-	int cand = 0;
 
-	if (!prev_word || (info & SCAN_INFO_INNER)) {
-		unsigned char c1, c2, c3;
-		if (__builtin_expect(i + 3 < len, 1)) {
-			c1 = t[i + 1];
-			c2 = t[i + 2];
-			c3 = t[i + 3];
-		} else {
-			c1 = i + 1 < len ? t[i + 1] : 0;
-			c2 = i + 2 < len ? t[i + 2] : 0;
-			c3 = 0;
-		}
-		cand = prev_word ? ac_candidate_inner(ac, c, c1, c2, c3)
-				 : ac_candidate(ac, c, c1, c2, c3, 1);
-	}
-	if (cand) {
-		/* walk the trie anchored at i */
-		uint32_t q = 0;
-		for (size_t j = i; j < len; j++) {
-			q = ac_child(ac, q, t[j]);
-			if (!q)
-				break;
-			if (!(q & AC_HAS_OUTPUT))
-				continue;
-			size_t n;
-			const uint32_t *wd = ac_outputs(ac, q, &n);
-			for (size_t k = 0; k < n; k++) {
-				if ((s->kw[wd[k]].flags & DETECTOR_KW_WORD_START) && prev_word)
-					continue;
-				if (scan_keyword_hit(s, sc, text, len, wd[k], i, j + 1) < 0)
-					return -1;
-			}
-		}
-	}
-	if (!(info & SCAN_INFO_TRIGGER))
-		return 0;
 	if (c == '@')
 		return (s->shape_mask & SCAN_SHAPE_AT) ? scan_push_event(sc, i, i + 1, 2, 1) : 0;
 	if ((c == ':' || c == '-') && (s->shape_mask & SCAN_SHAPE_HEXGROUP) && i >= ps->hex_end &&
@@ -824,21 +921,21 @@ scan_at(const struct policy_scanner *s, struct scan_scratch *sc,
 	return 0;
 }
 
-/* Pass 1 without AVX2: the same position test, one byte at a time. */
+/* Pass 1 without AVX2: the same tests, one byte at a time. */
 static int scan_pass1_scalar(const struct policy_scanner *s, struct scan_scratch *sc,
 			     const unsigned char *t, size_t len, struct scan_pos *ps)
 {
 	int prev = 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned info = s->byteinfo[t[i]];
-		int need;
-		if (prev)
-			need = (info & SCAN_INFO_TRIGGER) ||
-			       ((info & SCAN_INFO_INNER) &&
-				scan_inner_pass(s, t[i], i + 1 < len ? t[i + 1] : 0));
-		else
-			need = (info & (SCAN_INFO_FIRST | SCAN_INFO_TRIGGER)) != 0;
-		if (need && scan_at(s, sc, t, len, i, prev, ps) < 0)
+		if (!prev && (info & SCAN_INFO_HFIRST) && scan_word_keywords(s, sc, t, len, i, 1) < 0)
+			return -1;
+		int trie = (info & SCAN_INFO_WORD) || prev
+			? (info & SCAN_INFO_INNER) && scan_inner_pass(s, t[i], i + 1 < len ? t[i + 1] : 0)
+			: (info & SCAN_INFO_FIRST) != 0;
+		if (trie && scan_trie_at(s, sc, t, len, i, prev) < 0)
+			return -1;
+		if ((info & SCAN_INFO_TRIGGER) && scan_shape_at(s, sc, t, len, i, ps) < 0)
 			return -1;
 		prev = (info & SCAN_INFO_WORD) != 0;
 	}
@@ -878,22 +975,39 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		goto oom;
 	for (size_t blk = 0; s->use_avx2 && blk < len; blk += 64) {
 		size_t n = len - blk < 64 ? len - blk : 64;
-		uint64_t w, am, bm;
+		struct scan_block b;
 #if SCAN_HAVE_AVX2
 		if (len - blk > 64 && s->use_avx2)
-			scan_classify_avx2(s, t + blk, &w, &am, &bm);
+			scan_classify_avx2(s, t + blk, &b);
 		else
 #endif
-			scan_classify_scalar(s, t + blk, n, len - blk, &w, &am, &bm);
-		uint64_t prevw = w << 1 | carry;
-		carry = w >> 63;
-		uint64_t m = (~prevw & am) | (prevw & bm);
-		if (n < 64)
-			m &= (UINT64_C(1) << n) - 1;
+			scan_classify_scalar(s, t + blk, n, len - blk, &b);
+		uint64_t prevw = b.w << 1 | carry;
+		carry = b.w >> 63;
+		uint64_t live = n < 64 ? (UINT64_C(1) << n) - 1 : ~UINT64_C(0);
+		/* three lean loops instead of one that asks per position what
+		 * to do: word starts, trie candidates, shape triggers. Events
+		 * of one block arrive out of order; pass 2 does not depend on
+		 * their order and pass 3 sorts the findings. */
+		uint64_t m = b.w & ~prevw & b.h & live;
 		while (m) {
 			unsigned bit = (unsigned)__builtin_ctzll(m);
 			m &= m - 1;
-			if (scan_at(s, sc, t, len, blk + bit, (prevw >> bit) & 1, &st) < 0)
+			if (scan_word_keywords(s, sc, t, len, blk + bit, b.w >> bit) < 0)
+				goto oom;
+		}
+		m = ((~prevw & ~b.w & b.f) | ((prevw | b.w) & b.in)) & live;
+		while (m) {
+			unsigned bit = (unsigned)__builtin_ctzll(m);
+			m &= m - 1;
+			if (scan_trie_at(s, sc, t, len, blk + bit, (prevw >> bit) & 1) < 0)
+				goto oom;
+		}
+		m = b.t & live;
+		while (m) {
+			unsigned bit = (unsigned)__builtin_ctzll(m);
+			m &= m - 1;
+			if (scan_shape_at(s, sc, t, len, blk + bit, &st) < 0)
 				goto oom;
 		}
 	}

@@ -1,0 +1,140 @@
+/* Word-start keyword table (see kwhash.h): built once per scanner. */
+#include "policies/kwhash.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+void kwhash_free(struct kwhash *h)
+{
+	if (!h)
+		return;
+	free(h->slot);
+	free(h->list);
+	free(h->ent);
+	free(h->fold_buf);
+	free(h);
+}
+
+static void kwhash_set_error(char *err, size_t errlen, const char *what)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s", what);
+}
+
+/* The key and tag keyword e is filed under. */
+static void kwhash_key_of(const struct kwhash_entry *e, const uint8_t *is_word, int word_end,
+			  uint64_t *key, uint32_t *tag, uint32_t *covered)
+{
+	size_t p = 0;
+	while (p < e->len && is_word[e->fold[p]])
+		p++;
+	uint64_t x = kwhash_load(e->fold, e->len);
+	if (p == e->len && !word_end) {
+		size_t P = e->len < KWHASH_STEM_MAX ? e->len : KWHASH_STEM_MAX;
+		*key = kwhash_prefix(x, P);
+		*tag = kwhash_tag(KWHASH_KIND_STEM, P);
+		*covered = (uint32_t)P;
+	} else {
+		*key = kwhash_prefix(x, p);
+		*tag = kwhash_tag(KWHASH_KIND_WORD, p);
+		*covered = (uint32_t)(p < 8 ? p : 8);
+	}
+}
+
+struct kwhash *kwhash_new(const char *const *words, const size_t *lens,
+			  const uint8_t *word_end, const uint32_t *ids, size_t n,
+			  const uint8_t *is_word, char *err, size_t errlen)
+{
+	struct kwhash *h = calloc(1, sizeof(*h));
+	uint32_t *cnt = NULL, *slot_of = NULL;
+	size_t total = 0, nslots = 16, bits = 4;
+
+	if (!h)
+		goto oom;
+	for (size_t i = 0; i < n; i++) {
+		if (lens[i] == 0 || lens[i] > 255 || !is_word[(unsigned char)words[i][0]]) {
+			kwhash_set_error(err, errlen, "keyword empty, too long or not starting a word");
+			goto fail;
+		}
+		total += lens[i];
+	}
+	while (nslots < 2 * n + 2 || nslots < 1024) {
+		nslots *= 2;
+		bits++;
+	}
+	h->slot = calloc(nslots, sizeof(*h->slot));
+	h->ent = calloc(n + 1, sizeof(*h->ent));
+	h->fold_buf = malloc(total + 8);
+	h->list = calloc(2 * n + 1, sizeof(*h->list));
+	cnt = calloc(nslots, sizeof(*cnt));
+	slot_of = calloc(n + 1, sizeof(*slot_of));
+	if (!h->slot || !h->ent || !h->fold_buf || !h->list || !cnt || !slot_of)
+		goto oom;
+	h->mask = (uint32_t)(nslots - 1);
+	h->shift = (uint32_t)(64 - bits);
+	h->n_ent = n;
+
+	/* entries and their slots; a slot's list is filled in a second round */
+	size_t fo = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct kwhash_entry *e = &h->ent[i];
+		uint8_t *f = h->fold_buf + fo;
+		for (size_t j = 0; j < lens[i]; j++) {
+			unsigned c = (unsigned char)words[i][j];
+			f[j] = (uint8_t)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+		}
+		fo += lens[i];
+		e->fold = f;
+		e->len = (uint32_t)lens[i];
+		e->id = ids[i];
+		unsigned c0 = f[0];
+		h->first[c0] = 1;
+		if (c0 >= 'a' && c0 <= 'z')
+			h->first[c0 - 32] = 1;
+		uint64_t key;
+		uint32_t tag;
+		kwhash_key_of(e, is_word, word_end[i], &key, &tag, &e->covered);
+		if ((tag >> 8) == KWHASH_KIND_STEM)
+			h->stem_lens |= 1u << (tag & 0xff);
+		/* the gate sees min(word length, 3) bytes of the text word: a
+		 * word key's first word, or a stem's prefix, cut to 3 */
+		size_t klen = tag & 0xff;
+		if ((tag >> 8) == KWHASH_KIND_STEM && klen < 3)
+			h->pre_all = 1;
+		unsigned pb = kwhash_pre_bit(kwhash_prefix(key, klen < 3 ? klen : 3));
+		h->pre[pb >> 3] |= (uint8_t)(1u << (pb & 7));
+		uint64_t hv = kwhash_hash(key, tag);
+		unsigned b = (unsigned)(hv >> 48);
+		h->bloom[b >> 3] |= (uint8_t)(1u << (b & 7));
+		uint32_t s = (uint32_t)(hv >> h->shift);
+		while (h->slot[s].tag && !(h->slot[s].tag == tag && h->slot[s].key == key))
+			s = (s + 1) & h->mask;
+		h->slot[s].key = key;
+		h->slot[s].tag = tag;
+		cnt[s]++;
+		slot_of[i] = s;
+	}
+	/* lists: count, then the entries in keyword order */
+	size_t lo = 0;
+	for (size_t s = 0; s < nslots; s++) {
+		if (!cnt[s])
+			continue;
+		h->slot[s].off = (uint32_t)lo;
+		h->list[lo] = 0;
+		lo += 1 + cnt[s];
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct kwhash_slot *sl = &h->slot[slot_of[i]];
+		h->list[sl->off + 1 + h->list[sl->off]++] = (uint32_t)i;
+	}
+	free(cnt);
+	free(slot_of);
+	return h;
+oom:
+	kwhash_set_error(err, errlen, "out of memory");
+fail:
+	free(cnt);
+	free(slot_of);
+	kwhash_free(h);
+	return NULL;
+}

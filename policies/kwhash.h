@@ -1,0 +1,183 @@
+/* Word-start keywords looked up by whole word in one hash table.
+ *
+ * Pass 1 of the scanner used to enter a per-byte trie at every word start
+ * that a 2/3/4-byte filter let through. With ~2,200 keywords (1,229 given
+ * names, ~400 stems, pronouns, titles) nearly every word start passed the
+ * filter's first stages, and the trie walk was a chain of dependent loads
+ * per byte. Here a keyword that must start a word and begins with a word
+ * byte is found with at most a few probes per text word instead:
+ *
+ *  - WORD keys: the keyword's leading run of word bytes (its "first word").
+ *    A keyword made only of word bytes with the word-end rule ("anna",
+ *    "ich") matches exactly when the text word equals it; one with a
+ *    non-word byte after its first word ("tel.", "Mit freundlichen Grüßen",
+ *    "ust-idnr") only where the text word equals that first word, and the
+ *    rest is compared after the probe.
+ *  - STEM keys: a keyword made only of word bytes without the word-end rule
+ *    ("krebs" in "Krebserkrankung") matches where it is a prefix of the
+ *    text word; it is filed under its first min(len, 4) bytes, and the text
+ *    word is probed with its 1..4-byte prefixes (only the lengths present).
+ *
+ * Keys are the first (up to) 8 bytes of the word, ASCII case-folded and
+ * zero-padded, plus a tag (kind and length), so most probes are decided by
+ * one 64-bit compare. Case folding is the trie's: A-Z only, bytes >= 0x80
+ * are compared exactly. Keywords that may start inside a word stay in the
+ * trie (policies/ac.h). */
+#ifndef HAFEN_POLICIES_KWHASH_H
+#define HAFEN_POLICIES_KWHASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+enum kwhash_kind {
+	KWHASH_KIND_WORD = 1,
+	KWHASH_KIND_STEM = 2,
+};
+
+#define KWHASH_STEM_MAX 4   /* stems are filed under at most 4 bytes */
+
+struct kwhash_slot {
+	uint64_t key;          /* folded, zero-padded first bytes */
+	uint32_t tag;          /* kind << 8 | length (0: empty slot) */
+	uint32_t off;          /* list: ent_ix[off] = count, then entries */
+};
+
+struct kwhash_entry {
+	const uint8_t *fold;   /* the keyword, ASCII lower case */
+	uint32_t len;
+	uint32_t covered;      /* bytes the key already proved equal */
+	uint32_t id;           /* caller's keyword id */
+};
+
+struct kwhash {
+	struct kwhash_slot *slot;
+	uint32_t mask;         /* slots - 1 */
+	uint32_t shift;        /* 64 - log2(slots) */
+	uint32_t *list;
+	struct kwhash_entry *ent;
+	uint8_t *fold_buf;
+	size_t n_ent;
+	unsigned stem_lens;    /* bit P set: some stem is filed under P bytes */
+	/* bit (hash >> 48) set for every key: most text words are no
+	 * keyword's key and are turned away by this 8 KB map, which stays in
+	 * L1, instead of by a miss in the table */
+	uint8_t bloom[1u << 13];
+	/* first gate, one bit per text word: bit kwhash_pre_bit() of the
+	 * word's first min(len, 3) bytes is set when some key can match a word
+	 * that starts so. Rejects most words before any probe is computed.
+	 * pre_all: a stem shorter than 3 bytes exists, the gate is off. */
+	uint8_t pre[1u << 12];
+	int pre_all;
+	uint8_t first[256];    /* byte can start a keyword (both cases) */
+};
+
+/* is_word(c) tells which bytes are word bytes (the scanner's definition).
+ * words[i] must start with a word byte; word_end[i] != 0 when keyword i
+ * must end a word. ids[i] is returned by the lookups. NULL with a message
+ * in err on error. */
+struct kwhash *kwhash_new(const char *const *words, const size_t *lens,
+			  const uint8_t *word_end, const uint32_t *ids, size_t n,
+			  const uint8_t *is_word, char *err, size_t errlen);
+void kwhash_free(struct kwhash *h);
+
+/* The first 8 bytes at p (avail of them readable), zero-padded. */
+static inline uint64_t kwhash_load(const unsigned char *p, size_t avail)
+{
+	uint64_t x = 0;
+	if (avail >= 8)
+		memcpy(&x, p, 8);
+	else
+		memcpy(&x, p, avail);
+	return x;
+}
+
+/* ASCII case folding of 8 bytes at once (A-Z -> a-z, nothing else): per
+ * byte, the low 7 bits plus 0x80 - 'A' carry into bit 7 exactly when
+ * they are >= 'A', plus 0x80 - 'Z' - 1 when > 'Z'; no byte overflows into
+ * the next. Bytes with bit 7 set are left alone. */
+static inline uint64_t kwhash_fold8(uint64_t x)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	uint64_t low = x & (ones * 0x7f);
+	uint64_t ge_a = low + ones * (0x80 - 'A');
+	uint64_t gt_z = low + ones * (0x80 - 'Z' - 1);
+	uint64_t upper = ge_a & ~gt_z & ~x & (ones * 0x80);
+	return x | (upper >> 2);
+}
+
+/* kwhash_mask[n]: the first n bytes of a little-endian load (n <= 8). */
+static const uint64_t kwhash_mask[9] = {
+	0, 0xff, 0xffff, 0xffffff, 0xffffffff, UINT64_C(0xffffffffff),
+	UINT64_C(0xffffffffffff), UINT64_C(0xffffffffffffff), UINT64_C(0xffffffffffffffff),
+};
+
+static inline uint64_t kwhash_prefix(uint64_t x, size_t n)
+{
+	return x & kwhash_mask[n < 8 ? n : 8];
+}
+
+static inline uint32_t kwhash_tag(unsigned kind, size_t len)
+{
+	return (uint32_t)(kind << 8 | (len > 255 ? 255 : len));
+}
+
+static inline unsigned kwhash_pre_bit(uint64_t key3)
+{
+	return (unsigned)((key3 * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - 15));
+}
+
+static inline int kwhash_pre_pass(const struct kwhash *h, uint64_t key3)
+{
+	unsigned b = kwhash_pre_bit(key3);
+	return h->pre_all || ((h->pre[b >> 3] >> (b & 7)) & 1);
+}
+
+static inline uint64_t kwhash_hash(uint64_t key, uint32_t tag)
+{
+	return (key ^ (uint64_t)tag << 48) * UINT64_C(0x9E3779B97F4A7C15);
+}
+
+/* The entries filed under (key, tag); *n = 0 when none. */
+static inline const uint32_t *kwhash_find(const struct kwhash *h, uint64_t key,
+					  uint32_t tag, uint32_t *n)
+{
+	uint64_t hv = kwhash_hash(key, tag);
+	unsigned b = (unsigned)(hv >> 48);
+	if (!((h->bloom[b >> 3] >> (b & 7)) & 1)) {
+		*n = 0;
+		return NULL;
+	}
+	uint32_t i = (uint32_t)(hv >> h->shift);
+	for (;;) {
+		const struct kwhash_slot *sl = &h->slot[i];
+		if (sl->tag == tag && sl->key == key) {
+			*n = h->list[sl->off];
+			return &h->list[sl->off + 1];
+		}
+		if (sl->tag == 0) {
+			*n = 0;
+			return NULL;
+		}
+		i = (i + 1) & h->mask;
+	}
+}
+
+/* 1 when the text at p (avail bytes readable) starts with entry e, case
+ * folded like the key; the first e->covered bytes are known equal. */
+static inline int kwhash_verify(const struct kwhash_entry *e, const unsigned char *p,
+				size_t avail)
+{
+	if (e->len > avail)
+		return 0;
+	for (size_t j = e->covered; j < e->len; j++) {
+		unsigned c = p[j];
+		if (c >= 'A' && c <= 'Z')
+			c += 32;
+		if (c != e->fold[j])
+			return 0;
+	}
+	return 1;
+}
+
+#endif
