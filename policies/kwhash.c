@@ -102,7 +102,8 @@ struct kwhash *kwhash_new(const char *const *words, const size_t *lens,
 		if ((tag >> 8) == KWHASH_KIND_STEM && klen < 3)
 			h->pre_all = 1;
 		unsigned pb = kwhash_pre_bit(kwhash_prefix(key, klen < 3 ? klen : 3));
-		h->pre[pb >> 3] |= (uint8_t)(1u << (pb & 7));
+		uint8_t *pre = (tag >> 8) == KWHASH_KIND_STEM ? h->pre_s : h->pre_w;
+		pre[pb >> 3] |= (uint8_t)(1u << (pb & 7));
 		uint64_t hv = kwhash_hash(key, tag);
 		unsigned b = (unsigned)(hv >> 48);
 		h->bloom[b >> 3] |= (uint8_t)(1u << (b & 7));

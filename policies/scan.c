@@ -93,6 +93,11 @@ struct policy_scanner {
 	 * first and the second byte: a position passes when some bucket has
 	 * both nibbles of both bytes. A superset of bi_inner, never less. */
 	uint8_t in_lo0[16], in_hi0[16], in_lo1[16], in_hi1[16];
+	/* the same for the third byte (any byte for keywords shorter than 3):
+	 * most in-word bigram hits ("st", "we", "an" in German words) fail
+	 * here instead of in the trie's maps */
+	uint8_t in_lo2[16], in_hi2[16];
+	size_t n_ac;             /* keywords in the trie */
 	int use_avx2;
 };
 
@@ -381,6 +386,19 @@ static void scan_build_filter(struct policy_scanner *s, unsigned flags)
 			}
 		}
 	}
+	for (size_t k = 0; k < s->n_ac; k++) {
+		const struct scan_keyword *kw = &s->kw[s->ac_id[k]];
+		unsigned f0 = ac->fold[(unsigned char)kw->word[0]];
+		if (bucket[f0] == 0xff)
+			continue;   /* not an in-word keyword (never in bi_inner) */
+		unsigned bit = 1u << bucket[f0];
+		for (unsigned c2 = 0; c2 < 256; c2++) {
+			if (kw->len >= 3 && ac->fold[c2] != ac->fold[(unsigned char)kw->word[2]])
+				continue;
+			s->in_lo2[c2 & 15] |= (uint8_t)bit;
+			s->in_hi2[c2 >> 4] |= (uint8_t)bit;
+		}
+	}
 #if SCAN_HAVE_AVX2
 	s->use_avx2 = __builtin_cpu_supports("avx2") && !(flags & POLICY_SCANNER_FLAG_NO_SIMD);
 #else
@@ -388,12 +406,14 @@ static void scan_build_filter(struct policy_scanner *s, unsigned flags)
 #endif
 }
 
-/* The same test as the AVX2 buckets, for one position (c1 = 0 past the
- * end, as ac_candidate_inner() sees it). */
-static int scan_inner_pass(const struct policy_scanner *s, unsigned char c0, unsigned char c1)
+/* The same test as the AVX2 buckets, for one position (c1, c2 = 0 past
+ * the end, as ac_candidate_inner() sees them). */
+static int scan_inner_pass(const struct policy_scanner *s, unsigned char c0, unsigned char c1,
+			   unsigned char c2)
 {
 	return (s->in_lo0[c0 & 15] & s->in_hi0[c0 >> 4] &
-		s->in_lo1[c1 & 15] & s->in_hi1[c1 >> 4]) != 0;
+		s->in_lo1[c1 & 15] & s->in_hi1[c1 >> 4] &
+		s->in_lo2[c2 & 15] & s->in_hi2[c2 >> 4]) != 0;
 }
 
 void policy_scanner_free(struct policy_scanner *s)
@@ -540,6 +560,7 @@ struct policy_scanner *policy_scanner_new_flags(const struct detector *const *ex
 		scan_set_error(err, errlen, NULL, acerr);
 		goto fail;
 	}
+	s->n_ac = na;
 	s->ac = ac_new(words, lens, NULL, na, acerr, sizeof(acerr));
 	if (s->ac)
 		for (unsigned c = 0; c < 256; c++)
@@ -699,10 +720,11 @@ static void scan_classify_scalar(const struct policy_scanner *s, const unsigned 
 	for (size_t j = 0; j < n; j++) {
 		unsigned info = s->byteinfo[p[j]];
 		unsigned char c1 = j + 1 < rest ? p[j + 1] : 0;
+		unsigned char c2 = j + 2 < rest ? p[j + 2] : 0;
 		r.w |= (uint64_t)((info & SCAN_INFO_WORD) != 0) << j;
 		r.h |= (uint64_t)((info & SCAN_INFO_HFIRST) != 0) << j;
 		r.f |= (uint64_t)((info & SCAN_INFO_FIRST) != 0) << j;
-		r.in |= (uint64_t)((info & SCAN_INFO_INNER) && scan_inner_pass(s, p[j], c1)) << j;
+		r.in |= (uint64_t)((info & SCAN_INFO_INNER) && scan_inner_pass(s, p[j], c1, c2)) << j;
 		r.t |= (uint64_t)((info & SCAN_INFO_TRIGGER) != 0) << j;
 	}
 	*b = r;
@@ -728,8 +750,8 @@ static inline uint32_t scan_class32(__m256i v, __m256i lo_nib, __m256i hi_bit,
 	return m;
 }
 
-/* 64 bytes from p; p[64] must be readable (the second byte of the last
- * in-word bigram). */
+/* 64 bytes from p; p[64] and p[65] must be readable (the second and
+ * third byte of the last in-word trigram). */
 __attribute__((target("avx2")))
 static void scan_classify_avx2(const struct policy_scanner *s, const unsigned char *p,
 			       struct scan_block *b)
@@ -746,16 +768,21 @@ static void scan_classify_avx2(const struct policy_scanner *s, const unsigned ch
 	for (unsigned h = 0; h < 2; h++) {
 		__m256i v = _mm256_loadu_si256((const __m256i *)(p + 32 * h));
 		__m256i v1 = _mm256_loadu_si256((const __m256i *)(p + 32 * h + 1));
+		__m256i v2 = _mm256_loadu_si256((const __m256i *)(p + 32 * h + 2));
 		__m256i lo = _mm256_and_si256(v, nib);
 		__m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib);
 		__m256i lo1 = _mm256_and_si256(v1, nib);
 		__m256i hi1 = _mm256_and_si256(_mm256_srli_epi16(v1, 4), nib);
+		__m256i lo2 = _mm256_and_si256(v2, nib);
+		__m256i hi2 = _mm256_and_si256(_mm256_srli_epi16(v2, 4), nib);
 		__m256i hb = _mm256_shuffle_epi8(bits, hi);
 		__m256i in = _mm256_and_si256(
 			_mm256_and_si256(_mm256_shuffle_epi8(scan_tab(s->in_lo0), lo),
 					 _mm256_shuffle_epi8(scan_tab(s->in_hi0), hi)),
 			_mm256_and_si256(_mm256_shuffle_epi8(scan_tab(s->in_lo1), lo1),
 					 _mm256_shuffle_epi8(scan_tab(s->in_hi1), hi1)));
+		in = _mm256_and_si256(in, _mm256_and_si256(_mm256_shuffle_epi8(scan_tab(s->in_lo2), lo2),
+							   _mm256_shuffle_epi8(scan_tab(s->in_hi2), hi2)));
 		uint32_t inner = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(in, zero));
 		r.w |= (uint64_t)scan_class32(v, lo, hb, s->lo_w, 1) << (32 * h);
 		r.h |= (uint64_t)scan_class32(v, lo, hb, s->lo_h, s->high_h) << (32 * h);
@@ -799,12 +826,15 @@ scan_word_keywords(const struct policy_scanner *s, struct scan_scratch *sc,
 	while (e < len && (s->byteinfo[t[e]] & SCAN_INFO_WORD))
 		e++;
 	size_t wl = e - i;
-	if (!kwhash_pre_pass(kh, x & kwhash_mask[wl < 3 ? wl : 3]))
+	unsigned kinds = kwhash_pre_kinds(kh, x & kwhash_mask[wl < 3 ? wl : 3]);
+	if (!kinds)
 		return 0;
-	if (wl <= 255 &&
+	if ((kinds & KWHASH_KIND_WORD) && wl <= 255 &&
 	    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[wl < 8 ? wl : 8],
-			    kwhash_tag(KWHASH_KIND_WORD, wl)) < 0)
+			    (uint32_t)(KWHASH_KIND_WORD << 8 | wl)) < 0)
 		return -1;
+	if (!(kinds & KWHASH_KIND_STEM))
+		return 0;
 	for (unsigned p = 1; p <= KWHASH_STEM_MAX && p <= wl; p++)
 		if (((kh->stem_lens >> p) & 1) &&
 		    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[p],
@@ -931,7 +961,8 @@ static int scan_pass1_scalar(const struct policy_scanner *s, struct scan_scratch
 		if (!prev && (info & SCAN_INFO_HFIRST) && scan_word_keywords(s, sc, t, len, i, 1) < 0)
 			return -1;
 		int trie = (info & SCAN_INFO_WORD) || prev
-			? (info & SCAN_INFO_INNER) && scan_inner_pass(s, t[i], i + 1 < len ? t[i + 1] : 0)
+			? (info & SCAN_INFO_INNER) &&
+			  scan_inner_pass(s, t[i], i + 1 < len ? t[i + 1] : 0, i + 2 < len ? t[i + 2] : 0)
 			: (info & SCAN_INFO_FIRST) != 0;
 		if (trie && scan_trie_at(s, sc, t, len, i, prev) < 0)
 			return -1;
@@ -977,7 +1008,7 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		size_t n = len - blk < 64 ? len - blk : 64;
 		struct scan_block b;
 #if SCAN_HAVE_AVX2
-		if (len - blk > 64 && s->use_avx2)
+		if (len - blk > 65 && s->use_avx2)
 			scan_classify_avx2(s, t + blk, &b);
 		else
 #endif
