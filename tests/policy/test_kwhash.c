@@ -1,0 +1,256 @@
+/* The scanner's keyword hits against a brute-force reference.
+ *
+ * Pass 1 finds keywords two ways (policies/kwhash.h: whole words and stems
+ * at word starts; policies/ac.h: the trie for keywords that may start
+ * inside a word or begin with a non-word byte). This test builds scanners
+ * with a custom detector holding random keywords of every kind (word
+ * bytes only, with '.', '-', ' ', ':' inside or first, UTF-8, digits,
+ * 1-20 bytes, every combination of WORD_START / WORD_END / CASE) and
+ * checks that the keyword triggers the detector receives are exactly the
+ * ones a position-by-position comparison finds, on random texts, with the
+ * AVX2 and the scalar position filter, whole and in short windows. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policies/detector.h"
+#include "policies/entity.h"
+#include "policies/scan.h"
+#include "tests/tap.h"
+
+#define KW_MAX 400
+#define HIT_MAX 200000
+
+struct hit {
+	uint32_t start, end, kw;
+};
+
+static struct hit got[HIT_MAX];
+static size_t n_got;
+static int got_overflow;
+
+static int record(const struct scan_input *in, const struct scan_trigger *t,
+		  struct policy_findings *out)
+{
+	(void)in;
+	(void)out;
+	if (t->kind != SCAN_TRIGGER_KEYWORD)
+		return 0;
+	if (n_got == HIT_MAX) {
+		got_overflow = 1;
+		return 0;
+	}
+	got[n_got++] = (struct hit){ t->start, t->end, t->keyword };
+	return 0;
+}
+
+static int hit_cmp(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->end != y->end)
+		return x->end < y->end ? -1 : 1;
+	return x->kw < y->kw ? -1 : x->kw > y->kw;
+}
+
+static unsigned rng_state = 12345;
+
+static unsigned rng(unsigned n)
+{
+	rng_state = rng_state * 1103515245u + 12345u;
+	return (rng_state >> 8) % n;
+}
+
+/* Pieces keywords and texts are made of: letters of both cases, digits,
+ * UTF-8 letters, separators. */
+static const char *const pieces[] = {
+	"a", "b", "e", "r", "s", "t", "A", "B", "E", "R", "S", "T", "1", "7",
+	"\xc3\xa4", "\xc3\x84", "\xc3\x9f", ".", "-", " ", ":", "_", "@",
+};
+#define N_PIECES (sizeof(pieces) / sizeof(pieces[0]))
+
+static char kw_text[KW_MAX][32];
+static struct detector_keyword kws[KW_MAX + 1];
+static size_t n_kw;
+
+static int is_word(unsigned char c)
+{
+	return scan_is(c, SCAN_BYTE_WORD);
+}
+
+static unsigned char fold(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+/* Random keywords, plus fixed ones for the edge cases: 1 and 2 bytes,
+ * longer than 8, first byte not a word byte, a phrase. */
+static void make_keywords(void)
+{
+	static const char *const fixed[] = {
+		"e", "Ab", "str.", "-----BEGIN ", "://", "Mit freundlichen Gr\xc3\xbc\xc3\x9f" "en",
+		"\xc3\xa4rzt", "abcdefghijk", "tester", "t", "rest", "s1", "c/", "a.b.", NULL,
+	};
+	n_kw = 0;
+	for (size_t i = 0; fixed[i]; i++)
+		snprintf(kw_text[n_kw++], sizeof(kw_text[0]), "%s", fixed[i]);
+	while (n_kw < KW_MAX) {
+		size_t l = 0, parts = 1 + rng(rng(4) ? 5 : 12);
+		kw_text[n_kw][0] = 0;
+		for (size_t p = 0; p < parts; p++) {
+			const char *pc = pieces[rng(rng(3) ? 14 : N_PIECES)];
+			size_t pl = strlen(pc);
+			if (l + pl >= sizeof(kw_text[0]))
+				break;
+			memcpy(kw_text[n_kw] + l, pc, pl + 1);
+			l += pl;
+		}
+		n_kw++;
+	}
+	for (size_t i = 0; i < n_kw; i++) {
+		unsigned fl = DETECTOR_KW_TRIGGER;
+		unsigned r = rng(8);
+		if (r & 1)
+			fl |= DETECTOR_KW_WORD_START;
+		if (r & 2)
+			fl |= DETECTOR_KW_WORD_END;
+		if ((r & 4) && rng(3) == 0)
+			fl |= DETECTOR_KW_CASE;
+		kws[i] = (struct detector_keyword){ kw_text[i], (uint8_t)fl, SCAN_CONTEXT_NONE };
+	}
+	kws[n_kw] = (struct detector_keyword){ NULL, 0, 0 };
+}
+
+/* Random text: keywords (sometimes in other case) and pieces. */
+static size_t make_text(char *buf, size_t cap)
+{
+	size_t l = 0;
+	while (l + 40 < cap) {
+		if (rng(3) == 0) {
+			const char *k = kw_text[rng((unsigned)n_kw)];
+			size_t kl = strlen(k);
+			for (size_t j = 0; j < kl; j++) {
+				unsigned char c = (unsigned char)k[j];
+				if (rng(4) == 0 && c >= 'a' && c <= 'z')
+					c = (unsigned char)(c - 32);
+				else if (rng(4) == 0 && c >= 'A' && c <= 'Z')
+					c = (unsigned char)(c + 32);
+				buf[l++] = (char)c;
+			}
+		} else {
+			const char *pc = pieces[rng(N_PIECES)];
+			memcpy(buf + l, pc, strlen(pc));
+			l += strlen(pc);
+		}
+	}
+	return l;
+}
+
+/* Every keyword at every position, by the rules in detector.h. */
+static size_t reference(const char *text, size_t len, struct hit *out, size_t cap)
+{
+	const unsigned char *t = (const unsigned char *)text;
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		for (size_t k = 0; k < n_kw; k++) {
+			const unsigned char *w = (const unsigned char *)kws[k].word;
+			size_t l = strlen((const char *)w), j;
+			if (l > len - i)
+				continue;
+			for (j = 0; j < l; j++)
+				if ((kws[k].flags & DETECTOR_KW_CASE) ? t[i + j] != w[j]
+								      : fold(t[i + j]) != fold(w[j]))
+					break;
+			if (j < l)
+				continue;
+			if ((kws[k].flags & DETECTOR_KW_WORD_START) && i > 0 && is_word(t[i - 1]))
+				continue;
+			if ((kws[k].flags & DETECTOR_KW_WORD_END) && i + l < len && is_word(t[i + l]))
+				continue;
+			if (n < cap)
+				out[n] = (struct hit){ (uint32_t)i, (uint32_t)(i + l), (uint32_t)k };
+			n++;
+		}
+	}
+	return n;
+}
+
+static struct hit want[HIT_MAX];
+
+/* 1 when the scanner's keyword triggers on text equal the reference. */
+static int same_hits(struct policy_scanner *sc, struct policy_findings *f, int det,
+		     const char *text, size_t len)
+{
+	(void)det;
+	n_got = 0;
+	got_overflow = 0;
+	policy_findings_clear(f);
+	if (policy_scan_text(sc, text, len, f) < 0) {
+		tap_diag("scan failed: %s", f->error);
+		return 0;
+	}
+	size_t n_want = reference(text, len, want, HIT_MAX);
+	if (got_overflow || n_want > HIT_MAX)
+		return 0;
+	qsort(got, n_got, sizeof(got[0]), hit_cmp);
+	qsort(want, n_want, sizeof(want[0]), hit_cmp);
+	if (n_got != n_want) {
+		tap_diag("%zu hits, reference %zu", n_got, n_want);
+		for (size_t i = 0; i < n_want || i < n_got; i++) {
+			if (i < n_want && (i >= n_got || hit_cmp(&got[i], &want[i]) != 0)) {
+				tap_diag("first difference: reference has [%u,%u) keyword \"%s\"",
+					 want[i].start, want[i].end, kws[want[i].kw].word);
+				break;
+			}
+			if (i >= n_want) {
+				tap_diag("extra [%u,%u) keyword \"%s\"", got[i].start, got[i].end,
+					 kws[got[i].kw].word);
+				break;
+			}
+		}
+		return 0;
+	}
+	return memcmp(got, want, n_got * sizeof(got[0])) == 0;
+}
+
+int main(void)
+{
+	static char text[6000];
+	struct policy_findings f;
+	char err[256];
+
+	policy_findings_init(&f);
+	for (unsigned round = 0; round < 6; round++) {
+		make_keywords();
+		struct detector d = {
+			.id = "kwtest", .entity = ENTITY_BUILTIN_COUNT, .data_class = 0,
+			.confidence = 50, .shapes = 0, .keywords = kws, .match = record,
+		};
+		const struct detector *extra[] = { &d };
+		struct policy_scanner *sc[2] = {
+			policy_scanner_new_flags(extra, 1, 0, err, sizeof(err)),
+			policy_scanner_new_flags(extra, 1, POLICY_SCANNER_FLAG_NO_SIMD, err, sizeof(err)),
+		};
+		if (!ok(sc[0] && sc[1], "round %u: scanners with %zu random keywords", round, n_kw)) {
+			tap_diag("%s", err);
+			break;
+		}
+		size_t len = make_text(text, sizeof(text));
+		for (unsigned p = 0; p < 2; p++) {
+			ok(same_hits(sc[p], &f, 0, text, len),
+			   "round %u, %s filter: keyword hits equal the reference on %zu bytes",
+			   round, p ? "scalar" : "default", len);
+			int windows = 1;
+			for (size_t off = 0; off < 1500 && windows; off += 1 + rng(40))
+				windows = same_hits(sc[p], &f, 0, text + off, 1 + rng(130));
+			ok(windows, "round %u, %s filter: the same in short windows", round,
+			   p ? "scalar" : "default");
+		}
+		policy_scanner_free(sc[0]);
+		policy_scanner_free(sc[1]);
+	}
+	policy_findings_free(&f);
+	tap_done();
+	return tap_failed != 0;
+}
