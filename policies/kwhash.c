@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void kwhash_free(struct kwhash *h)
 {
@@ -99,11 +100,11 @@ struct kwhash *kwhash_new(const char *const *words, const size_t *lens,
 		/* the gate sees min(word length, 3) bytes of the text word: a
 		 * word key's first word, or a stem's prefix, cut to 3 */
 		size_t klen = tag & 0xff;
-		if ((tag >> 8) == KWHASH_KIND_STEM && klen < 3)
-			h->pre_all = 1;
+		unsigned kind = tag >> 8;
+		if (kind == KWHASH_KIND_STEM && klen < 3)
+			memset(h->pre, 0xaa, sizeof(h->pre));   /* STEM in every field */
 		unsigned pb = kwhash_pre_bit(kwhash_prefix(key, klen < 3 ? klen : 3));
-		uint8_t *pre = (tag >> 8) == KWHASH_KIND_STEM ? h->pre_s : h->pre_w;
-		pre[pb >> 3] |= (uint8_t)(1u << (pb & 7));
+		h->pre[pb >> 2] |= (uint8_t)(kind << (2 * (pb & 3)));
 		uint64_t hv = kwhash_hash(key, tag);
 		unsigned b = (unsigned)(hv >> 48);
 		h->bloom[b >> 3] |= (uint8_t)(1u << (b & 7));

@@ -63,14 +63,13 @@ struct kwhash {
 	 * keyword's key and are turned away by this 8 KB map, which stays in
 	 * L1, instead of by a miss in the table */
 	uint8_t bloom[1u << 13];
-	/* first gate, one bit test per text word: bit kwhash_pre_bit() of
-	 * the word's first min(len, 3) bytes is set in pre_w when some WORD
-	 * key can match a word that starts so, in pre_s when some STEM key
-	 * can. Rejects most words before any probe is computed. pre_all: a
-	 * stem shorter than 3 bytes exists, the stem gate is off. */
-	uint8_t pre_w[1u << 12];
-	uint8_t pre_s[1u << 12];
-	int pre_all;
+	/* first gate, one load per text word: the 2-bit field
+	 * kwhash_pre_bit() of the word's first min(len, 3) bytes holds
+	 * KWHASH_KIND_WORD when some WORD key can match a word that starts
+	 * so, KWHASH_KIND_STEM when some STEM key can (in every field when a
+	 * stem is shorter than 3 bytes). Rejects most words before any probe
+	 * is computed. */
+	uint8_t pre[1u << 12];
 	uint8_t first[256];    /* byte can start a keyword (both cases) */
 };
 
@@ -126,7 +125,7 @@ static inline uint32_t kwhash_tag(unsigned kind, size_t len)
 
 static inline unsigned kwhash_pre_bit(uint64_t key3)
 {
-	return (unsigned)((key3 * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - 15));
+	return (unsigned)((key3 * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - 14));
 }
 
 /* Which probes the word whose first min(len, 3) bytes are key3 needs:
@@ -134,9 +133,7 @@ static inline unsigned kwhash_pre_bit(uint64_t key3)
 static inline unsigned kwhash_pre_kinds(const struct kwhash *h, uint64_t key3)
 {
 	unsigned b = kwhash_pre_bit(key3);
-	unsigned w = (h->pre_w[b >> 3] >> (b & 7)) & 1;
-	unsigned st = ((h->pre_s[b >> 3] >> (b & 7)) & 1) | (unsigned)h->pre_all;
-	return w * KWHASH_KIND_WORD | st * KWHASH_KIND_STEM;
+	return (h->pre[b >> 2] >> (2 * (b & 3))) & 3;
 }
 
 static inline uint64_t kwhash_hash(uint64_t key, uint32_t tag)

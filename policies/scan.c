@@ -86,7 +86,7 @@ struct policy_scanner {
 	 * For ASCII bytes as nibble tables: bit (c >> 4) of lo_x[c & 15];
 	 * bytes >= 0x80 are all word bytes and count as H / F when any of
 	 * them is. */
-	uint8_t lo_w[16], lo_h[16], lo_f[16], lo_t[16];
+	uint8_t lo_w[16], lo_h[16], lo_f[16], lo_t[16], lo_d[16];
 	uint8_t high_h, high_f;
 	/* In-word keyword starts, two bytes at a time (the bigrams of
 	 * ac->bi_inner, both cases), as 8 buckets over the nibbles of the
@@ -366,6 +366,7 @@ static void scan_build_filter(struct policy_scanner *s, unsigned flags)
 		s->lo_h[c & 15] |= (uint8_t)(h << (c >> 4));
 		s->lo_f[c & 15] |= (uint8_t)(f << (c >> 4));
 		s->lo_t[c & 15] |= (uint8_t)(t << (c >> 4));
+		s->lo_d[c & 15] |= (uint8_t)((c >= '0' && c <= '9') << (c >> 4));
 	}
 	/* bi_inner is indexed by folded bytes; a text byte folds to f when it
 	 * is f or (for a-z) f - 32 */
@@ -708,6 +709,7 @@ struct scan_block {
 	uint64_t f;      /* may start a trie keyword after a non-word byte */
 	uint64_t in;     /* may start an in-word trie keyword (bucket test) */
 	uint64_t t;      /* shape trigger */
+	uint64_t d;      /* ASCII digit */
 };
 
 /* Filter bits of one block of n <= 64 bytes, rest >= n bytes left in the
@@ -716,7 +718,7 @@ struct scan_block {
 static void scan_classify_scalar(const struct policy_scanner *s, const unsigned char *p,
 				 size_t n, size_t rest, struct scan_block *b)
 {
-	struct scan_block r = { 0, 0, 0, 0, 0 };
+	struct scan_block r = { 0, 0, 0, 0, 0, 0 };
 	for (size_t j = 0; j < n; j++) {
 		unsigned info = s->byteinfo[p[j]];
 		unsigned char c1 = j + 1 < rest ? p[j + 1] : 0;
@@ -726,6 +728,7 @@ static void scan_classify_scalar(const struct policy_scanner *s, const unsigned 
 		r.f |= (uint64_t)((info & SCAN_INFO_FIRST) != 0) << j;
 		r.in |= (uint64_t)((info & SCAN_INFO_INNER) && scan_inner_pass(s, p[j], c1, c2)) << j;
 		r.t |= (uint64_t)((info & SCAN_INFO_TRIGGER) != 0) << j;
+		r.d |= (uint64_t)(p[j] >= '0' && p[j] <= '9') << j;
 	}
 	*b = r;
 }
@@ -764,7 +767,7 @@ static void scan_classify_avx2(const struct policy_scanner *s, const unsigned ch
 					      0, 0, 0, 0, 0, 0, 0, 0);
 	const __m256i nib = _mm256_set1_epi8(0x0f);
 	const __m256i zero = _mm256_setzero_si256();
-	struct scan_block r = { 0, 0, 0, 0, 0 };
+	struct scan_block r = { 0, 0, 0, 0, 0, 0 };
 	for (unsigned h = 0; h < 2; h++) {
 		__m256i v = _mm256_loadu_si256((const __m256i *)(p + 32 * h));
 		__m256i v1 = _mm256_loadu_si256((const __m256i *)(p + 32 * h + 1));
@@ -788,6 +791,7 @@ static void scan_classify_avx2(const struct policy_scanner *s, const unsigned ch
 		r.h |= (uint64_t)scan_class32(v, lo, hb, s->lo_h, s->high_h) << (32 * h);
 		r.f |= (uint64_t)scan_class32(v, lo, hb, s->lo_f, s->high_f) << (32 * h);
 		r.t |= (uint64_t)scan_class32(v, lo, hb, s->lo_t, 0) << (32 * h);
+		r.d |= (uint64_t)scan_class32(v, lo, hb, s->lo_d, 0) << (32 * h);
 		r.in |= (uint64_t)inner << (32 * h);
 	}
 	*b = r;
@@ -814,17 +818,20 @@ scan_word_probe(const struct policy_scanner *s, struct scan_scratch *sc,
 
 /* The keywords of the word hash at the word start i: the whole word, and
  * its 1-4-byte prefixes for the stems (kwhash.h). wrun: the word-byte
- * bits from i on as far as the caller knows them (bit 0: t[i]); the word
- * ends at the first clear bit unless the known bits run out first. */
+ * bits from i on (bit 0: t[i]), of which the first `known` are known
+ * (>= 1); the word ends at the first clear bit among them, else it is
+ * read on. */
 static inline __attribute__((always_inline)) int
 scan_word_keywords(const struct policy_scanner *s, struct scan_scratch *sc,
-		   const unsigned char *t, size_t len, size_t i, uint64_t wrun)
+		   const unsigned char *t, size_t len, size_t i, uint64_t wrun, unsigned known)
 {
 	const struct kwhash *kh = s->kh;
 	uint64_t x = kwhash_fold8(kwhash_load(t + i, len - i));
-	size_t e = i + (~wrun ? (size_t)__builtin_ctzll(~wrun) : 64);
-	while (e < len && (s->byteinfo[t[e]] & SCAN_INFO_WORD))
-		e++;
+	unsigned k = (unsigned)__builtin_ctzll(~wrun | UINT64_C(1) << 63);
+	size_t e = i + k;
+	if (k >= known)
+		while (e < len && (s->byteinfo[t[e]] & SCAN_INFO_WORD))
+			e++;
 	size_t wl = e - i;
 	unsigned kinds = kwhash_pre_kinds(kh, x & kwhash_mask[wl < 3 ? wl : 3]);
 	if (!kinds)
@@ -958,7 +965,7 @@ static int scan_pass1_scalar(const struct policy_scanner *s, struct scan_scratch
 	int prev = 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned info = s->byteinfo[t[i]];
-		if (!prev && (info & SCAN_INFO_HFIRST) && scan_word_keywords(s, sc, t, len, i, 1) < 0)
+		if (!prev && (info & SCAN_INFO_HFIRST) && scan_word_keywords(s, sc, t, len, i, 1, 1) < 0)
 			return -1;
 		int trie = (info & SCAN_INFO_WORD) || prev
 			? (info & SCAN_INFO_INNER) &&
@@ -1001,7 +1008,7 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	 * With AVX2 64 bytes at a time (the tail through the scalar bits),
 	 * otherwise byte by byte. */
 	struct scan_pos st = { 0, 0, 0 };
-	uint64_t carry = 0;
+	uint64_t carry = 0, dcarry = 0;
 	if (!s->use_avx2 && scan_pass1_scalar(s, sc, t, len, &st) < 0)
 		goto oom;
 	for (size_t blk = 0; s->use_avx2 && blk < len; blk += 64) {
@@ -1024,7 +1031,7 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		while (m) {
 			unsigned bit = (unsigned)__builtin_ctzll(m);
 			m &= m - 1;
-			if (scan_word_keywords(s, sc, t, len, blk + bit, b.w >> bit) < 0)
+			if (scan_word_keywords(s, sc, t, len, blk + bit, b.w >> bit, 64 - bit) < 0)
 				goto oom;
 		}
 		m = ((~prevw & ~b.w & b.f) | ((prevw | b.w) & b.in)) & live;
@@ -1034,7 +1041,12 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 			if (scan_trie_at(s, sc, t, len, blk + bit, (prevw >> bit) & 1) < 0)
 				goto oom;
 		}
-		m = b.t & live;
+		/* a digit right after a digit is inside the number and
+		 * alphanumeric runs the first digit's visit read already
+		 * (scan_shape_at() would refuse it by ps), so it is skipped */
+		uint64_t prevd = b.d << 1 | dcarry;
+		dcarry = b.d >> 63;
+		m = b.t & ~(b.d & prevd) & live;
 		while (m) {
 			unsigned bit = (unsigned)__builtin_ctzll(m);
 			m &= m - 1;
