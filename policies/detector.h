@@ -1,9 +1,10 @@
 /* A detector is one table row plus its match function.
  *
  * The scanner (policies/scan.c) makes ONE pass over the text. In that pass it
- * runs the keyword matcher (policies/ac.c: a byte filter plus a trie holding
- * every detector's keywords, ASCII case-folded), and it recognises a few "shapes" with a byte
- * class table. Each keyword hit and each shape is a trigger. After the pass,
+ * finds every detector's keywords, ASCII case-folded (policies/kwhash.c: a
+ * hash of whole words and stem prefixes for keywords that start a word;
+ * policies/ac.c: a byte filter plus a trie for the others), and it
+ * recognises a few "shapes" with a byte class table. Each keyword hit and each shape is a trigger. After the pass,
  * every detector that asked for a trigger gets its match() called once per
  * trigger; match() looks around the trigger in the text, validates
  * (checksums in policies/validate.c) and appends findings with

@@ -3,7 +3,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 void kwhash_free(struct kwhash *h)
 {
@@ -101,8 +100,9 @@ struct kwhash *kwhash_new(const char *const *words, const size_t *lens,
 		 * word key's first word, or a stem's prefix, cut to 3 */
 		size_t klen = tag & 0xff;
 		unsigned kind = tag >> 8;
-		if (kind == KWHASH_KIND_STEM && klen < 3)
-			memset(h->pre, 0xaa, sizeof(h->pre));   /* STEM in every field */
+		if (kind == KWHASH_KIND_STEM && klen < 3)   /* STEM in every field */
+			for (size_t q = 0; q < sizeof(h->pre); q++)
+				h->pre[q] |= 0xaa;
 		unsigned pb = kwhash_pre_bit(kwhash_prefix(key, klen < 3 ? klen : 3));
 		h->pre[pb >> 2] |= (uint8_t)(kind << (2 * (pb & 3)));
 		uint64_t hv = kwhash_hash(key, tag);

@@ -1,11 +1,17 @@
 /* The single-pass scanner (see scan.h, detector.h).
  *
- * Pass 1 walks the text once. Per byte it does two table loads: the bigram
- * filter of the keyword matcher (policies/ac.h), which enters the keyword
- * trie only where a keyword can start, and the trigger class, which starts
- * shape recognition on digits, '@', ':' and '-' (the shape reader looks
- * ahead over the run and is not re-entered until the run ends). Keyword
- * hits become triggers and/or context entries; shapes become triggers.
+ * Pass 1 walks the text once, 64 bytes at a time: byte classes (with
+ * AVX2, or per byte) give the word starts, the positions where a trie
+ * keyword may start, and the shape triggers of the block, and three short
+ * loops visit only those. At a word start the word itself (and its
+ * prefixes, for stems) is looked up in the word hash (policies/kwhash.h),
+ * which holds every keyword that must start a word; the trie
+ * (policies/ac.h) keeps the few that may start inside a word or begin
+ * with a non-word byte ("krebs" in "Brustkrebs", "://", "-----BEGIN").
+ * Shape recognition starts on digits, '@', ':' and '-' (the shape reader
+ * looks ahead over the run and is not re-entered until the run ends).
+ * Keyword hits become triggers and/or context entries; shapes become
+ * triggers.
  * Pass 2 walks only the (few) triggers and calls the detectors that asked
  * for them; pass 3 sorts the findings and resolves overlaps. Nothing is
  * allocated unless the caller's arrays must grow. */
@@ -330,15 +336,18 @@ static void scan_set_error(char *err, size_t errlen, const char *id, const char 
 		snprintf(err, errlen, "%s", what);
 }
 
-/* The position filter of pass 1. A byte position needs the loop body only
- * when a keyword can start there or a shape trigger sits there: after a
- * non-word byte that is a keyword's first byte (the trie's root has a
- * child for it) or a trigger; inside a word a byte that starts an in-word
- * keyword or a trigger. Everything else (most letters inside words, and
- * spaces) is skipped 32 bytes at a time. Skipping is exact: the body at a
- * skipped position would find nothing (the anchored walk fails at its
- * first byte, ac_candidate_inner() refuses it), so results are identical
- * with or without the filter, and with or without AVX2. */
+/* The position filter of pass 1. A byte position needs a look only when
+ * a keyword can start there or a shape trigger sits there: a word start
+ * whose byte begins a word-hash keyword; after a non-word byte, a byte
+ * that begins a trie keyword (the trie's root has a child for it); at a
+ * word byte or after one, a byte where an in-word keyword's first three
+ * bytes may stand (buckets over nibbles, a superset); a trigger.
+ * Everything else (most letters inside words, and spaces) is skipped 32
+ * bytes at a time. Skipping is exact: a look at a skipped position would
+ * find nothing (the anchored walk fails at its first byte,
+ * ac_candidate_inner() refuses it), so results are identical with or
+ * without the filter, and with or without AVX2 (tests/policy/test_scan,
+ * test_kwhash, fuzz_scanner). */
 static void scan_build_filter(struct policy_scanner *s, unsigned flags)
 {
 	const struct ac *ac = s->ac;
