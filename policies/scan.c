@@ -534,6 +534,17 @@ struct policy_scanner *policy_scanner_new_flags(const struct detector *const *ex
 	/* Keywords that must start a word and begin with a word byte go to
 	 * the word hash (kwhash.h); the others (they may start inside a word,
 	 * or begin with '-', ':') to the trie. */
+	/* NUMBER subscribers by their minimum digit count (stable), so pass 2
+	 * stops at the first one a run is too short for */
+	for (size_t a = 1; a < s->shape[0].n; a++) {
+		uint16_t x = s->shape[0].det[a];
+		size_t q = a;
+		while (q > 0 && s->det[s->shape[0].det[q - 1]]->min_digits > s->det[x]->min_digits) {
+			s->shape[0].det[q] = s->shape[0].det[q - 1];
+			q--;
+		}
+		s->shape[0].det[q] = x;
+	}
 	char acerr[128];
 	uint8_t is_word[256], *wend = calloc(s->n_kw + 1, 1);
 	uint32_t *hid = calloc(s->n_kw + 1, sizeof(*hid));
@@ -1114,7 +1125,7 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		for (size_t d = 0; d < sub->n; d++) {
 			in.det = s->det[sub->det[d]];
 			if (ev->id == 0 && in.det->min_digits > ev->digits)
-				continue;
+				break;   /* sorted by min_digits */
 			in.det_index = sub->det[d];
 			if (in.det->match(&in, &tr, out) < 0)
 				goto fail;
