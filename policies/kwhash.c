@@ -9,7 +9,6 @@ void kwhash_free(struct kwhash *h)
 	if (!h)
 		return;
 	free(h->slot);
-	free(h->list);
 	free(h->ent);
 	free(h->fold_buf);
 	free(h);
@@ -46,7 +45,8 @@ struct kwhash *kwhash_new(const char *const *words, const size_t *lens,
 			  const uint8_t *is_word, char *err, size_t errlen)
 {
 	struct kwhash *h = calloc(1, sizeof(*h));
-	uint32_t *cnt = NULL, *slot_of = NULL;
+	struct kwhash_entry *tmp = NULL;
+	uint32_t *slot_of = NULL;
 	size_t total = 0, nslots = 16, bits = 4;
 
 	if (!h)
@@ -65,19 +65,18 @@ struct kwhash *kwhash_new(const char *const *words, const size_t *lens,
 	h->slot = calloc(nslots, sizeof(*h->slot));
 	h->ent = calloc(n + 1, sizeof(*h->ent));
 	h->fold_buf = malloc(total + 8);
-	h->list = calloc(2 * n + 1, sizeof(*h->list));
-	cnt = calloc(nslots, sizeof(*cnt));
+	tmp = calloc(n + 1, sizeof(*tmp));
 	slot_of = calloc(n + 1, sizeof(*slot_of));
-	if (!h->slot || !h->ent || !h->fold_buf || !h->list || !cnt || !slot_of)
+	if (!h->slot || !h->ent || !h->fold_buf || !tmp || !slot_of)
 		goto oom;
 	h->mask = (uint32_t)(nslots - 1);
 	h->shift = (uint32_t)(64 - bits);
 	h->n_ent = n;
 
-	/* entries and their slots; a slot's list is filled in a second round */
+	/* entries and their slots; then the entries grouped by slot */
 	size_t fo = 0;
 	for (size_t i = 0; i < n; i++) {
-		struct kwhash_entry *e = &h->ent[i];
+		struct kwhash_entry *e = &tmp[i];
 		uint8_t *f = h->fold_buf + fo;
 		for (size_t j = 0; j < lens[i]; j++) {
 			unsigned c = (unsigned char)words[i][j];
@@ -94,6 +93,11 @@ struct kwhash *kwhash_new(const char *const *words, const size_t *lens,
 		uint64_t key;
 		uint32_t tag;
 		kwhash_key_of(e, is_word, word_end[i], &key, &tag, &e->covered);
+		if (e->covered < e->len) {
+			size_t rest = e->len - e->covered;
+			e->next_mask = kwhash_mask[rest < 8 ? rest : 8];
+			e->next8 = kwhash_load(f + e->covered, rest) & e->next_mask;
+		}
 		if ((tag >> 8) == KWHASH_KIND_STEM)
 			h->stem_lens |= 1u << (tag & 0xff);
 		/* the gate sees min(word length, 3) bytes of the text word: a
@@ -111,31 +115,32 @@ struct kwhash *kwhash_new(const char *const *words, const size_t *lens,
 		uint32_t s = (uint32_t)(hv >> h->shift);
 		while (h->slot[s].tag && !(h->slot[s].tag == tag && h->slot[s].key == key))
 			s = (s + 1) & h->mask;
+		if (h->slot[s].n == UINT16_MAX) {
+			kwhash_set_error(err, errlen, "too many keywords with the same first word");
+			goto fail;
+		}
 		h->slot[s].key = key;
-		h->slot[s].tag = tag;
-		cnt[s]++;
+		h->slot[s].tag = (uint16_t)tag;
+		h->slot[s].n++;
 		slot_of[i] = s;
 	}
-	/* lists: count, then the entries in keyword order */
-	size_t lo = 0;
+	size_t o = 0;
 	for (size_t s = 0; s < nslots; s++) {
-		if (!cnt[s])
-			continue;
-		h->slot[s].off = (uint32_t)lo;
-		h->list[lo] = 0;
-		lo += 1 + cnt[s];
+		h->slot[s].off = (uint32_t)o;
+		o += h->slot[s].n;
+		h->slot[s].n = 0;   /* counted again while placing */
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct kwhash_slot *sl = &h->slot[slot_of[i]];
-		h->list[sl->off + 1 + h->list[sl->off]++] = (uint32_t)i;
+		h->ent[sl->off + sl->n++] = tmp[i];
 	}
-	free(cnt);
+	free(tmp);
 	free(slot_of);
 	return h;
 oom:
 	kwhash_set_error(err, errlen, "out of memory");
 fail:
-	free(cnt);
+	free(tmp);
 	free(slot_of);
 	kwhash_free(h);
 	return NULL;

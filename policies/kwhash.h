@@ -39,11 +39,18 @@ enum kwhash_kind {
 
 struct kwhash_slot {
 	uint64_t key;          /* folded, zero-padded first bytes */
-	uint32_t tag;          /* kind << 8 | length (0: empty slot) */
-	uint32_t off;          /* list: ent_ix[off] = count, then entries */
+	uint16_t tag;          /* kind << 8 | length (0: empty slot) */
+	uint16_t n;            /* entries filed here: ent[off .. off + n) */
+	uint32_t off;
 };
 
+/* Entries are stored grouped by slot, so a probe that hits reads the
+ * slot and then one contiguous run of entries; the 8 bytes after the
+ * part the key proved are kept here, so that most checks never touch
+ * the keyword text itself. */
 struct kwhash_entry {
+	uint64_t next8;        /* folded bytes [covered, covered + 8), zero-padded */
+	uint64_t next_mask;    /* which of them belong to the keyword */
 	const uint8_t *fold;   /* the keyword, ASCII lower case */
 	uint32_t len;
 	uint32_t covered;      /* bytes the key already proved equal */
@@ -54,7 +61,6 @@ struct kwhash {
 	struct kwhash_slot *slot;
 	uint32_t mask;         /* slots - 1 */
 	uint32_t shift;        /* 64 - log2(slots) */
-	uint32_t *list;
 	struct kwhash_entry *ent;
 	uint8_t *fold_buf;
 	size_t n_ent;
@@ -82,7 +88,9 @@ struct kwhash *kwhash_new(const char *const *words, const size_t *lens,
 			  const uint8_t *is_word, char *err, size_t errlen);
 void kwhash_free(struct kwhash *h);
 
-/* The first 8 bytes at p (avail of them readable), zero-padded. */
+/* The first 8 bytes at p (avail of them readable), zero-padded, as a
+ * little-endian number: byte j in bits 8j..8j+7 on every machine, so that
+ * kwhash_mask[n] selects the first n bytes. */
 static inline uint64_t kwhash_load(const unsigned char *p, size_t avail)
 {
 	uint64_t x = 0;
@@ -90,6 +98,9 @@ static inline uint64_t kwhash_load(const unsigned char *p, size_t avail)
 		memcpy(&x, p, 8);
 	else
 		memcpy(&x, p, avail);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	x = __builtin_bswap64(x);
+#endif
 	return x;
 }
 
@@ -142,8 +153,8 @@ static inline uint64_t kwhash_hash(uint64_t key, uint32_t tag)
 }
 
 /* The entries filed under (key, tag); *n = 0 when none. */
-static inline const uint32_t *kwhash_find(const struct kwhash *h, uint64_t key,
-					  uint32_t tag, uint32_t *n)
+static inline const struct kwhash_entry *kwhash_find(const struct kwhash *h, uint64_t key,
+						     uint32_t tag, uint32_t *n)
 {
 	uint64_t hv = kwhash_hash(key, tag);
 	unsigned b = (unsigned)(hv >> 48);
@@ -155,8 +166,8 @@ static inline const uint32_t *kwhash_find(const struct kwhash *h, uint64_t key,
 	for (;;) {
 		const struct kwhash_slot *sl = &h->slot[i];
 		if (sl->tag == tag && sl->key == key) {
-			*n = h->list[sl->off];
-			return &h->list[sl->off + 1];
+			*n = sl->n;
+			return &h->ent[sl->off];
 		}
 		if (sl->tag == 0) {
 			*n = 0;
@@ -173,7 +184,12 @@ static inline int kwhash_verify(const struct kwhash_entry *e, const unsigned cha
 {
 	if (e->len > avail)
 		return 0;
-	for (size_t j = e->covered; j < e->len; j++) {
+	if (e->covered >= e->len)
+		return 1;
+	size_t cov = e->covered;
+	if ((kwhash_fold8(kwhash_load(p + cov, avail - cov)) & e->next_mask) != e->next8)
+		return 0;
+	for (size_t j = cov + 8; j < e->len; j++) {
 		unsigned c = p[j];
 		if (c >= 'A' && c <= 'Z')
 			c += 32;

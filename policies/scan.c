@@ -826,9 +826,9 @@ scan_word_probe(const struct policy_scanner *s, struct scan_scratch *sc,
 {
 	const struct kwhash *kh = s->kh;
 	uint32_t n;
-	const uint32_t *l = kwhash_find(kh, key, tag, &n);
+	const struct kwhash_entry *l = kwhash_find(kh, key, tag, &n);
 	for (uint32_t k = 0; k < n; k++) {
-		const struct kwhash_entry *e = &kh->ent[l[k]];
+		const struct kwhash_entry *e = &l[k];
 		if (kwhash_verify(e, t + i, len - i) &&
 		    scan_keyword_hit(s, sc, (const char *)t, len, e->id, i, i + e->len) < 0)
 			return -1;
