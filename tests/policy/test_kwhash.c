@@ -250,6 +250,26 @@ int main(void)
 		policy_scanner_free(sc[0]);
 		policy_scanner_free(sc[1]);
 	}
+	/* 65,536 keywords with the same first word do not fit one slot's
+	 * count: refused with a message, not truncated */
+	{
+		size_t nbig = 65536;
+		struct detector_keyword *big = calloc(nbig + 1, sizeof(*big));
+		struct detector d = {
+			.id = "kwbig", .entity = ENTITY_BUILTIN_COUNT, .confidence = 50,
+			.keywords = big, .match = record,
+		};
+		const struct detector *extra[] = { &d };
+		for (size_t i = 0; big && i < nbig; i++)
+			big[i] = (struct detector_keyword){ "zzqx", DETECTOR_KW_WORD | DETECTOR_KW_TRIGGER,
+							    SCAN_CONTEXT_NONE };
+		err[0] = 0;
+		struct policy_scanner *sb = big ? policy_scanner_new_flags(extra, 1, 0, err, sizeof(err)) : NULL;
+		ok(big && !sb && strstr(err, "same first word") != NULL,
+		   "65536 keywords under one key: refused (%s)", err);
+		policy_scanner_free(sb);
+		free(big);
+	}
 	policy_findings_free(&f);
 	tap_done();
 	return tap_failed != 0;
