@@ -170,7 +170,15 @@ int json_span_find(const char *text, size_t len, const struct json_span_step *pa
 struct json_span_texts {
 	struct json_span_text *v;
 	size_t n, cap;
+	/* Members of interest are visited in the order of the names table
+	 * (the tree walk's json_object_get order), not in document order:
+	 * requests, whose text order numbers placeholders and names the
+	 * first blocked finding. */
+	int ordered;
+	int own; /* v is malloc'd (else the caller's buffer, or NULL) */
 };
+
+#define JSON_SPAN_NAMES 8 /* longest names table */
 
 typedef size_t (*json_span_member_fn)(struct json_span_texts *a, const char *t, size_t len, int which,
     size_t p);
@@ -188,11 +196,15 @@ static size_t json_span_push(struct json_span_texts *a, const char *t, size_t le
 		return 0;
 	if (a->n == a->cap) {
 		size_t cap = a->cap ? a->cap * 2 : 8;
-		struct json_span_text *v = realloc(a->v, cap * sizeof *v);
+		/* the first array may be the caller's (json_span_request_texts) */
+		struct json_span_text *v = a->own ? realloc(a->v, cap * sizeof *v) : malloc(cap * sizeof *v);
 		if (!v)
 			return 0;
+		if (!a->own && a->n)
+			memcpy(v, a->v, a->n * sizeof *v);
 		a->v = v;
 		a->cap = cap;
+		a->own = 1;
 	}
 	a->v[a->n++] = (struct json_span_text){p, e, kind};
 	return e;
@@ -224,6 +236,9 @@ static size_t json_span_object(struct json_span_texts *a, const char *t, size_t 
 	if (t[p] != '{')
 		return json_span_value(t, len, p);
 	unsigned seen = 0;
+	size_t at[JSON_SPAN_NAMES] = {0}; /* ordered: where each member's value starts (0: absent) */
+	if (nn > JSON_SPAN_NAMES)
+		return 0;
 	p = json_span_ws(t, len, p + 1);
 	if (p < len && t[p] == '}')
 		return p + 1;
@@ -244,7 +259,13 @@ static size_t json_span_object(struct json_span_texts *a, const char *t, size_t 
 		int w = json_span_which(t, ks, kl, names, nn, &seen);
 		if (w == -2)
 			return 0;
-		size_t e = w >= 0 ? fn(a, t, len, w, p) : json_span_value(t, len, p);
+		size_t e;
+		if (w >= 0 && a->ordered) {
+			at[w] = p; /* visited below, in table order */
+			e = json_span_value(t, len, p);
+		} else {
+			e = w >= 0 ? fn(a, t, len, w, p) : json_span_value(t, len, p);
+		}
 		if (!e)
 			return 0;
 		p = json_span_ws(t, len, e);
@@ -252,8 +273,14 @@ static size_t json_span_object(struct json_span_texts *a, const char *t, size_t 
 			p = json_span_ws(t, len, p + 1);
 			continue;
 		}
-		return p < len && t[p] == '}' ? p + 1 : 0;
+		if (p >= len || t[p] != '}')
+			return 0;
+		break;
 	}
+	for (size_t w = 0; a->ordered && w < nn; w++)
+		if (at[w] && !fn(a, t, len, (int)w, at[w]))
+			return 0;
+	return p + 1;
 }
 
 /* The elements of the array at t[p] (anything else is skipped) through fn. */
@@ -341,13 +368,19 @@ static size_t json_span_message_member(struct json_span_texts *a, const char *t,
 	}
 }
 
+static size_t json_span_message(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
+{
+	static const char *const names[] = {"content", "name", "refusal", "tool_calls", "function_call"};
+	(void)which;
+	return json_span_object(a, t, len, p, names, 5, json_span_message_member);
+}
+
 static size_t json_span_choice_member(struct json_span_texts *a, const char *t, size_t len, int which,
     size_t p)
 {
-	static const char *const names[] = {"content", "name", "refusal", "tool_calls", "function_call"};
 	if (which == 2) /* text */
 		return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
-	return json_span_object(a, t, len, p, names, 5, json_span_message_member);
+	return json_span_message(a, t, len, 0, p);
 }
 
 static size_t json_span_choice(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
@@ -378,6 +411,53 @@ int json_span_answer_texts(const char *text, size_t len, struct json_span_text *
 	size_t p = json_span_ws(text, len, 0);
 	if (p >= len || text[p] != '{' || !json_span_object(&a, text, len, p, names, 6, json_span_top_member)) {
 		free(a.v);
+		return -1;
+	}
+	*out = a.v;
+	*n = a.n;
+	return 0;
+}
+
+/* ---- the request's text strings, in the tree walk's order ---- */
+
+/* An element of a batched input: a string, or an array whose strings
+ * count (one level, policies/request_walk.c request_walk_strings). */
+static size_t json_span_batch(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
+{
+	(void)which;
+	if (t[p] == '[')
+		return json_span_array(a, t, len, p, json_span_text_fn);
+	return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
+}
+
+/* messages[] are messages; prompt, input, suffix and instructions are a
+ * string or an array of them; choices[] as in an answer. A messages that
+ * is not an array is an error of the tree walk: the caller goes there. */
+static size_t json_span_request_member(struct json_span_texts *a, const char *t, size_t len, int which,
+    size_t p)
+{
+	switch (which) {
+	case 0: /* messages */
+		return t[p] == '[' ? json_span_array(a, t, len, p, json_span_message) : 0;
+	case 5: /* choices */
+		return json_span_array(a, t, len, p, json_span_choice);
+	default:
+		return json_span_batch(a, t, len, 0, p);
+	}
+}
+
+int json_span_request_texts(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
+    struct json_span_text **out, size_t *n)
+{
+	static const char *const names[] = {"messages", "prompt", "input", "suffix", "instructions",
+	    "choices"};
+	struct json_span_texts a = {buf, 0, buf ? nbuf : 0, 1, 0};
+	*out = NULL;
+	*n = 0;
+	size_t p = json_span_ws(text, len, 0);
+	if (p >= len || text[p] != '{' || !json_span_object(&a, text, len, p, names, 6, json_span_request_member)) {
+		if (a.own)
+			free(a.v);
 		return -1;
 	}
 	*out = a.v;

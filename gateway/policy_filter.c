@@ -180,9 +180,62 @@ static unsigned policy_filter_kinds(const struct purpose *p)
 	return kinds;
 }
 
+/* The request's text fields read from the client's bytes (no tree):
+ * json_span_request_texts finds them in the tree walk's order, escaped
+ * strings are decoded into one buffer (a JSON escape never decodes to
+ * more bytes than it takes), and policy_request_scan_texts scans and
+ * decides. 0 (and *rewrite); 1: this body needs the tree (a form the
+ * span walk does not take, or AI Act screening); -1 with err. */
+static int policy_filter_request_texts(struct filter_exchange *x, struct policy_filter_state *st,
+    int *rewrite, char *err, size_t errlen)
+{
+	enum { POLICY_FILTER_TEXTS = 16 };
+	struct json_span_text spbuf[POLICY_FILTER_TEXTS], *sp;
+	struct policy_text txbuf[POLICY_FILTER_TEXTS], *tx = txbuf;
+	size_t ns, need = 0, used = 0;
+	const char *src = x->body_src;
+	char *dec = NULL;
+	int rc = 1;
+	if (json_span_request_texts(src, x->body_src_len, spbuf, POLICY_FILTER_TEXTS, &sp, &ns) < 0)
+		return 1;
+	if (ns > POLICY_FILTER_TEXTS && !(tx = malloc(ns * sizeof *tx)))
+		goto out;
+	for (size_t i = 0; i < ns; i++)
+		if (memchr(src + sp[i].start + 1, '\\', sp[i].end - sp[i].start - 2))
+			need += sp[i].end - sp[i].start - 2;
+	if (need && !(dec = malloc(need)))
+		goto out;
+	for (size_t i = 0; i < ns; i++) {
+		const char *raw = src + sp[i].start + 1;
+		size_t rl = sp[i].end - sp[i].start - 2;
+		uint8_t kind = sp[i].kind == JSON_SPAN_KIND_JSON ? REQUEST_WALK_JSON : REQUEST_WALK_TEXT;
+		if (!memchr(raw, '\\', rl)) {
+			tx[i] = (struct policy_text){raw, rl, kind};
+			continue;
+		}
+		size_t dl = openai_scan_unescape(raw, rl, dec + used, need - used);
+		if (dl == (size_t)-1)
+			goto out;
+		tx[i] = (struct policy_text){dec + used, dl, kind};
+		used += dl;
+	}
+	rc = policy_request_scan_texts(st->req, tx, ns, policy_scan_adapter_fn, &st->adapter, rewrite, err,
+	    errlen);
+out:
+	if (dec) {
+		explicit_bzero(dec, need);
+		free(dec);
+	}
+	if (tx != txbuf)
+		free(tx);
+	if (sp != spbuf)
+		free(sp);
+	return rc;
+}
+
 static int policy_filter_on_request(struct filter_exchange *x, void **state)
 {
-	if (!x->policy || !x->body || !x->key)
+	if (!x->policy || (!x->body && !x->body_src) || !x->key)
 		return 0;
 	const struct purpose *pp = purpose_registry_find(x->policy->purposes, x->key->purpose);
 	/* A high-risk purpose whose mode is off is refused as such by the
@@ -206,10 +259,24 @@ static int policy_filter_on_request(struct filter_exchange *x, void **state)
 	if (!st->req)
 		return policy_filter_refuse(x, 503, "server_error", "out of memory in the policy filter");
 	char err[200];
-	if (policy_request_apply(st->req, x->body, policy_scan_adapter_fn, &st->adapter, err, sizeof err) < 0)
+	int rewrite = 0, rc = x->body ? 1 : policy_filter_request_texts(x, st, &rewrite, err, sizeof err);
+	json_t *tree = NULL; /* parsed here: the bytes must be rewritten, or the span walk declined */
+	if (!x->body && (rc == 1 || (rc == 0 && rewrite))) {
+		int stream;
+		tree = rd ? openai_body_parse(rd, x->body_src, x->body_src_len, &stream, err, sizeof err) : NULL;
+		rc = tree ? 1 : -1;
+		if (!rd)
+			snprintf(err, sizeof err, "no route");
+	}
+	if (rc == 1)
+		rc = policy_request_apply(st->req, tree ? tree : x->body, policy_scan_adapter_fn, &st->adapter, err,
+		    sizeof err);
+	if (rc < 0) {
+		json_decref(tree);
 		/* Fail closed: an unscanned request never leaves. */
 		return policy_filter_refuse(x, 500, "server_error",
 		    "the policy engine could not check this request (%s); it was not forwarded", err);
+	}
 	const struct policy_decision *d = policy_request_decision(st->req);
 	x->data_class = (int)d->data_class;
 	policy_filter_note(x, st->req, d);
@@ -222,6 +289,14 @@ static int policy_filter_on_request(struct filter_exchange *x, void **state)
 	for (size_t i = 0; i < nf; i++)
 		if (v[i].action == POLICY_ACTION_REDACT || v[i].action == POLICY_ACTION_PSEUDONYMIZE)
 			x->body_rewritten = 1;
+	if (tree && !x->body) {
+		/* the server has no tree to serialize: the filter does it */
+		if (x->body_rewritten && d->action != POLICY_ACTION_BLOCK && !(x->body_out = json_dumps(tree, JSON_COMPACT))) {
+			json_decref(tree);
+			return policy_filter_refuse(x, 503, "server_error", "out of memory in the policy filter");
+		}
+		json_decref(tree);
+	}
 	if (d->action == POLICY_ACTION_BLOCK) {
 		const char *rule = d->block_rule >= 0 ? policy_set_rule_id(x->policy->set, (size_t)d->block_rule) : NULL;
 		const char *ent = policy_set_entity_name(x->policy->set, d->block_entity);

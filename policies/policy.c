@@ -398,6 +398,7 @@ struct policy_request {
 	size_t nf, capf;
 	size_t *field_of;
 	struct policy_verdict *verdicts;
+	size_t verdicts_cap;
 	struct policy_decision decision;
 };
 
@@ -601,41 +602,33 @@ static int policy_request_push_aiact(struct policy_request *r, const struct aiac
 	return 0;
 }
 
-int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn scan,
-			 void *scan_arg, char *err, size_t errlen)
+/* With the adapter, the scanner must be this set's (custom detectors run
+ * inside its pass); else they would silently not run: fail closed. */
+static int policy_request_check_scanner(const struct policy_request *r, policy_scan_fn scan,
+					void *scan_arg, char *err, size_t errlen)
 {
-	json_t **walked = NULL, **fields = NULL;
-	uint8_t *kinds = NULL;
-	size_t n_walked = 0, n_fields = 0, n_nested = 0;
-	size_t *parent = NULL;
-	struct request_walk_nested *nested = NULL;
-	struct policy_finding *cv = NULL;
-	size_t cn = 0, ccap = 0;
-	int rc = -1;
-
-	r->nf = 0;
-	policy_decision_clear(&r->decision);
 	if (scan == policy_scan_adapter_fn && r->set->n_detectors &&
 	    policy_scanner_find_detector(((struct policy_scan_adapter *)scan_arg)->scanner,
 					 r->set->detectors[0].id) < 0) {
-		/* Its custom detectors would silently not run: fail closed. */
 		snprintf(err, errlen, "the scanner was not built for this policy set (use policy_set_scanner_new)");
 		return -1;
 	}
-	if (request_walk_collect_kinds(body, &walked, &kinds, &n_walked, err, errlen) < 0)
-		return -1;
-	if (request_walk_expand(walked, kinds, n_walked, &fields, &parent, &n_fields,
-				&nested, &n_nested, err, errlen) < 0)
-		goto out;
-	/* AI Act screening looks at all instruction texts together (aiact.h);
-	 * its findings join those of the field their anchor word is in. */
-	struct aiact_result ai;
-	memset(&ai, 0, sizeof ai);
-	if (r->set->aiact)
-		aiact_screen_request(r->set->aiact, body, fields, n_fields, &ai);
+	return 0;
+}
+
+/* Scans the (expanded) text fields, adds the AI Act findings (ai, NULL:
+ * none) and decides over all of them: the part both entry points share,
+ * so the tree and the tree-less path find and decide alike. */
+static int policy_request_scan_fields(struct policy_request *r, const struct policy_text *fields,
+				      size_t n_fields, const struct aiact_result *ai,
+				      policy_scan_fn scan, void *scan_arg, char *err, size_t errlen)
+{
+	struct policy_finding *cv = NULL;
+	size_t cn = 0, ccap = 0;
+	int rc = -1;
 	for (size_t fi = 0; fi < n_fields; fi++) {
-		const char *text = json_string_value(fields[fi]);
-		size_t len = json_string_length(fields[fi]);
+		const char *text = fields[fi].text;
+		size_t len = fields[fi].len;
 		if (scan) {
 			const struct policy_finding *sf = NULL;
 			size_t sn = 0;
@@ -647,7 +640,7 @@ int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn 
 				if (policy_request_push(r, &sf[i], fi) < 0)
 					goto nomem;
 		}
-		if (policy_request_push_aiact(r, &ai, fi) < 0)
+		if (ai && policy_request_push_aiact(r, ai, fi) < 0)
 			goto nomem;
 		if (scan)
 			continue; /* the scanner runs the custom detectors in its pass */
@@ -658,11 +651,60 @@ int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn 
 			if (policy_request_push(r, &cv[i], fi) < 0)
 				goto nomem;
 	}
-	free(r->verdicts);
-	r->verdicts = calloc(r->nf ? r->nf : 1, sizeof(*r->verdicts));
-	if (!r->verdicts)
-		goto nomem;
+	/* verdicts keep their array from one call to the next (capf entries) */
+	if (!r->verdicts || r->verdicts_cap < r->nf) {
+		size_t cap = r->capf ? r->capf : 1;
+		free(r->verdicts);
+		r->verdicts_cap = 0;
+		r->verdicts = calloc(cap, sizeof(*r->verdicts));
+		if (!r->verdicts)
+			goto nomem;
+		r->verdicts_cap = cap;
+	}
 	if (policy_decide(r->set, &r->ctx, r->f, r->nf, r->verdicts, &r->decision, err, errlen) < 0)
+		goto out;
+	rc = 0;
+	goto out;
+nomem:
+	snprintf(err, errlen, "out of memory");
+out:
+	free(cv);
+	return rc;
+}
+
+int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn scan,
+			 void *scan_arg, char *err, size_t errlen)
+{
+	json_t **walked = NULL, **fields = NULL;
+	uint8_t *kinds = NULL;
+	size_t n_walked = 0, n_fields = 0, n_nested = 0;
+	size_t *parent = NULL;
+	struct request_walk_nested *nested = NULL;
+	struct policy_text *texts = NULL;
+	int rc = -1;
+
+	r->nf = 0;
+	policy_decision_clear(&r->decision);
+	if (policy_request_check_scanner(r, scan, scan_arg, err, errlen) < 0)
+		return -1;
+	if (request_walk_collect_kinds(body, &walked, &kinds, &n_walked, err, errlen) < 0)
+		return -1;
+	if (request_walk_expand(walked, kinds, n_walked, &fields, &parent, &n_fields,
+				&nested, &n_nested, err, errlen) < 0)
+		goto out;
+	/* AI Act screening looks at all instruction texts together (aiact.h);
+	 * its findings join those of the field their anchor word is in. */
+	struct aiact_result ai;
+	memset(&ai, 0, sizeof ai);
+	if (r->set->aiact)
+		aiact_screen_request(r->set->aiact, body, fields, n_fields, &ai);
+	texts = malloc((n_fields ? n_fields : 1) * sizeof(*texts));
+	if (!texts)
+		goto nomem;
+	for (size_t fi = 0; fi < n_fields; fi++)
+		texts[fi] = (struct policy_text){json_string_value(fields[fi]), json_string_length(fields[fi]),
+						 REQUEST_WALK_TEXT};
+	if (policy_request_scan_fields(r, texts, n_fields, &ai, scan, scan_arg, err, errlen) < 0)
 		goto out;
 	if (r->decision.action == POLICY_ACTION_BLOCK) {
 		rc = 0; /* nothing is rewritten: the request is refused */
@@ -710,11 +752,45 @@ int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn 
 nomem:
 	snprintf(err, errlen, "out of memory");
 out:
-	free(cv);
+	free(texts);
 	free(fields);
 	free(walked);
 	free(kinds);
 	free(parent);
 	request_walk_nested_free(nested, n_nested);
+	return rc;
+}
+
+int policy_request_scan_texts(struct policy_request *r, const struct policy_text *texts, size_t n,
+			      policy_scan_fn scan, void *scan_arg, int *rewrite, char *err, size_t errlen)
+{
+	struct policy_text *fields = NULL;
+	json_t **roots = NULL;
+	size_t n_fields = 0, n_roots = 0;
+	int rc = -1;
+
+	*rewrite = 0;
+	r->nf = 0;
+	policy_decision_clear(&r->decision);
+	if (r->set->aiact)
+		return 1; /* the screener reads roles and media parts from the tree */
+	if (policy_request_check_scanner(r, scan, scan_arg, err, errlen) < 0)
+		return -1;
+	if (request_walk_expand_texts(texts, n, &fields, &n_fields, &roots, &n_roots, err, errlen) < 0)
+		return -1;
+	int expanded = fields || roots; /* else no field was tool-call arguments */
+	if (policy_request_scan_fields(r, expanded ? fields : texts, expanded ? n_fields : n, NULL, scan,
+				       scan_arg, err, errlen) < 0)
+		goto out;
+	if (r->decision.action != POLICY_ACTION_BLOCK)
+		for (size_t i = 0; i < r->nf && !*rewrite; i++)
+			*rewrite = r->verdicts[i].action == POLICY_ACTION_REDACT ||
+				   r->verdicts[i].action == POLICY_ACTION_PSEUDONYMIZE;
+	rc = 0;
+out:
+	free(fields);
+	for (size_t i = 0; i < n_roots; i++)
+		json_decref(roots[i]);
+	free(roots);
 	return rc;
 }
