@@ -422,11 +422,21 @@ int json_span_answer_texts(const char *text, size_t len, struct json_span_text *
 
 /* An element of a batched input: a string, or an array whose strings
  * count (one level, policies/request_walk.c request_walk_strings). */
-static size_t json_span_batch(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
+static size_t json_span_batch_element(struct json_span_texts *a, const char *t, size_t len, int which,
+    size_t p)
 {
 	(void)which;
 	if (t[p] == '[')
 		return json_span_array(a, t, len, p, json_span_text_fn);
+	return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
+}
+
+/* prompt, input, ...: a string or an array of batch elements. */
+static size_t json_span_batch(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
+{
+	(void)which;
+	if (t[p] == '[')
+		return json_span_array(a, t, len, p, json_span_batch_element);
 	return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
 }
 
