@@ -53,7 +53,9 @@ struct policy_filter_state {
 	struct policy_request *req;
 	struct policy_scan_adapter adapter; /* per exchange: exchanges never share a thread's scan */
 	struct policy_context ctx_req, ctx_resp;
-	struct policy_filter_choice choice[POLICY_FILTER_CHOICES];
+	/* [POLICY_FILTER_CHOICES], made by the first event of a stream: an
+	 * exchange with a whole answer never needs them */
+	struct policy_filter_choice *choice;
 	json_t *meta; /* id, object, created, model of the last chunk: for the flush event */
 	/* Answer text on its way to the client (wiped when freed). */
 	char *buf;
@@ -119,7 +121,7 @@ static int policy_filter_refuse(struct filter_exchange *x, int status, const cha
 
 static void policy_filter_state_free(struct policy_filter_state *st)
 {
-	for (size_t i = 0; i < POLICY_FILTER_CHOICES; i++) {
+	for (size_t i = 0; st->choice && i < POLICY_FILTER_CHOICES; i++) {
 		restore_guard_free(st->choice[i].content.guard);
 		restore_stream_free(st->choice[i].content.rs);
 		for (size_t k = 0; k <= POLICY_FILTER_TOOLS; k++) {
@@ -127,6 +129,7 @@ static void policy_filter_state_free(struct policy_filter_state *st)
 			restore_stream_free(st->choice[i].tool[k].rs);
 		}
 	}
+	free(st->choice);
 	policy_request_free(st->req);
 	policy_findings_free(&st->adapter.findings);
 	json_decref(st->meta);
@@ -473,7 +476,11 @@ static int policy_filter_append(struct policy_filter_state *st, const char *s, s
 
 static struct policy_filter_choice *policy_filter_choice_get(struct policy_filter_state *st, size_t i)
 {
-	return i < POLICY_FILTER_CHOICES ? &st->choice[i] : NULL;
+	if (i >= POLICY_FILTER_CHOICES)
+		return NULL;
+	if (!st->choice && !(st->choice = calloc(POLICY_FILTER_CHOICES, sizeof *st->choice)))
+		return NULL;
+	return &st->choice[i];
 }
 
 /* Guard, then restore, one piece of the text s into st->buf; with finish
@@ -615,6 +622,8 @@ static int policy_filter_emit_splice(const struct sse_event *ev, json_t *field,
 static int policy_filter_flush(struct policy_filter_state *st, struct evbuffer *out)
 {
 	for (size_t i = 0; i < POLICY_FILTER_CHOICES; i++) {
+		if (!st->choice)
+			break; /* no event had a choice: nothing is held */
 		struct policy_filter_choice *c = &st->choice[i];
 		int any = c->content.guard != NULL;
 		for (size_t k = 0; k <= POLICY_FILTER_TOOLS; k++)
