@@ -320,8 +320,9 @@ static int policy_filter_pass(struct policy_filter_state *st, struct policy_filt
     int json, const char *in, size_t n, int finish);
 
 /* One text of a whole answer (src, the string's JSON source with its
- * quotes) through a fresh guard and restorer: *changed says whether the
- * result differs, and then *out holds its JSON form (json_dumps memory). */
+ * quotes) through the guard and the restorer (policy_request_answer_text):
+ * *changed says whether the result differs, and then *out holds its JSON
+ * form (json_dumps memory). */
 static int policy_filter_body_text(struct filter_exchange *x, struct policy_filter_state *st,
     const char *src, size_t srclen, int json, int *changed, char **out)
 {
@@ -339,23 +340,20 @@ static int policy_filter_body_text(struct filter_exchange *x, struct policy_filt
 		in = json_string_value(dec);
 		n = json_string_length(dec);
 	}
-	struct policy_filter_stream s = {0};
-	int rc = policy_filter_pass(st, &s, json, in, n, 1);
-	if (rc == 0 && s.guard) {
-		struct restore_guard_stats gs;
-		restore_guard_get_stats(s.guard, &gs);
-		if ((int)gs.data_class > x->data_class)
-			x->data_class = (int)gs.data_class;
-	}
-	if (rc == 0 && (st->len != n || (n && memcmp(st->buf, in, n) != 0))) {
-		json_t *v = json_stringn(st->buf ? st->buf : "", st->len);
+	struct restore_guard_stats gs = {.block_rule = -1};
+	const char *o;
+	size_t on;
+	char err[200];
+	int rc = policy_request_answer_text(st->req, in, n, json, policy_scan_adapter_fn, &st->adapter, &o, &on,
+	    changed, &gs, err, sizeof err);
+	if (rc == 0 && (int)gs.data_class > x->data_class)
+		x->data_class = (int)gs.data_class;
+	if (rc == 0 && *changed) {
+		json_t *v = json_stringn(o, on);
 		*out = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
 		json_decref(v);
-		*changed = 1;
 		rc = *out ? 0 : -1;
 	}
-	restore_guard_free(s.guard);
-	restore_stream_free(s.rs);
 	json_decref(dec);
 	return rc;
 }

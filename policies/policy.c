@@ -400,6 +400,8 @@ struct policy_request {
 	struct policy_verdict *verdicts;
 	size_t verdicts_cap;
 	struct policy_decision decision;
+	char *ans; /* answer text on its way out (policy_request_answer_text), wiped */
+	size_t ans_len, ans_cap;
 };
 
 struct policy_request *policy_request_new(const struct policy_set *set,
@@ -428,6 +430,10 @@ void policy_request_free(struct policy_request *r)
 	free(r->field_of);
 	free(r->verdicts);
 	policy_decision_clear(&r->decision);
+	if (r->ans) {
+		explicit_bzero(r->ans, r->ans_cap);
+		free(r->ans);
+	}
 	free(r);
 }
 
@@ -472,71 +478,55 @@ static int policy_text_append(char **text, size_t *len, size_t *cap, const char 
 	return 0;
 }
 
-int policy_request_restore_answer(struct policy_request *r, json_t *answer, policy_scan_fn scan,
-				  void *scan_arg, struct restore_guard_stats *st, char *err, size_t errlen)
+int policy_request_answer_text(struct policy_request *r, const char *in, size_t n, int json,
+			       policy_scan_fn scan, void *scan_arg, const char **out, size_t *outlen,
+			       int *changed, struct restore_guard_stats *st, char *err, size_t errlen)
 {
-	json_t **fields = NULL;
-	uint8_t *kinds = NULL;
-	size_t n_fields = 0;
-	int rc = -1;
 	struct policy_context ctx = r->ctx;
 	ctx.direction = POLICY_DIRECTION_RESPONSE;
-	if (st) {
-		memset(st, 0, sizeof(*st));
-		st->block_rule = -1;
-	}
-	if (request_walk_collect_kinds(answer, &fields, &kinds, &n_fields, err, errlen) < 0)
-		return -1;
+	struct restore_guard *g = restore_guard_new(r->set, &ctx, scan, scan_arg);
 	struct restore_stream *rs = NULL;
-	struct restore_guard *g = NULL;
-	char *text = NULL;
-	size_t text_len = 0, text_cap = 0;
-	for (size_t fi = 0; fi < n_fields; fi++) {
-		restore_stream_free(rs);
-		restore_guard_free(g);
-		rs = kinds[fi] == REQUEST_WALK_JSON ? restore_stream_new_json(r->map) : restore_stream_new(r->map);
-		g = restore_guard_new(r->set, &ctx, scan, scan_arg);
-		if (!rs || !g)
-			goto nomem;
-		text_len = 0;
-		const char *o, *gout;
-		size_t on, gn;
-		/* Guard first (the model's own leaks), then put the originals back.
-		 * Each output is used before the next call reuses its buffer. */
-		if (restore_guard_feed(g, json_string_value(fields[fi]), json_string_length(fields[fi]),
-				       &gout, &gn, err, errlen) < 0)
-			goto out;
-		if (restore_stream_feed(rs, gout, gn, &o, &on) < 0 ||
-		    policy_text_append(&text, &text_len, &text_cap, o, on) < 0)
-			goto nomem;
-		if (restore_guard_finish(g, &gout, &gn, err, errlen) < 0)
-			goto out;
-		if (restore_stream_feed(rs, gout, gn, &o, &on) < 0 ||
-		    policy_text_append(&text, &text_len, &text_cap, o, on) < 0 ||
-		    restore_stream_finish(rs, &o, &on) < 0 ||
-		    policy_text_append(&text, &text_len, &text_cap, o, on) < 0)
-			goto nomem;
-		/* most answers come back unchanged: then the field (and the
-		 * caller's copy of the bytes) stays as it is */
-		int changed = text_len != json_string_length(fields[fi]) ||
-			      (text_len && memcmp(text, json_string_value(fields[fi]), text_len) != 0);
-		if (changed && json_string_setn(fields[fi], text ? text : "", text_len) < 0) {
-			snprintf(err, errlen, "cannot set restored answer field %zu", fi);
-			goto out;
+	const char *gout, *o;
+	size_t gn, on;
+	int rc = -1;
+	if (!g)
+		goto nomem;
+	/* Guard first (the model's own leaks), then put the originals back. */
+	if (restore_guard_whole(g, in, n, &gout, &gn, err, errlen) < 0)
+		goto out;
+	r->ans_len = 0;
+	if (rewrite_map_count(r->map) == 0 && gout == in) {
+		/* nothing found, and no placeholder went out to come back */
+		*out = in;
+		*outlen = n;
+	} else {
+		if (rewrite_map_count(r->map) == 0) {
+			if (policy_text_append(&r->ans, &r->ans_len, &r->ans_cap, gout, gn) < 0)
+				goto nomem;
+		} else {
+			rs = json ? restore_stream_new_json(r->map) : restore_stream_new(r->map);
+			if (!rs || restore_stream_feed(rs, gout, gn, &o, &on) < 0 ||
+			    policy_text_append(&r->ans, &r->ans_len, &r->ans_cap, o, on) < 0 ||
+			    restore_stream_finish(rs, &o, &on) < 0 ||
+			    policy_text_append(&r->ans, &r->ans_len, &r->ans_cap, o, on) < 0)
+				goto nomem;
 		}
-		if (st) {
-			st->n_changed += (size_t)changed;
-			struct restore_guard_stats fs;
-			restore_guard_get_stats(g, &fs);
-			st->n_findings += fs.n_findings;
-			st->n_redacted += fs.n_redacted;
-			if (fs.blocked && !st->blocked) {
-				st->blocked = 1;
-				st->block_rule = fs.block_rule;
-			}
-			if (fs.data_class > st->data_class)
-				st->data_class = fs.data_class;
+		*out = r->ans ? r->ans : "";
+		*outlen = r->ans_len;
+	}
+	*changed = *outlen != n || (n && memcmp(*out, in, n) != 0);
+	if (st) {
+		struct restore_guard_stats fs;
+		restore_guard_get_stats(g, &fs);
+		st->n_changed += (size_t)*changed;
+		st->n_findings += fs.n_findings;
+		st->n_redacted += fs.n_redacted;
+		if (fs.blocked && !st->blocked) {
+			st->blocked = 1;
+			st->block_rule = fs.block_rule;
 		}
+		if (fs.data_class > st->data_class)
+			st->data_class = fs.data_class;
 	}
 	rc = 0;
 	goto out;
@@ -545,10 +535,40 @@ nomem:
 out:
 	restore_stream_free(rs);
 	restore_guard_free(g);
-	if (text) {
-		explicit_bzero(text, text_cap);
-		free(text);
+	return rc;
+}
+
+int policy_request_restore_answer(struct policy_request *r, json_t *answer, policy_scan_fn scan,
+				  void *scan_arg, struct restore_guard_stats *st, char *err, size_t errlen)
+{
+	json_t **fields = NULL;
+	uint8_t *kinds = NULL;
+	size_t n_fields = 0;
+	int rc = -1;
+	struct restore_guard_stats local;
+	if (!st)
+		st = &local;
+	memset(st, 0, sizeof(*st));
+	st->block_rule = -1;
+	if (request_walk_collect_kinds(answer, &fields, &kinds, &n_fields, err, errlen) < 0)
+		return -1;
+	for (size_t fi = 0; fi < n_fields; fi++) {
+		const char *o;
+		size_t on;
+		int changed;
+		if (policy_request_answer_text(r, json_string_value(fields[fi]), json_string_length(fields[fi]),
+					       kinds[fi] == REQUEST_WALK_JSON, scan, scan_arg, &o, &on, &changed,
+					       st, err, errlen) < 0)
+			goto out;
+		/* most answers come back unchanged: then the field (and the
+		 * caller's copy of the bytes) stays as it is */
+		if (changed && json_string_setn(fields[fi], o, on) < 0) {
+			snprintf(err, errlen, "cannot set restored answer field %zu", fi);
+			goto out;
+		}
 	}
+	rc = 0;
+out:
 	free(fields);
 	free(kinds);
 	return rc;

@@ -224,6 +224,15 @@ struct restore_stream *policy_request_restorer_json(const struct policy_request 
  * receives what the guard found, summed over the fields. -1: fail closed. */
 int policy_request_restore_answer(struct policy_request *r, json_t *answer, policy_scan_fn scan,
 				  void *scan_arg, struct restore_guard_stats *st, char *err, size_t errlen);
+/* One whole text of a non-streamed answer (json: tool-call arguments):
+ * the guard scans it once as a whole (restore_guard_whole), then the
+ * restorer puts the originals back (skipped when the request has no
+ * placeholders). *out is in itself when nothing changed (*changed 0),
+ * else r's buffer, valid until the next call. st (may be NULL) gets the
+ * guard's findings added and n_changed counted. -1: fail closed. */
+int policy_request_answer_text(struct policy_request *r, const char *in, size_t n, int json,
+			       policy_scan_fn scan, void *scan_arg, const char **out, size_t *outlen,
+			       int *changed, struct restore_guard_stats *st, char *err, size_t errlen);
 /* Wipes the placeholder map and frees everything. */
 void policy_request_free(struct policy_request *r);
 
