@@ -16,26 +16,36 @@ static size_t json_span_ws(const char *t, size_t len, size_t p)
 }
 
 /* End (one past the closing quote) of the string opening at t[p], or 0.
- * *esc: the string holds a backslash (its bytes are not its value). */
+ * *esc: the string holds a backslash (its bytes are not its value). Keys
+ * and short values are read byte by byte (a memchr call costs more than
+ * they do); past 16 bytes memchr jumps to the next quote. */
 static size_t json_span_string(const char *t, size_t len, size_t p, int *esc)
 {
+	size_t i = p + 1;
 	*esc = 0;
-	/* memchr to the next quote (long runs of text cost little); it ends
-	 * the string unless an odd number of backslashes escapes it */
-	for (size_t i = p + 1; i < len;) {
-		const char *q = memchr(t + i, '"', len - i);
-		if (!q)
+	for (;;) {
+		size_t lim = len - i > 16 ? i + 16 : len;
+		while (i < lim && t[i] != '"' && t[i] != '\\')
+			i++;
+		if (i == lim) {
+			if (i >= len)
+				return 0;
+			const char *q = memchr(t + i, '"', len - i);
+			if (!q)
+				return 0;
+			const char *bs = memchr(t + i, '\\', (size_t)(q - (t + i)));
+			if (!bs)
+				return (size_t)(q - t) + 1;
+			i = (size_t)(bs - t);
+		}
+		if (t[i] == '"')
+			return i + 1;
+		/* a backslash escapes the byte after it (RFC 8259 section 7) */
+		*esc = 1;
+		if (len - i < 2)
 			return 0;
-		size_t e = (size_t)(q - t), b = e;
-		while (b > p + 1 && t[b - 1] == '\\')
-			b--;
-		if (!*esc && memchr(t + p + 1, '\\', e - (p + 1)))
-			*esc = 1;
-		if ((e - b) % 2 == 0)
-			return e + 1;
-		i = e + 1;
+		i += 2;
 	}
-	return 0;
 }
 
 static int json_span_delim(char c)
@@ -170,10 +180,10 @@ int json_span_find(const char *text, size_t len, const struct json_span_step *pa
 struct json_span_texts {
 	struct json_span_text *v;
 	size_t n, cap;
-	/* Members of interest are visited in the order of the names table
-	 * (the tree walk's json_object_get order), not in document order:
-	 * requests, whose text order numbers placeholders and names the
-	 * first blocked finding. */
+	/* Texts come out in the order of the names table (the tree walk's
+	 * json_object_get order), not in document order: requests, whose
+	 * text order numbers placeholders and names the first blocked
+	 * finding. Members are walked as they come and reordered after. */
 	int ordered;
 	int own; /* v is malloc'd (else the caller's buffer, or NULL) */
 };
@@ -228,6 +238,34 @@ static int json_span_which(const char *t, size_t ks, size_t kl, const char *cons
 	return -1;
 }
 
+/* The texts one wanted member of an object added: v[from, to). */
+struct json_span_block {
+	int w;
+	size_t from, to;
+};
+
+/* The blocks (contiguous, in document order) rewritten in table order:
+ * each name occurs once in an object, so sorting by w is total. */
+static int json_span_reorder(struct json_span_texts *a, const struct json_span_block *blk, size_t nb)
+{
+	size_t from = blk[0].from, n = blk[nb - 1].to - from;
+	struct json_span_text stackbuf[32], *tmp = n <= 32 ? stackbuf : malloc(n * sizeof *tmp);
+	if (!tmp)
+		return -1;
+	memcpy(tmp, a->v + from, n * sizeof *tmp);
+	size_t out = from;
+	for (int w = 0; w < JSON_SPAN_NAMES; w++)
+		for (size_t k = 0; k < nb; k++)
+			if (blk[k].w == w) {
+				size_t m = blk[k].to - blk[k].from;
+				memcpy(a->v + out, tmp + (blk[k].from - from), m * sizeof *tmp);
+				out += m;
+			}
+	if (tmp != stackbuf)
+		free(tmp);
+	return 0;
+}
+
 /* The object at t[p] (anything else is skipped): members named in names[]
  * go to fn with their index, the others are skipped. */
 static size_t json_span_object(struct json_span_texts *a, const char *t, size_t len, size_t p,
@@ -236,7 +274,11 @@ static size_t json_span_object(struct json_span_texts *a, const char *t, size_t 
 	if (t[p] != '{')
 		return json_span_value(t, len, p);
 	unsigned seen = 0;
-	size_t at[JSON_SPAN_NAMES] = {0}; /* ordered: where each member's value starts (0: absent) */
+	/* ordered: the texts each wanted member added, to be put in table
+	 * order when the document has the members in another */
+	struct json_span_block blk[JSON_SPAN_NAMES];
+	size_t nb = 0;
+	int sorted = 1, last = -1;
 	if (nn > JSON_SPAN_NAMES)
 		return 0;
 	p = json_span_ws(t, len, p + 1);
@@ -259,15 +301,15 @@ static size_t json_span_object(struct json_span_texts *a, const char *t, size_t 
 		int w = json_span_which(t, ks, kl, names, nn, &seen);
 		if (w == -2)
 			return 0;
-		size_t e;
-		if (w >= 0 && a->ordered) {
-			at[w] = p; /* visited below, in table order */
-			e = json_span_value(t, len, p);
-		} else {
-			e = w >= 0 ? fn(a, t, len, w, p) : json_span_value(t, len, p);
-		}
+		size_t from = a->n;
+		size_t e = w >= 0 ? fn(a, t, len, w, p) : json_span_value(t, len, p);
 		if (!e)
 			return 0;
+		if (w >= 0 && a->ordered) {
+			sorted &= w > last;
+			last = w;
+			blk[nb++] = (struct json_span_block){w, from, a->n};
+		}
 		p = json_span_ws(t, len, e);
 		if (p < len && t[p] == ',') {
 			p = json_span_ws(t, len, p + 1);
@@ -277,9 +319,8 @@ static size_t json_span_object(struct json_span_texts *a, const char *t, size_t 
 			return 0;
 		break;
 	}
-	for (size_t w = 0; a->ordered && w < nn; w++)
-		if (at[w] && !fn(a, t, len, (int)w, at[w]))
-			return 0;
+	if (!sorted && json_span_reorder(a, blk, nb) < 0)
+		return 0;
 	return p + 1;
 }
 
