@@ -4,40 +4,67 @@
  * checks its bounds and returns -1 on anything unexpected. */
 #include "json_span.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* RFC 8259 section 2: the four whitespace bytes. */
 static size_t json_span_ws(const char *t, size_t len, size_t p)
 {
+	if (p < len && (unsigned char)t[p] > ' ')
+		return p; /* compact JSON: no whitespace at all */
 	while (p < len && (t[p] == ' ' || t[p] == '\t' || t[p] == '\n' || t[p] == '\r'))
 		p++;
 	return p;
 }
 
+/* Bit 7 of each byte of x that equals c (the lowest set one is exact;
+ * "Bit Twiddling Hacks", determine if a word has a byte equal to n). */
+static inline uint64_t json_span_bytes_eq(uint64_t x, unsigned char c)
+{
+	uint64_t y = x ^ (UINT64_C(0x0101010101010101) * c);
+	return (y - UINT64_C(0x0101010101010101)) & ~y & UINT64_C(0x8080808080808080);
+}
+
+/* The first '"' or backslash at or after t[i], or len. Keys and short
+ * values are read eight bytes at a time (a memchr call costs more than
+ * they do); past 64 bytes memchr jumps to the next quote. */
+static size_t json_span_stop(const char *t, size_t len, size_t i)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	size_t lim = len - i > 64 ? i + 64 : len;
+	while (lim - i >= 8) {
+		uint64_t w;
+		memcpy(&w, t + i, 8);
+		uint64_t m = json_span_bytes_eq(w, '"') | json_span_bytes_eq(w, '\\');
+		if (m)
+			return i + (size_t)__builtin_ctzll(m) / 8;
+		i += 8;
+	}
+#else
+	size_t lim = len - i > 64 ? i + 64 : len;
+#endif
+	while (i < lim && t[i] != '"' && t[i] != '\\')
+		i++;
+	if (i < lim || i >= len)
+		return i;
+	const char *q = memchr(t + i, '"', len - i);
+	if (!q)
+		return len;
+	const char *bs = memchr(t + i, '\\', (size_t)(q - (t + i)));
+	return (size_t)((bs ? bs : q) - t);
+}
+
 /* End (one past the closing quote) of the string opening at t[p], or 0.
- * *esc: the string holds a backslash (its bytes are not its value). Keys
- * and short values are read byte by byte (a memchr call costs more than
- * they do); past 16 bytes memchr jumps to the next quote. */
+ * *esc: the string holds a backslash (its bytes are not its value). */
 static size_t json_span_string(const char *t, size_t len, size_t p, int *esc)
 {
 	size_t i = p + 1;
 	*esc = 0;
 	for (;;) {
-		size_t lim = len - i > 16 ? i + 16 : len;
-		while (i < lim && t[i] != '"' && t[i] != '\\')
-			i++;
-		if (i == lim) {
-			if (i >= len)
-				return 0;
-			const char *q = memchr(t + i, '"', len - i);
-			if (!q)
-				return 0;
-			const char *bs = memchr(t + i, '\\', (size_t)(q - (t + i)));
-			if (!bs)
-				return (size_t)(q - t) + 1;
-			i = (size_t)(bs - t);
-		}
+		i = json_span_stop(t, len, i);
+		if (i >= len)
+			return 0;
 		if (t[i] == '"')
 			return i + 1;
 		/* a backslash escapes the byte after it (RFC 8259 section 7) */
@@ -225,16 +252,21 @@ static size_t json_span_push(struct json_span_texts *a, const char *t, size_t le
 static int json_span_which(const char *t, size_t ks, size_t kl, const char *const *names, size_t nn,
     unsigned *seen)
 {
-	/* names are short literals: strnlen reads at most kl + 1 bytes of one
+	/* names are short literals, compared up to their NUL and no further
 	 * (the text may hold a NUL where it is not JSON, so no strncmp) */
-	for (size_t i = 0; i < nn; i++)
-		if (kl && names[i][0] == t[ks] && strnlen(names[i], kl + 1) == kl &&
-		    memcmp(names[i], t + ks, kl) == 0) {
+	for (size_t i = 0; i < nn; i++) {
+		if (!kl || names[i][0] != t[ks])
+			continue;
+		size_t j = 1;
+		while (j < kl && names[i][j] && names[i][j] == t[ks + j])
+			j++;
+		if (j == kl && !names[i][kl]) {
 			if (*seen & (1u << i))
 				return -2;
 			*seen |= 1u << i;
 			return (int)i;
 		}
+	}
 	return -1;
 }
 
