@@ -7,6 +7,7 @@
 #include "policy_filter.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +27,17 @@
  * with more is refused mid-stream for the same reason. */
 #define POLICY_FILTER_TOOLS 8
 
+struct policy_filter_state;
+
 struct policy_filter_set {
 	struct policy_set *set;
 	struct policy_scanner *scanner;
 	const struct purpose_registry *purposes; /* the config's (outlives this set), NULL: none */
+	/* A finished exchange's state, parked for the next one (on any
+	 * worker): its request object, findings arrays and buffers are used
+	 * again instead of allocated per request. Everything in it that held
+	 * text is wiped when it is parked. The set's one mutable member. */
+	_Atomic(struct policy_filter_state *) spare;
 };
 
 /* One text of the answer that arrives in pieces: guard, then restorer. */
@@ -91,10 +99,15 @@ int policy_filter_load(const struct config *cfg, struct policy_filter_set **out,
 	return 0;
 }
 
+static void policy_filter_state_free(struct policy_filter_state *st);
+
 void policy_filter_free(struct policy_filter_set *p)
 {
 	if (!p)
 		return;
+	struct policy_filter_state *spare = atomic_exchange(&p->spare, NULL);
+	if (spare)
+		policy_filter_state_free(spare);
 	policy_scanner_free(p->scanner);
 	policy_set_free(p->set);
 	free(p);
@@ -247,18 +260,24 @@ static int policy_filter_on_request(struct filter_exchange *x, void **state)
 	if (pp && pp->high_risk && !pp->high_risk_enabled)
 		return purpose_check_request(x->policy->purposes, x);
 	const struct openai_route_def *rd = openai_route_get(x->route);
-	struct policy_filter_state *st = calloc(1, sizeof *st);
+	/* the parked state of an earlier exchange, else a new one */
+	struct policy_filter_set *ps = (struct policy_filter_set *)x->policy;
+	struct policy_filter_state *st = atomic_exchange(&ps->spare, NULL);
+	if (!st && (st = calloc(1, sizeof *st)))
+		policy_findings_init(&st->adapter.findings);
 	if (!st)
 		return policy_filter_refuse(x, 503, "server_error", "out of memory in the policy filter");
 	*state = st;
 	st->p = x->policy;
 	st->adapter.scanner = x->policy->scanner;
-	policy_findings_init(&st->adapter.findings);
 	st->ctx_req = (struct policy_context){x->key->purpose, x->key->tenant, rd ? rd->path : "",
 	    POLICY_DIRECTION_REQUEST, policy_filter_kinds(pp)};
 	st->ctx_resp = st->ctx_req;
 	st->ctx_resp.direction = POLICY_DIRECTION_RESPONSE;
-	st->req = policy_request_new(x->policy->set, &st->ctx_req);
+	if (st->req)
+		policy_request_reset(st->req, x->policy->set, &st->ctx_req);
+	else
+		st->req = policy_request_new(x->policy->set, &st->ctx_req);
 	if (!st->req)
 		return policy_filter_refuse(x, 503, "server_error", "out of memory in the policy filter");
 	char err[200];
@@ -848,11 +867,45 @@ static int policy_filter_on_event(struct filter_exchange *x, void **state, const
 	return rc;
 }
 
+/* The state after its exchange, made ready for the next: what held text
+ * (placeholder map, answer text, held-back stream text) is wiped and
+ * freed, the arrays of offsets stay. */
+static void policy_filter_park(struct policy_filter_state *st)
+{
+	for (size_t i = 0; st->choice && i < POLICY_FILTER_CHOICES; i++) {
+		restore_guard_free(st->choice[i].content.guard);
+		restore_stream_free(st->choice[i].content.rs);
+		for (size_t k = 0; k <= POLICY_FILTER_TOOLS; k++) {
+			restore_guard_free(st->choice[i].tool[k].guard);
+			restore_stream_free(st->choice[i].tool[k].rs);
+		}
+	}
+	free(st->choice);
+	st->choice = NULL;
+	json_decref(st->meta);
+	st->meta = NULL;
+	if (st->buf)
+		explicit_bzero(st->buf, st->cap);
+	st->len = 0;
+	policy_request_reset(st->req, st->p->set, &st->ctx_req);
+	policy_findings_clear(&st->adapter.findings);
+}
+
 static void policy_filter_on_done(struct filter_exchange *x, void **state)
 {
-	if (*state)
-		policy_filter_state_free(*state);
+	struct policy_filter_state *st = *state;
+	(void)x;
 	*state = NULL;
+	if (!st)
+		return;
+	if (!st->req) {
+		policy_filter_state_free(st);
+		return;
+	}
+	policy_filter_park(st);
+	struct policy_filter_state *old = atomic_exchange(&((struct policy_filter_set *)st->p)->spare, st);
+	if (old)
+		policy_filter_state_free(old);
 }
 
 const struct filter_ops policy_filter_ops = {

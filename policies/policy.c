@@ -421,6 +421,19 @@ struct policy_request *policy_request_new(const struct policy_set *set,
 	return r;
 }
 
+void policy_request_reset(struct policy_request *r, const struct policy_set *set,
+			  const struct policy_context *ctx)
+{
+	rewrite_map_clear(r->map);
+	r->set = set;
+	r->ctx = *ctx;
+	r->nf = 0;
+	policy_decision_clear(&r->decision);
+	if (r->ans)
+		explicit_bzero(r->ans, r->ans_cap);
+	r->ans_len = 0;
+}
+
 void policy_request_free(struct policy_request *r)
 {
 	if (!r)

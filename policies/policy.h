@@ -235,6 +235,11 @@ int policy_request_answer_text(struct policy_request *r, const char *in, size_t 
 			       int *changed, struct restore_guard_stats *st, char *err, size_t errlen);
 /* Wipes the placeholder map and frees everything. */
 void policy_request_free(struct policy_request *r);
+/* Makes r as policy_request_new(set, ctx) would, for the next request:
+ * the placeholder map and the answer text are wiped, the arrays (which
+ * hold offsets and types, never text) keep their memory. */
+void policy_request_reset(struct policy_request *r, const struct policy_set *set,
+			  const struct policy_context *ctx);
 
 /* A text field given as bytes: a decoded string value of the body. */
 struct policy_text {
