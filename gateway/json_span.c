@@ -474,21 +474,28 @@ static size_t json_span_top_member(struct json_span_texts *a, const char *t, siz
 	return json_span_array(a, t, len, p, json_span_choice);
 }
 
-int json_span_answer_texts(const char *text, size_t len, struct json_span_text **out, size_t *n)
+int json_span_answer_texts_buf(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
+    struct json_span_text **out, size_t *n)
 {
 	static const char *const names[] = {"choices", "messages", "prompt", "input", "suffix",
 	    "instructions"};
-	struct json_span_texts a = {0};
+	struct json_span_texts a = {buf, 0, buf ? nbuf : 0, 0, 0};
 	*out = NULL;
 	*n = 0;
 	size_t p = json_span_ws(text, len, 0);
 	if (p >= len || text[p] != '{' || !json_span_object(&a, text, len, p, names, 6, json_span_top_member)) {
-		free(a.v);
+		if (a.own)
+			free(a.v);
 		return -1;
 	}
 	*out = a.v;
 	*n = a.n;
 	return 0;
+}
+
+int json_span_answer_texts(const char *text, size_t len, struct json_span_text **out, size_t *n)
+{
+	return json_span_answer_texts_buf(text, len, NULL, 0, out, n);
 }
 
 /* ---- the request's text strings, in the tree walk's order ---- */

@@ -46,6 +46,10 @@ struct json_span_text {
 
 /* *out is malloc'd (NULL when there are none). */
 int json_span_answer_texts(const char *text, size_t len, struct json_span_text **out, size_t *n);
+/* The same into buf while nbuf entries suffice (*out is buf then; the
+ * caller frees *out only when it is not buf). */
+int json_span_answer_texts_buf(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
+    struct json_span_text **out, size_t *n);
 
 /* Every text string of an OpenAI request (a body openai_body_check has
  * accepted), in the order of policies/request_walk.c: messages[] (content

@@ -386,9 +386,9 @@ static int policy_filter_body_spans(struct filter_exchange *x, struct policy_fil
 {
 	size_t n = evbuffer_get_length(body);
 	const char *t = (const char *)evbuffer_pullup(body, -1);
-	struct json_span_text *sp;
+	struct json_span_text spbuf[8], *sp;
 	size_t ns;
-	if (!t || json_span_answer_texts(t, n, &sp, &ns) < 0)
+	if (!t || json_span_answer_texts_buf(t, n, spbuf, 8, &sp, &ns) < 0)
 		return 1;
 	struct evbuffer *nb = NULL;
 	size_t done = 0; /* bytes of t already in nb */
@@ -412,7 +412,8 @@ static int policy_filter_body_spans(struct filter_exchange *x, struct policy_fil
 		done = sp[i].end;
 		openai_json_free_string(s);
 	}
-	free(sp);
+	if (sp != spbuf)
+		free(sp);
 	if (rc == 0 && nb) {
 		/* the new answer replaces the old; the old bytes held answer
 		 * text and are wiped on the way out */

@@ -323,14 +323,14 @@ int policy_decide(const struct policy_set *set, const struct policy_context *ctx
 		if (findings[i].data_class > out->data_class && findings[i].data_class < DATA_CLASS_COUNT)
 			out->data_class = findings[i].data_class;
 	}
-	for (size_t ri = 0; ri < set->n_rules; ri++) {
+	/* Without findings no rule fires: most requests stop here. A rule's
+	 * findings are counted before its context lists are compared. */
+	for (size_t ri = 0; n && ri < set->n_rules; ri++) {
 		const struct policy_rule *r = &set->rules[ri];
-		if (!policy_rule_applies(r, ctx))
-			continue;
 		size_t count = 0;
 		for (size_t i = 0; i < n; i++)
 			count += (size_t)policy_rule_selects(r, &findings[i]);
-		if (count == 0 || count < r->min_count)
+		if (count == 0 || count < r->min_count || !policy_rule_applies(r, ctx))
 			continue;
 		out->fired[out->n_fired++] = (uint16_t)ri;
 		enum policy_action act = policy_rule_action(r, ctx);
