@@ -26,6 +26,8 @@
 /* Tool calls per choice in a stream (delta.tool_calls[].index); a stream
  * with more is refused mid-stream for the same reason. */
 #define POLICY_FILTER_TOOLS 8
+/* Parked exchange states per policy set (policy_filter_on_done). */
+#define POLICY_FILTER_SPARES 32
 
 struct policy_filter_state;
 
@@ -33,11 +35,12 @@ struct policy_filter_set {
 	struct policy_set *set;
 	struct policy_scanner *scanner;
 	const struct purpose_registry *purposes; /* the config's (outlives this set), NULL: none */
-	/* A finished exchange's state, parked for the next one (on any
-	 * worker): its request object, findings arrays and buffers are used
-	 * again instead of allocated per request. Everything in it that held
-	 * text is wiped when it is parked. The set's one mutable member. */
-	_Atomic(struct policy_filter_state *) spare;
+	/* Finished exchanges' states, parked for the next ones (on any
+	 * worker; as many slots as exchanges are commonly in flight): their
+	 * request objects, findings arrays and buffers are used again instead
+	 * of allocated per request. Everything in them that held text is
+	 * wiped when they are parked. The set's one mutable member. */
+	_Atomic(struct policy_filter_state *) spare[POLICY_FILTER_SPARES];
 };
 
 /* One text of the answer that arrives in pieces: guard, then restorer. */
@@ -105,9 +108,11 @@ void policy_filter_free(struct policy_filter_set *p)
 {
 	if (!p)
 		return;
-	struct policy_filter_state *spare = atomic_exchange(&p->spare, NULL);
-	if (spare)
-		policy_filter_state_free(spare);
+	for (size_t i = 0; i < POLICY_FILTER_SPARES; i++) {
+		struct policy_filter_state *spare = atomic_exchange(&p->spare[i], NULL);
+		if (spare)
+			policy_filter_state_free(spare);
+	}
 	policy_scanner_free(p->scanner);
 	policy_set_free(p->set);
 	free(p);
@@ -161,7 +166,7 @@ static void policy_filter_note(struct filter_exchange *x, const struct policy_re
 	struct filter_policy_info *pi = &x->policy_info;
 	pi->policy_hash = policy_set_hash(set);
 	pi->decision = policy_action_name(d->action);
-	size_t ne = policy_set_entity_count(set);
+	size_t ne = d->n_findings ? policy_set_entity_count(set) : 0; /* no findings: no types */
 	for (size_t e = 0; d->entity_counts && e < ne && pi->n_types < FILTER_FINDING_TYPES; e++)
 		if (d->entity_counts[e]) {
 			pi->type[pi->n_types] = policy_set_entity_name(set, (unsigned)e);
@@ -262,7 +267,10 @@ static int policy_filter_on_request(struct filter_exchange *x, void **state)
 	const struct openai_route_def *rd = openai_route_get(x->route);
 	/* the parked state of an earlier exchange, else a new one */
 	struct policy_filter_set *ps = (struct policy_filter_set *)x->policy;
-	struct policy_filter_state *st = atomic_exchange(&ps->spare, NULL);
+	struct policy_filter_state *st = NULL;
+	for (size_t i = 0; !st && i < POLICY_FILTER_SPARES; i++)
+		if (atomic_load_explicit(&ps->spare[i], memory_order_relaxed))
+			st = atomic_exchange(&ps->spare[i], NULL);
 	if (!st && (st = calloc(1, sizeof *st)))
 		policy_findings_init(&st->adapter.findings);
 	if (!st)
@@ -904,9 +912,14 @@ static void policy_filter_on_done(struct filter_exchange *x, void **state)
 		return;
 	}
 	policy_filter_park(st);
-	struct policy_filter_state *old = atomic_exchange(&((struct policy_filter_set *)st->p)->spare, st);
-	if (old)
-		policy_filter_state_free(old);
+	struct policy_filter_set *ps = (struct policy_filter_set *)st->p;
+	for (size_t i = 0; i < POLICY_FILTER_SPARES; i++) {
+		struct policy_filter_state *none = NULL;
+		if (!atomic_load_explicit(&ps->spare[i], memory_order_relaxed) &&
+		    atomic_compare_exchange_strong(&ps->spare[i], &none, st))
+			return;
+	}
+	policy_filter_state_free(st); /* every slot taken */
 }
 
 const struct filter_ops policy_filter_ops = {

@@ -826,8 +826,8 @@ static int conn_body_for(struct conn *c, const char *model)
 		x->up_body_model = model; /* the alias is the pool's name too */
 		return 0;
 	}
-	/* Validated without a tree (no policy, no audit): parsed only now,
-	 * for a pool that renames the model. */
+	/* Validated without a tree (no audit log; a policy's rewrite is in
+	 * up_body already): parsed only now, for a pool that renames the model. */
 	if (!x->json && !(x->json = json_loadb(x->up_body, x->up_body_len, 0, NULL)))
 		return -1;
 	if (json_object_set_new(x->json, "model", json_string(model)) < 0)
