@@ -90,6 +90,14 @@ struct filter_exchange {
 	void (*recorded)(void *arg, int status, uint64_t seq);
 	void *recorded_arg;
 	json_t *answer;               /* on_body: the answer as parsed when it was checked (NULL: not parsed) */
+	/* on_request: the client's body as validated (openai_body_check);
+	 * body is NULL when no tree was built (no audit log): the policy
+	 * filter then scans these bytes, and when it must rewrite them it
+	 * puts the new body in body_out (json_dumps memory, the server
+	 * sends and frees it). */
+	const char *body_src;
+	size_t body_src_len;
+	char *body_out;
 };
 
 struct filter_ops {

@@ -4,38 +4,75 @@
  * checks its bounds and returns -1 on anything unexpected. */
 #include "json_span.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* RFC 8259 section 2: the four whitespace bytes. */
 static size_t json_span_ws(const char *t, size_t len, size_t p)
 {
+	if (p < len && (unsigned char)t[p] > ' ')
+		return p; /* compact JSON: no whitespace at all */
 	while (p < len && (t[p] == ' ' || t[p] == '\t' || t[p] == '\n' || t[p] == '\r'))
 		p++;
 	return p;
+}
+
+/* Bit 7 of each byte of x that equals c (the lowest set one is exact;
+ * "Bit Twiddling Hacks", determine if a word has a byte equal to n). */
+static inline uint64_t json_span_bytes_eq(uint64_t x, unsigned char c)
+{
+	uint64_t y = x ^ (UINT64_C(0x0101010101010101) * c);
+	return (y - UINT64_C(0x0101010101010101)) & ~y & UINT64_C(0x8080808080808080);
+}
+
+/* The first '"' or backslash at or after t[i], or len. Keys and short
+ * values are read eight bytes at a time (a memchr call costs more than
+ * they do); past 64 bytes memchr jumps to the next quote. */
+static size_t json_span_stop(const char *t, size_t len, size_t i)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	size_t lim = len - i > 64 ? i + 64 : len;
+	while (lim - i >= 8) {
+		uint64_t w;
+		memcpy(&w, t + i, 8);
+		uint64_t m = json_span_bytes_eq(w, '"') | json_span_bytes_eq(w, '\\');
+		if (m)
+			return i + (size_t)__builtin_ctzll(m) / 8;
+		i += 8;
+	}
+#else
+	size_t lim = len - i > 64 ? i + 64 : len;
+#endif
+	while (i < lim && t[i] != '"' && t[i] != '\\')
+		i++;
+	if (i < lim || i >= len)
+		return i;
+	const char *q = memchr(t + i, '"', len - i);
+	if (!q)
+		return len;
+	const char *bs = memchr(t + i, '\\', (size_t)(q - (t + i)));
+	return (size_t)((bs ? bs : q) - t);
 }
 
 /* End (one past the closing quote) of the string opening at t[p], or 0.
  * *esc: the string holds a backslash (its bytes are not its value). */
 static size_t json_span_string(const char *t, size_t len, size_t p, int *esc)
 {
+	size_t i = p + 1;
 	*esc = 0;
-	/* memchr to the next quote (long runs of text cost little); it ends
-	 * the string unless an odd number of backslashes escapes it */
-	for (size_t i = p + 1; i < len;) {
-		const char *q = memchr(t + i, '"', len - i);
-		if (!q)
+	for (;;) {
+		i = json_span_stop(t, len, i);
+		if (i >= len)
 			return 0;
-		size_t e = (size_t)(q - t), b = e;
-		while (b > p + 1 && t[b - 1] == '\\')
-			b--;
-		if (!*esc && memchr(t + p + 1, '\\', e - (p + 1)))
-			*esc = 1;
-		if ((e - b) % 2 == 0)
-			return e + 1;
-		i = e + 1;
+		if (t[i] == '"')
+			return i + 1;
+		/* a backslash escapes the byte after it (RFC 8259 section 7) */
+		*esc = 1;
+		if (len - i < 2)
+			return 0;
+		i += 2;
 	}
-	return 0;
 }
 
 static int json_span_delim(char c)
@@ -170,7 +207,15 @@ int json_span_find(const char *text, size_t len, const struct json_span_step *pa
 struct json_span_texts {
 	struct json_span_text *v;
 	size_t n, cap;
+	/* Texts come out in the order of the names table (the tree walk's
+	 * json_object_get order), not in document order: requests, whose
+	 * text order numbers placeholders and names the first blocked
+	 * finding. Members are walked as they come and reordered after. */
+	int ordered;
+	int own; /* v is malloc'd (else the caller's buffer, or NULL) */
 };
+
+#define JSON_SPAN_NAMES 8 /* longest names table */
 
 typedef size_t (*json_span_member_fn)(struct json_span_texts *a, const char *t, size_t len, int which,
     size_t p);
@@ -188,11 +233,15 @@ static size_t json_span_push(struct json_span_texts *a, const char *t, size_t le
 		return 0;
 	if (a->n == a->cap) {
 		size_t cap = a->cap ? a->cap * 2 : 8;
-		struct json_span_text *v = realloc(a->v, cap * sizeof *v);
+		/* the first array may be the caller's (json_span_request_texts) */
+		struct json_span_text *v = a->own ? realloc(a->v, cap * sizeof *v) : malloc(cap * sizeof *v);
 		if (!v)
 			return 0;
+		if (!a->own && a->n)
+			memcpy(v, a->v, a->n * sizeof *v);
 		a->v = v;
 		a->cap = cap;
+		a->own = 1;
 	}
 	a->v[a->n++] = (struct json_span_text){p, e, kind};
 	return e;
@@ -203,17 +252,50 @@ static size_t json_span_push(struct json_span_texts *a, const char *t, size_t le
 static int json_span_which(const char *t, size_t ks, size_t kl, const char *const *names, size_t nn,
     unsigned *seen)
 {
-	/* names are short literals: strnlen reads at most kl + 1 bytes of one
+	/* names are short literals, compared up to their NUL and no further
 	 * (the text may hold a NUL where it is not JSON, so no strncmp) */
-	for (size_t i = 0; i < nn; i++)
-		if (kl && names[i][0] == t[ks] && strnlen(names[i], kl + 1) == kl &&
-		    memcmp(names[i], t + ks, kl) == 0) {
+	for (size_t i = 0; i < nn; i++) {
+		if (!kl || names[i][0] != t[ks])
+			continue;
+		size_t j = 1;
+		while (j < kl && names[i][j] && names[i][j] == t[ks + j])
+			j++;
+		if (j == kl && !names[i][kl]) {
 			if (*seen & (1u << i))
 				return -2;
 			*seen |= 1u << i;
 			return (int)i;
 		}
+	}
 	return -1;
+}
+
+/* The texts one wanted member of an object added: v[from, to). */
+struct json_span_block {
+	int w;
+	size_t from, to;
+};
+
+/* The blocks (contiguous, in document order) rewritten in table order:
+ * each name occurs once in an object, so sorting by w is total. */
+static int json_span_reorder(struct json_span_texts *a, const struct json_span_block *blk, size_t nb)
+{
+	size_t from = blk[0].from, n = blk[nb - 1].to - from;
+	struct json_span_text stackbuf[32], *tmp = n <= 32 ? stackbuf : malloc(n * sizeof *tmp);
+	if (!tmp)
+		return -1;
+	memcpy(tmp, a->v + from, n * sizeof *tmp);
+	size_t out = from;
+	for (int w = 0; w < JSON_SPAN_NAMES; w++)
+		for (size_t k = 0; k < nb; k++)
+			if (blk[k].w == w) {
+				size_t m = blk[k].to - blk[k].from;
+				memcpy(a->v + out, tmp + (blk[k].from - from), m * sizeof *tmp);
+				out += m;
+			}
+	if (tmp != stackbuf)
+		free(tmp);
+	return 0;
 }
 
 /* The object at t[p] (anything else is skipped): members named in names[]
@@ -224,6 +306,13 @@ static size_t json_span_object(struct json_span_texts *a, const char *t, size_t 
 	if (t[p] != '{')
 		return json_span_value(t, len, p);
 	unsigned seen = 0;
+	/* ordered: the texts each wanted member added, to be put in table
+	 * order when the document has the members in another */
+	struct json_span_block blk[JSON_SPAN_NAMES];
+	size_t nb = 0;
+	int sorted = 1, last = -1;
+	if (nn > JSON_SPAN_NAMES)
+		return 0;
 	p = json_span_ws(t, len, p + 1);
 	if (p < len && t[p] == '}')
 		return p + 1;
@@ -244,16 +333,27 @@ static size_t json_span_object(struct json_span_texts *a, const char *t, size_t 
 		int w = json_span_which(t, ks, kl, names, nn, &seen);
 		if (w == -2)
 			return 0;
+		size_t from = a->n;
 		size_t e = w >= 0 ? fn(a, t, len, w, p) : json_span_value(t, len, p);
 		if (!e)
 			return 0;
+		if (w >= 0 && a->ordered) {
+			sorted &= w > last;
+			last = w;
+			blk[nb++] = (struct json_span_block){w, from, a->n};
+		}
 		p = json_span_ws(t, len, e);
 		if (p < len && t[p] == ',') {
 			p = json_span_ws(t, len, p + 1);
 			continue;
 		}
-		return p < len && t[p] == '}' ? p + 1 : 0;
+		if (p >= len || t[p] != '}')
+			return 0;
+		break;
 	}
+	if (!sorted && json_span_reorder(a, blk, nb) < 0)
+		return 0;
+	return p + 1;
 }
 
 /* The elements of the array at t[p] (anything else is skipped) through fn. */
@@ -341,13 +441,19 @@ static size_t json_span_message_member(struct json_span_texts *a, const char *t,
 	}
 }
 
+static size_t json_span_message(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
+{
+	static const char *const names[] = {"content", "name", "refusal", "tool_calls", "function_call"};
+	(void)which;
+	return json_span_object(a, t, len, p, names, 5, json_span_message_member);
+}
+
 static size_t json_span_choice_member(struct json_span_texts *a, const char *t, size_t len, int which,
     size_t p)
 {
-	static const char *const names[] = {"content", "name", "refusal", "tool_calls", "function_call"};
 	if (which == 2) /* text */
 		return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
-	return json_span_object(a, t, len, p, names, 5, json_span_message_member);
+	return json_span_message(a, t, len, 0, p);
 }
 
 static size_t json_span_choice(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
@@ -368,16 +474,80 @@ static size_t json_span_top_member(struct json_span_texts *a, const char *t, siz
 	return json_span_array(a, t, len, p, json_span_choice);
 }
 
-int json_span_answer_texts(const char *text, size_t len, struct json_span_text **out, size_t *n)
+int json_span_answer_texts_buf(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
+    struct json_span_text **out, size_t *n)
 {
 	static const char *const names[] = {"choices", "messages", "prompt", "input", "suffix",
 	    "instructions"};
-	struct json_span_texts a = {0};
+	struct json_span_texts a = {buf, 0, buf ? nbuf : 0, 0, 0};
 	*out = NULL;
 	*n = 0;
 	size_t p = json_span_ws(text, len, 0);
 	if (p >= len || text[p] != '{' || !json_span_object(&a, text, len, p, names, 6, json_span_top_member)) {
-		free(a.v);
+		if (a.own)
+			free(a.v);
+		return -1;
+	}
+	*out = a.v;
+	*n = a.n;
+	return 0;
+}
+
+int json_span_answer_texts(const char *text, size_t len, struct json_span_text **out, size_t *n)
+{
+	return json_span_answer_texts_buf(text, len, NULL, 0, out, n);
+}
+
+/* ---- the request's text strings, in the tree walk's order ---- */
+
+/* An element of a batched input: a string, or an array whose strings
+ * count (one level, policies/request_walk.c request_walk_strings). */
+static size_t json_span_batch_element(struct json_span_texts *a, const char *t, size_t len, int which,
+    size_t p)
+{
+	(void)which;
+	if (t[p] == '[')
+		return json_span_array(a, t, len, p, json_span_text_fn);
+	return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
+}
+
+/* prompt, input, ...: a string or an array of batch elements. */
+static size_t json_span_batch(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
+{
+	(void)which;
+	if (t[p] == '[')
+		return json_span_array(a, t, len, p, json_span_batch_element);
+	return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
+}
+
+/* messages[] are messages; prompt, input, suffix and instructions are a
+ * string or an array of them; choices[] as in an answer. A messages that
+ * is not an array is an error of the tree walk: the caller goes there. */
+static size_t json_span_request_member(struct json_span_texts *a, const char *t, size_t len, int which,
+    size_t p)
+{
+	switch (which) {
+	case 0: /* messages */
+		return t[p] == '[' ? json_span_array(a, t, len, p, json_span_message) : 0;
+	case 5: /* choices */
+		return json_span_array(a, t, len, p, json_span_choice);
+	default:
+		return json_span_batch(a, t, len, 0, p);
+	}
+}
+
+int json_span_request_texts(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
+    struct json_span_text **out, size_t *n)
+{
+	static const char *const names[] = {"messages", "prompt", "input", "suffix", "instructions",
+	    "choices"};
+	struct json_span_texts a = {buf, 0, buf ? nbuf : 0, 1, 0};
+	*out = NULL;
+	*n = 0;
+	size_t p = json_span_ws(text, len, 0);
+	if (p >= len || text[p] != '{' || !json_span_object(&a, text, len, p, names, 6, json_span_request_member)) {
+		if (a.own)
+			free(a.v);
 		return -1;
 	}
 	*out = a.v;

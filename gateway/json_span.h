@@ -46,5 +46,21 @@ struct json_span_text {
 
 /* *out is malloc'd (NULL when there are none). */
 int json_span_answer_texts(const char *text, size_t len, struct json_span_text **out, size_t *n);
+/* The same into buf while nbuf entries suffice (*out is buf then; the
+ * caller frees *out only when it is not buf). */
+int json_span_answer_texts_buf(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
+    struct json_span_text **out, size_t *n);
+
+/* Every text string of an OpenAI request (a body openai_body_check has
+ * accepted), in the order of policies/request_walk.c: messages[] (content
+ * as a string or parts' text and refusal, name, refusal, tool-call and
+ * function_call arguments as JSON_SPAN_KIND_JSON), then prompt, input,
+ * suffix, instructions (a string or an array of strings, batches one level
+ * deep), then choices[]; within an object in that table order, whatever
+ * the document order. *out is buf while nbuf entries suffice, else
+ * malloc'd (the caller frees it when it is not buf). -1 as above (also:
+ * messages that is not an array): the caller walks the tree instead. */
+int json_span_request_texts(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
+    struct json_span_text **out, size_t *n);
 
 #endif

@@ -7,6 +7,7 @@
 #include "policy_filter.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +26,21 @@
 /* Tool calls per choice in a stream (delta.tool_calls[].index); a stream
  * with more is refused mid-stream for the same reason. */
 #define POLICY_FILTER_TOOLS 8
+/* Parked exchange states per policy set (policy_filter_on_done). */
+#define POLICY_FILTER_SPARES 32
+
+struct policy_filter_state;
 
 struct policy_filter_set {
 	struct policy_set *set;
 	struct policy_scanner *scanner;
 	const struct purpose_registry *purposes; /* the config's (outlives this set), NULL: none */
+	/* Finished exchanges' states, parked for the next ones (on any
+	 * worker; as many slots as exchanges are commonly in flight): their
+	 * request objects, findings arrays and buffers are used again instead
+	 * of allocated per request. Everything in them that held text is
+	 * wiped when they are parked. The set's one mutable member. */
+	_Atomic(struct policy_filter_state *) spare[POLICY_FILTER_SPARES];
 };
 
 /* One text of the answer that arrives in pieces: guard, then restorer. */
@@ -53,7 +64,9 @@ struct policy_filter_state {
 	struct policy_request *req;
 	struct policy_scan_adapter adapter; /* per exchange: exchanges never share a thread's scan */
 	struct policy_context ctx_req, ctx_resp;
-	struct policy_filter_choice choice[POLICY_FILTER_CHOICES];
+	/* [POLICY_FILTER_CHOICES], made by the first event of a stream: an
+	 * exchange with a whole answer never needs them */
+	struct policy_filter_choice *choice;
 	json_t *meta; /* id, object, created, model of the last chunk: for the flush event */
 	/* Answer text on its way to the client (wiped when freed). */
 	char *buf;
@@ -89,10 +102,17 @@ int policy_filter_load(const struct config *cfg, struct policy_filter_set **out,
 	return 0;
 }
 
+static void policy_filter_state_free(struct policy_filter_state *st);
+
 void policy_filter_free(struct policy_filter_set *p)
 {
 	if (!p)
 		return;
+	for (size_t i = 0; i < POLICY_FILTER_SPARES; i++) {
+		struct policy_filter_state *spare = atomic_exchange(&p->spare[i], NULL);
+		if (spare)
+			policy_filter_state_free(spare);
+	}
 	policy_scanner_free(p->scanner);
 	policy_set_free(p->set);
 	free(p);
@@ -119,7 +139,7 @@ static int policy_filter_refuse(struct filter_exchange *x, int status, const cha
 
 static void policy_filter_state_free(struct policy_filter_state *st)
 {
-	for (size_t i = 0; i < POLICY_FILTER_CHOICES; i++) {
+	for (size_t i = 0; st->choice && i < POLICY_FILTER_CHOICES; i++) {
 		restore_guard_free(st->choice[i].content.guard);
 		restore_stream_free(st->choice[i].content.rs);
 		for (size_t k = 0; k <= POLICY_FILTER_TOOLS; k++) {
@@ -127,6 +147,7 @@ static void policy_filter_state_free(struct policy_filter_state *st)
 			restore_stream_free(st->choice[i].tool[k].rs);
 		}
 	}
+	free(st->choice);
 	policy_request_free(st->req);
 	policy_findings_free(&st->adapter.findings);
 	json_decref(st->meta);
@@ -145,7 +166,7 @@ static void policy_filter_note(struct filter_exchange *x, const struct policy_re
 	struct filter_policy_info *pi = &x->policy_info;
 	pi->policy_hash = policy_set_hash(set);
 	pi->decision = policy_action_name(d->action);
-	size_t ne = policy_set_entity_count(set);
+	size_t ne = d->n_findings ? policy_set_entity_count(set) : 0; /* no findings: no types */
 	for (size_t e = 0; d->entity_counts && e < ne && pi->n_types < FILTER_FINDING_TYPES; e++)
 		if (d->entity_counts[e]) {
 			pi->type[pi->n_types] = policy_set_entity_name(set, (unsigned)e);
@@ -180,9 +201,62 @@ static unsigned policy_filter_kinds(const struct purpose *p)
 	return kinds;
 }
 
+/* The request's text fields read from the client's bytes (no tree):
+ * json_span_request_texts finds them in the tree walk's order, escaped
+ * strings are decoded into one buffer (a JSON escape never decodes to
+ * more bytes than it takes), and policy_request_scan_texts scans and
+ * decides. 0 (and *rewrite); 1: this body needs the tree (a form the
+ * span walk does not take, or AI Act screening); -1 with err. */
+static int policy_filter_request_texts(struct filter_exchange *x, struct policy_filter_state *st,
+    int *rewrite, char *err, size_t errlen)
+{
+	enum { POLICY_FILTER_TEXTS = 16 };
+	struct json_span_text spbuf[POLICY_FILTER_TEXTS], *sp;
+	struct policy_text txbuf[POLICY_FILTER_TEXTS], *tx = txbuf;
+	size_t ns, need = 0, used = 0;
+	const char *src = x->body_src;
+	char *dec = NULL;
+	int rc = 1;
+	if (json_span_request_texts(src, x->body_src_len, spbuf, POLICY_FILTER_TEXTS, &sp, &ns) < 0)
+		return 1;
+	if (ns > POLICY_FILTER_TEXTS && !(tx = malloc(ns * sizeof *tx)))
+		goto out;
+	for (size_t i = 0; i < ns; i++)
+		if (memchr(src + sp[i].start + 1, '\\', sp[i].end - sp[i].start - 2))
+			need += sp[i].end - sp[i].start - 2;
+	if (need && !(dec = malloc(need)))
+		goto out;
+	for (size_t i = 0; i < ns; i++) {
+		const char *raw = src + sp[i].start + 1;
+		size_t rl = sp[i].end - sp[i].start - 2;
+		uint8_t kind = sp[i].kind == JSON_SPAN_KIND_JSON ? REQUEST_WALK_JSON : REQUEST_WALK_TEXT;
+		if (!memchr(raw, '\\', rl)) {
+			tx[i] = (struct policy_text){raw, rl, kind};
+			continue;
+		}
+		size_t dl = openai_scan_unescape(raw, rl, dec + used, need - used);
+		if (dl == (size_t)-1)
+			goto out;
+		tx[i] = (struct policy_text){dec + used, dl, kind};
+		used += dl;
+	}
+	rc = policy_request_scan_texts(st->req, tx, ns, policy_scan_adapter_fn, &st->adapter, rewrite, err,
+	    errlen);
+out:
+	if (dec) {
+		explicit_bzero(dec, need);
+		free(dec);
+	}
+	if (tx != txbuf)
+		free(tx);
+	if (sp != spbuf)
+		free(sp);
+	return rc;
+}
+
 static int policy_filter_on_request(struct filter_exchange *x, void **state)
 {
-	if (!x->policy || !x->body || !x->key)
+	if (!x->policy || (!x->body && !x->body_src) || !x->key)
 		return 0;
 	const struct purpose *pp = purpose_registry_find(x->policy->purposes, x->key->purpose);
 	/* A high-risk purpose whose mode is off is refused as such by the
@@ -191,25 +265,48 @@ static int policy_filter_on_request(struct filter_exchange *x, void **state)
 	if (pp && pp->high_risk && !pp->high_risk_enabled)
 		return purpose_check_request(x->policy->purposes, x);
 	const struct openai_route_def *rd = openai_route_get(x->route);
-	struct policy_filter_state *st = calloc(1, sizeof *st);
+	/* the parked state of an earlier exchange, else a new one */
+	struct policy_filter_set *ps = (struct policy_filter_set *)x->policy;
+	struct policy_filter_state *st = NULL;
+	for (size_t i = 0; !st && i < POLICY_FILTER_SPARES; i++)
+		if (atomic_load_explicit(&ps->spare[i], memory_order_relaxed))
+			st = atomic_exchange(&ps->spare[i], NULL);
+	if (!st && (st = calloc(1, sizeof *st)))
+		policy_findings_init(&st->adapter.findings);
 	if (!st)
 		return policy_filter_refuse(x, 503, "server_error", "out of memory in the policy filter");
 	*state = st;
 	st->p = x->policy;
 	st->adapter.scanner = x->policy->scanner;
-	policy_findings_init(&st->adapter.findings);
 	st->ctx_req = (struct policy_context){x->key->purpose, x->key->tenant, rd ? rd->path : "",
 	    POLICY_DIRECTION_REQUEST, policy_filter_kinds(pp)};
 	st->ctx_resp = st->ctx_req;
 	st->ctx_resp.direction = POLICY_DIRECTION_RESPONSE;
-	st->req = policy_request_new(x->policy->set, &st->ctx_req);
+	if (st->req)
+		policy_request_reset(st->req, x->policy->set, &st->ctx_req);
+	else
+		st->req = policy_request_new(x->policy->set, &st->ctx_req);
 	if (!st->req)
 		return policy_filter_refuse(x, 503, "server_error", "out of memory in the policy filter");
 	char err[200];
-	if (policy_request_apply(st->req, x->body, policy_scan_adapter_fn, &st->adapter, err, sizeof err) < 0)
+	int rewrite = 0, rc = x->body ? 1 : policy_filter_request_texts(x, st, &rewrite, err, sizeof err);
+	json_t *tree = NULL; /* parsed here: the bytes must be rewritten, or the span walk declined */
+	if (!x->body && (rc == 1 || (rc == 0 && rewrite))) {
+		int stream;
+		tree = rd ? openai_body_parse(rd, x->body_src, x->body_src_len, &stream, err, sizeof err) : NULL;
+		rc = tree ? 1 : -1;
+		if (!rd)
+			snprintf(err, sizeof err, "no route");
+	}
+	if (rc == 1)
+		rc = policy_request_apply(st->req, tree ? tree : x->body, policy_scan_adapter_fn, &st->adapter, err,
+		    sizeof err);
+	if (rc < 0) {
+		json_decref(tree);
 		/* Fail closed: an unscanned request never leaves. */
 		return policy_filter_refuse(x, 500, "server_error",
 		    "the policy engine could not check this request (%s); it was not forwarded", err);
+	}
 	const struct policy_decision *d = policy_request_decision(st->req);
 	x->data_class = (int)d->data_class;
 	policy_filter_note(x, st->req, d);
@@ -222,6 +319,14 @@ static int policy_filter_on_request(struct filter_exchange *x, void **state)
 	for (size_t i = 0; i < nf; i++)
 		if (v[i].action == POLICY_ACTION_REDACT || v[i].action == POLICY_ACTION_PSEUDONYMIZE)
 			x->body_rewritten = 1;
+	if (tree && !x->body) {
+		/* the server has no tree to serialize: the filter does it */
+		if (x->body_rewritten && d->action != POLICY_ACTION_BLOCK && !(x->body_out = json_dumps(tree, JSON_COMPACT))) {
+			json_decref(tree);
+			return policy_filter_refuse(x, 503, "server_error", "out of memory in the policy filter");
+		}
+		json_decref(tree);
+	}
 	if (d->action == POLICY_ACTION_BLOCK) {
 		const char *rule = d->block_rule >= 0 ? policy_set_rule_id(x->policy->set, (size_t)d->block_rule) : NULL;
 		const char *ent = policy_set_entity_name(x->policy->set, d->block_entity);
@@ -242,8 +347,9 @@ static int policy_filter_pass(struct policy_filter_state *st, struct policy_filt
     int json, const char *in, size_t n, int finish);
 
 /* One text of a whole answer (src, the string's JSON source with its
- * quotes) through a fresh guard and restorer: *changed says whether the
- * result differs, and then *out holds its JSON form (json_dumps memory). */
+ * quotes) through the guard and the restorer (policy_request_answer_text):
+ * *changed says whether the result differs, and then *out holds its JSON
+ * form (json_dumps memory). */
 static int policy_filter_body_text(struct filter_exchange *x, struct policy_filter_state *st,
     const char *src, size_t srclen, int json, int *changed, char **out)
 {
@@ -261,23 +367,20 @@ static int policy_filter_body_text(struct filter_exchange *x, struct policy_filt
 		in = json_string_value(dec);
 		n = json_string_length(dec);
 	}
-	struct policy_filter_stream s = {0};
-	int rc = policy_filter_pass(st, &s, json, in, n, 1);
-	if (rc == 0 && s.guard) {
-		struct restore_guard_stats gs;
-		restore_guard_get_stats(s.guard, &gs);
-		if ((int)gs.data_class > x->data_class)
-			x->data_class = (int)gs.data_class;
-	}
-	if (rc == 0 && (st->len != n || (n && memcmp(st->buf, in, n) != 0))) {
-		json_t *v = json_stringn(st->buf ? st->buf : "", st->len);
+	struct restore_guard_stats gs = {.block_rule = -1};
+	const char *o;
+	size_t on;
+	char err[200];
+	int rc = policy_request_answer_text(st->req, in, n, json, policy_scan_adapter_fn, &st->adapter, &o, &on,
+	    changed, &gs, err, sizeof err);
+	if (rc == 0 && (int)gs.data_class > x->data_class)
+		x->data_class = (int)gs.data_class;
+	if (rc == 0 && *changed) {
+		json_t *v = json_stringn(o, on);
 		*out = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
 		json_decref(v);
-		*changed = 1;
 		rc = *out ? 0 : -1;
 	}
-	restore_guard_free(s.guard);
-	restore_stream_free(s.rs);
 	json_decref(dec);
 	return rc;
 }
@@ -291,9 +394,9 @@ static int policy_filter_body_spans(struct filter_exchange *x, struct policy_fil
 {
 	size_t n = evbuffer_get_length(body);
 	const char *t = (const char *)evbuffer_pullup(body, -1);
-	struct json_span_text *sp;
+	struct json_span_text spbuf[8], *sp;
 	size_t ns;
-	if (!t || json_span_answer_texts(t, n, &sp, &ns) < 0)
+	if (!t || json_span_answer_texts_buf(t, n, spbuf, 8, &sp, &ns) < 0)
 		return 1;
 	struct evbuffer *nb = NULL;
 	size_t done = 0; /* bytes of t already in nb */
@@ -317,7 +420,8 @@ static int policy_filter_body_spans(struct filter_exchange *x, struct policy_fil
 		done = sp[i].end;
 		openai_json_free_string(s);
 	}
-	free(sp);
+	if (sp != spbuf)
+		free(sp);
 	if (rc == 0 && nb) {
 		/* the new answer replaces the old; the old bytes held answer
 		 * text and are wiped on the way out */
@@ -398,7 +502,11 @@ static int policy_filter_append(struct policy_filter_state *st, const char *s, s
 
 static struct policy_filter_choice *policy_filter_choice_get(struct policy_filter_state *st, size_t i)
 {
-	return i < POLICY_FILTER_CHOICES ? &st->choice[i] : NULL;
+	if (i >= POLICY_FILTER_CHOICES)
+		return NULL;
+	if (!st->choice && !(st->choice = calloc(POLICY_FILTER_CHOICES, sizeof *st->choice)))
+		return NULL;
+	return &st->choice[i];
 }
 
 /* Guard, then restore, one piece of the text s into st->buf; with finish
@@ -540,6 +648,8 @@ static int policy_filter_emit_splice(const struct sse_event *ev, json_t *field,
 static int policy_filter_flush(struct policy_filter_state *st, struct evbuffer *out)
 {
 	for (size_t i = 0; i < POLICY_FILTER_CHOICES; i++) {
+		if (!st->choice)
+			break; /* no event had a choice: nothing is held */
 		struct policy_filter_choice *c = &st->choice[i];
 		int any = c->content.guard != NULL;
 		for (size_t k = 0; k <= POLICY_FILTER_TOOLS; k++)
@@ -766,11 +876,50 @@ static int policy_filter_on_event(struct filter_exchange *x, void **state, const
 	return rc;
 }
 
+/* The state after its exchange, made ready for the next: what held text
+ * (placeholder map, answer text, held-back stream text) is wiped and
+ * freed, the arrays of offsets stay. */
+static void policy_filter_park(struct policy_filter_state *st)
+{
+	for (size_t i = 0; st->choice && i < POLICY_FILTER_CHOICES; i++) {
+		restore_guard_free(st->choice[i].content.guard);
+		restore_stream_free(st->choice[i].content.rs);
+		for (size_t k = 0; k <= POLICY_FILTER_TOOLS; k++) {
+			restore_guard_free(st->choice[i].tool[k].guard);
+			restore_stream_free(st->choice[i].tool[k].rs);
+		}
+	}
+	free(st->choice);
+	st->choice = NULL;
+	json_decref(st->meta);
+	st->meta = NULL;
+	if (st->buf)
+		explicit_bzero(st->buf, st->cap);
+	st->len = 0;
+	policy_request_reset(st->req, st->p->set, &st->ctx_req);
+	policy_findings_clear(&st->adapter.findings);
+}
+
 static void policy_filter_on_done(struct filter_exchange *x, void **state)
 {
-	if (*state)
-		policy_filter_state_free(*state);
+	struct policy_filter_state *st = *state;
+	(void)x;
 	*state = NULL;
+	if (!st)
+		return;
+	if (!st->req) {
+		policy_filter_state_free(st);
+		return;
+	}
+	policy_filter_park(st);
+	struct policy_filter_set *ps = (struct policy_filter_set *)st->p;
+	for (size_t i = 0; i < POLICY_FILTER_SPARES; i++) {
+		struct policy_filter_state *none = NULL;
+		if (!atomic_load_explicit(&ps->spare[i], memory_order_relaxed) &&
+		    atomic_compare_exchange_strong(&ps->spare[i], &none, st))
+			return;
+	}
+	policy_filter_state_free(st); /* every slot taken */
 }
 
 const struct filter_ops policy_filter_ops = {

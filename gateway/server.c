@@ -391,6 +391,8 @@ static void conn_exchange_clear(struct conn *c)
 		upstream_cancel(c);
 	if (x->json)
 		json_decref(x->json);
+	if (x->fx.body_out) /* a rewritten request that was refused after all (wiped when freed) */
+		openai_json_free_string(x->fx.body_out);
 	if (x->body)
 		evbuffer_free(x->body);
 	if (x->up_req)
@@ -824,8 +826,8 @@ static int conn_body_for(struct conn *c, const char *model)
 		x->up_body_model = model; /* the alias is the pool's name too */
 		return 0;
 	}
-	/* Validated without a tree (no policy, no audit): parsed only now,
-	 * for a pool that renames the model. */
+	/* Validated without a tree (no audit log; a policy's rewrite is in
+	 * up_body already): parsed only now, for a pool that renames the model. */
 	if (!x->json && !(x->json = json_loadb(x->up_body, x->up_body_len, 0, NULL)))
 		return -1;
 	if (json_object_set_new(x->json, "model", json_string(model)) < 0)
@@ -969,10 +971,11 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 	struct exchange *x = &c->x;
 	char err[256];
 	int stream = 0;
-	/* Without a policy or an audit log no filter reads the parsed body:
-	 * it is validated in one pass without building a tree. */
+	/* Without an audit log no filter reads the parsed body: it is
+	 * validated in one pass without building a tree (the policy filter
+	 * scans the bytes, fx.body_src, and parses them only to rewrite). */
 	struct openai_body_info bi;
-	int tree = x->fx.policy || x->fx.audit;
+	int tree = x->fx.audit != NULL;
 	if (tree ? !(x->json = openai_body_parse(x->route, body, len, &stream, err, sizeof err)) :
 	    openai_body_check(x->route, body, len, &bi, err, sizeof err) < 0) {
 		conn_fail(c, 400, NULL, err, 0);
@@ -995,6 +998,8 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 	}
 	x->stream = stream;
 	x->fx.body = x->json;
+	x->fx.body_src = body;
+	x->fx.body_src_len = len;
 	x->fx.stream = stream;
 	/* The class is known after the filters: the policy's, raised by the
 	 * client's header (never lowered), then by the key's and purpose's
@@ -1021,8 +1026,11 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 	 * They are what was validated above (jansson or openai_scan.c refused
 	 * duplicate keys, bad UTF-8, NUL escapes and trailing data). A parsed
 	 * body stays for a pool that gets another model name. */
-	char *s = x->fx.body_rewritten ? json_dumps(x->json, JSON_COMPACT) : openai_json_copy_string(body, len);
+	char *s = x->fx.body_out ? x->fx.body_out : x->fx.body_rewritten ? json_dumps(x->json, JSON_COMPACT) :
+	    openai_json_copy_string(body, len);
 	x->fx.body = NULL;
+	x->fx.body_src = NULL;
+	x->fx.body_out = NULL;
 	if (!s) {
 		conn_fail(c, 500, NULL, "cannot serialize the request", 0);
 		return;

@@ -125,6 +125,12 @@ struct request_walk_nested {
 int request_walk_expand(json_t **fields, const uint8_t *kinds, size_t n, json_t ***out,
 			size_t **parent, size_t *n_out, struct request_walk_nested **nested,
 			size_t *n_nested, char *err, size_t errlen);
+/* The same for fields given as bytes (policy_request_scan_texts): *out
+ * holds the expanded fields, whose inner strings live in the trees of
+ * *roots (json_decref each, then free both arrays). Both NULL when no
+ * field is REQUEST_WALK_JSON: the fields are in as they are. */
+int request_walk_expand_texts(const struct policy_text *in, size_t n, struct policy_text **out,
+			      size_t *n_out, json_t ***roots, size_t *n_roots, char *err, size_t errlen);
 int request_walk_commit(struct request_walk_nested *nested, size_t n_nested, char *err, size_t errlen);
 void request_walk_nested_free(struct request_walk_nested *nested, size_t n_nested);
 

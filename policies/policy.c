@@ -323,14 +323,14 @@ int policy_decide(const struct policy_set *set, const struct policy_context *ctx
 		if (findings[i].data_class > out->data_class && findings[i].data_class < DATA_CLASS_COUNT)
 			out->data_class = findings[i].data_class;
 	}
-	for (size_t ri = 0; ri < set->n_rules; ri++) {
+	/* Without findings no rule fires: most requests stop here. A rule's
+	 * findings are counted before its context lists are compared. */
+	for (size_t ri = 0; n && ri < set->n_rules; ri++) {
 		const struct policy_rule *r = &set->rules[ri];
-		if (!policy_rule_applies(r, ctx))
-			continue;
 		size_t count = 0;
 		for (size_t i = 0; i < n; i++)
 			count += (size_t)policy_rule_selects(r, &findings[i]);
-		if (count == 0 || count < r->min_count)
+		if (count == 0 || count < r->min_count || !policy_rule_applies(r, ctx))
 			continue;
 		out->fired[out->n_fired++] = (uint16_t)ri;
 		enum policy_action act = policy_rule_action(r, ctx);
@@ -398,7 +398,10 @@ struct policy_request {
 	size_t nf, capf;
 	size_t *field_of;
 	struct policy_verdict *verdicts;
+	size_t verdicts_cap;
 	struct policy_decision decision;
+	char *ans; /* answer text on its way out (policy_request_answer_text), wiped */
+	size_t ans_len, ans_cap;
 };
 
 struct policy_request *policy_request_new(const struct policy_set *set,
@@ -418,6 +421,19 @@ struct policy_request *policy_request_new(const struct policy_set *set,
 	return r;
 }
 
+void policy_request_reset(struct policy_request *r, const struct policy_set *set,
+			  const struct policy_context *ctx)
+{
+	rewrite_map_clear(r->map);
+	r->set = set;
+	r->ctx = *ctx;
+	r->nf = 0;
+	policy_decision_clear(&r->decision);
+	if (r->ans)
+		explicit_bzero(r->ans, r->ans_cap);
+	r->ans_len = 0;
+}
+
 void policy_request_free(struct policy_request *r)
 {
 	if (!r)
@@ -427,6 +443,10 @@ void policy_request_free(struct policy_request *r)
 	free(r->field_of);
 	free(r->verdicts);
 	policy_decision_clear(&r->decision);
+	if (r->ans) {
+		explicit_bzero(r->ans, r->ans_cap);
+		free(r->ans);
+	}
 	free(r);
 }
 
@@ -471,71 +491,68 @@ static int policy_text_append(char **text, size_t *len, size_t *cap, const char 
 	return 0;
 }
 
-int policy_request_restore_answer(struct policy_request *r, json_t *answer, policy_scan_fn scan,
-				  void *scan_arg, struct restore_guard_stats *st, char *err, size_t errlen)
+int policy_request_answer_text(struct policy_request *r, const char *in, size_t n, int json,
+			       policy_scan_fn scan, void *scan_arg, const char **out, size_t *outlen,
+			       int *changed, struct restore_guard_stats *st, char *err, size_t errlen)
 {
-	json_t **fields = NULL;
-	uint8_t *kinds = NULL;
-	size_t n_fields = 0;
-	int rc = -1;
 	struct policy_context ctx = r->ctx;
 	ctx.direction = POLICY_DIRECTION_RESPONSE;
-	if (st) {
-		memset(st, 0, sizeof(*st));
-		st->block_rule = -1;
+	if (rewrite_map_count(r->map) == 0) {
+		/* The usual answer: its scan finds nothing, and no placeholder
+		 * went out to come back. No guard is made for it. */
+		int clean = restore_guard_clean(r->set, scan, scan_arg, in, n, err, errlen);
+		if (clean < 0)
+			return -1;
+		if (clean) {
+			*out = in;
+			*outlen = n;
+			*changed = 0;
+			return 0;
+		}
 	}
-	if (request_walk_collect_kinds(answer, &fields, &kinds, &n_fields, err, errlen) < 0)
-		return -1;
+	struct restore_guard *g = restore_guard_new(r->set, &ctx, scan, scan_arg);
 	struct restore_stream *rs = NULL;
-	struct restore_guard *g = NULL;
-	char *text = NULL;
-	size_t text_len = 0, text_cap = 0;
-	for (size_t fi = 0; fi < n_fields; fi++) {
-		restore_stream_free(rs);
-		restore_guard_free(g);
-		rs = kinds[fi] == REQUEST_WALK_JSON ? restore_stream_new_json(r->map) : restore_stream_new(r->map);
-		g = restore_guard_new(r->set, &ctx, scan, scan_arg);
-		if (!rs || !g)
-			goto nomem;
-		text_len = 0;
-		const char *o, *gout;
-		size_t on, gn;
-		/* Guard first (the model's own leaks), then put the originals back.
-		 * Each output is used before the next call reuses its buffer. */
-		if (restore_guard_feed(g, json_string_value(fields[fi]), json_string_length(fields[fi]),
-				       &gout, &gn, err, errlen) < 0)
-			goto out;
-		if (restore_stream_feed(rs, gout, gn, &o, &on) < 0 ||
-		    policy_text_append(&text, &text_len, &text_cap, o, on) < 0)
-			goto nomem;
-		if (restore_guard_finish(g, &gout, &gn, err, errlen) < 0)
-			goto out;
-		if (restore_stream_feed(rs, gout, gn, &o, &on) < 0 ||
-		    policy_text_append(&text, &text_len, &text_cap, o, on) < 0 ||
-		    restore_stream_finish(rs, &o, &on) < 0 ||
-		    policy_text_append(&text, &text_len, &text_cap, o, on) < 0)
-			goto nomem;
-		/* most answers come back unchanged: then the field (and the
-		 * caller's copy of the bytes) stays as it is */
-		int changed = text_len != json_string_length(fields[fi]) ||
-			      (text_len && memcmp(text, json_string_value(fields[fi]), text_len) != 0);
-		if (changed && json_string_setn(fields[fi], text ? text : "", text_len) < 0) {
-			snprintf(err, errlen, "cannot set restored answer field %zu", fi);
-			goto out;
+	const char *gout, *o;
+	size_t gn, on;
+	int rc = -1;
+	if (!g)
+		goto nomem;
+	/* Guard first (the model's own leaks), then put the originals back. */
+	if (restore_guard_whole(g, in, n, &gout, &gn, err, errlen) < 0)
+		goto out;
+	r->ans_len = 0;
+	if (rewrite_map_count(r->map) == 0 && gout == in) {
+		/* nothing found, and no placeholder went out to come back */
+		*out = in;
+		*outlen = n;
+	} else {
+		if (rewrite_map_count(r->map) == 0) {
+			if (policy_text_append(&r->ans, &r->ans_len, &r->ans_cap, gout, gn) < 0)
+				goto nomem;
+		} else {
+			rs = json ? restore_stream_new_json(r->map) : restore_stream_new(r->map);
+			if (!rs || restore_stream_feed(rs, gout, gn, &o, &on) < 0 ||
+			    policy_text_append(&r->ans, &r->ans_len, &r->ans_cap, o, on) < 0 ||
+			    restore_stream_finish(rs, &o, &on) < 0 ||
+			    policy_text_append(&r->ans, &r->ans_len, &r->ans_cap, o, on) < 0)
+				goto nomem;
 		}
-		if (st) {
-			st->n_changed += (size_t)changed;
-			struct restore_guard_stats fs;
-			restore_guard_get_stats(g, &fs);
-			st->n_findings += fs.n_findings;
-			st->n_redacted += fs.n_redacted;
-			if (fs.blocked && !st->blocked) {
-				st->blocked = 1;
-				st->block_rule = fs.block_rule;
-			}
-			if (fs.data_class > st->data_class)
-				st->data_class = fs.data_class;
+		*out = r->ans ? r->ans : "";
+		*outlen = r->ans_len;
+	}
+	*changed = *outlen != n || (n && memcmp(*out, in, n) != 0);
+	if (st) {
+		struct restore_guard_stats fs;
+		restore_guard_get_stats(g, &fs);
+		st->n_changed += (size_t)*changed;
+		st->n_findings += fs.n_findings;
+		st->n_redacted += fs.n_redacted;
+		if (fs.blocked && !st->blocked) {
+			st->blocked = 1;
+			st->block_rule = fs.block_rule;
 		}
+		if (fs.data_class > st->data_class)
+			st->data_class = fs.data_class;
 	}
 	rc = 0;
 	goto out;
@@ -544,10 +561,40 @@ nomem:
 out:
 	restore_stream_free(rs);
 	restore_guard_free(g);
-	if (text) {
-		explicit_bzero(text, text_cap);
-		free(text);
+	return rc;
+}
+
+int policy_request_restore_answer(struct policy_request *r, json_t *answer, policy_scan_fn scan,
+				  void *scan_arg, struct restore_guard_stats *st, char *err, size_t errlen)
+{
+	json_t **fields = NULL;
+	uint8_t *kinds = NULL;
+	size_t n_fields = 0;
+	int rc = -1;
+	struct restore_guard_stats local;
+	if (!st)
+		st = &local;
+	memset(st, 0, sizeof(*st));
+	st->block_rule = -1;
+	if (request_walk_collect_kinds(answer, &fields, &kinds, &n_fields, err, errlen) < 0)
+		return -1;
+	for (size_t fi = 0; fi < n_fields; fi++) {
+		const char *o;
+		size_t on;
+		int changed;
+		if (policy_request_answer_text(r, json_string_value(fields[fi]), json_string_length(fields[fi]),
+					       kinds[fi] == REQUEST_WALK_JSON, scan, scan_arg, &o, &on, &changed,
+					       st, err, errlen) < 0)
+			goto out;
+		/* most answers come back unchanged: then the field (and the
+		 * caller's copy of the bytes) stays as it is */
+		if (changed && json_string_setn(fields[fi], o, on) < 0) {
+			snprintf(err, errlen, "cannot set restored answer field %zu", fi);
+			goto out;
+		}
 	}
+	rc = 0;
+out:
 	free(fields);
 	free(kinds);
 	return rc;
@@ -601,41 +648,33 @@ static int policy_request_push_aiact(struct policy_request *r, const struct aiac
 	return 0;
 }
 
-int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn scan,
-			 void *scan_arg, char *err, size_t errlen)
+/* With the adapter, the scanner must be this set's (custom detectors run
+ * inside its pass); else they would silently not run: fail closed. */
+static int policy_request_check_scanner(const struct policy_request *r, policy_scan_fn scan,
+					void *scan_arg, char *err, size_t errlen)
 {
-	json_t **walked = NULL, **fields = NULL;
-	uint8_t *kinds = NULL;
-	size_t n_walked = 0, n_fields = 0, n_nested = 0;
-	size_t *parent = NULL;
-	struct request_walk_nested *nested = NULL;
-	struct policy_finding *cv = NULL;
-	size_t cn = 0, ccap = 0;
-	int rc = -1;
-
-	r->nf = 0;
-	policy_decision_clear(&r->decision);
 	if (scan == policy_scan_adapter_fn && r->set->n_detectors &&
 	    policy_scanner_find_detector(((struct policy_scan_adapter *)scan_arg)->scanner,
 					 r->set->detectors[0].id) < 0) {
-		/* Its custom detectors would silently not run: fail closed. */
 		snprintf(err, errlen, "the scanner was not built for this policy set (use policy_set_scanner_new)");
 		return -1;
 	}
-	if (request_walk_collect_kinds(body, &walked, &kinds, &n_walked, err, errlen) < 0)
-		return -1;
-	if (request_walk_expand(walked, kinds, n_walked, &fields, &parent, &n_fields,
-				&nested, &n_nested, err, errlen) < 0)
-		goto out;
-	/* AI Act screening looks at all instruction texts together (aiact.h);
-	 * its findings join those of the field their anchor word is in. */
-	struct aiact_result ai;
-	memset(&ai, 0, sizeof ai);
-	if (r->set->aiact)
-		aiact_screen_request(r->set->aiact, body, fields, n_fields, &ai);
+	return 0;
+}
+
+/* Scans the (expanded) text fields, adds the AI Act findings (ai, NULL:
+ * none) and decides over all of them: the part both entry points share,
+ * so the tree and the tree-less path find and decide alike. */
+static int policy_request_scan_fields(struct policy_request *r, const struct policy_text *fields,
+				      size_t n_fields, const struct aiact_result *ai,
+				      policy_scan_fn scan, void *scan_arg, char *err, size_t errlen)
+{
+	struct policy_finding *cv = NULL;
+	size_t cn = 0, ccap = 0;
+	int rc = -1;
 	for (size_t fi = 0; fi < n_fields; fi++) {
-		const char *text = json_string_value(fields[fi]);
-		size_t len = json_string_length(fields[fi]);
+		const char *text = fields[fi].text;
+		size_t len = fields[fi].len;
 		if (scan) {
 			const struct policy_finding *sf = NULL;
 			size_t sn = 0;
@@ -647,7 +686,7 @@ int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn 
 				if (policy_request_push(r, &sf[i], fi) < 0)
 					goto nomem;
 		}
-		if (policy_request_push_aiact(r, &ai, fi) < 0)
+		if (ai && policy_request_push_aiact(r, ai, fi) < 0)
 			goto nomem;
 		if (scan)
 			continue; /* the scanner runs the custom detectors in its pass */
@@ -658,11 +697,60 @@ int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn 
 			if (policy_request_push(r, &cv[i], fi) < 0)
 				goto nomem;
 	}
-	free(r->verdicts);
-	r->verdicts = calloc(r->nf ? r->nf : 1, sizeof(*r->verdicts));
-	if (!r->verdicts)
-		goto nomem;
+	/* verdicts keep their array from one call to the next (capf entries) */
+	if (!r->verdicts || r->verdicts_cap < r->nf) {
+		size_t cap = r->capf ? r->capf : 1;
+		free(r->verdicts);
+		r->verdicts_cap = 0;
+		r->verdicts = calloc(cap, sizeof(*r->verdicts));
+		if (!r->verdicts)
+			goto nomem;
+		r->verdicts_cap = cap;
+	}
 	if (policy_decide(r->set, &r->ctx, r->f, r->nf, r->verdicts, &r->decision, err, errlen) < 0)
+		goto out;
+	rc = 0;
+	goto out;
+nomem:
+	snprintf(err, errlen, "out of memory");
+out:
+	free(cv);
+	return rc;
+}
+
+int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn scan,
+			 void *scan_arg, char *err, size_t errlen)
+{
+	json_t **walked = NULL, **fields = NULL;
+	uint8_t *kinds = NULL;
+	size_t n_walked = 0, n_fields = 0, n_nested = 0;
+	size_t *parent = NULL;
+	struct request_walk_nested *nested = NULL;
+	struct policy_text *texts = NULL;
+	int rc = -1;
+
+	r->nf = 0;
+	policy_decision_clear(&r->decision);
+	if (policy_request_check_scanner(r, scan, scan_arg, err, errlen) < 0)
+		return -1;
+	if (request_walk_collect_kinds(body, &walked, &kinds, &n_walked, err, errlen) < 0)
+		return -1;
+	if (request_walk_expand(walked, kinds, n_walked, &fields, &parent, &n_fields,
+				&nested, &n_nested, err, errlen) < 0)
+		goto out;
+	/* AI Act screening looks at all instruction texts together (aiact.h);
+	 * its findings join those of the field their anchor word is in. */
+	struct aiact_result ai;
+	memset(&ai, 0, sizeof ai);
+	if (r->set->aiact)
+		aiact_screen_request(r->set->aiact, body, fields, n_fields, &ai);
+	texts = malloc((n_fields ? n_fields : 1) * sizeof(*texts));
+	if (!texts)
+		goto nomem;
+	for (size_t fi = 0; fi < n_fields; fi++)
+		texts[fi] = (struct policy_text){json_string_value(fields[fi]), json_string_length(fields[fi]),
+						 REQUEST_WALK_TEXT};
+	if (policy_request_scan_fields(r, texts, n_fields, &ai, scan, scan_arg, err, errlen) < 0)
 		goto out;
 	if (r->decision.action == POLICY_ACTION_BLOCK) {
 		rc = 0; /* nothing is rewritten: the request is refused */
@@ -710,11 +798,45 @@ int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn 
 nomem:
 	snprintf(err, errlen, "out of memory");
 out:
-	free(cv);
+	free(texts);
 	free(fields);
 	free(walked);
 	free(kinds);
 	free(parent);
 	request_walk_nested_free(nested, n_nested);
+	return rc;
+}
+
+int policy_request_scan_texts(struct policy_request *r, const struct policy_text *texts, size_t n,
+			      policy_scan_fn scan, void *scan_arg, int *rewrite, char *err, size_t errlen)
+{
+	struct policy_text *fields = NULL;
+	json_t **roots = NULL;
+	size_t n_fields = 0, n_roots = 0;
+	int rc = -1;
+
+	*rewrite = 0;
+	r->nf = 0;
+	policy_decision_clear(&r->decision);
+	if (r->set->aiact)
+		return 1; /* the screener reads roles and media parts from the tree */
+	if (policy_request_check_scanner(r, scan, scan_arg, err, errlen) < 0)
+		return -1;
+	if (request_walk_expand_texts(texts, n, &fields, &n_fields, &roots, &n_roots, err, errlen) < 0)
+		return -1;
+	int expanded = fields || roots; /* else no field was tool-call arguments */
+	if (policy_request_scan_fields(r, expanded ? fields : texts, expanded ? n_fields : n, NULL, scan,
+				       scan_arg, err, errlen) < 0)
+		goto out;
+	if (r->decision.action != POLICY_ACTION_BLOCK)
+		for (size_t i = 0; i < r->nf && !*rewrite; i++)
+			*rewrite = r->verdicts[i].action == POLICY_ACTION_REDACT ||
+				   r->verdicts[i].action == POLICY_ACTION_PSEUDONYMIZE;
+	rc = 0;
+out:
+	free(fields);
+	for (size_t i = 0; i < n_roots; i++)
+		json_decref(roots[i]);
+	free(roots);
 	return rc;
 }

@@ -224,8 +224,43 @@ struct restore_stream *policy_request_restorer_json(const struct policy_request 
  * receives what the guard found, summed over the fields. -1: fail closed. */
 int policy_request_restore_answer(struct policy_request *r, json_t *answer, policy_scan_fn scan,
 				  void *scan_arg, struct restore_guard_stats *st, char *err, size_t errlen);
+/* One whole text of a non-streamed answer (json: tool-call arguments):
+ * the guard scans it once as a whole (restore_guard_whole), then the
+ * restorer puts the originals back (skipped when the request has no
+ * placeholders). *out is in itself when nothing changed (*changed 0),
+ * else r's buffer, valid until the next call. st (may be NULL) gets the
+ * guard's findings added and n_changed counted. -1: fail closed. */
+int policy_request_answer_text(struct policy_request *r, const char *in, size_t n, int json,
+			       policy_scan_fn scan, void *scan_arg, const char **out, size_t *outlen,
+			       int *changed, struct restore_guard_stats *st, char *err, size_t errlen);
 /* Wipes the placeholder map and frees everything. */
 void policy_request_free(struct policy_request *r);
+/* Makes r as policy_request_new(set, ctx) would, for the next request:
+ * the placeholder map and the answer text are wiped, the arrays (which
+ * hold offsets and types, never text) keep their memory. */
+void policy_request_reset(struct policy_request *r, const struct policy_set *set,
+			  const struct policy_context *ctx);
+
+/* A text field given as bytes: a decoded string value of the body. */
+struct policy_text {
+	const char *text;
+	size_t len;
+	uint8_t kind; /* enum request_walk_kind */
+};
+
+/* The tree-less first step for a request the caller has not parsed:
+ * texts are the body's text fields exactly as request_walk_collect_kinds
+ * would find them (same order, decoded values, tool-call arguments as
+ * REQUEST_WALK_JSON). Expands, scans and decides like policy_request_apply
+ * but rewrites nothing. 0: findings and decision as policy_request_apply
+ * would leave them, with *rewrite = 0 when the body stays as it is, or 1
+ * when a finding must be redacted or pseudonymized (then call
+ * policy_request_apply on the parsed body: it decides again and rewrites).
+ * 1: not done here (the set screens for AI Act practices, which reads
+ * roles and media parts from the tree): call policy_request_apply.
+ * -1: fail closed. */
+int policy_request_scan_texts(struct policy_request *r, const struct policy_text *texts, size_t n,
+			      policy_scan_fn scan, void *scan_arg, int *rewrite, char *err, size_t errlen);
 
 /* Makes jansson wipe every block it frees (explicit_bzero): the strings of
  * a request body hold prompt text, and json_string_setn frees the old value.

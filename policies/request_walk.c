@@ -300,6 +300,99 @@ nomem:
 	return -1;
 }
 
+/* Fields as bytes: the same expansion as request_walk_expand, collecting
+ * (pointer, length) pairs instead of string nodes. */
+struct request_walk_texts {
+	struct policy_text *v;
+	size_t n, cap;
+};
+
+static int request_walk_text_add(struct request_walk_texts *w, const char *text, size_t len)
+{
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		struct policy_text *v = realloc(w->v, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		w->v = v;
+		w->cap = cap;
+	}
+	w->v[w->n++] = (struct policy_text){ text, len, REQUEST_WALK_TEXT };
+	return 0;
+}
+
+/* request_walk_inner's order: strings depth first, members in order. */
+static int request_walk_inner_texts(struct request_walk_texts *w, json_t *v)
+{
+	if (json_is_string(v))
+		return request_walk_text_add(w, json_string_value(v), json_string_length(v));
+	const char *key;
+	json_t *e;
+	size_t i;
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, e)
+			if (request_walk_inner_texts(w, e) < 0)
+				return -1;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			if (request_walk_inner_texts(w, e) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+int request_walk_expand_texts(const struct policy_text *in, size_t n, struct policy_text **out,
+			      size_t *n_out, json_t ***roots, size_t *n_roots, char *err, size_t errlen)
+{
+	struct request_walk_texts w = { 0 };
+	json_t **r = NULL;
+	size_t nr = 0;
+	*out = NULL;
+	*n_out = 0;
+	*roots = NULL;
+	*n_roots = 0;
+	size_t fi = 0;
+	while (fi < n && in[fi].kind != REQUEST_WALK_JSON)
+		fi++;
+	if (fi == n)
+		return 0; /* nothing to expand: the common case costs no allocation */
+	for (fi = 0; fi < n; fi++) {
+		json_t *root = NULL;
+		if (in[fi].kind == REQUEST_WALK_JSON)
+			root = json_loadb(in[fi].text, in[fi].len, JSON_DECODE_ANY, NULL);
+		/* Too deep to walk safely: scan it as the text it is. */
+		if (root && request_walk_depth(root) > 64) {
+			json_decref(root);
+			root = NULL;
+		}
+		if (root) {
+			json_t **nv = realloc(r, (nr + 1) * sizeof(*nv));
+			if (!nv) {
+				json_decref(root);
+				goto nomem;
+			}
+			r = nv;
+			r[nr++] = root;
+			if (request_walk_inner_texts(&w, root) < 0)
+				goto nomem;
+		} else if (request_walk_text_add(&w, in[fi].text, in[fi].len) < 0) {
+			goto nomem;
+		}
+	}
+	*out = w.v;
+	*n_out = w.n;
+	*roots = r;
+	*n_roots = nr;
+	return 0;
+nomem:
+	free(w.v);
+	for (size_t i = 0; i < nr; i++)
+		json_decref(r[i]);
+	free(r);
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
 int request_walk_commit(struct request_walk_nested *nested, size_t n_nested, char *err, size_t errlen)
 {
 	json_malloc_t jm;

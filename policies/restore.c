@@ -437,6 +437,57 @@ int restore_guard_finish(struct restore_guard *g, const char **out, size_t *outl
 	return 0;
 }
 
+int restore_guard_clean(const struct policy_set *set, policy_scan_fn scan, void *scan_arg, const char *in,
+			size_t len, char *err, size_t errlen)
+{
+	const struct detector *const *rows;
+	if (!scan || restore_pem_open(in, len) != SIZE_MAX)
+		return 0;
+	if (scan == policy_scan_adapter_fn && custom_detector_rows(set, &rows) &&
+	    policy_scanner_find_detector(((struct policy_scan_adapter *)scan_arg)->scanner, rows[0]->id) < 0)
+		return 0; /* the guard refuses it with its message */
+	const struct policy_finding *sf = NULL;
+	size_t sn = 0;
+	if (scan(scan_arg, in, len, &sf, &sn) < 0) {
+		snprintf(err, errlen, "answer scan failed");
+		return -1;
+	}
+	return sn == 0;
+}
+
+int restore_guard_whole(struct restore_guard *g, const char *in, size_t len,
+			const char **out, size_t *outlen, char *err, size_t errlen)
+{
+	if (g->pending.n || g->carry.n) {
+		snprintf(err, errlen, "the guard has seen text before");
+		return -1;
+	}
+	if (g->wrong_scanner) {
+		snprintf(err, errlen, "the scanner was not built for this policy set (use policy_set_scanner_new)");
+		return -1;
+	}
+	restore_guard_reset_out(g);
+	/* The common case, most answers: nothing found, nothing to hold or cut. */
+	if (g->scan && restore_pem_open(in, len) == SIZE_MAX) {
+		const struct policy_finding *sf = NULL;
+		size_t sn = 0;
+		if (g->scan(g->scan_arg, in, len, &sf, &sn) < 0) {
+			snprintf(err, errlen, "answer scan failed");
+			return -1;
+		}
+		if (sn == 0) {
+			*out = in;
+			*outlen = len;
+			return 0;
+		}
+	}
+	if (wipebuf_put(&g->pending, in, len) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return restore_guard_finish(g, out, outlen, err, errlen);
+}
+
 void restore_guard_get_stats(const struct restore_guard *g, struct restore_guard_stats *st)
 {
 	*st = g->stats;

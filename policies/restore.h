@@ -59,6 +59,17 @@ int restore_guard_feed(struct restore_guard *g, const char *in, size_t len,
 		       const char **out, size_t *outlen, char *err, size_t errlen);
 int restore_guard_finish(struct restore_guard *g, const char **out, size_t *outlen,
 			 char *err, size_t errlen);
+/* A whole text on a fresh guard (a field of a non-streamed answer): one
+ * scan over all of it, like a request field, instead of the pieces a
+ * stream is released in; then as restore_guard_finish. When the scan finds
+ * nothing and no PEM block is open, *out is in itself: no copy is made. */
+int restore_guard_whole(struct restore_guard *g, const char *in, size_t len,
+			const char **out, size_t *outlen, char *err, size_t errlen);
+/* 1 when restore_guard_whole would pass in as it is because its one scan
+ * finds nothing and no PEM block is open (no guard needs to be made), 0
+ * when the guard must run, -1 when the scan failed. */
+int restore_guard_clean(const struct policy_set *set, policy_scan_fn scan, void *scan_arg, const char *in,
+			size_t len, char *err, size_t errlen);
 
 struct restore_guard_stats {
 	size_t n_findings;        /* findings in the answer */

@@ -58,10 +58,9 @@ struct rewrite_map *rewrite_map_new(void)
 	return calloc(1, sizeof(struct rewrite_map));
 }
 
-void rewrite_map_free(struct rewrite_map *map)
+/* Wipes and frees what the map holds; the struct itself stays. */
+static void rewrite_map_release(struct rewrite_map *map)
 {
-	if (!map)
-		return;
 	for (size_t i = 0; i < map->n; i++) {
 		explicit_bzero(map->v[i].value, map->v[i].vlen);
 		explicit_bzero(map->v[i].placeholder, map->v[i].phlen);
@@ -74,7 +73,22 @@ void rewrite_map_free(struct rewrite_map *map)
 	free(map->by_value);
 	free(map->by_placeholder);
 	free(map->labels);
+}
+
+void rewrite_map_free(struct rewrite_map *map)
+{
+	if (!map)
+		return;
+	rewrite_map_release(map);
 	free(map);
+}
+
+void rewrite_map_clear(struct rewrite_map *map)
+{
+	if (!map || (!map->v && !map->tab_size && !map->labels))
+		return; /* the usual request: nothing was pseudonymized */
+	rewrite_map_release(map);
+	memset(map, 0, sizeof(*map));
 }
 
 /* Labels are upper-case ASCII letters, digits and '_', starting with a

@@ -21,6 +21,8 @@ struct rewrite_map;
 struct rewrite_map *rewrite_map_new(void);
 /* Wipes every original value and placeholder, then frees. NULL is fine. */
 void rewrite_map_free(struct rewrite_map *map);
+/* The same, keeping the empty map for the next request. */
+void rewrite_map_clear(struct rewrite_map *map);
 
 /* The placeholder for (label, value): the existing one when this value was
  * seen before with this label, else "<LABEL_n>" with the next n for the

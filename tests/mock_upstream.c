@@ -68,6 +68,9 @@ enum mock_answer_as {
 	MOCK_ANSWER_AS_CONTENT,
 	MOCK_ANSWER_AS_TOOL_CALL,
 	MOCK_ANSWER_AS_FUNCTION_CALL,
+	/* streams: two tool calls (index 0 and 1) with the same arguments,
+	 * their pieces interleaved (0, 1, 0, 1, ...); else as TOOL_CALL */
+	MOCK_ANSWER_AS_TOOL_CALLS_INTERLEAVED,
 };
 
 static const struct mock_answer_as_name {
@@ -77,6 +80,7 @@ static const struct mock_answer_as_name {
 	{ "content", MOCK_ANSWER_AS_CONTENT },
 	{ "tool_call", MOCK_ANSWER_AS_TOOL_CALL },
 	{ "function_call", MOCK_ANSWER_AS_FUNCTION_CALL },
+	{ "tool_calls_interleaved", MOCK_ANSWER_AS_TOOL_CALLS_INTERLEAVED },
 };
 
 static const struct mock_fail_name {
@@ -535,7 +539,7 @@ static int mock_read_behaviour(struct mock_conn *c, const char **why)
 			if (strcmp(mock_answer_as_names[i].name, json_string_value(v)) == 0)
 				break;
 		if (i == sizeof(mock_answer_as_names) / sizeof(mock_answer_as_names[0])) {
-			*why = "mock.answer_as: expected content, tool_call or function_call";
+			*why = "mock.answer_as: expected content, tool_call, function_call or tool_calls_interleaved";
 			return -1;
 		}
 		c->answer_as = mock_answer_as_names[i].as;
@@ -674,11 +678,17 @@ static size_t mock_piece_end(const struct mock_conn *c, int i)
 	return end;
 }
 
+/* Content events of a stream (interleaved tool calls: two per piece). */
+static int mock_content_events(const struct mock_conn *c)
+{
+	return c->events * (c->answer_as == MOCK_ANSWER_AS_TOOL_CALLS_INTERLEAVED ? 2 : 1);
+}
+
 static const char *mock_finish_reason(const struct mock_conn *c)
 {
 	if (c->endpoint != MOCK_ENDPOINT_CHAT)
 		return "stop";
-	if (c->answer_as == MOCK_ANSWER_AS_TOOL_CALL)
+	if (c->answer_as == MOCK_ANSWER_AS_TOOL_CALL || c->answer_as == MOCK_ANSWER_AS_TOOL_CALLS_INTERLEAVED)
 		return "tool_calls";
 	return c->answer_as == MOCK_ANSWER_AS_FUNCTION_CALL ? "function_call" : "stop";
 }
@@ -720,23 +730,25 @@ static void mock_stream_event(struct mock_conn *c)
 		mock_stats.failures_injected++;
 		evbuffer_add_printf(b, "data: {\"id\": \"%s-mock-%" PRIu64 "\", this is not json\n\n",
 		    prefix, c->id);
-		c->event_index = c->events;
-	} else if (c->event_index < c->events) {
-		size_t end = mock_piece_end(c, c->event_index);
+		c->event_index = mock_content_events(c);
+	} else if (c->event_index < mock_content_events(c)) {
+		int two = c->answer_as == MOCK_ANSWER_AS_TOOL_CALLS_INTERLEAVED;
+		int piece = two ? c->event_index / 2 : c->event_index, call = two ? c->event_index % 2 : 0;
+		size_t end = mock_piece_end(c, piece);
 
 		evbuffer_add_printf(b, "data: {\"id\":\"%s-mock-%" PRIu64 "\",\"object\":\"%s\","
 		    "\"created\":%ld,\"model\":%s,\"choices\":[{\"index\":0,", prefix, c->id, object,
 		    c->created, c->model_json);
 		const char *tail = chat ? "}" : "";
 
-		if (chat && c->answer_as == MOCK_ANSWER_AS_TOOL_CALL) {
-			if (c->event_index == 0)
-				MOCK_ADD_LIT(b, "\"delta\":{\"role\":\"assistant\",\"content\":null,"
-				    "\"tool_calls\":[{\"index\":0,\"id\":\"call_mock_1\",\"type\":\"function\","
-				    "\"function\":{\"name\":\"echo\",\"arguments\":\"");
+		if (chat && (c->answer_as == MOCK_ANSWER_AS_TOOL_CALL || two)) {
+			if (piece == 0)
+				evbuffer_add_printf(b, "\"delta\":{%s\"tool_calls\":[{\"index\":%d,\"id\":\"call_mock_%d\","
+				    "\"type\":\"function\",\"function\":{\"name\":\"echo\",\"arguments\":\"",
+				    call == 0 ? "\"role\":\"assistant\",\"content\":null," : "", call, call + 1);
 			else
-				MOCK_ADD_LIT(b, "\"delta\":{\"tool_calls\":[{\"index\":0,"
-				    "\"function\":{\"arguments\":\"");
+				evbuffer_add_printf(b, "\"delta\":{\"tool_calls\":[{\"index\":%d,"
+				    "\"function\":{\"arguments\":\"", call);
 			tail = "}}]}";
 		} else if (chat && c->answer_as == MOCK_ANSWER_AS_FUNCTION_CALL) {
 			evbuffer_add_printf(b, "\"delta\":{%s\"function_call\":{%s\"arguments\":\"",
@@ -751,7 +763,8 @@ static void mock_stream_event(struct mock_conn *c)
 		}
 		mock_json_escape(b, c->reply + c->reply_pos, end - c->reply_pos);
 		evbuffer_add_printf(b, "\"%s,\"finish_reason\":null}]}\n\n", tail);
-		c->reply_pos = end;
+		if (!two || call == 1) /* both calls carry this piece */
+			c->reply_pos = end;
 		c->event_index++;
 		if (c->split_ms > 0 && (c->pending || (c->pending = evbuffer_new()) != NULL)) {
 			/* Cut the event (and so its JSON) in two: the gateway's SSE
@@ -779,7 +792,7 @@ static void mock_stream_event(struct mock_conn *c)
 	mock_add_chunk(c, b);
 	evbuffer_free(b);
 	MOCK_ADD_LIT(bufferevent_get_output(c->bev), "0\r\n\r\n");
-	c->event_index = c->events + 1;
+	c->event_index = mock_content_events(c) + 1;
 	c->stream_active = false;
 	mock_stats.streams_completed++;
 }
@@ -821,7 +834,7 @@ static void mock_stream_step(struct mock_conn *c)
 			return;
 		}
 		mock_stream_event(c);
-		if (c->event_index > c->events) {
+		if (c->event_index > mock_content_events(c)) {
 			mock_response_done(c);
 			return;
 		}
@@ -869,7 +882,7 @@ static void mock_send_generation(struct mock_conn *c)
 	    chat ? "chat.completion" : "text_completion", c->created, c->model_json);
 	const char *tail = chat ? "}" : "";
 
-	if (chat && c->answer_as == MOCK_ANSWER_AS_TOOL_CALL) {
+	if (chat && (c->answer_as == MOCK_ANSWER_AS_TOOL_CALL || c->answer_as == MOCK_ANSWER_AS_TOOL_CALLS_INTERLEAVED)) {
 		MOCK_ADD_LIT(b, "\"message\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
 		    "[{\"id\":\"call_mock_1\",\"type\":\"function\",\"function\":{\"name\":\"echo\","
 		    "\"arguments\":\"");
@@ -1618,7 +1631,8 @@ static void mock_usage(FILE *f)
 	    "fail, reply, split_ms (each SSE event in two chunks, this many ms\n"
 	    "apart), split_at (two pieces, the first ending at this byte) and answer_as\n"
 	    "(content, tool_call or function_call: chat answers as a call whose\n"
-	    "arguments are {\"text\": REPLY}). GET /__mock/stats returns counters, POST /__mock/reset zeroes them.\n");
+	    "arguments are {\"text\": REPLY}; tool_calls_interleaved: a stream with two\n"
+	    "such calls whose pieces alternate). GET /__mock/stats returns counters, POST /__mock/reset zeroes them.\n");
 }
 
 static int mock_parse_int(const char *s, int lo, int hi, int *out)

@@ -1,0 +1,179 @@
+/* See policy_request_diff.h. */
+#include "tests/unit/policy_request_diff.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "gateway/filter.h"
+#include "gateway/gwconfig.h"
+#include "gateway/json_span.h"
+#include "gateway/openai.h"
+#include "gateway/policy_filter.h"
+#include "policies/policy.h"
+
+static struct policy_filter_set *diff_set;
+
+static void diff_init(void)
+{
+	if (diff_set)
+		return;
+	openai_json_init();
+	const char *top = getenv("top_srcdir");
+	static const char *const names[] = {"gdpr-default.json", "secrets.json", "special-categories.json"};
+	char paths[3][1024];
+	char *packs[3];
+	for (int i = 0; i < 3; i++) {
+		snprintf(paths[i], sizeof paths[i], "%s/policies/packs/%s", top ? top : ".", names[i]);
+		packs[i] = paths[i];
+	}
+	struct config cfg = {.file = "diff.json"};
+	cfg.policy.packs = packs;
+	cfg.policy.n_packs = 3;
+	char err[512];
+	if (policy_filter_load(&cfg, &diff_set, err, sizeof err) < 0) {
+		fprintf(stderr, "policy_request_diff: %s\n", err);
+		abort();
+	}
+}
+
+static int diff_streq(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* The span walk's texts, decoded, against the tree walk's strings. */
+static int diff_texts(const char *body, size_t len, json_t *tree, struct policy_request_diff_stats *st,
+    char *why, size_t whylen)
+{
+	struct json_span_text *sp;
+	size_t ns;
+	json_t **f;
+	uint8_t *k;
+	size_t nf;
+	char err[64];
+	int rc = 0;
+	if (json_span_request_texts(body, len, NULL, 0, &sp, &ns) < 0) {
+		st->span_declined++;
+		return 0; /* declined: the filter takes the tree */
+	}
+	if (request_walk_collect_kinds(tree, &f, &k, &nf, err, sizeof err) < 0) {
+		snprintf(why, whylen, "the span walk took a body the tree walk refuses (%s)", err);
+		free(sp);
+		return 1;
+	}
+	if (nf != ns) {
+		snprintf(why, whylen, "texts: %zu by the spans, %zu by the tree", ns, nf);
+		rc = 1;
+	}
+	for (size_t i = 0; i < ns && rc == 0; i++) {
+		size_t rl = sp[i].end - sp[i].start - 2;
+		char *d = malloc(rl + 1);
+		size_t dl = d ? openai_scan_unescape(body + sp[i].start + 1, rl, d, rl + 1) : (size_t)-1;
+		int kind = sp[i].kind == JSON_SPAN_KIND_JSON ? REQUEST_WALK_JSON : REQUEST_WALK_TEXT;
+		if (dl == (size_t)-1 || dl != json_string_length(f[i]) || memcmp(d, json_string_value(f[i]), dl) != 0 ||
+		    kind != k[i]) {
+			snprintf(why, whylen, "text %zu differs (value or kind)", i);
+			rc = 1;
+		}
+		free(d);
+		st->texts_compared++;
+	}
+	free(sp);
+	free(f);
+	free(k);
+	return rc;
+}
+
+/* One run of the request filters; *x is left for the caller to compare
+ * and then to finish with filter_run_done. */
+static int diff_run(struct filter_exchange *x, const struct config_key *key, int route, json_t *tree,
+    const char *body, size_t len)
+{
+	memset(x, 0, sizeof *x);
+	x->request_id = "diff";
+	x->key = key;
+	x->route = route;
+	x->upstream = "engine";
+	x->policy = diff_set;
+	x->body = tree;
+	x->body_src = body;
+	x->body_src_len = len;
+	return filter_run_request(x);
+}
+
+static int diff_info(const struct filter_policy_info *a, const struct filter_policy_info *b)
+{
+	if (a->policy_hash != b->policy_hash || !diff_streq(a->decision, b->decision) || a->n_types != b->n_types ||
+	    a->n_rules != b->n_rules || a->n_actions != b->n_actions)
+		return 1;
+	for (size_t i = 0; i < a->n_types; i++)
+		if (!diff_streq(a->type[i], b->type[i]) || a->count[i] != b->count[i])
+			return 1;
+	for (size_t i = 0; i < a->n_rules; i++)
+		if (!diff_streq(a->rule_id[i], b->rule_id[i]))
+			return 1;
+	for (size_t i = 0; i < a->n_actions; i++)
+		if (!diff_streq(a->action[i], b->action[i]))
+			return 1;
+	return 0;
+}
+
+int policy_request_diff(const char *body, size_t len, struct policy_request_diff_stats *st, char *why,
+    size_t whylen)
+{
+	static const struct config_key key = {.name = "k", .tenant = "t", .purpose = "chat"};
+	static const int routes[] = {OPENAI_ROUTE_CHAT, OPENAI_ROUTE_COMPLETIONS, OPENAI_ROUTE_EMBEDDINGS};
+	diff_init();
+	const struct openai_route_def *rd = NULL;
+	struct openai_body_info bi;
+	char err[256];
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0] && !rd; i++) {
+		const struct openai_route_def *r = openai_route_get(routes[i]);
+		if (openai_body_check(r, body, len, &bi, err, sizeof err) == 0)
+			rd = r;
+	}
+	if (!rd)
+		return -1;
+	int stream;
+	json_t *tree = openai_body_parse(rd, body, len, &stream, err, sizeof err);
+	if (!tree)
+		return -1; /* the two validators disagree: fuzz_openai_scan's business */
+	int rc = diff_texts(body, len, tree, st, why, whylen);
+	struct filter_exchange a, b;
+	int ra = diff_run(&a, &key, rd->route, tree, body, len);
+	int rb = diff_run(&b, &key, rd->route, NULL, body, len);
+	char *sa = a.body_rewritten && ra == 0 ? json_dumps(tree, JSON_COMPACT) : NULL;
+	if (rc == 0 && (ra != rb || a.status != b.status || !diff_streq(a.error_type, b.error_type) ||
+	    strcmp(a.message, b.message) != 0)) {
+		snprintf(why, whylen, "outcome: tree %d/%d, bytes %d/%d", ra, a.status, rb, b.status);
+		rc = 1;
+	}
+	if (rc == 0 && (a.data_class != b.data_class || diff_info(&a.policy_info, &b.policy_info))) {
+		snprintf(why, whylen, "decision, class or audit info differ");
+		rc = 1;
+	}
+	if (rc == 0 && a.body_rewritten != b.body_rewritten) {
+		snprintf(why, whylen, "body_rewritten: tree %d, bytes %d", a.body_rewritten, b.body_rewritten);
+		rc = 1;
+	}
+	if (rc == 0 && ra == 0 && (sa ? !b.body_out || strcmp(sa, b.body_out) != 0 : b.body_out != NULL)) {
+		snprintf(why, whylen, "the rewritten body differs");
+		rc = 1;
+	}
+	st->compared++;
+	st->rewritten += sa != NULL;
+	st->blocked += ra < 0;
+	st->findings += a.policy_info.n_types > 0;
+	if (sa)
+		openai_json_free_string(sa);
+	if (b.body_out)
+		openai_json_free_string(b.body_out);
+	a.status = b.status = 200;
+	filter_run_done(&a);
+	filter_run_done(&b);
+	json_decref(tree);
+	return rc;
+}

@@ -1,0 +1,23 @@
+/* The policy filter's request side two ways, for the differential tests
+ * (tests/unit/test_policy_request.c, tests/fuzz/fuzz_policy_request.c):
+ * once on the jansson tree (as with an audit log) and once on the
+ * client's bytes (json_span_request_texts + policy_request_scan_texts, as
+ * without one). Both must find, decide and rewrite alike. */
+#ifndef HAFEN_TESTS_POLICY_REQUEST_DIFF_H
+#define HAFEN_TESTS_POLICY_REQUEST_DIFF_H
+
+#include <stddef.h>
+
+/* What a comparison went through (for tests that must cover both ways). */
+struct policy_request_diff_stats {
+	unsigned long compared, rewritten, blocked, findings, texts_compared, span_declined;
+};
+
+/* 0: the same outcome; 1: they differ (why says where, never the text's
+ * meaning beyond field numbers); -1: not a body the gateway accepts (no
+ * route validates it), nothing compared. Loads the shipped packs from
+ * $top_srcdir/policies/packs on the first call (abort() if it cannot). */
+int policy_request_diff(const char *body, size_t len, struct policy_request_diff_stats *st, char *why,
+    size_t whylen);
+
+#endif
