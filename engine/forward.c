@@ -6,6 +6,7 @@
  * per batch, never for unselected experts.  All scratch memory is allocated
  * when the context is created; a forward call allocates nothing. */
 #include "engine/errmsg.h"
+#include "engine/gemm.h"
 #include "engine/kvcache.h"
 #include "engine/model.h"
 #include "engine/quant.h"
@@ -52,6 +53,9 @@ struct model_ctx {
 	size_t max_ff;
 	float *rowbuf;		/* (n_threads, rowbuf_len) dequantized weight row */
 	size_t rowbuf_len;
+	gemm_q4_0_fn gemm;	/* batched Q4_0 x q16 (gemm.h) */
+	uint8_t *gemm_buf;	/* (n_threads, gemm_buf_len) packed weight rows */
+	size_t gemm_buf_len;
 	/* per batch row: the sequence's KV cache and position (one sequence,
 	 * or one token each of several in model_forward_multi) */
 	struct kvcache **tkv;	/* (B) */
@@ -87,6 +91,13 @@ struct forward_mm_set {
  * thread's scratch and dotted in f32 with each row, instead of decoding the
  * blocks again for every token (prefill). */
 #define FORWARD_DEQUANT_MIN_ROWS 3
+
+/* Batched jobs on Q4_0 weights run the integer GEMM (gemm.h) on the q16
+ * rows that decoding uses too, in row groups of GEMM_ROWS. */
+static int forward_gemm(uint32_t type, int32_t job_rows)
+{
+	return type == QUANT_TYPE_Q4_0 && job_rows >= FORWARD_DEQUANT_MIN_ROWS;
+}
 
 /* Batched rows: 4 weight rows at a time are dequantized into the thread's
  * scratch (f32 rows are used in place) and multiplied with 4 activation rows
@@ -145,6 +156,12 @@ static void forward_mm_task(void *ctx, int64_t task, int thread)
 		r1 = mm->w->n_out;
 	const uint8_t *base = mm->w->data + (size_t)mm->mat * mm->w->mat_bytes;
 	struct model_ctx *c = set->c;
+	if (mm->q16 && forward_gemm(mm->w->type, mm->n)) {
+		struct gemm_q4_0 g = { base, mm->w->row_bytes, mm->w->n_in, mm->x, mm->x_stride, mm->in_idx, mm->out_idx,
+			mm->n, mm->y, mm->y_stride };
+		c->gemm(&g, r0, r1, c->gemm_buf + (size_t)thread * c->gemm_buf_len);
+		return;
+	}
 	/* float activations with a q16 type (prefill): dequantized rows */
 	if (!mm->q16 && (mm->n >= FORWARD_DEQUANT_MIN_ROWS || quant_type_uses_q16(mm->w->type))) {
 		forward_mm_batched(c, mm, base, r0, r1, thread);
@@ -176,6 +193,8 @@ static void forward_mm_run(struct model_ctx *c, struct forward_mm *mm, int n)
 			per = 8;
 		if (n > 1 && per < 32)
 			per = 32;
+		if (forward_gemm(mm[j].w->type, mm[j].n))
+			per = (per + GEMM_ROWS - 1) / GEMM_ROWS * GEMM_ROWS;
 		mm[j].rows_per_task = per;
 		mm[j].n_tasks = (rows + per - 1) / per;
 		mm[j].dot = c->dot[mm[j].w->type];
@@ -188,12 +207,12 @@ static void forward_mm_run(struct model_ctx *c, struct forward_mm *mm, int n)
 /* A matmul job with one or two activation rows (decoding, or an expert
  * that few tokens of a batch chose) runs the legacy quants on q16
  * activations, where the integer kernels stream weights at memory speed;
- * with more rows each weight row is dequantized once and multiplied with
- * the rows in f32 register tiles, which integer blocks with per-block
- * scales do not beat.  Both agree to ~1e-9 (the q16 rounding). */
+ * with more rows Q4_0 runs the integer GEMM on the same q16 rows, and the
+ * other types dequantize each weight row once and multiply it with the rows
+ * in f32 register tiles.  They agree to ~1e-9 (the q16 rounding). */
 static int forward_q16(uint32_t type, int32_t job_rows)
 {
-	return quant_type_uses_q16(type) && job_rows < FORWARD_DEQUANT_MIN_ROWS;
+	return quant_type_uses_q16(type) && (job_rows < FORWARD_DEQUANT_MIN_ROWS || forward_gemm(type, job_rows));
 }
 
 /* Point a matmul job at input rows x (n_rows of n_in floats), quantized
@@ -587,6 +606,7 @@ static void forward_set_level(struct model_ctx *c, enum simd_level l)
 	c->dot_f32 = simd_dot_f32(c->simd);
 	c->axpy = simd_axpy(c->simd);
 	c->tile = simd_tile_4x4(c->simd);
+	c->gemm = gemm_q4_0_pick(c->simd);
 }
 
 void model_ctx_set_scalar(struct model_ctx *c, int scalar)
@@ -663,9 +683,11 @@ static struct model_ctx *forward_ctx_new(struct model *m, uint32_t n_ctx, int n_
 	c->qa = aligned_alloc(QUANT_ACT_ALIGN, c->qa_bytes);	/* a multiple of the alignment */
 	c->rowbuf_len = 4 * max_in;
 	c->rowbuf = calloc((size_t)n_threads * c->rowbuf_len, sizeof(float));
+	c->gemm_buf_len = (gemm_scratch_bytes((int64_t)max_in) + 63) / 64 * 64;
+	c->gemm_buf = aligned_alloc(64, (size_t)n_threads * c->gemm_buf_len);
 	if (!c->pool || !c->rope_freq || !c->x || !c->h || !c->q || !c->k || !c->v || !c->att || !c->scores ||
 	    !c->router || !c->sel || !c->selw || !c->ff_gate || !c->ff_up || !c->ff_out || !c->sh_gate ||
-	    !c->grp_in || !c->grp_out || !c->grp_start || !c->grp_fill || !c->qa || !c->rowbuf || !c->tkv || !c->tpos ||
+	    !c->grp_in || !c->grp_out || !c->grp_start || !c->grp_fill || !c->qa || !c->rowbuf || !c->gemm_buf || !c->tkv || !c->tpos ||
 	    kvcache_init(&c->kv, hp->n_layer, n_ctx, kw, vw) < 0) {
 		model_ctx_free(c);
 		engine_errf(err, errlen, "out of memory for a context of %u tokens", n_ctx);
@@ -732,6 +754,7 @@ void model_ctx_free(struct model_ctx *c)
 	free(c->grp_fill);
 	forward_free_wiped(c->qa, c->qa_bytes);
 	free(c->rowbuf);
+	free(c->gemm_buf);
 	free(c);
 }
 
