@@ -191,7 +191,8 @@ GEMM_AVX2 static void gemm_q4_0_avx2(const struct gemm_q4_0 *g, int64_t r0, int6
  * puts row r's two bytes, zero-extended, into lane r, and a mask and a
  * shift give the low nibbles (values 2j, 2j+1) and the high ones (values
  * 16+2j, 17+2j). */
-GEMM_AVX512 static void gemm_pack_avx512(const struct gemm_q4_0 *g, int64_t r0, int32_t *w, float *dw)
+GEMM_AVX512 static void gemm_pack_avx512(const struct gemm_q4_0 *g, int64_t r0, int32_t *w, float *dw,
+	const uint8_t *next)
 {
 	int64_t nb = g->n / QUANT_QK;
 	const uint8_t *rows = g->w + (size_t)r0 * g->row_bytes;
@@ -212,6 +213,13 @@ GEMM_AVX512 static void gemm_pack_avx512(const struct gemm_q4_0 *g, int64_t r0, 
 			v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(const void *)(p + 2 * rb)), 2);
 			z[k] = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(const void *)(p + 3 * rb)), 3);
 		}
+		/* The 16 rows are read block by block, 16 streams 1 row apart,
+		 * which the hardware prefetchers do not follow: fetch the next
+		 * group's rows (one contiguous range) while this one is packed. */
+		if (next)
+			for (size_t o = (size_t)b * GEMM_ROWS * rb / (size_t)nb; o < (size_t)(b + 1) * GEMM_ROWS * rb / (size_t)nb;
+			     o += 64)
+				_mm_prefetch((const char *)next + o, _MM_HINT_T0);
 		int32_t *wb = w + b * 16 * GEMM_ROWS;
 		for (int j = 0; j < 8; j++) {
 			__m512i idx = _mm512_add_epi8(base, _mm512_set1_epi8((char)(2 * j)));
@@ -285,7 +293,8 @@ GEMM_AVX512 static void gemm_q4_0_avx512(const struct gemm_q4_0 *g, int64_t r0, 
 	float *dw = (float *)(w + (g->n / QUANT_QK) * 16 * GEMM_ROWS);
 	int64_t r = r0;
 	for (; r + GEMM_ROWS <= r1; r += GEMM_ROWS) {
-		gemm_pack_avx512(g, r, w, dw);
+		const uint8_t *next = r + 2 * GEMM_ROWS <= r1 ? g->w + (size_t)(r + GEMM_ROWS) * g->row_bytes : NULL;
+		gemm_pack_avx512(g, r, w, dw, next);
 		/* even tiles: 9 tokens run as 5 + 4, not 8 + 1 */
 		int32_t tiles = (g->n_tok + GEMM_AVX512_TOKENS - 1) / GEMM_AVX512_TOKENS;
 		for (int32_t k = 0, i = 0; k < tiles; k++) {
