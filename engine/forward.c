@@ -54,6 +54,7 @@ struct model_ctx {
 	float *rowbuf;		/* (n_threads, rowbuf_len) dequantized weight row */
 	size_t rowbuf_len;
 	gemm_q4_0_fn gemm;	/* batched Q4_0 x q16 (gemm.h) */
+	gemm_quantize_fn quantize;	/* quant_quantize_act, vectorized */
 	uint8_t *gemm_buf;	/* (n_threads, gemm_buf_len) packed weight rows */
 	size_t gemm_buf_len;
 	/* per batch row: the sequence's KV cache and position (one sequence,
@@ -227,7 +228,7 @@ static void forward_mm_input(struct model_ctx *c, struct forward_mm *mm, const f
 		size_t rb = quant_act_row_bytes(n_in);
 		if (!*quantized) {
 			for (int32_t i = 0; i < n_rows; i++)
-				quant_quantize_act(x + (size_t)i * (size_t)n_in, c->qa + (size_t)i * rb, n_in);
+				c->quantize(x + (size_t)i * (size_t)n_in, c->qa + (size_t)i * rb, n_in);
 			*quantized = 1;
 		}
 		mm->x = c->qa;
@@ -416,7 +417,7 @@ static void forward_ffn_dense(struct model_ctx *c, const struct model_layer *L, 
 		size_t rb = quant_act_row_bytes(hp->n_ff);
 		d.q16 = 1;
 		for (uint32_t t = 0; t < n; t++)
-			quant_quantize_act(c->ff_gate + (size_t)t * c->max_ff, c->qa + t * rb, hp->n_ff);
+			c->quantize(c->ff_gate + (size_t)t * c->max_ff, c->qa + t * rb, hp->n_ff);
 		d.x = c->qa;
 		d.x_stride = rb;
 	} else {
@@ -548,12 +549,12 @@ static void forward_ffn_moe(struct model_ctx *c, const struct model_layer *L, ui
 	size_t rb = quant_act_row_bytes(F), rbs = nsh ? quant_act_row_bytes(hp->n_ff_shexp) : 0;
 	if (any_q16)
 		for (uint32_t i = 0; i < n * K; i++)
-			quant_quantize_act(c->ff_gate + (size_t)i * c->max_ff, c->qa + i * rb, F);
+			c->quantize(c->ff_gate + (size_t)i * c->max_ff, c->qa + i * rb, F);
 	/* the shared expert's q16 rows go after the experts' */
 	uint8_t *qsh = c->qa + (size_t)n * K * rb;
 	if (sh_q16)
 		for (uint32_t t = 0; t < n; t++)
-			quant_quantize_act(c->ff_gate + ((size_t)n * K + t) * c->max_ff, qsh + t * rbs, hp->n_ff_shexp);
+			c->quantize(c->ff_gate + ((size_t)n * K + t) * c->max_ff, qsh + t * rbs, hp->n_ff_shexp);
 	nj = 0;
 	for (uint32_t e = 0; e < E; e++) {
 		int32_t cnt = c->grp_start[e + 1] - c->grp_start[e];
@@ -607,6 +608,7 @@ static void forward_set_level(struct model_ctx *c, enum simd_level l)
 	c->axpy = simd_axpy(c->simd);
 	c->tile = simd_tile_4x4(c->simd);
 	c->gemm = gemm_q4_0_pick(c->simd);
+	c->quantize = gemm_quantize_pick(c->simd);
 }
 
 void model_ctx_set_scalar(struct model_ctx *c, int scalar)
