@@ -204,7 +204,19 @@ GEMM_AVX512 static void gemm_pack_avx512(const struct gemm_q4_0 *g, int64_t r0, 
 	}
 	const __m512i base = _mm512_loadu_si512(ib), m15 = _mm512_set1_epi16(15), e8 = _mm512_set1_epi16(8);
 	const __mmask64 klo = 0x0000000055555555ull, khi = 0x5555555500000000ull;
+	/* The f16 scales first, row by row, into the upper half of dw (block
+	 * b's floats, written below, never reach a later block's scales):
+	 * collecting them per block on the stack and loading them as a vector
+	 * stalled on store forwarding. */
+	uint16_t *h = (uint16_t *)(void *)(dw + nb * GEMM_ROWS / 2);
+	for (int r = 0; r < GEMM_ROWS; r++) {
+		const uint8_t *p = rows + (size_t)r * rb;
+		for (int64_t b = 0; b < nb; b++)
+			memcpy(&h[b * GEMM_ROWS + r], p + (size_t)b * sizeof(struct quant_block_q4_0), 2);
+	}
 	for (int64_t b = 0; b < nb; b++) {
+		/* exact, like quant_f16_to_f32 */
+		_mm512_store_ps(dw + b * GEMM_ROWS, _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(h + b * GEMM_ROWS))));
 		__m512i z[4];
 		const uint8_t *p = rows + (size_t)b * sizeof(struct quant_block_q4_0) + 2;
 		for (int k = 0; k < 4; k++, p += 4 * rb) {
@@ -219,7 +231,7 @@ GEMM_AVX512 static void gemm_pack_avx512(const struct gemm_q4_0 *g, int64_t r0, 
 		if (next)
 			for (size_t o = (size_t)b * GEMM_ROWS * rb / (size_t)nb; o < (size_t)(b + 1) * GEMM_ROWS * rb / (size_t)nb;
 			     o += 64)
-				_mm_prefetch((const char *)next + o, _MM_HINT_T0);
+				_mm_prefetch((const char *)next + o, _MM_HINT_T1);
 		int32_t *wb = w + b * 16 * GEMM_ROWS;
 		for (int j = 0; j < 8; j++) {
 			__m512i idx = _mm512_add_epi8(base, _mm512_set1_epi8((char)(2 * j)));
@@ -228,11 +240,6 @@ GEMM_AVX512 static void gemm_pack_avx512(const struct gemm_q4_0 *g, int64_t r0, 
 			_mm512_store_si512(wb + j * GEMM_ROWS, _mm512_sub_epi16(_mm512_and_si512(v, m15), e8));
 			_mm512_store_si512(wb + (j + 8) * GEMM_ROWS, _mm512_sub_epi16(_mm512_srli_epi16(v, 4), e8));
 		}
-		uint16_t h[GEMM_ROWS];
-		for (int r = 0; r < GEMM_ROWS; r++)
-			memcpy(&h[r], rows + (size_t)r * rb + (size_t)b * sizeof(struct quant_block_q4_0), 2);
-		/* exact, like quant_f16_to_f32 */
-		_mm512_store_ps(dw + b * GEMM_ROWS, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)h)));
 	}
 }
 
