@@ -388,14 +388,39 @@ static void forward_attention(struct model_ctx *c, uint32_t il, uint32_t n)
 /* ---------- feed-forward ---------- */
 
 /* ff_gate[i] = silu(ff_gate[i]) * ff_up[i] over rows of width w. */
-static void forward_swiglu(struct model_ctx *c, size_t rows, size_t w)
+struct forward_swiglu_job {
+	struct model_ctx *c;
+	size_t rows, w;
+};
+
+#define FORWARD_SWIGLU_ROWS 16	/* rows per task */
+
+static void forward_swiglu_task(void *ctx, int64_t task, int thread)
 {
-	for (size_t i = 0; i < rows; i++) {
+	const struct forward_swiglu_job *job = ctx;
+	struct model_ctx *c = job->c;
+	(void)thread;
+	size_t i1 = ((size_t)task + 1) * FORWARD_SWIGLU_ROWS;
+	for (size_t i = (size_t)task * FORWARD_SWIGLU_ROWS; i < i1 && i < job->rows; i++) {
 		float *g = c->ff_gate + i * c->max_ff;
 		const float *u = c->ff_up + i * c->max_ff;
-		for (size_t j = 0; j < w; j++)
+		for (size_t j = 0; j < job->w; j++)
 			g[j] = forward_silu(g[j]) * u[j];
 	}
+}
+
+/* A batch's rows (prefill: up to 512 pair rows) run on the pool, where the
+ * calling thread alone kept the others idle; a decoding step's few rows
+ * run inline. */
+static void forward_swiglu(struct model_ctx *c, size_t rows, size_t w)
+{
+	struct forward_swiglu_job job = { c, rows, w };
+	int64_t n_tasks = (int64_t)((rows + FORWARD_SWIGLU_ROWS - 1) / FORWARD_SWIGLU_ROWS);
+	if (n_tasks < 4)
+		for (int64_t t = 0; t < n_tasks; t++)
+			forward_swiglu_task(&job, t, 0);
+	else
+		threadpool_run(c->pool, forward_swiglu_task, &job, n_tasks);
 }
 
 static void forward_ffn_dense(struct model_ctx *c, const struct model_layer *L, uint32_t n)
@@ -463,6 +488,36 @@ static void forward_route(const struct model_ctx *c, const float *logits, int32_
 			s += w[k];
 		for (uint32_t k = 0; k < K; k++)
 			w[k] /= s;
+	}
+}
+
+/* Add token t's experts' outputs, weighted, and the gated shared expert's
+ * to its residual row. */
+struct forward_combine {
+	struct model_ctx *c;
+	uint32_t n, K;
+	int nsh;
+};
+
+static void forward_combine_task(void *ctx, int64_t task, int thread)
+{
+	const struct forward_combine *job = ctx;
+	struct model_ctx *c = job->c;
+	const struct model_hparams *hp = &c->m->hp;
+	uint32_t t = (uint32_t)task, n = job->n, K = job->K;
+	(void)thread;
+	float *x = c->x + (size_t)t * hp->n_embd;
+	for (uint32_t k = 0; k < K; k++) {
+		const float *y = c->ff_out + ((size_t)t * K + k) * hp->n_embd;
+		float w = c->selw[t * K + k];
+		for (uint32_t i = 0; i < hp->n_embd; i++)
+			x[i] += w * y[i];
+	}
+	if (job->nsh) {
+		const float *y = c->ff_out + ((size_t)n * K + t) * hp->n_embd;
+		float g = 1.0f / (1.0f + expf(-c->sh_gate[t]));
+		for (uint32_t i = 0; i < hp->n_embd; i++)
+			x[i] += g * y[i];
 	}
 }
 
@@ -578,21 +633,12 @@ static void forward_ffn_moe(struct model_ctx *c, const struct model_layer *L, ui
 	}
 	forward_mm_run(c, mm, nj);
 
-	for (uint32_t t = 0; t < n; t++) {
-		float *x = c->x + (size_t)t * hp->n_embd;
-		for (uint32_t k = 0; k < K; k++) {
-			const float *y = c->ff_out + ((size_t)t * K + k) * hp->n_embd;
-			float w = c->selw[t * K + k];
-			for (uint32_t i = 0; i < hp->n_embd; i++)
-				x[i] += w * y[i];
-		}
-		if (nsh) {
-			const float *y = c->ff_out + ((size_t)n * K + t) * hp->n_embd;
-			float g = 1.0f / (1.0f + expf(-c->sh_gate[t]));
-			for (uint32_t i = 0; i < hp->n_embd; i++)
-				x[i] += g * y[i];
-		}
-	}
+	struct forward_combine job = { c, n, K, nsh };
+	if (n < 4)
+		for (uint32_t t = 0; t < n; t++)
+			forward_combine_task(&job, t, 0);
+	else	/* a batch: one task per token on the pool */
+		threadpool_run(c->pool, forward_combine_task, &job, n);
 }
 
 /* ---------- context ---------- */
