@@ -204,19 +204,15 @@ GEMM_AVX512 static void gemm_pack_avx512(const struct gemm_q4_0 *g, int64_t r0, 
 	}
 	const __m512i base = _mm512_loadu_si512(ib), m15 = _mm512_set1_epi16(15), e8 = _mm512_set1_epi16(8);
 	const __mmask64 klo = 0x0000000055555555ull, khi = 0x5555555500000000ull;
-	/* The f16 scales first, row by row, into the upper half of dw (block
-	 * b's floats, written below, never reach a later block's scales):
-	 * collecting them per block on the stack and loading them as a vector
-	 * stalled on store forwarding. */
-	uint16_t *h = (uint16_t *)(void *)(dw + nb * GEMM_ROWS / 2);
-	for (int r = 0; r < GEMM_ROWS; r++) {
-		const uint8_t *p = rows + (size_t)r * rb;
-		for (int64_t b = 0; b < nb; b++)
-			memcpy(&h[b * GEMM_ROWS + r], p + (size_t)b * sizeof(struct quant_block_q4_0), 2);
-	}
+	/* the 16 rows' f16 scales of a block: one gather (of the scale and the
+	 * first quant bytes, all inside the block); collecting them with
+	 * scalar loads cost a third of the packing */
+	const __m512i gidx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+		_mm512_set1_epi32((int)rb));
 	for (int64_t b = 0; b < nb; b++) {
+		__m512i hd = _mm512_i32gather_epi32(gidx, rows + (size_t)b * sizeof(struct quant_block_q4_0), 1);
 		/* exact, like quant_f16_to_f32 */
-		_mm512_store_ps(dw + b * GEMM_ROWS, _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(h + b * GEMM_ROWS))));
+		_mm512_store_ps(dw + b * GEMM_ROWS, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(hd)));
 		__m512i z[4];
 		const uint8_t *p = rows + (size_t)b * sizeof(struct quant_block_q4_0) + 2;
 		for (int k = 0; k < 4; k++, p += 4 * rb) {
@@ -299,6 +295,11 @@ GEMM_AVX512 static void gemm_q4_0_avx512(const struct gemm_q4_0 *g, int64_t r0, 
 	int32_t *w = scratch;
 	float *dw = (float *)(w + (g->n / QUANT_QK) * 16 * GEMM_ROWS);
 	int64_t r = r0;
+	/* the first group: all its lines requested at once (the scales are
+	 * read row by row first, one dependent miss after another otherwise) */
+	if (r + GEMM_ROWS <= r1)
+		for (size_t o = 0; o < GEMM_ROWS * g->row_bytes; o += 64)
+			_mm_prefetch((const char *)g->w + (size_t)r * g->row_bytes + o, _MM_HINT_T0);
 	for (; r + GEMM_ROWS <= r1; r += GEMM_ROWS) {
 		const uint8_t *next = r + 2 * GEMM_ROWS <= r1 ? g->w + (size_t)(r + GEMM_ROWS) * g->row_bytes : NULL;
 		gemm_pack_avx512(g, r, w, dw, next);
