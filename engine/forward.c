@@ -194,8 +194,13 @@ static void forward_mm_run(struct model_ctx *c, struct forward_mm *mm, int n)
 			per = 8;
 		if (n > 1 && per < 32)
 			per = 32;
-		if (forward_gemm(mm[j].w->type, mm[j].n))
-			per = (per + GEMM_ROWS - 1) / GEMM_ROWS * GEMM_ROWS;
+		/* whole 16-row groups, and no short last task: 1024 rows on 2
+		 * threads are 8 tasks of 128, not 7 of 144 and one of 16 */
+		if (forward_gemm(mm[j].w->type, mm[j].n)) {
+			per = (rows / (4 * nt) + GEMM_ROWS - 1) / GEMM_ROWS * GEMM_ROWS;
+			if (per < 2 * GEMM_ROWS)
+				per = 2 * GEMM_ROWS;
+		}
 		mm[j].rows_per_task = per;
 		mm[j].n_tasks = (rows + per - 1) / per;
 		mm[j].dot = c->dot[mm[j].w->type];
