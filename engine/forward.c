@@ -260,13 +260,15 @@ static void forward_rope(const struct model_ctx *c, float *v, uint32_t n_heads, 
 {
 	const struct model *m = c->m;
 	uint32_t n_rot = m->hp.n_rot, half = n_rot / 2;
-	for (uint32_t h = 0; h < n_heads; h++) {
-		float *x = v + (size_t)h * hd;
-		for (uint32_t i = 0; i < half; i++) {
-			float th = (float)pos * c->rope_freq[i];
-			float cs = cosf(th), sn = sinf(th);
-			uint32_t a = m->arch->rope == MODEL_ROPE_NORM ? 2 * i : i;
-			uint32_t b = m->arch->rope == MODEL_ROPE_NORM ? 2 * i + 1 : i + half;
+	/* one cosf/sinf per frequency for all heads (they were 16-32 calls
+	 * each per token and layer, on the calling thread) */
+	for (uint32_t i = 0; i < half; i++) {
+		float th = (float)pos * c->rope_freq[i];
+		float cs = cosf(th), sn = sinf(th);
+		uint32_t a = m->arch->rope == MODEL_ROPE_NORM ? 2 * i : i;
+		uint32_t b = m->arch->rope == MODEL_ROPE_NORM ? 2 * i + 1 : i + half;
+		for (uint32_t h = 0; h < n_heads; h++) {
+			float *x = v + (size_t)h * hd;
 			float x0 = x[a], x1 = x[b];
 			x[a] = x0 * cs - x1 * sn;
 			x[b] = x0 * sn + x1 * cs;
