@@ -6,6 +6,7 @@
  * per batch, never for unselected experts.  All scratch memory is allocated
  * when the context is created; a forward call allocates nothing. */
 #include "engine/errmsg.h"
+#include "engine/gemm.h"
 #include "engine/kvcache.h"
 #include "engine/model.h"
 #include "engine/quant.h"
@@ -52,6 +53,10 @@ struct model_ctx {
 	size_t max_ff;
 	float *rowbuf;		/* (n_threads, rowbuf_len) dequantized weight row */
 	size_t rowbuf_len;
+	gemm_q4_0_fn gemm;	/* batched Q4_0 x q16 (gemm.h) */
+	gemm_quantize_fn quantize;	/* quant_quantize_act, vectorized */
+	uint8_t *gemm_buf;	/* (n_threads, gemm_buf_len) packed weight rows */
+	size_t gemm_buf_len;
 	/* per batch row: the sequence's KV cache and position (one sequence,
 	 * or one token each of several in model_forward_multi) */
 	struct kvcache **tkv;	/* (B) */
@@ -87,6 +92,13 @@ struct forward_mm_set {
  * thread's scratch and dotted in f32 with each row, instead of decoding the
  * blocks again for every token (prefill). */
 #define FORWARD_DEQUANT_MIN_ROWS 3
+
+/* Batched jobs on Q4_0 weights run the integer GEMM (gemm.h) on the q16
+ * rows that decoding uses too, in row groups of GEMM_ROWS. */
+static int forward_gemm(uint32_t type, int32_t job_rows)
+{
+	return type == QUANT_TYPE_Q4_0 && job_rows >= FORWARD_DEQUANT_MIN_ROWS;
+}
 
 /* Batched rows: 4 weight rows at a time are dequantized into the thread's
  * scratch (f32 rows are used in place) and multiplied with 4 activation rows
@@ -145,6 +157,12 @@ static void forward_mm_task(void *ctx, int64_t task, int thread)
 		r1 = mm->w->n_out;
 	const uint8_t *base = mm->w->data + (size_t)mm->mat * mm->w->mat_bytes;
 	struct model_ctx *c = set->c;
+	if (mm->q16 && forward_gemm(mm->w->type, mm->n)) {
+		struct gemm_q4_0 g = { base, mm->w->row_bytes, mm->w->n_in, mm->x, mm->x_stride, mm->in_idx, mm->out_idx,
+			mm->n, mm->y, mm->y_stride };
+		c->gemm(&g, r0, r1, c->gemm_buf + (size_t)thread * c->gemm_buf_len);
+		return;
+	}
 	/* float activations with a q16 type (prefill): dequantized rows */
 	if (!mm->q16 && (mm->n >= FORWARD_DEQUANT_MIN_ROWS || quant_type_uses_q16(mm->w->type))) {
 		forward_mm_batched(c, mm, base, r0, r1, thread);
@@ -176,6 +194,13 @@ static void forward_mm_run(struct model_ctx *c, struct forward_mm *mm, int n)
 			per = 8;
 		if (n > 1 && per < 32)
 			per = 32;
+		/* whole 16-row groups, and no short last task: 1024 rows on 2
+		 * threads are 8 tasks of 128, not 7 of 144 and one of 16 */
+		if (forward_gemm(mm[j].w->type, mm[j].n)) {
+			per = (rows / (4 * nt) + GEMM_ROWS - 1) / GEMM_ROWS * GEMM_ROWS;
+			if (per < 2 * GEMM_ROWS)
+				per = 2 * GEMM_ROWS;
+		}
 		mm[j].rows_per_task = per;
 		mm[j].n_tasks = (rows + per - 1) / per;
 		mm[j].dot = c->dot[mm[j].w->type];
@@ -188,12 +213,12 @@ static void forward_mm_run(struct model_ctx *c, struct forward_mm *mm, int n)
 /* A matmul job with one or two activation rows (decoding, or an expert
  * that few tokens of a batch chose) runs the legacy quants on q16
  * activations, where the integer kernels stream weights at memory speed;
- * with more rows each weight row is dequantized once and multiplied with
- * the rows in f32 register tiles, which integer blocks with per-block
- * scales do not beat.  Both agree to ~1e-9 (the q16 rounding). */
+ * with more rows Q4_0 runs the integer GEMM on the same q16 rows, and the
+ * other types dequantize each weight row once and multiply it with the rows
+ * in f32 register tiles.  They agree to ~1e-9 (the q16 rounding). */
 static int forward_q16(uint32_t type, int32_t job_rows)
 {
-	return quant_type_uses_q16(type) && job_rows < FORWARD_DEQUANT_MIN_ROWS;
+	return quant_type_uses_q16(type) && (job_rows < FORWARD_DEQUANT_MIN_ROWS || forward_gemm(type, job_rows));
 }
 
 /* Point a matmul job at input rows x (n_rows of n_in floats), quantized
@@ -208,7 +233,7 @@ static void forward_mm_input(struct model_ctx *c, struct forward_mm *mm, const f
 		size_t rb = quant_act_row_bytes(n_in);
 		if (!*quantized) {
 			for (int32_t i = 0; i < n_rows; i++)
-				quant_quantize_act(x + (size_t)i * (size_t)n_in, c->qa + (size_t)i * rb, n_in);
+				c->quantize(x + (size_t)i * (size_t)n_in, c->qa + (size_t)i * rb, n_in);
 			*quantized = 1;
 		}
 		mm->x = c->qa;
@@ -235,13 +260,15 @@ static void forward_rope(const struct model_ctx *c, float *v, uint32_t n_heads, 
 {
 	const struct model *m = c->m;
 	uint32_t n_rot = m->hp.n_rot, half = n_rot / 2;
-	for (uint32_t h = 0; h < n_heads; h++) {
-		float *x = v + (size_t)h * hd;
-		for (uint32_t i = 0; i < half; i++) {
-			float th = (float)pos * c->rope_freq[i];
-			float cs = cosf(th), sn = sinf(th);
-			uint32_t a = m->arch->rope == MODEL_ROPE_NORM ? 2 * i : i;
-			uint32_t b = m->arch->rope == MODEL_ROPE_NORM ? 2 * i + 1 : i + half;
+	/* one cosf/sinf per frequency for all heads (they were 16-32 calls
+	 * each per token and layer, on the calling thread) */
+	for (uint32_t i = 0; i < half; i++) {
+		float th = (float)pos * c->rope_freq[i];
+		float cs = cosf(th), sn = sinf(th);
+		uint32_t a = m->arch->rope == MODEL_ROPE_NORM ? 2 * i : i;
+		uint32_t b = m->arch->rope == MODEL_ROPE_NORM ? 2 * i + 1 : i + half;
+		for (uint32_t h = 0; h < n_heads; h++) {
+			float *x = v + (size_t)h * hd;
 			float x0 = x[a], x1 = x[b];
 			x[a] = x0 * cs - x1 * sn;
 			x[b] = x0 * sn + x1 * cs;
@@ -368,14 +395,39 @@ static void forward_attention(struct model_ctx *c, uint32_t il, uint32_t n)
 /* ---------- feed-forward ---------- */
 
 /* ff_gate[i] = silu(ff_gate[i]) * ff_up[i] over rows of width w. */
-static void forward_swiglu(struct model_ctx *c, size_t rows, size_t w)
+struct forward_swiglu_job {
+	struct model_ctx *c;
+	size_t rows, w;
+};
+
+#define FORWARD_SWIGLU_ROWS 16	/* rows per task */
+
+static void forward_swiglu_task(void *ctx, int64_t task, int thread)
 {
-	for (size_t i = 0; i < rows; i++) {
+	const struct forward_swiglu_job *job = ctx;
+	struct model_ctx *c = job->c;
+	(void)thread;
+	size_t i1 = ((size_t)task + 1) * FORWARD_SWIGLU_ROWS;
+	for (size_t i = (size_t)task * FORWARD_SWIGLU_ROWS; i < i1 && i < job->rows; i++) {
 		float *g = c->ff_gate + i * c->max_ff;
 		const float *u = c->ff_up + i * c->max_ff;
-		for (size_t j = 0; j < w; j++)
+		for (size_t j = 0; j < job->w; j++)
 			g[j] = forward_silu(g[j]) * u[j];
 	}
+}
+
+/* A batch's rows (prefill: up to 512 pair rows) run on the pool, where the
+ * calling thread alone kept the others idle; a decoding step's few rows
+ * run inline. */
+static void forward_swiglu(struct model_ctx *c, size_t rows, size_t w)
+{
+	struct forward_swiglu_job job = { c, rows, w };
+	int64_t n_tasks = (int64_t)((rows + FORWARD_SWIGLU_ROWS - 1) / FORWARD_SWIGLU_ROWS);
+	if (n_tasks < 4)
+		for (int64_t t = 0; t < n_tasks; t++)
+			forward_swiglu_task(&job, t, 0);
+	else
+		threadpool_run(c->pool, forward_swiglu_task, &job, n_tasks);
 }
 
 static void forward_ffn_dense(struct model_ctx *c, const struct model_layer *L, uint32_t n)
@@ -397,7 +449,7 @@ static void forward_ffn_dense(struct model_ctx *c, const struct model_layer *L, 
 		size_t rb = quant_act_row_bytes(hp->n_ff);
 		d.q16 = 1;
 		for (uint32_t t = 0; t < n; t++)
-			quant_quantize_act(c->ff_gate + (size_t)t * c->max_ff, c->qa + t * rb, hp->n_ff);
+			c->quantize(c->ff_gate + (size_t)t * c->max_ff, c->qa + t * rb, hp->n_ff);
 		d.x = c->qa;
 		d.x_stride = rb;
 	} else {
@@ -443,6 +495,36 @@ static void forward_route(const struct model_ctx *c, const float *logits, int32_
 			s += w[k];
 		for (uint32_t k = 0; k < K; k++)
 			w[k] /= s;
+	}
+}
+
+/* Add token t's experts' outputs, weighted, and the gated shared expert's
+ * to its residual row. */
+struct forward_combine {
+	struct model_ctx *c;
+	uint32_t n, K;
+	int nsh;
+};
+
+static void forward_combine_task(void *ctx, int64_t task, int thread)
+{
+	const struct forward_combine *job = ctx;
+	struct model_ctx *c = job->c;
+	const struct model_hparams *hp = &c->m->hp;
+	uint32_t t = (uint32_t)task, n = job->n, K = job->K;
+	(void)thread;
+	float *x = c->x + (size_t)t * hp->n_embd;
+	for (uint32_t k = 0; k < K; k++) {
+		const float *y = c->ff_out + ((size_t)t * K + k) * hp->n_embd;
+		float w = c->selw[t * K + k];
+		for (uint32_t i = 0; i < hp->n_embd; i++)
+			x[i] += w * y[i];
+	}
+	if (job->nsh) {
+		const float *y = c->ff_out + ((size_t)n * K + t) * hp->n_embd;
+		float g = 1.0f / (1.0f + expf(-c->sh_gate[t]));
+		for (uint32_t i = 0; i < hp->n_embd; i++)
+			x[i] += g * y[i];
 	}
 }
 
@@ -529,12 +611,12 @@ static void forward_ffn_moe(struct model_ctx *c, const struct model_layer *L, ui
 	size_t rb = quant_act_row_bytes(F), rbs = nsh ? quant_act_row_bytes(hp->n_ff_shexp) : 0;
 	if (any_q16)
 		for (uint32_t i = 0; i < n * K; i++)
-			quant_quantize_act(c->ff_gate + (size_t)i * c->max_ff, c->qa + i * rb, F);
+			c->quantize(c->ff_gate + (size_t)i * c->max_ff, c->qa + i * rb, F);
 	/* the shared expert's q16 rows go after the experts' */
 	uint8_t *qsh = c->qa + (size_t)n * K * rb;
 	if (sh_q16)
 		for (uint32_t t = 0; t < n; t++)
-			quant_quantize_act(c->ff_gate + ((size_t)n * K + t) * c->max_ff, qsh + t * rbs, hp->n_ff_shexp);
+			c->quantize(c->ff_gate + ((size_t)n * K + t) * c->max_ff, qsh + t * rbs, hp->n_ff_shexp);
 	nj = 0;
 	for (uint32_t e = 0; e < E; e++) {
 		int32_t cnt = c->grp_start[e + 1] - c->grp_start[e];
@@ -558,21 +640,12 @@ static void forward_ffn_moe(struct model_ctx *c, const struct model_layer *L, ui
 	}
 	forward_mm_run(c, mm, nj);
 
-	for (uint32_t t = 0; t < n; t++) {
-		float *x = c->x + (size_t)t * hp->n_embd;
-		for (uint32_t k = 0; k < K; k++) {
-			const float *y = c->ff_out + ((size_t)t * K + k) * hp->n_embd;
-			float w = c->selw[t * K + k];
-			for (uint32_t i = 0; i < hp->n_embd; i++)
-				x[i] += w * y[i];
-		}
-		if (nsh) {
-			const float *y = c->ff_out + ((size_t)n * K + t) * hp->n_embd;
-			float g = 1.0f / (1.0f + expf(-c->sh_gate[t]));
-			for (uint32_t i = 0; i < hp->n_embd; i++)
-				x[i] += g * y[i];
-		}
-	}
+	struct forward_combine job = { c, n, K, nsh };
+	if (n < 4)
+		for (uint32_t t = 0; t < n; t++)
+			forward_combine_task(&job, t, 0);
+	else	/* a batch: one task per token on the pool */
+		threadpool_run(c->pool, forward_combine_task, &job, n);
 }
 
 /* ---------- context ---------- */
@@ -587,6 +660,8 @@ static void forward_set_level(struct model_ctx *c, enum simd_level l)
 	c->dot_f32 = simd_dot_f32(c->simd);
 	c->axpy = simd_axpy(c->simd);
 	c->tile = simd_tile_4x4(c->simd);
+	c->gemm = gemm_q4_0_pick(c->simd);
+	c->quantize = gemm_quantize_pick(c->simd);
 }
 
 void model_ctx_set_scalar(struct model_ctx *c, int scalar)
@@ -663,9 +738,11 @@ static struct model_ctx *forward_ctx_new(struct model *m, uint32_t n_ctx, int n_
 	c->qa = aligned_alloc(QUANT_ACT_ALIGN, c->qa_bytes);	/* a multiple of the alignment */
 	c->rowbuf_len = 4 * max_in;
 	c->rowbuf = calloc((size_t)n_threads * c->rowbuf_len, sizeof(float));
+	c->gemm_buf_len = (gemm_scratch_bytes((int64_t)max_in) + 63) / 64 * 64;
+	c->gemm_buf = aligned_alloc(64, (size_t)n_threads * c->gemm_buf_len);
 	if (!c->pool || !c->rope_freq || !c->x || !c->h || !c->q || !c->k || !c->v || !c->att || !c->scores ||
 	    !c->router || !c->sel || !c->selw || !c->ff_gate || !c->ff_up || !c->ff_out || !c->sh_gate ||
-	    !c->grp_in || !c->grp_out || !c->grp_start || !c->grp_fill || !c->qa || !c->rowbuf || !c->tkv || !c->tpos ||
+	    !c->grp_in || !c->grp_out || !c->grp_start || !c->grp_fill || !c->qa || !c->rowbuf || !c->gemm_buf || !c->tkv || !c->tpos ||
 	    kvcache_init(&c->kv, hp->n_layer, n_ctx, kw, vw) < 0) {
 		model_ctx_free(c);
 		engine_errf(err, errlen, "out of memory for a context of %u tokens", n_ctx);
@@ -732,6 +809,7 @@ void model_ctx_free(struct model_ctx *c)
 	free(c->grp_fill);
 	forward_free_wiped(c->qa, c->qa_bytes);
 	free(c->rowbuf);
+	free(c->gemm_buf);
 	free(c);
 }
 
