@@ -440,6 +440,8 @@ static void audit_write_batch(struct audit_log *log, struct audit_item *batch)
 static void *audit_writer_main(void *arg)
 {
 	struct audit_log *log = arg;
+	/* named for top -H and perf (bench/audit_gateway.sh PROFILE=1) */
+	pthread_setname_np(pthread_self(), "hafen-audit");
 	pthread_mutex_lock(&log->mu);
 	for (;;) {
 		log->idle = 1;

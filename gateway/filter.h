@@ -90,6 +90,8 @@ struct filter_exchange {
 	void (*recorded)(void *arg, int status, uint64_t seq);
 	void *recorded_arg;
 	json_t *answer;               /* on_body: the answer as parsed when it was checked (NULL: not parsed) */
+	const char *body_raw;         /* on_request: the client's body bytes, validated (body may be NULL) */
+	size_t body_raw_len;
 };
 
 struct filter_ops {

@@ -969,10 +969,11 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 	struct exchange *x = &c->x;
 	char err[256];
 	int stream = 0;
-	/* Without a policy or an audit log no filter reads the parsed body:
-	 * it is validated in one pass without building a tree. */
+	/* Without a policy no filter reads the parsed body: it is validated
+	 * in one pass without building a tree (the audit filter finds `user`
+	 * in fx.body_raw). */
 	struct openai_body_info bi;
-	int tree = x->fx.policy || x->fx.audit;
+	int tree = x->fx.policy != NULL;
 	if (tree ? !(x->json = openai_body_parse(x->route, body, len, &stream, err, sizeof err)) :
 	    openai_body_check(x->route, body, len, &bi, err, sizeof err) < 0) {
 		conn_fail(c, 400, NULL, err, 0);
@@ -999,7 +1000,10 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 	/* The class is known after the filters: the policy's, raised by the
 	 * client's header (never lowered), then by the key's and purpose's
 	 * floors in the purpose check. Then the route, before a byte leaves. */
+	x->fx.body_raw = body;
+	x->fx.body_raw_len = len;
 	int refused = filter_run_request(&x->fx) < 0;
+	x->fx.body_raw = NULL;
 	if (!refused && x->data_class_hdr > x->fx.data_class)
 		x->fx.data_class = x->data_class_hdr;
 	int purpose_refused = !refused && purpose_check_request(c->rt->cfg->purposes, &x->fx) < 0;
