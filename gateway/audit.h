@@ -74,6 +74,11 @@ struct audit_record {
  * buffer. The content field is always last. */
 int audit_record_encode(const struct audit_record *rec, unsigned char **out,
     size_t *out_len, char *err, size_t errlen);
+/* The same encoding into the caller's buffer, no allocation: 0 and
+ * *out_len, 1 when it needs *out_len > cap bytes (buf holds nothing
+ * usable then), -1 on a bad record. */
+int audit_record_encode_to(const struct audit_record *rec, unsigned char *buf, size_t cap,
+    size_t *out_len, char *err, size_t errlen);
 /* Strict decoder: rejects unknown tags, wrong order, bad lengths, trailing
  * bytes. The result owns its strings; release with audit_record_clear(). */
 int audit_record_decode(const unsigned char *buf, size_t len,

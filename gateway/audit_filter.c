@@ -257,12 +257,15 @@ static int audit_filter_on_request(struct filter_exchange *x, void **state)
 }
 
 /* The answer's model and usage from its bytes: 0, or -1 (the tree decides). */
-static int audit_filter_answer_scan(struct audit_filter_state *st, const char *p, size_t n)
+static int audit_filter_answer_scan(struct audit_filter_state *st, const char *p, size_t n,
+    int checked)
 {
 	struct audit_scan_member m[2] = { { .key = "model" }, { .key = "usage" } };
 	struct audit_scan_member u[2] = { { .key = "prompt_tokens" }, { .key = "completion_tokens" } };
 	uint64_t v[2] = { 0, 0 };
-	if (openai_scan_json(p, n) < 0 || audit_scan_members(p, n, m, 2) < 0)
+	/* a 2xx answer was checked by the upstream side; an error page is
+	 * read only if it is JSON, as jansson would */
+	if ((!checked && openai_scan_json(p, n) < 0) || audit_scan_members(p, n, m, 2) < 0)
 		return -1;
 	if (m[1].found && p[m[1].start] == '{') {
 		if (audit_scan_members(p + m[1].start, m[1].end - m[1].start, u, 2) < 0)
@@ -298,7 +301,7 @@ static int audit_filter_on_body(struct filter_exchange *x, void **state, struct 
 		return 0;
 	size_t n = evbuffer_get_length(body);
 	const char *p = n ? (const char *)evbuffer_pullup(body, -1) : NULL;
-	if (!x->answer && p && audit_filter_answer_scan(st, p, n) == 0)
+	if (!x->answer && p && audit_filter_answer_scan(st, p, n, x->answer_checked) == 0)
 		return 0;
 	json_t *j = x->answer ? json_incref(x->answer) : p ? json_loadb(p, n, 0, NULL) : NULL;
 	if (!j)

@@ -26,13 +26,20 @@ static size_t audit_scan_ws(const char *t, size_t len, size_t p)
 static size_t audit_scan_string(const char *t, size_t len, size_t p, int *esc)
 {
 	*esc = 0;
-	for (size_t i = p + 1; i < len; i++) {
-		if (t[i] == '"')
-			return i + 1;
-		if (t[i] == '\\') {
+	/* memchr to the next quote: it ends the string unless an odd number
+	 * of backslashes right before it escapes it */
+	for (size_t i = p + 1; i < len;) {
+		const char *q = memchr(t + i, '"', len - i);
+		if (!q)
+			return 0;
+		size_t e = (size_t)(q - t), b = e;
+		while (b > p + 1 && t[b - 1] == '\\')
+			b--;
+		if (!*esc && memchr(t + i, '\\', e - i))
 			*esc = 1;
-			i++; /* the escaped byte; \uXXXX's digits are plain bytes */
-		}
+		if ((e - b) % 2 == 0)
+			return e + 1;
+		i = e + 1;
 	}
 	return 0;
 }

@@ -90,6 +90,7 @@ struct filter_exchange {
 	void (*recorded)(void *arg, int status, uint64_t seq);
 	void *recorded_arg;
 	json_t *answer;               /* on_body: the answer as parsed when it was checked (NULL: not parsed) */
+	int answer_checked;           /* on_body: the bytes passed openai_scan_json (a 2xx answer) */
 	const char *body_raw;         /* on_request: the client's body bytes, validated (body may be NULL) */
 	size_t body_raw_len;
 };

@@ -545,8 +545,10 @@ static void upstream_complete(struct conn *c, struct upconn *uc)
 		}
 		/* The filters read it instead of parsing the answer again. */
 		x->fx.answer = j;
+		x->fx.answer_checked = uc->resp.status >= 200 && uc->resp.status < 300 && c->req.method != HTTP_METHOD_HEAD;
 		int frc = filter_run_body(&x->fx, uc->body);
 		x->fx.answer = NULL;
+		x->fx.answer_checked = 0;
 		json_decref(j);
 		if (frc < 0) {
 			x->uc = NULL;

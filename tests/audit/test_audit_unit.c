@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
+#include <sqlite3.h>
 
 #include "gateway/audit.h"
 #include "tests/tap.h"
@@ -352,6 +353,21 @@ static void test_writer(const char *dir)
 	test_wait_for(&w, n);
 	is_int(w.ok, n, "every record acknowledged as committed");
 	is_int(w.last_seq, n - 1, "sequence numbers are dense and in submit order");
+	/* Records larger than the submit's stack buffer and than a queue slab
+	 * (64 KiB), between small ones: each is stored whole, in order. */
+	static const size_t note_len[] = { 3000, 100000, 10, 70000 };
+	for (size_t i = 0; i < 4; i++) {
+		char *note = malloc(note_len[i] + 1);
+		memset(note, 'a' + (int)i, note_len[i]);
+		note[note_len[i]] = 0;
+		struct audit_record big = r;
+		big.request_id = "big";
+		big.note = note;
+		audit_submit(log, &big, NULL, 0, AUDIT_DURABILITY_BATCH, test_done, &w);
+		free(note);
+	}
+	n += 4;
+	test_wait_for(&w, n);
 	/* the checkpoint follows the commit that crossed checkpoint_every */
 	for (int t = 0; t < 200; t++) {
 		audit_get_health(log, &h);
@@ -366,6 +382,24 @@ static void test_writer(const char *dir)
 	struct audit_verify_result vr;
 	ok(audit_verify(db, cp, pub, &vr) == 0 && vr.records == (uint64_t)n, "verify after close: %s", vr.msg);
 	ok(strstr(vr.msg, " 0 records after the last checkpoint") != NULL, "close signs a final checkpoint");
+	sqlite3 *rdb = audit_db_open(db, 1, err, sizeof err);
+	sqlite3_stmt *st = NULL;
+	int notes_ok = rdb && sqlite3_prepare_v2(rdb, "SELECT body FROM audit_records WHERE seq = ?", -1, &st, NULL) == SQLITE_OK;
+	for (size_t i = 0; notes_ok && i < 4; i++) {
+		struct audit_record d;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, n - 4 + (sqlite3_int64)i);
+		notes_ok = sqlite3_step(st) == SQLITE_ROW &&
+		    audit_record_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &d, err, sizeof err) == 0;
+		if (notes_ok) {
+			notes_ok = d.note && strlen(d.note) == note_len[i] && d.note[0] == 'a' + (int)i &&
+			    d.note[note_len[i] - 1] == 'a' + (int)i && strcmp(d.request_id, "big") == 0;
+			audit_record_clear(&d);
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(rdb);
+	ok(notes_ok, "records of 3 KB, 100 KB, 10 B and 70 KB (past the stack buffer and a slab) stored whole, in order");
 
 	/* A checkpoint file that cannot be written: records still commit, the
 	 * failure is counted and named, nothing spins. */
