@@ -274,6 +274,16 @@ static void test_config(void)
 	audit_config_clear(&c);
 	audit_config_client_addr(AUDIT_CLIENT_ADDR_TRUNCATED, "192.168.7.42", out, sizeof out);
 	is_str(out, "192.168.7.0", "IPv4 truncated to /24");
+	static const char *const v4[][2] = { { "0.0.0.0", "0.0.0.0" }, { "255.255.255.255", "255.255.255.0" },
+		{ "1.2.3.4", "1.2.3.0" }, { "01.2.3.4", "" }, { "1.2.3", "" }, { "1.2.3.4.", "" } };
+	int v4ok = 1;
+	for (size_t i = 0; i < sizeof v4 / sizeof v4[0]; i++) {
+		audit_config_client_addr(AUDIT_CLIENT_ADDR_TRUNCATED, v4[i][0], out, sizeof out);
+		v4ok &= strcmp(out, v4[i][1]) == 0;
+	}
+	char tiny[8];
+	audit_config_client_addr(AUDIT_CLIENT_ADDR_TRUNCATED, "1.2.3.4", tiny, sizeof tiny);
+	ok(v4ok && strcmp(tiny, "1.2.3.0") == 0, "IPv4 /24 at the edges; what inet_pton refuses is stored as nothing");
 	audit_config_client_addr(AUDIT_CLIENT_ADDR_TRUNCATED, "2001:db8:1:2:3::9", out, sizeof out);
 	is_str(out, "2001:db8:1::", "IPv6 truncated to /48");
 	audit_config_client_addr(AUDIT_CLIENT_ADDR_NONE, "10.0.0.1", out, sizeof out);
@@ -458,6 +468,43 @@ static void test_writer(const char *dir)
 	    "after a full disk exactly the acknowledged records are stored and verify: %s", vr.msg);
 }
 
+/* A database made before the partial subject index: opening it for writing
+ * replaces the full index, records without a pseudonym get no entry, and
+ * the export query uses the new index. */
+static void test_migration(const char *dir)
+{
+	char path[600], err[AUDIT_ERR_LEN];
+	snprintf(path, sizeof path, "%s/old.db", dir);
+	sqlite3 *db = NULL;
+	int made = sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_exec(db, "CREATE TABLE audit_records(seq INTEGER PRIMARY KEY, leaf BLOB NOT NULL, body BLOB,"
+	        " kind INTEGER NOT NULL, request_id TEXT, subject TEXT, purpose TEXT, data_class TEXT, t_start INTEGER);"
+	        "CREATE INDEX audit_records_subject ON audit_records(subject);", NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(db);
+	db = made ? audit_db_open(path, 0, err, sizeof err) : NULL;
+	sqlite3_stmt *st = NULL;
+	int n_old = -1, n_new = -1, uses = 0;
+	if (db && sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = ?", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, "audit_records_subject", -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n_old = sqlite3_column_int(st, 0);
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, "audit_records_subject_set", -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n_new = sqlite3_column_int(st, 0);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db && sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT seq, body FROM audit_records"
+	        " WHERE subject = ?1 AND subject <> '' AND body IS NOT NULL ORDER BY seq", -1, &st, NULL) == SQLITE_OK)
+		while (sqlite3_step(st) == SQLITE_ROW)
+			uses |= strstr((const char *)sqlite3_column_text(st, 3), "audit_records_subject_set") != NULL;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	ok(made && n_old == 0 && n_new == 1 && uses,
+	    "an old database gets the partial subject index, which the export query uses");
+}
+
 /* audit_scan.c: members found, absent, or left to the tree. */
 static int scan_str(const char *text, const char *key, const char *want)
 {
@@ -519,6 +566,7 @@ int main(void)
 	snprintf(kd, sizeof kd, "%s/k", dir);
 	test_checkpoint(kd);
 	test_writer(kd);
+	test_migration(kd);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		tap_diag("could not remove %s", dir);
