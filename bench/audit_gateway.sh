@@ -8,12 +8,20 @@
 #
 # Per configuration: req/s at 32 connections (wrk -t1 -c32, the POST of
 # bench/gateway.sh), CPU seconds per 1,000 requests of the hafen process (all
-# its threads, the audit writer included, from /proc/PID/stat), p50/p99 at 1
+# its threads, the audit writer included, from /proc/PID/stat; in brackets
+# the writer thread's share, from /proc/PID/task/TID/stat), p50/p99 at 1
 # connection; medians over RUNS rounds. Every server is pinned to CPU 0 and
 # wrk to the last CPU (as PIN=1 in bench/gateway.sh). Environment: RUNS (5),
 # DURATION (seconds per wrk run, 4), CONFIGS (plain batch request; also
 # batch-idx: batch on a database created with the request_id index that
-# databases made before 5cf43df have).
+# databases made before 5cf43df have), PROFILE=1 (after the rounds, one more
+# 32-connection run per configuration under `perf record`, then its hottest
+# functions per thread: the loop thread "hafen" and the writer "hafen-audit";
+# needs perf and kernel.perf_event_paranoid <= 2 for one's own processes;
+# PERF_DIR=DIR keeps the perf.CONFIG files there, PERF_OPTS adds options to
+# perf record, e.g. "--call-graph dwarf"), INSTR=1 (also count the
+# instructions of the hafen process during each run with `perf stat`: on
+# this shared machine the count per request repeats where times do not).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -73,24 +81,50 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $KEY"
 EOF
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# CPU ticks of the audit writer thread (named hafen-audit) alone
+wticks() {
+	local t s=0
+	for t in /proc/"$1"/task/*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = hafen-audit ] && s=$((s + $(awk '{ print $14 + $15 }' "$t/stat")))
+	done
+	echo "$s"
+}
 hz=$(getconf CLK_TCK)
 # run CONFIG CONNS: prints "requests seconds_cpu p50_us p99_us"
 run() {
-	local c=$1 n=$2 t0 t1
+	local c=$1 n=$2 t0 t1 w0 w1 ps=""
 	t0=$(ticks "${PID[$c]}")
+	w0=$(wticks "${PID[$c]}")
+	rm -f "$dir/instr.out"
+	if [ "${INSTR:-0}" = 1 ]; then
+		perf stat -x, -e instructions -p "${PID[$c]}" -o "$dir/instr.out" >/dev/null 2>&1 &
+		ps=$!
+	fi
 	"${pin_load[@]}" wrk -t1 -c"$n" -d"${DURATION}s" --latency -s "$dir/post.lua" "https://localhost:${PORT[$c]}/v1/chat/completions" >"$dir/wrk.out" 2>&1
+	if [ -n "$ps" ]; then
+		kill -INT "$ps" 2>/dev/null || true
+		wait "$ps" 2>/dev/null || true
+	fi
 	t1=$(ticks "${PID[$c]}")
-	"$PY" - "$dir/wrk.out" "$((t1 - t0))" "$hz" <<'PY'
-import re, sys
+	w1=$(wticks "${PID[$c]}")
+	"$PY" - "$dir/wrk.out" "$((t1 - t0))" "$hz" "$dir/instr.out" "$((w1 - w0))" <<'PY'
+import os, re, sys
 out = open(sys.argv[1]).read()
 req = int(re.search(r"(\d+) requests in", out).group(1))
+instr = 0
+if os.path.exists(sys.argv[4]):
+    for line in open(sys.argv[4]):
+        f = line.split(",")
+        if len(f) > 2 and f[2].startswith("instructions") and f[0].isdigit():
+            instr += int(f[0])
 def us(label):
     m = re.search(r"\s%s\s+([\d.]+)(us|ms|s)\b" % label, out)
     if not m:
         return -1
     return float(m.group(1)) * {"us": 1, "ms": 1e3, "s": 1e6}[m.group(2)]
 bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-print(req, int(sys.argv[2]) / int(sys.argv[3]), us("50%"), us("99%"), bad.group(1) if bad else 0)
+print(req, int(sys.argv[2]) / int(sys.argv[3]), us("50%"), us("99%"), bad.group(1) if bad else 0, instr,
+      int(sys.argv[5]) / int(sys.argv[3]))
 PY
 }
 say "load $(cut -d' ' -f1-3 /proc/loadavg); $RUNS rounds of ${DURATION}s per configuration, interleaved"
@@ -101,6 +135,19 @@ for r in $(seq 1 "$RUNS"); do
 	done
 	say "round $r done (load $(cut -d' ' -f1-3 /proc/loadavg))"
 done
+if [ "${PROFILE:-0}" = 1 ]; then
+	command -v perf >/dev/null || die "PROFILE=1 needs perf"
+	for c in $CONFIGS; do
+		perf record -q -F 2000 ${PERF_OPTS:-} -p "${PID[$c]}" -o "${PERF_DIR:-$dir}/perf.$c" -- sleep "$DURATION" >/dev/null 2>&1 &
+		prec=$!
+		"${pin_load[@]}" wrk -t1 -c32 -d"${DURATION}s" -s "$dir/post.lua" "https://localhost:${PORT[$c]}/v1/chat/completions" >"$dir/wrk.out" 2>&1
+		wait "$prec" || true
+		say "profile of $c: $(perf report -i "${PERF_DIR:-$dir}/perf.$c" --stdio 2>/dev/null | sed -n 's/^# Samples: \([^ ]*\) .*/\1/p' | head -n 1) samples at 2 kHz, $(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$dir/wrk.out") requests; share of the samples by thread (comm) and function:"
+		perf report -q -i "${PERF_DIR:-$dir}/perf.$c" --no-children --sort comm 2>/dev/null | sed -e 's/[[:space:]]*$//' -e '/^$/d' >&2
+		perf report -q -i "${PERF_DIR:-$dir}/perf.$c" --no-children --sort comm,sym --percent-limit 0.7 2>/dev/null |
+			sed -e 's/[[:space:]]*$//' -e '/^$/d' | head -n 45 >&2
+	done
+fi
 for c in $CONFIGS; do
 	[ "$c" = plain ] && continue
 	n=$(sqlite3 "$dir/$c.db" 'SELECT count(*) FROM audit_records' 2>/dev/null || echo "?")
@@ -118,9 +165,12 @@ for r in rows:
 def med(c, n, f):
     v = [f(r) for r in rows if r[0] == c and r[1] == str(n) and int(r[2]) > 0]
     return statistics.median(v) if v else float("nan")
-print("| hafen | req/s at 32 conn | CPU s / 1k req at 32 conn | CPU s / 1k req at 1 conn | p50 / p99 at 1 conn | non-2xx | records |")
-print("|---|---|---|---|---|---|---|")
+instr = any(len(r) > 7 and int(r[7]) > 0 for r in rows if r[0] != "records")
+print("| hafen | req/s at 32 conn | CPU s / 1k req at 32 conn (writer thread) | CPU s / 1k req at 1 conn | p50 / p99 at 1 conn | non-2xx | records |%s"
+      % (" k instructions / req at 32 conn |" if instr else ""))
+print("|---|---|---|---|---|---|---|%s" % ("---|" if instr else ""))
 base = None
+ibase = None
 for c in cfgs:
     rps = med(c, 32, lambda r: int(r[2]) / dur)
     cpu32 = med(c, 32, lambda r: float(r[3]) / int(r[2]) * 1000)
@@ -133,8 +183,14 @@ for c in cfgs:
         rel = " (%.2fx, %+.0f%% CPU)" % (rps / base[0], (cpu32 / base[1] - 1) * 100)
     else:
         base = (rps, cpu32)
-    print("| %s | %.0f%s | %.4f | %.4f | %.0f / %.0f µs | %d | %s |" % (
-        "no audit" if c == "plain" else "audit, " + c, rps, rel, cpu32, cpu1, p50, p99, bad, recs.get(c, "-")))
+    icol = ""
+    if instr:
+        ins = med(c, 32, lambda r: int(r[7]) / int(r[2]) / 1000)
+        icol = " %.1f%s |" % (ins, " (%+.1f%%)" % ((ins / ibase - 1) * 100) if ibase else "")
+        ibase = ibase or ins
+    wcpu = med(c, 32, lambda r: float(r[8]) / int(r[2]) * 1000)
+    print("| %s | %.0f%s | %.4f (%.4f) | %.4f | %.0f / %.0f µs | %d | %s |%s" % (
+        "no audit" if c == "plain" else "audit, " + c, rps, rel, cpu32, wcpu, cpu1, p50, p99, bad, recs.get(c, "-"), icol))
 print()
 print("load average at the end: %s" % sys.argv[3])
 PY

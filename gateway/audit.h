@@ -74,6 +74,11 @@ struct audit_record {
  * buffer. The content field is always last. */
 int audit_record_encode(const struct audit_record *rec, unsigned char **out,
     size_t *out_len, char *err, size_t errlen);
+/* The same encoding into the caller's buffer, no allocation: 0 and
+ * *out_len, 1 when it needs *out_len > cap bytes (buf holds nothing
+ * usable then), -1 on a bad record. */
+int audit_record_encode_to(const struct audit_record *rec, unsigned char *buf, size_t cap,
+    size_t *out_len, char *err, size_t errlen);
 /* Strict decoder: rejects unknown tags, wrong order, bad lengths, trailing
  * bytes. The result owns its strings; release with audit_record_clear(). */
 int audit_record_decode(const unsigned char *buf, size_t len,
@@ -100,6 +105,21 @@ json_t *audit_record_to_json(const struct audit_record *rec);
 const char *audit_record_kind_name(unsigned kind);
 /* Offset of the header fields in the encoding. */
 #define AUDIT_RECORD_HEADER_LEN 45
+
+/* ---- members of a request or answer, without a tree (audit_scan.c) --- */
+
+struct audit_scan_member {
+	const char *key; /* in: the member's name */
+	int found;       /* out: the member is there, its value at [start, end) */
+	size_t start, end;
+};
+/* One pass over the top-level object of JSON text that a parser accepted:
+ * 0 with every wanted member found or known absent, or -1 (not an object,
+ * a key with an escape, a wanted key twice, malformed): parse a tree. */
+int audit_scan_members(const char *text, size_t len, struct audit_scan_member *m,
+    size_t n);
+/* The JSON integer at [start, end) if it is plain digits below 10^18. */
+int audit_scan_uint(const char *text, size_t start, size_t end, uint64_t *v);
 
 /* ---- Merkle tree (RFC 6962 section 2.1) ------------------------------- */
 

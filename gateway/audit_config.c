@@ -174,6 +174,17 @@ void audit_config_client_addr(enum audit_client_addr mode, const char *addr,
 		return;
 	}
 	if (inet_pton(AF_INET, addr, b) == 1) {
+		/* inet_pton took four plain decimal octets (no leading zeros),
+		 * so the text up to the last dot is what inet_ntop would print:
+		 * copy it instead of formatting the address again per request */
+		const char *dot = strrchr(addr, '.');
+		size_t n = dot ? (size_t)(dot - addr) + 1 : 0;
+		if (n && n + 2 <= cap) {
+			memcpy(out, addr, n);
+			out[n] = '0';
+			out[n + 1] = 0;
+			return;
+		}
 		b[3] = 0;
 		inet_ntop(AF_INET, b, out, (socklen_t)cap);
 		return;

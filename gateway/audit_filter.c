@@ -189,6 +189,34 @@ static struct audit_filter_state *audit_filter_state_get(void **state)
 	return *state;
 }
 
+/* The end user's pseudonym from the body's `user` string. */
+static void audit_filter_subject(struct audit_filter_state *st, const char *u, size_t ulen)
+{
+	char stack[256], *buf = ulen < sizeof stack ? stack : malloc(ulen + 1);
+	if (!buf)
+		return;
+	size_t n = openai_scan_unescape(u, ulen, buf, ulen);
+	if (n != (size_t)-1 && n && !memchr(buf, 0, n)) {
+		buf[n] = 0;
+		if (audit_pseudonym(audit_filter_log, buf, st->subject) == 0)
+			st->has_subject = 1;
+	}
+	explicit_bzero(buf, ulen + 1); /* an end user's id */
+	if (buf != stack)
+		free(buf);
+}
+
+/* The request's `user` without a tree: 1 done, 0 the tree must decide. */
+static int audit_filter_user_scan(struct filter_exchange *x, struct audit_filter_state *st)
+{
+	struct audit_scan_member m = { .key = "user" };
+	if (!x->body_src || audit_scan_members(x->body_src, x->body_src_len, &m, 1) < 0)
+		return 0;
+	if (m.found && x->body_src[m.start] == '"' && m.end - m.start >= 2)
+		audit_filter_subject(st, x->body_src + m.start + 1, m.end - m.start - 2);
+	return 1;
+}
+
 static int audit_filter_on_request(struct filter_exchange *x, void **state)
 {
 	if (!audit_filter_log)
@@ -204,13 +232,64 @@ static int audit_filter_on_request(struct filter_exchange *x, void **state)
 	if (!st)
 		return 0; /* out of memory: on_done still records what it can */
 	st->t_start = audit_filter_now_us();
-	audit_filter_copy(st->model, sizeof st->model, json_object_get(x->body, "model"));
+	/* the server decoded the body's "model" (NULL: none, or too long) */
+	if (x->model && strlen(x->model) < sizeof st->model)
+		memcpy(st->model, x->model, strlen(x->model) + 1);
 	/* The header (set by the application for its end user) wins over the
 	 * body's `user`; either becomes an HMAC pseudonym, never stored as is. */
-	json_t *user = json_object_get(x->body, "user");
-	const char *u = x->user[0] ? x->user : json_is_string(user) ? json_string_value(user) : NULL;
+	if (x->user[0]) {
+		if (audit_pseudonym(audit_filter_log, x->user, st->subject) == 0)
+			st->has_subject = 1;
+		return 0;
+	}
+	/* The server builds no tree (filter.h): `user` is found in the
+	 * validated bytes; a key the scan does not compare exactly (an
+	 * escape) sends it to jansson, as the tree would have. */
+	if (!x->body && audit_filter_user_scan(x, st))
+		return 0;
+	json_t *own = x->body || !x->body_src ? NULL : json_loadb(x->body_src, x->body_src_len, 0, NULL);
+	json_t *user = json_object_get(x->body ? x->body : own, "user");
+	const char *u = json_is_string(user) ? json_string_value(user) : NULL;
 	if (u && *u && audit_pseudonym(audit_filter_log, u, st->subject) == 0)
 		st->has_subject = 1;
+	json_decref(own);
+	return 0;
+}
+
+/* The answer's model and usage from its bytes: 0, or -1 (the tree decides). */
+static int audit_filter_answer_scan(struct audit_filter_state *st, const char *p, size_t n,
+    int checked)
+{
+	struct audit_scan_member m[2] = { { .key = "model" }, { .key = "usage" } };
+	struct audit_scan_member u[2] = { { .key = "prompt_tokens" }, { .key = "completion_tokens" } };
+	uint64_t v[2] = { 0, 0 };
+	/* a 2xx answer was checked by the upstream side; an error page is
+	 * read only if it is JSON, as jansson would */
+	if ((!checked && openai_scan_json(p, n) < 0) || audit_scan_members(p, n, m, 2) < 0)
+		return -1;
+	if (m[1].found && p[m[1].start] == '{') {
+		if (audit_scan_members(p + m[1].start, m[1].end - m[1].start, u, 2) < 0)
+			return -1;
+		for (int i = 0; i < 2; i++) {
+			const char *q = p + m[1].start;
+			/* a number in another form (1.0, 1e3, -1) is jansson's call */
+			if (u[i].found && q[u[i].start] >= '0' && q[u[i].start] <= '9' &&
+			    audit_scan_uint(q, u[i].start, u[i].end, &v[i]) < 0)
+				return -1;
+		}
+	}
+	if (m[0].found && p[m[0].start] == '"' && m[0].end - m[0].start >= 2) {
+		char buf[sizeof st->model_served];
+		size_t l = openai_scan_unescape(p + m[0].start + 1, m[0].end - m[0].start - 2, buf, sizeof buf - 1);
+		if (l != (size_t)-1 && !memchr(buf, 0, l)) {
+			memcpy(st->model_served, buf, l);
+			st->model_served[l] = 0;
+		}
+	}
+	if (v[0])
+		st->prompt_tokens = v[0];
+	if (v[1])
+		st->completion_tokens = v[1];
 	return 0;
 }
 
@@ -220,8 +299,11 @@ static int audit_filter_on_body(struct filter_exchange *x, void **state, struct 
 	struct audit_filter_state *st = *state;
 	if (!audit_filter_log || !st)
 		return 0;
-	json_t *j = x->answer ? json_incref(x->answer) :
-	    json_loadb((const char *)evbuffer_pullup(body, -1), evbuffer_get_length(body), 0, NULL);
+	size_t n = evbuffer_get_length(body);
+	const char *p = n ? (const char *)evbuffer_pullup(body, -1) : NULL;
+	if (!x->answer && p && audit_filter_answer_scan(st, p, n, x->answer_checked) == 0)
+		return 0;
+	json_t *j = x->answer ? json_incref(x->answer) : p ? json_loadb(p, n, 0, NULL) : NULL;
 	if (!j)
 		return 0;
 	audit_filter_copy(st->model_served, sizeof st->model_served, json_object_get(j, "model"));

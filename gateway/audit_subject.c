@@ -86,7 +86,7 @@ json_t *audit_subject_export(sqlite3 *db, const char *subject,
 	sqlite3_bind_text(st, 1, subject, -1, SQLITE_STATIC);
 	held = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(db, "SELECT seq, body FROM audit_records WHERE subject = ? AND body IS NOT NULL ORDER BY seq",
+	if (sqlite3_prepare_v2(db, "SELECT seq, body FROM audit_records WHERE subject = ?1 AND subject <> '' AND body IS NOT NULL ORDER BY seq",
 	        -1, &st, NULL) != SQLITE_OK)
 		goto sqlfail;
 	sqlite3_bind_text(st, 1, subject, -1, SQLITE_STATIC);

@@ -90,14 +90,15 @@ struct filter_exchange {
 	void (*recorded)(void *arg, int status, uint64_t seq);
 	void *recorded_arg;
 	json_t *answer;               /* on_body: the answer as parsed when it was checked (NULL: not parsed) */
-	/* on_request: the client's body as validated (openai_body_check);
-	 * body is NULL when no tree was built (no audit log): the policy
-	 * filter then scans these bytes, and when it must rewrite them it
-	 * puts the new body in body_out (json_dumps memory, the server
-	 * sends and frees it). */
+	/* on_request: the client's body as validated (openai_body_check).
+	 * The server builds no tree (body stays NULL): the policy filter scans
+	 * these bytes and the audit filter finds `user` in them. When the
+	 * policy must rewrite the body it puts the new one in body_out
+	 * (json_dumps memory, the server sends and frees it). */
 	const char *body_src;
 	size_t body_src_len;
 	char *body_out;
+	int answer_checked;           /* on_body: the bytes passed openai_scan_json (a 2xx answer) */
 };
 
 struct filter_ops {

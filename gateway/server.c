@@ -970,37 +970,26 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 {
 	struct exchange *x = &c->x;
 	char err[256];
-	int stream = 0;
-	/* Without an audit log no filter reads the parsed body: it is
-	 * validated in one pass without building a tree (the policy filter
-	 * scans the bytes, fx.body_src, and parses them only to rewrite). */
+	/* No filter needs a parsed body: the body is validated in one pass
+	 * without building a tree; the policy filter scans its bytes
+	 * (fx.body_src) and parses them only to rewrite, the audit filter
+	 * finds `user` in them. */
 	struct openai_body_info bi;
-	int tree = x->fx.audit != NULL;
-	if (tree ? !(x->json = openai_body_parse(x->route, body, len, &stream, err, sizeof err)) :
-	    openai_body_check(x->route, body, len, &bi, err, sizeof err) < 0) {
+	if (openai_body_check(x->route, body, len, &bi, err, sizeof err) < 0) {
 		conn_fail(c, 400, NULL, err, 0);
 		return;
 	}
-	if (!tree)
-		stream = bi.stream;
 	/* The requested model, for routing and the filters that name it (no
 	 * alias is as long as the buffer: a longer name counts as none). */
-	if (tree) {
-		json_t *m = json_object_get(x->json, "model");
-		if (json_is_string(m) && json_string_length(m) < sizeof x->model) {
-			memcpy(x->model, json_string_value(m), json_string_length(m) + 1);
-			x->fx.model = x->model;
-		}
-	} else if (bi.model && bi.model_len < sizeof x->model) {
+	if (bi.model && bi.model_len < sizeof x->model) {
 		memcpy(x->model, bi.model, bi.model_len);
 		x->model[bi.model_len] = 0;
 		x->fx.model = x->model;
 	}
-	x->stream = stream;
-	x->fx.body = x->json;
+	x->stream = bi.stream;
 	x->fx.body_src = body;
 	x->fx.body_src_len = len;
-	x->fx.stream = stream;
+	x->fx.stream = bi.stream;
 	/* The class is known after the filters: the policy's, raised by the
 	 * client's header (never lowered), then by the key's and purpose's
 	 * floors in the purpose check. Then the route, before a byte leaves. */
@@ -1014,21 +1003,16 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 		server_finish(c, 0);
 		return;
 	}
-	if (tree)
-		x->stream = json_is_true(json_object_get(x->json, "stream"));
 	if (conn_route(c, x->fx.model) < 0) {
 		server_finish(c, 0);
 		return;
 	}
-	/* Only the policy filter rewrites the body (filter.h) and says so in
-	 * body_rewritten; otherwise the body is what the client sent, so its
-	 * bytes go upstream as they came instead of being serialized again.
-	 * They are what was validated above (jansson or openai_scan.c refused
-	 * duplicate keys, bad UTF-8, NUL escapes and trailing data). A parsed
-	 * body stays for a pool that gets another model name. */
-	char *s = x->fx.body_out ? x->fx.body_out : x->fx.body_rewritten ? json_dumps(x->json, JSON_COMPACT) :
-	    openai_json_copy_string(body, len);
-	x->fx.body = NULL;
+	/* Only the policy filter rewrites the body (filter.h): it hands the
+	 * new one over in body_out. Otherwise the body is what the client
+	 * sent, so its bytes go upstream as they came instead of being
+	 * serialized again; they are what openai_body_check validated above
+	 * (duplicate keys, bad UTF-8, NUL escapes and trailing data refused). */
+	char *s = x->fx.body_out ? x->fx.body_out : openai_json_copy_string(body, len);
 	x->fx.body_src = NULL;
 	x->fx.body_out = NULL;
 	if (!s) {

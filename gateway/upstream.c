@@ -533,20 +533,22 @@ static void upstream_complete(struct conn *c, struct upconn *uc)
 		size_t blen = evbuffer_get_length(uc->body);
 		json_t *j = NULL;
 		if (uc->resp.status >= 200 && uc->resp.status < 300 && c->req.method != HTTP_METHOD_HEAD) {
-			/* A tree only for the filter that reads one (audit:
-			 * x->fx.answer); otherwise checked without one
-			 * (openai_scan.c). The policy filter finds the answer's
-			 * texts in the bytes (json_span_answer_texts). */
+			/* Checked without a tree (openai_scan.c): the policy
+			 * filter finds the answer's texts in the bytes
+			 * (json_span_answer_texts), the audit filter its model
+			 * and usage (audit_scan_members). */
 			const char *p = (const char *)evbuffer_pullup(uc->body, -1);
-			if (x->fx.audit ? !(j = json_loadb(p, blen, 0, NULL)) : openai_scan_json(p, blen) < 0) {
+			if (openai_scan_json(p, blen) < 0) {
 				upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid JSON in the response", 0);
 				return;
 			}
 		}
 		/* The filters read it instead of parsing the answer again. */
 		x->fx.answer = j;
+		x->fx.answer_checked = uc->resp.status >= 200 && uc->resp.status < 300 && c->req.method != HTTP_METHOD_HEAD;
 		int frc = filter_run_body(&x->fx, uc->body);
 		x->fx.answer = NULL;
+		x->fx.answer_checked = 0;
 		json_decref(j);
 		if (frc < 0) {
 			x->uc = NULL;

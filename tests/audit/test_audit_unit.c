@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
+#include <sqlite3.h>
 
 #include "gateway/audit.h"
 #include "tests/tap.h"
@@ -273,6 +274,16 @@ static void test_config(void)
 	audit_config_clear(&c);
 	audit_config_client_addr(AUDIT_CLIENT_ADDR_TRUNCATED, "192.168.7.42", out, sizeof out);
 	is_str(out, "192.168.7.0", "IPv4 truncated to /24");
+	static const char *const v4[][2] = { { "0.0.0.0", "0.0.0.0" }, { "255.255.255.255", "255.255.255.0" },
+		{ "1.2.3.4", "1.2.3.0" }, { "01.2.3.4", "" }, { "1.2.3", "" }, { "1.2.3.4.", "" } };
+	int v4ok = 1;
+	for (size_t i = 0; i < sizeof v4 / sizeof v4[0]; i++) {
+		audit_config_client_addr(AUDIT_CLIENT_ADDR_TRUNCATED, v4[i][0], out, sizeof out);
+		v4ok &= strcmp(out, v4[i][1]) == 0;
+	}
+	char tiny[8];
+	audit_config_client_addr(AUDIT_CLIENT_ADDR_TRUNCATED, "1.2.3.4", tiny, sizeof tiny);
+	ok(v4ok && strcmp(tiny, "1.2.3.0") == 0, "IPv4 /24 at the edges; what inet_pton refuses is stored as nothing");
 	audit_config_client_addr(AUDIT_CLIENT_ADDR_TRUNCATED, "2001:db8:1:2:3::9", out, sizeof out);
 	is_str(out, "2001:db8:1::", "IPv6 truncated to /48");
 	audit_config_client_addr(AUDIT_CLIENT_ADDR_NONE, "10.0.0.1", out, sizeof out);
@@ -352,6 +363,21 @@ static void test_writer(const char *dir)
 	test_wait_for(&w, n);
 	is_int(w.ok, n, "every record acknowledged as committed");
 	is_int(w.last_seq, n - 1, "sequence numbers are dense and in submit order");
+	/* Records larger than the submit's stack buffer and than a queue slab
+	 * (64 KiB), between small ones: each is stored whole, in order. */
+	static const size_t note_len[] = { 3000, 100000, 10, 70000 };
+	for (size_t i = 0; i < 4; i++) {
+		char *note = malloc(note_len[i] + 1);
+		memset(note, 'a' + (int)i, note_len[i]);
+		note[note_len[i]] = 0;
+		struct audit_record big = r;
+		big.request_id = "big";
+		big.note = note;
+		audit_submit(log, &big, NULL, 0, AUDIT_DURABILITY_BATCH, test_done, &w);
+		free(note);
+	}
+	n += 4;
+	test_wait_for(&w, n);
 	/* the checkpoint follows the commit that crossed checkpoint_every */
 	for (int t = 0; t < 200; t++) {
 		audit_get_health(log, &h);
@@ -366,6 +392,24 @@ static void test_writer(const char *dir)
 	struct audit_verify_result vr;
 	ok(audit_verify(db, cp, pub, &vr) == 0 && vr.records == (uint64_t)n, "verify after close: %s", vr.msg);
 	ok(strstr(vr.msg, " 0 records after the last checkpoint") != NULL, "close signs a final checkpoint");
+	sqlite3 *rdb = audit_db_open(db, 1, err, sizeof err);
+	sqlite3_stmt *st = NULL;
+	int notes_ok = rdb && sqlite3_prepare_v2(rdb, "SELECT body FROM audit_records WHERE seq = ?", -1, &st, NULL) == SQLITE_OK;
+	for (size_t i = 0; notes_ok && i < 4; i++) {
+		struct audit_record d;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, n - 4 + (sqlite3_int64)i);
+		notes_ok = sqlite3_step(st) == SQLITE_ROW &&
+		    audit_record_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &d, err, sizeof err) == 0;
+		if (notes_ok) {
+			notes_ok = d.note && strlen(d.note) == note_len[i] && d.note[0] == 'a' + (int)i &&
+			    d.note[note_len[i] - 1] == 'a' + (int)i && strcmp(d.request_id, "big") == 0;
+			audit_record_clear(&d);
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(rdb);
+	ok(notes_ok, "records of 3 KB, 100 KB, 10 B and 70 KB (past the stack buffer and a slab) stored whole, in order");
 
 	/* A checkpoint file that cannot be written: records still commit, the
 	 * failure is counted and named, nothing spins. */
@@ -424,6 +468,86 @@ static void test_writer(const char *dir)
 	    "after a full disk exactly the acknowledged records are stored and verify: %s", vr.msg);
 }
 
+/* A database made before the partial subject index: opening it for writing
+ * replaces the full index, records without a pseudonym get no entry, and
+ * the export query uses the new index. */
+static void test_migration(const char *dir)
+{
+	char path[600], err[AUDIT_ERR_LEN];
+	snprintf(path, sizeof path, "%s/old.db", dir);
+	sqlite3 *db = NULL;
+	int made = sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_exec(db, "CREATE TABLE audit_records(seq INTEGER PRIMARY KEY, leaf BLOB NOT NULL, body BLOB,"
+	        " kind INTEGER NOT NULL, request_id TEXT, subject TEXT, purpose TEXT, data_class TEXT, t_start INTEGER);"
+	        "CREATE INDEX audit_records_subject ON audit_records(subject);", NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(db);
+	db = made ? audit_db_open(path, 0, err, sizeof err) : NULL;
+	sqlite3_stmt *st = NULL;
+	int n_old = -1, n_new = -1, uses = 0;
+	if (db && sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = ?", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, "audit_records_subject", -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n_old = sqlite3_column_int(st, 0);
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, "audit_records_subject_set", -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n_new = sqlite3_column_int(st, 0);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db && sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT seq, body FROM audit_records"
+	        " WHERE subject = ?1 AND subject <> '' AND body IS NOT NULL ORDER BY seq", -1, &st, NULL) == SQLITE_OK)
+		while (sqlite3_step(st) == SQLITE_ROW)
+			uses |= strstr((const char *)sqlite3_column_text(st, 3), "audit_records_subject_set") != NULL;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	ok(made && n_old == 0 && n_new == 1 && uses,
+	    "an old database gets the partial subject index, which the export query uses");
+}
+
+/* audit_scan.c: members found, absent, or left to the tree. */
+static int scan_str(const char *text, const char *key, const char *want)
+{
+	struct audit_scan_member m = { .key = key };
+	if (audit_scan_members(text, strlen(text), &m, 1) < 0)
+		return want == NULL ? 1 : 0;
+	if (!want)
+		return 0;
+	if (!*want)
+		return !m.found;
+	return m.found && m.end - m.start == strlen(want) && memcmp(text + m.start, want, strlen(want)) == 0;
+}
+
+static void test_scan(void)
+{
+	ok(scan_str("{\"model\":\"m\",\"user\":\"al\\\"ice\"}", "user", "\"al\\\"ice\""),
+	    "scan: a string with an escaped quote, whole");
+	ok(scan_str(" { \"a\" : [1, {\"user\": \"x\"}, \"]}\"] ,\r\n\"user\"\t:\t\"bob\" } ", "user", "\"bob\""),
+	    "scan: a nested member of the same name and brackets in strings are skipped");
+	ok(scan_str("{\"model\":\"m\",\"messages\":[]}", "user", ""), "scan: an absent member is known absent");
+	ok(scan_str("{}", "user", ""), "scan: empty object");
+	ok(scan_str("{\"user\":null}", "user", "null"), "scan: a literal value");
+	ok(scan_str("{\"u\":1,\"user\":{\"a\":[]}}", "user", "{\"a\":[]}"), "scan: an object value");
+	ok(scan_str("{\"\\u0075ser\":\"x\"}", "user", NULL), "scan: a key with an escape goes to the tree");
+	ok(scan_str("{\"user\":\"a\",\"user\":\"b\"}", "user", NULL), "scan: a member twice goes to the tree");
+	ok(scan_str("[\"user\"]", "user", NULL) && scan_str("{\"user\":\"a\"", "user", NULL) &&
+	    scan_str("{\"user\":\"a\",}", "user", NULL) && scan_str("{\"user\" \"a\"}", "user", NULL) &&
+	    scan_str("{\"user\":\"a}", "user", NULL) && scan_str("", "user", NULL),
+	    "scan: not an object, truncated or malformed: -1");
+	struct audit_scan_member m[2] = { { .key = "prompt_tokens" }, { .key = "completion_tokens" } };
+	const char *u = "{\"prompt_tokens\":12,\"completion_tokens\":0,\"total_tokens\":12}";
+	uint64_t a = 7, b = 7, c;
+	ok(audit_scan_members(u, strlen(u), m, 2) == 0 && m[0].found && m[1].found &&
+	    audit_scan_uint(u, m[0].start, m[0].end, &a) == 0 && audit_scan_uint(u, m[1].start, m[1].end, &b) == 0 &&
+	    a == 12 && b == 0, "scan: two members and their integers");
+	const char *bad[] = { "-1", "1.0", "1e3", "01", "1234567890123456789", "" };
+	int all = 1;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		all &= audit_scan_uint(bad[i], 0, strlen(bad[i]), &c) < 0;
+	ok(all && audit_scan_uint("999999999999999999", 0, 18, &c) == 0 && c == 999999999999999999ull,
+	    "scan: only plain integers below 10^18; other forms go to the tree");
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/hafen-audit-unit-XXXXXX", cmd[1024];
@@ -433,6 +557,7 @@ int main(void)
 	test_record();
 	test_crypto();
 	test_config();
+	test_scan();
 	/* keys through the real hafenctl keygen */
 	const char *bd = getenv("top_builddir");
 	snprintf(cmd, sizeof cmd, "%s/gateway/hafenctl audit keygen --dir %s/k >/dev/null", bd ? bd : ".", dir);
@@ -441,6 +566,7 @@ int main(void)
 	snprintf(kd, sizeof kd, "%s/k", dir);
 	test_checkpoint(kd);
 	test_writer(kd);
+	test_migration(kd);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		tap_diag("could not remove %s", dir);

@@ -121,13 +121,30 @@ cd "$BB_DIR/elsewhere" || exit 1
 if bb_start_hafen rel "{$REL}"; then
 	bb_post /v1/chat/completions '{"model":"m","messages":[{"role":"user","content":"hi"}]}' -H 'X-Request-Id: rel-1' >/dev/null
 	bb_is "$(bb_code)" 200 "relative audit paths: 200"
+	# No policy here, so no tree: the end user and the answer's model and
+	# usage come from the bytes (audit_scan.c); an escaped value is decoded,
+	# an escaped key goes to jansson. Each must give the same pseudonym.
+	bb_post /v1/chat/completions '{"model":"m-rel","user":"carol","messages":[{"role":"user","content":"hi"}]}' -H 'X-Request-Id: rel-2' >/dev/null
+	c2=$(bb_code)
+	bb_post /v1/chat/completions '{"model":"m-rel","user":"car\u006fl","messages":[{"role":"user","content":"hi"}]}' -H 'X-Request-Id: rel-3' >/dev/null
+	c3=$(bb_code)
+	bb_post /v1/chat/completions '{"model":"m-rel","\u0075ser":"carol","messages":[{"role":"user","content":"hi"}]}' -H 'X-Request-Id: rel-4' >/dev/null
+	bb_is "$c2 $c3 $(bb_code)" "200 200 200" "no policy: requests with a user (plain, escaped value, escaped key): 200"
 	kill -TERM "$HAFEN_PID"
 	wait "$HAFEN_PID"
 	bb_ok "relative audit paths: database and checkpoints beside the config file" test -s "$BB_DIR/rel-audit.db" -a -s "$BB_DIR/rel-audit.cp"
 	bb_is "$(ls -A "$BB_DIR/elsewhere" | wc -l)" 0 "relative audit paths: nothing in the working folder"
 	"$CTL" audit verify -c "$BB_DIR/rel.json" --pubkey "$BB_DIR/keys/audit-signing.pub" >"$BB_DIR/relverify.txt" 2>&1
 	bb_is "$?" 0 "hafenctl audit verify -c from another folder finds the same files"
-	bb_ok "the record is in that database" grep -q '^ok: 1 records' "$BB_DIR/relverify.txt"
+	bb_ok "the records are in that database" grep -q '^ok: 4 records' "$BB_DIR/relverify.txt"
+	"$CTL" audit export --db "$BB_DIR/rel-audit.db" --format jsonl >"$BB_DIR/rel.jsonl" 2>/dev/null
+	"$PYTHON3" -c 'import json, sys; print(json.dumps({r["request_id"]: r for r in map(json.loads, open(sys.argv[1]))}))' \
+		"$BB_DIR/rel.jsonl" >"$BB_DIR/rel-recs.json"
+	carol=$(hmac_of carol)
+	bb_ok "no policy: subject is the HMAC of the body's user, escaped value or key alike" bb_json_true "$BB_DIR/rel-recs.json" \
+		"all(j[i]['subject'] == '$carol' for i in ('rel-2', 'rel-3', 'rel-4')) and j['rel-1']['subject'] == ''"
+	bb_ok "no policy: model requested and served, usage from the answer's bytes" bb_json_true "$BB_DIR/rel-recs.json" \
+		"all(j[i]['model_requested'] == 'm-rel' and j[i]['model_served'] == 'm-rel' and j[i]['prompt_tokens'] > 0 and j[i]['completion_tokens'] > 0 for i in ('rel-2', 'rel-3', 'rel-4'))"
 else
 	bb_result 0 "hafen with relative audit paths started"
 fi
