@@ -28,6 +28,7 @@ struct model_ctx {
 	int owns_pool;		/* 0: borrowed from another context (model_ctx_new_sharing) */
 	enum simd_level simd;
 	quant_dot_fn dot[QUANT_TYPE_COUNT];
+	simd_dot_rows_fn dot_rows[QUANT_TYPE_COUNT];	/* NULL: none for the type */
 	simd_dot_f32_fn dot_f32;
 	simd_axpy_fn axpy;
 	simd_tile_fn tile;
@@ -150,7 +151,16 @@ static void forward_mm_task(void *ctx, int64_t task, int thread)
 		forward_mm_batched(c, mm, base, r0, r1, thread);
 		return;
 	}
-	for (int64_t r = r0; r < r1; r++) {
+	int64_t r = r0;
+	simd_dot_rows_fn rows = mm->q16 && mm->n == 1 ? c->dot_rows[mm->w->type] : NULL;
+	if (rows) {
+		/* decoding: SIMD_DOT_ROWS weight rows share each activation load */
+		float *y = mm->y + (size_t)(mm->out_idx ? mm->out_idx[0] : 0) * mm->y_stride;
+		const uint8_t *xr = (const uint8_t *)mm->x + (size_t)(mm->in_idx ? mm->in_idx[0] : 0) * mm->x_stride;
+		for (; r + SIMD_DOT_ROWS <= r1; r += SIMD_DOT_ROWS)
+			rows(base + (size_t)r * mm->w->row_bytes, mm->w->row_bytes, xr, mm->w->n_in, y + r);
+	}
+	for (; r < r1; r++) {
 		const uint8_t *row = base + (size_t)r * mm->w->row_bytes;
 		for (int32_t i = 0; i < mm->n; i++) {
 			int32_t ii = mm->in_idx ? mm->in_idx[i] : i, oi = mm->out_idx ? mm->out_idx[i] : i;
@@ -582,6 +592,7 @@ static void forward_set_level(struct model_ctx *c, enum simd_level l)
 	c->simd = l;
 	for (uint32_t t = 0; t < QUANT_TYPE_COUNT; t++) {
 		c->dot[t] = quant_type_supported(t) ? simd_dot(t, c->simd) : NULL;
+		c->dot_rows[t] = quant_type_supported(t) ? simd_dot_rows(t, c->simd) : NULL;
 		c->deq[t] = quant_type_supported(t) ? simd_dequant(t, c->simd) : NULL;
 	}
 	c->dot_f32 = simd_dot_f32(c->simd);

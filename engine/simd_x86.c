@@ -146,15 +146,6 @@ SIMD_AVX2 static float simd_dot_bf16_avx2(const void *row, const void *x, int64_
  * into 8 exact int32 lanes, converted once and scaled by d_w * d_a.  Four
  * accumulators hide the FMA latency. */
 
-/* d_w * d_a in all lanes: the f16 scale is broadcast before converting, so
- * that no scalar-to-vector move is needed. */
-SIMD_AVX2 static __m256 simd_scale_avx2(const uint16_t *dw, const float *da)
-{
-	short h;
-	memcpy(&h, dw, 2);
-	return _mm256_mul_ps(_mm256_cvtph_ps(_mm_set1_epi16(h)), _mm256_set1_ps(*da));
-}
-
 #define SIMD_LOAD128(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
 #define SIMD_LOAD256(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
 
@@ -165,13 +156,13 @@ SIMD_AVX2 static __m256i simd_madd2_avx2(__m256i init, __m256i lo, __m256i hi, c
 	return _mm256_add_epi32(p, _mm256_madd_epi16(hi, SIMD_LOAD256(q + 16)));
 }
 
-SIMD_AVX2 static __m256 simd_q4_0_block_avx2(const struct quant_block_q4_0 *w, const int16_t *q, const int32_t *off,
-	const float *d, __m256 acc)
+/* Per block, 8 int32 lanes whose sum is the exact integer dot product of
+ * the block's (w - 8) with the activations (the lanes start from off). */
+SIMD_AVX2 static __m256i simd_q4_0_prod_avx2(const struct quant_block_q4_0 *w, const int16_t *q, const int32_t *off)
 {
 	__m256i v = _mm256_cvtepu8_epi16(SIMD_LOAD128(w->qs));
-	__m256i p = simd_madd2_avx2(SIMD_LOAD256(off), _mm256_and_si256(v, _mm256_set1_epi16(15)),
-		_mm256_srli_epi16(v, 4), q);
-	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
+	return simd_madd2_avx2(SIMD_LOAD256(off), _mm256_and_si256(v, _mm256_set1_epi16(15)), _mm256_srli_epi16(v, 4),
+		q);
 }
 
 /* 16 bits of a Q5_0 block's qh as 16 in word j. */
@@ -183,59 +174,123 @@ SIMD_AVX2 static __m256i simd_q5_high_avx2(uint32_t h16)
 	return _mm256_and_si256(v, _mm256_set1_epi16(16));
 }
 
-SIMD_AVX2 static __m256 simd_q5_0_block_avx2(const struct quant_block_q5_0 *w, const int16_t *q, const int32_t *off,
-	const float *d, __m256 acc)
+SIMD_AVX2 static __m256i simd_q5_0_prod_avx2(const struct quant_block_q5_0 *w, const int16_t *q, const int32_t *off)
 {
 	uint32_t h;
 	memcpy(&h, w->qh, 4);
 	__m256i v = _mm256_cvtepu8_epi16(SIMD_LOAD128(w->qs)), o = SIMD_LOAD256(off);
 	__m256i lo = _mm256_or_si256(_mm256_and_si256(v, _mm256_set1_epi16(15)), simd_q5_high_avx2(h & 0xffff));
 	__m256i hi = _mm256_or_si256(_mm256_srli_epi16(v, 4), simd_q5_high_avx2(h >> 16));
-	__m256i p = simd_madd2_avx2(_mm256_add_epi32(o, o), lo, hi, q);
-	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
+	return simd_madd2_avx2(_mm256_add_epi32(o, o), lo, hi, q);
 }
 
-SIMD_AVX2 static __m256 simd_q8_0_block_avx2(const struct quant_block_q8_0 *w, const int16_t *q, const int32_t *off,
-	const float *d, __m256 acc)
+SIMD_AVX2 static __m256i simd_q8_0_prod_avx2(const struct quant_block_q8_0 *w, const int16_t *q, const int32_t *off)
 {
 	(void)off;
-	__m256i p = simd_madd2_avx2(_mm256_setzero_si256(), _mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs)),
+	return simd_madd2_avx2(_mm256_setzero_si256(), _mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs)),
 		_mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs + 16)), q);
-	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
 }
 
-/* The loop shared by every legacy-quant kernel. */
-#define SIMD_DOT_Q16_LOOP(wtype, block) \
-	const wtype *w = row; \
+SIMD_AVX2 static int32_t simd_hsum_epi32_avx2(__m256i p)
+{
+	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+	return _mm_cvtsi128_si32(s);
+}
+
+static uint16_t simd_load_u16(const void *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return v;
+}
+
+/* d_w * d_a of 8 consecutive blocks (block size bs bytes, f16 scale first). */
+SIMD_AVX2 static __m256 simd_scales8_avx2(const void *w, size_t bs, const float *da)
+{
+	const uint8_t *b = w;
+	__m128i h = _mm_setr_epi16((short)simd_load_u16(b), (short)simd_load_u16(b + bs),
+		(short)simd_load_u16(b + 2 * bs), (short)simd_load_u16(b + 3 * bs), (short)simd_load_u16(b + 4 * bs),
+		(short)simd_load_u16(b + 5 * bs), (short)simd_load_u16(b + 6 * bs), (short)simd_load_u16(b + 7 * bs));
+	return _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_loadu_ps(da));
+}
+
+/* The loop shared by every legacy-quant kernel, for R weight rows (stride
+ * bytes apart) against one activation row: 8 blocks per step, their exact
+ * block sums side by side in one vector (lane b of the step's sum is the
+ * sum of block b's 8 lanes: a transposing tree of horizontal adds, built
+ * incrementally to keep registers free), scaled by d_w * d_a with one FMA;
+ * the blocks after the last multiple of 8 one by one, rounded as the scalar
+ * kernel does.  The activation loads are shared by the R rows (the
+ * compiler merges the identical loads), which halves the loads per weight
+ * block at R = 4: one row at a time, the four loads per 18-byte block
+ * limited the kernel, not the arithmetic.  Every row's arithmetic is the
+ * same whatever R, so a row's result does not depend on how rows are
+ * grouped.  R rows are R short streams, which the hardware prefetcher
+ * does not follow (5-6 GB/s from memory, measured), so each step
+ * prefetches its share of the next R rows (the caller's next group); one
+ * row prefetches SIMD_PF_ONE bytes ahead. */
+/* Bytes ahead that one row at a time prefetches (measured: 11.5 -> 14 GB/s). */
+#define SIMD_PF_ONE 2048
+#define SIMD_DOT_Q16_ROWS(wtype, prod, scales8, hsum, R) \
 	const int16_t *q = x; \
 	int64_t nb = n / QUANT_QK, i = 0; \
 	const int32_t *off = (const int32_t *)(q + n); \
 	const float *d = (const float *)(off + 8 * nb); \
-	__m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0; \
-	for (; i + 4 <= nb; i += 4) { \
-		acc0 = block(&w[i], q + 32 * i, off + 8 * i, d + i, acc0); \
-		acc1 = block(&w[i + 1], q + 32 * (i + 1), off + 8 * (i + 1), d + i + 1, acc1); \
-		acc2 = block(&w[i + 2], q + 32 * (i + 2), off + 8 * (i + 2), d + i + 2, acc2); \
-		acc3 = block(&w[i + 3], q + 32 * (i + 3), off + 8 * (i + 3), d + i + 3, acc3); \
+	const wtype *w[R]; \
+	__m256 acc[R]; \
+	for (int r = 0; r < R; r++) { \
+		w[r] = (const wtype *)(const void *)((const uint8_t *)row + (size_t)r * stride); \
+		acc[r] = _mm256_setzero_ps(); \
 	} \
-	for (; i < nb; i++) \
-		acc0 = block(&w[i], q + 32 * i, off + 8 * i, d + i, acc0); \
-	return simd_hsum256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)))
+	const char *pf = (const char *)row + (R > 1 ? (size_t)R * stride : (size_t)SIMD_PF_ONE); \
+	for (; i + 8 <= nb; i += 8) { \
+		__m256i h[R][2]; \
+		for (size_t o = 0; o < R * 8 * sizeof(wtype); o += 64) \
+			_mm_prefetch(pf + o, _MM_HINT_T0); \
+		pf += R * 8 * sizeof(wtype); \
+		for (int hf = 0; hf < 2; hf++) { \
+			int64_t b = i + 4 * hf; \
+			const int16_t *qb = q + 32 * b; \
+			const int32_t *ob = off + 8 * b; \
+			__m256i t[R]; \
+			_Pragma("GCC unroll 4") for (int r = 0; r < R; r++) \
+				t[r] = _mm256_hadd_epi32(prod(&w[r][b], qb, ob), prod(&w[r][b + 1], qb + 32, ob + 8)); \
+			_Pragma("GCC unroll 4") for (int r = 0; r < R; r++) \
+				h[r][hf] = _mm256_hadd_epi32(t[r], _mm256_hadd_epi32(prod(&w[r][b + 2], qb + 64, ob + 16), \
+					prod(&w[r][b + 3], qb + 96, ob + 24))); \
+		} \
+		_Pragma("GCC unroll 4") for (int r = 0; r < R; r++) { \
+			__m256i s = _mm256_add_epi32(_mm256_permute2x128_si256(h[r][0], h[r][1], 0x20), \
+				_mm256_permute2x128_si256(h[r][0], h[r][1], 0x31)); \
+			acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), scales8(&w[r][i], sizeof(wtype), d + i), acc[r]); \
+		} \
+	} \
+	for (int r = 0; r < R; r++) { \
+		out[r] = simd_hsum256(acc[r]); \
+		for (int64_t j = i; j < nb; j++) \
+			out[r] += quant_f16_to_f32(w[r][j].d) * d[j] * \
+				(float)hsum(prod(&w[r][j], q + 32 * j, off + 8 * j)); \
+	}
 
-SIMD_AVX2 static float simd_dot_q4_0_avx2(const void *row, const void *x, int64_t n)
-{
-	SIMD_DOT_Q16_LOOP(struct quant_block_q4_0, simd_q4_0_block_avx2);
-}
+/* One row, and SIMD_DOT_ROWS rows at a time, of a legacy quant. */
+#define SIMD_DOT_Q16_FNS(attr, name, wtype, prod, scales8) \
+	attr static float name(const void *row, const void *x, int64_t n) \
+	{ \
+		float out[1]; \
+		size_t stride = 0; \
+		SIMD_DOT_Q16_ROWS(wtype, prod, scales8, simd_hsum_epi32_avx2, 1) \
+		return out[0]; \
+	} \
+	attr static void name##_rows(const void *row, size_t stride, const void *x, int64_t n, float *out) \
+	{ \
+		SIMD_DOT_Q16_ROWS(wtype, prod, scales8, simd_hsum_epi32_avx2, SIMD_DOT_ROWS) \
+	}
 
-SIMD_AVX2 static float simd_dot_q5_0_avx2(const void *row, const void *x, int64_t n)
-{
-	SIMD_DOT_Q16_LOOP(struct quant_block_q5_0, simd_q5_0_block_avx2);
-}
-
-SIMD_AVX2 static float simd_dot_q8_0_avx2(const void *row, const void *x, int64_t n)
-{
-	SIMD_DOT_Q16_LOOP(struct quant_block_q8_0, simd_q8_0_block_avx2);
-}
+SIMD_DOT_Q16_FNS(SIMD_AVX2, simd_dot_q4_0_avx2, struct quant_block_q4_0, simd_q4_0_prod_avx2, simd_scales8_avx2)
+SIMD_DOT_Q16_FNS(SIMD_AVX2, simd_dot_q5_0_avx2, struct quant_block_q5_0, simd_q5_0_prod_avx2, simd_scales8_avx2)
+SIMD_DOT_Q16_FNS(SIMD_AVX2, simd_dot_q8_0_avx2, struct quant_block_q8_0, simd_q8_0_prod_avx2, simd_scales8_avx2)
 
 /* K-quants: the scalar block decoder to the stack, then a vector dot. */
 SIMD_AVX2 static float simd_dot_k_avx2(uint32_t type, const void *row, const float *b, int64_t n)
@@ -338,17 +393,14 @@ SIMD_VNNI static __m256i simd_madd2_vnni(__m256i init, __m256i lo, __m256i hi, c
 	return _mm256_dpwssd_epi32(_mm256_dpwssd_epi32(init, lo, SIMD_LOAD256(q)), hi, SIMD_LOAD256(q + 16));
 }
 
-SIMD_VNNI static __m256 simd_q4_0_block_vnni(const struct quant_block_q4_0 *w, const int16_t *q, const int32_t *off,
-	const float *d, __m256 acc)
+SIMD_VNNI static __m256i simd_q4_0_prod_vnni(const struct quant_block_q4_0 *w, const int16_t *q, const int32_t *off)
 {
 	__m256i v = _mm256_cvtepu8_epi16(SIMD_LOAD128(w->qs));
-	__m256i p = simd_madd2_vnni(SIMD_LOAD256(off), _mm256_and_si256(v, _mm256_set1_epi16(15)),
-		_mm256_srli_epi16(v, 4), q);
-	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
+	return simd_madd2_vnni(SIMD_LOAD256(off), _mm256_and_si256(v, _mm256_set1_epi16(15)), _mm256_srli_epi16(v, 4),
+		q);
 }
 
-SIMD_VNNI static __m256 simd_q5_0_block_vnni(const struct quant_block_q5_0 *w, const int16_t *q, const int32_t *off,
-	const float *d, __m256 acc)
+SIMD_VNNI static __m256i simd_q5_0_prod_vnni(const struct quant_block_q5_0 *w, const int16_t *q, const int32_t *off)
 {
 	uint32_t h;
 	memcpy(&h, w->qh, 4);
@@ -357,33 +409,31 @@ SIMD_VNNI static __m256 simd_q5_0_block_vnni(const struct quant_block_q5_0 *w, c
 	__m256i lo = _mm256_and_si256(v, _mm256_set1_epi16(15)), hi = _mm256_srli_epi16(v, 4);
 	lo = _mm256_mask_add_epi16(lo, (__mmask16)(h & 0xffff), lo, b16);
 	hi = _mm256_mask_add_epi16(hi, (__mmask16)(h >> 16), hi, b16);
-	__m256i p = simd_madd2_vnni(_mm256_add_epi32(o, o), lo, hi, q);
-	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
+	return simd_madd2_vnni(_mm256_add_epi32(o, o), lo, hi, q);
 }
 
-SIMD_VNNI static __m256 simd_q8_0_block_vnni(const struct quant_block_q8_0 *w, const int16_t *q, const int32_t *off,
-	const float *d, __m256 acc)
+SIMD_VNNI static __m256i simd_q8_0_prod_vnni(const struct quant_block_q8_0 *w, const int16_t *q, const int32_t *off)
 {
 	(void)off;
-	__m256i p = simd_madd2_vnni(_mm256_setzero_si256(), _mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs)),
+	return simd_madd2_vnni(_mm256_setzero_si256(), _mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs)),
 		_mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs + 16)), q);
-	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
 }
 
-SIMD_VNNI static float simd_dot_q4_0_vnni(const void *row, const void *x, int64_t n)
+/* Q4_0's 8 scales of 8 consecutive blocks (144 bytes) sit at word offsets
+ * 0, 9, ..., 63: one two-register word permute collects them. */
+SIMD_VNNI static __m256 simd_scales8_q4_0_vnni(const void *w, size_t bs, const float *da)
 {
-	SIMD_DOT_Q16_LOOP(struct quant_block_q4_0, simd_q4_0_block_vnni);
+	(void)bs;
+	static const uint16_t pick[32] = { 0, 9, 18, 27, 36, 45, 54, 63 };
+	const __m512i idx = _mm512_loadu_si512(pick);
+	__m512i a = _mm512_loadu_si512(w), b = _mm512_loadu_si512((const uint8_t *)w + 64);
+	__m128i h = _mm512_castsi512_si128(_mm512_permutex2var_epi16(a, idx, b));
+	return _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_loadu_ps(da));
 }
 
-SIMD_VNNI static float simd_dot_q5_0_vnni(const void *row, const void *x, int64_t n)
-{
-	SIMD_DOT_Q16_LOOP(struct quant_block_q5_0, simd_q5_0_block_vnni);
-}
-
-SIMD_VNNI static float simd_dot_q8_0_vnni(const void *row, const void *x, int64_t n)
-{
-	SIMD_DOT_Q16_LOOP(struct quant_block_q8_0, simd_q8_0_block_vnni);
-}
+SIMD_DOT_Q16_FNS(SIMD_VNNI, simd_dot_q4_0_vnni, struct quant_block_q4_0, simd_q4_0_prod_vnni, simd_scales8_q4_0_vnni)
+SIMD_DOT_Q16_FNS(SIMD_VNNI, simd_dot_q5_0_vnni, struct quant_block_q5_0, simd_q5_0_prod_vnni, simd_scales8_avx2)
+SIMD_DOT_Q16_FNS(SIMD_VNNI, simd_dot_q8_0_vnni, struct quant_block_q8_0, simd_q8_0_prod_vnni, simd_scales8_avx2)
 
 SIMD_AVX512 static float simd_dot_k_avx512(uint32_t type, const void *row, const float *b, int64_t n)
 {
@@ -593,6 +643,18 @@ static const quant_dot_fn simd_dot_vnni_table[QUANT_TYPE_COUNT] = {
 	[QUANT_TYPE_Q8_0] = simd_dot_q8_0_vnni,
 };
 
+static const simd_dot_rows_fn simd_dot_rows_avx2_table[QUANT_TYPE_COUNT] = {
+	[QUANT_TYPE_Q4_0] = simd_dot_q4_0_avx2_rows,
+	[QUANT_TYPE_Q5_0] = simd_dot_q5_0_avx2_rows,
+	[QUANT_TYPE_Q8_0] = simd_dot_q8_0_avx2_rows,
+};
+
+static const simd_dot_rows_fn simd_dot_rows_vnni_table[QUANT_TYPE_COUNT] = {
+	[QUANT_TYPE_Q4_0] = simd_dot_q4_0_vnni_rows,
+	[QUANT_TYPE_Q5_0] = simd_dot_q5_0_vnni_rows,
+	[QUANT_TYPE_Q8_0] = simd_dot_q8_0_vnni_rows,
+};
+
 static int simd_has_vnni(void)
 {
 #if defined(__GNUC__) || defined(__clang__)
@@ -618,6 +680,21 @@ quant_dot_fn simd_dot(uint32_t type, enum simd_level l)
 #endif
 	(void)l;
 	return quant_dot_scalar(type);
+}
+
+simd_dot_rows_fn simd_dot_rows(uint32_t type, enum simd_level l)
+{
+	if (type >= QUANT_TYPE_COUNT)
+		return NULL;
+#ifdef SIMD_X86
+	if (l >= SIMD_LEVEL_AVX512 && simd_dot_rows_vnni_table[type] && simd_has_vnni())
+		return simd_dot_rows_vnni_table[type];
+	/* the AVX2 kernels are the AVX-512 level's too (below VNNI) */
+	if (l >= SIMD_LEVEL_AVX2)
+		return simd_dot_rows_avx2_table[type];
+#endif
+	(void)l;
+	return NULL;
 }
 
 simd_dot_f32_fn simd_dot_f32(enum simd_level l)
