@@ -29,6 +29,7 @@ struct model_ctx {
 	enum simd_level simd;
 	quant_dot_fn dot[QUANT_TYPE_COUNT];
 	simd_dot_rows_fn dot_rows[QUANT_TYPE_COUNT];	/* NULL: none for the type */
+	simd_quantize_act_fn quantize;
 	simd_dot_f32_fn dot_f32;
 	simd_axpy_fn axpy;
 	simd_tile_fn tile;
@@ -172,6 +173,18 @@ static void forward_mm_task(void *ctx, int64_t task, int thread)
 
 #define FORWARD_MAX_JOBS 1024
 
+/* Decoding tasks hold about this many bytes of weights (a few microseconds
+ * of streaming): a region ends when its last task does, so short tasks keep
+ * the other thread's wait short, and a claim costs ~0.1 us. */
+#define FORWARD_DECODE_TASK_BYTES (64 * 1024)
+
+/* Whole groups of SIMD_DOT_ROWS rows per decoding task, by bytes. */
+static int64_t forward_decode_rows_per_task(const struct model_tensor *w)
+{
+	int64_t per = (int64_t)(FORWARD_DECODE_TASK_BYTES / w->row_bytes) / SIMD_DOT_ROWS * SIMD_DOT_ROWS;
+	return per < SIMD_DOT_ROWS ? SIMD_DOT_ROWS : per;
+}
+
 /* Run several independent matmuls in one parallel region. */
 static void forward_mm_run(struct model_ctx *c, struct forward_mm *mm, int n)
 {
@@ -186,6 +199,8 @@ static void forward_mm_run(struct model_ctx *c, struct forward_mm *mm, int n)
 			per = 8;
 		if (n > 1 && per < 32)
 			per = 32;
+		if (mm[j].q16 && mm[j].n == 1)
+			per = forward_decode_rows_per_task(mm[j].w);
 		mm[j].rows_per_task = per;
 		mm[j].n_tasks = (rows + per - 1) / per;
 		mm[j].dot = c->dot[mm[j].w->type];
@@ -218,7 +233,7 @@ static void forward_mm_input(struct model_ctx *c, struct forward_mm *mm, const f
 		size_t rb = quant_act_row_bytes(n_in);
 		if (!*quantized) {
 			for (int32_t i = 0; i < n_rows; i++)
-				quant_quantize_act(x + (size_t)i * (size_t)n_in, c->qa + (size_t)i * rb, n_in);
+				c->quantize(x + (size_t)i * (size_t)n_in, c->qa + (size_t)i * rb, n_in);
 			*quantized = 1;
 		}
 		mm->x = c->qa;
@@ -302,8 +317,10 @@ static void forward_attn_task(void *ctx, int64_t task, int thread)
 	}
 }
 
-/* Multiply-adds below which attention runs without the pool (~20 us). */
-#define FORWARD_ATTN_INLINE (1 << 19)
+/* Multiply-adds below which attention runs without the pool (~5 us; a
+ * region costs ~1 us, and the caller never waits for a worker that has not
+ * claimed a task). */
+#define FORWARD_ATTN_INLINE (1 << 15)
 
 static void forward_attention(struct model_ctx *c, uint32_t il, uint32_t n)
 {
@@ -388,6 +405,33 @@ static void forward_swiglu(struct model_ctx *c, size_t rows, size_t w)
 	}
 }
 
+/* SwiGLU of pair rows (width w) followed by shared-expert rows (width
+ * w_sh), each quantized to q16 rows after it where qa / qa_sh is set. */
+struct forward_glu {
+	struct model_ctx *c;
+	size_t rows, w, w_sh;
+	uint8_t *qa;
+	size_t rb;
+	uint8_t *qa_sh;
+	size_t rb_sh;
+};
+
+static void forward_glu_task(void *ctx, int64_t task, int thread)
+{
+	const struct forward_glu *a = ctx;
+	struct model_ctx *c = a->c;
+	size_t i = (size_t)task, sh = i >= a->rows, w = sh ? a->w_sh : a->w;
+	float *g = c->ff_gate + i * c->max_ff;
+	const float *u = c->ff_up + i * c->max_ff;
+	(void)thread;
+	for (size_t j = 0; j < w; j++)
+		g[j] = forward_silu(g[j]) * u[j];
+	if (!sh && a->qa)
+		c->quantize(g, a->qa + i * a->rb, (int64_t)w);
+	else if (sh && a->qa_sh)
+		c->quantize(g, a->qa_sh + (i - a->rows) * a->rb_sh, (int64_t)w);
+}
+
 static void forward_ffn_dense(struct model_ctx *c, const struct model_layer *L, uint32_t n)
 {
 	const struct model_hparams *hp = &c->m->hp;
@@ -407,7 +451,7 @@ static void forward_ffn_dense(struct model_ctx *c, const struct model_layer *L, 
 		size_t rb = quant_act_row_bytes(hp->n_ff);
 		d.q16 = 1;
 		for (uint32_t t = 0; t < n; t++)
-			quant_quantize_act(c->ff_gate + (size_t)t * c->max_ff, c->qa + t * rb, hp->n_ff);
+			c->quantize(c->ff_gate + (size_t)t * c->max_ff, c->qa + t * rb, hp->n_ff);
 		d.x = c->qa;
 		d.x_stride = rb;
 	} else {
@@ -521,14 +565,6 @@ static void forward_ffn_moe(struct model_ctx *c, const struct model_layer *L, ui
 		nsh = (int)n;
 	}
 	forward_mm_run(c, mm, nj);
-	forward_swiglu(c, (size_t)n * K, (size_t)F);
-	if (nsh)
-		for (uint32_t t = 0; t < n; t++) {
-			float *g = c->ff_gate + ((size_t)n * K + t) * c->max_ff;
-			const float *u = c->ff_up + ((size_t)n * K + t) * c->max_ff;
-			for (uint32_t j = 0; j < hp->n_ff_shexp; j++)
-				g[j] = forward_silu(g[j]) * u[j];
-		}
 
 	/* down projections: input rows are pair rows of ff_gate */
 	int any_q16 = 0, sh_q16 = nsh && forward_q16(L->down_shexp.type, (int32_t)n);
@@ -537,14 +573,13 @@ static void forward_ffn_moe(struct model_ctx *c, const struct model_layer *L, ui
 		any_q16 |= cnt && forward_q16(L->down_exps.type, cnt);
 	}
 	size_t rb = quant_act_row_bytes(F), rbs = nsh ? quant_act_row_bytes(hp->n_ff_shexp) : 0;
-	if (any_q16)
-		for (uint32_t i = 0; i < n * K; i++)
-			quant_quantize_act(c->ff_gate + (size_t)i * c->max_ff, c->qa + i * rb, F);
 	/* the shared expert's q16 rows go after the experts' */
 	uint8_t *qsh = c->qa + (size_t)n * K * rb;
-	if (sh_q16)
-		for (uint32_t t = 0; t < n; t++)
-			quant_quantize_act(c->ff_gate + ((size_t)n * K + t) * c->max_ff, qsh + t * rbs, hp->n_ff_shexp);
+	/* SwiGLU (and the q16 rows of the result) on the pool: with one
+	 * token this was the calling thread's longest serial step */
+	struct forward_glu glu = { c, (size_t)n * K, (size_t)F, hp->n_ff_shexp, any_q16 ? c->qa : NULL, rb,
+		sh_q16 ? qsh : NULL, rbs };
+	threadpool_run(c->pool, forward_glu_task, &glu, (int64_t)(n * K) + nsh);
 	nj = 0;
 	for (uint32_t e = 0; e < E; e++) {
 		int32_t cnt = c->grp_start[e + 1] - c->grp_start[e];
@@ -596,6 +631,7 @@ static void forward_set_level(struct model_ctx *c, enum simd_level l)
 		c->deq[t] = quant_type_supported(t) ? simd_dequant(t, c->simd) : NULL;
 	}
 	c->dot_f32 = simd_dot_f32(c->simd);
+	c->quantize = simd_quantize_act(c->simd);
 	c->axpy = simd_axpy(c->simd);
 	c->tile = simd_tile_4x4(c->simd);
 }

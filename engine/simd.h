@@ -22,6 +22,9 @@ quant_dot_fn simd_dot(uint32_t type, enum simd_level l);
 #define SIMD_DOT_ROWS 4
 typedef void (*simd_dot_rows_fn)(const void *row, size_t stride, const void *x, int64_t n, float *out);
 simd_dot_rows_fn simd_dot_rows(uint32_t type, enum simd_level l);
+/* quant_quantize_act, vectorized: the same bytes. */
+typedef void (*simd_quantize_act_fn)(const float *x, void *row, int64_t n);
+simd_quantize_act_fn simd_quantize_act(enum simd_level l);
 /* Float dot product (attention). */
 typedef float (*simd_dot_f32_fn)(const float *a, const float *b, int64_t n);
 simd_dot_f32_fn simd_dot_f32(enum simd_level l);

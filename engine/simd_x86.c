@@ -292,6 +292,44 @@ SIMD_DOT_Q16_FNS(SIMD_AVX2, simd_dot_q4_0_avx2, struct quant_block_q4_0, simd_q4
 SIMD_DOT_Q16_FNS(SIMD_AVX2, simd_dot_q5_0_avx2, struct quant_block_q5_0, simd_q5_0_prod_avx2, simd_scales8_avx2)
 SIMD_DOT_Q16_FNS(SIMD_AVX2, simd_dot_q8_0_avx2, struct quant_block_q8_0, simd_q8_0_prod_avx2, simd_scales8_avx2)
 
+/* quant_quantize_act with vectors, byte for byte the same: the maximum is
+ * exact in any order, d and 1/d are the same scalar operations, and
+ * vcvtps2dq rounds to nearest even as lrintf does in the default rounding
+ * mode; off comes from vpmaddwd with -8 (exact in int32). */
+SIMD_AVX2 static void simd_quantize_act_avx2(const float *x, void *row, int64_t n)
+{
+	int64_t nb = n / QUANT_QK;
+	int16_t *qs = row;
+	int32_t *off = (int32_t *)(void *)(qs + n);
+	float *ds = (float *)(void *)(off + 8 * nb);
+	const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	const __m256i lim = _mm256_set1_epi32(32767), nlim = _mm256_set1_epi32(-32767), m8 = _mm256_set1_epi16(-8);
+	for (int64_t i = 0; i < nb; i++, x += QUANT_QK, qs += QUANT_QK, off += 8) {
+		__m256 v[4];
+		for (int k = 0; k < 4; k++)
+			v[k] = _mm256_loadu_ps(x + 8 * k);
+		__m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], absmask), _mm256_and_ps(v[1], absmask)),
+			_mm256_max_ps(_mm256_and_ps(v[2], absmask), _mm256_and_ps(v[3], absmask)));
+		__m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+		h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+		h = _mm_max_ss(h, _mm_movehdup_ps(h));
+		float amax = _mm_cvtss_f32(h);
+		float d = amax / 32767, id = d != 0 ? 1.0f / d : 0;
+		ds[i] = d;
+		__m256 vid = _mm256_set1_ps(id);
+		__m256i q[4];
+		for (int k = 0; k < 4; k++)
+			q[k] = _mm256_max_epi32(_mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(v[k], vid)), lim), nlim);
+		/* packs interleaves the 128-bit lanes; the permute restores value order */
+		__m256i lo = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xd8);
+		__m256i hi = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xd8);
+		_mm256_storeu_si256((__m256i *)(void *)qs, lo);
+		_mm256_storeu_si256((__m256i *)(void *)(qs + 16), hi);
+		_mm256_storeu_si256((__m256i *)(void *)off,
+			_mm256_add_epi32(_mm256_madd_epi16(lo, m8), _mm256_madd_epi16(hi, m8)));
+	}
+}
+
 /* K-quants: the scalar block decoder to the stack, then a vector dot. */
 SIMD_AVX2 static float simd_dot_k_avx2(uint32_t type, const void *row, const float *b, int64_t n)
 {
@@ -695,6 +733,16 @@ simd_dot_rows_fn simd_dot_rows(uint32_t type, enum simd_level l)
 #endif
 	(void)l;
 	return NULL;
+}
+
+simd_quantize_act_fn simd_quantize_act(enum simd_level l)
+{
+#ifdef SIMD_X86
+	if (l >= SIMD_LEVEL_AVX2)
+		return simd_quantize_act_avx2;
+#endif
+	(void)l;
+	return quant_quantize_act;
 }
 
 simd_dot_f32_fn simd_dot_f32(enum simd_level l)
