@@ -216,76 +216,94 @@ SIMD_AVX2 static __m256 simd_scales8_avx2(const void *w, size_t bs, const float 
 	return _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_loadu_ps(da));
 }
 
-/* The loop shared by every legacy-quant kernel, for R weight rows (stride
- * bytes apart) against one activation row: 8 blocks per step, their exact
- * block sums side by side in one vector (lane b of the step's sum is the
- * sum of block b's 8 lanes: a transposing tree of horizontal adds, built
- * incrementally to keep registers free), scaled by d_w * d_a with one FMA;
- * the blocks after the last multiple of 8 one by one, rounded as the scalar
- * kernel does.  The activation loads are shared by the R rows (the
- * compiler merges the identical loads), which halves the loads per weight
- * block at R = 4: one row at a time, the four loads per 18-byte block
- * limited the kernel, not the arithmetic.  Every row's arithmetic is the
- * same whatever R, so a row's result does not depend on how rows are
- * grouped.  R rows are R short streams, which the hardware prefetcher
- * does not follow (5-6 GB/s from memory, measured), so each step
- * prefetches its share of the next R rows (the caller's next group); one
- * row prefetches SIMD_PF_ONE bytes ahead. */
+/* The loop shared by every legacy-quant kernel: 8 blocks per step, their
+ * exact block sums side by side in one vector (lane b of the step's sum is
+ * the sum of block b's 8 lanes: a transposing tree of horizontal adds),
+ * scaled by d_w * d_a with one FMA instead of a conversion, a scale
+ * broadcast and an FMA per block.  Decoding runs 4 weight rows per pass
+ * against one activation row: the rows share the activation loads (with
+ * one row, four loads per 18-byte block), and 4 rows are 4 short streams
+ * that the hardware prefetcher does not follow (5-6 GB/s from memory,
+ * measured), so each step prefetches its share of the next 4 rows (the
+ * caller's next group). */
 /* Bytes ahead that one row at a time prefetches (measured: 11.5 -> 14 GB/s). */
 #define SIMD_PF_ONE 2048
-#define SIMD_DOT_Q16_ROWS(wtype, prod, scales8, hsum, R) \
+/* Sums of blocks b..b+3 of row wr: [4 low-half sums | 4 high-half sums]. */
+#define SIMD_Q16_HALF(prod, wr, b) \
+	_mm256_hadd_epi32(_mm256_hadd_epi32(prod(&(wr)[b], q + 32 * (b), off + 8 * (b)), \
+				  prod(&(wr)[(b) + 1], q + 32 * ((b) + 1), off + 8 * ((b) + 1))), \
+		_mm256_hadd_epi32(prod(&(wr)[(b) + 2], q + 32 * ((b) + 2), off + 8 * ((b) + 2)), \
+			prod(&(wr)[(b) + 3], q + 32 * ((b) + 3), off + 8 * ((b) + 3))))
+
+/* Blocks i..i+7 of row wr into acc: lane b holds block i+b's exact sum. */
+#define SIMD_Q16_STEP(wtype, prod, scales8, wr, acc) \
+	do { \
+		__m256i h0_ = SIMD_Q16_HALF(prod, wr, i), h1_ = SIMD_Q16_HALF(prod, wr, i + 4); \
+		__m256i s_ = _mm256_add_epi32(_mm256_permute2x128_si256(h0_, h1_, 0x20), \
+			_mm256_permute2x128_si256(h0_, h1_, 0x31)); \
+		acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s_), scales8(&(wr)[i], sizeof(wtype), d + i), acc); \
+	} while (0)
+
+/* The blocks after the last multiple of 8, one by one, rounded as the
+ * scalar kernel does. */
+#define SIMD_Q16_TAIL(prod, hsum, wr, acc) \
+	__extension__({ \
+		float r_ = simd_hsum256(acc); \
+		for (int64_t j_ = i; j_ < nb; j_++) \
+			r_ += quant_f16_to_f32((wr)[j_].d) * d[j_] * (float)hsum(prod(&(wr)[j_], q + 32 * j_, off + 8 * j_)); \
+		r_; \
+	})
+
+#define SIMD_Q16_SETUP \
 	const int16_t *q = x; \
 	int64_t nb = n / QUANT_QK, i = 0; \
-	const int32_t *off = (const int32_t *)(q + n); \
-	const float *d = (const float *)(off + 8 * nb); \
-	const wtype *w[R]; \
-	__m256 acc[R]; \
-	for (int r = 0; r < R; r++) { \
-		w[r] = (const wtype *)(const void *)((const uint8_t *)row + (size_t)r * stride); \
-		acc[r] = _mm256_setzero_ps(); \
-	} \
-	const char *pf = (const char *)row + (R > 1 ? (size_t)R * stride : (size_t)SIMD_PF_ONE); \
-	for (; i + 8 <= nb; i += 8) { \
-		__m256i h[R][2]; \
-		for (size_t o = 0; o < R * 8 * sizeof(wtype); o += 64) \
-			_mm_prefetch(pf + o, _MM_HINT_T0); \
-		pf += R * 8 * sizeof(wtype); \
-		for (int hf = 0; hf < 2; hf++) { \
-			int64_t b = i + 4 * hf; \
-			const int16_t *qb = q + 32 * b; \
-			const int32_t *ob = off + 8 * b; \
-			__m256i t[R]; \
-			_Pragma("GCC unroll 4") for (int r = 0; r < R; r++) \
-				t[r] = _mm256_hadd_epi32(prod(&w[r][b], qb, ob), prod(&w[r][b + 1], qb + 32, ob + 8)); \
-			_Pragma("GCC unroll 4") for (int r = 0; r < R; r++) \
-				h[r][hf] = _mm256_hadd_epi32(t[r], _mm256_hadd_epi32(prod(&w[r][b + 2], qb + 64, ob + 16), \
-					prod(&w[r][b + 3], qb + 96, ob + 24))); \
-		} \
-		_Pragma("GCC unroll 4") for (int r = 0; r < R; r++) { \
-			__m256i s = _mm256_add_epi32(_mm256_permute2x128_si256(h[r][0], h[r][1], 0x20), \
-				_mm256_permute2x128_si256(h[r][0], h[r][1], 0x31)); \
-			acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), scales8(&w[r][i], sizeof(wtype), d + i), acc[r]); \
-		} \
-	} \
-	for (int r = 0; r < R; r++) { \
-		out[r] = simd_hsum256(acc[r]); \
-		for (int64_t j = i; j < nb; j++) \
-			out[r] += quant_f16_to_f32(w[r][j].d) * d[j] * \
-				(float)hsum(prod(&w[r][j], q + 32 * j, off + 8 * j)); \
-	}
+	const int32_t *off = (const int32_t *)(const void *)(q + n); \
+	const float *d = (const float *)(const void *)(off + 8 * nb)
 
-/* One row, and SIMD_DOT_ROWS rows at a time, of a legacy quant. */
+/* Prefetch this step's share of the bytes at pf, and move on. */
+#define SIMD_Q16_PREFETCH(pf, bytes) \
+	do { \
+		for (size_t o_ = 0; o_ < (bytes); o_ += 64) \
+			_mm_prefetch((pf) + o_, _MM_HINT_T0); \
+		(pf) += (bytes); \
+	} while (0)
+
+/* One row, and SIMD_DOT_ROWS (4) rows at a time, of a legacy quant.  Every
+ * row's arithmetic is the same in both, so a row's result does not depend
+ * on how rows are grouped; the 4-row kernel shares the activation loads
+ * (the compiler merges the identical loads). */
 #define SIMD_DOT_Q16_FNS(attr, name, wtype, prod, scales8) \
 	attr static float name(const void *row, const void *x, int64_t n) \
 	{ \
-		float out[1]; \
-		size_t stride = 0; \
-		SIMD_DOT_Q16_ROWS(wtype, prod, scales8, simd_hsum_epi32_avx2, 1) \
-		return out[0]; \
+		SIMD_Q16_SETUP; \
+		const wtype *w = row; \
+		const char *pf = (const char *)row + SIMD_PF_ONE; \
+		__m256 acc = _mm256_setzero_ps(); \
+		for (; i + 8 <= nb; i += 8) { \
+			SIMD_Q16_PREFETCH(pf, 8 * sizeof(wtype)); \
+			SIMD_Q16_STEP(wtype, prod, scales8, w, acc); \
+		} \
+		return SIMD_Q16_TAIL(prod, simd_hsum_epi32_avx2, w, acc); \
 	} \
 	attr static void name##_rows(const void *row, size_t stride, const void *x, int64_t n, float *out) \
 	{ \
-		SIMD_DOT_Q16_ROWS(wtype, prod, scales8, simd_hsum_epi32_avx2, SIMD_DOT_ROWS) \
+		SIMD_Q16_SETUP; \
+		const wtype *w0 = row, *w1 = (const wtype *)(const void *)((const char *)row + stride); \
+		const wtype *w2 = (const wtype *)(const void *)((const char *)row + 2 * stride); \
+		const wtype *w3 = (const wtype *)(const void *)((const char *)row + 3 * stride); \
+		const char *pf = (const char *)row + 4 * stride; \
+		__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0; \
+		for (; i + 8 <= nb; i += 8) { \
+			SIMD_Q16_PREFETCH(pf, 4 * 8 * sizeof(wtype)); \
+			SIMD_Q16_STEP(wtype, prod, scales8, w0, a0); \
+			SIMD_Q16_STEP(wtype, prod, scales8, w1, a1); \
+			SIMD_Q16_STEP(wtype, prod, scales8, w2, a2); \
+			SIMD_Q16_STEP(wtype, prod, scales8, w3, a3); \
+		} \
+		out[0] = SIMD_Q16_TAIL(prod, simd_hsum_epi32_avx2, w0, a0); \
+		out[1] = SIMD_Q16_TAIL(prod, simd_hsum_epi32_avx2, w1, a1); \
+		out[2] = SIMD_Q16_TAIL(prod, simd_hsum_epi32_avx2, w2, a2); \
+		out[3] = SIMD_Q16_TAIL(prod, simd_hsum_epi32_avx2, w3, a3); \
 	}
 
 SIMD_DOT_Q16_FNS(SIMD_AVX2, simd_dot_q4_0_avx2, struct quant_block_q4_0, simd_q4_0_prod_avx2, simd_scales8_avx2)
