@@ -153,14 +153,17 @@ static void forward_mm_task(void *ctx, int64_t task, int thread)
 		return;
 	}
 	int64_t r = r0;
-	simd_dot_rows_fn rows = mm->q16 && mm->n == 1 ? c->dot_rows[mm->w->type] : NULL;
-	if (rows) {
-		/* decoding: SIMD_DOT_ROWS weight rows share each activation load */
-		float *y = mm->y + (size_t)(mm->out_idx ? mm->out_idx[0] : 0) * mm->y_stride;
-		const uint8_t *xr = (const uint8_t *)mm->x + (size_t)(mm->in_idx ? mm->in_idx[0] : 0) * mm->x_stride;
+	simd_dot_rows_fn rows = mm->q16 ? c->dot_rows[mm->w->type] : NULL;
+	if (rows)
+		/* decoding: SIMD_DOT_ROWS weight rows share each activation load
+		 * (a second activation row finds the rows in L1) */
 		for (; r + SIMD_DOT_ROWS <= r1; r += SIMD_DOT_ROWS)
-			rows(base + (size_t)r * mm->w->row_bytes, mm->w->row_bytes, xr, mm->w->n_in, y + r);
-	}
+			for (int32_t i = 0; i < mm->n; i++) {
+				int32_t ii = mm->in_idx ? mm->in_idx[i] : i, oi = mm->out_idx ? mm->out_idx[i] : i;
+				rows(base + (size_t)r * mm->w->row_bytes, mm->w->row_bytes,
+					(const uint8_t *)mm->x + (size_t)ii * mm->x_stride, mm->w->n_in,
+					mm->y + (size_t)oi * mm->y_stride + (size_t)r);
+			}
 	for (; r < r1; r++) {
 		const uint8_t *row = base + (size_t)r * mm->w->row_bytes;
 		for (int32_t i = 0; i < mm->n; i++) {
@@ -178,10 +181,11 @@ static void forward_mm_task(void *ctx, int64_t task, int thread)
  * the other thread's wait short, and a claim costs ~0.1 us. */
 #define FORWARD_DECODE_TASK_BYTES (64 * 1024)
 
-/* Whole groups of SIMD_DOT_ROWS rows per decoding task, by bytes. */
-static int64_t forward_decode_rows_per_task(const struct model_tensor *w)
+/* Whole groups of SIMD_DOT_ROWS rows per decoding task, by bytes (and by
+ * activation rows: each row of weights is dotted with n of them). */
+static int64_t forward_decode_rows_per_task(const struct model_tensor *w, int32_t n)
 {
-	int64_t per = (int64_t)(FORWARD_DECODE_TASK_BYTES / w->row_bytes) / SIMD_DOT_ROWS * SIMD_DOT_ROWS;
+	int64_t per = (int64_t)(FORWARD_DECODE_TASK_BYTES / w->row_bytes / (size_t)n) / SIMD_DOT_ROWS * SIMD_DOT_ROWS;
 	return per < SIMD_DOT_ROWS ? SIMD_DOT_ROWS : per;
 }
 
@@ -199,8 +203,8 @@ static void forward_mm_run(struct model_ctx *c, struct forward_mm *mm, int n)
 			per = 8;
 		if (n > 1 && per < 32)
 			per = 32;
-		if (mm[j].q16 && mm[j].n == 1)
-			per = forward_decode_rows_per_task(mm[j].w);
+		if (mm[j].q16)
+			per = forward_decode_rows_per_task(mm[j].w, mm[j].n);
 		mm[j].rows_per_task = per;
 		mm[j].n_tasks = (rows + per - 1) / per;
 		mm[j].dot = c->dot[mm[j].w->type];
