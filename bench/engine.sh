@@ -41,10 +41,12 @@ echo "$bw"
 echo "$res"
 echo "$bw2"
 # the decode kernel alone, per core (CPU time, so less sensitive to load)
-[ -x "$builddir/bench/qdot" ] && "$builddir/bench/qdot" --type "$TYPE" --mb 256 --reps 3 2>/dev/null || true
-"$PY" - "$bw" "$res" "$bw2" <<'PYEOF'
+qd=$([ -x "$builddir/bench/qdot" ] && "$builddir/bench/qdot" --type "$TYPE" --mb 256 --reps 3 2>/dev/null || echo '{}')
+echo "$qd"
+"$PY" - "$bw" "$res" "$bw2" "$qd" <<'PYEOF'
 import json, sys
 b1, r, b2 = (json.loads(a) for a in sys.argv[1:4])
+q = json.loads(sys.argv[4] or '{}')
 gbs = max(b1['read_gb_s'], b2['read_gb_s'])
 bound = gbs * 1e9 / r['active_bytes_per_token']
 print('| threads | read GB/s | prefill tok/s (%d) | decode tok/s | active MB/token | decode GB/s | bound tok/s | fraction of bound |'
@@ -53,4 +55,11 @@ print('|---|---|---|---|---|---|---|---|')
 print('| %d | %.1f | %.1f | %.1f | %.0f | %.1f | %.1f | %.0f%% |' % (
     r['threads'], gbs, r['prefill_tok_s'], r['decode_tok_s'], r['active_bytes_per_token'] / 1e6,
     r['decode_gb_s'], bound, 100 * r['decode_tok_s'] / bound))
+if q.get('mem_gb_s'):
+    print()
+    print('kernel alone (bench/qdot, one thread, GB/s of weights per CPU second): '
+          'one row %.1f in L2, %.1f from memory; %s; plain read loop %.1f' % (
+              q['l2_gb_s'], q['mem_gb_s'],
+              '4 rows per pass (decode) %.1f in L2, %.1f from memory' % (q['rows_l2_gb_s'], q['rows_mem_gb_s'])
+              if q.get('rows_mem_gb_s') else 'no 4-row kernel', q['read_gb_s']))
 PYEOF

@@ -29,6 +29,8 @@ struct model_ctx {
 	int owns_pool;		/* 0: borrowed from another context (model_ctx_new_sharing) */
 	enum simd_level simd;
 	quant_dot_fn dot[QUANT_TYPE_COUNT];
+	simd_dot_rows_fn dot_rows[QUANT_TYPE_COUNT];	/* NULL: none for the type */
+	simd_quantize_act_fn quantize;
 	simd_dot_f32_fn dot_f32;
 	simd_axpy_fn axpy;
 	simd_tile_fn tile;
@@ -54,7 +56,6 @@ struct model_ctx {
 	float *rowbuf;		/* (n_threads, rowbuf_len) dequantized weight row */
 	size_t rowbuf_len;
 	gemm_q4_0_fn gemm;	/* batched Q4_0 x q16 (gemm.h) */
-	gemm_quantize_fn quantize;	/* quant_quantize_act, vectorized */
 	uint8_t *gemm_buf;	/* (n_threads, gemm_buf_len) packed weight rows */
 	size_t gemm_buf_len;
 	/* per batch row: the sequence's KV cache and position (one sequence,
@@ -168,7 +169,19 @@ static void forward_mm_task(void *ctx, int64_t task, int thread)
 		forward_mm_batched(c, mm, base, r0, r1, thread);
 		return;
 	}
-	for (int64_t r = r0; r < r1; r++) {
+	int64_t r = r0;
+	simd_dot_rows_fn rows = mm->q16 ? c->dot_rows[mm->w->type] : NULL;
+	if (rows)
+		/* decoding: SIMD_DOT_ROWS weight rows share each activation load
+		 * (a second activation row finds the rows in L1) */
+		for (; r + SIMD_DOT_ROWS <= r1; r += SIMD_DOT_ROWS)
+			for (int32_t i = 0; i < mm->n; i++) {
+				int32_t ii = mm->in_idx ? mm->in_idx[i] : i, oi = mm->out_idx ? mm->out_idx[i] : i;
+				rows(base + (size_t)r * mm->w->row_bytes, mm->w->row_bytes,
+					(const uint8_t *)mm->x + (size_t)ii * mm->x_stride, mm->w->n_in,
+					mm->y + (size_t)oi * mm->y_stride + (size_t)r);
+			}
+	for (; r < r1; r++) {
 		const uint8_t *row = base + (size_t)r * mm->w->row_bytes;
 		for (int32_t i = 0; i < mm->n; i++) {
 			int32_t ii = mm->in_idx ? mm->in_idx[i] : i, oi = mm->out_idx ? mm->out_idx[i] : i;
@@ -179,6 +192,19 @@ static void forward_mm_task(void *ctx, int64_t task, int thread)
 }
 
 #define FORWARD_MAX_JOBS 1024
+
+/* Decoding tasks hold about this many bytes of weights (a few microseconds
+ * of streaming): a region ends when its last task does, so short tasks keep
+ * the other thread's wait short, and a claim costs ~0.1 us. */
+#define FORWARD_DECODE_TASK_BYTES (64 * 1024)
+
+/* Whole groups of SIMD_DOT_ROWS rows per decoding task, by bytes (and by
+ * activation rows: each row of weights is dotted with n of them). */
+static int64_t forward_decode_rows_per_task(const struct model_tensor *w, int32_t n)
+{
+	int64_t per = (int64_t)(FORWARD_DECODE_TASK_BYTES / w->row_bytes / (size_t)n) / SIMD_DOT_ROWS * SIMD_DOT_ROWS;
+	return per < SIMD_DOT_ROWS ? SIMD_DOT_ROWS : per;
+}
 
 /* Run several independent matmuls in one parallel region. */
 static void forward_mm_run(struct model_ctx *c, struct forward_mm *mm, int n)
@@ -200,7 +226,8 @@ static void forward_mm_run(struct model_ctx *c, struct forward_mm *mm, int n)
 			per = (rows / (4 * nt) + GEMM_ROWS - 1) / GEMM_ROWS * GEMM_ROWS;
 			if (per < 2 * GEMM_ROWS)
 				per = 2 * GEMM_ROWS;
-		}
+		} else if (mm[j].q16)
+			per = forward_decode_rows_per_task(mm[j].w, mm[j].n);
 		mm[j].rows_per_task = per;
 		mm[j].n_tasks = (rows + per - 1) / per;
 		mm[j].dot = c->dot[mm[j].w->type];
@@ -319,8 +346,10 @@ static void forward_attn_task(void *ctx, int64_t task, int thread)
 	}
 }
 
-/* Multiply-adds below which attention runs without the pool (~20 us). */
-#define FORWARD_ATTN_INLINE (1 << 19)
+/* Multiply-adds below which attention runs without the pool (~5 us; a
+ * region costs ~1 us, and the caller never waits for a worker that has not
+ * claimed a task). */
+#define FORWARD_ATTN_INLINE (1 << 15)
 
 static void forward_attention(struct model_ctx *c, uint32_t il, uint32_t n)
 {
@@ -428,6 +457,33 @@ static void forward_swiglu(struct model_ctx *c, size_t rows, size_t w)
 			forward_swiglu_task(&job, t, 0);
 	else
 		threadpool_run(c->pool, forward_swiglu_task, &job, n_tasks);
+}
+
+/* SwiGLU of pair rows (width w) followed by shared-expert rows (width
+ * w_sh), each quantized to q16 rows after it where qa / qa_sh is set. */
+struct forward_glu {
+	struct model_ctx *c;
+	size_t rows, w, w_sh;
+	uint8_t *qa;
+	size_t rb;
+	uint8_t *qa_sh;
+	size_t rb_sh;
+};
+
+static void forward_glu_task(void *ctx, int64_t task, int thread)
+{
+	const struct forward_glu *a = ctx;
+	struct model_ctx *c = a->c;
+	size_t i = (size_t)task, sh = i >= a->rows, w = sh ? a->w_sh : a->w;
+	float *g = c->ff_gate + i * c->max_ff;
+	const float *u = c->ff_up + i * c->max_ff;
+	(void)thread;
+	for (size_t j = 0; j < w; j++)
+		g[j] = forward_silu(g[j]) * u[j];
+	if (!sh && a->qa)
+		c->quantize(g, a->qa + i * a->rb, (int64_t)w);
+	else if (sh && a->qa_sh)
+		c->quantize(g, a->qa_sh + (i - a->rows) * a->rb_sh, (int64_t)w);
 }
 
 static void forward_ffn_dense(struct model_ctx *c, const struct model_layer *L, uint32_t n)
@@ -593,14 +649,6 @@ static void forward_ffn_moe(struct model_ctx *c, const struct model_layer *L, ui
 		nsh = (int)n;
 	}
 	forward_mm_run(c, mm, nj);
-	forward_swiglu(c, (size_t)n * K, (size_t)F);
-	if (nsh)
-		for (uint32_t t = 0; t < n; t++) {
-			float *g = c->ff_gate + ((size_t)n * K + t) * c->max_ff;
-			const float *u = c->ff_up + ((size_t)n * K + t) * c->max_ff;
-			for (uint32_t j = 0; j < hp->n_ff_shexp; j++)
-				g[j] = forward_silu(g[j]) * u[j];
-		}
 
 	/* down projections: input rows are pair rows of ff_gate */
 	int any_q16 = 0, sh_q16 = nsh && forward_q16(L->down_shexp.type, (int32_t)n);
@@ -609,14 +657,13 @@ static void forward_ffn_moe(struct model_ctx *c, const struct model_layer *L, ui
 		any_q16 |= cnt && forward_q16(L->down_exps.type, cnt);
 	}
 	size_t rb = quant_act_row_bytes(F), rbs = nsh ? quant_act_row_bytes(hp->n_ff_shexp) : 0;
-	if (any_q16)
-		for (uint32_t i = 0; i < n * K; i++)
-			c->quantize(c->ff_gate + (size_t)i * c->max_ff, c->qa + i * rb, F);
 	/* the shared expert's q16 rows go after the experts' */
 	uint8_t *qsh = c->qa + (size_t)n * K * rb;
-	if (sh_q16)
-		for (uint32_t t = 0; t < n; t++)
-			c->quantize(c->ff_gate + ((size_t)n * K + t) * c->max_ff, qsh + t * rbs, hp->n_ff_shexp);
+	/* SwiGLU (and the q16 rows of the result) on the pool: with one
+	 * token this was the calling thread's longest serial step */
+	struct forward_glu glu = { c, (size_t)n * K, (size_t)F, hp->n_ff_shexp, any_q16 ? c->qa : NULL, rb,
+		sh_q16 ? qsh : NULL, rbs };
+	threadpool_run(c->pool, forward_glu_task, &glu, (int64_t)(n * K) + nsh);
 	nj = 0;
 	for (uint32_t e = 0; e < E; e++) {
 		int32_t cnt = c->grp_start[e + 1] - c->grp_start[e];
@@ -655,13 +702,14 @@ static void forward_set_level(struct model_ctx *c, enum simd_level l)
 	c->simd = l;
 	for (uint32_t t = 0; t < QUANT_TYPE_COUNT; t++) {
 		c->dot[t] = quant_type_supported(t) ? simd_dot(t, c->simd) : NULL;
+		c->dot_rows[t] = quant_type_supported(t) ? simd_dot_rows(t, c->simd) : NULL;
 		c->deq[t] = quant_type_supported(t) ? simd_dequant(t, c->simd) : NULL;
 	}
 	c->dot_f32 = simd_dot_f32(c->simd);
+	c->quantize = simd_quantize_act(c->simd);
 	c->axpy = simd_axpy(c->simd);
 	c->tile = simd_tile_4x4(c->simd);
 	c->gemm = gemm_q4_0_pick(c->simd);
-	c->quantize = gemm_quantize_pick(c->simd);
 }
 
 void model_ctx_set_scalar(struct model_ctx *c, int scalar)

@@ -317,34 +317,6 @@ GEMM_AVX512 static void gemm_q4_0_avx512(const struct gemm_q4_0 *g, int64_t r0, 
 	gemm_rows_scalar(g, r, r1);
 }
 
-/* quant_quantize_act, byte for byte: the same max, the same float
- * division and reciprocal, vcvtps2dq rounds to nearest even as lrintf does
- * in the default rounding mode, the same clamp; the offsets are integer
- * sums. */
-GEMM_AVX512 static void gemm_quantize_act_avx512(const float *x, void *row, int64_t n)
-{
-	int64_t nb = n / QUANT_QK;
-	int16_t *qs = row;
-	int32_t *off = (int32_t *)(void *)(qs + n);
-	float *ds = (float *)(void *)(off + 8 * nb);
-	const __m512i lim = _mm512_set1_epi32(32767), nlim = _mm512_set1_epi32(-32767);
-	for (int64_t i = 0; i < nb; i++, x += QUANT_QK, qs += QUANT_QK, off += 8) {
-		__m512 a = _mm512_loadu_ps(x), b = _mm512_loadu_ps(x + 16);
-		float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(b)));
-		float d = amax / 32767, id = d != 0 ? 1.0f / d : 0;
-		ds[i] = d;
-		__m512 vid = _mm512_set1_ps(id);
-		__m512i qa = _mm512_max_epi32(_mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(a, vid)), lim), nlim);
-		__m512i qb = _mm512_max_epi32(_mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(b, vid)), lim), nlim);
-		_mm256_storeu_si256((__m256i *)(void *)qs, _mm512_cvtepi32_epi16(qa));
-		_mm256_storeu_si256((__m256i *)(void *)(qs + 16), _mm512_cvtepi32_epi16(qb));
-		/* lane k of the offsets: values 2k, 2k+1, 16+2k, 17+2k */
-		__m512i s = _mm512_add_epi32(qa, qb);
-		__m256i pair = _mm256_add_epi32(_mm512_cvtepi64_epi32(s), _mm512_cvtepi64_epi32(_mm512_srli_epi64(s, 32)));
-		_mm256_storeu_si256((__m256i *)(void *)off, _mm256_mullo_epi32(pair, _mm256_set1_epi32(-8)));
-	}
-}
-
 static int gemm_has_avx512(void)
 {
 	__builtin_cpu_init();
@@ -362,14 +334,4 @@ gemm_q4_0_fn gemm_q4_0_pick(enum simd_level l)
 #endif
 	(void)l;
 	return gemm_q4_0_scalar;
-}
-
-gemm_quantize_fn gemm_quantize_pick(enum simd_level l)
-{
-#ifdef GEMM_X86
-	if (l >= SIMD_LEVEL_AVX512 && gemm_has_avx512())
-		return gemm_quantize_act_avx512;
-#endif
-	(void)l;
-	return quant_quantize_act;
 }

@@ -35,9 +35,4 @@ typedef void (*gemm_q4_0_fn)(const struct gemm_q4_0 *g, int64_t r0, int64_t r1, 
 gemm_q4_0_fn gemm_q4_0_pick(enum simd_level l);
 size_t gemm_scratch_bytes(int64_t n);
 
-/* quant_quantize_act with the same bytes out, vectorized where the CPU
- * allows (the batched path quantizes up to 512 rows per matmul). */
-typedef void (*gemm_quantize_fn)(const float *x, void *row, int64_t n);
-gemm_quantize_fn gemm_quantize_pick(enum simd_level l);
-
 #endif

@@ -15,6 +15,16 @@ enum simd_level simd_detect(void);
 const char *simd_level_name(enum simd_level l);
 /* Best dot product for a weight type at or below the given level. */
 quant_dot_fn simd_dot(uint32_t type, enum simd_level l);
+/* SIMD_DOT_ROWS weight rows at once (stride bytes apart) against one
+ * activation row: out[r] = dot(row + r * stride, x), each bit-identical to
+ * what simd_dot's kernel returns for that row; the activation loads are
+ * shared.  NULL where a type or level has none (use simd_dot per row). */
+#define SIMD_DOT_ROWS 4
+typedef void (*simd_dot_rows_fn)(const void *row, size_t stride, const void *x, int64_t n, float *out);
+simd_dot_rows_fn simd_dot_rows(uint32_t type, enum simd_level l);
+/* quant_quantize_act, vectorized: the same bytes. */
+typedef void (*simd_quantize_act_fn)(const float *x, void *row, int64_t n);
+simd_quantize_act_fn simd_quantize_act(enum simd_level l);
 /* Float dot product (attention). */
 typedef float (*simd_dot_f32_fn)(const float *a, const float *b, int64_t n);
 simd_dot_f32_fn simd_dot_f32(enum simd_level l);

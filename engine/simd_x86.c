@@ -146,15 +146,6 @@ SIMD_AVX2 static float simd_dot_bf16_avx2(const void *row, const void *x, int64_
  * into 8 exact int32 lanes, converted once and scaled by d_w * d_a.  Four
  * accumulators hide the FMA latency. */
 
-/* d_w * d_a in all lanes: the f16 scale is broadcast before converting, so
- * that no scalar-to-vector move is needed. */
-SIMD_AVX2 static __m256 simd_scale_avx2(const uint16_t *dw, const float *da)
-{
-	short h;
-	memcpy(&h, dw, 2);
-	return _mm256_mul_ps(_mm256_cvtph_ps(_mm_set1_epi16(h)), _mm256_set1_ps(*da));
-}
-
 #define SIMD_LOAD128(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
 #define SIMD_LOAD256(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
 
@@ -165,13 +156,13 @@ SIMD_AVX2 static __m256i simd_madd2_avx2(__m256i init, __m256i lo, __m256i hi, c
 	return _mm256_add_epi32(p, _mm256_madd_epi16(hi, SIMD_LOAD256(q + 16)));
 }
 
-SIMD_AVX2 static __m256 simd_q4_0_block_avx2(const struct quant_block_q4_0 *w, const int16_t *q, const int32_t *off,
-	const float *d, __m256 acc)
+/* Per block, 8 int32 lanes whose sum is the exact integer dot product of
+ * the block's (w - 8) with the activations (the lanes start from off). */
+SIMD_AVX2 static __m256i simd_q4_0_prod_avx2(const struct quant_block_q4_0 *w, const int16_t *q, const int32_t *off)
 {
 	__m256i v = _mm256_cvtepu8_epi16(SIMD_LOAD128(w->qs));
-	__m256i p = simd_madd2_avx2(SIMD_LOAD256(off), _mm256_and_si256(v, _mm256_set1_epi16(15)),
-		_mm256_srli_epi16(v, 4), q);
-	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
+	return simd_madd2_avx2(SIMD_LOAD256(off), _mm256_and_si256(v, _mm256_set1_epi16(15)), _mm256_srli_epi16(v, 4),
+		q);
 }
 
 /* 16 bits of a Q5_0 block's qh as 16 in word j. */
@@ -183,58 +174,181 @@ SIMD_AVX2 static __m256i simd_q5_high_avx2(uint32_t h16)
 	return _mm256_and_si256(v, _mm256_set1_epi16(16));
 }
 
-SIMD_AVX2 static __m256 simd_q5_0_block_avx2(const struct quant_block_q5_0 *w, const int16_t *q, const int32_t *off,
-	const float *d, __m256 acc)
+SIMD_AVX2 static __m256i simd_q5_0_prod_avx2(const struct quant_block_q5_0 *w, const int16_t *q, const int32_t *off)
 {
 	uint32_t h;
 	memcpy(&h, w->qh, 4);
 	__m256i v = _mm256_cvtepu8_epi16(SIMD_LOAD128(w->qs)), o = SIMD_LOAD256(off);
 	__m256i lo = _mm256_or_si256(_mm256_and_si256(v, _mm256_set1_epi16(15)), simd_q5_high_avx2(h & 0xffff));
 	__m256i hi = _mm256_or_si256(_mm256_srli_epi16(v, 4), simd_q5_high_avx2(h >> 16));
-	__m256i p = simd_madd2_avx2(_mm256_add_epi32(o, o), lo, hi, q);
-	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
+	return simd_madd2_avx2(_mm256_add_epi32(o, o), lo, hi, q);
 }
 
-SIMD_AVX2 static __m256 simd_q8_0_block_avx2(const struct quant_block_q8_0 *w, const int16_t *q, const int32_t *off,
-	const float *d, __m256 acc)
+SIMD_AVX2 static __m256i simd_q8_0_prod_avx2(const struct quant_block_q8_0 *w, const int16_t *q, const int32_t *off)
 {
 	(void)off;
-	__m256i p = simd_madd2_avx2(_mm256_setzero_si256(), _mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs)),
+	return simd_madd2_avx2(_mm256_setzero_si256(), _mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs)),
 		_mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs + 16)), q);
-	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
 }
 
-/* The loop shared by every legacy-quant kernel. */
-#define SIMD_DOT_Q16_LOOP(wtype, block) \
-	const wtype *w = row; \
+SIMD_AVX2 static int32_t simd_hsum_epi32_avx2(__m256i p)
+{
+	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+	return _mm_cvtsi128_si32(s);
+}
+
+static uint16_t simd_load_u16(const void *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return v;
+}
+
+/* d_w * d_a of 8 consecutive blocks (block size bs bytes, f16 scale first). */
+SIMD_AVX2 static __m256 simd_scales8_avx2(const void *w, size_t bs, const float *da)
+{
+	const uint8_t *b = w;
+	__m128i h = _mm_setr_epi16((short)simd_load_u16(b), (short)simd_load_u16(b + bs),
+		(short)simd_load_u16(b + 2 * bs), (short)simd_load_u16(b + 3 * bs), (short)simd_load_u16(b + 4 * bs),
+		(short)simd_load_u16(b + 5 * bs), (short)simd_load_u16(b + 6 * bs), (short)simd_load_u16(b + 7 * bs));
+	return _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_loadu_ps(da));
+}
+
+/* The loop shared by every legacy-quant kernel: 8 blocks per step, their
+ * exact block sums side by side in one vector (lane b of the step's sum is
+ * the sum of block b's 8 lanes: a transposing tree of horizontal adds),
+ * scaled by d_w * d_a with one FMA instead of a conversion, a scale
+ * broadcast and an FMA per block.  Decoding runs 4 weight rows per pass
+ * against one activation row: the rows share the activation loads (with
+ * one row, four loads per 18-byte block), and 4 rows are 4 short streams
+ * that the hardware prefetcher does not follow (5-6 GB/s from memory,
+ * measured), so each step prefetches its share of the group after the
+ * next (the caller's rows; the L3 keeps them for the other thread when a
+ * task ends).  Two groups ahead rather than one: 5-15% more in two
+ * streaming threads and 5 of 6 alternating decode runs faster (noisy
+ * machine, docs/benchmarks.md). */
+/* Bytes ahead that one row at a time prefetches (measured: 11.5 -> 14 GB/s). */
+#define SIMD_PF_ONE 2048
+/* Sums of blocks b..b+3 of row wr: [4 low-half sums | 4 high-half sums]. */
+#define SIMD_Q16_HALF(prod, wr, b) \
+	_mm256_hadd_epi32(_mm256_hadd_epi32(prod(&(wr)[b], q + 32 * (b), off + 8 * (b)), \
+				  prod(&(wr)[(b) + 1], q + 32 * ((b) + 1), off + 8 * ((b) + 1))), \
+		_mm256_hadd_epi32(prod(&(wr)[(b) + 2], q + 32 * ((b) + 2), off + 8 * ((b) + 2)), \
+			prod(&(wr)[(b) + 3], q + 32 * ((b) + 3), off + 8 * ((b) + 3))))
+
+/* Blocks i..i+7 of row wr into acc: lane b holds block i+b's exact sum. */
+#define SIMD_Q16_STEP(wtype, prod, scales8, wr, acc) \
+	do { \
+		__m256i h0_ = SIMD_Q16_HALF(prod, wr, i), h1_ = SIMD_Q16_HALF(prod, wr, i + 4); \
+		__m256i s_ = _mm256_add_epi32(_mm256_permute2x128_si256(h0_, h1_, 0x20), \
+			_mm256_permute2x128_si256(h0_, h1_, 0x31)); \
+		acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s_), scales8(&(wr)[i], sizeof(wtype), d + i), acc); \
+	} while (0)
+
+/* The blocks after the last multiple of 8, one by one, rounded as the
+ * scalar kernel does. */
+#define SIMD_Q16_TAIL(prod, hsum, wr, acc) \
+	__extension__({ \
+		float r_ = simd_hsum256(acc); \
+		for (int64_t j_ = i; j_ < nb; j_++) \
+			r_ += quant_f16_to_f32((wr)[j_].d) * d[j_] * (float)hsum(prod(&(wr)[j_], q + 32 * j_, off + 8 * j_)); \
+		r_; \
+	})
+
+#define SIMD_Q16_SETUP \
 	const int16_t *q = x; \
 	int64_t nb = n / QUANT_QK, i = 0; \
-	const int32_t *off = (const int32_t *)(q + n); \
-	const float *d = (const float *)(off + 8 * nb); \
-	__m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0; \
-	for (; i + 4 <= nb; i += 4) { \
-		acc0 = block(&w[i], q + 32 * i, off + 8 * i, d + i, acc0); \
-		acc1 = block(&w[i + 1], q + 32 * (i + 1), off + 8 * (i + 1), d + i + 1, acc1); \
-		acc2 = block(&w[i + 2], q + 32 * (i + 2), off + 8 * (i + 2), d + i + 2, acc2); \
-		acc3 = block(&w[i + 3], q + 32 * (i + 3), off + 8 * (i + 3), d + i + 3, acc3); \
+	const int32_t *off = (const int32_t *)(const void *)(q + n); \
+	const float *d = (const float *)(const void *)(off + 8 * nb)
+
+/* Prefetch this step's share of the bytes at pf, and move on. */
+#define SIMD_Q16_PREFETCH(pf, bytes) \
+	do { \
+		for (size_t o_ = 0; o_ < (bytes); o_ += 64) \
+			_mm_prefetch((pf) + o_, _MM_HINT_T0); \
+		(pf) += (bytes); \
+	} while (0)
+
+/* One row, and SIMD_DOT_ROWS (4) rows at a time, of a legacy quant.  Every
+ * row's arithmetic is the same in both, so a row's result does not depend
+ * on how rows are grouped; the 4-row kernel shares the activation loads
+ * (the compiler merges the identical loads). */
+#define SIMD_DOT_Q16_FNS(attr, name, wtype, prod, scales8) \
+	attr static float name(const void *row, const void *x, int64_t n) \
+	{ \
+		SIMD_Q16_SETUP; \
+		const wtype *w = row; \
+		const char *pf = (const char *)row + SIMD_PF_ONE; \
+		__m256 acc = _mm256_setzero_ps(); \
+		for (; i + 8 <= nb; i += 8) { \
+			SIMD_Q16_PREFETCH(pf, 8 * sizeof(wtype)); \
+			SIMD_Q16_STEP(wtype, prod, scales8, w, acc); \
+		} \
+		return SIMD_Q16_TAIL(prod, simd_hsum_epi32_avx2, w, acc); \
 	} \
-	for (; i < nb; i++) \
-		acc0 = block(&w[i], q + 32 * i, off + 8 * i, d + i, acc0); \
-	return simd_hsum256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)))
+	attr static void name##_rows(const void *row, size_t stride, const void *x, int64_t n, float *out) \
+	{ \
+		SIMD_Q16_SETUP; \
+		const wtype *w0 = row, *w1 = (const wtype *)(const void *)((const char *)row + stride); \
+		const wtype *w2 = (const wtype *)(const void *)((const char *)row + 2 * stride); \
+		const wtype *w3 = (const wtype *)(const void *)((const char *)row + 3 * stride); \
+		const char *pf = (const char *)row + 8 * stride; \
+		__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0; \
+		for (; i + 8 <= nb; i += 8) { \
+			SIMD_Q16_PREFETCH(pf, 4 * 8 * sizeof(wtype)); \
+			SIMD_Q16_STEP(wtype, prod, scales8, w0, a0); \
+			SIMD_Q16_STEP(wtype, prod, scales8, w1, a1); \
+			SIMD_Q16_STEP(wtype, prod, scales8, w2, a2); \
+			SIMD_Q16_STEP(wtype, prod, scales8, w3, a3); \
+		} \
+		out[0] = SIMD_Q16_TAIL(prod, simd_hsum_epi32_avx2, w0, a0); \
+		out[1] = SIMD_Q16_TAIL(prod, simd_hsum_epi32_avx2, w1, a1); \
+		out[2] = SIMD_Q16_TAIL(prod, simd_hsum_epi32_avx2, w2, a2); \
+		out[3] = SIMD_Q16_TAIL(prod, simd_hsum_epi32_avx2, w3, a3); \
+	}
 
-SIMD_AVX2 static float simd_dot_q4_0_avx2(const void *row, const void *x, int64_t n)
-{
-	SIMD_DOT_Q16_LOOP(struct quant_block_q4_0, simd_q4_0_block_avx2);
-}
+SIMD_DOT_Q16_FNS(SIMD_AVX2, simd_dot_q4_0_avx2, struct quant_block_q4_0, simd_q4_0_prod_avx2, simd_scales8_avx2)
+SIMD_DOT_Q16_FNS(SIMD_AVX2, simd_dot_q5_0_avx2, struct quant_block_q5_0, simd_q5_0_prod_avx2, simd_scales8_avx2)
+SIMD_DOT_Q16_FNS(SIMD_AVX2, simd_dot_q8_0_avx2, struct quant_block_q8_0, simd_q8_0_prod_avx2, simd_scales8_avx2)
 
-SIMD_AVX2 static float simd_dot_q5_0_avx2(const void *row, const void *x, int64_t n)
+/* quant_quantize_act with vectors, byte for byte the same: the maximum is
+ * exact in any order, d and 1/d are the same scalar operations, and
+ * vcvtps2dq rounds to nearest even as lrintf does in the default rounding
+ * mode; off comes from vpmaddwd with -8 (exact in int32). */
+SIMD_AVX2 static void simd_quantize_act_avx2(const float *x, void *row, int64_t n)
 {
-	SIMD_DOT_Q16_LOOP(struct quant_block_q5_0, simd_q5_0_block_avx2);
-}
-
-SIMD_AVX2 static float simd_dot_q8_0_avx2(const void *row, const void *x, int64_t n)
-{
-	SIMD_DOT_Q16_LOOP(struct quant_block_q8_0, simd_q8_0_block_avx2);
+	int64_t nb = n / QUANT_QK;
+	int16_t *qs = row;
+	int32_t *off = (int32_t *)(void *)(qs + n);
+	float *ds = (float *)(void *)(off + 8 * nb);
+	const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	const __m256i lim = _mm256_set1_epi32(32767), nlim = _mm256_set1_epi32(-32767), m8 = _mm256_set1_epi16(-8);
+	for (int64_t i = 0; i < nb; i++, x += QUANT_QK, qs += QUANT_QK, off += 8) {
+		__m256 v[4];
+		for (int k = 0; k < 4; k++)
+			v[k] = _mm256_loadu_ps(x + 8 * k);
+		__m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], absmask), _mm256_and_ps(v[1], absmask)),
+			_mm256_max_ps(_mm256_and_ps(v[2], absmask), _mm256_and_ps(v[3], absmask)));
+		__m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+		h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+		h = _mm_max_ss(h, _mm_movehdup_ps(h));
+		float amax = _mm_cvtss_f32(h);
+		float d = amax / 32767, id = d != 0 ? 1.0f / d : 0;
+		ds[i] = d;
+		__m256 vid = _mm256_set1_ps(id);
+		__m256i q[4];
+		for (int k = 0; k < 4; k++)
+			q[k] = _mm256_max_epi32(_mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(v[k], vid)), lim), nlim);
+		/* packs interleaves the 128-bit lanes; the permute restores value order */
+		__m256i lo = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xd8);
+		__m256i hi = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xd8);
+		_mm256_storeu_si256((__m256i *)(void *)qs, lo);
+		_mm256_storeu_si256((__m256i *)(void *)(qs + 16), hi);
+		_mm256_storeu_si256((__m256i *)(void *)off,
+			_mm256_add_epi32(_mm256_madd_epi16(lo, m8), _mm256_madd_epi16(hi, m8)));
+	}
 }
 
 /* K-quants: the scalar block decoder to the stack, then a vector dot. */
@@ -338,17 +452,14 @@ SIMD_VNNI static __m256i simd_madd2_vnni(__m256i init, __m256i lo, __m256i hi, c
 	return _mm256_dpwssd_epi32(_mm256_dpwssd_epi32(init, lo, SIMD_LOAD256(q)), hi, SIMD_LOAD256(q + 16));
 }
 
-SIMD_VNNI static __m256 simd_q4_0_block_vnni(const struct quant_block_q4_0 *w, const int16_t *q, const int32_t *off,
-	const float *d, __m256 acc)
+SIMD_VNNI static __m256i simd_q4_0_prod_vnni(const struct quant_block_q4_0 *w, const int16_t *q, const int32_t *off)
 {
 	__m256i v = _mm256_cvtepu8_epi16(SIMD_LOAD128(w->qs));
-	__m256i p = simd_madd2_vnni(SIMD_LOAD256(off), _mm256_and_si256(v, _mm256_set1_epi16(15)),
-		_mm256_srli_epi16(v, 4), q);
-	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
+	return simd_madd2_vnni(SIMD_LOAD256(off), _mm256_and_si256(v, _mm256_set1_epi16(15)), _mm256_srli_epi16(v, 4),
+		q);
 }
 
-SIMD_VNNI static __m256 simd_q5_0_block_vnni(const struct quant_block_q5_0 *w, const int16_t *q, const int32_t *off,
-	const float *d, __m256 acc)
+SIMD_VNNI static __m256i simd_q5_0_prod_vnni(const struct quant_block_q5_0 *w, const int16_t *q, const int32_t *off)
 {
 	uint32_t h;
 	memcpy(&h, w->qh, 4);
@@ -357,33 +468,31 @@ SIMD_VNNI static __m256 simd_q5_0_block_vnni(const struct quant_block_q5_0 *w, c
 	__m256i lo = _mm256_and_si256(v, _mm256_set1_epi16(15)), hi = _mm256_srli_epi16(v, 4);
 	lo = _mm256_mask_add_epi16(lo, (__mmask16)(h & 0xffff), lo, b16);
 	hi = _mm256_mask_add_epi16(hi, (__mmask16)(h >> 16), hi, b16);
-	__m256i p = simd_madd2_vnni(_mm256_add_epi32(o, o), lo, hi, q);
-	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
+	return simd_madd2_vnni(_mm256_add_epi32(o, o), lo, hi, q);
 }
 
-SIMD_VNNI static __m256 simd_q8_0_block_vnni(const struct quant_block_q8_0 *w, const int16_t *q, const int32_t *off,
-	const float *d, __m256 acc)
+SIMD_VNNI static __m256i simd_q8_0_prod_vnni(const struct quant_block_q8_0 *w, const int16_t *q, const int32_t *off)
 {
 	(void)off;
-	__m256i p = simd_madd2_vnni(_mm256_setzero_si256(), _mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs)),
+	return simd_madd2_vnni(_mm256_setzero_si256(), _mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs)),
 		_mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs + 16)), q);
-	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), simd_scale_avx2(&w->d, d), acc);
 }
 
-SIMD_VNNI static float simd_dot_q4_0_vnni(const void *row, const void *x, int64_t n)
+/* Q4_0's 8 scales of 8 consecutive blocks (144 bytes) sit at word offsets
+ * 0, 9, ..., 63: one two-register word permute collects them. */
+SIMD_VNNI static __m256 simd_scales8_q4_0_vnni(const void *w, size_t bs, const float *da)
 {
-	SIMD_DOT_Q16_LOOP(struct quant_block_q4_0, simd_q4_0_block_vnni);
+	(void)bs;
+	static const uint16_t pick[32] = { 0, 9, 18, 27, 36, 45, 54, 63 };
+	const __m512i idx = _mm512_loadu_si512(pick);
+	__m512i a = _mm512_loadu_si512(w), b = _mm512_loadu_si512((const uint8_t *)w + 64);
+	__m128i h = _mm512_castsi512_si128(_mm512_permutex2var_epi16(a, idx, b));
+	return _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_loadu_ps(da));
 }
 
-SIMD_VNNI static float simd_dot_q5_0_vnni(const void *row, const void *x, int64_t n)
-{
-	SIMD_DOT_Q16_LOOP(struct quant_block_q5_0, simd_q5_0_block_vnni);
-}
-
-SIMD_VNNI static float simd_dot_q8_0_vnni(const void *row, const void *x, int64_t n)
-{
-	SIMD_DOT_Q16_LOOP(struct quant_block_q8_0, simd_q8_0_block_vnni);
-}
+SIMD_DOT_Q16_FNS(SIMD_VNNI, simd_dot_q4_0_vnni, struct quant_block_q4_0, simd_q4_0_prod_vnni, simd_scales8_q4_0_vnni)
+SIMD_DOT_Q16_FNS(SIMD_VNNI, simd_dot_q5_0_vnni, struct quant_block_q5_0, simd_q5_0_prod_vnni, simd_scales8_avx2)
+SIMD_DOT_Q16_FNS(SIMD_VNNI, simd_dot_q8_0_vnni, struct quant_block_q8_0, simd_q8_0_prod_vnni, simd_scales8_avx2)
 
 SIMD_AVX512 static float simd_dot_k_avx512(uint32_t type, const void *row, const float *b, int64_t n)
 {
@@ -593,6 +702,18 @@ static const quant_dot_fn simd_dot_vnni_table[QUANT_TYPE_COUNT] = {
 	[QUANT_TYPE_Q8_0] = simd_dot_q8_0_vnni,
 };
 
+static const simd_dot_rows_fn simd_dot_rows_avx2_table[QUANT_TYPE_COUNT] = {
+	[QUANT_TYPE_Q4_0] = simd_dot_q4_0_avx2_rows,
+	[QUANT_TYPE_Q5_0] = simd_dot_q5_0_avx2_rows,
+	[QUANT_TYPE_Q8_0] = simd_dot_q8_0_avx2_rows,
+};
+
+static const simd_dot_rows_fn simd_dot_rows_vnni_table[QUANT_TYPE_COUNT] = {
+	[QUANT_TYPE_Q4_0] = simd_dot_q4_0_vnni_rows,
+	[QUANT_TYPE_Q5_0] = simd_dot_q5_0_vnni_rows,
+	[QUANT_TYPE_Q8_0] = simd_dot_q8_0_vnni_rows,
+};
+
 static int simd_has_vnni(void)
 {
 #if defined(__GNUC__) || defined(__clang__)
@@ -618,6 +739,31 @@ quant_dot_fn simd_dot(uint32_t type, enum simd_level l)
 #endif
 	(void)l;
 	return quant_dot_scalar(type);
+}
+
+simd_dot_rows_fn simd_dot_rows(uint32_t type, enum simd_level l)
+{
+	if (type >= QUANT_TYPE_COUNT)
+		return NULL;
+#ifdef SIMD_X86
+	if (l >= SIMD_LEVEL_AVX512 && simd_dot_rows_vnni_table[type] && simd_has_vnni())
+		return simd_dot_rows_vnni_table[type];
+	/* the AVX2 kernels are the AVX-512 level's too (below VNNI) */
+	if (l >= SIMD_LEVEL_AVX2)
+		return simd_dot_rows_avx2_table[type];
+#endif
+	(void)l;
+	return NULL;
+}
+
+simd_quantize_act_fn simd_quantize_act(enum simd_level l)
+{
+#ifdef SIMD_X86
+	if (l >= SIMD_LEVEL_AVX2)
+		return simd_quantize_act_avx2;
+#endif
+	(void)l;
+	return quant_quantize_act;
 }
 
 simd_dot_f32_fn simd_dot_f32(enum simd_level l)

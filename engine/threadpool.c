@@ -20,7 +20,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#define THREADPOOL_SPIN 20000
+/* Pauses a worker spins before it sleeps (and the caller before it yields):
+ * ~40-80 us, longer than the serial steps between the regions of a decoding
+ * step.  20,000 (~0.5 ms) spun through the gaps between requests and, on a
+ * loaded machine, took CPU time from everything else: 2,000 decoded at the
+ * same or better speed with ~10% less CPU time per token (docs/benchmarks.md). */
+#define THREADPOOL_SPIN 2000
 #define THREADPOOL_TASK_MASK 0xffffffffULL
 
 struct threadpool_worker {

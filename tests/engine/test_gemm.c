@@ -98,7 +98,7 @@ int main(void)
 			memset(q1, 0xaa, ab);
 			memset(q2, 0x55, ab);
 			quant_quantize_act(f, q1, N);
-			gemm_quantize_pick((enum simd_level)l)(f, q2, N);
+			simd_quantize_act((enum simd_level)l)(f, q2, N);
 			if (memcmp(q1, q2, used) != 0) {
 				tap_diag("quantizer %s: row %d differs", simd_level_name((enum simd_level)l), k);
 				same = 0;
