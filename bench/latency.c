@@ -73,6 +73,7 @@ static const struct {
 };
 #define LATENCY_N_QUANTILES (sizeof latency_quantiles / sizeof latency_quantiles[0])
 
+__attribute__((format(printf, 1, 2), noreturn))
 static void latency_die(const char *fmt, ...)
 {
 	va_list ap;

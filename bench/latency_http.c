@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+__attribute__((format(printf, 2, 3)))
 static enum latency_http_result latency_http_fail(struct latency_http_response *r, const char *fmt, ...)
 {
 	va_list ap;
