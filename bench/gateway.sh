@@ -10,8 +10,13 @@
 #   hafen   hafen, 1 worker, TLS, full pipeline, in front of it
 # Measures, interleaving the targets in each round so drift on this shared
 # machine hits them alike: req/s at 32 connections (wrk -t1 -c32, POST chat
-# completion via a Lua script; median of RUNS), latency p50/p99 at one
-# connection (wrk -t1 -c1 --latency; hafen's added latency = hafen - direct),
+# completion via a Lua script; median of RUNS), latency at one connection
+# from bench/latency (one keep-alive connection per target, the same POST
+# sent to each target in strict rotation, exact percentiles; added =
+# target - direct at each percentile; one run per round, medians over
+# RUNS: this is the figure for the p99 floor, because a stall of the machine
+# hits all targets alike), the old wrk -t1 -c1 --latency figures for
+# comparison,
 # time to first SSE event and per-event cost of a stream
 # (bench/gateway_ttft.py), CPU seconds per 1,000
 # requests and RSS of the proxies. Prints a Markdown section for
@@ -19,6 +24,8 @@
 #
 # Environment: HAFEN_EXTRA_CONFIG (JSON members added to hafen's config,
 # e.g. '"policy": {...}, "audit": {...}'), RUNS (5), DURATION (seconds per wrk run, 5), TTFT_N (300),
+# LAT_N (timed rounds per bench/latency run, 20000), LATENCY_ONLY=1 (only
+# the bench/latency runs and their table: for hunting tail latency),
 # PROFILE=1 (also profile hafen with perf and print its hottest functions),
 # RSS_1M=1 (load hafen up to RSS_REQUESTS, default a million, requests and
 # report its RSS then), PIN=1 (see below).
@@ -49,6 +56,8 @@ build=$(cd "${1:-$top/build}" && pwd)
 RUNS=${RUNS:-5}
 DURATION=${DURATION:-5}
 TTFT_N=${TTFT_N:-300}
+LAT_N=${LAT_N:-20000}
+LATENCY_ONLY=${LATENCY_ONLY:-0}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 
@@ -79,7 +88,9 @@ if [ "${PIN:-0}" = 1 ]; then
 fi
 MOCK=$build/tests/mock-upstream
 HAFEN=$build/gateway/hafen
+LATENCY=$build/bench/latency
 [ -x "$MOCK" ] || die "no $MOCK: build first (make -C $build)"
+[ -x "$LATENCY" ] || die "no $LATENCY: build first (make -C $build)"
 
 bench_init bench/gateway.sh hafen-bench
 # nginx workers drop to an unprivileged user when started as root
@@ -267,15 +278,93 @@ else:
 	echo " $((after - before))"
 }
 
-say "req/s at 32 connections and latency at 1 connection: $RUNS rounds of ${DURATION}s per target"
-: >"$dir/results.txt"
-for r in $(seq 1 "$RUNS"); do
+# run_latency: one run of bench/latency over every target in rotation, one
+# JSON line (exact percentiles per target, added = target - direct).
+run_latency() {
+	local args=() t
 	for t in "${targets[@]}"; do
-		echo "$t c32 $(run_wrk "$t" 32)" >>"$dir/results.txt"
-		echo "$t c1 $(run_wrk "$t" 1)" >>"$dir/results.txt"
+		args+=("$t=$(url_of "$t")")
 	done
+	"${pin_load[@]}" "$LATENCY" -n "$LAT_N" -w 500 --json --ca "$dir/ca.pem" --key "$KEY" "${args[@]}" ||
+		die "bench/latency failed (see above): no latency figures from a run with errors"
+}
+
+if [ "$LATENCY_ONLY" = 1 ]; then
+	say "latency only: $RUNS runs of bench/latency, $LAT_N rounds each"
+else
+	say "req/s at 32 connections and latency at 1 connection: $RUNS rounds of ${DURATION}s per target, then bench/latency ($LAT_N rounds)"
+fi
+: >"$dir/results.txt"
+: >"$dir/latency.txt"
+for r in $(seq 1 "$RUNS"); do
+	if [ "$LATENCY_ONLY" != 1 ]; then
+		for t in "${targets[@]}"; do
+			echo "$t c32 $(run_wrk "$t" 32)" >>"$dir/results.txt"
+			echo "$t c1 $(run_wrk "$t" 1)" >>"$dir/results.txt"
+		done
+	fi
+	run_latency >>"$dir/latency.txt"
 	say "round $r done"
 done
+
+# ---- report of the paired latency runs ----
+latency_report() {
+	"$PY" - "$dir/latency.txt" "$RUNS" "$LAT_N" <<'PYEOF'
+import json, statistics, sys, os
+path, runs, n = sys.argv[1:]
+data = [json.loads(l) for l in open(path) if l.strip()]
+if not data:
+    sys.exit(0)
+names = list(data[0]["targets"])
+label = {"direct": "mock upstream direct (plain)", "nginx": "nginx TLS proxy, 1 worker",
+         "hafen": "hafen TLS, 1 worker", "hafen_b": "%s TLS, 1 worker" % os.environ.get("HAFEN_B_LABEL", "hafen B"),
+         "pool": "hafen TLS, pool of 2 mock instances"}
+def med(t, k):
+    return statistics.median(d["targets"][t][k] for d in data)
+def rng(t, k):
+    v = [d["targets"][t][k] for d in data]
+    return "%.0f to %.0f" % (min(v), max(v)) if len(v) > 1 else "%.0f" % v[0]
+print()
+print("Latency at one connection, paired (`bench/latency`: one keep-alive connection per target, "
+      "the same POST sent to direct, nginx, hafen, direct, ... in strict rotation, %s timed rounds per run, "
+      "exact percentiles; medians over %s runs, range in brackets; µs):" % (n, runs))
+print()
+print("| target | p50 | p90 | p99 | p99.9 | added p50 | added p99 (range) | added p99.9 |")
+print("|---|---|---|---|---|---|---|---|")
+for t in names:
+    row = "| %s | %.0f | %.0f | %.0f (%s) | %.0f |" % (label.get(t, t), med(t, "p50_us"), med(t, "p90_us"),
+        med(t, "p99_us"), rng(t, "p99_us"), med(t, "p999_us"))
+    if t == names[0]:
+        row += " - | - | - |"
+    else:
+        row += " %+.0f | **%+.0f** (%s) | %+.0f |" % (med(t, "added_p50_us"), med(t, "added_p99_us"),
+            rng(t, "added_p99_us"), med(t, "added_p999_us"))
+    print(row)
+print()
+if "hafen" in names:
+    a = med("hafen", "added_p99_us")
+    worst = max(d["targets"]["hafen"]["added_p99_us"] for d in data)
+    held = sum(1 for d in data if d["targets"]["hafen"]["added_p99_us"] < 150)
+    print("- hafen added p99 at one connection (paired): median **%+.0f µs** over %d runs, %d of %d runs under "
+          "150 µs, worst %+.0f µs (floor < 150 µs: %s)." % (a, len(data), held, len(data), worst,
+          "met" if a < 150 and held == len(data) else ("met in the median" if a < 150 else "NOT met")))
+    if "nginx" in names:
+        print("- nginx added p99 (paired, same runs): median %+.0f µs (%s)." % (
+            med("nginx", "added_p99_us"), rng("nginx", "added_p99_us")))
+    print("- per-round paired difference hafen - direct: p50 %+.0f µs, p99 %+.0f µs (medians over runs)." % (
+        med("hafen", "paired_p50_us"), med("hafen", "paired_p99_us")))
+PYEOF
+}
+
+if [ "$LATENCY_ONLY" = 1 ]; then
+	now=$(date -u '+%Y-%m-%d %H:%M UTC')
+	echo "### Latency run of $now"
+	echo
+	echo "Command: \`${PIN:+PIN=$PIN }LATENCY_ONLY=1 RUNS=$RUNS LAT_N=$LAT_N bench/gateway.sh BUILD_DIR\`;" \
+		"load average at the end (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg)."
+	latency_report
+	exit 0
+fi
 
 say "time to first SSE event: $TTFT_N sequential streams per target"
 : >"$dir/ttft.txt"
@@ -388,10 +477,11 @@ except OSError:
 print("### Run of %s" % now)
 print()
 print("Machine: %s, %d cores visible (shared with other jobs), Linux %s." % (cpu, os.cpu_count(), platform.release()))
-print("Command: `%s%sRUNS=%s DURATION=%s bench/gateway.sh BUILD_DIR`; wrk -t1, POST /v1/chat/completions "
+print("Command: `%s%sRUNS=%s DURATION=%s LAT_N=%s bench/gateway.sh BUILD_DIR`; wrk -t1, POST /v1/chat/completions "
       "(small JSON body, Lua script), medians of %s runs, targets interleaved." % (
       "PIN=1 " if os.environ.get("PIN") == "1" else "",
-      "TWO_INSTANCES=1 " if os.environ.get("TWO_INSTANCES") == "1" else "", runs, duration, runs))
+      "TWO_INSTANCES=1 " if os.environ.get("TWO_INSTANCES") == "1" else "", runs, duration,
+      os.environ.get("LAT_N", "20000"), runs))
 try:
     print("Load average at the end of the run (1, 5, 15 min): %s." % " ".join(open("/proc/loadavg").read().split()[:3]))
 except OSError:
@@ -421,8 +511,9 @@ if "hafen" in targets:
     print("- hafen / nginx req/s at 32 connections: **%.2fx** (floor 0.8x: %s)." % (ratio, "met" if ratio >= 0.8 else "NOT met"))
     print("- CPU per request at 1 connection (the latency's critical path): hafen %.0f µs, nginx %.0f µs." % (
         cpu_per_1000("hafen", "c1") * 1000, cpu_per_1000("nginx", "c1") * 1000))
-    print("- hafen added latency at 1 connection: p50 %+.0f µs, p99 **%+.0f µs** (floor < 150 µs: %s); RSS %s KiB after the run." % (
-        add50, add99, "met" if add99 < 150 else "NOT met", rss_hafen))
+    print("- hafen added latency at 1 connection from wrk -c1 (separate runs per target, for comparison; "
+          "the paired figures below are the ones to go by): p50 %+.0f µs, p99 %+.0f µs; RSS %s KiB after the run." % (
+        add50, add99, rss_hafen))
     if "hafen" in ttft and "direct" in ttft:
         print("- hafen added time to first token: p50 %+.0f µs (nginx: %+.0f µs)." % (
             ttft["hafen"]["ttft_p50_us"] - ttft["direct"]["ttft_p50_us"],
@@ -464,6 +555,8 @@ for t in targets:
     if e:
         print("- WARNING: %s had non-2xx responses or socket errors in some runs: %s (see wrk output)." % (t, ", ".join(e)))
 EOF
+
+latency_report
 
 # ---- FAILOVER=1: one pool instance killed under wrk load ----
 if [ "${FAILOVER:-0}" = 1 ] && [ "${have_pool:-0}" = 1 ]; then

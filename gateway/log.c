@@ -1,11 +1,18 @@
 /* The access log is buffered in memory and written in large blocks, by a
  * periodic flush or when the buffer fills, so the event loops do not pay
- * one write(2) per request. */
+ * one write(2) per request. The write(2) itself happens on a writer
+ * thread of its own, outside the lock: a worker that fills a block only
+ * hands it over, so a slow disk or a full stderr pipe (journald) stalls
+ * the writer, not the next request on that worker (before, the worker
+ * wrote 64 KiB inline about every 200 requests, and the periodic flush held
+ * the lock for its whole write(2)). Only when every block waits for the
+ * disk does a worker wait too: the log loses no line. */
 #include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,11 +21,26 @@
 #include <unistd.h>
 
 #define LOG_BUF_SIZE 65536
+/* One block filling, the others written or waiting for the writer. */
+#define LOG_N_BLOCKS 4
+
+struct log_block {
+	size_t len;
+	char data[LOG_BUF_SIZE];
+};
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t log_work = PTHREAD_COND_INITIALIZER;	/* a block was queued */
+static pthread_cond_t log_done = PTHREAD_COND_INITIALIZER;	/* a block was written */
 static int log_fd = 2;   /* -1: off */
-static char log_buf[LOG_BUF_SIZE];
-static size_t log_len;
+static struct log_block log_blocks[LOG_N_BLOCKS];
+static struct log_block *log_cur = &log_blocks[0];	/* the one filling */
+static struct log_block *log_free[LOG_N_BLOCKS];
+static size_t log_n_free = (size_t)-1;	/* the free list is set up on first use */
+static struct log_block *log_queue[LOG_N_BLOCKS];	/* FIFO: lines stay in order */
+static size_t log_q_head, log_q_n;
+static int log_writing;		/* the writer holds a block outside the lock */
+static int log_writer;		/* 1 running, -1 could not start (write inline) */
 
 static void log_stamp(char *out, size_t n)
 {
@@ -57,11 +79,82 @@ static void log_write_all(int fd, const char *p, size_t n)
 	}
 }
 
+static void *log_writer_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&log_lock);
+	for (;;) {
+		while (log_q_n == 0)
+			pthread_cond_wait(&log_work, &log_lock);
+		struct log_block *b = log_queue[log_q_head];
+		log_q_head = (log_q_head + 1) % LOG_N_BLOCKS;
+		log_q_n--;
+		/* log_access_open drains the queue before it changes the fd */
+		int fd = log_fd;
+		log_writing = 1;
+		pthread_mutex_unlock(&log_lock);
+		if (fd >= 0)
+			log_write_all(fd, b->data, b->len);
+		pthread_mutex_lock(&log_lock);
+		b->len = 0;
+		log_free[log_n_free++] = b;
+		log_writing = 0;
+		pthread_cond_broadcast(&log_done);
+	}
+	return NULL;
+}
+
+/* Started on the first full block, with every signal blocked: signals
+ * stay with the threads that handle them. */
+static void log_writer_start_locked(void)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t t;
+	sigfillset(&all);
+	log_writer = -1;
+	if (pthread_attr_init(&attr) != 0)
+		return;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&t, &attr, log_writer_main, NULL) == 0)
+		log_writer = 1;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+}
+
+/* Queues the filling block for the writer and takes an empty one. */
+static void log_hand_over_locked(void)
+{
+	if (log_n_free == (size_t)-1) {
+		log_n_free = 0;
+		for (size_t i = 1; i < LOG_N_BLOCKS; i++)
+			log_free[log_n_free++] = &log_blocks[i];
+	}
+	if (log_cur->len == 0)
+		return;
+	if (log_writer == 0)
+		log_writer_start_locked();
+	if (log_writer < 0) {
+		if (log_fd >= 0)
+			log_write_all(log_fd, log_cur->data, log_cur->len);
+		log_cur->len = 0;
+		return;
+	}
+	while (log_n_free == 0)
+		pthread_cond_wait(&log_done, &log_lock);
+	log_queue[(log_q_head + log_q_n) % LOG_N_BLOCKS] = log_cur;
+	log_q_n++;
+	log_cur = log_free[--log_n_free];
+	pthread_cond_signal(&log_work);
+}
+
+/* Everything appended so far is written when this returns. */
 static void log_flush_locked(void)
 {
-	if (log_len && log_fd >= 0)
-		log_write_all(log_fd, log_buf, log_len);
-	log_len = 0;
+	log_hand_over_locked();
+	while (log_q_n > 0 || log_writing)
+		pthread_cond_wait(&log_done, &log_lock);
 }
 
 void log_access_flush(void)
@@ -247,9 +340,9 @@ void log_access_write(const struct log_access *a)
 	*l.p++ = '\n';
 	size_t n = (size_t)(l.p - line);
 	pthread_mutex_lock(&log_lock);
-	if (log_len + n > LOG_BUF_SIZE)
-		log_flush_locked();
-	memcpy(log_buf + log_len, line, n);
-	log_len += n;
+	if (log_cur->len + n > LOG_BUF_SIZE)
+		log_hand_over_locked();
+	memcpy(log_cur->data + log_cur->len, line, n);
+	log_cur->len += n;
 	pthread_mutex_unlock(&log_lock);
 }

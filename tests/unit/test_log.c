@@ -57,6 +57,38 @@ int main(void)
 	if (f)
 		fclose(f);
 	unlink(path);
+
+	/* Many blocks' worth: every line arrives, whole and in order, though
+	 * the writer thread writes them while more are appended. */
+	char path2[] = "/tmp/hafen-test-log.XXXXXX";
+	fd = mkstemp(path2);
+	ok(fd >= 0 && log_access_open(path2, err, sizeof err) == 0, "second access log opened");
+	if (fd >= 0)
+		close(fd);
+	enum { N_LINES = 5000 };
+	for (int i = 0; i < N_LINES; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "%d", i);
+		struct log_access c = a;
+		c.request_id = id;
+		log_access_write(&c);
+	}
+	log_access_flush();
+	f = fopen(path2, "r");
+	int n_lines = 0, in_order = 1;
+	while (f && fgets(line, sizeof line, f)) {
+		char want[48];
+		snprintf(want, sizeof want, "\"request_id\":\"%d\",", n_lines);
+		if (!strstr(line, want) || line[strlen(line) - 1] != '\n')
+			in_order = 0;
+		n_lines++;
+	}
+	is_int(n_lines, N_LINES, "every line written after the flush");
+	ok(in_order, "lines whole and in order");
+	if (f)
+		fclose(f);
+	ok(log_access_open("off", err, sizeof err) == 0, "access log off again");
+	unlink(path2);
 	tap_done();
 	return tap_exit_status();
 }
