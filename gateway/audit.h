@@ -106,21 +106,6 @@ const char *audit_record_kind_name(unsigned kind);
 /* Offset of the header fields in the encoding. */
 #define AUDIT_RECORD_HEADER_LEN 45
 
-/* ---- members of a request or answer, without a tree (audit_scan.c) --- */
-
-struct audit_scan_member {
-	const char *key; /* in: the member's name */
-	int found;       /* out: the member is there, its value at [start, end) */
-	size_t start, end;
-};
-/* One pass over the top-level object of JSON text that a parser accepted:
- * 0 with every wanted member found or known absent, or -1 (not an object,
- * a key with an escape, a wanted key twice, malformed): parse a tree. */
-int audit_scan_members(const char *text, size_t len, struct audit_scan_member *m,
-    size_t n);
-/* The JSON integer at [start, end) if it is plain digits below 10^18. */
-int audit_scan_uint(const char *text, size_t start, size_t end, uint64_t *v);
-
 /* ---- Merkle tree (RFC 6962 section 2.1) ------------------------------- */
 
 void audit_merkle_leaf_hash(const unsigned char *data, size_t len,

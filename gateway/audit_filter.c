@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "gwconfig.h"
+#include "json_span.h"
 #include "openai.h"
 #include "policies/policy.h"
 
@@ -209,8 +210,8 @@ static void audit_filter_subject(struct audit_filter_state *st, const char *u, s
 /* The request's `user` without a tree: 1 done, 0 the tree must decide. */
 static int audit_filter_user_scan(struct filter_exchange *x, struct audit_filter_state *st)
 {
-	struct audit_scan_member m = { .key = "user" };
-	if (!x->body_src || audit_scan_members(x->body_src, x->body_src_len, &m, 1) < 0)
+	struct json_span_member m = { .key = "user" };
+	if (!x->body_src || json_span_members(x->body_src, x->body_src_len, &m, 1) < 0)
 		return 0;
 	if (m.found && x->body_src[m.start] == '"' && m.end - m.start >= 2)
 		audit_filter_subject(st, x->body_src + m.start + 1, m.end - m.start - 2);
@@ -260,21 +261,21 @@ static int audit_filter_on_request(struct filter_exchange *x, void **state)
 static int audit_filter_answer_scan(struct audit_filter_state *st, const char *p, size_t n,
     int checked)
 {
-	struct audit_scan_member m[2] = { { .key = "model" }, { .key = "usage" } };
-	struct audit_scan_member u[2] = { { .key = "prompt_tokens" }, { .key = "completion_tokens" } };
+	struct json_span_member m[2] = { { .key = "model" }, { .key = "usage" } };
+	struct json_span_member u[2] = { { .key = "prompt_tokens" }, { .key = "completion_tokens" } };
 	uint64_t v[2] = { 0, 0 };
 	/* a 2xx answer was checked by the upstream side; an error page is
 	 * read only if it is JSON, as jansson would */
-	if ((!checked && openai_scan_json(p, n) < 0) || audit_scan_members(p, n, m, 2) < 0)
+	if ((!checked && openai_scan_json(p, n) < 0) || json_span_members(p, n, m, 2) < 0)
 		return -1;
 	if (m[1].found && p[m[1].start] == '{') {
-		if (audit_scan_members(p + m[1].start, m[1].end - m[1].start, u, 2) < 0)
+		if (json_span_members(p + m[1].start, m[1].end - m[1].start, u, 2) < 0)
 			return -1;
 		for (int i = 0; i < 2; i++) {
 			const char *q = p + m[1].start;
 			/* a number in another form (1.0, 1e3, -1) is jansson's call */
 			if (u[i].found && q[u[i].start] >= '0' && q[u[i].start] <= '9' &&
-			    audit_scan_uint(q, u[i].start, u[i].end, &v[i]) < 0)
+			    json_span_uint(q, u[i].start, u[i].end, &v[i]) < 0)
 				return -1;
 		}
 	}

@@ -554,3 +554,64 @@ int json_span_request_texts(const char *text, size_t len, struct json_span_text 
 	*n = a.n;
 	return 0;
 }
+
+int json_span_members(const char *t, size_t len, struct json_span_member *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		m[i].found = 0, m[i].start = m[i].end = 0;
+	size_t p = json_span_ws(t, len, 0);
+	if (p >= len || t[p] != '{')
+		return -1;
+	p = json_span_ws(t, len, p + 1);
+	if (p < len && t[p] == '}')
+		return 0;
+	for (;;) {
+		int esc;
+		if (p >= len || t[p] != '"')
+			return -1;
+		size_t ke = json_span_string(t, len, p, &esc);
+		if (!ke || esc)
+			return -1; /* "\u0075ser" is "user" too: the tree decides */
+		size_t ks = p + 1, kl = ke - p - 2;
+		p = json_span_ws(t, len, ke);
+		if (p >= len || t[p] != ':')
+			return -1;
+		p = json_span_ws(t, len, p + 1);
+		size_t ve = json_span_value(t, len, p);
+		if (!ve)
+			return -1;
+		for (size_t i = 0; i < n; i++) {
+			if (strlen(m[i].key) != kl || memcmp(t + ks, m[i].key, kl) != 0)
+				continue;
+			if (m[i].found)
+				return -1; /* twice: jansson keeps the last, a client may read the first */
+			m[i].found = 1;
+			m[i].start = p;
+			m[i].end = ve;
+		}
+		p = json_span_ws(t, len, ve);
+		if (p < len && t[p] == ',') {
+			p = json_span_ws(t, len, p + 1);
+			continue;
+		}
+		if (p < len && t[p] == '}')
+			return 0;
+		return -1;
+	}
+}
+
+int json_span_uint(const char *t, size_t start, size_t end, uint64_t *v)
+{
+	/* RFC 8259 section 6: int = zero / ( digit1-9 *DIGIT ); a fraction,
+	 * an exponent or a sign is left to the tree (jansson's rules). */
+	if (start >= end || end - start > 18 || (t[start] == '0' && end - start > 1))
+		return -1;
+	uint64_t x = 0;
+	for (size_t i = start; i < end; i++) {
+		if (t[i] < '0' || t[i] > '9')
+			return -1;
+		x = x * 10 + (uint64_t)(t[i] - '0');
+	}
+	*v = x;
+	return 0;
+}

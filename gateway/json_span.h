@@ -12,6 +12,7 @@
 #define HAFEN_GATEWAY_JSON_SPAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define JSON_SPAN_MAX_PATH 8
 
@@ -62,5 +63,19 @@ int json_span_answer_texts_buf(const char *text, size_t len, struct json_span_te
  * messages that is not an array): the caller walks the tree instead. */
 int json_span_request_texts(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
     struct json_span_text **out, size_t *n);
+
+/* The few top-level members a filter needs (the audit record's end user,
+ * model served and token usage), found in one pass over the top-level
+ * object instead of building a tree per request. */
+struct json_span_member {
+	const char *key; /* in: the member's name */
+	int found;       /* out: the member is there, its value at [start, end) */
+	size_t start, end;
+};
+/* 0 with every wanted member found or known absent, or -1 (not an object,
+ * a key with an escape, a wanted key twice, malformed): parse a tree. */
+int json_span_members(const char *text, size_t len, struct json_span_member *m, size_t n);
+/* The JSON integer at [start, end) if it is plain digits below 10^18. */
+int json_span_uint(const char *text, size_t start, size_t end, uint64_t *v);
 
 #endif

@@ -137,7 +137,8 @@ static int policy_filter_refuse(struct filter_exchange *x, int status, const cha
 	return -1;
 }
 
-static void policy_filter_state_free(struct policy_filter_state *st)
+/* The per-choice restorers and guards of an answer, freed. */
+static void policy_filter_choices_free(struct policy_filter_state *st)
 {
 	for (size_t i = 0; st->choice && i < POLICY_FILTER_CHOICES; i++) {
 		restore_guard_free(st->choice[i].content.guard);
@@ -148,6 +149,12 @@ static void policy_filter_state_free(struct policy_filter_state *st)
 		}
 	}
 	free(st->choice);
+	st->choice = NULL;
+}
+
+static void policy_filter_state_free(struct policy_filter_state *st)
+{
+	policy_filter_choices_free(st);
 	policy_request_free(st->req);
 	policy_findings_free(&st->adapter.findings);
 	json_decref(st->meta);
@@ -881,16 +888,7 @@ static int policy_filter_on_event(struct filter_exchange *x, void **state, const
  * freed, the arrays of offsets stay. */
 static void policy_filter_park(struct policy_filter_state *st)
 {
-	for (size_t i = 0; st->choice && i < POLICY_FILTER_CHOICES; i++) {
-		restore_guard_free(st->choice[i].content.guard);
-		restore_stream_free(st->choice[i].content.rs);
-		for (size_t k = 0; k <= POLICY_FILTER_TOOLS; k++) {
-			restore_guard_free(st->choice[i].tool[k].guard);
-			restore_stream_free(st->choice[i].tool[k].rs);
-		}
-	}
-	free(st->choice);
-	st->choice = NULL;
+	policy_filter_choices_free(st);
 	json_decref(st->meta);
 	st->meta = NULL;
 	if (st->buf)

@@ -536,7 +536,7 @@ static void upstream_complete(struct conn *c, struct upconn *uc)
 			/* Checked without a tree (openai_scan.c): the policy
 			 * filter finds the answer's texts in the bytes
 			 * (json_span_answer_texts), the audit filter its model
-			 * and usage (audit_scan_members). */
+			 * and usage (json_span_members). */
 			const char *p = (const char *)evbuffer_pullup(uc->body, -1);
 			if (openai_scan_json(p, blen) < 0) {
 				upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid JSON in the response", 0);

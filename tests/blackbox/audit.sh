@@ -121,8 +121,8 @@ cd "$BB_DIR/elsewhere" || exit 1
 if bb_start_hafen rel "{$REL}"; then
 	bb_post /v1/chat/completions '{"model":"m","messages":[{"role":"user","content":"hi"}]}' -H 'X-Request-Id: rel-1' >/dev/null
 	bb_is "$(bb_code)" 200 "relative audit paths: 200"
-	# No policy here, so no tree: the end user and the answer's model and
-	# usage come from the bytes (audit_scan.c); an escaped value is decoded,
+	# The server builds no tree: the end user and the answer's model and
+	# usage come from the bytes (json_span_members); an escaped value is decoded,
 	# an escaped key goes to jansson. Each must give the same pseudonym.
 	bb_post /v1/chat/completions '{"model":"m-rel","user":"carol","messages":[{"role":"user","content":"hi"}]}' -H 'X-Request-Id: rel-2' >/dev/null
 	c2=$(bb_code)

@@ -1,4 +1,4 @@
-/* libFuzzer target: the audit filter's member scan (gateway/audit_scan.c),
+/* libFuzzer target: the audit filter's member scan (json_span_members),
  * which reads the end user, the model and the usage from request and
  * answer bytes without a tree. Differential: whenever jansson accepts the
  * input as an object and the scan answers, the scan must find exactly the
@@ -12,15 +12,15 @@
 
 #include <jansson.h>
 
-#include "gateway/audit.h"
+#include "gateway/json_span.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *t = (const char *)data;
-	struct audit_scan_member m[3] = { { .key = "user" }, { .key = "model" }, { .key = "usage" } };
-	if (audit_scan_members(t, size, m, 3) < 0)
+	struct json_span_member m[3] = { { .key = "user" }, { .key = "model" }, { .key = "usage" } };
+	if (json_span_members(t, size, m, 3) < 0)
 		return 0;
 	for (int i = 0; i < 3; i++)
 		if (m[i].found && !(m[i].start < m[i].end && m[i].end <= size))
@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		json_decref(got);
 		uint64_t v;
-		if (audit_scan_uint(t, m[i].start, m[i].end, &v) == 0 &&
+		if (json_span_uint(t, m[i].start, m[i].end, &v) == 0 &&
 		    !(json_is_integer(want) && (uint64_t)json_integer_value(want) == v))
 			abort();
 	}

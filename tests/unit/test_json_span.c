@@ -3,6 +3,7 @@
  * compact and spaced JSON, and every form it must not compare by bytes (an
  * escaped key, a key twice, a missing member, an index past the end) is
  * refused rather than guessed. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,49 @@ static const char *texts(const char *json)
 	return buf;
 }
 
+/* json_span_members: members found, absent, or left to the tree. */
+static int scan_str(const char *text, const char *key, const char *want)
+{
+	struct json_span_member m = { .key = key };
+	if (json_span_members(text, strlen(text), &m, 1) < 0)
+		return want == NULL ? 1 : 0;
+	if (!want)
+		return 0;
+	if (!*want)
+		return !m.found;
+	return m.found && m.end - m.start == strlen(want) && memcmp(text + m.start, want, strlen(want)) == 0;
+}
+
+static void test_members(void)
+{
+	ok(scan_str("{\"model\":\"m\",\"user\":\"al\\\"ice\"}", "user", "\"al\\\"ice\""),
+	    "scan: a string with an escaped quote, whole");
+	ok(scan_str(" { \"a\" : [1, {\"user\": \"x\"}, \"]}\"] ,\r\n\"user\"\t:\t\"bob\" } ", "user", "\"bob\""),
+	    "scan: a nested member of the same name and brackets in strings are skipped");
+	ok(scan_str("{\"model\":\"m\",\"messages\":[]}", "user", ""), "scan: an absent member is known absent");
+	ok(scan_str("{}", "user", ""), "scan: empty object");
+	ok(scan_str("{\"user\":null}", "user", "null"), "scan: a literal value");
+	ok(scan_str("{\"u\":1,\"user\":{\"a\":[]}}", "user", "{\"a\":[]}"), "scan: an object value");
+	ok(scan_str("{\"\\u0075ser\":\"x\"}", "user", NULL), "scan: a key with an escape goes to the tree");
+	ok(scan_str("{\"user\":\"a\",\"user\":\"b\"}", "user", NULL), "scan: a member twice goes to the tree");
+	ok(scan_str("[\"user\"]", "user", NULL) && scan_str("{\"user\":\"a\"", "user", NULL) &&
+	    scan_str("{\"user\":\"a\",}", "user", NULL) && scan_str("{\"user\" \"a\"}", "user", NULL) &&
+	    scan_str("{\"user\":\"a}", "user", NULL) && scan_str("", "user", NULL),
+	    "scan: not an object, truncated or malformed: -1");
+	struct json_span_member m[2] = { { .key = "prompt_tokens" }, { .key = "completion_tokens" } };
+	const char *u = "{\"prompt_tokens\":12,\"completion_tokens\":0,\"total_tokens\":12}";
+	uint64_t a = 7, b = 7, c;
+	ok(json_span_members(u, strlen(u), m, 2) == 0 && m[0].found && m[1].found &&
+	    json_span_uint(u, m[0].start, m[0].end, &a) == 0 && json_span_uint(u, m[1].start, m[1].end, &b) == 0 &&
+	    a == 12 && b == 0, "scan: two members and their integers");
+	const char *bad[] = { "-1", "1.0", "1e3", "01", "1234567890123456789", "" };
+	int all = 1;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		all &= json_span_uint(bad[i], 0, strlen(bad[i]), &c) < 0;
+	ok(all && json_span_uint("999999999999999999", 0, 18, &c) == 0 && c == 999999999999999999ull,
+	    "scan: only plain integers below 10^18; other forms go to the tree");
+}
+
 int main(void)
 {
 	is_str(span("{\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hallo <PER\"},"
@@ -79,6 +123,7 @@ int main(void)
 	is_str(texts("{\"choices\":[],\"messages\":[{\"content\":\"a\"}]}"), "-", "refused: request members at the top");
 	is_str(texts("[1]"), "-", "refused: not an object");
 	is_str(texts("{\"choices\":[{\"text\":\"a"), "-", "refused: truncated");
+	test_members();
 	tap_done();
 	return tap_exit_status();
 }
