@@ -474,16 +474,17 @@ static size_t json_span_top_member(struct json_span_texts *a, const char *t, siz
 	return json_span_array(a, t, len, p, json_span_choice);
 }
 
-int json_span_answer_texts_buf(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
-    struct json_span_text **out, size_t *n)
+/* The texts of the top-level object's members named in names (walked by
+ * member): into buf while nbuf entries suffice, else malloc'd. */
+static int json_span_top_texts(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
+    struct json_span_text **out, size_t *n, const char *const names[6], int ordered,
+    json_span_member_fn member)
 {
-	static const char *const names[] = {"choices", "messages", "prompt", "input", "suffix",
-	    "instructions"};
-	struct json_span_texts a = {buf, 0, buf ? nbuf : 0, 0, 0};
+	struct json_span_texts a = {buf, 0, buf ? nbuf : 0, ordered, 0};
 	*out = NULL;
 	*n = 0;
 	size_t p = json_span_ws(text, len, 0);
-	if (p >= len || text[p] != '{' || !json_span_object(&a, text, len, p, names, 6, json_span_top_member)) {
+	if (p >= len || text[p] != '{' || !json_span_object(&a, text, len, p, names, 6, member)) {
 		if (a.own)
 			free(a.v);
 		return -1;
@@ -491,6 +492,14 @@ int json_span_answer_texts_buf(const char *text, size_t len, struct json_span_te
 	*out = a.v;
 	*n = a.n;
 	return 0;
+}
+
+int json_span_answer_texts_buf(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
+    struct json_span_text **out, size_t *n)
+{
+	static const char *const names[] = {"choices", "messages", "prompt", "input", "suffix",
+	    "instructions"};
+	return json_span_top_texts(text, len, buf, nbuf, out, n, names, 0, json_span_top_member);
 }
 
 int json_span_answer_texts(const char *text, size_t len, struct json_span_text **out, size_t *n)
@@ -541,18 +550,7 @@ int json_span_request_texts(const char *text, size_t len, struct json_span_text 
 {
 	static const char *const names[] = {"messages", "prompt", "input", "suffix", "instructions",
 	    "choices"};
-	struct json_span_texts a = {buf, 0, buf ? nbuf : 0, 1, 0};
-	*out = NULL;
-	*n = 0;
-	size_t p = json_span_ws(text, len, 0);
-	if (p >= len || text[p] != '{' || !json_span_object(&a, text, len, p, names, 6, json_span_request_member)) {
-		if (a.own)
-			free(a.v);
-		return -1;
-	}
-	*out = a.v;
-	*n = a.n;
-	return 0;
+	return json_span_top_texts(text, len, buf, nbuf, out, n, names, 1, json_span_request_member);
 }
 
 int json_span_members(const char *t, size_t len, struct json_span_member *m, size_t n)
