@@ -116,43 +116,10 @@ static size_t json_span_value(const char *t, size_t len, size_t p)
  * is missing, there twice, or any key of this object has an escape. */
 static size_t json_span_member(const char *t, size_t len, size_t p, const char *key)
 {
-	size_t klen = strlen(key), found = 0;
-	int nfound = 0;
-
-	if (p >= len || t[p] != '{')
+	struct json_span_member m = { .key = key };
+	if (p >= len || t[p] != '{' || json_span_members(t + p, len - p, &m, 1) < 0 || !m.found)
 		return 0;
-	p = json_span_ws(t, len, p + 1);
-	if (p < len && t[p] == '}')
-		return 0;
-	for (;;) {
-		int esc;
-		if (p >= len || t[p] != '"')
-			return 0;
-		size_t ke = json_span_string(t, len, p, &esc);
-		if (!ke || esc)
-			return 0;
-		int match = ke - p - 2 == klen && memcmp(t + p + 1, key, klen) == 0;
-		p = json_span_ws(t, len, ke);
-		if (p >= len || t[p] != ':')
-			return 0;
-		p = json_span_ws(t, len, p + 1);
-		size_t ve = json_span_value(t, len, p);
-		if (!ve)
-			return 0;
-		if (match) {
-			found = p;
-			nfound++;
-		}
-		p = json_span_ws(t, len, ve);
-		if (p < len && t[p] == ',') {
-			p = json_span_ws(t, len, p + 1);
-			continue;
-		}
-		if (p < len && t[p] == '}')
-			break;
-		return 0;
-	}
-	return nfound == 1 ? found : 0;
+	return p + m.start;
 }
 
 /* Element `index` of the array at t[p]: its start, or 0. */

@@ -58,13 +58,7 @@ bb_ok "the canary is in no audit file after shutdown" bash -c "! grep -a -q -r -
 
 "$CTL" audit verify --db "$DB" --checkpoints "$CP" --pubkey "$BB_DIR/keys/audit-signing.pub" >"$BB_DIR/verify.txt" 2>&1
 bb_is "$?" 0 "hafenctl audit verify passes on the gateway's log ($(head -c 200 "$BB_DIR/verify.txt"))"
-"$CTL" audit export --db "$DB" --format jsonl >"$BB_DIR/export.jsonl" 2>"$BB_DIR/export.err"
-bb_is "$?" 0 "hafenctl audit export"
-"$PYTHON3" - "$BB_DIR/export.jsonl" >"$BB_DIR/recs.json" <<'PY'
-import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print(json.dumps({r["request_id"]: r for r in recs}))
-PY
+bb_audit_records "$DB" "$BB_DIR/recs.json"
 bb_is "$(bb_json "$BB_DIR/recs.json" 'len(j)')" 3 "three records, one per request"
 bb_ok "json record: key, tenant, purpose, endpoint, models, upstream, status, client address" bb_json_true "$BB_DIR/recs.json" \
 	'(lambda r: r["api_key_id"] == "test" and r["tenant"] == "test" and r["purpose"] == "chat" and r["endpoint"] == "/v1/chat/completions" and r["model_requested"] == "m-audit" and r["model_served"] == "m-audit" and r["upstream_id"] == "engine" and r["status"] == 200 and r["client_addr"] == "127.0.0.1")(j["audit-json-1"])'

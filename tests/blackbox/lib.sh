@@ -154,6 +154,19 @@ print(v if isinstance(v, str) else json.dumps(v))
 EOF
 }
 
+# bb_audit_records DB OUT: `hafenctl audit export` of DB (one TAP line for
+# its exit status), its records written to OUT as one JSON object keyed by
+# request id.
+bb_audit_records() {
+	"$CTL" audit export --db "$1" --format jsonl >"$BB_DIR/export.jsonl" 2>"$BB_DIR/export.err"
+	bb_is "$?" 0 "hafenctl audit export"
+	"$PYTHON3" - "$BB_DIR/export.jsonl" >"$2" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print(json.dumps({r.get("request_id"): r for r in recs}))
+PY
+}
+
 # bb_json_true FILE EXPR: exit status from a Python boolean over `j`.
 bb_json_true() {
 	[ "$(bb_json "$1" "bool($2)" 2>/dev/null)" = true ]

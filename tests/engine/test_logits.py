@@ -130,64 +130,9 @@ ok(open(os.path.join(tmp, 'a.gguf'), 'rb').read() == open(os.path.join(tmp, 'b.g
 
 
 
-def fuse_qkv(src, dst):
-    """Rewrite a GGUF with q, k, v (and their biases) fused into attn_qkv,
-    as some converters write them: rows of q, then k, then v."""
-    buf = open(src, 'rb').read()
-    rd = ref_forward.Reader(buf)
-    rd.p = 8
-    n_t, n_kv = rd.take('<Q'), rd.take('<Q')
-    for _ in range(n_kv):
-        rd.string()
-        ref_forward.skip_value(rd, rd.take('<I'))
-    kv_bytes = buf[24:rd.p]
-    infos = []
-    for _ in range(n_t):
-        name = rd.string()
-        ne = [rd.take('<Q') for _ in range(rd.take('<I'))]
-        infos.append([name, ne, rd.take('<I'), rd.take('<Q')])
-    data0 = (rd.p + 31) // 32 * 32
-    sizes = {}
-    order = [i[3] for i in infos] + [len(buf) - data0]
-    for i, inf in enumerate(infos):
-        nxt = min(o for o in order if o > inf[3])
-        sizes[inf[0]] = nxt - inf[3]
-    raw = {i[0]: buf[data0 + i[3]:data0 + i[3] + sizes[i[0]]] for i in infos}
-    out = []
-    for name, ne, typ, _ in infos:
-        for part in ('weight', 'bias'):
-            if name.endswith('attn_q.' + part):
-                pre = name[:-len('attn_q.' + part)]
-                ks, vs = [i for i in infos if i[0] in (pre + 'attn_k.' + part, pre + 'attn_v.' + part)]
-                shape = [ne[0], ne[1] + ks[1][1] + vs[1][1]] if len(ne) > 1 else [ne[0] + ks[1][0] + vs[1][0]]
-                # exact data without padding: rows * row bytes of each
-                def exact(i):
-                    nrow = i[1][1] if len(i[1]) > 1 else 1
-                    per = {0: 4, 1: 2, 30: 2}.get(i[2])
-                    blk = {8: (32, 34), 2: (32, 18), 6: (32, 22), 12: (256, 144), 14: (256, 210)}.get(i[2])
-                    rb = i[1][0] * per if per else i[1][0] // blk[0] * blk[1]
-                    return raw[i[0]][:rb * nrow]
-                out.append((pre + 'attn_qkv.' + part, shape, typ,
-                            exact([name, ne, typ]) + exact(ks) + exact(vs)))
-        if any(name.endswith(x) for x in ('attn_q.weight', 'attn_k.weight', 'attn_v.weight',
-                                          'attn_q.bias', 'attn_k.bias', 'attn_v.bias')):
-            continue
-        out.append((name, ne, typ, raw[name]))
-    head = b'GGUF' + struct.pack('<IQQ', 3, len(out), n_kv) + kv_bytes
-    info, data = b'', b''
-    for name, ne, typ, d in out:
-        nb = name.encode()
-        info += struct.pack('<Q', len(nb)) + nb + struct.pack('<I', len(ne))
-        info += b''.join(struct.pack('<Q', x) for x in ne) + struct.pack('<IQ', typ, len(data))
-        data += d + b'\0' * ((-len(d)) % 32)
-    h = head + info
-    open(dst, 'wb').write(h + b'\0' * ((-len(h)) % 32) + data)
-
-
-def fuse_gate_up(src, dst):
-    """Rewrite a GGUF with each layer's ffn_gate_exps and ffn_up_exps fused
-    into ffn_gate_up_exps {n_embd, 2 * n_ff, n_expert}, as newer converters
-    write them: per expert its gate rows, then its up rows."""
+def gguf_split(src):
+    """A GGUF file's metadata bytes and tensors: (n_kv, kv_bytes,
+    [[name, ne, type, offset]], {name: data bytes up to the next tensor})."""
     buf = open(src, 'rb').read()
     rd = ref_forward.Reader(buf)
     rd.p = 8
@@ -204,21 +149,11 @@ def fuse_gate_up(src, dst):
     data0 = (rd.p + 31) // 32 * 32
     order = sorted(i[3] for i in infos) + [len(buf) - data0]
     raw = {i[0]: buf[data0 + i[3]:data0 + min(o for o in order if o > i[3])] for i in infos}
-    byname = {i[0]: i for i in infos}
-    out = []
-    for name, ne, typ, _ in infos:
-        if name.endswith('ffn_up_exps.weight'):
-            continue
-        if name.endswith('ffn_gate_exps.weight'):
-            up = byname[name.replace('ffn_gate_exps', 'ffn_up_exps')]
-            per = {0: 4, 1: 2, 30: 2}.get(typ)
-            blk = {8: (32, 34), 2: (32, 18), 6: (32, 22), 12: (256, 144), 14: (256, 210)}.get(typ)
-            rb = ne[0] * per if per else ne[0] // blk[0] * blk[1]
-            mat = rb * ne[1]
-            d = b''.join(raw[name][e * mat:(e + 1) * mat] + raw[up[0]][e * mat:(e + 1) * mat] for e in range(ne[2]))
-            out.append((name.replace('ffn_gate_exps', 'ffn_gate_up_exps'), [ne[0], 2 * ne[1], ne[2]], typ, d))
-            continue
-        out.append((name, ne, typ, raw[name]))
+    return n_kv, kv_bytes, infos, raw
+
+
+def gguf_join(dst, n_kv, kv_bytes, out):
+    """Write a GGUF v3 file from metadata bytes and [(name, ne, type, data)]."""
     head = b'GGUF' + struct.pack('<IQQ', 3, len(out), n_kv) + kv_bytes
     info, data = b'', b''
     for name, ne, typ, d in out:
@@ -228,6 +163,58 @@ def fuse_gate_up(src, dst):
         data += d + b'\0' * ((-len(d)) % 32)
     h = head + info
     open(dst, 'wb').write(h + b'\0' * ((-len(h)) % 32) + data)
+
+
+def row_bytes(n, typ):
+    """Bytes of one row of n values of a GGUF type (F32, F16, BF16, Q8_0,
+    Q4_0, Q5_0, Q4_K, Q6_K)."""
+    per = {0: 4, 1: 2, 30: 2}.get(typ)
+    blk = {8: (32, 34), 2: (32, 18), 6: (32, 22), 12: (256, 144), 14: (256, 210)}.get(typ)
+    return n * per if per else n // blk[0] * blk[1]
+
+
+def fuse_qkv(src, dst):
+    """Rewrite a GGUF with q, k, v (and their biases) fused into attn_qkv,
+    as some converters write them: rows of q, then k, then v."""
+    n_kv, kv_bytes, infos, raw = gguf_split(src)
+    out = []
+    for name, ne, typ, _ in infos:
+        for part in ('weight', 'bias'):
+            if name.endswith('attn_q.' + part):
+                pre = name[:-len('attn_q.' + part)]
+                ks, vs = [i for i in infos if i[0] in (pre + 'attn_k.' + part, pre + 'attn_v.' + part)]
+                shape = [ne[0], ne[1] + ks[1][1] + vs[1][1]] if len(ne) > 1 else [ne[0] + ks[1][0] + vs[1][0]]
+                # exact data without padding: rows * row bytes of each
+                def exact(i):
+                    nrow = i[1][1] if len(i[1]) > 1 else 1
+                    return raw[i[0]][:row_bytes(i[1][0], i[2]) * nrow]
+                out.append((pre + 'attn_qkv.' + part, shape, typ,
+                            exact([name, ne, typ]) + exact(ks) + exact(vs)))
+        if any(name.endswith(x) for x in ('attn_q.weight', 'attn_k.weight', 'attn_v.weight',
+                                          'attn_q.bias', 'attn_k.bias', 'attn_v.bias')):
+            continue
+        out.append((name, ne, typ, raw[name]))
+    gguf_join(dst, n_kv, kv_bytes, out)
+
+
+def fuse_gate_up(src, dst):
+    """Rewrite a GGUF with each layer's ffn_gate_exps and ffn_up_exps fused
+    into ffn_gate_up_exps {n_embd, 2 * n_ff, n_expert}, as newer converters
+    write them: per expert its gate rows, then its up rows."""
+    n_kv, kv_bytes, infos, raw = gguf_split(src)
+    byname = {i[0]: i for i in infos}
+    out = []
+    for name, ne, typ, _ in infos:
+        if name.endswith('ffn_up_exps.weight'):
+            continue
+        if name.endswith('ffn_gate_exps.weight'):
+            up = byname[name.replace('ffn_gate_exps', 'ffn_up_exps')]
+            mat = row_bytes(ne[0], typ) * ne[1]
+            d = b''.join(raw[name][e * mat:(e + 1) * mat] + raw[up[0]][e * mat:(e + 1) * mat] for e in range(ne[2]))
+            out.append((name.replace('ffn_gate_exps', 'ffn_gate_up_exps'), [ne[0], 2 * ne[1], ne[2]], typ, d))
+            continue
+        out.append((name, ne, typ, raw[name]))
+    gguf_join(dst, n_kv, kv_bytes, out)
 
 
 for arch, typ in (('qwen3moe', 'q4_0'), ('olmoe', 'f32')):

@@ -15,6 +15,7 @@
 #include "gateway/gwconfig.h"
 #include "gateway/openai.h"
 #include "gateway/policy_filter.h"
+#include "tests/unit/policy_request_diff.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,27 +23,8 @@ static struct policy_filter_set *fuzz_policy_set;
 
 static void fuzz_policy_init(void)
 {
-	static int done;
-	if (done)
-		return;
-	done = 1;
-	openai_json_init();
-	const char *top = getenv("top_srcdir");
-	static const char *const names[] = {"gdpr-default.json", "secrets.json", "special-categories.json"};
-	char paths[3][1024];
-	char *packs[3];
-	for (int i = 0; i < 3; i++) {
-		snprintf(paths[i], sizeof paths[i], "%s/policies/packs/%s", top ? top : ".", names[i]);
-		packs[i] = paths[i];
-	}
-	struct config cfg = {.file = "fuzz.json"};
-	cfg.policy.packs = packs;
-	cfg.policy.n_packs = 3;
-	char err[512];
-	if (policy_filter_load(&cfg, &fuzz_policy_set, err, sizeof err) < 0) {
-		fprintf(stderr, "fuzz_policy_filter: %s\n", err);
-		abort();
-	}
+	if (!fuzz_policy_set)
+		fuzz_policy_set = policy_request_diff_packs("fuzz_policy_filter");
 }
 
 /* One exchange: the request, then the answer as events or as a body. */

@@ -68,13 +68,7 @@ bb_is "$(bb_code)" 403 "the override leaves Art. 5(1)(f) blocked"
 
 # ---- the audit log ----
 bb_stop_all
-"$CTL" audit export --db "$DB" --format jsonl >"$BB_DIR/export.jsonl" 2>"$BB_DIR/export.err"
-bb_is "$?" 0 "hafenctl audit export"
-"$PYTHON3" - "$BB_DIR/export.jsonl" >"$BB_DIR/recs.json" <<'PY'
-import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print(json.dumps({r.get("request_id"): r for r in recs}))
-PY
+bb_audit_records "$DB" "$BB_DIR/recs.json"
 bb_ok "5(1)(f) record: 403, decision block, rule aiact-5-1-f, finding type aiact_5_1_f, no upstream" bb_json_true "$BB_DIR/recs.json" \
 	'(lambda r: r["status"] == 403 and r["decision"] == "block" and "aiact-5-1-f" in r["rule_ids"] and r["findings"].get("aiact_5_1_f") == 1 and r["upstream_id"] == "")(j["aiact-f-1"])'
 bb_ok "look-alike record: 200, no AI Act rule" bb_json_true "$BB_DIR/recs.json" \

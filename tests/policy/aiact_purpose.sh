@@ -68,13 +68,7 @@ bb_is "$(bb_code)" 200 "an ordinary request under the non-HR purpose: 200"
 
 # ---- the audit log and the report ----
 bb_stop_all
-"$CTL" audit export --db "$DB" --format jsonl >"$BB_DIR/export.jsonl" 2>"$BB_DIR/export.err"
-bb_is "$?" 0 "hafenctl audit export"
-"$PYTHON3" - "$BB_DIR/export.jsonl" >"$BB_DIR/recs.json" <<'PY'
-import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print(json.dumps({r.get("request_id"): r for r in recs}))
-PY
+bb_audit_records "$DB" "$BB_DIR/recs.json"
 bb_ok "non-HR record: 403, decision block, aiact-annex3-4" bb_json_true "$BB_DIR/recs.json" \
 	'(lambda r: r["status"] == 403 and r["decision"] == "block" and "aiact-annex3-4" in r["rule_ids"] and r["purpose"] == "chat")(j["annex-chat"])'
 bb_ok "enabled HR record: 200, decision flag, aiact-annex3-4 fired, sent to the engine" bb_json_true "$BB_DIR/recs.json" \

@@ -16,10 +16,11 @@
 
 static struct policy_filter_set *diff_set;
 
-static void diff_init(void)
+struct policy_filter_set *policy_request_diff_packs(const char *who)
 {
-	if (diff_set)
-		return;
+	static struct policy_filter_set *set;
+	if (set)
+		return set;
 	openai_json_init();
 	const char *top = getenv("top_srcdir");
 	static const char *const names[] = {"gdpr-default.json", "secrets.json", "special-categories.json"};
@@ -33,10 +34,11 @@ static void diff_init(void)
 	cfg.policy.packs = packs;
 	cfg.policy.n_packs = 3;
 	char err[512];
-	if (policy_filter_load(&cfg, &diff_set, err, sizeof err) < 0) {
-		fprintf(stderr, "policy_request_diff: %s\n", err);
+	if (policy_filter_load(&cfg, &set, err, sizeof err) < 0) {
+		fprintf(stderr, "%s: %s\n", who, err);
 		abort();
 	}
+	return set;
 }
 
 static int diff_streq(const char *a, const char *b)
@@ -126,7 +128,7 @@ int policy_request_diff(const char *body, size_t len, struct policy_request_diff
 {
 	static const struct config_key key = {.name = "k", .tenant = "t", .purpose = "chat"};
 	static const int routes[] = {OPENAI_ROUTE_CHAT, OPENAI_ROUTE_COMPLETIONS, OPENAI_ROUTE_EMBEDDINGS};
-	diff_init();
+	diff_set = policy_request_diff_packs("policy_request_diff");
 	const struct openai_route_def *rd = NULL;
 	struct openai_body_info bi;
 	char err[256];

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+struct policy_filter_set;
+
 /* What a comparison went through (for tests that must cover both ways). */
 struct policy_request_diff_stats {
 	unsigned long compared, rewritten, blocked, findings, texts_compared, span_declined;
@@ -17,6 +19,11 @@ struct policy_request_diff_stats {
  * meaning beyond field numbers); -1: not a body the gateway accepts (no
  * route validates it), nothing compared. Loads the shipped packs from
  * $top_srcdir/policies/packs on the first call (abort() if it cannot). */
+/* The three shipped packs with every default detector (gdpr-default,
+ * secrets, special-categories) from $top_srcdir/policies/packs, loaded once;
+ * abort() naming who when they cannot be loaded. */
+struct policy_filter_set *policy_request_diff_packs(const char *who);
+
 int policy_request_diff(const char *body, size_t len, struct policy_request_diff_stats *st, char *why,
     size_t whylen);
 
