@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policies/aiact.h"
+
 /* RFC 8259 section 2: the four whitespace bytes. */
 static size_t json_span_ws(const char *t, size_t len, size_t p)
 {
@@ -180,6 +182,13 @@ struct json_span_texts {
 	 * finding. Members are walked as they come and reordered after. */
 	int ordered;
 	int own; /* v is malloc'd (else the caller's buffer, or NULL) */
+	/* Requests, for the AI Act screener (json_span_request_texts): */
+	int aiact;        /* a request walk: an escaped role or part type declines */
+	int in_message;   /* walking an element of the request's messages[] */
+	int screen;       /* texts pushed now are instructions (content, prompt, input) */
+	int role;         /* the message's role is an instruction role, or it has none */
+	int part;         /* the part's type: aiact_part_kind, -1 when absent or no string */
+	unsigned msg_media, media; /* the message's media parts; those of instruction messages */
 };
 
 #define JSON_SPAN_NAMES 8 /* longest names table */
@@ -210,7 +219,7 @@ static size_t json_span_push(struct json_span_texts *a, const char *t, size_t le
 		a->cap = cap;
 		a->own = 1;
 	}
-	a->v[a->n++] = (struct json_span_text){p, e, kind};
+	a->v[a->n++] = (struct json_span_text){p, e, kind, a->screen};
 	return e;
 }
 
@@ -360,14 +369,92 @@ static size_t json_span_arguments(struct json_span_texts *a, const char *t, size
 	return json_span_push(a, t, len, p, JSON_SPAN_KIND_JSON);
 }
 
-/* A content part: a string, or an object whose text or refusal is text. */
+/* The texts v[from, to) are not instructions after all (a part that is no
+ * text part, a message whose role is not an instruction role). */
+static void json_span_unscreen(struct json_span_texts *a, size_t from)
+{
+	for (size_t k = from; k < a->n; k++)
+		a->v[k].instruction = 0;
+}
+
+/* A role or a part type: a string's bytes as the screener compares them
+ * (aiact.h); an escape in one declines a request walk (the tree decodes
+ * it). *s = NULL when the value is no string. */
+static size_t json_span_name(struct json_span_texts *a, const char *t, size_t len, size_t p,
+    const char **s, size_t *sl)
+{
+	int esc;
+	*s = NULL;
+	if (t[p] != '"')
+		return json_span_value(t, len, p);
+	size_t e = json_span_string(t, len, p, &esc);
+	if (!e || (esc && a->aiact))
+		return 0;
+	*s = t + p + 1;
+	*sl = e - p - 2;
+	return e;
+}
+
+/* A message's role: none, or one that is no string, counts as an
+ * instruction role too (aiact_screen_request). */
+static size_t json_span_role(struct json_span_texts *a, const char *t, size_t len, size_t p)
+{
+	const char *s;
+	size_t sl = 0;
+	size_t e = json_span_name(a, t, len, p, &s, &sl);
+	a->role = !s || aiact_role_instruction(s, sl);
+	return e;
+}
+
+/* A content part's type (aiact_part_kind). */
+static size_t json_span_type(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
+{
+	const char *s;
+	size_t sl = 0;
+	size_t e = json_span_name(a, t, len, p, &s, &sl);
+	(void)which;
+	a->part = s ? aiact_part_kind(s, sl) : -1;
+	return e;
+}
+
+/* The members of a part object: its text (an instruction in a text part
+ * of an instruction message), refusal (never one) and type. */
+static size_t json_span_part_member(struct json_span_texts *a, const char *t, size_t len, int which,
+    size_t p)
+{
+	int screen = a->screen;
+	size_t e;
+	switch (which) {
+	case 0: /* text */
+		return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
+	case 1: /* refusal */
+		a->screen = 0;
+		e = json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
+		a->screen = screen;
+		return e;
+	default:
+		return json_span_type(a, t, len, 0, p);
+	}
+}
+
+/* A content part: a string, or an object whose text or refusal is text.
+ * Its type says whether the text is screened, or which medium it is. */
 static size_t json_span_part(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
 {
-	static const char *const names[] = {"text", "refusal"};
+	static const char *const names[] = {"text", "refusal", "type"};
 	(void)which;
 	if (t[p] == '"')
 		return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
-	return json_span_object(a, t, len, p, names, 2, json_span_text_fn);
+	size_t from = a->n;
+	a->part = -1;
+	size_t e = json_span_object(a, t, len, p, names, 3, json_span_part_member);
+	if (e && a->screen && t[p] == '{') {
+		if (a->part != 0)
+			json_span_unscreen(a, from);
+		if (a->part > 0)
+			a->msg_media |= (unsigned)a->part;
+	}
+	return e;
 }
 
 /* {"arguments": "..."}: a function object, or the legacy function_call. */
@@ -393,11 +480,18 @@ static size_t json_span_call(struct json_span_texts *a, const char *t, size_t le
 static size_t json_span_message_member(struct json_span_texts *a, const char *t, size_t len, int which,
     size_t p)
 {
+	size_t e;
 	switch (which) {
-	case 0: /* content */
+	case 0: /* content: instructions when the role says so (json_span_request_message) */
+		a->screen = a->in_message;
 		if (t[p] == '[')
-			return json_span_array(a, t, len, p, json_span_part);
-		return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
+			e = json_span_array(a, t, len, p, json_span_part);
+		else
+			e = json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
+		a->screen = 0;
+		return e;
+	case 5: /* role */
+		return json_span_role(a, t, len, p);
 	case 1: /* name */
 	case 2: /* refusal */
 		return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
@@ -410,9 +504,10 @@ static size_t json_span_message_member(struct json_span_texts *a, const char *t,
 
 static size_t json_span_message(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
 {
-	static const char *const names[] = {"content", "name", "refusal", "tool_calls", "function_call"};
+	static const char *const names[] = {"content", "name", "refusal", "tool_calls", "function_call",
+	    "role"};
 	(void)which;
-	return json_span_object(a, t, len, p, names, 5, json_span_message_member);
+	return json_span_object(a, t, len, p, names, 6, json_span_message_member);
 }
 
 static size_t json_span_choice_member(struct json_span_texts *a, const char *t, size_t len, int which,
@@ -445,11 +540,13 @@ static size_t json_span_top_member(struct json_span_texts *a, const char *t, siz
  * member): into buf while nbuf entries suffice, else malloc'd. */
 static int json_span_top_texts(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
     struct json_span_text **out, size_t *n, const char *const names[6], int ordered,
-    json_span_member_fn member)
+    json_span_member_fn member, unsigned *media)
 {
-	struct json_span_texts a = {buf, 0, buf ? nbuf : 0, ordered, 0};
+	struct json_span_texts a = {buf, 0, buf ? nbuf : 0, ordered, 0, .aiact = media != NULL};
 	*out = NULL;
 	*n = 0;
+	if (media)
+		*media = 0;
 	size_t p = json_span_ws(text, len, 0);
 	if (p >= len || text[p] != '{' || !json_span_object(&a, text, len, p, names, 6, member)) {
 		if (a.own)
@@ -458,6 +555,8 @@ static int json_span_top_texts(const char *text, size_t len, struct json_span_te
 	}
 	*out = a.v;
 	*n = a.n;
+	if (media)
+		*media = a.media;
 	return 0;
 }
 
@@ -466,7 +565,7 @@ int json_span_answer_texts_buf(const char *text, size_t len, struct json_span_te
 {
 	static const char *const names[] = {"choices", "messages", "prompt", "input", "suffix",
 	    "instructions"};
-	return json_span_top_texts(text, len, buf, nbuf, out, n, names, 0, json_span_top_member);
+	return json_span_top_texts(text, len, buf, nbuf, out, n, names, 0, json_span_top_member, NULL);
 }
 
 int json_span_answer_texts(const char *text, size_t len, struct json_span_text **out, size_t *n)
@@ -476,14 +575,79 @@ int json_span_answer_texts(const char *text, size_t len, struct json_span_text *
 
 /* ---- the request's text strings, in the tree walk's order ---- */
 
+/* An element of messages[]: a message whose content the AI Act screener
+ * reads when its role is an instruction role, with its media parts. */
+static size_t json_span_request_message(struct json_span_texts *a, const char *t, size_t len, int which,
+    size_t p)
+{
+	(void)which;
+	if (t[p] != '{')
+		return json_span_value(t, len, p);
+	size_t from = a->n;
+	a->in_message = 1;
+	a->role = 1;
+	a->msg_media = 0;
+	size_t e = json_span_message(a, t, len, 0, p);
+	a->in_message = 0;
+	if (e && a->role)
+		a->media |= a->msg_media;
+	else if (e)
+		json_span_unscreen(a, from);
+	return e;
+}
+
+/* A part of a message item in prompt or input: only its medium counts
+ * (its text is no text field of the walk, so the screener skips it). */
+static size_t json_span_item_part(struct json_span_texts *a, const char *t, size_t len, int which,
+    size_t p)
+{
+	static const char *const names[] = {"type"};
+	(void)which;
+	a->part = -1;
+	size_t e = json_span_object(a, t, len, p, names, 1, json_span_type);
+	if (e && t[p] == '{' && a->part > 0)
+		a->msg_media |= (unsigned)a->part;
+	return e;
+}
+
+static size_t json_span_item_member(struct json_span_texts *a, const char *t, size_t len, int which,
+    size_t p)
+{
+	if (which == 0)
+		return json_span_role(a, t, len, p);
+	return json_span_array(a, t, len, p, json_span_item_part);
+}
+
+/* A message item (an object) in a prompt or input array: the screener
+ * takes it as a message (Responses API input items), for its media. */
+static size_t json_span_item(struct json_span_texts *a, const char *t, size_t len, size_t p)
+{
+	static const char *const names[] = {"role", "content"};
+	a->role = 1;
+	a->msg_media = 0;
+	size_t e = json_span_object(a, t, len, p, names, 2, json_span_item_member);
+	if (e && a->role)
+		a->media |= a->msg_media;
+	return e;
+}
+
 /* An element of a batched input: a string, or an array whose strings
- * count (one level, policies/request_walk.c request_walk_strings). */
+ * count (one level, policies/request_walk.c request_walk_strings). In
+ * prompt and input (a->screen) strings are instructions, nested arrays
+ * are not, and objects are message items. */
 static size_t json_span_batch_element(struct json_span_texts *a, const char *t, size_t len, int which,
     size_t p)
 {
 	(void)which;
-	if (t[p] == '[')
-		return json_span_array(a, t, len, p, json_span_text_fn);
+	if (t[p] == '[') {
+		int screen = a->screen;
+		a->screen = 0;
+		size_t e = json_span_array(a, t, len, p, json_span_text_fn);
+		a->screen = screen;
+		return e;
+	}
+	if (t[p] == '{' && a->screen)
+		return json_span_item(a, t, len, p);
 	return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
 }
 
@@ -502,9 +666,16 @@ static size_t json_span_batch(struct json_span_texts *a, const char *t, size_t l
 static size_t json_span_request_member(struct json_span_texts *a, const char *t, size_t len, int which,
     size_t p)
 {
+	size_t e;
 	switch (which) {
 	case 0: /* messages */
-		return t[p] == '[' ? json_span_array(a, t, len, p, json_span_message) : 0;
+		return t[p] == '[' ? json_span_array(a, t, len, p, json_span_request_message) : 0;
+	case 1: /* prompt */
+	case 2: /* input: both read by the AI Act screener */
+		a->screen = 1;
+		e = json_span_batch(a, t, len, 0, p);
+		a->screen = 0;
+		return e;
 	case 5: /* choices */
 		return json_span_array(a, t, len, p, json_span_choice);
 	default:
@@ -513,11 +684,11 @@ static size_t json_span_request_member(struct json_span_texts *a, const char *t,
 }
 
 int json_span_request_texts(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
-    struct json_span_text **out, size_t *n)
+    struct json_span_text **out, size_t *n, unsigned *media)
 {
 	static const char *const names[] = {"messages", "prompt", "input", "suffix", "instructions",
 	    "choices"};
-	return json_span_top_texts(text, len, buf, nbuf, out, n, names, 1, json_span_request_member);
+	return json_span_top_texts(text, len, buf, nbuf, out, n, names, 1, json_span_request_member, media);
 }
 
 int json_span_members(const char *t, size_t len, struct json_span_member *m, size_t n)

@@ -43,6 +43,11 @@ enum json_span_kind {
 struct json_span_text {
 	size_t start, end; /* the string's bytes, quotes included */
 	enum json_span_kind kind;
+	/* requests: a text the AI Act screener reads as an instruction
+	 * (policies/aiact.h, aiact_screen_request): the content of a message
+	 * with an instruction role or none, as a string or text parts, and
+	 * the strings of prompt and input; 0 in answers */
+	int instruction;
 };
 
 /* *out is malloc'd (NULL when there are none). */
@@ -59,10 +64,15 @@ int json_span_answer_texts_buf(const char *text, size_t len, struct json_span_te
  * suffix, instructions (a string or an array of strings, batches one level
  * deep), then choices[]; within an object in that table order, whatever
  * the document order. *out is buf while nbuf entries suffice, else
- * malloc'd (the caller frees it when it is not buf). -1 as above (also:
- * messages that is not an array): the caller walks the tree instead. */
+ * malloc'd (the caller frees it when it is not buf). Each text says
+ * whether the AI Act screener reads it (instruction), and *media gets the
+ * enum aiact_media bits of the image, audio and video parts of the
+ * messages (and of message items in prompt or input) whose role is an
+ * instruction role, exactly as aiact_screen_request reads them from the
+ * tree. -1 as above (also: messages that is not an array, a role or part
+ * type with an escape): the caller walks the tree instead. */
 int json_span_request_texts(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
-    struct json_span_text **out, size_t *n);
+    struct json_span_text **out, size_t *n, unsigned *media);
 
 /* The few top-level members a filter needs (the audit record's end user,
  * model served and token usage), found in one pass over the top-level

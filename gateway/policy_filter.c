@@ -209,11 +209,12 @@ static unsigned policy_filter_kinds(const struct purpose *p)
 }
 
 /* The request's text fields read from the client's bytes (no tree):
- * json_span_request_texts finds them in the tree walk's order, escaped
+ * json_span_request_texts finds them in the tree walk's order, with what
+ * the AI Act screener reads (instruction texts, media parts), escaped
  * strings are decoded into one buffer (a JSON escape never decodes to
- * more bytes than it takes), and policy_request_scan_texts scans and
- * decides. 0 (and *rewrite); 1: this body needs the tree (a form the
- * span walk does not take, or AI Act screening); -1 with err. */
+ * more bytes than it takes), and policy_request_scan_texts screens, scans
+ * and decides. 0 (and *rewrite); 1: this body needs the tree (a form the
+ * span walk does not take); -1 with err. */
 static int policy_filter_request_texts(struct filter_exchange *x, struct policy_filter_state *st,
     int *rewrite, char *err, size_t errlen)
 {
@@ -221,10 +222,11 @@ static int policy_filter_request_texts(struct filter_exchange *x, struct policy_
 	struct json_span_text spbuf[POLICY_FILTER_TEXTS], *sp;
 	struct policy_text txbuf[POLICY_FILTER_TEXTS], *tx = txbuf;
 	size_t ns, need = 0, used = 0;
+	unsigned media;
 	const char *src = x->body_src;
 	char *dec = NULL;
 	int rc = 1;
-	if (json_span_request_texts(src, x->body_src_len, spbuf, POLICY_FILTER_TEXTS, &sp, &ns) < 0)
+	if (json_span_request_texts(src, x->body_src_len, spbuf, POLICY_FILTER_TEXTS, &sp, &ns, &media) < 0)
 		return 1;
 	if (ns > POLICY_FILTER_TEXTS && !(tx = malloc(ns * sizeof *tx)))
 		goto out;
@@ -237,18 +239,19 @@ static int policy_filter_request_texts(struct filter_exchange *x, struct policy_
 		const char *raw = src + sp[i].start + 1;
 		size_t rl = sp[i].end - sp[i].start - 2;
 		uint8_t kind = sp[i].kind == JSON_SPAN_KIND_JSON ? REQUEST_WALK_JSON : REQUEST_WALK_TEXT;
+		uint8_t ins = (uint8_t)sp[i].instruction;
 		if (!memchr(raw, '\\', rl)) {
-			tx[i] = (struct policy_text){raw, rl, kind};
+			tx[i] = (struct policy_text){raw, rl, kind, ins};
 			continue;
 		}
 		size_t dl = openai_scan_unescape(raw, rl, dec + used, need - used);
 		if (dl == (size_t)-1)
 			goto out;
-		tx[i] = (struct policy_text){dec + used, dl, kind};
+		tx[i] = (struct policy_text){dec + used, dl, kind, ins};
 		used += dl;
 	}
-	rc = policy_request_scan_texts(st->req, tx, ns, policy_scan_adapter_fn, &st->adapter, rewrite, err,
-	    errlen);
+	rc = policy_request_scan_texts(st->req, tx, ns, media, policy_scan_adapter_fn, &st->adapter, rewrite,
+	    err, errlen);
 out:
 	if (dec) {
 		explicit_bzero(dec, need);

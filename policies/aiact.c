@@ -1102,6 +1102,27 @@ static const struct aiact_part_type aiact_part_types[] = {
  * role (Responses API input items) counts too. */
 static const char *const aiact_instruction_roles[] = { "system", "developer", "user", NULL };
 
+static int aiact_name_is(const char *name, const char *s, size_t len)
+{
+	return strlen(name) == len && memcmp(name, s, len) == 0;
+}
+
+int aiact_role_instruction(const char *role, size_t len)
+{
+	for (size_t r = 0; aiact_instruction_roles[r]; r++)
+		if (aiact_name_is(aiact_instruction_roles[r], role, len))
+			return 1;
+	return 0;
+}
+
+int aiact_part_kind(const char *type, size_t len)
+{
+	for (const struct aiact_part_type *t = aiact_part_types; t->type; t++)
+		if (aiact_name_is(t->type, type, len))
+			return (int)t->media;
+	return -1;
+}
+
 struct aiact_request {
 	struct aiact_scan scan;
 	json_t *const *fields;
@@ -1142,14 +1163,12 @@ static void aiact_request_content(struct aiact_request *q, json_t *content)
 		const char *type = json_string_value(json_object_get(part, "type"));
 		if (!type)
 			continue;
-		for (const struct aiact_part_type *t = aiact_part_types; t->type; t++)
-			if (strcmp(t->type, type) == 0) {
-				if (t->media)
-					q->media |= t->media;
-				else
-					aiact_request_text(q, json_object_get(part, "text"));
-				break;
-			}
+		/* up to a NUL, as the value reads in C */
+		int kind = aiact_part_kind(type, strlen(type));
+		if (kind > 0)
+			q->media |= (unsigned)kind;
+		else if (kind == 0)
+			aiact_request_text(q, json_object_get(part, "text"));
 	}
 }
 
@@ -1165,9 +1184,7 @@ static void aiact_request_messages(struct aiact_request *q, json_t *msgs)
 		if (!json_is_object(msg))
 			continue;
 		const char *role = json_string_value(json_object_get(msg, "role"));
-		int instruction = role == NULL;
-		for (size_t r = 0; role && aiact_instruction_roles[r]; r++)
-			instruction |= strcmp(role, aiact_instruction_roles[r]) == 0;
+		int instruction = role == NULL || aiact_role_instruction(role, strlen(role));
 		if (instruction)
 			aiact_request_content(q, json_object_get(msg, "content"));
 	}

@@ -83,6 +83,15 @@ void aiact_screen(const struct aiact_model *m, const struct aiact_text *texts, s
 void aiact_screen_request(const struct aiact_model *m, json_t *body, json_t *const *fields,
 			  size_t n_fields, struct aiact_result *out);
 
+/* How aiact_screen_request reads a request, for walkers without a tree
+ * (gateway/json_span.c): 1 when a message with this role is an
+ * instruction (system, developer, user; a message whose role is absent or
+ * not a string counts too, which the caller decides); and what a content
+ * part of this type is: -1 not one the screener reads, 0 a text part
+ * (its "text" is an instruction), else its enum aiact_media bits. */
+int aiact_role_instruction(const char *role, size_t len);
+int aiact_part_kind(const char *type, size_t len);
+
 /* "aiact-5-1-f", "AI Act Art. 5(1)(f)", and the entity its findings carry. */
 const char *aiact_practice_rule_id(enum aiact_practice p);
 const char *aiact_practice_article(enum aiact_practice p);

@@ -749,7 +749,7 @@ int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn 
 		goto nomem;
 	for (size_t fi = 0; fi < n_fields; fi++)
 		texts[fi] = (struct policy_text){json_string_value(fields[fi]), json_string_length(fields[fi]),
-						 REQUEST_WALK_TEXT};
+						 REQUEST_WALK_TEXT, 0};
 	if (policy_request_scan_fields(r, texts, n_fields, &ai, scan, scan_arg, err, errlen) < 0)
 		goto out;
 	if (r->decision.action == POLICY_ACTION_BLOCK) {
@@ -807,8 +807,27 @@ out:
 	return rc;
 }
 
+/* aiact_screen over the instruction texts among fields (the others are
+ * NULL, which it skips): what aiact_screen_request reads from the tree,
+ * in the same order, each hit's part the index of its field. */
+static int policy_request_screen_texts(const struct policy_request *r, const struct policy_text *fields,
+				       size_t n, unsigned media, struct aiact_result *ai)
+{
+	struct aiact_text buf[32], *at = n <= 32 ? buf : malloc(n * sizeof(*at));
+	if (!at)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		at[i] = fields[i].instruction ? (struct aiact_text){fields[i].text, fields[i].len}
+					      : (struct aiact_text){NULL, 0};
+	aiact_screen(r->set->aiact, at, n, media, ai);
+	if (at != buf)
+		free(at);
+	return 0;
+}
+
 int policy_request_scan_texts(struct policy_request *r, const struct policy_text *texts, size_t n,
-			      policy_scan_fn scan, void *scan_arg, int *rewrite, char *err, size_t errlen)
+			      unsigned media, policy_scan_fn scan, void *scan_arg, int *rewrite, char *err,
+			      size_t errlen)
 {
 	struct policy_text *fields = NULL;
 	json_t **roots = NULL;
@@ -818,15 +837,20 @@ int policy_request_scan_texts(struct policy_request *r, const struct policy_text
 	*rewrite = 0;
 	r->nf = 0;
 	policy_decision_clear(&r->decision);
-	if (r->set->aiact)
-		return 1; /* the screener reads roles and media parts from the tree */
 	if (policy_request_check_scanner(r, scan, scan_arg, err, errlen) < 0)
 		return -1;
 	if (request_walk_expand_texts(texts, n, &fields, &n_fields, &roots, &n_roots, err, errlen) < 0)
 		return -1;
 	int expanded = fields || roots; /* else no field was tool-call arguments */
-	if (policy_request_scan_fields(r, expanded ? fields : texts, expanded ? n_fields : n, NULL, scan,
-				       scan_arg, err, errlen) < 0)
+	const struct policy_text *fv = expanded ? fields : texts;
+	size_t fn = expanded ? n_fields : n;
+	struct aiact_result ai;
+	memset(&ai, 0, sizeof ai);
+	if (r->set->aiact && policy_request_screen_texts(r, fv, fn, media, &ai) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (policy_request_scan_fields(r, fv, fn, r->set->aiact ? &ai : NULL, scan, scan_arg, err, errlen) < 0)
 		goto out;
 	if (r->decision.action != POLICY_ACTION_BLOCK)
 		for (size_t i = 0; i < r->nf && !*rewrite; i++)

@@ -246,21 +246,26 @@ struct policy_text {
 	const char *text;
 	size_t len;
 	uint8_t kind; /* enum request_walk_kind */
+	/* the AI Act screener reads it as an instruction (aiact.h,
+	 * aiact_screen_request: the content of a system, developer or user
+	 * message or of one without a role, prompt, input) */
+	uint8_t instruction;
 };
 
 /* The tree-less first step for a request the caller has not parsed:
  * texts are the body's text fields exactly as request_walk_collect_kinds
  * would find them (same order, decoded values, tool-call arguments as
- * REQUEST_WALK_JSON). Expands, scans and decides like policy_request_apply
- * but rewrites nothing. 0: findings and decision as policy_request_apply
- * would leave them, with *rewrite = 0 when the body stays as it is, or 1
- * when a finding must be redacted or pseudonymized (then call
- * policy_request_apply on the parsed body: it decides again and rewrites).
- * 1: not done here (the set screens for AI Act practices, which reads
- * roles and media parts from the tree): call policy_request_apply.
- * -1: fail closed. */
+ * REQUEST_WALK_JSON), each marked as an instruction where
+ * aiact_screen_request would read it, and media the enum aiact_media bits
+ * it would find. Expands, screens (when the set has AI Act rules), scans
+ * and decides like policy_request_apply but rewrites nothing. 0: findings
+ * and decision as policy_request_apply would leave them, with *rewrite = 0
+ * when the body stays as it is, or 1 when a finding must be redacted or
+ * pseudonymized (then call policy_request_apply on the parsed body: it
+ * decides again and rewrites). -1: fail closed. */
 int policy_request_scan_texts(struct policy_request *r, const struct policy_text *texts, size_t n,
-			      policy_scan_fn scan, void *scan_arg, int *rewrite, char *err, size_t errlen);
+			      unsigned media, policy_scan_fn scan, void *scan_arg, int *rewrite, char *err,
+			      size_t errlen);
 
 /* Makes jansson wipe every block it frees (explicit_bzero): the strings of
  * a request body hold prompt text, and json_string_setn frees the old value.

@@ -307,7 +307,8 @@ struct request_walk_texts {
 	size_t n, cap;
 };
 
-static int request_walk_text_add(struct request_walk_texts *w, const char *text, size_t len)
+static int request_walk_text_add(struct request_walk_texts *w, const char *text, size_t len,
+				 uint8_t instruction)
 {
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 16;
@@ -317,7 +318,7 @@ static int request_walk_text_add(struct request_walk_texts *w, const char *text,
 		w->v = v;
 		w->cap = cap;
 	}
-	w->v[w->n++] = (struct policy_text){ text, len, REQUEST_WALK_TEXT };
+	w->v[w->n++] = (struct policy_text){ text, len, REQUEST_WALK_TEXT, instruction };
 	return 0;
 }
 
@@ -325,7 +326,7 @@ static int request_walk_text_add(struct request_walk_texts *w, const char *text,
 static int request_walk_inner_texts(struct request_walk_texts *w, json_t *v)
 {
 	if (json_is_string(v))
-		return request_walk_text_add(w, json_string_value(v), json_string_length(v));
+		return request_walk_text_add(w, json_string_value(v), json_string_length(v), 0);
 	const char *key;
 	json_t *e;
 	size_t i;
@@ -375,7 +376,7 @@ int request_walk_expand_texts(const struct policy_text *in, size_t n, struct pol
 			r[nr++] = root;
 			if (request_walk_inner_texts(&w, root) < 0)
 				goto nomem;
-		} else if (request_walk_text_add(&w, in[fi].text, in[fi].len) < 0) {
+		} else if (request_walk_text_add(&w, in[fi].text, in[fi].len, in[fi].instruction) < 0) {
 			goto nomem;
 		}
 	}

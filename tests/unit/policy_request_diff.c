@@ -12,6 +12,7 @@
 #include "gateway/json_span.h"
 #include "gateway/openai.h"
 #include "gateway/policy_filter.h"
+#include "policies/aiact.h"
 #include "policies/policy.h"
 
 static struct policy_filter_set *diff_set;
@@ -23,16 +24,17 @@ struct policy_filter_set *policy_request_diff_packs(const char *who)
 		return set;
 	openai_json_init();
 	const char *top = getenv("top_srcdir");
-	static const char *const names[] = {"gdpr-default.json", "secrets.json", "special-categories.json"};
-	char paths[3][1024];
-	char *packs[3];
-	for (int i = 0; i < 3; i++) {
+	static const char *const names[] = {"gdpr-default.json", "secrets.json", "special-categories.json",
+	    "ai-act.json"};
+	char paths[4][1024];
+	char *packs[4];
+	for (int i = 0; i < 4; i++) {
 		snprintf(paths[i], sizeof paths[i], "%s/policies/packs/%s", top ? top : ".", names[i]);
 		packs[i] = paths[i];
 	}
 	struct config cfg = {.file = "diff.json"};
 	cfg.policy.packs = packs;
-	cfg.policy.n_packs = 3;
+	cfg.policy.n_packs = 4;
 	char err[512];
 	if (policy_filter_load(&cfg, &set, err, sizeof err) < 0) {
 		fprintf(stderr, "%s: %s\n", who, err);
@@ -46,6 +48,47 @@ static int diff_streq(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+/* The AI Act screener over the span walk's instruction texts and media
+ * against aiact_screen_request on the tree: the same features, media and
+ * hits (parts are field indexes, the same both ways when the texts are). */
+static int diff_aiact(const struct json_span_text *sp, size_t ns, unsigned media, json_t *tree, json_t *const *f,
+    struct policy_request_diff_stats *st, char *why, size_t whylen)
+{
+	static struct aiact_model *m;
+	char err[160];
+	if (!m && !(m = aiact_model_new(err, sizeof err))) {
+		fprintf(stderr, "policy_request_diff: %s\n", err);
+		abort();
+	}
+	struct aiact_text *at = calloc(ns ? ns : 1, sizeof *at);
+	if (!at)
+		abort();
+	for (size_t i = 0; i < ns; i++)
+		if (sp[i].instruction) {
+			/* the decoded span text, equal to the tree's (diff_texts) */
+			at[i] = (struct aiact_text){json_string_value(f[i]), json_string_length(f[i])};
+			st->instructions++;
+		}
+	struct aiact_result ra, rb;
+	aiact_screen_request(m, tree, f, ns, &ra);
+	aiact_screen(m, at, ns, media, &rb);
+	free(at);
+	st->media += media != 0;
+	st->aiact_features += ra.features != 0;
+	if (ra.features != rb.features || ra.media != rb.media) {
+		snprintf(why, whylen, "AI Act features %#llx media %u by the tree, %#llx media %u by the spans",
+		    (unsigned long long)ra.features, ra.media, (unsigned long long)rb.features, rb.media);
+		return 1;
+	}
+	for (unsigned p = 0; p < AIACT_PRACTICE_COUNT; p++)
+		if (memcmp(&ra.hits[p], &rb.hits[p], sizeof ra.hits[p]) != 0 &&
+		    (ra.hits[p].found || rb.hits[p].found)) {
+			snprintf(why, whylen, "AI Act hit %s differs", aiact_practice_rule_id((enum aiact_practice)p));
+			return 1;
+		}
+	return 0;
+}
+
 /* The span walk's texts, decoded, against the tree walk's strings. */
 static int diff_texts(const char *body, size_t len, json_t *tree, struct policy_request_diff_stats *st,
     char *why, size_t whylen)
@@ -57,7 +100,8 @@ static int diff_texts(const char *body, size_t len, json_t *tree, struct policy_
 	size_t nf;
 	char err[64];
 	int rc = 0;
-	if (json_span_request_texts(body, len, NULL, 0, &sp, &ns) < 0) {
+	unsigned media;
+	if (json_span_request_texts(body, len, NULL, 0, &sp, &ns, &media) < 0) {
 		st->span_declined++;
 		return 0; /* declined: the filter takes the tree */
 	}
@@ -83,6 +127,8 @@ static int diff_texts(const char *body, size_t len, json_t *tree, struct policy_
 		free(d);
 		st->texts_compared++;
 	}
+	if (rc == 0)
+		rc = diff_aiact(sp, ns, media, tree, f, st, why, whylen);
 	free(sp);
 	free(f);
 	free(k);

@@ -13,14 +13,16 @@ struct policy_filter_set;
 /* What a comparison went through (for tests that must cover both ways). */
 struct policy_request_diff_stats {
 	unsigned long compared, rewritten, blocked, findings, texts_compared, span_declined;
+	/* AI Act: instruction texts screened, bodies with media, with features */
+	unsigned long instructions, media, aiact_features;
 };
 
 /* 0: the same outcome; 1: they differ (why says where, never the text's
  * meaning beyond field numbers); -1: not a body the gateway accepts (no
  * route validates it), nothing compared. Loads the shipped packs from
  * $top_srcdir/policies/packs on the first call (abort() if it cannot). */
-/* The three shipped packs with every default detector (gdpr-default,
- * secrets, special-categories) from $top_srcdir/policies/packs, loaded once;
+/* The four shipped packs with every default detector (gdpr-default,
+ * secrets, special-categories, ai-act) from $top_srcdir/policies/packs, loaded once;
  * abort() naming who when they cannot be loaded. */
 struct policy_filter_set *policy_request_diff_packs(const char *who);
 

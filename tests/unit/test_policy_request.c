@@ -94,6 +94,136 @@ static void run_jsonl(const char *top, const char *name)
 	    n_diff == before ? "" : " -- ", n_diff == before ? "" : first_why);
 }
 
+/* The AI Act corpus's requests reshaped where the screener reads roles,
+ * parts and media (aiact_screen_request): roles rotated, removed or not
+ * strings, texts moved into tool calls and tool results, into prompt and
+ * input (strings, nested batches, message items with media), and parts of
+ * other types. */
+static const char *const aiact_roles[] = {"user", "system", "developer", "assistant", "tool", "", "USER", NULL};
+static const char *const aiact_types[] = {"text", "input_text", "output_text", "refusal", "image_url", "input_image",
+    "image", "input_audio", "audio", "audio_url", "video_url", "input_video", "video", "Image_url"};
+
+/* Every text of the request's messages (content strings and text parts). */
+static json_t *aiact_texts(json_t *req)
+{
+	json_t *out = json_array(), *m, *part;
+	size_t i, k;
+	json_array_foreach(json_object_get(req, "messages"), i, m) {
+		json_t *c = json_object_get(m, "content");
+		if (json_is_string(c))
+			json_array_append(out, c);
+		json_array_foreach(c, k, part)
+			if (json_is_string(json_object_get(part, "text")))
+				json_array_append(out, json_object_get(part, "text"));
+	}
+	return out;
+}
+
+static json_t *aiact_variant(json_t *req, size_t v, size_t line)
+{
+	json_t *r = json_deep_copy(req), *m, *part, *texts = aiact_texts(req);
+	json_t *msgs = json_object_get(r, "messages");
+	size_t i, k, nr = sizeof aiact_roles / sizeof aiact_roles[0], nt = sizeof aiact_types / sizeof aiact_types[0];
+	switch (v) {
+	case 0:
+		break;
+	case 1: /* roles: another one, none, or no string (completions takes any messages) */
+		json_object_set_new(r, "prompt", json_string("Summary:"));
+		json_array_foreach(msgs, i, m) {
+			const char *role = aiact_roles[(line + i) % nr];
+			if (role)
+				json_object_set_new(m, "role", json_string(role));
+			else if ((line + i) % 2)
+				json_object_del(m, "role");
+			else
+				json_object_set_new(m, "role", json_integer(7));
+		}
+		break;
+	case 2: /* the texts as tool-call arguments and tool results */
+		json_array_clear(msgs);
+		json_array_foreach(texts, i, m) {
+			json_t *args = json_pack("{s:O}", "q", m);
+			char *a = json_dumps(args, JSON_COMPACT);
+			json_array_append_new(msgs, json_pack("{s:s, s:n, s:[{s:s, s:s, s:{s:s, s:s}}]}", "role", "assistant",
+			    "content", "tool_calls", "id", "c", "type", "function", "function", "name", "f", "arguments", a));
+			json_array_append_new(msgs, json_pack("{s:s, s:s, s:O}", "role", "tool", "tool_call_id", "c", "content", m));
+			openai_json_free_string(a);
+			json_decref(args);
+		}
+		json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "user", "content", "Go on."));
+		break;
+	case 3: /* completions: the texts as prompt, a string or a batch */
+		json_object_del(r, "messages");
+		if (line % 2 && json_array_size(texts) == 1)
+			json_object_set(r, "prompt", json_array_get(texts, 0));
+		else
+			json_object_set(r, "prompt", texts);
+		break;
+	case 4: /* embeddings: input, with a nested batch */
+		json_object_del(r, "messages");
+		json_array_append_new(texts, json_pack("[s, O]", "nested", json_array_get(texts, 0)));
+		json_object_set(r, "input", texts);
+		break;
+	case 5: /* message items in a chat request's input, with media */
+		json_object_set_new(r, "input", json_pack("[O, {s:s?, s:[{s:s, s:s}, {s:s, s:O}]}]", texts,
+		    "role", aiact_roles[line % nr], "content", "type", aiact_types[4 + line % (nt - 4)], "url", "x", "type",
+		    "input_text", "text", json_array_get(texts, 0)));
+		json_object_set_new(r, "prompt", json_pack("[{s:[{s:s}]}]", "content", "type", "video"));
+		break;
+	default: /* parts of other types, media added */
+		json_array_foreach(msgs, i, m) {
+			json_t *c = json_object_get(m, "content");
+			if (json_is_string(c))
+				json_object_set_new(m, "content", json_pack("[{s:O, s:s}]", "text", c, "type", "text"));
+			json_array_foreach(json_object_get(m, "content"), k, part)
+				json_object_set_new(part, "type", json_string(aiact_types[(line + i + k) % nt]));
+			json_array_append_new(json_object_get(m, "content"), json_pack("{s:s}", "type",
+			    aiact_types[(line + 3 * i) % nt]));
+		}
+		break;
+	}
+	json_decref(texts);
+	return r;
+}
+
+#define AIACT_VARIANTS 7
+
+static void run_aiact(const char *top, const char *name)
+{
+	char path[1024];
+	snprintf(path, sizeof path, "%s/tests/data/aiact/%s", top, name);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		ok(0, "open %s", path);
+		return;
+	}
+	static const size_t flags[] = {JSON_COMPACT, JSON_INDENT(2), JSON_COMPACT | JSON_ENSURE_ASCII,
+	    JSON_COMPACT | JSON_SORT_KEYS};
+	char *line = NULL;
+	size_t cap = 0, n = 0, before = n_diff;
+	ssize_t l;
+	while ((l = getline(&line, &cap, f)) > 0) {
+		json_t *j = json_loadb(line, (size_t)l, 0, NULL);
+		json_t *req = json_object_get(j, "request");
+		for (size_t v = 0; req && v < AIACT_VARIANTS; v++) {
+			json_t *r = aiact_variant(req, v, n);
+			char *body = r ? json_dumps(r, flags[(n + v) % 4]) : NULL;
+			char where[600];
+			snprintf(where, sizeof where, "%s line %zu variant %zu", name, n + 1, v);
+			if (body)
+				check_body(body, strlen(body), where);
+			openai_json_free_string(body);
+			json_decref(r);
+		}
+		json_decref(j);
+		n++;
+	}
+	free(line);
+	fclose(f);
+	ok(n > 0 && n_diff == before, "%s: %zu requests x %d variants, the same outcome both ways%s%s", name, n,
+	    AIACT_VARIANTS, n_diff == before ? "" : " -- ", n_diff == before ? "" : first_why);
+}
+
 static void run_corpus(const char *top, const char *name)
 {
 	char dir[1024];
@@ -136,8 +266,14 @@ int main(void)
 	    "secret.jsonl", "special.jsonl"};
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
 		run_jsonl(top, files[i]);
+	static const char *const aiact[] = {"a.jsonl", "b.jsonl", "c.jsonl", "d.jsonl", "e.jsonl", "f.jsonl", "g.jsonl",
+	    "annex3-4.jsonl", "f-heldout.jsonl", "g-heldout.jsonl"};
+	unsigned long blocked_before = st.blocked;
+	for (size_t i = 0; i < sizeof aiact / sizeof aiact[0]; i++)
+		run_aiact(top, aiact[i]);
+	ok(st.blocked - blocked_before > 500, "%lu AI Act requests and variants were blocked", st.blocked - blocked_before);
 	static const char *const corpora[] = {"fuzz_policy_request", "fuzz_request_walk", "fuzz_openai_scan",
-	    "fuzz_server_request"};
+	    "fuzz_server_request", "fuzz_aiact"};
 	for (size_t i = 0; i < sizeof corpora / sizeof corpora[0]; i++)
 		run_corpus(top, corpora[i]);
 	/* Both ways of the filter were taken, so the comparisons above can fail. */
@@ -147,6 +283,9 @@ int main(void)
 	    st.compared);
 	ok(st.texts_compared > 20000, "%lu texts compared with the tree walk's (%lu bodies declined by the span walk)",
 	    st.texts_compared, st.span_declined);
+	ok(st.instructions > 20000 && st.media > 200 && st.aiact_features > 2000,
+	    "AI Act screening compared: %lu instruction texts, %lu bodies with media, %lu with features", st.instructions,
+	    st.media, st.aiact_features);
 	tap_done();
 	return tap_exit_status();
 }
