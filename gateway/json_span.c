@@ -736,6 +736,32 @@ int json_span_members(const char *t, size_t len, struct json_span_member *m, siz
 	}
 }
 
+int json_span_next(const char *t, size_t len, size_t *it, size_t *start, size_t *end)
+{
+	/* *it is on the '[', or on the ',' or ']' after the last element given */
+	size_t p = *it;
+	if (p >= len || t[p] == ']')
+		return 0;
+	if (t[p] != '[' && t[p] != ',')
+		return -1;
+	int first = t[p] == '[';
+	p = json_span_ws(t, len, p + 1);
+	if (first && p < len && t[p] == ']') {
+		*it = p;
+		return 0;
+	}
+	size_t e = json_span_value(t, len, p);
+	if (!e)
+		return -1;
+	size_t q = json_span_ws(t, len, e);
+	if (q >= len || (t[q] != ',' && t[q] != ']'))
+		return -1;
+	*start = p;
+	*end = e;
+	*it = q;
+	return 1;
+}
+
 int json_span_uint(const char *t, size_t start, size_t end, uint64_t *v)
 {
 	/* RFC 8259 section 6: int = zero / ( digit1-9 *DIGIT ); a fraction,

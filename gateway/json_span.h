@@ -85,6 +85,10 @@ struct json_span_member {
 /* 0 with every wanted member found or known absent, or -1 (not an object,
  * a key with an escape, a wanted key twice, malformed): parse a tree. */
 int json_span_members(const char *text, size_t len, struct json_span_member *m, size_t n);
+/* The elements of the array at text[*it] one at a time: *it starts at the
+ * '[' and is advanced by each call. 1 and the next element at [*start,
+ * *end); 0 after the last; -1 when it is no array or malformed. */
+int json_span_next(const char *text, size_t len, size_t *it, size_t *start, size_t *end);
 /* The JSON integer at [start, end) if it is plain digits below 10^18. */
 int json_span_uint(const char *text, size_t start, size_t end, uint64_t *v);
 

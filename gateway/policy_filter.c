@@ -15,6 +15,7 @@
 #include "gwconfig.h"
 #include "json_span.h"
 #include "openai.h"
+#include "sse.h"
 #include "policies/aiact.h"
 #include "policies/policy.h"
 #include "policies/restore.h"
@@ -41,6 +42,9 @@ struct policy_filter_set {
 	 * of allocated per request. Everything in them that held text is
 	 * wiped when they are parked. The set's one mutable member. */
 	_Atomic(struct policy_filter_state *) spare[POLICY_FILTER_SPARES];
+	/* tests only (policy_filter_set_event_tree) */
+	int event_tree, event_count;
+	_Atomic unsigned long events_by_bytes;
 };
 
 /* One text of the answer that arrives in pieces: guard, then restorer. */
@@ -817,6 +821,269 @@ static int policy_filter_choice_event(struct policy_filter_state *st, json_t *ch
 	return 0;
 }
 
+void policy_filter_set_event_tree(struct policy_filter_set *p, int tree)
+{
+	p->event_tree = tree;
+	p->event_count = 1;
+	atomic_store(&p->events_by_bytes, 0);
+}
+
+unsigned long policy_filter_events_by_bytes(const struct policy_filter_set *p)
+{
+	return atomic_load(&p->events_by_bytes);
+}
+
+/* Answer texts of one event found in its bytes: at most this many per
+ * event (more go to the tree). */
+#define POLICY_FILTER_PIECES 16
+
+struct policy_filter_piece {
+	size_t start, end; /* the string in the event's data, quotes included */
+	struct policy_filter_stream *s;
+	int json;          /* tool-call arguments */
+	char *out;         /* its new JSON form (json_dumps memory); NULL: unchanged */
+};
+
+struct policy_filter_pieces {
+	struct policy_filter_piece v[POLICY_FILTER_PIECES];
+	size_t n;
+};
+
+/* The value at m as jansson's json_is_integer and json_integer_value read
+ * it (RFC 8259 int: no fraction, no exponent): 1 and *v; 0 when it is no
+ * integer (the element's position counts then); -1 for an integer this
+ * does not read (negative, 18 digits or more): the tree decides. */
+static int policy_filter_span_index(const char *t, const struct json_span_member *m, size_t *v)
+{
+	if (!m->found || (t[m->start] != '-' && (t[m->start] < '0' || t[m->start] > '9')))
+		return 0;
+	for (size_t i = m->start; i < m->end; i++)
+		if (t[i] == '.' || t[i] == 'e' || t[i] == 'E')
+			return 0;
+	uint64_t u;
+	if (json_span_uint(t, m->start, m->end, &u) < 0)
+		return -1;
+	*v = (size_t)u;
+	return 1;
+}
+
+/* The members of the object at t[start, end), offsets made absolute. */
+static int policy_filter_span_members(const char *t, size_t start, size_t end, struct json_span_member *m,
+    size_t n)
+{
+	if (json_span_members(t + start, end - start, m, n) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (m[i].found)
+			m[i].start += start, m[i].end += start;
+	return 0;
+}
+
+static int policy_filter_span_push(struct policy_filter_pieces *pc, size_t start, size_t end,
+    struct policy_filter_stream *s, int json)
+{
+	if (pc->n == POLICY_FILTER_PIECES)
+		return -1;
+	pc->v[pc->n++] = (struct policy_filter_piece){start, end, s, json, NULL};
+	return 0;
+}
+
+/* Arguments at function (an object): absent or null is none (0), a
+ * string a piece, anything else could carry text: refused (-1, as the
+ * tree walk does). 1: the tree decides. */
+static int policy_filter_span_arguments(const char *t, const struct json_span_member *function,
+    struct policy_filter_pieces *pc, struct policy_filter_stream *s)
+{
+	struct json_span_member am = {.key = "arguments"};
+	if (policy_filter_span_members(t, function->start, function->end, &am, 1) < 0)
+		return 1;
+	if (!am.found || t[am.start] == 'n')
+		return 0;
+	if (t[am.start] != '"' || !s)
+		return -1;
+	return policy_filter_span_push(pc, am.start, am.end, s, 1) < 0 ? 1 : 0;
+}
+
+/* One element of the event's choices[] (at t[cs, ce), position i): its
+ * pieces in the order policy_filter_choice_event takes them (content or
+ * text, tool_calls[] arguments, function_call arguments) and the same
+ * refusals. 0; 1: for the tree (a finish_reason, whose held-back text
+ * adds members; a form not compared); -1: refused. */
+static int policy_filter_span_choice(struct policy_filter_state *st, const char *t, size_t len, size_t cs,
+    size_t ce, size_t i, struct policy_filter_pieces *pc)
+{
+	struct json_span_member m[] = {{.key = "index"}, {.key = "delta"}, {.key = "text"}, {.key = "finish_reason"}};
+	size_t ci = i;
+	int obj = t[cs] == '{';
+	if (obj && (policy_filter_span_members(t, cs, ce, m, 4) < 0 || policy_filter_span_index(t, &m[0], &ci) < 0))
+		return 1;
+	struct policy_filter_choice *c = policy_filter_choice_get(st, ci);
+	if (!c || c->finished)
+		return -1;
+	if (!obj)
+		return 0;
+	if (m[3].found && t[m[3].start] == '"')
+		return 1;
+	int chat = m[1].found && t[m[1].start] == '{';
+	struct json_span_member d[] = {{.key = "content"}, {.key = "tool_calls"}, {.key = "function_call"}};
+	if (chat && policy_filter_span_members(t, m[1].start, m[1].end, d, 3) < 0)
+		return 1;
+	const struct json_span_member *field = chat ? &d[0] : &m[2];
+	if (field->found && t[field->start] == '"' &&
+	    policy_filter_span_push(pc, field->start, field->end, &c->content, 0) < 0)
+		return 1;
+	if (!chat)
+		return 0;
+	if (d[1].found && t[d[1].start] != '[' && t[d[1].start] != 'n')
+		return -1;
+	if (d[1].found && t[d[1].start] == '[') {
+		size_t it = d[1].start, es, ee;
+		int r;
+		for (size_t k = 0; (r = json_span_next(t, len, &it, &es, &ee)) == 1; k++) {
+			struct json_span_member tm[] = {{.key = "index"}, {.key = "function"}};
+			size_t ti = k;
+			if (t[es] != '{')
+				continue;
+			if (policy_filter_span_members(t, es, ee, tm, 2) < 0 || policy_filter_span_index(t, &tm[0], &ti) < 0)
+				return 1;
+			if (!tm[1].found || t[tm[1].start] != '{')
+				continue;
+			int a = policy_filter_span_arguments(t, &tm[1], pc, ti < POLICY_FILTER_TOOLS ? &c->tool[ti] : NULL);
+			if (a != 0)
+				return a;
+		}
+		if (r < 0)
+			return 1;
+	}
+	if (d[2].found && t[d[2].start] == '{')
+		return policy_filter_span_arguments(t, &d[2], pc, &c->tool[POLICY_FILTER_TOOLS]);
+	return 0;
+}
+
+/* The event's pieces through their guards and restorers, in order; a
+ * piece that changed gets its new JSON form. *changed counts them. */
+static int policy_filter_span_feed(struct policy_filter_state *st, const char *t, struct policy_filter_pieces *pc,
+    int *changed)
+{
+	char stackbuf[512];
+	for (size_t k = 0; k < pc->n; k++) {
+		struct policy_filter_piece *p = &pc->v[k];
+		const char *in = t + p->start + 1;
+		size_t n = p->end - p->start - 2;
+		char *dec = NULL;
+		if (memchr(in, '\\', n)) {
+			/* escapes decode to no more bytes than they take (validated) */
+			dec = n <= sizeof stackbuf ? stackbuf : malloc(n);
+			size_t dl = dec ? openai_scan_unescape(in, n, dec, n) : (size_t)-1;
+			if (dl == (size_t)-1) {
+				if (dec && dec != stackbuf)
+					free(dec);
+				return -1;
+			}
+			in = dec;
+			n = dl;
+		}
+		int rc = policy_filter_pass(st, p->s, p->json, in, n, 0);
+		int same = rc == 0 && st->len == n && (n == 0 || memcmp(st->buf, in, n) == 0);
+		if (dec) {
+			explicit_bzero(dec, n);
+			if (dec != stackbuf)
+				free(dec);
+		}
+		if (rc < 0)
+			return -1;
+		if (same)
+			continue;
+		json_t *v = json_stringn(st->buf ? st->buf : "", st->len);
+		p->out = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+		json_decref(v);
+		if (!p->out)
+			return -1;
+		(*changed)++;
+	}
+	return 0;
+}
+
+/* The event with its changed strings replaced, in document order. */
+static int policy_filter_span_emit(const struct sse_event *ev, struct policy_filter_pieces *pc,
+    struct evbuffer *out)
+{
+	/* insertion sort by position: a few pieces, in document order already
+	 * unless a delta lists tool_calls before content */
+	for (size_t k = 1; k < pc->n; k++)
+		for (size_t j = k; j > 0 && pc->v[j - 1].start > pc->v[j].start; j--) {
+			struct policy_filter_piece tmp = pc->v[j];
+			pc->v[j] = pc->v[j - 1];
+			pc->v[j - 1] = tmp;
+		}
+	int rc = 0;
+	size_t done = 0;
+	if (ev->type)
+		rc |= evbuffer_add_printf(out, "event: %.*s\n", (int)ev->type_len, ev->type) < 0;
+	if (ev->id)
+		rc |= evbuffer_add_printf(out, "id: %.*s\n", (int)ev->id_len, ev->id) < 0;
+	rc |= evbuffer_add(out, "data: ", 6);
+	for (size_t k = 0; k < pc->n; k++) {
+		if (!pc->v[k].out)
+			continue;
+		rc |= evbuffer_add(out, ev->data + done, pc->v[k].start - done);
+		rc |= evbuffer_add(out, pc->v[k].out, strlen(pc->v[k].out));
+		done = pc->v[k].end;
+	}
+	rc |= evbuffer_add(out, ev->data + done, ev->data_len - done);
+	rc |= evbuffer_add(out, "\n\n", 2);
+	/* a failed add leaves a partial event in out: the stream is cut */
+	return rc ? -1 : 0;
+}
+
+/* One event without a tree, the usual chunk (the stream's first event,
+ * which keeps the chunk's id and model for the flush, one with usage
+ * and one with a finish_reason take the tree): the answer texts are found
+ * in the data's bytes, passed in the order the tree walk takes them, and
+ * only the strings that changed are replaced. 0 done; 1 not taken here,
+ * nothing fed (the caller parses the event); -1 refused. */
+static int policy_filter_event_spans(struct policy_filter_state *st, const char *raw, size_t raw_len,
+    const struct sse_event *ev, struct evbuffer *out)
+{
+	const char *t = ev->data;
+	size_t n = ev->data_len;
+	if (!st->meta || st->p->event_tree || memchr(t, '\n', n) || memchr(t, '\r', n))
+		return 1;
+	/* what json_loadb would refuse is refused: fail closed */
+	if (openai_scan_json(t, n) < 0)
+		return -1;
+	struct json_span_member top[] = {{.key = "choices"}, {.key = "usage"}};
+	if (json_span_members(t, n, top, 2) < 0 || (top[1].found && t[top[1].start] == '{'))
+		return 1;
+	if (top[0].found && t[top[0].start] != '[')
+		return -1;
+	struct policy_filter_pieces pc;
+	pc.n = 0;
+	if (top[0].found) {
+		size_t it = top[0].start, cs, ce;
+		int r;
+		for (size_t i = 0; (r = json_span_next(t, n, &it, &cs, &ce)) == 1; i++) {
+			int c = policy_filter_span_choice(st, t, n, cs, ce, i, &pc);
+			if (c != 0)
+				return c;
+		}
+		if (r < 0)
+			return 1;
+	}
+	if (st->p->event_count)
+		atomic_fetch_add_explicit(&((struct policy_filter_set *)st->p)->events_by_bytes, 1, memory_order_relaxed);
+	int changed = 0;
+	int rc = policy_filter_span_feed(st, t, &pc, &changed);
+	if (rc == 0 && !changed)
+		rc = evbuffer_add(out, raw, raw_len);
+	else if (rc == 0)
+		rc = policy_filter_span_emit(ev, &pc, out);
+	for (size_t k = 0; k < pc.n; k++)
+		if (pc.v[k].out)
+			openai_json_free_string(pc.v[k].out);
+	return rc;
+}
+
 static int policy_filter_on_event(struct filter_exchange *x, void **state, const char *raw,
     size_t raw_len, const struct sse_event *ev, struct evbuffer *out)
 {
@@ -836,6 +1103,9 @@ static int policy_filter_on_event(struct filter_exchange *x, void **state, const
 			return -1;
 		return evbuffer_add(out, raw, raw_len);
 	}
+	int sr = policy_filter_event_spans(st, raw, raw_len, ev, out);
+	if (sr != 1)
+		return sr;
 	/* Anything we cannot read could carry text: fail closed. */
 	json_t *j = json_loadb(ev->data, ev->data_len, 0, NULL);
 	json_t *choices = json_object_get(j, "choices");

@@ -22,6 +22,15 @@ void policy_filter_free(struct policy_filter_set *p);
 /* SHA-256 of the loaded policy files (policy_set_hash), for audit records. */
 const char *policy_filter_hash(const struct policy_filter_set *p);
 
+/* For the differential tests (tests/unit/policy_request_diff.c): with
+ * tree set, every SSE event of an answer is parsed into a jansson tree
+ * (the reference the byte walk must match); 0 is the default, the byte
+ * walk wherever it applies. Not for use while exchanges run. */
+void policy_filter_set_event_tree(struct policy_filter_set *p, int tree);
+/* Events the byte walk took since policy_filter_set_event_tree (counted
+ * only after a call to it). */
+unsigned long policy_filter_events_by_bytes(const struct policy_filter_set *p);
+
 extern const struct filter_ops policy_filter_ops;
 
 #endif

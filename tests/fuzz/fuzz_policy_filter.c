@@ -1,7 +1,9 @@
 /* Fuzzes the policy filter's answer side (gateway/policy_filter.c) with the
  * shipped packs: the input's first line is the user's prompt (scanned and
  * pseudonymized by on_request), the rest is an upstream answer, fed once as
- * an SSE stream (events split at blank lines) and once as a JSON body.
+ * an SSE stream (events split at blank lines) and once as a JSON body;
+ * then the stream twice more, its events parsed into trees and read by
+ * the byte walk (policy_events_diff), which must give the same events.
  * Packs come from $top_srcdir/policies/packs (or ./policies/packs). */
 #include <stdint.h>
 #include <stdio.h>
@@ -82,5 +84,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t alen = size - plen - (nl ? 1 : 0);
 	fuzz_policy_exchange(s, plen, ans, alen, 1);
 	fuzz_policy_exchange(s, plen, ans, alen, 0);
+	/* the stream's events by tree and by bytes: the same results */
+	struct policy_events_diff_stats est = {0};
+	char why[256];
+	if (policy_events_diff(s, plen, ans, alen, &est, why, sizeof why) == 1) {
+		fprintf(stderr, "fuzz_policy_filter: %s\n", why);
+		abort();
+	}
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <jansson.h>
 
 #include "gateway/filter.h"
@@ -12,6 +13,7 @@
 #include "gateway/json_span.h"
 #include "gateway/openai.h"
 #include "gateway/policy_filter.h"
+#include "gateway/sse.h"
 #include "policies/aiact.h"
 #include "policies/policy.h"
 
@@ -223,5 +225,130 @@ int policy_request_diff(const char *body, size_t len, struct policy_request_diff
 	filter_run_done(&a);
 	filter_run_done(&b);
 	json_decref(tree);
+	return rc;
+}
+
+/* ---- SSE answers: tree against bytes ---- */
+
+/* One run of an exchange; the events' return codes go to rcs (up to the
+ * first refusal), their output to out. -1 when the request did not pass. */
+static int events_run(const char *prompt, size_t plen, const char *stream, size_t slen, int tree, int *rcs,
+    size_t *nrc, struct evbuffer *out)
+{
+	static const struct config_key key = {.name = "k", .tenant = "t", .purpose = "chat"};
+	struct filter_exchange x;
+	memset(&x, 0, sizeof x);
+	x.request_id = "diff";
+	x.key = &key;
+	x.route = OPENAI_ROUTE_CHAT;
+	x.upstream = "engine";
+	x.policy = diff_set;
+	policy_filter_set_event_tree(diff_set, tree);
+	x.body = json_pack("{s:s, s:[{s:s, s:s%}], s:b}", "model", "m", "messages", "role", "user", "content", prompt,
+	    plen, "stream", 1);
+	if (!x.body)
+		return -1;
+	int rc = filter_run_request(&x);
+	char *scratch = rc == 0 ? malloc(slen + 1) : NULL;
+	size_t off = 0;
+	*nrc = 0;
+	while (scratch && off < slen) {
+		struct sse_event ev;
+		if (sse_parse_event(stream + off, slen - off, &ev, scratch) != SSE_PARSE_EVENT)
+			break;
+		int frc = filter_run_event(&x, stream + off, ev.raw_len, &ev, out);
+		rcs[(*nrc)++] = frc;
+		off += ev.raw_len;
+		if (frc < 0 || *nrc == 4096)
+			break;
+	}
+	free(scratch);
+	x.status = 200;
+	filter_run_done(&x);
+	json_decref(x.body);
+	return rc == 0 ? 0 : -1;
+}
+
+/* The two outputs event by event: the same fields, data equal as JSON
+ * (or as bytes when it is no JSON: [DONE]). */
+static int events_same(const char *a, size_t al, const char *b, size_t bl, unsigned long *changed, char *why,
+    size_t whylen)
+{
+	char *sa = malloc(al + 1), *sb = malloc(bl + 1);
+	size_t oa = 0, ob = 0, k = 0;
+	int rc = 0;
+	while (sa && sb && rc == 0) {
+		struct sse_event ea, eb;
+		int ra = oa < al ? sse_parse_event(a + oa, al - oa, &ea, sa) : SSE_PARSE_AGAIN;
+		int rb = ob < bl ? sse_parse_event(b + ob, bl - ob, &eb, sb) : SSE_PARSE_AGAIN;
+		if (ra != rb) {
+			snprintf(why, whylen, "output event %zu: there one way only", k);
+			rc = 1;
+			break;
+		}
+		if (ra != SSE_PARSE_EVENT)
+			break;
+		json_t *ja = json_loadb(ea.data, ea.data_len, 0, NULL), *jb = json_loadb(eb.data, eb.data_len, 0, NULL);
+		int same = ea.has_data == eb.has_data && ea.type_len == eb.type_len && ea.id_len == eb.id_len &&
+		    (!ea.type_len || memcmp(ea.type, eb.type, ea.type_len) == 0) &&
+		    (!ea.id_len || memcmp(ea.id, eb.id, ea.id_len) == 0) &&
+		    (ja || jb ? ja && jb && json_equal(ja, jb)
+			      : ea.data_len == eb.data_len && memcmp(ea.data, eb.data, ea.data_len) == 0);
+		json_decref(ja);
+		json_decref(jb);
+		if (!same) {
+			snprintf(why, whylen, "output event %zu differs", k);
+			rc = 1;
+		}
+		*changed += ea.raw_len != eb.raw_len || memcmp(a + oa, b + ob, ea.raw_len) != 0;
+		oa += ea.raw_len;
+		ob += eb.raw_len;
+		k++;
+	}
+	if (rc == 0 && (oa != al || ob != bl)) {
+		snprintf(why, whylen, "output: %zu of %zu bytes read as events by the tree, %zu of %zu by bytes", oa, al,
+		    ob, bl);
+		rc = 1;
+	}
+	free(sa);
+	free(sb);
+	return rc;
+}
+
+int policy_events_diff(const char *prompt, size_t plen, const char *stream, size_t slen,
+    struct policy_events_diff_stats *st, char *why, size_t whylen)
+{
+	diff_set = policy_request_diff_packs("policy_events_diff");
+	enum { EVENTS_MAX = 4096 };
+	static int ra[EVENTS_MAX], rb[EVENTS_MAX];
+	size_t na = 0, nb = 0;
+	struct evbuffer *oa = evbuffer_new(), *ob = evbuffer_new();
+	if (!oa || !ob)
+		abort();
+	int qa = events_run(prompt, plen, stream, slen, 1, ra, &na, oa);
+	int qb = events_run(prompt, plen, stream, slen, 0, rb, &nb, ob);
+	unsigned long by_bytes = policy_filter_events_by_bytes(diff_set);
+	policy_filter_set_event_tree(diff_set, 0);
+	int rc = 0;
+	if (qa < 0 || qb < 0) {
+		rc = qa == qb ? -1 : 1;
+		if (rc == 1)
+			snprintf(why, whylen, "the request passed one way only");
+	} else if (na != nb || memcmp(ra, rb, na * sizeof *ra) != 0) {
+		snprintf(why, whylen, "event results: %zu events by the tree, %zu by bytes, or a code differs", na, nb);
+		rc = 1;
+	} else {
+		size_t la = evbuffer_get_length(oa), lb = evbuffer_get_length(ob);
+		rc = events_same((const char *)evbuffer_pullup(oa, -1), la, (const char *)evbuffer_pullup(ob, -1), lb,
+		    &st->bytes_differ, why, whylen);
+	}
+	if (rc >= 0) {
+		st->streams++;
+		st->events += na;
+		st->by_bytes += by_bytes;
+		st->refused += na && ra[na - 1] < 0;
+	}
+	evbuffer_free(oa);
+	evbuffer_free(ob);
 	return rc;
 }

@@ -29,4 +29,19 @@ struct policy_filter_set *policy_request_diff_packs(const char *who);
 int policy_request_diff(const char *body, size_t len, struct policy_request_diff_stats *st, char *why,
     size_t whylen);
 
+/* What an SSE comparison went through. */
+struct policy_events_diff_stats {
+	unsigned long streams, events, by_bytes, bytes_differ, refused;
+};
+
+/* A chat request with the user's prompt, then stream as the upstream's
+ * SSE answer, through the policy filter twice: every event parsed into a
+ * tree, and by the byte walk where it applies (policy_filter.c). The same
+ * return codes and the same events (data compared as JSON: the byte walk
+ * splices where the tree serializes again) are required. 0 the same, 1
+ * they differ (why says where), -1 the request did not pass (nothing to
+ * compare). */
+int policy_events_diff(const char *prompt, size_t plen, const char *stream, size_t slen,
+    struct policy_events_diff_stats *st, char *why, size_t whylen);
+
 #endif

@@ -224,6 +224,139 @@ static void run_aiact(const char *top, const char *name)
 	    AIACT_VARIANTS, n_diff == before ? "" : " -- ", n_diff == before ? "" : first_why);
 }
 
+/* ---- SSE answers, events by tree and by bytes (policy_events_diff) ---- */
+
+static struct policy_events_diff_stats est;
+static unsigned long n_ediff;
+static char first_ewhy[512];
+
+static void check_stream(const char *prompt, size_t plen, const char *s, size_t sl, const char *where)
+{
+	char why[256];
+	if (policy_events_diff(prompt, plen, s, sl, &est, why, sizeof why) == 1 && n_ediff++ == 0)
+		snprintf(first_ewhy, sizeof first_ewhy, "%s: %s", where, why);
+}
+
+/* Events written compact or with spaces (jansson's default, one line):
+ * where the tree path serializes an event again, the spaced form makes
+ * its bytes differ from the byte path's splice. */
+static void add_event(json_t *ev, json_t *stream, size_t flags)
+{
+	char *s = ev ? json_dumps(ev, flags) : NULL;
+	if (s)
+		json_array_append_new(stream, json_sprintf("data: %s\n\n", s));
+	openai_json_free_string(s);
+	json_decref(ev);
+}
+
+/* An event of shape v whose texts are p, finishing with fin (NULL: null). */
+static json_t *stream_shape(size_t v, json_t *p, const char *fin)
+{
+	switch (v) {
+	case 0: /* content */
+		return json_pack("{s:s, s:s, s:i, s:s, s:[{s:i, s:{s:O}, s:s?}]}", "id", "c", "object", "chat.completion.chunk",
+		    "created", 1, "model", "m", "choices", "index", 0, "delta", "content", p, "finish_reason", fin);
+	case 1: /* tool-call arguments (JSON text), and the legacy function_call */
+		return json_pack("{s:s, s:[{s:i, s:{s:[{s:i, s:s, s:{s:s, s:O}}], s:{s:O}}, s:s?}]}", "object",
+		    "chat.completion.chunk", "choices", "index", 0, "delta", "tool_calls", "index", 1, "type", "function",
+		    "function", "name", "f", "arguments", p, "function_call", "arguments", p, "finish_reason", fin);
+	case 2: /* two choices in one event, tool calls before content in the document */
+		return json_pack("{s:s, s:[{s:{s:[{s:{s:O}}], s:O}, s:i, s:s?}, {s:i, s:{s:O}}]}", "object",
+		    "chat.completion.chunk", "choices", "delta", "tool_calls", "function", "arguments", p, "content", p,
+		    "index", 1, "finish_reason", fin, "index", 0, "delta", "content", p);
+	default: /* completions */
+		return json_pack("{s:s, s:[{s:i, s:O, s:s?}]}", "object", "text_completion", "choices", "index", 0, "text",
+		    p, "finish_reason", fin);
+	}
+}
+
+/* One event of shape v holding piece (NULL: the finishing one). */
+static json_t *stream_chunk(size_t v, json_t *piece)
+{
+	json_t *empty = json_string(""), *r = stream_shape(v, piece ? piece : empty, piece ? NULL : "stop");
+	json_decref(empty);
+	return r;
+}
+
+/* The answer text split at every byte position into two events (between
+ * a first event and a finishing one), in four shapes: placeholders the
+ * request sent and a secret the guard redacts, cut anywhere. */
+static void run_streams(void)
+{
+	static const char prompt[] = "Bitte an Max Mustermann, IBAN DE89 3704 0044 0532 0130 00, Tel. +49 30 1234567.";
+	static const char answer[] = "Hallo <PERSON_1>, \"IBAN\" <IBAN_1> notiert.\nKey AKIAIOSFODNN7EXAMPLE <PHONE_1> ok";
+	size_t n = strlen(answer), before = n_ediff, streams = 0;
+	for (size_t v = 0; v < 4; v++)
+		for (size_t k = 0; k <= n; k++) {
+			json_t *stream = json_array();
+			json_t *a = json_stringn(answer, k), *b = json_stringn(answer + k, n - k);
+			json_t *empty = json_string("");
+			add_event(stream_chunk(v, empty), stream, k % 2 ? 0 : JSON_COMPACT);
+			json_decref(empty);
+			add_event(stream_chunk(v, a), stream, k % 2 ? 0 : JSON_COMPACT);
+			add_event(stream_chunk(v, b), stream, k % 2 ? 0 : JSON_COMPACT);
+			add_event(stream_chunk(v, NULL), stream, k % 2 ? 0 : JSON_COMPACT);
+			json_array_append_new(stream, json_string("data: [DONE]\n\n"));
+			char *all = NULL;
+			size_t len = 0;
+			FILE *m = open_memstream(&all, &len);
+			size_t i;
+			json_t *e;
+			json_array_foreach(stream, i, e)
+				fputs(json_string_value(e), m);
+			fclose(m);
+			char where[64];
+			snprintf(where, sizeof where, "shape %zu split at %zu", v, k);
+			check_stream(prompt, sizeof prompt - 1, all, len, where);
+			streams++;
+			free(all);
+			json_decref(a);
+			json_decref(b);
+			json_decref(stream);
+		}
+	ok(n_ediff == before, "%zu streams split at every byte in 4 shapes, the same events both ways%s%s", streams,
+	    n_ediff == before ? "" : " -- ", n_ediff == before ? "" : first_ewhy);
+}
+
+/* A corpus of streams: fuzz_policy_filter's (first line the prompt) or
+ * one of plain SSE (with a prompt of names and an IBAN). */
+static void run_stream_corpus(const char *top, const char *name, int prompt_line)
+{
+	static const char prompt[] = "Max Mustermann, IBAN DE89 3704 0044 0532 0130 00";
+	char dir[1024];
+	snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus/%s", top, name);
+	DIR *d = opendir(dir);
+	if (!d) {
+		ok(0, "open %s", dir);
+		return;
+	}
+	size_t n = 0, before = n_ediff;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[2048];
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		FILE *f = fopen(path, "rb");
+		if (!f)
+			continue;
+		static char buf[65536];
+		size_t len = fread(buf, 1, sizeof buf, f);
+		fclose(f);
+		const char *nl = prompt_line ? memchr(buf, '\n', len) : NULL;
+		if (prompt_line && !nl)
+			continue;
+		if (nl)
+			check_stream(buf, (size_t)(nl - buf), nl + 1, len - (size_t)(nl - buf) - 1, path);
+		else
+			check_stream(prompt, sizeof prompt - 1, buf, len, path);
+		n++;
+	}
+	closedir(d);
+	ok(n > 0 && n_ediff == before, "corpus %s: %zu streams, the same events both ways%s%s", name, n,
+	    n_ediff == before ? "" : " -- ", n_ediff == before ? "" : first_ewhy);
+}
+
 static void run_corpus(const char *top, const char *name)
 {
 	char dir[1024];
@@ -276,6 +409,12 @@ int main(void)
 	    "fuzz_server_request", "fuzz_aiact"};
 	for (size_t i = 0; i < sizeof corpora / sizeof corpora[0]; i++)
 		run_corpus(top, corpora[i]);
+	run_streams();
+	run_stream_corpus(top, "fuzz_policy_filter", 1);
+	run_stream_corpus(top, "fuzz_sse", 0);
+	ok(est.by_bytes > est.streams * 3 / 2 && est.bytes_differ > 50 && est.refused > 0,
+	    "SSE: %lu streams, %lu events, %lu of them by bytes, %lu written otherwise than by the tree (spliced), %lu "
+	    "streams refused", est.streams, est.events, est.by_bytes, est.bytes_differ, est.refused);
 	/* Both ways of the filter were taken, so the comparisons above can fail. */
 	ok(st.rewritten > 1000, "%lu bodies were rewritten (the tree path after the byte scan)", st.rewritten);
 	ok(st.blocked > 100, "%lu bodies were blocked", st.blocked);
