@@ -401,6 +401,8 @@ static size_t json_span_role(struct json_span_texts *a, const char *t, size_t le
 {
 	const char *s;
 	size_t sl = 0;
+	if (!a->aiact)
+		return json_span_value(t, len, p); /* answers, sets without AI Act rules */
 	size_t e = json_span_name(a, t, len, p, &s, &sl);
 	a->role = !s || aiact_role_instruction(s, sl);
 	return e;
@@ -411,8 +413,10 @@ static size_t json_span_type(struct json_span_texts *a, const char *t, size_t le
 {
 	const char *s;
 	size_t sl = 0;
-	size_t e = json_span_name(a, t, len, p, &s, &sl);
 	(void)which;
+	if (!a->aiact)
+		return json_span_value(t, len, p);
+	size_t e = json_span_name(a, t, len, p, &s, &sl);
 	a->part = s ? aiact_part_kind(s, sl) : -1;
 	return e;
 }
@@ -717,7 +721,13 @@ int json_span_members(const char *t, size_t len, struct json_span_member *m, siz
 		if (!ve)
 			return -1;
 		for (size_t i = 0; i < n; i++) {
-			if (strlen(m[i].key) != kl || memcmp(t + ks, m[i].key, kl) != 0)
+			/* the key's bytes up to its NUL, no strlen per member (SSE
+			 * events call this three times each) */
+			const char *k = m[i].key;
+			size_t j = 0;
+			while (j < kl && k[j] && k[j] == t[ks + j])
+				j++;
+			if (j != kl || k[kl])
 				continue;
 			if (m[i].found)
 				return -1; /* twice: jansson keeps the last, a client may read the first */

@@ -69,8 +69,9 @@ int json_span_answer_texts_buf(const char *text, size_t len, struct json_span_te
  * enum aiact_media bits of the image, audio and video parts of the
  * messages (and of message items in prompt or input) whose role is an
  * instruction role, exactly as aiact_screen_request reads them from the
- * tree. -1 as above (also: messages that is not an array, a role or part
- * type with an escape): the caller walks the tree instead. */
+ * tree (media NULL: the caller does not screen, the marks mean nothing).
+ * -1 as above (also, with media: a role or part type with an escape):
+ * the caller walks the tree instead. */
 int json_span_request_texts(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
     struct json_span_text **out, size_t *n, unsigned *media);
 

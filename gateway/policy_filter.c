@@ -226,11 +226,13 @@ static int policy_filter_request_texts(struct filter_exchange *x, struct policy_
 	struct json_span_text spbuf[POLICY_FILTER_TEXTS], *sp;
 	struct policy_text txbuf[POLICY_FILTER_TEXTS], *tx = txbuf;
 	size_t ns, need = 0, used = 0;
-	unsigned media;
+	unsigned media = 0;
+	/* instruction marks and media only for a set that screens */
+	unsigned *mp = policy_set_screens_aiact(st->p->set) ? &media : NULL;
 	const char *src = x->body_src;
 	char *dec = NULL;
 	int rc = 1;
-	if (json_span_request_texts(src, x->body_src_len, spbuf, POLICY_FILTER_TEXTS, &sp, &ns, &media) < 0)
+	if (json_span_request_texts(src, x->body_src_len, spbuf, POLICY_FILTER_TEXTS, &sp, &ns, mp) < 0)
 		return 1;
 	if (ns > POLICY_FILTER_TEXTS && !(tx = malloc(ns * sizeof *tx)))
 		goto out;

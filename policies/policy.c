@@ -150,6 +150,11 @@ const char *policy_set_hash(const struct policy_set *set)
 	return set->hash;
 }
 
+int policy_set_screens_aiact(const struct policy_set *set)
+{
+	return set->aiact != NULL;
+}
+
 size_t policy_set_rule_count(const struct policy_set *set)
 {
 	return set->n_rules;

@@ -84,6 +84,9 @@ int policy_file_load(struct policy_set *set, const char *path, char *err, size_t
 const char *policy_set_hash(const struct policy_set *set);
 
 size_t policy_set_rule_count(const struct policy_set *set);
+/* 1 when a rule selects an AI Act entity, so requests are screened
+ * (aiact.h): policy_request_scan_texts then needs instruction marks. */
+int policy_set_screens_aiact(const struct policy_set *set);
 const char *policy_set_rule_id(const struct policy_set *set, size_t rule);
 /* What the rule does that its file does not say (for `hafenctl policy
  * lint`), or NULL: a response-direction pseudonymize redacts in answers. */

@@ -131,6 +131,18 @@ static int diff_texts(const char *body, size_t len, json_t *tree, struct policy_
 	}
 	if (rc == 0)
 		rc = diff_aiact(sp, ns, media, tree, f, st, why, whylen);
+	/* without media (a set that does not screen) the same spans */
+	struct json_span_text *sq;
+	size_t nq;
+	if (rc == 0 && json_span_request_texts(body, len, NULL, 0, &sq, &nq, NULL) == 0) {
+		for (size_t i = 0; i < ns && nq == ns && rc == 0; i++)
+			rc = sq[i].start != sp[i].start || sq[i].end != sp[i].end || sq[i].kind != sp[i].kind;
+		if (rc || nq != ns) {
+			snprintf(why, whylen, "the span walk without media found other texts");
+			rc = 1;
+		}
+		free(sq);
+	}
 	free(sp);
 	free(f);
 	free(k);
