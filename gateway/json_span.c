@@ -313,7 +313,9 @@ static size_t json_span_object(struct json_span_texts *a, const char *t, size_t 
 		size_t e = w >= 0 ? fn(a, t, len, w, p) : json_span_value(t, len, p);
 		if (!e)
 			return 0;
-		if (w >= 0 && a->ordered) {
+		/* a member that added no text (a role, a type) has nothing to
+		 * put in order: "role" before "content" is no reordering */
+		if (w >= 0 && a->ordered && a->n > from) {
 			sorted &= w > last;
 			last = w;
 			blk[nb++] = (struct json_span_block){w, from, a->n};
