@@ -118,7 +118,7 @@ static const struct aiact_rule aiact_rules[AIACT_PRACTICE_COUNT] = {
 	 * distort the behaviour of persons. */
 	[AIACT_PRACTICE_5_1_A] = { "aiact-5-1-a", "AI Act Art. 5(1)(a)", ENTITY_AIACT_5_1_A,
 		B(MANIPULATE) | B(PEOPLE),
-		B(DEFENSIVE) | B(EXPLAIN), AIACT_FEATURE_MANIPULATE },
+		B(DEFENSIVE) | B(EXPLAIN), AIACT_FEATURE_MANIPULATE, 0 },
 	/* Art. 5(1)(b): exploiting vulnerabilities due to age, disability or a
 	 * specific social or economic situation. */
 	[AIACT_PRACTICE_5_1_B] = { "aiact-5-1-b", "AI Act Art. 5(1)(b)", ENTITY_AIACT_5_1_B,
@@ -128,13 +128,13 @@ static const struct aiact_rule aiact_rules[AIACT_PRACTICE_COUNT] = {
 	 * characteristics leading to detrimental treatment. */
 	[AIACT_PRACTICE_5_1_C] = { "aiact-5-1-c", "AI Act Art. 5(1)(c)", ENTITY_AIACT_5_1_C,
 		B(SCORE) | B(SOCIAL) | B(DETRIMENT),
-		B(EXPLAIN), AIACT_FEATURE_SCORE },
+		B(EXPLAIN), AIACT_FEATURE_SCORE, 0 },
 	/* Art. 5(1)(d): risk of a criminal offence predicted solely from
 	 * profiling or personality traits; not the support of a human
 	 * assessment based on objective and verifiable facts. */
 	[AIACT_PRACTICE_5_1_D] = { "aiact-5-1-d", "AI Act Art. 5(1)(d)", ENTITY_AIACT_5_1_D,
 		B(PREDICT) | B(CRIME) | B(PROFILE),
-		B(AGGREGATE) | B(HUMAN_REVIEW) | B(EXPLAIN), AIACT_FEATURE_PREDICT },
+		B(AGGREGATE) | B(HUMAN_REVIEW) | B(EXPLAIN), AIACT_FEATURE_PREDICT, 0 },
 	/* Art. 5(1)(e): untargeted scraping of facial images from the internet
 	 * or CCTV footage to build facial recognition databases. */
 	[AIACT_PRACTICE_5_1_E] = { "aiact-5-1-e", "AI Act Art. 5(1)(e)", ENTITY_AIACT_5_1_E,
@@ -145,19 +145,19 @@ static const struct aiact_rule aiact_rules[AIACT_PRACTICE_COUNT] = {
 	 * reasons. */
 	[AIACT_PRACTICE_5_1_F] = { "aiact-5-1-f", "AI Act Art. 5(1)(f)", ENTITY_AIACT_5_1_F,
 		B(EMOTION) | B(BIOMETRIC) | B(WORKPLACE),
-		B(MEDICAL) | B(SAFETY), AIACT_FEATURE_EMOTION },
+		B(MEDICAL) | B(SAFETY), AIACT_FEATURE_EMOTION, 0 },
 	/* Art. 5(1)(g): biometric categorisation to deduce race, political
 	 * opinions, trade union membership, religious or philosophical beliefs,
 	 * sex life or sexual orientation. */
 	[AIACT_PRACTICE_5_1_G] = { "aiact-5-1-g", "AI Act Art. 5(1)(g)", ENTITY_AIACT_5_1_G,
 		B(CATEGORISE) | B(BIOMETRIC) | B(SENSITIVE),
-		B(OWN), AIACT_FEATURE_SENSITIVE },
+		B(OWN), AIACT_FEATURE_SENSITIVE, 0 },
 	/* Annex III point 4: recruitment, selection, promotion, termination,
 	 * task allocation on individual behaviour or traits (high-risk). */
 	[AIACT_PRACTICE_ANNEX3_4] = { "aiact-annex3-4", "AI Act Art. 6(2), Annex III point 4",
 		ENTITY_AIACT_ANNEX3_4,
 		B(DECIDE) | B(PERSONNEL),
-		B(THING) | B(LEGAL) | B(EXPLAIN) | B(OWN), AIACT_FEATURE_DECIDE },
+		B(THING) | B(LEGAL) | B(EXPLAIN) | B(OWN), AIACT_FEATURE_DECIDE, 0 },
 };
 
 /* ---- lexicons ----

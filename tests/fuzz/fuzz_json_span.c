@@ -27,6 +27,21 @@ static void fuzz_span_check(const char *text, size_t len, json_t *root, json_t *
 		if (!got || !json_equal(got, v))
 			abort();
 		json_decref(got);
+		/* an array's elements one by one (json_span_next): as many as
+		 * jansson has, each the same value */
+		if (json_is_array(v)) {
+			size_t it = a, es, ee, k = 0;
+			int r;
+			while ((r = json_span_next(text, len, &it, &es, &ee)) == 1) {
+				json_t *e = json_loadb(text + es, ee - es, JSON_DECODE_ANY, NULL);
+				if (!e || !json_equal(e, json_array_get(v, k)))
+					abort();
+				json_decref(e);
+				k++;
+			}
+			if (r < 0 || k != json_array_size(v))
+				abort();
+		}
 		if (depth == 0)
 			goto children; /* the top value itself: nothing to splice into */
 		/* splice a string in and compare with jansson's own replacement */
