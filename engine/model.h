@@ -105,6 +105,14 @@ struct model {
 struct model_ctx;
 
 struct model *model_load(const char *path, char *err, size_t errlen);
+/* model_load with a choice of how the file is brought into memory (see
+ * gguf.h: GGUF_LOAD_MMAP or GGUF_LOAD_COPY); model_load uses
+ * MODEL_LOAD_DEFAULT. */
+struct model *model_load_mode(const char *path, enum gguf_load mode, char *err, size_t errlen);
+#define MODEL_LOAD_DEFAULT GGUF_LOAD_MMAP
+/* Loading modes by name ("mmap", "copy") for command-line options. */
+int model_load_parse(const char *name, enum gguf_load *out);
+const char *model_load_name(enum gguf_load mode);
 /* Take ownership of an open file (closed by model_free, also on failure). */
 struct model *model_load_gguf(struct gguf_file *g, char *err, size_t errlen);
 void model_free(struct model *m);
