@@ -40,7 +40,7 @@ static long bench_faults(void)
 
 static int bench_usage(void)
 {
-	fprintf(stderr, "usage: hafen-engine bench -m MODEL.gguf [-p 128] [-n 32] [--threads N] [--reps R] [--scalar] [--load mmap|copy]\n");
+	fprintf(stderr, "usage: hafen-engine bench -m MODEL.gguf [-p 128] [-n 32] [--threads N] [--reps R] [--scalar] [--load auto|mmap|copy]\n");
 	return 2;
 }
 
@@ -112,6 +112,7 @@ int cmd_bench_main(int argc, char **argv)
 	double *pp = calloc((size_t)reps, sizeof(double)), *tg = calloc((size_t)reps, sizeof(double));
 	double *tg_seq = calloc((size_t)reps, sizeof(double)), *cpu = calloc((size_t)reps, sizeof(double));
 	long faults = 0;
+	struct model_profile prof[100];	/* reps <= 100 */
 	int rc = 1;
 	if (!c || !logits || !toks || !pp || !tg || !tg_seq || !cpu) {
 		fprintf(stderr, "hafen-engine bench: %s\n", c ? "out of memory" : err);
@@ -128,6 +129,7 @@ int cmd_bench_main(int argc, char **argv)
 		double t0 = bench_now();
 		if (model_forward(c, toks, (uint32_t)n_prompt, logits, 0, err, sizeof err) < 0)
 			goto fail;
+		model_ctx_profile_reset(c);
 		double t1 = bench_now(), c1 = bench_cpu();
 		long f1 = bench_faults();
 		int32_t tok = toks[0];
@@ -138,6 +140,7 @@ int cmd_bench_main(int argc, char **argv)
 		}
 		double t2 = bench_now();
 		cpu[r] = (bench_cpu() - c1) * 1e3 / n_gen;
+		model_ctx_profile(c, &prof[r]);
 		faults += bench_faults() - f1;
 		pp[r] = n_prompt / (t1 - t0);
 		tg[r] = n_gen / (t2 - t1);
@@ -148,14 +151,24 @@ int cmd_bench_main(int argc, char **argv)
 	double bytes = bench_active_bytes(m);
 	printf("{\"model\":\"%s\",\"arch\":\"%s\",\"threads\":%d,\"simd\":\"%s\",\"n_prompt\":%d,\"n_gen\":%d,"
 	       "\"reps\":%d,\"prefill_tok_s\":%.2f,\"decode_tok_s\":%.2f,\"active_bytes_per_token\":%.0f,"
-	       "\"decode_gb_s\":%.2f,\"load\":\"%s\",\"load_s\":%.2f,\"decode_tok_s_reps\":[",
+	       "\"decode_gb_s\":%.2f,\"load\":\"%s\",\"copied\":%s,\"load_s\":%.2f,\"decode_tok_s_reps\":[",
 		path, hp->arch, threads, simd_level_name(scalar ? SIMD_LEVEL_SCALAR : simd_detect()), n_prompt, n_gen,
-		reps, pp[reps / 2], tg[reps / 2], bytes, tg[reps / 2] * bytes / 1e9, model_load_name(load), tl);
+		reps, pp[reps / 2], tg[reps / 2], bytes, tg[reps / 2] * bytes / 1e9, model_load_name(load),
+		model_gguf(m)->copy ? "true" : "false", tl);
 	for (int r = 0; r < reps; r++)
 		printf("%s%.2f", r ? "," : "", tg_seq[r]);
 	qsort(cpu, (size_t)reps, sizeof *cpu, bench_cmp);
-	printf("],\"decode_cpu_ms_per_token\":%.2f,\"decode_faults_per_token\":%.1f}\n", cpu[reps / 2],
-		(double)faults / ((double)reps * n_gen));
+	/* the breakdown of the rep with the median decode speed */
+	const struct model_profile *pm = &prof[0];
+	for (int r = 0; r < reps; r++)
+		if (tg_seq[r] == tg[reps / 2])
+			pm = &prof[r];
+	printf("],\"decode_cpu_ms_per_token\":%.2f,\"decode_faults_per_token\":%.1f,"
+	       "\"decode_ms_per_token\":{\"attention\":%.2f,\"ffn\":%.2f,\"head\":%.2f,\"in_regions\":%.2f,"
+	       "\"region_tails\":%.2f,\"regions\":%.1f}}\n",
+		cpu[reps / 2], (double)faults / ((double)reps * n_gen), pm->attn_s * 1e3 / n_gen, pm->ffn_s * 1e3 / n_gen,
+		pm->head_s * 1e3 / n_gen, pm->region_s * 1e3 / n_gen, pm->tail_s * 1e3 / n_gen,
+		(double)pm->regions / n_gen);
 	rc = 0;
 	goto done;
 fail:

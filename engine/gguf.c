@@ -373,6 +373,16 @@ static uint8_t *gguf_read_copy(int fd, const char *path, size_t size, void **all
 	return base;
 }
 
+/* A copy must leave room for everything else: the page cache of the file
+ * being read, the KV cache, other processes. */
+static int gguf_copy_fits(size_t size)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+	if (pages <= 0 || psz <= 0)
+		return 0;
+	return (double)size <= (double)pages * (double)psz * GGUF_COPY_MAX_RAM_PCT / 100.0;
+}
+
 struct gguf_file *gguf_open_mode(const char *path, enum gguf_load mode, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -387,6 +397,8 @@ struct gguf_file *gguf_open_mode(const char *path, enum gguf_load mode, char *er
 		return NULL;
 	}
 	size_t size = (size_t)st.st_size;
+	if (mode == GGUF_LOAD_AUTO)
+		mode = gguf_copy_fits(size) ? GGUF_LOAD_COPY : GGUF_LOAD_MMAP;
 	void *alloc = NULL;
 	size_t alloc_len = 0;
 	const uint8_t *m;

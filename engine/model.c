@@ -346,6 +346,7 @@ struct model *model_load_mode(const char *path, enum gguf_load mode, char *err, 
 }
 
 static const char *const model_load_names[] = {
+	[GGUF_LOAD_AUTO] = "auto",
 	[GGUF_LOAD_MMAP] = "mmap",
 	[GGUF_LOAD_COPY] = "copy",
 };

@@ -46,9 +46,9 @@ static void test_load_modes(const struct membuf *m)
 	char path[128], err[256];
 	snprintf(path, sizeof path, "/tmp/hafen-test-gguf-%d.gguf", (int)getpid());
 	ok(file_put(path, m->p, m->len) == 0, "model file written");
-	static const enum gguf_load modes[] = { GGUF_LOAD_MMAP, GGUF_LOAD_COPY };
-	static const char *const names[] = { "mmap", "copy" };
-	for (size_t k = 0; k < 2; k++) {
+	static const enum gguf_load modes[] = { GGUF_LOAD_MMAP, GGUF_LOAD_COPY, GGUF_LOAD_AUTO };
+	static const char *const names[] = { "mmap", "copy", "auto" };
+	for (size_t k = 0; k < 3; k++) {
 		err[0] = 0;
 		struct gguf_file *g = gguf_open_mode(path, modes[k], err, sizeof err);
 		ok(g != NULL, "%s: opens (%s)", names[k], err);
@@ -62,9 +62,11 @@ static void test_load_modes(const struct membuf *m)
 		size_t len = 0;
 		const char *s = gguf_get_str(g, "general.architecture", &len);
 		ok(s && len == 5 && memcmp(s, "llama", 5) == 0, "%s: metadata", names[k]);
-		if (modes[k] == GGUF_LOAD_COPY)
+		if (modes[k] != GGUF_LOAD_MMAP)	/* auto: a small file is copied */
 			ok(((uintptr_t)g->base & (((uintptr_t)2 << 20) - 1)) == 0 && g->copy && !g->mapped,
-				"copy: in our own memory, 2 MiB-aligned");
+				"%s: in our own memory, 2 MiB-aligned", names[k]);
+		else
+			ok(g->mapped && !g->copy, "mmap: the file's mapping");
 		gguf_close(g);
 		int all_fail = 1, all_msg = 1;
 		for (size_t cut = 1; cut < m->len - 4; cut += 3) {
