@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -327,6 +328,34 @@ struct gguf_file *gguf_open_memory(const void *buf, size_t len, char *err, size_
 /* Bytes per pread while copying: large reads, bounded syscalls. */
 #define GGUF_COPY_CHUNK ((size_t)64 << 20)
 
+/* Threads that read a copy at once (each a contiguous share). */
+#define GGUF_COPY_THREADS 8
+
+/* One thread's share [from, to) of the file; done: how far it got, err: errno. */
+struct gguf_copy_part {
+	int fd;
+	uint8_t *base;
+	size_t from, to, done;
+	int err;
+};
+
+static void *gguf_copy_main(void *arg)
+{
+	struct gguf_copy_part *c = arg;
+	for (c->done = c->from; c->done < c->to;) {
+		size_t n = c->to - c->done > GGUF_COPY_CHUNK ? GGUF_COPY_CHUNK : c->to - c->done;
+		ssize_t r = pread(c->fd, c->base + c->done, n, (off_t)c->done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			c->err = errno;
+		if (r <= 0)
+			break;
+		c->done += (size_t)r;
+	}
+	return NULL;
+}
+
 /* Read the whole file into anonymous memory aligned to GGUF_COPY_ALIGN
  * (huge pages requested), read-only once filled.  *alloc / *alloc_len: the
  * mapping to unmap; returns the file's first byte or NULL. */
@@ -351,22 +380,41 @@ static uint8_t *gguf_read_copy(int fd, const char *path, size_t size, void **all
 	(void)madvise(base, span, MADV_HUGEPAGE);
 #endif
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	for (size_t done = 0; done < size;) {
-		size_t n = size - done > GGUF_COPY_CHUNK ? GGUF_COPY_CHUNK : size - done;
-		ssize_t r = pread(fd, base + done, n, (off_t)done);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r < 0)
-				engine_errf(err, errlen, "%s: read: %s", path, strerror(errno));
+	/* the kernel zeroes each new page before the read fills it, and in a
+	 * VM the first touch of guest memory also faults in the host: that,
+	 * not the copy, is most of the time, and it runs on every core */
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int nt = ncpu < 1 ? 1 : ncpu > GGUF_COPY_THREADS ? GGUF_COPY_THREADS : (int)ncpu;
+	if ((size_t)nt > size / GGUF_COPY_CHUNK + 1)
+		nt = (int)(size / GGUF_COPY_CHUNK + 1);
+	struct gguf_copy_part parts[GGUF_COPY_THREADS];
+	pthread_t tids[GGUF_COPY_THREADS];
+	size_t share = (size / (size_t)nt + GGUF_COPY_ALIGN - 1) / GGUF_COPY_ALIGN * GGUF_COPY_ALIGN;
+	int started = 0;
+	for (int i = 0; i < nt; i++) {
+		size_t from = (size_t)i * share < size ? (size_t)i * share : size;
+		size_t to = i == nt - 1 || from + share > size ? size : from + share;
+		parts[i] = (struct gguf_copy_part){ fd, base, from, to, 0, 0 };
+		if (i > 0 && pthread_create(&tids[i], NULL, gguf_copy_main, &parts[i]) == 0)
+			started |= 1 << i;
+	}
+	gguf_copy_main(&parts[0]);
+	for (int i = 1; i < nt; i++) {
+		if (started & (1 << i))
+			pthread_join(tids[i], NULL);
+		else
+			gguf_copy_main(&parts[i]);	/* no thread: read it here */
+	}
+	for (int i = 0; i < nt; i++)
+		if (parts[i].err || parts[i].done < parts[i].to) {
+			if (parts[i].err)
+				engine_errf(err, errlen, "%s: read: %s", path, strerror(parts[i].err));
 			else
-				engine_errf(err, errlen, "%s: file shrank while being read (%zu of %zu bytes)", path, done,
-					size);
+				engine_errf(err, errlen, "%s: file shrank while being read (%zu of %zu bytes)", path,
+					parts[i].done, size);
 			munmap(a, len);
 			return NULL;
 		}
-		done += (size_t)r;
-	}
 	(void)mprotect(a, len, PROT_READ);	/* weights are never written */
 	*alloc = a;
 	*alloc_len = len;
