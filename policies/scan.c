@@ -546,13 +546,14 @@ struct policy_scanner *policy_scanner_new_flags(const struct detector *const *ex
 		s->shape[0].det[q] = x;
 	}
 	char acerr[128];
-	uint8_t is_word[256], *wend = calloc(s->n_kw + 1, 1);
+	uint8_t is_word[256], *wend = calloc(s->n_kw + 1, 1), *wcase = calloc(s->n_kw + 1, 1);
 	uint32_t *hid = calloc(s->n_kw + 1, sizeof(*hid));
 	const char **hw = calloc(s->n_kw + 1, sizeof(*hw));
 	size_t *hl = calloc(s->n_kw + 1, sizeof(*hl)), nh = 0, na = 0;
 	s->ac_id = calloc(s->n_kw + 1, sizeof(*s->ac_id));
-	if (!wend || !hid || !hw || !hl || !s->ac_id) {
+	if (!wend || !wcase || !hid || !hw || !hl || !s->ac_id) {
 		free(wend);
+		free(wcase);
 		free(hid);
 		free(hw);
 		free(hl);
@@ -565,6 +566,7 @@ struct policy_scanner *policy_scanner_new_flags(const struct detector *const *ex
 			hw[nh] = words[k];
 			hl[nh] = lens[k];
 			wend[nh] = (s->kw[k].flags & DETECTOR_KW_WORD_END) != 0;
+			wcase[nh] = (s->kw[k].flags & DETECTOR_KW_CASE) != 0;
 			hid[nh++] = (uint32_t)k;
 		} else {
 			words[na] = words[k];
@@ -572,8 +574,9 @@ struct policy_scanner *policy_scanner_new_flags(const struct detector *const *ex
 			s->ac_id[na++] = (uint32_t)k;
 		}
 	}
-	s->kh = kwhash_new(hw, hl, wend, hid, nh, is_word, acerr, sizeof(acerr));
+	s->kh = kwhash_new(hw, hl, wend, wcase, hid, nh, is_word, acerr, sizeof(acerr));
 	free(wend);
+	free(wcase);
 	free(hid);
 	free(hw);
 	free(hl);
@@ -815,16 +818,22 @@ scan_word_probe(const struct policy_scanner *s, struct scan_scratch *sc,
 	return 0;
 }
 
-/* The keywords of the word hash at the word start i: the whole word, and
- * its 1-4-byte prefixes for the stems (kwhash.h). wrun: the word-byte
- * bits from i on (bit 0: t[i]), of which the first `known` are known
- * (>= 1); the word ends at the first clear bit among them, else it is
- * read on. */
-static inline __attribute__((always_inline)) int
-scan_word_keywords(const struct policy_scanner *s, struct scan_scratch *sc,
-		   const unsigned char *t, size_t len, size_t i, uint64_t wrun, unsigned known)
+/* A word start that passed the gates (kwhash_gate()): probed after all
+ * word starts of its block were gated. */
+struct scan_word {
+	uint64_t x;        /* first 8 bytes, folded */
+	uint32_t pos, len; /* word start and length */
+	unsigned kinds;    /* enum kwhash_gate_bit */
+};
+
+/* The word at the word start i: its first 8 bytes (folded), its length
+ * and the gates it passes (kwhash_gate()). wrun: the word-byte bits from
+ * i on (bit 0: t[i]), of which the first `known` are known (>= 1); the
+ * word ends at the first clear bit among them, else it is read on. */
+static inline __attribute__((always_inline)) unsigned
+scan_word_gate(const struct policy_scanner *s, const unsigned char *t, size_t len, size_t i,
+	       uint64_t wrun, unsigned known, struct scan_word *w)
 {
-	const struct kwhash *kh = s->kh;
 	uint64_t x = kwhash_fold8(kwhash_load(t + i, len - i));
 	unsigned k = (unsigned)__builtin_ctzll(~wrun | UINT64_C(1) << 63);
 	size_t e = i + k;
@@ -832,20 +841,40 @@ scan_word_keywords(const struct policy_scanner *s, struct scan_scratch *sc,
 		while (e < len && (s->byteinfo[t[e]] & SCAN_INFO_WORD))
 			e++;
 	size_t wl = e - i;
-	unsigned kinds = kwhash_pre_kinds(kh, x & kwhash_mask[wl < 3 ? wl : 3]);
-	if (!kinds)
-		return 0;
-	if ((kinds & KWHASH_KIND_WORD) && wl <= 255 &&
+	w->x = x;
+	w->pos = (uint32_t)i;
+	w->len = (uint32_t)wl;
+	w->kinds = kwhash_gate(s->kh, x, wl, (unsigned)(t[i] - 'A') < 26);
+	return w->kinds;
+}
+
+/* The keywords of the word hash at a gated word: the whole word, and its
+ * 1-4-byte prefixes for the stems (kwhash.h), in that order. */
+static inline __attribute__((always_inline)) int
+scan_word_keywords(const struct policy_scanner *s, struct scan_scratch *sc,
+		   const unsigned char *t, size_t len, const struct scan_word *w)
+{
+	const struct kwhash *kh = s->kh;
+	size_t i = w->pos, wl = w->len;
+	uint64_t x = w->x;
+	unsigned kinds = w->kinds;
+
+	if ((kinds & KWHASH_GATE_WORD) && wl <= 255 &&
 	    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[wl < 8 ? wl : 8],
 			    (uint32_t)(KWHASH_KIND_WORD << 8 | wl)) < 0)
 		return -1;
-	if (!(kinds & KWHASH_KIND_STEM))
-		return 0;
-	for (unsigned p = 1; p <= KWHASH_STEM_MAX && p <= wl; p++)
-		if (((kh->stem_lens >> p) & 1) &&
-		    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[p],
-				    kwhash_tag(KWHASH_KIND_STEM, p)) < 0)
-			return -1;
+	if (kinds & KWHASH_GATE_SHORT)
+		for (unsigned p = 1; p <= 2 && p <= wl; p++)
+			if (((kh->stem_lens >> p) & 1) &&
+			    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[p],
+					    kwhash_tag(KWHASH_KIND_STEM, p)) < 0)
+				return -1;
+	if ((kinds & KWHASH_GATE_STEM3) &&
+	    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[3], kwhash_tag(KWHASH_KIND_STEM, 3)) < 0)
+		return -1;
+	if ((kinds & KWHASH_GATE_STEM4) &&
+	    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[4], kwhash_tag(KWHASH_KIND_STEM, 4)) < 0)
+		return -1;
 	return 0;
 }
 
@@ -964,7 +993,9 @@ static int scan_pass1_scalar(const struct policy_scanner *s, struct scan_scratch
 	int prev = 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned info = s->byteinfo[t[i]];
-		if (!prev && (info & SCAN_INFO_HFIRST) && scan_word_keywords(s, sc, t, len, i, 1, 1) < 0)
+		struct scan_word w;
+		if (!prev && (info & SCAN_INFO_HFIRST) && scan_word_gate(s, t, len, i, 1, 1, &w) &&
+		    scan_word_keywords(s, sc, t, len, &w) < 0)
 			return -1;
 		int trie = (info & SCAN_INFO_WORD) || prev
 			? (info & SCAN_INFO_INNER) &&
@@ -1065,14 +1096,21 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		 * to do: word starts, trie candidates, shape triggers. Events
 		 * of one block arrive out of order; pass 2 does not depend on
 		 * their order and pass 3 sorts the findings. */
+		/* word starts: gate all of the block's first (no branch on
+		 * the gates, whose outcome is random), then probe the few
+		 * that passed, which are mostly keywords */
 		uint64_t m = b.w & ~prevw & b.h & live;
+		struct scan_word words[64];
+		unsigned nw = 0;
 		while (m) {
 			unsigned bit = (unsigned)__builtin_ctzll(m);
 			m &= m - 1;
 			uint64_t wrun = bit ? b.w >> bit | nb.w << (64 - bit) : b.w;
-			if (scan_word_keywords(s, sc, t, len, blk + bit, wrun, 63) < 0)
-				goto oom;
+			nw += scan_word_gate(s, t, len, blk + bit, wrun, 63, &words[nw]) != 0;
 		}
+		for (unsigned q = 0; q < nw; q++)
+			if (scan_word_keywords(s, sc, t, len, &words[q]) < 0)
+				goto oom;
 		m = ((~prevw & ~b.w & b.f) | ((prevw | b.w) & b.in)) & live;
 		while (m) {
 			unsigned bit = (unsigned)__builtin_ctzll(m);
