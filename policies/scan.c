@@ -105,6 +105,7 @@ struct policy_scanner {
 	uint8_t in_lo2[16], in_hi2[16];
 	size_t n_ac;             /* keywords in the trie */
 	int use_avx2;
+	int use_avx512;          /* AVX-512BW classification (64 bytes per step) */
 };
 
 /* Per-byte facts pass 1 needs, folded into one table per scanner. */
@@ -411,6 +412,8 @@ static void scan_build_filter(struct policy_scanner *s, unsigned flags)
 	}
 #if SCAN_HAVE_AVX2
 	s->use_avx2 = __builtin_cpu_supports("avx2") && !(flags & POLICY_SCANNER_FLAG_NO_SIMD);
+	s->use_avx512 = s->use_avx2 && __builtin_cpu_supports("avx512bw") &&
+			!(flags & POLICY_SCANNER_FLAG_NO_AVX512);
 #else
 	(void)flags;
 #endif
@@ -798,6 +801,51 @@ static void scan_classify_avx2(const struct policy_scanner *s, const unsigned ch
 	}
 	*b = r;
 }
+
+/* The same 64 bytes in one step with AVX-512BW: the nibble tables are the
+ * AVX2 ones (vpshufb works per 128-bit lane either way) and each class
+ * test yields its 64-bit mask directly, without movemask, shifts and ors
+ * (about a third of the AVX2 step's instructions). */
+__attribute__((target("avx512f,avx512bw")))
+static inline __m512i scan_tab512(const uint8_t *tab)
+{
+	return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)tab));
+}
+
+__attribute__((target("avx512f,avx512bw")))
+static void scan_classify_avx512(const struct policy_scanner *s, const unsigned char *p,
+				 struct scan_block *b)
+{
+	const __m512i bits = _mm512_broadcast_i32x4(_mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, (char)128,
+								  0, 0, 0, 0, 0, 0, 0, 0));
+	const __m512i nib = _mm512_set1_epi8(0x0f);
+	__m512i v = _mm512_loadu_si512((const void *)p);
+	__m512i v1 = _mm512_loadu_si512((const void *)(p + 1));
+	__m512i v2 = _mm512_loadu_si512((const void *)(p + 2));
+	__m512i lo = _mm512_and_si512(v, nib);
+	__m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
+	__m512i lo1 = _mm512_and_si512(v1, nib);
+	__m512i hi1 = _mm512_and_si512(_mm512_srli_epi16(v1, 4), nib);
+	__m512i lo2 = _mm512_and_si512(v2, nib);
+	__m512i hi2 = _mm512_and_si512(_mm512_srli_epi16(v2, 4), nib);
+	__m512i hb = _mm512_shuffle_epi8(bits, hi);
+	uint64_t high = _mm512_movepi8_mask(v);
+	__m512i in = _mm512_and_si512(
+		_mm512_and_si512(_mm512_shuffle_epi8(scan_tab512(s->in_lo0), lo),
+				 _mm512_shuffle_epi8(scan_tab512(s->in_hi0), hi)),
+		_mm512_and_si512(_mm512_shuffle_epi8(scan_tab512(s->in_lo1), lo1),
+				 _mm512_shuffle_epi8(scan_tab512(s->in_hi1), hi1)));
+	in = _mm512_and_si512(in, _mm512_and_si512(_mm512_shuffle_epi8(scan_tab512(s->in_lo2), lo2),
+						   _mm512_shuffle_epi8(scan_tab512(s->in_hi2), hi2)));
+	b->in = _mm512_test_epi8_mask(in, in);
+	b->w = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_w), lo), hb) | high;
+	b->h = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_h), lo), hb) |
+	       (s->high_h ? high : 0);
+	b->f = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_f), lo), hb) |
+	       (s->high_f ? high : 0);
+	b->t = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_t), lo), hb);
+	b->d = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_d), lo), hb);
+}
 #endif
 
 /* One probe of the word hash: record the entries under (key, tag) that
@@ -1017,7 +1065,10 @@ static void scan_classify_block(const struct policy_scanner *s, const unsigned c
 	size_t n = len - blk < 64 ? len - blk : 64;
 #if SCAN_HAVE_AVX2
 	if (len - blk > 65) {
-		scan_classify_avx2(s, t + blk, b);
+		if (s->use_avx512)
+			scan_classify_avx512(s, t + blk, b);
+		else
+			scan_classify_avx2(s, t + blk, b);
 		return;
 	}
 	/* the last block: through a zero-padded copy (zero is what the
@@ -1026,7 +1077,10 @@ static void scan_classify_block(const struct policy_scanner *s, const unsigned c
 	unsigned char tail[96];
 	memset(tail, 0, sizeof(tail));
 	memcpy(tail, t + blk, len - blk);
-	scan_classify_avx2(s, tail, b);
+	if (s->use_avx512)
+		scan_classify_avx512(s, tail, b);
+	else
+		scan_classify_avx2(s, tail, b);
 	uint64_t keep = n < 64 ? (UINT64_C(1) << n) - 1 : ~UINT64_C(0);
 	b->w &= keep;
 	b->h &= keep;
