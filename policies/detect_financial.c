@@ -114,7 +114,9 @@ static int detect_financial_match_card(const struct scan_input *in,
 	size_t ng, best_a = 0, best_b = 0;
 	int best_whole = 0;
 
-	if (t->digits < 13)
+	/* a card number is 13-19 digits over ' ' or '-' (a subset of what
+	 * scan_trigger_digit_totals() allows) */
+	if (t->digits < 13 || !((scan_trigger_digit_totals(in, t) >> 13) & 0x7f))
 		return 0;
 	g = scan_trigger_groups(in, t, &ng);
 	for (size_t i = 0; i < ng; i++) {

@@ -73,6 +73,7 @@ struct scan_shape_subs {
 };
 
 #define SCAN_N_SHAPES 4
+#define SCAN_NUM_UPTO 64
 
 struct policy_scanner {
 	const struct detector **det;
@@ -85,6 +86,10 @@ struct policy_scanner {
 	struct scan_shape_subs shape[SCAN_N_SHAPES];
 	uint32_t shape_mask;  /* union of all detectors' shapes */
 	unsigned num_min_digits; /* shortest number run any detector wants */
+	/* NUMBER subscribers (sorted by min_digits) that a run of d digits
+	 * reaches, for d < SCAN_NUM_UPTO: pass 2 calls the first
+	 * num_upto[d] without reading each detector's min_digits */
+	uint8_t num_upto[SCAN_NUM_UPTO];
 	uint8_t byteinfo[256];   /* SCAN_INFO_* per byte */
 	/* Pass 1's position filter (see scan_build_filter): per byte class
 	 * W = word byte, H = may start a word-hash keyword (kwhash.h), F =
@@ -593,6 +598,12 @@ struct policy_scanner *policy_scanner_new_flags(const struct detector *const *ex
 			q--;
 		}
 		s->shape[0].det[q] = x;
+	}
+	for (unsigned d = 0; d < SCAN_NUM_UPTO; d++) {
+		size_t u = 0;
+		while (u < s->shape[0].n && s->det[s->shape[0].det[u]]->min_digits <= d)
+			u++;
+		s->num_upto[d] = (uint8_t)(u < 255 ? u : 255);
 	}
 	char acerr[128];
 	uint8_t is_word[256], *wend = calloc(s->n_kw + 1, 1), *wcase = calloc(s->n_kw + 1, 1);
@@ -1291,10 +1302,17 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		tr.kind = SCAN_TRIGGER_SHAPE;
 		tr.shape = (uint16_t)(1u << ev->id);
 		const struct scan_shape_subs *sub = &s->shape[ev->id];
-		for (size_t d = 0; d < sub->n; d++) {
+		size_t upto = sub->n;
+		if (ev->id == 0) {   /* sorted by min_digits */
+			if (ev->digits < SCAN_NUM_UPTO && s->num_upto[ev->digits] < 255)
+				upto = s->num_upto[ev->digits];
+			else
+				for (upto = 0; upto < sub->n &&
+					       s->det[sub->det[upto]]->min_digits <= ev->digits; upto++)
+					;
+		}
+		for (size_t d = 0; d < upto; d++) {
 			in.det = s->det[sub->det[d]];
-			if (ev->id == 0 && in.det->min_digits > ev->digits)
-				break;   /* sorted by min_digits */
 			in.det_index = sub->det[d];
 			if (in.det->match(&in, &tr, out) < 0)
 				goto fail;
