@@ -262,7 +262,10 @@ static int detect_financial_match_vat(const struct scan_input *in,
 		}
 		return 0;
 	}
-	if (!scan_context_near(in, SCAN_CONTEXT_VAT, t->start, t->end, 40, 0))
+	/* PL / IT numbers without prefix: 10 or 11 digits (the run's digit
+	 * count, known before the context lookup) */
+	if ((t->digits != 10 && t->digits != 11) ||
+	    !scan_context_near(in, SCAN_CONTEXT_VAT, t->start, t->end, 40, 0))
 		return 0;
 	char d[16];
 	size_t nd = scan_collect_digits(in->text, t->start, t->end, d + 2, NULL, 12);

@@ -206,6 +206,10 @@ static int detect_national_match_es(const struct scan_input *in,
 	size_t a = t->start, i, n = 0;
 
 	if (t->shape == SCAN_SHAPE_NUMBER) {
+		/* the number run holds exactly the id's digits (8, NIE 7): a
+		 * further digit of the run would be read as the check letter */
+		if (t->digits != (nie ? 7 : 8))
+			return 0;
 		if (nie) {
 			if (a < 2 || s[a - 1] != '-' || !strchr("XYZ", s[a - 2]))
 				return 0;

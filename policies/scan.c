@@ -156,7 +156,7 @@ struct scan_priv {
 	/* the context groups present in the last window asked for
 	 * (scan_context_near): the detectors of one trigger ask about the
 	 * same window for several groups (a digit-id row up to 18 times) */
-	size_t c_lo, c_hi;
+	size_t c_lo, c_hi, c_cur;
 	uint64_t c_mask;
 	int c_valid;
 };
@@ -268,15 +268,26 @@ int scan_context_near(const struct scan_input *in, unsigned ctx,
 	size_t hi = end + after;
 
 	if (!p->c_valid || p->c_lo != lo || p->c_hi != hi) {
-		size_t a = 0, b = p->n_ctx;
+		/* the first hit with start >= lo: a few steps from where the
+		 * last window started (triggers come nearly in text order),
+		 * else a binary search */
+		size_t a = p->c_cur, b = p->n_ctx, steps = 0;
 		uint64_t mask = 0;
-		while (a < b) {   /* first hit with start >= lo */
-			size_t m = a + (b - a) / 2;
-			if (p->ctx[m].start < lo)
-				a = m + 1;
-			else
-				b = m;
+		while (a > 0 && p->ctx[a - 1].start >= lo && steps++ < 8)
+			a--;
+		while (a < b && p->ctx[a].start < lo && steps++ < 8)
+			a++;
+		if (steps >= 8) {
+			a = 0;
+			while (a < b) {
+				size_t m = a + (b - a) / 2;
+				if (p->ctx[m].start < lo)
+					a = m + 1;
+				else
+					b = m;
+			}
 		}
+		p->c_cur = a;
 		for (; a < p->n_ctx && p->ctx[a].start <= hi; a++)
 			mask |= UINT64_C(1) << p->ctx[a].context;
 		p->c_lo = lo;
@@ -1285,7 +1296,7 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 
 	/* Pass 2: run the detectors on their triggers. */
 	struct scan_priv priv = { sc->ctx, sc->n_ctx, base, 0, 0, 0, { { 0, 0, 0 } }, 0, 0,
-				  0, 0, 0, 0 };
+				  0, 0, 0, 0, 0 };
 	struct scan_input in = { text, len, NULL, 0, &priv };
 	for (size_t e = 0; e < sc->n_ev; e++) {
 		const struct scan_event *ev = &sc->ev[e];
