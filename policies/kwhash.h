@@ -155,10 +155,19 @@ static inline uint32_t kwhash_tag(unsigned kind, size_t len)
 
 /* The gate field of the keys whose first min(len, 3) bytes are k3
  * (folded), up 1 when their first byte must be 'A'..'Z'. */
+/* The hash is a sum of products in 16-bit arithmetic, so that a vector
+ * unit computes it for 32 positions at once (vpmullw; scan.c does so
+ * for every byte of a block while it classifies the block). */
+#define KWHASH_GATE_M0 0x9E35u
+#define KWHASH_GATE_M1 0x7F4Bu
+#define KWHASH_GATE_M2 0x5BD1u
+#define KWHASH_GATE_MU 0x2F3Du
+
 static inline unsigned kwhash_gate_field(uint64_t k3, unsigned up)
 {
-	return (unsigned)(((k3 | (uint64_t)up << 24) * UINT64_C(0x9E3779B97F4A7C15)) >>
-			  (64 - KWHASH_GATE_BITS));
+	unsigned h = (unsigned)(k3 & 0xff) * KWHASH_GATE_M0 + (unsigned)(k3 >> 8 & 0xff) * KWHASH_GATE_M1 +
+		     (unsigned)(k3 >> 16 & 0xff) * KWHASH_GATE_M2 + up * KWHASH_GATE_MU;
+	return (h & 0xffff) >> (16 - KWHASH_GATE_BITS);
 }
 
 /* The gate bits a text word of wl bytes can use (index min(wl, 15)):
@@ -178,6 +187,12 @@ static inline unsigned kwhash_gate(const struct kwhash *h, uint64_t x, size_t wl
 {
 	unsigned g = h->gate[kwhash_gate_field(x & kwhash_mask[wl < 3 ? wl : 3], up)];
 	return (g & kwhash_gate_len[wl < 15 ? wl : 15]) | h->short_stems;
+}
+
+/* The same with the field computed already (by the vector unit). */
+static inline unsigned kwhash_gate_at(const struct kwhash *h, unsigned field, size_t wl)
+{
+	return (h->gate[field] & kwhash_gate_len[wl < 15 ? wl : 15]) | h->short_stems;
 }
 
 static inline uint64_t kwhash_hash(uint64_t key, uint32_t tag)

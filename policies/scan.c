@@ -831,6 +831,10 @@ struct scan_block {
 	uint64_t in;     /* may start an in-word trie keyword (bucket test) */
 	uint64_t t;      /* shape trigger */
 	uint64_t d;      /* ASCII digit */
+	/* AVX-512 only: kwhash_gate_field() of the word that would start at
+	 * byte j (its first min(length, 3) bytes, folded, and the case of
+	 * its first byte), for every j */
+	uint16_t field[64];
 };
 
 #if SCAN_HAVE_AVX2
@@ -867,7 +871,7 @@ static void scan_classify_avx2(const struct policy_scanner *s, const unsigned ch
 					      0, 0, 0, 0, 0, 0, 0, 0);
 	const __m256i nib = _mm256_set1_epi8(0x0f);
 	const __m256i zero = _mm256_setzero_si256();
-	struct scan_block r = { 0, 0, 0, 0, 0, 0 };
+	struct scan_block r = { 0, 0, 0, 0, 0, 0, { 0 } };
 	for (unsigned h = 0; h < 2; h++) {
 		__m256i v = _mm256_loadu_si256((const __m256i *)(p + 32 * h));
 		__m256i v1 = _mm256_loadu_si256((const __m256i *)(p + 32 * h + 1));
@@ -894,7 +898,12 @@ static void scan_classify_avx2(const struct policy_scanner *s, const unsigned ch
 		r.d |= (uint64_t)scan_class32(v, lo, hb, s->lo_d, 0) << (32 * h);
 		r.in |= (uint64_t)inner << (32 * h);
 	}
-	*b = r;
+	b->w = r.w;   /* (field[] is the AVX-512 path's) */
+	b->h = r.h;
+	b->f = r.f;
+	b->in = r.in;
+	b->t = r.t;
+	b->d = r.d;
 }
 
 /* The same 64 bytes in one step with AVX-512BW: the nibble tables are the
@@ -940,6 +949,37 @@ static void scan_classify_avx512(const struct policy_scanner *s, const unsigned 
 	       (s->high_f ? high : 0);
 	b->t = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_t), lo), hb);
 	b->d = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_d), lo), hb);
+	/* the gate field of a word starting at each byte: bytes 2 and 3
+	 * count while the word goes on, folded A-Z -> a-z; the word-byte
+	 * test of the shifted loads is the one of b->w */
+	uint64_t w1 = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_w), lo1),
+					    _mm512_shuffle_epi8(bits, hi1)) | _mm512_movepi8_mask(v1);
+	uint64_t w2 = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_w), lo2),
+					    _mm512_shuffle_epi8(bits, hi2)) | _mm512_movepi8_mask(v2);
+	const __m512i az = _mm512_set1_epi8('A'), z25 = _mm512_set1_epi8(25);
+	const __m512i x20 = _mm512_set1_epi8(0x20);
+	uint64_t up = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, az), z25);
+	__m512i f0 = _mm512_mask_add_epi8(v, up, v, x20);
+	__m512i f1 = _mm512_maskz_add_epi8(w1, v1, _mm512_maskz_mov_epi8(
+		_mm512_cmple_epu8_mask(_mm512_sub_epi8(v1, az), z25), x20));
+	__m512i f2 = _mm512_maskz_add_epi8(w1 & w2, v2, _mm512_maskz_mov_epi8(
+		_mm512_cmple_epu8_mask(_mm512_sub_epi8(v2, az), z25), x20));
+	const __m512i m0 = _mm512_set1_epi16((short)KWHASH_GATE_M0);
+	const __m512i m1 = _mm512_set1_epi16((short)KWHASH_GATE_M1);
+	const __m512i m2 = _mm512_set1_epi16((short)KWHASH_GATE_M2);
+	const __m512i mu = _mm512_set1_epi16((short)KWHASH_GATE_MU);
+	for (unsigned h = 0; h < 2; h++) {
+		__m256i a0 = h ? _mm512_extracti64x4_epi64(f0, 1) : _mm512_castsi512_si256(f0);
+		__m256i a1 = h ? _mm512_extracti64x4_epi64(f1, 1) : _mm512_castsi512_si256(f1);
+		__m256i a2 = h ? _mm512_extracti64x4_epi64(f2, 1) : _mm512_castsi512_si256(f2);
+		__m512i hv = _mm512_add_epi16(
+			_mm512_add_epi16(_mm512_mullo_epi16(_mm512_cvtepu8_epi16(a0), m0),
+					 _mm512_mullo_epi16(_mm512_cvtepu8_epi16(a1), m1)),
+			_mm512_mullo_epi16(_mm512_cvtepu8_epi16(a2), m2));
+		hv = _mm512_mask_add_epi16(hv, (__mmask32)(up >> (32 * h)), hv, mu);
+		_mm512_storeu_si512((void *)(b->field + 32 * h),
+				    _mm512_srli_epi16(hv, 16 - KWHASH_GATE_BITS));
+	}
 }
 #endif
 
@@ -961,33 +1001,35 @@ scan_word_probe(const struct policy_scanner *s, struct scan_scratch *sc,
 	return 0;
 }
 
-/* A word start that passed the gates (kwhash_gate()): probed after all
+/* A word start that passed the gate (kwhash_gate()): probed after all
  * word starts of its block were gated. */
 struct scan_word {
-	uint64_t x;        /* first 8 bytes, folded */
 	uint32_t pos, len; /* word start and length */
 	unsigned kinds;    /* enum kwhash_gate_bit */
 };
 
-/* The word at the word start i: its first 8 bytes (folded), its length
- * and the gates it passes (kwhash_gate()). wrun: the word-byte bits from
- * i on (bit 0: t[i]), of which the first `known` are known (>= 1); the
- * word ends at the first clear bit among them, else it is read on. */
+/* The word at the word start i: its length and the gates it passes
+ * (kwhash_gate(); with field >= 0 the gate field computed already by
+ * the block classification). wrun: the word-byte bits from i on (bit 0:
+ * t[i]), of which the first `known` are known (>= 1); the word ends at
+ * the first clear bit among them, else it is read on. */
 static inline __attribute__((always_inline)) unsigned
 scan_word_gate(const struct policy_scanner *s, const unsigned char *t, size_t len, size_t i,
-	       uint64_t wrun, unsigned known, struct scan_word *w)
+	       uint64_t wrun, unsigned known, int field, struct scan_word *w)
 {
-	uint64_t x = kwhash_fold8(kwhash_load(t + i, len - i));
 	unsigned k = (unsigned)__builtin_ctzll(~wrun | UINT64_C(1) << 63);
 	size_t e = i + k;
 	if (k >= known)
 		while (e < len && (s->byteinfo[t[e]] & SCAN_INFO_WORD))
 			e++;
 	size_t wl = e - i;
-	w->x = x;
 	w->pos = (uint32_t)i;
 	w->len = (uint32_t)wl;
-	w->kinds = kwhash_gate(s->kh, x, wl, (unsigned)(t[i] - 'A') < 26);
+	if (field >= 0)
+		w->kinds = kwhash_gate_at(s->kh, (unsigned)field, wl);
+	else
+		w->kinds = kwhash_gate(s->kh, kwhash_fold8(kwhash_load(t + i, len - i)), wl,
+				       (unsigned)(t[i] - 'A') < 26);
 	return w->kinds;
 }
 
@@ -999,7 +1041,7 @@ scan_word_keywords(const struct policy_scanner *s, struct scan_scratch *sc,
 {
 	const struct kwhash *kh = s->kh;
 	size_t i = w->pos, wl = w->len;
-	uint64_t x = w->x;
+	uint64_t x = kwhash_fold8(kwhash_load(t + i, len - i));
 	unsigned kinds = w->kinds;
 
 	if ((kinds & KWHASH_GATE_WORD) && wl <= 255 &&
@@ -1137,7 +1179,7 @@ static int scan_pass1_scalar(const struct policy_scanner *s, struct scan_scratch
 	for (size_t i = 0; i < len; i++) {
 		unsigned info = s->byteinfo[t[i]];
 		struct scan_word w;
-		if (!prev && (info & SCAN_INFO_HFIRST) && scan_word_gate(s, t, len, i, 1, 1, &w) &&
+		if (!prev && (info & SCAN_INFO_HFIRST) && scan_word_gate(s, t, len, i, 1, 1, -1, &w) &&
 		    scan_word_keywords(s, sc, t, len, &w) < 0)
 			return -1;
 		int trie = (info & SCAN_INFO_WORD) || prev
@@ -1224,22 +1266,27 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	uint64_t carry = 0, dcarry = 0;
 	if (!s->use_avx2 && scan_pass1_scalar(s, sc, t, len, &st) < 0)
 		goto oom;
-	struct scan_block b, nb = { 0, 0, 0, 0, 0, 0 };
+	/* two block buffers, swapped (not copied: the gate fields the
+	 * classification stored are read from where they were stored) */
+	struct scan_block blocks[2], *b = &blocks[0], *nb = &blocks[1];
+	memset(nb, 0, sizeof(*nb));
 	if (s->use_avx2 && len)
-		scan_classify_block(s, t, len, 0, &nb);
+		scan_classify_block(s, t, len, 0, nb);
 	for (size_t blk = 0; s->use_avx2 && blk < len; blk += 64) {
 		size_t n = len - blk < 64 ? len - blk : 64;
 		/* the next block is classified one step ahead: a word that
 		 * runs over the block end ends in its word mask, instead of
 		 * in a byte loop behind an unpredictable branch (measured:
 		 * ~10 % of the scan's time) */
+		struct scan_block *tmp = b;
 		b = nb;
+		nb = tmp;
 		if (len - blk > 64)
-			scan_classify_block(s, t, len, blk + 64, &nb);
+			scan_classify_block(s, t, len, blk + 64, nb);
 		else
-			memset(&nb, 0, sizeof(nb));
-		uint64_t prevw = b.w << 1 | carry;
-		carry = b.w >> 63;
+			memset(nb, 0, sizeof(*nb));
+		uint64_t prevw = b->w << 1 | carry;
+		carry = b->w >> 63;
 		uint64_t live = n < 64 ? (UINT64_C(1) << n) - 1 : ~UINT64_C(0);
 		/* three lean loops instead of one that asks per position what
 		 * to do: word starts, trie candidates, shape triggers. Events
@@ -1248,19 +1295,28 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		/* word starts: gate all of the block's first (no branch on
 		 * the gates, whose outcome is random), then probe the few
 		 * that passed, which are mostly keywords */
-		uint64_t m = b.w & ~prevw & b.h & live;
+		uint64_t m = b->w & ~prevw & b->h & live;
 		struct scan_word words[64];
 		unsigned nw = 0;
-		while (m) {
-			unsigned bit = (unsigned)__builtin_ctzll(m);
-			m &= m - 1;
-			uint64_t wrun = bit ? b.w >> bit | nb.w << (64 - bit) : b.w;
-			nw += scan_word_gate(s, t, len, blk + bit, wrun, 63, &words[nw]) != 0;
-		}
+		if (s->use_avx512)
+			while (m) {
+				unsigned bit = (unsigned)__builtin_ctzll(m);
+				m &= m - 1;
+				uint64_t wrun = bit ? b->w >> bit | nb->w << (64 - bit) : b->w;
+				nw += scan_word_gate(s, t, len, blk + bit, wrun, 63, b->field[bit],
+						     &words[nw]) != 0;
+			}
+		else
+			while (m) {
+				unsigned bit = (unsigned)__builtin_ctzll(m);
+				m &= m - 1;
+				uint64_t wrun = bit ? b->w >> bit | nb->w << (64 - bit) : b->w;
+				nw += scan_word_gate(s, t, len, blk + bit, wrun, 63, -1, &words[nw]) != 0;
+			}
 		for (unsigned q = 0; q < nw; q++)
 			if (scan_word_keywords(s, sc, t, len, &words[q]) < 0)
 				goto oom;
-		m = ((~prevw & ~b.w & b.f) | ((prevw | b.w) & b.in)) & live;
+		m = ((~prevw & ~b->w & b->f) | ((prevw | b->w) & b->in)) & live;
 		while (m) {
 			unsigned bit = (unsigned)__builtin_ctzll(m);
 			m &= m - 1;
@@ -1270,9 +1326,9 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		/* a digit right after a digit is inside the number and
 		 * alphanumeric runs the first digit's visit read already
 		 * (scan_shape_at() would refuse it by ps), so it is skipped */
-		uint64_t prevd = b.d << 1 | dcarry;
-		dcarry = b.d >> 63;
-		m = b.t & ~(b.d & prevd) & live;
+		uint64_t prevd = b->d << 1 | dcarry;
+		dcarry = b->d >> 63;
+		m = b->t & ~(b->d & prevd) & live;
 		while (m) {
 			unsigned bit = (unsigned)__builtin_ctzll(m);
 			m &= m - 1;
