@@ -1004,6 +1004,7 @@ scan_word_probe(const struct policy_scanner *s, struct scan_scratch *sc,
 /* A word start that passed the gate (kwhash_gate()): probed after all
  * word starts of its block were gated. */
 struct scan_word {
+	uint64_t x;        /* first 8 bytes, folded (not with a gate field given) */
 	uint32_t pos, len; /* word start and length */
 	unsigned kinds;    /* enum kwhash_gate_bit */
 };
@@ -1025,11 +1026,12 @@ scan_word_gate(const struct policy_scanner *s, const unsigned char *t, size_t le
 	size_t wl = e - i;
 	w->pos = (uint32_t)i;
 	w->len = (uint32_t)wl;
-	if (field >= 0)
+	if (field >= 0) {
 		w->kinds = kwhash_gate_at(s->kh, (unsigned)field, wl);
-	else
-		w->kinds = kwhash_gate(s->kh, kwhash_fold8(kwhash_load(t + i, len - i)), wl,
-				       (unsigned)(t[i] - 'A') < 26);
+	} else {
+		w->x = kwhash_fold8(kwhash_load(t + i, len - i));
+		w->kinds = kwhash_gate(s->kh, w->x, wl, (unsigned)(t[i] - 'A') < 26);
+	}
 	return w->kinds;
 }
 
@@ -1041,7 +1043,8 @@ scan_word_keywords(const struct policy_scanner *s, struct scan_scratch *sc,
 {
 	const struct kwhash *kh = s->kh;
 	size_t i = w->pos, wl = w->len;
-	uint64_t x = kwhash_fold8(kwhash_load(t + i, len - i));
+	/* the AVX-512 gate (a field per position) did not load the word */
+	uint64_t x = s->use_avx512 ? kwhash_fold8(kwhash_load(t + i, len - i)) : w->x;
 	unsigned kinds = w->kinds;
 
 	if ((kinds & KWHASH_GATE_WORD) && wl <= 255 &&
