@@ -831,9 +831,9 @@ struct scan_block {
 	uint64_t in;     /* may start an in-word trie keyword (bucket test) */
 	uint64_t t;      /* shape trigger */
 	uint64_t d;      /* ASCII digit */
-	/* AVX-512 only: kwhash_gate_field() of the word that would start at
-	 * byte j (its first min(length, 3) bytes, folded, and the case of
-	 * its first byte), for every j */
+	/* kwhash_gate_field() of the word that would start at byte j (its
+	 * first min(length, 3) bytes, folded, and the case of its first
+	 * byte), for every j; computed by the vector classification */
 	uint16_t field[64];
 };
 
@@ -855,6 +855,60 @@ static inline uint32_t scan_class32(__m256i v, __m256i lo_nib, __m256i hi_bit,
 	if (high)
 		m |= (uint32_t)_mm256_movemask_epi8(v);
 	return m;
+}
+
+/* Bytes of v that are in the class of nibble table tab (0xff / 0). */
+__attribute__((target("avx2")))
+static inline __m256i scan_class_bytes(__m256i v, __m256i lo, __m256i hi, const uint8_t *tab, int high)
+{
+	const __m256i bits = _mm256_setr_epi8(1, 2, 4, 8, 16, 32, 64, (char)128, 0, 0, 0, 0, 0, 0, 0, 0,
+					      1, 2, 4, 8, 16, 32, 64, (char)128, 0, 0, 0, 0, 0, 0, 0, 0);
+	__m256i hit = _mm256_and_si256(_mm256_shuffle_epi8(scan_tab(tab), lo), _mm256_shuffle_epi8(bits, hi));
+	__m256i m = _mm256_xor_si256(_mm256_cmpeq_epi8(hit, _mm256_setzero_si256()), _mm256_set1_epi8(-1));
+	return high ? _mm256_or_si256(m, _mm256_cmpgt_epi8(_mm256_setzero_si256(), v)) : m;
+}
+
+/* v with A-Z folded to a-z; *up gets the bytes that were A-Z. */
+__attribute__((target("avx2")))
+static inline __m256i scan_fold_bytes(__m256i v, __m256i *up)
+{
+	__m256i d = _mm256_sub_epi8(v, _mm256_set1_epi8('A'));
+	__m256i u = _mm256_cmpeq_epi8(_mm256_min_epu8(d, _mm256_set1_epi8(25)), d);
+	if (up)
+		*up = u;
+	return _mm256_add_epi8(v, _mm256_and_si256(u, _mm256_set1_epi8(0x20)));
+}
+
+/* kwhash_gate_field() of the word that would start at each of the 32
+ * bytes of v (v1, v2: the same shifted by one and two bytes), as the
+ * AVX-512 classification computes them (see there). */
+__attribute__((target("avx2")))
+static void scan_fields_avx2(const struct policy_scanner *s, __m256i v, __m256i v1, __m256i v2,
+			     __m256i lo1, __m256i hi1, __m256i lo2, __m256i hi2, uint16_t *field)
+{
+	__m256i up;
+	__m256i w1 = scan_class_bytes(v1, lo1, hi1, s->lo_w, 1);
+	__m256i w2 = _mm256_and_si256(w1, scan_class_bytes(v2, lo2, hi2, s->lo_w, 1));
+	__m256i f0 = scan_fold_bytes(v, &up);
+	__m256i f1 = _mm256_and_si256(scan_fold_bytes(v1, NULL), w1);
+	__m256i f2 = _mm256_and_si256(scan_fold_bytes(v2, NULL), w2);
+	const __m256i m0 = _mm256_set1_epi16((short)KWHASH_GATE_M0);
+	const __m256i m1 = _mm256_set1_epi16((short)KWHASH_GATE_M1);
+	const __m256i m2 = _mm256_set1_epi16((short)KWHASH_GATE_M2);
+	const __m256i mu = _mm256_set1_epi16((short)KWHASH_GATE_MU);
+	for (unsigned q = 0; q < 2; q++) {
+		__m128i a0 = q ? _mm256_extracti128_si256(f0, 1) : _mm256_castsi256_si128(f0);
+		__m128i a1 = q ? _mm256_extracti128_si256(f1, 1) : _mm256_castsi256_si128(f1);
+		__m128i a2 = q ? _mm256_extracti128_si256(f2, 1) : _mm256_castsi256_si128(f2);
+		__m128i au = q ? _mm256_extracti128_si256(up, 1) : _mm256_castsi256_si128(up);
+		__m256i hv = _mm256_add_epi16(
+			_mm256_add_epi16(_mm256_mullo_epi16(_mm256_cvtepu8_epi16(a0), m0),
+					 _mm256_mullo_epi16(_mm256_cvtepu8_epi16(a1), m1)),
+			_mm256_mullo_epi16(_mm256_cvtepu8_epi16(a2), m2));
+		hv = _mm256_add_epi16(hv, _mm256_and_si256(_mm256_cvtepi8_epi16(au), mu));
+		_mm256_storeu_si256((__m256i *)(field + 16 * q),
+				    _mm256_srli_epi16(hv, 16 - KWHASH_GATE_BITS));
+	}
 }
 
 /* 64 bytes from p; p[64] and p[65] must be readable (the second and
@@ -897,8 +951,9 @@ static void scan_classify_avx2(const struct policy_scanner *s, const unsigned ch
 		r.t |= (uint64_t)scan_class32(v, lo, hb, s->lo_t, 0) << (32 * h);
 		r.d |= (uint64_t)scan_class32(v, lo, hb, s->lo_d, 0) << (32 * h);
 		r.in |= (uint64_t)inner << (32 * h);
+		scan_fields_avx2(s, v, v1, v2, lo1, hi1, lo2, hi2, b->field + 32 * h);
 	}
-	b->w = r.w;   /* (field[] is the AVX-512 path's) */
+	b->w = r.w;
 	b->h = r.h;
 	b->f = r.f;
 	b->in = r.in;
@@ -1043,8 +1098,8 @@ scan_word_keywords(const struct policy_scanner *s, struct scan_scratch *sc,
 {
 	const struct kwhash *kh = s->kh;
 	size_t i = w->pos, wl = w->len;
-	/* the AVX-512 gate (a field per position) did not load the word */
-	uint64_t x = s->use_avx512 ? kwhash_fold8(kwhash_load(t + i, len - i)) : w->x;
+	/* the vector gate (a field per position) did not load the word */
+	uint64_t x = s->use_avx2 ? kwhash_fold8(kwhash_load(t + i, len - i)) : w->x;
 	unsigned kinds = w->kinds;
 
 	if ((kinds & KWHASH_GATE_WORD) && wl <= 255 &&
@@ -1301,21 +1356,12 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		uint64_t m = b->w & ~prevw & b->h & live;
 		struct scan_word words[64];
 		unsigned nw = 0;
-		if (s->use_avx512)
-			while (m) {
-				unsigned bit = (unsigned)__builtin_ctzll(m);
-				m &= m - 1;
-				uint64_t wrun = bit ? b->w >> bit | nb->w << (64 - bit) : b->w;
-				nw += scan_word_gate(s, t, len, blk + bit, wrun, 63, b->field[bit],
-						     &words[nw]) != 0;
-			}
-		else
-			while (m) {
-				unsigned bit = (unsigned)__builtin_ctzll(m);
-				m &= m - 1;
-				uint64_t wrun = bit ? b->w >> bit | nb->w << (64 - bit) : b->w;
-				nw += scan_word_gate(s, t, len, blk + bit, wrun, 63, -1, &words[nw]) != 0;
-			}
+		while (m) {   /* the block classification computed the gate fields */
+			unsigned bit = (unsigned)__builtin_ctzll(m);
+			m &= m - 1;
+			uint64_t wrun = bit ? b->w >> bit | nb->w << (64 - bit) : b->w;
+			nw += scan_word_gate(s, t, len, blk + bit, wrun, 63, b->field[bit], &words[nw]) != 0;
+		}
 		for (unsigned q = 0; q < nw; q++)
 			if (scan_word_keywords(s, sc, t, len, &words[q]) < 0)
 				goto oom;
