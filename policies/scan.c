@@ -1356,10 +1356,13 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		uint64_t m = b->w & ~prevw & b->h & live;
 		struct scan_word words[64];
 		unsigned nw = 0;
+		/* (the word masks in locals: the stores to words[] could alias
+		 * them, and they would be reloaded per word) */
+		const uint64_t bw = b->w, nbw = nb->w;
 		while (m) {   /* the block classification computed the gate fields */
 			unsigned bit = (unsigned)__builtin_ctzll(m);
 			m &= m - 1;
-			uint64_t wrun = bit ? b->w >> bit | nb->w << (64 - bit) : b->w;
+			uint64_t wrun = bit ? bw >> bit | nbw << (64 - bit) : bw;
 			nw += scan_word_gate(s, t, len, blk + bit, wrun, 63, b->field[bit], &words[nw]) != 0;
 		}
 		for (unsigned q = 0; q < nw; q++)
