@@ -119,7 +119,8 @@ struct kwhash *kwhash_new(const char *const *words, const size_t *lens,
 			else if (klen < 3)
 				h->short_stems = KWHASH_GATE_SHORT;
 			else
-				h->gate[g] |= klen == 3 ? KWHASH_GATE_STEM3 : KWHASH_GATE_STEM4;
+				h->gate[g] |= klen == 3 ? KWHASH_GATE_STEM3
+					    : e->len < KWHASH_STEM4_LONG ? KWHASH_GATE_STEM4S : KWHASH_GATE_STEM4;
 		}
 		uint64_t hv = kwhash_hash(key, tag);
 		unsigned b = (unsigned)(hv >> 48);
