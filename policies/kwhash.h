@@ -18,6 +18,11 @@
  *    text word; it is filed under its first min(len, 4) bytes, and the text
  *    word is probed with its 1..4-byte prefixes (only the lengths present).
  *
+ * Before any probe a text word passes the gate (struct kwhash.gate): one
+ * 16-bit field per (first 3 bytes, case of the first byte) that tells
+ * which word lengths and which stem kinds can match; the vector paths of
+ * the scanner compute every position's field while classifying a block.
+ *
  * Keys are the first (up to) 8 bytes of the word, ASCII case-folded and
  * zero-padded, plus a tag (kind and length), so most probes are decided by
  * one 64-bit compare. Case folding is the trie's: A-Z only, bytes >= 0x80
@@ -50,7 +55,7 @@ enum kwhash_gate_bit {
 	KWHASH_GATE_STEM4 = 1u << 15,  /* a stem of 7 or more bytes (filed under 4) */
 	KWHASH_GATE_SHORT = 1u << 16,  /* stems of 1-2 bytes: probe them (not in gate fields) */
 };
-#define KWHASH_STEM4_LONG 7
+#define KWHASH_STEM4_LONG 7   /* stems this long or longer: KWHASH_GATE_STEM4 */
 
 struct kwhash_slot {
 	uint64_t key;          /* folded, zero-padded first bytes */
@@ -160,10 +165,10 @@ static inline uint32_t kwhash_tag(unsigned kind, size_t len)
 }
 
 /* The gate field of the keys whose first min(len, 3) bytes are k3
- * (folded), up 1 when their first byte must be 'A'..'Z'. */
-/* The hash is a sum of products in 16-bit arithmetic, so that a vector
- * unit computes it for 32 positions at once (vpmullw; scan.c does so
- * for every byte of a block while it classifies the block). */
+ * (folded), up 1 when their first byte must be 'A'..'Z'. The hash is a
+ * sum of products in 16-bit arithmetic, so that a vector unit computes
+ * it for 32 positions at once (vpmullw; scan.c does so for every byte
+ * of a block while it classifies the block). */
 #define KWHASH_GATE_M0 0x9E35u
 #define KWHASH_GATE_M1 0x7F4Bu
 #define KWHASH_GATE_M2 0x5BD1u
@@ -177,7 +182,8 @@ static inline unsigned kwhash_gate_field(uint64_t k3, unsigned up)
 }
 
 /* The gate bits a text word of wl bytes can use (index min(wl, 15)):
- * its length's WORD bit, STEM3 from 3 bytes on, STEM4 from 4 on. */
+ * its length's WORD bit, STEM3 from 3 bytes on, STEM4S from 4 on, STEM4
+ * from KWHASH_STEM4_LONG on. */
 #define KWHASH_GL3 KWHASH_GATE_STEM3
 #define KWHASH_GL4 (KWHASH_GATE_STEM3 | KWHASH_GATE_STEM4S)
 #define KWHASH_GL7 (KWHASH_GATE_STEM3 | KWHASH_GATE_STEM4S | KWHASH_GATE_STEM4)
@@ -193,8 +199,8 @@ static const uint16_t kwhash_gate_len[16] = {
 
 /* The probes the text word needs (enum kwhash_gate_bit; 0: none): x its
  * first 8 bytes (folded), wl its length, up 1 when its first byte is
- * 'A'..'Z'. One multiply and one load, no branch: callers gate the words
- * of a block first and probe after. */
+ * 'A'..'Z'. No branch: callers gate the words of a block first and
+ * probe after. */
 static inline unsigned kwhash_gate(const struct kwhash *h, uint64_t x, size_t wl, unsigned up)
 {
 	unsigned g = h->gate[kwhash_gate_field(x & kwhash_mask[wl < 3 ? wl : 3], up)];

@@ -754,7 +754,7 @@ static int scan_finding_cmp(const void *a, const void *b)
  * out of order only locally (within a 64-byte block's events, or a
  * detector reporting a little before its trigger), where this is linear
  * and allocates nothing, unlike qsort (glibc: a merge sort through a
- * temporary buffer; 4 % of the benchmark's instructions). -1 once the
+ * temporary buffer; ~1 % of the benchmark's instructions). -1 once the
  * moves exceed a budget linear in n (far-apart disorder): the caller
  * then sorts with qsort, which sees a permutation of the same array;
  * the order is total on distinct findings, so both give the same. */
