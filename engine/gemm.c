@@ -185,6 +185,7 @@ GEMM_AVX2 static void gemm_q4_0_avx2(const struct gemm_q4_0 *g, int64_t r0, int6
 /* ---------------- AVX-512 VNNI + VBMI: 16 rows, up to 8 tokens ---------------- */
 #define GEMM_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,avx2,fma,f16c")))
 #define GEMM_AVX512_TOKENS 8
+#define GEMM_TOKEN_CACHE 128
 
 /* The unpacking in registers: 16 rows' 16 quant bytes sit in four vectors
  * (four rows each); for the byte pair (2j, 2j+1) one vpermt2b per 8 rows
@@ -300,16 +301,28 @@ GEMM_AVX512 static void gemm_q4_0_avx512(const struct gemm_q4_0 *g, int64_t r0, 
 	if (r + GEMM_ROWS <= r1)
 		for (size_t o = 0; o < GEMM_ROWS * g->row_bytes; o += 64)
 			_mm_prefetch((const char *)g->w + (size_t)r * g->row_bytes + o, _MM_HINT_T0);
+	/* the tokens' rows and output rows, looked up once per call instead of
+	 * once per row group (1.5% of a prefill's time) */
+	const uint8_t *xall[GEMM_TOKEN_CACHE];
+	float *yall[GEMM_TOKEN_CACHE];
+	int32_t cached = g->n_tok < GEMM_TOKEN_CACHE ? g->n_tok : GEMM_TOKEN_CACHE;
+	gemm_tokens(g, 0, (int)cached, 0, xall, yall);
+	/* even tiles: 9 tokens run as 5 + 4, not 8 + 1 */
+	int32_t tiles = (g->n_tok + GEMM_AVX512_TOKENS - 1) / GEMM_AVX512_TOKENS;
 	for (; r + GEMM_ROWS <= r1; r += GEMM_ROWS) {
 		const uint8_t *next = r + 2 * GEMM_ROWS <= r1 ? g->w + (size_t)(r + GEMM_ROWS) * g->row_bytes : NULL;
 		gemm_pack_avx512(g, r, w, dw, next);
-		/* even tiles: 9 tokens run as 5 + 4, not 8 + 1 */
-		int32_t tiles = (g->n_tok + GEMM_AVX512_TOKENS - 1) / GEMM_AVX512_TOKENS;
 		for (int32_t k = 0, i = 0; k < tiles; k++) {
 			int nt = (int)((g->n_tok - i) / (tiles - k) + ((g->n_tok - i) % (tiles - k) != 0));
 			const uint8_t *xs[GEMM_AVX512_TOKENS];
 			float *ys[GEMM_AVX512_TOKENS];
-			gemm_tokens(g, i, nt, r, xs, ys);
+			if (i + nt <= cached)
+				for (int t = 0; t < nt; t++) {
+					xs[t] = xall[i + t];
+					ys[t] = yall[i + t] + r;
+				}
+			else
+				gemm_tokens(g, i, nt, r, xs, ys);
 			gemm_tile_avx512(w, dw, g->n, xs, ys, nt);
 			i += nt;
 		}
