@@ -839,15 +839,12 @@ static void forward_combine_task(void *ctx, int64_t task, int thread)
 	float *x = c->x + (size_t)t * hp->n_embd;
 	for (uint32_t k = 0; k < K; k++) {
 		const float *y = c->ff_out + ((size_t)t * K + k) * hp->n_embd;
-		float w = c->selw[t * K + k];
-		for (uint32_t i = 0; i < hp->n_embd; i++)
-			x[i] += w * y[i];
+		/* SIMD axpy: the scalar loop was 1% of a 128-token prefill */
+		c->axpy(x, c->selw[t * K + k], y, hp->n_embd);
 	}
 	if (job->nsh) {
 		const float *y = c->ff_out + ((size_t)n * K + t) * hp->n_embd;
-		float g = 1.0f / (1.0f + expf(-c->sh_gate[t]));
-		for (uint32_t i = 0; i < hp->n_embd; i++)
-			x[i] += g * y[i];
+		c->axpy(x, 1.0f / (1.0f + expf(-c->sh_gate[t])), y, hp->n_embd);
 	}
 }
 
