@@ -21,7 +21,9 @@
 # PERF_DIR=DIR keeps the perf.CONFIG files there, PERF_OPTS adds options to
 # perf record, e.g. "--call-graph dwarf"), INSTR=1 (also count the
 # instructions of the hafen process during each run with `perf stat`: on
-# this shared machine the count per request repeats where times do not).
+# this shared machine the count per request repeats where times do not),
+# STRACE=1 (after the rounds, `strace -c -w` on the writer thread during one
+# more 32-connection run per configuration: its syscalls per record).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -146,6 +148,23 @@ if [ "${PROFILE:-0}" = 1 ]; then
 		perf report -q -i "${PERF_DIR:-$dir}/perf.$c" --no-children --sort comm 2>/dev/null | sed -e 's/[[:space:]]*$//' -e '/^$/d' >&2
 		perf report -q -i "${PERF_DIR:-$dir}/perf.$c" --no-children --sort comm,sym --percent-limit 0.7 2>/dev/null |
 			sed -e 's/[[:space:]]*$//' -e '/^$/d' | head -n 45 >&2
+	done
+fi
+if [ "${STRACE:-0}" = 1 ]; then
+	command -v strace >/dev/null || die "STRACE=1 needs strace"
+	for c in $CONFIGS; do
+		[ "$c" = plain ] && continue
+		wt=$(for t in /proc/"${PID[$c]}"/task/*; do [ "$(cat "$t/comm")" = hafen-audit ] && basename "$t"; done; true)
+		strace -c -w -p "$wt" -o "$dir/strace.$c" &
+		sp=$!
+		sleep 0.2
+		n0=$(sqlite3 "$dir/$c.db" 'SELECT count(*) FROM audit_records' 2>/dev/null || echo 0)
+		"${pin_load[@]}" wrk -t1 -c32 -d"${DURATION}s" -s "$dir/post.lua" "https://localhost:${PORT[$c]}/v1/chat/completions" >"$dir/wrk.out" 2>&1
+		sleep 0.2
+		kill -INT "$sp" 2>/dev/null || true
+		wait "$sp" 2>/dev/null || true
+		say "syscalls of the writer thread of $c during one 32-connection run of $(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$dir/wrk.out") requests (records before: $n0):"
+		cat "$dir/strace.$c" >&2
 	done
 fi
 for c in $CONFIGS; do
