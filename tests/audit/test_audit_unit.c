@@ -288,6 +288,12 @@ static void test_config(void)
 	is_str(out, "2001:db8:1::", "IPv6 truncated to /48");
 	audit_config_client_addr(AUDIT_CLIENT_ADDR_NONE, "10.0.0.1", out, sizeof out);
 	is_str(out, "", "client address none");
+	audit_config_client_addr(AUDIT_CLIENT_ADDR_FULL, "2001:db8:1:2:3::9", out, sizeof out);
+	is_str(out, "2001:db8:1:2:3::9", "client address full");
+	audit_config_client_addr(AUDIT_CLIENT_ADDR_FULL, "2001:db8:1:2:3::9", tiny, sizeof tiny);
+	is_str(tiny, "2001:db", "client address full, cut to the buffer");
+	audit_config_client_addr(AUDIT_CLIENT_ADDR_FULL, NULL, out, sizeof out);
+	is_str(out, "", "no client address");
 	struct audit_retention r[] = { { "hr-decisions", NULL, 90, 1 } };
 	ok(audit_retention_check(r, 1, err, sizeof err) < 0 && strstr(err, "180") && strstr(err, "Art. 19"),
 	    "high-risk purpose under 180 days rejected: %s", err);
