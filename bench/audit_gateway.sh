@@ -12,7 +12,9 @@
 # the writer thread's share, from /proc/PID/task/TID/stat), p50/p99 at 1
 # connection; medians over RUNS rounds. Every server is pinned to CPU 0 and
 # wrk to the last CPU (as PIN=1 in bench/gateway.sh). Environment: RUNS (5),
-# DURATION (seconds per wrk run, 4), CONFIGS (plain batch request; also
+# DURATION (seconds per wrk run, 4), USERS=N (each request names one of N
+# end users in its "user" field, drawn at random; default: no user),
+# CONFIGS (plain batch request; also
 # batch-idx: batch on a database created with the request_id index that
 # databases made before 5cf43df have), PROFILE=1 (after the rounds, one more
 # 32-connection run per configuration under `perf record`, then its hottest
@@ -90,6 +92,16 @@ wrk.body = '{"model":"mock-model","messages":[{"role":"system","content":"You ar
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $KEY"
 EOF
+if [ "${USERS:-0}" -gt 0 ]; then
+	# each request names one of USERS end users (the OpenAI "user" field):
+	# every record then has a pseudonym, as behind a chat front end
+	cat >>"$dir/post.lua" <<EOF
+math.randomseed(42)
+request = function()
+	return wrk.format(nil, nil, nil, '{"model":"mock-model","user":"employee-' .. math.random(1, $USERS) .. '","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Please summarise the minutes of the Tuesday meeting in three sentences."}]}')
+end
+EOF
+fi
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # CPU ticks of the audit writer thread (named hafen-audit) alone
 wticks() {
