@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <sqlite3.h>
@@ -227,6 +228,21 @@ static void test_crypto(void)
 	ok(strlen(p1) == 64 && strcmp(p1, p2) != 0, "pseudonym depends on the HMAC key");
 	audit_crypto_pseudonym(k, "alice", p2);
 	is_str(p1, p2, "pseudonym is stable");
+	/* the RFC 2104 construction against OpenSSL's HMAC-SHA-256: empty,
+	 * short, one block, longer than a block, non-ASCII */
+	static const char *const users[] = { "", "a", "alice@example.org",
+		"0123456789012345678901234567890123456789012345678901234567890123", "J\xc3\xbcrgen M\xc3\xbcller" };
+	int same = 1;
+	for (size_t i = 0; i < sizeof users / sizeof users[0]; i++) {
+		unsigned char mac[32];
+		unsigned int ml = sizeof mac;
+		char want[65];
+		HMAC(EVP_sha256(), k2, AUDIT_KEY_LEN, (const unsigned char *)users[i], strlen(users[i]), mac, &ml);
+		audit_crypto_hex(mac, 32, want);
+		audit_crypto_pseudonym(k2, users[i], p2);
+		same &= strcmp(want, p2) == 0;
+	}
+	ok(same, "pseudonym equals OpenSSL's HMAC-SHA-256 (RFC 2104) for 5 users");
 }
 
 static void test_config(void)
