@@ -12,16 +12,22 @@
 # the writer thread's share, from /proc/PID/task/TID/stat), p50/p99 at 1
 # connection; medians over RUNS rounds. Every server is pinned to CPU 0 and
 # wrk to the last CPU (as PIN=1 in bench/gateway.sh). Environment: RUNS (5),
-# DURATION (seconds per wrk run, 4), CONFIGS (plain batch request; also
+# DURATION (seconds per wrk run, 4), USERS=N (each request names one of N
+# end users in its "user" field, drawn at random; default: no user),
+# CONFIGS (plain batch request; also
 # batch-idx: batch on a database created with the request_id index that
 # databases made before 5cf43df have), PROFILE=1 (after the rounds, one more
 # 32-connection run per configuration under `perf record`, then its hottest
 # functions per thread: the loop thread "hafen" and the writer "hafen-audit";
 # needs perf and kernel.perf_event_paranoid <= 2 for one's own processes;
 # PERF_DIR=DIR keeps the perf.CONFIG files there, PERF_OPTS adds options to
-# perf record, e.g. "--call-graph dwarf"), INSTR=1 (also count the
+# perf record, e.g. "--call-graph dwarf"), OTHER=BUILD_DIR (a configuration
+# name ending in .o, e.g. "plain.o batch.o", runs that build's hafen in the
+# same interleaved rounds: an older build measured next to this one), INSTR=1 (also count the
 # instructions of the hafen process during each run with `perf stat`: on
-# this shared machine the count per request repeats where times do not).
+# this shared machine the count per request repeats where times do not),
+# STRACE=1 (after the rounds, `strace -c -w` on the writer thread during one
+# more 32-connection run per configuration: its syscalls per record).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,9 +61,15 @@ KEY_SHA=$(printf '%s' "$KEY" | openssl dgst -sha256 -r | cut -d' ' -f1)
 declare -A PORT PID
 for c in $CONFIGS; do
 	audit=""
-	dur=${c%-idx}
-	[ "$c" = plain ] || audit=", \"audit\": {\"database\": \"$dir/$c.db\", \"checkpoints\": \"$dir/$c.cp\", \"signing_key\": \"$dir/keys/audit-signing.key\", \"hmac_key\": \"$dir/keys/audit-hmac.key\", \"durability\": \"$dur\"}"
-	[ "$dur" = "$c" ] || sqlite3 "$dir/$c.db" "CREATE TABLE audit_records(seq INTEGER PRIMARY KEY, leaf BLOB NOT NULL, body BLOB, kind INTEGER NOT NULL, request_id TEXT, subject TEXT, purpose TEXT, data_class TEXT, t_start INTEGER); CREATE INDEX audit_records_request ON audit_records(request_id);"
+	bin=$HAFEN
+	base=${c%.o}
+	if [ "$base" != "$c" ]; then
+		[ -x "${OTHER:-}/gateway/hafen" ] || die "$c needs OTHER=BUILD_DIR with gateway/hafen"
+		bin=$OTHER/gateway/hafen
+	fi
+	dur=${base%-idx}
+	[ "$base" = plain ] || audit=", \"audit\": {\"database\": \"$dir/$c.db\", \"checkpoints\": \"$dir/$c.cp\", \"signing_key\": \"$dir/keys/audit-signing.key\", \"hmac_key\": \"$dir/keys/audit-hmac.key\", \"durability\": \"$dur\"}"
+	[ "$dur" = "$base" ] || sqlite3 "$dir/$c.db" "CREATE TABLE audit_records(seq INTEGER PRIMARY KEY, leaf BLOB NOT NULL, body BLOB, kind INTEGER NOT NULL, request_id TEXT, subject TEXT, purpose TEXT, data_class TEXT, t_start INTEGER); CREATE INDEX audit_records_request ON audit_records(request_id);"
 	PORT[$c]=$(free_port)
 	cat >"$dir/$c.json" <<EOF
 {"workers": 1,
@@ -68,7 +80,7 @@ for c in $CONFIGS; do
  "keys": [{"name": "bench", "tenant": "bench", "purpose": "chat", "sha256": "$KEY_SHA"}],
  "access_log": "off"$audit}
 EOF
-	"${pin_srv[@]}" "$HAFEN" -c "$dir/$c.json" >"$dir/$c.log" 2>&1 &
+	"${pin_srv[@]}" "$bin" -c "$dir/$c.json" >"$dir/$c.log" 2>&1 &
 	PID[$c]=$!
 	pids+=("${PID[$c]}")
 	wait_for curl -sf --cacert "$dir/ca.pem" -H "Authorization: Bearer $KEY" "https://localhost:${PORT[$c]}/v1/models" ||
@@ -80,6 +92,16 @@ wrk.body = '{"model":"mock-model","messages":[{"role":"system","content":"You ar
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $KEY"
 EOF
+if [ "${USERS:-0}" -gt 0 ]; then
+	# each request names one of USERS end users (the OpenAI "user" field):
+	# every record then has a pseudonym, as behind a chat front end
+	cat >>"$dir/post.lua" <<EOF
+math.randomseed(42)
+request = function()
+	return wrk.format(nil, nil, nil, '{"model":"mock-model","user":"employee-' .. math.random(1, $USERS) .. '","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Please summarise the minutes of the Tuesday meeting in three sentences."}]}')
+end
+EOF
+fi
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # CPU ticks of the audit writer thread (named hafen-audit) alone
 wticks() {
@@ -148,8 +170,25 @@ if [ "${PROFILE:-0}" = 1 ]; then
 			sed -e 's/[[:space:]]*$//' -e '/^$/d' | head -n 45 >&2
 	done
 fi
+if [ "${STRACE:-0}" = 1 ]; then
+	command -v strace >/dev/null || die "STRACE=1 needs strace"
+	for c in $CONFIGS; do
+		[ "${c%.o}" = plain ] && continue
+		wt=$(for t in /proc/"${PID[$c]}"/task/*; do [ "$(cat "$t/comm")" = hafen-audit ] && basename "$t"; done; true)
+		strace -c -w -p "$wt" -o "$dir/strace.$c" &
+		sp=$!
+		sleep 0.2
+		n0=$(sqlite3 "$dir/$c.db" 'SELECT count(*) FROM audit_records' 2>/dev/null || echo 0)
+		"${pin_load[@]}" wrk -t1 -c32 -d"${DURATION}s" -s "$dir/post.lua" "https://localhost:${PORT[$c]}/v1/chat/completions" >"$dir/wrk.out" 2>&1
+		sleep 0.2
+		kill -INT "$sp" 2>/dev/null || true
+		wait "$sp" 2>/dev/null || true
+		say "syscalls of the writer thread of $c during one 32-connection run of $(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$dir/wrk.out") requests (records before: $n0):"
+		cat "$dir/strace.$c" >&2
+	done
+fi
 for c in $CONFIGS; do
-	[ "$c" = plain ] && continue
+	[ "${c%.o}" = plain ] && continue
 	n=$(sqlite3 "$dir/$c.db" 'SELECT count(*) FROM audit_records' 2>/dev/null || echo "?")
 	echo "records $c $n" >>"$dir/results"
 done
@@ -169,9 +208,12 @@ instr = any(len(r) > 7 and int(r[7]) > 0 for r in rows if r[0] != "records")
 print("| hafen | req/s at 32 conn | CPU s / 1k req at 32 conn (writer thread) | CPU s / 1k req at 1 conn | p50 / p99 at 1 conn | non-2xx | records |%s"
       % (" k instructions / req at 32 conn |" if instr else ""))
 print("|---|---|---|---|---|---|---|%s" % ("---|" if instr else ""))
-base = None
-ibase = None
+bases = {}
+ibases = {}
 for c in cfgs:
+    b = "o" if c.endswith(".o") else ""
+    base = bases.get(b)
+    ibase = ibases.get(b)
     rps = med(c, 32, lambda r: int(r[2]) / dur)
     cpu32 = med(c, 32, lambda r: float(r[3]) / int(r[2]) * 1000)
     cpu1 = med(c, 1, lambda r: float(r[3]) / int(r[2]) * 1000)
@@ -182,15 +224,15 @@ for c in cfgs:
     if base:
         rel = " (%.2fx, %+.0f%% CPU)" % (rps / base[0], (cpu32 / base[1] - 1) * 100)
     else:
-        base = (rps, cpu32)
+        bases[b] = (rps, cpu32)
     icol = ""
     if instr:
         ins = med(c, 32, lambda r: int(r[7]) / int(r[2]) / 1000)
         icol = " %.1f%s |" % (ins, " (%+.1f%%)" % ((ins / ibase - 1) * 100) if ibase else "")
-        ibase = ibase or ins
+        ibases[b] = ibase or ins
     wcpu = med(c, 32, lambda r: float(r[8]) / int(r[2]) * 1000)
     print("| %s | %.0f%s | %.4f (%.4f) | %.4f | %.0f / %.0f µs | %d | %s |%s" % (
-        "no audit" if c == "plain" else "audit, " + c, rps, rel, cpu32, wcpu, cpu1, p50, p99, bad, recs.get(c, "-"), icol))
+        ("no audit" if c.split(".")[0] == "plain" else "audit, " + c.split(".")[0]) + (" (OTHER)" if b else ""), rps, rel, cpu32, wcpu, cpu1, p50, p99, bad, recs.get(c, "-"), icol))
 print()
 print("load average at the end: %s" % sys.argv[3])
 PY

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +38,6 @@
  * the writer reads the records in one sweep of memory. */
 #define AUDIT_SLAB_BYTES (64 * 1024)
 #define AUDIT_SLABS_KEPT 8
-/* A record encodes into this much stack; a larger one (long notes, many
- * findings) takes a heap buffer. */
-#define AUDIT_ENCODE_STACK 2048
 /* Longest subject a capture is keyed by (pseudonyms are 64 hex digits). */
 #define AUDIT_SUBJECT_MAX 255
 
@@ -100,6 +98,8 @@ struct audit_log {
 
 	/* under mu */
 	struct audit_health health;
+	/* health.ok for audit_writable(), read on every request without mu */
+	atomic_int writable;
 };
 
 /* No index on request_id: request ids are random, so every insert would
@@ -112,11 +112,14 @@ static const char audit_schema[] =
     " seq INTEGER PRIMARY KEY, leaf BLOB NOT NULL, body BLOB,"
     " kind INTEGER NOT NULL, request_id TEXT, subject TEXT, purpose TEXT,"
     " data_class TEXT, t_start INTEGER);"
-    /* Only records with a pseudonym are looked up by subject (GDPR
-     * Art. 15 export; erasure works on the key table): a request without
-     * an end user adds no index entry. Databases made before keep their
-     * full audit_records_subject index until it is dropped here. */
-    "CREATE INDEX IF NOT EXISTS audit_records_subject_set ON audit_records(subject) WHERE subject <> '';"
+    /* No index on subject either: pseudonyms are random too, so with many
+     * end users every record of a group dirtied its own index page (5.4
+     * instead of 1.1 KB written per record with 1,000 users, and growing
+     * with the index: docs/benchmarks.md). The one lookup by subject, a
+     * GDPR Art. 15 export, scans the table like reports and purges do
+     * (0.4 s per million records); erasure works on the key table.
+     * Databases made before lose the indexes of earlier versions here. */
+    "DROP INDEX IF EXISTS audit_records_subject_set;"
     "DROP INDEX IF EXISTS audit_records_subject;"
     "CREATE TABLE IF NOT EXISTS audit_subject_keys("
     " subject TEXT PRIMARY KEY, wrapped BLOB NOT NULL);"
@@ -298,6 +301,7 @@ static void audit_set_error(struct audit_log *log, const char *msg)
 {
 	pthread_mutex_lock(&log->mu);
 	log->health.ok = 0;
+	atomic_store_explicit(&log->writable, 0, memory_order_relaxed);
 	snprintf(log->health.last_error, sizeof log->health.last_error, "%s", msg);
 	pthread_mutex_unlock(&log->mu);
 }
@@ -504,6 +508,7 @@ static void audit_write_batch(struct audit_log *log, struct audit_slab *batch)
 		log->health.failed += count;
 	} else {
 		log->health.ok = 1;
+		atomic_store_explicit(&log->writable, 1, memory_order_relaxed);
 		log->health.committed += count;
 		log->health.tree_size = log->tree.size;
 	}
@@ -701,6 +706,7 @@ struct audit_log *audit_open(const struct audit_config *cfg, char *err, size_t e
 	if (audit_load_state(log, err, errlen) < 0)
 		goto fail;
 	log->health.ok = 1;
+	atomic_init(&log->writable, 1);
 	log->health.tree_size = log->tree.size;
 	log->sync_full = -1;
 	pthread_mutex_init(&log->mu, NULL);
@@ -760,35 +766,35 @@ int audit_submit(struct audit_log *log, const struct audit_record *rec,
 {
 	char err[AUDIT_ERR_LEN];
 	struct audit_record r = *rec;
-	unsigned char stack[AUDIT_ENCODE_STACK], *body = stack, *cap = NULL;
-	size_t len;
+	struct audit_record_plan pl;
+	unsigned char *cap = NULL;
 
 	if (capture && capture_len && rec->subject && strlen(rec->subject) > AUDIT_SUBJECT_MAX)
 		goto reject; /* the writer could not key its capture */
 	r.content = NULL;
 	r.content_len = 0;
-	int rc = audit_record_encode_to(&r, stack, sizeof stack, &len, err, sizeof err);
-	if (rc > 0 && (body = malloc(len)) != NULL)
-		rc = audit_record_encode_to(&r, body, len, &len, err, sizeof err);
-	if (rc != 0)
-		goto reject;
+	/* Measured here, written straight into the queue under the lock: one
+	 * strlen and one copy per field, no second copy through the stack. */
+	if (audit_record_measure(&r, &pl, err, sizeof err) < 0 || pl.len > UINT32_MAX - 2 * AUDIT_ENTRY_HDR)
+		goto reject_plan;
 	if (capture && capture_len) {
 		if (!(cap = malloc(capture_len)))
-			goto reject;
+			goto reject_plan;
 		memcpy(cap, capture, capture_len);
 	}
-	size_t size = (AUDIT_ENTRY_HDR + len + 7) & ~(size_t)7;
+	size_t size = (AUDIT_ENTRY_HDR + pl.len + 7) & ~(size_t)7;
 
 	pthread_mutex_lock(&log->mu);
 	struct audit_entry *e = NULL;
 	if (log->stop || log->queued >= log->cfg.queue_max || !(e = audit_queue_reserve(log, size))) {
 		log->health.rejected++;
 		pthread_mutex_unlock(&log->mu);
+		audit_record_plan_clear(&pl);
 		goto drop;
 	}
-	*e = (struct audit_entry){ .size = (uint32_t)size, .len = (uint32_t)len, .durability = durability,
+	*e = (struct audit_entry){ .size = (uint32_t)size, .len = (uint32_t)pl.len, .durability = durability,
 		.done = done, .arg = arg, .capture = cap, .capture_len = cap ? capture_len : 0 };
-	memcpy(audit_entry_body(e), body, len);
+	audit_record_write(&r, &pl, audit_entry_body(e));
 	log->queued++;
 	if (durability == AUDIT_DURABILITY_REQUEST)
 		log->urgent = 1;
@@ -796,21 +802,25 @@ int audit_submit(struct audit_log *log, const struct audit_record *rec,
 	if (log->idle || durability == AUDIT_DURABILITY_REQUEST || log->queued == AUDIT_BATCH_RECORDS)
 		pthread_cond_signal(&log->cv);
 	pthread_mutex_unlock(&log->mu);
-	if (body != stack)
-		free(body);
+	audit_record_plan_clear(&pl);
 	return 0;
+reject_plan:
+	audit_record_plan_clear(&pl);
 reject:
 	pthread_mutex_lock(&log->mu);
 	log->health.rejected++;
 	pthread_mutex_unlock(&log->mu);
 drop:
-	if (body != stack)
-		free(body);
 	if (cap) {
 		explicit_bzero(cap, capture_len);
 		free(cap);
 	}
 	return -1;
+}
+
+int audit_writable(struct audit_log *log)
+{
+	return atomic_load_explicit(&log->writable, memory_order_relaxed);
 }
 
 void audit_get_health(struct audit_log *log, struct audit_health *h)

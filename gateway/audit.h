@@ -79,6 +79,24 @@ int audit_record_encode(const struct audit_record *rec, unsigned char **out,
  * usable then), -1 on a bad record. */
 int audit_record_encode_to(const struct audit_record *rec, unsigned char *buf, size_t cap,
     size_t *out_len, char *err, size_t errlen);
+/* The two passes of the encoding, for a caller that places the bytes
+ * itself (audit_submit writes straight into its queue): measure checks
+ * the record and sets pl->len, write fills exactly pl->len bytes. The
+ * plan refers to rec's findings: keep rec unchanged in between, and call
+ * audit_record_plan_clear after a successful measure. */
+#define AUDIT_RECORD_FIELDS 27
+#define AUDIT_RECORD_SORT_STACK 32
+struct audit_record_plan {
+	size_t len;
+	uint32_t field_len[AUDIT_RECORD_FIELDS];
+	const struct audit_finding **sorted; /* findings by type */
+	const struct audit_finding *stack[AUDIT_RECORD_SORT_STACK];
+};
+int audit_record_measure(const struct audit_record *rec, struct audit_record_plan *pl,
+    char *err, size_t errlen);
+void audit_record_write(const struct audit_record *rec, const struct audit_record_plan *pl,
+    unsigned char *out);
+void audit_record_plan_clear(struct audit_record_plan *pl);
 /* Strict decoder: rejects unknown tags, wrong order, bad lengths, trailing
  * bytes. The result owns its strings; release with audit_record_clear(). */
 int audit_record_decode(const unsigned char *buf, size_t len,
@@ -264,6 +282,8 @@ int audit_submit(struct audit_log *log, const struct audit_record *rec,
     const unsigned char *capture, size_t capture_len,
     enum audit_durability durability, audit_done_fn done, void *arg);
 void audit_get_health(struct audit_log *log, struct audit_health *h);
+/* health.ok without taking the log's lock (the gateway asks per request). */
+int audit_writable(struct audit_log *log);
 /* Helpers for filling a record on the gateway side. */
 /* The subject id for the OpenAI `user` field or X-Hafen-User header, under
  * the configured HMAC key; -1 without a key. */

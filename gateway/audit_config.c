@@ -165,12 +165,17 @@ void audit_config_client_addr(enum audit_client_addr mode, const char *addr,
     char *out, size_t cap)
 {
 	unsigned char b[16];
+	if (cap == 0)
+		return;
 	if (!addr || mode == AUDIT_CLIENT_ADDR_NONE) {
-		snprintf(out, cap, "%s", "");
+		out[0] = 0;
 		return;
 	}
 	if (mode == AUDIT_CLIENT_ADDR_FULL) {
-		snprintf(out, cap, "%s", addr);
+		/* per request on the loop: a copy, not a format */
+		size_t n = strnlen(addr, cap - 1);
+		memcpy(out, addr, n);
+		out[n] = 0;
 		return;
 	}
 	if (inet_pton(AF_INET, addr, b) == 1) {

@@ -5,6 +5,12 @@
  * who the subjects are. */
 #include "config.h"
 
+/* The pseudonym is computed per request on the gateway's loop. OpenSSL 3's
+ * one-shot HMAC() fetches the MAC and the digest and allocates contexts on
+ * every call, several times the cost of the four SHA-256 blocks the MAC
+ * needs; the low-level SHA256_* functions (deprecated, still there, SHA-NI)
+ * cost nothing per call: see audit_merkle.c. */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include "gateway/audit.h"
 
@@ -106,10 +113,28 @@ int audit_crypto_write_key(const char *path, char *err, size_t errlen)
 void audit_crypto_pseudonym(const unsigned char key[AUDIT_KEY_LEN],
     const char *user, char out[65])
 {
-	unsigned char mac[32];
-	unsigned int len = sizeof mac;
-	HMAC(EVP_sha256(), key, AUDIT_KEY_LEN, (const unsigned char *)user, strlen(user), mac, &len);
-	audit_crypto_hex(mac, 32, out);
+	/* RFC 2104: H((K ^ opad) || H((K ^ ipad) || text)), the key zero-padded
+	 * to the block of 64 bytes (it is shorter than the block). */
+	unsigned char pad[SHA256_CBLOCK], inner[SHA256_DIGEST_LENGTH], mac[SHA256_DIGEST_LENGTH];
+	SHA256_CTX c;
+	_Static_assert(AUDIT_KEY_LEN <= SHA256_CBLOCK, "the HMAC key fits one block");
+	memset(pad, 0x36, sizeof pad);
+	for (size_t i = 0; i < AUDIT_KEY_LEN; i++)
+		pad[i] ^= key[i];
+	SHA256_Init(&c);
+	SHA256_Update(&c, pad, sizeof pad);
+	SHA256_Update(&c, user, strlen(user));
+	SHA256_Final(inner, &c);
+	memset(pad, 0x5c, sizeof pad);
+	for (size_t i = 0; i < AUDIT_KEY_LEN; i++)
+		pad[i] ^= key[i];
+	SHA256_Init(&c);
+	SHA256_Update(&c, pad, sizeof pad);
+	SHA256_Update(&c, inner, sizeof inner);
+	SHA256_Final(mac, &c);
+	explicit_bzero(pad, sizeof pad); /* key material */
+	explicit_bzero(&c, sizeof c);
+	audit_crypto_hex(mac, sizeof mac, out);
 }
 
 int audit_crypto_seal(const unsigned char key[AUDIT_KEY_LEN],

@@ -185,9 +185,16 @@ static void audit_filter_copy(char *dst, size_t cap, json_t *v)
 
 static struct audit_filter_state *audit_filter_state_get(void **state)
 {
-	if (!*state)
-		*state = calloc(1, sizeof(struct audit_filter_state));
-	return *state;
+	struct audit_filter_state *st = *state;
+	if (!st && (st = malloc(sizeof *st)) != NULL) {
+		/* the strings are set before they are read: no need to clear
+		 * the whole state on every request */
+		st->t_start = st->prompt_tokens = st->completion_tokens = 0;
+		st->model[0] = st->subject[0] = st->model_served[0] = 0;
+		st->has_subject = 0;
+		*state = st;
+	}
+	return st;
 }
 
 /* The end user's pseudonym from the body's `user` string. */
@@ -211,7 +218,13 @@ static void audit_filter_subject(struct audit_filter_state *st, const char *u, s
 static int audit_filter_user_scan(struct filter_exchange *x, struct audit_filter_state *st)
 {
 	struct json_span_member m = { .key = "user" };
-	if (!x->body_src || json_span_members(x->body_src, x->body_src_len, &m, 1) < 0)
+	if (!x->body_src)
+		return 0;
+	/* most bodies have no end user: a search for the key is cheaper
+	 * than walking every member */
+	if (json_span_key_absent(x->body_src, x->body_src_len, "user"))
+		return 1;
+	if (json_span_members(x->body_src, x->body_src_len, &m, 1) < 0)
 		return 0;
 	if (m.found && x->body_src[m.start] == '"' && m.end - m.start >= 2)
 		audit_filter_subject(st, x->body_src + m.start + 1, m.end - m.start - 2);
@@ -222,7 +235,7 @@ static int audit_filter_on_request(struct filter_exchange *x, void **state)
 {
 	if (!audit_filter_log)
 		return 0;
-	if (!audit_filter_ready()) {
+	if (!audit_writable(audit_filter_log)) {
 		x->status = 503;
 		x->error_type = "audit_unavailable";
 		snprintf(x->message, sizeof x->message,

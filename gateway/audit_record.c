@@ -91,66 +91,29 @@ const char *audit_record_kind_name(unsigned kind)
 	return audit_record_kind_names[kind];
 }
 
-/* Growable (malloc'd), or fixed: the caller's buffer, where an overflow
- * only counts on so that the caller learns the size it needs. */
-struct audit_record_buf {
-	unsigned char *p;
-	size_t len, cap;
-	int oom;
-	int fixed;
-};
+_Static_assert(AUDIT_RECORD_NFIELDS == AUDIT_RECORD_FIELDS, "audit.h: AUDIT_RECORD_FIELDS");
 
-static void audit_record_put_slow(struct audit_record_buf *b, const void *d, size_t n);
-
-/* The common case inline (a record fits its buffer; tags, lengths and
- * integers are 1, 4 and 8 bytes: the copy compiles to a move): a record
- * makes about a hundred of these calls on the gateway's loop. */
-static inline void audit_record_put(struct audit_record_buf *b, const void *d, size_t n)
+static unsigned char *audit_record_put_u32(unsigned char *p, uint32_t v)
 {
-	if (__builtin_expect(!b->oom && b->len <= b->cap && n <= b->cap - b->len, 1)) {
-		memcpy(b->p + b->len, d, n);
-		b->len += n;
-		return;
-	}
-	audit_record_put_slow(b, d, n);
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+	return p + 4;
 }
 
-static void audit_record_put_slow(struct audit_record_buf *b, const void *d, size_t n)
+static unsigned char *audit_record_put_u64(unsigned char *p, uint64_t v)
 {
-	if (b->oom)
-		return;
-	if (b->fixed && (b->len + n > b->cap || b->len > b->cap)) {
-		b->len += n;
-		return;
-	}
-	if (b->len + n > b->cap) {
-		size_t nc = b->cap ? b->cap : 512;
-		while (nc < b->len + n)
-			nc *= 2;
-		unsigned char *np = realloc(b->p, nc);
-		if (!np) {
-			b->oom = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = nc;
-	}
-	memcpy(b->p + b->len, d, n);
-	b->len += n;
-}
-
-static void audit_record_put_u32(struct audit_record_buf *b, uint32_t v)
-{
-	unsigned char x[4] = { v >> 24, v >> 16, v >> 8, v };
-	audit_record_put(b, x, 4);
-}
-
-static void audit_record_put_u64(struct audit_record_buf *b, uint64_t v)
-{
-	unsigned char x[8];
 	for (int i = 0; i < 8; i++)
-		x[i] = (unsigned char)(v >> (56 - 8 * i));
-	audit_record_put(b, x, 8);
+		p[i] = (unsigned char)(v >> (56 - 8 * i));
+	return p + 8;
+}
+
+static unsigned char *audit_record_put(unsigned char *p, const void *d, size_t n)
+{
+	if (n)
+		memcpy(p, d, n);
+	return p + n;
 }
 
 static uint32_t audit_record_get_u32(const unsigned char *p)
@@ -173,144 +136,188 @@ static int audit_record_cmp_finding(const void *a, const void *b)
 	return strcmp(x->type ? x->type : "", y->type ? y->type : "");
 }
 
-/* Patches a field's length once its payload is written. */
-static void audit_record_fix_len(struct audit_record_buf *b, size_t at)
-{
-	if (b->oom || b->len > b->cap)
-		return;
-	uint32_t v = (uint32_t)(b->len - at - 4);
-	b->p[at] = v >> 24;
-	b->p[at + 1] = v >> 16;
-	b->p[at + 2] = v >> 8;
-	b->p[at + 3] = v;
-}
-
-static int audit_record_put_strlist(struct audit_record_buf *b,
-    const char *const *l, size_t n)
+/* Payload bytes of a string list, or SIZE_MAX when it is too long. */
+static size_t audit_record_strlist_len(const char *const *l, size_t n)
 {
 	if (n > AUDIT_RECORD_MAX_ITEMS || (n && !l))
-		return -1;
-	audit_record_put_u32(b, (uint32_t)n);
+		return SIZE_MAX;
+	size_t len = 4;
 	for (size_t i = 0; i < n; i++) {
-		const char *s = l[i] ? l[i] : "";
-		audit_record_put_u32(b, (uint32_t)strlen(s));
-		audit_record_put(b, s, strlen(s));
+		size_t sl = l[i] ? strlen(l[i]) : 0;
+		if (sl > UINT32_MAX - 4)
+			return SIZE_MAX;
+		len += 4 + sl;
 	}
-	return 0;
+	return len;
 }
 
-/* Sorting the findings needs no allocation up to this many. */
-#define AUDIT_RECORD_SORT_STACK 32
+static unsigned char *audit_record_put_strlist(unsigned char *p, const char *const *l, size_t n)
+{
+	p = audit_record_put_u32(p, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		const char *s = l[i] ? l[i] : "";
+		size_t sl = strlen(s);
+		p = audit_record_put_u32(p, (uint32_t)sl);
+		p = audit_record_put(p, s, sl);
+	}
+	return p;
+}
 
-static int audit_record_encode_buf(const struct audit_record *rec, struct audit_record_buf *bp,
+void audit_record_plan_clear(struct audit_record_plan *pl)
+{
+	if (pl->sorted != pl->stack)
+		free(pl->sorted);
+	pl->sorted = NULL;
+}
+
+/* The encoding is written in two passes: this one checks the record,
+ * sorts its findings and adds up every field's length, so that the
+ * second (audit_record_write) copies into a buffer of exactly that size
+ * without a bounds check per field. On the gateway's loop this is the
+ * whole cost of a record: a strlen and a copy per field. */
+int audit_record_measure(const struct audit_record *rec, struct audit_record_plan *pl,
     char *err, size_t errlen)
 {
-	struct audit_record_buf b = *bp;
-	const struct audit_finding *stack[AUDIT_RECORD_SORT_STACK], **sorted = NULL;
-
+	size_t len = AUDIT_RECORD_HEADER_LEN + 5 * AUDIT_RECORD_NFIELDS, fl;
+	pl->sorted = NULL;
 	if (rec->kind == 0 || rec->kind > AUDIT_KIND_MAX) {
 		snprintf(err, errlen, "%s: unknown record kind %u", __func__, rec->kind);
 		return -1;
 	}
-	audit_record_put(&b, "HAR1", 4);
-	audit_record_put_u64(&b, rec->seq);
-	audit_record_put(&b, rec->prev, AUDIT_HASH_LEN);
-	audit_record_put(&b, &rec->kind, 1);
 	for (size_t i = 0; i < AUDIT_RECORD_NFIELDS; i++) {
 		const struct audit_record_field *f = &audit_record_fields[i];
 		const char *base = (const char *)rec + f->off;
-		unsigned char tag = (unsigned char)(i + 1);
-		size_t at;
-
-		audit_record_put(&b, &tag, 1);
-		at = b.len;
-		audit_record_put_u32(&b, 0);
 		switch (f->type) {
 		case AUDIT_RECORD_TYPE_STR: {
 			const char *s = *(const char *const *)base;
-			if (s)
-				audit_record_put(&b, s, strlen(s));
+			fl = s ? strlen(s) : 0;
 			break;
 		}
 		case AUDIT_RECORD_TYPE_U64:
-			audit_record_put_u64(&b, *(const uint64_t *)base);
+			fl = 8;
 			break;
 		case AUDIT_RECORD_TYPE_FINDINGS:
 			if (rec->n_findings > AUDIT_RECORD_MAX_ITEMS || (rec->n_findings && !rec->findings))
 				goto bad_list;
-			sorted = rec->n_findings <= AUDIT_RECORD_SORT_STACK ? stack :
-			    malloc(rec->n_findings * sizeof *sorted);
-			if (!sorted)
-				goto oom;
-			for (size_t k = 0; k < rec->n_findings; k++)
-				sorted[k] = &rec->findings[k];
-			qsort(sorted, rec->n_findings, sizeof *sorted, audit_record_cmp_finding);
-			audit_record_put_u32(&b, (uint32_t)rec->n_findings);
-			for (size_t k = 0; k < rec->n_findings; k++) {
-				const char *t = sorted[k]->type ? sorted[k]->type : "";
-				if (k && strcmp(t, sorted[k - 1]->type ? sorted[k - 1]->type : "") == 0) {
-					snprintf(err, errlen, "%s: finding type listed twice", __func__);
-					goto fail;
-				}
-				audit_record_put_u32(&b, (uint32_t)strlen(t));
-				audit_record_put(&b, t, strlen(t));
-				audit_record_put_u32(&b, sorted[k]->count);
+			pl->sorted = rec->n_findings <= AUDIT_RECORD_SORT_STACK ? pl->stack :
+			    malloc(rec->n_findings * sizeof *pl->sorted);
+			if (!pl->sorted) {
+				snprintf(err, errlen, "%s: out of memory", __func__);
+				return -1;
 			}
-			if (sorted != stack)
-				free(sorted);
-			sorted = NULL;
+			fl = 4;
+			for (size_t k = 0; k < rec->n_findings; k++) {
+				pl->sorted[k] = &rec->findings[k];
+				fl += 8 + (rec->findings[k].type ? strlen(rec->findings[k].type) : 0);
+			}
+			if (rec->n_findings > 1)
+				qsort(pl->sorted, rec->n_findings, sizeof *pl->sorted, audit_record_cmp_finding);
+			for (size_t k = 1; k < rec->n_findings; k++) {
+				if (strcmp(pl->sorted[k]->type ? pl->sorted[k]->type : "",
+				        pl->sorted[k - 1]->type ? pl->sorted[k - 1]->type : "") == 0) {
+					snprintf(err, errlen, "%s: finding type listed twice", __func__);
+					audit_record_plan_clear(pl);
+					return -1;
+				}
+			}
 			break;
 		case AUDIT_RECORD_TYPE_ACTIONS:
-			if (audit_record_put_strlist(&b, rec->actions, rec->n_actions) < 0)
-				goto bad_list;
+			fl = audit_record_strlist_len(rec->actions, rec->n_actions);
 			break;
 		case AUDIT_RECORD_TYPE_RULES:
-			if (audit_record_put_strlist(&b, rec->rule_ids, rec->n_rule_ids) < 0)
-				goto bad_list;
+			fl = audit_record_strlist_len(rec->rule_ids, rec->n_rule_ids);
 			break;
 		case AUDIT_RECORD_TYPE_CONTENT:
-			if (rec->content_len)
-				audit_record_put(&b, rec->content, rec->content_len);
+		default:
+			fl = rec->content_len;
 			break;
 		}
-		audit_record_fix_len(&b, at);
+		if (fl > UINT32_MAX || fl > SIZE_MAX / 2 - len)
+			goto bad_list;
+		pl->field_len[i] = (uint32_t)fl;
+		len += fl;
 	}
-	if (b.oom)
-		goto oom;
-	*bp = b;
+	pl->len = len;
 	return 0;
 bad_list:
-	snprintf(err, errlen, "%s: list too long or missing", __func__);
-	goto fail;
-oom:
-	snprintf(err, errlen, "%s: out of memory", __func__);
-fail:
-	if (sorted != stack)
-		free(sorted);
-	if (!b.fixed)
-		free(b.p);
+	snprintf(err, errlen, "%s: list or field too long or missing", __func__);
+	audit_record_plan_clear(pl);
 	return -1;
+}
+
+void audit_record_write(const struct audit_record *rec, const struct audit_record_plan *pl,
+    unsigned char *out)
+{
+	unsigned char *p = out;
+	p = audit_record_put(p, "HAR1", 4);
+	p = audit_record_put_u64(p, rec->seq);
+	p = audit_record_put(p, rec->prev, AUDIT_HASH_LEN);
+	*p++ = rec->kind;
+	for (size_t i = 0; i < AUDIT_RECORD_NFIELDS; i++) {
+		const struct audit_record_field *f = &audit_record_fields[i];
+		const char *base = (const char *)rec + f->off;
+		*p++ = (unsigned char)(i + 1); /* the tag */
+		p = audit_record_put_u32(p, pl->field_len[i]);
+		switch (f->type) {
+		case AUDIT_RECORD_TYPE_STR:
+			p = audit_record_put(p, *(const char *const *)base, pl->field_len[i]);
+			break;
+		case AUDIT_RECORD_TYPE_U64:
+			p = audit_record_put_u64(p, *(const uint64_t *)base);
+			break;
+		case AUDIT_RECORD_TYPE_FINDINGS:
+			p = audit_record_put_u32(p, (uint32_t)rec->n_findings);
+			for (size_t k = 0; k < rec->n_findings; k++) {
+				const char *t = pl->sorted[k]->type ? pl->sorted[k]->type : "";
+				size_t tl = strlen(t);
+				p = audit_record_put_u32(p, (uint32_t)tl);
+				p = audit_record_put(p, t, tl);
+				p = audit_record_put_u32(p, pl->sorted[k]->count);
+			}
+			break;
+		case AUDIT_RECORD_TYPE_ACTIONS:
+			p = audit_record_put_strlist(p, rec->actions, rec->n_actions);
+			break;
+		case AUDIT_RECORD_TYPE_RULES:
+			p = audit_record_put_strlist(p, rec->rule_ids, rec->n_rule_ids);
+			break;
+		case AUDIT_RECORD_TYPE_CONTENT:
+			p = audit_record_put(p, rec->content, rec->content_len);
+			break;
+		}
+	}
 }
 
 int audit_record_encode(const struct audit_record *rec, unsigned char **out,
     size_t *out_len, char *err, size_t errlen)
 {
-	struct audit_record_buf b = { 0 };
-	if (audit_record_encode_buf(rec, &b, err, errlen) < 0)
+	struct audit_record_plan pl;
+	if (audit_record_measure(rec, &pl, err, errlen) < 0)
 		return -1;
-	*out = b.p;
-	*out_len = b.len;
+	unsigned char *b = malloc(pl.len);
+	if (!b) {
+		snprintf(err, errlen, "%s: out of memory", __func__);
+		audit_record_plan_clear(&pl);
+		return -1;
+	}
+	audit_record_write(rec, &pl, b);
+	audit_record_plan_clear(&pl);
+	*out = b;
+	*out_len = pl.len;
 	return 0;
 }
 
 int audit_record_encode_to(const struct audit_record *rec, unsigned char *buf, size_t cap,
     size_t *out_len, char *err, size_t errlen)
 {
-	struct audit_record_buf b = { .p = buf, .cap = cap, .fixed = 1 };
-	if (audit_record_encode_buf(rec, &b, err, errlen) < 0)
+	struct audit_record_plan pl;
+	if (audit_record_measure(rec, &pl, err, errlen) < 0)
 		return -1;
-	*out_len = b.len;
-	return b.len > cap ? 1 : 0;
+	*out_len = pl.len;
+	if (pl.len <= cap)
+		audit_record_write(rec, &pl, buf);
+	audit_record_plan_clear(&pl);
+	return pl.len > cap ? 1 : 0;
 }
 
 int audit_record_peek(const unsigned char *buf, size_t len, uint64_t *seq,

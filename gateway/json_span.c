@@ -789,3 +789,66 @@ int json_span_uint(const char *t, size_t start, size_t end, uint64_t *v)
 	*v = x;
 	return 0;
 }
+
+/* The first p >= i where t[p..p+2) is a1 b1 or a2 b2, or len: eight
+ * positions per step (a byte compare of t[p..p+8) and t[p+1..p+9)); a
+ * word's lowest match bit is exact, later ones are checked bytewise. */
+static size_t json_span_pair(const char *t, size_t len, size_t i, const char pairs[4])
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (len - i >= 9) {
+		uint64_t a, b;
+		memcpy(&a, t + i, 8);
+		memcpy(&b, t + i + 1, 8);
+		uint64_t m = (json_span_bytes_eq(a, (unsigned char)pairs[0]) & json_span_bytes_eq(b, (unsigned char)pairs[1])) |
+		    (json_span_bytes_eq(a, (unsigned char)pairs[2]) & json_span_bytes_eq(b, (unsigned char)pairs[3]));
+		for (; m; m &= m - 1) {
+			size_t p = i + (size_t)__builtin_ctzll(m) / 8;
+			if ((t[p] == pairs[0] && t[p + 1] == pairs[1]) || (t[p] == pairs[2] && t[p + 1] == pairs[3]))
+				return p;
+		}
+		i += 8;
+	}
+#endif
+	for (; i + 1 < len; i++)
+		if ((t[i] == pairs[0] && t[i + 1] == pairs[1]) || (t[i] == pairs[2] && t[i + 1] == pairs[3]))
+			return i;
+	return len;
+}
+
+/* A key spelled plainly is its bytes between quotes, then optional
+ * whitespace and a colon (RFC 8259 section 4); spelled with escapes, it
+ * holds a \uXXXX naming one of its characters (the two-character escapes
+ * only make quotes, slashes and control characters). One pass finds both:
+ * a quote before the key's first byte, a backslash before a 'u'. */
+int json_span_key_absent(const char *t, size_t len, const char *key)
+{
+	size_t kl = strlen(key);
+	if (kl == 0 || strpbrk(key, "\"\\"))
+		return 0;
+	const char pairs[4] = { '"', key[0], '\\', 'u' };
+	for (size_t p = json_span_pair(t, len, 0, pairs); p < len; p = json_span_pair(t, len, p + 1, pairs)) {
+		if (t[p] == '"') {
+			if (len - p - 1 > kl && memcmp(t + p + 1, key, kl) == 0 && t[p + 1 + kl] == '"') {
+				size_t q = json_span_ws(t, len, p + kl + 2);
+				if (q < len && t[q] == ':')
+					return 0;
+			}
+			continue;
+		}
+		/* no four hex digits: not an escape but an escaped backslash and
+		 * a 'u' ("C:\\users"); in text that is not JSON at all, jansson
+		 * finds no member either */
+		unsigned v = 0, d = 0;
+		for (size_t k = p + 2; k < p + 6 && k < len && d < 16; k++) {
+			char c = t[k];
+			d = c >= '0' && c <= '9' ? (unsigned)(c - '0') :
+			    c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) :
+			    c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10) : 16;
+			v = v << 4 | d;
+		}
+		if (d < 16 && len - p >= 6 && v && v < 128 && memchr(key, (int)v, kl))
+			return 0;
+	}
+	return 1;
+}

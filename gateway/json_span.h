@@ -92,5 +92,12 @@ int json_span_members(const char *text, size_t len, struct json_span_member *m, 
 int json_span_next(const char *text, size_t len, size_t *it, size_t *start, size_t *end);
 /* The JSON integer at [start, end) if it is plain digits below 10^18. */
 int json_span_uint(const char *text, size_t start, size_t end, uint64_t *v);
+/* 1 when text certainly has no member named key, at any depth: neither the
+ * key's bytes in quotes followed by a colon nor a \u escape of one of its
+ * characters occur (a string value equal to the key, "role":"user", does
+ * not count). 0: it may have one (scan it). key: plain ASCII, no quote or
+ * backslash. Lets the audit filter skip its `user` scan for the many
+ * bodies that have no such member. */
+int json_span_key_absent(const char *text, size_t len, const char *key);
 
 #endif

@@ -1145,12 +1145,15 @@ static void conn_begin(struct conn *c, const char *head)
 			x->fx.user[r->headers[i].value.len] = 0;
 		}
 	if (c->rt->audit) {
+		/* the peer does not change on a connection: one system call and
+		 * one format per connection, not per request */
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof ss;
-		if (getpeername(bufferevent_getfd(c->bev), (struct sockaddr *)&ss, &sl) == 0 &&
-		    getnameinfo((struct sockaddr *)&ss, sl, x->fx.client_addr, sizeof x->fx.client_addr,
-		    NULL, 0, NI_NUMERICHOST) != 0)
-			x->fx.client_addr[0] = 0;
+		if (!c->peer[0] && (getpeername(bufferevent_getfd(c->bev), (struct sockaddr *)&ss, &sl) != 0 ||
+		    getnameinfo((struct sockaddr *)&ss, sl, c->peer, sizeof c->peer, NULL, 0, NI_NUMERICHOST) != 0))
+			c->peer[0] = 0;
+		_Static_assert(sizeof c->peer == sizeof x->fx.client_addr, "peer fits client_addr");
+		memcpy(x->fx.client_addr, c->peer, sizeof c->peer);
 	}
 	/* The client may raise its request's class, never lower it
 	 * (architecture.md "Data classes"); a value we cannot name is refused

@@ -155,6 +155,7 @@ struct conn {
 	struct conn *prev, *next;
 	struct server_hold *hold; /* CONN_PHASE_HOLD: the pending audit record */
 	int hold_close;           /* close after the held answer */
+	char peer[46];            /* numeric peer address for audit records, once per connection ("": not yet) */
 };
 
 uint64_t server_now_us(void);
