@@ -212,32 +212,6 @@ SIMD_AVX2 static __m256i simd_q5_0_prod0_avx2(const struct quant_block_q5_0 *w, 
 	return _mm256_add_epi32(_mm256_madd_epi16(lo, SIMD_LOAD256(q)), _mm256_madd_epi16(hi, SIMD_LOAD256(q + 16)));
 }
 
-/* Lane b of the result: the sum of the 8 lanes of p[b] (a transposing
- * reduction of 8 blocks' lanes, exact in int32).  Each of its 7 steps
- * halves two vectors into one with two blends, one shuffle and an add
- * (vphaddd costs two shuffles and an add; the shuffle ports are the
- * kernel's scarce resource): after the first step lanes hold pairs of
- * lanes of two blocks, after the second quads of four, after the third
- * whole blocks. */
-#define SIMD_TREE8_BODY(blend, swap128) \
-	__m256i a = _mm256_add_epi32(blend(0xaa, p0, p1), _mm256_shuffle_epi32(blend(0xaa, p1, p0), 0xb1)); \
-	__m256i b = _mm256_add_epi32(blend(0xaa, p2, p3), _mm256_shuffle_epi32(blend(0xaa, p3, p2), 0xb1)); \
-	__m256i c = _mm256_add_epi32(blend(0xaa, p4, p5), _mm256_shuffle_epi32(blend(0xaa, p5, p4), 0xb1)); \
-	__m256i e = _mm256_add_epi32(blend(0xaa, p6, p7), _mm256_shuffle_epi32(blend(0xaa, p7, p6), 0xb1)); \
-	a = _mm256_add_epi32(blend(0xcc, a, b), _mm256_shuffle_epi32(blend(0xcc, b, a), 0x4e)); \
-	c = _mm256_add_epi32(blend(0xcc, c, e), _mm256_shuffle_epi32(blend(0xcc, e, c), 0x4e)); \
-	return _mm256_add_epi32(blend(0xf0, a, c), swap128(blend(0xf0, c, a)))
-
-/* blend(m, x, y): lane j from y where bit j of m is set, else from x */
-#define SIMD_BLEND_AVX2(m, x, y) _mm256_blend_epi32(x, y, m)
-#define SIMD_SWAP128_AVX2(v) _mm256_permute2x128_si256(v, v, 0x01)
-
-SIMD_AVX2 static inline __attribute__((always_inline)) __m256i simd_tree8_avx2(__m256i p0, __m256i p1, __m256i p2, __m256i p3, __m256i p4, __m256i p5,
-	__m256i p6, __m256i p7)
-{
-	SIMD_TREE8_BODY(SIMD_BLEND_AVX2, SIMD_SWAP128_AVX2);
-}
-
 /* The offsets of 8 blocks reduced as the blocks' lanes are: lane b holds
  * the sum of off[b][0..7] (Q4_0), twice it (Q5_0: -16), or 0 (Q8_0). */
 SIMD_AVX2 static __m256i simd_offs8_avx2(const int32_t *o)
@@ -345,12 +319,11 @@ SIMD_AVX2 static __m256 simd_scales8_avx2(const void *w, size_t bs, const float 
  * (prod0: no copy of off per block and row), and the offsets' own tree,
  * computed once per step for the 4 rows, is added to the tree's result:
  * integer sums, so every block sum is the same exact int32 as prod's. */
-#define SIMD_Q16_STEP0(wtype, prod0, tree8, scales8, wr, acc, o) \
+#define SIMD_Q16_STEP0(wtype, prod0, scales8, wr, acc, o) \
 	do { \
-		__m256i s_ = tree8(prod0(&(wr)[i], q + 32 * i, NULL), prod0(&(wr)[i + 1], q + 32 * (i + 1), NULL), \
-			prod0(&(wr)[i + 2], q + 32 * (i + 2), NULL), prod0(&(wr)[i + 3], q + 32 * (i + 3), NULL), \
-			prod0(&(wr)[i + 4], q + 32 * (i + 4), NULL), prod0(&(wr)[i + 5], q + 32 * (i + 5), NULL), \
-			prod0(&(wr)[i + 6], q + 32 * (i + 6), NULL), prod0(&(wr)[i + 7], q + 32 * (i + 7), NULL)); \
+		__m256i h0_ = SIMD_Q16_HALF(prod0, wr, i), h1_ = SIMD_Q16_HALF(prod0, wr, i + 4); \
+		__m256i s_ = _mm256_add_epi32(_mm256_permute2x128_si256(h0_, h1_, 0x20), \
+			_mm256_permute2x128_si256(h0_, h1_, 0x31)); \
 		s_ = _mm256_add_epi32(s_, o); \
 		acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s_), scales8(&(wr)[i], sizeof(wtype), d + i), acc); \
 	} while (0)
@@ -368,7 +341,7 @@ SIMD_AVX2 static __m256 simd_scales8_avx2(const void *w, size_t bs, const float 
  * row's arithmetic is the same in both, so a row's result does not depend
  * on how rows are grouped; the 4-row kernel shares the activation loads
  * (the compiler merges the identical loads). */
-#define SIMD_DOT_Q16_FNS(attr, name, wtype, prod, prod0, offs8, tree8, scales8) \
+#define SIMD_DOT_Q16_FNS(attr, name, wtype, prod, prod0, offs8, scales8) \
 	attr static float name(const void *row, const void *x, int64_t n) \
 	{ \
 		SIMD_Q16_SETUP; \
@@ -392,10 +365,10 @@ SIMD_AVX2 static __m256 simd_scales8_avx2(const void *w, size_t bs, const float 
 		for (; i + 8 <= nb; i += 8) { \
 			SIMD_Q16_PREFETCH4(pf, 8 * sizeof(wtype)); \
 			__m256i o_ = offs8(off + 8 * i); \
-			SIMD_Q16_STEP0(wtype, prod0, tree8, scales8, w0, a0, o_); \
-			SIMD_Q16_STEP0(wtype, prod0, tree8, scales8, w1, a1, o_); \
-			SIMD_Q16_STEP0(wtype, prod0, tree8, scales8, w2, a2, o_); \
-			SIMD_Q16_STEP0(wtype, prod0, tree8, scales8, w3, a3, o_); \
+			SIMD_Q16_STEP0(wtype, prod0, scales8, w0, a0, o_); \
+			SIMD_Q16_STEP0(wtype, prod0, scales8, w1, a1, o_); \
+			SIMD_Q16_STEP0(wtype, prod0, scales8, w2, a2, o_); \
+			SIMD_Q16_STEP0(wtype, prod0, scales8, w3, a3, o_); \
 		} \
 		out[0] = SIMD_Q16_TAIL(prod, simd_hsum_epi32_avx2, w0, a0); \
 		out[1] = SIMD_Q16_TAIL(prod, simd_hsum_epi32_avx2, w1, a1); \
@@ -404,11 +377,11 @@ SIMD_AVX2 static __m256 simd_scales8_avx2(const void *w, size_t bs, const float 
 	}
 
 SIMD_DOT_Q16_FNS(SIMD_AVX2, simd_dot_q4_0_avx2, struct quant_block_q4_0, simd_q4_0_prod_avx2, simd_q4_0_prod0_avx2,
-	simd_offs8_avx2, simd_tree8_avx2, simd_scales8_avx2)
+	simd_offs8_avx2, simd_scales8_avx2)
 SIMD_DOT_Q16_FNS(SIMD_AVX2, simd_dot_q5_0_avx2, struct quant_block_q5_0, simd_q5_0_prod_avx2, simd_q5_0_prod0_avx2,
-	simd_offs8_q5_avx2, simd_tree8_avx2, simd_scales8_avx2)
+	simd_offs8_q5_avx2, simd_scales8_avx2)
 SIMD_DOT_Q16_FNS(SIMD_AVX2, simd_dot_q8_0_avx2, struct quant_block_q8_0, simd_q8_0_prod_avx2, simd_q8_0_prod_avx2,
-	simd_offs8_zero_avx2, simd_tree8_avx2, simd_scales8_avx2)
+	simd_offs8_zero_avx2, simd_scales8_avx2)
 
 /* quant_quantize_act with vectors, byte for byte the same: the maximum is
  * exact in any order, d and 1/d are the same scalar operations, and
@@ -575,19 +548,6 @@ SIMD_VNNI static __m256i simd_q8_0_prod_vnni(const struct quant_block_q8_0 *w, c
 		_mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs + 16)), q);
 }
 
-/* The same reduction with AVX-512VL encodings (masked blends, a 128-bit
- * lane shuffle), which reach all 32 vector registers: vpblendd and
- * vperm2i128 reach 16 only, and the compiler spent register copies on
- * that. */
-#define SIMD_BLEND_VNNI(m, x, y) _mm256_mask_blend_epi32((__mmask8)(m), x, y)
-#define SIMD_SWAP128_VNNI(v) _mm256_shuffle_i32x4(v, v, 0x01)
-
-SIMD_VNNI static inline __attribute__((always_inline)) __m256i simd_tree8_vnni(__m256i p0, __m256i p1, __m256i p2, __m256i p3, __m256i p4, __m256i p5,
-	__m256i p6, __m256i p7)
-{
-	SIMD_TREE8_BODY(SIMD_BLEND_VNNI, SIMD_SWAP128_VNNI);
-}
-
 /* Without the offset: the first half by vpmaddwd (three operands, so no
  * copy of an accumulator), the second accumulated by vpdpwssd. */
 SIMD_VNNI static __m256i simd_q4_0_prod0_vnni(const struct quant_block_q4_0 *w, const int16_t *q, const int32_t *off)
@@ -631,11 +591,11 @@ SIMD_VNNI static __m256 simd_scales8_q4_0_vnni(const void *w, size_t bs, const f
 }
 
 SIMD_DOT_Q16_FNS(SIMD_VNNI, simd_dot_q4_0_vnni, struct quant_block_q4_0, simd_q4_0_prod_vnni, simd_q4_0_prod0_vnni,
-	simd_offs8_avx2, simd_tree8_vnni, simd_scales8_q4_0_vnni)
+	simd_offs8_avx2, simd_scales8_q4_0_vnni)
 SIMD_DOT_Q16_FNS(SIMD_VNNI, simd_dot_q5_0_vnni, struct quant_block_q5_0, simd_q5_0_prod_vnni, simd_q5_0_prod0_vnni,
-	simd_offs8_q5_avx2, simd_tree8_vnni, simd_scales8_avx2)
+	simd_offs8_q5_avx2, simd_scales8_avx2)
 SIMD_DOT_Q16_FNS(SIMD_VNNI, simd_dot_q8_0_vnni, struct quant_block_q8_0, simd_q8_0_prod_vnni, simd_q8_0_prod0_vnni,
-	simd_offs8_zero_avx2, simd_tree8_vnni, simd_scales8_avx2)
+	simd_offs8_zero_avx2, simd_scales8_avx2)
 
 SIMD_AVX512 static float simd_dot_k_avx512(uint32_t type, const void *row, const float *b, int64_t n)
 {
