@@ -88,7 +88,7 @@ int main(int argc, char **argv)
 	simd_tile_fn tile = simd_tile_4x4(l);
 	simd_dot_f32_fn dot = simd_dot_f32(l);
 	static const struct { int64_t rows; int nt; } shapes[] = {
-		{ 1024, 4 }, { 1024, 8 }, { 1024, 11 }, { 1024, 16 }, { 2048, 64 },
+		{ 1024, 3 }, { 1024, 4 }, { 1024, 6 }, { 1024, 8 }, { 1024, 11 }, { 1024, 16 }, { 2048, 64 },
 	};
 	for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
 		int64_t rows = shapes[k].rows;

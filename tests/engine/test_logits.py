@@ -49,7 +49,7 @@ def nmse(a, b):
 
 
 tmp = tempfile.mkdtemp(prefix='hafen-engine-test-')
-TOKS = [(i * 37 + 11) % 299 for i in range(70)]  # > one prefill batch of 64
+TOKS = [(i * 37 + 11) % 299 for i in range(140)]  # > one prefill batch of 128 (FORWARD_BATCH)
 
 # Weight types that decode on int16-quantized activations (engine/quant.h:
 # struct quant_block_q16_act); prefill batches compute on float activations.
