@@ -191,6 +191,50 @@ SIMD_AVX2 static __m256i simd_q8_0_prod_avx2(const struct quant_block_q8_0 *w, c
 		_mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs + 16)), q);
 }
 
+/* The same block sums without the offset (the 4-row kernel adds the
+ * offsets per 8 blocks, simd_offs8_*). */
+SIMD_AVX2 static __m256i simd_q4_0_prod0_avx2(const struct quant_block_q4_0 *w, const int16_t *q, const int32_t *off)
+{
+	(void)off;
+	__m256i v = _mm256_cvtepu8_epi16(SIMD_LOAD128(w->qs));
+	return _mm256_add_epi32(_mm256_madd_epi16(_mm256_and_si256(v, _mm256_set1_epi16(15)), SIMD_LOAD256(q)),
+		_mm256_madd_epi16(_mm256_srli_epi16(v, 4), SIMD_LOAD256(q + 16)));
+}
+
+SIMD_AVX2 static __m256i simd_q5_0_prod0_avx2(const struct quant_block_q5_0 *w, const int16_t *q, const int32_t *off)
+{
+	(void)off;
+	uint32_t h;
+	memcpy(&h, w->qh, 4);
+	__m256i v = _mm256_cvtepu8_epi16(SIMD_LOAD128(w->qs));
+	__m256i lo = _mm256_or_si256(_mm256_and_si256(v, _mm256_set1_epi16(15)), simd_q5_high_avx2(h & 0xffff));
+	__m256i hi = _mm256_or_si256(_mm256_srli_epi16(v, 4), simd_q5_high_avx2(h >> 16));
+	return _mm256_add_epi32(_mm256_madd_epi16(lo, SIMD_LOAD256(q)), _mm256_madd_epi16(hi, SIMD_LOAD256(q + 16)));
+}
+
+/* The offsets of 8 blocks reduced as the blocks' lanes are: lane b holds
+ * the sum of off[b][0..7] (Q4_0), twice it (Q5_0: -16), or 0 (Q8_0). */
+SIMD_AVX2 static __m256i simd_offs8_avx2(const int32_t *o)
+{
+	__m256i h0 = _mm256_hadd_epi32(_mm256_hadd_epi32(SIMD_LOAD256(o), SIMD_LOAD256(o + 8)),
+		_mm256_hadd_epi32(SIMD_LOAD256(o + 16), SIMD_LOAD256(o + 24)));
+	__m256i h1 = _mm256_hadd_epi32(_mm256_hadd_epi32(SIMD_LOAD256(o + 32), SIMD_LOAD256(o + 40)),
+		_mm256_hadd_epi32(SIMD_LOAD256(o + 48), SIMD_LOAD256(o + 56)));
+	return _mm256_add_epi32(_mm256_permute2x128_si256(h0, h1, 0x20), _mm256_permute2x128_si256(h0, h1, 0x31));
+}
+
+SIMD_AVX2 static __m256i simd_offs8_q5_avx2(const int32_t *o)
+{
+	__m256i s = simd_offs8_avx2(o);
+	return _mm256_add_epi32(s, s);
+}
+
+SIMD_AVX2 static __m256i simd_offs8_zero_avx2(const int32_t *o)
+{
+	(void)o;
+	return _mm256_setzero_si256();
+}
+
 SIMD_AVX2 static int32_t simd_hsum_epi32_avx2(__m256i p)
 {
 	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
@@ -271,11 +315,33 @@ SIMD_AVX2 static __m256 simd_scales8_avx2(const void *w, size_t bs, const float 
 		(pf) += (bytes); \
 	} while (0)
 
+/* The 4-row kernel's step: each row's 8 block vectors start from zero
+ * (prod0: no copy of off per block and row), and the offsets' own tree,
+ * computed once per step for the 4 rows, is added to the tree's result:
+ * integer sums, so every block sum is the same exact int32 as prod's. */
+#define SIMD_Q16_STEP0(wtype, prod0, scales8, wr, acc, o) \
+	do { \
+		__m256i h0_ = SIMD_Q16_HALF(prod0, wr, i), h1_ = SIMD_Q16_HALF(prod0, wr, i + 4); \
+		__m256i s_ = _mm256_add_epi32(_mm256_permute2x128_si256(h0_, h1_, 0x20), \
+			_mm256_permute2x128_si256(h0_, h1_, 0x31)); \
+		s_ = _mm256_add_epi32(s_, o); \
+		acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s_), scales8(&(wr)[i], sizeof(wtype), d + i), acc); \
+	} while (0)
+
+/* Prefetch the 4 rows' share written out (a loop of 9 cost 4 instructions
+ * per line). */
+#define SIMD_Q16_PREFETCH4(pf, bytes) \
+	do { \
+		_Pragma("GCC unroll 16") for (size_t o_ = 0; o_ < 4 * (bytes); o_ += 64) \
+			_mm_prefetch((pf) + o_, _MM_HINT_T0); \
+		(pf) += 4 * (bytes); \
+	} while (0)
+
 /* One row, and SIMD_DOT_ROWS (4) rows at a time, of a legacy quant.  Every
  * row's arithmetic is the same in both, so a row's result does not depend
  * on how rows are grouped; the 4-row kernel shares the activation loads
  * (the compiler merges the identical loads). */
-#define SIMD_DOT_Q16_FNS(attr, name, wtype, prod, scales8) \
+#define SIMD_DOT_Q16_FNS(attr, name, wtype, prod, prod0, offs8, scales8) \
 	attr static float name(const void *row, const void *x, int64_t n) \
 	{ \
 		SIMD_Q16_SETUP; \
@@ -297,11 +363,12 @@ SIMD_AVX2 static __m256 simd_scales8_avx2(const void *w, size_t bs, const float 
 		const char *pf = (const char *)row + 8 * stride; \
 		__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0; \
 		for (; i + 8 <= nb; i += 8) { \
-			SIMD_Q16_PREFETCH(pf, 4 * 8 * sizeof(wtype)); \
-			SIMD_Q16_STEP(wtype, prod, scales8, w0, a0); \
-			SIMD_Q16_STEP(wtype, prod, scales8, w1, a1); \
-			SIMD_Q16_STEP(wtype, prod, scales8, w2, a2); \
-			SIMD_Q16_STEP(wtype, prod, scales8, w3, a3); \
+			SIMD_Q16_PREFETCH4(pf, 8 * sizeof(wtype)); \
+			__m256i o_ = offs8(off + 8 * i); \
+			SIMD_Q16_STEP0(wtype, prod0, scales8, w0, a0, o_); \
+			SIMD_Q16_STEP0(wtype, prod0, scales8, w1, a1, o_); \
+			SIMD_Q16_STEP0(wtype, prod0, scales8, w2, a2, o_); \
+			SIMD_Q16_STEP0(wtype, prod0, scales8, w3, a3, o_); \
 		} \
 		out[0] = SIMD_Q16_TAIL(prod, simd_hsum_epi32_avx2, w0, a0); \
 		out[1] = SIMD_Q16_TAIL(prod, simd_hsum_epi32_avx2, w1, a1); \
@@ -309,9 +376,12 @@ SIMD_AVX2 static __m256 simd_scales8_avx2(const void *w, size_t bs, const float 
 		out[3] = SIMD_Q16_TAIL(prod, simd_hsum_epi32_avx2, w3, a3); \
 	}
 
-SIMD_DOT_Q16_FNS(SIMD_AVX2, simd_dot_q4_0_avx2, struct quant_block_q4_0, simd_q4_0_prod_avx2, simd_scales8_avx2)
-SIMD_DOT_Q16_FNS(SIMD_AVX2, simd_dot_q5_0_avx2, struct quant_block_q5_0, simd_q5_0_prod_avx2, simd_scales8_avx2)
-SIMD_DOT_Q16_FNS(SIMD_AVX2, simd_dot_q8_0_avx2, struct quant_block_q8_0, simd_q8_0_prod_avx2, simd_scales8_avx2)
+SIMD_DOT_Q16_FNS(SIMD_AVX2, simd_dot_q4_0_avx2, struct quant_block_q4_0, simd_q4_0_prod_avx2, simd_q4_0_prod0_avx2,
+	simd_offs8_avx2, simd_scales8_avx2)
+SIMD_DOT_Q16_FNS(SIMD_AVX2, simd_dot_q5_0_avx2, struct quant_block_q5_0, simd_q5_0_prod_avx2, simd_q5_0_prod0_avx2,
+	simd_offs8_q5_avx2, simd_scales8_avx2)
+SIMD_DOT_Q16_FNS(SIMD_AVX2, simd_dot_q8_0_avx2, struct quant_block_q8_0, simd_q8_0_prod_avx2, simd_q8_0_prod_avx2,
+	simd_offs8_zero_avx2, simd_scales8_avx2)
 
 /* quant_quantize_act with vectors, byte for byte the same: the maximum is
  * exact in any order, d and 1/d are the same scalar operations, and
@@ -478,6 +548,36 @@ SIMD_VNNI static __m256i simd_q8_0_prod_vnni(const struct quant_block_q8_0 *w, c
 		_mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs + 16)), q);
 }
 
+/* Without the offset: the first half by vpmaddwd (three operands, so no
+ * copy of an accumulator), the second accumulated by vpdpwssd. */
+SIMD_VNNI static __m256i simd_q4_0_prod0_vnni(const struct quant_block_q4_0 *w, const int16_t *q, const int32_t *off)
+{
+	(void)off;
+	__m256i v = _mm256_cvtepu8_epi16(SIMD_LOAD128(w->qs));
+	return _mm256_dpwssd_epi32(_mm256_madd_epi16(_mm256_and_si256(v, _mm256_set1_epi16(15)), SIMD_LOAD256(q)),
+		_mm256_srli_epi16(v, 4), SIMD_LOAD256(q + 16));
+}
+
+SIMD_VNNI static __m256i simd_q5_0_prod0_vnni(const struct quant_block_q5_0 *w, const int16_t *q, const int32_t *off)
+{
+	(void)off;
+	uint32_t h;
+	memcpy(&h, w->qh, 4);
+	const __m256i b16 = _mm256_set1_epi16(16);
+	__m256i v = _mm256_cvtepu8_epi16(SIMD_LOAD128(w->qs));
+	__m256i lo = _mm256_and_si256(v, _mm256_set1_epi16(15)), hi = _mm256_srli_epi16(v, 4);
+	lo = _mm256_mask_add_epi16(lo, (__mmask16)(h & 0xffff), lo, b16);
+	hi = _mm256_mask_add_epi16(hi, (__mmask16)(h >> 16), hi, b16);
+	return _mm256_dpwssd_epi32(_mm256_madd_epi16(lo, SIMD_LOAD256(q)), hi, SIMD_LOAD256(q + 16));
+}
+
+SIMD_VNNI static __m256i simd_q8_0_prod0_vnni(const struct quant_block_q8_0 *w, const int16_t *q, const int32_t *off)
+{
+	(void)off;
+	return _mm256_dpwssd_epi32(_mm256_madd_epi16(_mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs)), SIMD_LOAD256(q)),
+		_mm256_cvtepi8_epi16(SIMD_LOAD128(w->qs + 16)), SIMD_LOAD256(q + 16));
+}
+
 /* Q4_0's 8 scales of 8 consecutive blocks (144 bytes) sit at word offsets
  * 0, 9, ..., 63: one two-register word permute collects them. */
 SIMD_VNNI static __m256 simd_scales8_q4_0_vnni(const void *w, size_t bs, const float *da)
@@ -490,9 +590,12 @@ SIMD_VNNI static __m256 simd_scales8_q4_0_vnni(const void *w, size_t bs, const f
 	return _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_loadu_ps(da));
 }
 
-SIMD_DOT_Q16_FNS(SIMD_VNNI, simd_dot_q4_0_vnni, struct quant_block_q4_0, simd_q4_0_prod_vnni, simd_scales8_q4_0_vnni)
-SIMD_DOT_Q16_FNS(SIMD_VNNI, simd_dot_q5_0_vnni, struct quant_block_q5_0, simd_q5_0_prod_vnni, simd_scales8_avx2)
-SIMD_DOT_Q16_FNS(SIMD_VNNI, simd_dot_q8_0_vnni, struct quant_block_q8_0, simd_q8_0_prod_vnni, simd_scales8_avx2)
+SIMD_DOT_Q16_FNS(SIMD_VNNI, simd_dot_q4_0_vnni, struct quant_block_q4_0, simd_q4_0_prod_vnni, simd_q4_0_prod0_vnni,
+	simd_offs8_avx2, simd_scales8_q4_0_vnni)
+SIMD_DOT_Q16_FNS(SIMD_VNNI, simd_dot_q5_0_vnni, struct quant_block_q5_0, simd_q5_0_prod_vnni, simd_q5_0_prod0_vnni,
+	simd_offs8_q5_avx2, simd_scales8_avx2)
+SIMD_DOT_Q16_FNS(SIMD_VNNI, simd_dot_q8_0_vnni, struct quant_block_q8_0, simd_q8_0_prod_vnni, simd_q8_0_prod0_vnni,
+	simd_offs8_zero_avx2, simd_scales8_avx2)
 
 SIMD_AVX512 static float simd_dot_k_avx512(uint32_t type, const void *row, const float *b, int64_t n)
 {
