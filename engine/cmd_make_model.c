@@ -261,7 +261,7 @@ int cmd_make_model_main(int argc, char **argv)
 	uint32_t type = QUANT_TYPE_F32;
 	long experts = -1;
 	unsigned long long seed = 1;
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) { /* every option takes a value */
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!v)
 			return make_usage();
@@ -284,7 +284,6 @@ int cmd_make_model_main(int argc, char **argv)
 			}
 		} else
 			return make_usage();
-		i++;
 	}
 	if (!arch_name || !out)
 		return make_usage();
