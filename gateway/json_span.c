@@ -11,14 +11,40 @@
 #include "policies/aiact.h"
 
 /* RFC 8259 section 2: the four whitespace bytes. */
-static size_t json_span_ws(const char *t, size_t len, size_t p)
+static size_t json_span_ws_run(const char *t, size_t len, size_t p)
 {
-	if (p < len && (unsigned char)t[p] > ' ')
-		return p; /* compact JSON: no whitespace at all */
 	while (p < len && (t[p] == ' ' || t[p] == '\t' || t[p] == '\n' || t[p] == '\r'))
 		p++;
 	return p;
 }
+
+/* Compact JSON has no whitespace at all: one test inline, the loop only
+ * where there is some. */
+static inline size_t json_span_ws(const char *t, size_t len, size_t p)
+{
+	if (p < len && (unsigned char)t[p] > ' ')
+		return p;
+	return json_span_ws_run(t, len, p);
+}
+
+/* What a byte is to json_span_value's skipping: the end of a scalar (a
+ * delimiter), a quote, an opening or a closing bracket. A table: one load
+ * per byte instead of a chain of compares. */
+enum json_span_byte {
+	JSON_SPAN_BYTE_OTHER,
+	JSON_SPAN_BYTE_QUOTE,
+	JSON_SPAN_BYTE_OPEN,
+	JSON_SPAN_BYTE_DELIM,  /* , and whitespace; from here on a number or literal ends */
+	JSON_SPAN_BYTE_CLOSE,  /* ] } */
+};
+
+static const uint8_t json_span_byte_class[256] = {
+	[','] = JSON_SPAN_BYTE_DELIM, [' '] = JSON_SPAN_BYTE_DELIM, ['\t'] = JSON_SPAN_BYTE_DELIM,
+	['\n'] = JSON_SPAN_BYTE_DELIM, ['\r'] = JSON_SPAN_BYTE_DELIM,
+	[']'] = JSON_SPAN_BYTE_CLOSE, ['}'] = JSON_SPAN_BYTE_CLOSE,
+	['['] = JSON_SPAN_BYTE_OPEN, ['{'] = JSON_SPAN_BYTE_OPEN,
+	['"'] = JSON_SPAN_BYTE_QUOTE,
+};
 
 /* Bit 7 of each byte of x that equals c (the lowest set one is exact;
  * "Bit Twiddling Hacks", determine if a word has a byte equal to n). */
@@ -57,11 +83,12 @@ static size_t json_span_stop(const char *t, size_t len, size_t i)
 	return (size_t)((bs ? bs : q) - t);
 }
 
-/* End (one past the closing quote) of the string opening at t[p], or 0.
- * *esc: the string holds a backslash (its bytes are not its value). */
-static size_t json_span_string(const char *t, size_t len, size_t p, int *esc)
+/* End (one past the closing quote) of a string whose bytes from t[i] on
+ * are not yet read (i: after its opening quote or further, before any
+ * backslash), or 0. *esc: the string holds a backslash (its bytes are not
+ * its value). */
+static size_t json_span_string_from(const char *t, size_t len, size_t i, int *esc)
 {
-	size_t i = p + 1;
 	*esc = 0;
 	for (;;) {
 		i = json_span_stop(t, len, i);
@@ -77,9 +104,30 @@ static size_t json_span_string(const char *t, size_t len, size_t p, int *esc)
 	}
 }
 
-static int json_span_delim(char c)
+/* The string opening at t[p], as above. The keys and short values most
+ * strings are end within the first eight-byte words: read inline, with no
+ * call; a backslash, a string longer than 128 bytes or the end of the text
+ * near go on in the loop above from where this stopped. */
+static inline size_t json_span_string(const char *t, size_t len, size_t p, int *esc)
 {
-	return c == ',' || c == ']' || c == '}' || c == ' ' || c == '\t' || c == '\n' || c == '\r';
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	size_t i = p + 1;
+	for (int k = 0; k < 16 && len - i >= 8; k++, i += 8) {
+		uint64_t w;
+		memcpy(&w, t + i, 8);
+		uint64_t m = json_span_bytes_eq(w, '"') | json_span_bytes_eq(w, '\\');
+		if (m) {
+			i += (size_t)__builtin_ctzll(m) / 8;
+			if (t[i] != '"')
+				break; /* a backslash: the loop above from here */
+			*esc = 0;
+			return i + 1;
+		}
+	}
+	return json_span_string_from(t, len, i, esc);
+#else
+	return json_span_string_from(t, len, p + 1, esc);
+#endif
 }
 
 /* End of the value starting at t[p], or 0. */
@@ -93,23 +141,31 @@ static size_t json_span_value(const char *t, size_t len, size_t p)
 	if (t[p] == '{' || t[p] == '[') {
 		size_t depth = 0;
 		for (size_t i = p; i < len; i++) {
-			if (t[i] == '"') {
+			switch (json_span_byte_class[(unsigned char)t[i]]) {
+			case JSON_SPAN_BYTE_QUOTE: {
 				size_t e = json_span_string(t, len, i, &esc);
 				if (!e)
 					return 0;
 				i = e - 1;
-			} else if (t[i] == '{' || t[i] == '[') {
+				break;
+			}
+			case JSON_SPAN_BYTE_OPEN:
 				depth++;
-			} else if (t[i] == '}' || t[i] == ']') {
+				break;
+			case JSON_SPAN_BYTE_CLOSE:
 				if (--depth == 0)
 					return i + 1;
+				break;
+			default:
+				break;
 			}
 		}
 		return 0;
 	}
-	/* number, true, false, null */
+	/* number, true, false, null: up to a delimiter (a quote or an
+	 * opening bracket does not end one either) */
 	size_t i = p;
-	while (i < len && !json_span_delim(t[i]))
+	while (i < len && json_span_byte_class[(unsigned char)t[i]] < JSON_SPAN_BYTE_DELIM)
 		i++;
 	return i > p ? i : 0;
 }
@@ -193,6 +249,14 @@ struct json_span_texts {
 
 #define JSON_SPAN_NAMES 8 /* longest names table */
 
+/* A member name of a walk's table, with its length (no name is empty). */
+struct json_span_name {
+	const char *s;
+	size_t len;
+};
+
+#define JSON_SPAN_NAME(lit) {lit, sizeof lit - 1}
+
 typedef size_t (*json_span_member_fn)(struct json_span_texts *a, const char *t, size_t len, int which,
     size_t p);
 
@@ -225,23 +289,17 @@ static size_t json_span_push(struct json_span_texts *a, const char *t, size_t le
 
 /* Which of names[] the key [ks, ks + kl) is, or -1; a name seen twice in one
  * object (*seen) is -2: jansson keeps the last, a client may read the first. */
-static int json_span_which(const char *t, size_t ks, size_t kl, const char *const *names, size_t nn,
+static int json_span_which(const char *t, size_t ks, size_t kl, const struct json_span_name *names, size_t nn,
     unsigned *seen)
 {
-	/* names are short literals, compared up to their NUL and no further
-	 * (the text may hold a NUL where it is not JSON, so no strncmp) */
+	/* the length and first byte reject most keys before any compare */
 	for (size_t i = 0; i < nn; i++) {
-		if (!kl || names[i][0] != t[ks])
+		if (names[i].len != kl || names[i].s[0] != t[ks] || memcmp(names[i].s, t + ks, kl) != 0)
 			continue;
-		size_t j = 1;
-		while (j < kl && names[i][j] && names[i][j] == t[ks + j])
-			j++;
-		if (j == kl && !names[i][kl]) {
-			if (*seen & (1u << i))
-				return -2;
-			*seen |= 1u << i;
-			return (int)i;
-		}
+		if (*seen & (1u << i))
+			return -2;
+		*seen |= 1u << i;
+		return (int)i;
 	}
 	return -1;
 }
@@ -277,7 +335,7 @@ static int json_span_reorder(struct json_span_texts *a, const struct json_span_b
 /* The object at t[p] (anything else is skipped): members named in names[]
  * go to fn with their index, the others are skipped. */
 static size_t json_span_object(struct json_span_texts *a, const char *t, size_t len, size_t p,
-    const char *const *names, size_t nn, json_span_member_fn fn)
+    const struct json_span_name *names, size_t nn, json_span_member_fn fn)
 {
 	if (t[p] != '{')
 		return json_span_value(t, len, p);
@@ -447,7 +505,8 @@ static size_t json_span_part_member(struct json_span_texts *a, const char *t, si
  * Its type says whether the text is screened, or which medium it is. */
 static size_t json_span_part(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
 {
-	static const char *const names[] = {"text", "refusal", "type"};
+	static const struct json_span_name names[] = {JSON_SPAN_NAME("text"), JSON_SPAN_NAME("refusal"),
+	    JSON_SPAN_NAME("type")};
 	(void)which;
 	if (t[p] == '"')
 		return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
@@ -467,7 +526,7 @@ static size_t json_span_part(struct json_span_texts *a, const char *t, size_t le
 static size_t json_span_function(struct json_span_texts *a, const char *t, size_t len, int which,
     size_t p)
 {
-	static const char *const args[] = {"arguments"};
+	static const struct json_span_name args[] = {JSON_SPAN_NAME("arguments")};
 	(void)which;
 	return json_span_object(a, t, len, p, args, 1, json_span_arguments);
 }
@@ -475,7 +534,7 @@ static size_t json_span_function(struct json_span_texts *a, const char *t, size_
 /* A tool_calls element: {"function": {...}}. */
 static size_t json_span_call(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
 {
-	static const char *const fn[] = {"function"};
+	static const struct json_span_name fn[] = {JSON_SPAN_NAME("function")};
 	(void)which;
 	return json_span_object(a, t, len, p, fn, 1, json_span_function);
 }
@@ -510,8 +569,9 @@ static size_t json_span_message_member(struct json_span_texts *a, const char *t,
 
 static size_t json_span_message(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
 {
-	static const char *const names[] = {"content", "name", "refusal", "tool_calls", "function_call",
-	    "role"};
+	static const struct json_span_name names[] = {JSON_SPAN_NAME("content"), JSON_SPAN_NAME("name"),
+	    JSON_SPAN_NAME("refusal"), JSON_SPAN_NAME("tool_calls"), JSON_SPAN_NAME("function_call"),
+	    JSON_SPAN_NAME("role")};
 	(void)which;
 	return json_span_object(a, t, len, p, names, 6, json_span_message_member);
 }
@@ -526,7 +586,8 @@ static size_t json_span_choice_member(struct json_span_texts *a, const char *t, 
 
 static size_t json_span_choice(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
 {
-	static const char *const names[] = {"message", "delta", "text"};
+	static const struct json_span_name names[] = {JSON_SPAN_NAME("message"), JSON_SPAN_NAME("delta"),
+	    JSON_SPAN_NAME("text")};
 	(void)which;
 	return json_span_object(a, t, len, p, names, 3, json_span_choice_member);
 }
@@ -545,7 +606,7 @@ static size_t json_span_top_member(struct json_span_texts *a, const char *t, siz
 /* The texts of the top-level object's members named in names (walked by
  * member): into buf while nbuf entries suffice, else malloc'd. */
 static int json_span_top_texts(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
-    struct json_span_text **out, size_t *n, const char *const names[6], int ordered,
+    struct json_span_text **out, size_t *n, const struct json_span_name names[6], int ordered,
     json_span_member_fn member, unsigned *media)
 {
 	struct json_span_texts a = {buf, 0, buf ? nbuf : 0, ordered, 0, .aiact = media != NULL};
@@ -569,8 +630,9 @@ static int json_span_top_texts(const char *text, size_t len, struct json_span_te
 int json_span_answer_texts_buf(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
     struct json_span_text **out, size_t *n)
 {
-	static const char *const names[] = {"choices", "messages", "prompt", "input", "suffix",
-	    "instructions"};
+	static const struct json_span_name names[] = {JSON_SPAN_NAME("choices"), JSON_SPAN_NAME("messages"),
+	    JSON_SPAN_NAME("prompt"), JSON_SPAN_NAME("input"), JSON_SPAN_NAME("suffix"),
+	    JSON_SPAN_NAME("instructions")};
 	return json_span_top_texts(text, len, buf, nbuf, out, n, names, 0, json_span_top_member, NULL);
 }
 
@@ -607,7 +669,7 @@ static size_t json_span_request_message(struct json_span_texts *a, const char *t
 static size_t json_span_item_part(struct json_span_texts *a, const char *t, size_t len, int which,
     size_t p)
 {
-	static const char *const names[] = {"type"};
+	static const struct json_span_name names[] = {JSON_SPAN_NAME("type")};
 	(void)which;
 	a->part = -1;
 	size_t e = json_span_object(a, t, len, p, names, 1, json_span_type);
@@ -628,7 +690,7 @@ static size_t json_span_item_member(struct json_span_texts *a, const char *t, si
  * takes it as a message (Responses API input items), for its media. */
 static size_t json_span_item(struct json_span_texts *a, const char *t, size_t len, size_t p)
 {
-	static const char *const names[] = {"role", "content"};
+	static const struct json_span_name names[] = {JSON_SPAN_NAME("role"), JSON_SPAN_NAME("content")};
 	a->role = 1;
 	a->msg_media = 0;
 	size_t e = json_span_object(a, t, len, p, names, 2, json_span_item_member);
@@ -692,8 +754,9 @@ static size_t json_span_request_member(struct json_span_texts *a, const char *t,
 int json_span_request_texts(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
     struct json_span_text **out, size_t *n, unsigned *media)
 {
-	static const char *const names[] = {"messages", "prompt", "input", "suffix", "instructions",
-	    "choices"};
+	static const struct json_span_name names[] = {JSON_SPAN_NAME("messages"), JSON_SPAN_NAME("prompt"),
+	    JSON_SPAN_NAME("input"), JSON_SPAN_NAME("suffix"), JSON_SPAN_NAME("instructions"),
+	    JSON_SPAN_NAME("choices")};
 	return json_span_top_texts(text, len, buf, nbuf, out, n, names, 1, json_span_request_member, media);
 }
 

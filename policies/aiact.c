@@ -1161,7 +1161,8 @@ static const char *const aiact_instruction_roles[] = { "system", "developer", "u
 
 static int aiact_name_is(const char *name, const char *s, size_t len)
 {
-	return strlen(name) == len && memcmp(name, s, len) == 0;
+	/* the first byte rejects most names without strlen (none is empty) */
+	return len > 0 && name[0] == s[0] && strlen(name) == len && memcmp(name, s, len) == 0;
 }
 
 int aiact_role_instruction(const char *role, size_t len)
