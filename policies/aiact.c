@@ -729,6 +729,7 @@ struct aiact_entry {
 	char word[AIACT_PHRASE_MAX][AIACT_WORD_MAX];
 	uint16_t next;                        /* chain in the bucket */
 	uint32_t key;                         /* the last word's first bytes (aiact_key) */
+	uint32_t key_before;                  /* the word before it (two words or more) */
 };
 
 struct aiact_model {
@@ -871,6 +872,8 @@ static int aiact_model_add(struct aiact_model *m, const struct aiact_row *row, c
 	}
 	unsigned last = e->n_words - 1u;
 	e->key = aiact_key(e->word[last], e->len[last]);
+	if (last > 0)
+		e->key_before = aiact_key(e->word[last - 1], e->len[last - 1]);
 	unsigned b = aiact_hash(e->key);
 	e->next = m->bucket[b];
 	m->bucket[b] = (uint16_t)m->n_entries;
@@ -925,7 +928,8 @@ struct aiact_word {
 	unsigned sentence;
 	uint8_t len;
 	uint8_t negation;
-	char text[AIACT_WORD_MAX]; /* bytes from max(len, AIACT_KEY_LEN) on are stale */
+	uint32_t key;         /* aiact_key of the word, set when it ends */
+	char text[AIACT_WORD_MAX]; /* bytes from len on are stale */
 };
 
 struct aiact_occurrence {
@@ -979,13 +983,22 @@ static int aiact_word_matches(const char *pat, size_t plen, int prefix, const st
 static void aiact_scan_word(struct aiact_scan *s, size_t part)
 {
 	struct aiact_word *cur = &s->ring[(s->n_words - 1) % AIACT_RING];
-	/* aiact_key: the bytes past len are zero (aiact_scan_feed) */
+	/* aiact_key of the first AIACT_KEY_LEN bytes, zero-padded */
 	const unsigned char *ct = (const unsigned char *)cur->text;
 	uint32_t key = (uint32_t)ct[0] << 24 | (uint32_t)ct[1] << 16 | (uint32_t)ct[2] << 8 | ct[3];
+	if (cur->len < AIACT_KEY_LEN)
+		key &= ~UINT32_C(0) << (8 * (AIACT_KEY_LEN - cur->len));
+	cur->key = key;
 	unsigned b = aiact_hash(key);
+	const struct aiact_word *prev = s->n_words > 1 ? &s->ring[(s->n_words - 2) % AIACT_RING] : NULL;
 	for (uint16_t ei = s->m->bucket[b]; ei != AIACT_NONE; ei = s->m->entries[ei].next) {
 		const struct aiact_entry *e = &s->m->entries[ei];
 		if (e->key != key || e->n_words > s->n_words)
+			continue;
+		/* a phrase: the word before must share its row word's key (a
+		 * stem has AIACT_KEY_LEN bytes at least, so this never rejects
+		 * a match), in the same sentence */
+		if (e->n_words > 1 && (prev->key != e->key_before || prev->sentence != cur->sentence))
 			continue;
 		const struct aiact_word *first = NULL;
 		int ok = 1;
@@ -1018,6 +1031,26 @@ static void aiact_scan_word(struct aiact_scan *s, size_t part)
 			s->first[e->feature] = (struct aiact_occurrence){ part, first->start, cur->end };
 		}
 	}
+}
+
+/* Appends the ASCII letters and digits src[0, n) to a word of wl bytes,
+ * folded, up to AIACT_WORD_MAX; returns the new length. Letters and
+ * digits all fold by setting bit 5 (0x20): 'A'-'Z' become 'a'-'z', and
+ * 'a'-'z' and '0'-'9' have it set already. */
+static size_t aiact_fold_run(char *text, size_t wl, const unsigned char *src, size_t n)
+{
+	if (n > AIACT_WORD_MAX - wl)
+		n = AIACT_WORD_MAX - wl;
+	size_t k = 0;
+	for (; k + 8 <= n; k += 8) {
+		uint64_t x;
+		memcpy(&x, src + k, 8);
+		x |= UINT64_C(0x2020202020202020);
+		memcpy(text + wl + k, &x, 8);
+	}
+	for (; k < n; k++)
+		text[wl + k] = (char)(src[k] | 0x20);
+	return wl + n;
 }
 
 /* Ring words are written before they are read (aiact_scan_word looks back
@@ -1066,21 +1099,19 @@ static void aiact_scan_feed(struct aiact_scan *s, size_t part, const char *text,
 				w->len = 0;
 				w->negation = 0;
 				w->sentence = s->sentence;
-				/* zero past a short word: the lookup key is its first
-				 * AIACT_KEY_LEN bytes, zero-padded */
-				memset(w->text, 0, AIACT_KEY_LEN);
 			}
 			size_t wl = w->len;
 			for (size_t k = 0; k < n && wl < AIACT_WORD_MAX; k++)
 				w->text[wl++] = f[k];
 			i += used;
 			/* The rest of a run of ASCII letters and digits (most of
-			 * most words): one table load per byte. */
-			while (i < len && (v = cls[t[i]]) > AIACT_CLASS_SLOW) {
-				if (wl < AIACT_WORD_MAX)
-					w->text[wl++] = (char)v;
-				i++;
-			}
+			 * most words): one table load per byte to find its end,
+			 * then folded eight bytes at a time. */
+			size_t run = i;
+			while (run < len && cls[t[run]] > AIACT_CLASS_SLOW)
+				run++;
+			wl = aiact_fold_run(w->text, wl, t + i, run - i);
+			i = run;
 			w->len = (uint8_t)wl;
 			w->end = (uint32_t)i;
 			continue;
