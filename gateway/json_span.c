@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "policies/aiact.h"
 
@@ -110,7 +113,24 @@ static size_t json_span_string_from(const char *t, size_t len, size_t i, int *es
  * near go on in the loop above from where this stopped. */
 static inline size_t json_span_string(const char *t, size_t len, size_t p, int *esc)
 {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__SSE2__)
+	/* sixteen bytes per step: two byte compares and one mask */
+	size_t i = p + 1;
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	for (int k = 0; k < 8 && len - i >= 16; k++, i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(t + i));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, quote),
+		    _mm_cmpeq_epi8(x, bslash)));
+		if (m) {
+			i += (size_t)__builtin_ctz(m);
+			if (t[i] != '"')
+				break; /* a backslash: the loop above from here */
+			*esc = 0;
+			return i + 1;
+		}
+	}
+	return json_span_string_from(t, len, i, esc);
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	size_t i = p + 1;
 	for (int k = 0; k < 16 && len - i >= 8; k++, i += 8) {
 		uint64_t w;
