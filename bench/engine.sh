@@ -55,6 +55,15 @@ print('|---|---|---|---|---|---|---|---|')
 print('| %d | %.1f | %.1f | %.1f | %.0f | %.1f | %.1f | %.0f%% |' % (
     r['threads'], gbs, r['prefill_tok_s'], r['decode_tok_s'], r['active_bytes_per_token'] / 1e6,
     r['decode_gb_s'], bound, 100 * r['decode_tok_s'] / bound))
+if 'load_s' in r:
+    d = r.get('decode_ms_per_token', {})
+    print()
+    print('model loaded by %s%s in %.1f s; decode per token: %.1f ms CPU, %.1f page faults; '
+          'attention %.1f ms, FFN %.1f ms, head %.1f ms, in parallel regions %.1f ms (their tails %.1f ms)' % (
+              r['load'], ' (copied)' if r.get('copied') else ' (mapped)', r['load_s'],
+              r.get('decode_cpu_ms_per_token', 0), r.get('decode_faults_per_token', 0),
+              d.get('attention', 0), d.get('ffn', 0), d.get('head', 0), d.get('in_regions', 0),
+              d.get('region_tails', 0)))
 if q.get('mem_gb_s'):
     print()
     print('kernel alone (bench/qdot, one thread, GB/s of weights per CPU second): '
@@ -62,4 +71,7 @@ if q.get('mem_gb_s'):
               q['l2_gb_s'], q['mem_gb_s'],
               '4 rows per pass (decode) %.1f in L2, %.1f from memory' % (q['rows_l2_gb_s'], q['rows_mem_gb_s'])
               if q.get('rows_mem_gb_s') else 'no 4-row kernel', q['read_gb_s']))
+    if q.get('rows_mem_huge_gb_s'):
+        print('on 2 MiB pages: 4 rows per pass %.1f from memory; plain read loop %.1f' % (
+            q['rows_mem_huge_gb_s'], q['read_huge_gb_s']))
 PYEOF

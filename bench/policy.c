@@ -3,8 +3,9 @@
  * measured in the same run: a memchr pass and a strlen pass over the same
  * buffer (the memory-speed bound of touching every byte once).
  *
- * Usage: bench/policy [MB] [runs] [scalar]   (defaults: 8 MB, 7 runs;
- * medians; "scalar": the portable position filter instead of AVX2) */
+ * Usage: bench/policy [MB] [runs] [scalar|avx2]   (defaults: 8 MB, 7 runs;
+ * medians; "scalar": the portable position filter instead of the vector
+ * one; "avx2": the AVX2 block classification where the CPU has AVX-512) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,11 +68,12 @@ int main(int argc, char **argv)
 	size_t len = mb << 20, findings = 0;
 
 	if (mb == 0 || runs < 1 || runs > 32) {
-		fprintf(stderr, "usage: %s [MB] [runs<=32] [scalar]\n", argv[0]);
+		fprintf(stderr, "usage: %s [MB] [runs<=32] [scalar|avx2]\n", argv[0]);
 		return 2;
 	}
 	char *buf = malloc(len + 1);
-	unsigned flags = argc > 3 && strcmp(argv[3], "scalar") == 0 ? POLICY_SCANNER_FLAG_NO_SIMD : 0;
+	unsigned flags = argc > 3 && strcmp(argv[3], "scalar") == 0 ? POLICY_SCANNER_FLAG_NO_SIMD
+			 : argc > 3 && strcmp(argv[3], "avx2") == 0 ? POLICY_SCANNER_FLAG_NO_AVX512 : 0;
 	struct policy_scanner *sc = policy_scanner_new_flags(NULL, 0, flags, err, sizeof(err));
 	if (!buf || !sc) {
 		fprintf(stderr, "setup: %s\n", sc ? "out of memory" : err);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define FORWARD_BATCH 64
 
@@ -62,7 +63,15 @@ struct model_ctx {
 	 * or one token each of several in model_forward_multi) */
 	struct kvcache **tkv;	/* (B) */
 	uint32_t *tpos;		/* (B) */
+	double prof_attn, prof_ffn, prof_head;	/* model_ctx_profile */
 };
+
+static double forward_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 /* ---------- matrix multiplication on the pool ---------- */
 
@@ -861,6 +870,19 @@ void model_ctx_free(struct model_ctx *c)
 	free(c);
 }
 
+void model_ctx_profile(const struct model_ctx *c, struct model_profile *out)
+{
+	struct threadpool_stats st;
+	threadpool_stats_get(c->pool, &st);
+	*out = (struct model_profile){ c->prof_attn, c->prof_ffn, c->prof_head, st.regions, st.run_s, st.tail_s };
+}
+
+void model_ctx_profile_reset(struct model_ctx *c)
+{
+	c->prof_attn = c->prof_ffn = c->prof_head = 0;
+	threadpool_stats_reset(c->pool);
+}
+
 void model_ctx_reset(struct model_ctx *c)
 {
 	c->pos = 0;
@@ -908,7 +930,10 @@ static void forward_rows(struct model_ctx *c, const int32_t *tokens, uint32_t n)
 	}
 	for (uint32_t il = 0; il < hp->n_layer; il++) {
 		const struct model_layer *L = &m->layers[il];
+		double t0 = forward_now();
 		forward_attention(c, il, n);
+		double t1 = forward_now();
+		c->prof_attn += t1 - t0;
 		for (uint32_t t = 0; t < n; t++)
 			forward_rmsnorm(c->h + (size_t)t * hp->n_embd, c->x + (size_t)t * hp->n_embd,
 				(const float *)L->ffn_norm.data, hp->n_embd, hp->rms_eps);
@@ -916,6 +941,7 @@ static void forward_rows(struct model_ctx *c, const int32_t *tokens, uint32_t n)
 			forward_ffn_moe(c, L, n);
 		else
 			forward_ffn_dense(c, L, n);
+		c->prof_ffn += forward_now() - t1;
 	}
 }
 
@@ -931,10 +957,12 @@ static int forward_batch(struct model_ctx *c, const int32_t *tokens, uint32_t n,
 	}
 	forward_rows(c, tokens, n);
 	c->pos += n;
+	double t0 = forward_now();
 	if (all_logits)
 		forward_logits(c, c->x, n, logits, NULL);
 	else if (logits)
 		forward_logits(c, c->x + (size_t)(n - 1) * hp->n_embd, 1, logits, NULL);
+	c->prof_head += forward_now() - t0;
 	return 0;
 }
 

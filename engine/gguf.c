@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,7 +322,116 @@ struct gguf_file *gguf_open_memory(const void *buf, size_t len, char *err, size_
 	return g;
 }
 
-struct gguf_file *gguf_open(const char *path, char *err, size_t errlen)
+/* Huge-page size on x86-64 (a PMD): the copy starts on such a boundary so
+ * that transparent huge pages can back all of it. */
+#define GGUF_COPY_ALIGN ((size_t)2 << 20)
+/* Bytes per pread while copying: large reads, bounded syscalls. */
+#define GGUF_COPY_CHUNK ((size_t)64 << 20)
+
+/* Threads that read a copy at once (each a contiguous share). */
+#define GGUF_COPY_THREADS 8
+
+/* One thread's share [from, to) of the file; done: how far it got, err: errno. */
+struct gguf_copy_part {
+	int fd;
+	uint8_t *base;
+	size_t from, to, done;
+	int err;
+};
+
+static void *gguf_copy_main(void *arg)
+{
+	struct gguf_copy_part *c = arg;
+	for (c->done = c->from; c->done < c->to;) {
+		size_t n = c->to - c->done > GGUF_COPY_CHUNK ? GGUF_COPY_CHUNK : c->to - c->done;
+		ssize_t r = pread(c->fd, c->base + c->done, n, (off_t)c->done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			c->err = errno;
+		if (r <= 0)
+			break;
+		c->done += (size_t)r;
+	}
+	return NULL;
+}
+
+/* Read the whole file into anonymous memory aligned to GGUF_COPY_ALIGN
+ * (huge pages requested), read-only once filled.  *alloc / *alloc_len: the
+ * mapping to unmap; returns the file's first byte or NULL. */
+static uint8_t *gguf_read_copy(int fd, const char *path, size_t size, void **alloc, size_t *alloc_len, char *err,
+	size_t errlen)
+{
+	if (size > SIZE_MAX - 2 * GGUF_COPY_ALIGN) {
+		engine_errf(err, errlen, "%s: file too large to copy", path);
+		return NULL;
+	}
+	/* whole huge pages from an aligned start inside the mapping */
+	size_t span = (size + GGUF_COPY_ALIGN - 1) / GGUF_COPY_ALIGN * GGUF_COPY_ALIGN;
+	size_t len = span + GGUF_COPY_ALIGN;
+	void *a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (a == MAP_FAILED) {
+		engine_errf(err, errlen, "%s: no memory for a copy of %zu bytes: %s", path, size, strerror(errno));
+		return NULL;
+	}
+	uint8_t *base = (uint8_t *)(((uintptr_t)a + GGUF_COPY_ALIGN - 1) & ~(uintptr_t)(GGUF_COPY_ALIGN - 1));
+#ifdef MADV_HUGEPAGE
+	/* advice only: without THP the copy still avoids faults while decoding */
+	(void)madvise(base, span, MADV_HUGEPAGE);
+#endif
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	/* the kernel zeroes each new page before the read fills it, and in a
+	 * VM the first touch of guest memory also faults in the host: that,
+	 * not the copy, is most of the time, and it runs on every core */
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int nt = ncpu < 1 ? 1 : ncpu > GGUF_COPY_THREADS ? GGUF_COPY_THREADS : (int)ncpu;
+	if ((size_t)nt > size / GGUF_COPY_CHUNK + 1)
+		nt = (int)(size / GGUF_COPY_CHUNK + 1);
+	struct gguf_copy_part parts[GGUF_COPY_THREADS];
+	pthread_t tids[GGUF_COPY_THREADS];
+	size_t share = (size / (size_t)nt + GGUF_COPY_ALIGN - 1) / GGUF_COPY_ALIGN * GGUF_COPY_ALIGN;
+	int started = 0;
+	for (int i = 0; i < nt; i++) {
+		size_t from = (size_t)i * share < size ? (size_t)i * share : size;
+		size_t to = i == nt - 1 || from + share > size ? size : from + share;
+		parts[i] = (struct gguf_copy_part){ fd, base, from, to, 0, 0 };
+		if (i > 0 && pthread_create(&tids[i], NULL, gguf_copy_main, &parts[i]) == 0)
+			started |= 1 << i;
+	}
+	gguf_copy_main(&parts[0]);
+	for (int i = 1; i < nt; i++) {
+		if (started & (1 << i))
+			pthread_join(tids[i], NULL);
+		else
+			gguf_copy_main(&parts[i]);	/* no thread: read it here */
+	}
+	for (int i = 0; i < nt; i++)
+		if (parts[i].err || parts[i].done < parts[i].to) {
+			if (parts[i].err)
+				engine_errf(err, errlen, "%s: read: %s", path, strerror(parts[i].err));
+			else
+				engine_errf(err, errlen, "%s: file shrank while being read (%zu of %zu bytes)", path,
+					parts[i].done, size);
+			munmap(a, len);
+			return NULL;
+		}
+	(void)mprotect(a, len, PROT_READ);	/* weights are never written */
+	*alloc = a;
+	*alloc_len = len;
+	return base;
+}
+
+/* A copy must leave room for everything else: the page cache of the file
+ * being read, the KV cache, other processes. */
+static int gguf_copy_fits(size_t size)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+	if (pages <= 0 || psz <= 0)
+		return 0;
+	return (double)size <= (double)pages * (double)psz * GGUF_COPY_MAX_RAM_PCT / 100.0;
+}
+
+struct gguf_file *gguf_open_mode(const char *path, enum gguf_load mode, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -333,21 +444,46 @@ struct gguf_file *gguf_open(const char *path, char *err, size_t errlen)
 		close(fd);
 		return NULL;
 	}
-	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (m == MAP_FAILED) {
-		engine_errf(err, errlen, "%s: mmap: %s", path, strerror(errno));
-		return NULL;
+	size_t size = (size_t)st.st_size;
+	if (mode == GGUF_LOAD_AUTO)
+		mode = gguf_copy_fits(size) ? GGUF_LOAD_COPY : GGUF_LOAD_MMAP;
+	void *alloc = NULL;
+	size_t alloc_len = 0;
+	const uint8_t *m;
+	if (mode == GGUF_LOAD_COPY) {
+		m = gguf_read_copy(fd, path, size, &alloc, &alloc_len, err, errlen);
+		close(fd);
+		if (!m)
+			return NULL;
+	} else {
+		void *mp = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+		close(fd);
+		if (mp == MAP_FAILED) {
+			engine_errf(err, errlen, "%s: mmap: %s", path, strerror(errno));
+			return NULL;
+		}
+		m = mp;
 	}
+	/* the parser checks the very bytes the tensors will be read from */
 	char e2[200] = "";
-	struct gguf_file *g = gguf_open_memory(m, (size_t)st.st_size, e2, sizeof e2);
+	struct gguf_file *g = gguf_open_memory(m, size, e2, sizeof e2);
 	if (!g) {
 		engine_errf(err, errlen, "%s: %s", path, e2);
-		munmap(m, (size_t)st.st_size);
+		if (alloc)
+			munmap(alloc, alloc_len);
+		else
+			munmap((void *)m, size);
 		return NULL;
 	}
-	g->mapped = 1;
+	g->mapped = !alloc;
+	g->copy = alloc;
+	g->copy_len = alloc_len;
 	return g;
+}
+
+struct gguf_file *gguf_open(const char *path, char *err, size_t errlen)
+{
+	return gguf_open_mode(path, GGUF_LOAD_MMAP, err, errlen);
 }
 
 void gguf_close(struct gguf_file *g)
@@ -364,6 +500,8 @@ void gguf_close(struct gguf_file *g)
 	free(g->tensors);
 	if (g->mapped)
 		munmap((void *)g->base, g->size);
+	if (g->copy)
+		munmap(g->copy, g->copy_len);
 	free(g);
 }
 

@@ -71,6 +71,8 @@ struct gguf_file {
 	const uint8_t *base;
 	size_t size;
 	int mapped;		/* 1 when base is our mmap */
+	void *copy;		/* GGUF_LOAD_COPY: our anonymous mapping holding base */
+	size_t copy_len;
 	uint32_t version;
 	uint32_t alignment;
 	uint64_t n_kv;
@@ -87,6 +89,26 @@ size_t gguf_type_block_values(uint32_t ggml_type);
 const char *gguf_type_name(uint32_t ggml_type);
 
 struct gguf_file *gguf_open(const char *path, char *err, size_t errlen);
+/* How gguf_open_mode brings the file into memory.  MMAP maps the file:
+ * pages come from the page cache on first touch (a fault per 4 KiB page
+ * range, and a disk read again wherever the kernel dropped the page; this
+ * machine's DAMON pages out file pages untouched for ~30 s, so experts
+ * that routing skipped for a while come back from disk).  COPY reads the
+ * whole file into anonymous memory that starts on a 2 MiB boundary with
+ * transparent huge pages requested: it costs the read at open (and the
+ * kernel zeroing every page first) and the file's size in resident
+ * memory, and then decoding never faults and walks 512 times fewer pages
+ * (docs/engine-kernels.md, "Loading the model").  AUTO copies files up to
+ * GGUF_COPY_MAX_RAM_PCT % of physical memory and maps larger ones.  Every
+ * mode parses and checks the very bytes it serves from, so a corrupt or
+ * truncated file fails the same way. */
+enum gguf_load {
+	GGUF_LOAD_AUTO,
+	GGUF_LOAD_MMAP,
+	GGUF_LOAD_COPY,
+};
+#define GGUF_COPY_MAX_RAM_PCT 60
+struct gguf_file *gguf_open_mode(const char *path, enum gguf_load mode, char *err, size_t errlen);
 /* Parse a buffer the caller keeps alive (fuzzing, tests). */
 struct gguf_file *gguf_open_memory(const void *buf, size_t len, char *err, size_t errlen);
 void gguf_close(struct gguf_file *g);

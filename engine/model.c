@@ -333,9 +333,9 @@ fail:
 	return NULL;
 }
 
-struct model *model_load(const char *path, char *err, size_t errlen)
+struct model *model_load_mode(const char *path, enum gguf_load mode, char *err, size_t errlen)
 {
-	struct gguf_file *g = gguf_open(path, err, errlen);
+	struct gguf_file *g = gguf_open_mode(path, mode, err, errlen);
 	if (!g)
 		return NULL;
 	char e2[256];
@@ -343,6 +343,32 @@ struct model *model_load(const char *path, char *err, size_t errlen)
 	if (!m)
 		engine_errf(err, errlen, "%s: %s", path, e2);
 	return m;
+}
+
+static const char *const model_load_names[] = {
+	[GGUF_LOAD_AUTO] = "auto",
+	[GGUF_LOAD_MMAP] = "mmap",
+	[GGUF_LOAD_COPY] = "copy",
+};
+
+int model_load_parse(const char *name, enum gguf_load *out)
+{
+	for (size_t i = 0; i < sizeof model_load_names / sizeof model_load_names[0]; i++)
+		if (strcmp(model_load_names[i], name) == 0) {
+			*out = (enum gguf_load)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *model_load_name(enum gguf_load mode)
+{
+	return (size_t)mode < sizeof model_load_names / sizeof model_load_names[0] ? model_load_names[mode] : "?";
+}
+
+struct model *model_load(const char *path, char *err, size_t errlen)
+{
+	return model_load_mode(path, MODEL_LOAD_DEFAULT, err, errlen);
 }
 
 void model_free(struct model *m)

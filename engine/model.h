@@ -105,6 +105,14 @@ struct model {
 struct model_ctx;
 
 struct model *model_load(const char *path, char *err, size_t errlen);
+/* model_load with a choice of how the file is brought into memory (see
+ * gguf.h: GGUF_LOAD_AUTO, _MMAP or _COPY); model_load uses
+ * MODEL_LOAD_DEFAULT. */
+struct model *model_load_mode(const char *path, enum gguf_load mode, char *err, size_t errlen);
+#define MODEL_LOAD_DEFAULT GGUF_LOAD_AUTO
+/* Loading modes by name ("auto", "mmap", "copy") for command-line options. */
+int model_load_parse(const char *name, enum gguf_load *out);
+const char *model_load_name(enum gguf_load mode);
 /* Take ownership of an open file (closed by model_free, also on failure). */
 struct model *model_load_gguf(struct gguf_file *g, char *err, size_t errlen);
 void model_free(struct model *m);
@@ -134,6 +142,18 @@ int model_forward(struct model_ctx *c, const int32_t *tokens, uint32_t n, float 
 int model_forward_multi(struct model_ctx *const *cs, const int32_t *tokens, uint32_t n, float *logits,
 	const int32_t *rows, char *err, size_t errlen);
 void model_ctx_set_scalar(struct model_ctx *c, int scalar);
+/* Where a context's forward passes spent their wall time since the last
+ * reset (bench): the attention blocks, the feed-forward blocks and the
+ * output head, and of all that the time inside the pool's parallel regions,
+ * the part of it the caller waited at regions' ends, and the region count
+ * (threadpool.h); the rest ran serially on the calling thread. */
+struct model_profile {
+	double attn_s, ffn_s, head_s;
+	uint64_t regions;
+	double region_s, tail_s;
+};
+void model_ctx_profile(const struct model_ctx *c, struct model_profile *out);
+void model_ctx_profile_reset(struct model_ctx *c);
 /* Pick kernels by name: scalar, avx2, avx512; -1 if the CPU lacks them. */
 int model_ctx_set_simd(struct model_ctx *c, const char *name);
 

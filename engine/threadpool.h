@@ -18,4 +18,16 @@ int threadpool_size(const struct threadpool *p);
 /* Run fn for tasks 0..n_tasks-1 and return when all are done. */
 void threadpool_run(struct threadpool *p, threadpool_fn fn, void *ctx, int64_t n_tasks);
 
+/* What the calling thread spent in threadpool_run since the last reset:
+ * regions run, seconds inside, and seconds of those waiting at the end of a
+ * region for tasks other threads still ran (the region's tail).  Time
+ * outside is the serial part of the caller's work (bench reports both). */
+struct threadpool_stats {
+	uint64_t regions;
+	double run_s;
+	double tail_s;
+};
+void threadpool_stats_get(const struct threadpool *p, struct threadpool_stats *out);
+void threadpool_stats_reset(struct threadpool *p);
+
 #endif

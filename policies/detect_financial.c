@@ -114,7 +114,9 @@ static int detect_financial_match_card(const struct scan_input *in,
 	size_t ng, best_a = 0, best_b = 0;
 	int best_whole = 0;
 
-	if (t->digits < 13)
+	/* a card number is 13-19 digits over ' ' or '-' (a subset of what
+	 * scan_trigger_digit_totals() allows) */
+	if (t->digits < 13 || !((scan_trigger_digit_totals(in, t) >> 13) & 0x7f))
 		return 0;
 	g = scan_trigger_groups(in, t, &ng);
 	for (size_t i = 0; i < ng; i++) {
@@ -260,7 +262,10 @@ static int detect_financial_match_vat(const struct scan_input *in,
 		}
 		return 0;
 	}
-	if (!scan_context_near(in, SCAN_CONTEXT_VAT, t->start, t->end, 40, 0))
+	/* PL / IT numbers without prefix: 10 or 11 digits (the run's digit
+	 * count, known before the context lookup) */
+	if ((t->digits != 10 && t->digits != 11) ||
+	    !scan_context_near(in, SCAN_CONTEXT_VAT, t->start, t->end, 40, 0))
 		return 0;
 	char d[16];
 	size_t nd = scan_collect_digits(in->text, t->start, t->end, d + 2, NULL, 12);

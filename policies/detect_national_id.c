@@ -84,6 +84,11 @@ static int detect_national_match_digits(const struct scan_input *in,
 
 	if (t->digits < r->ndigits || in->text[t->start] == '+')
 		return 0;   /* too short, or an international phone number */
+	/* no span of ndigits over separators (every row's separators are
+	 * among the ones scan_trigger_digit_totals() allows): most long runs
+	 * (dates, amounts, IBANs, IPs) end here for most rows */
+	if (!((scan_trigger_digit_totals(in, t) >> r->ndigits) & 1))
+		return 0;
 	const struct scan_group *g = scan_trigger_groups(in, t, &ng);
 	for (size_t i = 0; i < ng; i++) {
 		size_t total = 0;
@@ -201,6 +206,10 @@ static int detect_national_match_es(const struct scan_input *in,
 	size_t a = t->start, i, n = 0;
 
 	if (t->shape == SCAN_SHAPE_NUMBER) {
+		/* the number run holds exactly the id's digits (8, NIE 7): a
+		 * further digit of the run would be read as the check letter */
+		if (t->digits != (nie ? 7 : 8))
+			return 0;
 		if (nie) {
 			if (a < 2 || s[a - 1] != '-' || !strchr("XYZ", s[a - 2]))
 				return 0;

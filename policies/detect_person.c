@@ -111,7 +111,9 @@ static size_t person_name_word(const char *s, size_t len, size_t p)
 
 /* Lower-case particles inside a name: "von der Leyen", "da Silva",
  * "van den Berg". The first list may start a chain; the second only
- * continues one (German "der"/"den" alone are articles: "Herr der Ringe"). */
+ * continues one (German "der"/"den" alone are articles: "Herr der Ringe").
+ * Each starts with an ASCII lower-case letter (person_particle() turns
+ * everything else away before the list: most calls are at capitals). */
 static const char *const person_particles[] = {
 	"von", "van", "de", "di", "da", "del", "della", "dei", "degli", "delle", "dello",
 	"dos", "das", "du", "zu", "ten", "ter", "bin", "al", "le", NULL,
@@ -120,7 +122,7 @@ static const char *const person_particles[] = {
 
 static size_t person_particle(const char *s, size_t len, size_t p, int follow)
 {
-	if (p >= len)
+	if (p >= len || (unsigned char)(s[p] - 'a') > 'z' - 'a')
 		return 0;
 	for (size_t i = 0; person_particles[i] || (follow && i + 1 < sizeof person_particles /
 						 sizeof person_particles[0]); i++) {

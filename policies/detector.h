@@ -193,6 +193,11 @@ size_t scan_number_groups(const char *text, size_t start, size_t end,
 #define SCAN_TRIGGER_GROUPS 16
 const struct scan_group *scan_trigger_groups(const struct scan_input *in,
 					     const struct scan_trigger *t, size_t *n);
+/* Bit N set when some consecutive groups of that run hold N digits in
+ * all (N < 64), joined by single ' ', '-', '.' or '/' bytes: a detector
+ * that wants N digits over such separators has nothing to do in a run
+ * without bit N. Computed once per run and shared. */
+uint64_t scan_trigger_digit_totals(const struct scan_input *in, const struct scan_trigger *t);
 
 /* Byte classes shared by the scanner and the detectors. */
 enum scan_byte_class {

@@ -41,7 +41,8 @@ static void kwhash_key_of(const struct kwhash_entry *e, const uint8_t *is_word, 
 }
 
 struct kwhash *kwhash_new(const char *const *words, const size_t *lens,
-			  const uint8_t *word_end, const uint32_t *ids, size_t n,
+			  const uint8_t *word_end, const uint8_t *exact_case,
+			  const uint32_t *ids, size_t n,
 			  const uint8_t *is_word, char *err, size_t errlen)
 {
 	struct kwhash *h = calloc(1, sizeof(*h));
@@ -100,15 +101,27 @@ struct kwhash *kwhash_new(const char *const *words, const size_t *lens,
 		}
 		if ((tag >> 8) == KWHASH_KIND_STEM)
 			h->stem_lens |= 1u << (tag & 0xff);
-		/* the gate sees min(word length, 3) bytes of the text word: a
-		 * word key's first word, or a stem's prefix, cut to 3 */
+		/* the gates see the text word's first min(length, 3) bytes
+		 * and the case of its first byte: a word key's first word,
+		 * or a stem's prefix, cut to 3; a keyword with exact case
+		 * only under its own first byte's case, a folded one under
+		 * both when it starts with a letter */
 		size_t klen = tag & 0xff;
 		unsigned kind = tag >> 8;
-		if (kind == KWHASH_KIND_STEM && klen < 3)   /* STEM in every field */
-			for (size_t q = 0; q < sizeof(h->pre); q++)
-				h->pre[q] |= 0xaa;
-		unsigned pb = kwhash_pre_bit(kwhash_prefix(key, klen < 3 ? klen : 3));
-		h->pre[pb >> 2] |= (uint8_t)(kind << (2 * (pb & 3)));
+		unsigned c0w = (unsigned char)words[i][0];
+		int letter = (c0 >= 'a' && c0 <= 'z');
+		unsigned up_lo = exact_case[i] ? (c0w >= 'A' && c0w <= 'Z') : 0;
+		unsigned up_hi = exact_case[i] ? up_lo : (unsigned)letter;
+		for (unsigned up = up_lo; up <= up_hi; up++) {
+			unsigned g = kwhash_gate_field(kwhash_prefix(key, klen < 3 ? klen : 3), up);
+			if (kind == KWHASH_KIND_WORD)
+				h->gate[g] |= (uint16_t)(1u << ((klen < 13 ? klen : 13) - 1));
+			else if (klen < 3)
+				h->short_stems = KWHASH_GATE_SHORT;
+			else
+				h->gate[g] |= klen == 3 ? KWHASH_GATE_STEM3
+					    : e->len < KWHASH_STEM4_LONG ? KWHASH_GATE_STEM4S : KWHASH_GATE_STEM4;
+		}
 		uint64_t hv = kwhash_hash(key, tag);
 		unsigned b = (unsigned)(hv >> 48);
 		h->bloom[b >> 3] |= (uint8_t)(1u << (b & 7));

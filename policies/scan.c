@@ -73,6 +73,7 @@ struct scan_shape_subs {
 };
 
 #define SCAN_N_SHAPES 4
+#define SCAN_NUM_UPTO 64
 
 struct policy_scanner {
 	const struct detector **det;
@@ -85,6 +86,10 @@ struct policy_scanner {
 	struct scan_shape_subs shape[SCAN_N_SHAPES];
 	uint32_t shape_mask;  /* union of all detectors' shapes */
 	unsigned num_min_digits; /* shortest number run any detector wants */
+	/* NUMBER subscribers (sorted by min_digits) that a run of d digits
+	 * reaches, for d < SCAN_NUM_UPTO: pass 2 calls the first
+	 * num_upto[d] without reading each detector's min_digits */
+	uint8_t num_upto[SCAN_NUM_UPTO];
 	uint8_t byteinfo[256];   /* SCAN_INFO_* per byte */
 	/* Pass 1's position filter (see scan_build_filter): per byte class
 	 * W = word byte, H = may start a word-hash keyword (kwhash.h), F =
@@ -105,6 +110,7 @@ struct policy_scanner {
 	uint8_t in_lo2[16], in_hi2[16];
 	size_t n_ac;             /* keywords in the trie */
 	int use_avx2;
+	int use_avx512;          /* AVX-512BW classification (64 bytes per step) */
 };
 
 /* Per-byte facts pass 1 needs, folded into one table per scanner. */
@@ -145,7 +151,17 @@ struct scan_priv {
 	uint32_t g_start, g_end;
 	size_t g_n;
 	struct scan_group g[SCAN_TRIGGER_GROUPS];
+	uint64_t g_totals;     /* scan_trigger_digit_totals() of that run */
+	int g_totals_valid;
+	/* the context groups present in the last window asked for
+	 * (scan_context_near): the detectors of one trigger ask about the
+	 * same window for several groups (a digit-id row up to 18 times) */
+	size_t c_lo, c_hi, c_cur;
+	uint64_t c_mask;
+	int c_valid;
 };
+
+_Static_assert(SCAN_CONTEXT_COUNT <= 64, "context groups are bits of a uint64_t");
 
 /* The builtin families. Each file: one table of rows. */
 static const struct {
@@ -245,22 +261,41 @@ int scan_add_finding(struct policy_findings *out, const struct scan_input *in,
 int scan_context_near(const struct scan_input *in, unsigned ctx,
 		      size_t start, size_t end, size_t before, size_t after)
 {
-	const struct scan_priv *p = in->priv;
+	/* priv points to the scan's own (writable) state; the cast only
+	 * undoes the read-only view detectors get */
+	struct scan_priv *p = (struct scan_priv *)(uintptr_t)in->priv;
 	size_t lo = start > before ? start - before : 0;
 	size_t hi = end + after;
-	size_t a = 0, b = p->n_ctx;
 
-	while (a < b) {   /* first hit with start >= lo */
-		size_t m = a + (b - a) / 2;
-		if (p->ctx[m].start < lo)
-			a = m + 1;
-		else
-			b = m;
+	if (!p->c_valid || p->c_lo != lo || p->c_hi != hi) {
+		/* the first hit with start >= lo: a few steps from where the
+		 * last window started (triggers come nearly in text order),
+		 * else a binary search */
+		size_t a = p->c_cur, b = p->n_ctx, steps = 0;
+		uint64_t mask = 0;
+		while (a > 0 && p->ctx[a - 1].start >= lo && steps++ < 8)
+			a--;
+		while (a < b && p->ctx[a].start < lo && steps++ < 8)
+			a++;
+		if (steps >= 8) {
+			a = 0;
+			while (a < b) {
+				size_t m = a + (b - a) / 2;
+				if (p->ctx[m].start < lo)
+					a = m + 1;
+				else
+					b = m;
+			}
+		}
+		p->c_cur = a;
+		for (; a < p->n_ctx && p->ctx[a].start <= hi; a++)
+			mask |= UINT64_C(1) << p->ctx[a].context;
+		p->c_lo = lo;
+		p->c_hi = hi;
+		p->c_mask = mask;
+		p->c_valid = 1;
 	}
-	for (; a < p->n_ctx && p->ctx[a].start <= hi; a++)
-		if (p->ctx[a].context == ctx)
-			return 1;
-	return 0;
+	return ctx < 64 && ((p->c_mask >> ctx) & 1);
 }
 
 int detector_match_keyword(const struct scan_input *in,
@@ -320,9 +355,37 @@ const struct scan_group *scan_trigger_groups(const struct scan_input *in,
 		p->g_n = scan_number_groups(in->text, t->start, t->end, p->g, SCAN_TRIGGER_GROUPS);
 		p->g_start = t->start;
 		p->g_end = t->end;
+		p->g_totals_valid = 0;
 	}
 	*n = p->g_n;
 	return p->g;
+}
+
+uint64_t scan_trigger_digit_totals(const struct scan_input *in, const struct scan_trigger *t)
+{
+	struct scan_priv *p = (struct scan_priv *)(uintptr_t)in->priv;
+	size_t ng;
+	const struct scan_group *g = scan_trigger_groups(in, t, &ng);
+
+	if (!p->g_totals_valid) {
+		uint64_t m = 0;
+		for (size_t i = 0; i < ng; i++) {
+			size_t total = 0;
+			for (size_t j = i; j < ng; j++) {
+				if (j > i && (g[j].start - g[j - 1].end != 1 ||
+					      !(g[j].sep == ' ' || g[j].sep == '-' || g[j].sep == '.' ||
+						g[j].sep == '/')))
+					break;
+				total += g[j].end - g[j].start;
+				if (total > 63)
+					break;
+				m |= UINT64_C(1) << total;
+			}
+		}
+		p->g_totals = m;
+		p->g_totals_valid = 1;
+	}
+	return p->g_totals;
 }
 
 /* "detector ID: what" (or just "what" without an id). */
@@ -411,6 +474,8 @@ static void scan_build_filter(struct policy_scanner *s, unsigned flags)
 	}
 #if SCAN_HAVE_AVX2
 	s->use_avx2 = __builtin_cpu_supports("avx2") && !(flags & POLICY_SCANNER_FLAG_NO_SIMD);
+	s->use_avx512 = s->use_avx2 && __builtin_cpu_supports("avx512bw") &&
+			!(flags & POLICY_SCANNER_FLAG_NO_AVX512);
 #else
 	(void)flags;
 #endif
@@ -545,14 +610,21 @@ struct policy_scanner *policy_scanner_new_flags(const struct detector *const *ex
 		}
 		s->shape[0].det[q] = x;
 	}
+	for (unsigned d = 0; d < SCAN_NUM_UPTO; d++) {
+		size_t u = 0;
+		while (u < s->shape[0].n && s->det[s->shape[0].det[u]]->min_digits <= d)
+			u++;
+		s->num_upto[d] = (uint8_t)(u < 255 ? u : 255);
+	}
 	char acerr[128];
-	uint8_t is_word[256], *wend = calloc(s->n_kw + 1, 1);
+	uint8_t is_word[256], *wend = calloc(s->n_kw + 1, 1), *wcase = calloc(s->n_kw + 1, 1);
 	uint32_t *hid = calloc(s->n_kw + 1, sizeof(*hid));
 	const char **hw = calloc(s->n_kw + 1, sizeof(*hw));
 	size_t *hl = calloc(s->n_kw + 1, sizeof(*hl)), nh = 0, na = 0;
 	s->ac_id = calloc(s->n_kw + 1, sizeof(*s->ac_id));
-	if (!wend || !hid || !hw || !hl || !s->ac_id) {
+	if (!wend || !wcase || !hid || !hw || !hl || !s->ac_id) {
 		free(wend);
+		free(wcase);
 		free(hid);
 		free(hw);
 		free(hl);
@@ -565,6 +637,7 @@ struct policy_scanner *policy_scanner_new_flags(const struct detector *const *ex
 			hw[nh] = words[k];
 			hl[nh] = lens[k];
 			wend[nh] = (s->kw[k].flags & DETECTOR_KW_WORD_END) != 0;
+			wcase[nh] = (s->kw[k].flags & DETECTOR_KW_CASE) != 0;
 			hid[nh++] = (uint32_t)k;
 		} else {
 			words[na] = words[k];
@@ -572,8 +645,9 @@ struct policy_scanner *policy_scanner_new_flags(const struct detector *const *ex
 			s->ac_id[na++] = (uint32_t)k;
 		}
 	}
-	s->kh = kwhash_new(hw, hl, wend, hid, nh, is_word, acerr, sizeof(acerr));
+	s->kh = kwhash_new(hw, hl, wend, wcase, hid, nh, is_word, acerr, sizeof(acerr));
 	free(wend);
+	free(wcase);
 	free(hid);
 	free(hw);
 	free(hl);
@@ -676,6 +750,33 @@ static int scan_finding_cmp(const void *a, const void *b)
 	return (int)x->detector - (int)y->detector;
 }
 
+/* Insertion sort of v[from..n) into the sorted v[0..from): findings are
+ * out of order only locally (within a 64-byte block's events, or a
+ * detector reporting a little before its trigger), where this is linear
+ * and allocates nothing, unlike qsort (glibc: a merge sort through a
+ * temporary buffer; ~1 % of the benchmark's instructions). -1 once the
+ * moves exceed a budget linear in n (far-apart disorder): the caller
+ * then sorts with qsort, which sees a permutation of the same array;
+ * the order is total on distinct findings, so both give the same. */
+static int scan_sort_near(struct policy_finding *v, size_t from, size_t n)
+{
+	size_t budget = 16 * n + 64;
+	for (size_t i = from; i < n; i++) {
+		struct policy_finding x = v[i];
+		size_t j = i;
+		while (j > 0 && scan_finding_cmp(&v[j - 1], &x) > 0) {
+			v[j] = v[j - 1];
+			j--;
+			if (--budget == 0) {
+				v[j] = x;
+				return -1;
+			}
+		}
+		v[j] = x;
+	}
+	return 0;
+}
+
 /* A number run starting at digit i; returns its end. */
 static size_t scan_number_run(const char *t, size_t len, size_t i, size_t *startp,
 			      unsigned *ndigits)
@@ -730,6 +831,10 @@ struct scan_block {
 	uint64_t in;     /* may start an in-word trie keyword (bucket test) */
 	uint64_t t;      /* shape trigger */
 	uint64_t d;      /* ASCII digit */
+	/* kwhash_gate_field() of the word that would start at byte j (its
+	 * first min(length, 3) bytes, folded, and the case of its first
+	 * byte), for every j; computed by the vector classification */
+	uint16_t field[64];
 };
 
 #if SCAN_HAVE_AVX2
@@ -752,6 +857,60 @@ static inline uint32_t scan_class32(__m256i v, __m256i lo_nib, __m256i hi_bit,
 	return m;
 }
 
+/* Bytes of v that are in the class of nibble table tab (0xff / 0). */
+__attribute__((target("avx2")))
+static inline __m256i scan_class_bytes(__m256i v, __m256i lo, __m256i hi, const uint8_t *tab, int high)
+{
+	const __m256i bits = _mm256_setr_epi8(1, 2, 4, 8, 16, 32, 64, (char)128, 0, 0, 0, 0, 0, 0, 0, 0,
+					      1, 2, 4, 8, 16, 32, 64, (char)128, 0, 0, 0, 0, 0, 0, 0, 0);
+	__m256i hit = _mm256_and_si256(_mm256_shuffle_epi8(scan_tab(tab), lo), _mm256_shuffle_epi8(bits, hi));
+	__m256i m = _mm256_xor_si256(_mm256_cmpeq_epi8(hit, _mm256_setzero_si256()), _mm256_set1_epi8(-1));
+	return high ? _mm256_or_si256(m, _mm256_cmpgt_epi8(_mm256_setzero_si256(), v)) : m;
+}
+
+/* v with A-Z folded to a-z; *up gets the bytes that were A-Z. */
+__attribute__((target("avx2")))
+static inline __m256i scan_fold_bytes(__m256i v, __m256i *up)
+{
+	__m256i d = _mm256_sub_epi8(v, _mm256_set1_epi8('A'));
+	__m256i u = _mm256_cmpeq_epi8(_mm256_min_epu8(d, _mm256_set1_epi8(25)), d);
+	if (up)
+		*up = u;
+	return _mm256_add_epi8(v, _mm256_and_si256(u, _mm256_set1_epi8(0x20)));
+}
+
+/* kwhash_gate_field() of the word that would start at each of the 32
+ * bytes of v (v1, v2: the same shifted by one and two bytes), as the
+ * AVX-512 classification computes them (see there). */
+__attribute__((target("avx2")))
+static void scan_fields_avx2(const struct policy_scanner *s, __m256i v, __m256i v1, __m256i v2,
+			     __m256i lo1, __m256i hi1, __m256i lo2, __m256i hi2, uint16_t *field)
+{
+	__m256i up;
+	__m256i w1 = scan_class_bytes(v1, lo1, hi1, s->lo_w, 1);
+	__m256i w2 = _mm256_and_si256(w1, scan_class_bytes(v2, lo2, hi2, s->lo_w, 1));
+	__m256i f0 = scan_fold_bytes(v, &up);
+	__m256i f1 = _mm256_and_si256(scan_fold_bytes(v1, NULL), w1);
+	__m256i f2 = _mm256_and_si256(scan_fold_bytes(v2, NULL), w2);
+	const __m256i m0 = _mm256_set1_epi16((short)KWHASH_GATE_M0);
+	const __m256i m1 = _mm256_set1_epi16((short)KWHASH_GATE_M1);
+	const __m256i m2 = _mm256_set1_epi16((short)KWHASH_GATE_M2);
+	const __m256i mu = _mm256_set1_epi16((short)KWHASH_GATE_MU);
+	for (unsigned q = 0; q < 2; q++) {
+		__m128i a0 = q ? _mm256_extracti128_si256(f0, 1) : _mm256_castsi256_si128(f0);
+		__m128i a1 = q ? _mm256_extracti128_si256(f1, 1) : _mm256_castsi256_si128(f1);
+		__m128i a2 = q ? _mm256_extracti128_si256(f2, 1) : _mm256_castsi256_si128(f2);
+		__m128i au = q ? _mm256_extracti128_si256(up, 1) : _mm256_castsi256_si128(up);
+		__m256i hv = _mm256_add_epi16(
+			_mm256_add_epi16(_mm256_mullo_epi16(_mm256_cvtepu8_epi16(a0), m0),
+					 _mm256_mullo_epi16(_mm256_cvtepu8_epi16(a1), m1)),
+			_mm256_mullo_epi16(_mm256_cvtepu8_epi16(a2), m2));
+		hv = _mm256_add_epi16(hv, _mm256_and_si256(_mm256_cvtepi8_epi16(au), mu));
+		_mm256_storeu_si256((__m256i *)(field + 16 * q),
+				    _mm256_srli_epi16(hv, 16 - KWHASH_GATE_BITS));
+	}
+}
+
 /* 64 bytes from p; p[64] and p[65] must be readable (the second and
  * third byte of the last in-word trigram). */
 __attribute__((target("avx2")))
@@ -766,7 +925,7 @@ static void scan_classify_avx2(const struct policy_scanner *s, const unsigned ch
 					      0, 0, 0, 0, 0, 0, 0, 0);
 	const __m256i nib = _mm256_set1_epi8(0x0f);
 	const __m256i zero = _mm256_setzero_si256();
-	struct scan_block r = { 0, 0, 0, 0, 0, 0 };
+	struct scan_block r = { 0, 0, 0, 0, 0, 0, { 0 } };
 	for (unsigned h = 0; h < 2; h++) {
 		__m256i v = _mm256_loadu_si256((const __m256i *)(p + 32 * h));
 		__m256i v1 = _mm256_loadu_si256((const __m256i *)(p + 32 * h + 1));
@@ -792,8 +951,90 @@ static void scan_classify_avx2(const struct policy_scanner *s, const unsigned ch
 		r.t |= (uint64_t)scan_class32(v, lo, hb, s->lo_t, 0) << (32 * h);
 		r.d |= (uint64_t)scan_class32(v, lo, hb, s->lo_d, 0) << (32 * h);
 		r.in |= (uint64_t)inner << (32 * h);
+		scan_fields_avx2(s, v, v1, v2, lo1, hi1, lo2, hi2, b->field + 32 * h);
 	}
-	*b = r;
+	b->w = r.w;
+	b->h = r.h;
+	b->f = r.f;
+	b->in = r.in;
+	b->t = r.t;
+	b->d = r.d;
+}
+
+/* The same 64 bytes in one step with AVX-512BW: the nibble tables are the
+ * AVX2 ones (vpshufb works per 128-bit lane either way) and each class
+ * test yields its 64-bit mask directly, without movemask, shifts and ors
+ * (about a third of the AVX2 step's instructions). */
+__attribute__((target("avx512f,avx512bw")))
+static inline __m512i scan_tab512(const uint8_t *tab)
+{
+	return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)tab));
+}
+
+__attribute__((target("avx512f,avx512bw")))
+static void scan_classify_avx512(const struct policy_scanner *s, const unsigned char *p,
+				 struct scan_block *b)
+{
+	const __m512i bits = _mm512_broadcast_i32x4(_mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, (char)128,
+								  0, 0, 0, 0, 0, 0, 0, 0));
+	const __m512i nib = _mm512_set1_epi8(0x0f);
+	__m512i v = _mm512_loadu_si512((const void *)p);
+	__m512i v1 = _mm512_loadu_si512((const void *)(p + 1));
+	__m512i v2 = _mm512_loadu_si512((const void *)(p + 2));
+	__m512i lo = _mm512_and_si512(v, nib);
+	__m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
+	__m512i lo1 = _mm512_and_si512(v1, nib);
+	__m512i hi1 = _mm512_and_si512(_mm512_srli_epi16(v1, 4), nib);
+	__m512i lo2 = _mm512_and_si512(v2, nib);
+	__m512i hi2 = _mm512_and_si512(_mm512_srli_epi16(v2, 4), nib);
+	__m512i hb = _mm512_shuffle_epi8(bits, hi);
+	uint64_t high = _mm512_movepi8_mask(v);
+	__m512i in = _mm512_and_si512(
+		_mm512_and_si512(_mm512_shuffle_epi8(scan_tab512(s->in_lo0), lo),
+				 _mm512_shuffle_epi8(scan_tab512(s->in_hi0), hi)),
+		_mm512_and_si512(_mm512_shuffle_epi8(scan_tab512(s->in_lo1), lo1),
+				 _mm512_shuffle_epi8(scan_tab512(s->in_hi1), hi1)));
+	in = _mm512_and_si512(in, _mm512_and_si512(_mm512_shuffle_epi8(scan_tab512(s->in_lo2), lo2),
+						   _mm512_shuffle_epi8(scan_tab512(s->in_hi2), hi2)));
+	b->in = _mm512_test_epi8_mask(in, in);
+	b->w = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_w), lo), hb) | high;
+	b->h = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_h), lo), hb) |
+	       (s->high_h ? high : 0);
+	b->f = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_f), lo), hb) |
+	       (s->high_f ? high : 0);
+	b->t = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_t), lo), hb);
+	b->d = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_d), lo), hb);
+	/* the gate field of a word starting at each byte: bytes 2 and 3
+	 * count while the word goes on, folded A-Z -> a-z; the word-byte
+	 * test of the shifted loads is the one of b->w */
+	uint64_t w1 = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_w), lo1),
+					    _mm512_shuffle_epi8(bits, hi1)) | _mm512_movepi8_mask(v1);
+	uint64_t w2 = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_w), lo2),
+					    _mm512_shuffle_epi8(bits, hi2)) | _mm512_movepi8_mask(v2);
+	const __m512i az = _mm512_set1_epi8('A'), z25 = _mm512_set1_epi8(25);
+	const __m512i x20 = _mm512_set1_epi8(0x20);
+	uint64_t up = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, az), z25);
+	__m512i f0 = _mm512_mask_add_epi8(v, up, v, x20);
+	__m512i f1 = _mm512_maskz_add_epi8(w1, v1, _mm512_maskz_mov_epi8(
+		_mm512_cmple_epu8_mask(_mm512_sub_epi8(v1, az), z25), x20));
+	__m512i f2 = _mm512_maskz_add_epi8(w1 & w2, v2, _mm512_maskz_mov_epi8(
+		_mm512_cmple_epu8_mask(_mm512_sub_epi8(v2, az), z25), x20));
+	const __m512i m0 = _mm512_set1_epi16((short)KWHASH_GATE_M0);
+	const __m512i m1 = _mm512_set1_epi16((short)KWHASH_GATE_M1);
+	const __m512i m2 = _mm512_set1_epi16((short)KWHASH_GATE_M2);
+	const __m512i mu = _mm512_set1_epi16((short)KWHASH_GATE_MU);
+	for (unsigned h = 0; h < 2; h++) {
+		__m256i a0 = h ? _mm512_extracti64x4_epi64(f0, 1) : _mm512_castsi512_si256(f0);
+		__m256i a1 = h ? _mm512_extracti64x4_epi64(f1, 1) : _mm512_castsi512_si256(f1);
+		__m256i a2 = h ? _mm512_extracti64x4_epi64(f2, 1) : _mm512_castsi512_si256(f2);
+		__m512i hv = _mm512_add_epi16(
+			_mm512_add_epi16(_mm512_mullo_epi16(_mm512_cvtepu8_epi16(a0), m0),
+					 _mm512_mullo_epi16(_mm512_cvtepu8_epi16(a1), m1)),
+			_mm512_mullo_epi16(_mm512_cvtepu8_epi16(a2), m2));
+		hv = _mm512_mask_add_epi16(hv, (__mmask32)(up >> (32 * h)), hv, mu);
+		_mm512_storeu_si512((void *)(b->field + 32 * h),
+				    _mm512_srli_epi16(hv, 16 - KWHASH_GATE_BITS));
+	}
 }
 #endif
 
@@ -815,37 +1056,68 @@ scan_word_probe(const struct policy_scanner *s, struct scan_scratch *sc,
 	return 0;
 }
 
-/* The keywords of the word hash at the word start i: the whole word, and
- * its 1-4-byte prefixes for the stems (kwhash.h). wrun: the word-byte
- * bits from i on (bit 0: t[i]), of which the first `known` are known
- * (>= 1); the word ends at the first clear bit among them, else it is
- * read on. */
-static inline __attribute__((always_inline)) int
-scan_word_keywords(const struct policy_scanner *s, struct scan_scratch *sc,
-		   const unsigned char *t, size_t len, size_t i, uint64_t wrun, unsigned known)
+/* A word start that passed the gate (kwhash_gate()): probed after all
+ * word starts of its block were gated. */
+struct scan_word {
+	uint64_t x;        /* first 8 bytes, folded (not with a gate field given) */
+	uint32_t pos, len; /* word start and length */
+	unsigned kinds;    /* enum kwhash_gate_bit */
+};
+
+/* The word at the word start i: its length and the gates it passes
+ * (kwhash_gate(); with field >= 0 the gate field computed already by
+ * the block classification). wrun: the word-byte bits from i on (bit 0:
+ * t[i]), of which the first `known` are known (>= 1); the word ends at
+ * the first clear bit among them, else it is read on. */
+static inline __attribute__((always_inline)) unsigned
+scan_word_gate(const struct policy_scanner *s, const unsigned char *t, size_t len, size_t i,
+	       uint64_t wrun, unsigned known, int field, struct scan_word *w)
 {
-	const struct kwhash *kh = s->kh;
-	uint64_t x = kwhash_fold8(kwhash_load(t + i, len - i));
 	unsigned k = (unsigned)__builtin_ctzll(~wrun | UINT64_C(1) << 63);
 	size_t e = i + k;
 	if (k >= known)
 		while (e < len && (s->byteinfo[t[e]] & SCAN_INFO_WORD))
 			e++;
 	size_t wl = e - i;
-	unsigned kinds = kwhash_pre_kinds(kh, x & kwhash_mask[wl < 3 ? wl : 3]);
-	if (!kinds)
-		return 0;
-	if ((kinds & KWHASH_KIND_WORD) && wl <= 255 &&
+	w->pos = (uint32_t)i;
+	w->len = (uint32_t)wl;
+	if (field >= 0) {
+		w->kinds = kwhash_gate_at(s->kh, (unsigned)field, wl);
+	} else {
+		w->x = kwhash_fold8(kwhash_load(t + i, len - i));
+		w->kinds = kwhash_gate(s->kh, w->x, wl, (unsigned)(t[i] - 'A') < 26);
+	}
+	return w->kinds;
+}
+
+/* The keywords of the word hash at a gated word: the whole word, and its
+ * 1-4-byte prefixes for the stems (kwhash.h), in that order. */
+static inline __attribute__((always_inline)) int
+scan_word_keywords(const struct policy_scanner *s, struct scan_scratch *sc,
+		   const unsigned char *t, size_t len, const struct scan_word *w)
+{
+	const struct kwhash *kh = s->kh;
+	size_t i = w->pos, wl = w->len;
+	/* the vector gate (a field per position) did not load the word */
+	uint64_t x = s->use_avx2 ? kwhash_fold8(kwhash_load(t + i, len - i)) : w->x;
+	unsigned kinds = w->kinds;
+
+	if ((kinds & KWHASH_GATE_WORD) && wl <= 255 &&
 	    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[wl < 8 ? wl : 8],
 			    (uint32_t)(KWHASH_KIND_WORD << 8 | wl)) < 0)
 		return -1;
-	if (!(kinds & KWHASH_KIND_STEM))
-		return 0;
-	for (unsigned p = 1; p <= KWHASH_STEM_MAX && p <= wl; p++)
-		if (((kh->stem_lens >> p) & 1) &&
-		    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[p],
-				    kwhash_tag(KWHASH_KIND_STEM, p)) < 0)
-			return -1;
+	if (kinds & KWHASH_GATE_SHORT)
+		for (unsigned p = 1; p <= 2 && p <= wl; p++)
+			if (((kh->stem_lens >> p) & 1) &&
+			    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[p],
+					    kwhash_tag(KWHASH_KIND_STEM, p)) < 0)
+				return -1;
+	if ((kinds & KWHASH_GATE_STEM3) &&
+	    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[3], kwhash_tag(KWHASH_KIND_STEM, 3)) < 0)
+		return -1;
+	if ((kinds & (KWHASH_GATE_STEM4S | KWHASH_GATE_STEM4)) &&
+	    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[4], kwhash_tag(KWHASH_KIND_STEM, 4)) < 0)
+		return -1;
 	return 0;
 }
 
@@ -964,7 +1236,9 @@ static int scan_pass1_scalar(const struct policy_scanner *s, struct scan_scratch
 	int prev = 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned info = s->byteinfo[t[i]];
-		if (!prev && (info & SCAN_INFO_HFIRST) && scan_word_keywords(s, sc, t, len, i, 1, 1) < 0)
+		struct scan_word w;
+		if (!prev && (info & SCAN_INFO_HFIRST) && scan_word_gate(s, t, len, i, 1, 1, -1, &w) &&
+		    scan_word_keywords(s, sc, t, len, &w) < 0)
 			return -1;
 		int trie = (info & SCAN_INFO_WORD) || prev
 			? (info & SCAN_INFO_INNER) &&
@@ -986,7 +1260,10 @@ static void scan_classify_block(const struct policy_scanner *s, const unsigned c
 	size_t n = len - blk < 64 ? len - blk : 64;
 #if SCAN_HAVE_AVX2
 	if (len - blk > 65) {
-		scan_classify_avx2(s, t + blk, b);
+		if (s->use_avx512)
+			scan_classify_avx512(s, t + blk, b);
+		else
+			scan_classify_avx2(s, t + blk, b);
 		return;
 	}
 	/* the last block: through a zero-padded copy (zero is what the
@@ -995,7 +1272,10 @@ static void scan_classify_block(const struct policy_scanner *s, const unsigned c
 	unsigned char tail[96];
 	memset(tail, 0, sizeof(tail));
 	memcpy(tail, t + blk, len - blk);
-	scan_classify_avx2(s, tail, b);
+	if (s->use_avx512)
+		scan_classify_avx512(s, tail, b);
+	else
+		scan_classify_avx2(s, tail, b);
 	uint64_t keep = n < 64 ? (UINT64_C(1) << n) - 1 : ~UINT64_C(0);
 	b->w &= keep;
 	b->h &= keep;
@@ -1044,36 +1324,51 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	uint64_t carry = 0, dcarry = 0;
 	if (!s->use_avx2 && scan_pass1_scalar(s, sc, t, len, &st) < 0)
 		goto oom;
-	struct scan_block b, nb = { 0, 0, 0, 0, 0, 0 };
+	/* two block buffers, swapped (not copied: the gate fields the
+	 * classification stored are read from where they were stored) */
+	struct scan_block blocks[2], *b = &blocks[0], *nb = &blocks[1];
+	memset(nb, 0, sizeof(*nb));
 	if (s->use_avx2 && len)
-		scan_classify_block(s, t, len, 0, &nb);
+		scan_classify_block(s, t, len, 0, nb);
 	for (size_t blk = 0; s->use_avx2 && blk < len; blk += 64) {
 		size_t n = len - blk < 64 ? len - blk : 64;
 		/* the next block is classified one step ahead: a word that
 		 * runs over the block end ends in its word mask, instead of
 		 * in a byte loop behind an unpredictable branch (measured:
 		 * ~10 % of the scan's time) */
+		struct scan_block *tmp = b;
 		b = nb;
+		nb = tmp;
 		if (len - blk > 64)
-			scan_classify_block(s, t, len, blk + 64, &nb);
+			scan_classify_block(s, t, len, blk + 64, nb);
 		else
-			memset(&nb, 0, sizeof(nb));
-		uint64_t prevw = b.w << 1 | carry;
-		carry = b.w >> 63;
+			memset(nb, 0, sizeof(*nb));
+		uint64_t prevw = b->w << 1 | carry;
+		carry = b->w >> 63;
 		uint64_t live = n < 64 ? (UINT64_C(1) << n) - 1 : ~UINT64_C(0);
 		/* three lean loops instead of one that asks per position what
 		 * to do: word starts, trie candidates, shape triggers. Events
 		 * of one block arrive out of order; pass 2 does not depend on
 		 * their order and pass 3 sorts the findings. */
-		uint64_t m = b.w & ~prevw & b.h & live;
-		while (m) {
+		/* word starts: gate all of the block's first (no branch on
+		 * the gates, whose outcome is random), then probe the few
+		 * that passed, which are mostly keywords */
+		uint64_t m = b->w & ~prevw & b->h & live;
+		struct scan_word words[64];
+		unsigned nw = 0;
+		/* (the word masks in locals: the stores to words[] could alias
+		 * them, and they would be reloaded per word) */
+		const uint64_t bw = b->w, nbw = nb->w;
+		while (m) {   /* the block classification computed the gate fields */
 			unsigned bit = (unsigned)__builtin_ctzll(m);
 			m &= m - 1;
-			uint64_t wrun = bit ? b.w >> bit | nb.w << (64 - bit) : b.w;
-			if (scan_word_keywords(s, sc, t, len, blk + bit, wrun, 63) < 0)
-				goto oom;
+			uint64_t wrun = bit ? bw >> bit | nbw << (64 - bit) : bw;
+			nw += scan_word_gate(s, t, len, blk + bit, wrun, 63, b->field[bit], &words[nw]) != 0;
 		}
-		m = ((~prevw & ~b.w & b.f) | ((prevw | b.w) & b.in)) & live;
+		for (unsigned q = 0; q < nw; q++)
+			if (scan_word_keywords(s, sc, t, len, &words[q]) < 0)
+				goto oom;
+		m = ((~prevw & ~b->w & b->f) | ((prevw | b->w) & b->in)) & live;
 		while (m) {
 			unsigned bit = (unsigned)__builtin_ctzll(m);
 			m &= m - 1;
@@ -1083,9 +1378,9 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		/* a digit right after a digit is inside the number and
 		 * alphanumeric runs the first digit's visit read already
 		 * (scan_shape_at() would refuse it by ps), so it is skipped */
-		uint64_t prevd = b.d << 1 | dcarry;
-		dcarry = b.d >> 63;
-		m = b.t & ~(b.d & prevd) & live;
+		uint64_t prevd = b->d << 1 | dcarry;
+		dcarry = b->d >> 63;
+		m = b->t & ~(b->d & prevd) & live;
 		while (m) {
 			unsigned bit = (unsigned)__builtin_ctzll(m);
 			m &= m - 1;
@@ -1108,7 +1403,8 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	}
 
 	/* Pass 2: run the detectors on their triggers. */
-	struct scan_priv priv = { sc->ctx, sc->n_ctx, base, 0, 0, 0, { { 0, 0, 0 } } };
+	struct scan_priv priv = { sc->ctx, sc->n_ctx, base, 0, 0, 0, { { 0, 0, 0 } }, 0, 0,
+				  0, 0, 0, 0, 0 };
 	struct scan_input in = { text, len, NULL, 0, &priv };
 	for (size_t e = 0; e < sc->n_ev; e++) {
 		const struct scan_event *ev = &sc->ev[e];
@@ -1125,10 +1421,17 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		tr.kind = SCAN_TRIGGER_SHAPE;
 		tr.shape = (uint16_t)(1u << ev->id);
 		const struct scan_shape_subs *sub = &s->shape[ev->id];
-		for (size_t d = 0; d < sub->n; d++) {
+		size_t upto = sub->n;
+		if (ev->id == 0) {   /* sorted by min_digits */
+			if (ev->digits < SCAN_NUM_UPTO && s->num_upto[ev->digits] < 255)
+				upto = s->num_upto[ev->digits];
+			else
+				for (upto = 0; upto < sub->n &&
+					       s->det[sub->det[upto]]->min_digits <= ev->digits; upto++)
+					;
+		}
+		for (size_t d = 0; d < upto; d++) {
 			in.det = s->det[sub->det[d]];
-			if (ev->id == 0 && in.det->min_digits > ev->digits)
-				break;   /* sorted by min_digits */
 			in.det_index = sub->det[d];
 			if (in.det->match(&in, &tr, out) < 0)
 				goto fail;
@@ -1146,7 +1449,7 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	size_t sorted = 1;
 	while (sorted < n && scan_finding_cmp(&v[sorted - 1], &v[sorted]) <= 0)
 		sorted++;
-	if (sorted < n)
+	if (sorted < n && scan_sort_near(v, sorted, n) < 0)
 		qsort(v, n, sizeof(*v), scan_finding_cmp);
 	size_t kept = 0;
 	for (size_t i = 0; i < n; i++) {

@@ -47,6 +47,9 @@ enum policy_scanner_flag {
 	/* Use the portable byte-by-byte position filter even where the CPU
 	 * has AVX2 (tests compare both paths; findings are identical). */
 	POLICY_SCANNER_FLAG_NO_SIMD = 1u << 0,
+	/* Use the AVX2 block classification even where the CPU has
+	 * AVX-512BW (tests compare it with the AVX-512 one). */
+	POLICY_SCANNER_FLAG_NO_AVX512 = 1u << 1,
 };
 
 /* policy_scanner_new with options (a mask of enum policy_scanner_flag). */

@@ -5,6 +5,8 @@
 #include "tests/tap.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
 
 struct membuf {
 	uint8_t *p;
@@ -25,6 +27,77 @@ static int mem_write(void *ctx, const void *buf, size_t n)
 	memcpy(m->p + m->len, buf, n);
 	m->len += n;
 	return 0;
+}
+
+static int file_put(const char *path, const uint8_t *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return -1;
+	int rc = fwrite(p, 1, n, f) == n ? 0 : -1;
+	return fclose(f) == 0 ? rc : -1;
+}
+
+/* The file-loading modes (gguf_open_mode): both serve the same values and
+ * tensor bytes, the copy's data is 2 MiB-aligned memory, and both refuse
+ * every truncation and a corrupt header with a message naming the file. */
+static void test_load_modes(const struct membuf *m)
+{
+	char path[128], err[256];
+	snprintf(path, sizeof path, "/tmp/hafen-test-gguf-%d.gguf", (int)getpid());
+	ok(file_put(path, m->p, m->len) == 0, "model file written");
+	static const enum gguf_load modes[] = { GGUF_LOAD_MMAP, GGUF_LOAD_COPY, GGUF_LOAD_AUTO };
+	static const char *const names[] = { "mmap", "copy", "auto" };
+	for (size_t k = 0; k < 3; k++) {
+		err[0] = 0;
+		struct gguf_file *g = gguf_open_mode(path, modes[k], err, sizeof err);
+		ok(g != NULL, "%s: opens (%s)", names[k], err);
+		if (!g)
+			continue;
+		const struct gguf_tensor *t = gguf_find_tensor(g, "a.weight");
+		const struct gguf_tensor *t2 = gguf_find_tensor(g, "b.weight");
+		ok(t && t2 && memcmp(t->data, m->p + ((const uint8_t *)t->data - g->base), t->size) == 0 &&
+			memcmp(t2->data, m->p + ((const uint8_t *)t2->data - g->base), t2->size) == 0 &&
+			((const uint8_t *)t->data)[5] == 5, "%s: tensor bytes as written", names[k]);
+		size_t len = 0;
+		const char *s = gguf_get_str(g, "general.architecture", &len);
+		ok(s && len == 5 && memcmp(s, "llama", 5) == 0, "%s: metadata", names[k]);
+		if (modes[k] != GGUF_LOAD_MMAP)	/* auto: a small file is copied */
+			ok(((uintptr_t)g->base & (((uintptr_t)2 << 20) - 1)) == 0 && g->copy && !g->mapped,
+				"%s: in our own memory, 2 MiB-aligned", names[k]);
+		else
+			ok(g->mapped && !g->copy, "mmap: the file's mapping");
+		gguf_close(g);
+		int all_fail = 1, all_msg = 1;
+		for (size_t cut = 1; cut < m->len - 4; cut += 3) {
+			if (file_put(path, m->p, cut) < 0) {
+				all_fail = 0;
+				break;
+			}
+			err[0] = 0;
+			g = gguf_open_mode(path, modes[k], err, sizeof err);
+			if (g) {
+				all_fail = 0;
+				gguf_close(g);
+			} else if (!strstr(err, path)) {
+				all_msg = 0;
+			}
+		}
+		ok(all_fail && all_msg, "%s: truncated files refused with the path in the message", names[k]);
+		uint8_t *bad = malloc(m->len);
+		memcpy(bad, m->p, m->len);
+		bad[15] = 0x7f;	/* huge tensor count */
+		ok(file_put(path, bad, m->len) == 0, "corrupt file written");
+		err[0] = 0;
+		g = gguf_open_mode(path, modes[k], err, sizeof err);
+		ok(!g && strstr(err, path), "%s: corrupt header refused (%s)", names[k], err);
+		gguf_close(g);
+		free(bad);
+		ok(file_put(path, m->p, m->len) == 0, "model file restored");
+	}
+	unlink(path);
+	ok(gguf_open_mode("/nonexistent/x.gguf", GGUF_LOAD_COPY, err, sizeof err) == NULL &&
+		strstr(err, "/nonexistent/x.gguf"), "copy: missing file names the path");
 }
 
 static int mem_fill(void *ctx, size_t idx, void *buf, size_t size)
@@ -139,6 +212,7 @@ int main(void)
 		free(copy);
 	}
 	ok(gguf_open("/nonexistent/x.gguf", err, sizeof err) == NULL && strstr(err, "/nonexistent/x.gguf"), "missing file names the path");
+	test_load_modes(&m);
 	free(m.p);
 
 	/* f16 conversion round trips every finite half */

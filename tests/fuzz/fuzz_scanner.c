@@ -1,7 +1,9 @@
 /* libFuzzer target for the scanner: any bytes scan without crashing, and
  * the findings obey the contract of policy_scan_text (in bounds, sorted,
  * no overlaps, known detector). A second scanner built with the scalar
- * position filter (POLICY_SCANNER_FLAG_NO_SIMD) must find exactly the same. */
+ * position filter (POLICY_SCANNER_FLAG_NO_SIMD) and a third with the AVX2
+ * classification (POLICY_SCANNER_FLAG_NO_AVX512) must find exactly the
+ * same. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct policy_scanner *sc, *scalar;
+	static struct policy_scanner *sc, *scalar, *avx2;
 	static struct policy_findings f, g;
 	char err[256];
 
@@ -20,7 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sc = policy_scanner_new(NULL, 0, err, sizeof(err));
 		scalar = policy_scanner_new_flags(NULL, 0, POLICY_SCANNER_FLAG_NO_SIMD,
 						  err, sizeof(err));
-		if (!sc || !scalar)
+		avx2 = policy_scanner_new_flags(NULL, 0, POLICY_SCANNER_FLAG_NO_AVX512,
+						err, sizeof(err));
+		if (!sc || !scalar || !avx2)
 			abort();
 		policy_findings_init(&f);
 		policy_findings_init(&g);
@@ -37,6 +41,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	policy_findings_clear(&g);
 	if (policy_scan_text(scalar, text, size, &g) < 0 || g.n != f.n)
+		abort();
+	for (size_t i = 0; i < f.n; i++)
+		if (f.v[i].start != g.v[i].start || f.v[i].end != g.v[i].end ||
+		    f.v[i].detector != g.v[i].detector || f.v[i].confidence != g.v[i].confidence)
+			abort();
+	policy_findings_clear(&g);
+	if (policy_scan_text(avx2, text, size, &g) < 0 || g.n != f.n)
 		abort();
 	for (size_t i = 0; i < f.n; i++)
 		if (f.v[i].start != g.v[i].start || f.v[i].end != g.v[i].end ||

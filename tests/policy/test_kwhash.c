@@ -228,27 +228,29 @@ int main(void)
 			.confidence = 50, .shapes = 0, .keywords = kws, .match = record,
 		};
 		const struct detector *extra[] = { &d };
-		struct policy_scanner *sc[2] = {
+		struct policy_scanner *sc[3] = {
 			policy_scanner_new_flags(extra, 1, 0, err, sizeof(err)),
 			policy_scanner_new_flags(extra, 1, POLICY_SCANNER_FLAG_NO_SIMD, err, sizeof(err)),
+			policy_scanner_new_flags(extra, 1, POLICY_SCANNER_FLAG_NO_AVX512, err, sizeof(err)),
 		};
-		if (!ok(sc[0] && sc[1], "round %u: scanners with %zu random keywords", round, n_kw)) {
+		static const char *const path[3] = { "default", "scalar", "AVX2" };
+		if (!ok(sc[0] && sc[1] && sc[2], "round %u: scanners with %zu random keywords", round, n_kw)) {
 			tap_diag("%s", err);
 			break;
 		}
 		size_t len = make_text(text, sizeof(text));
-		for (unsigned p = 0; p < 2; p++) {
+		for (unsigned p = 0; p < 3; p++) {
 			ok(same_hits(sc[p], &f, 0, text, len),
 			   "round %u, %s filter: keyword hits equal the reference on %zu bytes",
-			   round, p ? "scalar" : "default", len);
+			   round, path[p], len);
 			int windows = 1;
 			for (size_t off = 0; off < 1500 && windows; off += 1 + rng(40))
 				windows = same_hits(sc[p], &f, 0, text + off, 1 + rng(130));
-			ok(windows, "round %u, %s filter: the same in short windows", round,
-			   p ? "scalar" : "default");
+			ok(windows, "round %u, %s filter: the same in short windows", round, path[p]);
 		}
 		policy_scanner_free(sc[0]);
 		policy_scanner_free(sc[1]);
+		policy_scanner_free(sc[2]);
 	}
 	/* 65,536 keywords with the same first word do not fit one slot's
 	 * count: refused with a message, not truncated */

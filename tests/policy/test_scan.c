@@ -171,8 +171,16 @@ int main(void)
 	size_t total = 0;
 	int agree = scalar && filter_paths_agree(scalar, &total);
 	ok(agree && total > 64 * 70 * 10,
-	   "AVX2 and scalar position filters: same findings at every alignment (%zu)", total);
+	   "SIMD and scalar position filters: same findings at every alignment (%zu)", total);
 	policy_scanner_free(scalar);
+	/* the AVX2 classification against the default one (AVX-512 where
+	 * the CPU has it, else the same AVX2 path) */
+	struct policy_scanner *avx2 = policy_scanner_new_flags(extra, 1, POLICY_SCANNER_FLAG_NO_AVX512,
+							       err, sizeof(err));
+	agree = avx2 && filter_paths_agree(avx2, &total);
+	ok(agree && total > 64 * 70 * 10,
+	   "AVX-512 and AVX2 classification: same findings at every alignment (%zu)", total);
+	policy_scanner_free(avx2);
 
 	/* empty and binary input */
 	policy_findings_clear(&f);
