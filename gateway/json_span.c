@@ -275,7 +275,37 @@ struct json_span_name {
 	size_t len;
 };
 
-#define JSON_SPAN_NAME(lit) {lit, sizeof lit - 1}
+#define JSON_SPAN_NAME_MAX 15 /* longest name; longer keys match none */
+
+/* (a name longer than JSON_SPAN_NAME_MAX fails to compile: a negative
+ * array size) */
+#define JSON_SPAN_NAME(lit) {lit, sizeof lit - 1 + 0 * sizeof(char[sizeof lit - 1 <= JSON_SPAN_NAME_MAX ? 1 : -1])}
+
+/* A walk's table: its names, and for each key length the bit set of the
+ * names that long, so that a key is compared with those only (most keys
+ * with none). Built by JSON_SPAN_TABLEn from the literals alone. */
+struct json_span_names {
+	struct json_span_name v[JSON_SPAN_NAMES];
+	uint8_t by_len[JSON_SPAN_NAME_MAX + 1];
+};
+
+#define JSON_SPAN_IS_LEN(lit, L, i) ((sizeof lit - 1 == (L)) << (i))
+#define JSON_SPAN_LEN1(L, a) JSON_SPAN_IS_LEN(a, L, 0)
+#define JSON_SPAN_LEN2(L, a, b) (JSON_SPAN_LEN1(L, a) | JSON_SPAN_IS_LEN(b, L, 1))
+#define JSON_SPAN_LEN3(L, a, b, c) (JSON_SPAN_LEN2(L, a, b) | JSON_SPAN_IS_LEN(c, L, 2))
+#define JSON_SPAN_LEN6(L, a, b, c, d, e, f) (JSON_SPAN_LEN3(L, a, b, c) | JSON_SPAN_IS_LEN(d, L, 3) | \
+	JSON_SPAN_IS_LEN(e, L, 4) | JSON_SPAN_IS_LEN(f, L, 5))
+#define JSON_SPAN_BY_LEN(B, ...) {B(0, __VA_ARGS__), B(1, __VA_ARGS__), B(2, __VA_ARGS__), \
+	B(3, __VA_ARGS__), B(4, __VA_ARGS__), B(5, __VA_ARGS__), B(6, __VA_ARGS__), B(7, __VA_ARGS__), \
+	B(8, __VA_ARGS__), B(9, __VA_ARGS__), B(10, __VA_ARGS__), B(11, __VA_ARGS__), B(12, __VA_ARGS__), \
+	B(13, __VA_ARGS__), B(14, __VA_ARGS__), B(15, __VA_ARGS__)}
+#define JSON_SPAN_TABLE1(a) {{JSON_SPAN_NAME(a)}, JSON_SPAN_BY_LEN(JSON_SPAN_LEN1, a)}
+#define JSON_SPAN_TABLE2(a, b) {{JSON_SPAN_NAME(a), JSON_SPAN_NAME(b)}, JSON_SPAN_BY_LEN(JSON_SPAN_LEN2, a, b)}
+#define JSON_SPAN_TABLE3(a, b, c) {{JSON_SPAN_NAME(a), JSON_SPAN_NAME(b), JSON_SPAN_NAME(c)}, \
+	JSON_SPAN_BY_LEN(JSON_SPAN_LEN3, a, b, c)}
+#define JSON_SPAN_TABLE6(a, b, c, d, e, f) {{JSON_SPAN_NAME(a), JSON_SPAN_NAME(b), JSON_SPAN_NAME(c), \
+	JSON_SPAN_NAME(d), JSON_SPAN_NAME(e), JSON_SPAN_NAME(f)}, \
+	JSON_SPAN_BY_LEN(JSON_SPAN_LEN6, a, b, c, d, e, f)}
 
 typedef size_t (*json_span_member_fn)(struct json_span_texts *a, const char *t, size_t len, int which,
     size_t p);
@@ -309,12 +339,18 @@ static size_t json_span_push(struct json_span_texts *a, const char *t, size_t le
 
 /* Which of names[] the key [ks, ks + kl) is, or -1; a name seen twice in one
  * object (*seen) is -2: jansson keeps the last, a client may read the first. */
-static int json_span_which(const char *t, size_t ks, size_t kl, const struct json_span_name *names, size_t nn,
+static int json_span_which(const char *t, size_t ks, size_t kl, const struct json_span_names *names,
     unsigned *seen)
 {
-	/* the length and first byte reject most keys before any compare */
-	for (size_t i = 0; i < nn; i++) {
-		if (names[i].len != kl || names[i].s[0] != t[ks] || memcmp(names[i].s, t + ks, kl) != 0)
+	if (kl > JSON_SPAN_NAME_MAX)
+		return -1;
+	for (unsigned c = names->by_len[kl]; c; c &= c - 1) {
+		unsigned i = (unsigned)__builtin_ctz(c);
+		const char *s = names->v[i].s;
+		size_t j = 0;
+		while (j < kl && s[j] == t[ks + j])
+			j++;
+		if (j < kl)
 			continue;
 		if (*seen & (1u << i))
 			return -2;
@@ -355,7 +391,7 @@ static int json_span_reorder(struct json_span_texts *a, const struct json_span_b
 /* The object at t[p] (anything else is skipped): members named in names[]
  * go to fn with their index, the others are skipped. */
 static size_t json_span_object(struct json_span_texts *a, const char *t, size_t len, size_t p,
-    const struct json_span_name *names, size_t nn, json_span_member_fn fn)
+    const struct json_span_names *names, json_span_member_fn fn)
 {
 	if (t[p] != '{')
 		return json_span_value(t, len, p);
@@ -365,8 +401,6 @@ static size_t json_span_object(struct json_span_texts *a, const char *t, size_t 
 	struct json_span_block blk[JSON_SPAN_NAMES];
 	size_t nb = 0;
 	int sorted = 1, last = -1;
-	if (nn > JSON_SPAN_NAMES)
-		return 0;
 	p = json_span_ws(t, len, p + 1);
 	if (p < len && t[p] == '}')
 		return p + 1;
@@ -384,7 +418,7 @@ static size_t json_span_object(struct json_span_texts *a, const char *t, size_t 
 		p = json_span_ws(t, len, p + 1);
 		if (p >= len)
 			return 0;
-		int w = json_span_which(t, ks, kl, names, nn, &seen);
+		int w = json_span_which(t, ks, kl, names, &seen);
 		if (w == -2)
 			return 0;
 		size_t from = a->n;
@@ -525,14 +559,13 @@ static size_t json_span_part_member(struct json_span_texts *a, const char *t, si
  * Its type says whether the text is screened, or which medium it is. */
 static size_t json_span_part(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
 {
-	static const struct json_span_name names[] = {JSON_SPAN_NAME("text"), JSON_SPAN_NAME("refusal"),
-	    JSON_SPAN_NAME("type")};
+	static const struct json_span_names names = JSON_SPAN_TABLE3("text", "refusal", "type");
 	(void)which;
 	if (t[p] == '"')
 		return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
 	size_t from = a->n;
 	a->part = -1;
-	size_t e = json_span_object(a, t, len, p, names, 3, json_span_part_member);
+	size_t e = json_span_object(a, t, len, p, &names, json_span_part_member);
 	if (e && a->screen && t[p] == '{') {
 		if (a->part != 0)
 			json_span_unscreen(a, from);
@@ -546,17 +579,17 @@ static size_t json_span_part(struct json_span_texts *a, const char *t, size_t le
 static size_t json_span_function(struct json_span_texts *a, const char *t, size_t len, int which,
     size_t p)
 {
-	static const struct json_span_name args[] = {JSON_SPAN_NAME("arguments")};
+	static const struct json_span_names args = JSON_SPAN_TABLE1("arguments");
 	(void)which;
-	return json_span_object(a, t, len, p, args, 1, json_span_arguments);
+	return json_span_object(a, t, len, p, &args, json_span_arguments);
 }
 
 /* A tool_calls element: {"function": {...}}. */
 static size_t json_span_call(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
 {
-	static const struct json_span_name fn[] = {JSON_SPAN_NAME("function")};
+	static const struct json_span_names fn = JSON_SPAN_TABLE1("function");
 	(void)which;
-	return json_span_object(a, t, len, p, fn, 1, json_span_function);
+	return json_span_object(a, t, len, p, &fn, json_span_function);
 }
 
 /* A message or delta: content (string or parts), name, refusal,
@@ -589,11 +622,10 @@ static size_t json_span_message_member(struct json_span_texts *a, const char *t,
 
 static size_t json_span_message(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
 {
-	static const struct json_span_name names[] = {JSON_SPAN_NAME("content"), JSON_SPAN_NAME("name"),
-	    JSON_SPAN_NAME("refusal"), JSON_SPAN_NAME("tool_calls"), JSON_SPAN_NAME("function_call"),
-	    JSON_SPAN_NAME("role")};
+	static const struct json_span_names names = JSON_SPAN_TABLE6("content", "name", "refusal",
+	    "tool_calls", "function_call", "role");
 	(void)which;
-	return json_span_object(a, t, len, p, names, 6, json_span_message_member);
+	return json_span_object(a, t, len, p, &names, json_span_message_member);
 }
 
 static size_t json_span_choice_member(struct json_span_texts *a, const char *t, size_t len, int which,
@@ -606,10 +638,9 @@ static size_t json_span_choice_member(struct json_span_texts *a, const char *t, 
 
 static size_t json_span_choice(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
 {
-	static const struct json_span_name names[] = {JSON_SPAN_NAME("message"), JSON_SPAN_NAME("delta"),
-	    JSON_SPAN_NAME("text")};
+	static const struct json_span_names names = JSON_SPAN_TABLE3("message", "delta", "text");
 	(void)which;
-	return json_span_object(a, t, len, p, names, 3, json_span_choice_member);
+	return json_span_object(a, t, len, p, &names, json_span_choice_member);
 }
 
 /* Top level: choices[] is walked; the request-side members the tree walk
@@ -626,7 +657,7 @@ static size_t json_span_top_member(struct json_span_texts *a, const char *t, siz
 /* The texts of the top-level object's members named in names (walked by
  * member): into buf while nbuf entries suffice, else malloc'd. */
 static int json_span_top_texts(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
-    struct json_span_text **out, size_t *n, const struct json_span_name names[6], int ordered,
+    struct json_span_text **out, size_t *n, const struct json_span_names *names, int ordered,
     json_span_member_fn member, unsigned *media)
 {
 	struct json_span_texts a = {buf, 0, buf ? nbuf : 0, ordered, 0, .aiact = media != NULL};
@@ -635,7 +666,7 @@ static int json_span_top_texts(const char *text, size_t len, struct json_span_te
 	if (media)
 		*media = 0;
 	size_t p = json_span_ws(text, len, 0);
-	if (p >= len || text[p] != '{' || !json_span_object(&a, text, len, p, names, 6, member)) {
+	if (p >= len || text[p] != '{' || !json_span_object(&a, text, len, p, names, member)) {
 		if (a.own)
 			free(a.v);
 		return -1;
@@ -650,10 +681,9 @@ static int json_span_top_texts(const char *text, size_t len, struct json_span_te
 int json_span_answer_texts_buf(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
     struct json_span_text **out, size_t *n)
 {
-	static const struct json_span_name names[] = {JSON_SPAN_NAME("choices"), JSON_SPAN_NAME("messages"),
-	    JSON_SPAN_NAME("prompt"), JSON_SPAN_NAME("input"), JSON_SPAN_NAME("suffix"),
-	    JSON_SPAN_NAME("instructions")};
-	return json_span_top_texts(text, len, buf, nbuf, out, n, names, 0, json_span_top_member, NULL);
+	static const struct json_span_names names = JSON_SPAN_TABLE6("choices", "messages", "prompt",
+	    "input", "suffix", "instructions");
+	return json_span_top_texts(text, len, buf, nbuf, out, n, &names, 0, json_span_top_member, NULL);
 }
 
 int json_span_answer_texts(const char *text, size_t len, struct json_span_text **out, size_t *n)
@@ -689,10 +719,10 @@ static size_t json_span_request_message(struct json_span_texts *a, const char *t
 static size_t json_span_item_part(struct json_span_texts *a, const char *t, size_t len, int which,
     size_t p)
 {
-	static const struct json_span_name names[] = {JSON_SPAN_NAME("type")};
+	static const struct json_span_names names = JSON_SPAN_TABLE1("type");
 	(void)which;
 	a->part = -1;
-	size_t e = json_span_object(a, t, len, p, names, 1, json_span_type);
+	size_t e = json_span_object(a, t, len, p, &names, json_span_type);
 	if (e && t[p] == '{' && a->part > 0)
 		a->msg_media |= (unsigned)a->part;
 	return e;
@@ -710,10 +740,10 @@ static size_t json_span_item_member(struct json_span_texts *a, const char *t, si
  * takes it as a message (Responses API input items), for its media. */
 static size_t json_span_item(struct json_span_texts *a, const char *t, size_t len, size_t p)
 {
-	static const struct json_span_name names[] = {JSON_SPAN_NAME("role"), JSON_SPAN_NAME("content")};
+	static const struct json_span_names names = JSON_SPAN_TABLE2("role", "content");
 	a->role = 1;
 	a->msg_media = 0;
-	size_t e = json_span_object(a, t, len, p, names, 2, json_span_item_member);
+	size_t e = json_span_object(a, t, len, p, &names, json_span_item_member);
 	if (e && a->role)
 		a->media |= a->msg_media;
 	return e;
@@ -774,10 +804,9 @@ static size_t json_span_request_member(struct json_span_texts *a, const char *t,
 int json_span_request_texts(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
     struct json_span_text **out, size_t *n, unsigned *media)
 {
-	static const struct json_span_name names[] = {JSON_SPAN_NAME("messages"), JSON_SPAN_NAME("prompt"),
-	    JSON_SPAN_NAME("input"), JSON_SPAN_NAME("suffix"), JSON_SPAN_NAME("instructions"),
-	    JSON_SPAN_NAME("choices")};
-	return json_span_top_texts(text, len, buf, nbuf, out, n, names, 1, json_span_request_member, media);
+	static const struct json_span_names names = JSON_SPAN_TABLE6("messages", "prompt", "input",
+	    "suffix", "instructions", "choices");
+	return json_span_top_texts(text, len, buf, nbuf, out, n, &names, 1, json_span_request_member, media);
 }
 
 int json_span_members(const char *t, size_t len, struct json_span_member *m, size_t n)
