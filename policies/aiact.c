@@ -980,16 +980,9 @@ static int aiact_word_matches(const char *pat, size_t plen, int prefix, const st
 }
 
 /* Tests every row whose last word could be the newest word of the ring. */
-static void aiact_scan_word(struct aiact_scan *s, size_t part)
+static void aiact_scan_lookup(struct aiact_scan *s, size_t part, struct aiact_word *cur, uint32_t key,
+			      unsigned b)
 {
-	struct aiact_word *cur = &s->ring[(s->n_words - 1) % AIACT_RING];
-	/* aiact_key of the first AIACT_KEY_LEN bytes, zero-padded */
-	const unsigned char *ct = (const unsigned char *)cur->text;
-	uint32_t key = (uint32_t)ct[0] << 24 | (uint32_t)ct[1] << 16 | (uint32_t)ct[2] << 8 | ct[3];
-	if (cur->len < AIACT_KEY_LEN)
-		key &= ~UINT32_C(0) << (8 * (AIACT_KEY_LEN - cur->len));
-	cur->key = key;
-	unsigned b = aiact_hash(key);
 	const struct aiact_word *prev = s->n_words > 1 ? &s->ring[(s->n_words - 2) % AIACT_RING] : NULL;
 	for (uint16_t ei = s->m->bucket[b]; ei != AIACT_NONE; ei = s->m->entries[ei].next) {
 		const struct aiact_entry *e = &s->m->entries[ei];
@@ -1033,16 +1026,36 @@ static void aiact_scan_word(struct aiact_scan *s, size_t part)
 	}
 }
 
+/* A word has ended: its key is kept (the next word's phrase rows compare
+ * it), and rows are looked up only when its bucket has any (most words
+ * have none: no call). */
+static inline void aiact_scan_word(struct aiact_scan *s, size_t part)
+{
+	struct aiact_word *cur = &s->ring[(s->n_words - 1) % AIACT_RING];
+	/* aiact_key of the first AIACT_KEY_LEN bytes, zero-padded */
+	const unsigned char *ct = (const unsigned char *)cur->text;
+	uint32_t key = (uint32_t)ct[0] << 24 | (uint32_t)ct[1] << 16 | (uint32_t)ct[2] << 8 | ct[3];
+	if (cur->len < AIACT_KEY_LEN)
+		key &= ~UINT32_C(0) << (8 * (AIACT_KEY_LEN - cur->len));
+	cur->key = key;
+	unsigned b = aiact_hash(key);
+	if (s->m->bucket[b] != AIACT_NONE)
+		aiact_scan_lookup(s, part, cur, key, b);
+}
+
 /* Appends the ASCII letters and digits src[0, n) to a word of wl bytes,
  * folded, up to AIACT_WORD_MAX; returns the new length. Letters and
  * digits all fold by setting bit 5 (0x20): 'A'-'Z' become 'a'-'z', and
  * 'a'-'z' and '0'-'9' have it set already. */
-static size_t aiact_fold_run(char *text, size_t wl, const unsigned char *src, size_t n)
+static size_t aiact_fold_run(char *text, size_t wl, const unsigned char *src, size_t n, size_t avail)
 {
 	if (n > AIACT_WORD_MAX - wl)
 		n = AIACT_WORD_MAX - wl;
 	size_t k = 0;
-	for (; k + 8 <= n; k += 8) {
+	/* Whole eight-byte steps also past the run's end while the source
+	 * (avail bytes from src) and the word's array have them: the bytes
+	 * past the word's length are stale by definition. */
+	for (; k < n && k + 8 <= avail && wl + k + 8 <= AIACT_WORD_MAX; k += 8) {
 		uint64_t x;
 		memcpy(&x, src + k, 8);
 		x |= UINT64_C(0x2020202020202020);
@@ -1110,7 +1123,7 @@ static void aiact_scan_feed(struct aiact_scan *s, size_t part, const char *text,
 			size_t run = i;
 			while (run < len && cls[t[run]] > AIACT_CLASS_SLOW)
 				run++;
-			wl = aiact_fold_run(w->text, wl, t + i, run - i);
+			wl = aiact_fold_run(w->text, wl, t + i, run - i, len - i);
 			i = run;
 			w->len = (uint8_t)wl;
 			w->end = (uint32_t)i;
