@@ -7,18 +7,47 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "policies/aiact.h"
 
 /* RFC 8259 section 2: the four whitespace bytes. */
-static size_t json_span_ws(const char *t, size_t len, size_t p)
+static size_t json_span_ws_run(const char *t, size_t len, size_t p)
 {
-	if (p < len && (unsigned char)t[p] > ' ')
-		return p; /* compact JSON: no whitespace at all */
 	while (p < len && (t[p] == ' ' || t[p] == '\t' || t[p] == '\n' || t[p] == '\r'))
 		p++;
 	return p;
 }
+
+/* Compact JSON has no whitespace at all: one test inline, the loop only
+ * where there is some. */
+static inline size_t json_span_ws(const char *t, size_t len, size_t p)
+{
+	if (p < len && (unsigned char)t[p] > ' ')
+		return p;
+	return json_span_ws_run(t, len, p);
+}
+
+/* What a byte is to json_span_value's skipping: the end of a scalar (a
+ * delimiter), a quote, an opening or a closing bracket. A table: one load
+ * per byte instead of a chain of compares. */
+enum json_span_byte {
+	JSON_SPAN_BYTE_OTHER,
+	JSON_SPAN_BYTE_QUOTE,
+	JSON_SPAN_BYTE_OPEN,
+	JSON_SPAN_BYTE_DELIM,  /* , and whitespace; from here on a number or literal ends */
+	JSON_SPAN_BYTE_CLOSE,  /* ] } */
+};
+
+static const uint8_t json_span_byte_class[256] = {
+	[','] = JSON_SPAN_BYTE_DELIM, [' '] = JSON_SPAN_BYTE_DELIM, ['\t'] = JSON_SPAN_BYTE_DELIM,
+	['\n'] = JSON_SPAN_BYTE_DELIM, ['\r'] = JSON_SPAN_BYTE_DELIM,
+	[']'] = JSON_SPAN_BYTE_CLOSE, ['}'] = JSON_SPAN_BYTE_CLOSE,
+	['['] = JSON_SPAN_BYTE_OPEN, ['{'] = JSON_SPAN_BYTE_OPEN,
+	['"'] = JSON_SPAN_BYTE_QUOTE,
+};
 
 /* Bit 7 of each byte of x that equals c (the lowest set one is exact;
  * "Bit Twiddling Hacks", determine if a word has a byte equal to n). */
@@ -57,11 +86,12 @@ static size_t json_span_stop(const char *t, size_t len, size_t i)
 	return (size_t)((bs ? bs : q) - t);
 }
 
-/* End (one past the closing quote) of the string opening at t[p], or 0.
- * *esc: the string holds a backslash (its bytes are not its value). */
-static size_t json_span_string(const char *t, size_t len, size_t p, int *esc)
+/* End (one past the closing quote) of a string whose bytes from t[i] on
+ * are not yet read (i: after its opening quote or further, before any
+ * backslash), or 0. *esc: the string holds a backslash (its bytes are not
+ * its value). */
+static size_t json_span_string_from(const char *t, size_t len, size_t i, int *esc)
 {
-	size_t i = p + 1;
 	*esc = 0;
 	for (;;) {
 		i = json_span_stop(t, len, i);
@@ -77,9 +107,47 @@ static size_t json_span_string(const char *t, size_t len, size_t p, int *esc)
 	}
 }
 
-static int json_span_delim(char c)
+/* The string opening at t[p], as above. The keys and short values most
+ * strings are end within the first eight-byte words: read inline, with no
+ * call; a backslash, a string longer than 128 bytes or the end of the text
+ * near go on in the loop above from where this stopped. */
+static inline size_t json_span_string(const char *t, size_t len, size_t p, int *esc)
 {
-	return c == ',' || c == ']' || c == '}' || c == ' ' || c == '\t' || c == '\n' || c == '\r';
+#if defined(__SSE2__)
+	/* sixteen bytes per step: two byte compares and one mask */
+	size_t i = p + 1;
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	for (int k = 0; k < 8 && len - i >= 16; k++, i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(t + i));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, quote),
+		    _mm_cmpeq_epi8(x, bslash)));
+		if (m) {
+			i += (size_t)__builtin_ctz(m);
+			if (t[i] != '"')
+				break; /* a backslash: the loop above from here */
+			*esc = 0;
+			return i + 1;
+		}
+	}
+	return json_span_string_from(t, len, i, esc);
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	size_t i = p + 1;
+	for (int k = 0; k < 16 && len - i >= 8; k++, i += 8) {
+		uint64_t w;
+		memcpy(&w, t + i, 8);
+		uint64_t m = json_span_bytes_eq(w, '"') | json_span_bytes_eq(w, '\\');
+		if (m) {
+			i += (size_t)__builtin_ctzll(m) / 8;
+			if (t[i] != '"')
+				break; /* a backslash: the loop above from here */
+			*esc = 0;
+			return i + 1;
+		}
+	}
+	return json_span_string_from(t, len, i, esc);
+#else
+	return json_span_string_from(t, len, p + 1, esc);
+#endif
 }
 
 /* End of the value starting at t[p], or 0. */
@@ -93,23 +161,31 @@ static size_t json_span_value(const char *t, size_t len, size_t p)
 	if (t[p] == '{' || t[p] == '[') {
 		size_t depth = 0;
 		for (size_t i = p; i < len; i++) {
-			if (t[i] == '"') {
+			switch (json_span_byte_class[(unsigned char)t[i]]) {
+			case JSON_SPAN_BYTE_QUOTE: {
 				size_t e = json_span_string(t, len, i, &esc);
 				if (!e)
 					return 0;
 				i = e - 1;
-			} else if (t[i] == '{' || t[i] == '[') {
+				break;
+			}
+			case JSON_SPAN_BYTE_OPEN:
 				depth++;
-			} else if (t[i] == '}' || t[i] == ']') {
+				break;
+			case JSON_SPAN_BYTE_CLOSE:
 				if (--depth == 0)
 					return i + 1;
+				break;
+			default:
+				break;
 			}
 		}
 		return 0;
 	}
-	/* number, true, false, null */
+	/* number, true, false, null: up to a delimiter (a quote or an
+	 * opening bracket does not end one either) */
 	size_t i = p;
-	while (i < len && !json_span_delim(t[i]))
+	while (i < len && json_span_byte_class[(unsigned char)t[i]] < JSON_SPAN_BYTE_DELIM)
 		i++;
 	return i > p ? i : 0;
 }
@@ -193,6 +269,44 @@ struct json_span_texts {
 
 #define JSON_SPAN_NAMES 8 /* longest names table */
 
+/* A member name of a walk's table, with its length (no name is empty). */
+struct json_span_name {
+	const char *s;
+	size_t len;
+};
+
+#define JSON_SPAN_NAME_MAX 15 /* longest name; longer keys match none */
+
+/* (a name longer than JSON_SPAN_NAME_MAX fails to compile: a negative
+ * array size) */
+#define JSON_SPAN_NAME(lit) {lit, sizeof lit - 1 + 0 * sizeof(char[sizeof lit - 1 <= JSON_SPAN_NAME_MAX ? 1 : -1])}
+
+/* A walk's table: its names, and for each key length the bit set of the
+ * names that long, so that a key is compared with those only (most keys
+ * with none). Built by JSON_SPAN_TABLEn from the literals alone. */
+struct json_span_names {
+	struct json_span_name v[JSON_SPAN_NAMES];
+	uint8_t by_len[JSON_SPAN_NAME_MAX + 1];
+};
+
+#define JSON_SPAN_IS_LEN(lit, L, i) ((sizeof lit - 1 == (L)) << (i))
+#define JSON_SPAN_LEN1(L, a) JSON_SPAN_IS_LEN(a, L, 0)
+#define JSON_SPAN_LEN2(L, a, b) (JSON_SPAN_LEN1(L, a) | JSON_SPAN_IS_LEN(b, L, 1))
+#define JSON_SPAN_LEN3(L, a, b, c) (JSON_SPAN_LEN2(L, a, b) | JSON_SPAN_IS_LEN(c, L, 2))
+#define JSON_SPAN_LEN6(L, a, b, c, d, e, f) (JSON_SPAN_LEN3(L, a, b, c) | JSON_SPAN_IS_LEN(d, L, 3) | \
+	JSON_SPAN_IS_LEN(e, L, 4) | JSON_SPAN_IS_LEN(f, L, 5))
+#define JSON_SPAN_BY_LEN(B, ...) {B(0, __VA_ARGS__), B(1, __VA_ARGS__), B(2, __VA_ARGS__), \
+	B(3, __VA_ARGS__), B(4, __VA_ARGS__), B(5, __VA_ARGS__), B(6, __VA_ARGS__), B(7, __VA_ARGS__), \
+	B(8, __VA_ARGS__), B(9, __VA_ARGS__), B(10, __VA_ARGS__), B(11, __VA_ARGS__), B(12, __VA_ARGS__), \
+	B(13, __VA_ARGS__), B(14, __VA_ARGS__), B(15, __VA_ARGS__)}
+#define JSON_SPAN_TABLE1(a) {{JSON_SPAN_NAME(a)}, JSON_SPAN_BY_LEN(JSON_SPAN_LEN1, a)}
+#define JSON_SPAN_TABLE2(a, b) {{JSON_SPAN_NAME(a), JSON_SPAN_NAME(b)}, JSON_SPAN_BY_LEN(JSON_SPAN_LEN2, a, b)}
+#define JSON_SPAN_TABLE3(a, b, c) {{JSON_SPAN_NAME(a), JSON_SPAN_NAME(b), JSON_SPAN_NAME(c)}, \
+	JSON_SPAN_BY_LEN(JSON_SPAN_LEN3, a, b, c)}
+#define JSON_SPAN_TABLE6(a, b, c, d, e, f) {{JSON_SPAN_NAME(a), JSON_SPAN_NAME(b), JSON_SPAN_NAME(c), \
+	JSON_SPAN_NAME(d), JSON_SPAN_NAME(e), JSON_SPAN_NAME(f)}, \
+	JSON_SPAN_BY_LEN(JSON_SPAN_LEN6, a, b, c, d, e, f)}
+
 typedef size_t (*json_span_member_fn)(struct json_span_texts *a, const char *t, size_t len, int which,
     size_t p);
 
@@ -225,23 +339,23 @@ static size_t json_span_push(struct json_span_texts *a, const char *t, size_t le
 
 /* Which of names[] the key [ks, ks + kl) is, or -1; a name seen twice in one
  * object (*seen) is -2: jansson keeps the last, a client may read the first. */
-static int json_span_which(const char *t, size_t ks, size_t kl, const char *const *names, size_t nn,
+static int json_span_which(const char *t, size_t ks, size_t kl, const struct json_span_names *names,
     unsigned *seen)
 {
-	/* names are short literals, compared up to their NUL and no further
-	 * (the text may hold a NUL where it is not JSON, so no strncmp) */
-	for (size_t i = 0; i < nn; i++) {
-		if (!kl || names[i][0] != t[ks])
-			continue;
-		size_t j = 1;
-		while (j < kl && names[i][j] && names[i][j] == t[ks + j])
+	if (kl > JSON_SPAN_NAME_MAX)
+		return -1;
+	for (unsigned c = names->by_len[kl]; c; c &= c - 1) {
+		unsigned i = (unsigned)__builtin_ctz(c);
+		const char *s = names->v[i].s;
+		size_t j = 0;
+		while (j < kl && s[j] == t[ks + j])
 			j++;
-		if (j == kl && !names[i][kl]) {
-			if (*seen & (1u << i))
-				return -2;
-			*seen |= 1u << i;
-			return (int)i;
-		}
+		if (j < kl)
+			continue;
+		if (*seen & (1u << i))
+			return -2;
+		*seen |= 1u << i;
+		return (int)i;
 	}
 	return -1;
 }
@@ -277,7 +391,7 @@ static int json_span_reorder(struct json_span_texts *a, const struct json_span_b
 /* The object at t[p] (anything else is skipped): members named in names[]
  * go to fn with their index, the others are skipped. */
 static size_t json_span_object(struct json_span_texts *a, const char *t, size_t len, size_t p,
-    const char *const *names, size_t nn, json_span_member_fn fn)
+    const struct json_span_names *names, json_span_member_fn fn)
 {
 	if (t[p] != '{')
 		return json_span_value(t, len, p);
@@ -287,8 +401,6 @@ static size_t json_span_object(struct json_span_texts *a, const char *t, size_t 
 	struct json_span_block blk[JSON_SPAN_NAMES];
 	size_t nb = 0;
 	int sorted = 1, last = -1;
-	if (nn > JSON_SPAN_NAMES)
-		return 0;
 	p = json_span_ws(t, len, p + 1);
 	if (p < len && t[p] == '}')
 		return p + 1;
@@ -306,7 +418,7 @@ static size_t json_span_object(struct json_span_texts *a, const char *t, size_t 
 		p = json_span_ws(t, len, p + 1);
 		if (p >= len)
 			return 0;
-		int w = json_span_which(t, ks, kl, names, nn, &seen);
+		int w = json_span_which(t, ks, kl, names, &seen);
 		if (w == -2)
 			return 0;
 		size_t from = a->n;
@@ -447,13 +559,13 @@ static size_t json_span_part_member(struct json_span_texts *a, const char *t, si
  * Its type says whether the text is screened, or which medium it is. */
 static size_t json_span_part(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
 {
-	static const char *const names[] = {"text", "refusal", "type"};
+	static const struct json_span_names names = JSON_SPAN_TABLE3("text", "refusal", "type");
 	(void)which;
 	if (t[p] == '"')
 		return json_span_push(a, t, len, p, JSON_SPAN_KIND_TEXT);
 	size_t from = a->n;
 	a->part = -1;
-	size_t e = json_span_object(a, t, len, p, names, 3, json_span_part_member);
+	size_t e = json_span_object(a, t, len, p, &names, json_span_part_member);
 	if (e && a->screen && t[p] == '{') {
 		if (a->part != 0)
 			json_span_unscreen(a, from);
@@ -467,17 +579,17 @@ static size_t json_span_part(struct json_span_texts *a, const char *t, size_t le
 static size_t json_span_function(struct json_span_texts *a, const char *t, size_t len, int which,
     size_t p)
 {
-	static const char *const args[] = {"arguments"};
+	static const struct json_span_names args = JSON_SPAN_TABLE1("arguments");
 	(void)which;
-	return json_span_object(a, t, len, p, args, 1, json_span_arguments);
+	return json_span_object(a, t, len, p, &args, json_span_arguments);
 }
 
 /* A tool_calls element: {"function": {...}}. */
 static size_t json_span_call(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
 {
-	static const char *const fn[] = {"function"};
+	static const struct json_span_names fn = JSON_SPAN_TABLE1("function");
 	(void)which;
-	return json_span_object(a, t, len, p, fn, 1, json_span_function);
+	return json_span_object(a, t, len, p, &fn, json_span_function);
 }
 
 /* A message or delta: content (string or parts), name, refusal,
@@ -510,10 +622,10 @@ static size_t json_span_message_member(struct json_span_texts *a, const char *t,
 
 static size_t json_span_message(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
 {
-	static const char *const names[] = {"content", "name", "refusal", "tool_calls", "function_call",
-	    "role"};
+	static const struct json_span_names names = JSON_SPAN_TABLE6("content", "name", "refusal",
+	    "tool_calls", "function_call", "role");
 	(void)which;
-	return json_span_object(a, t, len, p, names, 6, json_span_message_member);
+	return json_span_object(a, t, len, p, &names, json_span_message_member);
 }
 
 static size_t json_span_choice_member(struct json_span_texts *a, const char *t, size_t len, int which,
@@ -526,9 +638,9 @@ static size_t json_span_choice_member(struct json_span_texts *a, const char *t, 
 
 static size_t json_span_choice(struct json_span_texts *a, const char *t, size_t len, int which, size_t p)
 {
-	static const char *const names[] = {"message", "delta", "text"};
+	static const struct json_span_names names = JSON_SPAN_TABLE3("message", "delta", "text");
 	(void)which;
-	return json_span_object(a, t, len, p, names, 3, json_span_choice_member);
+	return json_span_object(a, t, len, p, &names, json_span_choice_member);
 }
 
 /* Top level: choices[] is walked; the request-side members the tree walk
@@ -545,7 +657,7 @@ static size_t json_span_top_member(struct json_span_texts *a, const char *t, siz
 /* The texts of the top-level object's members named in names (walked by
  * member): into buf while nbuf entries suffice, else malloc'd. */
 static int json_span_top_texts(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
-    struct json_span_text **out, size_t *n, const char *const names[6], int ordered,
+    struct json_span_text **out, size_t *n, const struct json_span_names *names, int ordered,
     json_span_member_fn member, unsigned *media)
 {
 	struct json_span_texts a = {buf, 0, buf ? nbuf : 0, ordered, 0, .aiact = media != NULL};
@@ -554,7 +666,7 @@ static int json_span_top_texts(const char *text, size_t len, struct json_span_te
 	if (media)
 		*media = 0;
 	size_t p = json_span_ws(text, len, 0);
-	if (p >= len || text[p] != '{' || !json_span_object(&a, text, len, p, names, 6, member)) {
+	if (p >= len || text[p] != '{' || !json_span_object(&a, text, len, p, names, member)) {
 		if (a.own)
 			free(a.v);
 		return -1;
@@ -569,9 +681,9 @@ static int json_span_top_texts(const char *text, size_t len, struct json_span_te
 int json_span_answer_texts_buf(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
     struct json_span_text **out, size_t *n)
 {
-	static const char *const names[] = {"choices", "messages", "prompt", "input", "suffix",
-	    "instructions"};
-	return json_span_top_texts(text, len, buf, nbuf, out, n, names, 0, json_span_top_member, NULL);
+	static const struct json_span_names names = JSON_SPAN_TABLE6("choices", "messages", "prompt",
+	    "input", "suffix", "instructions");
+	return json_span_top_texts(text, len, buf, nbuf, out, n, &names, 0, json_span_top_member, NULL);
 }
 
 int json_span_answer_texts(const char *text, size_t len, struct json_span_text **out, size_t *n)
@@ -607,10 +719,10 @@ static size_t json_span_request_message(struct json_span_texts *a, const char *t
 static size_t json_span_item_part(struct json_span_texts *a, const char *t, size_t len, int which,
     size_t p)
 {
-	static const char *const names[] = {"type"};
+	static const struct json_span_names names = JSON_SPAN_TABLE1("type");
 	(void)which;
 	a->part = -1;
-	size_t e = json_span_object(a, t, len, p, names, 1, json_span_type);
+	size_t e = json_span_object(a, t, len, p, &names, json_span_type);
 	if (e && t[p] == '{' && a->part > 0)
 		a->msg_media |= (unsigned)a->part;
 	return e;
@@ -628,10 +740,10 @@ static size_t json_span_item_member(struct json_span_texts *a, const char *t, si
  * takes it as a message (Responses API input items), for its media. */
 static size_t json_span_item(struct json_span_texts *a, const char *t, size_t len, size_t p)
 {
-	static const char *const names[] = {"role", "content"};
+	static const struct json_span_names names = JSON_SPAN_TABLE2("role", "content");
 	a->role = 1;
 	a->msg_media = 0;
-	size_t e = json_span_object(a, t, len, p, names, 2, json_span_item_member);
+	size_t e = json_span_object(a, t, len, p, &names, json_span_item_member);
 	if (e && a->role)
 		a->media |= a->msg_media;
 	return e;
@@ -692,9 +804,9 @@ static size_t json_span_request_member(struct json_span_texts *a, const char *t,
 int json_span_request_texts(const char *text, size_t len, struct json_span_text *buf, size_t nbuf,
     struct json_span_text **out, size_t *n, unsigned *media)
 {
-	static const char *const names[] = {"messages", "prompt", "input", "suffix", "instructions",
-	    "choices"};
-	return json_span_top_texts(text, len, buf, nbuf, out, n, names, 1, json_span_request_member, media);
+	static const struct json_span_names names = JSON_SPAN_TABLE6("messages", "prompt", "input",
+	    "suffix", "instructions", "choices");
+	return json_span_top_texts(text, len, buf, nbuf, out, n, &names, 1, json_span_request_member, media);
 }
 
 int json_span_members(const char *t, size_t len, struct json_span_member *m, size_t n)

@@ -714,6 +714,13 @@ static const struct aiact_row aiact_rows[] = {
 #define AIACT_BUCKETS (1u << AIACT_BUCKET_BITS) /* most words land in an empty bucket */
 #define AIACT_NONE 0xFFFFu
 
+/* byte_class values below any folded letter or digit ('0' is 48) */
+enum aiact_class {
+	AIACT_CLASS_SEPARATOR,
+	AIACT_CLASS_SENTENCE,
+	AIACT_CLASS_SLOW,
+};
+
 struct aiact_entry {
 	uint8_t feature;
 	uint8_t n_words;
@@ -722,15 +729,18 @@ struct aiact_entry {
 	char word[AIACT_PHRASE_MAX][AIACT_WORD_MAX];
 	uint16_t next;                        /* chain in the bucket */
 	uint32_t key;                         /* the last word's first bytes (aiact_key) */
+	uint32_t key_before;                  /* the word before it (two words or more) */
 };
 
 struct aiact_model {
 	struct aiact_entry *entries;
 	size_t n_entries;
 	uint16_t bucket[AIACT_BUCKETS];
-	/* ASCII bytes: the folded letter, 0 for a separator, 1 for a
-	 * separator that ends a sentence (the hot path of aiact_scan_feed) */
-	uint8_t ascii[128];
+	/* Every byte value: the folded ASCII letter or digit, 0 for a
+	 * separator, 1 for a separator that ends a sentence, 2 for a byte
+	 * >= 0x80 that aiact_fold_char must read (the hot path of
+	 * aiact_scan_feed: one load per byte, no range test). */
+	uint8_t byte_class[256];
 };
 
 /* Latin-1 Supplement letters U+00C0..U+00FF folded to ASCII ("" separates
@@ -862,6 +872,8 @@ static int aiact_model_add(struct aiact_model *m, const struct aiact_row *row, c
 	}
 	unsigned last = e->n_words - 1u;
 	e->key = aiact_key(e->word[last], e->len[last]);
+	if (last > 0)
+		e->key_before = aiact_key(e->word[last - 1], e->len[last - 1]);
 	unsigned b = aiact_hash(e->key);
 	e->next = m->bucket[b];
 	m->bucket[b] = (uint16_t)m->n_entries;
@@ -881,13 +893,17 @@ struct aiact_model *aiact_model_new(char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < AIACT_BUCKETS; i++)
 		m->bucket[i] = AIACT_NONE;
-	for (unsigned c = 0; c < 128; c++) {
+	for (unsigned c = 0; c < 256; c++) {
 		unsigned char b = (unsigned char)c;
 		char f[2];
 		size_t fn;
 		int se;
+		if (c >= 0x80) {
+			m->byte_class[c] = AIACT_CLASS_SLOW;
+			continue;
+		}
 		aiact_fold_char(&b, 1, f, &fn, &se);
-		m->ascii[c] = fn ? (uint8_t)f[0] : (uint8_t)(se ? 1 : 0);
+		m->byte_class[c] = fn ? (uint8_t)f[0] : (uint8_t)(se ? AIACT_CLASS_SENTENCE : AIACT_CLASS_SEPARATOR);
 	}
 	for (size_t i = 0; i < n; i++)
 		if (aiact_model_add(m, &aiact_rows[i], err, errlen) < 0) {
@@ -912,8 +928,8 @@ struct aiact_word {
 	unsigned sentence;
 	uint8_t len;
 	uint8_t negation;
-	uint32_t key;         /* first AIACT_KEY_LEN bytes, built as the word grows */
-	char text[AIACT_WORD_MAX];
+	uint32_t key;         /* aiact_key of the word, set when it ends */
+	char text[AIACT_WORD_MAX]; /* bytes from len on are stale */
 };
 
 struct aiact_occurrence {
@@ -932,24 +948,50 @@ struct aiact_scan {
 	struct aiact_occurrence first[AIACT_FEATURE_COUNT];
 };
 
+/* The bits of the first n (1..7) bytes in memory of a 64-bit load. */
+static uint64_t aiact_head_mask(size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return ~(~UINT64_C(0) >> (8 * n));
+#else
+	return (UINT64_C(1) << (8 * n)) - 1;
+#endif
+}
+
+/* pat is a row's word (AIACT_WORD_MAX bytes, zero-padded), plen <=
+ * AIACT_WORD_MAX: compared eight bytes at a time without a library call,
+ * the bytes past plen masked off (the word's own are stale). */
 static int aiact_word_matches(const char *pat, size_t plen, int prefix, const struct aiact_word *w)
 {
 	if (prefix ? w->len < plen : w->len != plen)
 		return 0;
-	return memcmp(pat, w->text, plen) == 0;
+	_Static_assert(AIACT_WORD_MAX % 8 == 0, "words are compared in 8-byte steps");
+	for (size_t i = 0; i < plen; i += 8) {
+		uint64_t a, b;
+		memcpy(&a, pat + i, 8);
+		memcpy(&b, w->text + i, 8);
+		uint64_t d = a ^ b;
+		if (plen - i < 8)
+			d &= aiact_head_mask(plen - i);
+		if (d)
+			return 0;
+	}
+	return 1;
 }
 
 /* Tests every row whose last word could be the newest word of the ring. */
-static void aiact_scan_word(struct aiact_scan *s, size_t part)
+static void aiact_scan_lookup(struct aiact_scan *s, size_t part, struct aiact_word *cur, uint32_t key,
+			      unsigned b)
 {
-	struct aiact_word *cur = &s->ring[(s->n_words - 1) % AIACT_RING];
-	uint32_t key = cur->key;
-	for (size_t i = cur->len; i < AIACT_KEY_LEN; i++)
-		key <<= 8; /* zero-padded like aiact_key */
-	unsigned b = aiact_hash(key);
+	const struct aiact_word *prev = s->n_words > 1 ? &s->ring[(s->n_words - 2) % AIACT_RING] : NULL;
 	for (uint16_t ei = s->m->bucket[b]; ei != AIACT_NONE; ei = s->m->entries[ei].next) {
 		const struct aiact_entry *e = &s->m->entries[ei];
 		if (e->key != key || e->n_words > s->n_words)
+			continue;
+		/* a phrase: the word before must share its row word's key (a
+		 * stem has AIACT_KEY_LEN bytes at least, so this never rejects
+		 * a match), in the same sentence */
+		if (e->n_words > 1 && (prev->key != e->key_before || prev->sentence != cur->sentence))
 			continue;
 		const struct aiact_word *first = NULL;
 		int ok = 1;
@@ -984,10 +1026,55 @@ static void aiact_scan_word(struct aiact_scan *s, size_t part)
 	}
 }
 
+/* A word has ended: its key is kept (the next word's phrase rows compare
+ * it), and rows are looked up only when its bucket has any (most words
+ * have none: no call). */
+static inline void aiact_scan_word(struct aiact_scan *s, size_t part)
+{
+	struct aiact_word *cur = &s->ring[(s->n_words - 1) % AIACT_RING];
+	/* aiact_key of the first AIACT_KEY_LEN bytes, zero-padded */
+	const unsigned char *ct = (const unsigned char *)cur->text;
+	uint32_t key = (uint32_t)ct[0] << 24 | (uint32_t)ct[1] << 16 | (uint32_t)ct[2] << 8 | ct[3];
+	if (cur->len < AIACT_KEY_LEN)
+		key &= ~UINT32_C(0) << (8 * (AIACT_KEY_LEN - cur->len));
+	cur->key = key;
+	unsigned b = aiact_hash(key);
+	if (s->m->bucket[b] != AIACT_NONE)
+		aiact_scan_lookup(s, part, cur, key, b);
+}
+
+/* Appends the ASCII letters and digits src[0, n) to a word of wl bytes,
+ * folded, up to AIACT_WORD_MAX; returns the new length. Letters and
+ * digits all fold by setting bit 5 (0x20): 'A'-'Z' become 'a'-'z', and
+ * 'a'-'z' and '0'-'9' have it set already. */
+static size_t aiact_fold_run(char *text, size_t wl, const unsigned char *src, size_t n, size_t avail)
+{
+	if (n > AIACT_WORD_MAX - wl)
+		n = AIACT_WORD_MAX - wl;
+	size_t k = 0;
+	/* Whole eight-byte steps also past the run's end while the source
+	 * (avail bytes from src) and the word's array have them: the bytes
+	 * past the word's length are stale by definition. */
+	for (; k < n && k + 8 <= avail && wl + k + 8 <= AIACT_WORD_MAX; k += 8) {
+		uint64_t x;
+		memcpy(&x, src + k, 8);
+		x |= UINT64_C(0x2020202020202020);
+		memcpy(text + wl + k, &x, 8);
+	}
+	for (; k < n; k++)
+		text[wl + k] = (char)(src[k] | 0x20);
+	return wl + n;
+}
+
+/* Ring words are written before they are read (aiact_scan_word looks back
+ * only over the words of the current part) and first[] only where present
+ * has the bit: neither is zeroed here. */
 static void aiact_scan_init(struct aiact_scan *s, const struct aiact_model *m)
 {
-	memset(s, 0, sizeof(*s));
 	s->m = m;
+	s->n_words = 0;
+	s->sentence = 0;
+	s->present = 0;
 }
 
 /* Feeds one instruction text. Offsets above 4 GiB are not representable in
@@ -999,6 +1086,7 @@ static void aiact_scan_feed(struct aiact_scan *s, size_t part, const char *text,
 		len = UINT32_MAX;
 	s->n_words = 0;
 	s->sentence++;
+	const uint8_t *cls = s->m->byte_class;
 	struct aiact_word *w = NULL;
 	size_t i = 0;
 	while (i < len) {
@@ -1006,52 +1094,48 @@ static void aiact_scan_feed(struct aiact_scan *s, size_t part, const char *text,
 		size_t n;
 		int se;
 		size_t used = 1;
-		if (t[i] < 0x80) {
-			uint8_t v = s->m->ascii[t[i]];
+		uint8_t v = cls[t[i]];
+		if (v > AIACT_CLASS_SLOW) {
 			f[0] = (char)v;
-			n = v > 1;
-			se = v == 1;
-		} else {
+			n = 1;
+			se = 0;
+		} else if (v == AIACT_CLASS_SLOW) {
 			used = aiact_fold_char(t + i, len - i, f, &n, &se);
+		} else {
+			n = 0;
+			se = v == AIACT_CLASS_SENTENCE;
 		}
 		if (n > 0) {
 			if (!w) {
 				w = &s->ring[s->n_words % AIACT_RING];
 				w->start = (uint32_t)i;
 				w->len = 0;
-				w->key = 0;
 				w->negation = 0;
 				w->sentence = s->sentence;
 			}
-			for (size_t k = 0; k < n && w->len < AIACT_WORD_MAX; k++) {
-				if (w->len < AIACT_KEY_LEN)
-					w->key = w->key << 8 | (unsigned char)f[k];
-				w->text[w->len++] = f[k];
-			}
+			size_t wl = w->len;
+			for (size_t k = 0; k < n && wl < AIACT_WORD_MAX; k++)
+				w->text[wl++] = f[k];
 			i += used;
 			/* The rest of a run of ASCII letters and digits (most of
-			 * most words) without the dispatch above: a third of the
-			 * instructions per byte. */
-			uint8_t v;
-			while (i < len && t[i] < 0x80 && (v = s->m->ascii[t[i]]) > 1) {
-				if (w->len < AIACT_WORD_MAX) {
-					if (w->len < AIACT_KEY_LEN)
-						w->key = w->key << 8 | v;
-					w->text[w->len++] = (char)v;
-				}
-				i++;
-			}
+			 * most words): one table load per byte to find its end,
+			 * then folded eight bytes at a time. */
+			size_t run = i;
+			while (run < len && cls[t[run]] > AIACT_CLASS_SLOW)
+				run++;
+			wl = aiact_fold_run(w->text, wl, t + i, run - i, len - i);
+			i = run;
+			w->len = (uint8_t)wl;
 			w->end = (uint32_t)i;
 			continue;
-		} else {
-			if (w) {
-				s->n_words++;
-				aiact_scan_word(s, part);
-				w = NULL;
-			}
-			if (se)
-				s->sentence++;
 		}
+		if (w) {
+			s->n_words++;
+			aiact_scan_word(s, part);
+			w = NULL;
+		}
+		if (se)
+			s->sentence++;
 		i += used;
 	}
 	if (w) {
@@ -1068,8 +1152,11 @@ static void aiact_scan_finish(struct aiact_scan *s, unsigned media, struct aiact
 	out->media = media;
 	uint64_t present = s->present & ~(UINT64_C(1) << AIACT_FEATURE_NEGATION);
 	/* An image, audio or video part is a biometric modality in itself. */
-	if (media)
+	if (media) {
+		if (!(present & B(BIOMETRIC))) /* placed at 0 as before: first[] is not zeroed */
+			s->first[AIACT_FEATURE_BIOMETRIC] = (struct aiact_occurrence){ 0, 0, 0 };
 		present |= B(BIOMETRIC);
+	}
 	out->features = present;
 	for (unsigned p = 0; p < AIACT_PRACTICE_COUNT; p++) {
 		const struct aiact_rule *r = &aiact_rules[p];
@@ -1118,7 +1205,8 @@ static const char *const aiact_instruction_roles[] = { "system", "developer", "u
 
 static int aiact_name_is(const char *name, const char *s, size_t len)
 {
-	return strlen(name) == len && memcmp(name, s, len) == 0;
+	/* the first byte rejects most names without strlen (none is empty) */
+	return len > 0 && name[0] == s[0] && strlen(name) == len && memcmp(name, s, len) == 0;
 }
 
 int aiact_role_instruction(const char *role, size_t len)

@@ -300,25 +300,17 @@ void policy_decision_clear(struct policy_decision *d)
 	d->block_rule = -1;
 }
 
-int policy_decide(const struct policy_set *set, const struct policy_context *ctx,
-		  const struct policy_finding *findings, size_t n,
-		  struct policy_verdict *verdicts, struct policy_decision *out,
-		  char *err, size_t errlen)
+/* policy_decide into out->entity_counts and out->fired, zeroed arrays of
+ * policy_set_entity_count and max(n_rules, 1) entries the caller owns. */
+static int policy_decide_into(const struct policy_set *set, const struct policy_context *ctx,
+			      const struct policy_finding *findings, size_t n,
+			      struct policy_verdict *verdicts, struct policy_decision *out,
+			      char *err, size_t errlen)
 {
-	memset(out, 0, sizeof(*out));
-	out->block_rule = -1;
 	size_t n_ent = policy_set_entity_count(set);
-	out->entity_counts = calloc(n_ent, sizeof(*out->entity_counts));
-	out->fired = calloc(set->n_rules ? set->n_rules : 1, sizeof(*out->fired));
-	if (!out->entity_counts || !out->fired) {
-		policy_decision_clear(out);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
 	out->n_findings = n;
 	for (size_t i = 0; i < n; i++) {
 		if (findings[i].entity >= n_ent) {
-			policy_decision_clear(out);
 			snprintf(err, errlen, "finding %zu has an unknown entity %u", i, (unsigned)findings[i].entity);
 			return -1;
 		}
@@ -356,6 +348,27 @@ int policy_decide(const struct policy_set *set, const struct policy_context *ctx
 				out->block_entity = findings[i].entity;
 			}
 		}
+	}
+	return 0;
+}
+
+int policy_decide(const struct policy_set *set, const struct policy_context *ctx,
+		  const struct policy_finding *findings, size_t n,
+		  struct policy_verdict *verdicts, struct policy_decision *out,
+		  char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	out->block_rule = -1;
+	out->entity_counts = calloc(policy_set_entity_count(set), sizeof(*out->entity_counts));
+	out->fired = calloc(set->n_rules ? set->n_rules : 1, sizeof(*out->fired));
+	if (!out->entity_counts || !out->fired) {
+		policy_decision_clear(out);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (policy_decide_into(set, ctx, findings, n, verdicts, out, err, errlen) < 0) {
+		policy_decision_clear(out);
+		return -1;
 	}
 	return 0;
 }
@@ -404,10 +417,56 @@ struct policy_request {
 	size_t *field_of;
 	struct policy_verdict *verdicts;
 	size_t verdicts_cap;
+	/* its entity_counts and fired are the two arrays below, kept from one
+	 * decision (and one exchange) to the next instead of two callocs each */
 	struct policy_decision decision;
+	uint32_t *counts;
+	size_t counts_cap;
+	uint16_t *fired;
+	size_t fired_cap;
 	char *ans; /* answer text on its way out (policy_request_answer_text), wiped */
 	size_t ans_len, ans_cap;
 };
+
+/* The request's decision is empty; its arrays stay for the next one. */
+static void policy_request_decision_clear(struct policy_request *r)
+{
+	memset(&r->decision, 0, sizeof(r->decision));
+	r->decision.block_rule = -1;
+}
+
+/* policy_decide with the request's own arrays, grown for the set. */
+static int policy_request_decide(struct policy_request *r, char *err, size_t errlen)
+{
+	size_t n_ent = policy_set_entity_count(r->set);
+	size_t n_fired = r->set->n_rules ? r->set->n_rules : 1;
+	if (r->counts_cap < n_ent) {
+		uint32_t *c = realloc(r->counts, n_ent * sizeof(*c));
+		if (!c)
+			goto nomem;
+		r->counts = c;
+		r->counts_cap = n_ent;
+	}
+	if (r->fired_cap < n_fired) {
+		uint16_t *f = realloc(r->fired, n_fired * sizeof(*f));
+		if (!f)
+			goto nomem;
+		r->fired = f;
+		r->fired_cap = n_fired;
+	}
+	policy_request_decision_clear(r);
+	memset(r->counts, 0, n_ent * sizeof(*r->counts));
+	r->decision.entity_counts = r->counts;
+	r->decision.fired = r->fired;
+	if (policy_decide_into(r->set, &r->ctx, r->f, r->nf, r->verdicts, &r->decision, err, errlen) < 0) {
+		policy_request_decision_clear(r);
+		return -1;
+	}
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
 
 struct policy_request *policy_request_new(const struct policy_set *set,
 					  const struct policy_context *ctx)
@@ -433,7 +492,7 @@ void policy_request_reset(struct policy_request *r, const struct policy_set *set
 	r->set = set;
 	r->ctx = *ctx;
 	r->nf = 0;
-	policy_decision_clear(&r->decision);
+	policy_request_decision_clear(r);
 	if (r->ans)
 		explicit_bzero(r->ans, r->ans_cap);
 	r->ans_len = 0;
@@ -447,7 +506,8 @@ void policy_request_free(struct policy_request *r)
 	free(r->f);
 	free(r->field_of);
 	free(r->verdicts);
-	policy_decision_clear(&r->decision);
+	free(r->counts);
+	free(r->fired);
 	if (r->ans) {
 		explicit_bzero(r->ans, r->ans_cap);
 		free(r->ans);
@@ -712,7 +772,7 @@ static int policy_request_scan_fields(struct policy_request *r, const struct pol
 			goto nomem;
 		r->verdicts_cap = cap;
 	}
-	if (policy_decide(r->set, &r->ctx, r->f, r->nf, r->verdicts, &r->decision, err, errlen) < 0)
+	if (policy_request_decide(r, err, errlen) < 0)
 		goto out;
 	rc = 0;
 	goto out;
@@ -735,7 +795,7 @@ int policy_request_apply(struct policy_request *r, json_t *body, policy_scan_fn 
 	int rc = -1;
 
 	r->nf = 0;
-	policy_decision_clear(&r->decision);
+	policy_request_decision_clear(r);
 	if (policy_request_check_scanner(r, scan, scan_arg, err, errlen) < 0)
 		return -1;
 	if (request_walk_collect_kinds(body, &walked, &kinds, &n_walked, err, errlen) < 0)
@@ -841,7 +901,7 @@ int policy_request_scan_texts(struct policy_request *r, const struct policy_text
 
 	*rewrite = 0;
 	r->nf = 0;
-	policy_decision_clear(&r->decision);
+	policy_request_decision_clear(r);
 	if (policy_request_check_scanner(r, scan, scan_arg, err, errlen) < 0)
 		return -1;
 	if (request_walk_expand_texts(texts, n, &fields, &n_fields, &roots, &n_roots, err, errlen) < 0)
