@@ -318,19 +318,19 @@ static void run_streams(void)
 	    n_ediff == before ? "" : " -- ", n_ediff == before ? "" : first_ewhy);
 }
 
-/* A corpus of streams: fuzz_policy_filter's (first line the prompt) or
- * one of plain SSE (with a prompt of names and an IBAN). */
-static void run_stream_corpus(const char *top, const char *name, int prompt_line)
+/* Calls fn on every file of tests/fuzz/corpus/NAME (at most 64 KiB of
+ * each); returns how many it read, -1 when the folder cannot be opened. */
+static long for_each_corpus_file(const char *top, const char *name,
+				 void (*fn)(const char *buf, size_t len, const char *path, void *arg), void *arg)
 {
-	static const char prompt[] = "Max Mustermann, IBAN DE89 3704 0044 0532 0130 00";
 	char dir[1024];
 	snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus/%s", top, name);
 	DIR *d = opendir(dir);
 	if (!d) {
 		ok(0, "open %s", dir);
-		return;
+		return -1;
 	}
-	size_t n = 0, before = n_ediff;
+	long n = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
@@ -343,48 +343,49 @@ static void run_stream_corpus(const char *top, const char *name, int prompt_line
 		static char buf[65536];
 		size_t len = fread(buf, 1, sizeof buf, f);
 		fclose(f);
-		const char *nl = prompt_line ? memchr(buf, '\n', len) : NULL;
-		if (prompt_line && !nl)
-			continue;
-		if (nl)
-			check_stream(buf, (size_t)(nl - buf), nl + 1, len - (size_t)(nl - buf) - 1, path);
-		else
-			check_stream(prompt, sizeof prompt - 1, buf, len, path);
+		fn(buf, len, path, arg);
 		n++;
 	}
 	closedir(d);
-	ok(n > 0 && n_ediff == before, "corpus %s: %zu streams, the same events both ways%s%s", name, n,
-	    n_ediff == before ? "" : " -- ", n_ediff == before ? "" : first_ewhy);
+	return n;
+}
+
+/* A stream file of fuzz_policy_filter's corpus (first line the prompt,
+ * arg non-NULL) or of plain SSE (a prompt of names and an IBAN). */
+static void check_stream_file(const char *buf, size_t len, const char *path, void *prompt_line)
+{
+	static const char prompt[] = "Max Mustermann, IBAN DE89 3704 0044 0532 0130 00";
+	const char *nl = prompt_line ? memchr(buf, '\n', len) : NULL;
+	if (prompt_line && !nl)
+		return;
+	if (nl)
+		check_stream(buf, (size_t)(nl - buf), nl + 1, len - (size_t)(nl - buf) - 1, path);
+	else
+		check_stream(prompt, sizeof prompt - 1, buf, len, path);
+}
+
+static void run_stream_corpus(const char *top, const char *name, int prompt_line)
+{
+	size_t before = n_ediff;
+	long n = for_each_corpus_file(top, name, check_stream_file, prompt_line ? (void *)name : NULL);
+	if (n >= 0)
+		ok(n > 0 && n_ediff == before, "corpus %s: %ld streams, the same events both ways%s%s", name, n,
+		    n_ediff == before ? "" : " -- ", n_ediff == before ? "" : first_ewhy);
+}
+
+static void check_body_file(const char *buf, size_t len, const char *path, void *arg)
+{
+	(void)arg;
+	check_body(buf, len, path);
 }
 
 static void run_corpus(const char *top, const char *name)
 {
-	char dir[1024];
-	snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus/%s", top, name);
-	DIR *d = opendir(dir);
-	if (!d) {
-		ok(0, "open %s", dir);
-		return;
-	}
-	size_t n = 0, before = n_diff;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char path[2048];
-		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		FILE *f = fopen(path, "rb");
-		if (!f)
-			continue;
-		char buf[65536];
-		size_t len = fread(buf, 1, sizeof buf, f);
-		fclose(f);
-		check_body(buf, len, path);
-		n++;
-	}
-	closedir(d);
-	ok(n > 0 && n_diff == before, "corpus %s: %zu inputs, the same outcome both ways%s%s", name, n,
-	    n_diff == before ? "" : " -- ", n_diff == before ? "" : first_why);
+	size_t before = n_diff;
+	long n = for_each_corpus_file(top, name, check_body_file, NULL);
+	if (n >= 0)
+		ok(n > 0 && n_diff == before, "corpus %s: %ld inputs, the same outcome both ways%s%s", name, n,
+		    n_diff == before ? "" : " -- ", n_diff == before ? "" : first_why);
 }
 
 int main(void)
