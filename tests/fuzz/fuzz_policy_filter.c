@@ -33,14 +33,8 @@ static void fuzz_policy_init(void)
 static void fuzz_policy_exchange(const char *prompt, size_t plen, const char *ans, size_t alen,
     int as_stream)
 {
-	static const struct config_key key = {.name = "k", .tenant = "t", .purpose = "chat"};
 	struct filter_exchange x;
-	memset(&x, 0, sizeof x);
-	x.request_id = "fuzz";
-	x.key = &key;
-	x.route = OPENAI_ROUTE_CHAT;
-	x.upstream = "engine";
-	x.policy = fuzz_policy_set;
+	policy_request_diff_exchange(&x, fuzz_policy_set, "fuzz");
 	x.body = json_pack("{s:s, s:[{s:s, s:s%}]}", "model", "m", "messages", "role", "user", "content",
 	    prompt, plen);
 	if (!x.body)

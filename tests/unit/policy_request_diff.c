@@ -149,17 +149,25 @@ static int diff_texts(const char *body, size_t len, json_t *tree, struct policy_
 	return rc;
 }
 
+void policy_request_diff_exchange(struct filter_exchange *x, struct policy_filter_set *set, const char *request_id)
+{
+	static const struct config_key key = {.name = "k", .tenant = "t", .purpose = "chat"};
+	memset(x, 0, sizeof *x);
+	x->request_id = request_id;
+	x->key = &key;
+	x->route = OPENAI_ROUTE_CHAT;
+	x->upstream = "engine";
+	x->policy = set;
+}
+
 /* One run of the request filters; *x is left for the caller to compare
  * and then to finish with filter_run_done. */
 static int diff_run(struct filter_exchange *x, const struct config_key *key, int route, json_t *tree,
     const char *body, size_t len)
 {
-	memset(x, 0, sizeof *x);
-	x->request_id = "diff";
+	policy_request_diff_exchange(x, diff_set, "diff");
 	x->key = key;
 	x->route = route;
-	x->upstream = "engine";
-	x->policy = diff_set;
 	x->body = tree;
 	x->body_src = body;
 	x->body_src_len = len;
@@ -247,14 +255,8 @@ int policy_request_diff(const char *body, size_t len, struct policy_request_diff
 static int events_run(const char *prompt, size_t plen, const char *stream, size_t slen, int tree, int *rcs,
     size_t *nrc, struct evbuffer *out)
 {
-	static const struct config_key key = {.name = "k", .tenant = "t", .purpose = "chat"};
 	struct filter_exchange x;
-	memset(&x, 0, sizeof x);
-	x.request_id = "diff";
-	x.key = &key;
-	x.route = OPENAI_ROUTE_CHAT;
-	x.upstream = "engine";
-	x.policy = diff_set;
+	policy_request_diff_exchange(&x, diff_set, "diff");
 	policy_filter_set_event_tree(diff_set, tree);
 	x.body = json_pack("{s:s, s:[{s:s, s:s%}], s:b}", "model", "m", "messages", "role", "user", "content", prompt,
 	    plen, "stream", 1);

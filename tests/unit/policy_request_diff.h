@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+struct filter_exchange;
 struct policy_filter_set;
 
 /* What a comparison went through (for tests that must cover both ways). */
@@ -17,15 +18,20 @@ struct policy_request_diff_stats {
 	unsigned long instructions, media, aiact_features;
 };
 
-/* 0: the same outcome; 1: they differ (why says where, never the text's
- * meaning beyond field numbers); -1: not a body the gateway accepts (no
- * route validates it), nothing compared. Loads the shipped packs from
- * $top_srcdir/policies/packs on the first call (abort() if it cannot). */
 /* The four shipped packs with every default detector (gdpr-default,
  * secrets, special-categories, ai-act) from $top_srcdir/policies/packs, loaded once;
  * abort() naming who when they cannot be loaded. */
 struct policy_filter_set *policy_request_diff_packs(const char *who);
 
+/* *x cleared and set up as a chat exchange of the key "k" (tenant "t",
+ * purpose "chat") to the upstream "engine" under set; the caller adds the
+ * body. */
+void policy_request_diff_exchange(struct filter_exchange *x, struct policy_filter_set *set, const char *request_id);
+
+/* 0: the same outcome; 1: they differ (why says where, never the text's
+ * meaning beyond field numbers); -1: not a body the gateway accepts (no
+ * route validates it), nothing compared. Loads the shipped packs from
+ * $top_srcdir/policies/packs on the first call (abort() if it cannot). */
 int policy_request_diff(const char *body, size_t len, struct policy_request_diff_stats *st, char *why,
     size_t whylen);
 
