@@ -368,19 +368,21 @@ uint64_t scan_trigger_digit_totals(const struct scan_input *in, const struct sca
 	const struct scan_group *g = scan_trigger_groups(in, t, &ng);
 
 	if (!p->g_totals_valid) {
-		uint64_t m = 0;
-		for (size_t i = 0; i < ng; i++) {
-			size_t total = 0;
-			for (size_t j = i; j < ng; j++) {
-				if (j > i && (g[j].start - g[j - 1].end != 1 ||
-					      !(g[j].sep == ' ' || g[j].sep == '-' || g[j].sep == '.' ||
-						g[j].sep == '/')))
-					break;
-				total += g[j].end - g[j].start;
-				if (total > 63)
-					break;
-				m |= UINT64_C(1) << total;
-			}
+		/* one walk: cur holds the totals of the joined spans that end
+		 * with group j (bit N: N digits); a group joined to the one
+		 * before shifts them by its length, any other starts afresh.
+		 * Totals over 63 fall off the top, as they are not asked for. */
+		uint64_t m = 0, cur = 0;
+		for (size_t j = 0; j < ng; j++) {
+			size_t gl = g[j].end - g[j].start;
+			int joined = j > 0 && g[j].start - g[j - 1].end == 1 &&
+				     (g[j].sep == ' ' || g[j].sep == '-' || g[j].sep == '.' ||
+				      g[j].sep == '/');
+			if (gl > 63)
+				cur = 0;
+			else
+				cur = (joined ? cur << gl : 0) | UINT64_C(1) << gl;
+			m |= cur;
 		}
 		p->g_totals = m;
 		p->g_totals_valid = 1;
