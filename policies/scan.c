@@ -1361,9 +1361,25 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		/* (the word masks in locals: the stores to words[] could alias
 		 * them, and they would be reloaded per word) */
 		const uint64_t bw = b->w, nbw = nb->w;
+		/* word ends: a word byte whose next byte is not one (bit 63
+		 * asks the next block); a word's length is then one shift and
+		 * one count from its start, instead of a 64-bit window of the
+		 * two blocks' masks per word */
+		const uint64_t ends = bw & ~(bw >> 1 | nbw << 63);
 		while (m) {   /* the block classification computed the gate fields */
 			unsigned bit = (unsigned)__builtin_ctzll(m);
 			m &= m - 1;
+			uint64_t er = ends >> bit;
+			if (__builtin_expect(er != 0, 1)) {
+				size_t wl = (size_t)__builtin_ctzll(er) + 1;
+				struct scan_word *w = &words[nw];
+				w->pos = (uint32_t)(blk + bit);
+				w->len = (uint32_t)wl;
+				w->kinds = kwhash_gate_at(s->kh, b->field[bit], wl);
+				nw += w->kinds != 0;
+				continue;
+			}
+			/* the word runs into the next block */
 			uint64_t wrun = bit ? bw >> bit | nbw << (64 - bit) : bw;
 			nw += scan_word_gate(s, t, len, blk + bit, wrun, 63, b->field[bit], &words[nw]) != 0;
 		}
