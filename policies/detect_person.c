@@ -131,40 +131,39 @@ static size_t person_name_word(const char *s, size_t len, size_t p)
 }
 
 /* Lower-case particles inside a name: "von der Leyen", "da Silva",
- * "van den Berg". The first list may start a chain; the second only
- * continues one (German "der"/"den" alone are articles: "Herr der Ringe").
- * Each starts with an ASCII lower-case letter (person_particle() turns
- * everything else away before the list: most calls are at capitals). */
+ * "van den Berg". Those with follow_only only continue a chain (German
+ * "der"/"den" alone are articles: "Herr der Ringe"). Each starts with an
+ * ASCII lower-case letter (person_particle() turns everything else away
+ * before the list: most calls are at capitals). Sorted by first letter:
+ * person_particle_from[c - 'a'] .. person_particle_from[c - 'a' + 1] are
+ * the ones that begin with c, so that a lower-case word after a name or
+ * a street keyword ("im zweiten", "Thanks for") meets at most a few. */
 static const struct person_particle_word {
 	const char *s;
 	size_t n;
 	int follow_only;
 } person_particles[] = {
 #define PP(w, f) { w, sizeof(w) - 1, f }
-	PP("von", 0), PP("van", 0), PP("de", 0), PP("di", 0), PP("da", 0), PP("del", 0),
+	PP("al", 0), PP("bin", 0), PP("de", 0), PP("di", 0), PP("da", 0), PP("del", 0),
 	PP("della", 0), PP("dei", 0), PP("degli", 0), PP("delle", 0), PP("dello", 0),
-	PP("dos", 0), PP("das", 0), PP("du", 0), PP("zu", 0), PP("ten", 0), PP("ter", 0),
-	PP("bin", 0), PP("al", 0), PP("le", 0),
-	PP("der", 1), PP("den", 1), PP("la", 1), PP("los", 1), PP("las", 1), PP("zum", 1),
-	PP("zur", 1),
+	PP("dos", 0), PP("das", 0), PP("du", 0), PP("der", 1), PP("den", 1), PP("le", 0),
+	PP("la", 1), PP("los", 1), PP("las", 1), PP("ten", 0), PP("ter", 0), PP("von", 0),
+	PP("van", 0), PP("zu", 0), PP("zum", 1), PP("zur", 1),
 #undef PP
 };
-/* The particles' first letters (bit c - 'a'): most lower-case words after
- * a name or a street keyword ("Thanks for", "Im nächsten") begin with
- * none of them and are turned away without the list. */
-#define PERSON_LBIT(c) (1u << ((c) - 'a'))
-#define PERSON_PARTICLE_FIRST (PERSON_LBIT('a') | PERSON_LBIT('b') | PERSON_LBIT('d') | \
-			       PERSON_LBIT('l') | PERSON_LBIT('t') | PERSON_LBIT('v') | PERSON_LBIT('z'))
+static const uint8_t person_particle_from[27] = {
+	0, 1, 2, 2, 16, 16, 16, 16, 16, 16, 16, 16, 20,   /* a .. m */
+	20, 20, 20, 20, 20, 20, 20, 22, 22, 24, 24, 24, 24, 27, /* n .. z, end */
+};
 
 static size_t person_particle(const char *s, size_t len, size_t p, int follow)
 {
 	unsigned c;
-	if (p >= len || (c = (unsigned char)s[p] - (unsigned)'a') > 'z' - 'a' ||
-	    !((PERSON_PARTICLE_FIRST >> c) & 1))
+	if (p >= len || (c = (unsigned char)s[p] - (unsigned)'a') > 'z' - 'a')
 		return 0;
-	for (size_t i = 0; i < sizeof person_particles / sizeof person_particles[0]; i++) {
+	for (size_t i = person_particle_from[c]; i < person_particle_from[c + 1]; i++) {
 		const struct person_particle_word *w = &person_particles[i];
-		if (w->s[0] != s[p] || (w->follow_only && !follow))
+		if (w->follow_only && !follow)
 			continue;
 		size_t m = w->n;
 		if (len - p > m && memcmp(s + p, w->s, m) == 0 && s[p + m] == ' ')
