@@ -95,25 +95,16 @@ static int detect_national_match_digits(const struct scan_input *in,
 		char d[20], shape[17];
 		for (size_t j = i; j < ng && j - i < 16; j++) {
 			size_t gl = g[j].end - g[j].start;
-			if (j > i && (!detect_national_is_sep(r->seps, g[j].sep) ||
-				      g[j].start - g[j - 1].end != 1))
-				break;
 			if (total + gl > r->ndigits)
+				break;
+			if (j > i && (g[j].start - g[j - 1].end != 1 ||
+				      !detect_national_is_sep(r->seps, g[j].sep)))
 				break;
 			total += gl;
 			if (total != r->ndigits)
 				continue;
-			/* groups i..j hold exactly ndigits: only now copy them
-			 * (most runs never get here); groups are short, a byte
-			 * loop beats a memcpy call */
-			for (size_t k = i, o = 0; k <= j; k++) {
-				size_t kl = g[k].end - g[k].start;
-				for (size_t q = 0; q < kl; q++)
-					d[o + q] = in->text[g[k].start + q];
-				o += kl;
-				shape[k - i] = (char)('0' + kl);
-			}
-			shape[j - i + 1] = 0;
+			/* groups i..j hold exactly ndigits (most runs never get
+			 * here): first the boundary tests, which need no copy */
 			size_t a = g[i].start, b = g[j].end;
 			/* not part of a longer number, word or dotted chain */
 			if (detect_national_word(in, b) || (a > 0 && detect_national_word(in, a - 1)))
@@ -124,6 +115,16 @@ static int detect_national_match_digits(const struct scan_input *in,
 			if (a > 1 && (in->text[a - 1] == '.' || in->text[a - 1] == '-' || in->text[a - 1] == '/') &&
 			    in->text[a - 2] >= '0' && in->text[a - 2] <= '9')
 				break;
+			/* the digits and the group shape; groups are short, a
+			 * byte loop beats a memcpy call */
+			for (size_t k = i, o = 0; k <= j; k++) {
+				size_t kl = g[k].end - g[k].start;
+				for (size_t q = 0; q < kl; q++)
+					d[o + q] = in->text[g[k].start + q];
+				o += kl;
+				shape[k - i] = (char)('0' + kl);
+			}
+			shape[j - i + 1] = 0;
 			if (!r->validate(d, total))
 				break;
 			int ctx = scan_context_near(in, r->ctx, a, b, DETECT_NATIONAL_BEFORE,

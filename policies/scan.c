@@ -368,19 +368,21 @@ uint64_t scan_trigger_digit_totals(const struct scan_input *in, const struct sca
 	const struct scan_group *g = scan_trigger_groups(in, t, &ng);
 
 	if (!p->g_totals_valid) {
-		uint64_t m = 0;
-		for (size_t i = 0; i < ng; i++) {
-			size_t total = 0;
-			for (size_t j = i; j < ng; j++) {
-				if (j > i && (g[j].start - g[j - 1].end != 1 ||
-					      !(g[j].sep == ' ' || g[j].sep == '-' || g[j].sep == '.' ||
-						g[j].sep == '/')))
-					break;
-				total += g[j].end - g[j].start;
-				if (total > 63)
-					break;
-				m |= UINT64_C(1) << total;
-			}
+		/* one walk: cur holds the totals of the joined spans that end
+		 * with group j (bit N: N digits); a group joined to the one
+		 * before shifts them by its length, any other starts afresh.
+		 * Totals over 63 fall off the top, as they are not asked for. */
+		uint64_t m = 0, cur = 0;
+		for (size_t j = 0; j < ng; j++) {
+			size_t gl = g[j].end - g[j].start;
+			int joined = j > 0 && g[j].start - g[j - 1].end == 1 &&
+				     (g[j].sep == ' ' || g[j].sep == '-' || g[j].sep == '.' ||
+				      g[j].sep == '/');
+			if (gl > 63)
+				cur = 0;
+			else
+				cur = (joined ? cur << gl : 0) | UINT64_C(1) << gl;
+			m |= cur;
 		}
 		p->g_totals = m;
 		p->g_totals_valid = 1;
@@ -1359,9 +1361,25 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		/* (the word masks in locals: the stores to words[] could alias
 		 * them, and they would be reloaded per word) */
 		const uint64_t bw = b->w, nbw = nb->w;
+		/* word ends: a word byte whose next byte is not one (bit 63
+		 * asks the next block); a word's length is then one shift and
+		 * one count from its start, instead of a 64-bit window of the
+		 * two blocks' masks per word */
+		const uint64_t ends = bw & ~(bw >> 1 | nbw << 63);
 		while (m) {   /* the block classification computed the gate fields */
 			unsigned bit = (unsigned)__builtin_ctzll(m);
 			m &= m - 1;
+			uint64_t er = ends >> bit;
+			if (__builtin_expect(er != 0, 1)) {
+				size_t wl = (size_t)__builtin_ctzll(er) + 1;
+				struct scan_word *w = &words[nw];
+				w->pos = (uint32_t)(blk + bit);
+				w->len = (uint32_t)wl;
+				w->kinds = kwhash_gate_at(s->kh, b->field[bit], wl);
+				nw += w->kinds != 0;
+				continue;
+			}
+			/* the word runs into the next block */
 			uint64_t wrun = bit ? bw >> bit | nbw << (64 - bit) : bw;
 			nw += scan_word_gate(s, t, len, blk + bit, wrun, 63, b->field[bit], &words[nw]) != 0;
 		}

@@ -40,17 +40,17 @@ static unsigned long long validate_number(const char *s, size_t n)
 /* ISO/IEC 7812-1 Annex B (Luhn): double every second digit from the right. */
 int validate_luhn(const char *d, size_t n)
 {
+	/* every second digit from the right doubled, digit sum taken (a
+	 * table: the payment-card row asks at every prefix of a long run) */
+	static const unsigned char doubled[10] = { 0, 2, 4, 6, 8, 1, 3, 5, 7, 9 };
 	unsigned sum = 0;
-	if (!validate_all_digits(d, n))
+	if (!n)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		unsigned v = (unsigned)(d[n - 1 - i] - '0');
-		if (i & 1) {
-			v *= 2;
-			if (v > 9)
-				v -= 9;
-		}
-		sum += v;
+		unsigned v = (unsigned)(unsigned char)d[n - 1 - i] - '0';
+		if (v > 9)
+			return 0;
+		sum += (i & 1) ? doubled[v] : v;
 	}
 	return sum % 10 == 0;
 }

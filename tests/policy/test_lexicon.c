@@ -50,6 +50,13 @@ static const struct lexicon_vector lexicon_vectors[] = {
 	{ "person", "Hi Ben, kannst du kurz drüberschauen?", "Ben" },      /* greeting + lexicon name */
 	{ "person", "Hello World, this is my first program.", NULL },   /* greeting, no given name */
 	{ "person", "VG Stefan", "Stefan" },
+	/* the ends of detect_person.c's sorted particle and stopword tables */
+	{ "person", "Bitte an Herrn Khalid bin Salman weiterleiten.", "Khalid bin Salman" },
+	{ "person", "Sehr geehrter Herr Peter von zur Mühlen,", "Peter von zur Mühlen" },
+	{ "person", "Frau Fatima al Hassan hat angerufen.", "Fatima al Hassan" },
+	{ "person", "Herr Vincent van Gogh malt.", "Vincent van Gogh" },
+	{ "person", "Mit freundlichen Grüßen\nKundenservice", NULL },
+	{ "person", "Termin mit Herrn Wednesday", NULL },
 	/* dates of birth */
 	{ "date_of_birth", "Frau Berger, geb. 12.03.1985, wohnt in Köln.", "12.03.1985" },
 	{ "date_of_birth", "Patient born on March 4, 1979 in Leeds.", "March 4, 1979" },
