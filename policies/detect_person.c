@@ -172,6 +172,28 @@ static size_t person_particle(const char *s, size_t len, size_t p, int follow)
 	return 0;
 }
 
+static int person_particles_check(void)
+{
+	size_t n = sizeof person_particles / sizeof person_particles[0];
+	if (person_particle_from[0] != 0 || person_particle_from[26] != n)
+		return -1;
+	for (unsigned c = 0; c < 26; c++)
+		for (size_t i = person_particle_from[c]; i < person_particle_from[c + 1]; i++)
+			if (i >= n || (unsigned char)person_particles[i].s[0] != 'a' + c)
+				return -1;
+	return 0;
+}
+
+int lexicon_person_tables_check(void)
+{
+	for (size_t i = 1; i < sizeof person_stopwords / sizeof person_stopwords[0]; i++) {
+		const struct person_word *a = &person_stopwords[i - 1], *b = &person_stopwords[i];
+		if (a->n > b->n || (a->n == b->n && memcmp(a->s, b->s, a->n) >= 0))
+			return -1;
+	}
+	return person_particles_check();
+}
+
 /* A name of 1..max_words words starting at p, words separated by one space;
  * particles and middle initials ("Thomas J. Watson") may sit between words.
  * Returns the end or 0. */

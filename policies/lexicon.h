@@ -11,4 +11,10 @@
 extern const struct detector_keyword lexicon_given_names[];
 extern const size_t lexicon_given_names_count;
 
+/* detect_person.c: 0 when its lookup tables keep the order their searches
+ * rely on (stopwords sorted by length then bytes; particles grouped by
+ * first letter with a matching index), else -1; for the unit tests, since
+ * a misplaced entry changes findings without any error. */
+int lexicon_person_tables_check(void);
+
 #endif

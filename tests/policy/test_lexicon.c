@@ -8,6 +8,7 @@
 
 #include "policies/detector.h"
 #include "policies/entity.h"
+#include "policies/lexicon.h"
 #include "policies/scan.h"
 #include "tests/tap.h"
 
@@ -189,6 +190,7 @@ int main(void)
 		tap_done();
 		return 1;
 	}
+	ok(lexicon_person_tables_check() == 0, "detect_person.c's stopword and particle tables keep their search order");
 	/* every lexicon detector is in the default scanner's table */
 	int wired = 1;
 	for (size_t i = 0; i < detect_person_count; i++)
