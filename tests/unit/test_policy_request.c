@@ -59,41 +59,6 @@ static json_t *wrap(size_t shape, const char *text)
 	return r;
 }
 
-static void run_jsonl(const char *top, const char *name)
-{
-	char path[1024];
-	snprintf(path, sizeof path, "%s/tests/data/pii/%s", top, name);
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		ok(0, "open %s", path);
-		return;
-	}
-	static const size_t flags[] = {JSON_COMPACT, JSON_INDENT(2), JSON_COMPACT | JSON_ENSURE_ASCII};
-	char *line = NULL;
-	size_t cap = 0, n = 0, before = n_diff;
-	ssize_t l;
-	while ((l = getline(&line, &cap, f)) > 0) {
-		json_t *j = json_loadb(line, (size_t)l, 0, NULL);
-		const char *text = json_string_value(json_object_get(j, "text"));
-		for (size_t s = 0; text && s < 5; s++) {
-			json_t *r = wrap(s, text);
-			char *body = r ? json_dumps(r, flags[(n + s) % 3]) : NULL;
-			char where[600];
-			snprintf(where, sizeof where, "%s line %zu shape %zu", name, n + 1, s);
-			if (body)
-				check_body(body, strlen(body), where);
-			openai_json_free_string(body);
-			json_decref(r);
-		}
-		json_decref(j);
-		n++;
-	}
-	free(line);
-	fclose(f);
-	ok(n > 0 && n_diff == before, "%s: %zu lines x 5 shapes, the same outcome both ways%s%s", name, n,
-	    n_diff == before ? "" : " -- ", n_diff == before ? "" : first_why);
-}
-
 /* The AI Act corpus's requests reshaped where the screener reads roles,
  * parts and media (aiact_screen_request): roles rotated, removed or not
  * strings, texts moved into tool calls and tool results, into prompt and
@@ -188,28 +153,38 @@ static json_t *aiact_variant(json_t *req, size_t v, size_t line)
 
 #define AIACT_VARIANTS 7
 
-static void run_aiact(const char *top, const char *name)
+/* A JSON-lines file of a labelled corpus: member of each line turned
+ * into `variants` request bodies by make, each serialized with one of
+ * flags (rotating), through both ways. */
+struct jsonl_run {
+	const char *dir, *member;
+	size_t variants;
+	json_t *(*make)(json_t *src, size_t variant, size_t line);
+	const size_t *flags;
+	size_t n_flags;
+	const char *unit, *variant_word;
+};
+
+static void run_jsonl_file(const char *top, const struct jsonl_run *k, const char *name)
 {
 	char path[1024];
-	snprintf(path, sizeof path, "%s/tests/data/aiact/%s", top, name);
+	snprintf(path, sizeof path, "%s/tests/data/%s/%s", top, k->dir, name);
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		ok(0, "open %s", path);
 		return;
 	}
-	static const size_t flags[] = {JSON_COMPACT, JSON_INDENT(2), JSON_COMPACT | JSON_ENSURE_ASCII,
-	    JSON_COMPACT | JSON_SORT_KEYS};
 	char *line = NULL;
 	size_t cap = 0, n = 0, before = n_diff;
 	ssize_t l;
 	while ((l = getline(&line, &cap, f)) > 0) {
 		json_t *j = json_loadb(line, (size_t)l, 0, NULL);
-		json_t *req = json_object_get(j, "request");
-		for (size_t v = 0; req && v < AIACT_VARIANTS; v++) {
-			json_t *r = aiact_variant(req, v, n);
-			char *body = r ? json_dumps(r, flags[(n + v) % 4]) : NULL;
+		json_t *src = json_object_get(j, k->member);
+		for (size_t v = 0; src && v < k->variants; v++) {
+			json_t *r = k->make(src, v, n);
+			char *body = r ? json_dumps(r, k->flags[(n + v) % k->n_flags]) : NULL;
 			char where[600];
-			snprintf(where, sizeof where, "%s line %zu variant %zu", name, n + 1, v);
+			snprintf(where, sizeof where, "%s line %zu %s %zu", name, n + 1, k->variant_word, v);
 			if (body)
 				check_body(body, strlen(body), where);
 			openai_json_free_string(body);
@@ -220,9 +195,23 @@ static void run_aiact(const char *top, const char *name)
 	}
 	free(line);
 	fclose(f);
-	ok(n > 0 && n_diff == before, "%s: %zu requests x %d variants, the same outcome both ways%s%s", name, n,
-	    AIACT_VARIANTS, n_diff == before ? "" : " -- ", n_diff == before ? "" : first_why);
+	ok(n > 0 && n_diff == before, "%s: %zu %s x %zu %ss, the same outcome both ways%s%s", name, n, k->unit,
+	    k->variants, k->variant_word, n_diff == before ? "" : " -- ", n_diff == before ? "" : first_why);
 }
+
+static json_t *pii_variant(json_t *text, size_t shape, size_t line)
+{
+	(void)line;
+	return json_is_string(text) ? wrap(shape, json_string_value(text)) : NULL;
+}
+
+static const size_t pii_flags[] = {JSON_COMPACT, JSON_INDENT(2), JSON_COMPACT | JSON_ENSURE_ASCII};
+static const struct jsonl_run pii_run = {"pii", "text", 5, pii_variant, pii_flags, 3, "lines", "shape"};
+static const size_t aiact_flags[] = {JSON_COMPACT, JSON_INDENT(2), JSON_COMPACT | JSON_ENSURE_ASCII,
+    JSON_COMPACT | JSON_SORT_KEYS};
+static const struct jsonl_run aiact_run = {"aiact", "request", AIACT_VARIANTS, aiact_variant, aiact_flags, 4,
+    "requests", "variant"};
+
 
 /* ---- SSE answers, events by tree and by bytes (policy_events_diff) ---- */
 
@@ -399,12 +388,12 @@ int main(void)
 	static const char *const files[] = {"contact.jsonl", "financial.jsonl", "national_id.jsonl", "person.jsonl",
 	    "secret.jsonl", "special.jsonl"};
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-		run_jsonl(top, files[i]);
+		run_jsonl_file(top, &pii_run, files[i]);
 	static const char *const aiact[] = {"a.jsonl", "b.jsonl", "c.jsonl", "d.jsonl", "e.jsonl", "f.jsonl", "g.jsonl",
 	    "annex3-4.jsonl", "f-heldout.jsonl", "g-heldout.jsonl"};
 	unsigned long blocked_before = st.blocked;
 	for (size_t i = 0; i < sizeof aiact / sizeof aiact[0]; i++)
-		run_aiact(top, aiact[i]);
+		run_jsonl_file(top, &aiact_run, aiact[i]);
 	ok(st.blocked - blocked_before > 500, "%lu AI Act requests and variants were blocked", st.blocked - blocked_before);
 	static const char *const corpora[] = {"fuzz_policy_request", "fuzz_request_walk", "fuzz_openai_scan",
 	    "fuzz_server_request", "fuzz_aiact"};
