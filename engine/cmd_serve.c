@@ -12,9 +12,12 @@ static int serve_usage(void)
 	fprintf(stderr,
 	    "usage: hafen-engine serve -m MODEL.gguf [--host 127.0.0.1] [--port 8081] [--threads N]\n"
 	    "    [--ctx N] [--parallel N] [--queue N] [--chat-template NAME] [--alias NAME]\n"
+	    "    [--load auto|mmap|copy]\n"
 	    "  --ctx: tokens per slot (prompt + answer); --parallel: concurrent sequences;\n"
 	    "  --queue: requests that may wait for a slot (more get 503; default 64);\n"
-	    "  --port 0: any free port (the address is printed on stderr)\n");
+	    "  --port 0: any free port (the address is printed on stderr);\n"
+	    "  --load: copy the model into huge pages (auto: when it takes at most 60%% of RAM)\n"
+	    "    or map the file (docs/engine-kernels.md, \"Loading the model\")\n");
 	return 2;
 }
 
@@ -81,6 +84,11 @@ int cmd_serve_main(int argc, char **argv)
 			cfg.chat_template = val;
 		} else if (strcmp(a, "--alias") == 0) {
 			cfg.model_name = val;
+		} else if (strcmp(a, "--load") == 0) {
+			if (model_load_parse(val, &cfg.load) != 0) {
+				fprintf(stderr, "hafen-engine serve: --load: expected auto, mmap or copy\n");
+				return 2;
+			}
 		} else {
 			return serve_usage();
 		}

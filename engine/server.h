@@ -105,6 +105,7 @@ struct server_config {
 	int n_parallel;
 	int max_queue;		/* requests waiting for a slot before 503s */
 	const char *chat_template;	/* NULL: detect from the model */
+	enum gguf_load load;	/* how the file is brought into memory (0: GGUF_LOAD_AUTO) */
 };
 
 /* Load the model, listen and serve until SIGINT or SIGTERM.  Returns 0 on a

@@ -639,7 +639,7 @@ static int server_http_load(struct server *srv, char *err, size_t errlen)
 	const struct server_config *cfg = srv->cfg;
 	size_t tl;
 
-	srv->model = model_load(cfg->model_path, err, errlen);
+	srv->model = model_load_mode(cfg->model_path, cfg->load, err, errlen);
 	if (!srv->model)
 		return -1;
 	srv->tok = tokenizer_load(model_gguf(srv->model), err, errlen);

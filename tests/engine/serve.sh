@@ -194,8 +194,9 @@ wait $pl 2>/dev/null
 
 # a client that disconnects mid-stream frees its slot: --parallel 1 and an
 # answer that would fill a large context take far longer than the check
-start one --parallel 1 --ctx 16384 --queue 1
-ok $? "second server (--parallel 1) listens"
+# (this server maps the file; the first one copies it: --load auto)
+start one --parallel 1 --ctx 16384 --queue 1 --load mmap
+ok $? "second server (--parallel 1, --load mmap) listens"
 # the queue is bounded (--queue 1): with the slot busy and one request
 # waiting, the next one gets a 503; the waiting one is served once the
 # stream's client goes away
@@ -258,6 +259,11 @@ wait "$po"
 is "$?" 0 "SIGTERM with idle slots: serve exits 0"
 grep -q "Grüß\|Drache\|Erzähl" "$T/main.err" "$T/one.err"
 ok $((1 - $?)) "no prompt text in the server's log"
+
+"$E" serve -m "$T/m.gguf" --port 0 --load bogus 2>"$T/load.err"
+is "$?" 2 "--load with an unknown mode: exit 2"
+grep -q "expected auto, mmap or copy" "$T/load.err"
+ok $? "--load names the modes it takes"
 
 echo "1..$n"
 [ "$fail" -eq 0 ]
