@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +47,8 @@
 
 #define SERVER_HIGH_WATER (256 * 1024)  /* client output: pause the upstream above this */
 #define SERVER_LOW_WATER (64 * 1024)    /* and resume below this */
+#define SERVER_LINGER_MS 1000           /* a half-closed connection waits this long for more bytes */
+#define SERVER_LINGER_MAX_MS 10000      /* and at most this long in all */
 
 static pthread_mutex_t server_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct runtime *server_rt;
@@ -443,13 +446,60 @@ static void conn_free(struct conn *c)
 		event_base_loopexit(w->base, NULL);
 }
 
+/* Discards what the client sent, wiped first: it may be prompt text. */
+static void conn_discard_input(struct evbuffer *in)
+{
+	struct evbuffer_iovec v[8];
+	int n;
+	while ((n = evbuffer_peek(in, -1, NULL, v, 8)) > 0) {
+		size_t len = 0;
+		for (int i = 0; i < n && i < 8; i++) {
+			explicit_bzero(v[i].iov_base, v[i].iov_len);
+			len += v[i].iov_len;
+		}
+		evbuffer_drain(in, len);
+	}
+}
+
+/* RFC 9112 section 9.6: closing while the client may still be sending (a
+ * refused upload, a body that timed out) would make the kernel answer the
+ * client's unread bytes with a reset, which can destroy the response on its
+ * way. So the server half-closes (close_notify and FIN after the answer),
+ * reads and discards until the client closes, and gives up when the client
+ * pauses for SERVER_LINGER_MS or after SERVER_LINGER_MAX_MS in all. */
+static void conn_linger(struct conn *c)
+{
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	if (!c->linger || fd < 0) {
+		conn_free(c);
+		return;
+	}
+	if (ssl && SSL_is_init_finished(ssl)) {
+		ERR_clear_error();
+		(void)SSL_shutdown(ssl);
+		ERR_clear_error();
+	}
+	if (shutdown(fd, SHUT_WR) < 0) {
+		conn_free(c);
+		return;
+	}
+	conn_discard_input(bufferevent_get_input(c->bev));
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	bufferevent_enable(c->bev, EV_READ);
+	c->linger_end = server_now_us() + SERVER_LINGER_MAX_MS * 1000u;
+	conn_arm(c, CONN_PHASE_LINGER, SERVER_LINGER_MS);
+}
+
 static void conn_close_after_flush(struct conn *c)
 {
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		c->linger = 1;
 	c->phase = CONN_PHASE_CLOSING;
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-		conn_free(c);
+		conn_linger(c);
 		return;
 	}
 	/* A client that never reads its answer must not hold the slot. */
@@ -695,6 +745,8 @@ static void conn_fail(struct conn *c, int status, const char *code, const char *
 {
 	if (close_after)
 		c->x.keep_alive = 0;
+	if (close_after && (c->phase == CONN_PHASE_HEAD || c->phase == CONN_PHASE_BODY))
+		c->linger = 1; /* the client may still be sending */
 	server_send_error(c, status, NULL, code, msg);
 	server_finish(c, close_after);
 }
@@ -1276,7 +1328,17 @@ static void conn_process(struct conn *c)
 
 static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
-	conn_process(arg);
+	struct conn *c = arg;
+	if (c->phase == CONN_PHASE_LINGER) {
+		conn_discard_input(bufferevent_get_input(bev));
+		uint64_t now = server_now_us();
+		if (now >= c->linger_end)
+			conn_free(c);
+		else
+			conn_arm(c, CONN_PHASE_LINGER, SERVER_LINGER_MS);
+		return;
+	}
+	conn_process(c);
 }
 
 static void conn_write_cb(struct bufferevent *bev, void *arg)
@@ -1284,7 +1346,7 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 	if (c->phase == CONN_PHASE_CLOSING) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			conn_free(c);
+			conn_linger(c);
 		return;
 	}
 	if (c->phase == CONN_PHASE_PROXY && c->x.paused && !server_client_full(c))

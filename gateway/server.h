@@ -89,6 +89,7 @@ enum conn_phase {
 	CONN_PHASE_PROXY,
 	CONN_PHASE_CLOSING,
 	CONN_PHASE_HOLD,         /* the answer waits for its audit record */
+	CONN_PHASE_LINGER,       /* answered and half-closed: reading until the client closes */
 };
 
 struct exchange {
@@ -155,6 +156,8 @@ struct conn {
 	struct conn *prev, *next;
 	struct server_hold *hold; /* CONN_PHASE_HOLD: the pending audit record */
 	int hold_close;           /* close after the held answer */
+	int linger;               /* closing with the request unread: half-close first */
+	uint64_t linger_end;      /* us, monotonic: CONN_PHASE_LINGER gives up here */
 	char peer[46];            /* numeric peer address for audit records, once per connection ("": not yet) */
 };
 

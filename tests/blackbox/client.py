@@ -10,6 +10,10 @@
       Send the first half of a request's header, deliver SIGTERM to PID,
       wait --wait seconds, send the rest and print the response (status,
       headers, body) as JSON: what a request caught by a drain sees.
+  client.py upload --port P --ca CA --key KEY --size N [--wait S]
+      Send a request's header announcing an N-byte body, wait S seconds (the
+      server refuses it meanwhile), send the body without reading, then read
+      the response: a server that closes at once resets the upload.
   client.py raw --port P --ca CA --body @FILE [--timeout S]
       Send FILE's bytes as they are, read until the server closes (or the
       timeout) and write what came back to stdout, raw.
@@ -185,16 +189,41 @@ def cmd_split(args):
         os.kill(args.signal_pid, signal.SIGTERM)
         time.sleep(args.wait)
         sock.sendall(req[20:])
-        r = Reader(sock)
-        result["status"] = int(r.line().decode("latin-1").split(" ")[1])
-        while True:
-            h = r.line().decode("latin-1")
-            if not h:
-                break
-            name, _, value = h.partition(":")
-            result["headers"][name.strip().lower()] = value.strip()
-        n = int(result["headers"].get("content-length", "0"))
-        result["body"] = r.exact(n).decode("utf-8", "replace")
+        read_response(sock, result)
+    except (OSError, EOFError, ValueError, IndexError) as e:
+        result["error"] = "%s: %s" % (type(e).__name__, e)
+    json.dump(result, sys.stdout)
+    print()
+
+
+def read_response(sock, result):
+    """A response with a Content-Length body into result's status, headers, body."""
+    r = Reader(sock)
+    result["status"] = int(r.line().decode("latin-1").split(" ")[1])
+    while True:
+        h = r.line().decode("latin-1")
+        if not h:
+            break
+        name, _, value = h.partition(":")
+        result["headers"][name.strip().lower()] = value.strip()
+    n = int(result["headers"].get("content-length", "0"))
+    result["body"] = r.exact(n).decode("utf-8", "replace")
+
+
+def cmd_upload(args):
+    body = b"a" * args.size
+    head = ("POST %s HTTP/1.1\r\nHost: localhost\r\n"
+            "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+            "Content-Length: %d\r\n\r\n" % (args.path, args.key, len(body))).encode()
+    result = {"status": None, "headers": {}, "body": None, "sent": 0, "error": None}
+    try:
+        sock = connect(args)
+        sock.sendall(head)
+        time.sleep(args.wait)
+        for i in range(0, len(body), 65536):
+            sock.sendall(body[i:i + 65536])
+            result["sent"] = i + len(body[i:i + 65536])
+        read_response(sock, result)
     except (OSError, EOFError, ValueError, IndexError) as e:
         result["error"] = "%s: %s" % (type(e).__name__, e)
     json.dump(result, sys.stdout)
@@ -227,7 +256,7 @@ def cmd_hold(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["stream", "slow", "split", "raw", "hold"])
+    p.add_argument("mode", choices=["stream", "slow", "split", "raw", "hold", "upload"])
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--server-name", default="localhost")
     p.add_argument("--port", type=int, required=True)
@@ -245,8 +274,10 @@ def main():
     p.add_argument("--count", type=int, default=1)
     p.add_argument("--ready")
     p.add_argument("--wait", type=float, default=0.3)
+    p.add_argument("--size", type=int, default=0)
     args = p.parse_args()
-    {"stream": cmd_stream, "slow": cmd_slow, "split": cmd_split, "raw": cmd_raw, "hold": cmd_hold}[args.mode](args)
+    {"stream": cmd_stream, "slow": cmd_slow, "split": cmd_split, "raw": cmd_raw, "hold": cmd_hold,
+     "upload": cmd_upload}[args.mode](args)
 
 
 if __name__ == "__main__":

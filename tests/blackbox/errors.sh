@@ -66,6 +66,14 @@ expect_error "GET on chat completions" 405 "$CHAT"
 head -c 100000 /dev/zero | tr '\0' 'a' >"$BB_DIR/big.txt"
 printf '{"model":"m","messages":[{"role":"user","content":"%s"}]}' "$(cat "$BB_DIR/big.txt")" >"$BB_DIR/big.json"
 expect_error "body over max_body_bytes" 413 "${JSON[@]}" --data-binary @"$BB_DIR/big.json" "$CHAT"
+# An upload the gateway refused goes on after the answer (RFC 9112 section
+# 9.6): the gateway half-closes and reads on, so the client gets its 413
+# instead of a reset while it is still sending.
+$CLIENT upload --port "$TLS_PORT" --ca "$CA" --key "$KEY" --size 2000000 --wait 0.3 >"$BB_DIR/upload.json"
+bb_ok "refused upload sent on: the whole body went out, no reset" \
+	"$PYTHON3" -c 'import json, sys; r = json.load(open(sys.argv[1])); sys.exit(0 if r["sent"] == 2000000 and not r["error"] else 1)' "$BB_DIR/upload.json"
+bb_ok "refused upload sent on: the 413 arrives after it" \
+	"$PYTHON3" -c 'import json, sys; r = json.load(open(sys.argv[1])); sys.exit(0 if r["status"] == 413 else 1)' "$BB_DIR/upload.json"
 big_header="X-Filler: $(head -c 20000 /dev/zero | tr '\0' 'b')"
 bb_curl -H "$big_header" "$(bb_url /v1/models)" >/dev/null
 bb_is "$(bb_code)" 431 "headers over max_header_bytes: 431"

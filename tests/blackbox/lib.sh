@@ -351,6 +351,7 @@ bb_start_hafen() {
 # bb_curl [curl args]: curl against the TLS listener with our CA and key;
 # prints the body, writes headers to $BB_DIR/h and the status to $BB_DIR/code.
 bb_curl() {
+	rm -f "$BB_DIR/h" "$BB_DIR/body" "$BB_DIR/code" # nothing stale if curl fails
 	curl -sS --max-time 10 --cacert "$CA" -H "Authorization: Bearer $KEY" \
 		-D "$BB_DIR/h" -o "$BB_DIR/body" -w '%{http_code}' "$@" >"$BB_DIR/code" 2>"$BB_DIR/curl.err"
 	local rc=$?
