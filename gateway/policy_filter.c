@@ -232,8 +232,15 @@ static int policy_filter_request_texts(struct filter_exchange *x, struct policy_
 	const char *src = x->body_src;
 	char *dec = NULL;
 	int rc = 1;
-	if (json_span_request_texts(src, x->body_src_len, spbuf, POLICY_FILTER_TEXTS, &sp, &ns, mp) < 0)
+	const struct openai_texts *bt = x->body_texts;
+	if (bt && bt->ok && bt->src == src && bt->len == x->body_src_len) {
+		/* the validating pass recorded the walk's texts already */
+		sp = (struct json_span_text *)bt->v;
+		ns = bt->n;
+		media = mp ? bt->media : 0;
+	} else if (json_span_request_texts(src, x->body_src_len, spbuf, POLICY_FILTER_TEXTS, &sp, &ns, mp) < 0) {
 		return 1;
+	}
 	if (ns > POLICY_FILTER_TEXTS && !(tx = malloc(ns * sizeof *tx)))
 		goto out;
 	for (size_t i = 0; i < ns; i++)
@@ -265,7 +272,7 @@ out:
 	}
 	if (tx != txbuf)
 		free(tx);
-	if (sp != spbuf)
+	if (sp != spbuf && !(bt && sp == bt->v))
 		free(sp);
 	return rc;
 }
@@ -412,8 +419,14 @@ static int policy_filter_body_spans(struct filter_exchange *x, struct policy_fil
 	const char *t = (const char *)evbuffer_pullup(body, -1);
 	struct json_span_text spbuf[8], *sp;
 	size_t ns;
-	if (!t || json_span_answer_texts_buf(t, n, spbuf, 8, &sp, &ns) < 0)
+	const struct openai_texts *at = x->answer_texts;
+	if (t && at && at->ok && at->src == t && at->len == n) {
+		/* the check of the answer (upstream.c) recorded its texts */
+		sp = (struct json_span_text *)at->v;
+		ns = at->n;
+	} else if (!t || json_span_answer_texts_buf(t, n, spbuf, 8, &sp, &ns) < 0) {
 		return 1;
+	}
 	struct evbuffer *nb = NULL;
 	size_t done = 0; /* bytes of t already in nb */
 	int rc = 0;
@@ -436,7 +449,7 @@ static int policy_filter_body_spans(struct filter_exchange *x, struct policy_fil
 		done = sp[i].end;
 		openai_json_free_string(s);
 	}
-	if (sp != spbuf)
+	if (sp != spbuf && !(at && sp == at->v))
 		free(sp);
 	if (rc == 0 && nb) {
 		/* the new answer replaces the old; the old bytes held answer
