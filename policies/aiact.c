@@ -22,6 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "policies/entity.h"
 
@@ -1047,10 +1050,18 @@ static inline void aiact_scan_word(struct aiact_scan *s, size_t part)
  * folded, up to AIACT_WORD_MAX; returns the new length. Letters and
  * digits all fold by setting bit 5 (0x20): 'A'-'Z' become 'a'-'z', and
  * 'a'-'z' and '0'-'9' have it set already. */
-static size_t aiact_fold_run(char *text, size_t wl, const unsigned char *src, size_t n, size_t avail)
+static inline size_t aiact_fold_run(char *text, size_t wl, const unsigned char *src, size_t n, size_t avail)
 {
 	if (n > AIACT_WORD_MAX - wl)
 		n = AIACT_WORD_MAX - wl;
+	if (wl == 0 && n <= 8 && avail >= 8) {
+		/* the common word: one step */
+		uint64_t x;
+		memcpy(&x, src, 8);
+		x |= UINT64_C(0x2020202020202020);
+		memcpy(text, &x, 8);
+		return n;
+	}
 	size_t k = 0;
 	/* Whole eight-byte steps also past the run's end while the source
 	 * (avail bytes from src) and the word's array have them: the bytes
@@ -1077,9 +1088,11 @@ static void aiact_scan_init(struct aiact_scan *s, const struct aiact_model *m)
 	s->present = 0;
 }
 
-/* Feeds one instruction text. Offsets above 4 GiB are not representable in
- * a finding: longer texts are screened up to there. */
-static void aiact_scan_feed(struct aiact_scan *s, size_t part, const char *text, size_t len)
+/* Feeds one instruction text, one byte class at a time: the reference
+ * aiact_scan_feed must equal (aiact_screen_reference, for the tests).
+ * Offsets above 4 GiB are not representable in a finding: longer texts
+ * are screened up to there. */
+static void aiact_scan_feed_reference(struct aiact_scan *s, size_t part, const char *text, size_t len)
 {
 	const unsigned char *t = (const unsigned char *)text;
 	if (len > UINT32_MAX)
@@ -1144,6 +1157,108 @@ static void aiact_scan_feed(struct aiact_scan *s, size_t part, const char *text,
 	}
 }
 
+/* The end of the run of ASCII letters and digits (byte classes above
+ * AIACT_CLASS_SLOW: exactly those bytes) from t[i] on, before len:
+ * sixteen bytes per step with SSE2 (signed compares: a byte >= 0x80 is
+ * negative and none of them, so it ends the run as its class does). */
+static inline size_t aiact_run_end(const unsigned char *t, size_t i, size_t len, const uint8_t *cls)
+{
+#if defined(__SSE2__)
+	const __m128i a1 = _mm_set1_epi8('a' - 1), z1 = _mm_set1_epi8('z' + 1), d1 = _mm_set1_epi8('0' - 1),
+		      d9 = _mm_set1_epi8('9' + 1), fold = _mm_set1_epi8(0x20);
+	while (len - i >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(t + i));
+		__m128i low = _mm_or_si128(x, fold); /* 'A'-'Z' to 'a'-'z' */
+		__m128i in = _mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(low, a1), _mm_cmplt_epi8(low, z1)),
+					  _mm_and_si128(_mm_cmpgt_epi8(x, d1), _mm_cmplt_epi8(x, d9)));
+		unsigned out = ~(unsigned)_mm_movemask_epi8(in) & 0xFFFFu;
+		if (out)
+			return i + (size_t)__builtin_ctz(out);
+		i += 16;
+	}
+	if (i < len && len >= 16) {
+		/* the last sixteen bytes of the text, of which those from i on */
+		size_t from = i - (len - 16);
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(t + len - 16));
+		__m128i low = _mm_or_si128(x, fold);
+		__m128i in = _mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(low, a1), _mm_cmplt_epi8(low, z1)),
+					  _mm_and_si128(_mm_cmpgt_epi8(x, d1), _mm_cmplt_epi8(x, d9)));
+		unsigned out = (~(unsigned)_mm_movemask_epi8(in) & 0xFFFFu) >> from | 1u << (16 - from);
+		return i + (size_t)__builtin_ctz(out);
+	}
+#endif
+	while (i < len && cls[t[i]] > AIACT_CLASS_SLOW)
+		i++;
+	return i;
+}
+
+/* Feeds one instruction text, as aiact_scan_feed_reference does: a run of
+ * ASCII letters and digits, its first byte included, is found sixteen
+ * bytes at a time and folded into the word at once; other bytes go
+ * through their class and, above 0x7F, aiact_fold_char. */
+static void aiact_scan_feed(struct aiact_scan *s, size_t part, const char *text, size_t len)
+{
+	const unsigned char *t = (const unsigned char *)text;
+	if (len > UINT32_MAX)
+		len = UINT32_MAX;
+	s->n_words = 0;
+	s->sentence++;
+	const uint8_t *cls = s->m->byte_class;
+	struct aiact_word *w = NULL;
+	size_t i = 0;
+	while (i < len) {
+		uint8_t v = cls[t[i]];
+		if (v > AIACT_CLASS_SLOW) {
+			size_t run = aiact_run_end(t, i + 1, len, cls);
+			if (!w) {
+				w = &s->ring[s->n_words % AIACT_RING];
+				w->start = (uint32_t)i;
+				w->len = 0;
+				w->negation = 0;
+				w->sentence = s->sentence;
+			}
+			w->len = (uint8_t)aiact_fold_run(w->text, w->len, t + i, run - i, len - i);
+			w->end = (uint32_t)run;
+			i = run;
+			continue;
+		}
+		char f[2];
+		size_t n = 0;
+		int se = v == AIACT_CLASS_SENTENCE;
+		size_t used = 1;
+		if (v == AIACT_CLASS_SLOW)
+			used = aiact_fold_char(t + i, len - i, f, &n, &se);
+		if (n > 0) {
+			if (!w) {
+				w = &s->ring[s->n_words % AIACT_RING];
+				w->start = (uint32_t)i;
+				w->len = 0;
+				w->negation = 0;
+				w->sentence = s->sentence;
+			}
+			size_t wl = w->len;
+			for (size_t k = 0; k < n && wl < AIACT_WORD_MAX; k++)
+				w->text[wl++] = f[k];
+			w->len = (uint8_t)wl;
+			i += used;
+			w->end = (uint32_t)i;
+			continue;
+		}
+		if (w) {
+			s->n_words++;
+			aiact_scan_word(s, part);
+			w = NULL;
+		}
+		if (se)
+			s->sentence++;
+		i += used;
+	}
+	if (w) {
+		s->n_words++;
+		aiact_scan_word(s, part);
+	}
+}
+
 static void aiact_scan_finish(struct aiact_scan *s, unsigned media, struct aiact_result *out)
 {
 	/* The ring held the last words of the prompt. */
@@ -1180,6 +1295,17 @@ void aiact_screen(const struct aiact_model *m, const struct aiact_text *texts, s
 	for (size_t i = 0; i < n; i++)
 		if (texts[i].text)
 			aiact_scan_feed(&s, i, texts[i].text, texts[i].len);
+	aiact_scan_finish(&s, media, out);
+}
+
+void aiact_screen_reference(const struct aiact_model *m, const struct aiact_text *texts, size_t n,
+			    unsigned media, struct aiact_result *out)
+{
+	struct aiact_scan s;
+	aiact_scan_init(&s, m);
+	for (size_t i = 0; i < n; i++)
+		if (texts[i].text)
+			aiact_scan_feed_reference(&s, i, texts[i].text, texts[i].len);
 	aiact_scan_finish(&s, media, out);
 }
 

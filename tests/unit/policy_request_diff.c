@@ -71,10 +71,20 @@ static int diff_aiact(const struct json_span_text *sp, size_t ns, unsigned media
 			at[i] = (struct aiact_text){json_string_value(f[i]), json_string_length(f[i])};
 			st->instructions++;
 		}
-	struct aiact_result ra, rb;
+	struct aiact_result ra, rb, rr;
 	aiact_screen_request(m, tree, f, ns, &ra);
 	aiact_screen(m, at, ns, media, &rb);
+	/* the screener's byte-class loop, the reference of its fast one */
+	aiact_screen_reference(m, at, ns, media, &rr);
 	free(at);
+	int same = rr.features == rb.features && rr.media == rb.media;
+	for (unsigned p = 0; p < AIACT_PRACTICE_COUNT && same; p++)
+		same = rr.hits[p].found == rb.hits[p].found && (!rr.hits[p].found || (rr.hits[p].part == rb.hits[p].part &&
+		    rr.hits[p].start == rb.hits[p].start && rr.hits[p].end == rb.hits[p].end));
+	if (!same) {
+		snprintf(why, whylen, "AI Act: the screener's fast loop and its reference differ");
+		return 1;
+	}
 	st->media += media != 0;
 	st->aiact_features += ra.features != 0;
 	if (ra.features != rb.features || ra.media != rb.media) {
