@@ -560,7 +560,10 @@ static int openai_scan_object(struct openai_scan *s, const struct openai_scan_sh
 		size_t mi = 0;
 		if (sh && sh->members) {
 			for (mi = 0; sh->members[mi].key; mi++)
-				if (sh->members[mi].key_len == key_len && memcmp(sh->members[mi].key, key, key_len) == 0) {
+				/* the first byte first: most names differ there, and
+				 * a memcmp call costs more than a short key */
+				if (sh->members[mi].key_len == key_len && sh->members[mi].key[0] == key[0] &&
+				    memcmp(sh->members[mi].key, key, key_len) == 0) {
 					m = &sh->members[mi];
 					break;
 				}
