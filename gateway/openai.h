@@ -107,6 +107,9 @@ struct openai_texts {
 	struct json_span_text v[OPENAI_TEXTS_MAX];
 };
 
+/* 0 when the scanner's member tables are consistent (each shape's
+ * length mask matches its members), else -1 with err (for the tests). */
+int openai_scan_tables_check(char *err, size_t errlen);
 /* openai_scan_body that also fills *texts (see above). */
 int openai_scan_body_texts(int route, const char *body, size_t len, struct openai_body_info *info,
     struct openai_texts *texts);

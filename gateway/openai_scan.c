@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,7 +79,13 @@ struct openai_scan_shape {
 	const struct openai_scan_member *members; /* ends with a NULL key; NULL: none */
 	unsigned required;                        /* bit i: members[i] must be present */
 	int elem_capture;                         /* enum openai_scan_capture of array elements */
+	/* bit (length & 63) of each member's name, so that most other keys
+	 * are passed over without a compare; 0: not given (compare all).
+	 * openai_scan_tables_check holds it to the members. */
+	uint64_t lens;
 };
+
+#define OPENAI_SCAN_LEN(k) (UINT64_C(1) << ((sizeof k - 1) & 63))
 
 struct openai_scan_member {
 	const char *key;
@@ -90,16 +97,16 @@ struct openai_scan_member {
 #define OPENAI_SCAN_MEMBER(k, shape, capture) {k, sizeof k - 1, shape, capture}
 
 /* The shapes below mirror the validators in openai.c row by row. */
-static const struct openai_scan_shape openai_scan_any_string = {OPENAI_SCAN_TYPE_STRING, 0, NULL, NULL, 0, 0};
+static const struct openai_scan_shape openai_scan_any_string = {OPENAI_SCAN_TYPE_STRING, 0, NULL, NULL, 0, 0, 0};
 static const struct openai_scan_shape openai_scan_model = {OPENAI_SCAN_TYPE_STRING, OPENAI_SCAN_TYPE_STRING,
-	NULL, NULL, 0, 0};
+	NULL, NULL, 0, 0, 0};
 static const struct openai_scan_shape openai_scan_bool = {OPENAI_SCAN_TYPE_TRUE | OPENAI_SCAN_TYPE_FALSE, 0,
-	NULL, NULL, 0, 0};
+	NULL, NULL, 0, 0, 0};
 static const struct openai_scan_shape openai_scan_int_or_null = {OPENAI_SCAN_TYPE_INTEGER | OPENAI_SCAN_TYPE_NULL,
-	0, NULL, NULL, 0, 0};
+	0, NULL, NULL, 0, 0, 0};
 static const struct openai_scan_shape openai_scan_number_or_null = {OPENAI_SCAN_TYPE_INTEGER |
-	OPENAI_SCAN_TYPE_REAL | OPENAI_SCAN_TYPE_NULL, 0, NULL, NULL, 0, 0};
-static const struct openai_scan_shape openai_scan_int = {OPENAI_SCAN_TYPE_INTEGER, 0, NULL, NULL, 0, 0};
+	OPENAI_SCAN_TYPE_REAL | OPENAI_SCAN_TYPE_NULL, 0, NULL, NULL, 0, 0, 0};
+static const struct openai_scan_shape openai_scan_int = {OPENAI_SCAN_TYPE_INTEGER, 0, NULL, NULL, 0, 0, 0};
 
 /* The members every body route checks (openai_check_common). */
 #define OPENAI_SCAN_COMMON_MEMBERS \
@@ -128,9 +135,10 @@ static const struct openai_scan_member openai_scan_part_members[] = {
 	{NULL, 0, NULL, 0},
 };
 static const struct openai_scan_shape openai_scan_part = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL,
-	openai_scan_part_members, 1u << 0, 0};
+	openai_scan_part_members, 1u << 0, 0,
+	OPENAI_SCAN_LEN("type") | OPENAI_SCAN_LEN("text") | OPENAI_SCAN_LEN("refusal")};
 static const struct openai_scan_shape openai_scan_content = {OPENAI_SCAN_TYPE_STRING | OPENAI_SCAN_TYPE_NULL |
-	OPENAI_SCAN_TYPE_ARRAY, 0, &openai_scan_part, NULL, 0, OPENAI_SCAN_CAPTURE_PART};
+	OPENAI_SCAN_TYPE_ARRAY, 0, &openai_scan_part, NULL, 0, OPENAI_SCAN_CAPTURE_PART, 0};
 /* Besides role and content, the members the request walk reads as text
  * (name, refusal, tool-call and function_call arguments) are left to it:
  * their table order may differ from the document's. */
@@ -144,9 +152,11 @@ static const struct openai_scan_member openai_scan_message_members[] = {
 	{NULL, 0, NULL, 0},
 };
 static const struct openai_scan_shape openai_scan_message = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL,
-	openai_scan_message_members, 1u << 0, 0};
+	openai_scan_message_members, 1u << 0, 0,
+	OPENAI_SCAN_LEN("role") | OPENAI_SCAN_LEN("content") | OPENAI_SCAN_LEN("name") |
+	OPENAI_SCAN_LEN("refusal") | OPENAI_SCAN_LEN("tool_calls") | OPENAI_SCAN_LEN("function_call")};
 static const struct openai_scan_shape openai_scan_messages = {OPENAI_SCAN_TYPE_ARRAY, OPENAI_SCAN_TYPE_ARRAY,
-	&openai_scan_message, NULL, 0, OPENAI_SCAN_CAPTURE_MESSAGE};
+	&openai_scan_message, NULL, 0, OPENAI_SCAN_CAPTURE_MESSAGE, 0};
 /* The other top-level members the request walk reads are left to it. */
 static const struct openai_scan_member openai_scan_chat_members[] = {
 	OPENAI_SCAN_COMMON_MEMBERS,
@@ -162,9 +172,9 @@ static const struct openai_scan_member openai_scan_chat_members[] = {
 /* completions: prompt = string or [string | integer | [integer, ...], ...]; the
  * element shape's elem applies only when the element is an array. */
 static const struct openai_scan_shape openai_scan_prompt_elem = {OPENAI_SCAN_TYPE_STRING |
-	OPENAI_SCAN_TYPE_INTEGER | OPENAI_SCAN_TYPE_ARRAY, 0, &openai_scan_int, NULL, 0, 0};
+	OPENAI_SCAN_TYPE_INTEGER | OPENAI_SCAN_TYPE_ARRAY, 0, &openai_scan_int, NULL, 0, 0, 0};
 static const struct openai_scan_shape openai_scan_prompt = {OPENAI_SCAN_TYPE_STRING | OPENAI_SCAN_TYPE_ARRAY, 0,
-	&openai_scan_prompt_elem, NULL, 0, 0};
+	&openai_scan_prompt_elem, NULL, 0, 0, 0};
 static const struct openai_scan_member openai_scan_completions_members[] = {
 	OPENAI_SCAN_COMMON_MEMBERS,
 	OPENAI_SCAN_MEMBER("prompt", &openai_scan_prompt, OPENAI_SCAN_CAPTURE_NONE),
@@ -173,9 +183,9 @@ static const struct openai_scan_member openai_scan_completions_members[] = {
 
 /* embeddings: input = string or a non-empty [string | integer | array, ...] */
 static const struct openai_scan_shape openai_scan_input_elem = {OPENAI_SCAN_TYPE_STRING |
-	OPENAI_SCAN_TYPE_INTEGER | OPENAI_SCAN_TYPE_ARRAY, 0, NULL, NULL, 0, 0};
+	OPENAI_SCAN_TYPE_INTEGER | OPENAI_SCAN_TYPE_ARRAY, 0, NULL, NULL, 0, 0, 0};
 static const struct openai_scan_shape openai_scan_input = {OPENAI_SCAN_TYPE_STRING | OPENAI_SCAN_TYPE_ARRAY,
-	OPENAI_SCAN_TYPE_ARRAY, &openai_scan_input_elem, NULL, 0, 0};
+	OPENAI_SCAN_TYPE_ARRAY, &openai_scan_input_elem, NULL, 0, 0, 0};
 static const struct openai_scan_member openai_scan_embeddings_members[] = {
 	OPENAI_SCAN_COMMON_MEMBERS,
 	OPENAI_SCAN_MEMBER("input", &openai_scan_input, OPENAI_SCAN_CAPTURE_NONE),
@@ -192,12 +202,18 @@ static const struct openai_scan_member openai_scan_models_members[] = {
 /* The body of each route: an object with these members. */
 static const struct openai_scan_shape openai_scan_routes[OPENAI_ROUTE_COUNT] = {
 	[OPENAI_ROUTE_CHAT] = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL, openai_scan_chat_members,
-		OPENAI_SCAN_REQUIRED_MODEL | OPENAI_SCAN_REQUIRED_OWN},
+		OPENAI_SCAN_REQUIRED_MODEL | OPENAI_SCAN_REQUIRED_OWN, 0,
+		OPENAI_SCAN_LEN("model") | OPENAI_SCAN_LEN("stream") | OPENAI_SCAN_LEN("max_tokens") |
+		OPENAI_SCAN_LEN("max_completion_tokens") | OPENAI_SCAN_LEN("n") | OPENAI_SCAN_LEN("seed") |
+		OPENAI_SCAN_LEN("temperature") | OPENAI_SCAN_LEN("top_p") |
+		OPENAI_SCAN_LEN("presence_penalty") | OPENAI_SCAN_LEN("frequency_penalty") |
+		OPENAI_SCAN_LEN("messages") | OPENAI_SCAN_LEN("prompt") | OPENAI_SCAN_LEN("input") |
+		OPENAI_SCAN_LEN("suffix") | OPENAI_SCAN_LEN("instructions") | OPENAI_SCAN_LEN("choices")},
 	[OPENAI_ROUTE_COMPLETIONS] = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL, openai_scan_completions_members,
-		OPENAI_SCAN_REQUIRED_MODEL | OPENAI_SCAN_REQUIRED_OWN, 0},
+		OPENAI_SCAN_REQUIRED_MODEL | OPENAI_SCAN_REQUIRED_OWN, 0, 0},
 	[OPENAI_ROUTE_EMBEDDINGS] = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL, openai_scan_embeddings_members,
-		OPENAI_SCAN_REQUIRED_MODEL | OPENAI_SCAN_REQUIRED_OWN, 0},
-	[OPENAI_ROUTE_MODELS] = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL, openai_scan_models_members, 0, 0},
+		OPENAI_SCAN_REQUIRED_MODEL | OPENAI_SCAN_REQUIRED_OWN, 0, 0},
+	[OPENAI_ROUTE_MODELS] = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL, openai_scan_models_members, 0, 0, 0},
 };
 
 /* An answer (openai_scan_json_texts): the fields json_span_answer_texts
@@ -211,15 +227,17 @@ static const struct openai_scan_member openai_scan_answer_function_members[] = {
 	{NULL, 0, NULL, 0},
 };
 static const struct openai_scan_shape openai_scan_answer_function = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
-	openai_scan_answer_function_members, 0, 0};
+	openai_scan_answer_function_members, 0, 0,
+	OPENAI_SCAN_LEN("arguments")};
 static const struct openai_scan_member openai_scan_answer_call_members[] = {
 	OPENAI_SCAN_MEMBER("function", &openai_scan_answer_function, OPENAI_SCAN_CAPTURE_NONE),
 	{NULL, 0, NULL, 0},
 };
 static const struct openai_scan_shape openai_scan_answer_call = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
-	openai_scan_answer_call_members, 0, 0};
+	openai_scan_answer_call_members, 0, 0,
+	OPENAI_SCAN_LEN("function")};
 static const struct openai_scan_shape openai_scan_answer_calls = {OPENAI_SCAN_TYPE_ANY, 0,
-	&openai_scan_answer_call, NULL, 0, 0};
+	&openai_scan_answer_call, NULL, 0, 0, 0};
 static const struct openai_scan_member openai_scan_answer_part_members[] = {
 	OPENAI_SCAN_MEMBER("text", NULL, OPENAI_SCAN_CAPTURE_TEXT),
 	OPENAI_SCAN_MEMBER("refusal", NULL, OPENAI_SCAN_CAPTURE_TEXT),
@@ -227,10 +245,11 @@ static const struct openai_scan_member openai_scan_answer_part_members[] = {
 	{NULL, 0, NULL, 0},
 };
 static const struct openai_scan_shape openai_scan_answer_part = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
-	openai_scan_answer_part_members, 0, 0};
+	openai_scan_answer_part_members, 0, 0,
+	OPENAI_SCAN_LEN("text") | OPENAI_SCAN_LEN("refusal") | OPENAI_SCAN_LEN("type")};
 /* content: a string, or parts, each a string or an object */
 static const struct openai_scan_shape openai_scan_answer_content = {OPENAI_SCAN_TYPE_ANY, 0,
-	&openai_scan_answer_part, NULL, 0, OPENAI_SCAN_CAPTURE_TEXT};
+	&openai_scan_answer_part, NULL, 0, OPENAI_SCAN_CAPTURE_TEXT, 0};
 static const struct openai_scan_member openai_scan_answer_message_members[] = {
 	OPENAI_SCAN_MEMBER("content", &openai_scan_answer_content, OPENAI_SCAN_CAPTURE_TEXT),
 	OPENAI_SCAN_MEMBER("name", NULL, OPENAI_SCAN_CAPTURE_TEXT),
@@ -241,7 +260,9 @@ static const struct openai_scan_member openai_scan_answer_message_members[] = {
 	{NULL, 0, NULL, 0},
 };
 static const struct openai_scan_shape openai_scan_answer_message = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
-	openai_scan_answer_message_members, 0, 0};
+	openai_scan_answer_message_members, 0, 0,
+	OPENAI_SCAN_LEN("content") | OPENAI_SCAN_LEN("name") | OPENAI_SCAN_LEN("refusal") |
+	OPENAI_SCAN_LEN("tool_calls") | OPENAI_SCAN_LEN("function_call") | OPENAI_SCAN_LEN("role")};
 static const struct openai_scan_member openai_scan_answer_choice_members[] = {
 	OPENAI_SCAN_MEMBER("message", &openai_scan_answer_message, OPENAI_SCAN_CAPTURE_NONE),
 	OPENAI_SCAN_MEMBER("delta", &openai_scan_answer_message, OPENAI_SCAN_CAPTURE_NONE),
@@ -249,9 +270,10 @@ static const struct openai_scan_member openai_scan_answer_choice_members[] = {
 	{NULL, 0, NULL, 0},
 };
 static const struct openai_scan_shape openai_scan_answer_choice = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
-	openai_scan_answer_choice_members, 0, 0};
+	openai_scan_answer_choice_members, 0, 0,
+	OPENAI_SCAN_LEN("message") | OPENAI_SCAN_LEN("delta") | OPENAI_SCAN_LEN("text")};
 static const struct openai_scan_shape openai_scan_answer_choices = {OPENAI_SCAN_TYPE_ANY, 0,
-	&openai_scan_answer_choice, NULL, 0, 0};
+	&openai_scan_answer_choice, NULL, 0, 0, 0};
 /* request members at the top send the walk to the tree */
 static const struct openai_scan_member openai_scan_answer_members[] = {
 	OPENAI_SCAN_MEMBER("choices", &openai_scan_answer_choices, OPENAI_SCAN_CAPTURE_NONE),
@@ -263,7 +285,9 @@ static const struct openai_scan_member openai_scan_answer_members[] = {
 	{NULL, 0, NULL, 0},
 };
 static const struct openai_scan_shape openai_scan_answer = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
-	openai_scan_answer_members, 0, 0};
+	openai_scan_answer_members, 0, 0,
+	OPENAI_SCAN_LEN("choices") | OPENAI_SCAN_LEN("messages") | OPENAI_SCAN_LEN("prompt") |
+	OPENAI_SCAN_LEN("input") | OPENAI_SCAN_LEN("suffix") | OPENAI_SCAN_LEN("instructions")};
 
 struct openai_scan_key {
 	const char *p;
@@ -559,14 +583,15 @@ static int openai_scan_object(struct openai_scan *s, const struct openai_scan_sh
 		const struct openai_scan_member *m = NULL;
 		size_t mi = 0;
 		if (sh && sh->members) {
-			for (mi = 0; sh->members[mi].key; mi++)
-				/* the first byte first: most names differ there, and
-				 * a memcmp call costs more than a short key */
-				if (sh->members[mi].key_len == key_len && sh->members[mi].key[0] == key[0] &&
-				    memcmp(sh->members[mi].key, key, key_len) == 0) {
-					m = &sh->members[mi];
-					break;
-				}
+			if (!sh->lens || (sh->lens >> (key_len & 63) & 1))
+				for (mi = 0; sh->members[mi].key; mi++)
+					/* the first byte first: most names differ there,
+					 * and a memcmp call costs more than a short key */
+					if (sh->members[mi].key_len == key_len && sh->members[mi].key[0] == key[0] &&
+					    memcmp(sh->members[mi].key, key, key_len) == 0) {
+						m = &sh->members[mi];
+						break;
+					}
 			/* The walks decline an object they read that has an
 			 * escaped key or a wanted key twice (answers: no dups
 			 * mode); so does the record. */
@@ -756,11 +781,18 @@ static int openai_scan_value_rec(struct openai_scan *s, const struct openai_scan
 	default:
 		if (*start != '"')
 			break;
-		rc = openai_scan_value(s, sh, OPENAI_SCAN_CAPTURE_NONE);
+		/* openai_scan_value's string case, without a second call */
+		if (++s->depth > OPENAI_SCAN_MAX_DEPTH)
+			return OPENAI_SCAN_INVALID;
+		const char *raw;
+		size_t raw_len;
+		int escaped;
+		rc = openai_scan_string(s, &raw, &raw_len, &escaped);
 		if (rc != OPENAI_SCAN_VALID)
 			return rc;
-		const char *raw = (const char *)start + 1;
-		size_t raw_len = (size_t)(s->p - start) - 2;
+		if (sh && (!(sh->types & OPENAI_SCAN_TYPE_STRING) || (raw_len == 0 && (sh->nonempty & OPENAI_SCAN_TYPE_STRING))))
+			return OPENAI_SCAN_INVALID;
+		s->depth--;
 		if (capture == OPENAI_SCAN_CAPTURE_TEXT || capture == OPENAI_SCAN_CAPTURE_JSON) {
 			if (t->n == OPENAI_TEXTS_MAX) {
 				t->ok = 0;
@@ -770,7 +802,7 @@ static int openai_scan_value_rec(struct openai_scan *s, const struct openai_scan
 			    (size_t)((const char *)s->p - t->src),
 			    capture == OPENAI_SCAN_CAPTURE_JSON ? JSON_SPAN_KIND_JSON : JSON_SPAN_KIND_TEXT,
 			    s->in_message};
-		} else if (memchr(raw, '\\', raw_len)) {
+		} else if (escaped) {
 			t->ok = 0; /* a role or type the screener compares decoded: the walk decides */
 		} else if (capture == OPENAI_SCAN_CAPTURE_ROLE) {
 			s->role_instr = aiact_role_instruction(raw, raw_len);
@@ -793,6 +825,34 @@ static int openai_scan_document(struct openai_scan *s, const struct openai_scan_
 		return rc;
 	openai_scan_ws(s);
 	return s->p == s->end ? OPENAI_SCAN_VALID : OPENAI_SCAN_INVALID;
+}
+
+/* The shapes that give lens, for openai_scan_tables_check. */
+static const struct openai_scan_shape *const openai_scan_lens_shapes[] = {
+	&openai_scan_routes[OPENAI_ROUTE_CHAT], &openai_scan_message, &openai_scan_part,
+	&openai_scan_answer, &openai_scan_answer_choice, &openai_scan_answer_message, &openai_scan_answer_part,
+	&openai_scan_answer_call, &openai_scan_answer_function,
+};
+
+int openai_scan_tables_check(char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof openai_scan_lens_shapes / sizeof openai_scan_lens_shapes[0]; i++) {
+		const struct openai_scan_shape *sh = openai_scan_lens_shapes[i];
+		uint64_t want = 0;
+		for (const struct openai_scan_member *m = sh->members; m && m->key; m++) {
+			if (m->key_len == 0 || m->key_len != strlen(m->key)) {
+				snprintf(err, errlen, "shape %zu: member \"%s\" has a wrong length", i, m->key);
+				return -1;
+			}
+			want |= UINT64_C(1) << (m->key_len & 63);
+		}
+		if (sh->lens != want) {
+			snprintf(err, errlen, "shape %zu: lens %#llx, its members give %#llx", i,
+			    (unsigned long long)sh->lens, (unsigned long long)want);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 size_t openai_scan_unescape(const char *raw, size_t raw_len, char *out, size_t out_size)

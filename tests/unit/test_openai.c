@@ -96,6 +96,8 @@ static void rec_answer(const char *body, int want_ok, size_t want_n, const char 
 
 static void record_cases(void)
 {
+	char terr[200] = "";
+	ok(openai_scan_tables_check(terr, sizeof terr) == 0, "the scanner's member tables are consistent %s", terr);
 	const int C = OPENAI_ROUTE_CHAT;
 	rec_request(C, "{\"model\":\"m\",\"stream\":false,\"messages\":[{\"role\":\"system\",\"content\":\"Be kind.\"},"
 	    "{\"role\":\"user\",\"content\":\"Summarise the minutes.\"}]}", 1, 2, "system and user");
