@@ -79,13 +79,17 @@ struct openai_scan_shape {
 	const struct openai_scan_member *members; /* ends with a NULL key; NULL: none */
 	unsigned required;                        /* bit i: members[i] must be present */
 	int elem_capture;                         /* enum openai_scan_capture of array elements */
-	/* bit (length & 63) of each member's name, so that most other keys
-	 * are passed over without a compare; 0: not given (compare all).
-	 * openai_scan_tables_check holds it to the members. */
+	/* a bit per member's name (openai_scan_key_bit of its length and
+	 * first byte), so that most other keys are passed over without a
+	 * compare; 0: not given (compare all). openai_scan_tables_check
+	 * holds it to the members. */
 	uint64_t lens;
 };
 
-#define OPENAI_SCAN_LEN(k) (UINT64_C(1) << ((sizeof k - 1) & 63))
+/* A key's bit in a shape's lens: its length and first byte, three bits
+ * of each (a key that shares them with a name is compared, no more). */
+#define OPENAI_SCAN_KEY_BIT(len, c) (UINT64_C(1) << (((len) & 7u) << 3 | ((unsigned)(c) & 7u)))
+#define OPENAI_SCAN_LEN(k, c) OPENAI_SCAN_KEY_BIT(sizeof k - 1, c)
 
 struct openai_scan_member {
 	const char *key;
@@ -136,7 +140,7 @@ static const struct openai_scan_member openai_scan_part_members[] = {
 };
 static const struct openai_scan_shape openai_scan_part = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL,
 	openai_scan_part_members, 1u << 0, 0,
-	OPENAI_SCAN_LEN("type") | OPENAI_SCAN_LEN("text") | OPENAI_SCAN_LEN("refusal")};
+	OPENAI_SCAN_LEN("type", 't') | OPENAI_SCAN_LEN("text", 't') | OPENAI_SCAN_LEN("refusal", 'r')};
 static const struct openai_scan_shape openai_scan_content = {OPENAI_SCAN_TYPE_STRING | OPENAI_SCAN_TYPE_NULL |
 	OPENAI_SCAN_TYPE_ARRAY, 0, &openai_scan_part, NULL, 0, OPENAI_SCAN_CAPTURE_PART, 0};
 /* Besides role and content, the members the request walk reads as text
@@ -153,8 +157,8 @@ static const struct openai_scan_member openai_scan_message_members[] = {
 };
 static const struct openai_scan_shape openai_scan_message = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL,
 	openai_scan_message_members, 1u << 0, 0,
-	OPENAI_SCAN_LEN("role") | OPENAI_SCAN_LEN("content") | OPENAI_SCAN_LEN("name") |
-	OPENAI_SCAN_LEN("refusal") | OPENAI_SCAN_LEN("tool_calls") | OPENAI_SCAN_LEN("function_call")};
+	OPENAI_SCAN_LEN("role", 'r') | OPENAI_SCAN_LEN("content", 'c') | OPENAI_SCAN_LEN("name", 'n') |
+	OPENAI_SCAN_LEN("refusal", 'r') | OPENAI_SCAN_LEN("tool_calls", 't') | OPENAI_SCAN_LEN("function_call", 'f')};
 static const struct openai_scan_shape openai_scan_messages = {OPENAI_SCAN_TYPE_ARRAY, OPENAI_SCAN_TYPE_ARRAY,
 	&openai_scan_message, NULL, 0, OPENAI_SCAN_CAPTURE_MESSAGE, 0};
 /* The other top-level members the request walk reads are left to it. */
@@ -203,12 +207,14 @@ static const struct openai_scan_member openai_scan_models_members[] = {
 static const struct openai_scan_shape openai_scan_routes[OPENAI_ROUTE_COUNT] = {
 	[OPENAI_ROUTE_CHAT] = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL, openai_scan_chat_members,
 		OPENAI_SCAN_REQUIRED_MODEL | OPENAI_SCAN_REQUIRED_OWN, 0,
-		OPENAI_SCAN_LEN("model") | OPENAI_SCAN_LEN("stream") | OPENAI_SCAN_LEN("max_tokens") |
-		OPENAI_SCAN_LEN("max_completion_tokens") | OPENAI_SCAN_LEN("n") | OPENAI_SCAN_LEN("seed") |
-		OPENAI_SCAN_LEN("temperature") | OPENAI_SCAN_LEN("top_p") |
-		OPENAI_SCAN_LEN("presence_penalty") | OPENAI_SCAN_LEN("frequency_penalty") |
-		OPENAI_SCAN_LEN("messages") | OPENAI_SCAN_LEN("prompt") | OPENAI_SCAN_LEN("input") |
-		OPENAI_SCAN_LEN("suffix") | OPENAI_SCAN_LEN("instructions") | OPENAI_SCAN_LEN("choices")},
+		OPENAI_SCAN_LEN("model", 'm') | OPENAI_SCAN_LEN("stream", 's') | OPENAI_SCAN_LEN("max_tokens", 'm') |
+		OPENAI_SCAN_LEN("max_completion_tokens", 'm') | OPENAI_SCAN_LEN("n", 'n') |
+		OPENAI_SCAN_LEN("seed", 's') |
+		OPENAI_SCAN_LEN("temperature", 't') | OPENAI_SCAN_LEN("top_p", 't') |
+		OPENAI_SCAN_LEN("presence_penalty", 'p') | OPENAI_SCAN_LEN("frequency_penalty", 'f') |
+		OPENAI_SCAN_LEN("messages", 'm') | OPENAI_SCAN_LEN("prompt", 'p') | OPENAI_SCAN_LEN("input", 'i') |
+		OPENAI_SCAN_LEN("suffix", 's') | OPENAI_SCAN_LEN("instructions", 'i') |
+		OPENAI_SCAN_LEN("choices", 'c')},
 	[OPENAI_ROUTE_COMPLETIONS] = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL, openai_scan_completions_members,
 		OPENAI_SCAN_REQUIRED_MODEL | OPENAI_SCAN_REQUIRED_OWN, 0, 0},
 	[OPENAI_ROUTE_EMBEDDINGS] = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL, openai_scan_embeddings_members,
@@ -228,14 +234,14 @@ static const struct openai_scan_member openai_scan_answer_function_members[] = {
 };
 static const struct openai_scan_shape openai_scan_answer_function = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
 	openai_scan_answer_function_members, 0, 0,
-	OPENAI_SCAN_LEN("arguments")};
+	OPENAI_SCAN_LEN("arguments", 'a')};
 static const struct openai_scan_member openai_scan_answer_call_members[] = {
 	OPENAI_SCAN_MEMBER("function", &openai_scan_answer_function, OPENAI_SCAN_CAPTURE_NONE),
 	{NULL, 0, NULL, 0},
 };
 static const struct openai_scan_shape openai_scan_answer_call = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
 	openai_scan_answer_call_members, 0, 0,
-	OPENAI_SCAN_LEN("function")};
+	OPENAI_SCAN_LEN("function", 'f')};
 static const struct openai_scan_shape openai_scan_answer_calls = {OPENAI_SCAN_TYPE_ANY, 0,
 	&openai_scan_answer_call, NULL, 0, 0, 0};
 static const struct openai_scan_member openai_scan_answer_part_members[] = {
@@ -246,7 +252,7 @@ static const struct openai_scan_member openai_scan_answer_part_members[] = {
 };
 static const struct openai_scan_shape openai_scan_answer_part = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
 	openai_scan_answer_part_members, 0, 0,
-	OPENAI_SCAN_LEN("text") | OPENAI_SCAN_LEN("refusal") | OPENAI_SCAN_LEN("type")};
+	OPENAI_SCAN_LEN("text", 't') | OPENAI_SCAN_LEN("refusal", 'r') | OPENAI_SCAN_LEN("type", 't')};
 /* content: a string, or parts, each a string or an object */
 static const struct openai_scan_shape openai_scan_answer_content = {OPENAI_SCAN_TYPE_ANY, 0,
 	&openai_scan_answer_part, NULL, 0, OPENAI_SCAN_CAPTURE_TEXT, 0};
@@ -261,8 +267,8 @@ static const struct openai_scan_member openai_scan_answer_message_members[] = {
 };
 static const struct openai_scan_shape openai_scan_answer_message = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
 	openai_scan_answer_message_members, 0, 0,
-	OPENAI_SCAN_LEN("content") | OPENAI_SCAN_LEN("name") | OPENAI_SCAN_LEN("refusal") |
-	OPENAI_SCAN_LEN("tool_calls") | OPENAI_SCAN_LEN("function_call") | OPENAI_SCAN_LEN("role")};
+	OPENAI_SCAN_LEN("content", 'c') | OPENAI_SCAN_LEN("name", 'n') | OPENAI_SCAN_LEN("refusal", 'r') |
+	OPENAI_SCAN_LEN("tool_calls", 't') | OPENAI_SCAN_LEN("function_call", 'f') | OPENAI_SCAN_LEN("role", 'r')};
 static const struct openai_scan_member openai_scan_answer_choice_members[] = {
 	OPENAI_SCAN_MEMBER("message", &openai_scan_answer_message, OPENAI_SCAN_CAPTURE_NONE),
 	OPENAI_SCAN_MEMBER("delta", &openai_scan_answer_message, OPENAI_SCAN_CAPTURE_NONE),
@@ -271,7 +277,7 @@ static const struct openai_scan_member openai_scan_answer_choice_members[] = {
 };
 static const struct openai_scan_shape openai_scan_answer_choice = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
 	openai_scan_answer_choice_members, 0, 0,
-	OPENAI_SCAN_LEN("message") | OPENAI_SCAN_LEN("delta") | OPENAI_SCAN_LEN("text")};
+	OPENAI_SCAN_LEN("message", 'm') | OPENAI_SCAN_LEN("delta", 'd') | OPENAI_SCAN_LEN("text", 't')};
 static const struct openai_scan_shape openai_scan_answer_choices = {OPENAI_SCAN_TYPE_ANY, 0,
 	&openai_scan_answer_choice, NULL, 0, 0, 0};
 /* request members at the top send the walk to the tree */
@@ -286,8 +292,8 @@ static const struct openai_scan_member openai_scan_answer_members[] = {
 };
 static const struct openai_scan_shape openai_scan_answer = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
 	openai_scan_answer_members, 0, 0,
-	OPENAI_SCAN_LEN("choices") | OPENAI_SCAN_LEN("messages") | OPENAI_SCAN_LEN("prompt") |
-	OPENAI_SCAN_LEN("input") | OPENAI_SCAN_LEN("suffix") | OPENAI_SCAN_LEN("instructions")};
+	OPENAI_SCAN_LEN("choices", 'c') | OPENAI_SCAN_LEN("messages", 'm') | OPENAI_SCAN_LEN("prompt", 'p') |
+	OPENAI_SCAN_LEN("input", 'i') | OPENAI_SCAN_LEN("suffix", 's') | OPENAI_SCAN_LEN("instructions", 'i')};
 
 struct openai_scan_key {
 	const char *p;
@@ -583,7 +589,7 @@ static int openai_scan_object(struct openai_scan *s, const struct openai_scan_sh
 		const struct openai_scan_member *m = NULL;
 		size_t mi = 0;
 		if (sh && sh->members) {
-			if (!sh->lens || (sh->lens >> (key_len & 63) & 1))
+			if (!sh->lens || (sh->lens & OPENAI_SCAN_KEY_BIT(key_len, key[0])))
 				for (mi = 0; sh->members[mi].key; mi++)
 					/* the first byte first: most names differ there,
 					 * and a memcmp call costs more than a short key */
@@ -790,7 +796,8 @@ static int openai_scan_value_rec(struct openai_scan *s, const struct openai_scan
 		rc = openai_scan_string(s, &raw, &raw_len, &escaped);
 		if (rc != OPENAI_SCAN_VALID)
 			return rc;
-		if (sh && (!(sh->types & OPENAI_SCAN_TYPE_STRING) || (raw_len == 0 && (sh->nonempty & OPENAI_SCAN_TYPE_STRING))))
+		if (sh && (!(sh->types & OPENAI_SCAN_TYPE_STRING) ||
+		    (raw_len == 0 && (sh->nonempty & OPENAI_SCAN_TYPE_STRING))))
 			return OPENAI_SCAN_INVALID;
 		s->depth--;
 		if (capture == OPENAI_SCAN_CAPTURE_TEXT || capture == OPENAI_SCAN_CAPTURE_JSON) {
@@ -844,7 +851,7 @@ int openai_scan_tables_check(char *err, size_t errlen)
 				snprintf(err, errlen, "shape %zu: member \"%s\" has a wrong length", i, m->key);
 				return -1;
 			}
-			want |= UINT64_C(1) << (m->key_len & 63);
+			want |= OPENAI_SCAN_KEY_BIT(m->key_len, m->key[0]);
 		}
 		if (sh->lens != want) {
 			snprintf(err, errlen, "shape %zu: lens %#llx, its members give %#llx", i,
