@@ -739,6 +739,12 @@ struct aiact_model {
 	struct aiact_entry *entries;
 	size_t n_entries;
 	uint16_t bucket[AIACT_BUCKETS];
+	/* Per bucket, what a word must bring for any of its rows to match:
+	 * bit AIACT_SINGLE when a row is one word, else the bit
+	 * aiact_before_bit of a phrase row's word before the last. A word
+	 * whose bucket has neither its previous word's bit nor AIACT_SINGLE
+	 * can match no row there (a superset test: bits may collide). */
+	uint32_t need[AIACT_BUCKETS];
 	/* Every byte value: the folded ASCII letter or digit, 0 for a
 	 * separator, 1 for a separator that ends a sentence, 2 for a byte
 	 * >= 0x80 that aiact_fold_char must read (the hot path of
@@ -827,6 +833,16 @@ static unsigned aiact_hash(uint32_t key)
 	return (unsigned)((key * 2654435769u) >> (32 - AIACT_BUCKET_BITS));
 }
 
+#define AIACT_SINGLE (UINT32_C(1) << 31)
+
+/* A word-before key's bit in a bucket's need (another multiplier than
+ * aiact_hash's, Knuth's 2^32/phi's neighbour 0x85EBCA6B from MurmurHash3's
+ * finalizer): five bits, 0..31 (31 shares AIACT_SINGLE's bit). */
+static inline uint32_t aiact_before_bit(uint32_t key)
+{
+	return UINT32_C(1) << ((key * 0x85EBCA6Bu) >> 27);
+}
+
 static int aiact_model_add(struct aiact_model *m, const struct aiact_row *row, char *err, size_t errlen)
 {
 	struct aiact_entry *e = &m->entries[m->n_entries];
@@ -878,6 +894,7 @@ static int aiact_model_add(struct aiact_model *m, const struct aiact_row *row, c
 	if (last > 0)
 		e->key_before = aiact_key(e->word[last - 1], e->len[last - 1]);
 	unsigned b = aiact_hash(e->key);
+	m->need[b] |= last > 0 ? aiact_before_bit(e->key_before) : AIACT_SINGLE;
 	e->next = m->bucket[b];
 	m->bucket[b] = (uint16_t)m->n_entries;
 	m->n_entries++;
@@ -1031,8 +1048,11 @@ static void aiact_scan_lookup(struct aiact_scan *s, size_t part, struct aiact_wo
 
 /* A word has ended: its key is kept (the next word's phrase rows compare
  * it), and rows are looked up only when its bucket has any (most words
- * have none: no call). */
-static inline void aiact_scan_word(struct aiact_scan *s, size_t part)
+ * have none: no call) and, filtered, when one of them may take this word
+ * (the bucket's need: a one-word row, or a phrase whose word before has
+ * the previous word's bit; the function words "the", "of", "a" end many
+ * phrases and are mostly passed over here). */
+static inline void aiact_scan_word_at(struct aiact_scan *s, size_t part, int filtered)
 {
 	struct aiact_word *cur = &s->ring[(s->n_words - 1) % AIACT_RING];
 	/* aiact_key of the first AIACT_KEY_LEN bytes, zero-padded */
@@ -1042,8 +1062,21 @@ static inline void aiact_scan_word(struct aiact_scan *s, size_t part)
 		key &= ~UINT32_C(0) << (8 * (AIACT_KEY_LEN - cur->len));
 	cur->key = key;
 	unsigned b = aiact_hash(key);
-	if (s->m->bucket[b] != AIACT_NONE)
-		aiact_scan_lookup(s, part, cur, key, b);
+	if (s->m->bucket[b] == AIACT_NONE)
+		return;
+	if (filtered) {
+		uint32_t want = AIACT_SINGLE;
+		if (s->n_words > 1)
+			want |= aiact_before_bit(s->ring[(s->n_words - 2) % AIACT_RING].key);
+		if (!(s->m->need[b] & want))
+			return;
+	}
+	aiact_scan_lookup(s, part, cur, key, b);
+}
+
+static inline void aiact_scan_word(struct aiact_scan *s, size_t part)
+{
+	aiact_scan_word_at(s, part, 1);
 }
 
 /* Appends the ASCII letters and digits src[0, n) to a word of wl bytes,
@@ -1088,8 +1121,9 @@ static void aiact_scan_init(struct aiact_scan *s, const struct aiact_model *m)
 	s->present = 0;
 }
 
-/* Feeds one instruction text, one byte class at a time: the reference
- * aiact_scan_feed must equal (aiact_screen_reference, for the tests).
+/* Feeds one instruction text, one byte class at a time, every word with
+ * rows in its bucket looked up: the reference aiact_scan_feed must equal
+ * (aiact_screen_reference, for the tests).
  * Offsets above 4 GiB are not representable in a finding: longer texts
  * are screened up to there. */
 static void aiact_scan_feed_reference(struct aiact_scan *s, size_t part, const char *text, size_t len)
@@ -1144,7 +1178,7 @@ static void aiact_scan_feed_reference(struct aiact_scan *s, size_t part, const c
 		}
 		if (w) {
 			s->n_words++;
-			aiact_scan_word(s, part);
+			aiact_scan_word_at(s, part, 0);
 			w = NULL;
 		}
 		if (se)
@@ -1153,7 +1187,7 @@ static void aiact_scan_feed_reference(struct aiact_scan *s, size_t part, const c
 	}
 	if (w) {
 		s->n_words++;
-		aiact_scan_word(s, part);
+		aiact_scan_word_at(s, part, 0);
 	}
 }
 
