@@ -808,7 +808,7 @@ static int openai_scan_value_rec(struct openai_scan *s, const struct openai_scan
 			t->v[t->n++] = (struct json_span_text){(size_t)((const char *)start - t->src),
 			    (size_t)((const char *)s->p - t->src),
 			    capture == OPENAI_SCAN_CAPTURE_JSON ? JSON_SPAN_KIND_JSON : JSON_SPAN_KIND_TEXT,
-			    s->in_message};
+			    s->in_message, escaped};
 		} else if (escaped) {
 			t->ok = 0; /* a role or type the screener compares decoded: the walk decides */
 		} else if (capture == OPENAI_SCAN_CAPTURE_ROLE) {

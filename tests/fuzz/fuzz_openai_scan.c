@@ -38,7 +38,7 @@ static void fuzz_openai_scan_texts(const struct openai_texts *t, const char *bod
 	int same = t->src == body && t->len == size && t->n == ns && t->media == media;
 	for (size_t i = 0; same && i < ns; i++)
 		same = t->v[i].start == sp[i].start && t->v[i].end == sp[i].end && t->v[i].kind == sp[i].kind &&
-		    t->v[i].instruction == sp[i].instruction;
+		    t->v[i].instruction == sp[i].instruction && t->v[i].escaped == sp[i].escaped;
 	free(sp);
 	if (!same)
 		fuzz_openai_scan_fail("recorded texts differ from the span walk's", route);

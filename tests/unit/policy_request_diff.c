@@ -119,7 +119,7 @@ static int diff_record(const struct openai_texts *t, const char *body, size_t le
 	int same = t->src == body && t->len == len && t->n == ns && t->media == media;
 	for (size_t i = 0; same && i < ns; i++)
 		same = t->v[i].start == sp[i].start && t->v[i].end == sp[i].end && t->v[i].kind == sp[i].kind &&
-		    t->v[i].instruction == sp[i].instruction;
+		    t->v[i].instruction == sp[i].instruction && t->v[i].escaped == sp[i].escaped;
 	free(sp);
 	if (!same)
 		snprintf(why, whylen, "the recorded texts differ from the span walk's (%zu / %zu)", t->n, ns);

@@ -64,7 +64,7 @@ static int texts_match(const struct openai_texts *t, const char *body, size_t le
 	int same = t->src == body && t->len == len && t->n == ns && t->media == media;
 	for (size_t i = 0; same && i < ns; i++)
 		same = t->v[i].start == sp[i].start && t->v[i].end == sp[i].end && t->v[i].kind == sp[i].kind &&
-		    t->v[i].instruction == sp[i].instruction;
+		    t->v[i].instruction == sp[i].instruction && t->v[i].escaped == sp[i].escaped;
 	free(sp);
 	return same;
 }
