@@ -57,6 +57,7 @@ struct config_key;
 struct policy_filter_set;
 struct audit_filter_rt;
 struct transparency_rt;
+struct openai_texts;
 
 struct filter_exchange {
 	const char *request_id;
@@ -99,6 +100,12 @@ struct filter_exchange {
 	size_t body_src_len;
 	char *body_out;
 	int answer_checked;           /* on_body: the bytes passed openai_scan_json (a 2xx answer) */
+	/* The texts the validating pass recorded (openai.h), so that the
+	 * policy filter need not walk the same bytes again: on_request the
+	 * client's body's (body_src), on_body the answer's. NULL, or ok 0,
+	 * or src not the bytes at hand: walk them (json_span.h). */
+	const struct openai_texts *body_texts;
+	const struct openai_texts *answer_texts;
 };
 
 struct filter_ops {

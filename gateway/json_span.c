@@ -333,7 +333,7 @@ static size_t json_span_push(struct json_span_texts *a, const char *t, size_t le
 		a->cap = cap;
 		a->own = 1;
 	}
-	a->v[a->n++] = (struct json_span_text){p, e, kind, a->screen};
+	a->v[a->n++] = (struct json_span_text){p, e, kind, a->screen, esc};
 	return e;
 }
 

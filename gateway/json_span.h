@@ -48,6 +48,7 @@ struct json_span_text {
 	 * with an instruction role or none, as a string or text parts, and
 	 * the strings of prompt and input; 0 in answers */
 	int instruction;
+	int escaped; /* the string's bytes hold a backslash (its value must be decoded) */
 };
 
 /* *out is malloc'd (NULL when there are none). */

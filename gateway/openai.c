@@ -218,9 +218,19 @@ json_t *openai_body_parse(const struct openai_route_def *r, const char *body, si
 int openai_body_check(const struct openai_route_def *r, const char *body, size_t len,
     struct openai_body_info *info, char *err, size_t errlen)
 {
-	int rc = len ? openai_scan_body(r->route, body, len, info) : OPENAI_SCAN_INVALID;
+	return openai_body_check_texts(r, body, len, info, NULL, err, errlen);
+}
+
+int openai_body_check_texts(const struct openai_route_def *r, const char *body, size_t len,
+    struct openai_body_info *info, struct openai_texts *texts, char *err, size_t errlen)
+{
+	if (texts)
+		texts->ok = 0; /* the tree path below records nothing */
+	int rc = len ? openai_scan_body_texts(r->route, body, len, info, texts) : OPENAI_SCAN_INVALID;
 	if (rc == OPENAI_SCAN_VALID)
 		return 0;
+	if (texts)
+		texts->ok = 0;
 	/* Refused or declined: the tree path decides. A refusal is rare and
 	 * jansson's message says where the JSON broke; a body the scanner
 	 * refused but jansson accepts would be a scanner bug (the kind

@@ -7,6 +7,8 @@
 
 #include <jansson.h>
 
+#include "json_span.h"
+
 enum openai_route {
 	OPENAI_ROUTE_CHAT,
 	OPENAI_ROUTE_COMPLETIONS,
@@ -83,5 +85,39 @@ size_t openai_scan_unescape(const char *raw, size_t raw_len, char *out, size_t o
  * -1 with the same message openai_body_parse() gives. */
 int openai_body_check(const struct openai_route_def *r, const char *body, size_t len,
     struct openai_body_info *info, char *err, size_t errlen);
+
+/* ---- the texts found while validating (one pass instead of two) ---- */
+
+#define OPENAI_TEXTS_MAX 16
+
+/* The text strings the policy filter reads, recorded by the validating
+ * pass so that the filter need not walk the same bytes again. When ok is
+ * 1, v[0..n) and media are exactly what json_span_request_texts (with
+ * media) or json_span_answer_texts give for src[0..len); 0: the pass did
+ * not record them (a form it does not take: more than OPENAI_TEXTS_MAX
+ * texts, a member such as tool_calls in a request, an escaped key, role
+ * or part type, another route than chat), and the caller walks the bytes
+ * itself. Records only what the walks record; never more. */
+struct openai_texts {
+	int ok;
+	const char *src;   /* the bytes validated */
+	size_t len;
+	size_t n;
+	unsigned media;    /* requests: enum aiact_media bits of instruction messages */
+	struct json_span_text v[OPENAI_TEXTS_MAX];
+};
+
+/* 0 when the scanner's member tables are consistent (each shape's
+ * length mask matches its members), else -1 with err (for the tests). */
+int openai_scan_tables_check(char *err, size_t errlen);
+/* openai_scan_body that also fills *texts (see above). */
+int openai_scan_body_texts(int route, const char *body, size_t len, struct openai_body_info *info,
+    struct openai_texts *texts);
+/* openai_body_check that also fills *texts (the request walk's texts;
+ * texts->ok 0 unless the one pass recorded them). */
+int openai_body_check_texts(const struct openai_route_def *r, const char *body, size_t len,
+    struct openai_body_info *info, struct openai_texts *texts, char *err, size_t errlen);
+/* openai_scan_json that also fills *texts (the answer walk's texts). */
+int openai_scan_json_texts(const char *buf, size_t len, struct openai_texts *texts);
 
 #endif

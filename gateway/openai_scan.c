@@ -31,8 +31,11 @@
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "policies/aiact.h"
 
 #define OPENAI_SCAN_MAX_DEPTH 2048  /* jansson_config.h: JSON_PARSER_MAX_DEPTH */
 #define OPENAI_SCAN_OBJECT_KEYS 32  /* members per object checked for duplicates here */
@@ -50,11 +53,19 @@ enum openai_scan_type {
 	OPENAI_SCAN_TYPE_NULL = 1u << 7,
 };
 
-/* What a member's value is recorded as in struct openai_body_info. */
+/* What a member's value is recorded as in struct openai_body_info, or,
+ * from TEXT on, in struct openai_texts (only while one is recorded). */
 enum openai_scan_capture {
 	OPENAI_SCAN_CAPTURE_NONE,
 	OPENAI_SCAN_CAPTURE_MODEL,
 	OPENAI_SCAN_CAPTURE_STREAM,
+	OPENAI_SCAN_CAPTURE_TEXT,    /* a string: a text (JSON_SPAN_KIND_TEXT) */
+	OPENAI_SCAN_CAPTURE_JSON,    /* a string: JSON source (tool-call arguments) */
+	OPENAI_SCAN_CAPTURE_FAIL,    /* any value: a form the record does not take */
+	OPENAI_SCAN_CAPTURE_ROLE,    /* a request message's role */
+	OPENAI_SCAN_CAPTURE_TYPE,    /* a request content part's type */
+	OPENAI_SCAN_CAPTURE_MESSAGE, /* an element of a request's messages[] */
+	OPENAI_SCAN_CAPTURE_PART,    /* an element of a request message's content[] */
 };
 
 struct openai_scan_member;
@@ -67,7 +78,18 @@ struct openai_scan_shape {
 	const struct openai_scan_shape *elem;     /* array elements; NULL: any value */
 	const struct openai_scan_member *members; /* ends with a NULL key; NULL: none */
 	unsigned required;                        /* bit i: members[i] must be present */
+	int elem_capture;                         /* enum openai_scan_capture of array elements */
+	/* a bit per member's name (openai_scan_key_bit of its length and
+	 * first byte), so that most other keys are passed over without a
+	 * compare; 0: not given (compare all). openai_scan_tables_check
+	 * holds it to the members. */
+	uint64_t lens;
 };
+
+/* A key's bit in a shape's lens: its length and first byte, three bits
+ * of each (a key that shares them with a name is compared, no more). */
+#define OPENAI_SCAN_KEY_BIT(len, c) (UINT64_C(1) << (((len) & 7u) << 3 | ((unsigned)(c) & 7u)))
+#define OPENAI_SCAN_LEN(k, c) OPENAI_SCAN_KEY_BIT(sizeof k - 1, c)
 
 struct openai_scan_member {
 	const char *key;
@@ -79,16 +101,16 @@ struct openai_scan_member {
 #define OPENAI_SCAN_MEMBER(k, shape, capture) {k, sizeof k - 1, shape, capture}
 
 /* The shapes below mirror the validators in openai.c row by row. */
-static const struct openai_scan_shape openai_scan_any_string = {OPENAI_SCAN_TYPE_STRING, 0, NULL, NULL, 0};
+static const struct openai_scan_shape openai_scan_any_string = {OPENAI_SCAN_TYPE_STRING, 0, NULL, NULL, 0, 0, 0};
 static const struct openai_scan_shape openai_scan_model = {OPENAI_SCAN_TYPE_STRING, OPENAI_SCAN_TYPE_STRING,
-	NULL, NULL, 0};
+	NULL, NULL, 0, 0, 0};
 static const struct openai_scan_shape openai_scan_bool = {OPENAI_SCAN_TYPE_TRUE | OPENAI_SCAN_TYPE_FALSE, 0,
-	NULL, NULL, 0};
+	NULL, NULL, 0, 0, 0};
 static const struct openai_scan_shape openai_scan_int_or_null = {OPENAI_SCAN_TYPE_INTEGER | OPENAI_SCAN_TYPE_NULL,
-	0, NULL, NULL, 0};
+	0, NULL, NULL, 0, 0, 0};
 static const struct openai_scan_shape openai_scan_number_or_null = {OPENAI_SCAN_TYPE_INTEGER |
-	OPENAI_SCAN_TYPE_REAL | OPENAI_SCAN_TYPE_NULL, 0, NULL, NULL, 0};
-static const struct openai_scan_shape openai_scan_int = {OPENAI_SCAN_TYPE_INTEGER, 0, NULL, NULL, 0};
+	OPENAI_SCAN_TYPE_REAL | OPENAI_SCAN_TYPE_NULL, 0, NULL, NULL, 0, 0, 0};
+static const struct openai_scan_shape openai_scan_int = {OPENAI_SCAN_TYPE_INTEGER, 0, NULL, NULL, 0, 0, 0};
 
 /* The members every body route checks (openai_check_common). */
 #define OPENAI_SCAN_COMMON_MEMBERS \
@@ -109,34 +131,54 @@ static const struct openai_scan_shape openai_scan_int = {OPENAI_SCAN_TYPE_INTEGE
 /* chat: messages[i] = {"role": non-empty string, "content": string, null
  * or [{"type": string, ...}, ...]} */
 static const struct openai_scan_member openai_scan_part_members[] = {
-	OPENAI_SCAN_MEMBER("type", &openai_scan_any_string, OPENAI_SCAN_CAPTURE_NONE),
+	OPENAI_SCAN_MEMBER("type", &openai_scan_any_string, OPENAI_SCAN_CAPTURE_TYPE),
+	/* recorded texts (json_span_request_texts): a part's text; a refusal
+	 * would come after it in table order whatever the document's */
+	OPENAI_SCAN_MEMBER("text", NULL, OPENAI_SCAN_CAPTURE_TEXT),
+	OPENAI_SCAN_MEMBER("refusal", NULL, OPENAI_SCAN_CAPTURE_FAIL),
 	{NULL, 0, NULL, 0},
 };
 static const struct openai_scan_shape openai_scan_part = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL,
-	openai_scan_part_members, 1u << 0};
+	openai_scan_part_members, 1u << 0, 0,
+	OPENAI_SCAN_LEN("type", 't') | OPENAI_SCAN_LEN("text", 't') | OPENAI_SCAN_LEN("refusal", 'r')};
 static const struct openai_scan_shape openai_scan_content = {OPENAI_SCAN_TYPE_STRING | OPENAI_SCAN_TYPE_NULL |
-	OPENAI_SCAN_TYPE_ARRAY, 0, &openai_scan_part, NULL, 0};
+	OPENAI_SCAN_TYPE_ARRAY, 0, &openai_scan_part, NULL, 0, OPENAI_SCAN_CAPTURE_PART, 0};
+/* Besides role and content, the members the request walk reads as text
+ * (name, refusal, tool-call and function_call arguments) are left to it:
+ * their table order may differ from the document's. */
 static const struct openai_scan_member openai_scan_message_members[] = {
-	OPENAI_SCAN_MEMBER("role", &openai_scan_model, OPENAI_SCAN_CAPTURE_NONE), /* a non-empty string too */
-	OPENAI_SCAN_MEMBER("content", &openai_scan_content, OPENAI_SCAN_CAPTURE_NONE),
+	OPENAI_SCAN_MEMBER("role", &openai_scan_model, OPENAI_SCAN_CAPTURE_ROLE), /* a non-empty string too */
+	OPENAI_SCAN_MEMBER("content", &openai_scan_content, OPENAI_SCAN_CAPTURE_TEXT),
+	OPENAI_SCAN_MEMBER("name", NULL, OPENAI_SCAN_CAPTURE_FAIL),
+	OPENAI_SCAN_MEMBER("refusal", NULL, OPENAI_SCAN_CAPTURE_FAIL),
+	OPENAI_SCAN_MEMBER("tool_calls", NULL, OPENAI_SCAN_CAPTURE_FAIL),
+	OPENAI_SCAN_MEMBER("function_call", NULL, OPENAI_SCAN_CAPTURE_FAIL),
 	{NULL, 0, NULL, 0},
 };
 static const struct openai_scan_shape openai_scan_message = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL,
-	openai_scan_message_members, 1u << 0};
+	openai_scan_message_members, 1u << 0, 0,
+	OPENAI_SCAN_LEN("role", 'r') | OPENAI_SCAN_LEN("content", 'c') | OPENAI_SCAN_LEN("name", 'n') |
+	OPENAI_SCAN_LEN("refusal", 'r') | OPENAI_SCAN_LEN("tool_calls", 't') | OPENAI_SCAN_LEN("function_call", 'f')};
 static const struct openai_scan_shape openai_scan_messages = {OPENAI_SCAN_TYPE_ARRAY, OPENAI_SCAN_TYPE_ARRAY,
-	&openai_scan_message, NULL, 0};
+	&openai_scan_message, NULL, 0, OPENAI_SCAN_CAPTURE_MESSAGE, 0};
+/* The other top-level members the request walk reads are left to it. */
 static const struct openai_scan_member openai_scan_chat_members[] = {
 	OPENAI_SCAN_COMMON_MEMBERS,
 	OPENAI_SCAN_MEMBER("messages", &openai_scan_messages, OPENAI_SCAN_CAPTURE_NONE),
+	OPENAI_SCAN_MEMBER("prompt", NULL, OPENAI_SCAN_CAPTURE_FAIL),
+	OPENAI_SCAN_MEMBER("input", NULL, OPENAI_SCAN_CAPTURE_FAIL),
+	OPENAI_SCAN_MEMBER("suffix", NULL, OPENAI_SCAN_CAPTURE_FAIL),
+	OPENAI_SCAN_MEMBER("instructions", NULL, OPENAI_SCAN_CAPTURE_FAIL),
+	OPENAI_SCAN_MEMBER("choices", NULL, OPENAI_SCAN_CAPTURE_FAIL),
 	{NULL, 0, NULL, 0},
 };
 
 /* completions: prompt = string or [string | integer | [integer, ...], ...]; the
  * element shape's elem applies only when the element is an array. */
 static const struct openai_scan_shape openai_scan_prompt_elem = {OPENAI_SCAN_TYPE_STRING |
-	OPENAI_SCAN_TYPE_INTEGER | OPENAI_SCAN_TYPE_ARRAY, 0, &openai_scan_int, NULL, 0};
+	OPENAI_SCAN_TYPE_INTEGER | OPENAI_SCAN_TYPE_ARRAY, 0, &openai_scan_int, NULL, 0, 0, 0};
 static const struct openai_scan_shape openai_scan_prompt = {OPENAI_SCAN_TYPE_STRING | OPENAI_SCAN_TYPE_ARRAY, 0,
-	&openai_scan_prompt_elem, NULL, 0};
+	&openai_scan_prompt_elem, NULL, 0, 0, 0};
 static const struct openai_scan_member openai_scan_completions_members[] = {
 	OPENAI_SCAN_COMMON_MEMBERS,
 	OPENAI_SCAN_MEMBER("prompt", &openai_scan_prompt, OPENAI_SCAN_CAPTURE_NONE),
@@ -145,9 +187,9 @@ static const struct openai_scan_member openai_scan_completions_members[] = {
 
 /* embeddings: input = string or a non-empty [string | integer | array, ...] */
 static const struct openai_scan_shape openai_scan_input_elem = {OPENAI_SCAN_TYPE_STRING |
-	OPENAI_SCAN_TYPE_INTEGER | OPENAI_SCAN_TYPE_ARRAY, 0, NULL, NULL, 0};
+	OPENAI_SCAN_TYPE_INTEGER | OPENAI_SCAN_TYPE_ARRAY, 0, NULL, NULL, 0, 0, 0};
 static const struct openai_scan_shape openai_scan_input = {OPENAI_SCAN_TYPE_STRING | OPENAI_SCAN_TYPE_ARRAY,
-	OPENAI_SCAN_TYPE_ARRAY, &openai_scan_input_elem, NULL, 0};
+	OPENAI_SCAN_TYPE_ARRAY, &openai_scan_input_elem, NULL, 0, 0, 0};
 static const struct openai_scan_member openai_scan_embeddings_members[] = {
 	OPENAI_SCAN_COMMON_MEMBERS,
 	OPENAI_SCAN_MEMBER("input", &openai_scan_input, OPENAI_SCAN_CAPTURE_NONE),
@@ -164,13 +206,94 @@ static const struct openai_scan_member openai_scan_models_members[] = {
 /* The body of each route: an object with these members. */
 static const struct openai_scan_shape openai_scan_routes[OPENAI_ROUTE_COUNT] = {
 	[OPENAI_ROUTE_CHAT] = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL, openai_scan_chat_members,
-		OPENAI_SCAN_REQUIRED_MODEL | OPENAI_SCAN_REQUIRED_OWN},
+		OPENAI_SCAN_REQUIRED_MODEL | OPENAI_SCAN_REQUIRED_OWN, 0,
+		OPENAI_SCAN_LEN("model", 'm') | OPENAI_SCAN_LEN("stream", 's') | OPENAI_SCAN_LEN("max_tokens", 'm') |
+		OPENAI_SCAN_LEN("max_completion_tokens", 'm') | OPENAI_SCAN_LEN("n", 'n') |
+		OPENAI_SCAN_LEN("seed", 's') |
+		OPENAI_SCAN_LEN("temperature", 't') | OPENAI_SCAN_LEN("top_p", 't') |
+		OPENAI_SCAN_LEN("presence_penalty", 'p') | OPENAI_SCAN_LEN("frequency_penalty", 'f') |
+		OPENAI_SCAN_LEN("messages", 'm') | OPENAI_SCAN_LEN("prompt", 'p') | OPENAI_SCAN_LEN("input", 'i') |
+		OPENAI_SCAN_LEN("suffix", 's') | OPENAI_SCAN_LEN("instructions", 'i') |
+		OPENAI_SCAN_LEN("choices", 'c')},
 	[OPENAI_ROUTE_COMPLETIONS] = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL, openai_scan_completions_members,
-		OPENAI_SCAN_REQUIRED_MODEL | OPENAI_SCAN_REQUIRED_OWN},
+		OPENAI_SCAN_REQUIRED_MODEL | OPENAI_SCAN_REQUIRED_OWN, 0, 0},
 	[OPENAI_ROUTE_EMBEDDINGS] = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL, openai_scan_embeddings_members,
-		OPENAI_SCAN_REQUIRED_MODEL | OPENAI_SCAN_REQUIRED_OWN},
-	[OPENAI_ROUTE_MODELS] = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL, openai_scan_models_members, 0},
+		OPENAI_SCAN_REQUIRED_MODEL | OPENAI_SCAN_REQUIRED_OWN, 0, 0},
+	[OPENAI_ROUTE_MODELS] = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL, openai_scan_models_members, 0, 0, 0},
 };
+
+/* An answer (openai_scan_json_texts): the fields json_span_answer_texts
+ * reads, in document order as it gives them. Every shape accepts every
+ * type, so validation is the same as with no shape; members and elements
+ * only say what is recorded. Members the walk compares but does not record
+ * (role, type) are listed too: the walk declines a wanted key twice. */
+#define OPENAI_SCAN_TYPE_ANY 0xFFu
+static const struct openai_scan_member openai_scan_answer_function_members[] = {
+	OPENAI_SCAN_MEMBER("arguments", NULL, OPENAI_SCAN_CAPTURE_JSON),
+	{NULL, 0, NULL, 0},
+};
+static const struct openai_scan_shape openai_scan_answer_function = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
+	openai_scan_answer_function_members, 0, 0,
+	OPENAI_SCAN_LEN("arguments", 'a')};
+static const struct openai_scan_member openai_scan_answer_call_members[] = {
+	OPENAI_SCAN_MEMBER("function", &openai_scan_answer_function, OPENAI_SCAN_CAPTURE_NONE),
+	{NULL, 0, NULL, 0},
+};
+static const struct openai_scan_shape openai_scan_answer_call = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
+	openai_scan_answer_call_members, 0, 0,
+	OPENAI_SCAN_LEN("function", 'f')};
+static const struct openai_scan_shape openai_scan_answer_calls = {OPENAI_SCAN_TYPE_ANY, 0,
+	&openai_scan_answer_call, NULL, 0, 0, 0};
+static const struct openai_scan_member openai_scan_answer_part_members[] = {
+	OPENAI_SCAN_MEMBER("text", NULL, OPENAI_SCAN_CAPTURE_TEXT),
+	OPENAI_SCAN_MEMBER("refusal", NULL, OPENAI_SCAN_CAPTURE_TEXT),
+	OPENAI_SCAN_MEMBER("type", NULL, OPENAI_SCAN_CAPTURE_NONE),
+	{NULL, 0, NULL, 0},
+};
+static const struct openai_scan_shape openai_scan_answer_part = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
+	openai_scan_answer_part_members, 0, 0,
+	OPENAI_SCAN_LEN("text", 't') | OPENAI_SCAN_LEN("refusal", 'r') | OPENAI_SCAN_LEN("type", 't')};
+/* content: a string, or parts, each a string or an object */
+static const struct openai_scan_shape openai_scan_answer_content = {OPENAI_SCAN_TYPE_ANY, 0,
+	&openai_scan_answer_part, NULL, 0, OPENAI_SCAN_CAPTURE_TEXT, 0};
+static const struct openai_scan_member openai_scan_answer_message_members[] = {
+	OPENAI_SCAN_MEMBER("content", &openai_scan_answer_content, OPENAI_SCAN_CAPTURE_TEXT),
+	OPENAI_SCAN_MEMBER("name", NULL, OPENAI_SCAN_CAPTURE_TEXT),
+	OPENAI_SCAN_MEMBER("refusal", NULL, OPENAI_SCAN_CAPTURE_TEXT),
+	OPENAI_SCAN_MEMBER("tool_calls", &openai_scan_answer_calls, OPENAI_SCAN_CAPTURE_NONE),
+	OPENAI_SCAN_MEMBER("function_call", &openai_scan_answer_function, OPENAI_SCAN_CAPTURE_NONE),
+	OPENAI_SCAN_MEMBER("role", NULL, OPENAI_SCAN_CAPTURE_NONE),
+	{NULL, 0, NULL, 0},
+};
+static const struct openai_scan_shape openai_scan_answer_message = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
+	openai_scan_answer_message_members, 0, 0,
+	OPENAI_SCAN_LEN("content", 'c') | OPENAI_SCAN_LEN("name", 'n') | OPENAI_SCAN_LEN("refusal", 'r') |
+	OPENAI_SCAN_LEN("tool_calls", 't') | OPENAI_SCAN_LEN("function_call", 'f') | OPENAI_SCAN_LEN("role", 'r')};
+static const struct openai_scan_member openai_scan_answer_choice_members[] = {
+	OPENAI_SCAN_MEMBER("message", &openai_scan_answer_message, OPENAI_SCAN_CAPTURE_NONE),
+	OPENAI_SCAN_MEMBER("delta", &openai_scan_answer_message, OPENAI_SCAN_CAPTURE_NONE),
+	OPENAI_SCAN_MEMBER("text", NULL, OPENAI_SCAN_CAPTURE_TEXT),
+	{NULL, 0, NULL, 0},
+};
+static const struct openai_scan_shape openai_scan_answer_choice = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
+	openai_scan_answer_choice_members, 0, 0,
+	OPENAI_SCAN_LEN("message", 'm') | OPENAI_SCAN_LEN("delta", 'd') | OPENAI_SCAN_LEN("text", 't')};
+static const struct openai_scan_shape openai_scan_answer_choices = {OPENAI_SCAN_TYPE_ANY, 0,
+	&openai_scan_answer_choice, NULL, 0, 0, 0};
+/* request members at the top send the walk to the tree */
+static const struct openai_scan_member openai_scan_answer_members[] = {
+	OPENAI_SCAN_MEMBER("choices", &openai_scan_answer_choices, OPENAI_SCAN_CAPTURE_NONE),
+	OPENAI_SCAN_MEMBER("messages", NULL, OPENAI_SCAN_CAPTURE_FAIL),
+	OPENAI_SCAN_MEMBER("prompt", NULL, OPENAI_SCAN_CAPTURE_FAIL),
+	OPENAI_SCAN_MEMBER("input", NULL, OPENAI_SCAN_CAPTURE_FAIL),
+	OPENAI_SCAN_MEMBER("suffix", NULL, OPENAI_SCAN_CAPTURE_FAIL),
+	OPENAI_SCAN_MEMBER("instructions", NULL, OPENAI_SCAN_CAPTURE_FAIL),
+	{NULL, 0, NULL, 0},
+};
+static const struct openai_scan_shape openai_scan_answer = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
+	openai_scan_answer_members, 0, 0,
+	OPENAI_SCAN_LEN("choices", 'c') | OPENAI_SCAN_LEN("messages", 'm') | OPENAI_SCAN_LEN("prompt", 'p') |
+	OPENAI_SCAN_LEN("input", 'i') | OPENAI_SCAN_LEN("suffix", 's') | OPENAI_SCAN_LEN("instructions", 'i')};
 
 struct openai_scan_key {
 	const char *p;
@@ -186,6 +309,14 @@ struct openai_scan {
 	size_t model_len;
 	int model_escaped;
 	size_t n_keys;             /* keys of the open objects, innermost last */
+	/* The texts being recorded (NULL: none), and the request message
+	 * and part they are in (messages do not nest in a request's shape). */
+	struct openai_texts *rec;
+	int in_message;            /* texts pushed now are instructions until the role says otherwise */
+	int role_instr;            /* the message's role is an instruction role */
+	int part_kind;             /* the part's type: aiact_part_kind, -1 none */
+	size_t msg_from, part_from; /* first text of the message, of the part */
+	unsigned msg_media;        /* media parts of the message */
 	struct openai_scan_key keys[OPENAI_SCAN_OPEN_KEYS];
 };
 
@@ -457,12 +588,22 @@ static int openai_scan_object(struct openai_scan *s, const struct openai_scan_sh
 		 * mode declines escaped keys above). */
 		const struct openai_scan_member *m = NULL;
 		size_t mi = 0;
-		if (sh && sh->members)
-			for (mi = 0; sh->members[mi].key; mi++)
-				if (sh->members[mi].key_len == key_len && memcmp(sh->members[mi].key, key, key_len) == 0) {
-					m = &sh->members[mi];
-					break;
-				}
+		if (sh && sh->members) {
+			if (!sh->lens || (sh->lens & OPENAI_SCAN_KEY_BIT(key_len, key[0])))
+				for (mi = 0; sh->members[mi].key; mi++)
+					/* the first byte first: most names differ there,
+					 * and a memcmp call costs more than a short key */
+					if (sh->members[mi].key_len == key_len && sh->members[mi].key[0] == key[0] &&
+					    memcmp(sh->members[mi].key, key, key_len) == 0) {
+						m = &sh->members[mi];
+						break;
+					}
+			/* The walks decline an object they read that has an
+			 * escaped key or a wanted key twice (answers: no dups
+			 * mode); so does the record. */
+			if (s->rec && (escaped || (m && (found & 1u << mi))))
+				s->rec->ok = 0;
+		}
 		int vrc = openai_scan_value(s, m ? m->shape : NULL, m ? m->capture : OPENAI_SCAN_CAPTURE_NONE);
 		if (vrc != OPENAI_SCAN_VALID) {
 			rc = vrc;
@@ -501,7 +642,7 @@ static int openai_scan_array(struct openai_scan *s, const struct openai_scan_sha
 		return OPENAI_SCAN_VALID;
 	}
 	for (;;) {
-		int rc = openai_scan_value(s, sh ? sh->elem : NULL, OPENAI_SCAN_CAPTURE_NONE);
+		int rc = openai_scan_value(s, sh ? sh->elem : NULL, sh ? sh->elem_capture : OPENAI_SCAN_CAPTURE_NONE);
 		if (rc != OPENAI_SCAN_VALID)
 			return rc;
 		n++;
@@ -520,8 +661,57 @@ static int openai_scan_array(struct openai_scan *s, const struct openai_scan_sha
 	}
 }
 
+/* The texts v[from, n) are not instructions after all (json_span.c,
+ * json_span_unscreen). */
+static void openai_scan_unscreen(struct openai_texts *t, size_t from)
+{
+	for (size_t k = from; k < t->n; k++)
+		t->v[k].instruction = 0;
+}
+
+/* An object recorded as a request message or content part: what the
+ * request walk (json_span_request_message, json_span_part) does before
+ * and after it. Messages do not nest inside one another in a request's
+ * shape. (Two hooks around the one call of openai_scan_object, which the
+ * compiler then keeps inline.) */
+static void openai_scan_record_open(struct openai_scan *s, int capture)
+{
+	if (capture == OPENAI_SCAN_CAPTURE_MESSAGE) {
+		s->in_message = 1;
+		s->role_instr = 1; /* no role counts as an instruction role */
+		s->msg_media = 0;
+		s->msg_from = s->rec->n;
+	} else {
+		s->part_kind = -1;
+		s->part_from = s->rec->n;
+	}
+}
+
+static void openai_scan_record_close(struct openai_scan *s, int capture)
+{
+	struct openai_texts *t = s->rec;
+	if (capture == OPENAI_SCAN_CAPTURE_MESSAGE) {
+		s->in_message = 0;
+		if (s->role_instr)
+			t->media |= s->msg_media;
+		else
+			openai_scan_unscreen(t, s->msg_from);
+	} else if (s->in_message) {
+		if (s->part_kind != 0)
+			openai_scan_unscreen(t, s->part_from);
+		if (s->part_kind > 0)
+			s->msg_media |= (unsigned)s->part_kind;
+	}
+}
+
+static int openai_scan_value_rec(struct openai_scan *s, const struct openai_scan_shape *sh, int capture);
+
 static int openai_scan_value(struct openai_scan *s, const struct openai_scan_shape *sh, int capture)
 {
+	/* a value the record wants: out of line, so that validating without
+	 * a record costs one compare per value */
+	if (capture >= OPENAI_SCAN_CAPTURE_TEXT && s->rec && s->rec->ok)
+		return openai_scan_value_rec(s, sh, capture);
 	if (++s->depth > OPENAI_SCAN_MAX_DEPTH || s->p >= s->end)
 		return OPENAI_SCAN_INVALID;
 	unsigned type;
@@ -571,6 +761,66 @@ static int openai_scan_value(struct openai_scan *s, const struct openai_scan_sha
 	return OPENAI_SCAN_VALID;
 }
 
+/* A value the record wants (capture >= OPENAI_SCAN_CAPTURE_TEXT, s->rec
+ * ok): validated by openai_scan_value as any other, recorded around it. A
+ * string value ends right after its closing quote. */
+static int openai_scan_value_rec(struct openai_scan *s, const struct openai_scan_shape *sh, int capture)
+{
+	struct openai_texts *t = s->rec;
+	const unsigned char *start = s->p;
+	int rc;
+	if (start >= s->end)
+		return OPENAI_SCAN_INVALID;
+	switch (capture) {
+	case OPENAI_SCAN_CAPTURE_MESSAGE:
+	case OPENAI_SCAN_CAPTURE_PART:
+		if (*start != '{')
+			break;
+		openai_scan_record_open(s, capture);
+		rc = openai_scan_value(s, sh, OPENAI_SCAN_CAPTURE_NONE);
+		if (rc == OPENAI_SCAN_VALID)
+			openai_scan_record_close(s, capture);
+		return rc;
+	case OPENAI_SCAN_CAPTURE_FAIL:
+		t->ok = 0;
+		break;
+	default:
+		if (*start != '"')
+			break;
+		/* openai_scan_value's string case, without a second call */
+		if (++s->depth > OPENAI_SCAN_MAX_DEPTH)
+			return OPENAI_SCAN_INVALID;
+		const char *raw;
+		size_t raw_len;
+		int escaped;
+		rc = openai_scan_string(s, &raw, &raw_len, &escaped);
+		if (rc != OPENAI_SCAN_VALID)
+			return rc;
+		if (sh && (!(sh->types & OPENAI_SCAN_TYPE_STRING) ||
+		    (raw_len == 0 && (sh->nonempty & OPENAI_SCAN_TYPE_STRING))))
+			return OPENAI_SCAN_INVALID;
+		s->depth--;
+		if (capture == OPENAI_SCAN_CAPTURE_TEXT || capture == OPENAI_SCAN_CAPTURE_JSON) {
+			if (t->n == OPENAI_TEXTS_MAX) {
+				t->ok = 0;
+				return rc;
+			}
+			t->v[t->n++] = (struct json_span_text){(size_t)((const char *)start - t->src),
+			    (size_t)((const char *)s->p - t->src),
+			    capture == OPENAI_SCAN_CAPTURE_JSON ? JSON_SPAN_KIND_JSON : JSON_SPAN_KIND_TEXT,
+			    s->in_message, escaped};
+		} else if (escaped) {
+			t->ok = 0; /* a role or type the screener compares decoded: the walk decides */
+		} else if (capture == OPENAI_SCAN_CAPTURE_ROLE) {
+			s->role_instr = aiact_role_instruction(raw, raw_len);
+		} else {
+			s->part_kind = aiact_part_kind(raw, raw_len);
+		}
+		return rc;
+	}
+	return openai_scan_value(s, sh, OPENAI_SCAN_CAPTURE_NONE);
+}
+
 static int openai_scan_document(struct openai_scan *s, const struct openai_scan_shape *sh)
 {
 	openai_scan_ws(s);
@@ -582,6 +832,34 @@ static int openai_scan_document(struct openai_scan *s, const struct openai_scan_
 		return rc;
 	openai_scan_ws(s);
 	return s->p == s->end ? OPENAI_SCAN_VALID : OPENAI_SCAN_INVALID;
+}
+
+/* The shapes that give lens, for openai_scan_tables_check. */
+static const struct openai_scan_shape *const openai_scan_lens_shapes[] = {
+	&openai_scan_routes[OPENAI_ROUTE_CHAT], &openai_scan_message, &openai_scan_part,
+	&openai_scan_answer, &openai_scan_answer_choice, &openai_scan_answer_message, &openai_scan_answer_part,
+	&openai_scan_answer_call, &openai_scan_answer_function,
+};
+
+int openai_scan_tables_check(char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof openai_scan_lens_shapes / sizeof openai_scan_lens_shapes[0]; i++) {
+		const struct openai_scan_shape *sh = openai_scan_lens_shapes[i];
+		uint64_t want = 0;
+		for (const struct openai_scan_member *m = sh->members; m && m->key; m++) {
+			if (m->key_len == 0 || m->key_len != strlen(m->key)) {
+				snprintf(err, errlen, "shape %zu: member \"%s\" has a wrong length", i, m->key);
+				return -1;
+			}
+			want |= OPENAI_SCAN_KEY_BIT(m->key_len, m->key[0]);
+		}
+		if (sh->lens != want) {
+			snprintf(err, errlen, "shape %zu: lens %#llx, its members give %#llx", i,
+			    (unsigned long long)sh->lens, (unsigned long long)want);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 size_t openai_scan_unescape(const char *raw, size_t raw_len, char *out, size_t out_size)
@@ -640,9 +918,32 @@ size_t openai_scan_unescape(const char *raw, size_t raw_len, char *out, size_t o
 	return n;
 }
 
-int openai_scan_body(int route, const char *body, size_t len, struct openai_body_info *info)
+/* Starts a record of the texts in buf[0..len): ok until the pass meets a
+ * form it does not take. */
+static void openai_scan_record_start(struct openai_scan *s, struct openai_texts *t, const char *buf, size_t len,
+    int ok)
+{
+	s->rec = t;
+	if (!t)
+		return;
+	s->in_message = 0;
+	s->role_instr = 1;
+	s->part_kind = -1;
+	s->msg_from = s->part_from = 0;
+	s->msg_media = 0;
+	t->ok = ok;
+	t->src = buf;
+	t->len = len;
+	t->n = 0;
+	t->media = 0;
+}
+
+static int openai_scan_body_rec(int route, const char *body, size_t len, struct openai_body_info *info,
+    struct openai_texts *texts)
 {
 	memset(info, 0, sizeof *info);
+	if (texts)
+		texts->ok = 0;
 	if (route < 0 || route >= OPENAI_ROUTE_COUNT || !body || !len)
 		return OPENAI_SCAN_INVALID; /* jansson refuses an empty document too */
 	struct openai_scan s;
@@ -655,7 +956,12 @@ int openai_scan_body(int route, const char *body, size_t len, struct openai_body
 	s.model_len = 0;
 	s.model_escaped = 0;
 	s.n_keys = 0;
+	/* Only the chat route's shape records texts (a request walk must
+	 * also see an object at the top, which the route shapes demand). */
+	openai_scan_record_start(&s, texts, body, len, route == OPENAI_ROUTE_CHAT);
 	int rc = openai_scan_document(&s, &openai_scan_routes[route]);
+	if (rc != OPENAI_SCAN_VALID && texts)
+		texts->ok = 0;
 	if (rc != OPENAI_SCAN_VALID) {
 		info->stream = 0;
 		return rc;
@@ -674,10 +980,23 @@ int openai_scan_body(int route, const char *body, size_t len, struct openai_body
 	return OPENAI_SCAN_VALID;
 }
 
-int openai_scan_json(const char *buf, size_t len)
+int openai_scan_body(int route, const char *body, size_t len, struct openai_body_info *info)
+{
+	return openai_scan_body_rec(route, body, len, info, NULL);
+}
+
+int openai_scan_body_texts(int route, const char *body, size_t len, struct openai_body_info *info,
+    struct openai_texts *texts)
+{
+	return openai_scan_body_rec(route, body, len, info, texts);
+}
+
+int openai_scan_json_texts(const char *buf, size_t len, struct openai_texts *texts)
 {
 	struct openai_scan s;
 	struct openai_body_info info;
+	if (texts)
+		texts->ok = 0;
 	if (!buf || !len) /* evbuffer_pullup of an empty buffer gives NULL */
 		return -1;
 	s.p = (const unsigned char *)buf;
@@ -687,5 +1006,26 @@ int openai_scan_json(const char *buf, size_t len)
 	s.info = &info;
 	s.model = NULL;
 	s.n_keys = 0;
-	return openai_scan_document(&s, NULL) == OPENAI_SCAN_VALID ? 0 : -1;
+	/* The answer walk takes an object at the top only; with a record the
+	 * answer's shapes say what to record (they accept every type, so the
+	 * verdict is the same). */
+	s.rec = NULL;
+	if (texts) {
+		size_t i = 0;
+		while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
+			i++;
+		openai_scan_record_start(&s, texts, buf, len, i < len && buf[i] == '{');
+	}
+	int rc = openai_scan_document(&s, texts ? &openai_scan_answer : NULL);
+	if (rc != OPENAI_SCAN_VALID) {
+		if (texts)
+			texts->ok = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int openai_scan_json(const char *buf, size_t len)
+{
+	return openai_scan_json_texts(buf, len, NULL);
 }

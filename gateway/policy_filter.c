@@ -232,12 +232,19 @@ static int policy_filter_request_texts(struct filter_exchange *x, struct policy_
 	const char *src = x->body_src;
 	char *dec = NULL;
 	int rc = 1;
-	if (json_span_request_texts(src, x->body_src_len, spbuf, POLICY_FILTER_TEXTS, &sp, &ns, mp) < 0)
+	const struct openai_texts *bt = x->body_texts;
+	if (bt && bt->ok && bt->src == src && bt->len == x->body_src_len) {
+		/* the validating pass recorded the walk's texts already */
+		sp = (struct json_span_text *)bt->v;
+		ns = bt->n;
+		media = mp ? bt->media : 0;
+	} else if (json_span_request_texts(src, x->body_src_len, spbuf, POLICY_FILTER_TEXTS, &sp, &ns, mp) < 0) {
 		return 1;
+	}
 	if (ns > POLICY_FILTER_TEXTS && !(tx = malloc(ns * sizeof *tx)))
 		goto out;
 	for (size_t i = 0; i < ns; i++)
-		if (memchr(src + sp[i].start + 1, '\\', sp[i].end - sp[i].start - 2))
+		if (sp[i].escaped)
 			need += sp[i].end - sp[i].start - 2;
 	if (need && !(dec = malloc(need)))
 		goto out;
@@ -246,7 +253,7 @@ static int policy_filter_request_texts(struct filter_exchange *x, struct policy_
 		size_t rl = sp[i].end - sp[i].start - 2;
 		uint8_t kind = sp[i].kind == JSON_SPAN_KIND_JSON ? REQUEST_WALK_JSON : REQUEST_WALK_TEXT;
 		uint8_t ins = (uint8_t)sp[i].instruction;
-		if (!memchr(raw, '\\', rl)) {
+		if (!sp[i].escaped) {
 			tx[i] = (struct policy_text){raw, rl, kind, ins};
 			continue;
 		}
@@ -265,7 +272,7 @@ out:
 	}
 	if (tx != txbuf)
 		free(tx);
-	if (sp != spbuf)
+	if (sp != spbuf && !(bt && sp == bt->v))
 		free(sp);
 	return rc;
 }
@@ -363,18 +370,18 @@ static int policy_filter_pass(struct policy_filter_state *st, struct policy_filt
     int json, const char *in, size_t n, int finish);
 
 /* One text of a whole answer (src, the string's JSON source with its
- * quotes) through the guard and the restorer (policy_request_answer_text):
- * *changed says whether the result differs, and then *out holds its JSON
- * form (json_dumps memory). */
+ * quotes; escaped: it holds a backslash) through the guard and the
+ * restorer (policy_request_answer_text): *changed says whether the result
+ * differs, and then *out holds its JSON form (json_dumps memory). */
 static int policy_filter_body_text(struct filter_exchange *x, struct policy_filter_state *st,
-    const char *src, size_t srclen, int json, int *changed, char **out)
+    const char *src, size_t srclen, int escaped, int json, int *changed, char **out)
 {
 	*changed = 0;
 	*out = NULL;
 	json_t *dec = NULL;
 	const char *in = src + 1;
 	size_t n = srclen - 2;
-	if (memchr(in, '\\', n)) {
+	if (escaped) {
 		/* escapes: let jansson decode this one string */
 		if (!(dec = json_loadb(src, srclen, JSON_DECODE_ANY, NULL)) || !json_is_string(dec)) {
 			json_decref(dec);
@@ -412,15 +419,21 @@ static int policy_filter_body_spans(struct filter_exchange *x, struct policy_fil
 	const char *t = (const char *)evbuffer_pullup(body, -1);
 	struct json_span_text spbuf[8], *sp;
 	size_t ns;
-	if (!t || json_span_answer_texts_buf(t, n, spbuf, 8, &sp, &ns) < 0)
+	const struct openai_texts *at = x->answer_texts;
+	if (t && at && at->ok && at->src == t && at->len == n) {
+		/* the check of the answer (upstream.c) recorded its texts */
+		sp = (struct json_span_text *)at->v;
+		ns = at->n;
+	} else if (!t || json_span_answer_texts_buf(t, n, spbuf, 8, &sp, &ns) < 0) {
 		return 1;
+	}
 	struct evbuffer *nb = NULL;
 	size_t done = 0; /* bytes of t already in nb */
 	int rc = 0;
 	for (size_t i = 0; i < ns && rc == 0; i++) {
 		int changed;
 		char *s;
-		if (policy_filter_body_text(x, st, t + sp[i].start, sp[i].end - sp[i].start,
+		if (policy_filter_body_text(x, st, t + sp[i].start, sp[i].end - sp[i].start, sp[i].escaped,
 		    sp[i].kind == JSON_SPAN_KIND_JSON, &changed, &s) < 0) {
 			rc = policy_filter_refuse(x, 502, "server_error",
 			    "the policy engine could not check the answer; it was withheld");
@@ -436,7 +449,7 @@ static int policy_filter_body_spans(struct filter_exchange *x, struct policy_fil
 		done = sp[i].end;
 		openai_json_free_string(s);
 	}
-	if (sp != spbuf)
+	if (sp != spbuf && !(at && sp == at->v))
 		free(sp);
 	if (rc == 0 && nb) {
 		/* the new answer replaces the old; the old bytes held answer

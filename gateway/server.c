@@ -1027,10 +1027,14 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 	 * (fx.body_src) and parses them only to rewrite, the audit filter
 	 * finds `user` in them. */
 	struct openai_body_info bi;
-	if (openai_body_check(x->route, body, len, &bi, err, sizeof err) < 0) {
+	/* With a policy the same pass records the texts it reads (one walk
+	 * over the client's bytes instead of two). */
+	struct openai_texts bt;
+	if (openai_body_check_texts(x->route, body, len, &bi, x->fx.policy ? &bt : NULL, err, sizeof err) < 0) {
 		conn_fail(c, 400, NULL, err, 0);
 		return;
 	}
+	x->fx.body_texts = x->fx.policy ? &bt : NULL;
 	/* The requested model, for routing and the filters that name it (no
 	 * alias is as long as the buffer: a longer name counts as none). */
 	if (bi.model && bi.model_len < sizeof x->model) {
@@ -1046,6 +1050,7 @@ static void conn_dispatch(struct conn *c, const char *head, const char *body, si
 	 * client's header (never lowered), then by the key's and purpose's
 	 * floors in the purpose check. Then the route, before a byte leaves. */
 	int refused = filter_run_request(&x->fx) < 0;
+	x->fx.body_texts = NULL;
 	if (!refused && x->data_class_hdr > x->fx.data_class)
 		x->fx.data_class = x->data_class_hdr;
 	int purpose_refused = !refused && purpose_check_request(c->rt->cfg->purposes, &x->fx) < 0;

@@ -532,16 +532,21 @@ static void upstream_complete(struct conn *c, struct upconn *uc)
 		 * clients parse it. Anything else is the upstream's fault. */
 		size_t blen = evbuffer_get_length(uc->body);
 		json_t *j = NULL;
+		/* with a policy, the check records the answer's texts too */
+		struct openai_texts at;
+		x->fx.answer_texts = NULL;
 		if (uc->resp.status >= 200 && uc->resp.status < 300 && c->req.method != HTTP_METHOD_HEAD) {
 			/* Checked without a tree (openai_scan.c): the policy
 			 * filter finds the answer's texts in the bytes
 			 * (json_span_answer_texts), the audit filter its model
 			 * and usage (json_span_members). */
 			const char *p = (const char *)evbuffer_pullup(uc->body, -1);
-			if (openai_scan_json(p, blen) < 0) {
+			if (openai_scan_json_texts(p, blen, x->fx.policy ? &at : NULL) < 0) {
 				upstream_fail(c, 502, METRICS_ERROR_PROTOCOL, "invalid JSON in the response", 0);
 				return;
 			}
+			if (x->fx.policy)
+				x->fx.answer_texts = &at;
 		}
 		/* The filters read it instead of parsing the answer again. */
 		x->fx.answer = j;
@@ -549,6 +554,7 @@ static void upstream_complete(struct conn *c, struct upconn *uc)
 		int frc = filter_run_body(&x->fx, uc->body);
 		x->fx.answer = NULL;
 		x->fx.answer_checked = 0;
+		x->fx.answer_texts = NULL;
 		json_decref(j);
 		if (frc < 0) {
 			x->uc = NULL;

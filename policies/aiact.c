@@ -22,6 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "policies/entity.h"
 
@@ -736,6 +739,12 @@ struct aiact_model {
 	struct aiact_entry *entries;
 	size_t n_entries;
 	uint16_t bucket[AIACT_BUCKETS];
+	/* Per bucket, what a word must bring for any of its rows to match:
+	 * bit AIACT_SINGLE when a row is one word, else the bit
+	 * aiact_before_bit of a phrase row's word before the last. A word
+	 * whose bucket has neither its previous word's bit nor AIACT_SINGLE
+	 * can match no row there (a superset test: bits may collide). */
+	uint32_t need[AIACT_BUCKETS];
 	/* Every byte value: the folded ASCII letter or digit, 0 for a
 	 * separator, 1 for a separator that ends a sentence, 2 for a byte
 	 * >= 0x80 that aiact_fold_char must read (the hot path of
@@ -824,6 +833,16 @@ static unsigned aiact_hash(uint32_t key)
 	return (unsigned)((key * 2654435769u) >> (32 - AIACT_BUCKET_BITS));
 }
 
+#define AIACT_SINGLE (UINT32_C(1) << 31)
+
+/* A word-before key's bit in a bucket's need (another multiplier than
+ * aiact_hash's, Knuth's 2^32/phi's neighbour 0x85EBCA6B from MurmurHash3's
+ * finalizer): five bits, 0..31 (31 shares AIACT_SINGLE's bit). */
+static inline uint32_t aiact_before_bit(uint32_t key)
+{
+	return UINT32_C(1) << ((key * 0x85EBCA6Bu) >> 27);
+}
+
 static int aiact_model_add(struct aiact_model *m, const struct aiact_row *row, char *err, size_t errlen)
 {
 	struct aiact_entry *e = &m->entries[m->n_entries];
@@ -875,6 +894,7 @@ static int aiact_model_add(struct aiact_model *m, const struct aiact_row *row, c
 	if (last > 0)
 		e->key_before = aiact_key(e->word[last - 1], e->len[last - 1]);
 	unsigned b = aiact_hash(e->key);
+	m->need[b] |= last > 0 ? aiact_before_bit(e->key_before) : AIACT_SINGLE;
 	e->next = m->bucket[b];
 	m->bucket[b] = (uint16_t)m->n_entries;
 	m->n_entries++;
@@ -1028,8 +1048,11 @@ static void aiact_scan_lookup(struct aiact_scan *s, size_t part, struct aiact_wo
 
 /* A word has ended: its key is kept (the next word's phrase rows compare
  * it), and rows are looked up only when its bucket has any (most words
- * have none: no call). */
-static inline void aiact_scan_word(struct aiact_scan *s, size_t part)
+ * have none: no call) and, filtered, when one of them may take this word
+ * (the bucket's need: a one-word row, or a phrase whose word before has
+ * the previous word's bit; the function words "the", "of", "a" end many
+ * phrases and are mostly passed over here). */
+static inline void aiact_scan_word_at(struct aiact_scan *s, size_t part, int filtered)
 {
 	struct aiact_word *cur = &s->ring[(s->n_words - 1) % AIACT_RING];
 	/* aiact_key of the first AIACT_KEY_LEN bytes, zero-padded */
@@ -1039,18 +1062,39 @@ static inline void aiact_scan_word(struct aiact_scan *s, size_t part)
 		key &= ~UINT32_C(0) << (8 * (AIACT_KEY_LEN - cur->len));
 	cur->key = key;
 	unsigned b = aiact_hash(key);
-	if (s->m->bucket[b] != AIACT_NONE)
-		aiact_scan_lookup(s, part, cur, key, b);
+	if (s->m->bucket[b] == AIACT_NONE)
+		return;
+	if (filtered) {
+		uint32_t want = AIACT_SINGLE;
+		if (s->n_words > 1)
+			want |= aiact_before_bit(s->ring[(s->n_words - 2) % AIACT_RING].key);
+		if (!(s->m->need[b] & want))
+			return;
+	}
+	aiact_scan_lookup(s, part, cur, key, b);
+}
+
+static inline void aiact_scan_word(struct aiact_scan *s, size_t part)
+{
+	aiact_scan_word_at(s, part, 1);
 }
 
 /* Appends the ASCII letters and digits src[0, n) to a word of wl bytes,
  * folded, up to AIACT_WORD_MAX; returns the new length. Letters and
  * digits all fold by setting bit 5 (0x20): 'A'-'Z' become 'a'-'z', and
  * 'a'-'z' and '0'-'9' have it set already. */
-static size_t aiact_fold_run(char *text, size_t wl, const unsigned char *src, size_t n, size_t avail)
+static inline size_t aiact_fold_run(char *text, size_t wl, const unsigned char *src, size_t n, size_t avail)
 {
 	if (n > AIACT_WORD_MAX - wl)
 		n = AIACT_WORD_MAX - wl;
+	if (wl == 0 && n <= 8 && avail >= 8) {
+		/* the common word: one step */
+		uint64_t x;
+		memcpy(&x, src, 8);
+		x |= UINT64_C(0x2020202020202020);
+		memcpy(text, &x, 8);
+		return n;
+	}
 	size_t k = 0;
 	/* Whole eight-byte steps also past the run's end while the source
 	 * (avail bytes from src) and the word's array have them: the bytes
@@ -1077,9 +1121,12 @@ static void aiact_scan_init(struct aiact_scan *s, const struct aiact_model *m)
 	s->present = 0;
 }
 
-/* Feeds one instruction text. Offsets above 4 GiB are not representable in
- * a finding: longer texts are screened up to there. */
-static void aiact_scan_feed(struct aiact_scan *s, size_t part, const char *text, size_t len)
+/* Feeds one instruction text, one byte class at a time, every word with
+ * rows in its bucket looked up: the reference aiact_scan_feed must equal
+ * (aiact_screen_reference, for the tests).
+ * Offsets above 4 GiB are not representable in a finding: longer texts
+ * are screened up to there. */
+static void aiact_scan_feed_reference(struct aiact_scan *s, size_t part, const char *text, size_t len)
 {
 	const unsigned char *t = (const unsigned char *)text;
 	if (len > UINT32_MAX)
@@ -1126,6 +1173,108 @@ static void aiact_scan_feed(struct aiact_scan *s, size_t part, const char *text,
 			wl = aiact_fold_run(w->text, wl, t + i, run - i, len - i);
 			i = run;
 			w->len = (uint8_t)wl;
+			w->end = (uint32_t)i;
+			continue;
+		}
+		if (w) {
+			s->n_words++;
+			aiact_scan_word_at(s, part, 0);
+			w = NULL;
+		}
+		if (se)
+			s->sentence++;
+		i += used;
+	}
+	if (w) {
+		s->n_words++;
+		aiact_scan_word_at(s, part, 0);
+	}
+}
+
+/* The end of the run of ASCII letters and digits (byte classes above
+ * AIACT_CLASS_SLOW: exactly those bytes) from t[i] on, before len:
+ * sixteen bytes per step with SSE2 (signed compares: a byte >= 0x80 is
+ * negative and none of them, so it ends the run as its class does). */
+static inline size_t aiact_run_end(const unsigned char *t, size_t i, size_t len, const uint8_t *cls)
+{
+#if defined(__SSE2__)
+	const __m128i a1 = _mm_set1_epi8('a' - 1), z1 = _mm_set1_epi8('z' + 1), d1 = _mm_set1_epi8('0' - 1),
+		      d9 = _mm_set1_epi8('9' + 1), fold = _mm_set1_epi8(0x20);
+	while (len - i >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(t + i));
+		__m128i low = _mm_or_si128(x, fold); /* 'A'-'Z' to 'a'-'z' */
+		__m128i in = _mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(low, a1), _mm_cmplt_epi8(low, z1)),
+					  _mm_and_si128(_mm_cmpgt_epi8(x, d1), _mm_cmplt_epi8(x, d9)));
+		unsigned out = ~(unsigned)_mm_movemask_epi8(in) & 0xFFFFu;
+		if (out)
+			return i + (size_t)__builtin_ctz(out);
+		i += 16;
+	}
+	if (i < len && len >= 16) {
+		/* the last sixteen bytes of the text, of which those from i on */
+		size_t from = i - (len - 16);
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(t + len - 16));
+		__m128i low = _mm_or_si128(x, fold);
+		__m128i in = _mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(low, a1), _mm_cmplt_epi8(low, z1)),
+					  _mm_and_si128(_mm_cmpgt_epi8(x, d1), _mm_cmplt_epi8(x, d9)));
+		unsigned out = (~(unsigned)_mm_movemask_epi8(in) & 0xFFFFu) >> from | 1u << (16 - from);
+		return i + (size_t)__builtin_ctz(out);
+	}
+#endif
+	while (i < len && cls[t[i]] > AIACT_CLASS_SLOW)
+		i++;
+	return i;
+}
+
+/* Feeds one instruction text, as aiact_scan_feed_reference does: a run of
+ * ASCII letters and digits, its first byte included, is found sixteen
+ * bytes at a time and folded into the word at once; other bytes go
+ * through their class and, above 0x7F, aiact_fold_char. */
+static void aiact_scan_feed(struct aiact_scan *s, size_t part, const char *text, size_t len)
+{
+	const unsigned char *t = (const unsigned char *)text;
+	if (len > UINT32_MAX)
+		len = UINT32_MAX;
+	s->n_words = 0;
+	s->sentence++;
+	const uint8_t *cls = s->m->byte_class;
+	struct aiact_word *w = NULL;
+	size_t i = 0;
+	while (i < len) {
+		uint8_t v = cls[t[i]];
+		if (v > AIACT_CLASS_SLOW) {
+			size_t run = aiact_run_end(t, i + 1, len, cls);
+			if (!w) {
+				w = &s->ring[s->n_words % AIACT_RING];
+				w->start = (uint32_t)i;
+				w->len = 0;
+				w->negation = 0;
+				w->sentence = s->sentence;
+			}
+			w->len = (uint8_t)aiact_fold_run(w->text, w->len, t + i, run - i, len - i);
+			w->end = (uint32_t)run;
+			i = run;
+			continue;
+		}
+		char f[2];
+		size_t n = 0;
+		int se = v == AIACT_CLASS_SENTENCE;
+		size_t used = 1;
+		if (v == AIACT_CLASS_SLOW)
+			used = aiact_fold_char(t + i, len - i, f, &n, &se);
+		if (n > 0) {
+			if (!w) {
+				w = &s->ring[s->n_words % AIACT_RING];
+				w->start = (uint32_t)i;
+				w->len = 0;
+				w->negation = 0;
+				w->sentence = s->sentence;
+			}
+			size_t wl = w->len;
+			for (size_t k = 0; k < n && wl < AIACT_WORD_MAX; k++)
+				w->text[wl++] = f[k];
+			w->len = (uint8_t)wl;
+			i += used;
 			w->end = (uint32_t)i;
 			continue;
 		}
@@ -1180,6 +1329,17 @@ void aiact_screen(const struct aiact_model *m, const struct aiact_text *texts, s
 	for (size_t i = 0; i < n; i++)
 		if (texts[i].text)
 			aiact_scan_feed(&s, i, texts[i].text, texts[i].len);
+	aiact_scan_finish(&s, media, out);
+}
+
+void aiact_screen_reference(const struct aiact_model *m, const struct aiact_text *texts, size_t n,
+			    unsigned media, struct aiact_result *out)
+{
+	struct aiact_scan s;
+	aiact_scan_init(&s, m);
+	for (size_t i = 0; i < n; i++)
+		if (texts[i].text)
+			aiact_scan_feed_reference(&s, i, texts[i].text, texts[i].len);
 	aiact_scan_finish(&s, media, out);
 }
 

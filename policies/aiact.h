@@ -73,6 +73,11 @@ struct aiact_result {
 /* Screens texts[0..n) as one request with media bits. Never fails. */
 void aiact_screen(const struct aiact_model *m, const struct aiact_text *texts, size_t n,
 		  unsigned media, struct aiact_result *out);
+/* The same, reading the texts one byte class at a time and looking up
+ * every word whose bucket has rows: the reference the tests hold
+ * aiact_screen's faster loop and lookup filter to (identical results). */
+void aiact_screen_reference(const struct aiact_model *m, const struct aiact_text *texts, size_t n,
+			    unsigned media, struct aiact_result *out);
 
 /* The same over an OpenAI request body: the instruction texts are the
  * system, developer and user messages' content (string or text parts),

@@ -737,6 +737,12 @@ static int policy_request_scan_fields(struct policy_request *r, const struct pol
 	struct policy_finding *cv = NULL;
 	size_t cn = 0, ccap = 0;
 	int rc = -1;
+	/* most requests have no AI Act hit: then no field is searched for one */
+	int ai_hits = 0;
+	for (unsigned p = 0; ai && p < AIACT_PRACTICE_COUNT; p++)
+		ai_hits |= ai->hits[p].found;
+	if (!ai_hits)
+		ai = NULL;
 	for (size_t fi = 0; fi < n_fields; fi++) {
 		const char *text = fields[fi].text;
 		size_t len = fields[fi].len;

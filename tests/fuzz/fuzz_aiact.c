@@ -3,7 +3,9 @@
  * as JSON, as a request body through the pipeline's walk and through the
  * whole policy pipeline with the ai-act pack. Properties: no crash, every
  * hit lies inside its part and starts a word, a practice found in the
- * body is found again when the same body is screened twice. */
+ * body is found again when the same body is screened twice, and the
+ * screener's fast loop gives exactly what its byte-class reference
+ * (aiact_screen_reference) gives. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,9 +66,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			n++;
 			start = i + 1;
 		}
-	struct aiact_result r;
+	struct aiact_result r, ref;
 	aiact_screen(fuzz_model, parts, n, size ? data[0] & 7u : 0, &r);
 	fuzz_check(&r, parts, n);
+	/* the fast loop against the byte-class reference: identical */
+	aiact_screen_reference(fuzz_model, parts, n, size ? data[0] & 7u : 0, &ref);
+	if (r.features != ref.features || r.media != ref.media)
+		abort();
+	for (unsigned p = 0; p < AIACT_PRACTICE_COUNT; p++)
+		if (r.hits[p].found != ref.hits[p].found || (r.hits[p].found && (r.hits[p].part != ref.hits[p].part ||
+		    r.hits[p].start != ref.hits[p].start || r.hits[p].end != ref.hits[p].end)))
+			abort();
 
 	/* A request body. */
 	json_t *body = json_loadb((const char *)data, size, 0, NULL);

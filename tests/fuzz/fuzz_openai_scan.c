@@ -3,7 +3,10 @@
  * For every route, both must accept and refuse the same bodies and agree
  * on the stream flag and the model name; openai_body_check must give the
  * tree path's error message; and openai_scan_json must accept exactly
- * what json_loadb(..., 0) accepts. Any difference aborts. */
+ * what json_loadb(..., 0) accepts. The texts the two passes record
+ * (openai_texts) must be exactly those of the span walks they spare
+ * (json_span_request_texts, json_span_answer_texts) whenever they hold.
+ * Any difference aborts. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,28 @@ static void fuzz_openai_scan_fail(const char *what, int route)
 {
 	fprintf(stderr, "fuzz_openai_scan: %s (route %d)\n", what, route);
 	abort();
+}
+
+/* A record that holds must equal the walk's texts (and media). */
+static void fuzz_openai_scan_texts(const struct openai_texts *t, const char *body, size_t size, int request,
+    int route)
+{
+	struct json_span_text *sp;
+	size_t ns;
+	unsigned media = 0;
+	if (!t->ok)
+		return;
+	int rc = request ? json_span_request_texts(body, size, NULL, 0, &sp, &ns, &media) :
+	    json_span_answer_texts(body, size, &sp, &ns);
+	if (rc < 0)
+		fuzz_openai_scan_fail("texts recorded where the span walk declines", route);
+	int same = t->src == body && t->len == size && t->n == ns && t->media == media;
+	for (size_t i = 0; same && i < ns; i++)
+		same = t->v[i].start == sp[i].start && t->v[i].end == sp[i].end && t->v[i].kind == sp[i].kind &&
+		    t->v[i].instruction == sp[i].instruction && t->v[i].escaped == sp[i].escaped;
+	free(sp);
+	if (!same)
+		fuzz_openai_scan_fail("recorded texts differ from the span walk's", route);
 }
 
 static void fuzz_openai_scan_route(int route, const char *body, size_t size)
@@ -52,6 +77,12 @@ static void fuzz_openai_scan_route(int route, const char *body, size_t size)
 		fuzz_openai_scan_fail("openai_body_check stream flag differs", route);
 	if (!tree && strcmp(err_tree, err_check) != 0)
 		fuzz_openai_scan_fail("openai_body_check message differs", route);
+	struct openai_texts rec;
+	int trc = openai_body_check_texts(r, body, size, &info2, &rec, err_check, sizeof err_check);
+	if (trc != crc)
+		fuzz_openai_scan_fail("openai_body_check_texts disagrees with openai_body_check", route);
+	if (trc == 0)
+		fuzz_openai_scan_texts(&rec, body, size, 1, route);
 	json_decref(tree);
 }
 
@@ -67,6 +98,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *j = json_loadb(body, size, 0, NULL);
 	if ((openai_scan_json(body, size) == 0) != (j != NULL))
 		fuzz_openai_scan_fail("openai_scan_json disagrees with json_loadb", -1);
+	struct openai_texts rec;
+	if ((openai_scan_json_texts(body, size, &rec) == 0) != (j != NULL))
+		fuzz_openai_scan_fail("openai_scan_json_texts disagrees with json_loadb", -1);
+	if (j)
+		fuzz_openai_scan_texts(&rec, body, size, 0, -1);
 	json_decref(j);
 	free(body);
 	return 0;

@@ -260,6 +260,116 @@ static void test_pipeline_and_overrides(const char *packs)
 	policy_set_free(set);
 }
 
+/* The screener's fast loop (aiact_screen) against its byte-class reference
+ * (aiact_screen_reference) on random texts: lexicon words and phrases in
+ * random case with suffixes, negations, words of any length (past the 32
+ * bytes a word keeps, across sixteen-byte steps), digits, separators that
+ * end sentences or not, accents, NBSP, dashes and stray UTF-8. Every
+ * result must be identical. */
+static uint64_t fast_rng = 0x9E3779B97F4A7C15u;
+
+static unsigned fast_rand(unsigned n)
+{
+	/* xorshift64 (Marsaglia, "Xorshift RNGs", 2003) */
+	fast_rng ^= fast_rng << 13;
+	fast_rng ^= fast_rng >> 7;
+	fast_rng ^= fast_rng << 17;
+	return (unsigned)(fast_rng % n);
+}
+
+static void test_fast_loop(void)
+{
+	static const char *const vocab[] = {
+		"manipulate", "manipulative", "subliminal", "deceive", "vulnerable", "elderly", "children",
+		"disability", "social score", "social scoring", "credit score", "predict", "crime", "criminal",
+		"risk", "profiling", "scrape", "facial", "faces", "images", "emotion", "emotions", "workplace",
+		"employees", "students", "biometric", "race", "religion", "sexual orientation", "political",
+		"hire", "hiring", "candidates", "promotion", "dismiss", "terminate", "performance", "workers",
+		"not", "never", "no", "without", "nicht", "kein", "ne", "pas", "non", "sin", "senza",
+		"legge", "normativa", "giusta causa", "regole", "modello", "fake scarcity", "fausse urgence",
+		"without realizing", "psychologischen druck", "glauben lassen", "patrones oscuros", "sex life",
+		"learning disabilities", "addicted", "pensioners", "surendettement", "chefs d équipe",
+		"Bewerber", "Mitarbeiter", "Kündigung", "évaluer", "empleados", "dipendenti", "rendimiento",
+	};
+	static const char *const seps[] = {
+		" ", " ", " ", "  ", ", ", ". ", "! ", "? ", "; ", "\n", "\t", "-", "'", "/", ":", "(", ")",
+		"\xC2\xA0", "\xE2\x80\x94", "\xE2\x80\x9C", "\xC2\xBF", "\"", "...",
+		/* the bytes next to the letter and digit ranges, folded or not */
+		"@", "`", "[", "{", "_", "~", "/", ":", "\x7F", "\x01",
+	};
+	static const char *const odd[] = {
+		"\xC3\xA9", "\xC3\xBC", "\xC3\x9F", "\xC5\x93", "\xC3\x97", "\xE2\x82\xAC", "\xF0\x9F\x98\x80",
+		"\xFF", "\x80", "\xC3", "0", "42", "2024",
+	};
+	unsigned long texts = 0, with_features = 0, differ = 0;
+	char buf[3][600];
+	for (int round = 0; round < 20000; round++) {
+		struct aiact_text parts[3];
+		size_t np = 1 + fast_rand(3);
+		for (size_t pi = 0; pi < np; pi++) {
+			/* short texts too: there the last word is often the only
+			 * occurrence, so a word cut at the text's end would show */
+			size_t n = 0, want = fast_rand(round % 10 == 0 ? 560 : round % 3 == 0 ? 24 : 120);
+			while (n < want) {
+				unsigned k = fast_rand(10);
+				char tok[128];
+				size_t tl = 0;
+				if (k < 5) {
+					const char *w = vocab[fast_rand(sizeof vocab / sizeof vocab[0])];
+					int upper = fast_rand(4) == 0, caps = fast_rand(10) == 0;
+					for (size_t i = 0; w[i] && tl < 100; i++) {
+						char c = w[i];
+						if ((caps || (upper && i == 0)) && c >= 'a' && c <= 'z')
+							c = (char)(c - 32);
+						tok[tl++] = c;
+					}
+					if (fast_rand(3) == 0) /* a suffix: stems match, whole words do not */
+						tok[tl++] = "sedn"[fast_rand(4)];
+				} else if (k < 7) {
+					size_t wl = 1 + fast_rand(fast_rand(5) == 0 ? 45 : 9);
+					for (size_t i = 0; i < wl; i++)
+						tok[tl++] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[fast_rand(62)];
+				} else {
+					const char *o = odd[fast_rand(sizeof odd / sizeof odd[0])];
+					tl = strlen(o);
+					memcpy(tok, o, tl);
+				}
+				const char *sp = seps[fast_rand(sizeof seps / sizeof seps[0])];
+				size_t sl = strlen(sp);
+				if (n + tl + sl > sizeof buf[pi])
+					break;
+				memcpy(buf[pi] + n, tok, tl);
+				n += tl;
+				if (fast_rand(8) != 0) { /* sometimes no separator: words run together */
+					memcpy(buf[pi] + n, sp, sl);
+					n += sl;
+				}
+			}
+			/* often a lexicon word ends the text, with no separator after it */
+			const char *last = vocab[fast_rand(sizeof vocab / sizeof vocab[0])];
+			if (fast_rand(2) == 0 && n + strlen(last) <= sizeof buf[pi]) {
+				memcpy(buf[pi] + n, last, strlen(last));
+				n += strlen(last);
+			}
+			parts[pi] = (struct aiact_text){buf[pi], n};
+		}
+		unsigned media = fast_rand(4) == 0 ? (unsigned)fast_rand(8) : 0;
+		struct aiact_result a, b;
+		aiact_screen(m, parts, np, media, &a);
+		aiact_screen_reference(m, parts, np, media, &b);
+		int same = a.features == b.features && a.media == b.media;
+		for (unsigned p = 0; p < AIACT_PRACTICE_COUNT && same; p++)
+			same = a.hits[p].found == b.hits[p].found && (!a.hits[p].found ||
+			    (a.hits[p].part == b.hits[p].part && a.hits[p].start == b.hits[p].start &&
+			    a.hits[p].end == b.hits[p].end));
+		differ += !same;
+		texts++;
+		with_features += b.features != 0;
+	}
+	ok(differ == 0, "fast loop = byte-class reference on %lu random requests (%lu differ)", texts, differ);
+	ok(with_features > 2000, "%lu of them with AI Act features", with_features);
+}
+
 int main(void)
 {
 	char err[200];
@@ -275,6 +385,7 @@ int main(void)
 	test_negation();
 	test_huge();
 	test_names();
+	test_fast_loop();
 	const char *src = getenv("top_srcdir");
 	char packs[900];
 	snprintf(packs, sizeof packs, "%s/policies/packs", src ? src : "..");

@@ -71,10 +71,20 @@ static int diff_aiact(const struct json_span_text *sp, size_t ns, unsigned media
 			at[i] = (struct aiact_text){json_string_value(f[i]), json_string_length(f[i])};
 			st->instructions++;
 		}
-	struct aiact_result ra, rb;
+	struct aiact_result ra, rb, rr;
 	aiact_screen_request(m, tree, f, ns, &ra);
 	aiact_screen(m, at, ns, media, &rb);
+	/* the screener's byte-class loop, the reference of its fast one */
+	aiact_screen_reference(m, at, ns, media, &rr);
 	free(at);
+	int same = rr.features == rb.features && rr.media == rb.media;
+	for (unsigned p = 0; p < AIACT_PRACTICE_COUNT && same; p++)
+		same = rr.hits[p].found == rb.hits[p].found && (!rr.hits[p].found || (rr.hits[p].part == rb.hits[p].part &&
+		    rr.hits[p].start == rb.hits[p].start && rr.hits[p].end == rb.hits[p].end));
+	if (!same) {
+		snprintf(why, whylen, "AI Act: the screener's fast loop and its reference differ");
+		return 1;
+	}
 	st->media += media != 0;
 	st->aiact_features += ra.features != 0;
 	if (ra.features != rb.features || ra.media != rb.media) {
@@ -89,6 +99,31 @@ static int diff_aiact(const struct json_span_text *sp, size_t ns, unsigned media
 			return 1;
 		}
 	return 0;
+}
+
+/* The texts the validating pass recorded against the span walk's: when
+ * the record holds, the walk takes the body and finds the same. */
+static int diff_record(const struct openai_texts *t, const char *body, size_t len,
+    struct policy_request_diff_stats *st, char *why, size_t whylen)
+{
+	struct json_span_text *sp;
+	size_t ns;
+	unsigned media;
+	if (!t->ok)
+		return 0;
+	st->recorded++;
+	if (json_span_request_texts(body, len, NULL, 0, &sp, &ns, &media) < 0) {
+		snprintf(why, whylen, "the validating pass recorded texts of a body the span walk declines");
+		return 1;
+	}
+	int same = t->src == body && t->len == len && t->n == ns && t->media == media;
+	for (size_t i = 0; same && i < ns; i++)
+		same = t->v[i].start == sp[i].start && t->v[i].end == sp[i].end && t->v[i].kind == sp[i].kind &&
+		    t->v[i].instruction == sp[i].instruction && t->v[i].escaped == sp[i].escaped;
+	free(sp);
+	if (!same)
+		snprintf(why, whylen, "the recorded texts differ from the span walk's (%zu / %zu)", t->n, ns);
+	return !same;
 }
 
 /* The span walk's texts, decoded, against the tree walk's strings. */
@@ -163,7 +198,7 @@ void policy_request_diff_exchange(struct filter_exchange *x, struct policy_filte
 /* One run of the request filters; *x is left for the caller to compare
  * and then to finish with filter_run_done. */
 static int diff_run(struct filter_exchange *x, const struct config_key *key, int route, json_t *tree,
-    const char *body, size_t len)
+    const char *body, size_t len, const struct openai_texts *texts)
 {
 	policy_request_diff_exchange(x, diff_set, "diff");
 	x->key = key;
@@ -171,7 +206,10 @@ static int diff_run(struct filter_exchange *x, const struct config_key *key, int
 	x->body = tree;
 	x->body_src = body;
 	x->body_src_len = len;
-	return filter_run_request(x);
+	x->body_texts = texts; /* the bytes run as the server does it */
+	int rc = filter_run_request(x);
+	x->body_texts = NULL;
+	return rc;
 }
 
 static int diff_info(const struct filter_policy_info *a, const struct filter_policy_info *b)
@@ -199,10 +237,11 @@ int policy_request_diff(const char *body, size_t len, struct policy_request_diff
 	diff_set = policy_request_diff_packs("policy_request_diff");
 	const struct openai_route_def *rd = NULL;
 	struct openai_body_info bi;
+	struct openai_texts rec;
 	char err[256];
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0] && !rd; i++) {
 		const struct openai_route_def *r = openai_route_get(routes[i]);
-		if (openai_body_check(r, body, len, &bi, err, sizeof err) == 0)
+		if (openai_body_check_texts(r, body, len, &bi, &rec, err, sizeof err) == 0)
 			rd = r;
 	}
 	if (!rd)
@@ -212,9 +251,11 @@ int policy_request_diff(const char *body, size_t len, struct policy_request_diff
 	if (!tree)
 		return -1; /* the two validators disagree: fuzz_openai_scan's business */
 	int rc = diff_texts(body, len, tree, st, why, whylen);
+	if (rc == 0)
+		rc = diff_record(&rec, body, len, st, why, whylen);
 	struct filter_exchange a, b;
-	int ra = diff_run(&a, &key, rd->route, tree, body, len);
-	int rb = diff_run(&b, &key, rd->route, NULL, body, len);
+	int ra = diff_run(&a, &key, rd->route, tree, body, len, NULL);
+	int rb = diff_run(&b, &key, rd->route, NULL, body, len, &rec);
 	char *sa = a.body_rewritten && ra == 0 ? json_dumps(tree, JSON_COMPACT) : NULL;
 	if (rc == 0 && (ra != rb || a.status != b.status || !diff_streq(a.error_type, b.error_type) ||
 	    strcmp(a.message, b.message) != 0)) {

@@ -16,6 +16,9 @@ struct policy_request_diff_stats {
 	unsigned long compared, rewritten, blocked, findings, texts_compared, span_declined;
 	/* AI Act: instruction texts screened, bodies with media, with features */
 	unsigned long instructions, media, aiact_features;
+	/* bodies whose texts the validating pass recorded (openai_texts),
+	 * each compared with the span walk's and used by the byte run */
+	unsigned long recorded;
 };
 
 /* The four shipped packs with every default detector (gdpr-default,

@@ -1,5 +1,6 @@
 /* Route table, body validation (400 cases), error shape, request ids. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gateway/http.h"
@@ -45,6 +46,110 @@ static void scan_json(const char *buf, size_t len, int want, const char *what)
 	ok(openai_scan_json(buf, len) == want, "json: %s", what);
 	ok((j != NULL) == (want == 0), "json_loadb agrees: %s", what);
 	json_decref(j);
+}
+
+/* ---- the texts recorded by the validating pass (one walk, not two) ---- */
+
+/* The record against the walk it replaces: when the record holds, the walk
+ * must take the body and give the same texts (and media, for requests). */
+static int texts_match(const struct openai_texts *t, const char *body, size_t len, int request)
+{
+	struct json_span_text *sp;
+	size_t ns;
+	unsigned media = 0;
+	int rc = request ? json_span_request_texts(body, len, NULL, 0, &sp, &ns, &media) :
+	    json_span_answer_texts(body, len, &sp, &ns);
+	if (rc < 0)
+		return 0;
+	int same = t->src == body && t->len == len && t->n == ns && t->media == media;
+	for (size_t i = 0; same && i < ns; i++)
+		same = t->v[i].start == sp[i].start && t->v[i].end == sp[i].end && t->v[i].kind == sp[i].kind &&
+		    t->v[i].instruction == sp[i].instruction && t->v[i].escaped == sp[i].escaped;
+	free(sp);
+	return same;
+}
+
+static void rec_request(int route, const char *body, int want_ok, size_t want_n, const char *what)
+{
+	struct openai_body_info info;
+	struct openai_texts t;
+	char err[256];
+	size_t len = strlen(body);
+	int rc = openai_body_check_texts(openai_route_get(route), body, len, &info, &t, err, sizeof err);
+	ok(rc == 0 && t.ok == want_ok, "request record %s: %s", want_ok ? "kept" : "left to the walk", what);
+	if (want_ok)
+		ok(t.ok && t.n == want_n && texts_match(&t, body, len, 1), "request record = walk (%zu texts): %s",
+		    want_n, what);
+}
+
+static void rec_answer(const char *body, int want_ok, size_t want_n, const char *what)
+{
+	struct openai_texts t;
+	size_t len = strlen(body);
+	int rc = openai_scan_json_texts(body, len, &t);
+	ok(rc == openai_scan_json(body, len) && t.ok == want_ok, "answer record %s: %s",
+	    want_ok ? "kept" : "left to the walk", what);
+	if (want_ok)
+		ok(t.ok && t.n == want_n && texts_match(&t, body, len, 0), "answer record = walk (%zu texts): %s",
+		    want_n, what);
+}
+
+static void record_cases(void)
+{
+	char terr[200] = "";
+	ok(openai_scan_tables_check(terr, sizeof terr) == 0, "the scanner's member tables are consistent %s", terr);
+	const int C = OPENAI_ROUTE_CHAT;
+	rec_request(C, "{\"model\":\"m\",\"stream\":false,\"messages\":[{\"role\":\"system\",\"content\":\"Be kind.\"},"
+	    "{\"role\":\"user\",\"content\":\"Summarise the minutes.\"}]}", 1, 2, "system and user");
+	rec_request(C, "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":\"a\"},"
+	    "{\"content\":\"b\",\"role\":\"tool\"},{\"content\":\"c\",\"role\":\"user\"}]}", 1, 3,
+	    "roles that are no instruction, role after content");
+	rec_request(C, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\"},"
+	    "{\"type\":\"image_url\",\"image_url\":{\"url\":\"x\"}},{\"text\":\"b\",\"type\":\"input_audio\"}]},"
+	    "{\"role\":\"assistant\",\"content\":[{\"type\":\"image_url\"}]},{\"role\":\"user\",\"content\":null}]}",
+	    1, 2, "parts, media in user and assistant messages, null content");
+	rec_request(C, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"caf\\u00e9 \\\"x\\\"\"}]}", 1, 1,
+	    "escapes in a text");
+	rec_request(C, "{\"model\":\"m\",\"messages\":[{\"role\":\"developer\",\"content\":\"a\",\"tool_call_id\":\"t\"}],"
+	    "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],\"user\":\"u\"}", 1, 1,
+	    "members no walk reads");
+	rec_request(C, "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
+	    "[{\"function\":{\"arguments\":\"{}\"}}]}]}", 0, 0, "tool calls");
+	rec_request(C, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"name\":\"n\",\"content\":\"a\"}]}", 0, 0,
+	    "a name");
+	rec_request(C, "{\"model\":\"m\",\"messages\":[{\"role\":\"us\\u0065r\",\"content\":\"a\"}]}", 0, 0,
+	    "an escaped role");
+	rec_request(C, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"te\\u0078t\",\"text\":\"a\"}]}]}",
+	    0, 0, "an escaped part type");
+	rec_request(C, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"refusal\":\"r\",\"text\":\"a\"}]}]}",
+	    0, 0, "a refusal in a part");
+	rec_request(C, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],\"prompt\":\"p\"}", 0, 0,
+	    "a prompt in a chat body");
+	rec_request(C, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"c\\u006fntent\":\"a\"}]}", 0, 0,
+	    "an escaped key (the tree validates)");
+	rec_request(OPENAI_ROUTE_COMPLETIONS, "{\"model\":\"m\",\"prompt\":\"p\"}", 0, 0, "completions");
+	char many[2048] = "{\"model\":\"m\",\"messages\":[";
+	for (int i = 0; i < OPENAI_TEXTS_MAX + 1; i++)
+		strcat(many, i ? ",{\"role\":\"user\",\"content\":\"x\"}" : "{\"role\":\"user\",\"content\":\"x\"}");
+	strcat(many, "]}");
+	rec_request(C, many, 0, 0, "more texts than the record holds");
+
+	rec_answer("{\"id\":\"c\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},"
+	    "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1}}", 1, 1, "a chat answer");
+	rec_answer("{\"choices\":[{\"message\":{\"content\":null,\"tool_calls\":[{\"id\":\"t\",\"function\":{\"name\":\"f\","
+	    "\"arguments\":\"{\\\"a\\\":1}\"}}],\"function_call\":{\"arguments\":\"{}\"},\"refusal\":\"no\",\"name\":\"n\"}},"
+	    "{\"text\":\"t\",\"delta\":{\"content\":[\"s\",{\"refusal\":\"r\",\"type\":\"x\",\"text\":\"a\"},3]}}]}", 1, 8,
+	    "tool calls, parts, text, delta, document order");
+	rec_answer("  [1,2]", 0, 0, "an array at the top");
+	rec_answer("{\"choices\":[],\"messages\":[]}", 0, 0, "request members at the top");
+	rec_answer("{\"choices\":[{\"message\":{\"content\":\"a\",\"content\":\"b\"}}]}", 0, 0, "a wanted key twice");
+	rec_answer("{\"choices\":[{\"message\":{\"role\":\"a\",\"role\":\"b\",\"content\":\"c\"}}]}", 0, 0,
+	    "a compared key twice");
+	rec_answer("{\"choices\":[{\"m\\u0065ssage\":{\"content\":\"a\"}}]}", 0, 0, "an escaped key on the walk");
+	rec_answer("{\"choices\":[{\"message\":{\"content\":\"a\"}}],\"usage\":{\"p\\u0072\":1,\"x\":1,\"x\":2}}", 1, 1,
+	    "an escaped key and a key twice off the walk");
+	rec_answer("{\"choices\":{\"message\":{\"content\":\"a\"}},\"x\":[{\"message\":{\"content\":\"b\"}}]}", 1, 0,
+	    "choices not an array");
 }
 
 #define MSG_PLAIN "\"messages\":[{\"role\":\"u\"}]"
@@ -237,6 +342,7 @@ int main(void)
 	ok(request_id_generate(id1) == 0 && request_id_generate(id2) == 0, "ids generated");
 	ok(strlen(id1) == 32 && request_id_valid(id1, 32) && strcmp(id1, id2) != 0, "32 hex digits, distinct");
 	scanner_cases();
+	record_cases();
 	tap_done();
 	return tap_exit_status();
 }

@@ -412,6 +412,8 @@ int main(void)
 	    st.compared);
 	ok(st.texts_compared > 20000, "%lu texts compared with the tree walk's (%lu bodies declined by the span walk)",
 	    st.texts_compared, st.span_declined);
+	ok(st.recorded > 5000, "%lu bodies' texts recorded by the validating pass, the same as the span walk's",
+	    st.recorded);
 	ok(st.instructions > 20000 && st.media > 200 && st.aiact_features > 2000,
 	    "AI Act screening compared: %lu instruction texts, %lu bodies with media, %lu with features", st.instructions,
 	    st.media, st.aiact_features);
