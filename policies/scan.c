@@ -990,17 +990,37 @@ static inline __m512i scan_tab512(const uint8_t *tab)
 	return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)tab));
 }
 
+/* The bytes of the 64 at p that lie before p + avail (all of them from
+ * 64 on). */
+static inline uint64_t scan_avail_mask(size_t avail)
+{
+	return avail >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << avail) - 1;
+}
+
+/* The 64 bytes at p, of which avail (>= 1) are the text's: the last
+ * block's loads are masked (masked-off bytes read as zero, what the
+ * scalar bits assume past the end, and are not accessed, so they cannot
+ * fault), instead of going through a zero-padded copy that must be
+ * wiped; bits past the text are cleared. */
 __attribute__((target("avx512f,avx512bw")))
 static void scan_classify_avx512(const struct policy_scanner *s, const unsigned char *p,
-				 struct scan_block *b)
+				 size_t avail, struct scan_block *b)
 {
 	const __m512i bits = _mm512_broadcast_i32x4(_mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, (char)128,
 								  0, 0, 0, 0, 0, 0, 0, 0));
 	const __m512i nib = _mm512_set1_epi8(0x0f);
-	__m512i v = _mm512_loadu_si512((const void *)p);
-	__m512i v1 = _mm512_loadu_si512((const void *)(p + 1));
-	__m512i v2 = _mm512_loadu_si512((const void *)(p + 2));
-	__m512i v3 = _mm512_loadu_si512((const void *)(p + 3));
+	__m512i v, v1, v2, v3;
+	if (__builtin_expect(avail > 66, 1)) {
+		v = _mm512_loadu_si512((const void *)p);
+		v1 = _mm512_loadu_si512((const void *)(p + 1));
+		v2 = _mm512_loadu_si512((const void *)(p + 2));
+		v3 = _mm512_loadu_si512((const void *)(p + 3));
+	} else {
+		v = _mm512_maskz_loadu_epi8(scan_avail_mask(avail), p);
+		v1 = _mm512_maskz_loadu_epi8(scan_avail_mask(avail - 1), p + 1);
+		v2 = _mm512_maskz_loadu_epi8(scan_avail_mask(avail > 2 ? avail - 2 : 0), p + 2);
+		v3 = _mm512_maskz_loadu_epi8(scan_avail_mask(avail > 3 ? avail - 3 : 0), p + 3);
+	}
 	__m512i lo = _mm512_and_si512(v, nib);
 	__m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
 	__m512i lo1 = _mm512_and_si512(v1, nib);
@@ -1058,6 +1078,15 @@ static void scan_classify_avx512(const struct policy_scanner *s, const unsigned 
 		hv = _mm512_mask_add_epi16(hv, (__mmask32)(up >> (32 * h)), hv, mu);
 		_mm512_storeu_si512((void *)(b->field + 32 * h),
 				    _mm512_srli_epi16(hv, 16 - KWHASH_GATE_BITS));
+	}
+	if (avail < 64) {
+		uint64_t keep = scan_avail_mask(avail);
+		b->w &= keep;
+		b->h &= keep;
+		b->f &= keep;
+		b->in &= keep;
+		b->t &= keep;
+		b->d &= keep;
 	}
 }
 #endif
@@ -1284,11 +1313,12 @@ static void scan_classify_block(const struct policy_scanner *s, const unsigned c
 {
 	size_t n = len - blk < 64 ? len - blk : 64;
 #if SCAN_HAVE_AVX2
+	if (s->use_avx512) {
+		scan_classify_avx512(s, t + blk, len - blk, b);
+		return;
+	}
 	if (len - blk > 66) {
-		if (s->use_avx512)
-			scan_classify_avx512(s, t + blk, b);
-		else
-			scan_classify_avx2(s, t + blk, b);
+		scan_classify_avx2(s, t + blk, b);
 		return;
 	}
 	/* the last block: through a zero-padded copy (zero is what the
@@ -1297,10 +1327,7 @@ static void scan_classify_block(const struct policy_scanner *s, const unsigned c
 	unsigned char tail[96];
 	memset(tail, 0, sizeof(tail));
 	memcpy(tail, t + blk, len - blk);
-	if (s->use_avx512)
-		scan_classify_avx512(s, tail, b);
-	else
-		scan_classify_avx2(s, tail, b);
+	scan_classify_avx2(s, tail, b);
 	uint64_t keep = n < 64 ? (UINT64_C(1) << n) - 1 : ~UINT64_C(0);
 	b->w &= keep;
 	b->h &= keep;
@@ -1352,7 +1379,6 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	/* two block buffers, swapped (not copied: the gate fields the
 	 * classification stored are read from where they were stored) */
 	struct scan_block blocks[2], *b = &blocks[0], *nb = &blocks[1];
-	memset(nb, 0, sizeof(*nb));
 	if (s->use_avx2 && len)
 		scan_classify_block(s, t, len, 0, nb);
 	for (size_t blk = 0; s->use_avx2 && blk < len; blk += 64) {
@@ -1367,7 +1393,7 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		if (len - blk > 64)
 			scan_classify_block(s, t, len, blk + 64, nb);
 		else
-			memset(nb, 0, sizeof(*nb));
+			nb->w = 0;   /* the last block: only its word mask is read */
 		uint64_t prevw = b->w << 1 | carry;
 		carry = b->w >> 63;
 		uint64_t live = n < 64 ? (UINT64_C(1) << n) - 1 : ~UINT64_C(0);
@@ -1444,8 +1470,23 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	}
 
 	/* Pass 2: run the detectors on their triggers. */
-	struct scan_priv priv = { sc->ctx, sc->n_ctx, base, 0, 0, 0, { { 0, 0, 0 } }, 0, 0,
-				  0, 0, 0, 0, 0 };
+	/* field by field: an initializer would zero the group array (~200
+	 * bytes, ~50 instructions) on every call; the groups are read only
+	 * after scan_trigger_groups() filled them (no trigger spans [0, 0)) */
+	struct scan_priv priv;
+	priv.ctx = sc->ctx;
+	priv.n_ctx = sc->n_ctx;
+	priv.base = base;
+	priv.g_start = 0;
+	priv.g_end = 0;
+	priv.g_n = 0;
+	priv.g_totals = 0;
+	priv.g_totals_valid = 0;
+	priv.c_lo = 0;
+	priv.c_hi = 0;
+	priv.c_cur = 0;
+	priv.c_mask = 0;
+	priv.c_valid = 0;
 	struct scan_input in = { text, len, NULL, 0, &priv };
 	for (size_t e = 0; e < sc->n_ev; e++) {
 		const struct scan_event *ev = &sc->ev[e];
