@@ -1109,14 +1109,6 @@ scan_word_probe(const struct policy_scanner *s, struct scan_scratch *sc,
 	return 0;
 }
 
-/* A word start that passed the gate (kwhash_gate()): probed after all
- * word starts of its block were gated. */
-struct scan_word {
-	uint64_t x;        /* first 8 bytes, folded (not with a gate field given) */
-	uint32_t pos, len; /* word start and length */
-	unsigned kinds;    /* enum kwhash_gate_bit */
-};
-
 /* The word at the word start i: its length and the gates it passes
  * (kwhash_gate(); with field >= 0 the gate field computed already by
  * the block classification). wrun: the word-byte bits from i on (bit 0:
@@ -1124,7 +1116,7 @@ struct scan_word {
  * the first clear bit among them, else it is read on. */
 static inline __attribute__((always_inline)) unsigned
 scan_word_gate(const struct policy_scanner *s, const unsigned char *t, size_t len, size_t i,
-	       uint64_t wrun, unsigned known, int field, struct scan_word *w)
+	       uint64_t wrun, unsigned known, int field, uint32_t *wlp)
 {
 	unsigned k = (unsigned)__builtin_ctzll(~wrun | UINT64_C(1) << 63);
 	size_t e = i + k;
@@ -1132,28 +1124,23 @@ scan_word_gate(const struct policy_scanner *s, const unsigned char *t, size_t le
 		while (e < len && (s->byteinfo[t[e]] & SCAN_INFO_WORD))
 			e++;
 	size_t wl = e - i;
-	w->pos = (uint32_t)i;
-	w->len = (uint32_t)wl;
-	if (field >= 0) {
-		w->kinds = kwhash_gate_at(s->kh, (unsigned)field, wl);
-	} else {
-		w->x = kwhash_fold8(kwhash_load(t + i, len - i));
-		w->kinds = kwhash_gate(s->kh, w->x, wl, (unsigned)(t[i] - 'A') < 26);
-	}
-	return w->kinds;
+	*wlp = (uint32_t)wl;
+	if (field >= 0)
+		return kwhash_gate_at(s->kh, (unsigned)field, wl);
+	return kwhash_gate(s->kh, kwhash_fold8(kwhash_load(t + i, len - i)), wl,
+			   (unsigned)(t[i] - 'A') < 26);
 }
 
-/* The keywords of the word hash at a gated word: the whole word, and its
- * 1-4-byte prefixes for the stems (kwhash.h), in that order. */
+/* The keywords of the word hash at the word [i, i + wl) that passed the
+ * gates `kinds`: the whole word, and its 1-4-byte prefixes for the stems
+ * (kwhash.h), in that order. */
 static inline __attribute__((always_inline)) int
 scan_word_keywords(const struct policy_scanner *s, struct scan_scratch *sc,
-		   const unsigned char *t, size_t len, const struct scan_word *w)
+		   const unsigned char *t, size_t len, size_t i, size_t wl, unsigned kinds)
 {
 	const struct kwhash *kh = s->kh;
-	size_t i = w->pos, wl = w->len;
-	/* the vector gate (a field per position) did not load the word */
-	uint64_t x = s->use_avx2 ? kwhash_fold8(kwhash_load(t + i, len - i)) : w->x;
-	unsigned kinds = w->kinds;
+	/* loaded again: the gates did not need the word itself */
+	uint64_t x = kwhash_fold8(kwhash_load(t + i, len - i));
 
 	if ((kinds & KWHASH_GATE_WORD) && wl <= 255 &&
 	    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[wl < 8 ? wl : 8],
@@ -1289,9 +1276,11 @@ static int scan_pass1_scalar(const struct policy_scanner *s, struct scan_scratch
 	int prev = 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned info = s->byteinfo[t[i]];
-		struct scan_word w;
-		if (!prev && (info & SCAN_INFO_HFIRST) && scan_word_gate(s, t, len, i, 1, 1, -1, &w) &&
-		    scan_word_keywords(s, sc, t, len, &w) < 0)
+		uint32_t wl;
+		unsigned kinds;
+		if (!prev && (info & SCAN_INFO_HFIRST) &&
+		    (kinds = scan_word_gate(s, t, len, i, 1, 1, -1, &wl)) != 0 &&
+		    scan_word_keywords(s, sc, t, len, i, wl, kinds) < 0)
 			return -1;
 		int trie = (info & SCAN_INFO_WORD) || prev
 			? (info & SCAN_INFO_INNER) &&
@@ -1405,11 +1394,16 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		 * the gates, whose outcome is random), then probe the few
 		 * that passed, which are mostly keywords */
 		uint64_t m = b->w & ~prevw & b->h & live;
-		struct scan_word words[64];
+		/* the gated words: start, length, gates passed (three arrays,
+		 * so that each store is one scaled address) */
+		uint32_t wpos[64], wlen[64], wkinds[64];
 		unsigned nw = 0;
-		/* (the word masks in locals: the stores to words[] could alias
-		 * them, and they would be reloaded per word) */
+		/* (the word masks, the gate and the fields in locals: the
+		 * stores to the arrays could alias them, and they would be
+		 * reloaded per word) */
 		const uint64_t bw = b->w, nbw = nb->w;
+		const uint16_t *gate = s->kh->gate, *field = b->field, *glen = s->kh->gate_len;
+		const unsigned shorts = s->kh->short_stems;
 		/* word ends: a word byte whose next byte is not one (bit 63
 		 * asks the next block); a word's length is then one shift and
 		 * one count from its start, instead of a 64-bit window of the
@@ -1420,20 +1414,23 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 			m &= m - 1;
 			uint64_t er = ends >> bit;
 			if (__builtin_expect(er != 0, 1)) {
-				size_t wl = (size_t)__builtin_ctzll(er) + 1;
-				struct scan_word *w = &words[nw];
-				w->pos = (uint32_t)(blk + bit);
-				w->len = (uint32_t)wl;
-				w->kinds = kwhash_gate_at(s->kh, b->field[bit], wl);
-				nw += w->kinds != 0;
+				/* kwhash_gate_at() for a length of 1..64 */
+				unsigned wl = (unsigned)__builtin_ctzll(er) + 1;
+				unsigned kinds = (gate[field[bit]] & glen[wl]) | shorts;
+				wpos[nw] = (uint32_t)(blk + bit);
+				wlen[nw] = wl;
+				wkinds[nw] = kinds;
+				nw += kinds != 0;
 				continue;
 			}
 			/* the word runs into the next block */
 			uint64_t wrun = bit ? bw >> bit | nbw << (64 - bit) : bw;
-			nw += scan_word_gate(s, t, len, blk + bit, wrun, 63, b->field[bit], &words[nw]) != 0;
+			wpos[nw] = (uint32_t)(blk + bit);
+			wkinds[nw] = scan_word_gate(s, t, len, blk + bit, wrun, 63, field[bit], &wlen[nw]);
+			nw += wkinds[nw] != 0;
 		}
 		for (unsigned q = 0; q < nw; q++)
-			if (scan_word_keywords(s, sc, t, len, &words[q]) < 0)
+			if (scan_word_keywords(s, sc, t, len, wpos[q], wlen[q], wkinds[q]) < 0)
 				goto oom;
 		m = ((~prevw & ~b->w & b->f) | ((prevw | b->w) & b->in)) & live;
 		while (m) {
