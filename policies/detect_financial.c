@@ -123,6 +123,10 @@ static int detect_financial_match_card(const struct scan_input *in,
 		size_t total = 0;
 		char d[20];
 		uint8_t sep = 0;
+		/* no card number begins so: no span from here validates (most
+		 * starts inside IBANs, phone numbers, long references) */
+		if (!validate_payment_card_first(in->text[g[i].start]))
+			continue;
 		for (size_t j = i; j < ng; j++) {
 			size_t gl = g[j].end - g[j].start;
 			if (j > i) {
@@ -137,7 +141,9 @@ static int detect_financial_match_card(const struct scan_input *in,
 			}
 			if (total + gl > 19)
 				break;
-			memcpy(d + total, in->text + g[j].start, gl);
+			/* groups are short: a byte loop, not a memcpy call */
+			for (size_t q = 0; q < gl; q++)
+				d[total + q] = in->text[g[j].start + q];
 			total += gl;
 			if (total < 13 || !validate_payment_card(d, total))
 				continue;

@@ -10,6 +10,9 @@
 int validate_luhn(const char *digits, size_t n);
 int validate_iso7064_mod11_10(const char *digits, size_t n);
 int validate_payment_card(const char *digits, size_t n);
+/* 0 when no card number can begin with the digit d0 (then
+ * validate_payment_card() refuses every number that does). */
+int validate_payment_card_first(char d0);
 /* Spaces are skipped. */
 int validate_iban(const char *s, size_t n);
 /* Expected IBAN length for a country ("DE" -> 22), 0 when unknown. */
