@@ -256,7 +256,8 @@ static int detect_financial_match_vat(const struct scan_input *in,
 		q--;
 	if (q >= 2 && detect_financial_vat_prefix(s + q - 2) && !(q >= 3 && detect_financial_word(in, q - 3))) {
 		size_t n = 0, i = q - 2;
-		while (i < in->len && n < sizeof(buf)) {
+		/* (no VAT id is longer: an IBAN after "DE" stops here) */
+		while (i < in->len && n < sizeof(buf) && n < VALIDATE_VAT_MAX_LEN) {
 			if (scan_is(s[i], SCAN_BYTE_ALNUM))
 				buf[n++] = (char)s[i++];
 			else if ((s[i] == ' ' || s[i] == '.') && i + 1 < in->len && scan_is(s[i + 1], SCAN_BYTE_ALNUM) && n)
