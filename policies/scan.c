@@ -849,6 +849,11 @@ struct scan_block {
 	 * first min(length, 3) bytes, folded, and the case of its first
 	 * byte), for every j; computed by the vector classification */
 	uint16_t field[64];
+	/* the block's bytes folded like kwhash_fold8() (A-Z -> a-z), then
+	 * the next block's first 8 (zero past the text): a gated word's
+	 * first 8 bytes are one load from here, not a load and a fold of
+	 * the text; prompt text, so wiped after pass 1 */
+	uint8_t fold[64 + 8];
 };
 
 #if SCAN_HAVE_AVX2
@@ -898,12 +903,14 @@ static inline __m256i scan_fold_bytes(__m256i v, __m256i *up)
  * AVX-512 classification computes them (see there). */
 __attribute__((target("avx2")))
 static void scan_fields_avx2(const struct policy_scanner *s, __m256i v, __m256i v1, __m256i v2,
-			     __m256i lo1, __m256i hi1, __m256i lo2, __m256i hi2, uint16_t *field)
+			     __m256i lo1, __m256i hi1, __m256i lo2, __m256i hi2, uint16_t *field,
+			     uint8_t *fold)
 {
 	__m256i up;
 	__m256i w1 = scan_class_bytes(v1, lo1, hi1, s->lo_w, 1);
 	__m256i w2 = _mm256_and_si256(w1, scan_class_bytes(v2, lo2, hi2, s->lo_w, 1));
 	__m256i f0 = scan_fold_bytes(v, &up);
+	_mm256_storeu_si256((__m256i *)fold, f0);
 	__m256i f1 = _mm256_and_si256(scan_fold_bytes(v1, NULL), w1);
 	__m256i f2 = _mm256_and_si256(scan_fold_bytes(v2, NULL), w2);
 	const __m256i m0 = _mm256_set1_epi16((short)KWHASH_GATE_M0);
@@ -939,7 +946,7 @@ static void scan_classify_avx2(const struct policy_scanner *s, const unsigned ch
 					      0, 0, 0, 0, 0, 0, 0, 0);
 	const __m256i nib = _mm256_set1_epi8(0x0f);
 	const __m256i zero = _mm256_setzero_si256();
-	struct scan_block r = { 0, 0, 0, 0, 0, 0, { 0 } };
+	uint64_t rw = 0, rh = 0, rf = 0, rt = 0, rd = 0, rin = 0;
 	for (unsigned h = 0; h < 2; h++) {
 		__m256i v = _mm256_loadu_si256((const __m256i *)(p + 32 * h));
 		__m256i v1 = _mm256_loadu_si256((const __m256i *)(p + 32 * h + 1));
@@ -964,20 +971,20 @@ static void scan_classify_avx2(const struct policy_scanner *s, const unsigned ch
 		in = _mm256_and_si256(in, _mm256_and_si256(_mm256_shuffle_epi8(scan_tab(s->in_lo3), lo3),
 							   _mm256_shuffle_epi8(scan_tab(s->in_hi3), hi3)));
 		uint32_t inner = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(in, zero));
-		r.w |= (uint64_t)scan_class32(v, lo, hb, s->lo_w, 1) << (32 * h);
-		r.h |= (uint64_t)scan_class32(v, lo, hb, s->lo_h, s->high_h) << (32 * h);
-		r.f |= (uint64_t)scan_class32(v, lo, hb, s->lo_f, s->high_f) << (32 * h);
-		r.t |= (uint64_t)scan_class32(v, lo, hb, s->lo_t, 0) << (32 * h);
-		r.d |= (uint64_t)scan_class32(v, lo, hb, s->lo_d, 0) << (32 * h);
-		r.in |= (uint64_t)inner << (32 * h);
-		scan_fields_avx2(s, v, v1, v2, lo1, hi1, lo2, hi2, b->field + 32 * h);
+		rw |= (uint64_t)scan_class32(v, lo, hb, s->lo_w, 1) << (32 * h);
+		rh |= (uint64_t)scan_class32(v, lo, hb, s->lo_h, s->high_h) << (32 * h);
+		rf |= (uint64_t)scan_class32(v, lo, hb, s->lo_f, s->high_f) << (32 * h);
+		rt |= (uint64_t)scan_class32(v, lo, hb, s->lo_t, 0) << (32 * h);
+		rd |= (uint64_t)scan_class32(v, lo, hb, s->lo_d, 0) << (32 * h);
+		rin |= (uint64_t)inner << (32 * h);
+		scan_fields_avx2(s, v, v1, v2, lo1, hi1, lo2, hi2, b->field + 32 * h, b->fold + 32 * h);
 	}
-	b->w = r.w;
-	b->h = r.h;
-	b->f = r.f;
-	b->in = r.in;
-	b->t = r.t;
-	b->d = r.d;
+	b->w = rw;
+	b->h = rh;
+	b->f = rf;
+	b->in = rin;
+	b->t = rt;
+	b->d = rd;
 }
 
 /* The same 64 bytes in one step with AVX-512BW: the nibble tables are the
@@ -1059,6 +1066,7 @@ static void scan_classify_avx512(const struct policy_scanner *s, const unsigned 
 	const __m512i x20 = _mm512_set1_epi8(0x20);
 	uint64_t up = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, az), z25);
 	__m512i f0 = _mm512_mask_add_epi8(v, up, v, x20);
+	_mm512_storeu_si512((void *)b->fold, f0);
 	__m512i f1 = _mm512_maskz_add_epi8(w1, v1, _mm512_maskz_mov_epi8(
 		_mm512_cmple_epu8_mask(_mm512_sub_epi8(v1, az), z25), x20));
 	__m512i f2 = _mm512_maskz_add_epi8(w1 & w2, v2, _mm512_maskz_mov_epi8(
@@ -1133,14 +1141,14 @@ scan_word_gate(const struct policy_scanner *s, const unsigned char *t, size_t le
 
 /* The keywords of the word hash at the word [i, i + wl) that passed the
  * gates `kinds`: the whole word, and its 1-4-byte prefixes for the stems
- * (kwhash.h), in that order. */
+ * (kwhash.h), in that order. x: the word's first 8 bytes,
+ * kwhash_fold8(kwhash_load(t + i, len - i)). */
 static inline __attribute__((always_inline)) int
 scan_word_keywords(const struct policy_scanner *s, struct scan_scratch *sc,
-		   const unsigned char *t, size_t len, size_t i, size_t wl, unsigned kinds)
+		   const unsigned char *t, size_t len, size_t i, size_t wl, unsigned kinds,
+		   uint64_t x)
 {
 	const struct kwhash *kh = s->kh;
-	/* loaded again: the gates did not need the word itself */
-	uint64_t x = kwhash_fold8(kwhash_load(t + i, len - i));
 
 	if ((kinds & KWHASH_GATE_WORD) && wl <= 255 &&
 	    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[wl < 8 ? wl : 8],
@@ -1280,7 +1288,8 @@ static int scan_pass1_scalar(const struct policy_scanner *s, struct scan_scratch
 		unsigned kinds;
 		if (!prev && (info & SCAN_INFO_HFIRST) &&
 		    (kinds = scan_word_gate(s, t, len, i, 1, 1, -1, &wl)) != 0 &&
-		    scan_word_keywords(s, sc, t, len, i, wl, kinds) < 0)
+		    scan_word_keywords(s, sc, t, len, i, wl, kinds,
+				       kwhash_fold8(kwhash_load(t + i, len - i))) < 0)
 			return -1;
 		int trie = (info & SCAN_INFO_WORD) || prev
 			? (info & SCAN_INFO_INNER) &&
@@ -1379,10 +1388,13 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		struct scan_block *tmp = b;
 		b = nb;
 		nb = tmp;
-		if (len - blk > 64)
+		if (len - blk > 64) {
 			scan_classify_block(s, t, len, blk + 64, nb);
-		else
+			memcpy(b->fold + 64, nb->fold, 8);
+		} else {
 			nb->w = 0;   /* the last block: only its word mask is read */
+			memset(b->fold + 64, 0, 8);
+		}
 		uint64_t prevw = b->w << 1 | carry;
 		carry = b->w >> 63;
 		uint64_t live = n < 64 ? (UINT64_C(1) << n) - 1 : ~UINT64_C(0);
@@ -1429,15 +1441,21 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 			wkinds[nw] = scan_word_gate(s, t, len, blk + bit, wrun, 63, field[bit], &wlen[nw]);
 			nw += wkinds[nw] != 0;
 		}
-		for (unsigned q = 0; q < nw; q++)
-			if (scan_word_keywords(s, sc, t, len, wpos[q], wlen[q], wkinds[q]) < 0)
-				goto oom;
+		for (unsigned q = 0; q < nw; q++) {
+			uint64_t x;
+			memcpy(&x, b->fold + (wpos[q] - blk), 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+			x = __builtin_bswap64(x);
+#endif
+			if (scan_word_keywords(s, sc, t, len, wpos[q], wlen[q], wkinds[q], x) < 0)
+				goto oom_blocks;
+		}
 		m = ((~prevw & ~b->w & b->f) | ((prevw | b->w) & b->in)) & live;
 		while (m) {
 			unsigned bit = (unsigned)__builtin_ctzll(m);
 			m &= m - 1;
 			if (scan_trie_at(s, sc, t, len, blk + bit, (prevw >> bit) & 1) < 0)
-				goto oom;
+				goto oom_blocks;
 		}
 		/* a digit right after a digit is inside the number and
 		 * alphanumeric runs the first digit's visit read already
@@ -1449,9 +1467,13 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 			unsigned bit = (unsigned)__builtin_ctzll(m);
 			m &= m - 1;
 			if (scan_shape_at(s, sc, t, len, blk + bit, &st) < 0)
-				goto oom;
+				goto oom_blocks;
 		}
 	}
+
+	/* the block buffers held folded prompt text */
+	explicit_bzero(blocks[0].fold, sizeof(blocks[0].fold));
+	explicit_bzero(blocks[1].fold, sizeof(blocks[1].fold));
 
 	/* Context hits arrive ordered by start except within a block (the
 	 * word loop's before the trie loop's), so an insertion sort moves each
@@ -1545,6 +1567,9 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	}
 	out->n = base + kept;
 	return 0;
+oom_blocks:
+	explicit_bzero(blocks[0].fold, sizeof(blocks[0].fold));
+	explicit_bzero(blocks[1].fold, sizeof(blocks[1].fold));
 oom:
 	out->error = "out of memory";
 fail:
