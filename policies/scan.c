@@ -729,7 +729,8 @@ static int scan_is_word(const char *t, size_t len, size_t i)
 }
 
 /* Keyword `id` occupies [start, end): check its flags, record it. */
-static int scan_keyword_hit(const struct policy_scanner *s, struct scan_scratch *sc,
+static inline __attribute__((always_inline)) int
+scan_keyword_hit(const struct policy_scanner *s, struct scan_scratch *sc,
 			    const char *t, size_t len, uint32_t id, size_t start, size_t end)
 {
 	const struct scan_keyword *k = &s->kw[id];
