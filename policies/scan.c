@@ -499,10 +499,11 @@ static void scan_build_filter(struct policy_scanner *s, unsigned flags)
 static int scan_inner_pass(const struct policy_scanner *s, unsigned char c0, unsigned char c1,
 			   unsigned char c2, unsigned char c3)
 {
-	return (s->in_lo0[c0 & 15] & s->in_hi0[c0 >> 4] &
-		s->in_lo1[c1 & 15] & s->in_hi1[c1 >> 4] &
-		s->in_lo2[c2 & 15] & s->in_hi2[c2 >> 4] &
-		s->in_lo3[c3 & 15] & s->in_hi3[c3 >> 4]) != 0;
+	unsigned m = s->in_lo0[c0 & 15] & s->in_hi0[c0 >> 4] & s->in_lo1[c1 & 15] &
+		     s->in_hi1[c1 >> 4];
+	/* most positions fail on the first two bytes */
+	return m && (m & s->in_lo2[c2 & 15] & s->in_hi2[c2 >> 4] & s->in_lo3[c3 & 15] &
+		     s->in_hi3[c3 >> 4]) != 0;
 }
 
 void policy_scanner_free(struct policy_scanner *s)
