@@ -71,6 +71,11 @@ static int detect_financial_match_iban(const struct scan_input *in,
 		if (p < 2 || !detect_financial_digit(s[p]))
 			return 0;
 		p -= 2;
+		/* the alphanumeric run "DE89" that starts here came just
+		 * before (same trigger byte) and found this IBAN already:
+		 * the result depends only on p */
+		if (scan_last_finding_at(in, out, p))
+			return 0;
 	}
 	if (p + 4 > in->len || !detect_financial_upper(s[p]) || !detect_financial_upper(s[p + 1]) ||
 	    !detect_financial_digit(s[p + 2]) || !detect_financial_digit(s[p + 3]))

@@ -263,6 +263,14 @@ int scan_add_finding(struct policy_findings *out, const struct scan_input *in,
 	return 0;
 }
 
+int scan_last_finding_at(const struct scan_input *in, const struct policy_findings *out,
+			 size_t start)
+{
+	const struct scan_priv *p = in->priv;
+	return out->n > p->base && out->v[out->n - 1].detector == in->det_index &&
+	       out->v[out->n - 1].start == start;
+}
+
 int scan_context_near(const struct scan_input *in, unsigned ctx,
 		      size_t start, size_t end, size_t before, size_t after)
 {
