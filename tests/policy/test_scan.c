@@ -227,6 +227,14 @@ int main(void)
 	ok(agree && total > 64 * 70 * 10,
 	   "AVX-512 and AVX2 classification: same findings at every alignment (%zu)", total);
 	policy_scanner_free(avx2);
+	/* the AVX-512 step without its VBMI in-word test against the default
+	 * one (the same path where the CPU has no VBMI) */
+	struct policy_scanner *novbmi = policy_scanner_new_flags(extra, 1, POLICY_SCANNER_FLAG_NO_VBMI,
+								 err, sizeof(err));
+	agree = novbmi && filter_paths_agree(novbmi, &total);
+	ok(agree && total > 64 * 70 * 10,
+	   "AVX-512 with and without VBMI: same findings at every alignment (%zu)", total);
+	policy_scanner_free(novbmi);
 	/* texts that end at an unreadable page, default and AVX2 paths
 	 * against the scalar one */
 	scalar = policy_scanner_new_flags(extra, 1, POLICY_SCANNER_FLAG_NO_SIMD, err, sizeof(err));
