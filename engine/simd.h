@@ -22,6 +22,11 @@ quant_dot_fn simd_dot(uint32_t type, enum simd_level l);
 #define SIMD_DOT_ROWS 4
 typedef void (*simd_dot_rows_fn)(const void *row, size_t stride, const void *x, int64_t n, float *out);
 simd_dot_rows_fn simd_dot_rows(uint32_t type, enum simd_level l);
+/* The 16 rows of a repacked Q4_0 group (quant.h) against one activation
+ * row: out[r] bit for bit what simd_dot (Q4_0, the same level) returns for
+ * the standard row r. */
+typedef void (*simd_dot_x16_fn)(const void *group, const void *x, int64_t n, float *out);
+simd_dot_x16_fn simd_dot_q4_0_x16(enum simd_level l);
 /* quant_quantize_act, vectorized: the same bytes. */
 typedef void (*simd_quantize_act_fn)(const float *x, void *row, int64_t n);
 simd_quantize_act_fn simd_quantize_act(enum simd_level l);
