@@ -105,7 +105,7 @@ int main(int argc, char **argv)
 					} else {
 						for (int t = 0; t < nt; t++)
 							quant_quantize_act(x + (size_t)t * n, qa + (size_t)t * ab, n);
-						struct gemm_q4_0 g = { wm, rb, n, qa, ab, NULL, NULL, nt, y, (size_t)rows };
+						struct gemm_q4_0 g = { wm, rb, n, qa, ab, NULL, NULL, nt, y, (size_t)rows, 0 };
 						/* in tasks of 144 rows, as forward.c splits
 						 * an expert's 1024 rows for 2 threads */
 						for (int64_t r = 0; r < rows; r += 144)

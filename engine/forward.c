@@ -37,6 +37,7 @@ struct model_ctx {
 	enum simd_level simd;
 	quant_dot_fn dot[QUANT_TYPE_COUNT];
 	simd_dot_rows_fn dot_rows[QUANT_TYPE_COUNT];	/* NULL: none for the type */
+	simd_dot_x16_fn dot_x16;	/* repacked Q4_0 groups (model_tensor.x16) */
 	simd_quantize_act_fn quantize;
 	simd_dot_f32_fn dot_f32;
 	simd_axpy_fn axpy;
@@ -177,7 +178,7 @@ static void forward_mm_task(void *ctx, int64_t task, int thread)
 	struct model_ctx *c = set->c;
 	if (mm->q16 && forward_gemm(mm->w->type, mm->n)) {
 		struct gemm_q4_0 g = { base, mm->w->row_bytes, mm->w->n_in, mm->x, mm->x_stride, mm->in_idx, mm->out_idx,
-			mm->n, mm->y, mm->y_stride };
+			mm->n, mm->y, mm->y_stride, mm->w->x16 ? mm->w->n_out / QUANT_X16_ROWS * QUANT_X16_ROWS : 0 };
 		c->gemm(&g, r0, r1, c->gemm_buf + (size_t)thread * c->gemm_buf_len);
 		return;
 	}
@@ -187,6 +188,18 @@ static void forward_mm_task(void *ctx, int64_t task, int thread)
 		return;
 	}
 	int64_t r = r0;
+	if (mm->q16 && mm->w->x16) {
+		/* repacked groups (tasks start on a group); rows past the last
+		 * whole group are in the standard layout, below */
+		int64_t end = mm->w->n_out / QUANT_X16_ROWS * QUANT_X16_ROWS;
+		end = end < r1 ? end : r1;
+		for (; r + QUANT_X16_ROWS <= end; r += QUANT_X16_ROWS)
+			for (int32_t i = 0; i < mm->n; i++) {
+				int32_t ii = mm->in_idx ? mm->in_idx[i] : i, oi = mm->out_idx ? mm->out_idx[i] : i;
+				c->dot_x16(base + (size_t)r * mm->w->row_bytes, (const uint8_t *)mm->x + (size_t)ii * mm->x_stride,
+					mm->w->n_in, mm->y + (size_t)oi * mm->y_stride + (size_t)r);
+			}
+	}
 	simd_dot_rows_fn rows = mm->q16 ? c->dot_rows[mm->w->type] : NULL;
 	if (rows)
 		/* decoding: SIMD_DOT_ROWS weight rows share each activation load
@@ -219,8 +232,9 @@ static void forward_mm_task(void *ctx, int64_t task, int thread)
  * activation rows: each row of weights is dotted with n of them). */
 static int64_t forward_decode_rows_per_task(const struct model_tensor *w, int32_t n)
 {
-	int64_t per = (int64_t)(FORWARD_DECODE_TASK_BYTES / w->row_bytes / (size_t)n) / SIMD_DOT_ROWS * SIMD_DOT_ROWS;
-	return per < SIMD_DOT_ROWS ? SIMD_DOT_ROWS : per;
+	int64_t unit = w->x16 ? QUANT_X16_ROWS : SIMD_DOT_ROWS;	/* repacked: whole groups */
+	int64_t per = (int64_t)(FORWARD_DECODE_TASK_BYTES / w->row_bytes / (size_t)n) / unit * unit;
+	return per < unit ? unit : per;
 }
 
 /* Run several independent matmuls in one parallel region. */
@@ -993,6 +1007,7 @@ static void forward_set_level(struct model_ctx *c, enum simd_level l)
 		c->dot_rows[t] = quant_type_supported(t) ? simd_dot_rows(t, c->simd) : NULL;
 		c->deq[t] = quant_type_supported(t) ? simd_dequant(t, c->simd) : NULL;
 	}
+	c->dot_x16 = simd_dot_q4_0_x16(c->simd);
 	c->dot_f32 = simd_dot_f32(c->simd);
 	c->quantize = simd_quantize_act(c->simd);
 	c->axpy = simd_axpy(c->simd);

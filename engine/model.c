@@ -301,6 +301,60 @@ static int model_bind_layer(struct model *m, uint32_t il, char *err, size_t errl
 	return 0;
 }
 
+/* Repack a Q4_0 matrix (every expert of it) in place into 16-row groups
+ * (quant.h) when the file is a writable copy: decoding then reads 16 rows
+ * in a vector's lanes (docs/engine-kernels.md, "Repacked Q4_0").  The last
+ * n_out % 16 rows of each matrix stay as they were.  tmp: 16 rows. */
+static void model_repack_tensor(struct gguf_file *g, struct model_tensor *t, uint8_t *tmp)
+{
+	if (t->type != QUANT_TYPE_Q4_0 || t->n_out < QUANT_X16_ROWS || t->n_in % QUANT_QK)
+		return;
+	size_t gb = QUANT_X16_ROWS * t->row_bytes;
+	for (int64_t e = 0; e < t->n_mat; e++) {
+		uint8_t *w = gguf_writable(g, t->data + (size_t)e * t->mat_bytes);
+		if (!w)
+			return;
+		for (int64_t r = 0; r + QUANT_X16_ROWS <= t->n_out; r += QUANT_X16_ROWS, w += gb) {
+			memcpy(tmp, w, gb);
+			quant_q4_0_x16_pack(tmp, t->row_bytes, t->n_in, w);
+		}
+	}
+	t->x16 = 1;
+}
+
+/* Every matrix the forward pass multiplies with, except the token
+ * embeddings (read row by row for the lookup: a tied output head stays in
+ * the standard layout with them). */
+static int model_repack(struct model *m, char *err, size_t errlen)
+{
+	struct gguf_file *g = m->gguf;
+	if (!gguf_writable(g, g->base))
+		return 0;
+	size_t max_row = 0;
+	for (uint64_t i = 0; i < g->n_tensors; i++) {
+		size_t rb = quant_row_size(g->tensors[i].type, g->tensors[i].ne[0]);
+		max_row = rb > max_row ? rb : max_row;
+	}
+	uint8_t *tmp = malloc(QUANT_X16_ROWS * max_row + 1);
+	if (!tmp) {
+		engine_errf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (m->output.data != m->tok_embd.data)
+		model_repack_tensor(g, &m->output, tmp);
+	for (uint32_t il = 0; il < m->hp.n_layer; il++) {
+		struct model_layer *L = &m->layers[il];
+		struct model_tensor *ts[] = { &L->attn_q, &L->attn_k, &L->attn_v, &L->attn_out, &L->ffn_gate, &L->ffn_up,
+			&L->ffn_down, &L->gate_inp, &L->gate_exps, &L->up_exps, &L->down_exps, &L->gate_inp_shexp,
+			&L->gate_shexp, &L->up_shexp, &L->down_shexp };
+		for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++)
+			if (ts[k]->data)
+				model_repack_tensor(g, ts[k], tmp);
+	}
+	free(tmp);
+	return 0;
+}
+
 struct model *model_load_gguf(struct gguf_file *g, char *err, size_t errlen)
 {
 	struct model *m = calloc(1, sizeof *m);
@@ -327,6 +381,9 @@ struct model *model_load_gguf(struct gguf_file *g, char *err, size_t errlen)
 	for (uint32_t il = 0; il < hp->n_layer; il++)
 		if (model_bind_layer(m, il, err, errlen) < 0)
 			goto fail;
+	if (model_repack(m, err, errlen) < 0)
+		goto fail;
+	gguf_seal(g);
 	return m;
 fail:
 	model_free(m);
