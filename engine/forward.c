@@ -227,13 +227,18 @@ static void forward_mm_task(void *ctx, int64_t task, int thread)
  * of streaming): a region ends when its last task does, so short tasks keep
  * the other thread's wait short, and a claim costs ~0.1 us. */
 #define FORWARD_DECODE_TASK_BYTES (64 * 1024)
+/* Repacked matrices (model_tensor.x16): a task's rows are one contiguous
+ * stream, and twice as long a stream per task measured 3-8 % less CPU per
+ * token (docs/benchmarks.md, "Engine", repacked Q4_0). */
+#define FORWARD_DECODE_TASK_BYTES_X16 (128 * 1024)
 
 /* Whole groups of SIMD_DOT_ROWS rows per decoding task, by bytes (and by
  * activation rows: each row of weights is dotted with n of them). */
 static int64_t forward_decode_rows_per_task(const struct model_tensor *w, int32_t n)
 {
 	int64_t unit = w->x16 ? QUANT_X16_ROWS : SIMD_DOT_ROWS;	/* repacked: whole groups */
-	int64_t per = (int64_t)(FORWARD_DECODE_TASK_BYTES / w->row_bytes / (size_t)n) / unit * unit;
+	size_t bytes = w->x16 ? FORWARD_DECODE_TASK_BYTES_X16 : FORWARD_DECODE_TASK_BYTES;
+	int64_t per = (int64_t)(bytes / w->row_bytes / (size_t)n) / unit * unit;
 	return per < unit ? unit : per;
 }
 
