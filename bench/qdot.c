@@ -10,7 +10,11 @@
  * backed by 2 MiB transparent huge pages (what `--load copy` gives the
  * engine) next to the 4 KiB pages of the first buffer (what a file mapping
  * gets): the TLB misses of 4 KiB pages, expensive under a hypervisor's
- * nested paging, are the difference.  usage: qdot [--type q4_0|q5_0|q8_0] [--level scalar|avx2|avx512]
+ * nested paging, are the difference.  For Q4_0 a second line measures the
+ * kernel on rows repacked into 16-row groups (what a copied model decodes
+ * with, quant.h), checks its results against the one-row kernel bit for
+ * bit, and times two threads (wall clock, each over half of the 2 MiB-page
+ * buffer) for the repacked kernel, the 4-row kernel and the read loop.  usage: qdot [--type q4_0|q5_0|q8_0] [--level scalar|avx2|avx512]
  * [--mb SIZE] [--reps R]  -> JSON lines on stdout */
 #include "engine/quant.h"
 #include "engine/simd.h"

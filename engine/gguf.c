@@ -357,7 +357,7 @@ static void *gguf_copy_main(void *arg)
 }
 
 /* Read the whole file into anonymous memory aligned to GGUF_COPY_ALIGN
- * (huge pages requested), read-only once filled.  *alloc / *alloc_len: the
+ * (huge pages requested), writable until gguf_seal.  *alloc / *alloc_len: the
  * mapping to unmap; returns the file's first byte or NULL. */
 static uint8_t *gguf_read_copy(int fd, const char *path, size_t size, void **alloc, size_t *alloc_len, char *err,
 	size_t errlen)
