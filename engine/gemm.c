@@ -261,7 +261,8 @@ GEMM_AVX512 static void gemm_pack_avx512(const struct gemm_q4_0 *g, int64_t r0, 
  * 2k+3) zero-extends them into the pair's two words, and a mask or a shift
  * gives the low or the high nibbles.  The group is one contiguous stream
  * the hardware prefetcher follows. */
-GEMM_AVX512 static void gemm_pack_x16_avx512(const struct gemm_q4_0 *g, int64_t r0, int32_t *w, float *dw)
+GEMM_AVX512 static void gemm_pack_x16_avx512(const struct gemm_q4_0 *g, int64_t r0, int32_t *w, float *dw,
+	const uint8_t *next)
 {
 	int64_t nb = g->n / QUANT_QK;
 	const uint8_t *gb = g->w + (size_t)r0 * g->row_bytes;
@@ -269,6 +270,12 @@ GEMM_AVX512 static void gemm_pack_x16_avx512(const struct gemm_q4_0 *g, int64_t 
 	const __m512i s0 = _mm512_set4_epi32((int)0x800d800c, (int)0x80098008, (int)0x80058004, (int)0x80018000);
 	const __m512i s1 = _mm512_set4_epi32((int)0x800f800e, (int)0x800b800a, (int)0x80078006, (int)0x80038002);
 	for (int64_t b = 0; b < nb; b++, gb += QUANT_X16_BLOCK) {
+		/* the next group into L2 while this one is unpacked (as for
+		 * the standard layout: the tiles' time between two groups
+		 * leaves the hardware prefetcher behind) */
+		if (next)
+			for (int o = 0; o < QUANT_X16_BLOCK; o += 64)
+				_mm_prefetch((const char *)next + b * QUANT_X16_BLOCK + o, _MM_HINT_T1);
 		_mm512_store_ps(dw + b * GEMM_ROWS, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)gb)));
 		int32_t *wb = w + b * 16 * GEMM_ROWS;
 		for (int k = 0; k < 4; k++) {
@@ -383,7 +390,7 @@ GEMM_AVX512 static void gemm_q4_0_avx512(const struct gemm_q4_0 *g, int64_t r0, 
 	for (; r + GEMM_ROWS <= r1; r += GEMM_ROWS) {
 		const uint8_t *next = r + 2 * GEMM_ROWS <= r1 ? g->w + (size_t)(r + GEMM_ROWS) * g->row_bytes : NULL;
 		if (r + GEMM_ROWS <= g->x16_end)
-			gemm_pack_x16_avx512(g, r, w, dw);
+			gemm_pack_x16_avx512(g, r, w, dw, next);
 		else
 			gemm_pack_avx512(g, r, w, dw, next);
 		for (int32_t k = 0, i = 0; k < tiles; k++) {
