@@ -41,6 +41,8 @@ struct model_ctx {
 	simd_quantize_act_fn quantize;
 	simd_dot_f32_fn dot_f32;
 	simd_axpy_fn axpy;
+	simd_dot_f32_rows_fn dot_f32_rows;	/* decoding's attention */
+	simd_axpy_rows_fn axpy_rows;
 	simd_tile_fn tile;
 	simd_dequant_fn deq[QUANT_TYPE_COUNT];
 	float *rope_freq;	/* (n_rot/2) */
@@ -483,9 +485,13 @@ static void forward_attn_task(void *ctx, int64_t task, int thread)
 	const float *q = c->q + (size_t)t * hp->n_head * hp->head_dim + (size_t)h * hp->head_dim;
 	float *s = c->scores + (size_t)thread * c->n_ctx;
 	float scale = 1.0f / sqrtf((float)hp->head_dim), mx = -INFINITY;
+	/* all keys, then all values, in one call each (bit for bit a dot_f32
+	 * and an axpy per position: simd.h); the rows are kv->k_width and
+	 * kv->v_width floats apart */
+	c->dot_f32_rows(q, kvcache_k(kv, a->il, 0) + (size_t)kvh * hp->head_dim, kv->k_width, (int64_t)pos + 1,
+		hp->head_dim, s);
 	for (uint32_t j = 0; j <= pos; j++) {
-		const float *k = kvcache_k(kv, a->il, j) + (size_t)kvh * hp->head_dim;
-		s[j] = c->dot_f32(q, k, hp->head_dim) * scale;
+		s[j] *= scale;
 		if (s[j] > mx)
 			mx = s[j];
 	}
@@ -494,12 +500,12 @@ static void forward_attn_task(void *ctx, int64_t task, int thread)
 		s[j] = expf(s[j] - mx);
 		sum += s[j];
 	}
+	for (uint32_t j = 0; j <= pos; j++)
+		s[j] = s[j] / sum;
 	float *o = c->att + (size_t)t * hp->n_head * hp->head_dim_v + (size_t)h * hp->head_dim_v;
 	memset(o, 0, hp->head_dim_v * sizeof(float));
-	for (uint32_t j = 0; j <= pos; j++) {
-		const float *v = kvcache_v(kv, a->il, j) + (size_t)kvh * hp->head_dim_v;
-		c->axpy(o, s[j] / sum, v, hp->head_dim_v);
-	}
+	c->axpy_rows(o, s, kvcache_v(kv, a->il, 0) + (size_t)kvh * hp->head_dim_v, kv->v_width, (int64_t)pos + 1,
+		hp->head_dim_v);
 }
 
 /* Batched attention of one sequence (prefill): a task is one head and a
@@ -1013,6 +1019,8 @@ static void forward_set_level(struct model_ctx *c, enum simd_level l)
 		c->deq[t] = quant_type_supported(t) ? simd_dequant(t, c->simd) : NULL;
 	}
 	c->dot_x16 = simd_dot_q4_0_x16(c->simd);
+	c->dot_f32_rows = simd_dot_f32_rows(c->simd);
+	c->axpy_rows = simd_axpy_rows(c->simd);
 	c->dot_f32 = simd_dot_f32(c->simd);
 	c->quantize = simd_quantize_act(c->simd);
 	c->axpy = simd_axpy(c->simd);

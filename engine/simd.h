@@ -36,6 +36,13 @@ simd_dot_f32_fn simd_dot_f32(enum simd_level l);
 /* y[i] += a * x[i] (attention's weighted sum of values). */
 typedef void (*simd_axpy_fn)(float *y, float a, const float *x, int64_t n);
 simd_axpy_fn simd_axpy(enum simd_level l);
+/* Decoding's attention: out[j] = dot_f32(q, k + j * stride, n) for j < m,
+ * and y += w[j] * (v + j * stride) for j = 0 .. m-1 in order, each bit for
+ * bit what simd_dot_f32 / simd_axpy (the same level) give row by row. */
+typedef void (*simd_dot_f32_rows_fn)(const float *q, const float *k, size_t stride, int64_t m, int64_t n, float *out);
+simd_dot_f32_rows_fn simd_dot_f32_rows(enum simd_level l);
+typedef void (*simd_axpy_rows_fn)(float *y, const float *w, const float *v, size_t stride, int64_t m, int64_t n);
+simd_axpy_rows_fn simd_axpy_rows(enum simd_level l);
 /* 4x4 tile for batched matmuls: out[4*r + t] = w[r] . x[t] for 4 weight rows
  * (n floats each, consecutive) and 4 activation rows; n % 16 == 0. */
 /* Dequantize n values (whole blocks) of a weight type into f32. */

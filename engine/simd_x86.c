@@ -33,6 +33,18 @@ static void simd_tile_scalar(const float *w, const float *const *x, int64_t n, f
 			out[4 * r + t] = simd_dot_f32_scalar(w + r * n, x[t], n);
 }
 
+static void simd_dot_f32_rows_scalar(const float *q, const float *k, size_t stride, int64_t m, int64_t n, float *out)
+{
+	for (int64_t j = 0; j < m; j++)
+		out[j] = simd_dot_f32_scalar(q, k + (size_t)j * stride, n);
+}
+
+static void simd_axpy_rows_scalar(float *y, const float *w, const float *v, size_t stride, int64_t m, int64_t n)
+{
+	for (int64_t j = 0; j < m; j++)
+		simd_axpy_scalar(y, w[j], v + (size_t)j * stride, n);
+}
+
 enum simd_level simd_detect(void)
 {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -91,6 +103,73 @@ SIMD_AVX2 static void simd_axpy_avx2(float *y, float a, const float *x, int64_t 
 		_mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
 	for (; i < n; i++)
 		y[i] += a * x[i];
+}
+
+/* Attention while decoding: one query against many keys, one weighted sum
+ * of many values.  Per key or value row these run exactly the operations of
+ * simd_dot_f32_avx2 / simd_axpy_avx2, in the same order, so the results are
+ * bit for bit those of one call per row; they save the call, the reloads of
+ * q, and (axpy) the load and store of y for every row, which is kept in
+ * registers across the rows. */
+SIMD_AVX2 static void simd_dot_f32_rows_avx2(const float *q, const float *k, size_t stride, int64_t m, int64_t n,
+	float *out)
+{
+	int64_t j = 0;
+	for (; j + 4 <= m; j += 4) {
+		const float *kr[4] = { k + (size_t)j * stride, k + (size_t)(j + 1) * stride, k + (size_t)(j + 2) * stride,
+			k + (size_t)(j + 3) * stride };
+		__m256 a0[4], a1[4];
+#pragma GCC unroll 4
+		for (int r = 0; r < 4; r++)
+			a0[r] = a1[r] = _mm256_setzero_ps();
+		int64_t i = 0;
+		for (; i + 16 <= n; i += 16) {
+			__m256 q0 = _mm256_loadu_ps(q + i), q1 = _mm256_loadu_ps(q + i + 8);
+#pragma GCC unroll 4
+			for (int r = 0; r < 4; r++) {
+				a0[r] = _mm256_fmadd_ps(q0, _mm256_loadu_ps(kr[r] + i), a0[r]);
+				a1[r] = _mm256_fmadd_ps(q1, _mm256_loadu_ps(kr[r] + i + 8), a1[r]);
+			}
+		}
+		for (int r = 0; r < 4; r++) {
+			float s = simd_hsum256(_mm256_add_ps(a0[r], a1[r]));
+			for (int64_t t = i; t < n; t++)
+				s += q[t] * kr[r][t];
+			out[j + r] = s;
+		}
+	}
+	for (; j < m; j++)
+		out[j] = simd_dot_f32_avx2(q, k + (size_t)j * stride, n);
+}
+
+SIMD_AVX2 static void simd_axpy_rows_avx2(float *y, const float *w, const float *v, size_t stride, int64_t m, int64_t n)
+{
+	int64_t i = 0;
+	for (; i + 64 <= n; i += 64) {
+		__m256 a[8];
+#pragma GCC unroll 8
+		for (int c = 0; c < 8; c++)
+			a[c] = _mm256_loadu_ps(y + i + 8 * c);
+		for (int64_t j = 0; j < m; j++) {
+			__m256 wa = _mm256_set1_ps(w[j]);
+			const float *vr = v + (size_t)j * stride + i;
+#pragma GCC unroll 8
+			for (int c = 0; c < 8; c++)
+				a[c] = _mm256_fmadd_ps(wa, _mm256_loadu_ps(vr + 8 * c), a[c]);
+		}
+#pragma GCC unroll 8
+		for (int c = 0; c < 8; c++)
+			_mm256_storeu_ps(y + i + 8 * c, a[c]);
+	}
+	for (; i + 8 <= n; i += 8) {
+		__m256 a = _mm256_loadu_ps(y + i);
+		for (int64_t j = 0; j < m; j++)
+			a = _mm256_fmadd_ps(_mm256_set1_ps(w[j]), _mm256_loadu_ps(v + (size_t)j * stride + i), a);
+		_mm256_storeu_ps(y + i, a);
+	}
+	for (; i < n; i++)
+		for (int64_t j = 0; j < m; j++)
+			y[i] += w[j] * v[(size_t)j * stride + (size_t)i];
 }
 
 SIMD_AVX2 static float simd_dot_wf32_avx2(const void *row, const void *x, int64_t n)
@@ -482,6 +561,76 @@ SIMD_AVX512 static void simd_axpy_avx512(float *y, float a, const float *x, int6
 		_mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
 	for (; i < n; i++)
 		y[i] += a * x[i];
+}
+
+/* simd_dot_f32_rows_avx2 and simd_axpy_rows_avx2 on 512-bit vectors: per
+ * row the operations of simd_dot_f32_avx512 / simd_axpy_avx512. */
+SIMD_AVX512 static void simd_dot_f32_rows_avx512(const float *q, const float *k, size_t stride, int64_t m, int64_t n,
+	float *out)
+{
+	int64_t j = 0;
+	for (; j + 4 <= m; j += 4) {
+		const float *kr[4] = { k + (size_t)j * stride, k + (size_t)(j + 1) * stride, k + (size_t)(j + 2) * stride,
+			k + (size_t)(j + 3) * stride };
+		__m512 a0[4], a1[4];
+#pragma GCC unroll 4
+		for (int r = 0; r < 4; r++)
+			a0[r] = a1[r] = _mm512_setzero_ps();
+		int64_t i = 0;
+		for (; i + 32 <= n; i += 32) {
+			__m512 q0 = _mm512_loadu_ps(q + i), q1 = _mm512_loadu_ps(q + i + 16);
+#pragma GCC unroll 4
+			for (int r = 0; r < 4; r++) {
+				a0[r] = _mm512_fmadd_ps(q0, _mm512_loadu_ps(kr[r] + i), a0[r]);
+				a1[r] = _mm512_fmadd_ps(q1, _mm512_loadu_ps(kr[r] + i + 16), a1[r]);
+			}
+		}
+		for (; i + 16 <= n; i += 16) {
+			__m512 q0 = _mm512_loadu_ps(q + i);
+#pragma GCC unroll 4
+			for (int r = 0; r < 4; r++)
+				a0[r] = _mm512_fmadd_ps(q0, _mm512_loadu_ps(kr[r] + i), a0[r]);
+		}
+		for (int r = 0; r < 4; r++) {
+			float s = _mm512_reduce_add_ps(_mm512_add_ps(a0[r], a1[r]));
+			for (int64_t t = i; t < n; t++)
+				s += q[t] * kr[r][t];
+			out[j + r] = s;
+		}
+	}
+	for (; j < m; j++)
+		out[j] = simd_dot_f32_avx512(q, k + (size_t)j * stride, n);
+}
+
+SIMD_AVX512 static void simd_axpy_rows_avx512(float *y, const float *w, const float *v, size_t stride, int64_t m,
+	int64_t n)
+{
+	int64_t i = 0;
+	for (; i + 128 <= n; i += 128) {
+		__m512 a[8];
+#pragma GCC unroll 8
+		for (int c = 0; c < 8; c++)
+			a[c] = _mm512_loadu_ps(y + i + 16 * c);
+		for (int64_t j = 0; j < m; j++) {
+			__m512 wa = _mm512_set1_ps(w[j]);
+			const float *vr = v + (size_t)j * stride + i;
+#pragma GCC unroll 8
+			for (int c = 0; c < 8; c++)
+				a[c] = _mm512_fmadd_ps(wa, _mm512_loadu_ps(vr + 16 * c), a[c]);
+		}
+#pragma GCC unroll 8
+		for (int c = 0; c < 8; c++)
+			_mm512_storeu_ps(y + i + 16 * c, a[c]);
+	}
+	for (; i + 16 <= n; i += 16) {
+		__m512 a = _mm512_loadu_ps(y + i);
+		for (int64_t j = 0; j < m; j++)
+			a = _mm512_fmadd_ps(_mm512_set1_ps(w[j]), _mm512_loadu_ps(v + (size_t)j * stride + i), a);
+		_mm512_storeu_ps(y + i, a);
+	}
+	for (; i < n; i++)
+		for (int64_t j = 0; j < m; j++)
+			y[i] += w[j] * v[(size_t)j * stride + (size_t)i];
 }
 
 SIMD_AVX512 static float simd_dot_wf32_avx512(const void *row, const void *x, int64_t n)
@@ -1081,6 +1230,30 @@ simd_dequant_fn simd_dequant(uint32_t type, enum simd_level l)
 #endif
 	(void)l;
 	return simd_deq_scalar_table[type];
+}
+
+simd_dot_f32_rows_fn simd_dot_f32_rows(enum simd_level l)
+{
+#ifdef SIMD_X86
+	if (l >= SIMD_LEVEL_AVX512)
+		return simd_dot_f32_rows_avx512;
+	if (l >= SIMD_LEVEL_AVX2)
+		return simd_dot_f32_rows_avx2;
+#endif
+	(void)l;
+	return simd_dot_f32_rows_scalar;
+}
+
+simd_axpy_rows_fn simd_axpy_rows(enum simd_level l)
+{
+#ifdef SIMD_X86
+	if (l >= SIMD_LEVEL_AVX512)
+		return simd_axpy_rows_avx512;
+	if (l >= SIMD_LEVEL_AVX2)
+		return simd_axpy_rows_avx2;
+#endif
+	(void)l;
+	return simd_axpy_rows_scalar;
 }
 
 simd_axpy_fn simd_axpy(enum simd_level l)

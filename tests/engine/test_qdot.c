@@ -179,6 +179,47 @@ int main(void)
 		free(wf);
 		free(xq);
 	}
+	/* decoding's attention helpers: bit for bit one dot_f32 / axpy per row */
+	{
+		static const int64_t widths[] = { 128, 75, 200, 300 };
+		enum { M = 37, STRIDE = 320 };
+		float *k = malloc(sizeof(float) * M * STRIDE), *q = malloc(sizeof(float) * STRIDE);
+		float *w = malloc(sizeof(float) * M), *y1 = malloc(sizeof(float) * STRIDE), *y2 = malloc(sizeof(float) * STRIDE);
+		if (!k || !q || !w || !y1 || !y2)
+			return 1;
+		for (int i = 0; i < M * STRIDE; i++)
+			k[i] = qdot_rand();
+		for (int i = 0; i < STRIDE; i++)
+			q[i] = qdot_rand() * 3.0f;
+		for (int j = 0; j < M; j++)
+			w[j] = qdot_rand() * qdot_rand();
+		for (enum simd_level l = SIMD_LEVEL_SCALAR; l <= top; l++)
+			for (size_t wi = 0; wi < sizeof widths / sizeof widths[0]; wi++) {
+				int64_t n = widths[wi];
+				float out[M];
+				int same = 1;
+				for (int64_t m = 1; m <= M; m += 6) {
+					simd_dot_f32_rows(l)(q, k, STRIDE, m, n, out);
+					for (int64_t j = 0; j < m; j++) {
+						float want = simd_dot_f32(l)(q, k + j * STRIDE, n);
+						same &= memcmp(&want, &out[j], sizeof want) == 0;
+					}
+					for (int i = 0; i < STRIDE; i++)
+						y1[i] = y2[i] = (float)i * 0.25f;
+					simd_axpy_rows(l)(y1, w, k, STRIDE, m, n);
+					for (int64_t j = 0; j < m; j++)
+						simd_axpy(l)(y2, w[j], k + j * STRIDE, n);
+					same &= memcmp(y1, y2, sizeof(float) * STRIDE) == 0;
+				}
+				ok(same, "%s attention rows, width %lld: dot_f32_rows / axpy_rows == one call per row, bit for bit",
+					simd_level_name(l), (long long)n);
+			}
+		free(k);
+		free(q);
+		free(w);
+		free(y1);
+		free(y2);
+	}
 	tap_done();
 	return tap_failed ? 1 : 0;
 }
