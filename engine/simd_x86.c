@@ -778,8 +778,8 @@ static uint32_t simd_load_u32(const void *p)
 	return v;
 }
 
-/* The tree and the tail of SIMD_Q16_TAIL, per lane (f: the per-block
- * step, scale and sum of block j). */
+/* simd_hsum256's tree over the 8 accumulators, lane by lane (the first
+ * step of SIMD_Q16_TAIL). */
 #define SIMD_X16_REDUCE(add, a) add(add(add(a[0], a[4]), add(a[2], a[6])), add(add(a[1], a[5]), add(a[3], a[7])))
 
 /* acc += w (u8) . the dword at p broadcast (s8), the broadcast embedded in
