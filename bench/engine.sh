@@ -46,7 +46,11 @@ echo "$qd"
 "$PY" - "$bw" "$res" "$bw2" "$qd" <<'PYEOF'
 import json, sys
 b1, r, b2 = (json.loads(a) for a in sys.argv[1:4])
-q = json.loads(sys.argv[4] or '{}')
+# qdot prints one line per kernel family (q4_0: a second line for the
+# repacked 16-row kernel); merge them
+q = {}
+for line in (sys.argv[4] or '{}').splitlines():
+    q.update(json.loads(line))
 gbs = max(b1['read_gb_s'], b2['read_gb_s'])
 bound = gbs * 1e9 / r['active_bytes_per_token']
 print('| threads | read GB/s | prefill tok/s (%d) | decode tok/s | active MB/token | decode GB/s | bound tok/s | fraction of bound |'
@@ -74,4 +78,11 @@ if q.get('mem_gb_s'):
     if q.get('rows_mem_huge_gb_s'):
         print('on 2 MiB pages: 4 rows per pass %.1f from memory; plain read loop %.1f' % (
             q['rows_mem_huge_gb_s'], q['read_huge_gb_s']))
+    if q.get('x16_mem_gb_s'):
+        t = q['two_threads_huge']
+        print('repacked 16-row groups (what a copied model decodes with; results %s the 4-row kernel\'s): '
+              '%.1f in L2, %.1f from memory, %.1f on 2 MiB pages; two threads on 2 MiB pages (wall clock): '
+              'repacked %.1f, 4 rows per pass %.1f, plain read loop %.1f' % (
+                  'identical to' if q['x16_same_as_rows'] else 'DIFFERENT from', q['x16_l2_gb_s'], q['x16_mem_gb_s'],
+                  q['x16_mem_huge_gb_s'], t['x16_gb_s'], t['rows_gb_s'], t['read_gb_s']))
 PYEOF

@@ -10,11 +10,16 @@
  * backed by 2 MiB transparent huge pages (what `--load copy` gives the
  * engine) next to the 4 KiB pages of the first buffer (what a file mapping
  * gets): the TLB misses of 4 KiB pages, expensive under a hypervisor's
- * nested paging, are the difference.  usage: qdot [--type q4_0|q5_0|q8_0] [--level scalar|avx2|avx512]
+ * nested paging, are the difference.  For Q4_0 a second line measures the
+ * kernel on rows repacked into 16-row groups (what a copied model decodes
+ * with, quant.h), checks its results against the one-row kernel bit for
+ * bit, and times two threads (wall clock, each over half of the 2 MiB-page
+ * buffer) for the repacked kernel, the 4-row kernel and the read loop.  usage: qdot [--type q4_0|q5_0|q8_0] [--level scalar|avx2|avx512]
  * [--mb SIZE] [--reps R]  -> JSON lines on stdout */
 #include "engine/quant.h"
 #include "engine/simd.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +78,26 @@ static double qdot_pass_rows(simd_dot_rows_fn dot, const uint8_t *w, size_t rows
 	return best;
 }
 
+/* Best of reps, the repacked kernel over groups of QUANT_X16_ROWS rows. */
+static double qdot_pass_x16(simd_dot_x16_fn dot, const uint8_t *w, size_t rows, size_t row_bytes, const void *x,
+	int reps)
+{
+	double best = 1e30;
+	for (int r = 0; r < reps; r++) {
+		double t0 = qdot_now();
+		float s = 0, out[QUANT_X16_ROWS];
+		for (size_t i = 0; i + QUANT_X16_ROWS <= rows; i += QUANT_X16_ROWS) {
+			dot(w + i * row_bytes, x, QDOT_N, out);
+			s += out[0];
+		}
+		double t = qdot_now() - t0;
+		qdot_sink = s;
+		if (t < best)
+			best = t;
+	}
+	return best;
+}
+
 static double qdot_read(const uint8_t *w, size_t bytes, int reps)
 {
 	double best = 1e30;
@@ -110,6 +135,55 @@ static uint8_t *qdot_alloc_huge(size_t len, void **map, size_t *map_len)
 	*map = a;
 	*map_len = span + al;
 	return b;
+}
+
+/* Two threads, each over its half of a buffer (wall clock of the slower):
+ * what decoding's two workers ask of the memory system. */
+enum qdot_kind { QDOT_KIND_ROWS, QDOT_KIND_X16, QDOT_KIND_READ };
+
+struct qdot_job {
+	enum qdot_kind kind;
+	simd_dot_rows_fn rows;
+	simd_dot_x16_fn x16;
+	const uint8_t *w;
+	size_t n_rows, row_bytes;
+	const void *x;
+};
+
+static void *qdot_job_main(void *arg)
+{
+	struct qdot_job *j = arg;
+	if (j->kind == QDOT_KIND_ROWS)
+		qdot_pass_rows(j->rows, j->w, j->n_rows, j->row_bytes, j->x, 1);
+	else if (j->kind == QDOT_KIND_X16)
+		qdot_pass_x16(j->x16, j->w, j->n_rows, j->row_bytes, j->x, 1);
+	else
+		qdot_read(j->w, j->n_rows * j->row_bytes, 1);
+	return NULL;
+}
+
+static double qdot_wall(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Seconds of wall clock for two threads over the two halves. */
+static double qdot_pair(struct qdot_job job)
+{
+	struct qdot_job half[2] = { job, job };
+	size_t h = job.n_rows / 2 / QUANT_X16_ROWS * QUANT_X16_ROWS;
+	half[0].n_rows = h;
+	half[1].w = job.w + h * job.row_bytes;
+	half[1].n_rows = h;
+	pthread_t t;
+	double t0 = qdot_wall();
+	if (pthread_create(&t, NULL, qdot_job_main, &half[1]) != 0)
+		return 1e30;
+	qdot_job_main(&half[0]);
+	pthread_join(t, NULL);
+	return qdot_wall() - t0;
 }
 
 int main(int argc, char **argv)
@@ -181,6 +255,35 @@ int main(int argc, char **argv)
 	quant_dot_fn dot = simd_dot(type, level);
 	const void *x = quant_type_uses_q16(type) ? (const void *)xq : (const void *)xf;
 	simd_dot_rows_fn rows = simd_dot_rows(type, level);
+	/* Q4_0: the same rows repacked in 16-row groups (a copied model's
+	 * layout), in huge pages too, and checked against the 4-row kernel */
+	simd_dot_x16_fn x16 = type == QUANT_TYPE_Q4_0 ? simd_dot_q4_0_x16(level) : NULL;
+	size_t x16_rows = big_rows / QUANT_X16_ROWS * QUANT_X16_ROWS;
+	uint8_t *wx = NULL, *wxh = NULL;
+	void *xmap = NULL;
+	size_t xmap_len = 0;
+	int x16_same = 1;
+	if (x16) {
+		wx = malloc(x16_rows * row_bytes);
+		wxh = qdot_alloc_huge(x16_rows * row_bytes, &xmap, &xmap_len);
+		if (!wx || !wxh) {
+			fprintf(stderr, "qdot: out of memory\n");
+			return 1;
+		}
+		for (size_t i = 0; i < x16_rows; i += QUANT_X16_ROWS)
+			quant_q4_0_x16_pack(w + i * row_bytes, row_bytes, QDOT_N, wx + i * row_bytes);
+		memcpy(wxh, wx, x16_rows * row_bytes);
+		quant_dot_fn one = simd_dot(type, level);
+		for (size_t i = 0; i < x16_rows && i < 4096; i += QUANT_X16_ROWS) {
+			float out[QUANT_X16_ROWS];
+			x16(wx + i * row_bytes, x, QDOT_N, out);
+			for (int r = 0; r < QUANT_X16_ROWS; r++) {
+				float want = one(w + (i + (size_t)r) * row_bytes, x, QDOT_N);
+				x16_same &= memcmp(&want, &out[r], sizeof want) == 0;
+			}
+		}
+	}
+	double tx = 1e30, txs = 1e30, txh = 1e30, p_rows = 1e30, p_x16 = 1e30, p_read = 1e30;
 	double ts = 1e30, tb = 1e30, trs = 1e30, trb = 1e30, tr = 1e30, trh = 1e30, trbh = 1e30;
 	/* alternate the kernels (and the read loop) so that they share the load */
 	for (int r = 0; r < reps; r++) {
@@ -196,6 +299,26 @@ int main(int argc, char **argv)
 			t = qdot_pass_rows(rows, wh, big_rows, row_bytes, x, 1);
 			trbh = t < trbh ? t : trbh;
 		}
+		if (x16) {
+			t = qdot_pass_x16(x16, wx, small_rows, row_bytes, x, 20);
+			txs = t < txs ? t : txs;
+			t = qdot_pass_x16(x16, wx, x16_rows, row_bytes, x, 1);
+			tx = t < tx ? t : tx;
+			t = qdot_pass_x16(x16, wxh, x16_rows, row_bytes, x, 1);
+			txh = t < txh ? t : txh;
+			struct qdot_job j = { QDOT_KIND_X16, rows, x16, wxh, x16_rows, row_bytes, x };
+			t = qdot_pair(j);
+			p_x16 = t < p_x16 ? t : p_x16;
+			j.kind = QDOT_KIND_ROWS;
+			j.w = wh;
+			if (rows) {
+				t = qdot_pair(j);
+				p_rows = t < p_rows ? t : p_rows;
+			}
+			j.kind = QDOT_KIND_READ;
+			t = qdot_pair(j);
+			p_read = t < p_read ? t : p_read;
+		}
 		t = qdot_read(w, big_rows * row_bytes, 1);
 		tr = t < tr ? t : tr;
 		t = qdot_read(wh, big_rows * row_bytes, 1);
@@ -209,6 +332,19 @@ int main(int argc, char **argv)
 		big_rows * row_bytes >> 20, (double)(big_rows * row_bytes) / tb / 1e9, rows ? (double)sb / trs / 1e9 : 0.0,
 		rows ? (double)bb / trb / 1e9 : 0.0, (double)(big_rows * row_bytes) / tr / 1e9,
 		rows ? (double)bb / trbh / 1e9 : 0.0, (double)(big_rows * row_bytes) / trh / 1e9);
+	if (x16) {
+		/* small_rows: the L2 pass covers whole groups only */
+		size_t xs = small_rows / QUANT_X16_ROWS * QUANT_X16_ROWS * row_bytes, xb = x16_rows * row_bytes;
+		size_t pb = x16_rows / 2 / QUANT_X16_ROWS * QUANT_X16_ROWS * 2 * row_bytes;
+		printf("{\"type\":\"%s\",\"level\":\"%s\",\"x16_same_as_rows\":%s,\"x16_l2_gb_s\":%.2f,"
+		       "\"x16_mem_gb_s\":%.2f,\"x16_mem_huge_gb_s\":%.2f,\"two_threads_huge\":{\"rows_gb_s\":%.2f,"
+		       "\"x16_gb_s\":%.2f,\"read_gb_s\":%.2f}}\n",
+			tname, simd_level_name(level), x16_same ? "true" : "false", (double)xs / txs / 1e9, (double)xb / tx / 1e9,
+			(double)xb / txh / 1e9, rows ? (double)pb / p_rows / 1e9 : 0.0, (double)pb / p_x16 / 1e9,
+			(double)pb / p_read / 1e9);
+		munmap(xmap, xmap_len);
+		free(wx);
+	}
 	munmap(hmap, hmap_len);
 	free(w);
 	free(xf);

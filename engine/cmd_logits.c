@@ -11,7 +11,7 @@
 static int logits_usage(void)
 {
 	fprintf(stderr, "usage: hafen-engine logits -m MODEL.gguf --tokens 1,2,3 -o OUT.bin [--threads N] "
-		"[--scalar | --simd scalar|avx2|avx512] [--split N]\n");
+		"[--scalar | --simd scalar|avx2|avx512] [--split N] [--load auto|mmap|copy]\n");
 	return 2;
 }
 
@@ -52,6 +52,7 @@ int cmd_logits_main(int argc, char **argv)
 	int threads = 1, scalar = 0;
 	const char *simd = NULL;
 	long split = 0;
+	enum gguf_load load = MODEL_LOAD_DEFAULT;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--scalar") == 0) {
 			scalar = 1;
@@ -71,6 +72,8 @@ int cmd_logits_main(int argc, char **argv)
 			simd = argv[++i];
 		else if (strcmp(argv[i], "--split") == 0)	/* feed the first N as a batch, then one by one */
 			split = atol(argv[++i]);
+		else if (strcmp(argv[i], "--load") == 0 && model_load_parse(argv[++i], &load) == 0)
+			continue;
 		else
 			return logits_usage();
 	}
@@ -87,7 +90,7 @@ int cmd_logits_main(int argc, char **argv)
 	struct model_ctx *c = NULL;
 	float *logits = NULL;
 	FILE *fp = NULL;
-	struct model *m = model_load(model_path, err, sizeof err);
+	struct model *m = model_load_mode(model_path, load, err, sizeof err);
 	if (!m)
 		goto fail;
 	c = model_ctx_new(m, (uint32_t)n, threads, err, sizeof err);

@@ -37,9 +37,12 @@ struct model_ctx {
 	enum simd_level simd;
 	quant_dot_fn dot[QUANT_TYPE_COUNT];
 	simd_dot_rows_fn dot_rows[QUANT_TYPE_COUNT];	/* NULL: none for the type */
+	simd_dot_x16_fn dot_x16;	/* repacked Q4_0 groups (model_tensor.x16) */
 	simd_quantize_act_fn quantize;
 	simd_dot_f32_fn dot_f32;
 	simd_axpy_fn axpy;
+	simd_dot_f32_rows_fn dot_f32_rows;	/* decoding's attention */
+	simd_axpy_rows_fn axpy_rows;
 	simd_tile_fn tile;
 	simd_dequant_fn deq[QUANT_TYPE_COUNT];
 	float *rope_freq;	/* (n_rot/2) */
@@ -177,7 +180,7 @@ static void forward_mm_task(void *ctx, int64_t task, int thread)
 	struct model_ctx *c = set->c;
 	if (mm->q16 && forward_gemm(mm->w->type, mm->n)) {
 		struct gemm_q4_0 g = { base, mm->w->row_bytes, mm->w->n_in, mm->x, mm->x_stride, mm->in_idx, mm->out_idx,
-			mm->n, mm->y, mm->y_stride };
+			mm->n, mm->y, mm->y_stride, mm->w->x16 ? mm->w->n_out / QUANT_X16_ROWS * QUANT_X16_ROWS : 0 };
 		c->gemm(&g, r0, r1, c->gemm_buf + (size_t)thread * c->gemm_buf_len);
 		return;
 	}
@@ -187,6 +190,18 @@ static void forward_mm_task(void *ctx, int64_t task, int thread)
 		return;
 	}
 	int64_t r = r0;
+	if (mm->q16 && mm->w->x16) {
+		/* repacked groups (tasks start on a group); rows past the last
+		 * whole group are in the standard layout, below */
+		int64_t end = mm->w->n_out / QUANT_X16_ROWS * QUANT_X16_ROWS;
+		end = end < r1 ? end : r1;
+		for (; r + QUANT_X16_ROWS <= end; r += QUANT_X16_ROWS)
+			for (int32_t i = 0; i < mm->n; i++) {
+				int32_t ii = mm->in_idx ? mm->in_idx[i] : i, oi = mm->out_idx ? mm->out_idx[i] : i;
+				c->dot_x16(base + (size_t)r * mm->w->row_bytes, (const uint8_t *)mm->x + (size_t)ii * mm->x_stride,
+					mm->w->n_in, mm->y + (size_t)oi * mm->y_stride + (size_t)r);
+			}
+	}
 	simd_dot_rows_fn rows = mm->q16 ? c->dot_rows[mm->w->type] : NULL;
 	if (rows)
 		/* decoding: SIMD_DOT_ROWS weight rows share each activation load
@@ -214,13 +229,19 @@ static void forward_mm_task(void *ctx, int64_t task, int thread)
  * of streaming): a region ends when its last task does, so short tasks keep
  * the other thread's wait short, and a claim costs ~0.1 us. */
 #define FORWARD_DECODE_TASK_BYTES (64 * 1024)
+/* Repacked matrices (model_tensor.x16): a task's rows are one contiguous
+ * stream, and twice as long a stream per task measured 3-8 % less CPU per
+ * token (docs/benchmarks.md, "Engine", repacked Q4_0). */
+#define FORWARD_DECODE_TASK_BYTES_X16 (128 * 1024)
 
 /* Whole groups of SIMD_DOT_ROWS rows per decoding task, by bytes (and by
  * activation rows: each row of weights is dotted with n of them). */
 static int64_t forward_decode_rows_per_task(const struct model_tensor *w, int32_t n)
 {
-	int64_t per = (int64_t)(FORWARD_DECODE_TASK_BYTES / w->row_bytes / (size_t)n) / SIMD_DOT_ROWS * SIMD_DOT_ROWS;
-	return per < SIMD_DOT_ROWS ? SIMD_DOT_ROWS : per;
+	int64_t unit = w->x16 ? QUANT_X16_ROWS : SIMD_DOT_ROWS;	/* repacked: whole groups */
+	size_t bytes = w->x16 ? FORWARD_DECODE_TASK_BYTES_X16 : FORWARD_DECODE_TASK_BYTES;
+	int64_t per = (int64_t)(bytes / w->row_bytes / (size_t)n) / unit * unit;
+	return per < unit ? unit : per;
 }
 
 /* Run several independent matmuls in one parallel region. */
@@ -464,9 +485,13 @@ static void forward_attn_task(void *ctx, int64_t task, int thread)
 	const float *q = c->q + (size_t)t * hp->n_head * hp->head_dim + (size_t)h * hp->head_dim;
 	float *s = c->scores + (size_t)thread * c->n_ctx;
 	float scale = 1.0f / sqrtf((float)hp->head_dim), mx = -INFINITY;
+	/* all keys, then all values, in one call each (bit for bit a dot_f32
+	 * and an axpy per position: simd.h); the rows are kv->k_width and
+	 * kv->v_width floats apart */
+	c->dot_f32_rows(q, kvcache_k(kv, a->il, 0) + (size_t)kvh * hp->head_dim, kv->k_width, (int64_t)pos + 1,
+		hp->head_dim, s);
 	for (uint32_t j = 0; j <= pos; j++) {
-		const float *k = kvcache_k(kv, a->il, j) + (size_t)kvh * hp->head_dim;
-		s[j] = c->dot_f32(q, k, hp->head_dim) * scale;
+		s[j] *= scale;
 		if (s[j] > mx)
 			mx = s[j];
 	}
@@ -475,12 +500,12 @@ static void forward_attn_task(void *ctx, int64_t task, int thread)
 		s[j] = expf(s[j] - mx);
 		sum += s[j];
 	}
+	for (uint32_t j = 0; j <= pos; j++)
+		s[j] = s[j] / sum;
 	float *o = c->att + (size_t)t * hp->n_head * hp->head_dim_v + (size_t)h * hp->head_dim_v;
 	memset(o, 0, hp->head_dim_v * sizeof(float));
-	for (uint32_t j = 0; j <= pos; j++) {
-		const float *v = kvcache_v(kv, a->il, j) + (size_t)kvh * hp->head_dim_v;
-		c->axpy(o, s[j] / sum, v, hp->head_dim_v);
-	}
+	c->axpy_rows(o, s, kvcache_v(kv, a->il, 0) + (size_t)kvh * hp->head_dim_v, kv->v_width, (int64_t)pos + 1,
+		hp->head_dim_v);
 }
 
 /* Batched attention of one sequence (prefill): a task is one head and a
@@ -993,6 +1018,9 @@ static void forward_set_level(struct model_ctx *c, enum simd_level l)
 		c->dot_rows[t] = quant_type_supported(t) ? simd_dot_rows(t, c->simd) : NULL;
 		c->deq[t] = quant_type_supported(t) ? simd_dequant(t, c->simd) : NULL;
 	}
+	c->dot_x16 = simd_dot_q4_0_x16(c->simd);
+	c->dot_f32_rows = simd_dot_f32_rows(c->simd);
+	c->axpy_rows = simd_axpy_rows(c->simd);
 	c->dot_f32 = simd_dot_f32(c->simd);
 	c->quantize = simd_quantize_act(c->simd);
 	c->axpy = simd_axpy(c->simd);

@@ -43,17 +43,31 @@ static const float *gemm_act_scales(const uint8_t *x, int64_t n)
 	return (const float *)(const void *)(x + (size_t)n * sizeof(int16_t) + (size_t)(n / QUANT_QK) * 8 * sizeof(int32_t));
 }
 
+/* Block b of weight row r in the standard layout: in place, or read out of
+ * its repacked group into *tmp. */
+static const struct quant_block_q4_0 *gemm_block(const struct gemm_q4_0 *g, int64_t r, int64_t b,
+	struct quant_block_q4_0 *tmp)
+{
+	if (r < g->x16_end) {
+		quant_q4_0_x16_block(g->w + (size_t)(r - r % QUANT_X16_ROWS) * g->row_bytes, b, (int)(r % QUANT_X16_ROWS), tmp);
+		return tmp;
+	}
+	return (const struct quant_block_q4_0 *)(const void *)(g->w + (size_t)r * g->row_bytes) + b;
+}
+
 /* One (row, token) pair the way every version computes it. */
-static float gemm_dot_scalar(const struct quant_block_q4_0 *w, const uint8_t *x, int64_t n)
+static float gemm_dot_scalar(const struct gemm_q4_0 *g, int64_t r, const uint8_t *x, int64_t n)
 {
 	const int16_t *q = (const int16_t *)(const void *)x;
 	const float *d = gemm_act_scales(x, n);
 	float acc = 0;
 	for (int64_t b = 0; b < n / QUANT_QK; b++, q += QUANT_QK) {
+		struct quant_block_q4_0 tmp;
+		const struct quant_block_q4_0 *w = gemm_block(g, r, b, &tmp);
 		int32_t s = 0;
 		for (int j = 0; j < QUANT_QK / 2; j++)
-			s += ((w[b].qs[j] & 15) - 8) * q[j] + ((w[b].qs[j] >> 4) - 8) * q[j + 16];
-		acc = fmaf((float)s, quant_f16_to_f32(w[b].d) * d[b], acc);
+			s += ((w->qs[j] & 15) - 8) * q[j] + ((w->qs[j] >> 4) - 8) * q[j + 16];
+		acc = fmaf((float)s, quant_f16_to_f32(w->d) * d[b], acc);
 	}
 	return acc;
 }
@@ -61,10 +75,9 @@ static float gemm_dot_scalar(const struct quant_block_q4_0 *w, const uint8_t *x,
 static void gemm_rows_scalar(const struct gemm_q4_0 *g, int64_t r0, int64_t r1)
 {
 	for (int64_t r = r0; r < r1; r++) {
-		const struct quant_block_q4_0 *w = (const void *)(g->w + (size_t)r * g->row_bytes);
 		for (int32_t i = 0; i < g->n_tok; i++) {
 			int32_t ii = g->in_idx ? g->in_idx[i] : i, oi = g->out_idx ? g->out_idx[i] : i;
-			g->y[(size_t)oi * g->y_stride + (size_t)r] = gemm_dot_scalar(w, g->x + (size_t)ii * g->x_stride, g->n);
+			g->y[(size_t)oi * g->y_stride + (size_t)r] = gemm_dot_scalar(g, r, g->x + (size_t)ii * g->x_stride, g->n);
 		}
 	}
 }
@@ -85,15 +98,16 @@ static void gemm_pack_scalar(const struct gemm_q4_0 *g, int64_t r0, int32_t *w, 
 {
 	int64_t nb = g->n / QUANT_QK;
 	for (int r = 0; r < GEMM_ROWS; r++) {
-		const struct quant_block_q4_0 *row = (const void *)(g->w + (size_t)(r0 + r) * g->row_bytes);
 		for (int64_t b = 0; b < nb; b++) {
+			struct quant_block_q4_0 tmp;
+			const struct quant_block_q4_0 *blk = gemm_block(g, r0 + r, b, &tmp);
 			int32_t *wb = w + b * 16 * GEMM_ROWS;
 			for (int j = 0; j < 8; j++) {
-				int a = row[b].qs[2 * j], c = row[b].qs[2 * j + 1];
+				int a = blk->qs[2 * j], c = blk->qs[2 * j + 1];
 				wb[j * GEMM_ROWS + r] = gemm_pair((a & 15) - 8, (c & 15) - 8);
 				wb[(j + 8) * GEMM_ROWS + r] = gemm_pair((a >> 4) - 8, (c >> 4) - 8);
 			}
-			dw[b * GEMM_ROWS + r] = quant_f16_to_f32(row[b].d);
+			dw[b * GEMM_ROWS + r] = quant_f16_to_f32(blk->d);
 		}
 	}
 }
@@ -241,6 +255,40 @@ GEMM_AVX512 static void gemm_pack_avx512(const struct gemm_q4_0 *g, int64_t r0, 
 	}
 }
 
+/* The same scratch from a repacked group (quant.h), which needs no
+ * gathering: dword r of the block's vector k holds row r's quant bytes
+ * 4k..4k+3, so one in-lane byte shuffle per pair (2k, 2k+1) and (2k+2,
+ * 2k+3) zero-extends them into the pair's two words, and a mask or a shift
+ * gives the low or the high nibbles.  The group is one contiguous stream
+ * the hardware prefetcher follows. */
+GEMM_AVX512 static void gemm_pack_x16_avx512(const struct gemm_q4_0 *g, int64_t r0, int32_t *w, float *dw,
+	const uint8_t *next)
+{
+	int64_t nb = g->n / QUANT_QK;
+	const uint8_t *gb = g->w + (size_t)r0 * g->row_bytes;
+	const __m512i m15 = _mm512_set1_epi16(15), e8 = _mm512_set1_epi16(8);
+	const __m512i s0 = _mm512_set4_epi32((int)0x800d800c, (int)0x80098008, (int)0x80058004, (int)0x80018000);
+	const __m512i s1 = _mm512_set4_epi32((int)0x800f800e, (int)0x800b800a, (int)0x80078006, (int)0x80038002);
+	for (int64_t b = 0; b < nb; b++, gb += QUANT_X16_BLOCK) {
+		/* the next group into L2 while this one is unpacked (as for
+		 * the standard layout: the tiles' time between two groups
+		 * leaves the hardware prefetcher behind) */
+		if (next)
+			for (int o = 0; o < QUANT_X16_BLOCK; o += 64)
+				_mm_prefetch((const char *)next + b * QUANT_X16_BLOCK + o, _MM_HINT_T1);
+		_mm512_store_ps(dw + b * GEMM_ROWS, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)gb)));
+		int32_t *wb = w + b * 16 * GEMM_ROWS;
+		for (int k = 0; k < 4; k++) {
+			__m512i v = _mm512_loadu_si512(gb + 32 + 64 * k);
+			__m512i p0 = _mm512_shuffle_epi8(v, s0), p1 = _mm512_shuffle_epi8(v, s1);
+			_mm512_store_si512(wb + (2 * k) * GEMM_ROWS, _mm512_sub_epi16(_mm512_and_si512(p0, m15), e8));
+			_mm512_store_si512(wb + (2 * k + 1) * GEMM_ROWS, _mm512_sub_epi16(_mm512_and_si512(p1, m15), e8));
+			_mm512_store_si512(wb + (2 * k + 8) * GEMM_ROWS, _mm512_sub_epi16(_mm512_srli_epi16(p0, 4), e8));
+			_mm512_store_si512(wb + (2 * k + 9) * GEMM_ROWS, _mm512_sub_epi16(_mm512_srli_epi16(p1, 4), e8));
+		}
+	}
+}
+
 /* dt: the tokens' activation scales by block, dt[b * GEMM_AVX512_TOKENS + t]
  * (gemm_scale_table): eight pointers to them next to the eight row
  * pointers left too few registers, and reloading the pointers cost 4% of a
@@ -341,7 +389,10 @@ GEMM_AVX512 static void gemm_q4_0_avx512(const struct gemm_q4_0 *g, int64_t r0, 
 		}
 	for (; r + GEMM_ROWS <= r1; r += GEMM_ROWS) {
 		const uint8_t *next = r + 2 * GEMM_ROWS <= r1 ? g->w + (size_t)(r + GEMM_ROWS) * g->row_bytes : NULL;
-		gemm_pack_avx512(g, r, w, dw, next);
+		if (r + GEMM_ROWS <= g->x16_end)
+			gemm_pack_x16_avx512(g, r, w, dw, next);
+		else
+			gemm_pack_avx512(g, r, w, dw, next);
 		for (int32_t k = 0, i = 0; k < tiles; k++) {
 			int nt = (int)((g->n_tok - i) / (tiles - k) + ((g->n_tok - i) % (tiles - k) != 0));
 			const uint8_t *xs[GEMM_AVX512_TOKENS];

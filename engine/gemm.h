@@ -26,6 +26,7 @@ struct gemm_q4_0 {
 	int32_t n_tok;
 	float *y;
 	size_t y_stride;	/* floats */
+	int64_t x16_end;	/* rows below it are repacked 16-row groups (quant.h); 0: none */
 };
 
 /* scratch: gemm_scratch_bytes(n) bytes, 64-byte aligned, one per thread. */

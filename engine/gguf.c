@@ -357,7 +357,7 @@ static void *gguf_copy_main(void *arg)
 }
 
 /* Read the whole file into anonymous memory aligned to GGUF_COPY_ALIGN
- * (huge pages requested), read-only once filled.  *alloc / *alloc_len: the
+ * (huge pages requested), writable until gguf_seal.  *alloc / *alloc_len: the
  * mapping to unmap; returns the file's first byte or NULL. */
 static uint8_t *gguf_read_copy(int fd, const char *path, size_t size, void **alloc, size_t *alloc_len, char *err,
 	size_t errlen)
@@ -415,7 +415,7 @@ static uint8_t *gguf_read_copy(int fd, const char *path, size_t size, void **all
 			munmap(a, len);
 			return NULL;
 		}
-	(void)mprotect(a, len, PROT_READ);	/* weights are never written */
+	/* read-only from gguf_seal on (the model repacks weights first) */
 	*alloc = a;
 	*alloc_len = len;
 	return base;
@@ -479,6 +479,21 @@ struct gguf_file *gguf_open_mode(const char *path, enum gguf_load mode, char *er
 	g->copy = alloc;
 	g->copy_len = alloc_len;
 	return g;
+}
+
+uint8_t *gguf_writable(struct gguf_file *g, const void *p)
+{
+	const uint8_t *b = p;
+	if (!g->copy || g->sealed || b < g->base || b >= g->base + g->size)
+		return NULL;
+	return (uint8_t *)g->copy + (b - (const uint8_t *)g->copy);
+}
+
+void gguf_seal(struct gguf_file *g)
+{
+	if (g->copy && !g->sealed)
+		(void)mprotect(g->copy, g->copy_len, PROT_READ);	/* weights are never written again */
+	g->sealed = 1;
 }
 
 struct gguf_file *gguf_open(const char *path, char *err, size_t errlen)

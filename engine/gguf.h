@@ -80,6 +80,7 @@ struct gguf_file {
 	struct gguf_kv *kv;
 	struct gguf_tensor *tensors;
 	size_t data_offset;
+	int sealed;		/* gguf_seal was called */
 };
 
 /* Byte size of one element of a ggml type and the number of values per
@@ -109,6 +110,11 @@ enum gguf_load {
 };
 #define GGUF_COPY_MAX_RAM_PCT 60
 struct gguf_file *gguf_open_mode(const char *path, enum gguf_load mode, char *err, size_t errlen);
+/* A copy stays writable until gguf_seal (model_load repacks weights in
+ * it, then seals it read-only): a writable pointer to the byte at p of a
+ * copy, NULL for a mapping, a caller's buffer or a sealed copy. */
+uint8_t *gguf_writable(struct gguf_file *g, const void *p);
+void gguf_seal(struct gguf_file *g);
 /* Parse a buffer the caller keeps alive (fuzzing, tests). */
 struct gguf_file *gguf_open_memory(const void *buf, size_t len, char *err, size_t errlen);
 void gguf_close(struct gguf_file *g);

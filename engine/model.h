@@ -81,6 +81,7 @@ struct model_tensor {
 	int64_t n_mat;
 	size_t row_bytes;
 	size_t mat_bytes;	/* from one matrix (expert) to the next */
+	int x16;		/* Q4_0 rows repacked in groups of 16 (quant.h), the last n_out % 16 as they were */
 };
 
 struct model_layer {

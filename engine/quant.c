@@ -406,11 +406,37 @@ int quant_type_uses_q16(uint32_t t)
 	return t == QUANT_TYPE_Q4_0 || t == QUANT_TYPE_Q5_0 || t == QUANT_TYPE_Q8_0;
 }
 
-size_t quant_act_row_bytes(int64_t n)
+size_t quant_act_row_used(int64_t n)
 {
 	size_t nb = (size_t)n / QUANT_QK;
-	size_t bytes = (size_t)n * sizeof(int16_t) + nb * (8 * sizeof(int32_t) + sizeof(float));
+	return (size_t)n * sizeof(int16_t) + nb * (8 * sizeof(int32_t) + sizeof(float) + sizeof(int32_t)) + 2 * (size_t)n;
+}
+
+size_t quant_act_row_bytes(int64_t n)
+{
+	size_t bytes = quant_act_row_used(n);
 	return (bytes + QUANT_ACT_ALIGN - 1) / QUANT_ACT_ALIGN * QUANT_ACT_ALIGN;
+}
+
+void quant_act_split(void *row, int64_t n)
+{
+	int64_t nb = n / QUANT_QK;
+	const int16_t *qs = row;
+	const int32_t *off = (const int32_t *)(qs + n);
+	int32_t *osum = (int32_t *)(void *)((float *)(off + 8 * nb) + nb);
+	uint8_t *al = (uint8_t *)(osum + nb);
+	int8_t *ah = (int8_t *)(al + n);
+	for (int64_t b = 0; b < nb; b++) {
+		int32_t s = 0;
+		for (int k = 0; k < 8; k++)
+			s += off[8 * b + k];
+		osum[b] = s;
+	}
+	for (int64_t j = 0; j < n; j++) {
+		/* arithmetic shift: ah = floor(qs / 256), al = qs - 256 * ah */
+		al[j] = (uint8_t)(qs[j] & 0xff);
+		ah[j] = (int8_t)((qs[j] - (qs[j] & 0xff)) / 256);
+	}
 }
 
 void quant_quantize_act(const float *x, void *row, int64_t n)
@@ -432,6 +458,7 @@ void quant_quantize_act(const float *x, void *row, int64_t n)
 		for (int k = 0; k < 8; k++)
 			off[k] = -8 * (qs[2 * k] + qs[2 * k + 1] + qs[16 + 2 * k] + qs[17 + 2 * k]);
 	}
+	quant_act_split(row, n);
 }
 
 static float quant_dot_f32(const void *row, const void *x, int64_t n)
@@ -484,6 +511,52 @@ static float quant_dot_q4_0(const void *row, const void *x, int64_t n)
 		s += quant_f16_to_f32(w[i].d) * d[i] * (float)sum;
 	}
 	return s;
+}
+
+/* Byte j of row r's qs in block b of a repacked group (quant.h). */
+static size_t quant_x16_qs_at(int64_t b, int r, int j)
+{
+	return (size_t)b * QUANT_X16_BLOCK + 32 + 64 * (size_t)(j / 4) + 4 * (size_t)r + (size_t)(j % 4);
+}
+
+void quant_q4_0_x16_pack(const void *rows, size_t row_bytes, int64_t n, void *dst)
+{
+	uint8_t *g = dst;
+	for (int64_t b = 0; b < n / QUANT_QK; b++, g += QUANT_X16_BLOCK) {
+		const uint8_t *w = (const uint8_t *)rows + (size_t)b * sizeof(struct quant_block_q4_0);
+		/* 4-byte moves: the load-time repacking of a 4 GB model is ~1 s */
+		for (int r = 0; r < QUANT_X16_ROWS; r++, w += row_bytes) {
+			memcpy(g + 2 * r, w, 2);
+			for (int k = 0; k < 4; k++)
+				memcpy(g + 32 + 64 * k + 4 * r, w + 2 + 4 * k, 4);
+		}
+	}
+}
+
+void quant_q4_0_x16_block(const void *group, int64_t b, int r, struct quant_block_q4_0 *out)
+{
+	const uint8_t *g = group;
+	memcpy(&out->d, g + (size_t)b * QUANT_X16_BLOCK + 2 * (size_t)r, 2);
+	for (int j = 0; j < QUANT_QK / 2; j++)
+		out->qs[j] = g[quant_x16_qs_at(b, r, j)];
+}
+
+void quant_dot_q4_0_x16(const void *group, const void *x, int64_t n, float *out)
+{
+	const float *d = quant_act_scales(x, n);
+	for (int r = 0; r < QUANT_X16_ROWS; r++) {
+		const int16_t *q = x;
+		float s = 0;
+		for (int64_t i = 0; i < n / QUANT_QK; i++, q += QUANT_QK) {
+			struct quant_block_q4_0 w;
+			quant_q4_0_x16_block(group, i, r, &w);
+			int32_t sum = 0;
+			for (int j = 0; j < 16; j++)
+				sum += ((w.qs[j] & 15) - 8) * q[j] + ((w.qs[j] >> 4) - 8) * q[j + 16];
+			s += quant_f16_to_f32(w.d) * d[i] * (float)sum;
+		}
+		out[r] = s;
+	}
 }
 
 static float quant_dot_q5_0(const void *row, const void *x, int64_t n)

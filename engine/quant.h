@@ -85,6 +85,35 @@ _Static_assert(sizeof(struct quant_block_q6_k) == 210, "q6_K block");
 #define QUANT_ACT_ALIGN 64
 size_t quant_act_row_bytes(int64_t n);
 void quant_quantize_act(const float *x, void *row, int64_t n);
+/* After d, the row carries the same values split into bytes for the
+ * kernels on repacked Q4_0 groups (below): int32 osum[n/32] (-8 times each
+ * block's sum: the sum of its 8 off words), uint8 al[n] and int8 ah[n]
+ * with qs[j] = 256 * ah[j] + al[j] (al in 0..255, ah in -128..127, since
+ * |qs| <= 32767).  quant_act_split writes them from qs and off (every
+ * quantizer calls it or writes the same bytes). */
+void quant_act_split(void *row, int64_t n);
+/* Used bytes of a quantized row (quant_act_row_bytes is that, padded). */
+size_t quant_act_row_used(int64_t n);
+
+/* Q4_0 rows repacked in groups of 16 (a copied model's matrices, decoding
+ * and the GEMM read them; docs/engine-kernels.md "Repacked Q4_0").  A group
+ * holds the same bytes as its 16 rows (16 * row_bytes), block after block,
+ * QUANT_X16_BLOCK bytes per block: the 16 rows' f16 scales (32 bytes, row r
+ * at 2r), then 4 vectors of 64 bytes where dword r of vector k holds row
+ * r's qs[4k..4k+3] (low nibbles: values 4k..4k+3, high nibbles: values
+ * 16+4k..19+4k), so that a 512-bit lane holds one row.  A matrix of n_out
+ * rows keeps its last n_out % 16 rows in the standard layout. */
+#define QUANT_X16_ROWS 16
+#define QUANT_X16_BLOCK 288
+_Static_assert(QUANT_X16_BLOCK == QUANT_X16_ROWS * sizeof(struct quant_block_q4_0), "a group holds 16 rows' bytes");
+/* 16 standard rows (row_bytes apart, n values each) into one group at dst
+ * (which must not overlap them). */
+void quant_q4_0_x16_pack(const void *rows, size_t row_bytes, int64_t n, void *dst);
+/* Block b of row r of a group, in the standard layout. */
+void quant_q4_0_x16_block(const void *group, int64_t b, int r, struct quant_block_q4_0 *out);
+/* The scalar kernel on the 16 rows of a group: out[r] is bit for bit what
+ * quant_dot_scalar(Q4_0) returns for the standard row r. */
+void quant_dot_q4_0_x16(const void *group, const void *x, int64_t n, float *out);
 
 float quant_f16_to_f32(uint16_t h);
 uint16_t quant_f32_to_f16(float f);

@@ -22,6 +22,11 @@ quant_dot_fn simd_dot(uint32_t type, enum simd_level l);
 #define SIMD_DOT_ROWS 4
 typedef void (*simd_dot_rows_fn)(const void *row, size_t stride, const void *x, int64_t n, float *out);
 simd_dot_rows_fn simd_dot_rows(uint32_t type, enum simd_level l);
+/* The 16 rows of a repacked Q4_0 group (quant.h) against one activation
+ * row: out[r] bit for bit what simd_dot (Q4_0, the same level) returns for
+ * the standard row r. */
+typedef void (*simd_dot_x16_fn)(const void *group, const void *x, int64_t n, float *out);
+simd_dot_x16_fn simd_dot_q4_0_x16(enum simd_level l);
 /* quant_quantize_act, vectorized: the same bytes. */
 typedef void (*simd_quantize_act_fn)(const float *x, void *row, int64_t n);
 simd_quantize_act_fn simd_quantize_act(enum simd_level l);
@@ -31,6 +36,13 @@ simd_dot_f32_fn simd_dot_f32(enum simd_level l);
 /* y[i] += a * x[i] (attention's weighted sum of values). */
 typedef void (*simd_axpy_fn)(float *y, float a, const float *x, int64_t n);
 simd_axpy_fn simd_axpy(enum simd_level l);
+/* Decoding's attention: out[j] = dot_f32(q, k + j * stride, n) for j < m,
+ * and y += w[j] * (v + j * stride) for j = 0 .. m-1 in order, each bit for
+ * bit what simd_dot_f32 / simd_axpy (the same level) give row by row. */
+typedef void (*simd_dot_f32_rows_fn)(const float *q, const float *k, size_t stride, int64_t m, int64_t n, float *out);
+simd_dot_f32_rows_fn simd_dot_f32_rows(enum simd_level l);
+typedef void (*simd_axpy_rows_fn)(float *y, const float *w, const float *v, size_t stride, int64_t m, int64_t n);
+simd_axpy_rows_fn simd_axpy_rows(enum simd_level l);
 /* 4x4 tile for batched matmuls: out[4*r + t] = w[r] . x[t] for 4 weight rows
  * (n floats each, consecutive) and 4 activation rows; n % 16 == 0. */
 /* Dequantize n values (whole blocks) of a weight type into f32. */

@@ -33,6 +33,18 @@ static void simd_tile_scalar(const float *w, const float *const *x, int64_t n, f
 			out[4 * r + t] = simd_dot_f32_scalar(w + r * n, x[t], n);
 }
 
+static void simd_dot_f32_rows_scalar(const float *q, const float *k, size_t stride, int64_t m, int64_t n, float *out)
+{
+	for (int64_t j = 0; j < m; j++)
+		out[j] = simd_dot_f32_scalar(q, k + (size_t)j * stride, n);
+}
+
+static void simd_axpy_rows_scalar(float *y, const float *w, const float *v, size_t stride, int64_t m, int64_t n)
+{
+	for (int64_t j = 0; j < m; j++)
+		simd_axpy_scalar(y, w[j], v + (size_t)j * stride, n);
+}
+
 enum simd_level simd_detect(void)
 {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -91,6 +103,73 @@ SIMD_AVX2 static void simd_axpy_avx2(float *y, float a, const float *x, int64_t 
 		_mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
 	for (; i < n; i++)
 		y[i] += a * x[i];
+}
+
+/* Attention while decoding: one query against many keys, one weighted sum
+ * of many values.  Per key or value row these run exactly the operations of
+ * simd_dot_f32_avx2 / simd_axpy_avx2, in the same order, so the results are
+ * bit for bit those of one call per row; they save the call, the reloads of
+ * q, and (axpy) the load and store of y for every row, which is kept in
+ * registers across the rows. */
+SIMD_AVX2 static void simd_dot_f32_rows_avx2(const float *q, const float *k, size_t stride, int64_t m, int64_t n,
+	float *out)
+{
+	int64_t j = 0;
+	for (; j + 4 <= m; j += 4) {
+		const float *kr[4] = { k + (size_t)j * stride, k + (size_t)(j + 1) * stride, k + (size_t)(j + 2) * stride,
+			k + (size_t)(j + 3) * stride };
+		__m256 a0[4], a1[4];
+#pragma GCC unroll 4
+		for (int r = 0; r < 4; r++)
+			a0[r] = a1[r] = _mm256_setzero_ps();
+		int64_t i = 0;
+		for (; i + 16 <= n; i += 16) {
+			__m256 q0 = _mm256_loadu_ps(q + i), q1 = _mm256_loadu_ps(q + i + 8);
+#pragma GCC unroll 4
+			for (int r = 0; r < 4; r++) {
+				a0[r] = _mm256_fmadd_ps(q0, _mm256_loadu_ps(kr[r] + i), a0[r]);
+				a1[r] = _mm256_fmadd_ps(q1, _mm256_loadu_ps(kr[r] + i + 8), a1[r]);
+			}
+		}
+		for (int r = 0; r < 4; r++) {
+			float s = simd_hsum256(_mm256_add_ps(a0[r], a1[r]));
+			for (int64_t t = i; t < n; t++)
+				s += q[t] * kr[r][t];
+			out[j + r] = s;
+		}
+	}
+	for (; j < m; j++)
+		out[j] = simd_dot_f32_avx2(q, k + (size_t)j * stride, n);
+}
+
+SIMD_AVX2 static void simd_axpy_rows_avx2(float *y, const float *w, const float *v, size_t stride, int64_t m, int64_t n)
+{
+	int64_t i = 0;
+	for (; i + 64 <= n; i += 64) {
+		__m256 a[8];
+#pragma GCC unroll 8
+		for (int c = 0; c < 8; c++)
+			a[c] = _mm256_loadu_ps(y + i + 8 * c);
+		for (int64_t j = 0; j < m; j++) {
+			__m256 wa = _mm256_set1_ps(w[j]);
+			const float *vr = v + (size_t)j * stride + i;
+#pragma GCC unroll 8
+			for (int c = 0; c < 8; c++)
+				a[c] = _mm256_fmadd_ps(wa, _mm256_loadu_ps(vr + 8 * c), a[c]);
+		}
+#pragma GCC unroll 8
+		for (int c = 0; c < 8; c++)
+			_mm256_storeu_ps(y + i + 8 * c, a[c]);
+	}
+	for (; i + 8 <= n; i += 8) {
+		__m256 a = _mm256_loadu_ps(y + i);
+		for (int64_t j = 0; j < m; j++)
+			a = _mm256_fmadd_ps(_mm256_set1_ps(w[j]), _mm256_loadu_ps(v + (size_t)j * stride + i), a);
+		_mm256_storeu_ps(y + i, a);
+	}
+	for (; i < n; i++)
+		for (int64_t j = 0; j < m; j++)
+			y[i] += w[j] * v[(size_t)j * stride + (size_t)i];
 }
 
 SIMD_AVX2 static float simd_dot_wf32_avx2(const void *row, const void *x, int64_t n)
@@ -393,6 +472,8 @@ SIMD_AVX2 static void simd_quantize_act_avx2(const float *x, void *row, int64_t 
 	int16_t *qs = row;
 	int32_t *off = (int32_t *)(void *)(qs + n);
 	float *ds = (float *)(void *)(off + 8 * nb);
+	int32_t *osum = (int32_t *)(void *)(ds + nb);
+	uint8_t *al = (uint8_t *)(osum + nb);
 	const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
 	const __m256i lim = _mm256_set1_epi32(32767), nlim = _mm256_set1_epi32(-32767), m8 = _mm256_set1_epi16(-8);
 	for (int64_t i = 0; i < nb; i++, x += QUANT_QK, qs += QUANT_QK, off += 8) {
@@ -416,8 +497,16 @@ SIMD_AVX2 static void simd_quantize_act_avx2(const float *x, void *row, int64_t 
 		__m256i hi = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xd8);
 		_mm256_storeu_si256((__m256i *)(void *)qs, lo);
 		_mm256_storeu_si256((__m256i *)(void *)(qs + 16), hi);
-		_mm256_storeu_si256((__m256i *)(void *)off,
-			_mm256_add_epi32(_mm256_madd_epi16(lo, m8), _mm256_madd_epi16(hi, m8)));
+		__m256i o = _mm256_add_epi32(_mm256_madd_epi16(lo, m8), _mm256_madd_epi16(hi, m8));
+		_mm256_storeu_si256((__m256i *)(void *)off, o);
+		/* quant_act_split's bytes: the low bytes unsigned, the high ones
+		 * by an arithmetic shift (packs lanes interleave as above) */
+		osum[i] = simd_hsum_epi32_avx2(o);
+		const __m256i mff = _mm256_set1_epi16(0xff);
+		__m256i l8 = _mm256_packus_epi16(_mm256_and_si256(lo, mff), _mm256_and_si256(hi, mff));
+		__m256i h8 = _mm256_packs_epi16(_mm256_srai_epi16(lo, 8), _mm256_srai_epi16(hi, 8));
+		_mm256_storeu_si256((__m256i *)(void *)(al + QUANT_QK * i), _mm256_permute4x64_epi64(l8, 0xd8));
+		_mm256_storeu_si256((__m256i *)(void *)(al + n + QUANT_QK * i), _mm256_permute4x64_epi64(h8, 0xd8));
 	}
 }
 
@@ -472,6 +561,76 @@ SIMD_AVX512 static void simd_axpy_avx512(float *y, float a, const float *x, int6
 		_mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
 	for (; i < n; i++)
 		y[i] += a * x[i];
+}
+
+/* simd_dot_f32_rows_avx2 and simd_axpy_rows_avx2 on 512-bit vectors: per
+ * row the operations of simd_dot_f32_avx512 / simd_axpy_avx512. */
+SIMD_AVX512 static void simd_dot_f32_rows_avx512(const float *q, const float *k, size_t stride, int64_t m, int64_t n,
+	float *out)
+{
+	int64_t j = 0;
+	for (; j + 4 <= m; j += 4) {
+		const float *kr[4] = { k + (size_t)j * stride, k + (size_t)(j + 1) * stride, k + (size_t)(j + 2) * stride,
+			k + (size_t)(j + 3) * stride };
+		__m512 a0[4], a1[4];
+#pragma GCC unroll 4
+		for (int r = 0; r < 4; r++)
+			a0[r] = a1[r] = _mm512_setzero_ps();
+		int64_t i = 0;
+		for (; i + 32 <= n; i += 32) {
+			__m512 q0 = _mm512_loadu_ps(q + i), q1 = _mm512_loadu_ps(q + i + 16);
+#pragma GCC unroll 4
+			for (int r = 0; r < 4; r++) {
+				a0[r] = _mm512_fmadd_ps(q0, _mm512_loadu_ps(kr[r] + i), a0[r]);
+				a1[r] = _mm512_fmadd_ps(q1, _mm512_loadu_ps(kr[r] + i + 16), a1[r]);
+			}
+		}
+		for (; i + 16 <= n; i += 16) {
+			__m512 q0 = _mm512_loadu_ps(q + i);
+#pragma GCC unroll 4
+			for (int r = 0; r < 4; r++)
+				a0[r] = _mm512_fmadd_ps(q0, _mm512_loadu_ps(kr[r] + i), a0[r]);
+		}
+		for (int r = 0; r < 4; r++) {
+			float s = _mm512_reduce_add_ps(_mm512_add_ps(a0[r], a1[r]));
+			for (int64_t t = i; t < n; t++)
+				s += q[t] * kr[r][t];
+			out[j + r] = s;
+		}
+	}
+	for (; j < m; j++)
+		out[j] = simd_dot_f32_avx512(q, k + (size_t)j * stride, n);
+}
+
+SIMD_AVX512 static void simd_axpy_rows_avx512(float *y, const float *w, const float *v, size_t stride, int64_t m,
+	int64_t n)
+{
+	int64_t i = 0;
+	for (; i + 128 <= n; i += 128) {
+		__m512 a[8];
+#pragma GCC unroll 8
+		for (int c = 0; c < 8; c++)
+			a[c] = _mm512_loadu_ps(y + i + 16 * c);
+		for (int64_t j = 0; j < m; j++) {
+			__m512 wa = _mm512_set1_ps(w[j]);
+			const float *vr = v + (size_t)j * stride + i;
+#pragma GCC unroll 8
+			for (int c = 0; c < 8; c++)
+				a[c] = _mm512_fmadd_ps(wa, _mm512_loadu_ps(vr + 16 * c), a[c]);
+		}
+#pragma GCC unroll 8
+		for (int c = 0; c < 8; c++)
+			_mm512_storeu_ps(y + i + 16 * c, a[c]);
+	}
+	for (; i + 16 <= n; i += 16) {
+		__m512 a = _mm512_loadu_ps(y + i);
+		for (int64_t j = 0; j < m; j++)
+			a = _mm512_fmadd_ps(_mm512_set1_ps(w[j]), _mm512_loadu_ps(v + (size_t)j * stride + i), a);
+		_mm512_storeu_ps(y + i, a);
+	}
+	for (; i < n; i++)
+		for (int64_t j = 0; j < m; j++)
+			y[i] += w[j] * v[(size_t)j * stride + (size_t)i];
 }
 
 SIMD_AVX512 static float simd_dot_wf32_avx512(const void *row, const void *x, int64_t n)
@@ -596,6 +755,162 @@ SIMD_DOT_Q16_FNS(SIMD_VNNI, simd_dot_q5_0_vnni, struct quant_block_q5_0, simd_q5
 	simd_offs8_q5_avx2, simd_scales8_avx2)
 SIMD_DOT_Q16_FNS(SIMD_VNNI, simd_dot_q8_0_vnni, struct quant_block_q8_0, simd_q8_0_prod_vnni, simd_q8_0_prod0_vnni,
 	simd_offs8_zero_avx2, simd_scales8_avx2)
+
+/* ---------------- Repacked Q4_0: 16 rows in the lanes ----------------
+ * A group (quant.h) holds per block 4 vectors whose dword r is 4 quant
+ * bytes of row r, and the activation row carries its int16 values split
+ * into bytes, q = 256 * ah + al.  vpdpbusd multiplies unsigned by signed
+ * bytes four at a time, so per nibble vector w (0..15):
+ * sum(w * ah) = vpdpbusd(w as u8, ah broadcast) and sum(w * al) =
+ * vpdpbusd(al broadcast as u8, w as s8), and a block's exact int32 sum of
+ * (w - 8) * q per row is (sum_h << 8) + sum_l - 8 * sum(q) (the last from
+ * the row's osum).  No lane crossing and no horizontal reduction: the
+ * float part converts 16 rows' sums at once and scales them by the 16
+ * rows' d_w (one vcvtph2ps) times d_a.  Blocks go to 8 accumulators by
+ * block index mod 8 and are reduced by the tree of simd_hsum256, the tail
+ * blocks after it one by one: per row the very operations, in the same
+ * order, of the 8-lane kernels above, so every row's result is bit for bit
+ * theirs on the standard layout (tests/engine/test_qdot). */
+static uint32_t simd_load_u32(const void *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* simd_hsum256's tree over the 8 accumulators, lane by lane (the first
+ * step of SIMD_Q16_TAIL). */
+#define SIMD_X16_REDUCE(add, a) add(add(add(a[0], a[4]), add(a[2], a[6])), add(add(a[1], a[5]), add(a[3], a[7])))
+
+/* acc += w (u8) . the dword at p broadcast (s8), the broadcast embedded in
+ * vpdpbusd (GCC emits a separate vpbroadcastd for the intrinsics). */
+SIMD_VNNI static inline __m512i simd_dpbusd_bcast(__m512i acc, __m512i w, const uint8_t *p)
+{
+	__asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const uint32_t *)(const void *)p));
+	return acc;
+}
+
+SIMD_VNNI static inline __m512i simd_x16_block_vnni(const uint8_t *gb, const uint8_t *al, const uint8_t *ah,
+	int32_t osum)
+{
+	const __m512i m4 = _mm512_set1_epi8(15);
+	__m512i sl = _mm512_set1_epi32(osum), sh = _mm512_setzero_si512();
+#pragma GCC unroll 4
+	for (int k = 0; k < 4; k++) {
+		__m512i v = _mm512_loadu_si512(gb + 32 + 64 * k);
+		/* one load into a register: the compiler folds the load into
+		 * both the mask and the shift otherwise, reading the 64 bytes
+		 * twice (12 vector loads per block instead of 4: 31-38 against
+		 * 42-43 GB/s in L2, bench/qdot) */
+		__asm__("" : "+v"(v));
+		__m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+		sl = _mm512_dpbusd_epi32(sl, _mm512_set1_epi32((int)simd_load_u32(al + 4 * k)), lo);
+		sh = simd_dpbusd_bcast(sh, lo, ah + 4 * k);
+		sl = _mm512_dpbusd_epi32(sl, _mm512_set1_epi32((int)simd_load_u32(al + 16 + 4 * k)), hi);
+		sh = simd_dpbusd_bcast(sh, hi, ah + 16 + 4 * k);
+	}
+	return _mm512_add_epi32(_mm512_slli_epi32(sh, 8), sl);
+}
+
+SIMD_VNNI static inline __m512 simd_x16_scale_vnni(const uint8_t *gb, float da)
+{
+	return _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)gb)), _mm512_set1_ps(da));
+}
+
+/* The split activations of a q16 row (quant.h). */
+#define SIMD_X16_SETUP \
+	const uint8_t *g = group; \
+	int64_t nb = n / QUANT_QK, i = 0; \
+	const float *d = (const float *)(const void *)((const int32_t *)(const void *)((const int16_t *)x + n) + 8 * nb); \
+	const int32_t *osum = (const int32_t *)(const void *)(d + nb); \
+	const uint8_t *al = (const uint8_t *)(osum + nb), *ah = al + n
+
+SIMD_VNNI static void simd_dot_q4_0_x16_vnni(const void *group, const void *x, int64_t n, float *out)
+{
+	SIMD_X16_SETUP;
+	__m512 a[8];
+#pragma GCC unroll 8
+	for (int j = 0; j < 8; j++)
+		a[j] = _mm512_setzero_ps();
+	for (; i + 8 <= nb; i += 8) {
+#pragma GCC unroll 8
+		for (int j = 0; j < 8; j++) {
+			const uint8_t *gb = g + (size_t)(i + j) * QUANT_X16_BLOCK;
+			__m512i s = simd_x16_block_vnni(gb, al + QUANT_QK * (i + j), ah + QUANT_QK * (i + j), osum[i + j]);
+			a[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), simd_x16_scale_vnni(gb, d[i + j]), a[j]);
+		}
+	}
+	__m512 r = SIMD_X16_REDUCE(_mm512_add_ps, a);
+	for (; i < nb; i++) {
+		const uint8_t *gb = g + (size_t)i * QUANT_X16_BLOCK;
+		__m512i s = simd_x16_block_vnni(gb, al + QUANT_QK * i, ah + QUANT_QK * i, osum[i]);
+		r = _mm512_add_ps(r, _mm512_mul_ps(simd_x16_scale_vnni(gb, d[i]), _mm512_cvtepi32_ps(s)));
+	}
+	_mm512_storeu_ps(out, r);
+}
+
+/* AVX2: the 8 rows of half h (bytes 32h.. of each 64-byte vector).
+ * vpmaddubsw adds two u8 x s8 products into int16 without saturating here
+ * (at most 2 * 255 * 15 = 7650 for al, 2 * 15 * 128 = 3840 for ah), and up
+ * to 4 (al) or 8 (ah) of those sums fit in int16 before vpmaddwd widens
+ * them. */
+SIMD_AVX2 static inline __m256i simd_x16_block_avx2(const uint8_t *gb, int h, const uint8_t *al, const uint8_t *ah,
+	int32_t osum)
+{
+	const __m256i m4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
+	__m256i ph = _mm256_setzero_si256(), pl[2] = { _mm256_setzero_si256(), _mm256_setzero_si256() };
+#pragma GCC unroll 4
+	for (int k = 0; k < 4; k++) {
+		__m256i v = SIMD_LOAD256(gb + 32 + 64 * k + 32 * h);
+		__m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+		ph = _mm256_add_epi16(ph, _mm256_maddubs_epi16(lo, _mm256_set1_epi32((int)simd_load_u32(ah + 4 * k))));
+		ph = _mm256_add_epi16(ph, _mm256_maddubs_epi16(hi, _mm256_set1_epi32((int)simd_load_u32(ah + 16 + 4 * k))));
+		pl[k / 2] = _mm256_add_epi16(pl[k / 2],
+			_mm256_maddubs_epi16(_mm256_set1_epi32((int)simd_load_u32(al + 4 * k)), lo));
+		pl[k / 2] = _mm256_add_epi16(pl[k / 2],
+			_mm256_maddubs_epi16(_mm256_set1_epi32((int)simd_load_u32(al + 16 + 4 * k)), hi));
+	}
+	__m256i l = _mm256_add_epi32(_mm256_madd_epi16(pl[0], ones), _mm256_madd_epi16(pl[1], ones));
+	return _mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32(_mm256_madd_epi16(ph, ones), 8), l),
+		_mm256_set1_epi32(osum));
+}
+
+SIMD_AVX2 static inline __m256 simd_x16_scale_avx2(const uint8_t *gb, int h, float da)
+{
+	return _mm256_mul_ps(_mm256_cvtph_ps(SIMD_LOAD128(gb + 16 * h)), _mm256_set1_ps(da));
+}
+
+SIMD_AVX2 static void simd_dot_q4_0_x16_avx2(const void *group, const void *x, int64_t n, float *out)
+{
+	SIMD_X16_SETUP;
+	/* both halves per block (one pass over the group's bytes); 16
+	 * accumulators are more than AVX2's registers, the compiler keeps
+	 * some on the stack (L1) */
+	__m256 a[2][8];
+#pragma GCC unroll 8
+	for (int j = 0; j < 8; j++)
+		a[0][j] = a[1][j] = _mm256_setzero_ps();
+	for (; i + 8 <= nb; i += 8) {
+#pragma GCC unroll 8
+		for (int j = 0; j < 8; j++) {
+			const uint8_t *gb = g + (size_t)(i + j) * QUANT_X16_BLOCK;
+#pragma GCC unroll 2
+			for (int h = 0; h < 2; h++) {
+				__m256i s = simd_x16_block_avx2(gb, h, al + QUANT_QK * (i + j), ah + QUANT_QK * (i + j), osum[i + j]);
+				a[h][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), simd_x16_scale_avx2(gb, h, d[i + j]), a[h][j]);
+			}
+		}
+	}
+	for (int h = 0; h < 2; h++) {
+		__m256 r = SIMD_X16_REDUCE(_mm256_add_ps, a[h]);
+		for (int64_t k = i; k < nb; k++) {
+			const uint8_t *gb = g + (size_t)k * QUANT_X16_BLOCK;
+			__m256i s = simd_x16_block_avx2(gb, h, al + QUANT_QK * k, ah + QUANT_QK * k, osum[k]);
+			r = _mm256_add_ps(r, _mm256_mul_ps(simd_x16_scale_avx2(gb, h, d[k]), _mm256_cvtepi32_ps(s)));
+		}
+		_mm256_storeu_ps(out + 8 * h, r);
+	}
+}
 
 SIMD_AVX512 static float simd_dot_k_avx512(uint32_t type, const void *row, const float *b, int64_t n)
 {
@@ -859,6 +1174,18 @@ simd_dot_rows_fn simd_dot_rows(uint32_t type, enum simd_level l)
 	return NULL;
 }
 
+simd_dot_x16_fn simd_dot_q4_0_x16(enum simd_level l)
+{
+#ifdef SIMD_X86
+	if (l >= SIMD_LEVEL_AVX512 && simd_has_vnni())
+		return simd_dot_q4_0_x16_vnni;
+	if (l >= SIMD_LEVEL_AVX2)
+		return simd_dot_q4_0_x16_avx2;
+#endif
+	(void)l;
+	return quant_dot_q4_0_x16;
+}
+
 simd_quantize_act_fn simd_quantize_act(enum simd_level l)
 {
 #ifdef SIMD_X86
@@ -916,6 +1243,30 @@ simd_dequant_fn simd_dequant(uint32_t type, enum simd_level l)
 #endif
 	(void)l;
 	return simd_deq_scalar_table[type];
+}
+
+simd_dot_f32_rows_fn simd_dot_f32_rows(enum simd_level l)
+{
+#ifdef SIMD_X86
+	if (l >= SIMD_LEVEL_AVX512)
+		return simd_dot_f32_rows_avx512;
+	if (l >= SIMD_LEVEL_AVX2)
+		return simd_dot_f32_rows_avx2;
+#endif
+	(void)l;
+	return simd_dot_f32_rows_scalar;
+}
+
+simd_axpy_rows_fn simd_axpy_rows(enum simd_level l)
+{
+#ifdef SIMD_X86
+	if (l >= SIMD_LEVEL_AVX512)
+		return simd_axpy_rows_avx512;
+	if (l >= SIMD_LEVEL_AVX2)
+		return simd_axpy_rows_avx2;
+#endif
+	(void)l;
+	return simd_axpy_rows_scalar;
 }
 
 simd_axpy_fn simd_axpy(enum simd_level l)

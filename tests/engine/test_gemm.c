@@ -47,6 +47,16 @@ int main(void)
 			f[i] = rnd() * (float)(1 + r % 5);
 		quant_quantize_row(QUANT_TYPE_Q4_0, f, w + (size_t)r * rb, N);
 	}
+	uint8_t *wx = malloc(rb * ROWS);
+	float *yx = calloc((size_t)TOK * OUT_STRIDE, sizeof(float));
+	if (!wx || !yx) {
+		ok(0, "allocation");
+		tap_done();
+		return 1;
+	}
+	memcpy(wx, w, rb * ROWS);
+	for (int r = 0; r + 16 <= ROWS; r += 16)
+		quant_q4_0_x16_pack(w + (size_t)r * rb, rb, N, wx + (size_t)r * rb);
 	for (int t = 0; t < TOK; t++) {
 		for (int i = 0; i < N; i++)
 			f[i] = rnd() * (i % 7 == 0 ? 30.0f : 1.0f);
@@ -58,7 +68,7 @@ int main(void)
 	quant_dot_fn dot = simd_dot(QUANT_TYPE_Q4_0, top);
 	for (int32_t nt = 1; nt <= TOK; nt = nt < 10 ? nt + 1 : nt == 10 ? 19 : nt == 19 ? 70 : nt == 70 ? TOK : TOK + 1) {
 		for (int l = 0; l <= (int)top; l++) {
-			struct gemm_q4_0 g = { w, rb, N, x, ab, in_idx, out_idx, nt, y[l], OUT_STRIDE };
+			struct gemm_q4_0 g = { w, rb, N, x, ab, in_idx, out_idx, nt, y[l], OUT_STRIDE, 0 };
 			memset(y[l], 0, (size_t)TOK * OUT_STRIDE * sizeof(float));
 			gemm_q4_0_fn fn = gemm_q4_0_pick((enum simd_level)l);
 			/* two calls: a split at a 16-row boundary, as the pool's tasks do */
@@ -68,6 +78,18 @@ int main(void)
 		for (int l = 1; l <= (int)top; l++)
 			ok(memcmp(y[0], y[l], (size_t)TOK * OUT_STRIDE * sizeof(float)) == 0, "%d tokens: %s == scalar, bit for bit",
 				nt, simd_level_name((enum simd_level)l));
+		/* the same rows repacked in 16-row groups (a copied model's
+		 * layout), the 5 rows past the last group standard */
+		for (int l = 0; l <= (int)top; l++) {
+			struct gemm_q4_0 g = { wx, rb, N, x, ab, in_idx, out_idx, nt, yx, OUT_STRIDE, ROWS / 16 * 16 };
+			memset(yx, 0, (size_t)TOK * OUT_STRIDE * sizeof(float));
+			gemm_q4_0_fn fn = gemm_q4_0_pick((enum simd_level)l);
+			fn(&g, 0, 32, scratch);
+			fn(&g, 32, ROWS, scratch);
+			ok(memcmp(y[0], yx, (size_t)TOK * OUT_STRIDE * sizeof(float)) == 0,
+				"%d tokens: %s on repacked groups == scalar on the standard rows, bit for bit", nt,
+				simd_level_name((enum simd_level)l));
+		}
 		double worst = 0, scale = 0;
 		int written = 1;
 		for (int32_t i = 0; i < nt; i++)
@@ -113,6 +135,8 @@ int main(void)
 	for (int l = 0; l <= SIMD_LEVEL_AVX512; l++)
 		free(y[l]);
 	free(w);
+	free(wx);
+	free(yx);
 	free(x);
 	free(scratch);
 	tap_done();
