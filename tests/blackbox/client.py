@@ -84,14 +84,7 @@ def cmd_stream(args):
         t0 = time.monotonic()
         sock.sendall(req)
         r = Reader(sock)
-        status = r.line().decode("latin-1").split(" ")
-        result["status"] = int(status[1])
-        while True:
-            h = r.line().decode("latin-1")
-            if not h:
-                break
-            name, _, value = h.partition(":")
-            result["headers"][name.strip().lower()] = value.strip()
+        read_head(r, result)
         chunked = "chunked" in result["headers"].get("transfer-encoding", "").lower()
         pending = b""
         while True:
@@ -196,9 +189,8 @@ def cmd_split(args):
     print()
 
 
-def read_response(sock, result):
-    """A response with a Content-Length body into result's status, headers, body."""
-    r = Reader(sock)
+def read_head(r, result):
+    """A response's status line and headers into result's status and headers."""
     result["status"] = int(r.line().decode("latin-1").split(" ")[1])
     while True:
         h = r.line().decode("latin-1")
@@ -206,6 +198,12 @@ def read_response(sock, result):
             break
         name, _, value = h.partition(":")
         result["headers"][name.strip().lower()] = value.strip()
+
+
+def read_response(sock, result):
+    """A response with a Content-Length body into result's status, headers, body."""
+    r = Reader(sock)
+    read_head(r, result)
     n = int(result["headers"].get("content-length", "0"))
     result["body"] = r.exact(n).decode("utf-8", "replace")
 
