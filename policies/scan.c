@@ -955,7 +955,7 @@ static inline __m256i scan_fold_bytes(__m256i v, __m256i *up)
  * bytes of v (v1, v2: the same shifted by one and two bytes), as the
  * AVX-512 classification computes them (see there). */
 __attribute__((target("avx2")))
-static void scan_fields_avx2(const struct policy_scanner *s, __m256i v, __m256i v1, __m256i v2,
+static inline __attribute__((always_inline)) void scan_fields_avx2(const struct policy_scanner *s, __m256i v, __m256i v1, __m256i v2,
 			     __m256i lo1, __m256i hi1, __m256i lo2, __m256i hi2, uint16_t *field,
 			     uint8_t *fold)
 {
@@ -992,8 +992,9 @@ static void scan_fields_avx2(const struct policy_scanner *s, __m256i v, __m256i 
  * 32 bytes is classified so (a tiny text's fixed cost; see
  * scan_classify_block). */
 __attribute__((target("avx2")))
-static void scan_classify_avx2(const struct policy_scanner *s, const unsigned char *p,
-			       struct scan_block *b, unsigned halves)
+static inline __attribute__((always_inline)) void
+scan_classify_avx2_halves(const struct policy_scanner *s, const unsigned char *p,
+			  struct scan_block *b, unsigned halves)
 {
 	/* bit (c >> 4) for ASCII high nibbles 0-7; 0 for 8-15 (bytes >= 0x80
 	 * are handled by their sign bit) */
@@ -1042,6 +1043,23 @@ static void scan_classify_avx2(const struct policy_scanner *s, const unsigned ch
 	b->in = rin;
 	b->t = rt;
 	b->d = rd;
+}
+
+/* A whole block, and the one half of a short last block: two functions
+ * with a constant count (a variable one cost the whole-buffer scan ~1 %
+ * instructions: the loop was no longer specialised). */
+__attribute__((target("avx2")))
+static void scan_classify_avx2(const struct policy_scanner *s, const unsigned char *p,
+			       struct scan_block *b)
+{
+	scan_classify_avx2_halves(s, p, b, 2);
+}
+
+__attribute__((target("avx2")))
+static void scan_classify_avx2_half(const struct policy_scanner *s, const unsigned char *p,
+				    struct scan_block *b)
+{
+	scan_classify_avx2_halves(s, p, b, 1);
 }
 
 /* The same 64 bytes in one step with AVX-512BW: the nibble tables are the
@@ -1456,11 +1474,51 @@ scan_copy_short(unsigned char *dst, const unsigned char *src, size_t n)
 	}
 }
 
+#if SCAN_HAVE_AVX2
+/* The AVX2 classification of a text's last block (len - blk <= 66):
+ * through a zero-padded copy (zero is what the scalar bits assume past
+ * the end), since the scalar bits cost ~5x per byte and a 1 KB prompt's
+ * last block is 6 % of it. A function of its own: its buffer and branches
+ * in scan_classify_block() cost every block two more saved registers. */
+__attribute__((noinline)) static void
+scan_classify_tail(const struct policy_scanner *s, const unsigned char *t, size_t len,
+		   size_t blk, struct scan_block *b)
+{
+	size_t n = len - blk < 64 ? len - blk : 64;
+	unsigned char tail[96];
+	if (n <= 32) {
+		/* one half: a tiny text (the gateway's messages are 20-100
+		 * bytes) or a short last block pays half the classification;
+		 * the half reads tail[0..34], fold[32..39] is the zero the
+		 * second half would have folded */
+		memset(tail, 0, 40);
+		scan_copy_short(tail, t + blk, n);
+		scan_classify_avx2_half(s, tail, b);
+		memset(b->fold + 32, 0, 8);
+		scan_wipe(tail, 40);
+	} else {
+		/* len - blk, not n: up to 66 bytes, the two after the
+		 * block are the next block's first (the fields and the
+		 * in-word test of bytes 62 and 63 read them) */
+		memset(tail, 0, sizeof(tail));
+		memcpy(tail, t + blk, len - blk);
+		scan_classify_avx2(s, tail, b);
+		scan_wipe(tail, sizeof(tail));
+	}
+	uint64_t keep = n < 64 ? (UINT64_C(1) << n) - 1 : ~UINT64_C(0);
+	b->w &= keep;
+	b->h &= keep;
+	b->f &= keep;
+	b->in &= keep;
+	b->t &= keep;
+	b->d &= keep;
+}
+#endif
+
 /* The filter bits of the block at blk (AVX2 scanners only). */
 static void scan_classify_block(const struct policy_scanner *s, const unsigned char *t, size_t len,
 				size_t blk, struct scan_block *b)
 {
-	size_t n = len - blk < 64 ? len - blk : 64;
 #if SCAN_HAVE_AVX2
 	if (s->use_vbmi) {
 		scan_classify_avx512vbmi(s, t + blk, len - blk, b);
@@ -1471,44 +1529,16 @@ static void scan_classify_block(const struct policy_scanner *s, const unsigned c
 		return;
 	}
 	if (len - blk > 66) {
-		scan_classify_avx2(s, t + blk, b, 2);
+		scan_classify_avx2(s, t + blk, b);
 		return;
 	}
-	/* the last block: through a zero-padded copy (zero is what the
-	 * scalar bits assume past the end), since the scalar bits cost ~5x
-	 * per byte and a 1 KB prompt's last block is 6 % of it */
-	unsigned char tail[96];
-	if (n <= 32) {
-		/* one half: a tiny text (the gateway's messages are 20-100
-		 * bytes) or a short last block pays half the classification;
-		 * the half reads tail[0..34], fold[32..39] is the zero the
-		 * second half would have folded */
-		memset(tail, 0, 40);
-		scan_copy_short(tail, t + blk, n);
-		scan_classify_avx2(s, tail, b, 1);
-		memset(b->fold + 32, 0, 8);
-		scan_wipe(tail, 40);
-	} else {
-		/* len - blk, not n: up to 66 bytes, the two after the
-		 * block are the next block's first (the fields and the
-		 * in-word test of bytes 62 and 63 read them) */
-		memset(tail, 0, sizeof(tail));
-		memcpy(tail, t + blk, len - blk);
-		scan_classify_avx2(s, tail, b, 2);
-		scan_wipe(tail, sizeof(tail));
-	}
-	uint64_t keep = n < 64 ? (UINT64_C(1) << n) - 1 : ~UINT64_C(0);
-	b->w &= keep;
-	b->h &= keep;
-	b->f &= keep;
-	b->in &= keep;
-	b->t &= keep;
-	b->d &= keep;
+	scan_classify_tail(s, t, len, blk, b);
 #else
 	/* not reached: without AVX2 pass 1 runs scan_pass1_scalar() */
 	(void)s;
 	(void)t;
-	(void)n;
+	(void)len;
+	(void)blk;
 	memset(b, 0, sizeof(*b));
 #endif
 }
