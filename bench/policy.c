@@ -9,7 +9,11 @@
  * AVX-512; "avx512": AVX-512BW without the VBMI in-word test)
  *        bench/policy short [runs] [scalar|avx2|avx512]   (the gateway's case:
  * 100,000 messages of 50-300 bytes, the scanner's fixed cost per call;
- * peer: memchr over the same messages) */
+ * peer: memchr over the same messages)
+ *        bench/policy tiny [runs] [scalar|avx2|avx512]   (the three texts
+ * bench/gateway.sh makes the gateway scan per request: the system and the
+ * user message of its request and the mock upstream's answer, which echoes
+ * the user message; 28-72 bytes, 1,000,000 rounds; peer: memchr) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,9 +115,77 @@ static int bench_short(struct policy_scanner *sc, const char *buf, size_t len, i
 	return 0;
 }
 
+/* The gateway's texts per request (bench/gateway.sh's wrk.body; the mock
+ * upstream answers with the last user message). */
+static const char *const bench_tiny_texts[] = {
+	"You are a helpful assistant.",
+	"Please summarise the minutes of the Tuesday meeting in three sentences.",
+	"Please summarise the minutes of the Tuesday meeting in three sentences.",
+};
+
+/* Tiny texts: the scanner's fixed cost per call. Each text is copied to
+ * its own heap allocation of exactly its length (as the gateway's are
+ * decoded into buffers of their own), so a read past the end is ASan's. */
+static int bench_tiny(struct policy_scanner *sc, int runs)
+{
+	enum { BENCH_TINY_ROUNDS = 100000, BENCH_TINY_N = 3 };
+	char *txt[BENCH_TINY_N];
+	size_t lens[BENCH_TINY_N], findings = 0;
+	double t_scan[32], t_memchr[32];
+	struct policy_findings f;
+	int rc = 0;
+
+	for (size_t k = 0; k < BENCH_TINY_N; k++) {
+		lens[k] = strlen(bench_tiny_texts[k]);
+		txt[k] = malloc(lens[k]);
+		if (!txt[k]) {
+			fprintf(stderr, "setup: out of memory\n");
+			return 1;
+		}
+		memcpy(txt[k], bench_tiny_texts[k], lens[k]);
+	}
+	policy_findings_init(&f);
+	for (int r = 0; r < runs && rc == 0; r++) {
+		double t0 = bench_now();
+		size_t hits = 0;
+		for (size_t i = 0; i < BENCH_TINY_ROUNDS; i++)
+			for (size_t k = 0; k < BENCH_TINY_N; k++)
+				hits += memchr(txt[k], '\x01', lens[k]) != NULL;
+		bench_sink = hits;
+		double t1 = bench_now();
+		findings = 0;
+		for (size_t i = 0; i < BENCH_TINY_ROUNDS && rc == 0; i++)
+			for (size_t k = 0; k < BENCH_TINY_N; k++) {
+				policy_findings_clear(&f);
+				if (policy_scan_text(sc, txt[k], lens[k], &f) < 0) {
+					fprintf(stderr, "scan failed: %s\n", f.error);
+					rc = 1;
+					break;
+				}
+				findings += f.n;
+			}
+		double t2 = bench_now();
+		t_memchr[r] = t1 - t0;
+		t_scan[r] = t2 - t1;
+	}
+	if (rc == 0) {
+		double s = bench_median(t_scan, (size_t)runs), m = bench_median(t_memchr, (size_t)runs);
+		double calls = (double)BENCH_TINY_ROUNDS * BENCH_TINY_N;
+		printf("tiny texts: the gateway's %d texts of %zu, %zu and %zu bytes, %d rounds, %zu findings, median of %d runs\n",
+		       BENCH_TINY_N, lens[0], lens[1], lens[2], BENCH_TINY_ROUNDS, findings, runs);
+		printf("peer memchr:   %8.1f ns per text\n", m / calls * 1e9);
+		printf("policy_scan:   %8.1f ns per text\n", s / calls * 1e9);
+	}
+	policy_findings_free(&f);
+	for (size_t k = 0; k < BENCH_TINY_N; k++)
+		free(txt[k]);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
-	int shortmode = argc > 1 && strcmp(argv[1], "short") == 0;
+	int tinymode = argc > 1 && strcmp(argv[1], "tiny") == 0;
+	int shortmode = tinymode || (argc > 1 && strcmp(argv[1], "short") == 0);
 	size_t mb = shortmode ? 1 : argc > 1 ? (size_t)atoi(argv[1]) : 8;
 	int runs = argc > 2 ? atoi(argv[2]) : 7;
 	char err[256];
@@ -122,7 +194,7 @@ int main(int argc, char **argv)
 	size_t len = mb << 20, findings = 0;
 
 	if (mb == 0 || runs < 1 || runs > 32) {
-		fprintf(stderr, "usage: %s [MB|short] [runs<=32] [scalar|avx2|avx512]\n", argv[0]);
+		fprintf(stderr, "usage: %s [MB|short|tiny] [runs<=32] [scalar|avx2|avx512]\n", argv[0]);
 		return 2;
 	}
 	char *buf = malloc(len + 1);
@@ -137,7 +209,7 @@ int main(int argc, char **argv)
 	bench_fill(buf, len);
 	buf[len] = 0;
 	if (shortmode) {
-		int rc = bench_short(sc, buf, len, runs);
+		int rc = tinymode ? bench_tiny(sc, runs) : bench_short(sc, buf, len, runs);
 		policy_scanner_free(sc);
 		free(buf);
 		return rc;

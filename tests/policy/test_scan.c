@@ -125,6 +125,58 @@ static int page_end_agrees(struct policy_scanner *scalar, size_t *total)
 	return same;
 }
 
+/* Windows of 1-100 bytes (the gateway's messages are mostly 20-100)
+ * at every offset of the texts below, each in a heap buffer of its
+ * exact length: scanner a's findings must be scanner b's. Covers the
+ * last-block paths of tiny texts (AVX2: one half for <= 32 bytes, a
+ * 65-66-byte text's first block through the copy). */
+static const char *const window_texts[] = {
+	filter_text,
+	/* special categories that count only through a given name up to
+	 * ~60 bytes on: in a 65- or 66-byte window the name can start at
+	 * byte 62 or 63, where the gate reads the first bytes past the
+	 * block (a copy of 64 bytes instead of 66 lost both findings) */
+	"Er war wegen Betrug im Gef\xc3\xa4ngnis und geht jetzt jeden Freitag in die Synagoge, "
+	"sagt Ewa. Sie hat Diabetes, meint Eva. Gestern Asthma bei Anna.",
+};
+
+static int short_windows_agree(struct policy_scanner *a, struct policy_scanner *b, size_t *total)
+{
+	struct policy_findings fa, fb;
+	int same = 1;
+
+	policy_findings_init(&fa);
+	policy_findings_init(&fb);
+	*total = 0;
+	for (size_t k = 0; k < sizeof(window_texts) / sizeof(window_texts[0]); k++)
+		for (size_t off = 0, tl = strlen(window_texts[k]); off < tl && same; off++)
+			for (size_t n = 1; n <= 100 && off + n <= tl && same; n++) {
+				char *w = malloc(n);
+				if (!w) {
+					same = 0;
+					break;
+				}
+				memcpy(w, window_texts[k] + off, n);
+				policy_findings_clear(&fa);
+				policy_findings_clear(&fb);
+				if (policy_scan_text(a, w, n, &fa) < 0 || policy_scan_text(b, w, n, &fb) < 0 ||
+				    fa.n != fb.n)
+					same = 0;
+				for (size_t i = 0; same && i < fa.n; i++)
+					if (fa.v[i].start != fb.v[i].start || fa.v[i].end != fb.v[i].end ||
+					    fa.v[i].detector != fb.v[i].detector ||
+					    fa.v[i].confidence != fb.v[i].confidence)
+						same = 0;
+				if (!same)
+					tap_diag("window at %zu, %zu bytes: %zu against %zu findings", off, n, fa.n, fb.n);
+				*total += fa.n;
+				free(w);
+			}
+	policy_findings_free(&fa);
+	policy_findings_free(&fb);
+	return same;
+}
+
 #define CHECK(text, ...) ok(check(text, (const char *const[]){ __VA_ARGS__, NULL }), "%s", text)
 #define NONE(text) ok(check(text, (const char *const[]){ NULL }), "nothing in: %s", text)
 
@@ -246,6 +298,11 @@ int main(void)
 	pe = scalar && avx2 ? page_end_agrees(scalar, &total) : 0;
 	sc = dflt;
 	ok(pe == 1 && total > 100, "text at a page end (AVX2 path): same findings, no fault (%zu)", total);
+	/* tiny texts: default and AVX2 paths against the scalar one */
+	pe = scalar && short_windows_agree(sc, scalar, &total);
+	ok(pe && total > 1000, "windows of 1-100 bytes (default path): same findings as scalar (%zu)", total);
+	pe = scalar && avx2 && short_windows_agree(avx2, scalar, &total);
+	ok(pe && total > 1000, "windows of 1-100 bytes (AVX2 path): same findings as scalar (%zu)", total);
 	policy_scanner_free(avx2);
 	policy_scanner_free(scalar);
 
