@@ -1046,12 +1046,30 @@ static void aiact_scan_lookup(struct aiact_scan *s, size_t part, struct aiact_wo
 	}
 }
 
-/* A word has ended: its key is kept (the next word's phrase rows compare
- * it), and rows are looked up only when its bucket has any (most words
- * have none: no call) and, filtered, when one of them may take this word
- * (the bucket's need: a one-word row, or a phrase whose word before has
- * the previous word's bit; the function words "the", "of", "a" end many
- * phrases and are mostly passed over here). */
+/* A word has ended, its key given: the key is kept (the next word's
+ * phrase rows compare it), and rows are looked up only when its bucket has
+ * any (most words have none: no call) and, filtered, when one of them may
+ * take this word (the bucket's need: a one-word row, or a phrase whose
+ * word before has the previous word's bit; the function words "the",
+ * "of", "a" end many phrases and are mostly passed over here). An empty
+ * bucket's need is 0, so filtered the need alone rejects it: one load. */
+static inline void aiact_scan_word_key(struct aiact_scan *s, size_t part, struct aiact_word *cur,
+				       uint32_t key, int filtered)
+{
+	cur->key = key;
+	unsigned b = aiact_hash(key);
+	if (filtered) {
+		uint32_t want = AIACT_SINGLE;
+		if (s->n_words > 1)
+			want |= aiact_before_bit(s->ring[(s->n_words - 2) % AIACT_RING].key);
+		if (!(s->m->need[b] & want))
+			return;
+	} else if (s->m->bucket[b] == AIACT_NONE) {
+		return;
+	}
+	aiact_scan_lookup(s, part, cur, key, b);
+}
+
 static inline void aiact_scan_word_at(struct aiact_scan *s, size_t part, int filtered)
 {
 	struct aiact_word *cur = &s->ring[(s->n_words - 1) % AIACT_RING];
@@ -1060,18 +1078,7 @@ static inline void aiact_scan_word_at(struct aiact_scan *s, size_t part, int fil
 	uint32_t key = (uint32_t)ct[0] << 24 | (uint32_t)ct[1] << 16 | (uint32_t)ct[2] << 8 | ct[3];
 	if (cur->len < AIACT_KEY_LEN)
 		key &= ~UINT32_C(0) << (8 * (AIACT_KEY_LEN - cur->len));
-	cur->key = key;
-	unsigned b = aiact_hash(key);
-	if (s->m->bucket[b] == AIACT_NONE)
-		return;
-	if (filtered) {
-		uint32_t want = AIACT_SINGLE;
-		if (s->n_words > 1)
-			want |= aiact_before_bit(s->ring[(s->n_words - 2) % AIACT_RING].key);
-		if (!(s->m->need[b] & want))
-			return;
-	}
-	aiact_scan_lookup(s, part, cur, key, b);
+	aiact_scan_word_key(s, part, cur, key, filtered);
 }
 
 static inline void aiact_scan_word(struct aiact_scan *s, size_t part)
@@ -1109,6 +1116,12 @@ static inline size_t aiact_fold_run(char *text, size_t wl, const unsigned char *
 		text[wl + k] = (char)(src[k] | 0x20);
 	return wl + n;
 }
+
+/* aiact_key's mask for a word of n (0..16) bytes: the bytes past n zeroed. */
+static const uint32_t aiact_key_mask[17] = {
+	0, 0xFF000000u, 0xFFFF0000u, 0xFFFFFF00u, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu,
+	0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu,
+};
 
 /* Ring words are written before they are read (aiact_scan_word looks back
  * only over the words of the current part) and first[] only where present
@@ -1244,6 +1257,52 @@ static void aiact_scan_feed(struct aiact_scan *s, size_t part, const char *text,
 		uint8_t v = cls[t[i]];
 		if (v > AIACT_CLASS_SLOW) {
 			size_t run = aiact_run_end(t, i + 1, len, cls);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			if (!w && run - i <= 16 && len >= 8 && (run == len || cls[t[run]] < AIACT_CLASS_SLOW)) {
+				/* The common word: ASCII letters and digits only, at
+				 * most sixteen of them, ended by an ASCII byte or the
+				 * text: two loads fold it (at the text's end the last
+				 * eight bytes, shifted down: the bytes past the word
+				 * are stale by definition), its key is the first
+				 * load's first bytes (byte-swapped: aiact_key is
+				 * big-end first), and the separator after it is
+				 * taken here. */
+				size_t avail = len - i;
+				uint64_t x, x1 = 0;
+				if (avail >= 16) {
+					memcpy(&x, t + i, 8);
+					memcpy(&x1, t + i + 8, 8);
+				} else if (avail >= 8) {
+					memcpy(&x, t + i, 8);
+					if (avail > 8) {
+						memcpy(&x1, t + len - 8, 8);
+						x1 >>= 8 * (16 - avail);
+					}
+				} else {
+					memcpy(&x, t + len - 8, 8);
+					x >>= 8 * (8 - avail);
+				}
+				x |= UINT64_C(0x2020202020202020);
+				x1 |= UINT64_C(0x2020202020202020);
+				w = &s->ring[s->n_words % AIACT_RING];
+				memcpy(w->text, &x, 8);
+				memcpy(w->text + 8, &x1, 8);
+				w->start = (uint32_t)i;
+				w->end = (uint32_t)run;
+				w->len = (uint8_t)(run - i);
+				w->negation = 0;
+				w->sentence = s->sentence;
+				s->n_words++;
+				aiact_scan_word_key(s, part, w, __builtin_bswap32((uint32_t)x) & aiact_key_mask[run - i], 1);
+				w = NULL;
+				i = run;
+				if (i < len) {
+					s->sentence += cls[t[i]] == AIACT_CLASS_SENTENCE;
+					i++;
+				}
+				continue;
+			}
+#endif
 			if (!w) {
 				w = &s->ring[s->n_words % AIACT_RING];
 				w->start = (uint32_t)i;
