@@ -194,7 +194,8 @@ static void policy_filter_note(struct filter_exchange *x, const struct policy_re
 		seen |= 1u << v[i].action;
 	if (d->action == POLICY_ACTION_BLOCK)
 		seen |= 1u << POLICY_ACTION_BLOCK;
-	for (int a = POLICY_ACTION_FLAG; a < POLICY_ACTION_COUNT && pi->n_actions < 8; a++)
+	/* in the enum's order, ending with the last action seen (none: no loop) */
+	for (int a = POLICY_ACTION_FLAG; (seen >> a) && a < POLICY_ACTION_COUNT && pi->n_actions < 8; a++)
 		if (seen & (1u << a))
 			pi->action[pi->n_actions++] = policy_action_name((enum policy_action)a);
 }

@@ -1406,32 +1406,52 @@ void aiact_screen_reference(const struct aiact_model *m, const struct aiact_text
 
 struct aiact_part_type {
 	const char *type;
+	size_t len;
 	unsigned media; /* 0: a text part */
 };
 
+#define AIACT_NAME(s) s, sizeof(s) - 1
+
 /* Content part types (Chat Completions and Responses API). */
 static const struct aiact_part_type aiact_part_types[] = {
-	{ "text", 0 }, { "input_text", 0 },
-	{ "image_url", AIACT_MEDIA_IMAGE }, { "input_image", AIACT_MEDIA_IMAGE }, { "image", AIACT_MEDIA_IMAGE },
-	{ "input_audio", AIACT_MEDIA_AUDIO }, { "audio", AIACT_MEDIA_AUDIO }, { "audio_url", AIACT_MEDIA_AUDIO },
-	{ "video_url", AIACT_MEDIA_VIDEO }, { "input_video", AIACT_MEDIA_VIDEO }, { "video", AIACT_MEDIA_VIDEO },
-	{ NULL, 0 },
+	{ AIACT_NAME("text"), 0 }, { AIACT_NAME("input_text"), 0 },
+	{ AIACT_NAME("image_url"), AIACT_MEDIA_IMAGE }, { AIACT_NAME("input_image"), AIACT_MEDIA_IMAGE },
+	{ AIACT_NAME("image"), AIACT_MEDIA_IMAGE },
+	{ AIACT_NAME("input_audio"), AIACT_MEDIA_AUDIO }, { AIACT_NAME("audio"), AIACT_MEDIA_AUDIO },
+	{ AIACT_NAME("audio_url"), AIACT_MEDIA_AUDIO },
+	{ AIACT_NAME("video_url"), AIACT_MEDIA_VIDEO }, { AIACT_NAME("input_video"), AIACT_MEDIA_VIDEO },
+	{ AIACT_NAME("video"), AIACT_MEDIA_VIDEO },
+	{ NULL, 0, 0 },
 };
 
 /* Roles whose text is an instruction to the model; a message without a
  * role (Responses API input items) counts too. */
-static const char *const aiact_instruction_roles[] = { "system", "developer", "user", NULL };
+static const struct aiact_role {
+	const char *role;
+	size_t len;
+} aiact_instruction_roles[] = {
+	{ AIACT_NAME("system") }, { AIACT_NAME("developer") }, { AIACT_NAME("user") }, { NULL, 0 },
+};
 
-static int aiact_name_is(const char *name, const char *s, size_t len)
+#undef AIACT_NAME
+
+/* The length first (most names differ in it), then the bytes in place:
+ * the names are a dozen bytes at most, shorter than a library call's
+ * setup. */
+static int aiact_name_is(const char *name, size_t nlen, const char *s, size_t len)
 {
-	/* the first byte rejects most names without strlen (none is empty) */
-	return len > 0 && name[0] == s[0] && strlen(name) == len && memcmp(name, s, len) == 0;
+	if (len != nlen)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (name[i] != s[i])
+			return 0;
+	return 1;
 }
 
 int aiact_role_instruction(const char *role, size_t len)
 {
-	for (size_t r = 0; aiact_instruction_roles[r]; r++)
-		if (aiact_name_is(aiact_instruction_roles[r], role, len))
+	for (const struct aiact_role *r = aiact_instruction_roles; r->role; r++)
+		if (aiact_name_is(r->role, r->len, role, len))
 			return 1;
 	return 0;
 }
@@ -1439,7 +1459,7 @@ int aiact_role_instruction(const char *role, size_t len)
 int aiact_part_kind(const char *type, size_t len)
 {
 	for (const struct aiact_part_type *t = aiact_part_types; t->type; t++)
-		if (aiact_name_is(t->type, type, len))
+		if (aiact_name_is(t->type, t->len, type, len))
 			return (int)t->media;
 	return -1;
 }
