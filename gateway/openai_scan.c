@@ -322,6 +322,13 @@ struct openai_scan {
 	size_t msg_from, part_from; /* first text of the message, of the part */
 	unsigned msg_media;        /* media parts of the message */
 	struct openai_scan_key keys[OPENAI_SCAN_OPEN_KEYS];
+	/* Members of the top object to report (openai_scan_json_members;
+	 * NULL: none), offsets from top_base; top_declined when they cannot
+	 * be read raw (an escaped key, a wanted key twice). */
+	struct json_span_member *top;
+	size_t n_top;
+	const unsigned char *top_base;
+	int top_declined;
 };
 
 static int openai_scan_value(struct openai_scan *s, const struct openai_scan_shape *sh, int capture);
@@ -572,6 +579,30 @@ static int openai_scan_literal(struct openai_scan *s, unsigned *type)
 	return OPENAI_SCAN_INVALID;
 }
 
+/* A member of the top object was read (its value at vstart, up to s->p):
+ * noted where it is wanted, as json_span_members would note it. */
+static void openai_scan_top_member(struct openai_scan *s, const char *key, size_t key_len, int escaped,
+				   const unsigned char *vstart)
+{
+	if (escaped) {
+		s->top_declined = 1; /* "\u0075ser" is "user" too */
+		return;
+	}
+	for (size_t i = 0; i < s->n_top; i++) {
+		const char *k = s->top[i].key;
+		size_t j = 0;
+		while (j < key_len && k[j] && k[j] == key[j])
+			j++;
+		if (j != key_len || k[key_len])
+			continue;
+		if (s->top[i].found)
+			s->top_declined = 1; /* twice: jansson keeps the last, a client may read the first */
+		s->top[i].found = 1;
+		s->top[i].start = (size_t)(vstart - s->top_base);
+		s->top[i].end = (size_t)(s->p - s->top_base);
+	}
+}
+
 static int openai_scan_object(struct openai_scan *s, const struct openai_scan_shape *sh)
 {
 	size_t base = s->n_keys;
@@ -628,11 +659,14 @@ static int openai_scan_object(struct openai_scan *s, const struct openai_scan_sh
 			if (s->rec && (escaped || (m && (found & 1u << mi))))
 				s->rec->ok = 0;
 		}
+		const unsigned char *vstart = s->p;
 		int vrc = openai_scan_value(s, m ? m->shape : NULL, m ? m->capture : OPENAI_SCAN_CAPTURE_NONE);
 		if (vrc != OPENAI_SCAN_VALID) {
 			rc = vrc;
 			goto out;
 		}
+		if (s->top && s->depth == 1)
+			openai_scan_top_member(s, key, key_len, escaped, vstart);
 		if (m)
 			found |= 1u << mi;
 		openai_scan_ws(s);
@@ -980,6 +1014,7 @@ static int openai_scan_body_rec(int route, const char *body, size_t len, struct 
 	s.model_len = 0;
 	s.model_escaped = 0;
 	s.n_keys = 0;
+	s.top = NULL;
 	/* Only the chat route's shape records texts (a request walk must
 	 * also see an object at the top, which the route shapes demand). */
 	openai_scan_record_start(&s, texts, body, len, route == OPENAI_ROUTE_CHAT);
@@ -1030,6 +1065,7 @@ int openai_scan_json_texts(const char *buf, size_t len, struct openai_texts *tex
 	s.info = &info;
 	s.model = NULL;
 	s.n_keys = 0;
+	s.top = NULL;
 	/* The answer walk takes an object at the top only; with a record the
 	 * answer's shapes say what to record (they accept every type, so the
 	 * verdict is the same). */
@@ -1052,4 +1088,32 @@ int openai_scan_json_texts(const char *buf, size_t len, struct openai_texts *tex
 int openai_scan_json(const char *buf, size_t len)
 {
 	return openai_scan_json_texts(buf, len, NULL);
+}
+
+int openai_scan_json_members(const char *buf, size_t len, struct json_span_member *m, size_t n)
+{
+	struct openai_scan s;
+	struct openai_body_info info;
+	for (size_t i = 0; i < n; i++)
+		m[i].found = 0, m[i].start = m[i].end = 0;
+	if (!buf || !len)
+		return -1;
+	s.p = (const unsigned char *)buf;
+	s.end = s.p + len;
+	s.depth = 0;
+	s.dups = 0;
+	s.info = &info;
+	s.model = NULL;
+	s.n_keys = 0;
+	s.rec = NULL;
+	s.top = m;
+	s.n_top = n;
+	s.top_base = s.p;
+	s.top_declined = 0;
+	if (openai_scan_document(&s, NULL) != OPENAI_SCAN_VALID)
+		return -1;
+	size_t i = 0;
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
+		i++;
+	return s.top_declined || buf[i] != '{' ? 1 : 0;
 }

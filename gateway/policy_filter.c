@@ -1065,11 +1065,13 @@ static int policy_filter_event_spans(struct policy_filter_state *st, const char 
 	size_t n = ev->data_len;
 	if (!st->meta || st->p->event_tree || memchr(t, '\n', n) || memchr(t, '\r', n))
 		return 1;
-	/* what json_loadb would refuse is refused: fail closed */
-	if (openai_scan_json(t, n) < 0)
-		return -1;
+	/* what json_loadb would refuse is refused: fail closed; the pass
+	 * that validates finds the top members too */
 	struct json_span_member top[] = {{.key = "choices"}, {.key = "usage"}};
-	if (json_span_members(t, n, top, 2) < 0 || (top[1].found && t[top[1].start] == '{'))
+	int vr = openai_scan_json_members(t, n, top, 2);
+	if (vr < 0)
+		return -1;
+	if (vr > 0 || (top[1].found && t[top[1].start] == '{'))
 		return 1;
 	if (top[0].found && t[top[0].start] != '[')
 		return -1;

@@ -94,6 +94,37 @@ static void rec_answer(const char *body, int want_ok, size_t want_n, const char 
 		    want_n, what);
 }
 
+/* openai_scan_json_members against openai_scan_json + json_span_members. */
+static void top_members(const char *body, int want, const char *what)
+{
+	size_t len = strlen(body);
+	struct json_span_member a[] = {{.key = "choices"}, {.key = "usage"}};
+	struct json_span_member b[] = {{.key = "choices"}, {.key = "usage"}};
+	int rc = openai_scan_json_members(body, len, a, 2);
+	int ref = openai_scan_json(body, len) < 0 ? -1 : json_span_members(body, len, b, 2) < 0 ? 1 : 0;
+	int same = rc == ref;
+	for (size_t i = 0; same && rc == 0 && i < 2; i++)
+		same = a[i].found == b[i].found && a[i].start == b[i].start && a[i].end == b[i].end;
+	ok(rc == want && same, "top members in the validating pass (%d): %s", want, what);
+}
+
+static void top_member_cases(void)
+{
+	top_members("{\"id\":\"c-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
+	    "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi \\\"x\\\"\"},\"finish_reason\":null}]}", 0,
+	    "a chunk");
+	top_members(" {\"usage\" : {\"prompt_tokens\":1} , \"choices\" : [ ] } ", 0, "spaces, usage first");
+	top_members("{\"a\":{\"choices\":1},\"b\":[{\"usage\":2}]}", 0, "nested members are not the top's");
+	top_members("{}", 0, "empty object");
+	top_members("[{\"choices\":[]}]", 1, "an array at the top");
+	top_members("{\"ch\\u006fices\":[]}", 1, "an escaped key");
+	top_members("{\"x\\n\":1,\"choices\":[]}", 1, "an escaped key that is not wanted");
+	top_members("{\"choices\":[],\"choices\":[1]}", 1, "a wanted key twice");
+	top_members("{\"choices\":[1,]}", -1, "invalid JSON");
+	top_members("{\"choices\":[]} x", -1, "trailing bytes");
+	top_members("", -1, "empty");
+}
+
 static void record_cases(void)
 {
 	char terr[200] = "";
@@ -279,6 +310,8 @@ int main(void)
 	ok(r && r->route == OPENAI_ROUTE_MODELS && !r->has_body, "models route");
 	r = openai_route_find("/v1/embeddings", 14, HTTP_METHOD_POST, &st);
 	ok(r && r->route == OPENAI_ROUTE_EMBEDDINGS, "embeddings route");
+
+	top_member_cases();
 
 	char err[256];
 	int stream = -1;
