@@ -85,6 +85,12 @@ int openai_scan_json_members(const char *buf, size_t len, struct json_span_membe
  * validated) into out; returns the length, or (size_t)-1 when it does
  * not fit out_size bytes. */
 size_t openai_scan_unescape(const char *raw, size_t raw_len, char *out, size_t out_size);
+/* text[0, len) as a JSON string, quotes included, exactly as
+ * json_dumps(json_stringn(text, len), JSON_ENCODE_ANY) writes it, into
+ * out (no NUL); its length, or (size_t)-1 when text is not UTF-8 (which
+ * json_stringn refuses) or out_size is short (6 * len + 2 always does). */
+size_t openai_json_quote(const char *text, size_t len, char *out, size_t out_size);
+
 
 /* Validates a body like openai_body_parse() without building a tree when
  * it can (openai_scan_body, then jansson when the scan declines). 0, or

@@ -920,6 +920,63 @@ int openai_scan_tables_check(char *err, size_t errlen)
 	return 0;
 }
 
+size_t openai_json_quote(const char *text, size_t len, char *out, size_t out_size)
+{
+	/* json_dumps(json_stringn(text, len), JSON_ENCODE_ANY): the same
+	 * UTF-8 test as json_stringn (openai_scan_utf8 is jansson's), the
+	 * two-letter escapes where JSON has one, \u%04X for the other
+	 * control characters, every other character as it is. */
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)text, *end = p + len;
+	size_t o = 0;
+	if (out_size < 2)
+		return (size_t)-1;
+	out[o++] = '"';
+	while (p < end) {
+		unsigned c = *p;
+		if (c >= 0x80) {
+			size_t n = openai_scan_utf8(p, end);
+			if (!n || out_size - o < n + 1)
+				return (size_t)-1;
+			memcpy(out + o, p, n);
+			o += n;
+			p += n;
+			continue;
+		}
+		char e = 0;
+		switch (c) {
+		case '"': e = '"'; break;
+		case '\\': e = '\\'; break;
+		case '\b': e = 'b'; break;
+		case '\f': e = 'f'; break;
+		case '\n': e = 'n'; break;
+		case '\r': e = 'r'; break;
+		case '\t': e = 't'; break;
+		default: break;
+		}
+		if (e) {
+			if (out_size - o < 3)
+				return (size_t)-1;
+			out[o++] = '\\';
+			out[o++] = e;
+		} else if (c < 0x20) {
+			if (out_size - o < 7)
+				return (size_t)-1;
+			memcpy(out + o, "\\u00", 4);
+			out[o + 4] = hex[c >> 4];
+			out[o + 5] = hex[c & 15];
+			o += 6;
+		} else {
+			if (out_size - o < 2)
+				return (size_t)-1;
+			out[o++] = (char)c;
+		}
+		p++;
+	}
+	out[o++] = '"';
+	return o;
+}
+
 size_t openai_scan_unescape(const char *raw, size_t raw_len, char *out, size_t out_size)
 {
 	const unsigned char *p = (const unsigned char *)raw, *end = p + raw_len;

@@ -1010,9 +1010,18 @@ static int policy_filter_span_feed(struct policy_filter_state *st, const char *t
 			return -1;
 		if (same)
 			continue;
-		json_t *v = json_stringn(st->buf ? st->buf : "", st->len);
-		p->out = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
-		json_decref(v);
+		/* its JSON form as json_dumps writes it, without a tree; the
+		 * copy is in jansson's (wiping) allocator like the tree's was */
+		char qbuf[1024];
+		size_t cap = st->len < (SIZE_MAX - 2) / 6 ? 6 * st->len + 2 : SIZE_MAX;
+		char *q = cap <= sizeof qbuf ? qbuf : malloc(cap);
+		size_t ql = q ? openai_json_quote(st->buf ? st->buf : "", st->len, q, cap) : (size_t)-1;
+		p->out = ql != (size_t)-1 ? openai_json_copy_string(q, ql) : NULL;
+		if (q) {
+			explicit_bzero(q, ql != (size_t)-1 ? ql : (q == qbuf ? sizeof qbuf : cap));
+			if (q != qbuf)
+				free(q);
+		}
 		if (!p->out)
 			return -1;
 		(*changed)++;

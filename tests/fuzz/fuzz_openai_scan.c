@@ -6,7 +6,8 @@
  * what json_loadb(..., 0) accepts. The texts the two passes record
  * (openai_texts) must be exactly those of the span walks they spare
  * (json_span_request_texts, json_span_answer_texts) whenever they hold;
- * openai_scan_json_members must find the members json_span_members finds.
+ * openai_scan_json_members must find the members json_span_members finds,
+ * and openai_json_quote must write what json_dumps writes for a string.
  * Any difference aborts. */
 #include <stdint.h>
 #include <stdio.h>
@@ -116,6 +117,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; mrc == 0 && i < 3; i++)
 		if (a[i].found != b[i].found || a[i].start != b[i].start || a[i].end != b[i].end)
 			fuzz_openai_scan_fail("openai_scan_json_members finds other members than json_span_members", -1);
+	/* The input as a string's text: openai_json_quote writes what
+	 * json_dumps(json_stringn()) writes, and refuses what it refuses. */
+	if (size <= 4096) {
+		static char q[6 * 4096 + 2];
+		size_t ql = openai_json_quote(body, size, q, sizeof q);
+		json_t *v = json_stringn(body, size);
+		char *d = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+		json_decref(v);
+		if (d ? ql != strlen(d) || memcmp(q, d, ql) != 0 : ql != (size_t)-1)
+			fuzz_openai_scan_fail("openai_json_quote differs from json_dumps", -1);
+		free(d);
+	}
 	json_decref(j);
 	free(body);
 	return 0;

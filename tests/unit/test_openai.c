@@ -108,6 +108,56 @@ static void top_members(const char *body, int want, const char *what)
 	ok(rc == want && same, "top members in the validating pass (%d): %s", want, what);
 }
 
+/* openai_json_quote against json_dumps(json_stringn()) on random strings
+ * of controls, quotes, backslashes, ASCII, valid and broken UTF-8, NUL. */
+static int quote_one(const char *t, size_t n)
+{
+	char out[6 * 64 + 2];
+	size_t ql = openai_json_quote(t, n, out, sizeof out);
+	json_t *v = json_stringn(t, n);
+	char *d = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+	json_decref(v);
+	int same = d ? ql == strlen(d) && memcmp(out, d, ql) == 0 : ql == (size_t)-1;
+	free(d);
+	return same;
+}
+
+static void quote_cases(void)
+{
+	static const char *const pieces[] = {
+		"a", "Z", " ", "\"", "\\", "/", "\b", "\f", "\n", "\r", "\t", "\x01", "\x1f", "\x7f",
+		"\xc3\xa4", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc3", "\xed\xa0\x80", "\xc0\xaf", "\xf5\x80\x80\x80",
+		"\xe0\x80\x80", "\x80", "\xff",
+	};
+	const size_t np = sizeof pieces / sizeof pieces[0];
+	unsigned seed = 12345;
+	int bad = 0;
+	size_t invalid = 0;
+	for (int r = 0; r < 5000; r++) {
+		char t[64];
+		size_t n = 0;
+		int k = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 12;
+		for (int i = 0; i < k; i++) {
+			const char *pc = pieces[((seed = seed * 1103515245u + 12345u) >> 16) % np];
+			size_t pl = strlen(pc);
+			if (n + pl > sizeof t)
+				break;
+			memcpy(t + n, pc, pl);
+			n += pl;
+		}
+		if (r % 7 == 0 && n < sizeof t)
+			t[n++] = 0; /* a NUL inside: \u0000 */
+		json_t *v = json_stringn(t, n);
+		invalid += v == NULL;
+		json_decref(v);
+		bad += !quote_one(t, n);
+	}
+	ok(bad == 0 && invalid > 100 && invalid < 4900, "openai_json_quote = json_dumps(json_stringn) on 5000 strings "
+	   "(%d differ, %zu not UTF-8)", bad, invalid);
+	char small[4];
+	ok(openai_json_quote("abc", 3, small, sizeof small) == (size_t)-1, "openai_json_quote: a short buffer is refused");
+}
+
 static void top_member_cases(void)
 {
 	top_members("{\"id\":\"c-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
@@ -312,6 +362,7 @@ int main(void)
 	ok(r && r->route == OPENAI_ROUTE_EMBEDDINGS, "embeddings route");
 
 	top_member_cases();
+	quote_cases();
 
 	char err[256];
 	int stream = -1;
