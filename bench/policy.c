@@ -3,9 +3,13 @@
  * measured in the same run: a memchr pass and a strlen pass over the same
  * buffer (the memory-speed bound of touching every byte once).
  *
- * Usage: bench/policy [MB] [runs] [scalar|avx2]   (defaults: 8 MB, 7 runs;
- * medians; "scalar": the portable position filter instead of the vector
- * one; "avx2": the AVX2 block classification where the CPU has AVX-512) */
+ * Usage: bench/policy [MB] [runs] [scalar|avx2|avx512]   (defaults: 8 MB,
+ * 7 runs; medians; "scalar": the portable position filter instead of the
+ * vector one; "avx2": the AVX2 block classification where the CPU has
+ * AVX-512; "avx512": AVX-512BW without the VBMI in-word test)
+ *        bench/policy short [runs] [scalar|avx2|avx512]   (the gateway's case:
+ * 100,000 messages of 50-300 bytes, the scanner's fixed cost per call;
+ * peer: memchr over the same messages) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,9 +62,59 @@ static void bench_fill(char *buf, size_t len)
 
 static volatile size_t bench_sink;
 
+/* Short texts: n messages of 50-300 bytes cut from buf (lengths and
+ * offsets from a fixed LCG, so every build scans the same messages). */
+static int bench_short(struct policy_scanner *sc, const char *buf, size_t len, int runs)
+{
+	enum { BENCH_SHORT_N = 100000 };
+	static uint32_t off[BENCH_SHORT_N], lens[BENCH_SHORT_N];
+	double t_scan[32], t_memchr[32];
+	unsigned seed = 4242;
+	size_t bytes = 0, findings = 0;
+	struct policy_findings f;
+
+	for (size_t i = 0; i < BENCH_SHORT_N; i++) {
+		seed = seed * 1103515245u + 12345u;
+		lens[i] = 50 + (seed >> 8) % 251;
+		seed = seed * 1103515245u + 12345u;
+		off[i] = (uint32_t)((seed >> 4) % (len - 300));
+		bytes += lens[i];
+	}
+	policy_findings_init(&f);
+	for (int r = 0; r < runs; r++) {
+		double t0 = bench_now();
+		size_t hits = 0;
+		for (size_t i = 0; i < BENCH_SHORT_N; i++)
+			hits += memchr(buf + off[i], '\x01', lens[i]) != NULL;
+		bench_sink = hits;
+		double t1 = bench_now();
+		findings = 0;
+		for (size_t i = 0; i < BENCH_SHORT_N; i++) {
+			policy_findings_clear(&f);
+			if (policy_scan_text(sc, buf + off[i], lens[i], &f) < 0) {
+				fprintf(stderr, "scan failed: %s\n", f.error);
+				return 1;
+			}
+			findings += f.n;
+		}
+		double t2 = bench_now();
+		t_memchr[r] = t1 - t0;
+		t_scan[r] = t2 - t1;
+	}
+	double s = bench_median(t_scan, (size_t)runs), m = bench_median(t_memchr, (size_t)runs);
+	printf("short texts: %d messages of 50-300 bytes (%zu bytes, mean %.0f), %zu findings, median of %d runs\n",
+	       BENCH_SHORT_N, bytes, (double)bytes / BENCH_SHORT_N, findings, runs);
+	printf("peer memchr:   %8.1f ns per message\n", m / BENCH_SHORT_N * 1e9);
+	printf("policy_scan:   %8.1f ns per message, %.1f MB/s\n", s / BENCH_SHORT_N * 1e9,
+	       (double)bytes / 1e6 / s);
+	policy_findings_free(&f);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	size_t mb = argc > 1 ? (size_t)atoi(argv[1]) : 8;
+	int shortmode = argc > 1 && strcmp(argv[1], "short") == 0;
+	size_t mb = shortmode ? 1 : argc > 1 ? (size_t)atoi(argv[1]) : 8;
 	int runs = argc > 2 ? atoi(argv[2]) : 7;
 	char err[256];
 	struct policy_findings f;
@@ -68,12 +122,13 @@ int main(int argc, char **argv)
 	size_t len = mb << 20, findings = 0;
 
 	if (mb == 0 || runs < 1 || runs > 32) {
-		fprintf(stderr, "usage: %s [MB] [runs<=32] [scalar|avx2]\n", argv[0]);
+		fprintf(stderr, "usage: %s [MB|short] [runs<=32] [scalar|avx2|avx512]\n", argv[0]);
 		return 2;
 	}
 	char *buf = malloc(len + 1);
 	unsigned flags = argc > 3 && strcmp(argv[3], "scalar") == 0 ? POLICY_SCANNER_FLAG_NO_SIMD
-			 : argc > 3 && strcmp(argv[3], "avx2") == 0 ? POLICY_SCANNER_FLAG_NO_AVX512 : 0;
+			 : argc > 3 && strcmp(argv[3], "avx2") == 0 ? POLICY_SCANNER_FLAG_NO_AVX512
+			 : argc > 3 && strcmp(argv[3], "avx512") == 0 ? POLICY_SCANNER_FLAG_NO_VBMI : 0;
 	struct policy_scanner *sc = policy_scanner_new_flags(NULL, 0, flags, err, sizeof(err));
 	if (!buf || !sc) {
 		fprintf(stderr, "setup: %s\n", sc ? "out of memory" : err);
@@ -81,6 +136,12 @@ int main(int argc, char **argv)
 	}
 	bench_fill(buf, len);
 	buf[len] = 0;
+	if (shortmode) {
+		int rc = bench_short(sc, buf, len, runs);
+		policy_scanner_free(sc);
+		free(buf);
+		return rc;
+	}
 	policy_findings_init(&f);
 
 	for (int r = 0; r < runs; r++) {

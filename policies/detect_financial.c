@@ -71,6 +71,11 @@ static int detect_financial_match_iban(const struct scan_input *in,
 		if (p < 2 || !detect_financial_digit(s[p]))
 			return 0;
 		p -= 2;
+		/* the alphanumeric run "DE89" that starts here came just
+		 * before (same trigger byte) and found this IBAN already:
+		 * the result depends only on p */
+		if (scan_last_finding_at(in, out, p))
+			return 0;
 	}
 	if (p + 4 > in->len || !detect_financial_upper(s[p]) || !detect_financial_upper(s[p + 1]) ||
 	    !detect_financial_digit(s[p + 2]) || !detect_financial_digit(s[p + 3]))
@@ -123,6 +128,10 @@ static int detect_financial_match_card(const struct scan_input *in,
 		size_t total = 0;
 		char d[20];
 		uint8_t sep = 0;
+		/* no card number begins so: no span from here validates (most
+		 * starts inside IBANs, phone numbers, long references) */
+		if (!validate_payment_card_first(in->text[g[i].start]))
+			continue;
 		for (size_t j = i; j < ng; j++) {
 			size_t gl = g[j].end - g[j].start;
 			if (j > i) {
@@ -137,7 +146,9 @@ static int detect_financial_match_card(const struct scan_input *in,
 			}
 			if (total + gl > 19)
 				break;
-			memcpy(d + total, in->text + g[j].start, gl);
+			/* groups are short: a byte loop, not a memcpy call */
+			for (size_t q = 0; q < gl; q++)
+				d[total + q] = in->text[g[j].start + q];
 			total += gl;
 			if (total < 13 || !validate_payment_card(d, total))
 				continue;
@@ -250,7 +261,8 @@ static int detect_financial_match_vat(const struct scan_input *in,
 		q--;
 	if (q >= 2 && detect_financial_vat_prefix(s + q - 2) && !(q >= 3 && detect_financial_word(in, q - 3))) {
 		size_t n = 0, i = q - 2;
-		while (i < in->len && n < sizeof(buf)) {
+		/* (no VAT id is longer: an IBAN after "DE" stops here) */
+		while (i < in->len && n < sizeof(buf) && n < VALIDATE_VAT_MAX_LEN) {
 			if (scan_is(s[i], SCAN_BYTE_ALNUM))
 				buf[n++] = (char)s[i++];
 			else if ((s[i] == ' ' || s[i] == '.') && i + 1 < in->len && scan_is(s[i + 1], SCAN_BYTE_ALNUM) && n)

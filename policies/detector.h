@@ -160,6 +160,13 @@ struct detector {
 int scan_add_finding(struct policy_findings *out, const struct scan_input *in,
 		     size_t start, size_t end, unsigned confidence);
 
+/* 1 when the last finding of this scan so far is in->det's and starts
+ * at start: a detector whose result depends only on where it starts
+ * (and the text) may skip a second trigger that leads to the same
+ * place (pass 3 would drop the identical duplicate anyway). */
+int scan_last_finding_at(const struct scan_input *in, const struct policy_findings *out,
+			 size_t start);
+
 /* 1 when a context keyword of group ctx starts within `before` bytes before
  * `start` or within `after` bytes after `end` (or inside [start, end)),
  * else 0. */

@@ -70,6 +70,8 @@ struct kwhash *kwhash_new(const char *const *words, const size_t *lens,
 	slot_of = calloc(n + 1, sizeof(*slot_of));
 	if (!h->slot || !h->ent || !h->fold_buf || !tmp || !slot_of)
 		goto oom;
+	for (size_t l = 0; l < sizeof(h->gate_len) / sizeof(h->gate_len[0]); l++)
+		h->gate_len[l] = kwhash_gate_len[l < 15 ? l : 15];
 	h->mask = (uint32_t)(nslots - 1);
 	h->shift = (uint32_t)(64 - bits);
 	h->n_ent = n;

@@ -41,7 +41,7 @@ enum kwhash_kind {
 };
 
 #define KWHASH_STEM_MAX 4   /* stems are filed under at most 4 bytes */
-#define KWHASH_GATE_BITS 12 /* 4 K gate fields (8 KB) for ~1,400 keys of the defaults */
+#define KWHASH_GATE_BITS 13 /* 8 K gate fields (16 KB) for ~1,400 keys of the defaults */
 
 /* Gate field bits: which probes a text word needs. The stems filed
  * under 4 bytes have two bits by their length, since a text word can
@@ -103,6 +103,10 @@ struct kwhash {
 	 * keywords ("Sie", "ich", "Im"). */
 	uint16_t gate[1u << KWHASH_GATE_BITS];
 	uint32_t short_stems;  /* KWHASH_GATE_SHORT when stems of 1-2 bytes exist (custom terms) */
+	/* kwhash_gate_len[min(wl, 15)] for wl = 0..64, the lengths a word
+	 * that ends inside the scanner's 64-byte block can have: one load
+	 * without the clamp */
+	uint16_t gate_len[65];
 	uint8_t first[256];    /* byte can start a keyword (both cases) */
 };
 

@@ -108,9 +108,23 @@ struct policy_scanner {
 	 * most in-word bigram hits ("st", "we", "an" in German words) fail
 	 * here instead of in the trie's maps */
 	uint8_t in_lo2[16], in_hi2[16];
+	/* and for the fourth (any byte for keywords shorter than 4): on the
+	 * benchmark's text the in-word candidates that reach the trie's own
+	 * test drop from ~13,000 to ~4,000 per 300 KB, of which ~270 pass it
+	 * (the trie tests four bytes too, ac_candidate()) */
+	uint8_t in_lo3[16], in_hi3[16];
+	/* The same test with exact bytes for the AVX-512 VBMI step (a
+	 * 128-byte table per position, one vpermi2b each): the buckets of
+	 * every trie keyword by its first byte, for its first four bytes
+	 * (any byte past a shorter keyword's end); bytes >= 0x80 share one
+	 * entry per position. ~4,000 -> ~1,200 candidates per 300 KB of the
+	 * benchmark's text, ~270 of which pass the trie's own test. */
+	uint8_t in_x[4][128];
+	uint8_t in_xhigh[4];
 	size_t n_ac;             /* keywords in the trie */
 	int use_avx2;
 	int use_avx512;          /* AVX-512BW classification (64 bytes per step) */
+	int use_vbmi;            /* with the VBMI in-word test (in_x) */
 };
 
 /* Per-byte facts pass 1 needs, folded into one table per scanner. */
@@ -256,6 +270,14 @@ int scan_add_finding(struct policy_findings *out, const struct scan_input *in,
 		return -1;
 	}
 	return 0;
+}
+
+int scan_last_finding_at(const struct scan_input *in, const struct policy_findings *out,
+			 size_t start)
+{
+	const struct scan_priv *p = in->priv;
+	return out->n > p->base && out->v[out->n - 1].detector == in->det_index &&
+	       out->v[out->n - 1].start == start;
 }
 
 int scan_context_near(const struct scan_input *in, unsigned ctx,
@@ -473,24 +495,53 @@ static void scan_build_filter(struct policy_scanner *s, unsigned flags)
 			s->in_lo2[c2 & 15] |= (uint8_t)bit;
 			s->in_hi2[c2 >> 4] |= (uint8_t)bit;
 		}
+		for (unsigned c3 = 0; c3 < 256; c3++) {
+			if (kw->len >= 4 && ac->fold[c3] != ac->fold[(unsigned char)kw->word[3]])
+				continue;
+			s->in_lo3[c3 & 15] |= (uint8_t)bit;
+			s->in_hi3[c3 >> 4] |= (uint8_t)bit;
+		}
+	}
+	uint8_t xbucket[256];
+	unsigned nx = 0;
+	memset(xbucket, 0xff, sizeof(xbucket));
+	for (size_t k = 0; k < s->n_ac; k++) {
+		const struct scan_keyword *kw = &s->kw[s->ac_id[k]];
+		unsigned f0 = ac->fold[(unsigned char)kw->word[0]];
+		if (xbucket[f0] == 0xff)
+			xbucket[f0] = (uint8_t)(nx++ % 8);
+		unsigned bit = 1u << xbucket[f0];
+		for (unsigned q = 0; q < 4; q++)
+			for (unsigned c = 0; c < 256; c++) {
+				if (q < kw->len && ac->fold[c] != ac->fold[(unsigned char)kw->word[q]])
+					continue;
+				if (c < 128)
+					s->in_x[q][c] |= (uint8_t)bit;
+				else
+					s->in_xhigh[q] |= (uint8_t)bit;
+			}
 	}
 #if SCAN_HAVE_AVX2
 	s->use_avx2 = __builtin_cpu_supports("avx2") && !(flags & POLICY_SCANNER_FLAG_NO_SIMD);
 	s->use_avx512 = s->use_avx2 && __builtin_cpu_supports("avx512bw") &&
 			!(flags & POLICY_SCANNER_FLAG_NO_AVX512);
+	s->use_vbmi = s->use_avx512 && __builtin_cpu_supports("avx512vbmi") &&
+		      !(flags & POLICY_SCANNER_FLAG_NO_VBMI);
 #else
 	(void)flags;
 #endif
 }
 
-/* The same test as the AVX2 buckets, for one position (c1, c2 = 0 past
- * the end, as ac_candidate_inner() sees them). */
+/* The same test as the AVX2 buckets, for one position (c1, c2, c3 = 0
+ * past the end, as ac_candidate_inner() sees them). */
 static int scan_inner_pass(const struct policy_scanner *s, unsigned char c0, unsigned char c1,
-			   unsigned char c2)
+			   unsigned char c2, unsigned char c3)
 {
-	return (s->in_lo0[c0 & 15] & s->in_hi0[c0 >> 4] &
-		s->in_lo1[c1 & 15] & s->in_hi1[c1 >> 4] &
-		s->in_lo2[c2 & 15] & s->in_hi2[c2 >> 4]) != 0;
+	unsigned m = s->in_lo0[c0 & 15] & s->in_hi0[c0 >> 4] & s->in_lo1[c1 & 15] &
+		     s->in_hi1[c1 >> 4];
+	/* most positions fail on the first two bytes */
+	return m && (m & s->in_lo2[c2 & 15] & s->in_hi2[c2 >> 4] & s->in_lo3[c3 & 15] &
+		     s->in_hi3[c3 >> 4]) != 0;
 }
 
 void policy_scanner_free(struct policy_scanner *s)
@@ -717,7 +768,8 @@ static int scan_is_word(const char *t, size_t len, size_t i)
 }
 
 /* Keyword `id` occupies [start, end): check its flags, record it. */
-static int scan_keyword_hit(const struct policy_scanner *s, struct scan_scratch *sc,
+static inline __attribute__((always_inline)) int
+scan_keyword_hit(const struct policy_scanner *s, struct scan_scratch *sc,
 			    const char *t, size_t len, uint32_t id, size_t start, size_t end)
 {
 	const struct scan_keyword *k = &s->kw[id];
@@ -837,6 +889,11 @@ struct scan_block {
 	 * first min(length, 3) bytes, folded, and the case of its first
 	 * byte), for every j; computed by the vector classification */
 	uint16_t field[64];
+	/* the block's bytes folded like kwhash_fold8() (A-Z -> a-z), then
+	 * the next block's first 8 (zero past the text): a gated word's
+	 * first 8 bytes are one load from here, not a load and a fold of
+	 * the text; prompt text, so wiped after pass 1 */
+	uint8_t fold[64 + 8];
 };
 
 #if SCAN_HAVE_AVX2
@@ -886,12 +943,14 @@ static inline __m256i scan_fold_bytes(__m256i v, __m256i *up)
  * AVX-512 classification computes them (see there). */
 __attribute__((target("avx2")))
 static void scan_fields_avx2(const struct policy_scanner *s, __m256i v, __m256i v1, __m256i v2,
-			     __m256i lo1, __m256i hi1, __m256i lo2, __m256i hi2, uint16_t *field)
+			     __m256i lo1, __m256i hi1, __m256i lo2, __m256i hi2, uint16_t *field,
+			     uint8_t *fold)
 {
 	__m256i up;
 	__m256i w1 = scan_class_bytes(v1, lo1, hi1, s->lo_w, 1);
 	__m256i w2 = _mm256_and_si256(w1, scan_class_bytes(v2, lo2, hi2, s->lo_w, 1));
 	__m256i f0 = scan_fold_bytes(v, &up);
+	_mm256_storeu_si256((__m256i *)fold, f0);
 	__m256i f1 = _mm256_and_si256(scan_fold_bytes(v1, NULL), w1);
 	__m256i f2 = _mm256_and_si256(scan_fold_bytes(v2, NULL), w2);
 	const __m256i m0 = _mm256_set1_epi16((short)KWHASH_GATE_M0);
@@ -913,8 +972,8 @@ static void scan_fields_avx2(const struct policy_scanner *s, __m256i v, __m256i 
 	}
 }
 
-/* 64 bytes from p; p[64] and p[65] must be readable (the second and
- * third byte of the last in-word trigram). */
+/* 64 bytes from p; p[64] to p[66] must be readable (the second to
+ * fourth byte of the last in-word candidate). */
 __attribute__((target("avx2")))
 static void scan_classify_avx2(const struct policy_scanner *s, const unsigned char *p,
 			       struct scan_block *b)
@@ -927,17 +986,20 @@ static void scan_classify_avx2(const struct policy_scanner *s, const unsigned ch
 					      0, 0, 0, 0, 0, 0, 0, 0);
 	const __m256i nib = _mm256_set1_epi8(0x0f);
 	const __m256i zero = _mm256_setzero_si256();
-	struct scan_block r = { 0, 0, 0, 0, 0, 0, { 0 } };
+	uint64_t rw = 0, rh = 0, rf = 0, rt = 0, rd = 0, rin = 0;
 	for (unsigned h = 0; h < 2; h++) {
 		__m256i v = _mm256_loadu_si256((const __m256i *)(p + 32 * h));
 		__m256i v1 = _mm256_loadu_si256((const __m256i *)(p + 32 * h + 1));
 		__m256i v2 = _mm256_loadu_si256((const __m256i *)(p + 32 * h + 2));
+		__m256i v3 = _mm256_loadu_si256((const __m256i *)(p + 32 * h + 3));
 		__m256i lo = _mm256_and_si256(v, nib);
 		__m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib);
 		__m256i lo1 = _mm256_and_si256(v1, nib);
 		__m256i hi1 = _mm256_and_si256(_mm256_srli_epi16(v1, 4), nib);
 		__m256i lo2 = _mm256_and_si256(v2, nib);
 		__m256i hi2 = _mm256_and_si256(_mm256_srli_epi16(v2, 4), nib);
+		__m256i lo3 = _mm256_and_si256(v3, nib);
+		__m256i hi3 = _mm256_and_si256(_mm256_srli_epi16(v3, 4), nib);
 		__m256i hb = _mm256_shuffle_epi8(bits, hi);
 		__m256i in = _mm256_and_si256(
 			_mm256_and_si256(_mm256_shuffle_epi8(scan_tab(s->in_lo0), lo),
@@ -946,21 +1008,23 @@ static void scan_classify_avx2(const struct policy_scanner *s, const unsigned ch
 					 _mm256_shuffle_epi8(scan_tab(s->in_hi1), hi1)));
 		in = _mm256_and_si256(in, _mm256_and_si256(_mm256_shuffle_epi8(scan_tab(s->in_lo2), lo2),
 							   _mm256_shuffle_epi8(scan_tab(s->in_hi2), hi2)));
+		in = _mm256_and_si256(in, _mm256_and_si256(_mm256_shuffle_epi8(scan_tab(s->in_lo3), lo3),
+							   _mm256_shuffle_epi8(scan_tab(s->in_hi3), hi3)));
 		uint32_t inner = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(in, zero));
-		r.w |= (uint64_t)scan_class32(v, lo, hb, s->lo_w, 1) << (32 * h);
-		r.h |= (uint64_t)scan_class32(v, lo, hb, s->lo_h, s->high_h) << (32 * h);
-		r.f |= (uint64_t)scan_class32(v, lo, hb, s->lo_f, s->high_f) << (32 * h);
-		r.t |= (uint64_t)scan_class32(v, lo, hb, s->lo_t, 0) << (32 * h);
-		r.d |= (uint64_t)scan_class32(v, lo, hb, s->lo_d, 0) << (32 * h);
-		r.in |= (uint64_t)inner << (32 * h);
-		scan_fields_avx2(s, v, v1, v2, lo1, hi1, lo2, hi2, b->field + 32 * h);
+		rw |= (uint64_t)scan_class32(v, lo, hb, s->lo_w, 1) << (32 * h);
+		rh |= (uint64_t)scan_class32(v, lo, hb, s->lo_h, s->high_h) << (32 * h);
+		rf |= (uint64_t)scan_class32(v, lo, hb, s->lo_f, s->high_f) << (32 * h);
+		rt |= (uint64_t)scan_class32(v, lo, hb, s->lo_t, 0) << (32 * h);
+		rd |= (uint64_t)scan_class32(v, lo, hb, s->lo_d, 0) << (32 * h);
+		rin |= (uint64_t)inner << (32 * h);
+		scan_fields_avx2(s, v, v1, v2, lo1, hi1, lo2, hi2, b->field + 32 * h, b->fold + 32 * h);
 	}
-	b->w = r.w;
-	b->h = r.h;
-	b->f = r.f;
-	b->in = r.in;
-	b->t = r.t;
-	b->d = r.d;
+	b->w = rw;
+	b->h = rh;
+	b->f = rf;
+	b->in = rin;
+	b->t = rt;
+	b->d = rd;
 }
 
 /* The same 64 bytes in one step with AVX-512BW: the nibble tables are the
@@ -973,16 +1037,88 @@ static inline __m512i scan_tab512(const uint8_t *tab)
 	return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)tab));
 }
 
+/* The bytes of the 64 at p that lie before p + avail (all of them from
+ * 64 on). */
+static inline uint64_t scan_avail_mask(size_t avail)
+{
+	return avail >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << avail) - 1;
+}
+
+/* The four loads of a step: the 64 bytes at p and the same one, two and
+ * three bytes on, masked past avail. */
 __attribute__((target("avx512f,avx512bw")))
-static void scan_classify_avx512(const struct policy_scanner *s, const unsigned char *p,
-				 struct scan_block *b)
+static inline __attribute__((always_inline)) void
+scan_load512(const unsigned char *p, size_t avail, __m512i *v0, __m512i *v1, __m512i *v2,
+	     __m512i *v3)
+{
+	if (__builtin_expect(avail > 66, 1)) {
+		*v0 = _mm512_loadu_si512((const void *)p);
+		*v1 = _mm512_loadu_si512((const void *)(p + 1));
+		*v2 = _mm512_loadu_si512((const void *)(p + 2));
+		*v3 = _mm512_loadu_si512((const void *)(p + 3));
+	} else {
+		*v0 = _mm512_maskz_loadu_epi8(scan_avail_mask(avail), p);
+		*v1 = _mm512_maskz_loadu_epi8(scan_avail_mask(avail - 1), p + 1);
+		*v2 = _mm512_maskz_loadu_epi8(scan_avail_mask(avail > 2 ? avail - 2 : 0), p + 2);
+		*v3 = _mm512_maskz_loadu_epi8(scan_avail_mask(avail > 3 ? avail - 3 : 0), p + 3);
+	}
+}
+
+/* In-word keyword starts by the nibble buckets (in_lo0 ... in_hi3). */
+__attribute__((target("avx512f,avx512bw")))
+static inline __attribute__((always_inline)) __m512i
+scan_in_nibble1(__m512i v, const uint8_t *lo_t, const uint8_t *hi_t)
+{
+	const __m512i nib = _mm512_set1_epi8(0x0f);
+	__m512i lo = _mm512_and_si512(v, nib);
+	__m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
+	return _mm512_and_si512(_mm512_shuffle_epi8(scan_tab512(lo_t), lo),
+				_mm512_shuffle_epi8(scan_tab512(hi_t), hi));
+}
+
+__attribute__((target("avx512f,avx512bw")))
+static inline __attribute__((always_inline)) uint64_t
+scan_in_nibble512(const struct policy_scanner *s, __m512i v0, __m512i v1, __m512i v2, __m512i v3)
+{
+	__m512i in = _mm512_and_si512(_mm512_and_si512(scan_in_nibble1(v0, s->in_lo0, s->in_hi0),
+						       scan_in_nibble1(v1, s->in_lo1, s->in_hi1)),
+				      _mm512_and_si512(scan_in_nibble1(v2, s->in_lo2, s->in_hi2),
+						       scan_in_nibble1(v3, s->in_lo3, s->in_hi3)));
+	return _mm512_test_epi8_mask(in, in);
+}
+
+/* The same by exact bytes (in_x): one 128-byte table lookup per load,
+ * bytes >= 0x80 from in_xhigh. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi")))
+static inline __attribute__((always_inline)) __m512i
+scan_in_vbmi1(__m512i v, const uint8_t *tab, uint8_t high)
+{
+	__m512i x = _mm512_permutex2var_epi8(_mm512_loadu_si512((const void *)tab), v,
+					     _mm512_loadu_si512((const void *)(tab + 64)));
+	return _mm512_mask_mov_epi8(x, _mm512_movepi8_mask(v), _mm512_set1_epi8((char)high));
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vbmi")))
+static inline __attribute__((always_inline)) uint64_t
+scan_in_vbmi512(const struct policy_scanner *s, __m512i v0, __m512i v1, __m512i v2, __m512i v3)
+{
+	__m512i in = _mm512_and_si512(_mm512_and_si512(scan_in_vbmi1(v0, s->in_x[0], s->in_xhigh[0]),
+						       scan_in_vbmi1(v1, s->in_x[1], s->in_xhigh[1])),
+				      _mm512_and_si512(scan_in_vbmi1(v2, s->in_x[2], s->in_xhigh[2]),
+						       scan_in_vbmi1(v3, s->in_x[3], s->in_xhigh[3])));
+	return _mm512_test_epi8_mask(in, in);
+}
+
+/* The rest of a step, with the in-word starts given; bits past the text
+ * are cleared. */
+__attribute__((target("avx512f,avx512bw")))
+static inline __attribute__((always_inline)) void
+scan_classify512_rest(const struct policy_scanner *s, __m512i v, __m512i v1, __m512i v2,
+		      uint64_t inner, size_t avail, struct scan_block *b)
 {
 	const __m512i bits = _mm512_broadcast_i32x4(_mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, (char)128,
 								  0, 0, 0, 0, 0, 0, 0, 0));
 	const __m512i nib = _mm512_set1_epi8(0x0f);
-	__m512i v = _mm512_loadu_si512((const void *)p);
-	__m512i v1 = _mm512_loadu_si512((const void *)(p + 1));
-	__m512i v2 = _mm512_loadu_si512((const void *)(p + 2));
 	__m512i lo = _mm512_and_si512(v, nib);
 	__m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
 	__m512i lo1 = _mm512_and_si512(v1, nib);
@@ -991,14 +1127,7 @@ static void scan_classify_avx512(const struct policy_scanner *s, const unsigned 
 	__m512i hi2 = _mm512_and_si512(_mm512_srli_epi16(v2, 4), nib);
 	__m512i hb = _mm512_shuffle_epi8(bits, hi);
 	uint64_t high = _mm512_movepi8_mask(v);
-	__m512i in = _mm512_and_si512(
-		_mm512_and_si512(_mm512_shuffle_epi8(scan_tab512(s->in_lo0), lo),
-				 _mm512_shuffle_epi8(scan_tab512(s->in_hi0), hi)),
-		_mm512_and_si512(_mm512_shuffle_epi8(scan_tab512(s->in_lo1), lo1),
-				 _mm512_shuffle_epi8(scan_tab512(s->in_hi1), hi1)));
-	in = _mm512_and_si512(in, _mm512_and_si512(_mm512_shuffle_epi8(scan_tab512(s->in_lo2), lo2),
-						   _mm512_shuffle_epi8(scan_tab512(s->in_hi2), hi2)));
-	b->in = _mm512_test_epi8_mask(in, in);
+	b->in = inner;
 	b->w = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_w), lo), hb) | high;
 	b->h = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_h), lo), hb) |
 	       (s->high_h ? high : 0);
@@ -1017,6 +1146,7 @@ static void scan_classify_avx512(const struct policy_scanner *s, const unsigned 
 	const __m512i x20 = _mm512_set1_epi8(0x20);
 	uint64_t up = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, az), z25);
 	__m512i f0 = _mm512_mask_add_epi8(v, up, v, x20);
+	_mm512_storeu_si512((void *)b->fold, f0);
 	__m512i f1 = _mm512_maskz_add_epi8(w1, v1, _mm512_maskz_mov_epi8(
 		_mm512_cmple_epu8_mask(_mm512_sub_epi8(v1, az), z25), x20));
 	__m512i f2 = _mm512_maskz_add_epi8(w1 & w2, v2, _mm512_maskz_mov_epi8(
@@ -1037,6 +1167,39 @@ static void scan_classify_avx512(const struct policy_scanner *s, const unsigned 
 		_mm512_storeu_si512((void *)(b->field + 32 * h),
 				    _mm512_srli_epi16(hv, 16 - KWHASH_GATE_BITS));
 	}
+	if (avail < 64) {
+		uint64_t keep = scan_avail_mask(avail);
+		b->w &= keep;
+		b->h &= keep;
+		b->f &= keep;
+		b->in &= keep;
+		b->t &= keep;
+		b->d &= keep;
+	}
+}
+
+/* The 64 bytes at p, of which avail (>= 1) are the text's: the last
+ * block's loads are masked (masked-off bytes read as zero, what the
+ * scalar bits assume past the end, and are not accessed, so they cannot
+ * fault), instead of going through a zero-padded copy that must be
+ * wiped. */
+__attribute__((target("avx512f,avx512bw")))
+static void scan_classify_avx512(const struct policy_scanner *s, const unsigned char *p,
+				 size_t avail, struct scan_block *b)
+{
+	__m512i v0, v1, v2, v3;
+	scan_load512(p, avail, &v0, &v1, &v2, &v3);
+	scan_classify512_rest(s, v0, v1, v2, scan_in_nibble512(s, v0, v1, v2, v3), avail, b);
+}
+
+/* The same with the exact in-word test (AVX-512 VBMI). */
+__attribute__((target("avx512f,avx512bw,avx512vbmi")))
+static void scan_classify_avx512vbmi(const struct policy_scanner *s, const unsigned char *p,
+				     size_t avail, struct scan_block *b)
+{
+	__m512i v0, v1, v2, v3;
+	scan_load512(p, avail, &v0, &v1, &v2, &v3);
+	scan_classify512_rest(s, v0, v1, v2, scan_in_vbmi512(s, v0, v1, v2, v3), avail, b);
 }
 #endif
 
@@ -1058,14 +1221,6 @@ scan_word_probe(const struct policy_scanner *s, struct scan_scratch *sc,
 	return 0;
 }
 
-/* A word start that passed the gate (kwhash_gate()): probed after all
- * word starts of its block were gated. */
-struct scan_word {
-	uint64_t x;        /* first 8 bytes, folded (not with a gate field given) */
-	uint32_t pos, len; /* word start and length */
-	unsigned kinds;    /* enum kwhash_gate_bit */
-};
-
 /* The word at the word start i: its length and the gates it passes
  * (kwhash_gate(); with field >= 0 the gate field computed already by
  * the block classification). wrun: the word-byte bits from i on (bit 0:
@@ -1073,7 +1228,7 @@ struct scan_word {
  * the first clear bit among them, else it is read on. */
 static inline __attribute__((always_inline)) unsigned
 scan_word_gate(const struct policy_scanner *s, const unsigned char *t, size_t len, size_t i,
-	       uint64_t wrun, unsigned known, int field, struct scan_word *w)
+	       uint64_t wrun, unsigned known, int field, uint32_t *wlp)
 {
 	unsigned k = (unsigned)__builtin_ctzll(~wrun | UINT64_C(1) << 63);
 	size_t e = i + k;
@@ -1081,28 +1236,23 @@ scan_word_gate(const struct policy_scanner *s, const unsigned char *t, size_t le
 		while (e < len && (s->byteinfo[t[e]] & SCAN_INFO_WORD))
 			e++;
 	size_t wl = e - i;
-	w->pos = (uint32_t)i;
-	w->len = (uint32_t)wl;
-	if (field >= 0) {
-		w->kinds = kwhash_gate_at(s->kh, (unsigned)field, wl);
-	} else {
-		w->x = kwhash_fold8(kwhash_load(t + i, len - i));
-		w->kinds = kwhash_gate(s->kh, w->x, wl, (unsigned)(t[i] - 'A') < 26);
-	}
-	return w->kinds;
+	*wlp = (uint32_t)wl;
+	if (field >= 0)
+		return kwhash_gate_at(s->kh, (unsigned)field, wl);
+	return kwhash_gate(s->kh, kwhash_fold8(kwhash_load(t + i, len - i)), wl,
+			   (unsigned)(t[i] - 'A') < 26);
 }
 
-/* The keywords of the word hash at a gated word: the whole word, and its
- * 1-4-byte prefixes for the stems (kwhash.h), in that order. */
+/* The keywords of the word hash at the word [i, i + wl) that passed the
+ * gates `kinds`: the whole word, and its 1-4-byte prefixes for the stems
+ * (kwhash.h), in that order. x: the word's first 8 bytes,
+ * kwhash_fold8(kwhash_load(t + i, len - i)). */
 static inline __attribute__((always_inline)) int
 scan_word_keywords(const struct policy_scanner *s, struct scan_scratch *sc,
-		   const unsigned char *t, size_t len, const struct scan_word *w)
+		   const unsigned char *t, size_t len, size_t i, size_t wl, unsigned kinds,
+		   uint64_t x)
 {
 	const struct kwhash *kh = s->kh;
-	size_t i = w->pos, wl = w->len;
-	/* the vector gate (a field per position) did not load the word */
-	uint64_t x = s->use_avx2 ? kwhash_fold8(kwhash_load(t + i, len - i)) : w->x;
-	unsigned kinds = w->kinds;
 
 	if ((kinds & KWHASH_GATE_WORD) && wl <= 255 &&
 	    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[wl < 8 ? wl : 8],
@@ -1238,13 +1388,17 @@ static int scan_pass1_scalar(const struct policy_scanner *s, struct scan_scratch
 	int prev = 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned info = s->byteinfo[t[i]];
-		struct scan_word w;
-		if (!prev && (info & SCAN_INFO_HFIRST) && scan_word_gate(s, t, len, i, 1, 1, -1, &w) &&
-		    scan_word_keywords(s, sc, t, len, &w) < 0)
+		uint32_t wl;
+		unsigned kinds;
+		if (!prev && (info & SCAN_INFO_HFIRST) &&
+		    (kinds = scan_word_gate(s, t, len, i, 1, 1, -1, &wl)) != 0 &&
+		    scan_word_keywords(s, sc, t, len, i, wl, kinds,
+				       kwhash_fold8(kwhash_load(t + i, len - i))) < 0)
 			return -1;
 		int trie = (info & SCAN_INFO_WORD) || prev
 			? (info & SCAN_INFO_INNER) &&
-			  scan_inner_pass(s, t[i], i + 1 < len ? t[i + 1] : 0, i + 2 < len ? t[i + 2] : 0)
+			  scan_inner_pass(s, t[i], i + 1 < len ? t[i + 1] : 0, i + 2 < len ? t[i + 2] : 0,
+					  i + 3 < len ? t[i + 3] : 0)
 			: (info & SCAN_INFO_FIRST) != 0;
 		if (trie && scan_trie_at(s, sc, t, len, i, prev) < 0)
 			return -1;
@@ -1261,11 +1415,16 @@ static void scan_classify_block(const struct policy_scanner *s, const unsigned c
 {
 	size_t n = len - blk < 64 ? len - blk : 64;
 #if SCAN_HAVE_AVX2
-	if (len - blk > 65) {
-		if (s->use_avx512)
-			scan_classify_avx512(s, t + blk, b);
-		else
-			scan_classify_avx2(s, t + blk, b);
+	if (s->use_vbmi) {
+		scan_classify_avx512vbmi(s, t + blk, len - blk, b);
+		return;
+	}
+	if (s->use_avx512) {
+		scan_classify_avx512(s, t + blk, len - blk, b);
+		return;
+	}
+	if (len - blk > 66) {
+		scan_classify_avx2(s, t + blk, b);
 		return;
 	}
 	/* the last block: through a zero-padded copy (zero is what the
@@ -1274,10 +1433,7 @@ static void scan_classify_block(const struct policy_scanner *s, const unsigned c
 	unsigned char tail[96];
 	memset(tail, 0, sizeof(tail));
 	memcpy(tail, t + blk, len - blk);
-	if (s->use_avx512)
-		scan_classify_avx512(s, tail, b);
-	else
-		scan_classify_avx2(s, tail, b);
+	scan_classify_avx2(s, tail, b);
 	uint64_t keep = n < 64 ? (UINT64_C(1) << n) - 1 : ~UINT64_C(0);
 	b->w &= keep;
 	b->h &= keep;
@@ -1329,7 +1485,6 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	/* two block buffers, swapped (not copied: the gate fields the
 	 * classification stored are read from where they were stored) */
 	struct scan_block blocks[2], *b = &blocks[0], *nb = &blocks[1];
-	memset(nb, 0, sizeof(*nb));
 	if (s->use_avx2 && len)
 		scan_classify_block(s, t, len, 0, nb);
 	for (size_t blk = 0; s->use_avx2 && blk < len; blk += 64) {
@@ -1341,10 +1496,13 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		struct scan_block *tmp = b;
 		b = nb;
 		nb = tmp;
-		if (len - blk > 64)
+		if (len - blk > 64) {
 			scan_classify_block(s, t, len, blk + 64, nb);
-		else
-			memset(nb, 0, sizeof(*nb));
+			memcpy(b->fold + 64, nb->fold, 8);
+		} else {
+			nb->w = 0;   /* the last block: only its word mask is read */
+			memset(b->fold + 64, 0, 8);
+		}
 		uint64_t prevw = b->w << 1 | carry;
 		carry = b->w >> 63;
 		uint64_t live = n < 64 ? (UINT64_C(1) << n) - 1 : ~UINT64_C(0);
@@ -1356,11 +1514,16 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		 * the gates, whose outcome is random), then probe the few
 		 * that passed, which are mostly keywords */
 		uint64_t m = b->w & ~prevw & b->h & live;
-		struct scan_word words[64];
+		/* the gated words: start, length, gates passed (three arrays,
+		 * so that each store is one scaled address) */
+		uint32_t wpos[64], wlen[64], wkinds[64];
 		unsigned nw = 0;
-		/* (the word masks in locals: the stores to words[] could alias
-		 * them, and they would be reloaded per word) */
+		/* (the word masks, the gate and the fields in locals: the
+		 * stores to the arrays could alias them, and they would be
+		 * reloaded per word) */
 		const uint64_t bw = b->w, nbw = nb->w;
+		const uint16_t *gate = s->kh->gate, *field = b->field, *glen = s->kh->gate_len;
+		const unsigned shorts = s->kh->short_stems;
 		/* word ends: a word byte whose next byte is not one (bit 63
 		 * asks the next block); a word's length is then one shift and
 		 * one count from its start, instead of a 64-bit window of the
@@ -1371,27 +1534,36 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 			m &= m - 1;
 			uint64_t er = ends >> bit;
 			if (__builtin_expect(er != 0, 1)) {
-				size_t wl = (size_t)__builtin_ctzll(er) + 1;
-				struct scan_word *w = &words[nw];
-				w->pos = (uint32_t)(blk + bit);
-				w->len = (uint32_t)wl;
-				w->kinds = kwhash_gate_at(s->kh, b->field[bit], wl);
-				nw += w->kinds != 0;
+				/* kwhash_gate_at() for a length of 1..64 */
+				unsigned wl = (unsigned)__builtin_ctzll(er) + 1;
+				unsigned kinds = (gate[field[bit]] & glen[wl]) | shorts;
+				wpos[nw] = (uint32_t)(blk + bit);
+				wlen[nw] = wl;
+				wkinds[nw] = kinds;
+				nw += kinds != 0;
 				continue;
 			}
 			/* the word runs into the next block */
 			uint64_t wrun = bit ? bw >> bit | nbw << (64 - bit) : bw;
-			nw += scan_word_gate(s, t, len, blk + bit, wrun, 63, b->field[bit], &words[nw]) != 0;
+			wpos[nw] = (uint32_t)(blk + bit);
+			wkinds[nw] = scan_word_gate(s, t, len, blk + bit, wrun, 63, field[bit], &wlen[nw]);
+			nw += wkinds[nw] != 0;
 		}
-		for (unsigned q = 0; q < nw; q++)
-			if (scan_word_keywords(s, sc, t, len, &words[q]) < 0)
-				goto oom;
+		for (unsigned q = 0; q < nw; q++) {
+			uint64_t x;
+			memcpy(&x, b->fold + (wpos[q] - blk), 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+			x = __builtin_bswap64(x);
+#endif
+			if (scan_word_keywords(s, sc, t, len, wpos[q], wlen[q], wkinds[q], x) < 0)
+				goto oom_blocks;
+		}
 		m = ((~prevw & ~b->w & b->f) | ((prevw | b->w) & b->in)) & live;
 		while (m) {
 			unsigned bit = (unsigned)__builtin_ctzll(m);
 			m &= m - 1;
 			if (scan_trie_at(s, sc, t, len, blk + bit, (prevw >> bit) & 1) < 0)
-				goto oom;
+				goto oom_blocks;
 		}
 		/* a digit right after a digit is inside the number and
 		 * alphanumeric runs the first digit's visit read already
@@ -1403,9 +1575,13 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 			unsigned bit = (unsigned)__builtin_ctzll(m);
 			m &= m - 1;
 			if (scan_shape_at(s, sc, t, len, blk + bit, &st) < 0)
-				goto oom;
+				goto oom_blocks;
 		}
 	}
+
+	/* the block buffers held folded prompt text */
+	explicit_bzero(blocks[0].fold, sizeof(blocks[0].fold));
+	explicit_bzero(blocks[1].fold, sizeof(blocks[1].fold));
 
 	/* Context hits arrive ordered by start except within a block (the
 	 * word loop's before the trie loop's), so an insertion sort moves each
@@ -1421,8 +1597,23 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	}
 
 	/* Pass 2: run the detectors on their triggers. */
-	struct scan_priv priv = { sc->ctx, sc->n_ctx, base, 0, 0, 0, { { 0, 0, 0 } }, 0, 0,
-				  0, 0, 0, 0, 0 };
+	/* field by field: an initializer would zero the group array (~200
+	 * bytes, ~50 instructions) on every call; the groups are read only
+	 * after scan_trigger_groups() filled them (no trigger spans [0, 0)) */
+	struct scan_priv priv;
+	priv.ctx = sc->ctx;
+	priv.n_ctx = sc->n_ctx;
+	priv.base = base;
+	priv.g_start = 0;
+	priv.g_end = 0;
+	priv.g_n = 0;
+	priv.g_totals = 0;
+	priv.g_totals_valid = 0;
+	priv.c_lo = 0;
+	priv.c_hi = 0;
+	priv.c_cur = 0;
+	priv.c_mask = 0;
+	priv.c_valid = 0;
 	struct scan_input in = { text, len, NULL, 0, &priv };
 	for (size_t e = 0; e < sc->n_ev; e++) {
 		const struct scan_event *ev = &sc->ev[e];
@@ -1484,6 +1675,9 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	}
 	out->n = base + kept;
 	return 0;
+oom_blocks:
+	explicit_bzero(blocks[0].fold, sizeof(blocks[0].fold));
+	explicit_bzero(blocks[1].fold, sizeof(blocks[1].fold));
 oom:
 	out->error = "out of memory";
 fail:

@@ -50,6 +50,10 @@ enum policy_scanner_flag {
 	/* Use the AVX2 block classification even where the CPU has
 	 * AVX-512BW (tests compare it with the AVX-512 one). */
 	POLICY_SCANNER_FLAG_NO_AVX512 = 1u << 1,
+	/* Use the AVX-512BW classification without its AVX-512 VBMI test
+	 * of in-word keyword starts where the CPU has VBMI (tests compare
+	 * both). */
+	POLICY_SCANNER_FLAG_NO_VBMI = 1u << 2,
 };
 
 /* policy_scanner_new with options (a mask of enum policy_scanner_flag). */

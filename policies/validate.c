@@ -92,6 +92,17 @@ static const struct validate_card_range validate_card_ranges[] = {
 	{ 38, 39, 2, 16, 19 },
 };
 
+/* Bit d: some range above begins with the digit d (Visa 4, Mastercard
+ * 5 and 2, Amex, JCB and Diners 3, Discover 6); tests/policy/test_validate
+ * checks it against validate_payment_card() for every first digit. */
+#define VALIDATE_CARD_FIRST_DIGITS (1u << 2 | 1u << 3 | 1u << 4 | 1u << 5 | 1u << 6)
+
+int validate_payment_card_first(char d0)
+{
+	unsigned c = (unsigned)(d0 - '0');
+	return c < 10 && ((VALIDATE_CARD_FIRST_DIGITS >> c) & 1);
+}
+
 int validate_payment_card(const char *d, size_t n)
 {
 	if (n < 13 || n > 19 || !validate_luhn(d, n))

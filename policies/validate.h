@@ -10,6 +10,9 @@
 int validate_luhn(const char *digits, size_t n);
 int validate_iso7064_mod11_10(const char *digits, size_t n);
 int validate_payment_card(const char *digits, size_t n);
+/* 0 when no card number can begin with the digit d0 (then
+ * validate_payment_card() refuses every number that does). */
+int validate_payment_card_first(char d0);
 /* Spaces are skipped. */
 int validate_iban(const char *s, size_t n);
 /* Expected IBAN length for a country ("DE" -> 22), 0 when unknown. */
@@ -17,6 +20,8 @@ size_t validate_iban_length(const char *cc);
 int validate_bic(const char *s, size_t n);
 /* With its two-letter prefix: "DE123456789", "ATU13585627", ... */
 int validate_vat_id(const char *s, size_t n);
+/* The longest value validate_vat_id() accepts ("NL" + 12). */
+#define VALIDATE_VAT_MAX_LEN 14
 int validate_de_tax_id(const char *digits, size_t n);
 /* 10 chars: 9-char document number + check digit (ICAO 9303 7-3-1). */
 int validate_de_id_card(const char *s, size_t n);

@@ -228,18 +228,20 @@ int main(void)
 			.confidence = 50, .shapes = 0, .keywords = kws, .match = record,
 		};
 		const struct detector *extra[] = { &d };
-		struct policy_scanner *sc[3] = {
+		struct policy_scanner *sc[4] = {
 			policy_scanner_new_flags(extra, 1, 0, err, sizeof(err)),
 			policy_scanner_new_flags(extra, 1, POLICY_SCANNER_FLAG_NO_SIMD, err, sizeof(err)),
 			policy_scanner_new_flags(extra, 1, POLICY_SCANNER_FLAG_NO_AVX512, err, sizeof(err)),
+			policy_scanner_new_flags(extra, 1, POLICY_SCANNER_FLAG_NO_VBMI, err, sizeof(err)),
 		};
-		static const char *const path[3] = { "default", "scalar", "AVX2" };
-		if (!ok(sc[0] && sc[1] && sc[2], "round %u: scanners with %zu random keywords", round, n_kw)) {
+		static const char *const path[4] = { "default", "scalar", "AVX2", "AVX-512 without VBMI" };
+		if (!ok(sc[0] && sc[1] && sc[2] && sc[3], "round %u: scanners with %zu random keywords",
+			round, n_kw)) {
 			tap_diag("%s", err);
 			break;
 		}
 		size_t len = make_text(text, sizeof(text));
-		for (unsigned p = 0; p < 3; p++) {
+		for (unsigned p = 0; p < 4; p++) {
 			ok(same_hits(sc[p], &f, 0, text, len),
 			   "round %u, %s filter: keyword hits equal the reference on %zu bytes",
 			   round, path[p], len);
@@ -251,6 +253,7 @@ int main(void)
 		policy_scanner_free(sc[0]);
 		policy_scanner_free(sc[1]);
 		policy_scanner_free(sc[2]);
+		policy_scanner_free(sc[3]);
 	}
 	/* 65,536 keywords with the same first word do not fit one slot's
 	 * count: refused with a message, not truncated */

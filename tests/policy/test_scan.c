@@ -2,6 +2,8 @@
  * detectors, limits. Texts are short realistic sentences. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "policies/entity.h"
 #include "policies/scan.h"
@@ -76,6 +78,50 @@ static int filter_paths_agree(struct policy_scanner *scalar, size_t *total)
 		}
 	}
 	policy_findings_free(&g);
+	return same;
+}
+
+/* Texts that end where the next page is unreadable: the last block's
+ * loads must not touch a byte past the text (the AVX-512 path masks
+ * them, the AVX2 path copies), and the findings must be the scalar
+ * path's. -1 when the pages cannot be set up. */
+static int page_end_agrees(struct policy_scanner *scalar, size_t *total)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct policy_findings g;
+	int same = 1;
+
+	if (pg <= 0)
+		return -1;
+	unsigned char *m = mmap(NULL, 2 * (size_t)pg, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return -1;
+	if (mprotect(m + pg, (size_t)pg, PROT_NONE) < 0) {
+		munmap(m, 2 * (size_t)pg);
+		return -1;
+	}
+	policy_findings_init(&g);
+	*total = 0;
+	size_t tl = sizeof(filter_text) - 1;
+	for (size_t n = 1; n <= 200 && n <= tl && same; n++) {
+		char *text = (char *)m + pg - n;
+		memcpy(text, filter_text + tl - n, n);
+		policy_findings_clear(&f);
+		policy_findings_clear(&g);
+		if (policy_scan_text(sc, text, n, &f) < 0 || policy_scan_text(scalar, text, n, &g) < 0 ||
+		    f.n != g.n) {
+			same = 0;
+			break;
+		}
+		for (size_t i = 0; i < f.n; i++)
+			if (f.v[i].start != g.v[i].start || f.v[i].end != g.v[i].end ||
+			    f.v[i].detector != g.v[i].detector)
+				same = 0;
+		*total += f.n;
+	}
+	policy_findings_free(&g);
+	munmap(m, 2 * (size_t)pg);
 	return same;
 }
 
@@ -181,6 +227,27 @@ int main(void)
 	ok(agree && total > 64 * 70 * 10,
 	   "AVX-512 and AVX2 classification: same findings at every alignment (%zu)", total);
 	policy_scanner_free(avx2);
+	/* the AVX-512 step without its VBMI in-word test against the default
+	 * one (the same path where the CPU has no VBMI) */
+	struct policy_scanner *novbmi = policy_scanner_new_flags(extra, 1, POLICY_SCANNER_FLAG_NO_VBMI,
+								 err, sizeof(err));
+	agree = novbmi && filter_paths_agree(novbmi, &total);
+	ok(agree && total > 64 * 70 * 10,
+	   "AVX-512 with and without VBMI: same findings at every alignment (%zu)", total);
+	policy_scanner_free(novbmi);
+	/* texts that end at an unreadable page, default and AVX2 paths
+	 * against the scalar one */
+	scalar = policy_scanner_new_flags(extra, 1, POLICY_SCANNER_FLAG_NO_SIMD, err, sizeof(err));
+	avx2 = policy_scanner_new_flags(extra, 1, POLICY_SCANNER_FLAG_NO_AVX512, err, sizeof(err));
+	int pe = scalar ? page_end_agrees(scalar, &total) : 0;
+	ok(pe == 1 && total > 100, "text at a page end (default path): same findings, no fault (%zu)", total);
+	struct policy_scanner *dflt = sc;
+	sc = avx2;
+	pe = scalar && avx2 ? page_end_agrees(scalar, &total) : 0;
+	sc = dflt;
+	ok(pe == 1 && total > 100, "text at a page end (AVX2 path): same findings, no fault (%zu)", total);
+	policy_scanner_free(avx2);
+	policy_scanner_free(scalar);
 
 	/* empty and binary input */
 	policy_findings_clear(&f);

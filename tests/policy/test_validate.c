@@ -169,6 +169,26 @@ int main(void)
 			caught &= !validate_iban(buf, 22);
 		}
 	ok(caught, "IBAN: every single-digit substitution fails");
+	/* validate_payment_card_first(d) is 1 exactly when some number of
+	 * 13-19 digits that begins with d is a valid card number: all
+	 * 4-digit prefixes, zeros after them, the Luhn digit fixed */
+	for (char d0 = '0'; d0 <= '9'; d0++) {
+		int any = 0;
+		for (unsigned pre = 0; pre < 1000 && !any; pre++)
+			for (size_t n = 13; n <= 19 && !any; n++) {
+				char num[20];
+				memset(num, '0', n);
+				num[0] = d0;
+				num[1] = (char)('0' + pre / 100);
+				num[2] = (char)('0' + pre / 10 % 10);
+				num[3] = (char)('0' + pre % 10);
+				for (char c = '0'; c <= '9' && !any; c++) {
+					num[n - 1] = c;
+					any = validate_payment_card(num, n);
+				}
+			}
+		ok(validate_payment_card_first(d0) == any, "card first digit %c: %d", d0, any);
+	}
 	tap_done();
 	return tap_failed ? 1 : 0;
 }
