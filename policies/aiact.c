@@ -1256,6 +1256,42 @@ static void aiact_scan_feed(struct aiact_scan *s, size_t part, const char *text,
 	while (i < len) {
 		uint8_t v = cls[t[i]];
 		if (v > AIACT_CLASS_SLOW) {
+#if defined(__SSE2__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			if (!w && len - i >= 16) {
+				/* Sixteen bytes from the word's start in one load: its
+				 * letters and digits (unsigned range tests as signed
+				 * ones, letters on the byte with bit 5 set), its end
+				 * the first other byte; folded, the same register is
+				 * the word's text and its first four bytes its key.
+				 * Taken when the word ends inside them at an ASCII
+				 * byte (a separator, taken here too). */
+				__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(t + i));
+				__m128i low = _mm_or_si128(x, _mm_set1_epi8(0x20));
+				__m128i letter = _mm_cmplt_epi8(_mm_add_epi8(low, _mm_set1_epi8((char)(128 - 'a'))),
+								_mm_set1_epi8((char)(26 - 128)));
+				__m128i digit = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(128 - '0'))),
+							       _mm_set1_epi8((char)(10 - 128)));
+				unsigned other = ~(unsigned)_mm_movemask_epi8(_mm_or_si128(letter, digit)) & 0xFFFFu;
+				size_t n = (size_t)__builtin_ctz(other | 0x10000u);
+				if (n < 16 && cls[t[i + n]] < AIACT_CLASS_SLOW) {
+					w = &s->ring[s->n_words % AIACT_RING];
+					_mm_storeu_si128((__m128i *)(void *)w->text, low);
+					w->start = (uint32_t)i;
+					w->end = (uint32_t)(i + n);
+					w->len = (uint8_t)n;
+					w->negation = 0;
+					w->sentence = s->sentence;
+					s->n_words++;
+					uint32_t head = (uint32_t)_mm_cvtsi128_si32(low);
+					aiact_scan_word_key(s, part, w, __builtin_bswap32(head) & aiact_key_mask[n], 1);
+					w = NULL;
+					i += n;
+					s->sentence += cls[t[i]] == AIACT_CLASS_SENTENCE;
+					i++;
+					continue;
+				}
+			}
+#endif
 			size_t run = aiact_run_end(t, i + 1, len, cls);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 			if (!w && run - i <= 16 && len >= 8 && (run == len || cls[t[run]] < AIACT_CLASS_SLOW)) {
