@@ -75,10 +75,22 @@ int openai_scan_body(int route, const char *body, size_t len, struct openai_body
 /* 0 when json_loadb(buf, len, 0, ...) would accept buf (an object or an
  * array; duplicate keys allowed), else -1. For upstream answers. */
 int openai_scan_json(const char *buf, size_t len);
+/* openai_scan_json that also finds the members m[0, n) of the object at
+ * the top in the same pass, as json_span_members does (offsets from buf):
+ * -1 invalid (what openai_scan_json refuses), 1 valid but not readable
+ * so (not an object, an escaped key, a wanted key twice), 0 valid and m
+ * filled. */
+int openai_scan_json_members(const char *buf, size_t len, struct json_span_member *m, size_t n);
 /* Decodes a JSON string's contents (between its quotes, already
  * validated) into out; returns the length, or (size_t)-1 when it does
  * not fit out_size bytes. */
 size_t openai_scan_unescape(const char *raw, size_t raw_len, char *out, size_t out_size);
+/* text[0, len) as a JSON string, quotes included, exactly as
+ * json_dumps(json_stringn(text, len), JSON_ENCODE_ANY) writes it, into
+ * out (no NUL); its length, or (size_t)-1 when text is not UTF-8 (which
+ * json_stringn refuses) or out_size is short (6 * len + 2 always does). */
+size_t openai_json_quote(const char *text, size_t len, char *out, size_t out_size);
+
 
 /* Validates a body like openai_body_parse() without building a tree when
  * it can (openai_scan_body, then jansson when the scan declines). 0, or

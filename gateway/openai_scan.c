@@ -35,6 +35,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "policies/aiact.h"
 
 #define OPENAI_SCAN_MAX_DEPTH 2048  /* jansson_config.h: JSON_PARSER_MAX_DEPTH */
@@ -318,6 +322,13 @@ struct openai_scan {
 	size_t msg_from, part_from; /* first text of the message, of the part */
 	unsigned msg_media;        /* media parts of the message */
 	struct openai_scan_key keys[OPENAI_SCAN_OPEN_KEYS];
+	/* Members of the top object to report (openai_scan_json_members;
+	 * NULL: none), offsets from top_base; top_declined when they cannot
+	 * be read raw (an escaped key, a wanted key twice). */
+	struct json_span_member *top;
+	size_t n_top;
+	const unsigned char *top_base;
+	int top_declined;
 };
 
 static int openai_scan_value(struct openai_scan *s, const struct openai_scan_shape *sh, int capture);
@@ -398,11 +409,31 @@ static int openai_scan_string(struct openai_scan *s, const char **raw, size_t *r
 	const unsigned char *p = s->p + 1, *end = s->end;
 	*escaped = 0;
 	for (;;) {
-		/* The common case first: printable ASCII, 8 bytes at a time. */
-		while (end - p >= 8 && !openai_scan_special8(p))
-			p += 8;
-		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-			p++;
+		/* The common case first: printable ASCII, 16 bytes at a time
+		 * with SSE2 (a signed compare below 0x20 also takes the bytes
+		 * >= 0x80), then 8 at a time, then bytes near the end. */
+		int at_special = 0;
+#if defined(__SSE2__)
+		const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+		while (end - p >= 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+			__m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
+						  _mm_cmplt_epi8(x, space));
+			unsigned m = (unsigned)_mm_movemask_epi8(sp);
+			if (m) {
+				p += __builtin_ctz(m);
+				at_special = 1;
+				break;
+			}
+			p += 16;
+		}
+#endif
+		if (!at_special) {
+			while (end - p >= 8 && !openai_scan_special8(p))
+				p += 8;
+			while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+				p++;
+		}
 		if (p >= end)
 			return OPENAI_SCAN_INVALID;
 		unsigned c = *p;
@@ -548,6 +579,30 @@ static int openai_scan_literal(struct openai_scan *s, unsigned *type)
 	return OPENAI_SCAN_INVALID;
 }
 
+/* A member of the top object was read (its value at vstart, up to s->p):
+ * noted where it is wanted, as json_span_members would note it. */
+static void openai_scan_top_member(struct openai_scan *s, const char *key, size_t key_len, int escaped,
+				   const unsigned char *vstart)
+{
+	if (escaped) {
+		s->top_declined = 1; /* "\u0075ser" is "user" too */
+		return;
+	}
+	for (size_t i = 0; i < s->n_top; i++) {
+		const char *k = s->top[i].key;
+		size_t j = 0;
+		while (j < key_len && k[j] && k[j] == key[j])
+			j++;
+		if (j != key_len || k[key_len])
+			continue;
+		if (s->top[i].found)
+			s->top_declined = 1; /* twice: jansson keeps the last, a client may read the first */
+		s->top[i].found = 1;
+		s->top[i].start = (size_t)(vstart - s->top_base);
+		s->top[i].end = (size_t)(s->p - s->top_base);
+	}
+}
+
 static int openai_scan_object(struct openai_scan *s, const struct openai_scan_shape *sh)
 {
 	size_t base = s->n_keys;
@@ -604,11 +659,14 @@ static int openai_scan_object(struct openai_scan *s, const struct openai_scan_sh
 			if (s->rec && (escaped || (m && (found & 1u << mi))))
 				s->rec->ok = 0;
 		}
+		const unsigned char *vstart = s->p;
 		int vrc = openai_scan_value(s, m ? m->shape : NULL, m ? m->capture : OPENAI_SCAN_CAPTURE_NONE);
 		if (vrc != OPENAI_SCAN_VALID) {
 			rc = vrc;
 			goto out;
 		}
+		if (s->top && s->depth == 1)
+			openai_scan_top_member(s, key, key_len, escaped, vstart);
 		if (m)
 			found |= 1u << mi;
 		openai_scan_ws(s);
@@ -862,6 +920,63 @@ int openai_scan_tables_check(char *err, size_t errlen)
 	return 0;
 }
 
+size_t openai_json_quote(const char *text, size_t len, char *out, size_t out_size)
+{
+	/* json_dumps(json_stringn(text, len), JSON_ENCODE_ANY): the same
+	 * UTF-8 test as json_stringn (openai_scan_utf8 is jansson's), the
+	 * two-letter escapes where JSON has one, \u%04X for the other
+	 * control characters, every other character as it is. */
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)text, *end = p + len;
+	size_t o = 0;
+	if (out_size < 2)
+		return (size_t)-1;
+	out[o++] = '"';
+	while (p < end) {
+		unsigned c = *p;
+		if (c >= 0x80) {
+			size_t n = openai_scan_utf8(p, end);
+			if (!n || out_size - o < n + 1)
+				return (size_t)-1;
+			memcpy(out + o, p, n);
+			o += n;
+			p += n;
+			continue;
+		}
+		char e = 0;
+		switch (c) {
+		case '"': e = '"'; break;
+		case '\\': e = '\\'; break;
+		case '\b': e = 'b'; break;
+		case '\f': e = 'f'; break;
+		case '\n': e = 'n'; break;
+		case '\r': e = 'r'; break;
+		case '\t': e = 't'; break;
+		default: break;
+		}
+		if (e) {
+			if (out_size - o < 3)
+				return (size_t)-1;
+			out[o++] = '\\';
+			out[o++] = e;
+		} else if (c < 0x20) {
+			if (out_size - o < 7)
+				return (size_t)-1;
+			memcpy(out + o, "\\u00", 4);
+			out[o + 4] = hex[c >> 4];
+			out[o + 5] = hex[c & 15];
+			o += 6;
+		} else {
+			if (out_size - o < 2)
+				return (size_t)-1;
+			out[o++] = (char)c;
+		}
+		p++;
+	}
+	out[o++] = '"';
+	return o;
+}
+
 size_t openai_scan_unescape(const char *raw, size_t raw_len, char *out, size_t out_size)
 {
 	const unsigned char *p = (const unsigned char *)raw, *end = p + raw_len;
@@ -956,6 +1071,7 @@ static int openai_scan_body_rec(int route, const char *body, size_t len, struct 
 	s.model_len = 0;
 	s.model_escaped = 0;
 	s.n_keys = 0;
+	s.top = NULL;
 	/* Only the chat route's shape records texts (a request walk must
 	 * also see an object at the top, which the route shapes demand). */
 	openai_scan_record_start(&s, texts, body, len, route == OPENAI_ROUTE_CHAT);
@@ -1006,6 +1122,7 @@ int openai_scan_json_texts(const char *buf, size_t len, struct openai_texts *tex
 	s.info = &info;
 	s.model = NULL;
 	s.n_keys = 0;
+	s.top = NULL;
 	/* The answer walk takes an object at the top only; with a record the
 	 * answer's shapes say what to record (they accept every type, so the
 	 * verdict is the same). */
@@ -1028,4 +1145,32 @@ int openai_scan_json_texts(const char *buf, size_t len, struct openai_texts *tex
 int openai_scan_json(const char *buf, size_t len)
 {
 	return openai_scan_json_texts(buf, len, NULL);
+}
+
+int openai_scan_json_members(const char *buf, size_t len, struct json_span_member *m, size_t n)
+{
+	struct openai_scan s;
+	struct openai_body_info info;
+	for (size_t i = 0; i < n; i++)
+		m[i].found = 0, m[i].start = m[i].end = 0;
+	if (!buf || !len)
+		return -1;
+	s.p = (const unsigned char *)buf;
+	s.end = s.p + len;
+	s.depth = 0;
+	s.dups = 0;
+	s.info = &info;
+	s.model = NULL;
+	s.n_keys = 0;
+	s.rec = NULL;
+	s.top = m;
+	s.n_top = n;
+	s.top_base = s.p;
+	s.top_declined = 0;
+	if (openai_scan_document(&s, NULL) != OPENAI_SCAN_VALID)
+		return -1;
+	size_t i = 0;
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
+		i++;
+	return s.top_declined || buf[i] != '{' ? 1 : 0;
 }

@@ -194,7 +194,8 @@ static void policy_filter_note(struct filter_exchange *x, const struct policy_re
 		seen |= 1u << v[i].action;
 	if (d->action == POLICY_ACTION_BLOCK)
 		seen |= 1u << POLICY_ACTION_BLOCK;
-	for (int a = POLICY_ACTION_FLAG; a < POLICY_ACTION_COUNT && pi->n_actions < 8; a++)
+	/* in the enum's order, ending with the last action seen (none: no loop) */
+	for (int a = POLICY_ACTION_FLAG; (seen >> a) && a < POLICY_ACTION_COUNT && pi->n_actions < 8; a++)
 		if (seen & (1u << a))
 			pi->action[pi->n_actions++] = policy_action_name((enum policy_action)a);
 }
@@ -1009,9 +1010,18 @@ static int policy_filter_span_feed(struct policy_filter_state *st, const char *t
 			return -1;
 		if (same)
 			continue;
-		json_t *v = json_stringn(st->buf ? st->buf : "", st->len);
-		p->out = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
-		json_decref(v);
+		/* its JSON form as json_dumps writes it, without a tree; the
+		 * copy is in jansson's (wiping) allocator like the tree's was */
+		char qbuf[1024];
+		size_t cap = st->len < (SIZE_MAX - 2) / 6 ? 6 * st->len + 2 : SIZE_MAX;
+		char *q = cap <= sizeof qbuf ? qbuf : malloc(cap);
+		size_t ql = q ? openai_json_quote(st->buf ? st->buf : "", st->len, q, cap) : (size_t)-1;
+		p->out = ql != (size_t)-1 ? openai_json_copy_string(q, ql) : NULL;
+		if (q) {
+			explicit_bzero(q, ql != (size_t)-1 ? ql : (q == qbuf ? sizeof qbuf : cap));
+			if (q != qbuf)
+				free(q);
+		}
 		if (!p->out)
 			return -1;
 		(*changed)++;
@@ -1064,11 +1074,13 @@ static int policy_filter_event_spans(struct policy_filter_state *st, const char 
 	size_t n = ev->data_len;
 	if (!st->meta || st->p->event_tree || memchr(t, '\n', n) || memchr(t, '\r', n))
 		return 1;
-	/* what json_loadb would refuse is refused: fail closed */
-	if (openai_scan_json(t, n) < 0)
-		return -1;
+	/* what json_loadb would refuse is refused: fail closed; the pass
+	 * that validates finds the top members too */
 	struct json_span_member top[] = {{.key = "choices"}, {.key = "usage"}};
-	if (json_span_members(t, n, top, 2) < 0 || (top[1].found && t[top[1].start] == '{'))
+	int vr = openai_scan_json_members(t, n, top, 2);
+	if (vr < 0)
+		return -1;
+	if (vr > 0 || (top[1].found && t[top[1].start] == '{'))
 		return 1;
 	if (top[0].found && t[top[0].start] != '[')
 		return -1;

@@ -1046,12 +1046,30 @@ static void aiact_scan_lookup(struct aiact_scan *s, size_t part, struct aiact_wo
 	}
 }
 
-/* A word has ended: its key is kept (the next word's phrase rows compare
- * it), and rows are looked up only when its bucket has any (most words
- * have none: no call) and, filtered, when one of them may take this word
- * (the bucket's need: a one-word row, or a phrase whose word before has
- * the previous word's bit; the function words "the", "of", "a" end many
- * phrases and are mostly passed over here). */
+/* A word has ended, its key given: the key is kept (the next word's
+ * phrase rows compare it), and rows are looked up only when its bucket has
+ * any (most words have none: no call) and, filtered, when one of them may
+ * take this word (the bucket's need: a one-word row, or a phrase whose
+ * word before has the previous word's bit; the function words "the",
+ * "of", "a" end many phrases and are mostly passed over here). An empty
+ * bucket's need is 0, so filtered the need alone rejects it: one load. */
+static inline void aiact_scan_word_key(struct aiact_scan *s, size_t part, struct aiact_word *cur,
+				       uint32_t key, int filtered)
+{
+	cur->key = key;
+	unsigned b = aiact_hash(key);
+	if (filtered) {
+		uint32_t want = AIACT_SINGLE;
+		if (s->n_words > 1)
+			want |= aiact_before_bit(s->ring[(s->n_words - 2) % AIACT_RING].key);
+		if (!(s->m->need[b] & want))
+			return;
+	} else if (s->m->bucket[b] == AIACT_NONE) {
+		return;
+	}
+	aiact_scan_lookup(s, part, cur, key, b);
+}
+
 static inline void aiact_scan_word_at(struct aiact_scan *s, size_t part, int filtered)
 {
 	struct aiact_word *cur = &s->ring[(s->n_words - 1) % AIACT_RING];
@@ -1060,18 +1078,7 @@ static inline void aiact_scan_word_at(struct aiact_scan *s, size_t part, int fil
 	uint32_t key = (uint32_t)ct[0] << 24 | (uint32_t)ct[1] << 16 | (uint32_t)ct[2] << 8 | ct[3];
 	if (cur->len < AIACT_KEY_LEN)
 		key &= ~UINT32_C(0) << (8 * (AIACT_KEY_LEN - cur->len));
-	cur->key = key;
-	unsigned b = aiact_hash(key);
-	if (s->m->bucket[b] == AIACT_NONE)
-		return;
-	if (filtered) {
-		uint32_t want = AIACT_SINGLE;
-		if (s->n_words > 1)
-			want |= aiact_before_bit(s->ring[(s->n_words - 2) % AIACT_RING].key);
-		if (!(s->m->need[b] & want))
-			return;
-	}
-	aiact_scan_lookup(s, part, cur, key, b);
+	aiact_scan_word_key(s, part, cur, key, filtered);
 }
 
 static inline void aiact_scan_word(struct aiact_scan *s, size_t part)
@@ -1109,6 +1116,12 @@ static inline size_t aiact_fold_run(char *text, size_t wl, const unsigned char *
 		text[wl + k] = (char)(src[k] | 0x20);
 	return wl + n;
 }
+
+/* aiact_key's mask for a word of n (0..16) bytes: the bytes past n zeroed. */
+static const uint32_t aiact_key_mask[17] = {
+	0, 0xFF000000u, 0xFFFF0000u, 0xFFFFFF00u, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu,
+	0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu,
+};
 
 /* Ring words are written before they are read (aiact_scan_word looks back
  * only over the words of the current part) and first[] only where present
@@ -1243,7 +1256,89 @@ static void aiact_scan_feed(struct aiact_scan *s, size_t part, const char *text,
 	while (i < len) {
 		uint8_t v = cls[t[i]];
 		if (v > AIACT_CLASS_SLOW) {
+#if defined(__SSE2__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			if (!w && len - i >= 16) {
+				/* Sixteen bytes from the word's start in one load: its
+				 * letters and digits (unsigned range tests as signed
+				 * ones, letters on the byte with bit 5 set), its end
+				 * the first other byte; folded, the same register is
+				 * the word's text and its first four bytes its key.
+				 * Taken when the word ends inside them at an ASCII
+				 * byte (a separator, taken here too). */
+				__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(t + i));
+				__m128i low = _mm_or_si128(x, _mm_set1_epi8(0x20));
+				__m128i letter = _mm_cmplt_epi8(_mm_add_epi8(low, _mm_set1_epi8((char)(128 - 'a'))),
+								_mm_set1_epi8((char)(26 - 128)));
+				__m128i digit = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(128 - '0'))),
+							       _mm_set1_epi8((char)(10 - 128)));
+				unsigned other = ~(unsigned)_mm_movemask_epi8(_mm_or_si128(letter, digit)) & 0xFFFFu;
+				size_t n = (size_t)__builtin_ctz(other | 0x10000u);
+				if (n < 16 && cls[t[i + n]] < AIACT_CLASS_SLOW) {
+					w = &s->ring[s->n_words % AIACT_RING];
+					_mm_storeu_si128((__m128i *)(void *)w->text, low);
+					w->start = (uint32_t)i;
+					w->end = (uint32_t)(i + n);
+					w->len = (uint8_t)n;
+					w->negation = 0;
+					w->sentence = s->sentence;
+					s->n_words++;
+					uint32_t head = (uint32_t)_mm_cvtsi128_si32(low);
+					aiact_scan_word_key(s, part, w, __builtin_bswap32(head) & aiact_key_mask[n], 1);
+					w = NULL;
+					i += n;
+					s->sentence += cls[t[i]] == AIACT_CLASS_SENTENCE;
+					i++;
+					continue;
+				}
+			}
+#endif
 			size_t run = aiact_run_end(t, i + 1, len, cls);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			if (!w && run - i <= 16 && len >= 8 && (run == len || cls[t[run]] < AIACT_CLASS_SLOW)) {
+				/* The common word: ASCII letters and digits only, at
+				 * most sixteen of them, ended by an ASCII byte or the
+				 * text: two loads fold it (at the text's end the last
+				 * eight bytes, shifted down: the bytes past the word
+				 * are stale by definition), its key is the first
+				 * load's first bytes (byte-swapped: aiact_key is
+				 * big-end first), and the separator after it is
+				 * taken here. */
+				size_t avail = len - i;
+				uint64_t x, x1 = 0;
+				if (avail >= 16) {
+					memcpy(&x, t + i, 8);
+					memcpy(&x1, t + i + 8, 8);
+				} else if (avail >= 8) {
+					memcpy(&x, t + i, 8);
+					if (avail > 8) {
+						memcpy(&x1, t + len - 8, 8);
+						x1 >>= 8 * (16 - avail);
+					}
+				} else {
+					memcpy(&x, t + len - 8, 8);
+					x >>= 8 * (8 - avail);
+				}
+				x |= UINT64_C(0x2020202020202020);
+				x1 |= UINT64_C(0x2020202020202020);
+				w = &s->ring[s->n_words % AIACT_RING];
+				memcpy(w->text, &x, 8);
+				memcpy(w->text + 8, &x1, 8);
+				w->start = (uint32_t)i;
+				w->end = (uint32_t)run;
+				w->len = (uint8_t)(run - i);
+				w->negation = 0;
+				w->sentence = s->sentence;
+				s->n_words++;
+				aiact_scan_word_key(s, part, w, __builtin_bswap32((uint32_t)x) & aiact_key_mask[run - i], 1);
+				w = NULL;
+				i = run;
+				if (i < len) {
+					s->sentence += cls[t[i]] == AIACT_CLASS_SENTENCE;
+					i++;
+				}
+				continue;
+			}
+#endif
 			if (!w) {
 				w = &s->ring[s->n_words % AIACT_RING];
 				w->start = (uint32_t)i;
@@ -1347,32 +1442,52 @@ void aiact_screen_reference(const struct aiact_model *m, const struct aiact_text
 
 struct aiact_part_type {
 	const char *type;
+	size_t len;
 	unsigned media; /* 0: a text part */
 };
 
+#define AIACT_NAME(s) s, sizeof(s) - 1
+
 /* Content part types (Chat Completions and Responses API). */
 static const struct aiact_part_type aiact_part_types[] = {
-	{ "text", 0 }, { "input_text", 0 },
-	{ "image_url", AIACT_MEDIA_IMAGE }, { "input_image", AIACT_MEDIA_IMAGE }, { "image", AIACT_MEDIA_IMAGE },
-	{ "input_audio", AIACT_MEDIA_AUDIO }, { "audio", AIACT_MEDIA_AUDIO }, { "audio_url", AIACT_MEDIA_AUDIO },
-	{ "video_url", AIACT_MEDIA_VIDEO }, { "input_video", AIACT_MEDIA_VIDEO }, { "video", AIACT_MEDIA_VIDEO },
-	{ NULL, 0 },
+	{ AIACT_NAME("text"), 0 }, { AIACT_NAME("input_text"), 0 },
+	{ AIACT_NAME("image_url"), AIACT_MEDIA_IMAGE }, { AIACT_NAME("input_image"), AIACT_MEDIA_IMAGE },
+	{ AIACT_NAME("image"), AIACT_MEDIA_IMAGE },
+	{ AIACT_NAME("input_audio"), AIACT_MEDIA_AUDIO }, { AIACT_NAME("audio"), AIACT_MEDIA_AUDIO },
+	{ AIACT_NAME("audio_url"), AIACT_MEDIA_AUDIO },
+	{ AIACT_NAME("video_url"), AIACT_MEDIA_VIDEO }, { AIACT_NAME("input_video"), AIACT_MEDIA_VIDEO },
+	{ AIACT_NAME("video"), AIACT_MEDIA_VIDEO },
+	{ NULL, 0, 0 },
 };
 
 /* Roles whose text is an instruction to the model; a message without a
  * role (Responses API input items) counts too. */
-static const char *const aiact_instruction_roles[] = { "system", "developer", "user", NULL };
+static const struct aiact_role {
+	const char *role;
+	size_t len;
+} aiact_instruction_roles[] = {
+	{ AIACT_NAME("system") }, { AIACT_NAME("developer") }, { AIACT_NAME("user") }, { NULL, 0 },
+};
 
-static int aiact_name_is(const char *name, const char *s, size_t len)
+#undef AIACT_NAME
+
+/* The length first (most names differ in it), then the bytes in place:
+ * the names are a dozen bytes at most, shorter than a library call's
+ * setup. */
+static int aiact_name_is(const char *name, size_t nlen, const char *s, size_t len)
 {
-	/* the first byte rejects most names without strlen (none is empty) */
-	return len > 0 && name[0] == s[0] && strlen(name) == len && memcmp(name, s, len) == 0;
+	if (len != nlen)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (name[i] != s[i])
+			return 0;
+	return 1;
 }
 
 int aiact_role_instruction(const char *role, size_t len)
 {
-	for (size_t r = 0; aiact_instruction_roles[r]; r++)
-		if (aiact_name_is(aiact_instruction_roles[r], role, len))
+	for (const struct aiact_role *r = aiact_instruction_roles; r->role; r++)
+		if (aiact_name_is(r->role, r->len, role, len))
 			return 1;
 	return 0;
 }
@@ -1380,7 +1495,7 @@ int aiact_role_instruction(const char *role, size_t len)
 int aiact_part_kind(const char *type, size_t len)
 {
 	for (const struct aiact_part_type *t = aiact_part_types; t->type; t++)
-		if (aiact_name_is(t->type, type, len))
+		if (aiact_name_is(t->type, t->len, type, len))
 			return (int)t->media;
 	return -1;
 }

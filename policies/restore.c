@@ -201,16 +201,34 @@ static int restore_is_alnum(char c)
  * ...-----" line before the next BEGIN (or the end), else SIZE_MAX. The
  * first one, so that an unterminated block is never released because a
  * later block is complete. */
+/* The first "-----BEGIN" in p[0, n), or NULL. Most answers hold no dash
+ * at all: memchr (vectorised in libc) rejects them for far fewer
+ * instructions than memmem's setup costs on a short text; a dash is
+ * then compared in place. */
+static const char *restore_pem_begin(const char *p, size_t n)
+{
+	const char *q = p, *e = p + n;
+	while ((size_t)(e - q) >= 10) {
+		q = memchr(q, '-', (size_t)(e - q) - 9);
+		if (!q)
+			return NULL;
+		if (memcmp(q, "-----BEGIN", 10) == 0)
+			return q;
+		q++;
+	}
+	return NULL;
+}
+
 static size_t restore_pem_open(const char *p, size_t n)
 {
 	const char *at = p;
 	for (;;) {
 		size_t left = n - (size_t)(at - p);
-		const char *begin = left >= 10 ? memmem(at, left, "-----BEGIN", 10) : NULL;
+		const char *begin = restore_pem_begin(at, left);
 		if (!begin)
 			return SIZE_MAX;
 		size_t b = (size_t)(begin - p);
-		const char *next = n - b > 10 ? memmem(begin + 10, n - b - 10, "-----BEGIN", 10) : NULL;
+		const char *next = restore_pem_begin(begin + 10, n - b - 10);
 		size_t lim = next ? (size_t)(next - p) : n;
 		const char *end = memmem(begin, lim - b, "-----END", 8);
 		const char *close = end && lim - (size_t)(end + 8 - p) >= 5 ?

@@ -5,7 +5,9 @@
  * tree path's error message; and openai_scan_json must accept exactly
  * what json_loadb(..., 0) accepts. The texts the two passes record
  * (openai_texts) must be exactly those of the span walks they spare
- * (json_span_request_texts, json_span_answer_texts) whenever they hold.
+ * (json_span_request_texts, json_span_answer_texts) whenever they hold;
+ * openai_scan_json_members must find the members json_span_members finds,
+ * and openai_json_quote must write what json_dumps writes for a string.
  * Any difference aborts. */
 #include <stdint.h>
 #include <stdio.h>
@@ -103,6 +105,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_openai_scan_fail("openai_scan_json_texts disagrees with json_loadb", -1);
 	if (j)
 		fuzz_openai_scan_texts(&rec, body, size, 0, -1);
+	/* The members found while validating: json_span_members' on a valid
+	 * document, declined where it declines. */
+	struct json_span_member a[] = {{.key = "choices"}, {.key = "usage"}, {.key = "id"}};
+	struct json_span_member b[] = {{.key = "choices"}, {.key = "usage"}, {.key = "id"}};
+	int mrc = openai_scan_json_members(body, size, a, 3);
+	if ((mrc >= 0) != (j != NULL))
+		fuzz_openai_scan_fail("openai_scan_json_members disagrees with json_loadb", -1);
+	if (mrc >= 0 && (mrc == 0) != (json_span_members(body, size, b, 3) == 0))
+		fuzz_openai_scan_fail("openai_scan_json_members declines otherwise than json_span_members", -1);
+	for (size_t i = 0; mrc == 0 && i < 3; i++)
+		if (a[i].found != b[i].found || a[i].start != b[i].start || a[i].end != b[i].end)
+			fuzz_openai_scan_fail("openai_scan_json_members finds other members than json_span_members", -1);
+	/* The input as a string's text: openai_json_quote writes what
+	 * json_dumps(json_stringn()) writes, and refuses what it refuses. */
+	if (size <= 4096) {
+		static char q[6 * 4096 + 2];
+		size_t ql = openai_json_quote(body, size, q, sizeof q);
+		json_t *v = json_stringn(body, size);
+		char *d = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+		json_decref(v);
+		if (d ? ql != strlen(d) || memcmp(q, d, ql) != 0 : ql != (size_t)-1)
+			fuzz_openai_scan_fail("openai_json_quote differs from json_dumps", -1);
+		free(d);
+	}
 	json_decref(j);
 	free(body);
 	return 0;

@@ -310,6 +310,18 @@ static void test_guard(struct policy_set *set, const char *how)
 	   "and redacted at the end of the answer");
 	restore_guard_free(g);
 
+	/* Dashes before the marker (a rule, six dashes, a lone one at the
+	 * end) do not hide it: the first BEGIN is found after them. */
+	g = restore_guard_new(set, &ctx, NULL, NULL);
+	const char *dashes = "- -- ---------- x ------BEGIN PRIVATE KEY-----\nSECRETSECRET\n";
+	restore_guard_feed(g, dashes, strlen(dashes), &out, &n, err, sizeof err);
+	ok(n == 19 && memcmp(out, "- -- ---------- x -", 19) == 0, "BEGIN after a run of dashes: held back from its first dash on");
+	restore_guard_free(g);
+	g = restore_guard_new(set, &ctx, NULL, NULL);
+	restore_guard_feed(g, "rule -----\n", 11, &out, &n, err, sizeof err);
+	ok(n == 11, "dashes without BEGIN are released");
+	restore_guard_free(g);
+
 	g = restore_guard_new(set, &ctx, NULL, NULL);
 	restore_guard_feed(g, "x -----BEGIN PRIVATE KEY-----\n", 30, &out, &n, err, sizeof err);
 	char chunk[1024];

@@ -94,6 +94,87 @@ static void rec_answer(const char *body, int want_ok, size_t want_n, const char 
 		    want_n, what);
 }
 
+/* openai_scan_json_members against openai_scan_json + json_span_members. */
+static void top_members(const char *body, int want, const char *what)
+{
+	size_t len = strlen(body);
+	struct json_span_member a[] = {{.key = "choices"}, {.key = "usage"}};
+	struct json_span_member b[] = {{.key = "choices"}, {.key = "usage"}};
+	int rc = openai_scan_json_members(body, len, a, 2);
+	int ref = openai_scan_json(body, len) < 0 ? -1 : json_span_members(body, len, b, 2) < 0 ? 1 : 0;
+	int same = rc == ref;
+	for (size_t i = 0; same && rc == 0 && i < 2; i++)
+		same = a[i].found == b[i].found && a[i].start == b[i].start && a[i].end == b[i].end;
+	ok(rc == want && same, "top members in the validating pass (%d): %s", want, what);
+}
+
+/* openai_json_quote against json_dumps(json_stringn()) on random strings
+ * of controls, quotes, backslashes, ASCII, valid and broken UTF-8, NUL. */
+static int quote_one(const char *t, size_t n)
+{
+	char out[6 * 64 + 2];
+	size_t ql = openai_json_quote(t, n, out, sizeof out);
+	json_t *v = json_stringn(t, n);
+	char *d = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+	json_decref(v);
+	int same = d ? ql == strlen(d) && memcmp(out, d, ql) == 0 : ql == (size_t)-1;
+	free(d);
+	return same;
+}
+
+static void quote_cases(void)
+{
+	static const char *const pieces[] = {
+		"a", "Z", " ", "\"", "\\", "/", "\b", "\f", "\n", "\r", "\t", "\x01", "\x1f", "\x7f",
+		"\xc3\xa4", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc3", "\xed\xa0\x80", "\xc0\xaf", "\xf5\x80\x80\x80",
+		"\xe0\x80\x80", "\x80", "\xff",
+	};
+	const size_t np = sizeof pieces / sizeof pieces[0];
+	unsigned seed = 12345;
+	int bad = 0;
+	size_t invalid = 0;
+	for (int r = 0; r < 5000; r++) {
+		char t[64];
+		size_t n = 0;
+		int k = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 12;
+		for (int i = 0; i < k; i++) {
+			const char *pc = pieces[((seed = seed * 1103515245u + 12345u) >> 16) % np];
+			size_t pl = strlen(pc);
+			if (n + pl > sizeof t)
+				break;
+			memcpy(t + n, pc, pl);
+			n += pl;
+		}
+		if (r % 7 == 0 && n < sizeof t)
+			t[n++] = 0; /* a NUL inside: \u0000 */
+		json_t *v = json_stringn(t, n);
+		invalid += v == NULL;
+		json_decref(v);
+		bad += !quote_one(t, n);
+	}
+	ok(bad == 0 && invalid > 100 && invalid < 4900, "openai_json_quote = json_dumps(json_stringn) on 5000 strings "
+	   "(%d differ, %zu not UTF-8)", bad, invalid);
+	char small[4];
+	ok(openai_json_quote("abc", 3, small, sizeof small) == (size_t)-1, "openai_json_quote: a short buffer is refused");
+}
+
+static void top_member_cases(void)
+{
+	top_members("{\"id\":\"c-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
+	    "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi \\\"x\\\"\"},\"finish_reason\":null}]}", 0,
+	    "a chunk");
+	top_members(" {\"usage\" : {\"prompt_tokens\":1} , \"choices\" : [ ] } ", 0, "spaces, usage first");
+	top_members("{\"a\":{\"choices\":1},\"b\":[{\"usage\":2}]}", 0, "nested members are not the top's");
+	top_members("{}", 0, "empty object");
+	top_members("[{\"choices\":[]}]", 1, "an array at the top");
+	top_members("{\"ch\\u006fices\":[]}", 1, "an escaped key");
+	top_members("{\"x\\n\":1,\"choices\":[]}", 1, "an escaped key that is not wanted");
+	top_members("{\"choices\":[],\"choices\":[1]}", 1, "a wanted key twice");
+	top_members("{\"choices\":[1,]}", -1, "invalid JSON");
+	top_members("{\"choices\":[]} x", -1, "trailing bytes");
+	top_members("", -1, "empty");
+}
+
 static void record_cases(void)
 {
 	char terr[200] = "";
@@ -279,6 +360,9 @@ int main(void)
 	ok(r && r->route == OPENAI_ROUTE_MODELS && !r->has_body, "models route");
 	r = openai_route_find("/v1/embeddings", 14, HTTP_METHOD_POST, &st);
 	ok(r && r->route == OPENAI_ROUTE_EMBEDDINGS, "embeddings route");
+
+	top_member_cases();
+	quote_cases();
 
 	char err[256];
 	int stream = -1;
