@@ -471,7 +471,8 @@ static int chain_feed(struct filter_exchange *x, const char *s, size_t sl, int f
 	return rc;
 }
 
-/* One exchange: the policy (set) and the marker (rt) each on or off. */
+/* One exchange: the policy (set) and the marker (rt) each on or off; -2
+ * when the request did not pass. */
 static int chain_run(const char *prompt, size_t plen, const char *s, size_t sl, struct policy_filter_set *set,
     struct transparency_rt *rt, int fresh, struct evbuffer *all, unsigned long *passed)
 {
@@ -482,7 +483,7 @@ static int chain_run(const char *prompt, size_t plen, const char *s, size_t sl, 
 	x.body = json_pack("{s:s, s:[{s:s, s:s%}], s:b}", "model", "m", "messages", "role", "user", "content", prompt,
 	    plen, "stream", 1);
 	if (!x.body)
-		abort();
+		return -2; /* not UTF-8: the gateway's parser refuses it */
 	int rc = filter_run_request(&x) < 0 ? -2 : chain_feed(&x, s, sl, fresh, all, passed);
 	x.status = 200;
 	filter_run_done(&x);
