@@ -49,33 +49,45 @@ int filter_run_event(struct filter_exchange *x, const char *raw, size_t raw_len,
 	for (size_t i = 0; i < FILTER_COUNT && ei == FILTER_COUNT; i++)
 		if (filter_table[i] && filter_table[i]->on_event && x->state[i])
 			ei = i; /* the first event filter owns the output */
+	x->event_pass = 0;
 	if (!x->relay) {
-		if (ei < FILTER_COUNT)
-			return filter_table[ei]->on_event(x, &x->state[ei], raw, raw_len, ev, out);
-		return evbuffer_add(out, raw, raw_len);
-	}
-	/* A relay filter rewrites what the event filter made of the event;
-	 * without an event filter it gets the raw event, already parsed. */
-	struct evbuffer *mid = NULL;
-	const char *p = raw;
-	size_t n = raw_len;
-	if (ei < FILTER_COUNT) {
-		if (!(mid = evbuffer_new()))
+		if (ei == FILTER_COUNT)
+			return evbuffer_add(out, raw, raw_len);
+		if (filter_table[ei]->on_event(x, &x->state[ei], raw, raw_len, ev, out) < 0)
 			return -1;
-		if (filter_table[ei]->on_event(x, &x->state[ei], raw, raw_len, ev, mid) < 0) {
-			evbuffer_free(mid);
-			return -1;
-		}
-		n = evbuffer_get_length(mid);
-		p = n ? (const char *)evbuffer_pullup(mid, -1) : "";
-		ev = NULL;
+		return x->event_pass ? evbuffer_add(out, raw, raw_len) : 0;
 	}
-	int rc = -1;
-	for (size_t i = 0; i < FILTER_COUNT; i++)
-		if (filter_table[i] && filter_table[i]->on_relay) {
-			rc = filter_table[i]->on_relay(x, &x->state[i], p, n, ev, out);
-			break;
-		}
+	size_t ri = FILTER_COUNT;
+	for (size_t i = 0; i < FILTER_COUNT && ri == FILTER_COUNT; i++)
+		if (filter_table[i] && filter_table[i]->on_relay)
+			ri = i; /* the first relay filter writes the output */
+	if (ri == FILTER_COUNT)
+		return -1;
+	const struct filter_ops *rf = filter_table[ri];
+	/* Without an event filter the relay filter gets the raw event, already
+	 * parsed. */
+	if (ei == FILTER_COUNT)
+		return rf->on_relay(x, &x->state[ri], raw, raw_len, ev, out);
+	/* The event filter writes into out when out is empty (the relay's
+	 * piece per event), so that an event it passes takes no buffer of its
+	 * own; what it wrote moves to a buffer the relay filter then reads. */
+	struct evbuffer *mid = NULL, *dst = out;
+	if (evbuffer_get_length(out) && !(dst = mid = evbuffer_new()))
+		return -1;
+	int rc = filter_table[ei]->on_event(x, &x->state[ei], raw, raw_len, ev, dst);
+	size_t n = evbuffer_get_length(dst);
+	if (rc == 0 && n && !mid) {
+		if (!(mid = evbuffer_new()) || evbuffer_add_buffer(mid, out) < 0)
+			rc = -1;
+	}
+	/* What the event filter wrote, whole events, unparsed (ev NULL); an
+	 * empty write still goes to the relay filter, which adds nothing. */
+	if (rc == 0 && (n || !x->event_pass))
+		rc = rf->on_relay(x, &x->state[ri], n ? (const char *)evbuffer_pullup(mid, -1) : "", n,
+		    NULL, out);
+	/* The event the filter passed, as parsed for it: not parsed again. */
+	if (rc == 0 && x->event_pass)
+		rc = rf->on_relay(x, &x->state[ri], raw, raw_len, ev, out);
 	if (mid)
 		evbuffer_free(mid);
 	return rc;

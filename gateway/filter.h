@@ -9,8 +9,11 @@
  *   on_body     a complete non-streamed response body (JSON) before it is
  *               sent; the filter may replace the bytes in the evbuffer.
  *   on_event    each SSE event of a streamed response, whole, in order. The
- *               filter appends what the client should get to out; the
- *               default (no filter wrote anything) relays the raw event.
+ *               filter appends what the client should get to out, or sets
+ *               x->event_pass: the raw event follows what it wrote, and a
+ *               relay filter gets it with ev as parsed, not parsed again
+ *               (the usual event, which the policy lets through as it came).
+ *               Nothing written and no pass drops the event.
  *               An event filter whose state slot is NULL is off for this
  *               exchange: it is not called and the raw event passes.
  *   on_relay    after on_event, each event the client is about to get, whole
@@ -106,6 +109,7 @@ struct filter_exchange {
 	 * or src not the bytes at hand: walk them (json_span.h). */
 	const struct openai_texts *body_texts;
 	const struct openai_texts *answer_texts;
+	int event_pass;               /* on_event: the raw event goes on after what the filter wrote (filter_run_event clears it) */
 };
 
 struct filter_ops {

@@ -1067,7 +1067,7 @@ static int policy_filter_span_emit(const struct sse_event *ev, struct policy_fil
  * in the data's bytes, passed in the order the tree walk takes them, and
  * only the strings that changed are replaced. 0 done; 1 not taken here,
  * nothing fed (the caller parses the event); -1 refused. */
-static int policy_filter_event_spans(struct policy_filter_state *st, const char *raw, size_t raw_len,
+static int policy_filter_event_spans(struct filter_exchange *x, struct policy_filter_state *st,
     const struct sse_event *ev, struct evbuffer *out)
 {
 	const char *t = ev->data;
@@ -1102,7 +1102,7 @@ static int policy_filter_event_spans(struct policy_filter_state *st, const char 
 	int changed = 0;
 	int rc = policy_filter_span_feed(st, t, &pc, &changed);
 	if (rc == 0 && !changed)
-		rc = evbuffer_add(out, raw, raw_len);
+		x->event_pass = 1; /* the upstream's event goes on as it came */
 	else if (rc == 0)
 		rc = policy_filter_span_emit(ev, &pc, out);
 	for (size_t k = 0; k < pc.n; k++)
@@ -1123,14 +1123,16 @@ static int policy_filter_on_event(struct filter_exchange *x, void **state, const
 		 * nobody guarded: it is dropped, not relayed. */
 		if (memmem(raw, raw_len, "data", 4))
 			return 0;
-		return evbuffer_add(out, raw, raw_len);
+		x->event_pass = 1;
+		return 0;
 	}
 	if (ev->is_done) {
 		if (policy_filter_flush(st, out) < 0)
 			return -1;
-		return evbuffer_add(out, raw, raw_len);
+		x->event_pass = 1; /* after the held-back text */
+		return 0;
 	}
-	int sr = policy_filter_event_spans(st, raw, raw_len, ev, out);
+	int sr = policy_filter_event_spans(x, st, ev, out);
 	if (sr != 1)
 		return sr;
 	/* Anything we cannot read could carry text: fail closed. */
@@ -1172,7 +1174,8 @@ static int policy_filter_on_event(struct filter_exchange *x, void **state, const
 		 * usual case when nothing is held back): relay the upstream's
 		 * event, not a re-serialization */
 		json_decref(j);
-		return evbuffer_add(out, raw, raw_len);
+		x->event_pass = 1;
+		return 0;
 	}
 	int rc = 1;
 	if (changed == 1 && ed.set_field)

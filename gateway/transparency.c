@@ -679,11 +679,15 @@ static int transparency_on_request(struct filter_exchange *x, void **state)
 	if (!t || !x->key || x->route < 0 || x->route >= OPENAI_ROUTE_COUNT ||
 	    !transparency_generated[x->route])
 		return 0;
-	struct transparency_state *st = calloc(1, sizeof *st);
+	/* malloc and every field set, not calloc: glibc's calloc skips the
+	 * per-thread cache and takes the arena's path, about 0.45 k
+	 * instructions a request against 0.05 k (callgrind); gcc turns a
+	 * malloc and a memset to zero into calloc */
+	struct transparency_state *st = malloc(sizeof *st);
 	if (!st)
 		return transparency_refuse(x, 503, "out of memory in the transparency filter");
+	*st = (struct transparency_state){.body_field = t->body_field};
 	*state = st;
-	st->body_field = t->body_field;
 	/* Section entries first, then the registry's: a later setting wins. */
 	for (size_t i = 0; i < t->n_purposes; i++)
 		if (strcmp(t->purposes[i].id, x->key->purpose) == 0) {
@@ -838,6 +842,15 @@ static int transparency_on_relay(struct filter_exchange *x, void **state, const 
 		return n ? evbuffer_add(out, bytes, n) : 0;
 	if (ev)
 		return transparency_mark_event(x, st, bytes, n, ev, out);
+	/* The usual write, one event of one data line ("data: " + JSON + LF
+	 * LF, as the policy filter writes a chunk it changed): read in place.
+	 * With no CR, LF or NUL inside it is what sse_parse_event finds. */
+	if (n > 8 && memcmp(bytes, "data: ", 6) == 0 && bytes[n - 2] == '\n' && bytes[n - 1] == '\n' &&
+	    !memchr(bytes + 6, '\n', n - 8) && !memchr(bytes + 6, '\r', n - 8) && !memchr(bytes + 6, 0, n - 8)) {
+		struct sse_event e = {.raw_len = n, .data = (char *)bytes + 6, .data_len = n - 8, .has_data = 1};
+		e.is_done = e.data_len == 6 && memcmp(e.data, "[DONE]", 6) == 0;
+		return transparency_mark_event(x, st, bytes, n, &e, out);
+	}
 	/* Events the event filter wrote: whole, one after another. */
 	size_t off = 0;
 	if (st->scratch_cap < n) {

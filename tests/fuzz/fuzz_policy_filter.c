@@ -5,7 +5,9 @@
  * then the stream twice more, its events parsed into trees and read by
  * the byte walk (policy_events_diff), which must give the same events;
  * and the body once more with its texts recorded by the check upstream.c
- * makes (openai_scan_json_texts), which must give the same answer.
+ * makes (openai_scan_json_texts), which must give the same answer;
+ * and the stream through the policy and the transparency marker chained,
+ * which must give what the two give run one after the other.
  * Packs come from $top_srcdir/policies/packs (or ./policies/packs). */
 #include <stdint.h>
 #include <stdio.h>
@@ -106,6 +108,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char why[256];
 	if (policy_events_diff(s, plen, ans, alen, &est, why, sizeof why) == 1) {
 		fprintf(stderr, "fuzz_policy_filter: %s\n", why);
+		abort();
+	}
+	/* the policy and the Art. 50 marker chained (events the policy
+	 * passes go on as parsed) against the two run apart */
+	if (policy_chain_diff(s, plen, ans, alen, &est, why, sizeof why) == 1) {
+		fprintf(stderr, "fuzz_policy_filter (chain): %s\n", why);
 		abort();
 	}
 	return 0;

@@ -14,6 +14,7 @@
 #include "gateway/openai.h"
 #include "gateway/policy_filter.h"
 #include "gateway/sse.h"
+#include "gateway/transparency.h"
 #include "policies/aiact.h"
 #include "policies/policy.h"
 
@@ -406,5 +407,141 @@ int policy_events_diff(const char *prompt, size_t plen, const char *stream, size
 	}
 	evbuffer_free(oa);
 	evbuffer_free(ob);
+	return rc;
+}
+
+/* ---- the filter chain: policy then transparency, against the two apart ---- */
+
+/* The Art. 50 settings of a config with no transparency section (the
+ * marker in every chunk), loaded once. */
+static struct transparency_rt *chain_transparency(void)
+{
+	static struct transparency_rt *rt;
+	static const char text[] =
+		"{\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":1,\"plain\":true}],"
+		"\"upstreams\":[{\"name\":\"engine\",\"url\":\"http://127.0.0.1:2\"}],"
+		"\"keys\":[{\"name\":\"k\",\"tenant\":\"t\",\"purpose\":\"chat\",\"sha256\":"
+		"\"0000000000000000000000000000000000000000000000000000000000000000\"}]}";
+	if (rt)
+		return rt;
+	char err[256];
+	struct config *cfg = config_load_string(text, sizeof text - 1, "chain.json", ".", err, sizeof err);
+	if (!cfg || transparency_load(cfg, &rt, err, sizeof err) < 0) {
+		fprintf(stderr, "policy_chain_diff: %s\n", err);
+		abort();
+	}
+	config_unref(cfg);
+	return rt;
+}
+
+/* The events of s through the filters as upstream.c hands them on: one
+ * new buffer per event (fresh) or one buffer for all, appended to all; a
+ * tail that is no whole event goes as a data-less event. Counts the
+ * events the event filter passed on (event_pass). 0, or -1 at the first
+ * refusal (what that event wrote is not kept). */
+static int chain_feed(struct filter_exchange *x, const char *s, size_t sl, int fresh, struct evbuffer *all,
+    unsigned long *passed)
+{
+	char *scratch = malloc(sl + 1);
+	int rc = scratch ? 0 : -1;
+	for (size_t off = 0; rc == 0 && off < sl;) {
+		struct sse_event ev;
+		int pr = sse_parse_event(s + off, sl - off, &ev, scratch);
+		if (pr == SSE_PARSE_ERROR) {
+			rc = -1;
+			break;
+		}
+		if (pr == SSE_PARSE_AGAIN) {
+			ev.raw_len = sl - off;
+			ev.has_data = 0;
+		}
+		struct evbuffer *piece = fresh ? evbuffer_new() : all;
+		if (!piece)
+			abort();
+		rc = filter_run_event(x, s + off, ev.raw_len, &ev, piece);
+		*passed += x->event_pass != 0;
+		if (fresh) {
+			if (rc == 0)
+				evbuffer_add_buffer(all, piece);
+			evbuffer_free(piece);
+		}
+		off += ev.raw_len;
+	}
+	free(scratch);
+	return rc;
+}
+
+/* One exchange: the policy (set) and the marker (rt) each on or off; -2
+ * when the request did not pass. */
+static int chain_run(const char *prompt, size_t plen, const char *s, size_t sl, struct policy_filter_set *set,
+    struct transparency_rt *rt, int fresh, struct evbuffer *all, unsigned long *passed)
+{
+	struct filter_exchange x;
+	policy_request_diff_exchange(&x, set, "chain");
+	x.model = "m";
+	x.transparency = rt;
+	x.body = json_pack("{s:s, s:[{s:s, s:s%}], s:b}", "model", "m", "messages", "role", "user", "content", prompt,
+	    plen, "stream", 1);
+	if (!x.body)
+		return -2; /* not UTF-8: the gateway's parser refuses it */
+	int rc = filter_run_request(&x) < 0 ? -2 : chain_feed(&x, s, sl, fresh, all, passed);
+	x.status = 200;
+	filter_run_done(&x);
+	json_decref(x.body);
+	return rc;
+}
+
+int policy_chain_diff(const char *prompt, size_t plen, const char *stream, size_t slen,
+    struct policy_events_diff_stats *st, char *why, size_t whylen)
+{
+	struct policy_filter_set *set = policy_request_diff_packs("policy_chain_diff");
+	struct transparency_rt *rt = chain_transparency();
+	policy_filter_set_event_tree(set, 0);
+	struct evbuffer *chain = evbuffer_new(), *one = evbuffer_new(), *pol = evbuffer_new(), *ref = evbuffer_new();
+	if (!chain || !one || !pol || !ref)
+		abort();
+	unsigned long passed = 0, ignored = 0;
+	int rc = 0;
+	/* the chain, as the relay runs it */
+	int qc = chain_run(prompt, plen, stream, slen, set, rt, 1, chain, &passed);
+	/* the reference: the policy alone, then the marker alone on what the
+	 * policy wrote (parsed again, as the chain did before it took passed
+	 * events as parsed) */
+	int qp = chain_run(prompt, plen, stream, slen, set, NULL, 1, pol, &ignored);
+	size_t pl = evbuffer_get_length(pol);
+	int qr = qp == -2 ? -2 :
+	    chain_run("", 0, pl ? (const char *)evbuffer_pullup(pol, -1) : "", pl, NULL, rt, 1, ref, &ignored);
+	size_t cl = evbuffer_get_length(chain), rl = evbuffer_get_length(ref);
+	if (qp == -2 || qc == -2) {
+		rc = qp == qc ? -1 : 1;
+		if (rc == 1)
+			snprintf(why, whylen, "the request passed one way only");
+	} else if ((qc < 0) != (qp < 0 || qr < 0)) {
+		snprintf(why, whylen, "the chain %s, policy then marker apart %s", qc < 0 ? "refused" : "did not refuse",
+		    qp < 0 || qr < 0 ? "refused" : "did not");
+		rc = 1;
+	} else if (cl != rl || (cl && memcmp(evbuffer_pullup(chain, -1), evbuffer_pullup(ref, -1), cl) != 0)) {
+		snprintf(why, whylen, "the chain wrote %zu bytes, policy then marker apart %zu, or other bytes", cl, rl);
+		rc = 1;
+	} else if (qc == 0) {
+		/* one buffer for all the events (the event filter then writes
+		 * into a buffer of its own): the same bytes */
+		int qo = chain_run(prompt, plen, stream, slen, set, rt, 0, one, &ignored);
+		size_t ol = evbuffer_get_length(one);
+		if (qo != 0 || ol != cl || (cl && memcmp(evbuffer_pullup(chain, -1), evbuffer_pullup(one, -1), cl) != 0)) {
+			snprintf(why, whylen, "the chain into one buffer: %s, %zu bytes against %zu", qo ? "refused" : "passed",
+			    ol, cl);
+			rc = 1;
+		}
+	}
+	if (rc >= 0) {
+		st->chain_streams++;
+		st->chain_passed += passed;
+		st->chain_refused += qc < 0;
+	}
+	evbuffer_free(chain);
+	evbuffer_free(one);
+	evbuffer_free(pol);
+	evbuffer_free(ref);
 	return rc;
 }

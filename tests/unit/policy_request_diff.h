@@ -41,6 +41,9 @@ int policy_request_diff(const char *body, size_t len, struct policy_request_diff
 /* What an SSE comparison went through. */
 struct policy_events_diff_stats {
 	unsigned long streams, events, by_bytes, bytes_differ, refused;
+	/* policy_chain_diff: streams compared, events the policy passed on
+	 * unchanged (handed to the marker as parsed), streams refused */
+	unsigned long chain_streams, chain_passed, chain_refused;
 };
 
 /* A chat request with the user's prompt, then stream as the upstream's
@@ -51,6 +54,15 @@ struct policy_events_diff_stats {
  * they differ (why says where), -1 the request did not pass (nothing to
  * compare). */
 int policy_events_diff(const char *prompt, size_t plen, const char *stream, size_t slen,
+    struct policy_events_diff_stats *st, char *why, size_t whylen);
+
+/* The same request and stream through the policy and the transparency
+ * marker (AI Act Art. 50) as the gateway chains them (filter.c: events the
+ * policy passes unchanged reach the marker as parsed), against the policy
+ * alone and then the marker alone on the policy's output: the same bytes
+ * and the same refusal required, and with one output buffer for all events
+ * too. 0 the same, 1 they differ (why), -1 the request did not pass. */
+int policy_chain_diff(const char *prompt, size_t plen, const char *stream, size_t slen,
     struct policy_events_diff_stats *st, char *why, size_t whylen);
 
 #endif

@@ -224,6 +224,8 @@ static void check_stream(const char *prompt, size_t plen, const char *s, size_t 
 	char why[256];
 	if (policy_events_diff(prompt, plen, s, sl, &est, why, sizeof why) == 1 && n_ediff++ == 0)
 		snprintf(first_ewhy, sizeof first_ewhy, "%s: %s", where, why);
+	if (policy_chain_diff(prompt, plen, s, sl, &est, why, sizeof why) == 1 && n_ediff++ == 0)
+		snprintf(first_ewhy, sizeof first_ewhy, "%s (chain): %s", where, why);
 }
 
 /* Events written compact or with spaces (jansson's default, one line):
@@ -405,6 +407,9 @@ int main(void)
 	ok(est.by_bytes > est.streams * 3 / 2 && est.bytes_differ > 50 && est.refused > 0,
 	    "SSE: %lu streams, %lu events, %lu of them by bytes, %lu written otherwise than by the tree (spliced), %lu "
 	    "streams refused", est.streams, est.events, est.by_bytes, est.bytes_differ, est.refused);
+	ok(est.chain_streams > 300 && est.chain_passed > est.chain_streams && est.chain_refused > 0,
+	    "policy and marker chained: %lu streams, %lu events passed on as parsed, %lu streams refused",
+	    est.chain_streams, est.chain_passed, est.chain_refused);
 	/* Both ways of the filter were taken, so the comparisons above can fail. */
 	ok(st.rewritten > 1000, "%lu bodies were rewritten (the tree path after the byte scan)", st.rewritten);
 	ok(st.blocked > 100, "%lu bodies were blocked", st.blocked);
