@@ -1035,6 +1035,24 @@ size_t openai_scan_unescape(const char *raw, size_t raw_len, char *out, size_t o
 
 /* Starts a record of the texts in buf[0..len): ok until the pass meets a
  * form it does not take. */
+/* The scan state for one document; the open keys need no zeroing (each
+ * is written before it is read) and the callers set what they record. */
+static void openai_scan_begin(struct openai_scan *s, const char *buf, size_t len, struct openai_body_info *info,
+    int dups)
+{
+	s->p = (const unsigned char *)buf;
+	s->end = s->p + len;
+	s->depth = 0;
+	s->dups = dups;
+	s->info = info;
+	s->model = NULL;
+	s->model_len = 0;
+	s->model_escaped = 0;
+	s->n_keys = 0;
+	s->rec = NULL;
+	s->top = NULL;
+}
+
 static void openai_scan_record_start(struct openai_scan *s, struct openai_texts *t, const char *buf, size_t len,
     int ok)
 {
@@ -1062,16 +1080,7 @@ static int openai_scan_body_rec(int route, const char *body, size_t len, struct 
 	if (route < 0 || route >= OPENAI_ROUTE_COUNT || !body || !len)
 		return OPENAI_SCAN_INVALID; /* jansson refuses an empty document too */
 	struct openai_scan s;
-	s.p = (const unsigned char *)body;
-	s.end = s.p + len;
-	s.depth = 0;
-	s.dups = 1;
-	s.info = info;
-	s.model = NULL;
-	s.model_len = 0;
-	s.model_escaped = 0;
-	s.n_keys = 0;
-	s.top = NULL;
+	openai_scan_begin(&s, body, len, info, 1);
 	/* Only the chat route's shape records texts (a request walk must
 	 * also see an object at the top, which the route shapes demand). */
 	openai_scan_record_start(&s, texts, body, len, route == OPENAI_ROUTE_CHAT);
@@ -1115,18 +1124,10 @@ int openai_scan_json_texts(const char *buf, size_t len, struct openai_texts *tex
 		texts->ok = 0;
 	if (!buf || !len) /* evbuffer_pullup of an empty buffer gives NULL */
 		return -1;
-	s.p = (const unsigned char *)buf;
-	s.end = s.p + len;
-	s.depth = 0;
-	s.dups = 0;
-	s.info = &info;
-	s.model = NULL;
-	s.n_keys = 0;
-	s.top = NULL;
+	openai_scan_begin(&s, buf, len, &info, 0);
 	/* The answer walk takes an object at the top only; with a record the
 	 * answer's shapes say what to record (they accept every type, so the
 	 * verdict is the same). */
-	s.rec = NULL;
 	if (texts) {
 		size_t i = 0;
 		while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
@@ -1155,14 +1156,7 @@ int openai_scan_json_members(const char *buf, size_t len, struct json_span_membe
 		m[i].found = 0, m[i].start = m[i].end = 0;
 	if (!buf || !len)
 		return -1;
-	s.p = (const unsigned char *)buf;
-	s.end = s.p + len;
-	s.depth = 0;
-	s.dups = 0;
-	s.info = &info;
-	s.model = NULL;
-	s.n_keys = 0;
-	s.rec = NULL;
+	openai_scan_begin(&s, buf, len, &info, 0);
 	s.top = m;
 	s.n_top = n;
 	s.top_base = s.p;
