@@ -370,10 +370,28 @@ static int policy_filter_on_request(struct filter_exchange *x, void **state)
 static int policy_filter_pass(struct policy_filter_state *st, struct policy_filter_stream *s,
     int json, const char *in, size_t n, int finish);
 
+/* The JSON form of a text as json_dumps writes it, without a tree, in
+ * jansson's (wiping) allocator like a tree's strings (free it with
+ * openai_json_free_string); NULL when out of memory or not UTF-8. */
+static char *policy_filter_quote(const char *text, size_t len)
+{
+	char qbuf[1024];
+	size_t cap = len < (SIZE_MAX - 2) / 6 ? 6 * len + 2 : SIZE_MAX;
+	char *q = cap <= sizeof qbuf ? qbuf : malloc(cap);
+	size_t ql = q ? openai_json_quote(text ? text : "", len, q, cap) : (size_t)-1;
+	char *out = ql != (size_t)-1 ? openai_json_copy_string(q, ql) : NULL;
+	if (q) {
+		explicit_bzero(q, ql != (size_t)-1 ? ql : (q == qbuf ? sizeof qbuf : cap));
+		if (q != qbuf)
+			free(q);
+	}
+	return out;
+}
+
 /* One text of a whole answer (src, the string's JSON source with its
  * quotes; escaped: it holds a backslash) through the guard and the
  * restorer (policy_request_answer_text): *changed says whether the result
- * differs, and then *out holds its JSON form (json_dumps memory). */
+ * differs, and then *out holds its JSON form (policy_filter_quote). */
 static int policy_filter_body_text(struct filter_exchange *x, struct policy_filter_state *st,
     const char *src, size_t srclen, int escaped, int json, int *changed, char **out)
 {
@@ -400,9 +418,7 @@ static int policy_filter_body_text(struct filter_exchange *x, struct policy_filt
 	if (rc == 0 && (int)gs.data_class > x->data_class)
 		x->data_class = (int)gs.data_class;
 	if (rc == 0 && *changed) {
-		json_t *v = json_stringn(o, on);
-		*out = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
-		json_decref(v);
+		*out = policy_filter_quote(o, on);
 		rc = *out ? 0 : -1;
 	}
 	json_decref(dec);
@@ -857,7 +873,7 @@ struct policy_filter_piece {
 	size_t start, end; /* the string in the event's data, quotes included */
 	struct policy_filter_stream *s;
 	int json;          /* tool-call arguments */
-	char *out;         /* its new JSON form (json_dumps memory); NULL: unchanged */
+	char *out;         /* its new JSON form (policy_filter_quote); NULL: unchanged */
 };
 
 struct policy_filter_pieces {
@@ -1010,19 +1026,7 @@ static int policy_filter_span_feed(struct policy_filter_state *st, const char *t
 			return -1;
 		if (same)
 			continue;
-		/* its JSON form as json_dumps writes it, without a tree; the
-		 * copy is in jansson's (wiping) allocator like the tree's was */
-		char qbuf[1024];
-		size_t cap = st->len < (SIZE_MAX - 2) / 6 ? 6 * st->len + 2 : SIZE_MAX;
-		char *q = cap <= sizeof qbuf ? qbuf : malloc(cap);
-		size_t ql = q ? openai_json_quote(st->buf ? st->buf : "", st->len, q, cap) : (size_t)-1;
-		p->out = ql != (size_t)-1 ? openai_json_copy_string(q, ql) : NULL;
-		if (q) {
-			explicit_bzero(q, ql != (size_t)-1 ? ql : (q == qbuf ? sizeof qbuf : cap));
-			if (q != qbuf)
-				free(q);
-		}
-		if (!p->out)
+		if (!(p->out = policy_filter_quote(st->buf, st->len)))
 			return -1;
 		(*changed)++;
 	}
