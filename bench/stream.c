@@ -5,7 +5,7 @@
  * usage: stream [--threads N] [--mb SIZE] [--reps R]
  *               [--pages malloc|4k|2m] [--layout halves|claim|stride] [--chunk KB]
  *               [--streams S] [--prefetch none|t0|nta] [--distance BYTES]
- *               [--loop sum8|sum4|vec]
+ *               [--loop sum8|sum4|vec|work] [--work K]
  *        stream --matrix ROUNDS [--threads N] [--mb SIZE] [--reps R]
  *   -> one JSON line per measurement on stdout
  *
@@ -25,7 +25,9 @@
  *   --prefetch  software prefetch --distance bytes ahead of each stream
  *   --loop      sum8: 8 scalar accumulators (this program's loop); sum4:
  *               bench/qdot's 4-accumulator loop; vec: 64-byte AVX-512 loads,
- *               as the repacked kernel loads its weights
+ *               as the repacked kernel loads its weights; work: the same loads
+ *               with --work K (default 8) vpdpbusd on each line, a read loop
+ *               that computes like a kernel
  * --matrix R runs a fixed table of these patterns R times in turn (each
  * pattern --reps passes per turn), so that the host's fast and slow phases
  * fall on all of them alike; each line carries its round and the pattern's
@@ -43,7 +45,7 @@
 enum stream_pages { STREAM_PAGES_MALLOC, STREAM_PAGES_4K, STREAM_PAGES_2M, STREAM_PAGES_COUNT };
 enum stream_layout { STREAM_LAYOUT_HALVES, STREAM_LAYOUT_CLAIM, STREAM_LAYOUT_STRIDE };
 enum stream_prefetch { STREAM_PREFETCH_NONE, STREAM_PREFETCH_T0, STREAM_PREFETCH_NTA };
-enum stream_loop { STREAM_LOOP_SUM8, STREAM_LOOP_SUM4, STREAM_LOOP_VEC };
+enum stream_loop { STREAM_LOOP_SUM8, STREAM_LOOP_SUM4, STREAM_LOOP_VEC, STREAM_LOOP_WORK };
 
 struct stream_name {
 	const char *name;
@@ -61,7 +63,8 @@ static const struct stream_name stream_prefetch_names[] = {
 	{ "none", STREAM_PREFETCH_NONE }, { "t0", STREAM_PREFETCH_T0 }, { "nta", STREAM_PREFETCH_NTA }, { NULL, 0 },
 };
 static const struct stream_name stream_loop_names[] = {
-	{ "sum8", STREAM_LOOP_SUM8 }, { "sum4", STREAM_LOOP_SUM4 }, { "vec", STREAM_LOOP_VEC }, { NULL, 0 },
+	{ "sum8", STREAM_LOOP_SUM8 }, { "sum4", STREAM_LOOP_SUM4 }, { "vec", STREAM_LOOP_VEC },
+	{ "work", STREAM_LOOP_WORK }, { NULL, 0 },
 };
 
 struct stream_pattern {
@@ -74,6 +77,7 @@ struct stream_pattern {
 	size_t distance;
 	enum stream_loop loop;
 	size_t mb;		/* 0: the whole --mb buffer */
+	int work;		/* --loop work: vpdpbusd per 64-byte line */
 };
 
 /* --matrix: each row changes one thing against "halves-2m" (or against
@@ -81,25 +85,33 @@ struct stream_pattern {
  * how decoding reads a repacked model (128 KB tasks of 16-row groups,
  * claimed from a counter, 64-byte loads). */
 static const struct stream_pattern stream_matrix[] = {
-	{ "stream", STREAM_PAGES_MALLOC, STREAM_LAYOUT_HALVES, 0, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM8, 0 },
-	{ "halves-4k", STREAM_PAGES_4K, STREAM_LAYOUT_HALVES, 0, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM8, 0 },
-	{ "halves-2m", STREAM_PAGES_2M, STREAM_LAYOUT_HALVES, 0, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM8, 0 },
-	{ "halves-2m-256mb", STREAM_PAGES_2M, STREAM_LAYOUT_HALVES, 0, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM8, 256 },
-	{ "qdot-sum4-2m", STREAM_PAGES_2M, STREAM_LAYOUT_HALVES, 0, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM4, 0 },
-	{ "vec-2m", STREAM_PAGES_2M, STREAM_LAYOUT_HALVES, 0, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_VEC, 0 },
-	{ "claim64k-2m", STREAM_PAGES_2M, STREAM_LAYOUT_CLAIM, 64, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM8, 0 },
-	{ "claim128k-2m-vec", STREAM_PAGES_2M, STREAM_LAYOUT_CLAIM, 128, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_VEC, 0 },
-	{ "claim1m-2m", STREAM_PAGES_2M, STREAM_LAYOUT_CLAIM, 1024, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM8, 0 },
-	{ "claim64k-2m-vec", STREAM_PAGES_2M, STREAM_LAYOUT_CLAIM, 64, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_VEC, 0 },
-	{ "claim256k-2m-vec", STREAM_PAGES_2M, STREAM_LAYOUT_CLAIM, 256, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_VEC, 0 },
-	{ "claim512k-2m-vec", STREAM_PAGES_2M, STREAM_LAYOUT_CLAIM, 512, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_VEC, 0 },
-	{ "claim1m-2m-vec", STREAM_PAGES_2M, STREAM_LAYOUT_CLAIM, 1024, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_VEC, 0 },
-	{ "stride64k-2m", STREAM_PAGES_2M, STREAM_LAYOUT_STRIDE, 64, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM8, 0 },
-	{ "stride1m-2m", STREAM_PAGES_2M, STREAM_LAYOUT_STRIDE, 1024, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM8, 0 },
-	{ "streams4-2m", STREAM_PAGES_2M, STREAM_LAYOUT_HALVES, 0, 4, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM8, 0 },
-	{ "streams16-2m", STREAM_PAGES_2M, STREAM_LAYOUT_HALVES, 0, 16, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM8, 0 },
-	{ "pf-t0-2k-2m", STREAM_PAGES_2M, STREAM_LAYOUT_HALVES, 0, 1, STREAM_PREFETCH_T0, 2048, STREAM_LOOP_SUM8, 0 },
-	{ "pf-nta-2k-2m", STREAM_PAGES_2M, STREAM_LAYOUT_HALVES, 0, 1, STREAM_PREFETCH_NTA, 2048, STREAM_LOOP_SUM8, 0 },
+	{ "stream", STREAM_PAGES_MALLOC, STREAM_LAYOUT_HALVES, 0, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM8, 0, 0 },
+	{ "halves-4k", STREAM_PAGES_4K, STREAM_LAYOUT_HALVES, 0, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM8, 0, 0 },
+	{ "halves-2m", STREAM_PAGES_2M, STREAM_LAYOUT_HALVES, 0, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM8, 0, 0 },
+	{ "halves-2m-256mb", STREAM_PAGES_2M, STREAM_LAYOUT_HALVES, 0, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM8, 256, 0 },
+	{ "qdot-sum4-2m", STREAM_PAGES_2M, STREAM_LAYOUT_HALVES, 0, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM4, 0, 0 },
+	{ "vec-2m", STREAM_PAGES_2M, STREAM_LAYOUT_HALVES, 0, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_VEC, 0, 0 },
+	{ "claim64k-2m", STREAM_PAGES_2M, STREAM_LAYOUT_CLAIM, 64, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM8, 0, 0 },
+	{ "claim128k-2m-vec", STREAM_PAGES_2M, STREAM_LAYOUT_CLAIM, 128, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_VEC, 0, 0 },
+	{ "claim1m-2m", STREAM_PAGES_2M, STREAM_LAYOUT_CLAIM, 1024, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM8, 0, 0 },
+	{ "claim64k-2m-vec", STREAM_PAGES_2M, STREAM_LAYOUT_CLAIM, 64, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_VEC, 0, 0 },
+	{ "claim256k-2m-vec", STREAM_PAGES_2M, STREAM_LAYOUT_CLAIM, 256, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_VEC, 0, 0 },
+	{ "claim512k-2m-vec", STREAM_PAGES_2M, STREAM_LAYOUT_CLAIM, 512, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_VEC, 0, 0 },
+	{ "claim1m-2m-vec", STREAM_PAGES_2M, STREAM_LAYOUT_CLAIM, 1024, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_VEC, 0, 0 },
+	{ "stride64k-2m", STREAM_PAGES_2M, STREAM_LAYOUT_STRIDE, 64, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM8, 0, 0 },
+	{ "stride1m-2m", STREAM_PAGES_2M, STREAM_LAYOUT_STRIDE, 1024, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM8, 0, 0 },
+	{ "streams4-2m", STREAM_PAGES_2M, STREAM_LAYOUT_HALVES, 0, 4, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM8, 0, 0 },
+	{ "streams16-2m", STREAM_PAGES_2M, STREAM_LAYOUT_HALVES, 0, 16, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_SUM8, 0, 0 },
+	{ "pf-t0-2k-2m", STREAM_PAGES_2M, STREAM_LAYOUT_HALVES, 0, 1, STREAM_PREFETCH_T0, 2048, STREAM_LOOP_SUM8, 0, 0 },
+	{ "pf-nta-2k-2m", STREAM_PAGES_2M, STREAM_LAYOUT_HALVES, 0, 1, STREAM_PREFETCH_NTA, 2048, STREAM_LOOP_SUM8, 0, 0 },
+	/* arithmetic between the loads: the repacked kernel spends ~45 vector
+	 * operations (16 vpdpbusd) on 288 bytes; in L2 it reads ~45 GB/s on one
+	 * thread, between what work8 and work16 read from the L3 */
+	{ "work12-2m", STREAM_PAGES_2M, STREAM_LAYOUT_HALVES, 0, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_WORK, 0, 12 },
+	{ "work8-2m", STREAM_PAGES_2M, STREAM_LAYOUT_HALVES, 0, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_WORK, 0, 8 },
+	{ "work16-2m", STREAM_PAGES_2M, STREAM_LAYOUT_HALVES, 0, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_WORK, 0, 16 },
+	{ "claim128k-work12-2m", STREAM_PAGES_2M, STREAM_LAYOUT_CLAIM, 128, 1, STREAM_PREFETCH_NONE, 0, STREAM_LOOP_WORK, 0,
+		12 },
 };
 
 struct stream_shared {
@@ -190,8 +202,46 @@ __attribute__((target("avx512f"))) static uint64_t stream_read_vec(const uint8_t
 	return (uint64_t)_mm512_reduce_add_epi64(a0);
 }
 
+/* 64-byte loads with `work` vpdpbusd on each line (rounded down to a
+ * multiple of 4), spread over 8 accumulators in registers: a read loop that
+ * computes like a kernel does. */
+__attribute__((target("avx512f,avx512vnni"))) static uint64_t stream_read_work(const uint8_t *b, size_t bytes,
+	int work)
+{
+	__m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+	__m512i ones = _mm512_set1_epi8(1);
+	size_t n = bytes / 64 * 64;
+	for (size_t off = 0; off < n; off += 64) {
+		__m512i v = _mm512_load_si512((const void *)(b + off));
+		int k = 0;
+		for (; k + 8 <= work; k += 8) {
+			a0 = _mm512_dpbusd_epi32(a0, v, ones);
+			a1 = _mm512_dpbusd_epi32(a1, v, ones);
+			a2 = _mm512_dpbusd_epi32(a2, v, ones);
+			a3 = _mm512_dpbusd_epi32(a3, v, ones);
+			a4 = _mm512_dpbusd_epi32(a4, v, ones);
+			a5 = _mm512_dpbusd_epi32(a5, v, ones);
+			a6 = _mm512_dpbusd_epi32(a6, v, ones);
+			a7 = _mm512_dpbusd_epi32(a7, v, ones);
+		}
+		if (k + 4 <= work) {
+			a4 = _mm512_dpbusd_epi32(a4, v, ones);
+			a5 = _mm512_dpbusd_epi32(a5, v, ones);
+			a6 = _mm512_dpbusd_epi32(a6, v, ones);
+			a7 = _mm512_dpbusd_epi32(a7, v, ones);
+		}
+		if (work < 4)
+			a0 = _mm512_add_epi32(a0, v);
+	}
+	a0 = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)),
+		_mm512_add_epi32(_mm512_add_epi32(a4, a5), _mm512_add_epi32(a6, a7)));
+	return (uint64_t)(uint32_t)_mm512_reduce_add_epi32(a0);
+}
+
 static uint64_t stream_read(const struct stream_pattern *pat, const uint8_t *b, size_t bytes)
 {
+	if (pat->loop == STREAM_LOOP_WORK)
+		return stream_read_work(b, bytes, pat->work);
 	if (pat->loop == STREAM_LOOP_SUM4)
 		return stream_read_sum4(b, bytes);
 	if (pat->loop == STREAM_LOOP_VEC)
@@ -247,6 +297,8 @@ static size_t stream_pass_bytes(const struct stream_pattern *pat, size_t bytes, 
 			return part * (size_t)pat->streams * (size_t)threads;
 		if (pat->loop == STREAM_LOOP_VEC)
 			return per / 256 * 256 * (size_t)threads;
+		if (pat->loop == STREAM_LOOP_WORK)
+			return per / 64 * 64 * (size_t)threads;
 		return per / 32 * 32 * (size_t)threads;
 	}
 	size_t chunk = pat->chunk_kb * 1024;
@@ -294,11 +346,11 @@ static int stream_measure(const struct stream_pattern *pat, const uint8_t *base,
 	if (round >= 0)
 		printf("\"round\":%d,\"pattern\":\"%s\",", round, pat->name);
 	printf("\"threads\":%d,\"mb\":%zu,\"reps\":%d,\"pages\":\"%s\",\"layout\":\"%s\",\"chunk_kb\":%zu,"
-	       "\"streams\":%d,\"prefetch\":\"%s\",\"distance\":%zu,\"loop\":\"%s\",\"read_gb_s\":%.2f,"
+	       "\"streams\":%d,\"prefetch\":\"%s\",\"distance\":%zu,\"loop\":\"%s\",\"work\":%d,\"read_gb_s\":%.2f,"
 	       "\"median_gb_s\":%.2f,\"worst_gb_s\":%.2f,\"check\":%llu}\n",
 		threads, bytes >> 20, reps, stream_pages_names[pat->pages].name,
 		stream_layout_names[pat->layout].name, pat->chunk_kb, pat->streams,
-		stream_prefetch_names[pat->prefetch].name, pat->distance, stream_loop_names[pat->loop].name,
+		stream_prefetch_names[pat->prefetch].name, pat->distance, stream_loop_names[pat->loop].name, pat->work,
 		pass / sh.secs[0] / 1e9, pass / sh.secs[reps / 2] / 1e9, pass / sh.secs[reps - 1] / 1e9,
 		(unsigned long long)(check & 0xffff));
 	fflush(stdout);
@@ -362,7 +414,8 @@ static int stream_usage(void)
 	fprintf(stderr,
 		"usage: stream [--threads N] [--mb SIZE] [--reps R] [--pages malloc|4k|2m]\n"
 		"              [--layout halves|claim|stride] [--chunk KB] [--streams S]\n"
-		"              [--prefetch none|t0|nta] [--distance BYTES] [--loop sum8|sum4|vec]\n"
+		"              [--prefetch none|t0|nta] [--distance BYTES] [--loop sum8|sum4|vec|work]\n"
+		"              [--work K]\n"
 		"       stream --matrix ROUNDS [--threads N] [--mb SIZE] [--reps R]\n");
 	return 2;
 }
@@ -372,7 +425,7 @@ int main(int argc, char **argv)
 	int threads = 2, reps = 5, rounds = 0, v;
 	size_t mb = 1024;
 	struct stream_pattern pat = { "cli", STREAM_PAGES_MALLOC, STREAM_LAYOUT_HALVES, 64, 1, STREAM_PREFETCH_NONE,
-		1024, STREAM_LOOP_SUM8, 0 };
+		1024, STREAM_LOOP_SUM8, 0, 8 };
 	for (int i = 1; i < argc; i += 2) {
 		const char *o = argv[i], *a = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!a)
@@ -389,6 +442,8 @@ int main(int argc, char **argv)
 			pat.chunk_kb = (size_t)atol(a);
 		else if (strcmp(o, "--streams") == 0)
 			pat.streams = atoi(a);
+		else if (strcmp(o, "--work") == 0)
+			pat.work = atoi(a);
 		else if (strcmp(o, "--distance") == 0)
 			pat.distance = (size_t)atol(a);
 		else if (strcmp(o, "--pages") == 0 && stream_lookup(stream_pages_names, a, &v) == 0)
@@ -404,10 +459,12 @@ int main(int argc, char **argv)
 	}
 	if (threads < 1 || threads > 256 || reps < 1 || reps > 100 || mb < 16 || mb > ((size_t)1 << 20) ||
 	    rounds < 0 || rounds > 1000 || pat.streams < 1 || pat.streams > 64 || pat.chunk_kb < 4 ||
-	    pat.chunk_kb > mb * 1024 / 2 || pat.chunk_kb % 4 || pat.distance > ((size_t)1 << 20))
+	    pat.chunk_kb > mb * 1024 / 2 || pat.chunk_kb % 4 || pat.distance > ((size_t)1 << 20) ||
+	    pat.work < 0 || pat.work > 64)
 		return stream_usage();
-	if (pat.loop == STREAM_LOOP_VEC && !__builtin_cpu_supports("avx512f")) {
-		fprintf(stderr, "stream: --loop vec needs AVX-512\n");
+	if ((pat.loop == STREAM_LOOP_VEC && !__builtin_cpu_supports("avx512f")) ||
+	    (pat.loop == STREAM_LOOP_WORK && !__builtin_cpu_supports("avx512vnni"))) {
+		fprintf(stderr, "stream: --loop vec needs AVX-512, --loop work AVX-512 VNNI\n");
 		return 1;
 	}
 	if (pat.loop != STREAM_LOOP_SUM8 && (pat.streams != 1 || pat.prefetch != STREAM_PREFETCH_NONE)) {
@@ -433,11 +490,11 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	int rc = 0;
-	int vec_ok = __builtin_cpu_supports("avx512f");
+	int vec_ok = __builtin_cpu_supports("avx512f"), work_ok = __builtin_cpu_supports("avx512vnni");
 	for (int r = 0; r < rounds && rc == 0; r++)
 		for (size_t k = 0; k < sizeof stream_matrix / sizeof stream_matrix[0] && rc == 0; k++) {
 			const struct stream_pattern *p = &stream_matrix[k];
-			if (p->loop == STREAM_LOOP_VEC && !vec_ok)
+			if ((p->loop == STREAM_LOOP_VEC && !vec_ok) || (p->loop == STREAM_LOOP_WORK && !work_ok))
 				continue;
 			size_t pb = p->mb && p->mb < mb ? p->mb << 20 : bytes;
 			rc = stream_measure(p, bufs[p->pages].p, pb, threads, reps, r);

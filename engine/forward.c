@@ -15,6 +15,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,12 +103,65 @@ struct forward_mm {
 	int q16;		/* x holds q16 activation rows */
 };
 
+/* Which thread computes which task of a region.  The pool hands out its
+ * tickets in order, so with a plain ticket -> task mapping two threads take
+ * every other 128 KB task and each one's reads jump ahead at every task; the
+ * hardware prefetcher then starts over, and in the host's fast phase such
+ * claimed 64-128 KB pieces read 11-36 % slower than one contiguous stretch
+ * per thread (bench/stream --matrix, docs/benchmarks.md "Engine", round 6).
+ * So the region's tasks are cut into one contiguous range per thread: a
+ * ticket runs the next task of its thread's own range, and a thread whose
+ * range is done takes the last task of another's, which leaves the owner's
+ * stream unbroken.  Every ticket finds a task (each one takes exactly one,
+ * and there are as many tickets as tasks); which thread computes a task
+ * does not change its result. */
+#define FORWARD_MAX_RANGES 64
+
 struct forward_mm_set {
 	struct forward_mm *mm;
 	int n;
 	int64_t *task_start;	/* prefix sums, n+1 */
 	struct model_ctx *c;
+	int n_ranges;		/* 0: ticket order */
+	_Atomic uint64_t range[FORWARD_MAX_RANGES];	/* end << 32 | next, per thread */
 };
+
+/* The next task of range r from its front (the owner) or its back (a thief). */
+static int64_t forward_range_take(_Atomic uint64_t *r, int back)
+{
+	uint64_t v = atomic_load_explicit(r, memory_order_relaxed);
+	for (;;) {
+		uint32_t next = (uint32_t)v, end = (uint32_t)(v >> 32);
+		if (next >= end)
+			return -1;
+		uint64_t nv = back ? (uint64_t)(end - 1) << 32 | next : (uint64_t)end << 32 | (next + 1);
+		if (atomic_compare_exchange_weak_explicit(r, &v, nv, memory_order_relaxed, memory_order_relaxed))
+			return back ? (int64_t)end - 1 : (int64_t)next;
+	}
+}
+
+static int64_t forward_range_claim(struct forward_mm_set *set, int64_t ticket, int thread)
+{
+	if (set->n_ranges == 0)
+		return ticket;
+	int own = thread % set->n_ranges;
+	int64_t t = forward_range_take(&set->range[own], 0);
+	for (int k = 1; t < 0 && k < set->n_ranges; k++)
+		t = forward_range_take(&set->range[(own + k) % set->n_ranges], 1);
+	return t;
+}
+
+static void forward_range_init(struct forward_mm_set *set, int64_t n_tasks, int nt)
+{
+	set->n_ranges = 0;
+	if (nt < 2 || nt > FORWARD_MAX_RANGES || n_tasks < 2 * nt || n_tasks > (int64_t)UINT32_MAX)
+		return;
+	for (int t = 0; t < nt; t++) {
+		uint64_t lo = (uint64_t)(n_tasks * t / nt), hi = (uint64_t)(n_tasks * (t + 1) / nt);
+		atomic_init(&set->range[t], hi << 32 | lo);
+	}
+	set->n_ranges = nt;
+}
 
 /* With this many activation rows, a weight row is dequantized once into the
  * thread's scratch and dotted in f32 with each row, instead of decoding the
@@ -165,9 +219,12 @@ static void forward_mm_batched(struct model_ctx *c, const struct forward_mm *mm,
 	}
 }
 
-static void forward_mm_task(void *ctx, int64_t task, int thread)
+static void forward_mm_task(void *ctx, int64_t ticket, int thread)
 {
 	struct forward_mm_set *set = ctx;
+	int64_t task = forward_range_claim(set, ticket, thread);
+	if (task < 0)	/* cannot happen: as many tickets as tasks */
+		return;
 	int j = 0;
 	while (set->task_start[j + 1] <= task)	/* few jobs: linear scan */
 		j++;
@@ -271,7 +328,8 @@ static void forward_mm_run(struct model_ctx *c, struct forward_mm *mm, int n)
 		mm[j].dot = c->dot[mm[j].w->type];
 		starts[j + 1] = starts[j] + mm[j].n_tasks;
 	}
-	struct forward_mm_set set = { mm, n, starts, c };
+	struct forward_mm_set set = { .mm = mm, .n = n, .task_start = starts, .c = c };
+	forward_range_init(&set, starts[n], nt);
 	threadpool_run(c->pool, forward_mm_task, &set, starts[n]);
 }
 
