@@ -186,6 +186,17 @@ static uint64_t stream_read_sum8(const uint8_t *b, size_t bytes, int streams, en
 	return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
 }
 
+/* The lanes' sum in unsigned arithmetic (the reduce intrinsics add signed
+ * lanes, which may overflow: the sum only keeps the loads alive). */
+__attribute__((target("avx512f"))) static uint64_t stream_fold(__m512i v)
+{
+	uint64_t lane[8], sum = 0;
+	_mm512_storeu_si512((void *)lane, v);
+	for (int i = 0; i < 8; i++)
+		sum += lane[i];
+	return sum;
+}
+
 /* 64-byte loads, four lines per step into four accumulators (one stream),
  * as the repacked Q4_0 kernel loads a group's blocks. */
 __attribute__((target("avx512f"))) static uint64_t stream_read_vec(const uint8_t *b, size_t bytes)
@@ -199,7 +210,7 @@ __attribute__((target("avx512f"))) static uint64_t stream_read_vec(const uint8_t
 		a3 = _mm512_add_epi64(a3, _mm512_load_si512((const void *)(b + off + 192)));
 	}
 	a0 = _mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3));
-	return (uint64_t)_mm512_reduce_add_epi64(a0);
+	return stream_fold(a0);
 }
 
 /* 64-byte loads with `work` vpdpbusd on each line (rounded down to a
@@ -235,7 +246,7 @@ __attribute__((target("avx512f,avx512vnni"))) static uint64_t stream_read_work(c
 	}
 	a0 = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)),
 		_mm512_add_epi32(_mm512_add_epi32(a4, a5), _mm512_add_epi32(a6, a7)));
-	return (uint64_t)(uint32_t)_mm512_reduce_add_epi32(a0);
+	return stream_fold(a0);
 }
 
 static uint64_t stream_read(const struct stream_pattern *pat, const uint8_t *b, size_t bytes)
