@@ -356,6 +356,27 @@ static void *gguf_copy_main(void *arg)
 	return NULL;
 }
 
+/* Anonymous memory for a copy of size bytes (size < SIZE_MAX - 2
+ * GGUF_COPY_ALIGN), starting on a GGUF_COPY_ALIGN boundary with huge pages
+ * requested; *alloc / *alloc_len: the mapping to unmap.  NULL with errno. */
+static uint8_t *gguf_alloc_copy(size_t size, void **alloc, size_t *alloc_len)
+{
+	/* whole huge pages from an aligned start inside the mapping */
+	size_t span = (size + GGUF_COPY_ALIGN - 1) / GGUF_COPY_ALIGN * GGUF_COPY_ALIGN;
+	size_t len = span + GGUF_COPY_ALIGN;
+	void *a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (a == MAP_FAILED)
+		return NULL;
+	uint8_t *base = (uint8_t *)(((uintptr_t)a + GGUF_COPY_ALIGN - 1) & ~(uintptr_t)(GGUF_COPY_ALIGN - 1));
+#ifdef MADV_HUGEPAGE
+	/* advice only: without THP the copy still avoids faults while decoding */
+	(void)madvise(base, span, MADV_HUGEPAGE);
+#endif
+	*alloc = a;
+	*alloc_len = len;
+	return base;
+}
+
 /* Read the whole file into anonymous memory aligned to GGUF_COPY_ALIGN
  * (huge pages requested), writable until gguf_seal.  *alloc / *alloc_len: the
  * mapping to unmap; returns the file's first byte or NULL. */
@@ -366,19 +387,13 @@ static uint8_t *gguf_read_copy(int fd, const char *path, size_t size, void **all
 		engine_errf(err, errlen, "%s: file too large to copy", path);
 		return NULL;
 	}
-	/* whole huge pages from an aligned start inside the mapping */
-	size_t span = (size + GGUF_COPY_ALIGN - 1) / GGUF_COPY_ALIGN * GGUF_COPY_ALIGN;
-	size_t len = span + GGUF_COPY_ALIGN;
-	void *a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (a == MAP_FAILED) {
+	void *a;
+	size_t len;
+	uint8_t *base = gguf_alloc_copy(size, &a, &len);
+	if (!base) {
 		engine_errf(err, errlen, "%s: no memory for a copy of %zu bytes: %s", path, size, strerror(errno));
 		return NULL;
 	}
-	uint8_t *base = (uint8_t *)(((uintptr_t)a + GGUF_COPY_ALIGN - 1) & ~(uintptr_t)(GGUF_COPY_ALIGN - 1));
-#ifdef MADV_HUGEPAGE
-	/* advice only: without THP the copy still avoids faults while decoding */
-	(void)madvise(base, span, MADV_HUGEPAGE);
-#endif
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	/* the kernel zeroes each new page before the read fills it, and in a
 	 * VM the first touch of guest memory also faults in the host: that,
@@ -476,6 +491,26 @@ struct gguf_file *gguf_open_mode(const char *path, enum gguf_load mode, char *er
 		return NULL;
 	}
 	g->mapped = !alloc;
+	g->copy = alloc;
+	g->copy_len = alloc_len;
+	return g;
+}
+
+struct gguf_file *gguf_open_memory_copy(const void *buf, size_t len, char *err, size_t errlen)
+{
+	void *alloc;
+	size_t alloc_len;
+	uint8_t *m = len > 0 && len < SIZE_MAX - 2 * GGUF_COPY_ALIGN ? gguf_alloc_copy(len, &alloc, &alloc_len) : NULL;
+	if (!m) {
+		engine_errf(err, errlen, "no memory for a copy of %zu bytes", len);
+		return NULL;
+	}
+	memcpy(m, buf, len);
+	struct gguf_file *g = gguf_open_memory(m, len, err, errlen);
+	if (!g) {
+		munmap(alloc, alloc_len);
+		return NULL;
+	}
 	g->copy = alloc;
 	g->copy_len = alloc_len;
 	return g;

@@ -117,6 +117,10 @@ uint8_t *gguf_writable(struct gguf_file *g, const void *p);
 void gguf_seal(struct gguf_file *g);
 /* Parse a buffer the caller keeps alive (fuzzing, tests). */
 struct gguf_file *gguf_open_memory(const void *buf, size_t len, char *err, size_t errlen);
+/* Parse a copy of the buffer in memory of its own, as GGUF_LOAD_COPY holds
+ * a file (writable until gguf_seal, so model_load_gguf repacks it): lets
+ * the fuzzer and tests run the copy loader's path without a file. */
+struct gguf_file *gguf_open_memory_copy(const void *buf, size_t len, char *err, size_t errlen);
 void gguf_close(struct gguf_file *g);
 
 /* Index of key or -1. */

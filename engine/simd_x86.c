@@ -12,6 +12,16 @@
 #define SIMD_X86 1
 #endif
 
+/* The repacked Q4_0 kernels replay the standard kernels' float operations
+ * in the same order so that both layouts give the same bits; a compiler
+ * that fuses a multiply and an add into one FMA in some of them breaks
+ * that.  GCC in ISO C mode (-std=c11) never contracts; clang does by
+ * default, and fuzz_gguf (copy vs mapping) caught the layouts differing by
+ * up to 9e-5 in a clang build. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 static float simd_dot_f32_scalar(const float *a, const float *b, int64_t n)
 {
 	float s = 0;
