@@ -14,8 +14,13 @@
  * kernel on rows repacked into 16-row groups (what a copied model decodes
  * with, quant.h), checks its results against the one-row kernel bit for
  * bit, and times two threads (wall clock, each over half of the 2 MiB-page
- * buffer) for the repacked kernel, the 4-row kernel and the read loop.  usage: qdot [--type q4_0|q5_0|q8_0] [--level scalar|avx2|avx512]
- * [--mb SIZE] [--reps R]  -> JSON lines on stdout */
+ * buffer) for the repacked kernel, the 4-row kernel and the read loop.
+ * --pairs N (Q4_0) then times N rounds of the two-thread repacked kernel,
+ * read loop, repacked kernel, one JSON line per round: the host's read
+ * bandwidth swings between two levels from one second to the next, and the
+ * rounds show whether the kernel follows the read loop into the fast one.
+ * usage: qdot [--type q4_0|q5_0|q8_0] [--level scalar|avx2|avx512]
+ * [--mb SIZE] [--reps R] [--pairs N]  -> JSON lines on stdout */
 #include "engine/quant.h"
 #include "engine/simd.h"
 
@@ -190,7 +195,7 @@ int main(int argc, char **argv)
 {
 	const char *tname = "q4_0", *lname = NULL;
 	size_t mb = 512;
-	int reps = 5;
+	int reps = 5, pairs = 0;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--type") == 0)
 			tname = argv[i + 1];
@@ -200,6 +205,8 @@ int main(int argc, char **argv)
 			mb = (size_t)atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--reps") == 0)
 			reps = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--pairs") == 0)
+			pairs = atoi(argv[i + 1]);
 	}
 	static const struct { const char *name; uint32_t type; } types[] = {
 		{ "q4_0", QUANT_TYPE_Q4_0 }, { "q5_0", QUANT_TYPE_Q5_0 }, { "q8_0", QUANT_TYPE_Q8_0 },
@@ -220,8 +227,9 @@ int main(int argc, char **argv)
 		}
 		level = l;
 	}
-	if (type == QUANT_TYPE_COUNT || mb < 4 || reps < 1 || reps > 100) {
-		fprintf(stderr, "usage: qdot [--type q4_0|q5_0|q8_0] [--level scalar|avx2|avx512] [--mb SIZE] [--reps R]\n");
+	if (type == QUANT_TYPE_COUNT || mb < 4 || reps < 1 || reps > 100 || pairs < 0 || pairs > 100000) {
+		fprintf(stderr, "usage: qdot [--type q4_0|q5_0|q8_0] [--level scalar|avx2|avx512] [--mb SIZE] [--reps R] "
+			"[--pairs N]\n");
 		return 2;
 	}
 	size_t row_bytes = quant_row_size(type, QDOT_N);
@@ -342,6 +350,13 @@ int main(int argc, char **argv)
 			tname, simd_level_name(level), x16_same ? "true" : "false", (double)xs / txs / 1e9, (double)xb / tx / 1e9,
 			(double)xb / txh / 1e9, rows ? (double)pb / p_rows / 1e9 : 0.0, (double)pb / p_x16 / 1e9,
 			(double)pb / p_read / 1e9);
+		struct qdot_job jx = { QDOT_KIND_X16, rows, x16, wxh, x16_rows, row_bytes, x };
+		struct qdot_job jr = { QDOT_KIND_READ, rows, x16, wxh, x16_rows, row_bytes, x };
+		for (int i = 0; i < pairs; i++) {
+			double t1 = qdot_pair(jx), t2 = qdot_pair(jr), t3 = qdot_pair(jx);
+			printf("{\"pair_round\":%d,\"x16_gb_s\":%.2f,\"read_gb_s\":%.2f,\"x16_after_gb_s\":%.2f}\n", i,
+				(double)pb / t1 / 1e9, (double)pb / t2 / 1e9, (double)pb / t3 / 1e9);
+		}
 		munmap(xmap, xmap_len);
 		free(wx);
 	}
