@@ -28,7 +28,11 @@ static void kwhash_key_of(const struct kwhash_entry *e, const uint8_t *is_word, 
 	while (p < e->len && is_word[e->fold[p]])
 		p++;
 	uint64_t x = kwhash_load(e->fold, e->len);
-	if (p == e->len && !word_end) {
+	if (p == e->len && !word_end && e->len >= 8) {
+		*key = x;   /* the first 8 bytes (kwhash.h: STEM8 keys) */
+		*tag = kwhash_tag(KWHASH_KIND_STEM8, 8);
+		*covered = 8;
+	} else if (p == e->len && !word_end) {
 		size_t P = e->len < KWHASH_STEM_MAX ? e->len : KWHASH_STEM_MAX;
 		*key = kwhash_prefix(x, P);
 		*tag = kwhash_tag(KWHASH_KIND_STEM, P);
@@ -124,6 +128,8 @@ struct kwhash *kwhash_new(const char *const *words, const size_t *lens,
 				h->gate[g] |= 1u << ((klen < 13 ? klen : 13) - 1);
 			else if (kind == KWHASH_KIND_PHRASE)
 				h->gate[g] |= 1u << (16 + klen);
+			else if (kind == KWHASH_KIND_STEM8)
+				h->gate[g] |= KWHASH_GATE_STEM8;
 			else if (klen < 3)
 				h->short_stems = KWHASH_GATE_SHORT;
 			else

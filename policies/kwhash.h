@@ -26,6 +26,10 @@
  *    ("krebs" in "Krebserkrankung") matches where it is a prefix of the
  *    text word; it is filed under its first min(len, 4) bytes, and the text
  *    word is probed with its 1..4-byte prefixes (only the lengths present).
+ *    A stem of 8 bytes or more is filed under its first 8 (STEM8) and the
+ *    text word with 8 bytes or more probed with its first 8: filed under
+ *    4, "transgender" made every "translate" a probe that hits and fails
+ *    the comparison, and "sindicato", "sindacato" (5 stems) every "sind".
  *
  * Before any probe a text word passes the gate (struct kwhash.gate): one
  * 32-bit entry per (first 3 bytes, case of the first byte) that tells
@@ -49,6 +53,7 @@ enum kwhash_kind {
 	KWHASH_KIND_WORD = 1,
 	KWHASH_KIND_STEM = 2,
 	KWHASH_KIND_PHRASE = 3,
+	KWHASH_KIND_STEM8 = 4,
 };
 
 #define KWHASH_STEM_MAX 4   /* stems are filed under at most 4 bytes */
@@ -67,8 +72,9 @@ enum kwhash_gate_bit {
 	KWHASH_GATE_SHORT = 1u << 16,  /* stems of 1-2 bytes: probe them (not in gate fields) */
 	/* bit 16 + L: a PHRASE key whose first word has L bytes (1-7) */
 	KWHASH_GATE_PHRASE = 0x7fu << 17,
+	KWHASH_GATE_STEM8 = 1u << 24,  /* a stem of 8 bytes or more (filed under 8) */
 };
-#define KWHASH_STEM4_LONG 7   /* stems this long or longer: KWHASH_GATE_STEM4 */
+#define KWHASH_STEM4_LONG 7   /* stems this long (up to 7): KWHASH_GATE_STEM4 */
 
 struct kwhash_slot {
 	uint64_t key;          /* folded, zero-padded first bytes */
@@ -203,19 +209,22 @@ static inline unsigned kwhash_gate_field(uint64_t k3, unsigned up)
 
 /* The gate bits a text word of wl bytes can use (index min(wl, 15)):
  * its length's WORD bit, STEM3 from 3 bytes on, STEM4S from 4 on, STEM4
- * from KWHASH_STEM4_LONG on, its length's PHRASE bit below 8. */
+ * from KWHASH_STEM4_LONG on, STEM8 from 8 on, its length's PHRASE bit
+ * below 8. */
 #define KWHASH_GL3 KWHASH_GATE_STEM3
 #define KWHASH_GL4 (KWHASH_GATE_STEM3 | KWHASH_GATE_STEM4S)
 #define KWHASH_GL7 (KWHASH_GATE_STEM3 | KWHASH_GATE_STEM4S | KWHASH_GATE_STEM4)
+#define KWHASH_GL8 (KWHASH_GL7 | KWHASH_GATE_STEM8)
 #define KWHASH_GP(l) (1u << (16 + (l)))
 static const uint32_t kwhash_gate_len[16] = {
 	0, 1u << 0 | KWHASH_GP(1), 1u << 1 | KWHASH_GP(2), 1u << 2 | KWHASH_GL3 | KWHASH_GP(3),
 	1u << 3 | KWHASH_GL4 | KWHASH_GP(4), 1u << 4 | KWHASH_GL4 | KWHASH_GP(5),
 	1u << 5 | KWHASH_GL4 | KWHASH_GP(6), 1u << 6 | KWHASH_GL7 | KWHASH_GP(7),
-	1u << 7 | KWHASH_GL7, 1u << 8 | KWHASH_GL7, 1u << 9 | KWHASH_GL7, 1u << 10 | KWHASH_GL7,
-	1u << 11 | KWHASH_GL7, 1u << 12 | KWHASH_GL7, 1u << 12 | KWHASH_GL7, 1u << 12 | KWHASH_GL7,
+	1u << 7 | KWHASH_GL8, 1u << 8 | KWHASH_GL8, 1u << 9 | KWHASH_GL8, 1u << 10 | KWHASH_GL8,
+	1u << 11 | KWHASH_GL8, 1u << 12 | KWHASH_GL8, 1u << 12 | KWHASH_GL8, 1u << 12 | KWHASH_GL8,
 };
 #undef KWHASH_GP
+#undef KWHASH_GL8
 #undef KWHASH_GL3
 #undef KWHASH_GL4
 #undef KWHASH_GL7

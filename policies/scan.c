@@ -1309,6 +1309,9 @@ scan_word_keywords(const struct policy_scanner *s, struct scan_scratch *sc,
 	if ((kinds & (KWHASH_GATE_STEM4S | KWHASH_GATE_STEM4)) &&
 	    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[4], kwhash_tag(KWHASH_KIND_STEM, 4)) < 0)
 		return -1;
+	if ((kinds & KWHASH_GATE_STEM8) &&
+	    scan_word_probe(s, sc, t, len, i, x, kwhash_tag(KWHASH_KIND_STEM8, 8)) < 0)
+		return -1;
 	return 0;
 }
 
