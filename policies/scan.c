@@ -1306,6 +1306,9 @@ scan_word_keywords(const struct policy_scanner *s, struct scan_scratch *sc,
 	if ((kinds & KWHASH_GATE_STEM3) &&
 	    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[3], kwhash_tag(KWHASH_KIND_STEM, 3)) < 0)
 		return -1;
+	/* (most gated words end here: one test for the two kinds below) */
+	if (!(kinds & (KWHASH_GATE_STEM4S | KWHASH_GATE_STEM4 | KWHASH_GATE_STEM8)))
+		return 0;
 	if ((kinds & (KWHASH_GATE_STEM4S | KWHASH_GATE_STEM4)) &&
 	    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[4], kwhash_tag(KWHASH_KIND_STEM, 4)) < 0)
 		return -1;
