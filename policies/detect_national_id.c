@@ -96,6 +96,14 @@ static int detect_national_match_digits(const struct scan_input *in,
 
 	if (t->digits < r->ndigits || in->text[t->start] == '+')
 		return 0;   /* too short, or an international phone number */
+	/* a row that needs its context word and has no free shape: asked
+	 * first (a lookup the rows of one run share), before the run's digit
+	 * totals and groups, which "2024-00815" after "Rechnung" needs for
+	 * no row */
+	if (r->need_ctx && !r->free_shape &&
+	    !scan_context_near(in, r->ctx, t->start, t->end, DETECT_NATIONAL_BEFORE,
+			       DETECT_NATIONAL_AFTER))
+		return 0;
 	/* no span of ndigits over separators (every row's separators are
 	 * among the ones scan_trigger_digit_totals() allows): most long runs
 	 * (dates, amounts, IBANs, IPs) end here for most rows */
@@ -230,6 +238,16 @@ static int detect_national_match_es(const struct scan_input *in,
 		/* the number run holds exactly the id's digits (8, NIE 7): a
 		 * further digit of the run would be read as the check letter */
 		if (t->digits != (nie ? 7 : 8))
+			return 0;
+		/* the check letter: right after the run's last digit or after
+		 * one '-', '.', ' ' (the reader below takes no other path to a
+		 * ninth character: a digit there would have continued the run);
+		 * most 7- and 8-digit runs (dates, amounts) end here */
+		size_t e = t->end;
+		unsigned char c = e < in->len ? s[e] : 0;
+		if ((c == '-' || c == '.' || c == ' ') && e + 1 < in->len)
+			c = s[e + 1];
+		if (!(c >= 'A' && c <= 'Z'))
 			return 0;
 		if (nie) {
 			if (a < 2 || s[a - 1] != '-' || !strchr("XYZ", s[a - 2]))
