@@ -294,7 +294,9 @@ static int detect_national_match_nino(const struct scan_input *in,
 	size_t a = t->start, i, n = 0;
 
 	if (t->shape == SCAN_SHAPE_NUMBER) {
-		if (a < 3 || s[a - 1] != ' ')
+		/* "AB 12 34 56 C": the reader's six digits are the run's, and
+		 * a letter ends both; a run of any other count has no NINO */
+		if (t->digits != 6 || a < 3 || s[a - 1] != ' ')
 			return 0;
 		a -= 3;
 	}
@@ -328,7 +330,11 @@ static int detect_national_match_nir(const struct scan_input *in,
 	char buf[15];
 	size_t a = t->start, i, n = 0;
 
-	if (t->digits < 6 || !(s[a] >= '1' && s[a] <= '8') || (a > 0 && detect_national_word(in, a - 1)))
+	/* the reader below crosses only single spaces, which the number run
+	 * crosses too: 15 digits are all in the run, or with department
+	 * 2A/2B the run ends at the letter after exactly 6 */
+	if ((t->digits != 6 && t->digits < 15) || !(s[a] >= '1' && s[a] <= '8') ||
+	    (a > 0 && detect_national_word(in, a - 1)))
 		return 0;
 	for (i = a; i < in->len && n < 15; i++) {
 		if (s[i] >= '0' && s[i] <= '9')
