@@ -422,6 +422,18 @@ static int detect_contact_match_phone(const struct scan_input *in,
 
 	if (t->digits < 6)
 		return 0;
+	/* without '+' and trunk 0 only the 9-digit ES/PL and the 10- and
+	 * 11-digit NANP shapes below remain (the digits collected below are
+	 * the run's): most number runs (dates, amounts) end here */
+	if (s[a] != '+') {
+		size_t f = a;
+		while (f < b && !(s[f] >= '0' && s[f] <= '9'))
+			f++;
+		unsigned n = t->digits;
+		if (f < b && s[f] != '0' &&
+		    !((n == 9 && s[f] >= '5') || n == 10 || (n == 11 && s[f] == '1')))
+			return 0;
+	}
 	while (b > a && !(s[b - 1] >= '0' && s[b - 1] <= '9'))
 		b--;
 	if (b <= a || detect_contact_is_date(s, a, b))

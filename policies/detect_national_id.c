@@ -96,6 +96,14 @@ static int detect_national_match_digits(const struct scan_input *in,
 
 	if (t->digits < r->ndigits || in->text[t->start] == '+')
 		return 0;   /* too short, or an international phone number */
+	/* a row that needs its context word and has no free shape: asked
+	 * first (a lookup the rows of one run share), before the run's digit
+	 * totals and groups, which "2024-00815" after "Rechnung" needs for
+	 * no row */
+	if (r->need_ctx && !r->free_shape &&
+	    !scan_context_near(in, r->ctx, t->start, t->end, DETECT_NATIONAL_BEFORE,
+			       DETECT_NATIONAL_AFTER))
+		return 0;
 	/* no span of ndigits over separators (every row's separators are
 	 * among the ones scan_trigger_digit_totals() allows): most long runs
 	 * (dates, amounts, IBANs, IPs) end here for most rows */
@@ -231,6 +239,16 @@ static int detect_national_match_es(const struct scan_input *in,
 		 * further digit of the run would be read as the check letter */
 		if (t->digits != (nie ? 7 : 8))
 			return 0;
+		/* the check letter: right after the run's last digit or after
+		 * one '-', '.', ' ' (the reader below takes no other path to a
+		 * ninth character: a digit there would have continued the run);
+		 * most 7- and 8-digit runs (dates, amounts) end here */
+		size_t e = t->end;
+		unsigned char c = e < in->len ? s[e] : 0;
+		if ((c == '-' || c == '.' || c == ' ') && e + 1 < in->len)
+			c = s[e + 1];
+		if (!(c >= 'A' && c <= 'Z'))
+			return 0;
 		if (nie) {
 			if (a < 2 || s[a - 1] != '-' || !strchr("XYZ", s[a - 2]))
 				return 0;
@@ -276,7 +294,9 @@ static int detect_national_match_nino(const struct scan_input *in,
 	size_t a = t->start, i, n = 0;
 
 	if (t->shape == SCAN_SHAPE_NUMBER) {
-		if (a < 3 || s[a - 1] != ' ')
+		/* "AB 12 34 56 C": the reader's six digits are the run's, and
+		 * a letter ends both; a run of any other count has no NINO */
+		if (t->digits != 6 || a < 3 || s[a - 1] != ' ')
 			return 0;
 		a -= 3;
 	}
@@ -310,7 +330,11 @@ static int detect_national_match_nir(const struct scan_input *in,
 	char buf[15];
 	size_t a = t->start, i, n = 0;
 
-	if (t->digits < 6 || !(s[a] >= '1' && s[a] <= '8') || (a > 0 && detect_national_word(in, a - 1)))
+	/* the reader below crosses only single spaces, which the number run
+	 * crosses too: 15 digits are all in the run, or with department
+	 * 2A/2B the run ends at the letter after exactly 6 */
+	if ((t->digits != 6 && t->digits < 15) || !(s[a] >= '1' && s[a] <= '8') ||
+	    (a > 0 && detect_national_word(in, a - 1)))
 		return 0;
 	for (i = a; i < in->len && n < 15; i++) {
 		if (s[i] >= '0' && s[i] <= '9')

@@ -28,11 +28,19 @@ static void kwhash_key_of(const struct kwhash_entry *e, const uint8_t *is_word, 
 	while (p < e->len && is_word[e->fold[p]])
 		p++;
 	uint64_t x = kwhash_load(e->fold, e->len);
-	if (p == e->len && !word_end) {
+	if (p == e->len && !word_end && e->len >= 8) {
+		*key = x;   /* the first 8 bytes (kwhash.h: STEM8 keys) */
+		*tag = kwhash_tag(KWHASH_KIND_STEM8, 8);
+		*covered = 8;
+	} else if (p == e->len && !word_end) {
 		size_t P = e->len < KWHASH_STEM_MAX ? e->len : KWHASH_STEM_MAX;
 		*key = kwhash_prefix(x, P);
 		*tag = kwhash_tag(KWHASH_KIND_STEM, P);
 		*covered = (uint32_t)P;
+	} else if (p < e->len && p < 8 && e->len >= 8) {
+		*key = x;   /* the first 8 bytes (kwhash.h: PHRASE keys) */
+		*tag = kwhash_tag(KWHASH_KIND_PHRASE, p);
+		*covered = 8;
 	} else {
 		*key = kwhash_prefix(x, p);
 		*tag = kwhash_tag(KWHASH_KIND_WORD, p);
@@ -117,7 +125,11 @@ struct kwhash *kwhash_new(const char *const *words, const size_t *lens,
 		for (unsigned up = up_lo; up <= up_hi; up++) {
 			unsigned g = kwhash_gate_field(kwhash_prefix(key, klen < 3 ? klen : 3), up);
 			if (kind == KWHASH_KIND_WORD)
-				h->gate[g] |= (uint16_t)(1u << ((klen < 13 ? klen : 13) - 1));
+				h->gate[g] |= 1u << ((klen < 13 ? klen : 13) - 1);
+			else if (kind == KWHASH_KIND_PHRASE)
+				h->gate[g] |= 1u << (16 + klen);
+			else if (kind == KWHASH_KIND_STEM8)
+				h->gate[g] |= KWHASH_GATE_STEM8;
 			else if (klen < 3)
 				h->short_stems = KWHASH_GATE_SHORT;
 			else

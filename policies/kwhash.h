@@ -10,17 +10,31 @@
  *  - WORD keys: the keyword's leading run of word bytes (its "first word").
  *    A keyword made only of word bytes with the word-end rule ("anna",
  *    "ich") matches exactly when the text word equals it; one with a
- *    non-word byte after its first word ("tel.", "Mit freundlichen Grüßen",
- *    "ust-idnr") only where the text word equals that first word, and the
- *    rest is compared after the probe.
+ *    non-word byte after its first word ("tel.", "ust-id") only where the
+ *    text word equals that first word, and the rest is compared after the
+ *    probe.
+ *  - PHRASE keys: such a keyword of 8 bytes or more whose first word is
+ *    shorter than 8 ("die linke", "Mit freundlichen Grüßen", "ust-idnr")
+ *    is filed under its first 8 bytes, which hold the byte after the first
+ *    word and some of the next, and the text word is probed with its first
+ *    8 bytes. Filed under the first word, a phrase that begins with a
+ *    common word made every occurrence of that word a probe that hits and
+ *    then fails the comparison: "die" (of the parties "die linke" and "die
+ *    grünen") cost 4 % of the benchmark's scan time; with the 8 bytes, "die
+ *    Preise" misses at the Bloom map.
  *  - STEM keys: a keyword made only of word bytes without the word-end rule
  *    ("krebs" in "Krebserkrankung") matches where it is a prefix of the
  *    text word; it is filed under its first min(len, 4) bytes, and the text
  *    word is probed with its 1..4-byte prefixes (only the lengths present).
+ *    A stem of 8 bytes or more is filed under its first 8 (STEM8) and the
+ *    text word with 8 bytes or more probed with its first 8: filed under
+ *    4, "transgender" made every "translate" a probe that hits and fails
+ *    the comparison, and "sindicato", "sindacato" (5 stems) every "sind".
  *
  * Before any probe a text word passes the gate (struct kwhash.gate): one
- * 16-bit field per (first 3 bytes, case of the first byte) that tells
- * which word lengths and which stem kinds can match; the vector paths of
+ * 32-bit entry per (first 3 bytes, case of the first byte) that tells
+ * which word lengths, first-word lengths of phrases and which stem kinds
+ * can match; the vector paths of
  * the scanner compute every position's field while classifying a block.
  *
  * Keys are the first (up to) 8 bytes of the word, ASCII case-folded and
@@ -38,10 +52,12 @@
 enum kwhash_kind {
 	KWHASH_KIND_WORD = 1,
 	KWHASH_KIND_STEM = 2,
+	KWHASH_KIND_PHRASE = 3,
+	KWHASH_KIND_STEM8 = 4,
 };
 
 #define KWHASH_STEM_MAX 4   /* stems are filed under at most 4 bytes */
-#define KWHASH_GATE_BITS 13 /* 8 K gate fields (16 KB) for ~1,400 keys of the defaults */
+#define KWHASH_GATE_BITS 13 /* 8 K gate entries (32 KB) for ~1,900 keys of the defaults */
 
 /* Gate field bits: which probes a text word needs. The stems filed
  * under 4 bytes have two bits by their length, since a text word can
@@ -54,8 +70,11 @@ enum kwhash_gate_bit {
 	KWHASH_GATE_STEM3 = 1u << 14,  /* a 3-byte stem */
 	KWHASH_GATE_STEM4 = 1u << 15,  /* a stem of 7 or more bytes (filed under 4) */
 	KWHASH_GATE_SHORT = 1u << 16,  /* stems of 1-2 bytes: probe them (not in gate fields) */
+	/* bit 16 + L: a PHRASE key whose first word has L bytes (1-7) */
+	KWHASH_GATE_PHRASE = 0x7fu << 17,
+	KWHASH_GATE_STEM8 = 1u << 24,  /* a stem of 8 bytes or more (filed under 8) */
 };
-#define KWHASH_STEM4_LONG 7   /* stems this long or longer: KWHASH_GATE_STEM4 */
+#define KWHASH_STEM4_LONG 7   /* stems this long (up to 7): KWHASH_GATE_STEM4 */
 
 struct kwhash_slot {
 	uint64_t key;          /* folded, zero-padded first bytes */
@@ -89,7 +108,7 @@ struct kwhash {
 	 * keyword's key and are turned away by this 8 KB map, which stays in
 	 * L1, instead of by a miss in the table */
 	uint8_t bloom[1u << 13];
-	/* The gate: one 16-bit load per text word, so that most text words
+	/* The gate: one 32-bit load per text word, so that most text words
 	 * are turned away before any probe and the probes that follow are
 	 * mostly hits (predictable branches). Keyed by the word's first
 	 * min(len, 3) bytes (folded) and whether its first byte is an ASCII
@@ -97,16 +116,19 @@ struct kwhash {
 	 * match words whose first byte has their case). Bits
 	 * (enum kwhash_gate_bit): for WORD keys the length of their first
 	 * word (a WORD key matches only a text word of exactly that length),
-	 * and whether a 3-byte stem or a longer stem starts so. On the
+	 * for PHRASE keys the length of their first word, and whether a
+	 * 3-byte stem or a longer stem starts so. (16 bits were enough
+	 * before the PHRASE keys, whose first-word lengths need 7 more; 16 K
+	 * 16-bit entries and 8 K 32-bit ones ran at the same speed.) On the
 	 * benchmark's text the words that enter a WORD probe go from 48 %
 	 * (first 3 bytes only) to about 14 %, of which 12 % really are
 	 * keywords ("Sie", "ich", "Im"). */
-	uint16_t gate[1u << KWHASH_GATE_BITS];
+	uint32_t gate[1u << KWHASH_GATE_BITS];
 	uint32_t short_stems;  /* KWHASH_GATE_SHORT when stems of 1-2 bytes exist (custom terms) */
 	/* kwhash_gate_len[min(wl, 15)] for wl = 0..64, the lengths a word
 	 * that ends inside the scanner's 64-byte block can have: one load
 	 * without the clamp */
-	uint16_t gate_len[65];
+	uint32_t gate_len[65];
 	uint8_t first[256];    /* byte can start a keyword (both cases) */
 };
 
@@ -187,16 +209,22 @@ static inline unsigned kwhash_gate_field(uint64_t k3, unsigned up)
 
 /* The gate bits a text word of wl bytes can use (index min(wl, 15)):
  * its length's WORD bit, STEM3 from 3 bytes on, STEM4S from 4 on, STEM4
- * from KWHASH_STEM4_LONG on. */
+ * from KWHASH_STEM4_LONG on, STEM8 from 8 on, its length's PHRASE bit
+ * below 8. */
 #define KWHASH_GL3 KWHASH_GATE_STEM3
 #define KWHASH_GL4 (KWHASH_GATE_STEM3 | KWHASH_GATE_STEM4S)
 #define KWHASH_GL7 (KWHASH_GATE_STEM3 | KWHASH_GATE_STEM4S | KWHASH_GATE_STEM4)
-static const uint16_t kwhash_gate_len[16] = {
-	0, 1u << 0, 1u << 1, 1u << 2 | KWHASH_GL3, 1u << 3 | KWHASH_GL4, 1u << 4 | KWHASH_GL4,
-	1u << 5 | KWHASH_GL4, 1u << 6 | KWHASH_GL7, 1u << 7 | KWHASH_GL7, 1u << 8 | KWHASH_GL7,
-	1u << 9 | KWHASH_GL7, 1u << 10 | KWHASH_GL7, 1u << 11 | KWHASH_GL7, 1u << 12 | KWHASH_GL7,
-	1u << 12 | KWHASH_GL7, 1u << 12 | KWHASH_GL7,
+#define KWHASH_GL8 (KWHASH_GL7 | KWHASH_GATE_STEM8)
+#define KWHASH_GP(l) (1u << (16 + (l)))
+static const uint32_t kwhash_gate_len[16] = {
+	0, 1u << 0 | KWHASH_GP(1), 1u << 1 | KWHASH_GP(2), 1u << 2 | KWHASH_GL3 | KWHASH_GP(3),
+	1u << 3 | KWHASH_GL4 | KWHASH_GP(4), 1u << 4 | KWHASH_GL4 | KWHASH_GP(5),
+	1u << 5 | KWHASH_GL4 | KWHASH_GP(6), 1u << 6 | KWHASH_GL7 | KWHASH_GP(7),
+	1u << 7 | KWHASH_GL8, 1u << 8 | KWHASH_GL8, 1u << 9 | KWHASH_GL8, 1u << 10 | KWHASH_GL8,
+	1u << 11 | KWHASH_GL8, 1u << 12 | KWHASH_GL8, 1u << 12 | KWHASH_GL8, 1u << 12 | KWHASH_GL8,
 };
+#undef KWHASH_GP
+#undef KWHASH_GL8
 #undef KWHASH_GL3
 #undef KWHASH_GL4
 #undef KWHASH_GL7

@@ -1293,6 +1293,10 @@ scan_word_keywords(const struct policy_scanner *s, struct scan_scratch *sc,
 	    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[wl < 8 ? wl : 8],
 			    (uint32_t)(KWHASH_KIND_WORD << 8 | wl)) < 0)
 		return -1;
+	/* (kwhash_gate_len: PHRASE bits for words of 1-7 bytes only) */
+	if ((kinds & KWHASH_GATE_PHRASE) &&
+	    scan_word_probe(s, sc, t, len, i, x, (uint32_t)(KWHASH_KIND_PHRASE << 8 | wl)) < 0)
+		return -1;
 	if (kinds & KWHASH_GATE_SHORT)
 		for (unsigned p = 1; p <= 2 && p <= wl; p++)
 			if (((kh->stem_lens >> p) & 1) &&
@@ -1302,8 +1306,14 @@ scan_word_keywords(const struct policy_scanner *s, struct scan_scratch *sc,
 	if ((kinds & KWHASH_GATE_STEM3) &&
 	    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[3], kwhash_tag(KWHASH_KIND_STEM, 3)) < 0)
 		return -1;
+	/* (most gated words end here: one test for the two kinds below) */
+	if (!(kinds & (KWHASH_GATE_STEM4S | KWHASH_GATE_STEM4 | KWHASH_GATE_STEM8)))
+		return 0;
 	if ((kinds & (KWHASH_GATE_STEM4S | KWHASH_GATE_STEM4)) &&
 	    scan_word_probe(s, sc, t, len, i, x & kwhash_mask[4], kwhash_tag(KWHASH_KIND_STEM, 4)) < 0)
+		return -1;
+	if ((kinds & KWHASH_GATE_STEM8) &&
+	    scan_word_probe(s, sc, t, len, i, x, kwhash_tag(KWHASH_KIND_STEM8, 8)) < 0)
 		return -1;
 	return 0;
 }
@@ -1614,7 +1624,8 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		 * stores to the arrays could alias them, and they would be
 		 * reloaded per word) */
 		const uint64_t bw = b->w, nbw = nb->w;
-		const uint16_t *gate = s->kh->gate, *field = b->field, *glen = s->kh->gate_len;
+		const uint32_t *gate = s->kh->gate, *glen = s->kh->gate_len;
+		const uint16_t *field = b->field;
 		const unsigned shorts = s->kh->short_stems;
 		/* word ends: a word byte whose next byte is not one (bit 63
 		 * asks the next block); a word's length is then one shift and
