@@ -75,6 +75,104 @@ struct scan_shape_subs {
 #define SCAN_N_SHAPES 4
 #define SCAN_NUM_UPTO 64
 
+/* The NUMBER gate. Pass 2 reads a number run once into these facts (a
+ * bit each) and calls only the detectors whose row below the run's
+ * digit count and facts can satisfy: most of a text's number runs are
+ * dates, amounts and references that no identifier's reader would take
+ * past its first tests, and ~9 calls per run each re-read the run's
+ * ends. Each row is a necessary condition taken from the detector's own
+ * first tests (detect_*.c), so a detector left out would have returned
+ * without a finding: the findings are the same. Keep a row in step when
+ * its detector's NUMBER path changes. */
+enum scan_num_fact {
+	SCAN_NUM_FACT_PLUS = 1u << 0,           /* the run starts with '+' */
+	SCAN_NUM_FACT_NO_PLUS = 1u << 1,        /* ... does not */
+	SCAN_NUM_FACT_NO_PLUS_PAREN = 1u << 2,  /* ... with neither '+' nor '(' */
+	SCAN_NUM_FACT_DIGIT_START = 1u << 3,    /* ... with a digit */
+	SCAN_NUM_FACT_LEAD_1_8 = 1u << 4,       /* ... with '1'..'8' */
+	SCAN_NUM_FACT_FIRST_0 = 1u << 5,        /* its first digit is '0' */
+	SCAN_NUM_FACT_FIRST_1 = 1u << 6,        /* ... '1' */
+	SCAN_NUM_FACT_FIRST_5_9 = 1u << 7,      /* ... '5'..'9' */
+	SCAN_NUM_FACT_DOT = 1u << 8,            /* a '.' inside */
+	SCAN_NUM_FACT_UPPER2_BEFORE = 1u << 9,  /* two capitals right before ("DE89") */
+	/* a capital right before, or before one ' ' ("DE 123", "ATU 1358") */
+	SCAN_NUM_FACT_UPPER_BEFORE = 1u << 10,
+	/* a capital right after, or after one '-', '.', ' ' ("12345678-Z") */
+	SCAN_NUM_FACT_UPPER_AFTER = 1u << 11,
+	/* "X-" (Y, Z) right before; a NUL byte counts as X, as strchr() in
+	 * the NIE reader finds the terminator */
+	SCAN_NUM_FACT_NIE_BEFORE = 1u << 12,
+	SCAN_NUM_FACT_SPACE_BEFORE = 1u << 13,  /* ' ' right before, 3+ bytes in */
+};
+
+#define SCAN_NUM_ANY (~UINT64_C(0))
+#define SCAN_NUM_EQ(n) (UINT64_C(1) << (n))
+#define SCAN_NUM_FROM(n) (~UINT64_C(0) << (n))
+
+/* One way a run can reach a detector's reader: its digit count is a bit
+ * of digits, it has all of facts, and (totals != 0) some bit of totals is
+ * one of scan_trigger_digit_totals() of the run (computed once per run,
+ * on the first row that asks, and shared with the detectors). Unused
+ * alternatives have digits 0. */
+struct scan_num_alt {
+	uint64_t digits;
+	uint16_t facts;
+	uint64_t totals;
+};
+
+#define SCAN_NUM_ALTS 5
+
+/* Builtin NUMBER detectors by id; one with no row here (and every
+ * custom detector) is called for every run of its min_digits. */
+static const struct {
+	const char *id;
+	struct scan_num_alt alt[SCAN_NUM_ALTS];
+} scan_num_gates[] = {
+	/* detect_contact_match_phone(): '+', trunk 0, or the 9-digit
+	 * ES/PL (5-9), 10-digit and 11-digit NANP (1) counts */
+	{ "phone", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_PLUS },
+		     { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_FIRST_0 },
+		     { .digits = SCAN_NUM_EQ(9), .facts = SCAN_NUM_FACT_FIRST_5_9 },
+		     { .digits = SCAN_NUM_EQ(10), .facts = 0 },
+		     { .digits = SCAN_NUM_EQ(11), .facts = SCAN_NUM_FACT_FIRST_1 } } },
+	/* detect_contact_match_ipv4(): a dotted quad has dots */
+	{ "ipv4", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_DOT } } },
+	/* detect_financial_match_card(): 13-19 digits over separators */
+	{ "payment_card", { { .digits = SCAN_NUM_ANY, .facts = 0, .totals = UINT64_C(0x7f) << 13 } } },
+	/* detect_financial_match_iban(): country code, then the run */
+	{ "iban", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_DIGIT_START | SCAN_NUM_FACT_UPPER2_BEFORE } } },
+	/* detect_financial_match_vat(): a prefix ending at most one ' ' or
+	 * 'U' before the run, or PL/IT 10 or 11 digits */
+	{ "vat_id", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_DIGIT_START | SCAN_NUM_FACT_UPPER_BEFORE },
+		      { .digits = SCAN_NUM_EQ(10) | SCAN_NUM_EQ(11), .facts = SCAN_NUM_FACT_DIGIT_START } } },
+	/* detect_national_match_digits(): no international phone number */
+	/* ... and a span of its digit count over separators; the rows that
+	 * ask for their context word first (no free shape: BSN, PESEL, NHS,
+	 * SSN) keep that order, the word is the cheaper test for them */
+	{ "de_tax_id", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS, .totals = SCAN_NUM_EQ(11) } } },
+	{ "at_social_security_number", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS, .totals = SCAN_NUM_EQ(10) } } },
+	{ "nl_bsn", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS } } },
+	{ "pl_pesel", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS } } },
+	{ "be_national_number", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS, .totals = SCAN_NUM_EQ(11) } } },
+	{ "gb_nhs_number", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS } } },
+	{ "us_ssn", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS } } },
+	/* detect_national_match_nir(): 15 digits, or 6 before 2A/2B */
+	{ "fr_nir", { { .digits = SCAN_NUM_EQ(6) | SCAN_NUM_FROM(15), .facts = SCAN_NUM_FACT_LEAD_1_8 } } },
+	/* detect_national_match_es(): the id's digits and its check letter */
+	{ "es_dni", { { .digits = SCAN_NUM_EQ(8), .facts = SCAN_NUM_FACT_NO_PLUS_PAREN | SCAN_NUM_FACT_UPPER_AFTER } } },
+	{ "es_nie", { { .digits = SCAN_NUM_EQ(7), .facts = SCAN_NUM_FACT_NIE_BEFORE | SCAN_NUM_FACT_UPPER_AFTER } } },
+	/* detect_national_match_nino(): "AB 12 34 56 C" */
+	{ "gb_nino", { { .digits = SCAN_NUM_EQ(6), .facts = SCAN_NUM_FACT_SPACE_BEFORE } } },
+};
+
+/* One detector a run of some digit count may reach, and the facts it
+ * needs; a detector with several alternatives has consecutive entries. */
+struct scan_num_entry {
+	uint16_t det;
+	uint16_t facts;
+	uint64_t totals;
+};
+
 struct policy_scanner {
 	const struct detector **det;
 	size_t n_det;
@@ -90,6 +188,10 @@ struct policy_scanner {
 	 * reaches, for d < SCAN_NUM_UPTO: pass 2 calls the first
 	 * num_upto[d] without reading each detector's min_digits */
 	uint8_t num_upto[SCAN_NUM_UPTO];
+	/* the NUMBER gate: for a run of d < SCAN_NUM_UPTO digits, entries
+	 * num_gate[num_gate_off[d] .. num_gate_off[d + 1]) in call order */
+	struct scan_num_entry *num_gate;
+	uint32_t num_gate_off[SCAN_NUM_UPTO + 1];
 	uint8_t byteinfo[256];   /* SCAN_INFO_* per byte */
 	/* Pass 1's position filter (see scan_build_filter): per byte class
 	 * W = word byte, H = may start a word-hash keyword (kwhash.h), F =
@@ -412,6 +514,110 @@ uint64_t scan_trigger_digit_totals(const struct scan_input *in, const struct sca
 	return p->g_totals;
 }
 
+/* The gate row of builtin detector d (index < n_builtin), or NULL. */
+static const struct scan_num_alt *scan_num_gate_row(const struct detector *d, size_t idx,
+						     size_t n_builtin)
+{
+	if (idx >= n_builtin)
+		return NULL;
+	for (size_t r = 0; r < sizeof(scan_num_gates) / sizeof(scan_num_gates[0]); r++)
+		if (strcmp(scan_num_gates[r].id, d->id) == 0)
+			return scan_num_gates[r].alt;
+	return NULL;
+}
+
+/* Fills s->num_gate from the NUMBER subscribers (already in call order:
+ * by min_digits, stable). Two rounds: count, then fill. 0 or -1 (out of
+ * memory). */
+static int scan_build_num_gate(struct policy_scanner *s, size_t n_builtin)
+{
+	const struct scan_shape_subs *sub = &s->shape[0];
+	size_t n = 0;
+
+	for (int fill = 0; fill < 2; fill++) {
+		n = 0;
+		for (unsigned d = 0; d < SCAN_NUM_UPTO; d++) {
+			s->num_gate_off[d] = (uint32_t)n;
+			for (size_t u = 0; u < sub->n; u++) {
+				uint16_t idx = sub->det[u];
+				const struct detector *det = s->det[idx];
+				if (det->min_digits > d)
+					continue;
+				const struct scan_num_alt *alt = scan_num_gate_row(det, idx, n_builtin);
+				if (!alt) {
+					if (fill)
+						s->num_gate[n] = (struct scan_num_entry){ idx, 0, 0 };
+					n++;
+					continue;
+				}
+				for (size_t a = 0; a < SCAN_NUM_ALTS; a++) {
+					if (!((alt[a].digits >> d) & 1))
+						continue;
+					if (fill)
+						s->num_gate[n] = (struct scan_num_entry){ idx, alt[a].facts,
+											  alt[a].totals };
+					n++;
+				}
+			}
+		}
+		s->num_gate_off[SCAN_NUM_UPTO] = (uint32_t)n;
+		if (!fill) {
+			s->num_gate = calloc(n + 1, sizeof(*s->num_gate));
+			if (!s->num_gate)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* The facts (enum scan_num_fact) of the number run t[a, e), which the
+ * scanner found: it starts with '+', '(' or a digit and holds a digit. */
+static unsigned scan_num_facts(const unsigned char *t, size_t len, size_t a, size_t e)
+{
+	unsigned f = 0;
+	unsigned char c = t[a];
+	size_t p = a;
+
+	f |= c == '+' ? SCAN_NUM_FACT_PLUS : SCAN_NUM_FACT_NO_PLUS;
+	if (c >= '0' && c <= '9') {
+		f |= SCAN_NUM_FACT_DIGIT_START | SCAN_NUM_FACT_NO_PLUS_PAREN;
+		if (c >= '1' && c <= '8')
+			f |= SCAN_NUM_FACT_LEAD_1_8;
+	} else if (c != '+' && c != '(') {
+		f |= SCAN_NUM_FACT_NO_PLUS_PAREN;
+	}
+	while (p < e && !(t[p] >= '0' && t[p] <= '9'))
+		p++;
+	if (p < e) {
+		if (t[p] == '0')
+			f |= SCAN_NUM_FACT_FIRST_0;
+		else if (t[p] == '1')
+			f |= SCAN_NUM_FACT_FIRST_1;
+		else if (t[p] >= '5')
+			f |= SCAN_NUM_FACT_FIRST_5_9;
+	}
+	if (memchr(t + a, '.', e - a))
+		f |= SCAN_NUM_FACT_DOT;
+	if (a >= 1) {
+		unsigned char b1 = t[a - 1], b2 = a >= 2 ? t[a - 2] : 0;
+		int u1 = b1 >= 'A' && b1 <= 'Z', u2 = a >= 2 && b2 >= 'A' && b2 <= 'Z';
+		if (u1 || (b1 == ' ' && u2))
+			f |= SCAN_NUM_FACT_UPPER_BEFORE;
+		if (u1 && u2)
+			f |= SCAN_NUM_FACT_UPPER2_BEFORE;
+		if (a >= 2 && b1 == '-' && (b2 == 'X' || b2 == 'Y' || b2 == 'Z' || b2 == 0))
+			f |= SCAN_NUM_FACT_NIE_BEFORE;
+		if (a >= 3 && b1 == ' ')
+			f |= SCAN_NUM_FACT_SPACE_BEFORE;
+	}
+	c = e < len ? t[e] : 0;
+	if ((c == '-' || c == '.' || c == ' ') && e + 1 < len)
+		c = t[e + 1];
+	if (c >= 'A' && c <= 'Z')
+		f |= SCAN_NUM_FACT_UPPER_AFTER;
+	return f;
+}
+
 /* "detector ID: what" (or just "what" without an id). */
 static void scan_set_error(char *err, size_t errlen, const char *id, const char *what)
 {
@@ -554,6 +760,7 @@ void policy_scanner_free(struct policy_scanner *s)
 	for (size_t i = 0; i < SCAN_N_SHAPES; i++)
 		free(s->shape[i].det);
 	free(s->kw);
+	free(s->num_gate);
 	free(s->det);
 	free(s);
 }
@@ -669,6 +876,8 @@ struct policy_scanner *policy_scanner_new_flags(const struct detector *const *ex
 			u++;
 		s->num_upto[d] = (uint8_t)(u < 255 ? u : 255);
 	}
+	if (scan_build_num_gate(s, n_builtin) < 0)
+		goto oom;
 	char acerr[128];
 	uint8_t is_word[256], *wend = calloc(s->n_kw + 1, 1), *wcase = calloc(s->n_kw + 1, 1);
 	uint32_t *hid = calloc(s->n_kw + 1, sizeof(*hid));
@@ -1738,6 +1947,34 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		tr.kind = SCAN_TRIGGER_SHAPE;
 		tr.shape = (uint16_t)(1u << ev->id);
 		const struct scan_shape_subs *sub = &s->shape[ev->id];
+		if (ev->id == 0 && ev->digits < SCAN_NUM_UPTO) {
+			/* the NUMBER gate: read the run once, call the
+			 * detectors whose readers it can reach */
+			unsigned f = scan_num_facts((const unsigned char *)text, len, ev->start, ev->end);
+			const struct scan_num_entry *g = s->num_gate + s->num_gate_off[ev->digits];
+			const struct scan_num_entry *ge = s->num_gate + s->num_gate_off[ev->digits + 1];
+			uint32_t called = UINT32_MAX;
+			uint64_t tot = 0;
+			int have_tot = 0;
+			for (; g < ge; g++) {
+				if ((g->facts & ~f) || g->det == called)
+					continue;
+				if (g->totals) {
+					if (!have_tot) {
+						tot = scan_trigger_digit_totals(&in, &tr);
+						have_tot = 1;
+					}
+					if (!(tot & g->totals))
+						continue;
+				}
+				called = g->det;
+				in.det = s->det[g->det];
+				in.det_index = g->det;
+				if (in.det->match(&in, &tr, out) < 0)
+					goto fail;
+			}
+			continue;
+		}
 		size_t upto = sub->n;
 		if (ev->id == 0) {   /* sorted by min_digits */
 			if (ev->digits < SCAN_NUM_UPTO && s->num_upto[ev->digits] < 255)
