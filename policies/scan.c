@@ -112,13 +112,21 @@ enum scan_num_fact {
 /* One way a run can reach a detector's reader: its digit count is a bit
  * of digits, it has all of facts, and (totals != 0) some bit of totals is
  * one of scan_trigger_digit_totals() of the run (computed once per run,
- * on the first row that asks, and shared with the detectors). Unused
- * alternatives have digits 0. */
+ * on the first row that asks, and shared with the detectors), and
+ * (ctx != 0) a context word of group ctx is near the run the way
+ * detect_national_id.c asks (SCAN_NUM_CTX_BEFORE / _AFTER bytes; the
+ * window's groups are found once per run). Unused alternatives have
+ * digits 0. */
 struct scan_num_alt {
 	uint64_t digits;
 	uint16_t facts;
+	uint8_t ctx;
 	uint64_t totals;
 };
+
+/* DETECT_NATIONAL_BEFORE / _AFTER in detect_national_id.c */
+#define SCAN_NUM_CTX_BEFORE 80
+#define SCAN_NUM_CTX_AFTER 24
 
 #define SCAN_NUM_ALTS 5
 
@@ -146,16 +154,20 @@ static const struct {
 	{ "vat_id", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_DIGIT_START | SCAN_NUM_FACT_UPPER_BEFORE },
 		      { .digits = SCAN_NUM_EQ(10) | SCAN_NUM_EQ(11), .facts = SCAN_NUM_FACT_DIGIT_START } } },
 	/* detect_national_match_digits(): no international phone number */
-	/* ... and a span of its digit count over separators; the rows that
-	 * ask for their context word first (no free shape: BSN, PESEL, NHS,
-	 * SSN) keep that order, the word is the cheaper test for them */
+	/* ... and a span of its digit count over separators, or, for the
+	 * rows that need their context word and accept no free shape (BSN,
+	 * PESEL, NHS, SSN), that word (asked first, as they do) */
 	{ "de_tax_id", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS, .totals = SCAN_NUM_EQ(11) } } },
 	{ "at_social_security_number", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS, .totals = SCAN_NUM_EQ(10) } } },
-	{ "nl_bsn", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS } } },
-	{ "pl_pesel", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS } } },
+	{ "nl_bsn", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS,
+			.ctx = SCAN_CONTEXT_BSN } } },
+	{ "pl_pesel", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS,
+			  .ctx = SCAN_CONTEXT_PESEL } } },
 	{ "be_national_number", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS, .totals = SCAN_NUM_EQ(11) } } },
-	{ "gb_nhs_number", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS } } },
-	{ "us_ssn", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS } } },
+	{ "gb_nhs_number", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS,
+			       .ctx = SCAN_CONTEXT_NHS } } },
+	{ "us_ssn", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS,
+			.ctx = SCAN_CONTEXT_SSN } } },
 	/* detect_national_match_nir(): 15 digits, or 6 before 2A/2B */
 	{ "fr_nir", { { .digits = SCAN_NUM_EQ(6) | SCAN_NUM_FROM(15), .facts = SCAN_NUM_FACT_LEAD_1_8 } } },
 	/* detect_national_match_es(): the id's digits and its check letter */
@@ -170,6 +182,7 @@ static const struct {
 struct scan_num_entry {
 	uint16_t det;
 	uint16_t facts;
+	uint8_t ctx;
 	uint64_t totals;
 };
 
@@ -546,7 +559,7 @@ static int scan_build_num_gate(struct policy_scanner *s, size_t n_builtin)
 				const struct scan_num_alt *alt = scan_num_gate_row(det, idx, n_builtin);
 				if (!alt) {
 					if (fill)
-						s->num_gate[n] = (struct scan_num_entry){ idx, 0, 0 };
+						s->num_gate[n] = (struct scan_num_entry){ idx, 0, 0, 0 };
 					n++;
 					continue;
 				}
@@ -554,8 +567,8 @@ static int scan_build_num_gate(struct policy_scanner *s, size_t n_builtin)
 					if (!((alt[a].digits >> d) & 1))
 						continue;
 					if (fill)
-						s->num_gate[n] = (struct scan_num_entry){ idx, alt[a].facts,
-											  alt[a].totals };
+						s->num_gate[n] = (struct scan_num_entry){
+							idx, alt[a].facts, alt[a].ctx, alt[a].totals };
 					n++;
 				}
 			}
@@ -1954,8 +1967,8 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 			const struct scan_num_entry *g = s->num_gate + s->num_gate_off[ev->digits];
 			const struct scan_num_entry *ge = s->num_gate + s->num_gate_off[ev->digits + 1];
 			uint32_t called = UINT32_MAX;
-			uint64_t tot = 0;
-			int have_tot = 0;
+			uint64_t tot = 0, cmask = 0;
+			int have_tot = 0, have_ctx = 0;
 			for (; g < ge; g++) {
 				if ((g->facts & ~f) || g->det == called)
 					continue;
@@ -1965,6 +1978,17 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 						have_tot = 1;
 					}
 					if (!(tot & g->totals))
+						continue;
+				}
+				if (g->ctx) {
+					if (!have_ctx) {
+						/* fills priv's window cache: its groups */
+						scan_context_near(&in, SCAN_CONTEXT_NONE, ev->start, ev->end,
+								  SCAN_NUM_CTX_BEFORE, SCAN_NUM_CTX_AFTER);
+						cmask = priv.c_mask;
+						have_ctx = 1;
+					}
+					if (!((cmask >> g->ctx) & 1))
 						continue;
 				}
 				called = g->det;
