@@ -93,7 +93,7 @@ enum scan_num_fact {
 	SCAN_NUM_FACT_FIRST_0 = 1u << 5,        /* its first digit is '0' */
 	SCAN_NUM_FACT_FIRST_1 = 1u << 6,        /* ... '1' */
 	SCAN_NUM_FACT_FIRST_5_9 = 1u << 7,      /* ... '5'..'9' */
-	SCAN_NUM_FACT_DOT = 1u << 8,            /* a '.' inside */
+	SCAN_NUM_FACT_DOTS3 = 1u << 8,          /* three '.' or more inside */
 	SCAN_NUM_FACT_UPPER2_BEFORE = 1u << 9,  /* two capitals right before ("DE89") */
 	/* a capital right before, or before one ' ' ("DE 123", "ATU 1358") */
 	SCAN_NUM_FACT_UPPER_BEFORE = 1u << 10,
@@ -143,8 +143,9 @@ static const struct {
 		     { .digits = SCAN_NUM_EQ(9), .facts = SCAN_NUM_FACT_FIRST_5_9 },
 		     { .digits = SCAN_NUM_EQ(10), .facts = 0 },
 		     { .digits = SCAN_NUM_EQ(11), .facts = SCAN_NUM_FACT_FIRST_1 } } },
-	/* detect_contact_match_ipv4(): a dotted quad has dots */
-	{ "ipv4", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_DOT } } },
+	/* detect_contact_match_ipv4(): a dotted quad has three dots (the
+	 * dates "31.03.2025" have two) */
+	{ "ipv4", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_DOTS3 } } },
 	/* detect_financial_match_card(): 13-19 digits over separators */
 	{ "payment_card", { { .digits = SCAN_NUM_ANY, .facts = 0, .totals = UINT64_C(0x7f) << 13 } } },
 	/* detect_financial_match_iban(): country code, then the run */
@@ -609,8 +610,11 @@ static unsigned scan_num_facts(const unsigned char *t, size_t len, size_t a, siz
 		else if (t[p] >= '5')
 			f |= SCAN_NUM_FACT_FIRST_5_9;
 	}
-	if (memchr(t + a, '.', e - a))
-		f |= SCAN_NUM_FACT_DOT;
+	unsigned dots = 0;
+	for (size_t q = p; q < e && dots < 3; q++)
+		dots += t[q] == '.';
+	if (dots >= 3)
+		f |= SCAN_NUM_FACT_DOTS3;
 	if (a >= 1) {
 		unsigned char b1 = t[a - 1], b2 = a >= 2 ? t[a - 2] : 0;
 		int u1 = b1 >= 'A' && b1 <= 'Z', u2 = a >= 2 && b2 >= 'A' && b2 <= 'Z';
