@@ -202,10 +202,6 @@ struct policy_scanner {
 	 * reaches, for d < SCAN_NUM_UPTO: pass 2 calls the first
 	 * num_upto[d] without reading each detector's min_digits */
 	uint8_t num_upto[SCAN_NUM_UPTO];
-	/* the NUMBER gate: for a run of d < SCAN_NUM_UPTO digits, entries
-	 * num_gate[num_gate_off[d] .. num_gate_off[d + 1]) in call order */
-	struct scan_num_entry *num_gate;
-	uint32_t num_gate_off[SCAN_NUM_UPTO + 1];
 	uint8_t byteinfo[256];   /* SCAN_INFO_* per byte */
 	/* Pass 1's position filter (see scan_build_filter): per byte class
 	 * W = word byte, H = may start a word-hash keyword (kwhash.h), F =
@@ -241,6 +237,12 @@ struct policy_scanner {
 	int use_avx2;
 	int use_avx512;          /* AVX-512BW classification (64 bytes per step) */
 	int use_vbmi;            /* with the VBMI in-word test (in_x) */
+	/* the NUMBER gate: for a run of d < SCAN_NUM_UPTO digits, entries
+	 * num_gate[num_gate_off[d] .. num_gate_off[d + 1]) in call order
+	 * (last: placed before byteinfo[], they made the scalar path ~7 %
+	 * slower, docs/benchmarks.md round 6) */
+	struct scan_num_entry *num_gate;
+	uint32_t num_gate_off[SCAN_NUM_UPTO + 1];
 };
 
 /* Per-byte facts pass 1 needs, folded into one table per scanner. */
