@@ -237,7 +237,8 @@ struct policy_scanner {
 	int use_avx2;
 	int use_avx512;          /* AVX-512BW classification (64 bytes per step) */
 	int use_vbmi;            /* with the VBMI in-word test (in_x) */
-	/* the NUMBER gate: for a run of d < SCAN_NUM_UPTO digits, entries
+	/* the NUMBER gate (NULL with POLICY_SCANNER_FLAG_NO_NUM_GATE): for
+	 * a run of d < SCAN_NUM_UPTO digits, entries
 	 * num_gate[num_gate_off[d] .. num_gate_off[d + 1]) in call order
 	 * (last: placed before byteinfo[], they made the scalar path ~7 %
 	 * slower, docs/benchmarks.md round 6) */
@@ -895,7 +896,7 @@ struct policy_scanner *policy_scanner_new_flags(const struct detector *const *ex
 			u++;
 		s->num_upto[d] = (uint8_t)(u < 255 ? u : 255);
 	}
-	if (scan_build_num_gate(s, n_builtin) < 0)
+	if (!(flags & POLICY_SCANNER_FLAG_NO_NUM_GATE) && scan_build_num_gate(s, n_builtin) < 0)
 		goto oom;
 	char acerr[128];
 	uint8_t is_word[256], *wend = calloc(s->n_kw + 1, 1), *wcase = calloc(s->n_kw + 1, 1);
@@ -1966,7 +1967,7 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		tr.kind = SCAN_TRIGGER_SHAPE;
 		tr.shape = (uint16_t)(1u << ev->id);
 		const struct scan_shape_subs *sub = &s->shape[ev->id];
-		if (ev->id == 0 && ev->digits < SCAN_NUM_UPTO) {
+		if (ev->id == 0 && ev->digits < SCAN_NUM_UPTO && s->num_gate) {
 			/* the NUMBER gate: read the run once, call the
 			 * detectors whose readers it can reach */
 			unsigned f = scan_num_facts((const unsigned char *)text, len, ev->start, ev->end);

@@ -3,7 +3,8 @@
  * no overlaps, known detector). A second scanner built with the scalar
  * position filter (POLICY_SCANNER_FLAG_NO_SIMD) and a third with the AVX2
  * classification (POLICY_SCANNER_FLAG_NO_AVX512) must find exactly the
- * same. */
+ * same, and so must a fourth that calls every NUMBER detector on every
+ * number run (POLICY_SCANNER_FLAG_NO_NUM_GATE). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +13,23 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static struct policy_findings f, g;
+
+/* Aborts unless scanner o finds exactly f (the default scanner's). */
+static void fuzz_scanner_same(const struct policy_scanner *o, const char *text, size_t size)
+{
+	policy_findings_clear(&g);
+	if (policy_scan_text(o, text, size, &g) < 0 || g.n != f.n)
+		abort();
+	for (size_t i = 0; i < f.n; i++)
+		if (f.v[i].start != g.v[i].start || f.v[i].end != g.v[i].end ||
+		    f.v[i].detector != g.v[i].detector || f.v[i].confidence != g.v[i].confidence)
+			abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct policy_scanner *sc, *scalar, *avx2;
-	static struct policy_findings f, g;
+	static struct policy_scanner *sc, *scalar, *avx2, *nogate;
 	char err[256];
 
 	if (!sc) {
@@ -24,7 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						  err, sizeof(err));
 		avx2 = policy_scanner_new_flags(NULL, 0, POLICY_SCANNER_FLAG_NO_AVX512,
 						err, sizeof(err));
-		if (!sc || !scalar || !avx2)
+		nogate = policy_scanner_new_flags(NULL, 0, POLICY_SCANNER_FLAG_NO_NUM_GATE,
+						  err, sizeof(err));
+		if (!sc || !scalar || !avx2 || !nogate)
 			abort();
 		policy_findings_init(&f);
 		policy_findings_init(&g);
@@ -39,20 +55,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(text);
 		return 0;   /* out of memory or a limit: fail closed is allowed */
 	}
-	policy_findings_clear(&g);
-	if (policy_scan_text(scalar, text, size, &g) < 0 || g.n != f.n)
-		abort();
-	for (size_t i = 0; i < f.n; i++)
-		if (f.v[i].start != g.v[i].start || f.v[i].end != g.v[i].end ||
-		    f.v[i].detector != g.v[i].detector || f.v[i].confidence != g.v[i].confidence)
-			abort();
-	policy_findings_clear(&g);
-	if (policy_scan_text(avx2, text, size, &g) < 0 || g.n != f.n)
-		abort();
-	for (size_t i = 0; i < f.n; i++)
-		if (f.v[i].start != g.v[i].start || f.v[i].end != g.v[i].end ||
-		    f.v[i].detector != g.v[i].detector || f.v[i].confidence != g.v[i].confidence)
-			abort();
+	fuzz_scanner_same(scalar, text, size);
+	fuzz_scanner_same(avx2, text, size);
+	fuzz_scanner_same(nogate, text, size);
 	for (size_t i = 0; i < f.n; i++) {
 		const struct policy_finding *x = &f.v[i];
 		if (x->start >= x->end || x->end > size ||

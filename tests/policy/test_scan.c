@@ -1,5 +1,6 @@
 /* The scanner end to end: findings, spans, overlaps, context, custom
  * detectors, limits. Texts are short realistic sentences. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -46,6 +47,22 @@ static const char filter_text[] =
 	"-----BEGIN PRIVATE KEY-----\nMIIBVwIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEA\n-----END PRIVATE KEY-----\n"
 	"Rechnung 2024-00815 \xc3\xbc" "ber 1.249,00 EUR, Projekt Falke, Am Lindenweg 3, stiftstra\xc3\x9f" "e7x ";
 
+/* Findings of a and b on text[0..n) are the same; adds a's count. */
+static int same_findings(struct policy_scanner *a, struct policy_scanner *b, const char *text, size_t n,
+			 struct policy_findings *fa, struct policy_findings *fb, size_t *total)
+{
+	policy_findings_clear(fa);
+	policy_findings_clear(fb);
+	if (policy_scan_text(a, text, n, fa) < 0 || policy_scan_text(b, text, n, fb) < 0 || fa->n != fb->n)
+		return 0;
+	for (size_t i = 0; i < fa->n; i++)
+		if (fa->v[i].start != fb->v[i].start || fa->v[i].end != fb->v[i].end ||
+		    fa->v[i].detector != fb->v[i].detector || fa->v[i].confidence != fb->v[i].confidence)
+			return 0;
+	*total += fa->n;
+	return 1;
+}
+
 /* The AVX2 position filter and the scalar one must give the same
  * findings at every alignment of the text to the 64-byte blocks (with the
  * scalar filter forced by POLICY_SCANNER_FLAG_NO_SIMD for a second scanner). */
@@ -62,19 +79,7 @@ static int filter_paths_agree(struct policy_scanner *scalar, size_t *total)
 		memcpy(buf + pad, filter_text, sizeof(filter_text) - 1);
 		size_t len = pad + sizeof(filter_text) - 1;
 		for (size_t cut = len; cut + 70 > len && cut > 0 && same; cut--) {
-			policy_findings_clear(&f);
-			policy_findings_clear(&g);
-			if (policy_scan_text(sc, buf, cut, &f) < 0 ||
-			    policy_scan_text(scalar, buf, cut, &g) < 0 || f.n != g.n) {
-				same = 0;
-				break;
-			}
-			for (size_t i = 0; i < f.n; i++)
-				if (f.v[i].start != g.v[i].start || f.v[i].end != g.v[i].end ||
-				    f.v[i].detector != g.v[i].detector ||
-				    f.v[i].confidence != g.v[i].confidence)
-					same = 0;
-			*total += f.n;
+			same = same_findings(sc, scalar, buf, cut, &f, &g, total);
 		}
 	}
 	policy_findings_free(&g);
@@ -157,21 +162,70 @@ static int short_windows_agree(struct policy_scanner *a, struct policy_scanner *
 					break;
 				}
 				memcpy(w, window_texts[k] + off, n);
-				policy_findings_clear(&fa);
-				policy_findings_clear(&fb);
-				if (policy_scan_text(a, w, n, &fa) < 0 || policy_scan_text(b, w, n, &fb) < 0 ||
-				    fa.n != fb.n)
-					same = 0;
-				for (size_t i = 0; same && i < fa.n; i++)
-					if (fa.v[i].start != fb.v[i].start || fa.v[i].end != fb.v[i].end ||
-					    fa.v[i].detector != fb.v[i].detector ||
-					    fa.v[i].confidence != fb.v[i].confidence)
-						same = 0;
+				same = same_findings(a, b, w, n, &fa, &fb, total);
 				if (!same)
 					tap_diag("window at %zu, %zu bytes: %zu against %zu findings", off, n, fa.n, fb.n);
-				*total += fa.n;
 				free(w);
 			}
+	policy_findings_free(&fa);
+	policy_findings_free(&fb);
+	return same;
+}
+
+/* The NUMBER gate (scan.c) calls a detector on a number run only where
+ * the run can pass that detector's first tests; a scanner built with
+ * POLICY_SCANNER_FLAG_NO_NUM_GATE calls every one. They must find the
+ * same on the labelled corpus's identifier lines (every type, with its
+ * near-misses), as they are and with each line's digits, separators and
+ * capitals mutated (a fixed-seed generator: the same texts every run).
+ * -1 when the corpus is not there. */
+static int num_gate_agrees(struct policy_scanner *gated, struct policy_scanner *all, size_t *lines,
+			   size_t *total)
+{
+	static const char *const files[] = { "contact.jsonl", "financial.jsonl", "national_id.jsonl",
+					     "scanner_heldout.jsonl" };
+	static const char mutate_to[] = "0123456789 .-/+XYZABCDE";
+	const char *srcdir = getenv("top_srcdir");
+	struct policy_findings fa, fb;
+	unsigned seed = 20261124;
+	char line[4096], path[1024];
+	int same = 1;
+
+	*lines = *total = 0;
+	policy_findings_init(&fa);
+	policy_findings_init(&fb);
+	for (size_t k = 0; k < sizeof(files) / sizeof(files[0]) && same; k++) {
+		snprintf(path, sizeof(path), "%s/tests/data/pii/%s", srcdir ? srcdir : ".", files[k]);
+		FILE *fp = fopen(path, "r");
+		if (!fp) {
+			same = -1;
+			break;
+		}
+		while (same == 1 && fgets(line, sizeof(line), fp)) {
+			size_t n = strlen(line);
+			same = same_findings(gated, all, line, n, &fa, &fb, total);
+			for (int m = 0; m < 8 && same; m++) {
+				/* change a few digits or the bytes next to them */
+				for (int c = 0; c < 3; c++) {
+					seed = seed * 1103515245u + 12345u;
+					size_t at = (seed >> 8) % n;
+					while (at < n && !(line[at] >= '0' && line[at] <= '9'))
+						at++;
+					if (at == n)
+						break;
+					seed = seed * 1103515245u + 12345u;
+					at += (seed >> 12) % 3;
+					if (at > 0 && at < n)
+						line[at - ((seed >> 20) & 1)] = mutate_to[(seed >> 16) % (sizeof(mutate_to) - 1)];
+				}
+				same = same_findings(gated, all, line, n, &fa, &fb, total);
+			}
+			if (!same)
+				tap_diag("%s: differs on %.*s", files[k], (int)n, line);
+			(*lines)++;
+		}
+		fclose(fp);
+	}
 	policy_findings_free(&fa);
 	policy_findings_free(&fb);
 	return same;
@@ -305,6 +359,22 @@ int main(void)
 	ok(pe && total > 1000, "windows of 1-100 bytes (AVX2 path): same findings as scalar (%zu)", total);
 	policy_scanner_free(avx2);
 	policy_scanner_free(scalar);
+
+	/* the NUMBER gate against calling every NUMBER detector */
+	struct policy_scanner *nogate = policy_scanner_new_flags(extra, 1, POLICY_SCANNER_FLAG_NO_NUM_GATE,
+								 err, sizeof(err));
+	size_t lines = 0, wtotal = 0;
+	int ng = nogate ? num_gate_agrees(sc, nogate, &lines, &total) : 0;
+	int nw = nogate && short_windows_agree(sc, nogate, &wtotal);
+	if (ng < 0)
+		ok(1, "# SKIP the NUMBER gate on the corpus: tests/data/pii not found (set top_srcdir)");
+	else
+		ok(ng && lines > 500 && total > 2000,
+		   "NUMBER gate and every NUMBER detector: same findings on %zu corpus lines, 9 variants each (%zu)",
+		   lines, total);
+	ok(nw && wtotal > 1000,
+	   "NUMBER gate and every NUMBER detector: same findings in windows of 1-100 bytes (%zu)", wtotal);
+	policy_scanner_free(nogate);
 
 	/* empty and binary input */
 	policy_findings_clear(&f);
