@@ -165,10 +165,20 @@ int cmd_bench_main(int argc, char **argv)
 			pm = &prof[r];
 	printf("],\"decode_cpu_ms_per_token\":%.2f,\"decode_faults_per_token\":%.1f,"
 	       "\"decode_ms_per_token\":{\"attention\":%.2f,\"ffn\":%.2f,\"head\":%.2f,\"in_regions\":%.2f,"
-	       "\"region_tails\":%.2f,\"regions\":%.1f}}\n",
+	       "\"region_tails\":%.2f,\"regions\":%.1f},",
 		cpu[reps / 2], (double)faults / ((double)reps * n_gen), pm->attn_s * 1e3 / n_gen, pm->ffn_s * 1e3 / n_gen,
 		pm->head_s * 1e3 / n_gen, pm->region_s * 1e3 / n_gen, pm->tail_s * 1e3 / n_gen,
 		(double)pm->regions / n_gen);
+	/* every rep's breakdown in run order, so that reps can be classified
+	 * by their speed (the host's read bandwidth changes between reps):
+	 * [tok/s, attention, ffn, head, in regions, region tails, attention's
+	 * part over the KV cache] in ms/token */
+	printf("\"decode_ms_per_token_reps\":[");
+	for (int r = 0; r < reps; r++)
+		printf("%s[%.2f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f]", r ? "," : "", tg_seq[r], prof[r].attn_s * 1e3 / n_gen,
+			prof[r].ffn_s * 1e3 / n_gen, prof[r].head_s * 1e3 / n_gen, prof[r].region_s * 1e3 / n_gen,
+			prof[r].tail_s * 1e3 / n_gen, prof[r].kv_s * 1e3 / n_gen);
+	printf("]}\n");
 	rc = 0;
 	goto done;
 fail:

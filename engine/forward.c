@@ -75,7 +75,7 @@ struct model_ctx {
 	 * or one token each of several in model_forward_multi) */
 	struct kvcache **tkv;	/* (B) */
 	uint32_t *tpos;		/* (B) */
-	double prof_attn, prof_ffn, prof_head;	/* model_ctx_profile */
+	double prof_attn, prof_ffn, prof_head, prof_kv;	/* model_ctx_profile */
 };
 
 static double forward_now(void)
@@ -117,13 +117,17 @@ struct forward_mm {
  * does not change its result. */
 #define FORWARD_MAX_RANGES 64
 
+struct forward_ranges {
+	int n;			/* 0: ticket order */
+	_Atomic uint64_t range[FORWARD_MAX_RANGES];	/* end << 32 | next, per thread */
+};
+
 struct forward_mm_set {
 	struct forward_mm *mm;
 	int n;
 	int64_t *task_start;	/* prefix sums, n+1 */
 	struct model_ctx *c;
-	int n_ranges;		/* 0: ticket order */
-	_Atomic uint64_t range[FORWARD_MAX_RANGES];	/* end << 32 | next, per thread */
+	struct forward_ranges rg;
 };
 
 /* The next task of range r from its front (the owner) or its back (a thief). */
@@ -140,27 +144,27 @@ static int64_t forward_range_take(_Atomic uint64_t *r, int back)
 	}
 }
 
-static int64_t forward_range_claim(struct forward_mm_set *set, int64_t ticket, int thread)
+static int64_t forward_range_claim(struct forward_ranges *rg, int64_t ticket, int thread)
 {
-	if (set->n_ranges == 0)
+	if (rg->n == 0)
 		return ticket;
-	int own = thread % set->n_ranges;
-	int64_t t = forward_range_take(&set->range[own], 0);
-	for (int k = 1; t < 0 && k < set->n_ranges; k++)
-		t = forward_range_take(&set->range[(own + k) % set->n_ranges], 1);
+	int own = thread % rg->n;
+	int64_t t = forward_range_take(&rg->range[own], 0);
+	for (int k = 1; t < 0 && k < rg->n; k++)
+		t = forward_range_take(&rg->range[(own + k) % rg->n], 1);
 	return t;
 }
 
-static void forward_range_init(struct forward_mm_set *set, int64_t n_tasks, int nt)
+static void forward_range_init(struct forward_ranges *rg, int64_t n_tasks, int nt)
 {
-	set->n_ranges = 0;
+	rg->n = 0;
 	if (nt < 2 || nt > FORWARD_MAX_RANGES || n_tasks < 2 * nt || n_tasks > (int64_t)UINT32_MAX)
 		return;
 	for (int t = 0; t < nt; t++) {
 		uint64_t lo = (uint64_t)(n_tasks * t / nt), hi = (uint64_t)(n_tasks * (t + 1) / nt);
-		atomic_init(&set->range[t], hi << 32 | lo);
+		atomic_init(&rg->range[t], hi << 32 | lo);
 	}
-	set->n_ranges = nt;
+	rg->n = nt;
 }
 
 /* With this many activation rows, a weight row is dequantized once into the
@@ -222,7 +226,7 @@ static void forward_mm_batched(struct model_ctx *c, const struct forward_mm *mm,
 static void forward_mm_task(void *ctx, int64_t ticket, int thread)
 {
 	struct forward_mm_set *set = ctx;
-	int64_t task = forward_range_claim(set, ticket, thread);
+	int64_t task = forward_range_claim(&set->rg, ticket, thread);
 	if (task < 0)	/* cannot happen: as many tickets as tasks */
 		return;
 	int j = 0;
@@ -329,7 +333,7 @@ static void forward_mm_run(struct model_ctx *c, struct forward_mm *mm, int n)
 		starts[j + 1] = starts[j] + mm[j].n_tasks;
 	}
 	struct forward_mm_set set = { .mm = mm, .n = n, .task_start = starts, .c = c };
-	forward_range_init(&set, starts[n], nt);
+	forward_range_init(&set.rg, starts[n], nt);
 	threadpool_run(c->pool, forward_mm_task, &set, starts[n]);
 }
 
@@ -529,6 +533,7 @@ static void forward_quantize_rows(struct model_ctx *c, const float *x, uint32_t 
 struct forward_attn {
 	struct model_ctx *c;
 	uint32_t il, n;
+	struct forward_ranges rg;	/* forward_attn_range_task */
 };
 
 /* Task: one (token, head) pair. */
@@ -544,10 +549,9 @@ static void forward_attn_task(void *ctx, int64_t task, int thread)
 	float *s = c->scores + (size_t)thread * c->n_ctx;
 	float scale = 1.0f / sqrtf((float)hp->head_dim), mx = -INFINITY;
 	/* all keys, then all values, in one call each (bit for bit a dot_f32
-	 * and an axpy per position: simd.h); the rows are kv->k_width and
-	 * kv->v_width floats apart */
-	c->dot_f32_rows(q, kvcache_k(kv, a->il, 0) + (size_t)kvh * hp->head_dim, kv->k_width, (int64_t)pos + 1,
-		hp->head_dim, s);
+	 * and an axpy per position: simd.h); the head's rows are consecutive
+	 * in the head-major cache (kvcache.h) */
+	c->dot_f32_rows(q, kvcache_k(kv, a->il, kvh, 0), hp->head_dim, (int64_t)pos + 1, hp->head_dim, s);
 	for (uint32_t j = 0; j <= pos; j++) {
 		s[j] *= scale;
 		if (s[j] > mx)
@@ -562,8 +566,18 @@ static void forward_attn_task(void *ctx, int64_t task, int thread)
 		s[j] = s[j] / sum;
 	float *o = c->att + (size_t)t * hp->n_head * hp->head_dim_v + (size_t)h * hp->head_dim_v;
 	memset(o, 0, hp->head_dim_v * sizeof(float));
-	c->axpy_rows(o, s, kvcache_v(kv, a->il, 0) + (size_t)kvh * hp->head_dim_v, kv->v_width, (int64_t)pos + 1,
-		hp->head_dim_v);
+	c->axpy_rows(o, s, kvcache_v(kv, a->il, kvh, 0), hp->head_dim_v, (int64_t)pos + 1, hp->head_dim_v);
+}
+
+/* Decoding's (token, head) tasks in one contiguous range per thread (as
+ * forward_mm_set's): with the head-major cache, a thread's heads are one
+ * stretch of keys and one of values per layer (kvcache.h). */
+static void forward_attn_range_task(void *ctx, int64_t ticket, int thread)
+{
+	struct forward_attn *a = ctx;
+	int64_t task = forward_range_claim(&a->rg, ticket, thread);
+	if (task >= 0)	/* always: as many tickets as tasks */
+		forward_attn_task(ctx, task, thread);
 }
 
 /* Batched attention of one sequence (prefill): a task is one head and a
@@ -633,7 +647,7 @@ static void forward_attn_block_task(void *ctx, int64_t task, int thread)
 		for (uint32_t j = 0; j <= last; j += 4) {
 			const float *ks[4];
 			for (int u = 0; u < 4; u++)
-				ks[u] = j + u < P ? kvcache_k(kv, a->il, j + u) + (size_t)kvh * hd : zero;
+				ks[u] = j + u < P ? kvcache_k(kv, a->il, kvh, j + u) : zero;
 			float out[16];
 			c->tile(Q + (size_t)i * hd, ks, hd, out);
 			for (int r = 0; r < 4; r++)
@@ -666,7 +680,7 @@ static void forward_attn_block_task(void *ctx, int64_t task, int thread)
 	for (uint32_t j = 0; j < Pp; j += 16) {
 		const float *vs[16];
 		for (uint32_t u = 0; u < 16; u++)
-			vs[u] = j + u < P ? kvcache_v(kv, a->il, j + u) + (size_t)kvh * hdv : zero;
+			vs[u] = j + u < P ? kvcache_v(kv, a->il, kvh, j + u) : zero;
 		for (uint32_t d = 0; d < hdv; d++)
 			for (uint32_t u = 0; u < 16; u++)
 				Vt[(size_t)d * Pp + j + u] = vs[u][d];
@@ -724,8 +738,11 @@ static void forward_qkv_task(void *ctx, int64_t task, int thread)
 	}
 	forward_rope(c, q, hp->n_head, hp->head_dim, c->tpos[t]);
 	forward_rope(c, k, hp->n_head_kv, hp->head_dim, c->tpos[t]);
-	memcpy(kvcache_k(c->tkv[t], il, c->tpos[t]), k, kw * sizeof(float));
-	memcpy(kvcache_v(c->tkv[t], il, c->tpos[t]), v, vw * sizeof(float));
+	for (uint32_t h = 0; h < hp->n_head_kv; h++) {
+		memcpy(kvcache_k(c->tkv[t], il, h, c->tpos[t]), k + (size_t)h * hp->head_dim, hp->head_dim * sizeof(float));
+		memcpy(kvcache_v(c->tkv[t], il, h, c->tpos[t]), v + (size_t)h * hp->head_dim_v,
+			hp->head_dim_v * sizeof(float));
+	}
 }
 
 /* Multiply-adds below which attention runs without the pool (~5 us; a
@@ -751,7 +768,7 @@ static void forward_attention(struct model_ctx *c, uint32_t il, uint32_t n)
 		forward_mm_input(c, &mm[j], c->h, hp->n_embd, (int32_t)n, &quantized);
 	forward_mm_run(c, mm, 3);
 
-	struct forward_attn a = { c, il, n };
+	struct forward_attn a = { .c = c, .il = il, .n = n };
 	if (n < FORWARD_PAR_ROWS)
 		for (uint32_t t = 0; t < n; t++)
 			forward_qkv_task(&a, t, 0);
@@ -760,6 +777,7 @@ static void forward_attention(struct model_ctx *c, uint32_t il, uint32_t n)
 
 	/* a short context (decoding early on) is cheaper on the calling thread
 	 * than a parallel region */
+	double t0 = forward_now();
 	int64_t work = 0;
 	for (uint32_t t = 0; t < n; t++)
 		work += (int64_t)(c->tpos[t] + 1) * hp->n_head * (hp->head_dim + hp->head_dim_v);
@@ -769,8 +787,11 @@ static void forward_attention(struct model_ctx *c, uint32_t il, uint32_t n)
 	else if (work < FORWARD_ATTN_INLINE)
 		for (int64_t t = 0; t < (int64_t)n * hp->n_head; t++)
 			forward_attn_task(&a, t, 0);
-	else
-		threadpool_run(c->pool, forward_attn_task, &a, (int64_t)n * hp->n_head);
+	else {
+		forward_range_init(&a.rg, (int64_t)n * hp->n_head, threadpool_size(c->pool));
+		threadpool_run(c->pool, forward_attn_range_task, &a, (int64_t)n * hp->n_head);
+	}
+	c->prof_kv += forward_now() - t0;
 
 	/* output projection into h, then residual */
 	struct forward_mm o = { .w = &L->attn_out, .y = c->h, .y_stride = hp->n_embd, .n = (int32_t)n };
@@ -1168,7 +1189,7 @@ static struct model_ctx *forward_ctx_new(struct model *m, uint32_t n_ctx, int n_
 	if (!c->pool || !c->rope_freq || !c->x || !c->h || !c->q || !c->k || !c->v || !c->att || !c->scores || !c->attn_buf ||
 	    !c->router || !c->sel || !c->selw || !c->ff_gate || !c->ff_up || !c->ff_out || !c->sh_gate ||
 	    !c->grp_in || !c->grp_out || !c->grp_start || !c->grp_fill || !c->qa || !c->rowbuf || !c->gemm_buf || !c->tkv || !c->tpos ||
-	    kvcache_init(&c->kv, hp->n_layer, n_ctx, kw, vw) < 0) {
+	    kvcache_init(&c->kv, hp->n_layer, n_ctx, hp->n_head_kv, hp->head_dim, hp->head_dim_v) < 0) {
 		model_ctx_free(c);
 		engine_errf(err, errlen, "out of memory for a context of %u tokens", n_ctx);
 		return NULL;
@@ -1243,12 +1264,13 @@ void model_ctx_profile(const struct model_ctx *c, struct model_profile *out)
 {
 	struct threadpool_stats st;
 	threadpool_stats_get(c->pool, &st);
-	*out = (struct model_profile){ c->prof_attn, c->prof_ffn, c->prof_head, st.regions, st.run_s, st.tail_s };
+	*out = (struct model_profile){ c->prof_attn, c->prof_ffn, c->prof_head, st.regions, st.run_s, st.tail_s,
+		c->prof_kv };
 }
 
 void model_ctx_profile_reset(struct model_ctx *c)
 {
-	c->prof_attn = c->prof_ffn = c->prof_head = 0;
+	c->prof_attn = c->prof_ffn = c->prof_head = c->prof_kv = 0;
 	threadpool_stats_reset(c->pool);
 }
 

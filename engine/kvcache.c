@@ -5,11 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-int kvcache_init(struct kvcache *kv, uint32_t n_layer, uint32_t n_ctx, size_t k_width, size_t v_width)
+int kvcache_init(struct kvcache *kv, uint32_t n_layer, uint32_t n_ctx, uint32_t n_head_kv, size_t head_dim,
+	size_t head_dim_v)
 {
 	memset(kv, 0, sizeof *kv);
-	size_t nk, nv;
-	if (__builtin_mul_overflow((size_t)n_layer * n_ctx, k_width, &nk) ||
+	size_t nk, nv, k_width, v_width;
+	if (__builtin_mul_overflow((size_t)n_head_kv, head_dim, &k_width) ||
+	    __builtin_mul_overflow((size_t)n_head_kv, head_dim_v, &v_width) ||
+	    __builtin_mul_overflow((size_t)n_layer * n_ctx, k_width, &nk) ||
 	    __builtin_mul_overflow((size_t)n_layer * n_ctx, v_width, &nv) ||
 	    nk > SIZE_MAX / sizeof(float) || nv > SIZE_MAX / sizeof(float))
 		return -1;
@@ -21,6 +24,9 @@ int kvcache_init(struct kvcache *kv, uint32_t n_layer, uint32_t n_ctx, size_t k_
 	}
 	kv->n_layer = n_layer;
 	kv->n_ctx = n_ctx;
+	kv->n_head_kv = n_head_kv;
+	kv->head_dim = head_dim;
+	kv->head_dim_v = head_dim_v;
 	kv->k_width = k_width;
 	kv->v_width = v_width;
 	return 0;
@@ -37,12 +43,12 @@ void kvcache_free(struct kvcache *kv)
 	memset(kv, 0, sizeof *kv);
 }
 
-float *kvcache_k(const struct kvcache *kv, uint32_t il, uint32_t pos)
+float *kvcache_k(const struct kvcache *kv, uint32_t il, uint32_t h, uint32_t pos)
 {
-	return kv->k + ((size_t)il * kv->n_ctx + pos) * kv->k_width;
+	return kv->k + (((size_t)il * kv->n_head_kv + h) * kv->n_ctx + pos) * kv->head_dim;
 }
 
-float *kvcache_v(const struct kvcache *kv, uint32_t il, uint32_t pos)
+float *kvcache_v(const struct kvcache *kv, uint32_t il, uint32_t h, uint32_t pos)
 {
-	return kv->v + ((size_t)il * kv->n_ctx + pos) * kv->v_width;
+	return kv->v + (((size_t)il * kv->n_head_kv + h) * kv->n_ctx + pos) * kv->head_dim_v;
 }

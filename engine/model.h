@@ -152,6 +152,7 @@ struct model_profile {
 	double attn_s, ffn_s, head_s;
 	uint64_t regions;
 	double region_s, tail_s;
+	double kv_s;		/* of attn_s: scores and values over the KV cache */
 };
 void model_ctx_profile(const struct model_ctx *c, struct model_profile *out);
 void model_ctx_profile_reset(struct model_ctx *c);
