@@ -21,6 +21,7 @@
  * rounds show whether the kernel follows the read loop into the fast one.
  * usage: qdot [--type q4_0|q5_0|q8_0] [--level scalar|avx2|avx512]
  * [--mb SIZE] [--reps R] [--pairs N]  -> JSON lines on stdout */
+#include "bench/bench_util.h"
 #include "engine/quant.h"
 #include "engine/simd.h"
 
@@ -106,19 +107,10 @@ static double qdot_pass_x16(simd_dot_x16_fn dot, const uint8_t *w, size_t rows, 
 static double qdot_read(const uint8_t *w, size_t bytes, int reps)
 {
 	double best = 1e30;
-	const uint64_t *p = (const uint64_t *)w;
-	size_t n = bytes / 8;
 	for (int r = 0; r < reps; r++) {
 		double t0 = qdot_now();
-		uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-		for (size_t i = 0; i + 4 <= n; i += 4) {
-			a0 += p[i];
-			a1 += p[i + 1];
-			a2 += p[i + 2];
-			a3 += p[i + 3];
-		}
+		qdot_sink_u = bench_read_sum4(w, bytes);
 		double t = qdot_now() - t0;
-		qdot_sink_u = a0 + a1 + a2 + a3;
 		if (t < best)
 			best = t;
 	}

@@ -42,6 +42,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
+
 enum stream_pages { STREAM_PAGES_MALLOC, STREAM_PAGES_4K, STREAM_PAGES_2M, STREAM_PAGES_COUNT };
 enum stream_layout { STREAM_LAYOUT_HALVES, STREAM_LAYOUT_CLAIM, STREAM_LAYOUT_STRIDE };
 enum stream_prefetch { STREAM_PREFETCH_NONE, STREAM_PREFETCH_T0, STREAM_PREFETCH_NTA };
@@ -136,21 +138,6 @@ static double stream_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* bench/qdot's read loop, kept as it is there */
-static uint64_t stream_read_sum4(const uint8_t *b, size_t bytes)
-{
-	const uint64_t *p = (const uint64_t *)b;
-	size_t n = bytes / 8;
-	uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-	for (size_t i = 0; i + 4 <= n; i += 4) {
-		a0 += p[i];
-		a1 += p[i + 1];
-		a2 += p[i + 2];
-		a3 += p[i + 3];
-	}
-	return a0 + a1 + a2 + a3;
 }
 
 static void stream_prefetch_line(const uint8_t *p, enum stream_prefetch pf)
@@ -254,7 +241,7 @@ static uint64_t stream_read(const struct stream_pattern *pat, const uint8_t *b, 
 	if (pat->loop == STREAM_LOOP_WORK)
 		return stream_read_work(b, bytes, pat->work);
 	if (pat->loop == STREAM_LOOP_SUM4)
-		return stream_read_sum4(b, bytes);
+		return bench_read_sum4(b, bytes);
 	if (pat->loop == STREAM_LOOP_VEC)
 		return stream_read_vec(b, bytes);
 	return stream_read_sum8(b, bytes, pat->streams, pat->prefetch, pat->distance);
