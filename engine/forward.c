@@ -383,6 +383,24 @@ static void forward_rmsnorm(float *y, const float *x, const float *w, int64_t n,
 		y[i] = x[i] * s * (w ? w[i] : 1.0f);
 }
 
+/* forward_rmsnorm of two rows of n at once (OLMoE's full-width q and k
+ * norms): each sum is the same chain of double additions in the same order,
+ * so the results are bit for bit those of two calls, but the two chains'
+ * latencies overlap (one was ~3 us of the calling thread per 2048 values). */
+static void forward_rmsnorm_pair(float *y0, const float *w0, float *y1, const float *w1, int64_t n, float eps)
+{
+	double ss0 = 0, ss1 = 0;
+	for (int64_t i = 0; i < n; i++) {
+		ss0 += (double)y0[i] * y0[i];
+		ss1 += (double)y1[i] * y1[i];
+	}
+	float s0 = (float)(1.0 / sqrt(ss0 / (double)n + eps)), s1 = (float)(1.0 / sqrt(ss1 / (double)n + eps));
+	for (int64_t i = 0; i < n; i++)
+		y0[i] = y0[i] * s0 * (w0 ? w0[i] : 1.0f);
+	for (int64_t i = 0; i < n; i++)
+		y1[i] = y1[i] * s1 * (w1 ? w1[i] : 1.0f);
+}
+
 static void forward_rope(const struct model_ctx *c, float *v, uint32_t n_heads, uint32_t hd, uint32_t pos)
 {
 	const struct model *m = c->m;
@@ -725,7 +743,10 @@ static void forward_qkv_task(void *ctx, int64_t task, int thread)
 		for (size_t i = 0; i < vw; i++)
 			v[i] += bv[i];
 	}
-	if (m->arch->qk_norm == MODEL_QK_NORM_FULL) {
+	if (m->arch->qk_norm == MODEL_QK_NORM_FULL && qw == kw)
+		forward_rmsnorm_pair(q, (const float *)L->q_norm.data, k, (const float *)L->k_norm.data, (int64_t)qw,
+			hp->rms_eps);
+	else if (m->arch->qk_norm == MODEL_QK_NORM_FULL) {
 		forward_rmsnorm(q, q, (const float *)L->q_norm.data, (int64_t)qw, hp->rms_eps);
 		forward_rmsnorm(k, k, (const float *)L->k_norm.data, (int64_t)kw, hp->rms_eps);
 	} else if (m->arch->qk_norm == MODEL_QK_NORM_HEAD) {
@@ -949,24 +970,36 @@ struct forward_combine {
 	struct model_ctx *c;
 	uint32_t n, K;
 	int nsh;
+	uint32_t cols;		/* columns of x per task (a multiple of 64) */
+	uint32_t n_chunks;	/* tasks per token: n_embd / cols, rounded up */
 };
+
+/* Decoding combines one token's rows in tasks of this many columns on the
+ * pool: the expert rows were written by both threads, and on the calling
+ * thread alone its reads of the other core's half (32 KB a layer with
+ * OLMoE's 8 experts) were the longest serial step between regions.  A
+ * multiple of 64 columns keeps every value on the same SIMD path as one
+ * call over the whole row, so the sums are bit for bit the same. */
+#define FORWARD_COMBINE_COLS 256
 
 static void forward_combine_task(void *ctx, int64_t task, int thread)
 {
 	const struct forward_combine *job = ctx;
 	struct model_ctx *c = job->c;
 	const struct model_hparams *hp = &c->m->hp;
-	uint32_t t = (uint32_t)task, n = job->n, K = job->K;
+	uint32_t t = (uint32_t)(task / job->n_chunks), n = job->n, K = job->K;
+	size_t c0 = (size_t)(task % job->n_chunks) * job->cols;
+	int64_t w = (int64_t)(hp->n_embd - c0 < job->cols ? hp->n_embd - c0 : job->cols);
 	(void)thread;
-	float *x = c->x + (size_t)t * hp->n_embd;
+	float *x = c->x + (size_t)t * hp->n_embd + c0;
 	for (uint32_t k = 0; k < K; k++) {
-		const float *y = c->ff_out + ((size_t)t * K + k) * hp->n_embd;
+		const float *y = c->ff_out + ((size_t)t * K + k) * hp->n_embd + c0;
 		/* SIMD axpy: the scalar loop was 1% of a 128-token prefill */
-		c->axpy(x, c->selw[t * K + k], y, hp->n_embd);
+		c->axpy(x, c->selw[t * K + k], y, w);
 	}
 	if (job->nsh) {
-		const float *y = c->ff_out + ((size_t)n * K + t) * hp->n_embd;
-		c->axpy(x, 1.0f / (1.0f + expf(-c->sh_gate[t])), y, hp->n_embd);
+		const float *y = c->ff_out + ((size_t)n * K + t) * hp->n_embd + c0;
+		c->axpy(x, 1.0f / (1.0f + expf(-c->sh_gate[t])), y, w);
 	}
 }
 
@@ -1079,12 +1112,17 @@ static void forward_ffn_moe(struct model_ctx *c, const struct model_layer *L, ui
 	}
 	forward_mm_run(c, mm, nj);
 
-	struct forward_combine job = { c, n, K, nsh };
-	if (n < 4)
+	/* a batch: one task per token; a few tokens: column chunks */
+	struct forward_combine job = { c, n, K, nsh, (uint32_t)hp->n_embd, 1 };
+	if (n < 4 && threadpool_size(c->pool) > 1) {
+		job.cols = FORWARD_COMBINE_COLS;
+		job.n_chunks = (uint32_t)((hp->n_embd + FORWARD_COMBINE_COLS - 1) / FORWARD_COMBINE_COLS);
+	}
+	if (n < 4 && job.n_chunks == 1)
 		for (uint32_t t = 0; t < n; t++)
 			forward_combine_task(&job, t, 0);
-	else	/* a batch: one task per token on the pool */
-		threadpool_run(c->pool, forward_combine_task, &job, n);
+	else
+		threadpool_run(c->pool, forward_combine_task, &job, (int64_t)n * job.n_chunks);
 }
 
 /* ---------- context ---------- */
