@@ -386,7 +386,8 @@ static void forward_rmsnorm(float *y, const float *x, const float *w, int64_t n,
 /* forward_rmsnorm of two rows of n at once (OLMoE's full-width q and k
  * norms): each sum is the same chain of double additions in the same order,
  * so the results are bit for bit those of two calls, but the two chains'
- * latencies overlap (one was ~3 us of the calling thread per 2048 values). */
+ * latencies overlap (a chain of 2048 dependent additions is some
+ * microseconds of the calling thread, per row and layer). */
 static void forward_rmsnorm_pair(float *y0, const float *w0, float *y1, const float *w1, int64_t n, float eps)
 {
 	double ss0 = 0, ss1 = 0;
