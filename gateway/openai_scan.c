@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,17 +84,16 @@ struct openai_scan_shape {
 	const struct openai_scan_member *members; /* ends with a NULL key; NULL: none */
 	unsigned required;                        /* bit i: members[i] must be present */
 	int elem_capture;                         /* enum openai_scan_capture of array elements */
-	/* a bit per member's name (openai_scan_key_bit of its length and
+	/* a bit per member's name (OPENAI_SCAN_KEY_BIT of its length and
 	 * first byte), so that most other keys are passed over without a
-	 * compare; 0: not given (compare all). openai_scan_tables_check
-	 * holds it to the members. */
+	 * compare; 0: compare all. Derived from members once, for the
+	 * shapes of openai_scan_lens_shapes (openai_scan_lens_init). */
 	uint64_t lens;
 };
 
 /* A key's bit in a shape's lens: its length and first byte, three bits
  * of each (a key that shares them with a name is compared, no more). */
 #define OPENAI_SCAN_KEY_BIT(len, c) (UINT64_C(1) << (((len) & 7u) << 3 | ((unsigned)(c) & 7u)))
-#define OPENAI_SCAN_LEN(k, c) OPENAI_SCAN_KEY_BIT(sizeof k - 1, c)
 
 struct openai_scan_member {
 	const char *key;
@@ -142,9 +142,8 @@ static const struct openai_scan_member openai_scan_part_members[] = {
 	OPENAI_SCAN_MEMBER("refusal", NULL, OPENAI_SCAN_CAPTURE_FAIL),
 	{NULL, 0, NULL, 0},
 };
-static const struct openai_scan_shape openai_scan_part = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL,
-	openai_scan_part_members, 1u << 0, 0,
-	OPENAI_SCAN_LEN("type", 't') | OPENAI_SCAN_LEN("text", 't') | OPENAI_SCAN_LEN("refusal", 'r')};
+static struct openai_scan_shape openai_scan_part = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL,
+	openai_scan_part_members, 1u << 0, 0, 0};
 static const struct openai_scan_shape openai_scan_content = {OPENAI_SCAN_TYPE_STRING | OPENAI_SCAN_TYPE_NULL |
 	OPENAI_SCAN_TYPE_ARRAY, 0, &openai_scan_part, NULL, 0, OPENAI_SCAN_CAPTURE_PART, 0};
 /* Besides role and content, the members the request walk reads as text
@@ -159,10 +158,8 @@ static const struct openai_scan_member openai_scan_message_members[] = {
 	OPENAI_SCAN_MEMBER("function_call", NULL, OPENAI_SCAN_CAPTURE_FAIL),
 	{NULL, 0, NULL, 0},
 };
-static const struct openai_scan_shape openai_scan_message = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL,
-	openai_scan_message_members, 1u << 0, 0,
-	OPENAI_SCAN_LEN("role", 'r') | OPENAI_SCAN_LEN("content", 'c') | OPENAI_SCAN_LEN("name", 'n') |
-	OPENAI_SCAN_LEN("refusal", 'r') | OPENAI_SCAN_LEN("tool_calls", 't') | OPENAI_SCAN_LEN("function_call", 'f')};
+static struct openai_scan_shape openai_scan_message = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL,
+	openai_scan_message_members, 1u << 0, 0, 0};
 static const struct openai_scan_shape openai_scan_messages = {OPENAI_SCAN_TYPE_ARRAY, OPENAI_SCAN_TYPE_ARRAY,
 	&openai_scan_message, NULL, 0, OPENAI_SCAN_CAPTURE_MESSAGE, 0};
 /* The other top-level members the request walk reads are left to it. */
@@ -208,17 +205,9 @@ static const struct openai_scan_member openai_scan_models_members[] = {
 };
 
 /* The body of each route: an object with these members. */
-static const struct openai_scan_shape openai_scan_routes[OPENAI_ROUTE_COUNT] = {
+static struct openai_scan_shape openai_scan_routes[OPENAI_ROUTE_COUNT] = {
 	[OPENAI_ROUTE_CHAT] = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL, openai_scan_chat_members,
-		OPENAI_SCAN_REQUIRED_MODEL | OPENAI_SCAN_REQUIRED_OWN, 0,
-		OPENAI_SCAN_LEN("model", 'm') | OPENAI_SCAN_LEN("stream", 's') | OPENAI_SCAN_LEN("max_tokens", 'm') |
-		OPENAI_SCAN_LEN("max_completion_tokens", 'm') | OPENAI_SCAN_LEN("n", 'n') |
-		OPENAI_SCAN_LEN("seed", 's') |
-		OPENAI_SCAN_LEN("temperature", 't') | OPENAI_SCAN_LEN("top_p", 't') |
-		OPENAI_SCAN_LEN("presence_penalty", 'p') | OPENAI_SCAN_LEN("frequency_penalty", 'f') |
-		OPENAI_SCAN_LEN("messages", 'm') | OPENAI_SCAN_LEN("prompt", 'p') | OPENAI_SCAN_LEN("input", 'i') |
-		OPENAI_SCAN_LEN("suffix", 's') | OPENAI_SCAN_LEN("instructions", 'i') |
-		OPENAI_SCAN_LEN("choices", 'c')},
+		OPENAI_SCAN_REQUIRED_MODEL | OPENAI_SCAN_REQUIRED_OWN, 0, 0},
 	[OPENAI_ROUTE_COMPLETIONS] = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL, openai_scan_completions_members,
 		OPENAI_SCAN_REQUIRED_MODEL | OPENAI_SCAN_REQUIRED_OWN, 0, 0},
 	[OPENAI_ROUTE_EMBEDDINGS] = {OPENAI_SCAN_TYPE_OBJECT, 0, NULL, openai_scan_embeddings_members,
@@ -236,16 +225,14 @@ static const struct openai_scan_member openai_scan_answer_function_members[] = {
 	OPENAI_SCAN_MEMBER("arguments", NULL, OPENAI_SCAN_CAPTURE_JSON),
 	{NULL, 0, NULL, 0},
 };
-static const struct openai_scan_shape openai_scan_answer_function = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
-	openai_scan_answer_function_members, 0, 0,
-	OPENAI_SCAN_LEN("arguments", 'a')};
+static struct openai_scan_shape openai_scan_answer_function = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
+	openai_scan_answer_function_members, 0, 0, 0};
 static const struct openai_scan_member openai_scan_answer_call_members[] = {
 	OPENAI_SCAN_MEMBER("function", &openai_scan_answer_function, OPENAI_SCAN_CAPTURE_NONE),
 	{NULL, 0, NULL, 0},
 };
-static const struct openai_scan_shape openai_scan_answer_call = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
-	openai_scan_answer_call_members, 0, 0,
-	OPENAI_SCAN_LEN("function", 'f')};
+static struct openai_scan_shape openai_scan_answer_call = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
+	openai_scan_answer_call_members, 0, 0, 0};
 static const struct openai_scan_shape openai_scan_answer_calls = {OPENAI_SCAN_TYPE_ANY, 0,
 	&openai_scan_answer_call, NULL, 0, 0, 0};
 static const struct openai_scan_member openai_scan_answer_part_members[] = {
@@ -254,9 +241,8 @@ static const struct openai_scan_member openai_scan_answer_part_members[] = {
 	OPENAI_SCAN_MEMBER("type", NULL, OPENAI_SCAN_CAPTURE_NONE),
 	{NULL, 0, NULL, 0},
 };
-static const struct openai_scan_shape openai_scan_answer_part = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
-	openai_scan_answer_part_members, 0, 0,
-	OPENAI_SCAN_LEN("text", 't') | OPENAI_SCAN_LEN("refusal", 'r') | OPENAI_SCAN_LEN("type", 't')};
+static struct openai_scan_shape openai_scan_answer_part = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
+	openai_scan_answer_part_members, 0, 0, 0};
 /* content: a string, or parts, each a string or an object */
 static const struct openai_scan_shape openai_scan_answer_content = {OPENAI_SCAN_TYPE_ANY, 0,
 	&openai_scan_answer_part, NULL, 0, OPENAI_SCAN_CAPTURE_TEXT, 0};
@@ -269,19 +255,16 @@ static const struct openai_scan_member openai_scan_answer_message_members[] = {
 	OPENAI_SCAN_MEMBER("role", NULL, OPENAI_SCAN_CAPTURE_NONE),
 	{NULL, 0, NULL, 0},
 };
-static const struct openai_scan_shape openai_scan_answer_message = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
-	openai_scan_answer_message_members, 0, 0,
-	OPENAI_SCAN_LEN("content", 'c') | OPENAI_SCAN_LEN("name", 'n') | OPENAI_SCAN_LEN("refusal", 'r') |
-	OPENAI_SCAN_LEN("tool_calls", 't') | OPENAI_SCAN_LEN("function_call", 'f') | OPENAI_SCAN_LEN("role", 'r')};
+static struct openai_scan_shape openai_scan_answer_message = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
+	openai_scan_answer_message_members, 0, 0, 0};
 static const struct openai_scan_member openai_scan_answer_choice_members[] = {
 	OPENAI_SCAN_MEMBER("message", &openai_scan_answer_message, OPENAI_SCAN_CAPTURE_NONE),
 	OPENAI_SCAN_MEMBER("delta", &openai_scan_answer_message, OPENAI_SCAN_CAPTURE_NONE),
 	OPENAI_SCAN_MEMBER("text", NULL, OPENAI_SCAN_CAPTURE_TEXT),
 	{NULL, 0, NULL, 0},
 };
-static const struct openai_scan_shape openai_scan_answer_choice = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
-	openai_scan_answer_choice_members, 0, 0,
-	OPENAI_SCAN_LEN("message", 'm') | OPENAI_SCAN_LEN("delta", 'd') | OPENAI_SCAN_LEN("text", 't')};
+static struct openai_scan_shape openai_scan_answer_choice = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
+	openai_scan_answer_choice_members, 0, 0, 0};
 static const struct openai_scan_shape openai_scan_answer_choices = {OPENAI_SCAN_TYPE_ANY, 0,
 	&openai_scan_answer_choice, NULL, 0, 0, 0};
 /* request members at the top send the walk to the tree */
@@ -294,10 +277,8 @@ static const struct openai_scan_member openai_scan_answer_members[] = {
 	OPENAI_SCAN_MEMBER("instructions", NULL, OPENAI_SCAN_CAPTURE_FAIL),
 	{NULL, 0, NULL, 0},
 };
-static const struct openai_scan_shape openai_scan_answer = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
-	openai_scan_answer_members, 0, 0,
-	OPENAI_SCAN_LEN("choices", 'c') | OPENAI_SCAN_LEN("messages", 'm') | OPENAI_SCAN_LEN("prompt", 'p') |
-	OPENAI_SCAN_LEN("input", 'i') | OPENAI_SCAN_LEN("suffix", 's') | OPENAI_SCAN_LEN("instructions", 'i')};
+static struct openai_scan_shape openai_scan_answer = {OPENAI_SCAN_TYPE_ANY, 0, NULL,
+	openai_scan_answer_members, 0, 0, 0};
 
 struct openai_scan_key {
 	const char *p;
@@ -892,15 +873,29 @@ static int openai_scan_document(struct openai_scan *s, const struct openai_scan_
 	return s->p == s->end ? OPENAI_SCAN_VALID : OPENAI_SCAN_INVALID;
 }
 
-/* The shapes that give lens, for openai_scan_tables_check. */
-static const struct openai_scan_shape *const openai_scan_lens_shapes[] = {
+/* The shapes whose members are looked up often enough to carry lens
+ * (the chat body, its messages and parts, the answer's objects). */
+static struct openai_scan_shape *const openai_scan_lens_shapes[] = {
 	&openai_scan_routes[OPENAI_ROUTE_CHAT], &openai_scan_message, &openai_scan_part,
 	&openai_scan_answer, &openai_scan_answer_choice, &openai_scan_answer_message, &openai_scan_answer_part,
 	&openai_scan_answer_call, &openai_scan_answer_function,
 };
 
+static pthread_once_t openai_scan_lens_once = PTHREAD_ONCE_INIT;
+
+static void openai_scan_lens_init(void)
+{
+	for (size_t i = 0; i < sizeof openai_scan_lens_shapes / sizeof openai_scan_lens_shapes[0]; i++) {
+		uint64_t lens = 0;
+		for (const struct openai_scan_member *m = openai_scan_lens_shapes[i]->members; m && m->key; m++)
+			lens |= OPENAI_SCAN_KEY_BIT(m->key_len, m->key[0]);
+		openai_scan_lens_shapes[i]->lens = lens;
+	}
+}
+
 int openai_scan_tables_check(char *err, size_t errlen)
 {
+	pthread_once(&openai_scan_lens_once, openai_scan_lens_init);
 	for (size_t i = 0; i < sizeof openai_scan_lens_shapes / sizeof openai_scan_lens_shapes[0]; i++) {
 		const struct openai_scan_shape *sh = openai_scan_lens_shapes[i];
 		uint64_t want = 0;
@@ -1040,6 +1035,7 @@ size_t openai_scan_unescape(const char *raw, size_t raw_len, char *out, size_t o
 static void openai_scan_begin(struct openai_scan *s, const char *buf, size_t len, struct openai_body_info *info,
     int dups)
 {
+	pthread_once(&openai_scan_lens_once, openai_scan_lens_init);
 	s->p = (const unsigned char *)buf;
 	s->end = s->p + len;
 	s->depth = 0;
