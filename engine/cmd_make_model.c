@@ -21,11 +21,14 @@ struct make_preset {
 	float rope_base, eps;
 };
 
-/* tiny/small are for tests (small has rows of 256 for the K-quants); the
- * others have the shapes of real models for benchmarks. */
+/* tiny/small/wide are for tests (small has rows of 256 for the K-quants;
+ * wide has OLMoE's equal q and k widths and rows longer than one of the
+ * decode combine's column chunks, engine/forward.c); the others have the
+ * shapes of real models for benchmarks. */
 static const struct make_preset make_presets[] = {
 	{ "tiny", 64, 2, 4, 2, 16, 8, 2, 64, 128, 96, 0, 512, 10000.0f, 1e-6f },
 	{ "small", 256, 3, 8, 4, 32, 8, 2, 256, 512, 512, 0, 1024, 10000.0f, 1e-6f },
+	{ "wide", 640, 2, 10, 10, 64, 8, 2, 128, 256, 128, 0, 512, 10000.0f, 1e-6f },
 	{ "olmoe-1b-7b", 2048, 16, 16, 16, 128, 64, 8, 1024, 1024, 0, 50304, 4096, 10000.0f, 1e-5f },
 	{ "qwen3-30b-a3b", 2048, 48, 32, 4, 128, 128, 8, 768, 6144, 0, 151936, 40960, 1000000.0f, 1e-6f },
 };
@@ -250,7 +253,7 @@ static int make_type_from_name(const char *s, uint32_t *t)
 static int make_usage(void)
 {
 	fprintf(stderr, "usage: hafen-engine make-model --arch llama|qwen2|qwen2moe|qwen3|qwen3moe|olmoe "
-		"--preset tiny|small|olmoe-1b-7b|qwen3-30b-a3b [--type f32|f16|bf16|q8_0|q4_0|q5_0|q4_K|q6_K] "
+		"--preset tiny|small|wide|olmoe-1b-7b|qwen3-30b-a3b [--type f32|f16|bf16|q8_0|q4_0|q5_0|q4_K|q6_K] "
 		"[--experts N] [--vocab VOCAB.gguf] [--seed N] -o OUT.gguf\n");
 	return 2;
 }

@@ -13,7 +13,7 @@ struct main_cmd {
 
 static const struct main_cmd main_cmds[] = {
 	{ "make-model", cmd_make_model_main,
-	  "--arch ARCH --preset tiny|small|olmoe-1b-7b|qwen3-30b-a3b [--type T] [--vocab V.gguf] [--seed N] -o OUT.gguf" },
+	  "--arch ARCH --preset tiny|small|wide|olmoe-1b-7b|qwen3-30b-a3b [--type T] [--vocab V.gguf] [--seed N] -o OUT.gguf" },
 	{ "logits", cmd_logits_main, "-m MODEL.gguf --tokens 1,2,3 -o OUT.bin [--threads N] [--scalar]" },
 	{ "bench", cmd_bench_main, "-m MODEL.gguf [-p 128] [-n 32] [--threads N] [--reps R]" },
 	{ "tokenize", cmd_tokenize_main, "-m MODEL.gguf (--text S | --file F) [--add-special] [--no-parse-special] [--pieces]" },

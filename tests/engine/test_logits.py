@@ -62,6 +62,9 @@ for i, t in enumerate(('f16', 'bf16', 'q8_0', 'q4_0', 'q5_0')):
     CASES += [(('qwen2moe', 'olmoe', 'llama', 'qwen3moe', 'qwen2moe')[i], 'tiny', t, [])]
     CASES += [(('qwen3moe', 'llama', 'olmoe', 'qwen2moe', 'olmoe')[i], 'tiny', t, [])]
 CASES += [('qwen3moe', 'small', 'q4_K', []), ('olmoe', 'small', 'q6_K', []), ('qwen2moe', 'small', 'q4_K', [])]
+# OLMoE's equal q and k widths (the paired q/k norm) and rows of more than
+# one decode combine chunk (engine/forward.c)
+CASES += [('olmoe', 'wide', 'f32', []), ('olmoe', 'wide', 'q4_0', [])]
 
 for arch, preset, typ, extra in CASES:
     label = '%s %s %s%s' % (arch, preset, typ, ' ' + ' '.join(extra) if extra else '')
@@ -95,7 +98,7 @@ def same(a, b, limit=1e-10):
 
 
 for typ, preset in (('q4_0', 'tiny'), ('f16', 'tiny'), ('q8_0', 'tiny'), ('q5_0', 'tiny'), ('bf16', 'tiny'),
-                    ('f32', 'tiny'), ('q4_K', 'small'), ('q6_K', 'small')):
+                    ('f32', 'tiny'), ('q4_K', 'small'), ('q6_K', 'small'), ('q4_0', 'wide')):
     run('make-model', '--arch', 'olmoe', '--preset', preset, '--type', typ, '-o', model)
     toks = TOKS if preset == 'tiny' else TOKS[:24]
     a, _ = logits(model, toks, '--threads', '1', '--scalar')
@@ -112,6 +115,13 @@ for typ, preset in (('q4_0', 'tiny'), ('f16', 'tiny'), ('q8_0', 'tiny'), ('q5_0'
         ok(same(a, b, lim), '%s: %s with 2 threads == scalar with 1 thread (within %.0e)' % (typ, lv, lim))
     c, _ = logits(model, toks, '--threads', '3', '--split', '5')
     ok(same(a, c, lim), '%s: token-by-token decode on 3 threads == batched prefill (within %.0e)' % (typ, lim))
+    if preset == 'wide':
+        # decoding one token at a time, two threads combine the experts'
+        # rows in column chunks, one thread in one call: the same sums
+        d1, _ = logits(model, toks, '--threads', '1', '--split', '1')
+        d2, _ = logits(model, toks, '--threads', '2', '--split', '1')
+        ok(d1 is not None and d2 is not None and np.array_equal(d1, d2),
+           '%s %s: decode on 2 threads (combine in column chunks) == on 1 thread, bit for bit' % (typ, preset))
 
 # errors are clear and do not crash
 r = run('logits', '-m', model, '--tokens', '1,99999', '-o', os.path.join(tmp, 'x.bin'))
