@@ -1877,29 +1877,31 @@ static int scan_pass1_blocks(const struct policy_scanner *s, struct scan_scratch
 		/* the gated words: start, length, gates passed (three arrays,
 		 * so that each store is one scaled address) */
 		uint32_t wpos[64], wlen[64], wkinds[64];
-		unsigned nw = 0;
+		size_t nw = 0;
 		/* (the word masks, the gate and the fields in locals: the
 		 * stores to the arrays could alias them, and they would be
 		 * reloaded per word) */
 		const uint64_t bw = b->w, nbw = nb->w;
 		const uint32_t *gate = s->kh->gate, *glen = s->kh->gate_len;
 		const uint16_t *field = b->field;
-		const unsigned shorts = s->kh->short_stems;
 		/* word ends: a word byte whose next byte is not one (bit 63
 		 * asks the next block); a word's length is then one shift and
 		 * one count from its start, instead of a 64-bit window of the
 		 * two blocks' masks per word */
 		const uint64_t ends = bw & ~(bw >> 1 | nbw << 63);
 		while (m) {   /* the block classification computed the gate fields */
-			unsigned bit = (unsigned)__builtin_ctzll(m);
+			/* (64-bit counts: an int count is sign-extended
+			 * before it indexes) */
+			size_t bit = (size_t)_tzcnt_u64(m);
 			m &= m - 1;
 			uint64_t er = ends >> bit;
 			if (__builtin_expect(er != 0, 1)) {
-				/* kwhash_gate_at() for a length of 1..64 */
-				unsigned wl = (unsigned)__builtin_ctzll(er) + 1;
-				unsigned kinds = (gate[field[bit]] & glen[wl]) | shorts;
+				/* kwhash_gate_at() for a length of 1..64
+				 * (short_stems is in gate[] and glen[]) */
+				size_t wl = (size_t)_tzcnt_u64(er) + 1;
+				unsigned kinds = gate[field[bit]] & glen[wl];
 				wpos[nw] = (uint32_t)(blk + bit);
-				wlen[nw] = wl;
+				wlen[nw] = (uint32_t)wl;
 				wkinds[nw] = kinds;
 				nw += kinds != 0;
 				continue;
@@ -1910,7 +1912,7 @@ static int scan_pass1_blocks(const struct policy_scanner *s, struct scan_scratch
 			wkinds[nw] = scan_word_gate(s, t, len, blk + bit, wrun, 63, field[bit], &wlen[nw]);
 			nw += wkinds[nw] != 0;
 		}
-		for (unsigned q = 0; q < nw; q++) {
+		for (size_t q = 0; q < nw; q++) {
 			uint64_t x;
 			memcpy(&x, b->fold + (wpos[q] - blk), 8);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
