@@ -1131,6 +1131,9 @@ scan_number_run(const char *text, size_t len, size_t i, size_t e1, const struct 
 	return j;
 }
 
+static size_t scan_number_run_scalar(const char *text, size_t len, size_t i, size_t e1,
+				     size_t *startp, unsigned *ndigits, unsigned *ndots);
+
 static int scan_is_hexgroup_byte(unsigned char c)
 {
 	return scan_is(c, SCAN_BYTE_HEX) || c == ':' || c == '.' || c == '-';
@@ -1687,7 +1690,8 @@ scan_shape_at(const struct policy_scanner *s, struct scan_scratch *sc,
 	if (number) {
 		size_t a;
 		unsigned nd, dots;
-		size_t b = scan_number_run(text, len, i, e1, w, &a, &nd, &dots);
+		size_t b = w ? scan_number_run(text, len, i, e1, w, &a, &nd, &dots)
+			     : scan_number_run_scalar(text, len, i, e1, &a, &nd, &dots);
 		ps->num_end = b;
 		if (nd >= s->num_min_digits) {
 			if (scan_push_event(sc, a, b, 0, 1) < 0)
@@ -1699,33 +1703,11 @@ scan_shape_at(const struct policy_scanner *s, struct scan_scratch *sc,
 	return 0;
 }
 
-/* Pass 1 without AVX2: the same tests, one byte at a time. */
+/* The scalar pass 1 (defined at the end of the file: placed here, the
+ * functions of the scalar path moved the vector path's code, which then
+ * ran 1 % slower on the same instructions) */
 static int scan_pass1_scalar(const struct policy_scanner *s, struct scan_scratch *sc,
-			     const unsigned char *t, size_t len, struct scan_pos *ps)
-{
-	int prev = 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned info = s->byteinfo[t[i]];
-		uint32_t wl;
-		unsigned kinds;
-		if (!prev && (info & SCAN_INFO_HFIRST) &&
-		    (kinds = scan_word_gate(s, t, len, i, 1, 1, -1, &wl)) != 0 &&
-		    scan_word_keywords(s, sc, t, len, i, wl, kinds,
-				       kwhash_fold8(kwhash_load(t + i, len - i))) < 0)
-			return -1;
-		int trie = (info & SCAN_INFO_WORD) || prev
-			? (info & SCAN_INFO_INNER) &&
-			  scan_inner_pass(s, t[i], i + 1 < len ? t[i + 1] : 0, i + 2 < len ? t[i + 2] : 0,
-					  i + 3 < len ? t[i + 3] : 0)
-			: (info & SCAN_INFO_FIRST) != 0;
-		if (trie && scan_trie_at(s, sc, t, len, i, prev) < 0)
-			return -1;
-		if ((info & SCAN_INFO_TRIGGER) && scan_shape_at(s, sc, t, len, i, ps, NULL) < 0)
-			return -1;
-		prev = (info & SCAN_INFO_WORD) != 0;
-	}
-	return 0;
-}
+			     const unsigned char *t, size_t len, struct scan_pos *ps);
 
 /* n <= 32 bytes from src to dst by two overlapping loads and stores of
  * the widest size that fits: ~8 instructions instead of a variable-length
@@ -1826,189 +1808,11 @@ static void scan_classify_block(const struct policy_scanner *s, const unsigned c
 #endif
 }
 
-#if SCAN_HAVE_AVX2
-/* Pass 1 with the vector classification, 64 bytes at a time. Compiled
- * for BMI1/BMI2 (which every CPU the vector paths run on has; checked
- * with AVX2 when the scanner is built): the word, trie and shape loops
- * are bit loops over the block's masks, and without BMI a variable
- * shift ties up %cl with two moves around it, a trailing-zero count
- * breaks its false dependency with an extra xor, and a lowest-bit clear
- * takes two instructions: ~29 instructions per gated word start where
- * ~20 do. */
-__attribute__((target("avx2,bmi,bmi2,lzcnt,popcnt")))
-static int scan_pass1_blocks(const struct policy_scanner *s, struct scan_scratch *sc,
-			     const unsigned char *t, size_t len, struct scan_pos *ps)
+/* Passes 2 and 3 of a scan whose pass 1 found triggers (scan_text). */
+__attribute__((noinline))
+static int scan_finish(const struct policy_scanner *s, struct scan_scratch *sc, const char *text,
+		       size_t len, struct policy_findings *out, size_t base)
 {
-	uint64_t carry = 0, dcarry = 0;
-	/* two block buffers, swapped (not copied: the gate fields the
-	 * classification stored are read from where they were stored) */
-	struct scan_block blocks[2], *b = &blocks[0], *nb = &blocks[1];
-	if (len)
-		scan_classify_block(s, t, len, 0, nb);
-	for (size_t blk = 0; blk < len; blk += 64) {
-		size_t n = len - blk < 64 ? len - blk : 64;
-		/* the next block is classified one step ahead: a word that
-		 * runs over the block end ends in its word mask, instead of
-		 * in a byte loop behind an unpredictable branch (measured:
-		 * ~10 % of the scan's time) */
-		struct scan_block *tmp = b;
-		b = nb;
-		nb = tmp;
-		if (len - blk > 64) {
-			scan_classify_block(s, t, len, blk + 64, nb);
-			memcpy(b->fold + 64, nb->fold, 8);
-		} else {
-			/* the last block: only its word and digit masks are read */
-			nb->w = 0;
-			nb->d = 0;
-			memset(b->fold + 64, 0, 8);
-		}
-		uint64_t prevw = b->w << 1 | carry;
-		carry = b->w >> 63;
-		uint64_t live = n < 64 ? (UINT64_C(1) << n) - 1 : ~UINT64_C(0);
-		/* three lean loops instead of one that asks per position what
-		 * to do: word starts, trie candidates, shape triggers. Events
-		 * of one block arrive out of order; pass 2 does not depend on
-		 * their order and pass 3 sorts the findings. */
-		/* word starts: gate all of the block's first (no branch on
-		 * the gates, whose outcome is random), then probe the few
-		 * that passed, which are mostly keywords */
-		uint64_t m = b->w & ~prevw & b->h & live;
-		/* the gated words: start, length, gates passed (three arrays,
-		 * so that each store is one scaled address) */
-		uint32_t wpos[64], wlen[64], wkinds[64];
-		size_t nw = 0;
-		/* (the word masks, the gate and the fields in locals: the
-		 * stores to the arrays could alias them, and they would be
-		 * reloaded per word) */
-		const uint64_t bw = b->w, nbw = nb->w;
-		const uint32_t *gate = s->kh->gate, *glen = s->kh->gate_len;
-		const uint16_t *field = b->field;
-		/* word ends: a word byte whose next byte is not one (bit 63
-		 * asks the next block); a word's length is then one shift and
-		 * one count from its start, instead of a 64-bit window of the
-		 * two blocks' masks per word */
-		const uint64_t ends = bw & ~(bw >> 1 | nbw << 63);
-		while (m) {   /* the block classification computed the gate fields */
-			/* (64-bit counts: an int count is sign-extended
-			 * before it indexes) */
-			size_t bit = (size_t)_tzcnt_u64(m);
-			m &= m - 1;
-			uint64_t er = ends >> bit;
-			if (__builtin_expect(er != 0, 1)) {
-				/* kwhash_gate_at() for a length of 1..64
-				 * (short_stems is in gate[] and glen[]) */
-				size_t wl = (size_t)_tzcnt_u64(er) + 1;
-				unsigned kinds = gate[field[bit]] & glen[wl];
-				wpos[nw] = (uint32_t)(blk + bit);
-				wlen[nw] = (uint32_t)wl;
-				wkinds[nw] = kinds;
-				nw += kinds != 0;
-				continue;
-			}
-			/* the word runs into the next block */
-			uint64_t wrun = bit ? bw >> bit | nbw << (64 - bit) : bw;
-			wpos[nw] = (uint32_t)(blk + bit);
-			wkinds[nw] = scan_word_gate(s, t, len, blk + bit, wrun, 63, field[bit], &wlen[nw]);
-			nw += wkinds[nw] != 0;
-		}
-		for (size_t q = 0; q < nw; q++) {
-			uint64_t x;
-			memcpy(&x, b->fold + (wpos[q] - blk), 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-			x = __builtin_bswap64(x);
-#endif
-			if (scan_word_keywords(s, sc, t, len, wpos[q], wlen[q], wkinds[q], x) < 0)
-				goto oom;
-		}
-		m = ((~prevw & ~b->w & b->f) | ((prevw | b->w) & b->in)) & live;
-		while (m) {
-			unsigned bit = (unsigned)__builtin_ctzll(m);
-			m &= m - 1;
-			if (scan_trie_at(s, sc, t, len, blk + bit, (prevw >> bit) & 1) < 0)
-				goto oom;
-		}
-		/* a digit right after a digit is inside the number and
-		 * alphanumeric runs the first digit's visit read already
-		 * (scan_shape_at() would refuse it by ps), so it is skipped */
-		uint64_t prevd = b->d << 1 | dcarry;
-		dcarry = b->d >> 63;
-		m = b->t & ~(b->d & prevd) & live;
-		const struct scan_win win = { blk, b->d, nb->d };
-		while (m) {
-			unsigned bit = (unsigned)__builtin_ctzll(m);
-			m &= m - 1;
-			if (scan_shape_at(s, sc, t, len, blk + bit, ps, &win) < 0)
-				goto oom;
-		}
-	}
-
-	/* the block buffers held folded prompt text */
-	scan_wipe(blocks[0].fold, sizeof(blocks[0].fold));
-	scan_wipe(blocks[1].fold, sizeof(blocks[1].fold));
-	return 0;
-oom:
-	scan_wipe(blocks[0].fold, sizeof(blocks[0].fold));
-	scan_wipe(blocks[1].fold, sizeof(blocks[1].fold));
-	return -1;
-}
-#endif
-
-int policy_scan_text(const struct policy_scanner *s, const char *text,
-		     size_t len, struct policy_findings *out)
-{
-	const unsigned char *t = (const unsigned char *)text;
-	struct scan_scratch *sc;
-	size_t base = out->n;
-
-	out->error = NULL;
-	if (len > POLICY_SCAN_MAX_LEN) {
-		out->error = "text too long to scan";
-		return -1;
-	}
-	if (!out->scratch) {
-		out->scratch = calloc(1, sizeof(*out->scratch));
-		if (!out->scratch) {
-			out->error = "out of memory";
-			return -1;
-		}
-	}
-	sc = out->scratch;
-	sc->n_ev = 0;
-	sc->n_ctx = 0;
-
-	/* Pass 1. The position filter (scan_build_filter) picks the positions
-	 * where a keyword or a shape can start; only those are looked at.
-	 * With AVX2 64 bytes at a time (the tail through the scalar bits),
-	 * otherwise byte by byte. */
-	struct scan_pos st = { 0, 0, 0 };
-#if SCAN_HAVE_AVX2
-	if ((s->use_avx2 ? scan_pass1_blocks(s, sc, t, len, &st)
-			 : scan_pass1_scalar(s, sc, t, len, &st)) < 0)
-		goto oom;
-#else
-	if (scan_pass1_scalar(s, sc, t, len, &st) < 0)
-		goto oom;
-#endif
-
-	/* Context hits arrive ordered by start except within a block (the
-	 * word loop's before the trie loop's), so an insertion sort moves each
-	 * at most across one block's hits: linear in the text. */
-	for (size_t i = 1; i < sc->n_ctx; i++) {
-		struct scan_ctx_hit h = sc->ctx[i];
-		size_t j = i;
-		while (j > 0 && sc->ctx[j - 1].start > h.start) {
-			sc->ctx[j] = sc->ctx[j - 1];
-			j--;
-		}
-		sc->ctx[j] = h;
-	}
-
-	/* no trigger (most of a gateway's short messages): no detector to
-	 * run and no finding to sort; pass 1 adds no finding itself */
-	if (sc->n_ev == 0)
-		return 0;
-
 	/* Pass 2: run the detectors on their triggers. */
 	/* field by field: an initializer would zero the group array (~200
 	 * bytes, ~50 instructions) on every call; the groups are read only
@@ -2128,11 +1932,262 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	}
 	out->n = base + kept;
 	return 0;
-oom:
-	out->error = "out of memory";
 fail:
 	if (!out->error)
 		out->error = "scan failed";
 	out->n = base;
 	return -1;
+}
+
+/* The scan, with pass 1 by blocks (vec) or byte by byte; inlined twice
+ * (policy_scan_text). */
+static inline __attribute__((always_inline)) int
+scan_text(const struct policy_scanner *s, const char *text, size_t len,
+	  struct policy_findings *out, int vec)
+{
+	const unsigned char *t = (const unsigned char *)text;
+	struct scan_scratch *sc;
+
+	out->error = NULL;
+	if (len > POLICY_SCAN_MAX_LEN) {
+		out->error = "text too long to scan";
+		return -1;
+	}
+	if (!out->scratch) {
+		out->scratch = calloc(1, sizeof(*out->scratch));
+		if (!out->scratch) {
+			out->error = "out of memory";
+			return -1;
+		}
+	}
+	sc = out->scratch;
+	sc->n_ev = 0;
+	sc->n_ctx = 0;
+
+	/* Pass 1. The position filter (scan_build_filter) picks the positions
+	 * where a keyword or a shape can start; only those are looked at.
+	 * With AVX2 64 bytes at a time (the tail through the scalar bits),
+	 * otherwise byte by byte. */
+	struct scan_pos st = { 0, 0, 0 }, *ps = &st;
+	/* (ps opaque: the ends of the shape runs stay in memory instead of
+	 * taking three registers from the block loop, where they are read
+	 * only at shape triggers) */
+	__asm__("" : "+r"(ps));
+	if (!vec && scan_pass1_scalar(s, sc, t, len, ps) < 0)
+		goto oom;
+	/* two block buffers, swapped (not copied: the gate fields the
+	 * classification stored are read from where they were stored) */
+	struct scan_block blocks[2];
+	if (vec) {
+		uint64_t carry = 0, dcarry = 0;
+		struct scan_block *b = &blocks[0], *nb = &blocks[1];
+		if (len)
+			scan_classify_block(s, t, len, 0, nb);
+		for (size_t blk = 0; blk < len; blk += 64) {
+			size_t n = len - blk < 64 ? len - blk : 64;
+			/* the next block is classified one step ahead: a word that
+			 * runs over the block end ends in its word mask, instead of
+			 * in a byte loop behind an unpredictable branch (measured:
+			 * ~10 % of the scan's time) */
+			struct scan_block *tmp = b;
+			b = nb;
+			nb = tmp;
+			if (len - blk > 64) {
+				scan_classify_block(s, t, len, blk + 64, nb);
+				memcpy(b->fold + 64, nb->fold, 8);
+			} else {
+				/* the last block: only its word and digit masks are read */
+				nb->w = 0;
+				nb->d = 0;
+				memset(b->fold + 64, 0, 8);
+			}
+			uint64_t prevw = b->w << 1 | carry;
+			carry = b->w >> 63;
+			uint64_t live = n < 64 ? (UINT64_C(1) << n) - 1 : ~UINT64_C(0);
+			/* three lean loops instead of one that asks per position what
+			 * to do: word starts, trie candidates, shape triggers. Events
+			 * of one block arrive out of order; pass 2 does not depend on
+			 * their order and pass 3 sorts the findings. */
+			/* word starts: gate all of the block's first (no branch on
+			 * the gates, whose outcome is random), then probe the few
+			 * that passed, which are mostly keywords */
+			uint64_t m = b->w & ~prevw & b->h & live;
+			/* the gated words: start, length, gates passed (three arrays,
+			 * so that each store is one scaled address) */
+			uint32_t wpos[64], wlen[64], wkinds[64];
+			size_t nw = 0;
+			/* (the word masks, the gate and the fields in locals: the
+			 * stores to the arrays could alias them, and they would be
+			 * reloaded per word) */
+			const uint64_t bw = b->w, nbw = nb->w;
+			const uint32_t *gate = s->kh->gate, *glen = s->kh->gate_len;
+			const uint16_t *field = b->field;
+			/* word ends: a word byte whose next byte is not one (bit 63
+			 * asks the next block); a word's length is then one shift and
+			 * one count from its start, instead of a 64-bit window of the
+			 * two blocks' masks per word */
+			const uint64_t ends = bw & ~(bw >> 1 | nbw << 63);
+			while (m) {   /* the block classification computed the gate fields */
+				/* (64-bit counts: an int count is sign-extended
+				 * before it indexes) */
+				size_t bit = (size_t)(unsigned)__builtin_ctzll(m);
+				m &= m - 1;
+				uint64_t er = ends >> bit;
+				if (__builtin_expect(er != 0, 1)) {
+					/* kwhash_gate_at() for a length of 1..64
+					 * (short_stems is in gate[] and glen[]) */
+					size_t wl = (size_t)(unsigned)__builtin_ctzll(er) + 1;
+					unsigned kinds = gate[field[bit]] & glen[wl];
+					wpos[nw] = (uint32_t)(blk + bit);
+					wlen[nw] = (uint32_t)wl;
+					wkinds[nw] = kinds;
+					nw += kinds != 0;
+					continue;
+				}
+				/* the word runs into the next block */
+				uint64_t wrun = bit ? bw >> bit | nbw << (64 - bit) : bw;
+				wpos[nw] = (uint32_t)(blk + bit);
+				wkinds[nw] = scan_word_gate(s, t, len, blk + bit, wrun, 63, field[bit], &wlen[nw]);
+				nw += wkinds[nw] != 0;
+			}
+			for (size_t q = 0; q < nw; q++) {
+				uint64_t x;
+				memcpy(&x, b->fold + (wpos[q] - blk), 8);
+	#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+				x = __builtin_bswap64(x);
+	#endif
+				if (scan_word_keywords(s, sc, t, len, wpos[q], wlen[q], wkinds[q], x) < 0)
+					goto oom_blocks;
+			}
+			m = ((~prevw & ~b->w & b->f) | ((prevw | b->w) & b->in)) & live;
+			while (m) {
+				unsigned bit = (unsigned)__builtin_ctzll(m);
+				m &= m - 1;
+				if (scan_trie_at(s, sc, t, len, blk + bit, (prevw >> bit) & 1) < 0)
+					goto oom_blocks;
+			}
+			/* a digit right after a digit is inside the number and
+			 * alphanumeric runs the first digit's visit read already
+			 * (scan_shape_at() would refuse it by ps), so it is skipped */
+			uint64_t prevd = b->d << 1 | dcarry;
+			dcarry = b->d >> 63;
+			m = b->t & ~(b->d & prevd) & live;
+			const struct scan_win win = { blk, b->d, nb->d };
+			while (m) {
+				unsigned bit = (unsigned)__builtin_ctzll(m);
+				m &= m - 1;
+				if (scan_shape_at(s, sc, t, len, blk + bit, ps, &win) < 0)
+					goto oom_blocks;
+			}
+		}
+
+		/* the block buffers held folded prompt text */
+		scan_wipe(blocks[0].fold, sizeof(blocks[0].fold));
+		scan_wipe(blocks[1].fold, sizeof(blocks[1].fold));
+	}
+
+	/* Context hits arrive ordered by start except within a block (the
+	 * word loop's before the trie loop's), so an insertion sort moves each
+	 * at most across one block's hits: linear in the text. */
+	for (size_t i = 1; i < sc->n_ctx; i++) {
+		struct scan_ctx_hit h = sc->ctx[i];
+		size_t j = i;
+		while (j > 0 && sc->ctx[j - 1].start > h.start) {
+			sc->ctx[j] = sc->ctx[j - 1];
+			j--;
+		}
+		sc->ctx[j] = h;
+	}
+
+	/* no trigger (most of a gateway's short messages): no detector to
+	 * run and no finding to sort; pass 1 adds no finding itself */
+	if (sc->n_ev == 0)
+		return 0;
+
+	/* (pass 1 adds no finding: out->n is still where this scan's
+	 * findings start, and no register holds it through pass 1) */
+	return scan_finish(s, sc, text, len, out, out->n);
+oom_blocks:
+	scan_wipe(blocks[0].fold, sizeof(blocks[0].fold));
+	scan_wipe(blocks[1].fold, sizeof(blocks[1].fold));
+oom:
+	out->error = "out of memory";
+	return -1;
+}
+
+#if SCAN_HAVE_AVX2
+/* The scan with the vector classification, compiled for BMI1/BMI2
+ * (which every CPU the vector paths run on has; checked with AVX2 when
+ * the scanner is built): pass 1's word, trie and shape loops are bit
+ * loops over the block's masks, and without BMI a variable shift ties
+ * up %cl with two moves around it, a trailing-zero count breaks its
+ * false dependency with an extra xor, and a lowest-bit clear takes two
+ * instructions (~29 instructions per gated word start where ~22 do).
+ * Pass 1 is inlined here, not called: a call costs the gateway's tiny
+ * texts 4 %; passes 2 and 3 (scan_finish) are called, only for a text
+ * with triggers. */
+__attribute__((target("avx2,bmi,bmi2,lzcnt,popcnt"), noinline))
+static int scan_text_vec(const struct policy_scanner *s, const char *text, size_t len,
+			 struct policy_findings *out)
+{
+	return scan_text(s, text, len, out, 1);
+}
+#endif
+
+int policy_scan_text(const struct policy_scanner *s, const char *text,
+		     size_t len, struct policy_findings *out)
+{
+#if SCAN_HAVE_AVX2
+	if (s->use_avx2)
+		return scan_text_vec(s, text, len, out);
+#endif
+	return scan_text(s, text, len, out, 0);
+}
+
+/* scan_number_run() for the scalar pass, out of line: inlined into its
+ * per-byte loop, the run's reader took registers from it (+5
+ * instructions a byte, 15 % of the scalar path's speed). */
+__attribute__((noinline))
+static size_t scan_number_run_scalar(const char *text, size_t len, size_t i, size_t e1,
+				     size_t *startp, unsigned *ndigits, unsigned *ndots)
+{
+	return scan_number_run(text, len, i, e1, NULL, startp, ndigits, ndots);
+}
+
+/* scan_shape_at() for the scalar pass, out of line (see
+ * scan_number_run_scalar). */
+__attribute__((noinline))
+static int scan_shape_at_scalar(const struct policy_scanner *s, struct scan_scratch *sc,
+				const unsigned char *t, size_t len, size_t i, struct scan_pos *ps)
+{
+	return scan_shape_at(s, sc, t, len, i, ps, NULL);
+}
+
+/* Pass 1 without AVX2: the same tests, one byte at a time. */
+__attribute__((noinline))
+static int scan_pass1_scalar(const struct policy_scanner *s, struct scan_scratch *sc,
+			     const unsigned char *t, size_t len, struct scan_pos *ps)
+{
+	int prev = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned info = s->byteinfo[t[i]];
+		uint32_t wl;
+		unsigned kinds;
+		if (!prev && (info & SCAN_INFO_HFIRST) &&
+		    (kinds = scan_word_gate(s, t, len, i, 1, 1, -1, &wl)) != 0 &&
+		    scan_word_keywords(s, sc, t, len, i, wl, kinds,
+				       kwhash_fold8(kwhash_load(t + i, len - i))) < 0)
+			return -1;
+		int trie = (info & SCAN_INFO_WORD) || prev
+			? (info & SCAN_INFO_INNER) &&
+			  scan_inner_pass(s, t[i], i + 1 < len ? t[i + 1] : 0, i + 2 < len ? t[i + 2] : 0,
+					  i + 3 < len ? t[i + 3] : 0)
+			: (info & SCAN_INFO_FIRST) != 0;
+		if (trie && scan_trie_at(s, sc, t, len, i, prev) < 0)
+			return -1;
+		if ((info & SCAN_INFO_TRIGGER) && scan_shape_at_scalar(s, sc, t, len, i, ps) < 0)
+			return -1;
+		prev = (info & SCAN_INFO_WORD) != 0;
+	}
+	return 0;
 }
