@@ -748,9 +748,10 @@ static void scan_build_filter(struct policy_scanner *s, unsigned flags)
 			}
 	}
 #if SCAN_HAVE_AVX2
+	/* (the vector paths' scan is compiled for BMI1/BMI2 too: see
+	 * scan_text_vec) */
 	s->use_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
-		      __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("lzcnt") &&
-		      __builtin_cpu_supports("popcnt") && !(flags & POLICY_SCANNER_FLAG_NO_SIMD);
+		      __builtin_cpu_supports("bmi2") && !(flags & POLICY_SCANNER_FLAG_NO_SIMD);
 	s->use_avx512 = s->use_avx2 && __builtin_cpu_supports("avx512bw") &&
 			!(flags & POLICY_SCANNER_FLAG_NO_AVX512);
 	s->use_vbmi = s->use_avx512 && __builtin_cpu_supports("avx512vbmi") &&
@@ -2126,7 +2127,7 @@ oom:
  * Pass 1 is inlined here, not called: a call costs the gateway's tiny
  * texts 4 %; passes 2 and 3 (scan_finish) are called, only for a text
  * with triggers. */
-__attribute__((target("avx2,bmi,bmi2,lzcnt,popcnt"), noinline))
+__attribute__((target("avx2,bmi,bmi2"), noinline))
 static int scan_text_vec(const struct policy_scanner *s, const char *text, size_t len,
 			 struct policy_findings *out)
 {
