@@ -226,11 +226,12 @@ struct policy_scanner {
 	 * (the trie tests four bytes too, ac_candidate()) */
 	uint8_t in_lo3[16], in_hi3[16];
 	/* The same test with exact bytes for the AVX-512 VBMI step (a
-	 * 128-byte table per position, one vpermi2b each): the buckets of
-	 * every trie keyword by its first byte, for its first four bytes
-	 * (any byte past a shorter keyword's end); bytes >= 0x80 share one
-	 * entry per position. ~4,000 -> ~1,200 candidates per 300 KB of the
-	 * benchmark's text, ~270 of which pass the trie's own test. */
+	 * 128-byte table per position, which in_x64 folds to 64 entries for
+	 * one vpermb each): the buckets of every trie keyword by its first
+	 * byte, for its first four bytes (any byte past a shorter keyword's
+	 * end); bytes >= 0x80 share one entry per position. ~4,000 -> ~1,200
+	 * candidates per 300 KB of the benchmark's text, ~270 of which pass
+	 * the trie's own test. */
 	uint8_t in_x[4][128];
 	uint8_t in_xhigh[4];
 	size_t n_ac;             /* keywords in the trie */
@@ -1409,8 +1410,8 @@ scan_in_nibble512(const struct policy_scanner *s, __m512i v0, __m512i v1, __m512
 	return _mm512_test_epi8_mask(in, in);
 }
 
-/* The same by exact bytes (in_x): one 128-byte table lookup per load,
- * bytes >= 0x80 from in_xhigh. */
+/* The same by exact bytes (in_x, as in_x64): one 64-entry table lookup
+ * per load, bytes >= 0x80 from in_xhigh. */
 __attribute__((target("avx512f,avx512bw,avx512vbmi")))
 static inline __attribute__((always_inline)) __m512i
 scan_in_vbmi1(__m512i v, const uint8_t *tab, uint8_t high)
@@ -2076,9 +2077,9 @@ scan_text(const struct policy_scanner *s, const char *text, size_t len,
 			for (size_t q = 0; q < nw; q++) {
 				uint64_t x;
 				memcpy(&x, b->fold + (wpos[q] - blk), 8);
-	#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 				x = __builtin_bswap64(x);
-	#endif
+#endif
 				if (scan_word_keywords(s, sc, t, len, wpos[q], wlen[q], wkinds[q], x) < 0)
 					goto oom_blocks;
 			}
