@@ -2036,9 +2036,11 @@ scan_text(const struct policy_scanner *s, const char *text, size_t len,
 			 * the gates, whose outcome is random), then probe the few
 			 * that passed, which are mostly keywords */
 			uint64_t m = b->w & ~prevw & b->h & live;
-			/* the gated words: start, length, gates passed (three arrays,
-			 * so that each store is one scaled address) */
-			uint32_t wpos[64], wlen[64], wkinds[64];
+			/* the gated words: start in the block, length - 1, gates
+			 * passed (three arrays, so that each store is one scaled
+			 * address; the start and length as the counts give them,
+			 * one instruction less each per gated word) */
+			uint32_t wbit[64], wlen1[64], wkinds[64];
 			size_t nw = 0;
 			/* (the word masks, the gate and the fields in locals: the
 			 * stores to the arrays could alias them, and they would be
@@ -2060,27 +2062,30 @@ scan_text(const struct policy_scanner *s, const char *text, size_t len,
 				if (__builtin_expect(er != 0, 1)) {
 					/* kwhash_gate_at() for a length of 1..64
 					 * (short_stems is in gate[] and glen[]) */
-					size_t wl = (size_t)(unsigned)__builtin_ctzll(er) + 1;
-					unsigned kinds = gate[field[bit]] & glen[wl];
-					wpos[nw] = (uint32_t)(blk + bit);
-					wlen[nw] = (uint32_t)wl;
+					size_t wl1 = (size_t)(unsigned)__builtin_ctzll(er);
+					unsigned kinds = gate[field[bit]] & glen[wl1 + 1];
+					wbit[nw] = (uint32_t)bit;
+					wlen1[nw] = (uint32_t)wl1;
 					wkinds[nw] = kinds;
 					nw += kinds != 0;
 					continue;
 				}
 				/* the word runs into the next block */
 				uint64_t wrun = bit ? bw >> bit | nbw << (64 - bit) : bw;
-				wpos[nw] = (uint32_t)(blk + bit);
-				wkinds[nw] = scan_word_gate(s, t, len, blk + bit, wrun, 63, field[bit], &wlen[nw]);
+				uint32_t wl;
+				wbit[nw] = (uint32_t)bit;
+				wkinds[nw] = scan_word_gate(s, t, len, blk + bit, wrun, 63, field[bit], &wl);
+				wlen1[nw] = wl - 1;
 				nw += wkinds[nw] != 0;
 			}
 			for (size_t q = 0; q < nw; q++) {
 				uint64_t x;
-				memcpy(&x, b->fold + (wpos[q] - blk), 8);
+				memcpy(&x, b->fold + wbit[q], 8);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 				x = __builtin_bswap64(x);
 #endif
-				if (scan_word_keywords(s, sc, t, len, wpos[q], wlen[q], wkinds[q], x) < 0)
+				if (scan_word_keywords(s, sc, t, len, blk + wbit[q], (size_t)wlen1[q] + 1,
+						       wkinds[q], x) < 0)
 					goto oom_blocks;
 			}
 			m = ((~prevw & ~b->w & b->f) | ((prevw | b->w) & b->in)) & live;
