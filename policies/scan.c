@@ -1110,6 +1110,14 @@ scan_digit_end(const unsigned char *t, size_t len, size_t j, const struct scan_w
 	return j;
 }
 
+/* Whether bytes r + 1 and r + 2 of the window (r + 2 < 128) hold a digit. */
+static inline __attribute__((always_inline)) int
+scan_digits_after(const struct scan_win *w, size_t r)
+{
+	uint64_t x = r < 63 ? w->d0 >> (r + 1) | w->d1 << (63 - r) : w->d1 >> (r - 63);
+	return (x & 3) != 0;
+}
+
 /* A number run starting at digit i, whose first group of digits ends at
  * e1 (scan_digit_end()); returns its end. *ndots: the '.' between its
  * digit groups (the NUMBER gate's IPv4 test), counted here where the
@@ -1127,6 +1135,11 @@ scan_number_run(const char *text, size_t len, size_t i, size_t e1, const struct 
 	if (start > 0 && t[start - 1] == '+')
 		start--;
 	for (;;) {
+		/* the run goes on only with a digit one or two bytes on (after
+		 * one or two separators, or ") "): most runs end here on the
+		 * digit mask, without reading their separators */
+		if (w && j + 2 - w->base < 128 && !scan_digits_after(w, j - w->base))
+			break;
 		size_t k = j;
 		while (k < len && k - j < 2 && scan_is((unsigned char)t[k], SCAN_BYTE_NUMSEP))
 			k++;
