@@ -151,6 +151,16 @@ struct kwhash *kwhash_new(const char *const *words, const size_t *lens,
 		h->slot[s].n++;
 		slot_of[i] = s;
 	}
+	/* stems of 1-2 bytes (custom terms): every text word probes them;
+	 * the bit in every gate entry and in gate_len, so that the scanner's
+	 * block loop gates a word with one and (kwhash_gate() and
+	 * kwhash_gate_at() add short_stems themselves) */
+	if (h->short_stems) {
+		for (size_t g = 0; g < sizeof(h->gate) / sizeof(h->gate[0]); g++)
+			h->gate[g] |= KWHASH_GATE_SHORT;
+		for (size_t l = 1; l < sizeof(h->gate_len) / sizeof(h->gate_len[0]); l++)
+			h->gate_len[l] |= KWHASH_GATE_SHORT;
+	}
 	size_t o = 0;
 	for (size_t s = 0; s < nslots; s++) {
 		h->slot[s].off = (uint32_t)o;

@@ -127,7 +127,8 @@ struct kwhash {
 	uint32_t short_stems;  /* KWHASH_GATE_SHORT when stems of 1-2 bytes exist (custom terms) */
 	/* kwhash_gate_len[min(wl, 15)] for wl = 0..64, the lengths a word
 	 * that ends inside the scanner's 64-byte block can have: one load
-	 * without the clamp */
+	 * without the clamp; with short_stems, its bit for wl >= 1 (and in
+	 * every gate entry) */
 	uint32_t gate_len[65];
 	uint8_t first[256];    /* byte can start a keyword (both cases) */
 };

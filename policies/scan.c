@@ -226,11 +226,12 @@ struct policy_scanner {
 	 * (the trie tests four bytes too, ac_candidate()) */
 	uint8_t in_lo3[16], in_hi3[16];
 	/* The same test with exact bytes for the AVX-512 VBMI step (a
-	 * 128-byte table per position, one vpermi2b each): the buckets of
-	 * every trie keyword by its first byte, for its first four bytes
-	 * (any byte past a shorter keyword's end); bytes >= 0x80 share one
-	 * entry per position. ~4,000 -> ~1,200 candidates per 300 KB of the
-	 * benchmark's text, ~270 of which pass the trie's own test. */
+	 * 128-byte table per position, which in_x64 folds to 64 entries for
+	 * one vpermb each): the buckets of every trie keyword by its first
+	 * byte, for its first four bytes (any byte past a shorter keyword's
+	 * end); bytes >= 0x80 share one entry per position. ~4,000 -> ~1,200
+	 * candidates per 300 KB of the benchmark's text, ~270 of which pass
+	 * the trie's own test. */
 	uint8_t in_x[4][128];
 	uint8_t in_xhigh[4];
 	size_t n_ac;             /* keywords in the trie */
@@ -244,6 +245,13 @@ struct policy_scanner {
 	 * slower, docs/benchmarks.md round 6) */
 	struct scan_num_entry *num_gate;
 	uint32_t num_gate_off[SCAN_NUM_UPTO + 1];
+	/* in_x folded to 64 entries for a one-table permute (vpermb: the
+	 * two-table vpermt2b cost ~5 % of the scan's time on this Zen 4):
+	 * entry k is in_x[q][k] | in_x[q][k + 64], so a byte shares its
+	 * buckets with the one 64 away ('a' with '!', 'p' with '0', 'A'
+	 * with a control byte): a superset, never less (at the end of the
+	 * struct for the reason given at num_gate) */
+	uint8_t in_x64[4][64];
 };
 
 /* Per-byte facts pass 1 needs, folded into one table per scanner. */
@@ -260,6 +268,7 @@ struct scan_event {
 	uint32_t id;          /* keyword id, or shape bit index */
 	uint16_t digits;      /* NUMBER: digits in the run (saturated) */
 	uint8_t is_shape;
+	uint8_t dots;         /* NUMBER: '.' in the run (saturated at 3), for the gate */
 };
 
 struct scan_ctx_hit {
@@ -588,8 +597,10 @@ static int scan_build_num_gate(struct policy_scanner *s, size_t n_builtin)
 }
 
 /* The facts (enum scan_num_fact) of the number run t[a, e), which the
- * scanner found: it starts with '+', '(' or a digit and holds a digit. */
-static unsigned scan_num_facts(const unsigned char *t, size_t len, size_t a, size_t e)
+ * scanner found: it starts with '+', '(' or a digit and holds a digit;
+ * dots: its '.' as scan_number_run() counted them (saturated at 3). */
+static unsigned scan_num_facts(const unsigned char *t, size_t len, size_t a, size_t e,
+			       unsigned dots)
 {
 	unsigned f = 0;
 	unsigned char c = t[a];
@@ -613,9 +624,6 @@ static unsigned scan_num_facts(const unsigned char *t, size_t len, size_t a, siz
 		else if (t[p] >= '5')
 			f |= SCAN_NUM_FACT_FIRST_5_9;
 	}
-	unsigned dots = 0;
-	for (size_t q = p; q < e && dots < 3; q++)
-		dots += t[q] == '.';
 	if (dots >= 3)
 		f |= SCAN_NUM_FACT_DOTS3;
 	if (a >= 1) {
@@ -661,6 +669,15 @@ static void scan_set_error(char *err, size_t errlen, const char *id, const char 
  * ac_candidate_inner() refuses it), so results are identical with or
  * without the filter, and with or without AVX2 (tests/policy/test_scan,
  * test_kwhash, fuzz_scanner). */
+/* The entry of ASCII byte c in in_x64: its low 5 bits and bit 6 as bit
+ * 5, so that a letter shares it with its other case (which has the same
+ * buckets: the trie folds case), and only punctuation shares with
+ * control bytes. */
+static unsigned scan_x64_index(unsigned c)
+{
+	return (c & 0x1f) | ((c >> 1) & 0x20);
+}
+
 static void scan_build_filter(struct policy_scanner *s, unsigned flags)
 {
 	const struct ac *ac = s->ac;
@@ -747,8 +764,14 @@ static void scan_build_filter(struct policy_scanner *s, unsigned flags)
 					s->in_xhigh[q] |= (uint8_t)bit;
 			}
 	}
+	for (unsigned q = 0; q < 4; q++)
+		for (unsigned c = 0; c < 128; c++)
+			s->in_x64[q][scan_x64_index(c)] |= s->in_x[q][c];
 #if SCAN_HAVE_AVX2
-	s->use_avx2 = __builtin_cpu_supports("avx2") && !(flags & POLICY_SCANNER_FLAG_NO_SIMD);
+	/* (the vector paths' scan is compiled for BMI1/BMI2 too: see
+	 * scan_text_vec) */
+	s->use_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+		      __builtin_cpu_supports("bmi2") && !(flags & POLICY_SCANNER_FLAG_NO_SIMD);
 	s->use_avx512 = s->use_avx2 && __builtin_cpu_supports("avx512bw") &&
 			!(flags & POLICY_SCANNER_FLAG_NO_AVX512);
 	s->use_vbmi = s->use_avx512 && __builtin_cpu_supports("avx512vbmi") &&
@@ -987,7 +1010,7 @@ static int scan_push_event(struct scan_scratch *sc, size_t start, size_t end,
 	    scan_grow((void **)&sc->ev, &sc->cap_ev, sc->n_ev + 1, sizeof(*sc->ev)) < 0)
 		return -1;
 	sc->ev[sc->n_ev++] = (struct scan_event){ (uint32_t)start, (uint32_t)end, id, 0,
-						  (uint8_t)is_shape };
+						  (uint8_t)is_shape, 0 };
 	return 0;
 }
 
@@ -1060,32 +1083,77 @@ static int scan_sort_near(struct policy_finding *v, size_t from, size_t n)
 	return 0;
 }
 
-/* A number run starting at digit i; returns its end. */
-static size_t scan_number_run(const char *t, size_t len, size_t i, size_t *startp,
-			      unsigned *ndigits)
+/* The digit masks of the block pass around a shape trigger: bit k of
+ * (d0, d1) is whether t[base + k] is an ASCII digit (0 past the text). */
+struct scan_win {
+	size_t base;
+	uint64_t d0, d1;
+};
+
+/* The first byte at or after j that is not an ASCII digit. With the
+ * block pass's masks (w != NULL) a run that starts in the block is one
+ * count instead of a loop over its bytes (a number run's groups and an
+ * alphanumeric run's digits are read so: ~3 bytes a group on the
+ * benchmark's text, ~5 instructions a byte). */
+static inline __attribute__((always_inline)) size_t
+scan_digit_end(const unsigned char *t, size_t len, size_t j, const struct scan_win *w)
 {
-	size_t start = i, j = i;
-	unsigned nd = 0;
+	if (w && j - w->base < 64) {
+		unsigned r = (unsigned)(j - w->base);
+		uint64_t x = r ? w->d0 >> r | w->d1 << (64 - r) : w->d0;
+		if (x != ~UINT64_C(0))
+			return j + (size_t)__builtin_ctzll(~x);
+		j += 64;
+	}
+	while (j < len && t[j] >= '0' && t[j] <= '9')
+		j++;
+	return j;
+}
+
+/* Whether bytes r + 1 and r + 2 of the window (r + 2 < 128) hold a digit. */
+static inline __attribute__((always_inline)) int
+scan_digits_after(const struct scan_win *w, size_t r)
+{
+	uint64_t x = r < 63 ? w->d0 >> (r + 1) | w->d1 << (63 - r) : w->d1 >> (r - 63);
+	return (x & 3) != 0;
+}
+
+/* A number run starting at digit i, whose first group of digits ends at
+ * e1 (scan_digit_end()); returns its end. *ndots: the '.' between its
+ * digit groups (the NUMBER gate's IPv4 test), counted here where the
+ * separators are read anyway instead of in a second walk. */
+static inline __attribute__((always_inline)) size_t
+scan_number_run(const char *text, size_t len, size_t i, size_t e1, const struct scan_win *w,
+		size_t *startp, unsigned *ndigits, unsigned *ndots)
+{
+	const unsigned char *t = (const unsigned char *)text;
+	size_t start = i, j = e1;
+	unsigned nd = (unsigned)(e1 - i), dots = 0;
 
 	if (start > 0 && t[start - 1] == '(')
 		start--;
 	if (start > 0 && t[start - 1] == '+')
 		start--;
 	for (;;) {
-		while (j < len && t[j] >= '0' && t[j] <= '9') {
-			j++;
-			nd++;
-		}
+		/* the run goes on only with a digit one or two bytes on (after
+		 * one or two separators, or ") "): most runs end here on the
+		 * digit mask, without reading their separators */
+		if (w && j + 2 - w->base < 128 && !scan_digits_after(w, j - w->base))
+			break;
 		size_t k = j;
 		while (k < len && k - j < 2 && scan_is((unsigned char)t[k], SCAN_BYTE_NUMSEP))
 			k++;
-		if (k > j && k < len && t[k] >= '0' && t[k] <= '9')
-			j = k;
-		else {
+		if (k > j && k < len && t[k] >= '0' && t[k] <= '9') {
+			dots += (t[j] == '.') + (k - j == 2 && t[j + 1] == '.');
+			j = scan_digit_end(t, len, k + 1, w);
+			nd += (unsigned)(j - k);
+		} else {
 			/* "(0)30": a closing parenthesis directly after a digit */
 			if (j < len && t[j] == ')' && j + 1 < len && t[j + 1] == ' ' &&
 			    j + 2 < len && t[j + 2] >= '0' && t[j + 2] <= '9') {
-				j += 2;
+				size_t g = j + 2;
+				j = scan_digit_end(t, len, g + 1, w);
+				nd += (unsigned)(j - g);
 				continue;
 			}
 			break;
@@ -1093,8 +1161,12 @@ static size_t scan_number_run(const char *t, size_t len, size_t i, size_t *start
 	}
 	*startp = start;
 	*ndigits = nd;
+	*ndots = dots;
 	return j;
 }
+
+static size_t scan_number_run_scalar(const char *text, size_t len, size_t i, size_t e1,
+				     size_t *startp, unsigned *ndigits, unsigned *ndots);
 
 static int scan_is_hexgroup_byte(unsigned char c)
 {
@@ -1351,14 +1423,17 @@ scan_in_nibble512(const struct policy_scanner *s, __m512i v0, __m512i v1, __m512
 	return _mm512_test_epi8_mask(in, in);
 }
 
-/* The same by exact bytes (in_x): one 128-byte table lookup per load,
- * bytes >= 0x80 from in_xhigh. */
+/* The same by exact bytes (in_x, as in_x64): one 64-entry table lookup
+ * per load, bytes >= 0x80 from in_xhigh. */
 __attribute__((target("avx512f,avx512bw,avx512vbmi")))
 static inline __attribute__((always_inline)) __m512i
 scan_in_vbmi1(__m512i v, const uint8_t *tab, uint8_t high)
 {
-	__m512i x = _mm512_permutex2var_epi8(_mm512_loadu_si512((const void *)tab), v,
-					     _mm512_loadu_si512((const void *)(tab + 64)));
+	/* scan_x64_index(): bits 0-4 of v, bit 6 moved to 5 (vpermb reads
+	 * bits 0-5 of each index byte; the 16-bit shift's carry from the
+	 * next byte lands in bit 7) */
+	__m512i idx = _mm512_ternarylogic_epi32(_mm512_set1_epi8(0x1f), v, _mm512_srli_epi16(v, 1), 0xca);
+	__m512i x = _mm512_permutexvar_epi8(idx, _mm512_loadu_si512((const void *)tab));
 	return _mm512_mask_mov_epi8(x, _mm512_movepi8_mask(v), _mm512_set1_epi8((char)high));
 }
 
@@ -1366,10 +1441,10 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi")))
 static inline __attribute__((always_inline)) uint64_t
 scan_in_vbmi512(const struct policy_scanner *s, __m512i v0, __m512i v1, __m512i v2, __m512i v3)
 {
-	__m512i in = _mm512_and_si512(_mm512_and_si512(scan_in_vbmi1(v0, s->in_x[0], s->in_xhigh[0]),
-						       scan_in_vbmi1(v1, s->in_x[1], s->in_xhigh[1])),
-				      _mm512_and_si512(scan_in_vbmi1(v2, s->in_x[2], s->in_xhigh[2]),
-						       scan_in_vbmi1(v3, s->in_x[3], s->in_xhigh[3])));
+	__m512i in = _mm512_and_si512(_mm512_and_si512(scan_in_vbmi1(v0, s->in_x64[0], s->in_xhigh[0]),
+						       scan_in_vbmi1(v1, s->in_x64[1], s->in_xhigh[1])),
+				      _mm512_and_si512(scan_in_vbmi1(v2, s->in_x64[2], s->in_xhigh[2]),
+						       scan_in_vbmi1(v3, s->in_x64[3], s->in_xhigh[3])));
 	return _mm512_test_epi8_mask(in, in);
 }
 
@@ -1594,7 +1669,8 @@ scan_trie_at(const struct policy_scanner *s, struct scan_scratch *sc,
 /* A shape that starts at the trigger byte t[i]. */
 static inline __attribute__((always_inline)) int
 scan_shape_at(const struct policy_scanner *s, struct scan_scratch *sc,
-	      const unsigned char *t, size_t len, size_t i, struct scan_pos *ps)
+	      const unsigned char *t, size_t len, size_t i, struct scan_pos *ps,
+	      const struct scan_win *w)
 {
 	const char *text = (const char *)t;
 	unsigned char c = t[i];
@@ -1624,8 +1700,15 @@ scan_shape_at(const struct policy_scanner *s, struct scan_scratch *sc,
 	}
 	if (!(scan_byte_class[c] & SCAN_BYTE_DIGIT))
 		return 0;
-	if ((s->shape_mask & SCAN_SHAPE_ALNUM) && i >= ps->alnum_end) {
-		size_t a = i, b = i + 1;
+	int alnum = (s->shape_mask & SCAN_SHAPE_ALNUM) && i >= ps->alnum_end;
+	int number = (s->shape_mask & SCAN_SHAPE_NUMBER) && i >= ps->num_end;
+	if (!alnum && !number)
+		return 0;
+	/* the digits from i: the alphanumeric run's first bytes (digits,
+	 * no letter among them) and the number run's first group */
+	size_t e1 = scan_digit_end(t, len, i + 1, w);
+	if (alnum) {
+		size_t a = i, b = e1;
 		int letters = 0;
 		while (a > 0 && scan_is(t[a - 1], SCAN_BYTE_ALNUM)) {
 			a--;
@@ -1641,47 +1724,27 @@ scan_shape_at(const struct policy_scanner *s, struct scan_scratch *sc,
 		    scan_push_event(sc, a, b, 1, 1) < 0)
 			return -1;
 	}
-	if ((s->shape_mask & SCAN_SHAPE_NUMBER) && i >= ps->num_end) {
+	if (number) {
 		size_t a;
-		unsigned nd;
-		size_t b = scan_number_run(text, len, i, &a, &nd);
+		unsigned nd, dots;
+		size_t b = w ? scan_number_run(text, len, i, e1, w, &a, &nd, &dots)
+			     : scan_number_run_scalar(text, len, i, e1, &a, &nd, &dots);
 		ps->num_end = b;
 		if (nd >= s->num_min_digits) {
 			if (scan_push_event(sc, a, b, 0, 1) < 0)
 				return -1;
 			sc->ev[sc->n_ev - 1].digits = (uint16_t)(nd > UINT16_MAX ? UINT16_MAX : nd);
+			sc->ev[sc->n_ev - 1].dots = (uint8_t)(dots < 3 ? dots : 3);
 		}
 	}
 	return 0;
 }
 
-/* Pass 1 without AVX2: the same tests, one byte at a time. */
+/* The scalar pass 1 (defined at the end of the file: placed here, the
+ * functions of the scalar path moved the vector path's code, which then
+ * ran 1 % slower on the same instructions) */
 static int scan_pass1_scalar(const struct policy_scanner *s, struct scan_scratch *sc,
-			     const unsigned char *t, size_t len, struct scan_pos *ps)
-{
-	int prev = 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned info = s->byteinfo[t[i]];
-		uint32_t wl;
-		unsigned kinds;
-		if (!prev && (info & SCAN_INFO_HFIRST) &&
-		    (kinds = scan_word_gate(s, t, len, i, 1, 1, -1, &wl)) != 0 &&
-		    scan_word_keywords(s, sc, t, len, i, wl, kinds,
-				       kwhash_fold8(kwhash_load(t + i, len - i))) < 0)
-			return -1;
-		int trie = (info & SCAN_INFO_WORD) || prev
-			? (info & SCAN_INFO_INNER) &&
-			  scan_inner_pass(s, t[i], i + 1 < len ? t[i + 1] : 0, i + 2 < len ? t[i + 2] : 0,
-					  i + 3 < len ? t[i + 3] : 0)
-			: (info & SCAN_INFO_FIRST) != 0;
-		if (trie && scan_trie_at(s, sc, t, len, i, prev) < 0)
-			return -1;
-		if ((info & SCAN_INFO_TRIGGER) && scan_shape_at(s, sc, t, len, i, ps) < 0)
-			return -1;
-		prev = (info & SCAN_INFO_WORD) != 0;
-	}
-	return 0;
-}
+			     const unsigned char *t, size_t len, struct scan_pos *ps);
 
 /* n <= 32 bytes from src to dst by two overlapping loads and stores of
  * the widest size that fits: ~8 instructions instead of a variable-length
@@ -1782,157 +1845,11 @@ static void scan_classify_block(const struct policy_scanner *s, const unsigned c
 #endif
 }
 
-int policy_scan_text(const struct policy_scanner *s, const char *text,
-		     size_t len, struct policy_findings *out)
+/* Passes 2 and 3 of a scan whose pass 1 found triggers (scan_text). */
+__attribute__((noinline))
+static int scan_finish(const struct policy_scanner *s, struct scan_scratch *sc, const char *text,
+		       size_t len, struct policy_findings *out, size_t base)
 {
-	const unsigned char *t = (const unsigned char *)text;
-	struct scan_scratch *sc;
-	size_t base = out->n;
-
-	out->error = NULL;
-	if (len > POLICY_SCAN_MAX_LEN) {
-		out->error = "text too long to scan";
-		return -1;
-	}
-	if (!out->scratch) {
-		out->scratch = calloc(1, sizeof(*out->scratch));
-		if (!out->scratch) {
-			out->error = "out of memory";
-			return -1;
-		}
-	}
-	sc = out->scratch;
-	sc->n_ev = 0;
-	sc->n_ctx = 0;
-
-	/* Pass 1. The position filter (scan_build_filter) picks the positions
-	 * where a keyword or a shape can start; only those are looked at.
-	 * With AVX2 64 bytes at a time (the tail through the scalar bits),
-	 * otherwise byte by byte. */
-	struct scan_pos st = { 0, 0, 0 };
-	uint64_t carry = 0, dcarry = 0;
-	if (!s->use_avx2 && scan_pass1_scalar(s, sc, t, len, &st) < 0)
-		goto oom;
-	/* two block buffers, swapped (not copied: the gate fields the
-	 * classification stored are read from where they were stored) */
-	struct scan_block blocks[2], *b = &blocks[0], *nb = &blocks[1];
-	if (s->use_avx2 && len)
-		scan_classify_block(s, t, len, 0, nb);
-	for (size_t blk = 0; s->use_avx2 && blk < len; blk += 64) {
-		size_t n = len - blk < 64 ? len - blk : 64;
-		/* the next block is classified one step ahead: a word that
-		 * runs over the block end ends in its word mask, instead of
-		 * in a byte loop behind an unpredictable branch (measured:
-		 * ~10 % of the scan's time) */
-		struct scan_block *tmp = b;
-		b = nb;
-		nb = tmp;
-		if (len - blk > 64) {
-			scan_classify_block(s, t, len, blk + 64, nb);
-			memcpy(b->fold + 64, nb->fold, 8);
-		} else {
-			nb->w = 0;   /* the last block: only its word mask is read */
-			memset(b->fold + 64, 0, 8);
-		}
-		uint64_t prevw = b->w << 1 | carry;
-		carry = b->w >> 63;
-		uint64_t live = n < 64 ? (UINT64_C(1) << n) - 1 : ~UINT64_C(0);
-		/* three lean loops instead of one that asks per position what
-		 * to do: word starts, trie candidates, shape triggers. Events
-		 * of one block arrive out of order; pass 2 does not depend on
-		 * their order and pass 3 sorts the findings. */
-		/* word starts: gate all of the block's first (no branch on
-		 * the gates, whose outcome is random), then probe the few
-		 * that passed, which are mostly keywords */
-		uint64_t m = b->w & ~prevw & b->h & live;
-		/* the gated words: start, length, gates passed (three arrays,
-		 * so that each store is one scaled address) */
-		uint32_t wpos[64], wlen[64], wkinds[64];
-		unsigned nw = 0;
-		/* (the word masks, the gate and the fields in locals: the
-		 * stores to the arrays could alias them, and they would be
-		 * reloaded per word) */
-		const uint64_t bw = b->w, nbw = nb->w;
-		const uint32_t *gate = s->kh->gate, *glen = s->kh->gate_len;
-		const uint16_t *field = b->field;
-		const unsigned shorts = s->kh->short_stems;
-		/* word ends: a word byte whose next byte is not one (bit 63
-		 * asks the next block); a word's length is then one shift and
-		 * one count from its start, instead of a 64-bit window of the
-		 * two blocks' masks per word */
-		const uint64_t ends = bw & ~(bw >> 1 | nbw << 63);
-		while (m) {   /* the block classification computed the gate fields */
-			unsigned bit = (unsigned)__builtin_ctzll(m);
-			m &= m - 1;
-			uint64_t er = ends >> bit;
-			if (__builtin_expect(er != 0, 1)) {
-				/* kwhash_gate_at() for a length of 1..64 */
-				unsigned wl = (unsigned)__builtin_ctzll(er) + 1;
-				unsigned kinds = (gate[field[bit]] & glen[wl]) | shorts;
-				wpos[nw] = (uint32_t)(blk + bit);
-				wlen[nw] = wl;
-				wkinds[nw] = kinds;
-				nw += kinds != 0;
-				continue;
-			}
-			/* the word runs into the next block */
-			uint64_t wrun = bit ? bw >> bit | nbw << (64 - bit) : bw;
-			wpos[nw] = (uint32_t)(blk + bit);
-			wkinds[nw] = scan_word_gate(s, t, len, blk + bit, wrun, 63, field[bit], &wlen[nw]);
-			nw += wkinds[nw] != 0;
-		}
-		for (unsigned q = 0; q < nw; q++) {
-			uint64_t x;
-			memcpy(&x, b->fold + (wpos[q] - blk), 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-			x = __builtin_bswap64(x);
-#endif
-			if (scan_word_keywords(s, sc, t, len, wpos[q], wlen[q], wkinds[q], x) < 0)
-				goto oom_blocks;
-		}
-		m = ((~prevw & ~b->w & b->f) | ((prevw | b->w) & b->in)) & live;
-		while (m) {
-			unsigned bit = (unsigned)__builtin_ctzll(m);
-			m &= m - 1;
-			if (scan_trie_at(s, sc, t, len, blk + bit, (prevw >> bit) & 1) < 0)
-				goto oom_blocks;
-		}
-		/* a digit right after a digit is inside the number and
-		 * alphanumeric runs the first digit's visit read already
-		 * (scan_shape_at() would refuse it by ps), so it is skipped */
-		uint64_t prevd = b->d << 1 | dcarry;
-		dcarry = b->d >> 63;
-		m = b->t & ~(b->d & prevd) & live;
-		while (m) {
-			unsigned bit = (unsigned)__builtin_ctzll(m);
-			m &= m - 1;
-			if (scan_shape_at(s, sc, t, len, blk + bit, &st) < 0)
-				goto oom_blocks;
-		}
-	}
-
-	/* the block buffers held folded prompt text */
-	scan_wipe(blocks[0].fold, sizeof(blocks[0].fold));
-	scan_wipe(blocks[1].fold, sizeof(blocks[1].fold));
-
-	/* Context hits arrive ordered by start except within a block (the
-	 * word loop's before the trie loop's), so an insertion sort moves each
-	 * at most across one block's hits: linear in the text. */
-	for (size_t i = 1; i < sc->n_ctx; i++) {
-		struct scan_ctx_hit h = sc->ctx[i];
-		size_t j = i;
-		while (j > 0 && sc->ctx[j - 1].start > h.start) {
-			sc->ctx[j] = sc->ctx[j - 1];
-			j--;
-		}
-		sc->ctx[j] = h;
-	}
-
-	/* no trigger (most of a gateway's short messages): no detector to
-	 * run and no finding to sort; pass 1 adds no finding itself */
-	if (sc->n_ev == 0)
-		return 0;
-
 	/* Pass 2: run the detectors on their triggers. */
 	/* field by field: an initializer would zero the group array (~200
 	 * bytes, ~50 instructions) on every call; the groups are read only
@@ -1970,7 +1887,8 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 		if (ev->id == 0 && ev->digits < SCAN_NUM_UPTO && s->num_gate) {
 			/* the NUMBER gate: read the run once, call the
 			 * detectors whose readers it can reach */
-			unsigned f = scan_num_facts((const unsigned char *)text, len, ev->start, ev->end);
+			unsigned f = scan_num_facts((const unsigned char *)text, len, ev->start, ev->end,
+						    ev->dots);
 			const struct scan_num_entry *g = s->num_gate + s->num_gate_off[ev->digits];
 			const struct scan_num_entry *ge = s->num_gate + s->num_gate_off[ev->digits + 1];
 			uint32_t called = UINT32_MAX;
@@ -2051,14 +1969,281 @@ int policy_scan_text(const struct policy_scanner *s, const char *text,
 	}
 	out->n = base + kept;
 	return 0;
-oom_blocks:
-	scan_wipe(blocks[0].fold, sizeof(blocks[0].fold));
-	scan_wipe(blocks[1].fold, sizeof(blocks[1].fold));
-oom:
-	out->error = "out of memory";
 fail:
 	if (!out->error)
 		out->error = "scan failed";
 	out->n = base;
 	return -1;
+}
+
+/* The scan, with pass 1 by blocks (vec) or byte by byte; inlined twice
+ * (policy_scan_text). */
+static inline __attribute__((always_inline)) int
+scan_text(const struct policy_scanner *s, const char *text, size_t len,
+	  struct policy_findings *out, int vec)
+{
+	const unsigned char *t = (const unsigned char *)text;
+	struct scan_scratch *sc;
+
+	out->error = NULL;
+	if (len > POLICY_SCAN_MAX_LEN) {
+		out->error = "text too long to scan";
+		return -1;
+	}
+	if (!out->scratch) {
+		out->scratch = calloc(1, sizeof(*out->scratch));
+		if (!out->scratch) {
+			out->error = "out of memory";
+			return -1;
+		}
+	}
+	sc = out->scratch;
+	sc->n_ev = 0;
+	sc->n_ctx = 0;
+
+	/* Pass 1. The position filter (scan_build_filter) picks the positions
+	 * where a keyword or a shape can start; only those are looked at.
+	 * With AVX2 64 bytes at a time (the tail through the scalar bits),
+	 * otherwise byte by byte. */
+	struct scan_pos st = { 0, 0, 0 }, *ps = &st;
+	/* (ps opaque: the ends of the shape runs stay in memory instead of
+	 * taking three registers from the block loop, where they are read
+	 * only at shape triggers) */
+	__asm__("" : "+r"(ps));
+	if (!vec && scan_pass1_scalar(s, sc, t, len, ps) < 0)
+		goto oom;
+	/* two block buffers, swapped (not copied: the gate fields the
+	 * classification stored are read from where they were stored) */
+	struct scan_block blocks[2];
+	if (vec) {
+		uint64_t carry = 0, dcarry = 0;
+		struct scan_block *b = &blocks[0], *nb = &blocks[1];
+		if (len)
+			scan_classify_block(s, t, len, 0, nb);
+		for (size_t blk = 0; blk < len; blk += 64) {
+			size_t n = len - blk < 64 ? len - blk : 64;
+			/* the next block is classified one step ahead: a word that
+			 * runs over the block end ends in its word mask, instead of
+			 * in a byte loop behind an unpredictable branch (measured:
+			 * ~10 % of the scan's time) */
+			struct scan_block *tmp = b;
+			b = nb;
+			nb = tmp;
+			if (len - blk > 64) {
+				scan_classify_block(s, t, len, blk + 64, nb);
+				memcpy(b->fold + 64, nb->fold, 8);
+			} else {
+				/* the last block: only its word and digit masks are read */
+				nb->w = 0;
+				nb->d = 0;
+				memset(b->fold + 64, 0, 8);
+			}
+			uint64_t prevw = b->w << 1 | carry;
+			carry = b->w >> 63;
+			uint64_t live = n < 64 ? (UINT64_C(1) << n) - 1 : ~UINT64_C(0);
+			/* three lean loops instead of one that asks per position what
+			 * to do: word starts, trie candidates, shape triggers. Events
+			 * of one block arrive out of order; pass 2 does not depend on
+			 * their order and pass 3 sorts the findings. */
+			/* word starts: gate all of the block's first (no branch on
+			 * the gates, whose outcome is random), then probe the few
+			 * that passed, which are mostly keywords */
+			uint64_t m = b->w & ~prevw & b->h & live;
+			/* the gated words: start in the block, length - 1, gates
+			 * passed (three arrays, so that each store is one scaled
+			 * address; the start and length as the counts give them,
+			 * one instruction less each per gated word) */
+			uint32_t wbit[64], wlen1[64], wkinds[64];
+			size_t nw = 0;
+			/* (the word masks, the gate and the fields in locals: the
+			 * stores to the arrays could alias them, and they would be
+			 * reloaded per word) */
+			const uint64_t bw = b->w, nbw = nb->w;
+			const uint32_t *gate = s->kh->gate, *glen = s->kh->gate_len;
+			const uint16_t *field = b->field;
+			/* word ends: a word byte whose next byte is not one (bit 63
+			 * asks the next block); a word's length is then one shift and
+			 * one count from its start, instead of a 64-bit window of the
+			 * two blocks' masks per word */
+			const uint64_t ends = bw & ~(bw >> 1 | nbw << 63);
+			while (m) {   /* the block classification computed the gate fields */
+				/* (64-bit counts: an int count is sign-extended
+				 * before it indexes) */
+				size_t bit = (size_t)(unsigned)__builtin_ctzll(m);
+				m &= m - 1;
+				uint64_t er = ends >> bit;
+				if (__builtin_expect(er != 0, 1)) {
+					/* kwhash_gate_at() for a length of 1..64
+					 * (short_stems is in gate[] and glen[]) */
+					size_t wl1 = (size_t)(unsigned)__builtin_ctzll(er);
+					unsigned kinds = gate[field[bit]] & glen[wl1 + 1];
+					wbit[nw] = (uint32_t)bit;
+					wlen1[nw] = (uint32_t)wl1;
+					wkinds[nw] = kinds;
+					nw += kinds != 0;
+					continue;
+				}
+				/* the word runs into the next block */
+				uint64_t wrun = bit ? bw >> bit | nbw << (64 - bit) : bw;
+				uint32_t wl;
+				wbit[nw] = (uint32_t)bit;
+				wkinds[nw] = scan_word_gate(s, t, len, blk + bit, wrun, 63, field[bit], &wl);
+				wlen1[nw] = wl - 1;
+				nw += wkinds[nw] != 0;
+			}
+			for (size_t q = 0; q < nw; q++) {
+				uint64_t x;
+				memcpy(&x, b->fold + wbit[q], 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+				x = __builtin_bswap64(x);
+#endif
+				if (scan_word_keywords(s, sc, t, len, blk + wbit[q], (size_t)wlen1[q] + 1,
+						       wkinds[q], x) < 0)
+					goto oom_blocks;
+			}
+			m = ((~prevw & ~b->w & b->f) | ((prevw | b->w) & b->in)) & live;
+			while (m) {
+				unsigned bit = (unsigned)__builtin_ctzll(m);
+				m &= m - 1;
+				if (scan_trie_at(s, sc, t, len, blk + bit, (prevw >> bit) & 1) < 0)
+					goto oom_blocks;
+			}
+			/* a digit right after a digit is inside the number and
+			 * alphanumeric runs the first digit's visit read already
+			 * (scan_shape_at() would refuse it by ps), so it is skipped */
+			uint64_t prevd = b->d << 1 | dcarry;
+			dcarry = b->d >> 63;
+			m = b->t & ~(b->d & prevd) & live;
+			const struct scan_win win = { blk, b->d, nb->d };
+			while (m) {
+				unsigned bit = (unsigned)__builtin_ctzll(m);
+				m &= m - 1;
+				if (scan_shape_at(s, sc, t, len, blk + bit, ps, &win) < 0)
+					goto oom_blocks;
+			}
+		}
+
+		/* the block buffers held folded prompt text */
+		scan_wipe(blocks[0].fold, sizeof(blocks[0].fold));
+		scan_wipe(blocks[1].fold, sizeof(blocks[1].fold));
+	}
+
+	/* Context hits arrive ordered by start except within a block (the
+	 * word loop's before the trie loop's), so an insertion sort moves each
+	 * at most across one block's hits: linear in the text. */
+	for (size_t i = 1; i < sc->n_ctx; i++) {
+		struct scan_ctx_hit h = sc->ctx[i];
+		size_t j = i;
+		while (j > 0 && sc->ctx[j - 1].start > h.start) {
+			sc->ctx[j] = sc->ctx[j - 1];
+			j--;
+		}
+		sc->ctx[j] = h;
+	}
+
+	/* no trigger (most of a gateway's short messages): no detector to
+	 * run and no finding to sort; pass 1 adds no finding itself */
+	if (sc->n_ev == 0)
+		return 0;
+
+	/* (pass 1 adds no finding: out->n is still where this scan's
+	 * findings start, and no register holds it through pass 1) */
+	return scan_finish(s, sc, text, len, out, out->n);
+oom_blocks:
+	scan_wipe(blocks[0].fold, sizeof(blocks[0].fold));
+	scan_wipe(blocks[1].fold, sizeof(blocks[1].fold));
+oom:
+	out->error = "out of memory";
+	return -1;
+}
+
+#if SCAN_HAVE_AVX2
+/* The scan with the vector classification, compiled for BMI1/BMI2
+ * (which every CPU the vector paths run on has; checked with AVX2 when
+ * the scanner is built): pass 1's word, trie and shape loops are bit
+ * loops over the block's masks, and without BMI a variable shift ties
+ * up %cl with two moves around it, a trailing-zero count breaks its
+ * false dependency with an extra xor, and a lowest-bit clear takes two
+ * instructions (~29 instructions per gated word start where ~22 do).
+ * Pass 1 is inlined here, not called: a call costs the gateway's tiny
+ * texts 4 %; passes 2 and 3 (scan_finish) are called, only for a text
+ * with triggers. */
+__attribute__((target("avx2,bmi,bmi2"), noinline))
+static int scan_text_vec(const struct policy_scanner *s, const char *text, size_t len,
+			 struct policy_findings *out)
+{
+	return scan_text(s, text, len, out, 1);
+}
+#endif
+
+static int scan_text_scalar(const struct policy_scanner *s, const char *text, size_t len,
+			    struct policy_findings *out);
+
+/* Two tail calls: with the scalar scan inlined here, every call saved six
+ * registers before it knew which path it takes (~20 instructions, 2 % of
+ * a tiny text's scan). */
+int policy_scan_text(const struct policy_scanner *s, const char *text,
+		     size_t len, struct policy_findings *out)
+{
+#if SCAN_HAVE_AVX2
+	if (s->use_avx2)
+		return scan_text_vec(s, text, len, out);
+#endif
+	return scan_text_scalar(s, text, len, out);
+}
+
+/* scan_number_run() for the scalar pass, out of line: inlined into its
+ * per-byte loop, the run's reader took registers from it (+5
+ * instructions a byte, 15 % of the scalar path's speed). */
+__attribute__((noinline))
+static size_t scan_number_run_scalar(const char *text, size_t len, size_t i, size_t e1,
+				     size_t *startp, unsigned *ndigits, unsigned *ndots)
+{
+	return scan_number_run(text, len, i, e1, NULL, startp, ndigits, ndots);
+}
+
+/* scan_shape_at() for the scalar pass, out of line (see
+ * scan_number_run_scalar). */
+__attribute__((noinline))
+static int scan_shape_at_scalar(const struct policy_scanner *s, struct scan_scratch *sc,
+				const unsigned char *t, size_t len, size_t i, struct scan_pos *ps)
+{
+	return scan_shape_at(s, sc, t, len, i, ps, NULL);
+}
+
+/* Pass 1 without AVX2: the same tests, one byte at a time. */
+__attribute__((noinline))
+static int scan_pass1_scalar(const struct policy_scanner *s, struct scan_scratch *sc,
+			     const unsigned char *t, size_t len, struct scan_pos *ps)
+{
+	int prev = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned info = s->byteinfo[t[i]];
+		uint32_t wl;
+		unsigned kinds;
+		if (!prev && (info & SCAN_INFO_HFIRST) &&
+		    (kinds = scan_word_gate(s, t, len, i, 1, 1, -1, &wl)) != 0 &&
+		    scan_word_keywords(s, sc, t, len, i, wl, kinds,
+				       kwhash_fold8(kwhash_load(t + i, len - i))) < 0)
+			return -1;
+		int trie = (info & SCAN_INFO_WORD) || prev
+			? (info & SCAN_INFO_INNER) &&
+			  scan_inner_pass(s, t[i], i + 1 < len ? t[i + 1] : 0, i + 2 < len ? t[i + 2] : 0,
+					  i + 3 < len ? t[i + 3] : 0)
+			: (info & SCAN_INFO_FIRST) != 0;
+		if (trie && scan_trie_at(s, sc, t, len, i, prev) < 0)
+			return -1;
+		if ((info & SCAN_INFO_TRIGGER) && scan_shape_at_scalar(s, sc, t, len, i, ps) < 0)
+			return -1;
+		prev = (info & SCAN_INFO_WORD) != 0;
+	}
+	return 0;
+}
+
+/* The scan without the vector classification (policy_scan_text). */
+__attribute__((noinline))
+static int scan_text_scalar(const struct policy_scanner *s, const char *text, size_t len,
+			    struct policy_findings *out)
+{
+	return scan_text(s, text, len, out, 0);
 }
