@@ -29,14 +29,16 @@ static int detect_financial_word(const struct scan_input *in, size_t i)
 static size_t detect_financial_collect(const struct scan_input *in, size_t p, char *buf,
 				       size_t want)
 {
+	/* the text and its length in locals: a store to buf (char) could
+	 * alias *in, which would be reloaded on every byte */
 	const unsigned char *s = (const unsigned char *)in->text;
-	size_t n = 0, i = p;
-	while (i < in->len && n < want) {
+	size_t len = in->len, n = 0, i = p;
+	while (i < len && n < want) {
 		if (scan_is(s[i], SCAN_BYTE_ALNUM)) {
 			buf[n++] = (char)s[i++];
 			continue;
 		}
-		if (n && (s[i] == ' ' || s[i] == '-') && i + 1 < in->len &&
+		if (n && (s[i] == ' ' || s[i] == '-') && i + 1 < len &&
 		    scan_is(s[i + 1], SCAN_BYTE_ALNUM)) {
 			i++;
 			continue;
@@ -85,8 +87,21 @@ static int detect_financial_match_iban(const struct scan_input *in,
 	size_t want = validate_iban_length((const char *)s + p);
 	if (!want)
 		return 0;
+	/* an alphanumeric run (the trigger is the whole run) longer than the
+	 * country's IBAN, or shorter and not continued by ' ' or '-', is not
+	 * one: the reader below would stop inside it or at its end
+	 * ("DE136695976", a VAT id, is 11 of DE's 22) */
+	if (t->shape == SCAN_SHAPE_ALNUM) {
+		size_t r = t->end - t->start;
+		if (r > want || (r < want && (t->end >= in->len ||
+					      (s[t->end] != ' ' && s[t->end] != '-'))))
+			return 0;
+	}
 	size_t e = detect_financial_collect(in, p, buf, want);
-	if (!e || !validate_iban(buf, want))
+	/* buf: want letters and digits, the country's length, the first
+	 * four checked above; what validate_iban() would still check is
+	 * the mod-97 sum */
+	if (!e || !validate_iban_mod97(buf, want))
 		return 0;
 	return scan_add_finding(out, in, p, e, 0);
 }
@@ -225,14 +240,19 @@ static const struct detector_keyword detect_financial_vat_keywords[] = {
 	{ NULL, 0, 0 },
 };
 
-static const char detect_financial_vat_cc[][3] = { "DE", "AT", "FR", "IT", "ES", "NL", "BE", "PL" };
+/* The prefixes validate_vat_id() knows (DE AT FR IT ES NL BE PL), in
+ * capitals: bit (second letter - 'A') of the row of the first letter. */
+#define CC(a, b) [(a) - 'A'] = 1u << ((b) - 'A')
+static const uint32_t detect_financial_vat_cc[26] = {
+	CC('D', 'E'), CC('A', 'T'), CC('F', 'R'), CC('I', 'T'),
+	CC('E', 'S'), CC('N', 'L'), CC('B', 'E'), CC('P', 'L'),
+};
+#undef CC
 
 static int detect_financial_vat_prefix(const unsigned char *s)
 {
-	for (size_t i = 0; i < sizeof(detect_financial_vat_cc) / 3; i++)
-		if (s[0] == detect_financial_vat_cc[i][0] && s[1] == detect_financial_vat_cc[i][1])
-			return 1;
-	return 0;
+	unsigned a = (unsigned)s[0] - 'A', b = (unsigned)s[1] - 'A';
+	return a < 26 && b < 26 && ((detect_financial_vat_cc[a] >> b) & 1);
 }
 
 static int detect_financial_match_vat(const struct scan_input *in,
@@ -244,7 +264,8 @@ static int detect_financial_match_vat(const struct scan_input *in,
 
 	if (t->shape == SCAN_SHAPE_ALNUM) {
 		size_t n = t->end - t->start;
-		if (n < 9 || n > 14 || !detect_financial_vat_prefix(s + t->start))
+		if (n < 9 || n > 14 || !detect_financial_vat_prefix(s + t->start) ||
+		    !((validate_vat_lengths((const char *)s + t->start) >> n) & 1))
 			return 0;
 		if (!validate_vat_id((const char *)s + t->start, n))
 			return 0;
@@ -260,16 +281,30 @@ static int detect_financial_match_vat(const struct scan_input *in,
 	if (q >= 1 && s[q - 1] == ' ')
 		q--;
 	if (q >= 2 && detect_financial_vat_prefix(s + q - 2) && !(q >= 3 && detect_financial_word(in, q - 3))) {
-		size_t n = 0, i = q - 2;
-		/* (no VAT id is longer: an IBAN after "DE" stops here) */
-		while (i < in->len && n < sizeof(buf) && n < VALIDATE_VAT_MAX_LEN) {
+		/* the reader below depends only on where it starts; the
+		 * alphanumeric run "DE136695976" that starts there came first
+		 * and found the same id, or this reader finds none (it stops
+		 * at the run's end, where a '_' is a word byte): a duplicate */
+		if (scan_last_finding_at(in, out, q - 2))
+			return 0;
+		size_t n = 0, i = q - 2, len = in->len;
+		/* the lengths the prefix's check accepts: asked only there, and
+		 * read no further than the longest (no VAT id is longer than
+		 * VALIDATE_VAT_MAX_LEN: an IBAN after "DE" stops at 11) */
+		uint32_t lens = validate_vat_lengths((const char *)s + q - 2);
+		size_t hi = lens ? 31 - (size_t)__builtin_clz(lens) : 0;
+		if (hi > VALIDATE_VAT_MAX_LEN)
+			hi = VALIDATE_VAT_MAX_LEN;
+		while (i < len && n < hi) {
 			if (scan_is(s[i], SCAN_BYTE_ALNUM))
 				buf[n++] = (char)s[i++];
-			else if ((s[i] == ' ' || s[i] == '.') && i + 1 < in->len && scan_is(s[i + 1], SCAN_BYTE_ALNUM) && n)
+			else if ((s[i] == ' ' || s[i] == '.') && i + 1 < len && scan_is(s[i + 1], SCAN_BYTE_ALNUM) && n)
 				i++;
 			else
 				break;
-			if (n >= 11 && validate_vat_id(buf, n) && !detect_financial_word(in, i))
+			/* the boundary first: inside an IBAN ("DE89 3704 004|4")
+			 * the check is not needed */
+			if (((lens >> n) & 1) && !detect_financial_word(in, i) && validate_vat_id(buf, n))
 				return scan_add_finding(out, in, q - 2, i, 0);
 		}
 		return 0;

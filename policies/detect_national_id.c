@@ -79,12 +79,13 @@ static int detect_national_is_sep(const char *seps, uint8_t c)
  * the way the row loop spells a span's shape); 0 without a shape. */
 static int detect_national_run_is_shape(const struct scan_group *g, size_t ng, const char *shape)
 {
-	if (!shape || strlen(shape) != ng)
+	if (!shape)
 		return 0;
+	/* (no strlen: the shape's NUL, read as a length, matches no group) */
 	for (size_t k = 0; k < ng; k++)
-		if (shape[k] != (char)('0' + (g[k].end - g[k].start)))
+		if (!shape[k] || g[k].end - g[k].start != (size_t)(shape[k] - '0'))
 			return 0;
-	return 1;
+	return shape[ng] == 0;
 }
 
 static int detect_national_match_digits(const struct scan_input *in,
@@ -256,6 +257,13 @@ static int detect_national_match_es(const struct scan_input *in,
 		} else if (s[a] == '+' || s[a] == '(') {
 			return 0;
 		}
+	} else if (nie ? !(s[a] == 'X' || s[a] == 'Y' || s[a] == 'Z' ||
+			   s[a] == 'x' || s[a] == 'y' || s[a] == 'z')
+		       : !(s[a] >= '0' && s[a] <= '9')) {
+		/* the run's first byte is the id's first character: a DNI's
+		 * first digit, a NIE's X/Y/Z (either case, as validate_es_nie()
+		 * reads it); most alphanumeric runs ("DE89", "KW14") end here */
+		return 0;
 	}
 	if (a > 0 && detect_national_word(in, a - 1))
 		return 0;
@@ -300,6 +308,12 @@ static int detect_national_match_nino(const struct scan_input *in,
 			return 0;
 		a -= 3;
 	}
+	/* the first character is the first prefix letter: a capital that
+	 * HMRC issues (not D F I Q U V, validate_gb_nino()); most
+	 * alphanumeric runs ("DE89", "DE136695976") end here */
+	if (!(s[a] >= 'A' && s[a] <= 'Z') || s[a] == 'D' || s[a] == 'F' || s[a] == 'I' ||
+	    s[a] == 'Q' || s[a] == 'U' || s[a] == 'V')
+		return 0;
 	if (a > 0 && detect_national_word(in, a - 1))
 		return 0;
 	for (i = a; i < in->len && n < 9; i++) {

@@ -83,13 +83,23 @@ static const struct person_word person_stopwords[] = {
 	PW("Kundenservice")
 };
 
+/* memcmp() for the few bytes of a word, without the call (the words
+ * here are 1-15 bytes) */
+static int person_bytes_cmp(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return (unsigned char)a[i] < (unsigned char)b[i] ? -1 : 1;
+	return 0;
+}
+
 static int person_is_stopword(const char *s, size_t n)
 {
 	size_t lo = 0, hi = sizeof person_stopwords / sizeof person_stopwords[0];
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		const struct person_word *w = &person_stopwords[mid];
-		int c = w->n != n ? (w->n < n ? -1 : 1) : memcmp(w->s, s, n);
+		int c = w->n != n ? (w->n < n ? -1 : 1) : person_bytes_cmp(w->s, s, n);
 		if (c == 0)
 			return 1;
 		if (c < 0)
@@ -166,7 +176,7 @@ static size_t person_particle(const char *s, size_t len, size_t p, int follow)
 		if (w->follow_only && !follow)
 			continue;
 		size_t m = w->n;
-		if (len - p > m && memcmp(s + p, w->s, m) == 0 && s[p + m] == ' ')
+		if (len - p > m && s[p + m] == ' ' && person_bytes_cmp(s + p, w->s, m) == 0)
 			return p + m + 1;
 	}
 	return 0;
@@ -847,7 +857,8 @@ static int person_match_address(const struct scan_input *in, const struct scan_t
 	int prefix_type = kw[0] >= 'A' && kw[0] <= 'Z';
 	int french = 0;
 	static const char *const fr[] = { "rue", "avenue", "boulevard", "chemin", "place", "all\xc3\xa9" "e", NULL };
-	for (size_t i = 0; fr[i]; i++)
+	/* (all lower case: a capitalised street type is none of them) */
+	for (size_t i = 0; !prefix_type && fr[i]; i++)
 		if (kw[0] == fr[i][0] && strcmp(kw, fr[i]) == 0)
 			french = 1;
 	if (french) {
@@ -890,7 +901,7 @@ static int person_match_address(const struct scan_input *in, const struct scan_t
 			while ((pp = person_particle(s, len, r, r != q)) != 0)
 				r = pp;
 			/* "dell'Indipendenza", "de la" */
-			if (len - r > 5 && !memcmp(s + r, "dell'", 5))
+			if (len - r > 5 && s[r] == 'd' && !person_bytes_cmp(s + r, "dell'", 5))
 				r += 5;
 			size_t e = person_name_word(s, len, r);
 			if (!e && r < len && s[r] >= '0' && s[r] <= '9' && words)

@@ -6,6 +6,7 @@
 #define HAFEN_POLICIES_VALIDATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 int validate_luhn(const char *digits, size_t n);
 int validate_iso7064_mod11_10(const char *digits, size_t n);
@@ -15,11 +16,19 @@ int validate_payment_card(const char *digits, size_t n);
 int validate_payment_card_first(char d0);
 /* Spaces are skipped. */
 int validate_iban(const char *s, size_t n);
+/* ISO 7064 MOD 97-10 as ISO 13616 applies it: s holds n (>= 5) ASCII
+ * letters (either case) and digits, no spaces; 1 when the value with the
+ * first four moved to the end is 1 mod 97. The length and the country
+ * are not checked (validate_iban() does both). */
+int validate_iban_mod97(const char *s, size_t n);
 /* Expected IBAN length for a country ("DE" -> 22), 0 when unknown. */
 size_t validate_iban_length(const char *cc);
 int validate_bic(const char *s, size_t n);
 /* With its two-letter prefix: "DE123456789", "ATU13585627", ... */
 int validate_vat_id(const char *s, size_t n);
+/* Bit n set when validate_vat_id() can accept an id of n characters
+ * whose prefix is s[0..1] (either case); 0 for a prefix it does not know. */
+uint32_t validate_vat_lengths(const char *s);
 /* The longest value validate_vat_id() accepts ("NL" + 12). */
 #define VALIDATE_VAT_MAX_LEN 14
 int validate_de_tax_id(const char *digits, size_t n);
