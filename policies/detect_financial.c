@@ -25,14 +25,19 @@ static int detect_financial_word(const struct scan_input *in, size_t i)
 }
 
 /* Reads up to `want` letters/digits from p, allowing one ' ' or '-'
- * between characters (print groups). Returns the end offset, or 0. */
+ * between characters (print groups). Returns the end offset, or 0.
+ * text[p, p + known) are letters or digits already (known <= want): copied
+ * without the byte tests. */
 static size_t detect_financial_collect(const struct scan_input *in, size_t p, char *buf,
-				       size_t want)
+				       size_t want, size_t known)
 {
 	/* the text and its length in locals: a store to buf (char) could
 	 * alias *in, which would be reloaded on every byte */
 	const unsigned char *s = (const unsigned char *)in->text;
 	size_t len = in->len, n = 0, i = p;
+	for (; n < known; n++)
+		buf[n] = (char)s[p + n];
+	i = p + known;
 	while (i < len && n < want) {
 		if (scan_is(s[i], SCAN_BYTE_ALNUM)) {
 			buf[n++] = (char)s[i++];
@@ -69,16 +74,15 @@ static int detect_financial_match_iban(const struct scan_input *in,
 	size_t p = t->start;
 	char buf[40];
 
-	if (t->shape == SCAN_SHAPE_NUMBER) {
-		if (p < 2 || !detect_financial_digit(s[p]))
-			return 0;
-		p -= 2;
-		/* the alphanumeric run "DE89" that starts here came just
-		 * before (same trigger byte) and found this IBAN already:
-		 * the result depends only on p */
-		if (scan_last_finding_at(in, out, p))
-			return 0;
-	}
+	/* Only alphanumeric runs: an IBAN begins a run of letters and digits
+	 * ("DE89", "DE89370400440532013000"), and the scanner passes every such
+	 * run that is not next to a byte >= 0x80. The number runs inside one
+	 * ("89 3704 ...", the row's second shape before round 7) start the same
+	 * reader at the same place, which depends only on it: they found the
+	 * same IBAN a second time, or none, also where a byte >= 0x80 follows
+	 * the first run (the reader stops there or sees a word byte). */
+	if (t->shape != SCAN_SHAPE_ALNUM)
+		return 0;
 	if (p + 4 > in->len || !detect_financial_upper(s[p]) || !detect_financial_upper(s[p + 1]) ||
 	    !detect_financial_digit(s[p + 2]) || !detect_financial_digit(s[p + 3]))
 		return 0;
@@ -91,13 +95,10 @@ static int detect_financial_match_iban(const struct scan_input *in,
 	 * country's IBAN, or shorter and not continued by ' ' or '-', is not
 	 * one: the reader below would stop inside it or at its end
 	 * ("DE136695976", a VAT id, is 11 of DE's 22) */
-	if (t->shape == SCAN_SHAPE_ALNUM) {
-		size_t r = t->end - t->start;
-		if (r > want || (r < want && (t->end >= in->len ||
-					      (s[t->end] != ' ' && s[t->end] != '-'))))
-			return 0;
-	}
-	size_t e = detect_financial_collect(in, p, buf, want);
+	size_t r = t->end - t->start;
+	if (r > want || (r < want && (t->end >= in->len || (s[t->end] != ' ' && s[t->end] != '-'))))
+		return 0;
+	size_t e = detect_financial_collect(in, p, buf, want, r);
 	/* buf: want letters and digits, the country's length, the first
 	 * four checked above; what validate_iban() would still check is
 	 * the mod-97 sum */
@@ -325,8 +326,8 @@ static int detect_financial_match_vat(const struct scan_input *in,
 }
 
 const struct detector detect_financial_table[] = {
-	{ "iban", ENTITY_IBAN, DATA_CLASS_CONFIDENTIAL, 95, SCAN_SHAPE_ALNUM | SCAN_SHAPE_NUMBER,
-	  detect_financial_iban_keywords, detect_financial_match_iban, NULL, 8 },
+	{ "iban", ENTITY_IBAN, DATA_CLASS_CONFIDENTIAL, 95, SCAN_SHAPE_ALNUM,
+	  detect_financial_iban_keywords, detect_financial_match_iban, NULL, 0 },
 	{ "payment_card", ENTITY_PAYMENT_CARD, DATA_CLASS_RESTRICTED, 90, SCAN_SHAPE_NUMBER,
 	  detect_financial_card_keywords, detect_financial_match_card, NULL, 13 },
 	{ "bic", ENTITY_BIC, DATA_CLASS_CONFIDENTIAL, 90, 0,

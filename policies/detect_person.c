@@ -469,6 +469,16 @@ static int person_match_signature(const struct scan_input *in, const struct scan
 	}
 	if (!nl && q == p)
 		return 0;
+	/* a name starts with a capital (ASCII, or a UTF-8 lead byte) or a
+	 * particle ("von", "de"); any other ASCII byte starts no title and
+	 * no name ("Mit freundlichen Grüßen aus München", "Thanks for"):
+	 * what person_skip_titles() and person_name_run() would find, without
+	 * their calls */
+	if (q >= len)
+		return 0;
+	unsigned char c = (unsigned char)s[q];
+	if (c < 0x80 && !(c >= 'A' && c <= 'Z') && !person_particle(s, len, q, 0))
+		return 0;
 	q = person_skip_titles(s, len, q);
 	size_t e = person_name_run(s, len, q, 3);
 	if (!e)

@@ -339,7 +339,7 @@ static void test_against_refs(void)
 									   : (char)('a' + rnd(26));
 				}
 				if (rnd(10) == 0)
-					b[4 + rnd((unsigned)want - 4)] = "_:-."[rnd(4)];
+					b[4 + rnd((unsigned)want - 4)] = "_:-./?@[`{"[rnd(10)];
 				for (unsigned cd = 0; cd < 100; cd++) {
 					b[2] = (char)('0' + cd / 10);
 					b[3] = (char)('0' + cd % 10);
