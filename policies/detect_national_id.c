@@ -350,6 +350,13 @@ static int detect_national_match_nir(const struct scan_input *in,
 	if ((t->digits != 6 && t->digits < 15) || !(s[a] >= '1' && s[a] <= '8') ||
 	    (a > 0 && detect_national_word(in, a - 1)))
 		return 0;
+	/* from a run of 15 or more digits the reader takes the first groups
+	 * over single spaces, and its 15th digit must end a group (a digit
+	 * after it is a word byte): a span of exactly 15 over such joins,
+	 * which the run's digit totals (shared, mostly taken by the gate
+	 * already) know of. Card numbers and IBANs end here. */
+	if (t->digits >= 15 && !((scan_trigger_digit_totals(in, t) >> 15) & 1))
+		return 0;
 	for (i = a; i < in->len && n < 15; i++) {
 		if (s[i] >= '0' && s[i] <= '9')
 			buf[n++] = (char)s[i];

@@ -855,6 +855,32 @@ static size_t person_postcode_town(const char *s, size_t len, size_t p)
 	return e;
 }
 
+/* Whether the street words after a capitalised street type ("Via", "Am")
+ * from q on can lead to a house number, by their first bytes only: the
+ * words are separated by single spaces, each begins a name (a capital or
+ * a byte >= 0x80), a particle (a lower-case letter some particle begins
+ * with) or "n. "; the first word that begins with a digit ends them. A
+ * word that begins otherwise ("Im Anhang finden Sie") ends the rule
+ * without a finding wherever it stands before that digit: person_name_word()
+ * and person_particle() refuse it, and the house number needs a digit.
+ * 1 also when undecided (end of text, many words): the full rule decides. */
+static int person_street_words_possible(const char *s, size_t len, size_t q)
+{
+	for (int w = 0; w < 16 && q < len; w++) {
+		unsigned c = (unsigned char)s[q];
+		if (c >= '0' && c <= '9')
+			return 1;
+		if (!((c >= 'A' && c <= 'Z') || c >= 0x80 || c == 'n' ||
+		      (c >= 'a' && c <= 'z' &&
+		       person_particle_from[c - 'a' + 1] > person_particle_from[c - 'a'])))
+			return 0;
+		while (q < len && s[q] != ' ')
+			q++;
+		q++;
+	}
+	return 1;
+}
+
 static int person_match_address(const struct scan_input *in, const struct scan_trigger *t,
 				 struct policy_findings *out)
 {
@@ -906,6 +932,8 @@ static int person_match_address(const struct scan_input *in, const struct scan_t
 			return 0;
 		size_t q = p + 1;
 		int words = 0;
+		if (!person_street_words_possible(s, len, q))
+			return 0;
 		while (q < len && words < 6) {
 			size_t r = q, pp;
 			while ((pp = person_particle(s, len, r, r != q)) != 0)
