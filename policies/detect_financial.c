@@ -142,7 +142,7 @@ static int detect_financial_match_card(const struct scan_input *in,
 	g = scan_trigger_groups(in, t, &ng);
 	for (size_t i = 0; i < ng; i++) {
 		size_t total = 0;
-		char d[20];
+		char d[19 + 8];   /* a group of up to 8 is copied as 8 bytes */
 		uint8_t sep = 0;
 		/* no card number begins so: no span from here validates (most
 		 * starts inside IBANs, phone numbers, long references) */
@@ -162,9 +162,14 @@ static int detect_financial_match_card(const struct scan_input *in,
 			}
 			if (total + gl > 19)
 				break;
-			/* groups are short: a byte loop, not a memcpy call */
-			for (size_t q = 0; q < gl; q++)
-				d[total + q] = in->text[g[j].start + q];
+			/* groups are short ("4111"): one 8-byte copy (the bytes
+			 * after the group are overwritten or not read), else a
+			 * byte loop, not a memcpy call */
+			if (gl <= 8 && g[j].start + 8 <= in->len)
+				memcpy(d + total, in->text + g[j].start, 8);
+			else
+				for (size_t q = 0; q < gl; q++)
+					d[total + q] = in->text[g[j].start + q];
 			total += gl;
 			if (total < 13 || !validate_payment_card(d, total))
 				continue;

@@ -97,14 +97,18 @@ static int detect_national_match_digits(const struct scan_input *in,
 
 	if (t->digits < r->ndigits || in->text[t->start] == '+')
 		return 0;   /* too short, or an international phone number */
-	/* a row that needs its context word and has no free shape: asked
-	 * first (a lookup the rows of one run share), before the run's digit
-	 * totals and groups, which "2024-00815" after "Rechnung" needs for
-	 * no row */
-	if (r->need_ctx && !r->free_shape &&
-	    !scan_context_near(in, r->ctx, t->start, t->end, DETECT_NATIONAL_BEFORE,
-			       DETECT_NATIONAL_AFTER))
-		return 0;
+	/* a row that needs its context word: asked first (a lookup the rows
+	 * of one run share), before the run's digit totals and groups, which
+	 * "2024-00815" after "Rechnung" needs for no row. Without the word,
+	 * a row with no free shape finds nothing, and one with a free shape
+	 * only a whole run of it (see below): exactly its digit count. */
+	int ctx_run = 0;
+	if (r->need_ctx) {
+		ctx_run = scan_context_near(in, r->ctx, t->start, t->end, DETECT_NATIONAL_BEFORE,
+					    DETECT_NATIONAL_AFTER);
+		if (!ctx_run && (!r->free_shape || t->digits != r->ndigits))
+			return 0;
+	}
 	/* no span of ndigits over separators (every row's separators are
 	 * among the ones scan_trigger_digit_totals() allows): most long runs
 	 * (dates, amounts, IBANs, IPs) end here for most rows */
@@ -115,9 +119,7 @@ static int detect_national_match_digits(const struct scan_input *in,
 	 * word near the run, a row that needs one finds only a whole run of
 	 * its free shape (most rows have none); exact, and on the benchmark's
 	 * text the 9-11-digit rows' calls do a third of the work */
-	if (r->need_ctx && !scan_context_near(in, r->ctx, t->start, t->end, DETECT_NATIONAL_BEFORE,
-					      DETECT_NATIONAL_AFTER) &&
-	    !detect_national_run_is_shape(g, ng, r->free_shape))
+	if (r->need_ctx && !ctx_run && !detect_national_run_is_shape(g, ng, r->free_shape))
 		return 0;
 	for (size_t i = 0; i < ng; i++) {
 		size_t total = 0;

@@ -477,7 +477,9 @@ static int person_match_signature(const struct scan_input *in, const struct scan
 	if (q >= len)
 		return 0;
 	unsigned char c = (unsigned char)s[q];
-	if (c < 0x80 && !(c >= 'A' && c <= 'Z') && !person_particle(s, len, q, 0))
+	if (c < 0x80 && !(c >= 'A' && c <= 'Z') &&
+	    !(c >= 'a' && c <= 'z' && person_particle_from[c - 'a' + 1] > person_particle_from[c - 'a'] &&
+	      person_particle(s, len, q, 0)))
 		return 0;
 	q = person_skip_titles(s, len, q);
 	size_t e = person_name_run(s, len, q, 3);
