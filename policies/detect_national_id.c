@@ -88,6 +88,29 @@ static int detect_national_run_is_shape(const struct scan_group *g, size_t ng, c
 	return shape[ng] == 0;
 }
 
+/* 0 when the digit groups of the run text[a, e) (digit runs between the
+ * other bytes, as scan_number_groups() splits them) are not exactly shape;
+ * read in place, before the run's shared groups and totals, for the rows
+ * that without their context word take only a run of their free shape
+ * ("192.168.10.23" is no "46", "86 095 742 719" no "22232"). */
+static int detect_national_run_may_be_shape(const char *text, size_t a, size_t e, const char *shape)
+{
+	size_t k = 0, i = a;
+	while (i < e) {
+		if (text[i] < '0' || text[i] > '9') {
+			i++;
+			continue;
+		}
+		size_t g = i;
+		while (i < e && text[i] >= '0' && text[i] <= '9')
+			i++;
+		if (!shape[k] || i - g != (size_t)(shape[k] - '0'))
+			return 0;
+		k++;
+	}
+	return shape[k] == 0;
+}
+
 static int detect_national_match_digits(const struct scan_input *in,
 					const struct scan_trigger *t,
 					struct policy_findings *out)
@@ -106,7 +129,8 @@ static int detect_national_match_digits(const struct scan_input *in,
 	if (r->need_ctx) {
 		ctx_run = scan_context_near(in, r->ctx, t->start, t->end, DETECT_NATIONAL_BEFORE,
 					    DETECT_NATIONAL_AFTER);
-		if (!ctx_run && (!r->free_shape || t->digits != r->ndigits))
+		if (!ctx_run && (!r->free_shape || t->digits != r->ndigits ||
+				 !detect_national_run_may_be_shape(in->text, t->start, t->end, r->free_shape)))
 			return 0;
 	}
 	/* no span of ndigits over separators (every row's separators are

@@ -457,12 +457,15 @@ static int person_match_signature(const struct scan_input *in, const struct scan
 {
 	const char *s = in->text;
 	size_t len = in->len, p = t->end;
-	/* the common end at once: one space and a lower-case word that no
-	 * particle begins ("Thanks for the quick ...") is what the test below
-	 * refuses, after the blanks and newlines it would skip (none) */
+	/* the common end at once: one space and a lower-case word that is
+	 * no particle ("Thanks for the quick ...", "Grüßen aus München") is
+	 * what the test below refuses, after the blanks and newlines it would
+	 * skip (none) */
 	if (p + 1 < len && s[p] == ' ') {
 		unsigned c1 = (unsigned char)s[p + 1];
-		if (c1 >= 'a' && c1 <= 'z' && person_particle_from[c1 - 'a' + 1] == person_particle_from[c1 - 'a'])
+		if (c1 >= 'a' && c1 <= 'z' &&
+		    (person_particle_from[c1 - 'a' + 1] == person_particle_from[c1 - 'a'] ||
+		     !person_particle(s, len, p + 1, 0)))
 			return 0;
 	}
 	if (p < len && (s[p] == ',' || s[p] == '!'))
