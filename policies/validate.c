@@ -92,10 +92,10 @@ int validate_iso7064_mod11_10(const char *d, size_t n)
 
 /* Issuer ranges (ISO/IEC 7812 IINs as published by the networks), each
  * written on the first four digits (Visa "4" is 4000-4999), with the
- * lengths it allows as a bit mask (bit n: n digits). The first range
- * that holds the number's prefix and its length decides; the prefix is
- * read once and before the Luhn sum, which most candidates (digit spans
- * of IBANs, phone numbers and references) never reach. */
+ * lengths it allows as a bit mask (bit n: n digits). The range that
+ * holds the number's prefix decides with its lengths; the prefix is read
+ * once and before the Luhn sum, which most candidates (digit spans of
+ * IBANs, phone numbers and references) never reach. */
 #define VALIDATE_LENS(a, b) ((UINT32_C(2) << (b)) - (UINT32_C(1) << (a)))
 struct validate_card_range {
 	uint16_t lo, hi;
@@ -103,19 +103,23 @@ struct validate_card_range {
 };
 
 static const struct validate_card_range validate_card_ranges[] = {
+	{ 2221, 2720, VALIDATE_LENS(16, 16) },    /* Mastercard 2-series (since 2017) */
+	{ 3000, 3059, VALIDATE_LENS(14, 19) },    /* Diners Club */
+	{ 3400, 3499, VALIDATE_LENS(15, 15) },    /* American Express */
+	{ 3528, 3589, VALIDATE_LENS(16, 19) },    /* JCB */
+	{ 3600, 3699, VALIDATE_LENS(14, 19) },    /* Diners Club */
+	{ 3700, 3799, VALIDATE_LENS(15, 15) },    /* American Express */
+	{ 3800, 3999, VALIDATE_LENS(16, 19) },    /* Diners Club */
 	{ 4000, 4999, 1u << 13 | 1u << 16 | 1u << 19 },   /* Visa */
 	{ 5100, 5599, VALIDATE_LENS(16, 16) },    /* Mastercard */
-	{ 2221, 2720, VALIDATE_LENS(16, 16) },    /* Mastercard 2-series (since 2017) */
-	{ 3400, 3499, VALIDATE_LENS(15, 15) },    /* American Express */
-	{ 3700, 3799, VALIDATE_LENS(15, 15) },
 	{ 6011, 6011, VALIDATE_LENS(16, 19) },    /* Discover */
 	{ 6440, 6499, VALIDATE_LENS(16, 19) },
 	{ 6500, 6599, VALIDATE_LENS(16, 19) },
-	{ 3528, 3589, VALIDATE_LENS(16, 19) },    /* JCB */
-	{ 3000, 3059, VALIDATE_LENS(14, 19) },    /* Diners Club */
-	{ 3600, 3699, VALIDATE_LENS(14, 19) },
-	{ 3800, 3999, VALIDATE_LENS(16, 19) },
 };
+/* The ranges above are sorted and do not overlap, so the one range that
+ * holds a prefix is among those of its first digit d:
+ * validate_card_ranges[validate_card_from[d] .. validate_card_from[d + 1]). */
+static const uint8_t validate_card_from[11] = { 0, 0, 0, 1, 7, 8, 9, 12, 12, 12, 12 };
 
 /* validate_payment_card_first() (validate.h) holds the first digits of
  * these ranges. */
@@ -131,7 +135,8 @@ int validate_payment_card(const char *d, size_t n)
 			return 0;   /* (the Luhn sum refuses it too) */
 		p = p * 10 + v;
 	}
-	for (size_t i = 0; i < sizeof(validate_card_ranges) / sizeof(validate_card_ranges[0]); i++) {
+	unsigned d0 = p / 1000;
+	for (size_t i = validate_card_from[d0]; i < validate_card_from[d0 + 1]; i++) {
 		const struct validate_card_range *r = &validate_card_ranges[i];
 		if (p >= r->lo && p <= r->hi && ((r->lens >> n) & 1))
 			return validate_luhn(d, n);
@@ -237,7 +242,7 @@ int validate_bic(const char *s, size_t n)
 	if (n != 8 && n != 11)
 		return 0;
 	for (size_t i = 0; i < 6; i++)
-		if (!validate_is_alpha(s[i]) || !(s[i] >= 'A' && s[i] <= 'Z'))
+		if (!(s[i] >= 'A' && s[i] <= 'Z'))
 			return 0;
 	for (size_t i = 6; i < n; i++)
 		if (!(validate_is_digit(s[i]) || (s[i] >= 'A' && s[i] <= 'Z')))
