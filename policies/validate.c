@@ -66,25 +66,25 @@ int validate_luhn(const char *d, size_t n)
 	return sum % 10 == 0;
 }
 
-/* ISO 7064 MOD 11,10 (hybrid system): the last digit is the check. */
+/* ISO 7064 MOD 11,10 (hybrid system): the last digit is the check. One
+ * step takes p (1..10, 10 at the start) and a digit d to 2s mod 11, where
+ * s = (p + d) mod 10 with 0 read as 10; it depends only on p + d (1..19),
+ * so it is a table over p + d (one add and one load per digit instead of
+ * two remainders, or two conditional subtractions, in a dependent chain). */
+static const uint8_t validate_mod11_10_next[20] = {
+	9, 2, 4, 6, 8, 10, 1, 3, 5, 7, 9, 2, 4, 6, 8, 10, 1, 3, 5, 7,
+};
+
 int validate_iso7064_mod11_10(const char *d, size_t n)
 {
 	unsigned p = 10;
 	if (n < 2)
 		return 0;
-	/* p stays in 1..10 (2s mod 11 for s in 1..10 is never 0), so digit
-	 * + p is 1..19 and 2s is 2..20: one conditional subtraction each
-	 * instead of two remainders per digit in a dependent chain (the
-	 * Steuer-ID's check cost ~600 instructions); the digit test in the
-	 * same loop */
 	for (size_t i = 0; i + 1 < n; i++) {
 		unsigned v = (unsigned)(unsigned char)d[i] - '0';
 		if (v > 9)
 			return 0;
-		unsigned x = v + p;
-		unsigned s = x > 10 ? x - 10 : x;   /* (x mod 10), 0 read as 10 */
-		unsigned y = 2 * s;
-		p = y >= 11 ? y - 11 : y;
+		p = validate_mod11_10_next[p + v];
 	}
 	unsigned c = 11 - p, last = (unsigned)(unsigned char)d[n - 1] - '0';
 	return last <= 9 && (c == 10 ? 0 : c) == last;
@@ -261,11 +261,12 @@ int validate_bic(const char *s, size_t n)
  * MOD 11,10 check digit. */
 int validate_de_tax_id(const char *d, size_t n)
 {
-	/* bit k of seen / twice / thrice / more: digit k occurs at least
-	 * once, twice, three, four times among the first ten; run: equal
-	 * digits in a row so far. One walk with the MOD 11,10 step (as in
-	 * validate_iso7064_mod11_10()). */
-	unsigned seen = 0, twice = 0, thrice = 0, more = 0, run = 0, prev = 10, p = 10;
+	/* cnt: how often each digit k occurs among the first ten, in the
+	 * nibble at bit 4k (at most 10, no nibble overflows); one walk with
+	 * the MOD 11,10 steps (validate_iso7064_mod11_10()) and the test for
+	 * three equal digits side by side */
+	uint64_t cnt = 0;
+	unsigned p = 10;
 
 	if (n != 11 || d[0] == '0')
 		return 0;
@@ -273,22 +274,16 @@ int validate_de_tax_id(const char *d, size_t n)
 		unsigned v = (unsigned)(unsigned char)d[i] - '0';
 		if (v > 9)
 			return 0;
-		unsigned b = 1u << v;
-		more |= thrice & b;
-		thrice |= twice & b;
-		twice |= seen & b;
-		seen |= b;
-		run = v == prev ? run + 1 : 1;
-		if (run == 3)
-			return 0;   /* three identical digits side by side */
-		prev = v;
-		unsigned x = v + p;
-		unsigned s = x > 10 ? x - 10 : x;
-		unsigned y = 2 * s;
-		p = y >= 11 ? y - 11 : y;
+		if (i >= 2 && d[i] == d[i - 1] && d[i] == d[i - 2])
+			return 0;
+		cnt += UINT64_C(1) << (4 * v);
+		p = validate_mod11_10_next[p + v];
 	}
-	/* no digit four times or more; exactly one digit twice or three times */
-	if (more || !twice || (twice & (twice - 1)))
+	/* no digit four times or more (bit 2 or 3 of a nibble); exactly one
+	 * digit twice or three times (one nibble >= 2) */
+	const uint64_t nib = UINT64_C(0x1111111111);
+	uint64_t twice = ((cnt >> 1) | (cnt >> 2) | (cnt >> 3)) & nib;
+	if ((cnt & (nib * 0xC)) || !twice || (twice & (twice - 1)))
 		return 0;
 	unsigned c = 11 - p, last = (unsigned)(unsigned char)d[10] - '0';
 	return last <= 9 && (c == 10 ? 0 : c) == last;
