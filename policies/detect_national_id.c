@@ -147,7 +147,7 @@ static int detect_national_match_digits(const struct scan_input *in,
 		return 0;
 	for (size_t i = 0; i < ng; i++) {
 		size_t total = 0;
-		char d[20], shape[17];
+		char d[20 + 8];   /* up to 20 digits, the last copied as 8 bytes */
 		for (size_t j = i; j < ng && j - i < 16; j++) {
 			size_t gl = g[j].end - g[j].start;
 			if (total + gl > r->ndigits)
@@ -170,22 +170,25 @@ static int detect_national_match_digits(const struct scan_input *in,
 			if (a > 1 && (in->text[a - 1] == '.' || in->text[a - 1] == '-' || in->text[a - 1] == '/') &&
 			    in->text[a - 2] >= '0' && in->text[a - 2] <= '9')
 				break;
-			/* the digits and the group shape; groups are short, a
-			 * byte loop beats a memcpy call */
+			/* the digits; groups are short: one 8-byte copy each
+			 * (what follows a group is overwritten or not read), else
+			 * a byte loop, not a memcpy call */
 			for (size_t k = i, o = 0; k <= j; k++) {
 				size_t kl = g[k].end - g[k].start;
-				for (size_t q = 0; q < kl; q++)
-					d[o + q] = in->text[g[k].start + q];
+				if (kl <= 8 && g[k].start + 8 <= in->len)
+					memcpy(d + o, in->text + g[k].start, 8);
+				else
+					for (size_t q = 0; q < kl; q++)
+						d[o + q] = in->text[g[k].start + q];
 				o += kl;
-				shape[k - i] = (char)('0' + kl);
 			}
-			shape[j - i + 1] = 0;
 			if (!r->validate(d, total))
 				break;
 			int ctx = scan_context_near(in, r->ctx, a, b, DETECT_NATIONAL_BEFORE,
 						    DETECT_NATIONAL_AFTER);
 			int whole = i == 0 && j == ng - 1;
-			int free = r->free_shape ? strcmp(shape, r->free_shape) == 0 : !r->need_ctx;
+			int free = r->free_shape ? detect_national_run_is_shape(g + i, j - i + 1, r->free_shape)
+						 : !r->need_ctx;
 			if (!ctx && !(whole && free && !detect_national_foreign_near(in, r->ctx, a, b)))
 				break;
 			if (scan_add_finding(out, in, a, b, ctx ? 95 : 0) < 0)
