@@ -140,6 +140,15 @@ static int detect_financial_match_card(const struct scan_input *in,
 	if (t->digits < 13 || !((scan_trigger_digit_totals(in, t) >> 13) & 0x7f))
 		return 0;
 	g = scan_trigger_groups(in, t, &ng);
+	/* a span that is not the whole run (groups 0 to ng - 1) needs a card
+	 * word near it, and its window lies inside the run's: where the whole
+	 * run holds more than 19 digits (an IBAN's "89 3704 0044 0532 0130
+	 * 00") and no card word is near the run, nothing can be found */
+	size_t all = 0;
+	for (size_t i = 0; i < ng; i++)
+		all += g[i].end - g[i].start;
+	if (all > 19 && !scan_context_near(in, SCAN_CONTEXT_CARD, t->start, t->end, 64, 16))
+		return 0;
 	for (size_t i = 0; i < ng; i++) {
 		size_t total = 0;
 		char d[19 + 8];   /* a group of up to 8 is copied as 8 bytes */
