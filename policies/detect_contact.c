@@ -171,8 +171,13 @@ static int detect_contact_match_ipv4(const struct scan_input *in,
 			continue;
 		if (b < in->len && scan_is(s[b], SCAN_BYTE_ALNUM))
 			continue;
-		/* "Version 1.2.3.4": a version number, unless it says IP */
-		if (scan_context_near(in, SCAN_CONTEXT_REFERENCE, a, b, 24, 0) &&
+		/* "Version 1.2.3.4": a version number, unless it says IP. The
+		 * reference word is first looked for around the whole run in
+		 * the window scan.c's NUMBER gate shares (80 bytes before, 24
+		 * after): it holds this one, and is mostly cached already or
+		 * needed next */
+		if (scan_context_near(in, SCAN_CONTEXT_REFERENCE, t->start, t->end, 80, 24) &&
+		    scan_context_near(in, SCAN_CONTEXT_REFERENCE, a, b, 24, 0) &&
 		    !scan_context_near(in, SCAN_CONTEXT_IP, a, b, 24, 0))
 			continue;
 		if (scan_add_finding(out, in, a, b, 0) < 0)

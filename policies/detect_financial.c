@@ -9,6 +9,15 @@
 #define W DETECTOR_KW_WORD
 #define WS DETECTOR_KW_WORD_START
 
+/* The window of context words that scan.c's NUMBER gate looks up for a
+ * number run (80 bytes before it, 24 after; SCAN_NUM_CTX_BEFORE/_AFTER).
+ * A rule that wants a smaller window around the run asks for this one
+ * first: where the word is not in it, it is not in the smaller one, and
+ * the lookup is the one the gate's rows share (the scanner caches the
+ * last window), so the narrow one is looked up only where the word is. */
+#define DETECT_FINANCIAL_RUN_BEFORE 80
+#define DETECT_FINANCIAL_RUN_AFTER 24
+
 static int detect_financial_upper(unsigned char c)
 {
 	return c >= 'A' && c <= 'Z';
@@ -147,7 +156,10 @@ static int detect_financial_match_card(const struct scan_input *in,
 	size_t all = 0;
 	for (size_t i = 0; i < ng; i++)
 		all += g[i].end - g[i].start;
-	if (all > 19 && !scan_context_near(in, SCAN_CONTEXT_CARD, t->start, t->end, 64, 16))
+	if (all > 19 &&
+	    (!scan_context_near(in, SCAN_CONTEXT_CARD, t->start, t->end, DETECT_FINANCIAL_RUN_BEFORE,
+				DETECT_FINANCIAL_RUN_AFTER) ||
+	     !scan_context_near(in, SCAN_CONTEXT_CARD, t->start, t->end, 64, 16)))
 		return 0;
 	for (size_t i = 0; i < ng; i++) {
 		size_t total = 0;
@@ -327,6 +339,8 @@ static int detect_financial_match_vat(const struct scan_input *in,
 	/* PL / IT numbers without prefix: 10 or 11 digits (the run's digit
 	 * count, known before the context lookup) */
 	if ((t->digits != 10 && t->digits != 11) ||
+	    !scan_context_near(in, SCAN_CONTEXT_VAT, t->start, t->end, DETECT_FINANCIAL_RUN_BEFORE,
+			       DETECT_FINANCIAL_RUN_AFTER) ||
 	    !scan_context_near(in, SCAN_CONTEXT_VAT, t->start, t->end, 40, 0))
 		return 0;
 	char d[16];
