@@ -16,7 +16,22 @@
  * real mailboxes use them almost never, "${USER}@host" uses them often. */
 static int detect_contact_is_atext(unsigned char c)
 {
-	return scan_is(c, SCAN_BYTE_ALNUM) || (c && strchr("%'+_.-", c));
+	/* (compares, not strchr(): every local part's bytes are asked) */
+	return scan_is(c, SCAN_BYTE_ALNUM) || c == '%' || c == '\'' || c == '+' || c == '_' ||
+	       c == '.' || c == '-';
+}
+
+/* The bytes before a local part that make it a template or a path:
+ * "${DB_PASSWORD}@db", "$pw@host", "//user@host" */
+static int detect_contact_is_delim(unsigned char c)
+{
+	switch (c) {
+	case '$': case '}': case '{': case '/': case '=': case '\\': case '#': case '!':
+	case '*': case '&': case '?': case '|': case '~': case '^': case '`': case '@':
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 /* "scheme://user:pass@host": the part before '@' is URL userinfo. */
@@ -52,7 +67,7 @@ static int detect_contact_match_email(const struct scan_input *in,
 	if (a == at || s[at - 1] == '.')
 		return 0;
 	/* "${DB_PASSWORD}@db", "$pw@host", "//user@host" */
-	if (a > 0 && strchr("$}{/=\\#!*&?|~^`@", s[a - 1]) && s[a - 1] != 0)
+	if (a > 0 && detect_contact_is_delim(s[a - 1]))
 		return 0;
 	if (detect_contact_in_url(s, a))
 		return 0;
@@ -156,8 +171,13 @@ static int detect_contact_match_ipv4(const struct scan_input *in,
 			continue;
 		if (b < in->len && scan_is(s[b], SCAN_BYTE_ALNUM))
 			continue;
-		/* "Version 1.2.3.4": a version number, unless it says IP */
-		if (scan_context_near(in, SCAN_CONTEXT_REFERENCE, a, b, 24, 0) &&
+		/* "Version 1.2.3.4": a version number, unless it says IP. The
+		 * reference word is first looked for around the whole run in
+		 * the window scan.c's NUMBER gate shares (80 bytes before, 24
+		 * after): it holds this one, and is mostly cached already or
+		 * needed next */
+		if (scan_context_near(in, SCAN_CONTEXT_REFERENCE, t->start, t->end, 80, 24) &&
+		    scan_context_near(in, SCAN_CONTEXT_REFERENCE, a, b, 24, 0) &&
 		    !scan_context_near(in, SCAN_CONTEXT_IP, a, b, 24, 0))
 			continue;
 		if (scan_add_finding(out, in, a, b, 0) < 0)
@@ -416,7 +436,6 @@ static int detect_contact_match_phone(const struct scan_input *in,
 	const unsigned char *s = (const unsigned char *)in->text;
 	size_t a = t->start, b = t->end;
 	char d[24];
-	uint32_t pos[24];
 	size_t nd;
 	int intl = 0, conf = 0;
 
@@ -430,8 +449,10 @@ static int detect_contact_match_phone(const struct scan_input *in,
 		while (f < b && !(s[f] >= '0' && s[f] <= '9'))
 			f++;
 		unsigned n = t->digits;
+		/* (NANP's 10 digits begin with an area code 2-9: the branch
+		 * below needs d[0] >= '2') */
 		if (f < b && s[f] != '0' &&
-		    !((n == 9 && s[f] >= '5') || n == 10 || (n == 11 && s[f] == '1')))
+		    !((n == 9 && s[f] >= '5') || (n == 10 && s[f] >= '2') || (n == 11 && s[f] == '1')))
 			return 0;
 	}
 	while (b > a && !(s[b - 1] >= '0' && s[b - 1] <= '9'))
@@ -444,7 +465,7 @@ static int detect_contact_match_phone(const struct scan_input *in,
 		return 0;
 	if (b < in->len && (scan_is(s[b], SCAN_BYTE_ALNUM) || s[b] == '_'))
 		return 0;
-	nd = scan_collect_digits(in->text, a, b, d, pos, 20);
+	nd = scan_collect_digits(in->text, a, b, d, NULL, 20);   /* (positions unused) */
 	if (nd > 20 || nd < 6)
 		return 0;
 	if (s[a] == '+' || (nd > 2 && d[0] == '0' && d[1] == '0' && d[2] != '0')) {
@@ -487,7 +508,6 @@ static int detect_contact_match_phone(const struct scan_input *in,
 	if (!intl && scan_context_near(in, SCAN_CONTEXT_REFERENCE, a, b, 32, 0) &&
 	    !scan_context_near(in, SCAN_CONTEXT_PHONE, a, b, 16, 0))
 		return 0;
-	(void)pos;
 	return scan_add_finding(out, in, a, b, (unsigned)conf);
 }
 

@@ -79,12 +79,36 @@ static int detect_national_is_sep(const char *seps, uint8_t c)
  * the way the row loop spells a span's shape); 0 without a shape. */
 static int detect_national_run_is_shape(const struct scan_group *g, size_t ng, const char *shape)
 {
-	if (!shape || strlen(shape) != ng)
+	if (!shape)
 		return 0;
+	/* (no strlen: the shape's NUL, read as a length, matches no group) */
 	for (size_t k = 0; k < ng; k++)
-		if (shape[k] != (char)('0' + (g[k].end - g[k].start)))
+		if (!shape[k] || g[k].end - g[k].start != (size_t)(shape[k] - '0'))
 			return 0;
-	return 1;
+	return shape[ng] == 0;
+}
+
+/* 0 when the digit groups of the run text[a, e) (digit runs between the
+ * other bytes, as scan_number_groups() splits them) are not exactly shape;
+ * read in place, before the run's shared groups and totals, for the rows
+ * that without their context word take only a run of their free shape
+ * ("192.168.10.23" is no "46", "86 095 742 719" no "22232"). */
+static int detect_national_run_may_be_shape(const char *text, size_t a, size_t e, const char *shape)
+{
+	size_t k = 0, i = a;
+	while (i < e) {
+		if (text[i] < '0' || text[i] > '9') {
+			i++;
+			continue;
+		}
+		size_t g = i;
+		while (i < e && text[i] >= '0' && text[i] <= '9')
+			i++;
+		if (!shape[k] || i - g != (size_t)(shape[k] - '0'))
+			return 0;
+		k++;
+	}
+	return shape[k] == 0;
 }
 
 static int detect_national_match_digits(const struct scan_input *in,
@@ -96,14 +120,19 @@ static int detect_national_match_digits(const struct scan_input *in,
 
 	if (t->digits < r->ndigits || in->text[t->start] == '+')
 		return 0;   /* too short, or an international phone number */
-	/* a row that needs its context word and has no free shape: asked
-	 * first (a lookup the rows of one run share), before the run's digit
-	 * totals and groups, which "2024-00815" after "Rechnung" needs for
-	 * no row */
-	if (r->need_ctx && !r->free_shape &&
-	    !scan_context_near(in, r->ctx, t->start, t->end, DETECT_NATIONAL_BEFORE,
-			       DETECT_NATIONAL_AFTER))
-		return 0;
+	/* a row that needs its context word: asked first (a lookup the rows
+	 * of one run share), before the run's digit totals and groups, which
+	 * "2024-00815" after "Rechnung" needs for no row. Without the word,
+	 * a row with no free shape finds nothing, and one with a free shape
+	 * only a whole run of it (see below): exactly its digit count. */
+	int ctx_run = 0;
+	if (r->need_ctx) {
+		ctx_run = scan_context_near(in, r->ctx, t->start, t->end, DETECT_NATIONAL_BEFORE,
+					    DETECT_NATIONAL_AFTER);
+		if (!ctx_run && (!r->free_shape || t->digits != r->ndigits ||
+				 !detect_national_run_may_be_shape(in->text, t->start, t->end, r->free_shape)))
+			return 0;
+	}
 	/* no span of ndigits over separators (every row's separators are
 	 * among the ones scan_trigger_digit_totals() allows): most long runs
 	 * (dates, amounts, IBANs, IPs) end here for most rows */
@@ -114,13 +143,11 @@ static int detect_national_match_digits(const struct scan_input *in,
 	 * word near the run, a row that needs one finds only a whole run of
 	 * its free shape (most rows have none); exact, and on the benchmark's
 	 * text the 9-11-digit rows' calls do a third of the work */
-	if (r->need_ctx && !scan_context_near(in, r->ctx, t->start, t->end, DETECT_NATIONAL_BEFORE,
-					      DETECT_NATIONAL_AFTER) &&
-	    !detect_national_run_is_shape(g, ng, r->free_shape))
+	if (r->need_ctx && !ctx_run && !detect_national_run_is_shape(g, ng, r->free_shape))
 		return 0;
 	for (size_t i = 0; i < ng; i++) {
 		size_t total = 0;
-		char d[20], shape[17];
+		char d[20 + 8];   /* up to 20 digits, the last copied as 8 bytes */
 		for (size_t j = i; j < ng && j - i < 16; j++) {
 			size_t gl = g[j].end - g[j].start;
 			if (total + gl > r->ndigits)
@@ -143,22 +170,25 @@ static int detect_national_match_digits(const struct scan_input *in,
 			if (a > 1 && (in->text[a - 1] == '.' || in->text[a - 1] == '-' || in->text[a - 1] == '/') &&
 			    in->text[a - 2] >= '0' && in->text[a - 2] <= '9')
 				break;
-			/* the digits and the group shape; groups are short, a
-			 * byte loop beats a memcpy call */
+			/* the digits; groups are short: one 8-byte copy each
+			 * (what follows a group is overwritten or not read), else
+			 * a byte loop, not a memcpy call */
 			for (size_t k = i, o = 0; k <= j; k++) {
 				size_t kl = g[k].end - g[k].start;
-				for (size_t q = 0; q < kl; q++)
-					d[o + q] = in->text[g[k].start + q];
+				if (kl <= 8 && g[k].start + 8 <= in->len)
+					memcpy(d + o, in->text + g[k].start, 8);
+				else
+					for (size_t q = 0; q < kl; q++)
+						d[o + q] = in->text[g[k].start + q];
 				o += kl;
-				shape[k - i] = (char)('0' + kl);
 			}
-			shape[j - i + 1] = 0;
 			if (!r->validate(d, total))
 				break;
 			int ctx = scan_context_near(in, r->ctx, a, b, DETECT_NATIONAL_BEFORE,
 						    DETECT_NATIONAL_AFTER);
 			int whole = i == 0 && j == ng - 1;
-			int free = r->free_shape ? strcmp(shape, r->free_shape) == 0 : !r->need_ctx;
+			int free = r->free_shape ? detect_national_run_is_shape(g + i, j - i + 1, r->free_shape)
+						 : !r->need_ctx;
 			if (!ctx && !(whole && free && !detect_national_foreign_near(in, r->ctx, a, b)))
 				break;
 			if (scan_add_finding(out, in, a, b, ctx ? 95 : 0) < 0)
@@ -256,6 +286,13 @@ static int detect_national_match_es(const struct scan_input *in,
 		} else if (s[a] == '+' || s[a] == '(') {
 			return 0;
 		}
+	} else if (nie ? !(s[a] == 'X' || s[a] == 'Y' || s[a] == 'Z' ||
+			   s[a] == 'x' || s[a] == 'y' || s[a] == 'z')
+		       : !(s[a] >= '0' && s[a] <= '9')) {
+		/* the run's first byte is the id's first character: a DNI's
+		 * first digit, a NIE's X/Y/Z (either case, as validate_es_nie()
+		 * reads it); most alphanumeric runs ("DE89", "KW14") end here */
+		return 0;
 	}
 	if (a > 0 && detect_national_word(in, a - 1))
 		return 0;
@@ -300,6 +337,12 @@ static int detect_national_match_nino(const struct scan_input *in,
 			return 0;
 		a -= 3;
 	}
+	/* the first character is the first prefix letter: a capital that
+	 * HMRC issues (not D F I Q U V, validate_gb_nino()); most
+	 * alphanumeric runs ("DE89", "DE136695976") end here */
+	if (!(s[a] >= 'A' && s[a] <= 'Z') || s[a] == 'D' || s[a] == 'F' || s[a] == 'I' ||
+	    s[a] == 'Q' || s[a] == 'U' || s[a] == 'V')
+		return 0;
 	if (a > 0 && detect_national_word(in, a - 1))
 		return 0;
 	for (i = a; i < in->len && n < 9; i++) {
@@ -335,6 +378,13 @@ static int detect_national_match_nir(const struct scan_input *in,
 	 * 2A/2B the run ends at the letter after exactly 6 */
 	if ((t->digits != 6 && t->digits < 15) || !(s[a] >= '1' && s[a] <= '8') ||
 	    (a > 0 && detect_national_word(in, a - 1)))
+		return 0;
+	/* from a run of 15 or more digits the reader takes the first groups
+	 * over single spaces, and its 15th digit must end a group (a digit
+	 * after it is a word byte): a span of exactly 15 over such joins,
+	 * which the run's digit totals (shared, mostly taken by the gate
+	 * already) know of. Card numbers and IBANs end here. */
+	if (t->digits >= 15 && !((scan_trigger_digit_totals(in, t) >> 15) & 1))
 		return 0;
 	for (i = a; i < in->len && n < 15; i++) {
 		if (s[i] >= '0' && s[i] <= '9')

@@ -83,13 +83,23 @@ static const struct person_word person_stopwords[] = {
 	PW("Kundenservice")
 };
 
+/* memcmp() for the few bytes of a word, without the call (the words
+ * here are 1-15 bytes) */
+static int person_bytes_cmp(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return (unsigned char)a[i] < (unsigned char)b[i] ? -1 : 1;
+	return 0;
+}
+
 static int person_is_stopword(const char *s, size_t n)
 {
 	size_t lo = 0, hi = sizeof person_stopwords / sizeof person_stopwords[0];
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		const struct person_word *w = &person_stopwords[mid];
-		int c = w->n != n ? (w->n < n ? -1 : 1) : memcmp(w->s, s, n);
+		int c = w->n != n ? (w->n < n ? -1 : 1) : person_bytes_cmp(w->s, s, n);
 		if (c == 0)
 			return 1;
 		if (c < 0)
@@ -166,7 +176,7 @@ static size_t person_particle(const char *s, size_t len, size_t p, int follow)
 		if (w->follow_only && !follow)
 			continue;
 		size_t m = w->n;
-		if (len - p > m && memcmp(s + p, w->s, m) == 0 && s[p + m] == ' ')
+		if (len - p > m && s[p + m] == ' ' && person_bytes_cmp(s + p, w->s, m) == 0)
 			return p + m + 1;
 	}
 	return 0;
@@ -447,6 +457,17 @@ static int person_match_signature(const struct scan_input *in, const struct scan
 {
 	const char *s = in->text;
 	size_t len = in->len, p = t->end;
+	/* the common end at once: one space and a lower-case word that is
+	 * no particle ("Thanks for the quick ...", "Grüßen aus München") is
+	 * what the test below refuses, after the blanks and newlines it would
+	 * skip (none) */
+	if (p + 1 < len && s[p] == ' ') {
+		unsigned c1 = (unsigned char)s[p + 1];
+		if (c1 >= 'a' && c1 <= 'z' &&
+		    (person_particle_from[c1 - 'a' + 1] == person_particle_from[c1 - 'a'] ||
+		     !person_particle(s, len, p + 1, 0)))
+			return 0;
+	}
 	if (p < len && (s[p] == ',' || s[p] == '!'))
 		p++;
 	/* the name follows on the next line (or, in chat, after ", ") */
@@ -458,6 +479,18 @@ static int person_match_signature(const struct scan_input *in, const struct scan
 		q = person_skip_blanks(s, len, q + 1);
 	}
 	if (!nl && q == p)
+		return 0;
+	/* a name starts with a capital (ASCII, or a UTF-8 lead byte) or a
+	 * particle ("von", "de"); any other ASCII byte starts no title and
+	 * no name ("Mit freundlichen Grüßen aus München", "Thanks for"):
+	 * what person_skip_titles() and person_name_run() would find, without
+	 * their calls */
+	if (q >= len)
+		return 0;
+	unsigned char c = (unsigned char)s[q];
+	if (c < 0x80 && !(c >= 'A' && c <= 'Z') &&
+	    !(c >= 'a' && c <= 'z' && person_particle_from[c - 'a' + 1] > person_particle_from[c - 'a'] &&
+	      person_particle(s, len, q, 0)))
 		return 0;
 	q = person_skip_titles(s, len, q);
 	size_t e = person_name_run(s, len, q, 3);
@@ -835,6 +868,32 @@ static size_t person_postcode_town(const char *s, size_t len, size_t p)
 	return e;
 }
 
+/* Whether the street words after a capitalised street type ("Via", "Am")
+ * from q on can lead to a house number, by their first bytes only: the
+ * words are separated by single spaces, each begins a name (a capital or
+ * a byte >= 0x80), a particle (a lower-case letter some particle begins
+ * with) or "n. "; the first word that begins with a digit ends them. A
+ * word that begins otherwise ("Im Anhang finden Sie") ends the rule
+ * without a finding wherever it stands before that digit: person_name_word()
+ * and person_particle() refuse it, and the house number needs a digit.
+ * 1 also when undecided (end of text, many words): the full rule decides. */
+static int person_street_words_possible(const char *s, size_t len, size_t q)
+{
+	for (int w = 0; w < 16 && q < len; w++) {
+		unsigned c = (unsigned char)s[q];
+		if (c >= '0' && c <= '9')
+			return 1;
+		if (!((c >= 'A' && c <= 'Z') || c >= 0x80 || c == 'n' ||
+		      (c >= 'a' && c <= 'z' &&
+		       person_particle_from[c - 'a' + 1] > person_particle_from[c - 'a'])))
+			return 0;
+		while (q < len && s[q] != ' ')
+			q++;
+		q++;
+	}
+	return 1;
+}
+
 static int person_match_address(const struct scan_input *in, const struct scan_trigger *t,
 				 struct policy_findings *out)
 {
@@ -847,7 +906,8 @@ static int person_match_address(const struct scan_input *in, const struct scan_t
 	int prefix_type = kw[0] >= 'A' && kw[0] <= 'Z';
 	int french = 0;
 	static const char *const fr[] = { "rue", "avenue", "boulevard", "chemin", "place", "all\xc3\xa9" "e", NULL };
-	for (size_t i = 0; fr[i]; i++)
+	/* (all lower case: a capitalised street type is none of them) */
+	for (size_t i = 0; !prefix_type && fr[i]; i++)
 		if (kw[0] == fr[i][0] && strcmp(kw, fr[i]) == 0)
 			french = 1;
 	if (french) {
@@ -885,12 +945,14 @@ static int person_match_address(const struct scan_input *in, const struct scan_t
 			return 0;
 		size_t q = p + 1;
 		int words = 0;
+		if (!person_street_words_possible(s, len, q))
+			return 0;
 		while (q < len && words < 6) {
 			size_t r = q, pp;
 			while ((pp = person_particle(s, len, r, r != q)) != 0)
 				r = pp;
 			/* "dell'Indipendenza", "de la" */
-			if (len - r > 5 && !memcmp(s + r, "dell'", 5))
+			if (len - r > 5 && s[r] == 'd' && !person_bytes_cmp(s + r, "dell'", 5))
 				r += 5;
 			size_t e = person_name_word(s, len, r);
 			if (!e && r < len && s[r] >= '0' && s[r] <= '9' && words)

@@ -3,6 +3,7 @@
  * documentation summarises most of them). */
 #include "policies/validate.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static int validate_is_digit(char c)
@@ -41,127 +42,177 @@ static unsigned long long validate_number(const char *s, size_t n)
 int validate_luhn(const char *d, size_t n)
 {
 	/* every second digit from the right doubled, digit sum taken (a
-	 * table: the payment-card row asks at every prefix of a long run) */
+	 * table: the payment-card row asks at every prefix of a long run);
+	 * from the right two digits a step, the doubled one second */
 	static const unsigned char doubled[10] = { 0, 2, 4, 6, 8, 1, 3, 5, 7, 9 };
 	unsigned sum = 0;
+	size_t i = n;
 	if (!n)
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned v = (unsigned)(unsigned char)d[n - 1 - i] - '0';
-		if (v > 9)
+	while (i >= 2) {
+		unsigned a = (unsigned)(unsigned char)d[i - 1] - '0';
+		unsigned b = (unsigned)(unsigned char)d[i - 2] - '0';
+		if (a > 9 || b > 9)
 			return 0;
-		sum += (i & 1) ? doubled[v] : v;
+		sum += a + doubled[b];
+		i -= 2;
+	}
+	if (i) {
+		unsigned a = (unsigned)(unsigned char)d[0] - '0';
+		if (a > 9)
+			return 0;
+		sum += a;
 	}
 	return sum % 10 == 0;
 }
 
-/* ISO 7064 MOD 11,10 (hybrid system): the last digit is the check. */
+/* ISO 7064 MOD 11,10 (hybrid system): the last digit is the check. One
+ * step takes p (1..10, 10 at the start) and a digit d to 2s mod 11, where
+ * s = (p + d) mod 10 with 0 read as 10; it depends only on p + d (1..19),
+ * so it is a table over p + d (one add and one load per digit instead of
+ * two remainders, or two conditional subtractions, in a dependent chain). */
+static const uint8_t validate_mod11_10_next[20] = {
+	9, 2, 4, 6, 8, 10, 1, 3, 5, 7, 9, 2, 4, 6, 8, 10, 1, 3, 5, 7,
+};
+
 int validate_iso7064_mod11_10(const char *d, size_t n)
 {
 	unsigned p = 10;
-	if (n < 2 || !validate_all_digits(d, n))
+	if (n < 2)
 		return 0;
-	/* p stays in 1..10 (2s mod 11 for s in 1..10 is never 0), so digit
-	 * + p is 1..19 and 2s is 2..20: one conditional subtraction each
-	 * instead of two remainders per digit in a dependent chain (the
-	 * Steuer-ID's check cost ~600 instructions) */
 	for (size_t i = 0; i + 1 < n; i++) {
-		unsigned x = (unsigned)(d[i] - '0') + p;
-		unsigned s = x > 10 ? x - 10 : x;   /* (x mod 10), 0 read as 10 */
-		unsigned y = 2 * s;
-		p = y >= 11 ? y - 11 : y;
+		unsigned v = (unsigned)(unsigned char)d[i] - '0';
+		if (v > 9)
+			return 0;
+		p = validate_mod11_10_next[p + v];
 	}
-	unsigned c = 11 - p;
-	return (c == 10 ? 0 : c) == (unsigned)(d[n - 1] - '0');
+	unsigned c = 11 - p, last = (unsigned)(unsigned char)d[n - 1] - '0';
+	return last <= 9 && (c == 10 ? 0 : c) == last;
 }
 
-/* Issuer ranges (ISO/IEC 7812 IINs as published by the networks):
- * prefix range on the first `digits` digits, allowed lengths. */
+/* Issuer ranges (ISO/IEC 7812 IINs as published by the networks), each
+ * written on the first four digits (Visa "4" is 4000-4999), with the
+ * lengths it allows as a bit mask (bit n: n digits). The range that
+ * holds the number's prefix decides with its lengths; the prefix is read
+ * once and before the Luhn sum, which most candidates (digit spans of
+ * IBANs, phone numbers and references) never reach. */
+#define VALIDATE_LENS(a, b) ((UINT32_C(2) << (b)) - (UINT32_C(1) << (a)))
 struct validate_card_range {
-	unsigned lo, hi, digits;
-	unsigned len_min, len_max;
+	uint16_t lo, hi;
+	uint32_t lens;
 };
 
 static const struct validate_card_range validate_card_ranges[] = {
-	{ 4, 4, 1, 13, 19 },           /* Visa (13, 16, 19) */
-	{ 51, 55, 2, 16, 16 },         /* Mastercard */
-	{ 2221, 2720, 4, 16, 16 },     /* Mastercard 2-series (since 2017) */
-	{ 34, 34, 2, 15, 15 },         /* American Express */
-	{ 37, 37, 2, 15, 15 },
-	{ 6011, 6011, 4, 16, 19 },     /* Discover */
-	{ 644, 649, 3, 16, 19 },
-	{ 65, 65, 2, 16, 19 },
-	{ 3528, 3589, 4, 16, 19 },     /* JCB */
-	{ 300, 305, 3, 14, 19 },       /* Diners Club */
-	{ 36, 36, 2, 14, 19 },
-	{ 38, 39, 2, 16, 19 },
+	{ 2221, 2720, VALIDATE_LENS(16, 16) },    /* Mastercard 2-series (since 2017) */
+	{ 3000, 3059, VALIDATE_LENS(14, 19) },    /* Diners Club */
+	{ 3400, 3499, VALIDATE_LENS(15, 15) },    /* American Express */
+	{ 3528, 3589, VALIDATE_LENS(16, 19) },    /* JCB */
+	{ 3600, 3699, VALIDATE_LENS(14, 19) },    /* Diners Club */
+	{ 3700, 3799, VALIDATE_LENS(15, 15) },    /* American Express */
+	{ 3800, 3999, VALIDATE_LENS(16, 19) },    /* Diners Club */
+	{ 4000, 4999, 1u << 13 | 1u << 16 | 1u << 19 },   /* Visa */
+	{ 5100, 5599, VALIDATE_LENS(16, 16) },    /* Mastercard */
+	{ 6011, 6011, VALIDATE_LENS(16, 19) },    /* Discover */
+	{ 6440, 6499, VALIDATE_LENS(16, 19) },
+	{ 6500, 6599, VALIDATE_LENS(16, 19) },
 };
+/* The ranges above are sorted and do not overlap, so the one range that
+ * holds a prefix is among those of its first digit d:
+ * validate_card_ranges[validate_card_from[d] .. validate_card_from[d + 1]). */
+static const uint8_t validate_card_from[11] = { 0, 0, 0, 1, 7, 8, 9, 12, 12, 12, 12 };
 
-/* Bit d: some range above begins with the digit d (Visa 4, Mastercard
- * 5 and 2, Amex, JCB and Diners 3, Discover 6); tests/policy/test_validate
- * checks it against validate_payment_card() for every first digit. */
-#define VALIDATE_CARD_FIRST_DIGITS (1u << 2 | 1u << 3 | 1u << 4 | 1u << 5 | 1u << 6)
-
-int validate_payment_card_first(char d0)
-{
-	unsigned c = (unsigned)(d0 - '0');
-	return c < 10 && ((VALIDATE_CARD_FIRST_DIGITS >> c) & 1);
-}
+/* validate_payment_card_first() (validate.h) holds the first digits of
+ * these ranges. */
 
 int validate_payment_card(const char *d, size_t n)
 {
-	if (n < 13 || n > 19 || !validate_luhn(d, n))
+	unsigned p = 0;
+	if (n < 13 || n > 19)
 		return 0;
-	for (size_t i = 0; i < sizeof(validate_card_ranges) / sizeof(validate_card_ranges[0]); i++) {
+	for (size_t i = 0; i < 4; i++) {
+		unsigned v = (unsigned)(unsigned char)d[i] - '0';
+		if (v > 9)
+			return 0;   /* (the Luhn sum refuses it too) */
+		p = p * 10 + v;
+	}
+	unsigned d0 = p / 1000;
+	for (size_t i = validate_card_from[d0]; i < validate_card_from[d0 + 1]; i++) {
 		const struct validate_card_range *r = &validate_card_ranges[i];
-		unsigned p = (unsigned)validate_number(d, r->digits);
-		if (p >= r->lo && p <= r->hi && n >= r->len_min && n <= r->len_max) {
-			if (r->lo == 4 && n != 13 && n != 16 && n != 19)
-				return 0;
-			return 1;
-		}
+		if (p >= r->lo && p <= r->hi && ((r->lens >> n) & 1))
+			return validate_luhn(d, n);
 	}
 	return 0;
 }
 
-/* IBAN lengths per country: SWIFT IBAN Registry (release 2024). */
-static const struct {
-	char cc[3];
-	unsigned char len;
-} validate_iban_table[] = {
-	{ "AD", 24 }, { "AE", 23 }, { "AL", 28 }, { "AT", 20 }, { "AZ", 28 },
-	{ "BA", 20 }, { "BE", 16 }, { "BG", 22 }, { "BH", 22 }, { "BR", 29 },
-	{ "CH", 21 }, { "CR", 22 }, { "CY", 28 }, { "CZ", 24 }, { "DE", 22 },
-	{ "DK", 18 }, { "DO", 28 }, { "EE", 20 }, { "EG", 29 }, { "ES", 24 },
-	{ "FI", 18 }, { "FO", 18 }, { "FR", 27 }, { "GB", 22 }, { "GE", 22 },
-	{ "GI", 23 }, { "GL", 18 }, { "GR", 27 }, { "GT", 28 }, { "HR", 21 },
-	{ "HU", 28 }, { "IE", 22 }, { "IL", 23 }, { "IS", 26 }, { "IT", 27 },
-	{ "JO", 30 }, { "KW", 30 }, { "KZ", 20 }, { "LB", 28 }, { "LI", 21 },
-	{ "LT", 20 }, { "LU", 20 }, { "LV", 21 }, { "MC", 27 }, { "MD", 24 },
-	{ "ME", 22 }, { "MK", 19 }, { "MR", 27 }, { "MT", 31 }, { "MU", 30 },
-	{ "NL", 18 }, { "NO", 15 }, { "PK", 24 }, { "PL", 28 }, { "PS", 29 },
-	{ "PT", 25 }, { "QA", 29 }, { "RO", 24 }, { "RS", 22 }, { "SA", 24 },
-	{ "SE", 24 }, { "SI", 19 }, { "SK", 24 }, { "SM", 27 }, { "TN", 24 },
-	{ "TR", 26 }, { "UA", 29 }, { "VG", 24 }, { "XK", 20 },
+/* IBAN lengths per country: SWIFT IBAN Registry (release 2024), indexed
+ * by the two letters (0: no IBAN country). A lookup instead of a search:
+ * every IBAN candidate and every BIC asks. */
+#define I(a, b, n) [(a) - 'A'][(b) - 'A'] = (n)
+static const uint8_t validate_iban_table[26][26] = {
+	I('A', 'D', 24), I('A', 'E', 23), I('A', 'L', 28), I('A', 'T', 20), I('A', 'Z', 28),
+	I('B', 'A', 20), I('B', 'E', 16), I('B', 'G', 22), I('B', 'H', 22), I('B', 'R', 29),
+	I('C', 'H', 21), I('C', 'R', 22), I('C', 'Y', 28), I('C', 'Z', 24), I('D', 'E', 22),
+	I('D', 'K', 18), I('D', 'O', 28), I('E', 'E', 20), I('E', 'G', 29), I('E', 'S', 24),
+	I('F', 'I', 18), I('F', 'O', 18), I('F', 'R', 27), I('G', 'B', 22), I('G', 'E', 22),
+	I('G', 'I', 23), I('G', 'L', 18), I('G', 'R', 27), I('G', 'T', 28), I('H', 'R', 21),
+	I('H', 'U', 28), I('I', 'E', 22), I('I', 'L', 23), I('I', 'S', 26), I('I', 'T', 27),
+	I('J', 'O', 30), I('K', 'W', 30), I('K', 'Z', 20), I('L', 'B', 28), I('L', 'I', 21),
+	I('L', 'T', 20), I('L', 'U', 20), I('L', 'V', 21), I('M', 'C', 27), I('M', 'D', 24),
+	I('M', 'E', 22), I('M', 'K', 19), I('M', 'R', 27), I('M', 'T', 31), I('M', 'U', 30),
+	I('N', 'L', 18), I('N', 'O', 15), I('P', 'K', 24), I('P', 'L', 28), I('P', 'S', 29),
+	I('P', 'T', 25), I('Q', 'A', 29), I('R', 'O', 24), I('R', 'S', 22), I('S', 'A', 24),
+	I('S', 'E', 24), I('S', 'I', 19), I('S', 'K', 24), I('S', 'M', 27), I('T', 'N', 24),
+	I('T', 'R', 26), I('U', 'A', 29), I('V', 'G', 24), I('X', 'K', 20)
 };
+#undef I
 
 size_t validate_iban_length(const char *cc)
 {
-	char u[2] = { validate_upper(cc[0]), validate_upper(cc[1]) };
-	for (size_t i = 0; i < sizeof(validate_iban_table) / sizeof(validate_iban_table[0]); i++)
-		if (validate_iban_table[i].cc[0] == u[0] && validate_iban_table[i].cc[1] == u[1])
-			return validate_iban_table[i].len;
+	unsigned a = (unsigned)(unsigned char)validate_upper(cc[0]) - 'A';
+	unsigned b = (unsigned)(unsigned char)validate_upper(cc[1]) - 'A';
+	return a < 26 && b < 26 ? validate_iban_table[a][b] : 0;
+}
+
+/* s[a, b) into the running value *v of ISO 7064 MOD 97-10 as ISO 13616
+ * reads it: a digit is one decimal digit, a letter (either case) the two
+ * of 10..35. The value stays below 2^56 before each step (reduced mod 97
+ * only then), so a step never overflows. -1 at any other byte. (Four
+ * digits as one 32-bit step were tried: no fewer instructions.) */
+static int validate_mod97_add(uint64_t *v, const char *s, size_t a, size_t b)
+{
+	uint64_t x = *v;
+	for (size_t i = a; i < b; i++) {
+		unsigned c = (unsigned char)s[i];
+		unsigned d = c - '0';
+		if (d < 10) {
+			x = x * 10 + d;
+		} else {
+			unsigned l = (c | 0x20) - 'a';
+			if (l >= 26)
+				return -1;
+			x = x * 100 + l + 10;
+		}
+		if (x >= UINT64_C(1) << 56)
+			x %= 97;
+	}
+	*v = x;
 	return 0;
 }
 
+int validate_iban_mod97(const char *s, size_t n)
+{
+	uint64_t v = 0;
+	if (n < 5 || validate_mod97_add(&v, s, 4, n) < 0 || validate_mod97_add(&v, s, 0, 4) < 0)
+		return 0;
+	return v % 97 == 1;
+}
+
 /* ISO 13616-1: move the first four characters to the end, letters become
- * 10..35, the number mod 97 must be 1 (ISO 7064 MOD 97-10), computed
- * piecewise so it never overflows. */
+ * 10..35, the number mod 97 must be 1 (ISO 7064 MOD 97-10). */
 int validate_iban(const char *s, size_t n)
 {
 	char c[34];
 	size_t m = 0;
-	unsigned rem = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == ' ')
@@ -175,16 +226,7 @@ int validate_iban(const char *s, size_t n)
 		return 0;
 	if (validate_iban_length(c) != m)
 		return 0;
-	for (size_t k = 0; k < m; k++) {
-		char ch = c[(k + 4) % m];
-		if (validate_is_digit(ch))
-			rem = (rem * 10 + (unsigned)(ch - '0')) % 97;
-		else if (ch >= 'A' && ch <= 'Z')
-			rem = (rem * 100 + (unsigned)(ch - 'A' + 10)) % 97;
-		else
-			return 0;
-	}
-	return rem == 1;
+	return validate_iban_mod97(c, m);
 }
 
 /* ISO 9362: 4 letters (institution), 2 letters (ISO 3166 country),
@@ -200,7 +242,7 @@ int validate_bic(const char *s, size_t n)
 	if (n != 8 && n != 11)
 		return 0;
 	for (size_t i = 0; i < 6; i++)
-		if (!validate_is_alpha(s[i]) || !(s[i] >= 'A' && s[i] <= 'Z'))
+		if (!(s[i] >= 'A' && s[i] <= 'Z'))
 			return 0;
 	for (size_t i = 6; i < n; i++)
 		if (!(validate_is_digit(s[i]) || (s[i] >= 'A' && s[i] <= 'Z')))
@@ -219,25 +261,32 @@ int validate_bic(const char *s, size_t n)
  * MOD 11,10 check digit. */
 int validate_de_tax_id(const char *d, size_t n)
 {
-	unsigned cnt[10] = { 0 };
-	unsigned multi = 0;
+	/* cnt: how often each digit k occurs among the first ten, in the
+	 * nibble at bit 4k (at most 10, no nibble overflows); one walk with
+	 * the MOD 11,10 steps (validate_iso7064_mod11_10()) and the test for
+	 * three equal digits side by side */
+	uint64_t cnt = 0;
+	unsigned p = 10;
 
-	if (n != 11 || !validate_all_digits(d, n) || d[0] == '0')
+	if (n != 11 || d[0] == '0')
 		return 0;
-	for (size_t i = 0; i < 10; i++)
-		cnt[d[i] - '0']++;
 	for (size_t i = 0; i < 10; i++) {
-		if (cnt[i] > 3)
+		unsigned v = (unsigned)(unsigned char)d[i] - '0';
+		if (v > 9)
 			return 0;
-		if (cnt[i] >= 2)
-			multi++;
+		if (i >= 2 && d[i] == d[i - 1] && d[i] == d[i - 2])
+			return 0;
+		cnt += UINT64_C(1) << (4 * v);
+		p = validate_mod11_10_next[p + v];
 	}
-	if (multi != 1)
+	/* no digit four times or more (bit 2 or 3 of a nibble); exactly one
+	 * digit twice or three times (one nibble >= 2) */
+	const uint64_t nib = UINT64_C(0x1111111111);
+	uint64_t twice = ((cnt >> 1) | (cnt >> 2) | (cnt >> 3)) & nib;
+	if ((cnt & (nib * 0xC)) || !twice || (twice & (twice - 1)))
 		return 0;
-	for (size_t i = 0; i + 2 < 10; i++)
-		if (d[i] == d[i + 1] && d[i] == d[i + 2])
-			return 0;
-	return validate_iso7064_mod11_10(d, n);
+	unsigned c = 11 - p, last = (unsigned)(unsigned char)d[10] - '0';
+	return last <= 9 && (c == 10 ? 0 : c) == last;
 }
 
 /* Character value for ICAO 9303 check digits: 0-9, A=10..Z=35. */
@@ -657,13 +706,18 @@ static int validate_vat_pl(const char *s, size_t n)
 	return sum % 11 != 10 && sum % 11 == (unsigned)(s[9] - '0');
 }
 
+/* lens: bit n when the check can accept an id of n characters with its
+ * prefix (validate_vat_lengths(); tests/policy/test_validate compares it
+ * with the checks for every length) */
 static const struct {
 	char cc[3];
 	int (*check)(const char *, size_t);
+	uint32_t lens;
 } validate_vat_table[] = {
-	{ "DE", validate_vat_de }, { "AT", validate_vat_at }, { "FR", validate_vat_fr },
-	{ "IT", validate_vat_it }, { "ES", validate_vat_es }, { "NL", validate_vat_nl },
-	{ "BE", validate_vat_be }, { "PL", validate_vat_pl },
+	{ "DE", validate_vat_de, 1u << 11 }, { "AT", validate_vat_at, 1u << 11 },
+	{ "FR", validate_vat_fr, 1u << 13 }, { "IT", validate_vat_it, 1u << 13 },
+	{ "ES", validate_vat_es, 1u << 11 }, { "NL", validate_vat_nl, 1u << 14 },
+	{ "BE", validate_vat_be, 1u << 11 | 1u << 12 }, { "PL", validate_vat_pl, 1u << 12 },
 };
 
 int validate_vat_id(const char *s, size_t n)
@@ -674,5 +728,14 @@ int validate_vat_id(const char *s, size_t n)
 	for (size_t i = 0; i < sizeof(validate_vat_table) / sizeof(validate_vat_table[0]); i++)
 		if (validate_vat_table[i].cc[0] == a && validate_vat_table[i].cc[1] == b)
 			return validate_vat_table[i].check(s + 2, n - 2);
+	return 0;
+}
+
+uint32_t validate_vat_lengths(const char *s)
+{
+	char a = validate_upper(s[0]), b = validate_upper(s[1]);
+	for (size_t i = 0; i < sizeof(validate_vat_table) / sizeof(validate_vat_table[0]); i++)
+		if (validate_vat_table[i].cc[0] == a && validate_vat_table[i].cc[1] == b)
+			return validate_vat_table[i].lens;
 	return 0;
 }
