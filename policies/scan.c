@@ -103,6 +103,30 @@ enum scan_num_fact {
 	 * the NIE reader finds the terminator */
 	SCAN_NUM_FACT_NIE_BEFORE = 1u << 12,
 	SCAN_NUM_FACT_SPACE_BEFORE = 1u << 13,  /* ' ' right before, 3+ bytes in */
+	SCAN_NUM_FACT_FIRST_2_9 = 1u << 14,     /* its first digit is '2'..'9' */
+};
+
+/* The facts scan_num_facts() reads together: a run's facts are read only
+ * in the parts that some row of its digit count asks about (the others
+ * stay 0, and no row of that count looks at them). */
+#define SCAN_NUM_FACTS_FIRST (SCAN_NUM_FACT_FIRST_0 | SCAN_NUM_FACT_FIRST_1 | \
+			      SCAN_NUM_FACT_FIRST_5_9 | SCAN_NUM_FACT_FIRST_2_9)
+#define SCAN_NUM_FACTS_BEFORE (SCAN_NUM_FACT_UPPER2_BEFORE | SCAN_NUM_FACT_UPPER_BEFORE | \
+			       SCAN_NUM_FACT_NIE_BEFORE | SCAN_NUM_FACT_SPACE_BEFORE)
+
+/* The facts a run of some digit count most often lacks, rarest first (on
+ * business text: dotted quads, '+', a country code before, a letter
+ * after, trunk 0). For each digit count the builder takes one fact per
+ * row from this list (or the row's context group); a run that has none
+ * of them, and whose text holds none of those groups, passes no row, and
+ * the rows are not walked. Rows with no such fact (the payment card's:
+ * digit totals only) turn this off for their counts. */
+static const uint16_t scan_num_rare[] = {
+	SCAN_NUM_FACT_DOTS3, SCAN_NUM_FACT_PLUS, SCAN_NUM_FACT_UPPER2_BEFORE,
+	SCAN_NUM_FACT_NIE_BEFORE, SCAN_NUM_FACT_UPPER_BEFORE, SCAN_NUM_FACT_UPPER_AFTER,
+	SCAN_NUM_FACT_FIRST_0, SCAN_NUM_FACT_FIRST_1, SCAN_NUM_FACT_FIRST_5_9,
+	SCAN_NUM_FACT_SPACE_BEFORE, SCAN_NUM_FACT_LEAD_1_8, SCAN_NUM_FACT_FIRST_2_9,
+	SCAN_NUM_FACT_DIGIT_START, SCAN_NUM_FACT_NO_PLUS_PAREN, SCAN_NUM_FACT_NO_PLUS,
 };
 
 #define SCAN_NUM_ANY (~UINT64_C(0))
@@ -137,19 +161,18 @@ static const struct {
 	struct scan_num_alt alt[SCAN_NUM_ALTS];
 } scan_num_gates[] = {
 	/* detect_contact_match_phone(): '+', trunk 0, or the 9-digit
-	 * ES/PL (5-9), 10-digit and 11-digit NANP (1) counts */
+	 * ES/PL (5-9), 10-digit NANP (area code 2-9; not the dotted quads
+	 * "192.168.10.23") and 11-digit NANP (1) counts */
 	{ "phone", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_PLUS },
 		     { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_FIRST_0 },
 		     { .digits = SCAN_NUM_EQ(9), .facts = SCAN_NUM_FACT_FIRST_5_9 },
-		     { .digits = SCAN_NUM_EQ(10), .facts = 0 },
+		     { .digits = SCAN_NUM_EQ(10), .facts = SCAN_NUM_FACT_FIRST_2_9 },
 		     { .digits = SCAN_NUM_EQ(11), .facts = SCAN_NUM_FACT_FIRST_1 } } },
 	/* detect_contact_match_ipv4(): a dotted quad has three dots (the
 	 * dates "31.03.2025" have two) */
 	{ "ipv4", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_DOTS3 } } },
 	/* detect_financial_match_card(): 13-19 digits over separators */
 	{ "payment_card", { { .digits = SCAN_NUM_ANY, .facts = 0, .totals = UINT64_C(0x7f) << 13 } } },
-	/* detect_financial_match_iban(): country code, then the run */
-	{ "iban", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_DIGIT_START | SCAN_NUM_FACT_UPPER2_BEFORE } } },
 	/* detect_financial_match_vat(): a prefix ending at most one ' ' or
 	 * 'U' before the run, or PL/IT 10 or 11 digits */
 	{ "vat_id", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_DIGIT_START | SCAN_NUM_FACT_UPPER_BEFORE },
@@ -182,7 +205,7 @@ static const struct {
  * needs; a detector with several alternatives has consecutive entries. */
 struct scan_num_entry {
 	uint16_t det;
-	uint16_t facts;
+	uint16_t facts;     /* enum scan_num_fact */
 	uint8_t ctx;
 	uint64_t totals;
 };
@@ -252,6 +275,14 @@ struct policy_scanner {
 	 * with a control byte): a superset, never less (at the end of the
 	 * struct for the reason given at num_gate) */
 	uint8_t in_x64[4][64];
+	/* per digit count d < SCAN_NUM_UPTO (with num_gate): the facts its
+	 * rows ask about (scan_num_facts() reads only those), and the
+	 * shortcut of scan_num_rare[]: a run with none of the facts
+	 * num_gate_hint[d] and none of the context groups num_gate_hctx[d]
+	 * in its text passes no row (hint 0xffff: no shortcut) */
+	uint16_t num_gate_need[SCAN_NUM_UPTO];
+	uint16_t num_gate_hint[SCAN_NUM_UPTO];
+	uint64_t num_gate_hctx[SCAN_NUM_UPTO];
 };
 
 /* Per-byte facts pass 1 needs, folded into one table per scanner. */
@@ -593,14 +624,38 @@ static int scan_build_num_gate(struct policy_scanner *s, size_t n_builtin)
 				return -1;
 		}
 	}
+	for (unsigned d = 0; d < SCAN_NUM_UPTO; d++) {
+		uint16_t need = 0, hint = 0;
+		uint64_t hctx = 0;
+		for (uint32_t k = s->num_gate_off[d]; k < s->num_gate_off[d + 1]; k++) {
+			const struct scan_num_entry *e = &s->num_gate[k];
+			size_t r = 0;
+			need |= e->facts;
+			if (e->ctx) {
+				hctx |= UINT64_C(1) << e->ctx;
+				continue;
+			}
+			while (r < sizeof(scan_num_rare) / sizeof(scan_num_rare[0]) &&
+			       !(e->facts & scan_num_rare[r]))
+				r++;
+			if (r == sizeof(scan_num_rare) / sizeof(scan_num_rare[0]))
+				hint = 0xffff;   /* a row that needs no fact */
+			else
+				hint |= scan_num_rare[r];
+		}
+		s->num_gate_need[d] = need;
+		s->num_gate_hint[d] = hint;
+		s->num_gate_hctx[d] = hctx;
+	}
 	return 0;
 }
 
 /* The facts (enum scan_num_fact) of the number run t[a, e), which the
  * scanner found: it starts with '+', '(' or a digit and holds a digit;
  * dots: its '.' as scan_number_run() counted them (saturated at 3). */
-static unsigned scan_num_facts(const unsigned char *t, size_t len, size_t a, size_t e,
-			       unsigned dots)
+static inline __attribute__((always_inline)) unsigned
+scan_num_facts(const unsigned char *t, size_t len, size_t a, size_t e, unsigned dots,
+	       unsigned need)
 {
 	unsigned f = 0;
 	unsigned char c = t[a];
@@ -614,19 +669,22 @@ static unsigned scan_num_facts(const unsigned char *t, size_t len, size_t a, siz
 	} else if (c != '+' && c != '(') {
 		f |= SCAN_NUM_FACT_NO_PLUS_PAREN;
 	}
-	while (p < e && !(t[p] >= '0' && t[p] <= '9'))
-		p++;
-	if (p < e) {
-		if (t[p] == '0')
-			f |= SCAN_NUM_FACT_FIRST_0;
-		else if (t[p] == '1')
-			f |= SCAN_NUM_FACT_FIRST_1;
-		else if (t[p] >= '5')
-			f |= SCAN_NUM_FACT_FIRST_5_9;
-	}
 	if (dots >= 3)
 		f |= SCAN_NUM_FACT_DOTS3;
-	if (a >= 1) {
+	if (need & SCAN_NUM_FACTS_FIRST) {
+		while (p < e && !(t[p] >= '0' && t[p] <= '9'))
+			p++;
+		if (p < e) {
+			if (t[p] == '0')
+				f |= SCAN_NUM_FACT_FIRST_0;
+			else if (t[p] == '1')
+				f |= SCAN_NUM_FACT_FIRST_1;
+			else
+				f |= t[p] >= '5' ? SCAN_NUM_FACT_FIRST_5_9 | SCAN_NUM_FACT_FIRST_2_9
+						 : SCAN_NUM_FACT_FIRST_2_9;
+		}
+	}
+	if (a >= 1 && (need & SCAN_NUM_FACTS_BEFORE)) {
 		unsigned char b1 = t[a - 1], b2 = a >= 2 ? t[a - 2] : 0;
 		int u1 = b1 >= 'A' && b1 <= 'Z', u2 = a >= 2 && b2 >= 'A' && b2 <= 'Z';
 		if (u1 || (b1 == ' ' && u2))
@@ -638,6 +696,8 @@ static unsigned scan_num_facts(const unsigned char *t, size_t len, size_t a, siz
 		if (a >= 3 && b1 == ' ')
 			f |= SCAN_NUM_FACT_SPACE_BEFORE;
 	}
+	if (!(need & SCAN_NUM_FACT_UPPER_AFTER))
+		return f;
 	c = e < len ? t[e] : 0;
 	if ((c == '-' || c == '.' || c == ' ') && e + 1 < len)
 		c = t[e + 1];
@@ -1845,6 +1905,15 @@ static void scan_classify_block(const struct policy_scanner *s, const unsigned c
 #endif
 }
 
+/* The context groups of a scan's hits (bit g: some hit of group g). */
+static uint64_t scan_ctx_groups(const struct scan_scratch *sc)
+{
+	uint64_t m = 0;
+	for (size_t k = 0; k < sc->n_ctx; k++)
+		m |= UINT64_C(1) << sc->ctx[k].context;
+	return m;
+}
+
 /* Passes 2 and 3 of a scan whose pass 1 found triggers (scan_text). */
 __attribute__((noinline))
 static int scan_finish(const struct policy_scanner *s, struct scan_scratch *sc, const char *text,
@@ -1869,6 +1938,12 @@ static int scan_finish(const struct policy_scanner *s, struct scan_scratch *sc, 
 	priv.c_mask = 0;
 	priv.c_valid = 0;
 	struct scan_input in = { text, len, NULL, 0, &priv };
+	/* the context groups of the whole text (bit g: some hit of group g),
+	 * read when a gate row first needs a group: most texts hold none of
+	 * the groups the national digit rows need, and then no run looks up
+	 * its window for them */
+	uint64_t ctx_all = 0;
+	int have_all = 0;
 	for (size_t e = 0; e < sc->n_ev; e++) {
 		const struct scan_event *ev = &sc->ev[e];
 		struct scan_trigger tr = { SCAN_TRIGGER_KEYWORD, ev->start, ev->end, 0, 0, ev->digits };
@@ -1888,7 +1963,16 @@ static int scan_finish(const struct policy_scanner *s, struct scan_scratch *sc, 
 			/* the NUMBER gate: read the run once, call the
 			 * detectors whose readers it can reach */
 			unsigned f = scan_num_facts((const unsigned char *)text, len, ev->start, ev->end,
-						    ev->dots);
+						    ev->dots, s->num_gate_need[ev->digits]);
+			if (!(f & s->num_gate_hint[ev->digits])) {
+				uint64_t hc = s->num_gate_hctx[ev->digits];
+				if (hc && !have_all) {
+					ctx_all = scan_ctx_groups(sc);
+					have_all = 1;
+				}
+				if (!(hc & ctx_all))
+					continue;
+			}
 			const struct scan_num_entry *g = s->num_gate + s->num_gate_off[ev->digits];
 			const struct scan_num_entry *ge = s->num_gate + s->num_gate_off[ev->digits + 1];
 			uint32_t called = UINT32_MAX;
@@ -1906,6 +1990,12 @@ static int scan_finish(const struct policy_scanner *s, struct scan_scratch *sc, 
 						continue;
 				}
 				if (g->ctx) {
+					if (!have_all) {
+						ctx_all = scan_ctx_groups(sc);
+						have_all = 1;
+					}
+					if (!((ctx_all >> g->ctx) & 1))
+						continue;
 					if (!have_ctx) {
 						/* fills priv's window cache: its groups */
 						scan_context_near(&in, SCAN_CONTEXT_NONE, ev->start, ev->end,

@@ -266,6 +266,10 @@ int main(void)
 	NONE("Rechnung 0301234567 vom 01.02.2024 über 1.234,56 EUR");
 	NONE("Bestellnummer 04711 2345 678, Lieferung am 12.03.2024");
 	CHECK("Call me at (212) 555-0187 tomorrow.", "phone", "(212) 555-0187");
+	/* 10 digits without '(' or trunk 0: the NUMBER gate's "first digit
+	 * 2-9" row (an area code 2-9) */
+	CHECK("phone 202.555.0187 or later", "phone", "202.555.0187");
+	NONE("phone 102.555.0187 or later");
 	CHECK("Server 192.168.10.23 und fe80::1ff:fe23:4567:890a sind down", "ip_address",
 	      "192.168.10.23", "ip_address", "fe80::1ff:fe23:4567:890a");
 	NONE("Version 1.2.3.4 ist raus; 10:30:00 Uhr; std::vector; 999.1.1.1");
