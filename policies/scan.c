@@ -174,26 +174,39 @@ static const struct {
 	/* detect_financial_match_card(): 13-19 digits over separators */
 	{ "payment_card", { { .digits = SCAN_NUM_ANY, .facts = 0, .totals = UINT64_C(0x7f) << 13 } } },
 	/* detect_financial_match_vat(): a prefix ending at most one ' ' or
-	 * 'U' before the run, or PL/IT 10 or 11 digits */
+	 * 'U' before the run, or PL/IT 10 or 11 digits with a VAT word in
+	 * the run's window (it asks for one there, then 40 bytes before) */
 	{ "vat_id", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_DIGIT_START | SCAN_NUM_FACT_UPPER_BEFORE },
-		      { .digits = SCAN_NUM_EQ(10) | SCAN_NUM_EQ(11), .facts = SCAN_NUM_FACT_DIGIT_START } } },
+		      { .digits = SCAN_NUM_EQ(10) | SCAN_NUM_EQ(11), .facts = SCAN_NUM_FACT_DIGIT_START,
+			.ctx = SCAN_CONTEXT_VAT } } },
 	/* detect_national_match_digits(): no international phone number */
 	/* ... and a span of its digit count over separators, or, for the
 	 * rows that need their context word and accept no free shape (BSN,
-	 * PESEL, NHS, SSN), that word (asked first, as they do) */
+	 * PESEL, NHS, SSN), that word (asked first, as they do); the rows
+	 * with a free shape (AT, BE) take a run without their word only when
+	 * it holds exactly their digit count */
 	{ "de_tax_id", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS, .totals = SCAN_NUM_EQ(11) } } },
-	{ "at_social_security_number", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS, .totals = SCAN_NUM_EQ(10) } } },
+	{ "at_social_security_number", {
+		{ .digits = SCAN_NUM_EQ(10), .facts = SCAN_NUM_FACT_NO_PLUS, .totals = SCAN_NUM_EQ(10) },
+		{ .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS, .totals = SCAN_NUM_EQ(10),
+		  .ctx = SCAN_CONTEXT_SOCIAL_SECURITY } } },
 	{ "nl_bsn", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS,
 			.ctx = SCAN_CONTEXT_BSN } } },
 	{ "pl_pesel", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS,
 			  .ctx = SCAN_CONTEXT_PESEL } } },
-	{ "be_national_number", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS, .totals = SCAN_NUM_EQ(11) } } },
+	{ "be_national_number", {
+		{ .digits = SCAN_NUM_EQ(11), .facts = SCAN_NUM_FACT_NO_PLUS, .totals = SCAN_NUM_EQ(11) },
+		{ .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS, .totals = SCAN_NUM_EQ(11),
+		  .ctx = SCAN_CONTEXT_BE_NATIONAL } } },
 	{ "gb_nhs_number", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS,
 			       .ctx = SCAN_CONTEXT_NHS } } },
 	{ "us_ssn", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS,
 			.ctx = SCAN_CONTEXT_SSN } } },
-	/* detect_national_match_nir(): 15 digits, or 6 before 2A/2B */
-	{ "fr_nir", { { .digits = SCAN_NUM_EQ(6) | SCAN_NUM_FROM(15), .facts = SCAN_NUM_FACT_LEAD_1_8 } } },
+	/* detect_national_match_nir(): 6 digits before 2A/2B, or a span of
+	 * exactly 15 over the run's joins (card numbers and IBANs have none) */
+	{ "fr_nir", { { .digits = SCAN_NUM_EQ(6), .facts = SCAN_NUM_FACT_LEAD_1_8 },
+		      { .digits = SCAN_NUM_FROM(15), .facts = SCAN_NUM_FACT_LEAD_1_8,
+			.totals = SCAN_NUM_EQ(15) } } },
 	/* detect_national_match_es(): the id's digits and its check letter */
 	{ "es_dni", { { .digits = SCAN_NUM_EQ(8), .facts = SCAN_NUM_FACT_NO_PLUS_PAREN | SCAN_NUM_FACT_UPPER_AFTER } } },
 	{ "es_nie", { { .digits = SCAN_NUM_EQ(7), .facts = SCAN_NUM_FACT_NIE_BEFORE | SCAN_NUM_FACT_UPPER_AFTER } } },
@@ -2011,6 +2024,14 @@ static int scan_finish(const struct policy_scanner *s, struct scan_scratch *sc, 
 			for (; g < ge; g++) {
 				if ((g->facts & ~f) || g->det == called)
 					continue;
+				if (g->ctx) {   /* the cheap test first */
+					if (!have_all) {
+						ctx_all = scan_ctx_groups(sc);
+						have_all = 1;
+					}
+					if (!((ctx_all >> g->ctx) & 1))
+						continue;
+				}
 				if (g->totals) {
 					if (!have_tot) {
 						tot = scan_trigger_digit_totals(&in, &tr);
@@ -2020,12 +2041,6 @@ static int scan_finish(const struct policy_scanner *s, struct scan_scratch *sc, 
 						continue;
 				}
 				if (g->ctx) {
-					if (!have_all) {
-						ctx_all = scan_ctx_groups(sc);
-						have_all = 1;
-					}
-					if (!((ctx_all >> g->ctx) & 1))
-						continue;
 					if (!have_ctx) {
 						/* fills priv's window cache: its groups */
 						scan_context_near(&in, SCAN_CONTEXT_NONE, ev->start, ev->end,
