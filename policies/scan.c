@@ -214,6 +214,28 @@ static const struct {
 	{ "gb_nino", { { .digits = SCAN_NUM_EQ(6), .facts = SCAN_NUM_FACT_SPACE_BEFORE } } },
 };
 
+/* The ALNUM gate: the run lengths (end - start; bit 63: 63 or more) at
+ * which a builtin detector's ALNUM reader can find anything, from its
+ * first test in detect_*.c; one with no row here (and every custom
+ * detector) is called for every alphanumeric run. Most such runs are
+ * "DE89" (an IBAN's first group) and VAT ids, which the fixed-length
+ * ids never take. */
+#define SCAN_ALNUM_LEN(n) (UINT64_C(1) << (n))
+static const struct {
+	const char *id;
+	uint64_t lens;
+} scan_alnum_gates[] = {
+	/* detect_financial_match_vat(): 9-14 characters */
+	{ "vat_id", UINT64_C(0x3f) << 9 },
+	/* detect_national_match_id_card(): 10 (with check digit) or 9 */
+	{ "de_id_card", SCAN_ALNUM_LEN(9) | SCAN_ALNUM_LEN(10) },
+	{ "de_pension_number", SCAN_ALNUM_LEN(12) },
+	{ "de_health_insurance_number", SCAN_ALNUM_LEN(10) },
+	{ "it_fiscal_code", SCAN_ALNUM_LEN(16) },
+	/* special_match_icd10(): a letter and two digits */
+	{ "health_icd10", SCAN_ALNUM_LEN(3) },
+};
+
 /* One detector a run of some digit count may reach, and the facts it
  * needs; a detector with several alternatives has consecutive entries. */
 struct scan_num_entry {
@@ -296,6 +318,9 @@ struct policy_scanner {
 	uint16_t num_gate_need[SCAN_NUM_UPTO];
 	uint16_t num_gate_hint[SCAN_NUM_UPTO];
 	uint64_t num_gate_hctx[SCAN_NUM_UPTO];
+	/* per ALNUM subscriber (shape[1].det order): scan_alnum_gates[]'s
+	 * lengths, all ones without a row (NULL with NO_NUM_GATE) */
+	uint64_t *alnum_lens;
 };
 
 /* Per-byte facts pass 1 needs, folded into one table per scanner. */
@@ -683,6 +708,19 @@ static int scan_build_num_gate(struct policy_scanner *s, size_t n_builtin)
 		s->num_gate_hint[d] = hint;
 		s->num_gate_hctx[d] = hctx;
 	}
+	/* the ALNUM gate's lengths, per subscriber */
+	const struct scan_shape_subs *al = &s->shape[1];
+	s->alnum_lens = calloc(al->n + 1, sizeof(*s->alnum_lens));
+	if (!s->alnum_lens)
+		return -1;
+	for (size_t u = 0; u < al->n; u++) {
+		s->alnum_lens[u] = SCAN_NUM_ANY;
+		if (al->det[u] >= n_builtin)
+			continue;
+		for (size_t r = 0; r < sizeof(scan_alnum_gates) / sizeof(scan_alnum_gates[0]); r++)
+			if (strcmp(scan_alnum_gates[r].id, s->det[al->det[u]]->id) == 0)
+				s->alnum_lens[u] = scan_alnum_gates[r].lens;
+	}
 	return 0;
 }
 
@@ -900,6 +938,7 @@ void policy_scanner_free(struct policy_scanner *s)
 		free(s->shape[i].det);
 	free(s->kw);
 	free(s->num_gate);
+	free(s->alnum_lens);
 	free(s->det);
 	free(s);
 }
@@ -2067,6 +2106,21 @@ static int scan_finish(const struct policy_scanner *s, struct scan_scratch *sc, 
 				for (upto = 0; upto < sub->n &&
 					       s->det[sub->det[upto]]->min_digits <= ev->digits; upto++)
 					;
+		}
+		if (ev->id == 1 && s->alnum_lens) {
+			/* the ALNUM gate: only the readers that take a run of
+			 * this length */
+			size_t rl = ev->end - ev->start;
+			unsigned bit = rl < 63 ? (unsigned)rl : 63;
+			for (size_t d = 0; d < upto; d++) {
+				if (!((s->alnum_lens[d] >> bit) & 1))
+					continue;
+				in.det = s->det[sub->det[d]];
+				in.det_index = sub->det[d];
+				if (in.det->match(&in, &tr, out) < 0)
+					goto fail;
+			}
+			continue;
 		}
 		for (size_t d = 0; d < upto; d++) {
 			in.det = s->det[sub->det[d]];

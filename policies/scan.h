@@ -54,9 +54,10 @@ enum policy_scanner_flag {
 	 * of in-word keyword starts where the CPU has VBMI (tests compare
 	 * both). */
 	POLICY_SCANNER_FLAG_NO_VBMI = 1u << 2,
-	/* Call every NUMBER detector on every number run of its digit count,
-	 * without the NUMBER gate's table of what each detector's first tests
-	 * accept (tests and fuzz_scanner hold that table to the detectors:
+	/* Call every NUMBER detector on every number run of its digit count
+	 * and every ALNUM detector on every alphanumeric run, without the
+	 * NUMBER and ALNUM gates' tables of what each detector's first tests
+	 * accept (tests and fuzz_scanner hold those tables to the detectors:
 	 * the findings must be identical). */
 	POLICY_SCANNER_FLAG_NO_NUM_GATE = 1u << 3,
 };
