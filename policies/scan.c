@@ -442,6 +442,12 @@ int policy_findings_add(struct policy_findings *f, const struct policy_finding *
 	return 0;
 }
 
+__attribute__((noinline, cold))
+static int scan_grow_findings(struct policy_findings *f)
+{
+	return scan_grow((void **)&f->v, &f->cap, f->n + 1, sizeof(*f->v));
+}
+
 int scan_add_finding(struct policy_findings *out, const struct scan_input *in,
 		     size_t start, size_t end, unsigned confidence)
 {
@@ -461,10 +467,12 @@ int scan_add_finding(struct policy_findings *out, const struct scan_input *in,
 	x.data_class = in->det->data_class;
 	x.confidence = (uint8_t)(confidence ? (confidence > 100 ? 100 : confidence)
 					    : in->det->confidence);
-	if (policy_findings_add(out, &x) < 0) {
+	/* policy_findings_add() with its growth out of line (as events) */
+	if (out->n >= out->cap && scan_grow_findings(out) < 0) {
 		out->error = "out of memory";
 		return -1;
 	}
+	out->v[out->n++] = x;
 	return 0;
 }
 
