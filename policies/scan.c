@@ -236,6 +236,29 @@ static const struct {
 	{ "health_icd10", SCAN_ALNUM_LEN(3) },
 };
 
+/* The ALNUM gate's second test: the bytes an alphanumeric run can begin
+ * with for a builtin detector's ALNUM reader to find anything (the
+ * run's first byte is the id's first character in each), from its first
+ * test in detect_*.c; one with no row here takes any. The benchmark's
+ * runs "DE89" and "DE136695976" begin no DNI, NIE or NINO. */
+#define SCAN_ALNUM_UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+static const struct {
+	const char *id;
+	const char *first;
+} scan_alnum_first[] = {
+	/* detect_financial_match_iban(): two capitals and two digits */
+	{ "iban", SCAN_ALNUM_UPPER },
+	/* detect_financial_match_vat(): a VAT prefix (two capitals) */
+	{ "vat_id", SCAN_ALNUM_UPPER },
+	/* detect_national_match_es(): a DNI's first digit, a NIE's X/Y/Z
+	 * in either case */
+	{ "es_dni", "0123456789" },
+	{ "es_nie", "XYZxyz" },
+	/* detect_national_match_nino(): a prefix letter HMRC issues (no D,
+	 * F, I, Q, U, V) */
+	{ "gb_nino", "ABCEGHJKLMNOPRSTWXYZ" },
+};
+
 /* One detector a run of some digit count may reach, and the facts it
  * needs; a detector with several alternatives has consecutive entries. */
 struct scan_num_entry {
@@ -332,6 +355,16 @@ struct policy_scanner {
 	 * for up to 64 subscribers (alnum_by_len_ok) */
 	uint64_t alnum_by_len[64];
 	int alnum_by_len_ok;
+	/* the facts of the entries without context (num_gate_noctx), 16 per
+	 * digit count, the unused ones 0x8000 (no run has that fact), for
+	 * the digit counts d with at most 16 such entries (bit d of
+	 * num_gate_nc16): pass 2 tests all 16 at once */
+	uint16_t num_gate_ncfacts[SCAN_NUM_UPTO][16];
+	uint64_t num_gate_nc16;
+	/* per first byte of an alphanumeric run: bit u is whether
+	 * subscriber u takes a run that begins so (scan_alnum_first[]),
+	 * with alnum_by_len */
+	uint64_t alnum_by_first[256];
 };
 
 /* Per-byte facts pass 1 needs, folded into one table per scanner. */
@@ -800,6 +833,13 @@ static int scan_build_num_gate(struct policy_scanner *s, size_t n_builtin)
 	}
 	s->num_gate_noctx[SCAN_NUM_UPTO] = (uint32_t)n;
 	for (unsigned d = 0; d < SCAN_NUM_UPTO; d++) {
+		uint32_t k0 = s->num_gate_noctx[d], k1 = s->num_gate_noctx[d + 1];
+		for (unsigned q = 0; q < 16; q++)
+			s->num_gate_ncfacts[d][q] = k0 + q < k1 ? s->num_gate[k0 + q].facts : 0x8000;
+		if (k1 - k0 <= 16)
+			s->num_gate_nc16 |= UINT64_C(1) << d;
+	}
+	for (unsigned d = 0; d < SCAN_NUM_UPTO; d++) {
 		uint16_t need = 0, hint = 0;
 		uint64_t hctx = 0;
 		for (uint32_t k = s->num_gate_off[d]; k < s->num_gate_off[d + 1]; k++) {
@@ -839,6 +879,16 @@ static int scan_build_num_gate(struct policy_scanner *s, size_t n_builtin)
 	for (unsigned b = 0; b < 64 && s->alnum_by_len_ok; b++)
 		for (size_t u = 0; u < al->n; u++)
 			s->alnum_by_len[b] |= ((s->alnum_lens[u] >> b) & 1) << u;
+	for (size_t u = 0; u < al->n && s->alnum_by_len_ok; u++) {
+		const char *first = NULL;
+		for (size_t r = 0; al->det[u] < n_builtin &&
+				   r < sizeof(scan_alnum_first) / sizeof(scan_alnum_first[0]); r++)
+			if (strcmp(scan_alnum_first[r].id, s->det[al->det[u]]->id) == 0)
+				first = scan_alnum_first[r].first;
+		for (unsigned c = 0; c < 256; c++)
+			if (!first || (c && strchr(first, (int)c)))
+				s->alnum_by_first[c] |= UINT64_C(1) << u;
+	}
 	return 0;
 }
 
@@ -896,6 +946,31 @@ scan_num_facts(const unsigned char *t, size_t len, size_t a, size_t e, unsigned 
 	if (c >= 'A' && c <= 'Z')
 		f |= SCAN_NUM_FACT_UPPER_AFTER;
 	return f;
+}
+
+_Static_assert(SCAN_NUM_FACT_FIRST_2_9 < 0x8000, "bit 15 marks the unused entries of num_gate_ncfacts");
+
+/* Bit q: entry q of a digit count's 16 (num_gate_ncfacts) has all its
+ * facts in f. A test per entry and a branch on it cost a mispredicted
+ * branch per two or three entries on the benchmark's runs (its dates,
+ * ids and amounts pass different rows); SSE2 (every x86-64) takes the
+ * 16 in a few instructions. */
+static inline __attribute__((always_inline)) unsigned
+scan_num_pass16(const uint16_t *facts, unsigned f)
+{
+#if SCAN_HAVE_AVX2
+	const __m128i nf = _mm_set1_epi16((short)(uint16_t)~f), z = _mm_setzero_si128();
+	__m128i a0 = _mm_loadu_si128((const __m128i *)(const void *)facts);
+	__m128i a1 = _mm_loadu_si128((const __m128i *)(const void *)(facts + 8));
+	__m128i c0 = _mm_cmpeq_epi16(_mm_and_si128(a0, nf), z);
+	__m128i c1 = _mm_cmpeq_epi16(_mm_and_si128(a1, nf), z);
+	return (unsigned)_mm_movemask_epi8(_mm_packs_epi16(c0, c1));
+#else
+	unsigned pass = 0;
+	for (unsigned q = 0; q < 16; q++)
+		pass |= (unsigned)((facts[q] & ~f & 0xffffu) == 0) << q;
+	return pass;
+#endif
 }
 
 /* "detector ID: what" (or just "what" without an id). */
@@ -2207,6 +2282,30 @@ static int scan_finish(const struct policy_scanner *s, struct scan_scratch *sc, 
 			uint32_t called = UINT32_MAX;
 			uint64_t tot = 0, cmask = 0;
 			int have_tot = 0, have_ctx = 0;
+			if (off == s->num_gate_noctx && ((s->num_gate_nc16 >> ev->digits) & 1)) {
+				/* the same walk over the entries whose facts the run
+				 * has (no context rows here), found at once */
+				for (unsigned pass = scan_num_pass16(s->num_gate_ncfacts[ev->digits], f); pass;
+				     pass &= pass - 1) {
+					const struct scan_num_entry *x = g + __builtin_ctz(pass);
+					if (x->det == called)
+						continue;
+					if (x->totals) {
+						if (!have_tot) {
+							tot = scan_trigger_digit_totals(&in, &tr);
+							have_tot = 1;
+						}
+						if (!(tot & x->totals))
+							continue;
+					}
+					called = x->det;
+					in.det = s->det[x->det];
+					in.det_index = x->det;
+					if (in.det->match(&in, &tr, out) < 0)
+						goto fail;
+				}
+				continue;
+			}
 			for (; g < ge; g++) {
 				if ((g->facts & ~f) || g->det == called)
 					continue;
@@ -2260,10 +2359,12 @@ static int scan_finish(const struct policy_scanner *s, struct scan_scratch *sc, 
 			size_t rl = ev->end - ev->start;
 			unsigned bit = rl < 63 ? (unsigned)rl : 63;
 			if (s->alnum_by_len_ok) {
-				/* the subscribers that take this length, in order,
-				 * without a test per subscriber (the benchmark's
-				 * runs reach 4 or 5 of its 10) */
-				for (uint64_t m = s->alnum_by_len[bit]; m; m &= m - 1) {
+				/* the subscribers that take this length and first
+				 * byte, in order, without a test per subscriber (the
+				 * benchmark's runs reach 1 or 2 of its 10) */
+				for (uint64_t m = s->alnum_by_len[bit] &
+						  s->alnum_by_first[(unsigned char)text[ev->start]];
+				     m; m &= m - 1) {
 					size_t d = (size_t)__builtin_ctzll(m);
 					in.det = s->det[sub->det[d]];
 					in.det_index = sub->det[d];

@@ -297,6 +297,10 @@ int main(void)
 	CHECK("PESEL: 44051401359", "pl_pesel", "44051401359");
 	CHECK("Rijksregisternummer 85.07.30-033.28", "be_national_number", "85.07.30-033.28");
 	CHECK("NI number AB 12 34 56 C", "gb_nino", "AB 12 34 56 C");
+	/* the ALNUM gate's first bytes (scan_alnum_first[]): a NIE's x in
+	 * lower case, a compact NINO */
+	CHECK("NIE x1234567L bitte", "es_nie", "x1234567L");
+	CHECK("NI number AB123456C", "gb_nino", "AB123456C");
 	CHECK("NHS number 943 476 5919", "gb_nhs_number", "943 476 5919");
 	NONE("Reference 943 476 5919");
 	CHECK("SSN 536-90-4399", "us_ssn", "536-90-4399");
