@@ -104,6 +104,7 @@ enum scan_num_fact {
 	SCAN_NUM_FACT_NIE_BEFORE = 1u << 12,
 	SCAN_NUM_FACT_SPACE_BEFORE = 1u << 13,  /* ' ' right before, 3+ bytes in */
 	SCAN_NUM_FACT_FIRST_2_9 = 1u << 14,     /* its first digit is '2'..'9' */
+	SCAN_NUM_FACT_NO_DOTS = 1u << 15,       /* no '.' inside */
 };
 
 /* The facts scan_num_facts() reads together: a run's facts are read only
@@ -126,7 +127,7 @@ static const uint16_t scan_num_rare[] = {
 	SCAN_NUM_FACT_NIE_BEFORE, SCAN_NUM_FACT_UPPER_BEFORE, SCAN_NUM_FACT_UPPER_AFTER,
 	SCAN_NUM_FACT_FIRST_0, SCAN_NUM_FACT_FIRST_1, SCAN_NUM_FACT_FIRST_5_9,
 	SCAN_NUM_FACT_SPACE_BEFORE, SCAN_NUM_FACT_LEAD_1_8, SCAN_NUM_FACT_FIRST_2_9,
-	SCAN_NUM_FACT_DIGIT_START, SCAN_NUM_FACT_NO_PLUS_PAREN, SCAN_NUM_FACT_NO_PLUS,
+	SCAN_NUM_FACT_NO_DOTS, SCAN_NUM_FACT_DIGIT_START, SCAN_NUM_FACT_NO_PLUS_PAREN, SCAN_NUM_FACT_NO_PLUS,
 };
 
 #define SCAN_NUM_ANY (~UINT64_C(0))
@@ -186,8 +187,11 @@ static const struct {
 	 * with a free shape (AT, BE) take a run without their word only when
 	 * it holds exactly their digit count */
 	{ "de_tax_id", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS, .totals = SCAN_NUM_EQ(11) } } },
+	/* (AT without its word: "1237 010180", the run one span of its
+	 * groups 4 and 6 over ' ', its only separator: no '.' in the run) */
 	{ "at_social_security_number", {
-		{ .digits = SCAN_NUM_EQ(10), .facts = SCAN_NUM_FACT_NO_PLUS, .totals = SCAN_NUM_EQ(10) },
+		{ .digits = SCAN_NUM_EQ(10), .facts = SCAN_NUM_FACT_NO_PLUS | SCAN_NUM_FACT_NO_DOTS,
+		  .totals = SCAN_NUM_EQ(10) },
 		{ .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS, .totals = SCAN_NUM_EQ(10),
 		  .ctx = SCAN_CONTEXT_SOCIAL_SECURITY } } },
 	{ "nl_bsn", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS,
@@ -356,7 +360,8 @@ struct policy_scanner {
 	uint64_t alnum_by_len[64];
 	int alnum_by_len_ok;
 	/* the facts of the entries without context (num_gate_noctx), 16 per
-	 * digit count, the unused ones 0x8000 (no run has that fact), for
+	 * digit count, the unused ones 0xffff (no run has all facts: not
+	 * both PLUS and NO_PLUS), for
 	 * the digit counts d with at most 16 such entries (bit d of
 	 * num_gate_nc16): pass 2 tests all 16 at once */
 	uint16_t num_gate_ncfacts[SCAN_NUM_UPTO][16];
@@ -835,7 +840,7 @@ static int scan_build_num_gate(struct policy_scanner *s, size_t n_builtin)
 	for (unsigned d = 0; d < SCAN_NUM_UPTO; d++) {
 		uint32_t k0 = s->num_gate_noctx[d], k1 = s->num_gate_noctx[d + 1];
 		for (unsigned q = 0; q < 16; q++)
-			s->num_gate_ncfacts[d][q] = k0 + q < k1 ? s->num_gate[k0 + q].facts : 0x8000;
+			s->num_gate_ncfacts[d][q] = k0 + q < k1 ? s->num_gate[k0 + q].facts : 0xffff;
 		if (k1 - k0 <= 16)
 			s->num_gate_nc16 |= UINT64_C(1) << d;
 	}
@@ -913,6 +918,8 @@ scan_num_facts(const unsigned char *t, size_t len, size_t a, size_t e, unsigned 
 	}
 	if (dots >= 3)
 		f |= SCAN_NUM_FACT_DOTS3;
+	if (dots == 0)
+		f |= SCAN_NUM_FACT_NO_DOTS;
 	if (need & SCAN_NUM_FACTS_FIRST) {
 		while (p < e && !(t[p] >= '0' && t[p] <= '9'))
 			p++;
@@ -948,7 +955,6 @@ scan_num_facts(const unsigned char *t, size_t len, size_t a, size_t e, unsigned 
 	return f;
 }
 
-_Static_assert(SCAN_NUM_FACT_FIRST_2_9 < 0x8000, "bit 15 marks the unused entries of num_gate_ncfacts");
 
 /* Bit q: entry q of a digit count's 16 (num_gate_ncfacts) has all its
  * facts in f. A test per entry and a branch on it cost a mispredicted

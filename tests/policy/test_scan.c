@@ -288,6 +288,10 @@ int main(void)
 	CHECK("Versichertennummer A123456780", "de_health_insurance_number", "A123456780");
 	NONE("Artikel A123456780 ist nicht lieferbar");
 	CHECK("SV-Nummer 1237 010180", "at_social_security_number", "1237 010180");
+	/* without its word only the whole run of the free shape over ' '
+	 * (the gate's NO_DOTS fact): not over '.' */
+	CHECK("Bitte 1237 010180 eintragen", "at_social_security_number", "1237 010180");
+	NONE("Bitte 1237.010180 eintragen");
 	CHECK("NIR 2 91 07 94 685 356 45 ok", "fr_nir", "2 91 07 94 685 356 45");
 	CHECK("NIR 1 59 06 2A 173 626 41", "fr_nir", "1 59 06 2A 173 626 41");
 	CHECK("DNI 12345678Z y NIE X1234567L", "es_dni", "12345678Z", "es_nie", "X1234567L");
