@@ -104,6 +104,7 @@ enum scan_num_fact {
 	SCAN_NUM_FACT_NIE_BEFORE = 1u << 12,
 	SCAN_NUM_FACT_SPACE_BEFORE = 1u << 13,  /* ' ' right before, 3+ bytes in */
 	SCAN_NUM_FACT_FIRST_2_9 = 1u << 14,     /* its first digit is '2'..'9' */
+	SCAN_NUM_FACT_NO_DOTS = 1u << 15,       /* no '.' inside */
 };
 
 /* The facts scan_num_facts() reads together: a run's facts are read only
@@ -126,7 +127,7 @@ static const uint16_t scan_num_rare[] = {
 	SCAN_NUM_FACT_NIE_BEFORE, SCAN_NUM_FACT_UPPER_BEFORE, SCAN_NUM_FACT_UPPER_AFTER,
 	SCAN_NUM_FACT_FIRST_0, SCAN_NUM_FACT_FIRST_1, SCAN_NUM_FACT_FIRST_5_9,
 	SCAN_NUM_FACT_SPACE_BEFORE, SCAN_NUM_FACT_LEAD_1_8, SCAN_NUM_FACT_FIRST_2_9,
-	SCAN_NUM_FACT_DIGIT_START, SCAN_NUM_FACT_NO_PLUS_PAREN, SCAN_NUM_FACT_NO_PLUS,
+	SCAN_NUM_FACT_NO_DOTS, SCAN_NUM_FACT_DIGIT_START, SCAN_NUM_FACT_NO_PLUS_PAREN, SCAN_NUM_FACT_NO_PLUS,
 };
 
 #define SCAN_NUM_ANY (~UINT64_C(0))
@@ -186,8 +187,11 @@ static const struct {
 	 * with a free shape (AT, BE) take a run without their word only when
 	 * it holds exactly their digit count */
 	{ "de_tax_id", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS, .totals = SCAN_NUM_EQ(11) } } },
+	/* (AT without its word: "1237 010180", the run one span of its
+	 * groups 4 and 6 over ' ', its only separator: no '.' in the run) */
 	{ "at_social_security_number", {
-		{ .digits = SCAN_NUM_EQ(10), .facts = SCAN_NUM_FACT_NO_PLUS, .totals = SCAN_NUM_EQ(10) },
+		{ .digits = SCAN_NUM_EQ(10), .facts = SCAN_NUM_FACT_NO_PLUS | SCAN_NUM_FACT_NO_DOTS,
+		  .totals = SCAN_NUM_EQ(10) },
 		{ .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS, .totals = SCAN_NUM_EQ(10),
 		  .ctx = SCAN_CONTEXT_SOCIAL_SECURITY } } },
 	{ "nl_bsn", { { .digits = SCAN_NUM_ANY, .facts = SCAN_NUM_FACT_NO_PLUS,
@@ -234,6 +238,29 @@ static const struct {
 	{ "it_fiscal_code", SCAN_ALNUM_LEN(16) },
 	/* special_match_icd10(): a letter and two digits */
 	{ "health_icd10", SCAN_ALNUM_LEN(3) },
+};
+
+/* The ALNUM gate's second test: the bytes an alphanumeric run can begin
+ * with for a builtin detector's ALNUM reader to find anything (the
+ * run's first byte is the id's first character in each), from its first
+ * test in detect_*.c; one with no row here takes any. The benchmark's
+ * runs "DE89" and "DE136695976" begin no DNI, NIE or NINO. */
+#define SCAN_ALNUM_UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+static const struct {
+	const char *id;
+	const char *first;
+} scan_alnum_first[] = {
+	/* detect_financial_match_iban(): two capitals and two digits */
+	{ "iban", SCAN_ALNUM_UPPER },
+	/* detect_financial_match_vat(): a VAT prefix (two capitals) */
+	{ "vat_id", SCAN_ALNUM_UPPER },
+	/* detect_national_match_es(): a DNI's first digit, a NIE's X/Y/Z
+	 * in either case */
+	{ "es_dni", "0123456789" },
+	{ "es_nie", "XYZxyz" },
+	/* detect_national_match_nino(): a prefix letter HMRC issues (no D,
+	 * F, I, Q, U, V) */
+	{ "gb_nino", "ABCEGHJKLMNOPRSTWXYZ" },
 };
 
 /* One detector a run of some digit count may reach, and the facts it
@@ -321,6 +348,28 @@ struct policy_scanner {
 	/* per ALNUM subscriber (shape[1].det order): scan_alnum_gates[]'s
 	 * lengths, all ones without a row (NULL with NO_NUM_GATE) */
 	uint64_t *alnum_lens;
+	/* per digit count d < SCAN_NUM_UPTO (with num_gate): the entries of
+	 * d without a context group, in the same order, at
+	 * num_gate[num_gate_noctx[d] .. num_gate_noctx[d + 1]): what pass 2
+	 * walks when none of num_gate_hctx[d] is in the text (most texts
+	 * hold none of the national rows' words) */
+	uint32_t num_gate_noctx[SCAN_NUM_UPTO + 1];
+	/* the ALNUM gate by run length (bit 63: 63 or more): bit u is
+	 * whether subscriber u takes a run of that length (alnum_lens[u]),
+	 * for up to 64 subscribers (alnum_by_len_ok) */
+	uint64_t alnum_by_len[64];
+	int alnum_by_len_ok;
+	/* the facts of the entries without context (num_gate_noctx), 16 per
+	 * digit count, the unused ones 0xffff (no run has all facts: not
+	 * both PLUS and NO_PLUS), for
+	 * the digit counts d with at most 16 such entries (bit d of
+	 * num_gate_nc16): pass 2 tests all 16 at once */
+	uint16_t num_gate_ncfacts[SCAN_NUM_UPTO][16];
+	uint64_t num_gate_nc16;
+	/* per first byte of an alphanumeric run: bit u is whether
+	 * subscriber u takes a run that begins so (scan_alnum_first[]),
+	 * with alnum_by_len */
+	uint64_t alnum_by_first[256];
 };
 
 /* Per-byte facts pass 1 needs, folded into one table per scanner. */
@@ -494,24 +543,49 @@ int scan_context_near(const struct scan_input *in, unsigned ctx,
 	size_t hi = end + after;
 
 	if (!p->c_valid || p->c_lo != lo || p->c_hi != hi) {
-		/* the first hit with start >= lo: a few steps from where the
-		 * last window started (triggers come nearly in text order),
-		 * else a binary search */
-		size_t a = p->c_cur, b = p->n_ctx, steps = 0;
+		/* the first hit with start >= lo, from where the last window
+		 * started (triggers come nearly in text order): steps of 1, 2,
+		 * 4, ... to a bracket, then halving it without a branch on the
+		 * comparisons (a binary search over all hits cost ~13 steps
+		 * with a mispredicted branch in every other one: ~175
+		 * instructions a lookup on the benchmark's text, where the
+		 * window before is ~40 hits back) */
+		const struct scan_ctx_hit *h = p->ctx;
+		size_t a = p->c_cur, b, n = p->n_ctx;
 		uint64_t mask = 0;
-		while (a > 0 && p->ctx[a - 1].start >= lo && steps++ < 8)
-			a--;
-		while (a < b && p->ctx[a].start < lo && steps++ < 8)
-			a++;
-		if (steps >= 8) {
-			a = 0;
-			while (a < b) {
-				size_t m = a + (b - a) / 2;
-				if (p->ctx[m].start < lo)
-					a = m + 1;
-				else
-					b = m;
+		if (a < n && h[a].start < lo) {
+			/* forward: h[a] is before lo; the answer is in (a, b] */
+			size_t step = 1;
+			b = a + 1;
+			while (b < n && h[b].start < lo) {
+				a = b;
+				step *= 2;
+				b = n - a > step ? a + step : n;
 			}
+			a++;
+		} else {
+			/* backward: h[a] (or the end) is at or after lo; the
+			 * answer is in [b, a] */
+			size_t step = 1;
+			b = a;
+			while (b > 0 && h[b - 1].start >= lo) {
+				b--;
+				a = b;
+				b = b > step ? b - step : 0;
+				step *= 2;
+			}
+			size_t t = a;
+			a = b;
+			b = t;
+		}
+		/* the first in [a, b) with start >= lo, else b */
+		for (size_t w = b - a; w > 0;) {
+			size_t half = w / 2;
+			/* (masks, not a conditional: the compiler made that a
+			 * branch, mispredicted every other step) */
+			size_t lt = (size_t)0 - (size_t)(h[a + half].start < lo);
+			a += (half + 1) & lt;
+			w = ((w - half - 1) & lt) | (half & ~lt);
 		}
 		p->c_cur = a;
 		for (; a < p->n_ctx && p->ctx[a].start <= hi; a++)
@@ -735,6 +809,12 @@ static int scan_build_num_gate(struct policy_scanner *s, size_t n_builtin)
 				for (size_t a = 0; a < SCAN_NUM_ALTS; a++) {
 					if (!((alt[a].digits >> d) & 1))
 						continue;
+					/* a run of d digits has no joined span of more
+					 * than d: a row that wants only longer totals
+					 * (the card's 13-19 at 10-12 digits) passes
+					 * no run of this count */
+					if (alt[a].totals && !(alt[a].totals & ((UINT64_C(2) << d) - 1)))
+						continue;
 					if (fill)
 						s->num_gate[n] = (struct scan_num_entry){
 							idx, alt[a].facts, alt[a].ctx, alt[a].totals };
@@ -744,10 +824,25 @@ static int scan_build_num_gate(struct policy_scanner *s, size_t n_builtin)
 		}
 		s->num_gate_off[SCAN_NUM_UPTO] = (uint32_t)n;
 		if (!fill) {
-			s->num_gate = calloc(n + 1, sizeof(*s->num_gate));
+			/* room for the lists without context rows behind */
+			s->num_gate = calloc(2 * n + 1, sizeof(*s->num_gate));
 			if (!s->num_gate)
 				return -1;
 		}
+	}
+	for (unsigned d = 0; d < SCAN_NUM_UPTO; d++) {
+		s->num_gate_noctx[d] = (uint32_t)n;
+		for (uint32_t k = s->num_gate_off[d]; k < s->num_gate_off[d + 1]; k++)
+			if (!s->num_gate[k].ctx)
+				s->num_gate[n++] = s->num_gate[k];
+	}
+	s->num_gate_noctx[SCAN_NUM_UPTO] = (uint32_t)n;
+	for (unsigned d = 0; d < SCAN_NUM_UPTO; d++) {
+		uint32_t k0 = s->num_gate_noctx[d], k1 = s->num_gate_noctx[d + 1];
+		for (unsigned q = 0; q < 16; q++)
+			s->num_gate_ncfacts[d][q] = k0 + q < k1 ? s->num_gate[k0 + q].facts : 0xffff;
+		if (k1 - k0 <= 16)
+			s->num_gate_nc16 |= UINT64_C(1) << d;
 	}
 	for (unsigned d = 0; d < SCAN_NUM_UPTO; d++) {
 		uint16_t need = 0, hint = 0;
@@ -785,6 +880,20 @@ static int scan_build_num_gate(struct policy_scanner *s, size_t n_builtin)
 			if (strcmp(scan_alnum_gates[r].id, s->det[al->det[u]]->id) == 0)
 				s->alnum_lens[u] = scan_alnum_gates[r].lens;
 	}
+	s->alnum_by_len_ok = al->n <= 64;
+	for (unsigned b = 0; b < 64 && s->alnum_by_len_ok; b++)
+		for (size_t u = 0; u < al->n; u++)
+			s->alnum_by_len[b] |= ((s->alnum_lens[u] >> b) & 1) << u;
+	for (size_t u = 0; u < al->n && s->alnum_by_len_ok; u++) {
+		const char *first = NULL;
+		for (size_t r = 0; al->det[u] < n_builtin &&
+				   r < sizeof(scan_alnum_first) / sizeof(scan_alnum_first[0]); r++)
+			if (strcmp(scan_alnum_first[r].id, s->det[al->det[u]]->id) == 0)
+				first = scan_alnum_first[r].first;
+		for (unsigned c = 0; c < 256; c++)
+			if (!first || (c && strchr(first, (int)c)))
+				s->alnum_by_first[c] |= UINT64_C(1) << u;
+	}
 	return 0;
 }
 
@@ -809,6 +918,8 @@ scan_num_facts(const unsigned char *t, size_t len, size_t a, size_t e, unsigned 
 	}
 	if (dots >= 3)
 		f |= SCAN_NUM_FACT_DOTS3;
+	if (dots == 0)
+		f |= SCAN_NUM_FACT_NO_DOTS;
 	if (need & SCAN_NUM_FACTS_FIRST) {
 		while (p < e && !(t[p] >= '0' && t[p] <= '9'))
 			p++;
@@ -842,6 +953,30 @@ scan_num_facts(const unsigned char *t, size_t len, size_t a, size_t e, unsigned 
 	if (c >= 'A' && c <= 'Z')
 		f |= SCAN_NUM_FACT_UPPER_AFTER;
 	return f;
+}
+
+
+/* Bit q: entry q of a digit count's 16 (num_gate_ncfacts) has all its
+ * facts in f. A test per entry and a branch on it cost a mispredicted
+ * branch per two or three entries on the benchmark's runs (its dates,
+ * ids and amounts pass different rows); SSE2 (every x86-64) takes the
+ * 16 in a few instructions. */
+static inline __attribute__((always_inline)) unsigned
+scan_num_pass16(const uint16_t *facts, unsigned f)
+{
+#if SCAN_HAVE_AVX2
+	const __m128i nf = _mm_set1_epi16((short)(uint16_t)~f), z = _mm_setzero_si128();
+	__m128i a0 = _mm_loadu_si128((const __m128i *)(const void *)facts);
+	__m128i a1 = _mm_loadu_si128((const __m128i *)(const void *)(facts + 8));
+	__m128i c0 = _mm_cmpeq_epi16(_mm_and_si128(a0, nf), z);
+	__m128i c1 = _mm_cmpeq_epi16(_mm_and_si128(a1, nf), z);
+	return (unsigned)_mm_movemask_epi8(_mm_packs_epi16(c0, c1));
+#else
+	unsigned pass = 0;
+	for (unsigned q = 0; q < 16; q++)
+		pass |= (unsigned)((facts[q] & ~f & 0xffffu) == 0) << q;
+	return pass;
+#endif
 }
 
 /* "detector ID: what" (or just "what" without an id). */
@@ -2128,8 +2263,8 @@ static int scan_finish(const struct policy_scanner *s, struct scan_scratch *sc, 
 			 * detectors whose readers it can reach */
 			unsigned f = scan_num_facts((const unsigned char *)text, len, ev->start, ev->end,
 						    ev->dots, s->num_gate_need[ev->digits]);
+			uint64_t hc = s->num_gate_hctx[ev->digits];
 			if (!(f & s->num_gate_hint[ev->digits])) {
-				uint64_t hc = s->num_gate_hctx[ev->digits];
 				if (hc && !have_all) {
 					ctx_all = scan_ctx_groups(sc);
 					have_all = 1;
@@ -2137,11 +2272,46 @@ static int scan_finish(const struct policy_scanner *s, struct scan_scratch *sc, 
 				if (!(hc & ctx_all))
 					continue;
 			}
-			const struct scan_num_entry *g = s->num_gate + s->num_gate_off[ev->digits];
-			const struct scan_num_entry *ge = s->num_gate + s->num_gate_off[ev->digits + 1];
+			/* the list without the context rows where none of their
+			 * groups is in the text (they would all be skipped) */
+			const uint32_t *off = s->num_gate_off;
+			if (hc) {
+				if (!have_all) {
+					ctx_all = scan_ctx_groups(sc);
+					have_all = 1;
+				}
+				if (!(hc & ctx_all))
+					off = s->num_gate_noctx;
+			}
+			const struct scan_num_entry *g = s->num_gate + off[ev->digits];
+			const struct scan_num_entry *ge = s->num_gate + off[ev->digits + 1];
 			uint32_t called = UINT32_MAX;
 			uint64_t tot = 0, cmask = 0;
 			int have_tot = 0, have_ctx = 0;
+			if (off == s->num_gate_noctx && ((s->num_gate_nc16 >> ev->digits) & 1)) {
+				/* the same walk over the entries whose facts the run
+				 * has (no context rows here), found at once */
+				for (unsigned pass = scan_num_pass16(s->num_gate_ncfacts[ev->digits], f); pass;
+				     pass &= pass - 1) {
+					const struct scan_num_entry *x = g + __builtin_ctz(pass);
+					if (x->det == called)
+						continue;
+					if (x->totals) {
+						if (!have_tot) {
+							tot = scan_trigger_digit_totals(&in, &tr);
+							have_tot = 1;
+						}
+						if (!(tot & x->totals))
+							continue;
+					}
+					called = x->det;
+					in.det = s->det[x->det];
+					in.det_index = x->det;
+					if (in.det->match(&in, &tr, out) < 0)
+						goto fail;
+				}
+				continue;
+			}
 			for (; g < ge; g++) {
 				if ((g->facts & ~f) || g->det == called)
 					continue;
@@ -2194,6 +2364,21 @@ static int scan_finish(const struct policy_scanner *s, struct scan_scratch *sc, 
 			 * this length */
 			size_t rl = ev->end - ev->start;
 			unsigned bit = rl < 63 ? (unsigned)rl : 63;
+			if (s->alnum_by_len_ok) {
+				/* the subscribers that take this length and first
+				 * byte, in order, without a test per subscriber (the
+				 * benchmark's runs reach 1 or 2 of its 10) */
+				for (uint64_t m = s->alnum_by_len[bit] &
+						  s->alnum_by_first[(unsigned char)text[ev->start]];
+				     m; m &= m - 1) {
+					size_t d = (size_t)__builtin_ctzll(m);
+					in.det = s->det[sub->det[d]];
+					in.det_index = sub->det[d];
+					if (in.det->match(&in, &tr, out) < 0)
+						goto fail;
+				}
+				continue;
+			}
 			for (size_t d = 0; d < upto; d++) {
 				if (!((s->alnum_lens[d] >> bit) & 1))
 					continue;

@@ -288,6 +288,10 @@ int main(void)
 	CHECK("Versichertennummer A123456780", "de_health_insurance_number", "A123456780");
 	NONE("Artikel A123456780 ist nicht lieferbar");
 	CHECK("SV-Nummer 1237 010180", "at_social_security_number", "1237 010180");
+	/* without its word only the whole run of the free shape over ' '
+	 * (the gate's NO_DOTS fact): not over '.' */
+	CHECK("Bitte 1237 010180 eintragen", "at_social_security_number", "1237 010180");
+	NONE("Bitte 1237.010180 eintragen");
 	CHECK("NIR 2 91 07 94 685 356 45 ok", "fr_nir", "2 91 07 94 685 356 45");
 	CHECK("NIR 1 59 06 2A 173 626 41", "fr_nir", "1 59 06 2A 173 626 41");
 	CHECK("DNI 12345678Z y NIE X1234567L", "es_dni", "12345678Z", "es_nie", "X1234567L");
@@ -297,6 +301,10 @@ int main(void)
 	CHECK("PESEL: 44051401359", "pl_pesel", "44051401359");
 	CHECK("Rijksregisternummer 85.07.30-033.28", "be_national_number", "85.07.30-033.28");
 	CHECK("NI number AB 12 34 56 C", "gb_nino", "AB 12 34 56 C");
+	/* the ALNUM gate's first bytes (scan_alnum_first[]): a NIE's x in
+	 * lower case, a compact NINO */
+	CHECK("NIE x1234567L bitte", "es_nie", "x1234567L");
+	CHECK("NI number AB123456C", "gb_nino", "AB123456C");
 	CHECK("NHS number 943 476 5919", "gb_nhs_number", "943 476 5919");
 	NONE("Reference 943 476 5919");
 	CHECK("SSN 536-90-4399", "us_ssn", "536-90-4399");
