@@ -75,6 +75,14 @@ static const uint8_t validate_mod11_10_next[20] = {
 	9, 2, 4, 6, 8, 10, 1, 3, 5, 7, 9, 2, 4, 6, 8, 10, 1, 3, 5, 7,
 };
 
+/* Whether the character last is the check digit of MOD 11,10 after the
+ * steps that left p: 11 - p, with 10 written as 0. */
+static int validate_mod11_10_check(unsigned p, char last)
+{
+	unsigned c = 11 - p, v = (unsigned)(unsigned char)last - '0';
+	return v <= 9 && (c == 10 ? 0 : c) == v;
+}
+
 int validate_iso7064_mod11_10(const char *d, size_t n)
 {
 	unsigned p = 10;
@@ -86,8 +94,7 @@ int validate_iso7064_mod11_10(const char *d, size_t n)
 			return 0;
 		p = validate_mod11_10_next[p + v];
 	}
-	unsigned c = 11 - p, last = (unsigned)(unsigned char)d[n - 1] - '0';
-	return last <= 9 && (c == 10 ? 0 : c) == last;
+	return validate_mod11_10_check(p, d[n - 1]);
 }
 
 /* Issuer ranges (ISO/IEC 7812 IINs as published by the networks), each
@@ -285,8 +292,7 @@ int validate_de_tax_id(const char *d, size_t n)
 	uint64_t twice = ((cnt >> 1) | (cnt >> 2) | (cnt >> 3)) & nib;
 	if ((cnt & (nib * 0xC)) || !twice || (twice & (twice - 1)))
 		return 0;
-	unsigned c = 11 - p, last = (unsigned)(unsigned char)d[10] - '0';
-	return last <= 9 && (c == 10 ? 0 : c) == last;
+	return validate_mod11_10_check(p, d[10]);
 }
 
 /* Character value for ICAO 9303 check digits: 0-9, A=10..Z=35. */
@@ -709,33 +715,39 @@ static int validate_vat_pl(const char *s, size_t n)
 /* lens: bit n when the check can accept an id of n characters with its
  * prefix (validate_vat_lengths(); tests/policy/test_validate compares it
  * with the checks for every length) */
-static const struct {
+struct validate_vat_row {
 	char cc[3];
 	int (*check)(const char *, size_t);
 	uint32_t lens;
-} validate_vat_table[] = {
+};
+
+static const struct validate_vat_row validate_vat_table[] = {
 	{ "DE", validate_vat_de, 1u << 11 }, { "AT", validate_vat_at, 1u << 11 },
 	{ "FR", validate_vat_fr, 1u << 13 }, { "IT", validate_vat_it, 1u << 13 },
 	{ "ES", validate_vat_es, 1u << 11 }, { "NL", validate_vat_nl, 1u << 14 },
 	{ "BE", validate_vat_be, 1u << 11 | 1u << 12 }, { "PL", validate_vat_pl, 1u << 12 },
 };
 
+/* The row of the prefix s[0..1] (either case), or NULL. */
+static const struct validate_vat_row *validate_vat_find(const char *s)
+{
+	char a = validate_upper(s[0]), b = validate_upper(s[1]);
+	for (size_t i = 0; i < sizeof(validate_vat_table) / sizeof(validate_vat_table[0]); i++)
+		if (validate_vat_table[i].cc[0] == a && validate_vat_table[i].cc[1] == b)
+			return &validate_vat_table[i];
+	return NULL;
+}
+
 int validate_vat_id(const char *s, size_t n)
 {
 	if (n < 4)
 		return 0;
-	char a = validate_upper(s[0]), b = validate_upper(s[1]);
-	for (size_t i = 0; i < sizeof(validate_vat_table) / sizeof(validate_vat_table[0]); i++)
-		if (validate_vat_table[i].cc[0] == a && validate_vat_table[i].cc[1] == b)
-			return validate_vat_table[i].check(s + 2, n - 2);
-	return 0;
+	const struct validate_vat_row *r = validate_vat_find(s);
+	return r ? r->check(s + 2, n - 2) : 0;
 }
 
 uint32_t validate_vat_lengths(const char *s)
 {
-	char a = validate_upper(s[0]), b = validate_upper(s[1]);
-	for (size_t i = 0; i < sizeof(validate_vat_table) / sizeof(validate_vat_table[0]); i++)
-		if (validate_vat_table[i].cc[0] == a && validate_vat_table[i].cc[1] == b)
-			return validate_vat_table[i].lens;
-	return 0;
+	const struct validate_vat_row *r = validate_vat_find(s);
+	return r ? r->lens : 0;
 }
