@@ -183,14 +183,7 @@ static int detect_financial_match_card(const struct scan_input *in,
 			}
 			if (total + gl > 19)
 				break;
-			/* groups are short ("4111"): one 8-byte copy (the bytes
-			 * after the group are overwritten or not read), else a
-			 * byte loop, not a memcpy call */
-			if (gl <= 8 && g[j].start + 8 <= in->len)
-				memcpy(d + total, in->text + g[j].start, 8);
-			else
-				for (size_t q = 0; q < gl; q++)
-					d[total + q] = in->text[g[j].start + q];
+			scan_copy_group(d + total, in->text, in->len, &g[j]);
 			total += gl;
 			if (total < 13 || !validate_payment_card(d, total))
 				continue;

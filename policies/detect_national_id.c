@@ -170,17 +170,10 @@ static int detect_national_match_digits(const struct scan_input *in,
 			if (a > 1 && (in->text[a - 1] == '.' || in->text[a - 1] == '-' || in->text[a - 1] == '/') &&
 			    in->text[a - 2] >= '0' && in->text[a - 2] <= '9')
 				break;
-			/* the digits; groups are short: one 8-byte copy each
-			 * (what follows a group is overwritten or not read), else
-			 * a byte loop, not a memcpy call */
+			/* the digits (scan_copy_group: d has room) */
 			for (size_t k = i, o = 0; k <= j; k++) {
-				size_t kl = g[k].end - g[k].start;
-				if (kl <= 8 && g[k].start + 8 <= in->len)
-					memcpy(d + o, in->text + g[k].start, 8);
-				else
-					for (size_t q = 0; q < kl; q++)
-						d[o + q] = in->text[g[k].start + q];
-				o += kl;
+				scan_copy_group(d + o, in->text, in->len, &g[k]);
+				o += g[k].end - g[k].start;
 			}
 			if (!r->validate(d, total))
 				break;

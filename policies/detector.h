@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "policies/policy-t.h"
 
@@ -194,6 +195,21 @@ struct scan_group {
 };
 size_t scan_number_groups(const char *text, size_t start, size_t end,
 			  struct scan_group *g, size_t max);
+/* Copies the digits of group g of in's text to dst, which has room for
+ * 8 bytes from dst even for a shorter group: groups are short ("4111"),
+ * so one 8-byte copy where the text has the bytes (what follows the
+ * group is overwritten or not read), else a byte loop; no memcpy call
+ * of a variable length. */
+static inline void scan_copy_group(char *dst, const char *text, size_t len,
+				   const struct scan_group *g)
+{
+	size_t gl = g->end - g->start;
+	if (gl <= 8 && g->start + 8 <= len)
+		memcpy(dst, text + g->start, 8);
+	else
+		for (size_t q = 0; q < gl; q++)
+			dst[q] = text[g->start + q];
+}
 /* The same for a NUMBER trigger's run with max = SCAN_TRIGGER_GROUPS,
  * split once per trigger and shared by the detectors that read it. The
  * array stays valid until the detector returns. */
