@@ -48,6 +48,49 @@ static void kwhash_key_of(const struct kwhash_entry *e, const uint8_t *is_word, 
 	}
 }
 
+/* Files keyword e (key, tag) in both gates, under the cases of its first
+ * byte it can match (c0w: that byte as written): with exact case only
+ * its own, folded both when it starts with a letter. The gates see the
+ * text word's first min(length, 3) bytes (gate) or min(length, 4)
+ * (gate4) and the case of its first byte: a word key's first word, or a
+ * stem's prefix, cut to 3 or 4: the bytes that a text word that can
+ * match it has there, since a WORD key or a phrase's first word matches
+ * only a text word of its length and a stem only one at least as long.
+ * A 3-byte stem does not know the fourth byte: in gate4 it is filed
+ * under all 32 values the field takes from it (0 included, the text
+ * word of 3 bytes). */
+static void kwhash_gate_add(struct kwhash *h, const struct kwhash_entry *e, uint64_t key,
+			    uint32_t tag, unsigned c0w, int exact_case)
+{
+	size_t klen = tag & 0xff;
+	unsigned kind = tag >> 8;
+	unsigned c0 = e->fold[0];
+	int letter = (c0 >= 'a' && c0 <= 'z');
+	unsigned up_lo = exact_case ? (c0w >= 'A' && c0w <= 'Z') : 0;
+	unsigned up_hi = exact_case ? up_lo : (unsigned)letter;
+	uint32_t bit;
+	if (kind == KWHASH_KIND_WORD)
+		bit = 1u << ((klen < 13 ? klen : 13) - 1);
+	else if (kind == KWHASH_KIND_PHRASE)
+		bit = 1u << (16 + klen);
+	else if (kind == KWHASH_KIND_STEM8)
+		bit = KWHASH_GATE_STEM8;
+	else if (klen < 3) {
+		h->short_stems = KWHASH_GATE_SHORT;
+		return;
+	} else
+		bit = klen == 3 ? KWHASH_GATE_STEM3
+		    : e->len < KWHASH_STEM4_LONG ? KWHASH_GATE_STEM4S : KWHASH_GATE_STEM4;
+	for (unsigned up = up_lo; up <= up_hi; up++) {
+		h->gate[kwhash_gate_field(kwhash_prefix(key, klen < 3 ? klen : 3), up)] |= bit;
+		if (kind == KWHASH_KIND_STEM && klen == 3)
+			for (uint64_t b3 = 0; b3 < 32; b3++)
+				h->gate4[kwhash_gate4_field(key | b3 << 24, up)] |= bit;
+		else
+			h->gate4[kwhash_gate4_field(kwhash_prefix(key, klen < 4 ? klen : 4), up)] |= bit;
+	}
+}
+
 struct kwhash *kwhash_new(const char *const *words, const size_t *lens,
 			  const uint8_t *word_end, const uint8_t *exact_case,
 			  const uint32_t *ids, size_t n,
@@ -111,31 +154,7 @@ struct kwhash *kwhash_new(const char *const *words, const size_t *lens,
 		}
 		if ((tag >> 8) == KWHASH_KIND_STEM)
 			h->stem_lens |= 1u << (tag & 0xff);
-		/* the gates see the text word's first min(length, 3) bytes
-		 * and the case of its first byte: a word key's first word,
-		 * or a stem's prefix, cut to 3; a keyword with exact case
-		 * only under its own first byte's case, a folded one under
-		 * both when it starts with a letter */
-		size_t klen = tag & 0xff;
-		unsigned kind = tag >> 8;
-		unsigned c0w = (unsigned char)words[i][0];
-		int letter = (c0 >= 'a' && c0 <= 'z');
-		unsigned up_lo = exact_case[i] ? (c0w >= 'A' && c0w <= 'Z') : 0;
-		unsigned up_hi = exact_case[i] ? up_lo : (unsigned)letter;
-		for (unsigned up = up_lo; up <= up_hi; up++) {
-			unsigned g = kwhash_gate_field(kwhash_prefix(key, klen < 3 ? klen : 3), up);
-			if (kind == KWHASH_KIND_WORD)
-				h->gate[g] |= 1u << ((klen < 13 ? klen : 13) - 1);
-			else if (kind == KWHASH_KIND_PHRASE)
-				h->gate[g] |= 1u << (16 + klen);
-			else if (kind == KWHASH_KIND_STEM8)
-				h->gate[g] |= KWHASH_GATE_STEM8;
-			else if (klen < 3)
-				h->short_stems = KWHASH_GATE_SHORT;
-			else
-				h->gate[g] |= klen == 3 ? KWHASH_GATE_STEM3
-					    : e->len < KWHASH_STEM4_LONG ? KWHASH_GATE_STEM4S : KWHASH_GATE_STEM4;
-		}
+		kwhash_gate_add(h, e, key, tag, (unsigned char)words[i][0], exact_case[i]);
 		uint64_t hv = kwhash_hash(key, tag);
 		unsigned b = (unsigned)(hv >> 48);
 		h->bloom[b >> 3] |= (uint8_t)(1u << (b & 7));
@@ -158,6 +177,8 @@ struct kwhash *kwhash_new(const char *const *words, const size_t *lens,
 	if (h->short_stems) {
 		for (size_t g = 0; g < sizeof(h->gate) / sizeof(h->gate[0]); g++)
 			h->gate[g] |= KWHASH_GATE_SHORT;
+		for (size_t g = 0; g < sizeof(h->gate4) / sizeof(h->gate4[0]); g++)
+			h->gate4[g] |= KWHASH_GATE_SHORT;
 		for (size_t l = 1; l < sizeof(h->gate_len) / sizeof(h->gate_len[0]); l++)
 			h->gate_len[l] |= KWHASH_GATE_SHORT;
 	}

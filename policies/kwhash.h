@@ -37,6 +37,25 @@
  * can match; the vector paths of
  * the scanner compute every position's field while classifying a block.
  *
+ * The AVX-512 scan of a text of more than SCAN_GATE4_MIN bytes uses a
+ * second gate, gate4 (kwhash_gate4_field()), keyed on the first
+ * min(length, 4) bytes instead of 3, of the fourth its low 5 bits (a
+ * letter's in either case). Four bytes are exact for every kind but the
+ * 3-byte stems: a WORD key or a phrase's first word of 1-3 bytes matches
+ * only a text word of that length (whose fourth byte is then zero in the
+ * field), and the other stems and the STEM8 keys are filed under 4 bytes
+ * or more; a 3-byte stem is filed under all 32 values of the fourth
+ * byte's bits (the defaults' 18 stems: ~1,100 of gate4's 32 K entries).
+ * On `bench/policy 1 1` (456,037 word starts) 108,139 words pass the
+ * 3-byte gate, with 124,449 probes of which 81,677 miss at the Bloom map;
+ * 66,187 pass gate4, with 68,342 probes (31,359 Bloom misses, 20,522 of
+ * them the phrases after "die", which only the word after "die" tells
+ * apart), and the same 34,528 probes find a slot. The fourth byte costs
+ * the block classification a few vector instructions, which a text of
+ * one or two blocks does not earn back (the gateway's messages ran 3 %
+ * slower per text), so those keep the 3-byte gate, and so do the AVX2
+ * and the scalar paths.
+ *
  * Keys are the first (up to) 8 bytes of the word, ASCII case-folded and
  * zero-padded, plus a tag (kind and length), so most probes are decided by
  * one 64-bit compare. Case folding is the trie's: A-Z only, bytes >= 0x80
@@ -62,6 +81,10 @@ enum kwhash_kind {
  * passed a gate through a collision (118,947 against 108,140 on
  * `bench/policy 1 1`), and the scan ran 1-2 % slower per pair */
 #define KWHASH_GATE_BITS 14
+/* gate4: 32 K entries (128 KB). With 16 K, 79,439 words passed it on
+ * `bench/policy 1 1` instead of 66,187 (the 3-byte stems' 32 entries
+ * each, and collisions) */
+#define KWHASH_GATE4_BITS 15
 
 /* Gate field bits: which probes a text word needs. The stems filed
  * under 4 bytes have two bits by their length, since a text word can
@@ -128,6 +151,8 @@ struct kwhash {
 	 * (first 3 bytes only) to about 14 %, of which 12 % really are
 	 * keywords ("Sie", "ich", "Im"). */
 	uint32_t gate[1u << KWHASH_GATE_BITS];
+	/* the same bits keyed by kwhash_gate4_field() (this file's top) */
+	uint32_t gate4[1u << KWHASH_GATE4_BITS];
 	uint32_t short_stems;  /* KWHASH_GATE_SHORT when stems of 1-2 bytes exist (custom terms) */
 	/* kwhash_gate_len[min(wl, 15)] for wl = 0..64, the lengths a word
 	 * that ends inside the scanner's 64-byte block can have: one load
@@ -212,6 +237,20 @@ static inline unsigned kwhash_gate_field(uint64_t k3, unsigned up)
 	return (h & 0xffff) >> (16 - KWHASH_GATE_BITS);
 }
 
+/* The gate4 field of the keys whose first min(len, 4) bytes are k4
+ * (folded, zero-padded): kwhash_gate_field()'s sum with the low 5 bits
+ * of the fourth byte's product added (the same for a byte and its
+ * folded form, so that the vector paths need not fold it), 15 bits. */
+#define KWHASH_GATE_M3 0x3A6Du
+
+static inline unsigned kwhash_gate4_field(uint64_t k4, unsigned up)
+{
+	unsigned hv = (unsigned)(k4 & 0xff) * KWHASH_GATE_M0 + (unsigned)(k4 >> 8 & 0xff) * KWHASH_GATE_M1 +
+		      (unsigned)(k4 >> 16 & 0xff) * KWHASH_GATE_M2 + (unsigned)(k4 >> 24 & 0x1f) * KWHASH_GATE_M3 +
+		      up * KWHASH_GATE_MU;
+	return (hv & 0xffff) >> (16 - KWHASH_GATE4_BITS);
+}
+
 /* The gate bits a text word of wl bytes can use (index min(wl, 15)):
  * its length's WORD bit, STEM3 from 3 bytes on, STEM4S from 4 on, STEM4
  * from KWHASH_STEM4_LONG on, STEM8 from 8 on, its length's PHRASE bit
@@ -244,10 +283,20 @@ static inline unsigned kwhash_gate(const struct kwhash *h, uint64_t x, size_t wl
 	return (g & kwhash_gate_len[wl < 15 ? wl : 15]) | h->short_stems;
 }
 
-/* The same with the field computed already (by the vector unit). */
-static inline unsigned kwhash_gate_at(const struct kwhash *h, unsigned field, size_t wl)
+/* The same by gate4 (a subset of kwhash_gate()'s probes: the same
+ * keywords, fewer words). */
+static inline unsigned kwhash_gate4(const struct kwhash *h, uint64_t x, size_t wl, unsigned up)
 {
-	return (h->gate[field] & kwhash_gate_len[wl < 15 ? wl : 15]) | h->short_stems;
+	unsigned g = h->gate4[kwhash_gate4_field(x & kwhash_mask[wl < 4 ? wl : 4], up)];
+	return (g & kwhash_gate_len[wl < 15 ? wl : 15]) | h->short_stems;
+}
+
+/* The same with the field of gate (h->gate or h->gate4) computed
+ * already (by the vector unit). */
+static inline unsigned kwhash_gate_at(const struct kwhash *h, const uint32_t *gate, unsigned field,
+				      size_t wl)
+{
+	return (gate[field] & kwhash_gate_len[wl < 15 ? wl : 15]) | h->short_stems;
 }
 
 static inline uint64_t kwhash_hash(uint64_t key, uint32_t tag)

@@ -1558,6 +1558,17 @@ static int scan_is_hexgroup_byte(unsigned char c)
 	return scan_is(c, SCAN_BYTE_HEX) || c == ':' || c == '.' || c == '-';
 }
 
+/* Whether a text of len bytes is gated by gate4 (kwhash.h): on the
+ * AVX-512 paths, texts of more than two blocks. The fourth byte's vector
+ * work per block cost the gateway's texts (one or two blocks each) more
+ * than their fewer probes saved: 0.97 per pair on `bench/policy tiny`. */
+#define SCAN_GATE4_MIN 128
+
+static inline int scan_gate4_on(const struct policy_scanner *s, size_t len)
+{
+	return s->use_avx512 && len > SCAN_GATE4_MIN;
+}
+
 /* Where shape runs already read end (a run is not re-entered). */
 struct scan_pos {
 	size_t num_end, alnum_end, hex_end;
@@ -1586,7 +1597,8 @@ struct scan_block {
 	uint64_t d;      /* ASCII digit */
 	/* kwhash_gate_field() of the word that would start at byte j (its
 	 * first min(length, 3) bytes, folded, and the case of its first
-	 * byte), for every j; computed by the vector classification */
+	 * byte), for every j; computed by the vector classification; for a
+	 * text that scan_gate4_on() gives to gate4, kwhash_gate4_field() */
 	uint16_t field[64];
 	/* the block's bytes folded like kwhash_fold8() (A-Z -> a-z), then
 	 * the next block's first 8 (zero past the text): a gated word's
@@ -1834,11 +1846,11 @@ scan_in_vbmi512(const struct policy_scanner *s, __m512i v0, __m512i v1, __m512i 
 }
 
 /* The rest of a step, with the in-word starts given; bits past the text
- * are cleared. */
+ * are cleared. four (a constant): the fields of gate4, else of gate. */
 __attribute__((target("avx512f,avx512bw")))
 static inline __attribute__((always_inline)) void
 scan_classify512_rest(const struct policy_scanner *s, __m512i v, __m512i v1, __m512i v2,
-		      uint64_t inner, size_t avail, struct scan_block *b)
+		      __m512i v3, uint64_t inner, size_t avail, struct scan_block *b, int four)
 {
 	const __m512i bits = _mm512_broadcast_i32x4(_mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, (char)128,
 								  0, 0, 0, 0, 0, 0, 0, 0));
@@ -1860,7 +1872,8 @@ scan_classify512_rest(const struct policy_scanner *s, __m512i v, __m512i v1, __m
 	b->t = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_t), lo), hb);
 	b->d = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_d), lo), hb);
 	/* the gate field of a word starting at each byte: bytes 2 and 3
-	 * count while the word goes on, folded A-Z -> a-z; the word-byte
+	 * count while the word goes on, folded A-Z -> a-z (and for gate4
+	 * byte 4's low 5 bits, which folding leaves alone); the word-byte
 	 * test of the shifted loads is the one of b->w */
 	uint64_t w1 = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_w), lo1),
 					    _mm512_shuffle_epi8(bits, hi1)) | _mm512_movepi8_mask(v1);
@@ -1875,21 +1888,34 @@ scan_classify512_rest(const struct policy_scanner *s, __m512i v, __m512i v1, __m
 		_mm512_cmple_epu8_mask(_mm512_sub_epi8(v1, az), z25), x20));
 	__m512i f2 = _mm512_maskz_add_epi8(w1 & w2, v2, _mm512_maskz_mov_epi8(
 		_mm512_cmple_epu8_mask(_mm512_sub_epi8(v2, az), z25), x20));
+	__m512i f3 = _mm512_setzero_si512();
+	if (four) {
+		__m512i lo3 = _mm512_and_si512(v3, nib);
+		__m512i hi3 = _mm512_and_si512(_mm512_srli_epi16(v3, 4), nib);
+		uint64_t w3 = _mm512_test_epi8_mask(_mm512_shuffle_epi8(scan_tab512(s->lo_w), lo3),
+						    _mm512_shuffle_epi8(bits, hi3)) | _mm512_movepi8_mask(v3);
+		f3 = _mm512_maskz_mov_epi8(w1 & w2 & w3, _mm512_and_si512(v3, _mm512_set1_epi8(0x1f)));
+	}
 	const __m512i m0 = _mm512_set1_epi16((short)KWHASH_GATE_M0);
 	const __m512i m1 = _mm512_set1_epi16((short)KWHASH_GATE_M1);
 	const __m512i m2 = _mm512_set1_epi16((short)KWHASH_GATE_M2);
+	const __m512i m3 = _mm512_set1_epi16((short)KWHASH_GATE_M3);
 	const __m512i mu = _mm512_set1_epi16((short)KWHASH_GATE_MU);
 	for (unsigned h = 0; h < 2; h++) {
 		__m256i a0 = h ? _mm512_extracti64x4_epi64(f0, 1) : _mm512_castsi512_si256(f0);
 		__m256i a1 = h ? _mm512_extracti64x4_epi64(f1, 1) : _mm512_castsi512_si256(f1);
 		__m256i a2 = h ? _mm512_extracti64x4_epi64(f2, 1) : _mm512_castsi512_si256(f2);
+		__m512i p2 = _mm512_mullo_epi16(_mm512_cvtepu8_epi16(a2), m2);
+		if (four) {
+			__m256i a3 = h ? _mm512_extracti64x4_epi64(f3, 1) : _mm512_castsi512_si256(f3);
+			p2 = _mm512_add_epi16(p2, _mm512_mullo_epi16(_mm512_cvtepu8_epi16(a3), m3));
+		}
 		__m512i hv = _mm512_add_epi16(
 			_mm512_add_epi16(_mm512_mullo_epi16(_mm512_cvtepu8_epi16(a0), m0),
-					 _mm512_mullo_epi16(_mm512_cvtepu8_epi16(a1), m1)),
-			_mm512_mullo_epi16(_mm512_cvtepu8_epi16(a2), m2));
+					 _mm512_mullo_epi16(_mm512_cvtepu8_epi16(a1), m1)), p2);
 		hv = _mm512_mask_add_epi16(hv, (__mmask32)(up >> (32 * h)), hv, mu);
 		_mm512_storeu_si512((void *)(b->field + 32 * h),
-				    _mm512_srli_epi16(hv, 16 - KWHASH_GATE_BITS));
+				    _mm512_srli_epi16(hv, 16 - (four ? KWHASH_GATE4_BITS : KWHASH_GATE_BITS)));
 	}
 	if (avail < 64) {
 		uint64_t keep = scan_avail_mask(avail);
@@ -1906,14 +1932,23 @@ scan_classify512_rest(const struct policy_scanner *s, __m512i v, __m512i v1, __m
  * block's loads are masked (masked-off bytes read as zero, what the
  * scalar bits assume past the end, and are not accessed, so they cannot
  * fault), instead of going through a zero-padded copy that must be
- * wiped. */
+ * wiped. The _4 variants compute gate4's fields. */
 __attribute__((target("avx512f,avx512bw")))
 static void scan_classify_avx512(const struct policy_scanner *s, const unsigned char *p,
 				 size_t avail, struct scan_block *b)
 {
 	__m512i v0, v1, v2, v3;
 	scan_load512(p, avail, &v0, &v1, &v2, &v3);
-	scan_classify512_rest(s, v0, v1, v2, scan_in_nibble512(s, v0, v1, v2, v3), avail, b);
+	scan_classify512_rest(s, v0, v1, v2, v3, scan_in_nibble512(s, v0, v1, v2, v3), avail, b, 0);
+}
+
+__attribute__((target("avx512f,avx512bw")))
+static void scan_classify_avx512_4(const struct policy_scanner *s, const unsigned char *p,
+				   size_t avail, struct scan_block *b)
+{
+	__m512i v0, v1, v2, v3;
+	scan_load512(p, avail, &v0, &v1, &v2, &v3);
+	scan_classify512_rest(s, v0, v1, v2, v3, scan_in_nibble512(s, v0, v1, v2, v3), avail, b, 1);
 }
 
 /* The same with the exact in-word test (AVX-512 VBMI). */
@@ -1923,7 +1958,16 @@ static void scan_classify_avx512vbmi(const struct policy_scanner *s, const unsig
 {
 	__m512i v0, v1, v2, v3;
 	scan_load512(p, avail, &v0, &v1, &v2, &v3);
-	scan_classify512_rest(s, v0, v1, v2, scan_in_vbmi512(s, v0, v1, v2, v3), avail, b);
+	scan_classify512_rest(s, v0, v1, v2, v3, scan_in_vbmi512(s, v0, v1, v2, v3), avail, b, 0);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vbmi")))
+static void scan_classify_avx512vbmi_4(const struct policy_scanner *s, const unsigned char *p,
+				       size_t avail, struct scan_block *b)
+{
+	__m512i v0, v1, v2, v3;
+	scan_load512(p, avail, &v0, &v1, &v2, &v3);
+	scan_classify512_rest(s, v0, v1, v2, v3, scan_in_vbmi512(s, v0, v1, v2, v3), avail, b, 1);
 }
 #endif
 
@@ -1946,13 +1990,13 @@ scan_word_probe(const struct policy_scanner *s, struct scan_scratch *sc,
 }
 
 /* The word at the word start i: its length and the gates it passes
- * (kwhash_gate(); with field >= 0 the gate field computed already by
+ * (kwhash_gate(); with field >= 0 the field of gate computed already by
  * the block classification). wrun: the word-byte bits from i on (bit 0:
  * t[i]), of which the first `known` are known (>= 1); the word ends at
  * the first clear bit among them, else it is read on. */
 static inline __attribute__((always_inline)) unsigned
 scan_word_gate(const struct policy_scanner *s, const unsigned char *t, size_t len, size_t i,
-	       uint64_t wrun, unsigned known, int field, uint32_t *wlp)
+	       uint64_t wrun, unsigned known, const uint32_t *gate, int field, uint32_t *wlp)
 {
 	unsigned k = (unsigned)__builtin_ctzll(~wrun | UINT64_C(1) << 63);
 	size_t e = i + k;
@@ -1962,7 +2006,7 @@ scan_word_gate(const struct policy_scanner *s, const unsigned char *t, size_t le
 	size_t wl = e - i;
 	*wlp = (uint32_t)wl;
 	if (field >= 0)
-		return kwhash_gate_at(s->kh, (unsigned)field, wl);
+		return kwhash_gate_at(s->kh, gate, (unsigned)field, wl);
 	return kwhash_gate(s->kh, kwhash_fold8(kwhash_load(t + i, len - i)), wl,
 			   (unsigned)(t[i] - 'A') < 26);
 }
@@ -2229,11 +2273,17 @@ static void scan_classify_block(const struct policy_scanner *s, const unsigned c
 {
 #if SCAN_HAVE_AVX2
 	if (s->use_vbmi) {
-		scan_classify_avx512vbmi(s, t + blk, len - blk, b);
+		if (scan_gate4_on(s, len))
+			scan_classify_avx512vbmi_4(s, t + blk, len - blk, b);
+		else
+			scan_classify_avx512vbmi(s, t + blk, len - blk, b);
 		return;
 	}
 	if (s->use_avx512) {
-		scan_classify_avx512(s, t + blk, len - blk, b);
+		if (scan_gate4_on(s, len))
+			scan_classify_avx512_4(s, t + blk, len - blk, b);
+		else
+			scan_classify_avx512(s, t + blk, len - blk, b);
 		return;
 	}
 	if (len - blk > 66) {
@@ -2561,7 +2611,8 @@ scan_text(const struct policy_scanner *s, const char *text, size_t len,
 			 * stores to the arrays could alias them, and they would be
 			 * reloaded per word) */
 			const uint64_t bw = b->w, nbw = nb->w;
-			const uint32_t *gate = s->kh->gate, *glen = s->kh->gate_len;
+			const uint32_t *gate = scan_gate4_on(s, len) ? s->kh->gate4 : s->kh->gate;
+			const uint32_t *glen = s->kh->gate_len;
 			const uint16_t *field = b->field;
 			/* word ends: a word byte whose next byte is not one (bit 63
 			 * asks the next block); a word's length is then one shift and
@@ -2595,7 +2646,7 @@ scan_text(const struct policy_scanner *s, const char *text, size_t len,
 				uint64_t wrun = bit ? bw >> bit | nbw << (64 - bit) : bw;
 				uint32_t wl;
 				wbit[nw] = (uint32_t)bit;
-				wkinds[nw] = scan_word_gate(s, t, len, blk + bit, wrun, 63, field[bit], &wl);
+				wkinds[nw] = scan_word_gate(s, t, len, blk + bit, wrun, 63, gate, field[bit], &wl);
 				wlen1[nw] = wl - 1;
 				nw += wkinds[nw] != 0;
 			}
@@ -2730,7 +2781,7 @@ static int scan_pass1_scalar(const struct policy_scanner *s, struct scan_scratch
 		uint32_t wl;
 		unsigned kinds;
 		if (!prev && (info & SCAN_INFO_HFIRST) &&
-		    (kinds = scan_word_gate(s, t, len, i, 1, 1, -1, &wl)) != 0 &&
+		    (kinds = scan_word_gate(s, t, len, i, 1, 1, NULL, -1, &wl)) != 0 &&
 		    scan_word_keywords(s, sc, t, len, i, wl, kinds,
 				       kwhash_fold8(kwhash_load(t + i, len - i))) < 0)
 			return -1;

@@ -15,6 +15,7 @@
 
 #include "policies/detector.h"
 #include "policies/entity.h"
+#include "policies/kwhash.h"
 #include "policies/scan.h"
 #include "tests/tap.h"
 
@@ -214,6 +215,114 @@ static int same_hits(struct policy_scanner *sc, struct policy_findings *f, int d
 	return memcmp(got, want, n_got * sizeof(got[0])) == 0;
 }
 
+/* The 4-byte gate (kwhash.h: gate4) by hand: keywords that share their
+ * first three bytes and differ in the fourth, 3-byte words and stems
+ * (one whose text words go on with a UTF-8 byte), 4-byte and 8-byte
+ * stems, a phrase; hits against the reference on a text of more than
+ * 128 bytes (gate4 on the AVX-512 paths) and in windows (gate), and the
+ * gates' fields for single words. */
+static void test_gate4(struct policy_findings *f)
+{
+	static const struct {
+		const char *w;
+		unsigned fl;
+	} fx[] = {
+		{ "prei", DETECTOR_KW_WORD_START | DETECTOR_KW_WORD_END },
+		{ "preis", DETECTOR_KW_WORD_START },
+		{ "prexy", DETECTOR_KW_WORD_START | DETECTOR_KW_WORD_END },
+		{ "fax", DETECTOR_KW_WORD_START },
+		{ "gew", DETECTOR_KW_WORD_START },
+		{ "Sie", DETECTOR_KW_WORD_START | DETECTOR_KW_WORD_END | DETECTOR_KW_CASE },
+		{ "tran", DETECTOR_KW_WORD_START },
+		{ "transgender", DETECTOR_KW_WORD_START },
+		{ "die linke", DETECTOR_KW_WORD_START | DETECTOR_KW_WORD_END },
+	};
+	static const char text[] =
+		"Die Preise, prei, PREIS und prexy; Prex, prexyz, preiswert. Fax, faxe, FAX1, fa, "
+		"Faxnummer: Sie, sie, Sieb, SIE. Transport, tran, trans, Transgenderfrage, die Linke, "
+		"die linken, die Linie, gew\xc3\xa4hlt, Gew, gewxyz, ge, Prei-Liste und Preis\xc3\xa4nderung.";
+	char err[256];
+	size_t n = sizeof(fx) / sizeof(fx[0]);
+	n_kw = 0;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(kw_text[n_kw], sizeof(kw_text[0]), "%s", fx[i].w);
+		kws[n_kw] = (struct detector_keyword){ kw_text[n_kw], (uint8_t)(fx[i].fl | DETECTOR_KW_TRIGGER),
+						       SCAN_CONTEXT_NONE };
+		n_kw++;
+	}
+	kws[n_kw] = (struct detector_keyword){ NULL, 0, 0 };
+	struct detector d = {
+		.id = "kwgate4", .entity = ENTITY_BUILTIN_COUNT, .confidence = 50,
+		.keywords = kws, .match = record,
+	};
+	const struct detector *extra[] = { &d };
+	static const unsigned flags[4] = { 0, POLICY_SCANNER_FLAG_NO_SIMD, POLICY_SCANNER_FLAG_NO_AVX512,
+					   POLICY_SCANNER_FLAG_NO_VBMI };
+	size_t len = strlen(text);
+	for (unsigned p = 0; p < 4; p++) {
+		struct policy_scanner *sc = policy_scanner_new_flags(extra, 1, flags[p], err, sizeof(err));
+		int good = sc && same_hits(sc, f, 0, text, len);
+		for (size_t off = 0; good && off < len; off += 7)
+			good = same_hits(sc, f, 0, text + off, len - off < 40 ? len - off : 40);
+		ok(good, "gate4 keywords, scanner flags %u: hits equal the reference (%zu bytes, 40-byte windows)",
+		   flags[p], len);
+		policy_scanner_free(sc);
+	}
+
+	/* the gates themselves */
+	const char *words[16];
+	size_t lens[16];
+	uint8_t wend[16], wcase[16], isw[256];
+	uint32_t ids[16];
+	for (size_t i = 0; i < n; i++) {
+		words[i] = fx[i].w;
+		lens[i] = strlen(fx[i].w);
+		wend[i] = (fx[i].fl & DETECTOR_KW_WORD_END) != 0;
+		wcase[i] = (fx[i].fl & DETECTOR_KW_CASE) != 0;
+		ids[i] = (uint32_t)i;
+	}
+	for (unsigned c = 0; c < 256; c++)
+		isw[c] = (uint8_t)is_word((unsigned char)c);
+	struct kwhash *kh = kwhash_new(words, lens, wend, wcase, ids, n, isw, err, sizeof(err));
+	if (!ok(kh != NULL, "kwhash with the gate4 keywords")) {
+		tap_diag("%s", err);
+		return;
+	}
+	static const struct {
+		const char *word;
+		unsigned need;   /* gate bits both gates must give */
+		int tighter;     /* 1: gate passes it, gate4 turns it away */
+	} gw[] = {
+		{ "prei", 1u << 3, 0 },
+		{ "preiswert", KWHASH_GATE_STEM4S, 0 },
+		{ "prexy", 1u << 4, 0 },
+		{ "prex", 0, 1 },        /* shares "pre" with "prei", not its fourth byte */
+		{ "preuss", 0, 1 },      /* 6 bytes like no key; "prei"'s stem bit by 3 bytes */
+		{ "fax", KWHASH_GATE_STEM3, 0 },
+		{ "faxe", KWHASH_GATE_STEM3, 0 },
+		{ "Faxnummer", KWHASH_GATE_STEM3, 0 },
+		{ "gew\xc3\xa4hlt", KWHASH_GATE_STEM3, 0 },
+		{ "Sie", 1u << 2, 0 },
+		{ "tran", KWHASH_GATE_STEM4S, 0 },
+		{ "Transport", KWHASH_GATE_STEM4S, 0 },
+		{ "transgenderfrage", KWHASH_GATE_STEM8, 0 },
+		{ "die", 1u << 19, 0 },  /* PHRASE bit of a 3-byte first word */
+	};
+	for (size_t i = 0; i < sizeof(gw) / sizeof(gw[0]); i++) {
+		size_t wl = strlen(gw[i].word);
+		uint64_t x = kwhash_fold8(kwhash_load((const unsigned char *)gw[i].word, wl));
+		unsigned up = (unsigned)(gw[i].word[0] - 'A') < 26;
+		unsigned g3 = kwhash_gate(kh, x, wl, up), g4 = kwhash_gate4(kh, x, wl, up);
+		if (gw[i].tighter)
+			ok(g3 != 0 && g4 == 0, "\"%s\": the 3-byte gate passes it (0x%x), gate4 does not (0x%x)",
+			   gw[i].word, g3, g4);
+		else
+			ok((g3 & gw[i].need) == gw[i].need && (g4 & gw[i].need) == gw[i].need,
+			   "\"%s\": both gates give 0x%x (0x%x, 0x%x)", gw[i].word, gw[i].need, g3, g4);
+	}
+	kwhash_free(kh);
+}
+
 int main(void)
 {
 	static char text[6000];
@@ -255,6 +364,7 @@ int main(void)
 		policy_scanner_free(sc[2]);
 		policy_scanner_free(sc[3]);
 	}
+	test_gate4(&f);
 	/* 65,536 keywords with the same first word do not fit one slot's
 	 * count: refused with a message, not truncated */
 	{
