@@ -4,7 +4,9 @@
  * position filter (POLICY_SCANNER_FLAG_NO_SIMD) and a third with the AVX2
  * classification (POLICY_SCANNER_FLAG_NO_AVX512) must find exactly the
  * same, and so must a fourth that calls every NUMBER detector on every
- * number run (POLICY_SCANNER_FLAG_NO_NUM_GATE). */
+ * number run (POLICY_SCANNER_FLAG_NO_NUM_GATE) and a fifth with AVX-512
+ * but the nibble in-word test (POLICY_SCANNER_FLAG_NO_VBMI; like the
+ * default, it gates texts over 128 bytes by four bytes, kwhash.h). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +31,7 @@ static void fuzz_scanner_same(const struct policy_scanner *o, const char *text, 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct policy_scanner *sc, *scalar, *avx2, *nogate;
+	static struct policy_scanner *sc, *scalar, *avx2, *nogate, *novbmi;
 	char err[256];
 
 	if (!sc) {
@@ -40,7 +42,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						err, sizeof(err));
 		nogate = policy_scanner_new_flags(NULL, 0, POLICY_SCANNER_FLAG_NO_NUM_GATE,
 						  err, sizeof(err));
-		if (!sc || !scalar || !avx2 || !nogate)
+		novbmi = policy_scanner_new_flags(NULL, 0, POLICY_SCANNER_FLAG_NO_VBMI,
+						  err, sizeof(err));
+		if (!sc || !scalar || !avx2 || !nogate || !novbmi)
 			abort();
 		policy_findings_init(&f);
 		policy_findings_init(&g);
@@ -58,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_scanner_same(scalar, text, size);
 	fuzz_scanner_same(avx2, text, size);
 	fuzz_scanner_same(nogate, text, size);
+	fuzz_scanner_same(novbmi, text, size);
 	for (size_t i = 0; i < f.n; i++) {
 		const struct policy_finding *x = &f.v[i];
 		if (x->start >= x->end || x->end > size ||
