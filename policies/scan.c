@@ -1932,43 +1932,23 @@ scan_classify512_rest(const struct policy_scanner *s, __m512i v, __m512i v1, __m
  * block's loads are masked (masked-off bytes read as zero, what the
  * scalar bits assume past the end, and are not accessed, so they cannot
  * fault), instead of going through a zero-padded copy that must be
- * wiped. The _4 variants compute gate4's fields. */
-__attribute__((target("avx512f,avx512bw")))
-static void scan_classify_avx512(const struct policy_scanner *s, const unsigned char *p,
-				 size_t avail, struct scan_block *b)
-{
-	__m512i v0, v1, v2, v3;
-	scan_load512(p, avail, &v0, &v1, &v2, &v3);
-	scan_classify512_rest(s, v0, v1, v2, v3, scan_in_nibble512(s, v0, v1, v2, v3), avail, b, 0);
-}
-
-__attribute__((target("avx512f,avx512bw")))
-static void scan_classify_avx512_4(const struct policy_scanner *s, const unsigned char *p,
-				   size_t avail, struct scan_block *b)
-{
-	__m512i v0, v1, v2, v3;
-	scan_load512(p, avail, &v0, &v1, &v2, &v3);
-	scan_classify512_rest(s, v0, v1, v2, v3, scan_in_nibble512(s, v0, v1, v2, v3), avail, b, 1);
-}
-
-/* The same with the exact in-word test (AVX-512 VBMI). */
-__attribute__((target("avx512f,avx512bw,avx512vbmi")))
-static void scan_classify_avx512vbmi(const struct policy_scanner *s, const unsigned char *p,
-				     size_t avail, struct scan_block *b)
-{
-	__m512i v0, v1, v2, v3;
-	scan_load512(p, avail, &v0, &v1, &v2, &v3);
-	scan_classify512_rest(s, v0, v1, v2, v3, scan_in_vbmi512(s, v0, v1, v2, v3), avail, b, 0);
-}
-
-__attribute__((target("avx512f,avx512bw,avx512vbmi")))
-static void scan_classify_avx512vbmi_4(const struct policy_scanner *s, const unsigned char *p,
-				       size_t avail, struct scan_block *b)
-{
-	__m512i v0, v1, v2, v3;
-	scan_load512(p, avail, &v0, &v1, &v2, &v3);
-	scan_classify512_rest(s, v0, v1, v2, v3, scan_in_vbmi512(s, v0, v1, v2, v3), avail, b, 1);
-}
+ * wiped. One function per in-word test (the nibble buckets, or the
+ * exact one of AVX-512 VBMI) and gate (four: gate4's fields), so that
+ * each is compiled for its own instructions with `four` a constant. */
+#define SCAN_CLASSIFY512_FN(name, tgt, in_test, four)                                             \
+	__attribute__((target(tgt))) static void name(const struct policy_scanner *s,               \
+						      const unsigned char *p, size_t avail,         \
+						      struct scan_block *b)                         \
+	{                                                                                           \
+		__m512i v0, v1, v2, v3;                                                             \
+		scan_load512(p, avail, &v0, &v1, &v2, &v3);                                         \
+		scan_classify512_rest(s, v0, v1, v2, v3, in_test(s, v0, v1, v2, v3), avail, b, four); \
+	}
+SCAN_CLASSIFY512_FN(scan_classify_avx512, "avx512f,avx512bw", scan_in_nibble512, 0)
+SCAN_CLASSIFY512_FN(scan_classify_avx512_4, "avx512f,avx512bw", scan_in_nibble512, 1)
+SCAN_CLASSIFY512_FN(scan_classify_avx512vbmi, "avx512f,avx512bw,avx512vbmi", scan_in_vbmi512, 0)
+SCAN_CLASSIFY512_FN(scan_classify_avx512vbmi_4, "avx512f,avx512bw,avx512vbmi", scan_in_vbmi512, 1)
+#undef SCAN_CLASSIFY512_FN
 #endif
 
 /* One probe of the word hash: record the entries under (key, tag) that
