@@ -230,11 +230,17 @@ static inline uint32_t kwhash_tag(unsigned kind, size_t len)
 #define KWHASH_GATE_M2 0x5BD1u
 #define KWHASH_GATE_MU 0x2F3Du
 
+/* The sum of products of the first 3 bytes of k and the case bit, in
+ * 16-bit arithmetic (both gates' fields start from it). */
+static inline unsigned kwhash_gate_sum(uint64_t k, unsigned up)
+{
+	return (unsigned)(k & 0xff) * KWHASH_GATE_M0 + (unsigned)(k >> 8 & 0xff) * KWHASH_GATE_M1 +
+	       (unsigned)(k >> 16 & 0xff) * KWHASH_GATE_M2 + up * KWHASH_GATE_MU;
+}
+
 static inline unsigned kwhash_gate_field(uint64_t k3, unsigned up)
 {
-	unsigned h = (unsigned)(k3 & 0xff) * KWHASH_GATE_M0 + (unsigned)(k3 >> 8 & 0xff) * KWHASH_GATE_M1 +
-		     (unsigned)(k3 >> 16 & 0xff) * KWHASH_GATE_M2 + up * KWHASH_GATE_MU;
-	return (h & 0xffff) >> (16 - KWHASH_GATE_BITS);
+	return (kwhash_gate_sum(k3, up) & 0xffff) >> (16 - KWHASH_GATE_BITS);
 }
 
 /* The gate4 field of the keys whose first min(len, 4) bytes are k4
@@ -245,9 +251,7 @@ static inline unsigned kwhash_gate_field(uint64_t k3, unsigned up)
 
 static inline unsigned kwhash_gate4_field(uint64_t k4, unsigned up)
 {
-	unsigned hv = (unsigned)(k4 & 0xff) * KWHASH_GATE_M0 + (unsigned)(k4 >> 8 & 0xff) * KWHASH_GATE_M1 +
-		      (unsigned)(k4 >> 16 & 0xff) * KWHASH_GATE_M2 + (unsigned)(k4 >> 24 & 0x1f) * KWHASH_GATE_M3 +
-		      up * KWHASH_GATE_MU;
+	unsigned hv = kwhash_gate_sum(k4, up) + (unsigned)(k4 >> 24 & 0x1f) * KWHASH_GATE_M3;
 	return (hv & 0xffff) >> (16 - KWHASH_GATE4_BITS);
 }
 
@@ -273,30 +277,28 @@ static const uint32_t kwhash_gate_len[16] = {
 #undef KWHASH_GL4
 #undef KWHASH_GL7
 
-/* The probes the text word needs (enum kwhash_gate_bit; 0: none): x its
- * first 8 bytes (folded), wl its length, up 1 when its first byte is
- * 'A'..'Z'. No branch: callers gate the words of a block first and
- * probe after. */
+/* The probes a text word of wl bytes needs (enum kwhash_gate_bit; 0:
+ * none), by the field of gate (h->gate or h->gate4) computed already
+ * (by the vector unit). No branch: callers gate the words of a block
+ * first and probe after. */
+static inline unsigned kwhash_gate_at(const struct kwhash *h, const uint32_t *gate, unsigned field,
+				      size_t wl)
+{
+	return (gate[field] & kwhash_gate_len[wl < 15 ? wl : 15]) | h->short_stems;
+}
+
+/* The same by the 3-byte gate: x the word's first 8 bytes (folded), up
+ * 1 when its first byte is 'A'..'Z'. */
 static inline unsigned kwhash_gate(const struct kwhash *h, uint64_t x, size_t wl, unsigned up)
 {
-	unsigned g = h->gate[kwhash_gate_field(x & kwhash_mask[wl < 3 ? wl : 3], up)];
-	return (g & kwhash_gate_len[wl < 15 ? wl : 15]) | h->short_stems;
+	return kwhash_gate_at(h, h->gate, kwhash_gate_field(x & kwhash_mask[wl < 3 ? wl : 3], up), wl);
 }
 
 /* The same by gate4 (a subset of kwhash_gate()'s probes: the same
  * keywords, fewer words). */
 static inline unsigned kwhash_gate4(const struct kwhash *h, uint64_t x, size_t wl, unsigned up)
 {
-	unsigned g = h->gate4[kwhash_gate4_field(x & kwhash_mask[wl < 4 ? wl : 4], up)];
-	return (g & kwhash_gate_len[wl < 15 ? wl : 15]) | h->short_stems;
-}
-
-/* The same with the field of gate (h->gate or h->gate4) computed
- * already (by the vector unit). */
-static inline unsigned kwhash_gate_at(const struct kwhash *h, const uint32_t *gate, unsigned field,
-				      size_t wl)
-{
-	return (gate[field] & kwhash_gate_len[wl < 15 ? wl : 15]) | h->short_stems;
+	return kwhash_gate_at(h, h->gate4, kwhash_gate4_field(x & kwhash_mask[wl < 4 ? wl : 4], up), wl);
 }
 
 static inline uint64_t kwhash_hash(uint64_t key, uint32_t tag)
