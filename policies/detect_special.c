@@ -221,7 +221,10 @@ SPECIAL_LEXICON(criminal, SPECIAL_CRIMINAL);
 /* Person context: pronouns and possessives (1st and 3rd person, and the
  * addressee's "Ihr"/"your"/"votre"), kinship and role nouns. Context only,
  * never triggers; they ride on the ICD-10 detector's row. English "son" is
- * left out: it is the French possessive "son" (its/his/her) as well. */
+ * left out: it is the French possessive "son" (its/his/her) as well.
+ * Pass 1 does not look for them: the scanner looks in a term's sentence
+ * when special_about_person() asks (lazyctx.h; they are a third of the
+ * context hits on business text). */
 #define PR(w) { w, DETECTOR_KW_WORD, SCAN_CONTEXT_PERSON_REF },
 #define PRC(w) { w, DETECTOR_KW_WORD | DETECTOR_KW_CASE, SCAN_CONTEXT_PERSON_REF },
 static const struct detector_keyword special_kw_person[] = {
