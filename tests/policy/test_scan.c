@@ -264,7 +264,10 @@ static int lazy_context_agrees(struct policy_scanner *lazy, struct policy_scanne
 }
 
 /* lazyctx_groups() on its own: word starts only, the window's ends
- * (hi past the text), case, word ends, stems, bytes >= 0x80 exact. */
+ * (hi past the text), case, word ends, stems, bytes >= 0x80 exact, and
+ * words across its 64-byte steps. */
+#define S10 "          "
+#define S60 S10 S10 S10 S10 S10 S10
 static void lazyctx_vectors(void)
 {
 	static const struct lazyctx_word words[] = {
@@ -297,6 +300,15 @@ static void lazyctx_vectors(void)
 		{ "\xc3\xa9l es", 0, 5, 0x28, 0 },     /* UTF-8 is not folded */
 		{ "", 0, 0, 0x28, 0 },
 		{ "ich", 5, 9, 0x28, 0 },               /* lo past the end */
+		{ S60 "  ich", 0, 99, 0x28, 0x08 },     /* bytes 62-64 */
+		{ S60 "    ich!", 0, 99, 0x28, 0x08 },  /* from byte 64 */
+		{ S60 "  ich", 10, 62, 0x28, 0x08 },
+		{ S60 "  ich", 10, 61, 0x28, 0 },
+		{ S60 "  ichs", 10, 99, 0x28, 0 },
+		{ S60 "  ICH" S60 S60 "x", 0, 999, 0x28, 0x08 },
+		{ S60 "   mein" "etwegen" S10 S10 S10 "x", 0, 999, 0x28, 0x20 },  /* a run of 48 */
+		{ "x" S60 S60 "abc mein", 0, 999, 0x28, 0x20 },   /* in the third step */
+		{ "ichich" S60 "ichich", 0, 999, 0x28, 0 },
 	};
 	struct lazyctx *lc = lazyctx_new(words, sizeof(words) / sizeof(words[0]));
 	if (!ok(lc != NULL, "lazyctx table builds"))
@@ -309,6 +321,8 @@ static void lazyctx_vectors(void)
 	}
 	lazyctx_free(lc);
 }
+#undef S60
+#undef S10
 
 #define CHECK(text, ...) ok(check(text, (const char *const[]){ __VA_ARGS__, NULL }), "%s", text)
 #define NONE(text) ok(check(text, (const char *const[]){ NULL }), "nothing in: %s", text)
