@@ -1338,14 +1338,16 @@ struct policy_scanner *policy_scanner_new_flags(const struct detector *const *ex
 	uint8_t is_word[256], *wend = calloc(s->n_kw + 1, 1), *wcase = calloc(s->n_kw + 1, 1);
 	uint32_t *hid = calloc(s->n_kw + 1, sizeof(*hid));
 	const char **hw = calloc(s->n_kw + 1, sizeof(*hw));
-	size_t *hl = calloc(s->n_kw + 1, sizeof(*hl)), nh = 0, na = 0;
+	size_t *hl = calloc(s->n_kw + 1, sizeof(*hl)), nh = 0, na = 0, nl = 0;
+	struct lazyctx_word *lw = calloc(s->n_kw + 1, sizeof(*lw));
 	s->ac_id = calloc(s->n_kw + 1, sizeof(*s->ac_id));
-	if (!wend || !wcase || !hid || !hw || !hl || !s->ac_id) {
+	if (!wend || !wcase || !hid || !hw || !hl || !lw || !s->ac_id) {
 		free(wend);
 		free(wcase);
 		free(hid);
 		free(hw);
 		free(hl);
+		free(lw);
 		goto oom;
 	}
 	for (unsigned c = 0; c < 256; c++)
@@ -1357,22 +1359,13 @@ struct policy_scanner *policy_scanner_new_flags(const struct detector *const *ex
 		for (unsigned d = 0; s->num_gate && d < SCAN_NUM_UPTO; d++)
 			s->lazy_groups &= ~s->num_gate_hctx[d];
 	}
-	struct lazyctx_word *lw = calloc(s->n_kw + 1, sizeof(*lw));
-	size_t nl = 0;
-	if (!lw) {
-		free(wend);
-		free(wcase);
-		free(hid);
-		free(hw);
-		free(hl);
-		goto oom;
-	}
 	for (k = 0; k < s->n_kw; k++) {
-		if (((s->lazy_groups >> s->kw[k].context) & 1) && !(s->kw[k].flags & DETECTOR_KW_TRIGGER) &&
-		    (s->kw[k].flags & DETECTOR_KW_WORD_START) && is_word[(unsigned char)words[k][0]]) {
+		int word_start = (s->kw[k].flags & DETECTOR_KW_WORD_START) && is_word[(unsigned char)words[k][0]];
+		if (word_start && ((s->lazy_groups >> s->kw[k].context) & 1) &&
+		    !(s->kw[k].flags & DETECTOR_KW_TRIGGER)) {
 			lw[nl++] = (struct lazyctx_word){ words[k], (uint8_t)lens[k], s->kw[k].flags,
 							  s->kw[k].context };
-		} else if ((s->kw[k].flags & DETECTOR_KW_WORD_START) && is_word[(unsigned char)words[k][0]]) {
+		} else if (word_start) {
 			hw[nh] = words[k];
 			hl[nh] = lens[k];
 			wend[nh] = (s->kw[k].flags & DETECTOR_KW_WORD_END) != 0;
