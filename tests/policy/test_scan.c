@@ -263,6 +263,29 @@ static int lazy_context_agrees(struct policy_scanner *lazy, struct policy_scanne
 			     SCAN_BYTE_UPPER | SCAN_BYTE_LOWER, " .!?\n-'IiSsEeHhRrMm\xc3", lines, total);
 }
 
+/* A scanner built without one of the default scanner's shortcuts (flags)
+ * against the default one: the same findings on the corpus (agrees, with
+ * more than min_total findings) and in the short windows. */
+static void shortcut_off_agrees(const struct detector *const *extra, unsigned flags,
+				int (*agrees)(struct policy_scanner *, struct policy_scanner *, size_t *,
+					      size_t *),
+				const char *what, size_t min_total)
+{
+	char err[256];
+	struct policy_scanner *off = policy_scanner_new_flags(extra, 1, flags, err, sizeof(err));
+	size_t lines = 0, total = 0, wtotal = 0;
+	int c = off ? agrees(sc, off, &lines, &total) : 0;
+	int w = off && short_windows_agree(sc, off, &wtotal);
+
+	if (c < 0)
+		ok(1, "# SKIP %s on the corpus: tests/data/pii not found (set top_srcdir)", what);
+	else
+		ok(c && lines > 500 && total > min_total,
+		   "%s: same findings on %zu corpus lines, 9 variants each (%zu)", what, lines, total);
+	ok(w && wtotal > 1000, "%s: same findings in windows of 1-100 bytes (%zu)", what, wtotal);
+	policy_scanner_free(off);
+}
+
 /* lazyctx_groups() on its own: word starts only, the window's ends
  * (hi past the text), case, word ends, stems, bytes >= 0x80 exact, and
  * words across its 64-byte steps. */
@@ -476,35 +499,11 @@ int main(void)
 	policy_scanner_free(scalar);
 
 	/* the NUMBER gate against calling every NUMBER detector */
-	struct policy_scanner *nogate = policy_scanner_new_flags(extra, 1, POLICY_SCANNER_FLAG_NO_NUM_GATE,
-								 err, sizeof(err));
-	size_t lines = 0, wtotal = 0;
-	int ng = nogate ? num_gate_agrees(sc, nogate, &lines, &total) : 0;
-	int nw = nogate && short_windows_agree(sc, nogate, &wtotal);
-	if (ng < 0)
-		ok(1, "# SKIP the NUMBER gate on the corpus: tests/data/pii not found (set top_srcdir)");
-	else
-		ok(ng && lines > 500 && total > 2000,
-		   "NUMBER gate and every NUMBER detector: same findings on %zu corpus lines, 9 variants each (%zu)",
-		   lines, total);
-	ok(nw && wtotal > 1000,
-	   "NUMBER gate and every NUMBER detector: same findings in windows of 1-100 bytes (%zu)", wtotal);
-	policy_scanner_free(nogate);
-
+	shortcut_off_agrees(extra, POLICY_SCANNER_FLAG_NO_NUM_GATE, num_gate_agrees,
+			    "NUMBER gate and every NUMBER detector", 2000);
 	/* person references looked up on demand against recorded in pass 1 */
-	struct policy_scanner *eager = policy_scanner_new_flags(extra, 1, POLICY_SCANNER_FLAG_NO_LAZY_CONTEXT,
-								err, sizeof(err));
-	int lc = eager ? lazy_context_agrees(sc, eager, &lines, &total) : 0;
-	int lw = eager && short_windows_agree(sc, eager, &wtotal);
-	if (lc < 0)
-		ok(1, "# SKIP person references on the corpus: tests/data/pii not found (set top_srcdir)");
-	else
-		ok(lc && lines > 500 && total > 500,
-		   "person references on demand and in pass 1: same findings on %zu corpus lines, 9 variants each (%zu)",
-		   lines, total);
-	ok(lw && wtotal > 1000,
-	   "person references on demand and in pass 1: same findings in windows of 1-100 bytes (%zu)", wtotal);
-	policy_scanner_free(eager);
+	shortcut_off_agrees(extra, POLICY_SCANNER_FLAG_NO_LAZY_CONTEXT, lazy_context_agrees,
+			    "person references on demand and in pass 1", 500);
 
 	lazyctx_vectors();
 
