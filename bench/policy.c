@@ -13,7 +13,11 @@
  *        bench/policy tiny [runs] [scalar|avx2|avx512]   (the three texts
  * bench/gateway.sh makes the gateway scan per request: the system and the
  * user message of its request and the mock upstream's answer, which echoes
- * the user message; 28-72 bytes, 1,000,000 rounds; peer: memchr) */
+ * the user message; 28-72 bytes, 1,000,000 rounds; peer: memchr)
+ *        bench/policy special [runs] [scalar|avx2|avx512]   (2 MB where every
+ * other sentence is about a person's health, beliefs, union membership or
+ * convictions, in DE/EN/FR/ES/IT: the special categories' detectors and
+ * their person context on every sentence, an HR or clinic workload) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,14 +50,34 @@ static const char *const bench_ids[] = {
 	"USt-IdNr. DE136695976 auf der Rechnung ergänzen. ",
 };
 
-/* Fills buf with sentences; every ~8th sentence carries an identifier. */
-static void bench_fill(char *buf, size_t len)
+/* Sentences about a person with a special category (GDPR Art. 9, 10),
+ * and one about a thing. */
+static const char *const bench_special[] = {
+	"Meine Mutter wurde letzte Woche wegen Asthma behandelt. ",
+	"He told me his son has epilepsy and needs a quiet desk. ",
+	"Ich bin Mitglied der IG Metall und sitze im Betriebsrat. ",
+	"Sie ist seit M\xc3\xa4rz krankgeschrieben, die Diagnose lautet Depression. ",
+	"My colleague mentioned that she is pregnant and will go on leave in May. ",
+	"Mon fr\xc3\xa8re est diab\xc3\xa9tique et suit un traitement. ",
+	"Er ist Muslim und fastet w\xc3\xa4hrend des Ramadan. ",
+	"Su padre tiene c\xc3\xa1ncer de pulm\xc3\xb3n desde el a\xc3\xb1o pasado. ",
+	"The candidate disclosed a criminal conviction for fraud in 2019. ",
+	"Mia sorella \xc3\xa8 in cura per la sclerosi multipla. ",
+	"Die Kollegin ist schwerbehindert und braucht einen barrierefreien Arbeitsplatz. ",
+	"The hospital's IT budget for diabetes research grows next year. ",
+};
+
+/* Fills buf with sentences; every ~8th sentence carries an identifier,
+ * and with special every other one is from bench_special. */
+static void bench_fill(char *buf, size_t len, int special)
 {
 	size_t pos = 0;
 	unsigned seed = 12345;
 	while (pos < len) {
 		seed = seed * 1103515245u + 12345u;
-		const char *s = (seed >> 16) % 8 == 0
+		const char *s = special && (seed >> 20) % 2 == 0
+			? bench_special[(seed >> 8) % (sizeof(bench_special) / sizeof(bench_special[0]))]
+			: (seed >> 16) % 8 == 0
 			? bench_ids[(seed >> 8) % (sizeof(bench_ids) / sizeof(bench_ids[0]))]
 			: bench_sentences[(seed >> 8) % (sizeof(bench_sentences) / sizeof(bench_sentences[0]))];
 		size_t l = strlen(s);
@@ -186,7 +210,8 @@ int main(int argc, char **argv)
 {
 	int tinymode = argc > 1 && strcmp(argv[1], "tiny") == 0;
 	int shortmode = tinymode || (argc > 1 && strcmp(argv[1], "short") == 0);
-	size_t mb = shortmode ? 1 : argc > 1 ? (size_t)atoi(argv[1]) : 8;
+	int specialmode = argc > 1 && strcmp(argv[1], "special") == 0;
+	size_t mb = shortmode ? 1 : specialmode ? 2 : argc > 1 ? (size_t)atoi(argv[1]) : 8;
 	int runs = argc > 2 ? atoi(argv[2]) : 7;
 	char err[256];
 	struct policy_findings f;
@@ -194,7 +219,7 @@ int main(int argc, char **argv)
 	size_t len = mb << 20, findings = 0;
 
 	if (mb == 0 || runs < 1 || runs > 32) {
-		fprintf(stderr, "usage: %s [MB|short|tiny] [runs<=32] [scalar|avx2|avx512]\n", argv[0]);
+		fprintf(stderr, "usage: %s [MB|short|tiny|special] [runs<=32] [scalar|avx2|avx512]\n", argv[0]);
 		return 2;
 	}
 	char *buf = malloc(len + 1);
@@ -206,7 +231,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "setup: %s\n", sc ? "out of memory" : err);
 		return 1;
 	}
-	bench_fill(buf, len);
+	bench_fill(buf, len, specialmode);
 	buf[len] = 0;
 	if (shortmode) {
 		int rc = tinymode ? bench_tiny(sc, runs) : bench_short(sc, buf, len, runs);
@@ -250,8 +275,10 @@ int main(int argc, char **argv)
 	double mbs = (double)len / 1e6;
 	double s = bench_median(t_scan, (size_t)runs), m = bench_median(t_memchr, (size_t)runs);
 	double l = bench_median(t_strlen, (size_t)runs);
-	printf("buffer: %zu MB mixed DE/EN business text, %zu findings, %zu detectors, median of %d runs\n",
-	       mb, findings, policy_scanner_detector_count(sc), runs);
+	printf("buffer: %zu MB %s, %zu findings, %zu detectors, median of %d runs\n", mb,
+	       specialmode ? "DE/EN business text, every other sentence a special category about a person"
+			   : "mixed DE/EN business text",
+	       findings, policy_scanner_detector_count(sc), runs);
 	printf("peer memchr:   %8.1f MB/s\n", mbs / m);
 	printf("peer strlen:   %8.1f MB/s\n", mbs / l);
 	printf("policy_scan:   %8.1f MB/s  (%.2fx memchr time)\n", mbs / s, s / m);

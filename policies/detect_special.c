@@ -221,7 +221,10 @@ SPECIAL_LEXICON(criminal, SPECIAL_CRIMINAL);
 /* Person context: pronouns and possessives (1st and 3rd person, and the
  * addressee's "Ihr"/"your"/"votre"), kinship and role nouns. Context only,
  * never triggers; they ride on the ICD-10 detector's row. English "son" is
- * left out: it is the French possessive "son" (its/his/her) as well. */
+ * left out: it is the French possessive "son" (its/his/her) as well.
+ * Pass 1 does not look for them: the scanner looks in a term's sentence
+ * when special_about_person() asks (lazyctx.h; they are a third of the
+ * context hits on business text). */
 #define PR(w) { w, DETECTOR_KW_WORD, SCAN_CONTEXT_PERSON_REF },
 #define PRC(w) { w, DETECTOR_KW_WORD | DETECTOR_KW_CASE, SCAN_CONTEXT_PERSON_REF },
 static const struct detector_keyword special_kw_person[] = {
@@ -260,6 +263,10 @@ static const struct detector_keyword special_kw_person[] = {
  * "z.B."). At most SPECIAL_WINDOW bytes each way. */
 #define SPECIAL_WINDOW 160
 
+/* The bytes special_is_sentence_end() can accept: the walks below call
+ * it only at those (one table load per byte instead of a call). */
+static const uint8_t special_end_byte[256] = { ['\n'] = 1, ['.'] = 1, ['!'] = 1, ['?'] = 1 };
+
 static int special_is_sentence_end(const char *s, size_t len, size_t i)
 {
 	char c = s[i];
@@ -278,18 +285,22 @@ static int special_is_sentence_end(const char *s, size_t len, size_t i)
 	return !(i - w <= 4 && w < i && scan_is((unsigned char)s[w], SCAN_BYTE_UPPER));
 }
 
+/* (the person references last: pass 1 recorded the others, they are
+ * looked for in the window when asked, scan.c scan_lazy_groups) */
 static const uint8_t special_person_groups[] = {
-	SCAN_CONTEXT_PERSON_REF, SCAN_CONTEXT_PERSON_TITLE, SCAN_CONTEXT_PERSON_LABEL,
-	SCAN_CONTEXT_PATIENT, SCAN_CONTEXT_GIVEN_NAME,
+	SCAN_CONTEXT_PERSON_TITLE, SCAN_CONTEXT_PERSON_LABEL, SCAN_CONTEXT_PATIENT,
+	SCAN_CONTEXT_GIVEN_NAME, SCAN_CONTEXT_PERSON_REF,
 };
 
 static int special_about_person(const struct scan_input *in, size_t start, size_t end)
 {
 	const char *s = in->text;
 	size_t len = in->len, a = start, b = end;
-	while (a > 0 && start - a < SPECIAL_WINDOW && !special_is_sentence_end(s, len, a - 1))
+	while (a > 0 && start - a < SPECIAL_WINDOW &&
+	       !(special_end_byte[(unsigned char)s[a - 1]] && special_is_sentence_end(s, len, a - 1)))
 		a--;
-	while (b < len && b - end < SPECIAL_WINDOW && !special_is_sentence_end(s, len, b))
+	while (b < len && b - end < SPECIAL_WINDOW &&
+	       !(special_end_byte[(unsigned char)s[b]] && special_is_sentence_end(s, len, b)))
 		b++;
 	for (size_t i = 0; i < sizeof special_person_groups; i++)
 		if (scan_context_near(in, special_person_groups[i], start, end, start - a,

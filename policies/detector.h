@@ -12,7 +12,9 @@
  *
  * Context words ("IBAN", "geb.", "Tel.", "Patient") are keywords in the same
  * automaton tagged with a context group; match() asks scan_context_near()
- * whether one occurred within N bytes, without rescanning.
+ * whether one occurred within N bytes, without rescanning (the groups of
+ * scan.c's scan_lazy_groups, frequent words that rare triggers ask about,
+ * are looked for in the window when asked: lazyctx.h).
  *
  * Families, one file each: detect_contact.c, detect_financial.c,
  * detect_national_id.c (scanner), detect_person.c, detect_secret.c,

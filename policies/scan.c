@@ -11,7 +11,9 @@
  * Shape recognition starts on digits, '@', ':' and '-' (the shape reader
  * looks ahead over the run and is not re-entered until the run ends).
  * Keyword hits become triggers and/or context entries; shapes become
- * triggers.
+ * triggers. The keywords of a few context groups (scan_lazy_groups) are
+ * not looked for here but in a detector's window when it asks
+ * (scan_context_near(), lazyctx.h).
  * Pass 2 walks only the (few) triggers and calls the detectors that asked
  * for them; pass 3 sorts the findings and resolves overlaps. Nothing is
  * allocated unless the caller's arrays must grow. */
@@ -23,6 +25,7 @@
 
 #include "policies/ac.h"
 #include "policies/kwhash.h"
+#include "policies/lazyctx.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define SCAN_HAVE_AVX2 1
@@ -392,7 +395,21 @@ struct policy_scanner {
 	 * and does not record it (~7,000 of ~11,700 runs per `bench/policy
 	 * 1 1`): no event, no dispatch in pass 2 */
 	uint8_t num_keep[SCAN_NUM_UPTO];
+	/* the context groups looked up on demand (scan_lazy_groups) and
+	 * their keywords, which pass 1 does not look for (0 and NULL with
+	 * POLICY_SCANNER_FLAG_NO_LAZY_CONTEXT) */
+	uint64_t lazy_groups;
+	struct lazyctx *lazy;
 };
+
+/* The context groups whose keywords are looked for only when a detector
+ * asks about a window (lazyctx.h): the person references ("ich", "Sie",
+ * "my", "elle"; detect_special.c), a third of the context hits of pass 1
+ * on business text, asked about only by the special categories' terms.
+ * Only keywords that are not triggers and start a word are left to the
+ * lookup; a group some NUMBER gate row reads from the whole text's hits
+ * (scan_ctx_groups) stays in pass 1. */
+static const uint64_t scan_lazy_groups = UINT64_C(1) << SCAN_CONTEXT_PERSON_REF;
 
 /* Per-byte facts pass 1 needs, folded into one table per scanner. */
 enum scan_info {
@@ -440,6 +457,13 @@ struct scan_priv {
 	size_t c_lo, c_hi, c_cur;
 	uint64_t c_mask;
 	int c_valid;
+	/* the same for the groups looked up on demand (lazyctx.h), asked
+	 * for in the window l_lo .. l_hi: l_mask */
+	const struct lazyctx *lazy;
+	uint64_t lazy_groups;
+	size_t l_lo, l_hi;
+	uint64_t l_mask;
+	int l_valid;
 };
 
 _Static_assert(SCAN_CONTEXT_COUNT <= 64, "context groups are bits of a uint64_t");
@@ -617,7 +641,20 @@ int scan_context_near(const struct scan_input *in, unsigned ctx,
 		p->c_mask = mask;
 		p->c_valid = 1;
 	}
-	return ctx < 64 && ((p->c_mask >> ctx) & 1);
+	if (ctx >= 64)
+		return 0;
+	if ((p->c_mask >> ctx) & 1)
+		return 1;
+	if (!((p->lazy_groups >> ctx) & 1))
+		return 0;
+	if (!p->l_valid || p->l_lo != lo || p->l_hi != hi) {
+		p->l_mask = lazyctx_groups(p->lazy, (const unsigned char *)in->text, in->len, lo, hi,
+					   p->lazy_groups);
+		p->l_lo = lo;
+		p->l_hi = hi;
+		p->l_valid = 1;
+	}
+	return (p->l_mask >> ctx) & 1;
 }
 
 int detector_match_keyword(const struct scan_input *in,
@@ -1167,6 +1204,7 @@ void policy_scanner_free(struct policy_scanner *s)
 		return;
 	ac_free(s->ac);
 	kwhash_free(s->kh);
+	lazyctx_free(s->lazy);
 	free(s->ac_id);
 	for (size_t i = 0; i < SCAN_N_SHAPES; i++)
 		free(s->shape[i].det);
@@ -1300,20 +1338,34 @@ struct policy_scanner *policy_scanner_new_flags(const struct detector *const *ex
 	uint8_t is_word[256], *wend = calloc(s->n_kw + 1, 1), *wcase = calloc(s->n_kw + 1, 1);
 	uint32_t *hid = calloc(s->n_kw + 1, sizeof(*hid));
 	const char **hw = calloc(s->n_kw + 1, sizeof(*hw));
-	size_t *hl = calloc(s->n_kw + 1, sizeof(*hl)), nh = 0, na = 0;
+	size_t *hl = calloc(s->n_kw + 1, sizeof(*hl)), nh = 0, na = 0, nl = 0;
+	struct lazyctx_word *lw = calloc(s->n_kw + 1, sizeof(*lw));
 	s->ac_id = calloc(s->n_kw + 1, sizeof(*s->ac_id));
-	if (!wend || !wcase || !hid || !hw || !hl || !s->ac_id) {
+	if (!wend || !wcase || !hid || !hw || !hl || !lw || !s->ac_id) {
 		free(wend);
 		free(wcase);
 		free(hid);
 		free(hw);
 		free(hl);
+		free(lw);
 		goto oom;
 	}
 	for (unsigned c = 0; c < 256; c++)
 		is_word[c] = scan_is((unsigned char)c, SCAN_BYTE_WORD) != 0;
+	/* the groups looked up on demand, less those a NUMBER gate row
+	 * takes from the whole text's hits */
+	if (!(flags & POLICY_SCANNER_FLAG_NO_LAZY_CONTEXT)) {
+		s->lazy_groups = scan_lazy_groups;
+		for (unsigned d = 0; s->num_gate && d < SCAN_NUM_UPTO; d++)
+			s->lazy_groups &= ~s->num_gate_hctx[d];
+	}
 	for (k = 0; k < s->n_kw; k++) {
-		if ((s->kw[k].flags & DETECTOR_KW_WORD_START) && is_word[(unsigned char)words[k][0]]) {
+		int word_start = (s->kw[k].flags & DETECTOR_KW_WORD_START) && is_word[(unsigned char)words[k][0]];
+		if (word_start && ((s->lazy_groups >> s->kw[k].context) & 1) &&
+		    !(s->kw[k].flags & DETECTOR_KW_TRIGGER)) {
+			lw[nl++] = (struct lazyctx_word){ words[k], (uint8_t)lens[k], s->kw[k].flags,
+							  s->kw[k].context };
+		} else if (word_start) {
 			hw[nh] = words[k];
 			hl[nh] = lens[k];
 			wend[nh] = (s->kw[k].flags & DETECTOR_KW_WORD_END) != 0;
@@ -1326,6 +1378,8 @@ struct policy_scanner *policy_scanner_new_flags(const struct detector *const *ex
 		}
 	}
 	s->kh = kwhash_new(hw, hl, wend, wcase, hid, nh, is_word, acerr, sizeof(acerr));
+	s->lazy = lazyctx_new(lw, nl);
+	free(lw);
 	free(wend);
 	free(wcase);
 	free(hid);
@@ -1335,6 +1389,8 @@ struct policy_scanner *policy_scanner_new_flags(const struct detector *const *ex
 		scan_set_error(err, errlen, NULL, acerr);
 		goto fail;
 	}
+	if (!s->lazy)
+		goto oom;
 	s->n_ac = na;
 	s->ac = ac_new(words, lens, NULL, na, acerr, sizeof(acerr));
 	if (s->ac)
@@ -2312,6 +2368,9 @@ static int scan_finish(const struct policy_scanner *s, struct scan_scratch *sc, 
 	priv.c_cur = 0;
 	priv.c_mask = 0;
 	priv.c_valid = 0;
+	priv.lazy = s->lazy;
+	priv.lazy_groups = s->lazy_groups;
+	priv.l_valid = 0;
 	struct scan_input in = { text, len, NULL, 0, &priv };
 	/* the context groups of the whole text (bit g: some hit of group g),
 	 * read when a gate row first needs a group: most texts hold none of

@@ -60,6 +60,12 @@ enum policy_scanner_flag {
 	 * accept (tests and fuzz_scanner hold those tables to the detectors:
 	 * the findings must be identical). */
 	POLICY_SCANNER_FLAG_NO_NUM_GATE = 1u << 3,
+	/* Look for every context word in pass 1, also those that are
+	 * otherwise looked up only when a detector asks about a window (the
+	 * special categories' person references, scan.c scan_lazy_groups;
+	 * tests and fuzz_scanner compare both: the findings must be
+	 * identical). */
+	POLICY_SCANNER_FLAG_NO_LAZY_CONTEXT = 1u << 4,
 };
 
 /* policy_scanner_new with options (a mask of enum policy_scanner_flag). */

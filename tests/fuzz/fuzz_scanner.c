@@ -6,7 +6,10 @@
  * same, and so must a fourth that calls every NUMBER detector on every
  * number run (POLICY_SCANNER_FLAG_NO_NUM_GATE) and a fifth with AVX-512
  * but the nibble in-word test (POLICY_SCANNER_FLAG_NO_VBMI; like the
- * default, it gates texts over 128 bytes by four bytes, kwhash.h). */
+ * default, it gates texts over 128 bytes by four bytes, kwhash.h), and a
+ * sixth that records the special categories' person references in pass
+ * 1 instead of looking them up when a term asks
+ * (POLICY_SCANNER_FLAG_NO_LAZY_CONTEXT, lazyctx.h). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +34,7 @@ static void fuzz_scanner_same(const struct policy_scanner *o, const char *text, 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct policy_scanner *sc, *scalar, *avx2, *nogate, *novbmi;
+	static struct policy_scanner *sc, *scalar, *avx2, *nogate, *novbmi, *eager;
 	char err[256];
 
 	if (!sc) {
@@ -44,7 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						  err, sizeof(err));
 		novbmi = policy_scanner_new_flags(NULL, 0, POLICY_SCANNER_FLAG_NO_VBMI,
 						  err, sizeof(err));
-		if (!sc || !scalar || !avx2 || !nogate || !novbmi)
+		eager = policy_scanner_new_flags(NULL, 0, POLICY_SCANNER_FLAG_NO_LAZY_CONTEXT,
+						 err, sizeof(err));
+		if (!sc || !scalar || !avx2 || !nogate || !novbmi || !eager)
 			abort();
 		policy_findings_init(&f);
 		policy_findings_init(&g);
@@ -63,6 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_scanner_same(avx2, text, size);
 	fuzz_scanner_same(nogate, text, size);
 	fuzz_scanner_same(novbmi, text, size);
+	fuzz_scanner_same(eager, text, size);
 	for (size_t i = 0; i < f.n; i++) {
 		const struct policy_finding *x = &f.v[i];
 		if (x->start >= x->end || x->end > size ||

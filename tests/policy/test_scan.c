@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "policies/entity.h"
+#include "policies/lazyctx.h"
 #include "policies/scan.h"
 #include "tests/tap.h"
 
@@ -143,6 +144,10 @@ static const char *const window_texts[] = {
 	 * block (a copy of 64 bytes instead of 66 lost both findings) */
 	"Er war wegen Betrug im Gef\xc3\xa4ngnis und geht jetzt jeden Freitag in die Synagoge, "
 	"sagt Ewa. Sie hat Diabetes, meint Eva. Gestern Asthma bei Anna.",
+	/* person references at the ends of a term's sentence, in words,
+	 * in other case, after a sentence end (looked up on demand) */
+	"Asthma: ich. Ich? Asthma! Sieger hat Asthma. i have asthma, I have asthma; "
+	"Diabetes hat sie.\n\xc3\x89l tiene asma. J'ai le diab\xc3\xa8te, moi. Mein Diabetes",
 };
 
 static int short_windows_agree(struct policy_scanner *a, struct policy_scanner *b, size_t *total)
@@ -172,20 +177,18 @@ static int short_windows_agree(struct policy_scanner *a, struct policy_scanner *
 	return same;
 }
 
-/* The NUMBER gate (scan.c) calls a detector on a number run only where
- * the run can pass that detector's first tests; a scanner built with
- * POLICY_SCANNER_FLAG_NO_NUM_GATE calls every one. They must find the
- * same on the labelled corpus's identifier lines (every type, with its
- * near-misses), as they are and with each line's digits, separators and
- * capitals mutated (a fixed-seed generator: the same texts every run).
- * -1 when the corpus is not there. */
-static int num_gate_agrees(struct policy_scanner *gated, struct policy_scanner *all, size_t *lines,
-			   size_t *total)
+/* Scanners a and b must find the same on the lines of the labelled
+ * corpus files (every type of them, with its near-misses), as they are
+ * and with each line mutated 8 times: a few bytes at or next to a byte
+ * of class `at_class` (scan_is) changed to one of mutate_to (a
+ * fixed-seed generator: the same texts every run). -1 when the corpus is
+ * not there. */
+static int corpus_agrees(struct policy_scanner *gated, struct policy_scanner *all,
+			 const char *const *files, size_t n_files, unsigned at_class,
+			 const char *mutate_to, size_t *lines, size_t *total)
 {
-	static const char *const files[] = { "contact.jsonl", "financial.jsonl", "national_id.jsonl",
-					     "scanner_heldout.jsonl" };
-	static const char mutate_to[] = "0123456789 .-/+XYZABCDE";
 	const char *srcdir = getenv("top_srcdir");
+	size_t n_to = strlen(mutate_to);
 	struct policy_findings fa, fb;
 	unsigned seed = 20261124;
 	char line[4096], path[1024];
@@ -194,7 +197,7 @@ static int num_gate_agrees(struct policy_scanner *gated, struct policy_scanner *
 	*lines = *total = 0;
 	policy_findings_init(&fa);
 	policy_findings_init(&fb);
-	for (size_t k = 0; k < sizeof(files) / sizeof(files[0]) && same; k++) {
+	for (size_t k = 0; k < n_files && same; k++) {
 		snprintf(path, sizeof(path), "%s/tests/data/pii/%s", srcdir ? srcdir : ".", files[k]);
 		FILE *fp = fopen(path, "r");
 		if (!fp) {
@@ -209,14 +212,14 @@ static int num_gate_agrees(struct policy_scanner *gated, struct policy_scanner *
 				for (int c = 0; c < 3; c++) {
 					seed = seed * 1103515245u + 12345u;
 					size_t at = (seed >> 8) % n;
-					while (at < n && !(line[at] >= '0' && line[at] <= '9'))
+					while (at < n && !scan_is((unsigned char)line[at], at_class))
 						at++;
 					if (at == n)
 						break;
 					seed = seed * 1103515245u + 12345u;
 					at += (seed >> 12) % 3;
 					if (at > 0 && at < n)
-						line[at - ((seed >> 20) & 1)] = mutate_to[(seed >> 16) % (sizeof(mutate_to) - 1)];
+						line[at - ((seed >> 20) & 1)] = mutate_to[(seed >> 16) % n_to];
 				}
 				same = same_findings(gated, all, line, n, &fa, &fb, total);
 			}
@@ -230,6 +233,119 @@ static int num_gate_agrees(struct policy_scanner *gated, struct policy_scanner *
 	policy_findings_free(&fb);
 	return same;
 }
+
+/* The NUMBER gate (scan.c) calls a detector on a number run only where
+ * the run can pass that detector's first tests; a scanner built with
+ * POLICY_SCANNER_FLAG_NO_NUM_GATE calls every one. They must find the
+ * same on the identifier lines, also with digits, separators and
+ * capitals changed. */
+static int num_gate_agrees(struct policy_scanner *gated, struct policy_scanner *all, size_t *lines,
+			   size_t *total)
+{
+	static const char *const files[] = { "contact.jsonl", "financial.jsonl", "national_id.jsonl",
+					     "scanner_heldout.jsonl" };
+	return corpus_agrees(gated, all, files, sizeof(files) / sizeof(files[0]), SCAN_BYTE_DIGIT,
+			     "0123456789 .-/+XYZABCDE", lines, total);
+}
+
+/* The special categories' person references are looked for only when a
+ * term asks about its sentence (scan.c, lazyctx.h); a scanner built with
+ * POLICY_SCANNER_FLAG_NO_LAZY_CONTEXT records them in pass 1. They must
+ * find the same on the special-category and person lines, also with
+ * letters changed in case, to sentence ends and word breaks, and to the
+ * letters that make pronouns ("ich" / "Ich" / "Sich", "I" / "i"). */
+static int lazy_context_agrees(struct policy_scanner *lazy, struct policy_scanner *eager,
+			       size_t *lines, size_t *total)
+{
+	static const char *const files[] = { "special.jsonl", "special_heldout.jsonl", "person.jsonl",
+					     "person_heldout.jsonl" };
+	return corpus_agrees(lazy, eager, files, sizeof(files) / sizeof(files[0]),
+			     SCAN_BYTE_UPPER | SCAN_BYTE_LOWER, " .!?\n-'IiSsEeHhRrMm\xc3", lines, total);
+}
+
+/* A scanner built without one of the default scanner's shortcuts (flags)
+ * against the default one: the same findings on the corpus (agrees, with
+ * more than min_total findings) and in the short windows. */
+static void shortcut_off_agrees(const struct detector *const *extra, unsigned flags,
+				int (*agrees)(struct policy_scanner *, struct policy_scanner *, size_t *,
+					      size_t *),
+				const char *what, size_t min_total)
+{
+	char err[256];
+	struct policy_scanner *off = policy_scanner_new_flags(extra, 1, flags, err, sizeof(err));
+	size_t lines = 0, total = 0, wtotal = 0;
+	int c = off ? agrees(sc, off, &lines, &total) : 0;
+	int w = off && short_windows_agree(sc, off, &wtotal);
+
+	if (c < 0)
+		ok(1, "# SKIP %s on the corpus: tests/data/pii not found (set top_srcdir)", what);
+	else
+		ok(c && lines > 500 && total > min_total,
+		   "%s: same findings on %zu corpus lines, 9 variants each (%zu)", what, lines, total);
+	ok(w && wtotal > 1000, "%s: same findings in windows of 1-100 bytes (%zu)", what, wtotal);
+	policy_scanner_free(off);
+}
+
+/* lazyctx_groups() on its own: word starts only, the window's ends
+ * (hi past the text), case, word ends, stems, bytes >= 0x80 exact, and
+ * words across its 64-byte steps. */
+#define S10 "          "
+#define S60 S10 S10 S10 S10 S10 S10
+static void lazyctx_vectors(void)
+{
+	static const struct lazyctx_word words[] = {
+		{ "ich", 3, DETECTOR_KW_WORD, 3 },
+		{ "I", 1, DETECTOR_KW_WORD | DETECTOR_KW_CASE, 3 },
+		{ "mein", 4, DETECTOR_KW_WORD_START, 5 },
+		{ "j'", 2, DETECTOR_KW_WORD, 3 },
+		{ "\xc3\x89l", 3, DETECTOR_KW_WORD, 3 },
+	};
+	static const struct {
+		const char *text;
+		size_t lo, hi;
+		uint64_t want, found;
+	} v[] = {
+		{ "Ich habe", 0, 0, 0x28, 0x08 },
+		{ "Ich habe", 1, 8, 0x28, 0 },          /* from inside the word */
+		{ "sich", 0, 3, 0x28, 0 },
+		{ "ich", 0, 100, 0x28, 0x08 },          /* hi past the end */
+		{ "x Ich", 2, 2, 0x28, 0x08 },
+		{ "x Ich", 3, 9, 0x28, 0 },
+		{ "x Ich", 0, 1, 0x28, 0 },             /* starts after hi */
+		{ "i have", 0, 5, 0x28, 0 },            /* "I" in exact case */
+		{ "so I have", 0, 8, 0x28, 0x08 },
+		{ "ichs", 0, 3, 0x28, 0 },              /* no word end */
+		{ "Meinetwegen, ich", 0, 15, 0x28, 0x28 }, /* a stem, and a word */
+		{ "Meinetwegen", 0, 10, 0x08, 0 },      /* not wanted */
+		{ "j'ai", 0, 3, 0x28, 0 },              /* "j'" then a word byte */
+		{ "j' ai", 0, 4, 0x28, 0x08 },
+		{ "\xc3\x89l es", 0, 5, 0x28, 0x08 },
+		{ "\xc3\xa9l es", 0, 5, 0x28, 0 },     /* UTF-8 is not folded */
+		{ "", 0, 0, 0x28, 0 },
+		{ "ich", 5, 9, 0x28, 0 },               /* lo past the end */
+		{ S60 "  ich", 0, 99, 0x28, 0x08 },     /* bytes 62-64 */
+		{ S60 "    ich!", 0, 99, 0x28, 0x08 },  /* from byte 64 */
+		{ S60 "  ich", 10, 62, 0x28, 0x08 },
+		{ S60 "  ich", 10, 61, 0x28, 0 },
+		{ S60 "  ichs", 10, 99, 0x28, 0 },
+		{ S60 "  ICH" S60 S60 "x", 0, 999, 0x28, 0x08 },
+		{ S60 "   mein" "etwegen" S10 S10 S10 "x", 0, 999, 0x28, 0x20 },  /* a run of 48 */
+		{ "x" S60 S60 "abc mein", 0, 999, 0x28, 0x20 },   /* in the third step */
+		{ "ichich" S60 "ichich", 0, 999, 0x28, 0 },
+	};
+	struct lazyctx *lc = lazyctx_new(words, sizeof(words) / sizeof(words[0]));
+	if (!ok(lc != NULL, "lazyctx table builds"))
+		return;
+	for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+		uint64_t g = lazyctx_groups(lc, (const unsigned char *)v[k].text, strlen(v[k].text),
+					   v[k].lo, v[k].hi, v[k].want);
+		ok(g == v[k].found, "lazyctx \"%s\" [%zu, %zu]: groups 0x%llx (0x%llx)", v[k].text, v[k].lo,
+		   v[k].hi, (unsigned long long)g, (unsigned long long)v[k].found);
+	}
+	lazyctx_free(lc);
+}
+#undef S60
+#undef S10
 
 #define CHECK(text, ...) ok(check(text, (const char *const[]){ __VA_ARGS__, NULL }), "%s", text)
 #define NONE(text) ok(check(text, (const char *const[]){ NULL }), "nothing in: %s", text)
@@ -383,20 +499,13 @@ int main(void)
 	policy_scanner_free(scalar);
 
 	/* the NUMBER gate against calling every NUMBER detector */
-	struct policy_scanner *nogate = policy_scanner_new_flags(extra, 1, POLICY_SCANNER_FLAG_NO_NUM_GATE,
-								 err, sizeof(err));
-	size_t lines = 0, wtotal = 0;
-	int ng = nogate ? num_gate_agrees(sc, nogate, &lines, &total) : 0;
-	int nw = nogate && short_windows_agree(sc, nogate, &wtotal);
-	if (ng < 0)
-		ok(1, "# SKIP the NUMBER gate on the corpus: tests/data/pii not found (set top_srcdir)");
-	else
-		ok(ng && lines > 500 && total > 2000,
-		   "NUMBER gate and every NUMBER detector: same findings on %zu corpus lines, 9 variants each (%zu)",
-		   lines, total);
-	ok(nw && wtotal > 1000,
-	   "NUMBER gate and every NUMBER detector: same findings in windows of 1-100 bytes (%zu)", wtotal);
-	policy_scanner_free(nogate);
+	shortcut_off_agrees(extra, POLICY_SCANNER_FLAG_NO_NUM_GATE, num_gate_agrees,
+			    "NUMBER gate and every NUMBER detector", 2000);
+	/* person references looked up on demand against recorded in pass 1 */
+	shortcut_off_agrees(extra, POLICY_SCANNER_FLAG_NO_LAZY_CONTEXT, lazy_context_agrees,
+			    "person references on demand and in pass 1", 500);
+
+	lazyctx_vectors();
 
 	/* empty and binary input */
 	policy_findings_clear(&f);
