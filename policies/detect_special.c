@@ -38,8 +38,13 @@ struct special_lexicon {
 	const char *const *before;
 };
 
+/* (a keyword that allows no suffix ends a word: special_match() would
+ * refuse a word byte after it, and as a word of its own length it is
+ * looked up only at words of that length, not at every word it begins:
+ * "gew", "spd", "hiv" are no stems of "gewählt", "Spedition", "hivern") */
 #define SPECIAL_KW(w, suf, comp) \
-	{ w, DETECTOR_KW_TRIGGER | ((comp) ? 0 : DETECTOR_KW_WORD_START), SCAN_CONTEXT_NONE },
+	{ w, DETECTOR_KW_TRIGGER | ((comp) ? 0 : DETECTOR_KW_WORD_START) | \
+	     ((suf) == 0 ? DETECTOR_KW_WORD_END : 0), SCAN_CONTEXT_NONE },
 #define SPECIAL_SUF(w, suf, comp) (uint8_t)((suf) | ((comp) ? SPECIAL_COMPOUND : 0)),
 
 /* X(stem, suffix bytes allowed, compound) */

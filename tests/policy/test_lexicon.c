@@ -175,6 +175,14 @@ static const struct lexicon_vector lexicon_vectors[] = {
 	{ "political_opinion", "Er mag die  Linke.", NULL },                      /* two blanks */
 	{ "political_opinion", "Er w\xc3\xa4hlt die linken Kandidaten.", NULL },      /* no suffix */
 	{ "political_opinion", "Linke w\xc3\xa4hlt er.", NULL },
+	/* terms that allow no suffix end a word */
+	{ "trade_union", "Er ist Mitglied der GEW.", "GEW" },
+	{ "trade_union", "Er hat GEWinne gemacht, sagt er.", NULL },
+	{ "health", "Ich bin HIV-positiv.", "HIV" },
+	{ "health", "Sie hat HIVx.", NULL },
+	{ "political_opinion", "Er ist seit 2015 in der SPDler.", NULL },
+	{ "sexual_orientation", "ich bin gay", "gay" },
+	{ "sexual_orientation", "ich bin gaya", NULL },
 };
 
 static const struct policy_finding *lexicon_find(const struct policy_findings *f, int entity,
