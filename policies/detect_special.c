@@ -108,7 +108,8 @@ struct special_lexicon {
 	X("scientolog", 4, 0) X("freikirche", 1, 0)
 
 #define SPECIAL_POLITICAL(X) \
-	X("spd", 0, 0) X("cdu", 0, 0) X("csu", 0, 0) X("fdp", 0, 0) X("afd", 0, 0) X("bsw", 0, 0) X("\xc3\xb6vp", 0, 0) X("fp\xc3\xb6", 0, 0) \
+	X("spd", 0, 0) X("cdu", 0, 0) X("csu", 0, 0) X("fdp", 0, 0) X("afd", 0, 0) X("bsw", 0, 0) \
+	X("\xc3\xb6vp", 0, 0) X("fp\xc3\xb6", 0, 0) \
 	X("parteimitglied", 3, 0) X("parteibuch", 0, 0) X("parteizugeh\xc3\xb6rigkeit", 0, 0) \
 	X("politische einstellung", 0, 0) X("politische \xc3\xbc" "berzeugung", 2, 0) \
 	X("political view", 1, 0) X("political opinion", 1, 0) X("political affiliation", 0, 0) \
