@@ -165,6 +165,24 @@ static const struct lexicon_vector lexicon_vectors[] = {
 	{ "health", "Ich teste unsere Diabetes-Software.", NULL },
 	{ "political_opinion", "Ich habe die SPD-Pressemitteilung gelesen.", NULL },
 	{ "religion", "Er ist Zeuge Jehovas.", "Zeuge Jehovas" },                     /* a given name, not a belief */
+	/* party names filed under their second word, "die " tested before it */
+	{ "political_opinion", "Ich w\xc3\xa4hle seit Jahren die Gr\xc3\xbcnen.", "die Gr\xc3\xbcnen" },
+	{ "political_opinion", "Er ist Mitglied in Die Linke.", "Die Linke" },
+	{ "political_opinion", "Sie w\xc3\xa4hlt DIE LINKE.", "DIE LINKE" },
+	{ "political_opinion", "Er: die Linke", "die Linke" },
+	{ "political_opinion", "Sie findet die Studie linke Politik gut.", NULL },   /* "die" inside a word */
+	{ "political_opinion", "Sie w\xc3\xa4hlte xdie Linke.", NULL },
+	{ "political_opinion", "Er mag die  Linke.", NULL },                      /* two blanks */
+	{ "political_opinion", "Er w\xc3\xa4hlt die linken Kandidaten.", NULL },      /* no suffix */
+	{ "political_opinion", "Linke w\xc3\xa4hlt er.", NULL },
+	/* terms that allow no suffix end a word */
+	{ "trade_union", "Er ist Mitglied der GEW.", "GEW" },
+	{ "trade_union", "Er hat GEWinne gemacht, sagt er.", NULL },
+	{ "health", "Ich bin HIV-positiv.", "HIV" },
+	{ "health", "Sie hat HIVx.", NULL },
+	{ "political_opinion", "Er ist seit 2015 in der SPDler.", NULL },
+	{ "sexual_orientation", "ich bin gay", "gay" },
+	{ "sexual_orientation", "ich bin gaya", NULL },
 };
 
 static const struct policy_finding *lexicon_find(const struct policy_findings *f, int entity,
