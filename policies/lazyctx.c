@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "policies/detector.h"
+#include "policies/kwhash.h"
 
 #define LAZYCTX_BUCKET_BITS 10
 #define LAZYCTX_BUCKETS (1u << LAZYCTX_BUCKET_BITS)
@@ -40,34 +41,6 @@ struct lazyctx {
 static unsigned lazyctx_fold(unsigned c)
 {
 	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
-/* ASCII A-Z of 8 bytes to a-z, the other bytes as they are (each test
- * adds to a byte's low 7 bits, which cannot carry into the next byte). */
-static uint64_t lazyctx_fold8(uint64_t x)
-{
-	const uint64_t ones = UINT64_C(0x0101010101010101);
-	uint64_t low = x & (ones * 0x7f);
-	uint64_t upper = (low + ones * (0x80 - 'A')) & ~(low + ones * (0x80 - 'Z' - 1)) & ~x &
-			 (ones * 0x80);
-	return x | upper >> 2;
-}
-
-/* The 8 bytes at t + i as a little-endian number, zeros past len. */
-static uint64_t lazyctx_load8(const unsigned char *t, size_t len, size_t i)
-{
-	uint64_t x = 0;
-	if (len - i >= 8) {
-		memcpy(&x, t + i, 8);
-	} else {
-		unsigned char b[8] = { 0 };
-		memcpy(b, t + i, len - i);
-		memcpy(&x, b, 8);
-	}
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	x = __builtin_bswap64(x);
-#endif
-	return x;
 }
 
 static unsigned lazyctx_bucket(unsigned c, size_t run)
@@ -115,9 +88,9 @@ struct lazyctx *lazyctx_new(const struct lazyctx_word *w, size_t n)
 		struct lazyctx_entry *e = &lc->w[at[lazyctx_key_bucket(&w[k])]++];
 		size_t m = w[k].len < 8 ? w[k].len : 8;
 		e->k = w[k];
-		e->head = lazyctx_load8((const unsigned char *)w[k].word, m, 0);
+		e->head = kwhash_load((const unsigned char *)w[k].word, m);
 		if (!(w[k].flags & DETECTOR_KW_CASE))
-			e->head = lazyctx_fold8(e->head);
+			e->head = kwhash_fold8(e->head);
 		e->mask = m == 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * m)) - 1;
 	}
 	return lc;
@@ -155,7 +128,7 @@ static uint64_t lazyctx_bucket_groups(const struct lazyctx *lc, uint32_t k, uint
 				      const unsigned char *t, size_t len, size_t i, uint64_t want)
 {
 	uint64_t found = 0;
-	uint64_t x = lazyctx_load8(t, len, i), xf = lazyctx_fold8(x);
+	uint64_t x = kwhash_load(t + i, len - i), xf = kwhash_fold8(x);
 	for (; k < ke; k++) {
 		const struct lazyctx_entry *e = &lc->w[k];
 		uint64_t g = UINT64_C(1) << e->k.group;
@@ -185,13 +158,14 @@ static uint64_t lazyctx_mask8(uint64_t x)
 static inline uint64_t lazyctx_words64(const unsigned char *t, size_t len, size_t at)
 {
 	uint64_t m = 0;
+	/* (a whole block in a loop of fixed trips, unrolled) */
 	if (at < len && len - at >= 64) {
 		for (unsigned q = 0; q < 64; q += 8)
-			m |= lazyctx_mask8(lazyctx_load8(t, len, at + q)) << q;
+			m |= lazyctx_mask8(kwhash_load(t + at + q, 8)) << q;
 		return m;
 	}
 	for (unsigned q = 0; q < 64 && at + q < len; q += 8)
-		m |= lazyctx_mask8(lazyctx_load8(t, len, at + q)) << q;
+		m |= lazyctx_mask8(kwhash_load(t + at + q, len - at - q)) << q;
 	return m;
 }
 
